@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system components the tests drive (Debian packages) when missing.
+# Under CI=true a component that cannot be installed is an error, never a skip.
+set -euo pipefail
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != "0" ]; then
+    echo "missing Debian packages (${need[*]}) and not root: install them and rerun" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+# The real PostgreSQL and Redis the tests use.
+pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+if command -v redis-cli >/dev/null 2>&1; then
+  [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ] || {
+    echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+fi

@@ -1,0 +1,1 @@
+"""The agent registry: the fleet's nouns."""

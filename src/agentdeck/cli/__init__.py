@@ -1,0 +1,1 @@
+"""The ``agentdeck`` command line."""

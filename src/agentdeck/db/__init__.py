@@ -1,0 +1,1 @@
+"""State database: engine and session factory, base model, column types, migrations."""

@@ -1,0 +1,1 @@
+"""Tenants, users, roles, passwords, tokens, API keys and permissions."""

@@ -1,0 +1,49 @@
+"""First start: a default tenant and an admin whose password is printed once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.identity.models import Membership, Tenant, User
+from agentdeck.identity.roles import Role
+from agentdeck.identity.security import hash_password
+
+DEFAULT_TENANT_SLUG = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstAdmin:
+    username: str
+    password: str
+
+
+async def default_tenant(session: AsyncSession) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEFAULT_TENANT_SLUG))
+    if tenant is None:
+        tenant = Tenant(slug=DEFAULT_TENANT_SLUG, name="Default")
+        session.add(tenant)
+        await session.flush()
+    return tenant
+
+
+async def ensure_first_admin(session: AsyncSession, username: str = "admin") -> FirstAdmin | None:
+    """Create the default tenant and an admin when there are no users yet."""
+    if await session.scalar(select(func.count()).select_from(User)):
+        return None
+    tenant = await default_tenant(session)
+    password = secrets.token_urlsafe(12)
+    user = User(
+        username=username,
+        email=f"{username}@localhost",
+        display_name="Administrator",
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    await session.flush()
+    session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=Role.admin))
+    await session.flush()
+    return FirstAdmin(username=username, password=password)

@@ -1,0 +1,104 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from agentdeck import __version__
+from agentdeck.db.engine import create_engine, create_session_factory
+from agentdeck.db.migrate import upgrade
+from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
+from agentdeck.server.logging import configure_logging
+from agentdeck.server.metrics import ServerMetrics
+from agentdeck.server.middleware import InFlightMiddleware, RequestMiddleware
+from agentdeck.server.ratelimit import RateLimiter
+from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
+from agentdeck.server.state import AppState
+from agentdeck.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
+    """Build the app. Nothing connects until the lifespan starts."""
+    configure_logging(settings)
+    metrics = ServerMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database)
+        if run_migrations:
+            await upgrade(engine)
+        state = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            limiter=RateLimiter(settings),
+            metrics=metrics,
+        )
+        app.state.deck = state
+        log.info("started", version=__version__, database=engine.dialect.name)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="agentdeck",
+        version=__version__,
+        description="Self-hosted operations for fleets of AI agents.",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    _include_routers(app)
+    _mount_ui(app)
+
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After", "RateLimit-Remaining"],
+        )
+    app.add_middleware(InFlightMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.server.max_body_bytes,
+        trusted_proxies=settings.server.trusted_proxies,
+    )
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from agentdeck.agents.router import router as agents_router
+    from agentdeck.audit.router import router as audit_router
+    from agentdeck.identity.router import router as identity_router
+    from agentdeck.server.ops import router as ops_router
+
+    app.include_router(ops_router)
+    app.include_router(identity_router)
+    app.include_router(agents_router)
+    app.include_router(audit_router)
+
+
+def _mount_ui(app: FastAPI) -> None:
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/", SPAStaticFiles(directory=STATIC_DIR, html=True), name="ui")
+    else:
+        app.mount("/", UINotBuilt(), name="ui")

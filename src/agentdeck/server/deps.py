@@ -1,0 +1,190 @@
+"""Annotated dependencies: the session, the caller, and the one authorization dependency.
+
+``requires(role, limit)`` authenticates the caller, checks the role, applies the rate limit for
+the call's class and returns the ``Principal``. Every API route depends on it (or is listed as
+public in ``PUBLIC_ROUTES``); a test walks the routes to keep it so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.identity.models import ApiKey, Membership, User
+from agentdeck.identity.principal import Principal
+from agentdeck.identity.roles import Role
+from agentdeck.identity.security import (
+    API_KEY_PREFIX,
+    InvalidToken,
+    decode_access_token,
+    sha256_hex,
+)
+from agentdeck.server.errors import ProblemError
+from agentdeck.server.ratelimit import LimitClass
+from agentdeck.server.state import AppState
+from agentdeck.settings import Settings
+
+POLICY_ATTR = "__agentdeck_policy__"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+# Routes reachable without credentials: (method, path template).
+PUBLIC_ROUTES: set[tuple[str, str]] = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/info"),
+}
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.deck
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """A session per request. Services flush; routers commit when they mutate."""
+    async with state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+        return value.strip()
+    key = request.headers.get("x-api-key")
+    return key.strip() if key else None
+
+
+async def _principal_from_api_key(session: AsyncSession, plaintext: str) -> Principal:
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256_hex(plaintext)))
+    now = datetime.now(UTC)
+    if key is None:
+        raise _unauthorized("unknown API key")
+    if key.revoked_at is not None:
+        raise _unauthorized("this API key was revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise _unauthorized("this API key has expired")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await session.commit()
+    return Principal(
+        kind="api_key", id=key.id, name=key.name, tenant_id=key.tenant_id, role=key.role
+    )
+
+
+async def _principal_from_jwt(session: AsyncSession, token: str, secret: str) -> Principal:
+    try:
+        claims = decode_access_token(token, secret=secret)
+    except InvalidToken as exc:
+        raise _unauthorized("the access token is invalid or expired") from exc
+    row = (
+        await session.execute(
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.id == claims.user_id, Membership.tenant_id == claims.tenant_id)
+        )
+    ).first()
+    if row is None or not row[0].is_active:
+        raise _unauthorized("this account is inactive or no longer a member")
+    user, membership = row
+    return Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        tenant_id=membership.tenant_id,
+        role=membership.role,  # the current role, not the one in the token
+    )
+
+
+async def authenticate(request: Request, state: AppState, session: AsyncSession) -> Principal:
+    credential = _credential(request)
+    if credential is None:
+        raise _unauthorized("authentication required: send a Bearer token or an X-API-Key")
+    if credential.startswith(API_KEY_PREFIX):
+        principal = await _principal_from_api_key(session, credential)
+    else:
+        principal = await _principal_from_jwt(
+            session, credential, state.settings.secret_key.get_secret_value()
+        )
+    request.state.principal = principal
+    return principal
+
+
+def requires(
+    role: Role, limit: LimitClass | None = None
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency factory: authenticate, require at least ``role``, apply the rate limit.
+
+    ``limit`` defaults to ``read`` for safe methods and ``write`` for the others.
+    """
+
+    async def dependency(request: Request, state: StateDep, session: SessionDep) -> Principal:
+        principal = await authenticate(request, state, session)
+        if not principal.role.allows(role):
+            raise ProblemError(
+                403,
+                "forbidden",
+                f"this action needs the {role.value} role; you have {principal.role.value}",
+            )
+        cls = limit or (
+            LimitClass.read if request.method in ("GET", "HEAD", "OPTIONS") else LimitClass.write
+        )
+        try:
+            verdict = await state.limiter.enforce(cls, principal.rate_key)
+        except ProblemError:
+            state.metrics.rate_limited.labels(limit=cls.value).inc()
+            raise
+        request.state.rate_limit_headers = verdict.headers() if verdict.limit else {}
+        return principal
+
+    setattr(dependency, POLICY_ATTR, role)
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(requires(Role.viewer))]
+Developer = Annotated[Principal, Depends(requires(Role.developer))]
+Admin = Annotated[Principal, Depends(requires(Role.admin))]
+
+
+def client_ip(request: Request, trusted_proxies: list[str]) -> str | None:
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted_proxies:
+        return forwarded.split(",")[0].strip()
+    return peer
+
+
+def parse_uuid(value: str, field: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ProblemError(404, "not-found", f"{field} {value!r} was not found") from exc

@@ -1,0 +1,202 @@
+"""RFC 9457 problem+json for every error the API returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentdeck.context import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Path to the offending field, e.g. ['body', 'name'].")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(
+        description="URI reference naming the problem kind, e.g. /problems/not-found."
+    )
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise from services or routers to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or kind)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def not_found(resource: str, identifier: object) -> ProblemError:
+    return ProblemError(404, "not-found", f"{resource} {identifier} was not found")
+
+
+def conflict(detail: str, *, kind: str = "conflict", field: str | None = None) -> ProblemError:
+    errors = [FieldError(loc=["body", field], message=detail, type=kind)] if field else None
+    return ProblemError(409, kind, detail, errors=errors)
+
+
+def field_error(status: int, kind: str, field: list[str | int], message: str) -> ProblemError:
+    return ProblemError(
+        status, kind, message, errors=[FieldError(loc=field, message=message, type=kind)]
+    )
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    kind: str,
+    title: str | None = None,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + kind,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+_KIND_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "rate-limited",
+}
+
+
+def kind_for_status(status: int) -> str:
+    return _KIND_BY_STATUS.get(status, "http-error" if status < 500 else "internal-error")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        loc = [part if isinstance(part, int) else str(part) for part in err.get("loc", ())]
+        out.append(FieldError(loc=loc, message=str(err.get("msg", "")), type=str(err.get("type"))))
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem_response(
+            request,
+            status=exc.status,
+            kind=exc.kind,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route matches {request.method} {request.url.path}"
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return problem_response(
+            request,
+            status=exc.status_code,
+            kind=kind_for_status(exc.status_code),
+            detail=detail,
+            headers=dict(exc.headers or {}),
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        malformed = any(e.type == "json_invalid" for e in errors)
+        return problem_response(
+            request,
+            status=400 if malformed else 422,
+            kind="malformed-json" if malformed else "validation-error",
+            detail="the request body is not valid JSON"
+            if malformed
+            else "the request has invalid fields",
+            errors=errors,
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path, method=request.method)
+        return problem_response(
+            request,
+            status=500,
+            kind="internal-error",
+            detail="an unexpected error occurred; quote the request id when reporting it",
+        )
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)
+}

@@ -1,0 +1,146 @@
+"""Pure ASGI middleware: request id and context, access log, HTTP metrics, body size limit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentdeck.context import RequestContext, reset_request_context, set_request_context
+from agentdeck.server.errors import problem_response
+from agentdeck.server.metrics import ServerMetrics
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+log = structlog.get_logger("agentdeck.access")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestMiddleware:
+    """Assigns the request id, enforces the body limit, logs and measures every request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: ServerMetrics,
+        max_body_bytes: int,
+        trusted_proxies: list[str],
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        client = scope.get("client")
+        ip = client[0] if client else None
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded and ip in self.trusted_proxies:
+            ip = forwarded.split(",")[0].strip()
+        token = set_request_context(
+            RequestContext(request_id=request_id, ip=ip, user_agent=headers.get("user-agent"))
+        )
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out[REQUEST_ID_HEADER] = request_id
+                state = scope.get("state") or {}
+                for name, value in (state.get("rate_limit_headers") or {}).items():
+                    out.setdefault(name, value)
+            await send(message)
+
+        declared = headers.get("content-length")
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise BodyTooLarge
+            await self.app(scope, self._limited(receive), send_wrapper)
+        except BodyTooLarge:
+            if response_started:
+                raise
+            response = problem_response(
+                None,
+                status=413,
+                kind="payload-too-large",
+                detail=f"the request body exceeds {self.max_body_bytes} bytes",
+            )
+            await response(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope["method"]
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(elapsed)
+            if route != "/metrics":
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    client=ip,
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+            reset_request_context(token)
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+        limit = self.max_body_bytes
+
+        async def wrapped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        return wrapped
+
+
+class InFlightMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.metrics.in_flight.dec()
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    return "unmatched"

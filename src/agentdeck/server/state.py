@@ -1,0 +1,20 @@
+"""What one running app holds: settings, database, rate limiter, metrics registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agentdeck.server.metrics import ServerMetrics
+from agentdeck.server.ratelimit import RateLimiter
+from agentdeck.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    limiter: RateLimiter
+    metrics: ServerMetrics

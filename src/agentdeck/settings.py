@@ -1,0 +1,140 @@
+"""Settings: nested pydantic-settings with the ``AGENTDECK_`` prefix.
+
+Nested fields use ``__`` as the delimiter, e.g. ``AGENTDECK_SERVER__PORT=9000``.
+An optional env file is read from the path in ``AGENTDECK_ENV_FILE`` (default ``.env``).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-agentdeck-development-secret-key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest accepted request body (bytes); 413 above."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed for CORS and WebSocket connections (comma-separated).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For is trusted for the client IP.",
+    )
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        "sqlite+aiosqlite:///./.agentdeck/state.db",
+        description="SQLAlchemy async URL of the state database (SQLite or PostgreSQL).",
+    )
+    pool_size: int = Field(10, ge=1, description="Connection pool size (PostgreSQL).")
+    echo: bool = Field(False, description="Log every SQL statement.")
+
+
+class AuthSettings(BaseModel):
+    access_token_ttl_seconds: int = Field(
+        900, ge=30, description="Lifetime of a JWT access token (seconds)."
+    )
+    refresh_token_ttl_seconds: int = Field(
+        14 * 24 * 3600, ge=300, description="Lifetime of a refresh token (seconds)."
+    )
+    cookie_secure: bool = Field(
+        False, description="Mark the refresh cookie Secure (set true behind HTTPS)."
+    )
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = Field(True, description="Enforce rate limits.")
+    write: str = Field(
+        "60/minute;1000/hour",
+        description="Management writes per principal (limits syntax, ';'-separated).",
+    )
+    write_production: str = Field(
+        "30/minute;1000/hour", description="Management writes per principal in production."
+    )
+    read: str = Field("1200/minute", description="Reads per principal.")
+    ingest: str = Field("6000/minute", description="Telemetry ingest calls per principal.")
+    login_failures: str = Field(
+        "5/minute", description="Failed logins per username and client IP before 429."
+    )
+
+
+class FeatureFlags(BaseModel):
+    signup: bool = Field(False, description="Allow self-service sign-up (off: admins add users).")
+    demo: bool = Field(False, description="Start the simulated demo fleet.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTDECK_",
+        env_nested_delimiter="__",
+        env_file=os.environ.get("AGENTDECK_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = Field(
+        Environment.development, description="development, test or production."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET_KEY),
+        description="Signs tokens and encrypts secrets; at least 32 characters in production.",
+    )
+    data_dir: Path = Field(Path("./.agentdeck"), description="Directory for embedded data files.")
+    redis_url: str | None = Field(
+        None, description="Redis URL; when set, rate limits (and later the bus) use Redis."
+    )
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool | None = Field(
+        None, description="JSON logs; default: JSON unless stderr is a terminal."
+    )
+    default_agent_quota: int = Field(
+        10, ge=0, description="Agents each user may own, unless the tenant overrides it."
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    features: FeatureFlags = Field(default_factory=FeatureFlags)
+
+    @model_validator(mode="after")
+    def _production_needs_a_real_secret(self) -> Settings:
+        if self.environment is Environment.production:
+            key = self.secret_key.get_secret_value()
+            if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    "AGENTDECK_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_KEY_LENGTH} characters in production"
+                )
+        return self
+
+    @property
+    def write_limits(self) -> str:
+        if self.environment is Environment.production:
+            return self.rate_limit.write_production
+        return self.rate_limit.write

@@ -1,0 +1,50 @@
+"""Operations endpoints and the error envelope."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_database_and_migrations(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    names = {c["name"]: c["ok"] for c in body["components"]}
+    assert names == {"database": True, "migrations": True}
+
+
+async def test_metrics_parse_as_prometheus_exposition(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    requests = families["agentdeck_http_requests"]
+    labels = [s.labels for s in requests.samples if s.name == "agentdeck_http_requests_total"]
+    assert {"method": "GET", "route": "/healthz", "status": "200"} in labels
+    assert "agentdeck_http_request_duration_seconds" in families
+    assert "agentdeck_build_info" in families
+
+
+async def test_unknown_api_route_is_problem_json(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/does-not-exist", json={})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/not-found"
+    assert body["status"] == 404
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    unsafe = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
