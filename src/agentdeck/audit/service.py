@@ -8,11 +8,14 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.models import AuditEntry
+from agentdeck.audit.schemas import AuditFilter
 from agentdeck.context import request_context
 from agentdeck.identity.principal import Principal
+from agentdeck.pagination import apply_cursor, page_of
 
 REDACTED = "[redacted]"
 SECRET_MARKERS = ("password", "secret", "token", "api_key", "key_hash", "authorization")
@@ -82,3 +85,78 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _action_clause(action: str) -> ColumnElement[bool]:
+    """``agent.create`` matches exactly; ``agent.*`` (or ``agent*``) matches the prefix."""
+    if action.endswith("*"):
+        return AuditEntry.action.startswith(action.rstrip("*"), autoescape=True)
+    return AuditEntry.action == action
+
+
+def _actor_clause(actor: str) -> ColumnElement[bool]:
+    """An actor id (user or API key) or an actor name."""
+    try:
+        actor_id = uuid.UUID(actor)
+    except ValueError:
+        return AuditEntry.actor_name == actor
+    return or_(AuditEntry.actor_id == actor_id, AuditEntry.actor_name == actor)
+
+
+def _filtered(stmt: Select[Any], filters: AuditFilter) -> Select[Any]:
+    if filters.actor:
+        stmt = stmt.where(_actor_clause(filters.actor))
+    if filters.actor_type:
+        stmt = stmt.where(AuditEntry.actor_type == filters.actor_type)
+    if filters.resource_type:
+        stmt = stmt.where(AuditEntry.resource_type == filters.resource_type)
+    if filters.resource_id:
+        stmt = stmt.where(AuditEntry.resource_id == filters.resource_id)
+    if filters.action:
+        stmt = stmt.where(_action_clause(filters.action))
+    if filters.since is not None:
+        stmt = stmt.where(AuditEntry.at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEntry.at < filters.until)
+    return stmt
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    filters: AuditFilter,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[AuditEntry], str | None]:
+    """One page of a tenant's audit entries, newest first; returns (entries, next cursor)."""
+    stmt = _filtered(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id), filters)
+    stmt = apply_cursor(
+        stmt,
+        sort_column=AuditEntry.at,
+        id_column=AuditEntry.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    rows = (await session.scalars(stmt)).all()
+    return page_of(rows, limit=limit, sort_attr="at")
+
+
+async def get_entry(
+    session: AsyncSession, *, tenant_id: uuid.UUID, entry_id: uuid.UUID
+) -> AuditEntry | None:
+    """One of the tenant's audit entries; None for unknown ids and other tenants' entries."""
+    return await session.scalar(
+        select(AuditEntry).where(AuditEntry.id == entry_id, AuditEntry.tenant_id == tenant_id)
+    )
+
+
+def redacted_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored changes with secret-named fields masked again (entries are redacted on write;
+    this guards rows written some other way)."""
+    out = _jsonable(changes)
+    return out if isinstance(out, dict) else {}
