@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            await state.limiter.aclose()
             await engine.dispose()
             log.info("stopped")
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from agentdeck.server.errors import ProblemError
 from agentdeck.settings import Settings
@@ -44,11 +45,15 @@ class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limit.enabled
         self.storage: Storage
+        self._pool: ConnectionPool | None = None
         if settings.redis_url:
+            # our own pool, so the lifespan can close its connections on shutdown
+            self._pool = ConnectionPool.from_url(settings.redis_url)
             self.storage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix="agentdeck-rl",
+                connection_pool=self._pool,  # type: ignore[arg-type]  # documented option
             )
         else:
             self.storage = MemoryStorage()
@@ -59,6 +64,11 @@ class RateLimiter:
             LimitClass.ingest: parse_many(settings.rate_limit.ingest),
             LimitClass.login_failure: parse_many(settings.rate_limit.login_failures),
         }
+
+    async def aclose(self) -> None:
+        """Close the Redis connections (nothing to do in memory)."""
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def hit(self, cls: LimitClass, key: str) -> Verdict:
         """Count one call; the tightest limit decides."""

@@ -1,0 +1,211 @@
+"""Rate limits: 429 problem with Retry-After and RateLimit-* headers, separate budgets per class
+and per principal, off switch, and the memory and Redis backends (Redis shared by replicas)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel
+
+from agentdeck.identity.roles import Role
+from agentdeck.server.deps import Developer
+from tests.conftest import REDIS_URL, Caller, Factory
+
+AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
+LIMITS = {"write": "3/minute", "read": "5/minute"}
+READ = "/api/v1/audit-log"  # an authenticated GET (admin)
+WRITE = "/api/v1/test-probe"  # a POST added below through the real Developer dependency
+
+
+class ProbeResult(BaseModel):
+    ok: bool
+
+
+def _probe_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+
+    @router.post("/test-probe", response_model=ProbeResult)
+    async def create_test_probe(principal: Developer) -> ProbeResult:
+        """A write guarded like every management write."""
+        return ProbeResult(ok=True)
+
+    return router
+
+
+def _add_probe(app: FastAPI) -> None:
+    app.include_router(_probe_router())
+    # keep the UI mount (which matches every path) last
+    ui = [r for r in app.router.routes if getattr(r, "name", None) == "ui"]
+    for route in ui:
+        app.router.routes.remove(route)
+        app.router.routes.append(route)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {"redis_url": REDIS_URL} if request.param == "redis" else {}
+
+
+async def start(app_factory: AppFactory, **overrides: Any) -> httpx.AsyncClient:
+    client = await app_factory(**overrides)
+    _add_probe(client.app)  # type: ignore[attr-defined]
+    return client
+
+
+async def admin_key(factory: Factory) -> Caller:
+    return await factory.api_key(Role.admin)
+
+
+def assert_limited(response: httpx.Response, limit: int) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/rate-limited"
+    assert body["status"] == 429
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert response.headers["RateLimit-Limit"] == str(limit)
+    assert response.headers["RateLimit-Remaining"] == "0"
+    assert 0 <= int(response.headers["RateLimit-Reset"]) <= 60
+
+
+async def test_reads_are_limited_with_headers(
+    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+) -> None:
+    client = await start(app_factory, rate_limit=LIMITS, **backend)
+    key = await admin_key(factory)
+    for remaining in (4, 3, 2, 1, 0):
+        response = await client.get(READ, headers=key.headers)
+        assert response.status_code == 200
+        assert response.headers["RateLimit-Limit"] == "5"
+        assert response.headers["RateLimit-Remaining"] == str(remaining)
+        assert 0 <= int(response.headers["RateLimit-Reset"]) <= 60
+        assert "Retry-After" not in response.headers
+    assert_limited(await client.get(READ, headers=key.headers), 5)
+    metrics = await client.get("/metrics")
+    families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
+    samples = families["agentdeck_rate_limited"].samples
+    assert any(s.labels == {"limit": "read"} and s.value == 1 for s in samples)
+
+
+async def test_writes_have_their_own_budget(
+    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+) -> None:
+    client = await start(app_factory, rate_limit=LIMITS, **backend)
+    key = await admin_key(factory)
+    for remaining in (2, 1, 0):
+        response = await client.post(WRITE, headers=key.headers)
+        assert response.status_code == 200
+        assert response.headers["RateLimit-Limit"] == "3"
+        assert response.headers["RateLimit-Remaining"] == str(remaining)
+    assert_limited(await client.post(WRITE, headers=key.headers), 3)
+    # the read budget is untouched by the writes
+    read = await client.get(READ, headers=key.headers)
+    assert read.status_code == 200
+    assert read.headers["RateLimit-Remaining"] == "4"
+    # and exhausting reads leaves writes limited, not reset
+    for _ in range(4):
+        assert (await client.get(READ, headers=key.headers)).status_code == 200
+    assert_limited(await client.get(READ, headers=key.headers), 5)
+    assert_limited(await client.post(WRITE, headers=key.headers), 3)
+
+
+async def test_each_principal_has_its_own_budget(
+    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+) -> None:
+    client = await start(app_factory, rate_limit=LIMITS, **backend)
+    tenant = await factory.tenant()
+    first = await factory.api_key(Role.admin, tenant)
+    second = await factory.api_key(Role.admin, tenant)
+    user = await factory.user(Role.admin, tenant)
+    for _ in range(5):
+        assert (await client.get(READ, headers=first.headers)).status_code == 200
+    assert_limited(await client.get(READ, headers=first.headers), 5)
+    for caller in (second, user):
+        response = await client.get(READ, headers=caller.headers)
+        assert response.status_code == 200
+        assert response.headers["RateLimit-Remaining"] == "4"
+
+
+async def test_disabled_never_limits(
+    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+) -> None:
+    client = await start(
+        app_factory, rate_limit={"enabled": False, "write": "1/minute", "read": "1/minute"}
+    )
+    key = await admin_key(factory)
+    for _ in range(10):
+        read = await client.get(READ, headers=key.headers)
+        write = await client.post(WRITE, headers=key.headers)
+        assert (read.status_code, write.status_code) == (200, 200)
+        assert "RateLimit-Limit" not in read.headers
+        assert "RateLimit-Limit" not in write.headers
+
+
+async def test_unauthenticated_and_forbidden_calls_do_not_spend_the_budget(
+    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+) -> None:
+    client = await start(app_factory, rate_limit=LIMITS, **backend)
+    tenant = await factory.tenant()
+    viewer = await factory.api_key(Role.viewer, tenant)
+    for _ in range(8):
+        assert (await client.post(WRITE)).status_code == 401
+        assert (await client.post(WRITE, headers=viewer.headers)).status_code == 403
+    dev = await factory.api_key(Role.developer, tenant)
+    response = await client.post(WRITE, headers=dev.headers)
+    assert response.status_code == 200
+    assert response.headers["RateLimit-Remaining"] == "2"
+
+
+async def test_replicas_sharing_redis_share_the_budget(
+    app_factory: AppFactory, factory: Factory
+) -> None:
+    one = await start(app_factory, rate_limit=LIMITS, redis_url=REDIS_URL)
+    two = await start(app_factory, rate_limit=LIMITS, redis_url=REDIS_URL)
+    assert one.app is not two.app  # type: ignore[attr-defined]
+    key = await admin_key(factory)
+    for client in (one, two, one, two, one):
+        assert (await client.get(READ, headers=key.headers)).status_code == 200
+    assert_limited(await two.get(READ, headers=key.headers), 5)
+    assert_limited(await one.get(READ, headers=key.headers), 5)
+    # writes are shared as well
+    for client in (two, one, two):
+        assert (await client.post(WRITE, headers=key.headers)).status_code == 200
+    assert_limited(await one.post(WRITE, headers=key.headers), 3)
+
+
+async def test_memory_backed_replicas_count_separately(
+    app_factory: AppFactory, factory: Factory
+) -> None:
+    one = await start(app_factory, rate_limit=LIMITS)
+    two = await start(app_factory, rate_limit=LIMITS)
+    key = await admin_key(factory)
+    for _ in range(5):
+        assert (await one.get(READ, headers=key.headers)).status_code == 200
+    assert_limited(await one.get(READ, headers=key.headers), 5)
+    response = await two.get(READ, headers=key.headers)
+    assert response.status_code == 200
+    assert response.headers["RateLimit-Remaining"] == "4"
+
+
+async def test_redis_keys_are_namespaced(app_factory: AppFactory, factory: Factory) -> None:
+    """Budgets live under the agentdeck prefix, so a shared Redis is not polluted."""
+    from redis.asyncio import Redis
+
+    client = await start(app_factory, rate_limit=LIMITS, redis_url=REDIS_URL)
+    key = await admin_key(factory)
+    assert (await client.get(READ, headers=key.headers)).status_code == 200
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        names = [k.decode() async for k in redis.scan_iter(match=f"*{key.api_key_id}*")]
+    finally:
+        await redis.aclose()
+    assert names
+    assert all(name.startswith("agentdeck-rl") for name in names)
+    assert uuid.UUID(str(key.api_key_id))
