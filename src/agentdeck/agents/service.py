@@ -1,0 +1,485 @@
+"""Agent registry logic: tenant-scoped queries, validation that needs the database, audit.
+
+Services flush; the caller commits. Every query filters on the caller's tenant.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import ColumnElement, CursorResult, Select, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.agents.models import Agent, AgentLabel, AgentStatus, AgentType
+from agentdeck.agents.schemas import (
+    AgentCreate,
+    AgentSort,
+    AgentUpdate,
+    check_label_key,
+    check_label_value,
+)
+from agentdeck.audit.service import record
+from agentdeck.db.base import utcnow
+from agentdeck.identity.models import Tenant
+from agentdeck.identity.principal import Principal
+from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
+
+RESOURCE = "agent"
+MAX_SELECTOR_REQUIREMENTS = 32
+UPDATE_ATTEMPTS = 5
+
+# Columns an update may write, by API field name.
+_COLUMNS: dict[str, Any] = {
+    "name": Agent.name,
+    "type": Agent.type,
+    "description": Agent.description,
+    "model": Agent.model,
+    "version": Agent.version,
+    "config": Agent.config,
+    "metadata": Agent.metadata_,
+    "labels": Agent.labels,
+    "replica_count": Agent.replica_count,
+    "cpu_limit": Agent.cpu_limit,
+    "memory_limit": Agent.memory_limit,
+    "status": Agent.status,
+}
+_SORT_COLUMNS: dict[str, Any] = {
+    "name": Agent.name,
+    "created_at": Agent.created_at,
+    "updated_at": Agent.updated_at,
+    "status": Agent.status,
+}
+
+
+# --- label selectors ------------------------------------------------------------------------
+
+SelectorOp = Literal["exists", "not_exists", "eq", "ne", "in", "notin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One clause of a Kubernetes label selector."""
+
+    key: str
+    op: SelectorOp
+    values: tuple[str, ...] = ()
+
+
+_KEY = r"(?P<key>[^\s=!(),]+)"
+_NOT_EXISTS = re.compile(rf"^!\s*{_KEY}$")
+_EXISTS = re.compile(rf"^{_KEY}$")
+_EQUALITY = re.compile(rf"^{_KEY}\s*(?P<op>==|=|!=)\s*(?P<value>[^\s=!(),]*)$")
+_SET = re.compile(rf"^{_KEY}\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
+
+
+def _selector_error(message: str) -> ProblemError:
+    return field_error(422, "validation-error", ["query", "label"], message)
+
+
+def _split_selector(selector: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in selector:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise _selector_error("unbalanced ')' in the label selector")
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth != 0:
+        raise _selector_error("unbalanced '(' in the label selector")
+    parts.append("".join(current))
+    return parts
+
+
+def parse_label_selector(selector: str) -> list[Requirement]:
+    """Parse `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, comma-separated."""
+    requirements: list[Requirement] = []
+    for raw in _split_selector(selector):
+        text = raw.strip()
+        if not text:
+            raise _selector_error(f"empty requirement in label selector {selector!r}")
+        try:
+            requirements.append(_parse_requirement(text))
+        except ValueError as exc:
+            raise _selector_error(f"{text!r}: {exc}") from exc
+    if len(requirements) > MAX_SELECTOR_REQUIREMENTS:
+        raise _selector_error(
+            f"a label selector may have at most {MAX_SELECTOR_REQUIREMENTS} requirements"
+        )
+    return requirements
+
+
+def _parse_requirement(text: str) -> Requirement:
+    if match := _NOT_EXISTS.match(text):
+        return Requirement(check_label_key(match["key"]), "not_exists")
+    if match := _SET.match(text):
+        values = tuple(v.strip() for v in match["values"].split(","))
+        if values == ("",):
+            raise ValueError(f"'{match['op']}' needs at least one value")
+        op: SelectorOp = "in" if match["op"] == "in" else "notin"
+        return Requirement(
+            check_label_key(match["key"]), op, tuple(check_label_value(v) for v in values)
+        )
+    if match := _EQUALITY.match(text):
+        op = "ne" if match["op"] == "!=" else "eq"
+        return Requirement(check_label_key(match["key"]), op, (check_label_value(match["value"]),))
+    if match := _EXISTS.match(text):
+        return Requirement(check_label_key(match["key"]), "exists")
+    raise ValueError("expected k=v, k!=v, k, !k, 'k in (a,b)' or 'k notin (a,b)'")
+
+
+def _label_condition(requirement: Requirement) -> ColumnElement[bool]:
+    """Kubernetes semantics: `!=` and `notin` also match agents without the key."""
+    has = exists().where(AgentLabel.agent_id == Agent.id, AgentLabel.key == requirement.key)
+    if requirement.op in ("eq", "ne", "in", "notin"):
+        has = has.where(AgentLabel.value.in_(requirement.values))
+    if requirement.op in ("exists", "eq", "in"):
+        return has
+    return ~has
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _tenant_agents(tenant_id: uuid.UUID) -> Select[Agent]:
+    return select(Agent).where(Agent.tenant_id == tenant_id)
+
+
+async def get_agent(session: AsyncSession, *, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
+    """The tenant's agent, fresh from the database; another tenant's id is not found."""
+    agent = await session.scalar(
+        _tenant_agents(tenant_id)
+        .where(Agent.id == agent_id)
+        .execution_options(populate_existing=True)
+    )
+    if agent is None:
+        raise not_found(RESOURCE, agent_id)
+    return agent
+
+
+def _check_cursor(cursor: str, sort: AgentSort) -> None:
+    value, _ = decode_cursor(cursor)
+    wants_time = sort.field in ("created_at", "updated_at")
+    fits = (
+        isinstance(value, datetime) and value.tzinfo is not None
+        if wants_time
+        else isinstance(value, str)
+    )
+    if not fits:
+        raise field_error(
+            400, "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
+        )
+
+
+async def list_agents(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    types: Collection[AgentType] | None = None,
+    statuses: Collection[AgentStatus] | None = None,
+    owner_id: uuid.UUID | None = None,
+    label_selector: str | None = None,
+    q: str | None = None,
+    sort: AgentSort = AgentSort.created_at_desc,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Agent], str | None]:
+    """One page of the tenant's agents matching every filter given, and the next cursor."""
+    stmt = _tenant_agents(tenant_id)
+    if types:
+        stmt = stmt.where(Agent.type.in_(list(types)))
+    if statuses:
+        stmt = stmt.where(Agent.status.in_(list(statuses)))
+    if owner_id is not None:
+        stmt = stmt.where(Agent.owner_id == owner_id)
+    if label_selector is not None and label_selector.strip():
+        for requirement in parse_label_selector(label_selector):
+            stmt = stmt.where(_label_condition(requirement))
+    if q:
+        stmt = stmt.where(
+            Agent.name.icontains(q, autoescape=True)
+            | Agent.description.icontains(q, autoescape=True)
+        )
+    if cursor:
+        _check_cursor(cursor, sort)
+    stmt = apply_cursor(
+        stmt,
+        sort_column=_SORT_COLUMNS[sort.field],
+        id_column=Agent.id,
+        cursor=cursor,
+        limit=limit,
+        descending=sort.descending,
+    )
+    rows = (await session.scalars(stmt)).all()
+    return page_of(rows, limit=limit, sort_attr=sort.field)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def snapshot(agent: Agent) -> dict[str, Any]:
+    """The audited fields of an agent."""
+    return {
+        "name": agent.name,
+        "type": agent.type,
+        "description": agent.description,
+        "model": agent.model,
+        "version": agent.version,
+        "config": agent.config,
+        "metadata": agent.metadata_,
+        "labels": agent.labels,
+        "replica_count": agent.replica_count,
+        "cpu_limit": agent.cpu_limit,
+        "memory_limit": agent.memory_limit,
+        "status": agent.status,
+        "owner_id": agent.owner_id,
+        "revision": agent.revision,
+    }
+
+
+def _name_taken(name: str) -> ProblemError:
+    return conflict(f"an agent named {name!r} already exists in this tenant", field="name")
+
+
+async def _ensure_name_free(
+    session: AsyncSession, *, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(Agent.id).where(Agent.tenant_id == tenant_id, Agent.name == name)
+    if except_id is not None:
+        stmt = stmt.where(Agent.id != except_id)
+    if await session.scalar(stmt) is not None:
+        raise _name_taken(name)
+
+
+async def _agent_quota(session: AsyncSession, *, tenant_id: uuid.UUID, default: int) -> int:
+    # Stand-in until identity exposes effective_agent_quota: the tenant's override or the default.
+    override = await session.scalar(
+        select(Tenant.agent_quota_per_user).where(Tenant.id == tenant_id)
+    )
+    return default if override is None else override
+
+
+async def _ensure_quota(
+    session: AsyncSession, *, tenant_id: uuid.UUID, owner_id: uuid.UUID, default_quota: int
+) -> None:
+    limit = await _agent_quota(session, tenant_id=tenant_id, default=default_quota)
+    owned = await session.scalar(
+        select(func.count())
+        .select_from(Agent)
+        .where(Agent.tenant_id == tenant_id, Agent.owner_id == owner_id)
+    )
+    owned = owned or 0
+    if owned >= limit:
+        raise ProblemError(
+            409,
+            "agent-quota-exceeded",
+            f"you own {owned} agents; the limit is {limit} per user",
+            title="Agent quota exceeded",
+            extra={"limit": limit},
+        )
+
+
+async def _write_labels(
+    session: AsyncSession, agent: Agent, labels: dict[str, str], *, replace: bool
+) -> None:
+    if replace:
+        await session.execute(delete(AgentLabel).where(AgentLabel.agent_id == agent.id))
+    session.add_all(
+        AgentLabel(agent_id=agent.id, key=key, value=value, tenant_id=agent.tenant_id)
+        for key, value in labels.items()
+    )
+    await session.flush()
+
+
+def new_agent(
+    data: AgentCreate, *, tenant_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> tuple[Agent, dict[str, str]]:
+    """An unsaved Agent row from a create request, and its labels (for `add_agent`)."""
+    now = utcnow()
+    labels = dict(data.labels)
+    agent = Agent(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        owner_id=owner_id,
+        name=data.name,
+        type=data.type,
+        description=data.description,
+        model=data.model,
+        version=data.version,
+        config=data.config.to_json(),
+        metadata_=dict(data.metadata),
+        labels=labels,
+        replica_count=data.replica_count,
+        cpu_limit=data.cpu_limit,
+        memory_limit=data.memory_limit,
+        status=AgentStatus.stopped,
+        revision=1,
+        created_at=now,
+        updated_at=now,
+    )
+    return agent, labels
+
+
+async def add_agent(session: AsyncSession, agent: Agent) -> Agent:
+    """Insert an agent row and its label rows (no checks, no audit: callers do those)."""
+    session.add(agent)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _name_taken(agent.name) from exc
+    await _write_labels(session, agent, dict(agent.labels), replace=False)
+    return agent
+
+
+async def create_agent(
+    session: AsyncSession, *, actor: Principal, data: AgentCreate, default_quota: int
+) -> Agent:
+    """Register an agent owned by the calling user (API keys create unowned agents).
+
+    A user may own at most the tenant's per-user quota of agents.
+    """
+    tenant_id = actor.tenant_id
+    await _ensure_name_free(session, tenant_id=tenant_id, name=data.name)
+    owner_id = actor.user_id
+    if owner_id is not None:
+        await _ensure_quota(
+            session, tenant_id=tenant_id, owner_id=owner_id, default_quota=default_quota
+        )
+    agent, _ = new_agent(data, tenant_id=tenant_id, owner_id=owner_id)
+    await add_agent(session, agent)
+    await record(
+        session,
+        actor=actor,
+        action="agent.create",
+        resource_type=RESOURCE,
+        resource_id=agent.id,
+        after=snapshot(agent),
+    )
+    return agent
+
+
+def _precondition_failed(agent_id: uuid.UUID) -> ProblemError:
+    return ProblemError(
+        412,
+        "precondition-failed",
+        f"agent {agent_id} has changed since the ETag in If-Match; fetch it again and retry",
+    )
+
+
+def _check_expected(agent: Agent, expected: Collection[int] | None) -> None:
+    if expected is not None and agent.revision not in expected:
+        raise _precondition_failed(agent.id)
+
+
+async def update_agent(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    agent_id: uuid.UUID,
+    data: AgentUpdate,
+    expected_revisions: Collection[int] | None = None,
+) -> Agent:
+    """Apply a partial update; bumps the revision when anything changed.
+
+    ``expected_revisions`` (from If-Match) must contain the current revision, else 412 and
+    nothing is written. Without it the last writer wins; the write is still atomic, so a
+    concurrent change is re-read and the update re-applied on top of it.
+    """
+    tenant_id = actor.tenant_id
+    for _ in range(UPDATE_ATTEMPTS):
+        agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
+        _check_expected(agent, expected_revisions)
+        before = snapshot(agent)
+        changes = {
+            field: value for field, value in data.changes().items() if before[field] != value
+        }
+        if not changes:
+            return agent
+        if "name" in changes:
+            await _ensure_name_free(
+                session, tenant_id=tenant_id, name=changes["name"], except_id=agent.id
+            )
+        values: dict[Any, Any] = {_COLUMNS[field]: value for field, value in changes.items()}
+        values[Agent.revision] = agent.revision + 1
+        values[Agent.updated_at] = utcnow()
+        stmt = (
+            update(Agent)
+            .where(
+                Agent.id == agent.id,
+                Agent.tenant_id == tenant_id,
+                Agent.revision == agent.revision,
+            )
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            result = cast(CursorResult[Any], await session.execute(stmt))
+        except IntegrityError as exc:
+            raise _name_taken(str(changes.get("name", agent.name))) from exc
+        if result.rowcount == 0:
+            if expected_revisions is not None:
+                raise _precondition_failed(agent.id)
+            continue  # someone else wrote in between: re-read and re-apply
+        if "labels" in changes:
+            await _write_labels(session, agent, changes["labels"], replace=True)
+        await session.refresh(agent)
+        await record(
+            session,
+            actor=actor,
+            action="agent.update",
+            resource_type=RESOURCE,
+            resource_id=agent.id,
+            before=before,
+            after=snapshot(agent),
+        )
+        return agent
+    raise conflict(f"agent {agent_id} is being changed by others; retry the update")
+
+
+async def delete_agent(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    agent_id: uuid.UUID,
+    expected_revisions: Collection[int] | None = None,
+) -> None:
+    """Delete the tenant's agent (and its labels); If-Match revisions are honoured."""
+    tenant_id = actor.tenant_id
+    agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
+    _check_expected(agent, expected_revisions)
+    before = snapshot(agent)
+    stmt = delete(Agent).where(Agent.id == agent.id, Agent.tenant_id == tenant_id)
+    if expected_revisions is not None:
+        stmt = stmt.where(Agent.revision == agent.revision)
+    await session.execute(delete(AgentLabel).where(AgentLabel.agent_id == agent.id))
+    result = cast(
+        CursorResult[Any],
+        await session.execute(stmt.execution_options(synchronize_session=False)),
+    )
+    if result.rowcount == 0:
+        if expected_revisions is not None:
+            raise _precondition_failed(agent.id)
+        raise not_found(RESOURCE, agent_id)
+    session.expunge(agent)
+    await record(
+        session,
+        actor=actor,
+        action="agent.delete",
+        resource_type=RESOURCE,
+        resource_id=agent_id,
+        before=before,
+    )
