@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import NoReturn
 
 from rich.console import Console
 from rich.panel import Panel
@@ -74,11 +75,174 @@ def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> No
     )
 
 
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {message}")
+    raise SystemExit(1)
+
+
+def _problem_message(exc: Exception) -> str:
+    """One line per problem: the detail and each field error."""
+    from pydantic import ValidationError
+
+    from agentdeck.server.errors import ProblemError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+            for err in exc.errors()
+        )
+    if isinstance(exc, ProblemError):
+        return exc.detail or exc.kind
+    return str(exc)
+
+
+async def _create_user(
+    settings: Settings,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    role: str,
+    tenant: str,
+    display_name: str,
+) -> tuple[str, str, bool, bool]:
+    """Returns (user id, tenant slug, tenant created, user existed and was added)."""
+    from agentdeck.db.engine import create_engine, create_session_factory
+    from agentdeck.db.migrate import upgrade
+    from agentdeck.identity import service, users_service
+    from agentdeck.identity.roles import Role
+    from agentdeck.identity.schemas import UserCreate
+    from agentdeck.server.errors import conflict
+
+    data = UserCreate(
+        username=username,
+        email=email,
+        password=password,
+        role=Role(role),
+        display_name=display_name,
+    )
+    service.check_tenant_slug(tenant)
+    engine = create_engine(settings.database)
+    try:
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            row, tenant_created = await service.ensure_tenant(session, slug=tenant)
+            actor = service.system_principal(row.id)
+            existing = await users_service.user_by_username(session, username=data.username)
+            if existing is not None:
+                # The same person joining one more tenant: same username and email.
+                if existing.email != data.email:
+                    raise conflict(
+                        f"the username {data.username!r} is taken by a user with another email",
+                        field="username",
+                    )
+                member = await users_service.add_member(
+                    session, actor=actor, tenant_id=row.id, user=existing, role=data.role
+                )
+            else:
+                member = await users_service.create_user(
+                    session, actor=actor, tenant_id=row.id, data=data
+                )
+            await session.commit()
+            return str(member.id), row.slug, tenant_created, existing is not None
+    finally:
+        await engine.dispose()
+
+
 def create_user(
     *, username: str, email: str, password: str, role: str, tenant: str, display_name: str
 ) -> None:
-    raise SystemExit("user creation is being built")
+    """Create a user with a role in a tenant (created when missing); migrates first.
+
+    An existing user with the same email is added to the tenant instead (their password stays).
+    """
+    from pydantic import ValidationError
+
+    from agentdeck.identity.roles import Role
+    from agentdeck.server.errors import ProblemError
+
+    if role not in Role.__members__:
+        _fail(f"unknown role {role!r}; use viewer, developer or admin")
+    try:
+        user_id, slug, tenant_created, added = asyncio.run(
+            _create_user(
+                Settings(),
+                username=username,
+                email=email,
+                password=password,
+                role=role,
+                tenant=tenant,
+                display_name=display_name,
+            )
+        )
+    except (ValidationError, ProblemError) as exc:
+        _fail(_problem_message(exc))
+    if tenant_created:
+        console.print(f"created tenant [bold]{slug}[/bold]")
+    verb = "added existing user" if added else "created user"
+    note = "\n(their password is unchanged)" if added else ""
+    console.print(
+        Panel.fit(
+            f"username: [bold]{username}[/bold]\nrole: {role}\ntenant: {slug}\nid: {user_id}{note}",
+            title=f"agentdeck: {verb}",
+            border_style="green",
+        )
+    )
+
+
+async def _create_api_key(
+    settings: Settings, *, name: str, role: str, tenant: str, expires_in_days: int | None
+) -> tuple[str, str, str, str | None, bool]:
+    """Returns (key id, plaintext, tenant slug, expiry, tenant created)."""
+    from agentdeck.db.engine import create_engine, create_session_factory
+    from agentdeck.db.migrate import upgrade
+    from agentdeck.identity import keys_service, service
+    from agentdeck.identity.roles import Role
+    from agentdeck.identity.schemas import ApiKeyCreate
+
+    data = ApiKeyCreate(name=name, role=Role(role), expires_in_days=expires_in_days)
+    service.check_tenant_slug(tenant)
+    engine = create_engine(settings.database)
+    try:
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            row, tenant_created = await service.ensure_tenant(session, slug=tenant)
+            key, plaintext = await keys_service.create_key(
+                session, actor=service.system_principal(row.id), tenant_id=row.id, data=data
+            )
+            await session.commit()
+            expires = key.expires_at.isoformat() if key.expires_at else None
+            return str(key.id), plaintext, row.slug, expires, tenant_created
+    finally:
+        await engine.dispose()
 
 
 def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | None) -> None:
-    raise SystemExit("API key creation is being built")
+    """Create an API key in a tenant (created when missing); the key goes to stdout once."""
+    from pydantic import ValidationError
+
+    from agentdeck.identity.roles import Role
+    from agentdeck.server.errors import ProblemError
+
+    if role not in Role.__members__:
+        _fail(f"unknown role {role!r}; use viewer, developer or admin")
+    try:
+        key_id, plaintext, slug, expires, tenant_created = asyncio.run(
+            _create_api_key(
+                Settings(), name=name, role=role, tenant=tenant, expires_in_days=expires_in_days
+            )
+        )
+    except (ValidationError, ProblemError) as exc:
+        _fail(_problem_message(exc))
+    if tenant_created:
+        console.print(f"created tenant [bold]{slug}[/bold]")
+    console.print(
+        Panel.fit(
+            f"name: [bold]{name}[/bold]\nrole: {role}\ntenant: {slug}\nid: {key_id}\n"
+            f"expires: {expires or 'never'}\n\n"
+            "The key is printed below, once. Store it now; it cannot be shown again.",
+            title="agentdeck: API key created",
+            border_style="green",
+        )
+    )
+    Console(soft_wrap=True, highlight=False).print(plaintext, markup=False)

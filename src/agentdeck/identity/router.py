@@ -1,5 +1,49 @@
-"""HTTP routes (being built)."""
+"""Identity routes: authentication, users, API keys and the tenant's settings.
+
+``router`` gathers the auth and users/keys routers and holds the tenant routes itself.
+"""
+
+from __future__ import annotations
 
 from fastapi import APIRouter
 
+from agentdeck.identity import service
+from agentdeck.identity.auth_router import router as auth_router
+from agentdeck.identity.models import Tenant
+from agentdeck.identity.schemas import TenantPublic, TenantUpdate
+from agentdeck.identity.users_router import router as users_router
+from agentdeck.server.deps import Admin, SessionDep, SettingsDep, Viewer
+
 router = APIRouter(prefix="/api/v1")
+router.include_router(auth_router)
+router.include_router(users_router)
+
+
+def _tenant_public(tenant: Tenant, default_quota: int) -> TenantPublic:
+    quota = tenant.agent_quota_per_user
+    return TenantPublic(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        agent_quota_per_user=quota,
+        effective_agent_quota=default_quota if quota is None else quota,
+    )
+
+
+@router.get("/tenant", response_model=TenantPublic, tags=["tenant"])
+async def get_tenant(principal: Viewer, session: SessionDep, settings: SettingsDep) -> TenantPublic:
+    """The caller's tenant and its settings."""
+    tenant = await service.get_tenant(session, tenant_id=principal.tenant_id)
+    return _tenant_public(tenant, settings.default_agent_quota)
+
+
+@router.patch("/tenant", response_model=TenantPublic, tags=["tenant"])
+async def update_tenant(
+    body: TenantUpdate, principal: Admin, session: SessionDep, settings: SettingsDep
+) -> TenantPublic:
+    """Rename the tenant or set its per-user agent quota (null: the server default)."""
+    tenant = await service.update_tenant(
+        session, actor=principal, tenant_id=principal.tenant_id, data=body
+    )
+    await session.commit()
+    return _tenant_public(tenant, settings.default_agent_quota)

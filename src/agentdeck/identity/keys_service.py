@@ -1,0 +1,125 @@
+"""API keys of a tenant: list, create (the plaintext is returned once), read, revoke."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.audit.service import record
+from agentdeck.identity.models import ApiKey
+from agentdeck.identity.principal import Principal
+from agentdeck.identity.roles import Role
+from agentdeck.identity.schemas import ApiKeyCreate
+from agentdeck.identity.security import new_api_key
+from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.server.errors import not_found
+
+
+def _snapshot(key: ApiKey) -> dict[str, Any]:
+    return {
+        "name": key.name,
+        "prefix": key.prefix,
+        "role": key.role,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+async def list_keys(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    role: Role | None = None,
+    revoked: bool | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    descending: bool = True,
+) -> tuple[list[ApiKey], str | None]:
+    """One page of the tenant's keys by creation time (newest first by default)."""
+    stmt = select(ApiKey).where(ApiKey.tenant_id == tenant_id)
+    if role is not None:
+        stmt = stmt.where(ApiKey.role == role)
+    if revoked is True:
+        stmt = stmt.where(ApiKey.revoked_at.is_not(None))
+    elif revoked is False:
+        stmt = stmt.where(ApiKey.revoked_at.is_(None))
+    if q:
+        stmt = stmt.where(ApiKey.name.icontains(q, autoescape=True))
+    stmt = apply_cursor(
+        stmt,
+        sort_column=ApiKey.created_at,
+        id_column=ApiKey.id,
+        cursor=cursor,
+        limit=limit,
+        descending=descending,
+    )
+    rows = list((await session.scalars(stmt)).all())
+    return page_of(rows, limit=limit, sort_attr="created_at")
+
+
+async def get_key(
+    session: AsyncSession, *, tenant_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey | None:
+    key: ApiKey | None = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id)
+    )
+    return key
+
+
+async def create_key(
+    session: AsyncSession, *, actor: Principal, tenant_id: uuid.UUID, data: ApiKeyCreate
+) -> tuple[ApiKey, str]:
+    """A new key; returns the row and the plaintext, which is not stored anywhere."""
+    expires_at = data.expires_at
+    if data.expires_in_days is not None:
+        expires_at = datetime.now(UTC) + timedelta(days=data.expires_in_days)
+    secret = new_api_key()
+    key = ApiKey(
+        tenant_id=tenant_id,
+        name=data.name,
+        prefix=secret.prefix,
+        key_hash=secret.key_hash,
+        role=data.role,
+        created_by=actor.user_id,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="apikey.create",
+        resource_type="api_key",
+        resource_id=key.id,
+        after=_snapshot(key),
+    )
+    return key, secret.plaintext
+
+
+async def revoke_key(
+    session: AsyncSession, *, actor: Principal, tenant_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey:
+    """Revoke a key; revoking an already revoked key changes nothing."""
+    key = await get_key(session, tenant_id=tenant_id, key_id=key_id)
+    if key is None:
+        raise not_found("API key", key_id)
+    if key.revoked_at is not None:
+        return key
+    before = _snapshot(key)
+    key.revoked_at = datetime.now(UTC)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="apikey.revoke",
+        resource_type="api_key",
+        resource_id=key.id,
+        before=before,
+        after=_snapshot(key),
+    )
+    return key

@@ -1,0 +1,90 @@
+"""Small helpers shared by the identity tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.audit.models import AuditEntry
+from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
+from tests.conftest import TEST_PASSWORD
+
+TOKEN = "/api/v1/auth/token"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+ME = "/api/v1/auth/me"
+PASSWORD = "/api/v1/auth/password"
+USERS = "/api/v1/users"
+KEYS = "/api/v1/api-keys"
+TENANT = "/api/v1/tenant"
+COOKIE = "agentdeck_refresh"
+
+AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
+
+
+async def login(
+    client: httpx.AsyncClient,
+    username: str,
+    password: str = TEST_PASSWORD,
+    tenant: str | None = None,
+) -> httpx.Response:
+    form = {"username": username, "password": password}
+    if tenant is not None:
+        form["tenant"] = tenant
+    response = await client.post(TOKEN, data=form)
+    client.cookies.clear()  # tests hand the refresh cookie over explicitly
+    return response
+
+
+def refresh_cookie(response: httpx.Response) -> str:
+    value = response.cookies.get(COOKIE)
+    assert value, f"no {COOKIE} cookie in {response.headers.get_list('set-cookie')}"
+    return value
+
+
+async def post_with_cookie(
+    client: httpx.AsyncClient, path: str, cookie: str | None, **kwargs: Any
+) -> httpx.Response:
+    headers = dict(kwargs.pop("headers", {}) or {})
+    if cookie is not None:
+        headers["Cookie"] = f"{COOKIE}={cookie}"
+    response = await client.post(path, headers=headers, **kwargs)
+    client.cookies.clear()
+    return response
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per identity table and the audit log (to prove nothing was written)."""
+    await session.commit()  # end any open read so the next query sees the app's commits
+    out = {}
+    for model in (Tenant, User, Membership, ApiKey, RefreshToken, AuditEntry):
+        n = await session.scalar(select(func.count()).select_from(model))
+        out[model.__tablename__] = int(n or 0)
+    return out
+
+
+async def audit_actions(session: AsyncSession, resource_id: object) -> list[str]:
+    await session.commit()
+    rows = await session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.resource_id == str(resource_id))
+        .order_by(AuditEntry.at)
+    )
+    return list(rows)
+
+
+def problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """Assert a problem+json answer of this status and type; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"/problems/{kind}", body
+    return body
+
+
+def field_locs(body: dict[str, Any]) -> list[list[str | int]]:
+    return [e["loc"] for e in body.get("errors") or []]
