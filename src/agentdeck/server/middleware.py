@@ -8,6 +8,8 @@ import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentdeck.context import RequestContext, reset_request_context, set_request_context
@@ -20,8 +22,15 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 log = structlog.get_logger("agentdeck.access")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while reading a body past the limit.
+
+    An HTTPException, so that FastAPI's body parsing re-raises it (instead of turning it into
+    a 400) and the error handlers answer with the 413 problem.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body exceeds {limit} bytes")
 
 
 class RequestMiddleware:
@@ -75,16 +84,26 @@ class RequestMiddleware:
         declared = headers.get("content-length")
         try:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise BodyTooLarge
+                raise BodyTooLarge(self.max_body_bytes)
             await self.app(scope, self._limited(receive), send_wrapper)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if response_started:
                 raise
             response = problem_response(
-                None,
-                status=413,
-                kind="payload-too-large",
-                detail=f"the request body exceeds {self.max_body_bytes} bytes",
+                None, status=413, kind="payload-too-large", detail=str(exc.detail)
+            )
+            await response(scope, receive, send_wrapper)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, so the 500 problem
+            # and the log line still carry the request id.
+            if response_started:
+                raise
+            log.exception("unhandled_error", method=scope["method"], path=scope["path"])
+            response = problem_response(
+                Request(scope),
+                status=500,
+                kind="internal-error",
+                detail="an unexpected error occurred; quote the request id when reporting it",
             )
             await response(scope, receive, send_wrapper)
         finally:
@@ -116,7 +135,7 @@ class RequestMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         return wrapped
