@@ -8,6 +8,7 @@ from typing import NoReturn
 
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.settings import Settings
 
@@ -34,13 +35,18 @@ async def _prepare(settings: Settings) -> None:
     from agentdeck.identity.bootstrap import ensure_first_admin
 
     engine = create_engine(settings.database)
+    seeded = 0
     try:
         await upgrade(engine)
         async with create_session_factory(engine)() as session:
             first = await ensure_first_admin(session)
+            if settings.features.demo:
+                seeded = await _seed_demo(session)
             await session.commit()
     finally:
         await engine.dispose()
+    if seeded:
+        console.print(f"demo: registered {seeded} agents in the default tenant")
     if first is not None:
         console.print(
             Panel.fit(
@@ -50,6 +56,24 @@ async def _prepare(settings: Settings) -> None:
                 border_style="green",
             )
         )
+
+
+async def _seed_demo(session: AsyncSession) -> int:
+    from sqlalchemy import select
+
+    from agentdeck.agents.demo import seed_demo_agents
+    from agentdeck.identity.bootstrap import default_tenant
+    from agentdeck.identity.models import Membership
+    from agentdeck.identity.roles import Role
+
+    tenant = await default_tenant(session)
+    owner = await session.scalar(
+        select(Membership.user_id)
+        .where(Membership.tenant_id == tenant.id, Membership.role == Role.admin)
+        .order_by(Membership.created_at)
+        .limit(1)
+    )
+    return await seed_demo_agents(session, tenant.id, owner)
 
 
 def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> None:
