@@ -9,42 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.agents.models import Agent
 from agentdeck.identity.roles import Role
-from agentdeck.server.deps import Developer
 from tests.conftest import REDIS_URL, Caller, Factory
 
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 LIMITS = {"write": "3/minute", "read": "5/minute"}
-READ = "/api/v1/audit-log"  # an authenticated GET (admin)
-WRITE = "/api/v1/test-probe"  # a POST added below through the real Developer dependency
-
-
-class ProbeResult(BaseModel):
-    ok: bool
-
-
-def _probe_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
-
-    @router.post("/test-probe", response_model=ProbeResult)
-    async def create_test_probe(principal: Developer) -> ProbeResult:
-        """A write guarded like every management write."""
-        return ProbeResult(ok=True)
-
-    return router
-
-
-def _add_probe(app: FastAPI) -> None:
-    app.include_router(_probe_router())
-    # keep the UI mount (which matches every path) last
-    ui = [r for r in app.router.routes if getattr(r, "name", None) == "ui"]
-    for route in ui:
-        app.router.routes.remove(route)
-        app.router.routes.append(route)
+READ = "/api/v1/auth/me"  # any authenticated caller may GET it
+WRITE = "/api/v1/agents"  # a management write (developer)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -53,13 +29,20 @@ def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 async def start(app_factory: AppFactory, **overrides: Any) -> httpx.AsyncClient:
-    client = await app_factory(**overrides)
-    _add_probe(client.app)  # type: ignore[attr-defined]
-    return client
+    return await app_factory(**overrides)
 
 
 async def admin_key(factory: Factory) -> Caller:
     return await factory.api_key(Role.admin)
+
+
+async def create_agent(client: httpx.AsyncClient, caller: Caller) -> httpx.Response:
+    name = f"rl-{uuid.uuid4().hex[:10]}"
+    return await client.post(WRITE, json={"name": name, "type": "llm"}, headers=caller.headers)
+
+
+async def agent_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Agent)) or 0)
 
 
 def assert_limited(response: httpx.Response, limit: int) -> None:
@@ -95,16 +78,17 @@ async def test_reads_are_limited_with_headers(
 
 
 async def test_writes_have_their_own_budget(
-    app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
+    app_factory: AppFactory, factory: Factory, session: AsyncSession, backend: dict[str, Any]
 ) -> None:
     client = await start(app_factory, rate_limit=LIMITS, **backend)
     key = await admin_key(factory)
     for remaining in (2, 1, 0):
-        response = await client.post(WRITE, headers=key.headers)
-        assert response.status_code == 200
+        response = await create_agent(client, key)
+        assert response.status_code == 201
         assert response.headers["RateLimit-Limit"] == "3"
         assert response.headers["RateLimit-Remaining"] == str(remaining)
-    assert_limited(await client.post(WRITE, headers=key.headers), 3)
+    assert_limited(await create_agent(client, key), 3)
+    assert await agent_count(session) == 3  # the refused write wrote nothing
     # the read budget is untouched by the writes
     read = await client.get(READ, headers=key.headers)
     assert read.status_code == 200
@@ -113,7 +97,7 @@ async def test_writes_have_their_own_budget(
     for _ in range(4):
         assert (await client.get(READ, headers=key.headers)).status_code == 200
     assert_limited(await client.get(READ, headers=key.headers), 5)
-    assert_limited(await client.post(WRITE, headers=key.headers), 3)
+    assert_limited(await create_agent(client, key), 3)
 
 
 async def test_each_principal_has_its_own_budget(
@@ -137,13 +121,15 @@ async def test_disabled_never_limits(
     app_factory: AppFactory, factory: Factory, backend: dict[str, Any]
 ) -> None:
     client = await start(
-        app_factory, rate_limit={"enabled": False, "write": "1/minute", "read": "1/minute"}
+        app_factory,
+        rate_limit={"enabled": False, "write": "1/minute", "read": "1/minute"},
+        **backend,
     )
     key = await admin_key(factory)
     for _ in range(10):
         read = await client.get(READ, headers=key.headers)
-        write = await client.post(WRITE, headers=key.headers)
-        assert (read.status_code, write.status_code) == (200, 200)
+        write = await create_agent(client, key)
+        assert (read.status_code, write.status_code) == (200, 201)
         assert "RateLimit-Limit" not in read.headers
         assert "RateLimit-Limit" not in write.headers
 
@@ -155,11 +141,11 @@ async def test_unauthenticated_and_forbidden_calls_do_not_spend_the_budget(
     tenant = await factory.tenant()
     viewer = await factory.api_key(Role.viewer, tenant)
     for _ in range(8):
-        assert (await client.post(WRITE)).status_code == 401
-        assert (await client.post(WRITE, headers=viewer.headers)).status_code == 403
+        assert (await client.post(WRITE, json={})).status_code == 401
+        assert (await create_agent(client, viewer)).status_code == 403
     dev = await factory.api_key(Role.developer, tenant)
-    response = await client.post(WRITE, headers=dev.headers)
-    assert response.status_code == 200
+    response = await create_agent(client, dev)
+    assert response.status_code == 201
     assert response.headers["RateLimit-Remaining"] == "2"
 
 
@@ -176,8 +162,8 @@ async def test_replicas_sharing_redis_share_the_budget(
     assert_limited(await one.get(READ, headers=key.headers), 5)
     # writes are shared as well
     for client in (two, one, two):
-        assert (await client.post(WRITE, headers=key.headers)).status_code == 200
-    assert_limited(await one.post(WRITE, headers=key.headers), 3)
+        assert (await create_agent(client, key)).status_code == 201
+    assert_limited(await create_agent(one, key), 3)
 
 
 async def test_memory_backed_replicas_count_separately(
