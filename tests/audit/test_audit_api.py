@@ -396,3 +396,51 @@ async def test_reading_the_log_writes_nothing(
     for _ in range(3):
         assert (await client.get(URL, headers=admin.headers)).status_code == 200
     assert await audit_count(session) == 1
+
+
+async def test_api_calls_show_up_with_request_details(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Real mutating calls are audited and found with the filters."""
+    tenant = await factory.tenant()
+    admin = await factory.user(Role.admin, tenant)
+    dev = await factory.user(Role.developer, tenant)
+    created = await client.post(
+        "/api/v1/agents",
+        json={"name": "audited-agent", "type": "llm"},
+        headers={**dev.headers, "X-Request-ID": "create-1", "User-Agent": "audit-test/1.0"},
+    )
+    assert created.status_code == 201
+    agent_id = created.json()["id"]
+    deleted = await client.delete(
+        f"/api/v1/agents/{agent_id}",
+        headers={**dev.headers, "If-Match": created.headers["etag"]},
+    )
+    assert deleted.status_code == 204
+    # a refused write leaves no entry
+    viewer = await factory.user(Role.viewer, tenant)
+    refused = await client.post(
+        "/api/v1/agents", json={"name": "nope", "type": "llm"}, headers=viewer.headers
+    )
+    assert refused.status_code == 403
+
+    response = await client.get(
+        URL,
+        params={"action": "agent.*", "resource_id": agent_id, "actor": dev.username or ""},
+        headers=admin.headers,
+    )
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [item["action"] for item in items] == ["agent.delete", "agent.create"]
+    create = items[1]
+    assert create["actor"] == {"type": "user", "id": str(dev.user_id), "name": dev.username}
+    assert create["resource_type"] == "agent"
+    assert create["request_id"] == "create-1"
+    assert create["user_agent"] == "audit-test/1.0"
+    assert create["ip"] == "127.0.0.1"
+    assert create["changes"]["after"]["name"] == "audited-agent"
+    everything = (await client.get(URL, params={"limit": 500}, headers=admin.headers)).json()
+    assert all(item["resource_id"] != "nope" for item in everything["items"])
+    assert not any(
+        (item["changes"].get("after") or {}).get("name") == "nope" for item in everything["items"]
+    )
