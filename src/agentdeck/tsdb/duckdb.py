@@ -1,0 +1,702 @@
+"""The embedded metrics store: one DuckDB file under the data directory.
+
+Layout (see ``docs/storage.md``):
+
+* ``series`` — the series dictionary: dense ``series_id``, tenant, metric name, labels as
+  canonical JSON and a stable 64-bit hash of tenant + name + sorted labels. It is loaded
+  into memory at start (:mod:`agentdeck.tsdb._index`), so labels are stored once per series
+  and never per sample.
+* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts.
+* ``rollup_1m`` / ``rollup_1h`` — ``(series_id, bucket, min, max, sum, count)`` per minute
+  and hour, filled by :meth:`DuckDBStore.rollup`.
+* ``tenant_state`` — per-tenant rollup progress.
+
+One writer thread owns the connection that writes. Concurrent :meth:`DuckDBStore.write`
+calls queue up and are coalesced into one transaction; each call returns after the
+transaction holding its samples committed (DuckDB writes and syncs its write-ahead log on
+commit), so a sample acknowledged to a client survives ``kill -9``. Reads run on a small pool
+of reader threads with their own cursors. No DuckDB call runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import duckdb
+import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from agentdeck.tsdb._index import SeriesIndex
+from agentdeck.tsdb.base import (
+    ACTIVE_WINDOW_MS,
+    Int64Array,
+    Matcher,
+    SampleBatch,
+    Series,
+    SeriesKey,
+    StoreError,
+    StoreStats,
+    WriteResult,
+    check_selector,
+)
+from agentdeck.tsdb.names import METRIC_NAME_LABEL
+
+T = TypeVar("T")
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    series_id INTEGER PRIMARY KEY,
+    tenant_id UUID NOT NULL,
+    name VARCHAR NOT NULL,
+    labels VARCHAR NOT NULL,
+    hash UBIGINT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series_id INTEGER NOT NULL,
+    ts BIGINT NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    series_id INTEGER NOT NULL,
+    bucket BIGINT NOT NULL,
+    min DOUBLE NOT NULL,
+    max DOUBLE NOT NULL,
+    sum DOUBLE NOT NULL,
+    count BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    series_id INTEGER NOT NULL,
+    bucket BIGINT NOT NULL,
+    min DOUBLE NOT NULL,
+    max DOUBLE NOT NULL,
+    sum DOUBLE NOT NULL,
+    count BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tenant_state (
+    tenant_id UUID PRIMARY KEY,
+    rolled_up_to_ms BIGINT NOT NULL
+);
+"""
+
+# Below this many series a select names the ids inline (lets DuckDB prune by min/max);
+# above it, the ids are joined from an Arrow table.
+_INLINE_IDS = 256
+
+
+def series_hash(tenant_id: UUID, key: SeriesKey) -> int:
+    """Stable 64-bit hash of tenant + name + sorted labels (the same in every process)."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(tenant_id.bytes)
+    digest.update(key.name.encode())
+    for name, value in key.labels:
+        digest.update(b"\x00" + name.encode() + b"\x01" + value.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(digest.digest(), "big")
+
+
+def _labels_json(key: SeriesKey) -> str:
+    return json.dumps(dict(key.labels), separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class _Pending:
+    tenant_id: UUID
+    batch: SampleBatch
+    future: asyncio.Future[WriteResult]
+
+
+class DuckDBStore:
+    """The embedded :class:`~agentdeck.tsdb.base.Store`. Open with :meth:`open`."""
+
+    backend = "duckdb"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_threads: int = 4,
+        duckdb_threads: int | None = None,
+        memory_limit: str | None = None,
+        max_transaction_samples: int = 1_000_000,
+    ) -> None:
+        self.path = Path(path)
+        self._read_threads = read_threads
+        self._duckdb_threads = duckdb_threads
+        self._memory_limit = memory_limit
+        self._max_transaction_samples = max_transaction_samples
+        self._index = SeriesIndex()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._all_cursors: list[duckdb.DuckDBPyConnection] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="tsdb-duckdb-writer")
+        self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="tsdb-duckdb-read")
+        self._pending: list[_Pending] = []
+        self._wake: asyncio.Event | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._closed = False
+        self._samples_written = 0
+        self._write_calls = 0
+        self._transactions = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], **options: Any) -> DuckDBStore:
+        """Open (creating if needed) the store file at ``path`` and load the series dictionary."""
+        store = cls(path, **options)
+        await store._run_writer(store._open_sync)
+        store._wake = asyncio.Event()
+        store._writer_task = asyncio.create_task(store._writer_loop(), name="tsdb-duckdb-writer")
+        return store
+
+    def _open_sync(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if self._duckdb_threads:
+            config["threads"] = self._duckdb_threads
+        if self._memory_limit:
+            config["memory_limit"] = self._memory_limit
+        try:
+            con = duckdb.connect(str(self.path), config=config)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the metrics store {self.path}: {exc}") from exc
+        con.execute(_SCHEMA)
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            [SCHEMA_VERSION],
+        )
+        self._con = con
+        rows = con.execute("SELECT series_id, tenant_id, name, labels FROM series").fetchall()
+        entries = [
+            (
+                tenant if isinstance(tenant, UUID) else UUID(str(tenant)),
+                SeriesKey(name, tuple(json.loads(labels).items())),
+                int(series_id),
+            )
+            for series_id, tenant, name, labels in rows
+        ]
+        with self._index.lock:
+            self._index.add(entries)
+        spans = con.execute(
+            "SELECT series_id, min(ts), max(ts) FROM samples GROUP BY series_id"
+        ).fetchnumpy()
+        if len(spans["series_id"]):
+            self._index.set_times(
+                np.asarray(spans["series_id"], np.int64),
+                np.asarray(spans["min(ts)"], np.int64),
+                np.asarray(spans["max(ts)"], np.int64),
+            )
+        for _ in range(self._read_threads):
+            cursor = con.cursor()
+            self._all_cursors.append(cursor)
+            self._cursors.put(cursor)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        if self._writer_task is not None:
+            await self._writer_task
+        self._closed = True
+        await self._run_writer(self._close_sync)
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+
+    def _close_sync(self) -> None:
+        for cursor in self._all_cursors:
+            cursor.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    async def __aenter__(self) -> DuckDBStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _run_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    async def _run_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        def call() -> T:
+            cursor = self._cursors.get()
+            try:
+                return fn(cursor, *args)
+            except duckdb.Error as exc:
+                raise StoreError(f"metrics store read failed: {exc}") from exc
+            finally:
+                self._cursors.put(cursor)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+
+    @property
+    def _db(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError("the metrics store is closed")
+        return self._con
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def write(self, tenant_id: UUID, batch: SampleBatch) -> WriteResult:
+        if self._closing or self._wake is None:
+            raise StoreError("the metrics store is closed")
+        self._write_calls += 1
+        if len(batch) == 0:
+            return WriteResult(samples=0, new_series=0)
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(tenant_id, batch, future))
+        self._wake.set()
+        return await future
+
+    async def _writer_loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                group = self._take_group()
+                await self._commit_group(group)
+            if self._closing and not self._pending:
+                return
+
+    def _take_group(self) -> list[_Pending]:
+        taken = 0
+        count = 0
+        for item in self._pending:
+            if count and taken + len(item.batch) > self._max_transaction_samples:
+                break
+            taken += len(item.batch)
+            count += 1
+        group, self._pending = self._pending[:count], self._pending[count:]
+        return group
+
+    async def _commit_group(self, group: list[_Pending]) -> None:
+        try:
+            new_counts = await self._run_writer(
+                self._commit_sync, [(p.tenant_id, p.batch) for p in group]
+            )
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0].future, exc=exc)
+                return
+            # One bad batch must not fail its neighbours: retry them one by one.
+            for item in group:
+                await self._commit_group([item])
+            return
+        for item, new in zip(group, new_counts, strict=True):
+            _settle(item.future, WriteResult(samples=len(item.batch), new_series=new))
+
+    def _commit_sync(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
+        """One transaction for all ``items``; publishes new series to the index on commit."""
+        con = self._db
+        index = self._index
+        next_id = index.next_id
+        new_keys: dict[tuple[UUID, SeriesKey], int] = {}
+        new_rows: list[tuple[int, UUID, SeriesKey]] = []
+        new_counts: list[int] = []
+        id_parts: list[np.ndarray] = []
+        for tenant_id, batch in items:
+            known = index.tenant_ids(tenant_id)
+            found: list[int | None] = list(map(known.get, batch.series))
+            before = len(new_rows)
+            if None in found:
+                # Only series that have samples in this batch become new series.
+                used = np.bincount(batch.series_index, minlength=len(found)) > 0
+                for i, series_id in enumerate(found):
+                    if series_id is not None:
+                        continue
+                    if not used[i]:
+                        found[i] = -1
+                        continue
+                    key = batch.series[i]
+                    series_id = new_keys.get((tenant_id, key))
+                    if series_id is None:
+                        series_id = new_keys[(tenant_id, key)] = next_id
+                        new_rows.append((next_id, tenant_id, key))
+                        next_id += 1
+                    found[i] = series_id
+            new_counts.append(len(new_rows) - before)
+            series_ids = np.array(found, dtype=np.int32)
+            id_parts.append(series_ids[batch.series_index])
+        ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
+        if len(items) > 1:
+            timestamps = np.concatenate([batch.timestamps for _, batch in items])
+            values = np.concatenate([batch.values for _, batch in items])
+        else:
+            timestamps, values = items[0][1].timestamps, items[0][1].values
+        samples = pa.Table.from_arrays(
+            [pa.array(ids), pa.array(timestamps), pa.array(values)],
+            names=["series_id", "ts", "value"],
+        )
+        with _transaction(con, "metrics write"):
+            if new_rows:
+                now_ms = int(time.time() * 1000)
+                table = pa.Table.from_arrays(
+                    [
+                        pa.array([r[0] for r in new_rows], pa.int32()),
+                        pa.array([str(r[1]) for r in new_rows], pa.string()),
+                        pa.array([r[2].name for r in new_rows], pa.string()),
+                        pa.array([_labels_json(r[2]) for r in new_rows], pa.string()),
+                        pa.array([series_hash(r[1], r[2]) for r in new_rows], pa.uint64()),
+                    ],
+                    names=["series_id", "tenant_id", "name", "labels", "hash"],
+                )
+                con.from_arrow(table).project(
+                    f"series_id, CAST(tenant_id AS UUID), name, labels, hash, {now_ms}::BIGINT"
+                ).insert_into("series")
+            con.from_arrow(samples).insert_into("samples")
+        with index.lock:
+            if new_rows:
+                index.add((tenant, key, series_id) for series_id, tenant, key in new_rows)
+            index.update_times(ids, timestamps)
+        self._samples_written += len(ids)
+        self._transactions += 1
+        return new_counts
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def _resolve(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int | None,
+        end_ms: int | None,
+    ) -> list[tuple[int, SeriesKey]]:
+        index = self._index
+        with index.lock:
+            if matchers:
+                ids: set[int] | list[int] = index.match(tenant_id, matchers)
+            else:
+                tenant = index.tenants.get(tenant_id)
+                ids = list(tenant.all_ids) if tenant else []
+            in_range = index.in_range(ids, start_ms, end_ms)
+            return [(series_id, index.keys[series_id]) for series_id in in_range]
+
+    async def select(
+        self, tenant_id: UUID, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> list[Series]:
+        check_selector(matchers)
+        return await self._run_reader(self._select_sync, tenant_id, matchers, start_ms, end_ms)
+
+    def _select_sync(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+    ) -> list[Series]:
+        found = self._resolve(tenant_id, matchers, start_ms, end_ms)
+        if not found or start_ms > end_ms:
+            return []
+        ids = [series_id for series_id, _ in found]
+        if len(ids) <= _INLINE_IDS:
+            in_list = ",".join(map(str, ids))
+            result = cursor.execute(
+                "SELECT series_id, ts, value FROM samples "
+                f"WHERE series_id IN ({in_list}) AND ts BETWEEN $1 AND $2",
+                [start_ms, end_ms],
+            ).fetchnumpy()
+        else:
+            wanted = pa.table({"series_id": pa.array(ids, pa.int32())})
+            cursor.register("_wanted", wanted)
+            try:
+                result = cursor.execute(
+                    "SELECT s.series_id, s.ts, s.value FROM samples s "
+                    "SEMI JOIN _wanted w ON s.series_id = w.series_id "
+                    "WHERE s.ts BETWEEN $1 AND $2",
+                    [start_ms, end_ms],
+                ).fetchnumpy()
+            finally:
+                cursor.unregister("_wanted")
+        sids = np.asarray(result["series_id"], dtype=np.int64)
+        if len(sids) == 0:
+            return []
+        timestamps = np.asarray(result["ts"], dtype=np.int64)
+        values = np.asarray(result["value"], dtype=np.float64)
+        # Sorting here is several times cheaper than ORDER BY in the query.
+        order = np.lexsort((timestamps, sids))
+        sids, timestamps, values = sids[order], timestamps[order], values[order]
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(sids)) + 1))
+        ends = np.append(starts[1:], len(sids))
+        keys = dict(found)
+        out: list[Series] = []
+        for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            key = keys[int(sids[begin])]
+            out.append(Series(key.name, dict(key.labels), timestamps[begin:end], values[begin:end]))
+        out.sort(key=lambda series: (series.name, tuple(sorted(series.labels.items()))))
+        return out
+
+    async def series(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[dict[str, str]]:
+        check_selector(matchers)
+        found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
+        return [key.metric() for key in sorted(key for _, key in found)]
+
+    async def label_names(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if matchers:
+            check_selector(matchers)
+        elif start_ms is None and end_ms is None:
+            return await self._in_reader(self._all_label_names, tenant_id)
+        found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
+        names = {name for _, key in found for name, _ in key.labels}
+        if found:
+            names.add(METRIC_NAME_LABEL)
+        return sorted(names)
+
+    def _all_label_names(self, tenant_id: UUID) -> list[str]:
+        with self._index.lock:
+            tenant = self._index.tenants.get(tenant_id)
+            return sorted(tenant.postings) if tenant else []
+
+    async def label_values(
+        self,
+        tenant_id: UUID,
+        name: str,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if matchers:
+            check_selector(matchers)
+        elif start_ms is None and end_ms is None:
+            return await self._in_reader(self._all_label_values, tenant_id, name)
+        found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
+        if name == METRIC_NAME_LABEL:
+            return sorted({key.name for _, key in found})
+        values = {dict(key.labels).get(name) for _, key in found}
+        values.discard(None)
+        return sorted(v for v in values if v is not None)
+
+    def _all_label_values(self, tenant_id: UUID, name: str) -> list[str]:
+        with self._index.lock:
+            tenant = self._index.tenants.get(tenant_id)
+            return sorted(tenant.postings.get(name, {})) if tenant else []
+
+    async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run index-only work off the event loop (matching may touch many label values)."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, fn, *args)
+
+    async def active_series_count(
+        self, tenant_id: UUID, *, window_ms: int = ACTIVE_WINDOW_MS, now_ms: int | None = None
+    ) -> int:
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        return await self._in_reader(self._active_sync, tenant_id, now - window_ms)
+
+    def _active_sync(self, tenant_id: UUID, since_ms: int) -> int:
+        with self._index.lock:
+            tenant = self._index.tenants.get(tenant_id)
+            if tenant is None or not tenant.all_ids:
+                return 0
+            ids = np.fromiter(tenant.all_ids, dtype=np.int64, count=len(tenant.all_ids))
+            return int(np.count_nonzero(self._index.last_ts[ids] > since_ms))
+
+    # --- retention and rollups ---------------------------------------------------------------
+
+    async def delete_before(self, tenant_id: UUID, ts_ms: int) -> None:
+        await self._run_writer(self._delete_before_sync, tenant_id, ts_ms)
+
+    def _delete_before_sync(self, tenant_id: UUID, ts_ms: int) -> None:
+        con = self._db
+        index = self._index
+        with index.lock:
+            tenant = index.tenants.get(tenant_id)
+            ids = np.fromiter(tenant.all_ids, dtype=np.int64) if tenant else np.empty(0, np.int64)
+        if len(ids) == 0:
+            return
+        dead = ids[index.last_ts[ids] < ts_ms]
+        tenant_str = str(tenant_id)
+        with _transaction(con, "metrics retention"):
+            for table, column in (
+                ("samples", "ts"),
+                ("rollup_1m", "bucket"),
+                ("rollup_1h", "bucket"),
+            ):
+                con.execute(
+                    f"DELETE FROM {table} WHERE {column} < $1 AND series_id IN "
+                    "(SELECT series_id FROM series WHERE tenant_id = $2::UUID)",
+                    [ts_ms, tenant_str],
+                )
+            if len(dead):
+                dead_table = pa.table({"series_id": pa.array(dead.astype(np.int32))})
+                con.register("_dead_series", dead_table)
+                try:
+                    con.execute(
+                        "DELETE FROM series WHERE series_id IN (SELECT series_id FROM _dead_series)"
+                    )
+                finally:
+                    con.unregister("_dead_series")
+        with index.lock:
+            index.remove(dead.tolist())
+            alive = ids[index.last_ts[ids] >= ts_ms]
+            index.first_ts[alive] = np.maximum(index.first_ts[alive], ts_ms)
+
+    async def rollup(self, tenant_id: UUID, before_ms: int) -> int:
+        return await self._run_writer(self._rollup_sync, tenant_id, before_ms)
+
+    def _rollup_sync(self, tenant_id: UUID, before_ms: int) -> int:
+        """Aggregate whole hours of raw samples in ``[progress, before)`` into the rollups."""
+        con = self._db
+        before = before_ms - before_ms % HOUR_MS
+        tenant_str = str(tenant_id)
+        row = con.execute(
+            "SELECT rolled_up_to_ms FROM tenant_state WHERE tenant_id = $1::UUID", [tenant_str]
+        ).fetchone()
+        progress = int(row[0]) if row else 0
+        if before <= progress:
+            return 0
+        with _transaction(con, "metrics rollup"):
+            con.execute(
+                f"""
+                INSERT INTO rollup_1m
+                SELECT series_id, ts - ts % {MINUTE_MS} AS bucket,
+                       min(value), max(value), sum(value), count(*)
+                FROM samples
+                WHERE ts >= $1 AND ts < $2 AND series_id IN
+                      (SELECT series_id FROM series WHERE tenant_id = $3::UUID)
+                GROUP BY ALL
+                """,
+                [progress, before, tenant_str],
+            )
+            con.execute(
+                f"""
+                INSERT INTO rollup_1h
+                SELECT series_id, bucket - bucket % {HOUR_MS} AS hour,
+                       min(min), max(max), sum(sum), sum(count)::BIGINT
+                FROM rollup_1m
+                WHERE bucket >= $1 AND bucket < $2 AND series_id IN
+                      (SELECT series_id FROM series WHERE tenant_id = $3::UUID)
+                GROUP BY ALL
+                """,
+                [progress, before, tenant_str],
+            )
+            counted = con.execute(
+                "SELECT coalesce(sum(count), 0) FROM rollup_1h WHERE bucket >= $1 AND "
+                "bucket < $2 AND series_id IN "
+                "(SELECT series_id FROM series WHERE tenant_id = $3::UUID)",
+                [progress, before, tenant_str],
+            ).fetchone()
+            con.execute(
+                "INSERT INTO tenant_state VALUES ($1::UUID, $2) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET rolled_up_to_ms = excluded.rolled_up_to_ms",
+                [tenant_str, before],
+            )
+        return int(counted[0]) if counted else 0
+
+    async def rollups(
+        self, tenant_id: UUID, resolution: str, matchers: Sequence[Matcher]
+    ) -> list[tuple[dict[str, str], Int64Array, np.ndarray]]:
+        """Rollup rows of matching series: ``(metric, buckets, [[min, max, sum, count]])``.
+
+        ``resolution`` is ``"1m"`` or ``"1h"``. Reading rollups is not part of the query path
+        yet; this exists for inspection and tests.
+        """
+        if resolution not in ("1m", "1h"):
+            raise ValueError("resolution must be '1m' or '1h'")
+        check_selector(matchers)
+        return await self._run_reader(self._rollups_sync, tenant_id, resolution, matchers)
+
+    def _rollups_sync(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        tenant_id: UUID,
+        resolution: str,
+        matchers: Sequence[Matcher],
+    ) -> list[tuple[dict[str, str], Int64Array, np.ndarray]]:
+        found = self._resolve(tenant_id, matchers, None, None)
+        out = []
+        for series_id, key in sorted(found, key=lambda item: item[1]):
+            rows = cursor.execute(
+                f"SELECT bucket, min, max, sum, count FROM rollup_{resolution} "
+                "WHERE series_id = $1 ORDER BY bucket",
+                [series_id],
+            ).fetchnumpy()
+            if len(rows["bucket"]):
+                stats = np.column_stack(
+                    [np.asarray(rows[c], np.float64) for c in ("min", "max", "sum", "count")]
+                )
+                out.append((key.metric(), np.asarray(rows["bucket"], np.int64), stats))
+        return out
+
+    # --- misc --------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Nothing to do: a write is visible once it returned."""
+
+    async def stats(self) -> StoreStats:
+        disk = 0
+        for suffix in ("", ".wal"):
+            with contextlib.suppress(FileNotFoundError):
+                disk += os.stat(f"{self.path}{suffix}").st_size
+        return StoreStats(
+            backend=self.backend,
+            series=len(self._index.keys),
+            samples_written=self._samples_written,
+            write_calls=self._write_calls,
+            write_transactions=self._transactions,
+            disk_bytes=disk,
+        )
+
+    async def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (DuckDB also does this itself)."""
+        await self._run_writer(lambda: self._db.execute("CHECKPOINT"))
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK and :class:`StoreError` on any failure."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except Exception as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise StoreError(f"{what} failed: {exc}") from exc
+
+
+def _settle(
+    future: asyncio.Future[WriteResult],
+    result: WriteResult | None = None,
+    *,
+    exc: BaseException | None = None,
+) -> None:
+    if future.done():  # the caller was cancelled; the write happened (or failed) anyway
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        assert result is not None
+        future.set_result(result)

@@ -1,0 +1,408 @@
+"""The scale-out metrics store: a single-node VictoriaMetrics server over HTTP.
+
+* Writes: ``POST /api/v1/import`` (JSON lines, one line per series of a batch).
+* Reads: ``/api/v1/export`` for samples; ``/api/v1/series``, ``/api/v1/labels`` and
+  ``/api/v1/label/{name}/values`` for the label APIs; ``/api/v1/query`` for the
+  active-series count.
+* Retention: ``/api/v1/admin/tsdb/delete_series`` for series with nothing left after the
+  cutoff, plus a per-tenant floor below which this store hides samples (VictoriaMetrics cannot
+  delete part of a series; its own ``-retentionPeriod`` removes the rest).
+
+Tenant isolation: every series is written with the extra label ``__tenant__="<tenant uuid>"``
+and every read adds the matcher ``__tenant__="<tenant uuid>"``; the label is stripped from
+everything returned. User labels cannot collide with it, because label names starting with
+``__`` are refused at ingest. We do not rely on VictoriaMetrics's ``extra_label`` query
+argument, so the isolation holds for every endpoint used here.
+
+Durability and visibility are VictoriaMetrics's: an import returns once the server parsed the
+data into its in-memory buffers, which it makes searchable and flushes to disk within about a
+second. With ``flush_writes=True`` each write is followed by ``/internal/force_flush`` so it is
+visible (and on disk) when ``write`` returns — meant for tests and small deployments.
+
+The server must accept our label count: start it with ``-maxLabelsPerTimeseries=64`` (its
+default, 30, is below our 40 user labels + tenant + name). ``docs/storage.md`` lists the
+intended differences from the embedded store (value precision, negative zero, day-granular
+label APIs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import httpx
+import numpy as np
+
+from agentdeck.tsdb.base import (
+    ACTIVE_WINDOW_MS,
+    MAX_TIMESTAMP_MS,
+    Matcher,
+    MatchOp,
+    SampleBatch,
+    Series,
+    SeriesKey,
+    StoreError,
+    StoreStats,
+    WriteResult,
+    check_selector,
+    format_selector,
+)
+from agentdeck.tsdb.names import METRIC_NAME_LABEL
+
+TENANT_LABEL = "__tenant__"
+# VictoriaMetrics refuses samples more than two days ahead of its clock.
+_FUTURE_MS = 2 * 86_400_000
+# VictoriaMetrics treats start=0 as "not given"; the earliest useful instant is 1 ms.
+_MIN_START_MS = 1
+# Series deleted per delete_series request.
+_DELETE_CHUNK = 100
+_LABEL_OR_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _seconds(ms: int) -> str:
+    """Milliseconds as the decimal seconds VictoriaMetrics accepts (exact to the ms)."""
+    return f"{ms // 1000}.{ms % 1000:03d}"
+
+
+def _format_values(values: np.ndarray) -> str:
+    """A JSON-ish array VictoriaMetrics parses exactly: shortest round-trip reprs, ``Inf``."""
+    items = values.tolist()
+    if np.isinf(values).any():
+        return ",".join(("Inf" if v > 0 else "-Inf") if math.isinf(v) else repr(v) for v in items)
+    return ",".join(map(repr, items))
+
+
+class VictoriaMetricsStore:
+    """The VictoriaMetrics :class:`~agentdeck.tsdb.base.Store`. Open with :meth:`open`."""
+
+    backend = "victoriametrics"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        flush_writes: bool = False,
+        timeout: float = 30.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.flush_writes = flush_writes
+        self._client = client or httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        self._owns_client = client is None
+        self._floors: dict[UUID, int] = {}
+        self._samples_written = 0
+        self._write_calls = 0
+
+    @classmethod
+    async def open(cls, url: str, **options: Any) -> VictoriaMetricsStore:
+        """Connect to the server at ``url`` and check that it is healthy."""
+        store = cls(url, **options)
+        try:
+            response = await store._client.get("/health")
+        except httpx.HTTPError as exc:
+            await store.close()
+            raise StoreError(f"VictoriaMetrics at {url} is not reachable: {exc}") from exc
+        if response.status_code != 200:
+            await store.close()
+            raise StoreError(f"VictoriaMetrics at {url} is not healthy: {response.status_code}")
+        return store
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> VictoriaMetricsStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- HTTP helpers ------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(
+                method, path, data=data, params=params, content=content
+            )
+        except httpx.HTTPError as exc:
+            raise StoreError(f"VictoriaMetrics {path} failed: {exc}") from exc
+        if response.status_code not in ok:
+            raise StoreError(
+                f"VictoriaMetrics {path} answered {response.status_code}: {response.text[:500]}"
+            )
+        return response
+
+    async def _json(self, path: str, form: dict[str, Any]) -> Any:
+        response = await self._request("POST", path, data=form)
+        body = response.json()
+        if body.get("status") != "success":
+            raise StoreError(f"VictoriaMetrics {path} failed: {body}")
+        return body["data"]
+
+    def _selector(self, tenant_id: UUID, matchers: Sequence[Matcher]) -> str:
+        return format_selector([Matcher(TENANT_LABEL, MatchOp.eq, str(tenant_id)), *matchers])
+
+    def _range(self, tenant_id: UUID, start_ms: int | None, end_ms: int | None) -> dict[str, str]:
+        start = max(start_ms if start_ms is not None else 0, self._floors.get(tenant_id, 0))
+        end = end_ms if end_ms is not None else MAX_TIMESTAMP_MS
+        return {"start": _seconds(max(start, _MIN_START_MS)), "end": _seconds(end)}
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def write(self, tenant_id: UUID, batch: SampleBatch) -> WriteResult:
+        self._write_calls += 1
+        if len(batch) == 0:
+            return WriteResult(samples=0, new_series=None)
+        body = self._encode(tenant_id, batch)
+        await self._request("POST", "/api/v1/import", content=body, ok=(200, 204))
+        if self.flush_writes:
+            await self.flush()
+        self._samples_written += len(batch)
+        return WriteResult(samples=len(batch), new_series=None)
+
+    def _encode(self, tenant_id: UUID, batch: SampleBatch) -> bytes:
+        """One JSON line per series of the batch: ``{"metric":…,"values":…,"timestamps":…}``."""
+        order = np.argsort(batch.series_index, kind="stable")
+        index = batch.series_index[order]
+        timestamps = batch.timestamps[order]
+        values = batch.values[order]
+        bounds = np.flatnonzero(np.diff(index)) + 1
+        starts = np.concatenate(([0], bounds)).tolist()
+        ends = [*bounds.tolist(), len(index)]
+        tenant = str(tenant_id)
+        lines: list[str] = []
+        for begin, end in zip(starts, ends, strict=True):
+            key = batch.series[int(index[begin])]
+            metric = {METRIC_NAME_LABEL: key.name, TENANT_LABEL: tenant, **dict(key.labels)}
+            lines.append(
+                '{"metric":'
+                + json.dumps(metric, ensure_ascii=False, separators=(",", ":"))
+                + ',"values":['
+                + _format_values(values[begin:end])
+                + '],"timestamps":['
+                + ",".join(map(str, timestamps[begin:end].tolist()))
+                + "]}"
+            )
+        lines.append("")
+        return "\n".join(lines).encode()
+
+    async def flush(self) -> None:
+        await self._request("GET", "/internal/force_flush", ok=(200, 204))
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def select(
+        self, tenant_id: UUID, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> list[Series]:
+        check_selector(matchers)
+        start_ms = max(start_ms, self._floors.get(tenant_id, 0), _MIN_START_MS)
+        if start_ms > end_ms:
+            return []
+        form = {
+            "match[]": self._selector(tenant_id, matchers),
+            "start": _seconds(start_ms),
+            # One ms more: VictoriaMetrics misses samples at `end` when `end` is exactly a
+            # UTC midnight and the range starts on an earlier day. Trimmed below.
+            "end": _seconds(end_ms + 1),
+        }
+        response = await self._request("POST", "/api/v1/export", data=form)
+        merged: dict[SeriesKey, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        for line in response.text.splitlines():
+            if not line:
+                continue
+            key, timestamps, values = _parse_export_line(line)
+            parts = merged.setdefault(key, ([], []))
+            parts[0].append(timestamps)
+            parts[1].append(values)
+        out: list[Series] = []
+        for key in sorted(merged):
+            ts_parts, value_parts = merged[key]
+            timestamps = np.concatenate(ts_parts)
+            values = np.concatenate(value_parts)
+            order = np.argsort(timestamps, kind="stable")
+            timestamps, values = timestamps[order], values[order]
+            keep = (timestamps >= start_ms) & (timestamps <= end_ms)
+            if not keep.all():
+                timestamps, values = timestamps[keep], values[keep]
+            if len(timestamps):
+                out.append(Series(key.name, dict(key.labels), timestamps, values))
+        return out
+
+    async def series(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[dict[str, str]]:
+        check_selector(matchers)
+        form = {
+            "match[]": self._selector(tenant_id, matchers),
+            **self._range(tenant_id, start_ms, end_ms),
+        }
+        data = await self._json("/api/v1/series", form)
+        keys = sorted(_key_of(metric) for metric in data)
+        return [key.metric() for key in keys]
+
+    async def label_names(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if matchers:
+            check_selector(matchers)
+        form = {
+            "match[]": self._selector(tenant_id, matchers),
+            **self._range(tenant_id, start_ms, end_ms),
+        }
+        names = set(await self._json("/api/v1/labels", form))
+        # VictoriaMetrics lists __name__ even when nothing matched; every series we wrote has
+        # the tenant label, so its absence means "no series".
+        if TENANT_LABEL not in names:
+            return []
+        names.discard(TENANT_LABEL)
+        return sorted(names)
+
+    async def label_values(
+        self,
+        tenant_id: UUID,
+        name: str,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if matchers:
+            check_selector(matchers)
+        if name == TENANT_LABEL or not _LABEL_OR_NAME.fullmatch(name):
+            return []
+        form = {
+            "match[]": self._selector(tenant_id, matchers),
+            **self._range(tenant_id, start_ms, end_ms),
+        }
+        return sorted(await self._json(f"/api/v1/label/{name}/values", form))
+
+    async def active_series_count(
+        self, tenant_id: UUID, *, window_ms: int = ACTIVE_WINDOW_MS, now_ms: int | None = None
+    ) -> int:
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        selector = self._selector(tenant_id, [])
+        form = {
+            "query": f"count(last_over_time({selector}[{int(window_ms)}ms]))",
+            "time": _seconds(now),
+            "nocache": "1",
+        }
+        data = await self._json("/api/v1/query", form)
+        result = data.get("result") or []
+        return int(float(result[0]["value"][1])) if result else 0
+
+    # --- retention ---------------------------------------------------------------------------
+
+    async def delete_before(self, tenant_id: UUID, ts_ms: int) -> None:
+        """Hide samples before ``ts_ms`` and delete series that have nothing at or after it.
+
+        Series that still have samples are found with an instant ``last_over_time`` query
+        over ``[ts_ms, now + 2 days]`` (VictoriaMetrics refuses samples further ahead), which
+        reads samples and so is exact. Older samples of the surviving series stay on disk,
+        hidden by this store, until the server's ``-retentionPeriod`` drops them.
+        """
+        self._floors[tenant_id] = max(self._floors.get(tenant_id, 0), ts_ms)
+        tenant_selector = self._selector(tenant_id, [])
+        everything = await self._json(
+            "/api/v1/series",
+            {
+                "match[]": tenant_selector,
+                "start": _seconds(_MIN_START_MS),
+                "end": _seconds(MAX_TIMESTAMP_MS),
+            },
+        )
+        if not everything:
+            return
+        at = max(int(time.time() * 1000) + _FUTURE_MS, ts_ms + 1)
+        window = at - ts_ms + 1  # the lookbehind (at - window, at] starts at ts_ms
+        alive = await self._json(
+            "/api/v1/query",
+            {
+                "query": f"last_over_time({tenant_selector}[{window}ms])",
+                "time": _seconds(at),
+                "nocache": "1",
+            },
+        )
+        alive_keys = {_key_of(item["metric"]) for item in alive.get("result") or []}
+        dead = [metric for metric in everything if _key_of(metric) not in alive_keys]
+        if not dead:
+            return
+        label_names = {name for metric in everything for name in metric}
+        selectors = [_exact_selector(metric, label_names) for metric in dead]
+        for i in range(0, len(selectors), _DELETE_CHUNK):
+            chunk = selectors[i : i + _DELETE_CHUNK]
+            await self._request(
+                "POST",
+                "/api/v1/admin/tsdb/delete_series",
+                data={"match[]": chunk},
+                ok=(200, 204),
+            )
+
+    async def rollup(self, tenant_id: UUID, before_ms: int) -> int:
+        """Nothing to do: downsampling is VictoriaMetrics's business (``-downsampling.period``)."""
+        return 0
+
+    async def stats(self) -> StoreStats:
+        return StoreStats(
+            backend=self.backend,
+            series=None,
+            samples_written=self._samples_written,
+            write_calls=self._write_calls,
+            write_transactions=self._write_calls,
+            disk_bytes=None,
+        )
+
+
+def _key_of(metric: dict[str, str]) -> SeriesKey:
+    labels = {k: v for k, v in metric.items() if k not in (METRIC_NAME_LABEL, TENANT_LABEL)}
+    return SeriesKey.of(metric.get(METRIC_NAME_LABEL, ""), labels)
+
+
+def _exact_selector(metric: dict[str, str], label_names: set[str]) -> str:
+    """A selector matching exactly this label set (other known labels must be absent)."""
+    matchers = [Matcher(name, MatchOp.eq, value) for name, value in sorted(metric.items())]
+    matchers += [Matcher(name, MatchOp.eq, "") for name in sorted(label_names - metric.keys())]
+    return format_selector(matchers)
+
+
+def _parse_export_line(line: str) -> tuple[SeriesKey, np.ndarray, np.ndarray]:
+    """Parse one ``/api/v1/export`` line.
+
+    Values may be ``+Inf``/``-Inf``, which is not JSON, so the values array is cut out and
+    parsed with :func:`float`; the metric part is ordinary JSON. ``"values":[`` cannot occur
+    unescaped inside a label value, so the last occurrence is the real one.
+    """
+    values_at = line.rfind('"values":[')
+    timestamps_at = line.rfind('],"timestamps":[')
+    if values_at < 0 or timestamps_at < values_at:
+        raise StoreError(f"unexpected VictoriaMetrics export line: {line[:200]}")
+    head = json.loads(line[:values_at].rstrip(",") + "}")
+    raw_values = line[values_at + len('"values":[') : timestamps_at]
+    raw_timestamps = line[timestamps_at + len('],"timestamps":[') : line.rfind("]")]
+    values = np.array([float(v) for v in raw_values.split(",")] if raw_values else [], np.float64)
+    timestamps = np.array(
+        [int(t) for t in raw_timestamps.split(",")] if raw_timestamps else [], np.int64
+    )
+    if len(values) != len(timestamps):
+        raise StoreError("VictoriaMetrics export line has unequal values and timestamps")
+    return _key_of(head["metric"]), timestamps, values
