@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-agentdeck-development-secret-key"
@@ -25,6 +25,8 @@ class Environment(StrEnum):
 
 
 class ServerSettings(BaseModel):
+    """The HTTP server: address, request size limit, CORS and trusted proxies."""
+
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
     max_body_bytes: int = Field(
@@ -48,6 +50,8 @@ class ServerSettings(BaseModel):
 
 
 class DatabaseSettings(BaseModel):
+    """The state database: SQLite (default) or PostgreSQL (for several replicas)."""
+
     url: str = Field(
         "sqlite+aiosqlite:///./.agentdeck/state.db",
         description="SQLAlchemy async URL of the state database (SQLite or PostgreSQL).",
@@ -57,6 +61,8 @@ class DatabaseSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
+    """Access tokens and the refresh cookie."""
+
     access_token_ttl_seconds: int = Field(
         900, ge=30, description="Lifetime of a JWT access token (seconds)."
     )
@@ -69,6 +75,8 @@ class AuthSettings(BaseModel):
 
 
 class RateLimitSettings(BaseModel):
+    """Limits per principal (user or API key); in memory, or in Redis when a Redis URL is set."""
+
     enabled: bool = Field(True, description="Enforce rate limits.")
     write: str = Field(
         "60/minute;1000/hour",
@@ -85,6 +93,8 @@ class RateLimitSettings(BaseModel):
 
 
 class FeatureFlags(BaseModel):
+    """Feature switches."""
+
     signup: bool = Field(False, description="Allow self-service sign-up (off: admins add users).")
     demo: bool = Field(False, description="Start the simulated demo fleet.")
 
@@ -93,10 +103,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AGENTDECK_",
         env_nested_delimiter="__",
-        env_file=os.environ.get("AGENTDECK_ENV_FILE", ".env"),
+        env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        hide_input_in_errors=True,  # errors must not echo secrets or URLs with passwords
     )
+
+    def __init__(self, **values: Any) -> None:
+        # AGENTDECK_ENV_FILE is read when settings are built, not when this module is imported
+        if "_env_file" not in values:
+            values["_env_file"] = os.environ.get("AGENTDECK_ENV_FILE", ".env")
+        super().__init__(**values)
 
     environment: Environment = Field(
         Environment.development, description="development, test or production."
@@ -122,16 +139,18 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
-    @model_validator(mode="after")
-    def _production_needs_a_real_secret(self) -> Settings:
-        if self.environment is Environment.production:
-            key = self.secret_key.get_secret_value()
+    @field_validator("secret_key")
+    @classmethod
+    def _production_needs_a_real_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        # `environment` is declared before `secret_key`, so it is validated already
+        if info.data.get("environment") is Environment.production:
+            key = value.get_secret_value()
             if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
                 raise ValueError(
                     "AGENTDECK_SECRET_KEY must be set to a random value of at least "
                     f"{MIN_SECRET_KEY_LENGTH} characters in production"
                 )
-        return self
+        return value
 
     @property
     def write_limits(self) -> str:
