@@ -1,0 +1,196 @@
+"""Browser tests: a real `agentdeck serve` on a free port, driven by Debian's Chromium.
+
+The server runs in a subprocess on a temporary SQLite database and data directory; users are
+created with the CLI (`agentdeck user create`). Screenshots go to `test-results/e2e/`.
+Chromium is `/usr/bin/chromium` (installed by scripts/test-deps.sh); it is never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.e2e.support import ADMIN, DEVELOPER, VIEWER, Account
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC_INDEX = ROOT / "src" / "agentdeck" / "server" / "static" / "index.html"
+CHROMIUM = os.environ.get("AGENTDECK_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SECRET = "e2e-secret-key-that-is-long-enough-0123456789"
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Server:
+    base_url: str
+    env: dict[str, str]
+    log: Path
+
+    def token(self, account: Account) -> str:
+        """An access token for `account`, through the public login endpoint."""
+        response = httpx.post(
+            f"{self.base_url}/api/v1/auth/token",
+            data={"username": account.username, "password": account.password},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def api(self, account: Account) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {self.token(account)}"},
+            timeout=10,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentdeck.cli.main", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"agentdeck serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            response = httpx.get(f"{url}/readyz", timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text}"
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        time.sleep(0.1)  # polling a readiness probe, not synchronising on time
+    pytest.fail(f"agentdeck was not ready within {READY_TIMEOUT_S}s ({last}):\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not STATIC_INDEX.is_file():
+        pytest.fail("the web UI is not built: run `make ui` (cd web && npm ci && npm run build)")
+    home = tmp_path_factory.mktemp("agentdeck-e2e")
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
+        "AGENTDECK_ENV_FILE": str(home / "no.env"),
+        "AGENTDECK_ENVIRONMENT": "test",
+        "AGENTDECK_DATABASE__URL": f"sqlite+aiosqlite:///{home / 'state.db'}",
+        "AGENTDECK_DATA_DIR": str(home / "data"),
+        "AGENTDECK_SECRET_KEY": SECRET,
+        "AGENTDECK_LOG_JSON": "true",
+        "AGENTDECK_LOG_LEVEL": "WARNING",
+    }
+    for account in (ADMIN, DEVELOPER, VIEWER):
+        done = _cli(
+            "user",
+            "create",
+            account.username,
+            "--email",
+            account.email,
+            "--password",
+            account.password,
+            "--role",
+            account.role,
+            "--display-name",
+            account.username.title(),
+            env=env,
+        )
+        assert done.returncode == 0, f"user create failed:\n{done.stdout}\n{done.stderr}"
+    log = home / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "agentdeck.cli.main",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=home,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, log)
+        yield Server(base_url=url, env=env, log=log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        message = f"Chromium is not installed at {CHROMIUM}: run scripts/test-deps.sh (as root)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
+    """Opens pages in fresh browser contexts (no shared cookies); closes them afterwards."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(color_scheme: Literal["light", "dark"] = "light") -> Page:
+        context = browser.new_context(
+            base_url=server.base_url,
+            viewport={"width": 1360, "height": 860},
+            color_scheme=color_scheme,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

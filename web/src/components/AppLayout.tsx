@@ -1,0 +1,63 @@
+import { useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { NavLink, Outlet } from "react-router";
+import { infoQuery } from "../api/queries";
+import { useSession } from "../auth/session";
+import { BrandMark, Icon, type IconName } from "./Icon";
+import { UserMenu } from "./UserMenu";
+
+const NAV: { to: string; label: string; icon: IconName }[] = [
+  { to: "/overview", label: "Overview", icon: "overview" },
+  { to: "/agents", label: "Agents", icon: "agents" },
+  { to: "/metrics", label: "Metrics", icon: "metrics" },
+  { to: "/alerts", label: "Alerts", icon: "alerts" },
+  { to: "/logs", label: "Logs", icon: "logs" },
+  { to: "/deployments", label: "Deployments", icon: "deployments" },
+];
+
+export function AppLayout(): ReactNode {
+  const session = useSession();
+  const info = useQuery(infoQuery());
+  return (
+    <div className="app">
+      <aside className="sidebar">
+        <NavLink to="/overview" className="brand">
+          <BrandMark className="brand-mark" />
+          <span>agentdeck</span>
+        </NavLink>
+        <nav className="nav" aria-label="Main">
+          <div className="nav-section">Fleet</div>
+          {NAV.map((item) => (
+            <NavLink key={item.to} to={item.to}>
+              <Icon name={item.icon} />
+              <span>{item.label}</span>
+            </NavLink>
+          ))}
+          <div className="nav-section">Manage</div>
+          <NavLink to="/settings">
+            <Icon name="settings" />
+            <span>Settings</span>
+          </NavLink>
+        </nav>
+        <div className="sidebar-foot">
+          {info.data ? <div>v{info.data.version}</div> : null}
+          <a href="/docs" target="_blank" rel="noreferrer">
+            API reference
+          </a>
+        </div>
+      </aside>
+      <div className="main">
+        <header className="topbar">
+          <span className="tenant">
+            Tenant <strong>{session.tenant.name}</strong>
+          </span>
+          <span className="spacer" />
+          <UserMenu />
+        </header>
+        <main className="content">
+          <Outlet />
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,313 @@
+/** Small shared building blocks: badges, banners, fields, empty states, page heads. */
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { Link } from "react-router";
+import { errorMessage, isStale } from "../api/problem";
+import type { AgentStatus, Role } from "../api/types";
+import { formatTime, timeAgo } from "../lib/format";
+import { Icon, type IconName } from "./Icon";
+
+export function StatusBadge({ status }: { status: AgentStatus }): ReactNode {
+  return (
+    <span className={`badge badge-${status}`} data-status={status}>
+      <span className="dot" aria-hidden="true" />
+      {status}
+    </span>
+  );
+}
+
+export function RoleBadge({ role }: { role: Role }): ReactNode {
+  return <span className={`badge badge-${role}`}>{role}</span>;
+}
+
+export function Spinner({ label = "Loading" }: { label?: string }): ReactNode {
+  return <span className="spinner" role="status" aria-label={label} />;
+}
+
+export function Loading(): ReactNode {
+  return (
+    <div className="center-fill">
+      <Spinner />
+    </div>
+  );
+}
+
+type Tone = "error" | "warning" | "info" | "success";
+const TONE_ICON: Record<Tone, IconName> = {
+  error: "alert",
+  warning: "alert",
+  info: "info",
+  success: "check",
+};
+
+export function Banner({
+  tone,
+  children,
+  action,
+}: {
+  tone: Tone;
+  children: ReactNode;
+  action?: ReactNode;
+}): ReactNode {
+  return (
+    <div className={`banner banner-${tone}`} role={tone === "error" ? "alert" : "status"}>
+      <Icon name={TONE_ICON[tone]} />
+      <div className="grow">{children}</div>
+      {action}
+    </div>
+  );
+}
+
+/** An error from a query or mutation; a 412 gets the "changed by someone else" wording. */
+export function ErrorBanner({
+  error,
+  onReload,
+}: {
+  error: unknown;
+  onReload?: () => void;
+}): ReactNode {
+  if (!error) return null;
+  const stale = isStale(error);
+  return (
+    <Banner
+      tone={stale ? "warning" : "error"}
+      action={
+        stale && onReload ? (
+          <button type="button" className="btn btn-sm" onClick={onReload}>
+            <Icon name="refresh" /> Reload
+          </button>
+        ) : undefined
+      }
+    >
+      {stale ? <strong>Changed by someone else — reload. </strong> : null}
+      {errorMessage(error)}
+    </Banner>
+  );
+}
+
+export function Field({
+  label,
+  error,
+  hint,
+  children,
+}: {
+  label: string;
+  error?: string | undefined;
+  hint?: ReactNode;
+  children: (props: { id: string; "aria-invalid": boolean; "aria-describedby"?: string }) => ReactNode;
+}): ReactNode {
+  const id = useId();
+  const messageId = `${id}-msg`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children({
+        id,
+        "aria-invalid": Boolean(error),
+        ...(error || hint ? { "aria-describedby": messageId } : {}),
+      })}
+      {error ? (
+        <div className="error" id={messageId}>
+          {error}
+        </div>
+      ) : hint ? (
+        <div className="hint" id={messageId}>
+          {hint}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function PageHead({
+  title,
+  subtitle,
+  crumbs,
+  actions,
+}: {
+  title: ReactNode;
+  subtitle?: ReactNode;
+  crumbs?: ReactNode;
+  actions?: ReactNode;
+}): ReactNode {
+  return (
+    <div className="page-head">
+      <div className="titles">
+        {crumbs ? <div className="crumbs">{crumbs}</div> : null}
+        <h1>{title}</h1>
+        {subtitle ? <div className="subtitle">{subtitle}</div> : null}
+      </div>
+      {actions ? <div className="actions">{actions}</div> : null}
+    </div>
+  );
+}
+
+export function EmptyState({
+  icon,
+  title,
+  children,
+  action,
+}: {
+  icon: IconName;
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+}): ReactNode {
+  return (
+    <div className="empty">
+      <div className="empty-icon">
+        <Icon name={icon} />
+      </div>
+      <h2>{title}</h2>
+      {children}
+      {action ? <div className="row">{action}</div> : null}
+    </div>
+  );
+}
+
+export function Time({ value }: { value: string | null | undefined }): ReactNode {
+  if (!value) return <span className="faint">never</span>;
+  return (
+    <time dateTime={value} title={formatTime(value)} className="nowrap">
+      {timeAgo(value)}
+    </time>
+  );
+}
+
+export function Labels({ labels }: { labels: Record<string, string> }): ReactNode {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return <span className="faint">—</span>;
+  return (
+    <div className="chips">
+      {entries.map(([k, v]) => (
+        <span className="chip" key={k}>
+          {v ? `${k}=${v}` : k}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }): ReactNode {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  useEffect(() => {
+    if (state === "idle") return;
+    const timer = window.setTimeout(() => setState("idle"), 2500);
+    return () => window.clearTimeout(timer);
+  }, [state]);
+  const copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState("copied");
+    } catch {
+      setState("failed"); // e.g. no clipboard access on a plain-HTTP origin
+    }
+  };
+  return (
+    <button type="button" className="btn btn-sm" onClick={() => void copy()}>
+      <Icon name={state === "copied" ? "check" : "copy"} />
+      {state === "copied" ? "Copied" : state === "failed" ? "Select and copy by hand" : label}
+    </button>
+  );
+}
+
+/** A modal confirmation built on <dialog>. */
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  danger = true,
+  busy = false,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  busy?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}): ReactNode {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      if (typeof dialog.showModal === "function") dialog.showModal();
+      else dialog.setAttribute("open", "");
+    } else if (!open && dialog.open) {
+      if (typeof dialog.close === "function") dialog.close();
+      else dialog.removeAttribute("open");
+    }
+  }, [open]);
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="confirm-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        onCancel();
+      }}
+    >
+      {open ? (
+        <>
+          <div className="dialog-body">
+            <h2 id="confirm-title">{title}</h2>
+            <div className="muted">{children}</div>
+          </div>
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={onCancel} disabled={busy}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className={danger ? "btn btn-danger" : "btn btn-primary"}
+              onClick={onConfirm}
+              disabled={busy}
+            >
+              {busy ? <Spinner label="Working" /> : null}
+              {confirmLabel}
+            </button>
+          </div>
+        </>
+      ) : null}
+    </dialog>
+  );
+}
+
+export function DocsLinks({ doc }: { doc?: string }): ReactNode {
+  return (
+    <div className="row" style={{ justifyContent: "center" }}>
+      <a className="btn btn-sm" href="/docs" target="_blank" rel="noreferrer">
+        <Icon name="book" /> API reference
+      </a>
+      {doc ? (
+        <span className="small faint">
+          Guide: <code>{doc}</code> in the agentdeck docs
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+export function LinkButton({
+  to,
+  icon,
+  children,
+  primary = false,
+}: {
+  to: string;
+  icon?: IconName;
+  children: ReactNode;
+  primary?: boolean;
+}): ReactNode {
+  return (
+    <Link className={primary ? "btn btn-primary" : "btn"} to={to}>
+      {icon ? <Icon name={icon} /> : null}
+      {children}
+    </Link>
+  );
+}

@@ -1,0 +1,215 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { api, unwrap } from "../../api/client";
+import { ApiError } from "../../api/problem";
+import { agentQuery } from "../../api/queries";
+import { useCan, useSession } from "../../auth/session";
+import { Icon } from "../../components/Icon";
+import {
+  ConfirmDialog,
+  EmptyState,
+  ErrorBanner,
+  Labels,
+  LinkButton,
+  Loading,
+  PageHead,
+  StatusBadge,
+  Time,
+} from "../../components/ui";
+import { formatTime, pretty } from "../../lib/format";
+
+function autoScalingText(config: Record<string, unknown>): string {
+  const auto = config.auto_scaling;
+  if (typeof auto !== "object" || auto === null) return "off";
+  const a = auto as { enabled?: unknown; min_replicas?: unknown; max_replicas?: unknown };
+  const count = (v: unknown): string => (typeof v === "number" ? String(v) : "?");
+  const bounds = `${count(a.min_replicas)}–${count(a.max_replicas)} replicas`;
+  return a.enabled === true ? `on, ${bounds}` : `off (bounds ${bounds})`;
+}
+
+export function AgentDetailPage(): ReactNode {
+  const { agentId = "" } = useParams();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const session = useSession();
+  const canEdit = useCan("developer");
+  const [confirming, setConfirming] = useState(false);
+  const query = useQuery(agentQuery(agentId));
+
+  const remove = useMutation({
+    mutationFn: async (etag: string | null) =>
+      unwrap(
+        api.DELETE("/api/v1/agents/{agent_id}", {
+          params: { path: { agent_id: agentId }, header: etag ? { "if-match": etag } : {} },
+        }),
+      ),
+    onSuccess: async () => {
+      setConfirming(false);
+      queryClient.removeQueries({ queryKey: ["agents", "one", agentId] });
+      await queryClient.invalidateQueries({ queryKey: ["agents", "list"] });
+      await navigate("/agents", { replace: true });
+    },
+    onError: () => setConfirming(false),
+  });
+
+  const reload = (): void => {
+    remove.reset();
+    void query.refetch();
+  };
+
+  if (query.isPending) return <Loading />;
+  if (query.isError) {
+    const missing = query.error instanceof ApiError && query.error.status === 404;
+    return (
+      <>
+        <PageHead title="Agent" crumbs={<Link to="/agents">Agents</Link>} />
+        {missing ? (
+          <div className="card">
+            <EmptyState icon="agents" title="This agent does not exist" action={<LinkButton to="/agents">Back to agents</LinkButton>}>
+              <p>It may have been deleted, or the link is wrong.</p>
+            </EmptyState>
+          </div>
+        ) : (
+          <ErrorBanner error={query.error} />
+        )}
+      </>
+    );
+  }
+
+  const { data: agent, etag } = query.data;
+  const owner =
+    agent.owner_id === null ? "nobody" : agent.owner_id === session.user.id ? "you" : agent.owner_id;
+
+  return (
+    <>
+      <PageHead
+        crumbs={
+          <>
+            <Link to="/agents">Agents</Link> / {agent.name}
+          </>
+        }
+        title={
+          <span className="row" style={{ gap: 12 }}>
+            {agent.name} <StatusBadge status={agent.status} />
+          </span>
+        }
+        subtitle={agent.description || <span className="faint">No description</span>}
+        actions={
+          canEdit ? (
+            <>
+              <LinkButton to={`/agents/${agent.id}/edit`} icon="edit">
+                Edit
+              </LinkButton>
+              <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirming(true)}>
+                <Icon name="trash" /> Delete
+              </button>
+            </>
+          ) : undefined
+        }
+      />
+      <div className="stack">
+        {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+        <div className="grid-2">
+          <section className="card">
+            <div className="card-head">
+              <h2>Details</h2>
+            </div>
+            <div className="card-body">
+              <dl className="props" aria-label="Details">
+                <dt>Type</dt>
+                <dd>{agent.type}</dd>
+                <dt>Status</dt>
+                <dd>
+                  <StatusBadge status={agent.status} />
+                </dd>
+                <dt>Model</dt>
+                <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
+                <dt>Version</dt>
+                <dd className="mono">{agent.version}</dd>
+                <dt>Owner</dt>
+                <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
+                <dt>Revision</dt>
+                <dd>{agent.revision}</dd>
+                <dt>ID</dt>
+                <dd className="mono small">{agent.id}</dd>
+              </dl>
+            </div>
+          </section>
+          <section className="card">
+            <div className="card-head">
+              <h2>Resources</h2>
+            </div>
+            <div className="card-body">
+              <dl className="props" aria-label="Resources">
+                <dt>Replicas</dt>
+                <dd>{agent.replica_count}</dd>
+                <dt>Auto-scaling</dt>
+                <dd>{autoScalingText(agent.config)}</dd>
+                <dt>CPU limit</dt>
+                <dd className="mono">{agent.cpu_limit}</dd>
+                <dt>Memory limit</dt>
+                <dd className="mono">{agent.memory_limit}</dd>
+                <dt>Created</dt>
+                <dd title={formatTime(agent.created_at)}>
+                  <Time value={agent.created_at} />
+                </dd>
+                <dt>Updated</dt>
+                <dd>
+                  <Time value={agent.updated_at} />
+                </dd>
+                <dt>Last health check</dt>
+                <dd>
+                  <Time value={agent.last_health_check} />
+                </dd>
+                <dt>Last seen</dt>
+                <dd>
+                  <Time value={agent.last_seen_at} />
+                </dd>
+              </dl>
+            </div>
+          </section>
+        </div>
+        <section className="card">
+          <div className="card-head">
+            <h2>Labels</h2>
+          </div>
+          <div className="card-body">
+            <Labels labels={agent.labels} />
+          </div>
+        </section>
+        <div className="grid-2">
+          <section className="card">
+            <div className="card-head">
+              <h2>Configuration</h2>
+            </div>
+            <div className="card-body">
+              <pre className="json" aria-label="Configuration JSON">{pretty(agent.config)}</pre>
+            </div>
+          </section>
+          <section className="card">
+            <div className="card-head">
+              <h2>Metadata</h2>
+            </div>
+            <div className="card-body">
+              <pre className="json" aria-label="Metadata JSON">{pretty(agent.metadata)}</pre>
+            </div>
+          </section>
+        </div>
+      </div>
+      <ConfirmDialog
+        open={confirming}
+        title={`Delete ${agent.name}?`}
+        confirmLabel="Delete agent"
+        busy={remove.isPending}
+        onConfirm={() => remove.mutate(etag)}
+        onCancel={() => setConfirming(false)}
+      >
+        <p>
+          The agent and its labels are removed from the registry. This cannot be undone; the audit
+          log keeps a record.
+        </p>
+      </ConfirmDialog>
+    </>
+  );
+}

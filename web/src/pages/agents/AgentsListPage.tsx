@@ -1,0 +1,277 @@
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useEffect, useState, type ReactNode } from "react";
+import { Link, useSearchParams } from "react-router";
+import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/queries";
+import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
+import { useCan } from "../../auth/session";
+import { Icon } from "../../components/Icon";
+import {
+  EmptyState,
+  ErrorBanner,
+  Labels,
+  LinkButton,
+  PageHead,
+  Spinner,
+  StatusBadge,
+  Time,
+} from "../../components/ui";
+import { useDebounced } from "../../lib/useDebounced";
+
+const SORTS = new Set<string>([
+  "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "status", "-status",
+]);
+
+function filtersFrom(params: URLSearchParams): AgentFilters {
+  const type = params.get("type") ?? "";
+  const status = params.get("status") ?? "";
+  const sort = params.get("sort") ?? DEFAULT_AGENT_FILTERS.sort;
+  return {
+    q: params.get("q") ?? "",
+    type: (AGENT_TYPES as readonly string[]).includes(type) ? (type as AgentFilters["type"]) : "",
+    status: (AGENT_STATUSES as readonly string[]).includes(status)
+      ? (status as AgentFilters["status"])
+      : "",
+    label: params.get("label") ?? "",
+    sort: SORTS.has(sort) ? (sort as AgentSort) : DEFAULT_AGENT_FILTERS.sort,
+  };
+}
+
+function SortHeader({
+  field,
+  label,
+  sort,
+  onSort,
+}: {
+  field: string;
+  label: string;
+  sort: AgentSort;
+  onSort: (sort: AgentSort) => void;
+}): ReactNode {
+  const active = sort === field || sort === `-${field}`;
+  const descending = sort.startsWith("-");
+  const next = (active && !descending ? `-${field}` : field) as AgentSort;
+  return (
+    <th aria-sort={active ? (descending ? "descending" : "ascending") : undefined}>
+      <button type="button" className="sort" onClick={() => onSort(next)} aria-sort={active ? (descending ? "descending" : "ascending") : undefined}>
+        {label}
+        {active ? <Icon name={descending ? "arrowDown" : "arrowUp"} /> : null}
+      </button>
+    </th>
+  );
+}
+
+export function AgentsListPage(): ReactNode {
+  const [params, setParams] = useSearchParams();
+  const filters = filtersFrom(params);
+  const canEdit = useCan("developer");
+  const [search, setSearch] = useState(filters.q);
+  const [labelText, setLabelText] = useState(filters.label);
+  const debouncedSearch = useDebounced(search);
+  const debouncedLabel = useDebounced(labelText, 500);
+
+  const update = (patch: Partial<AgentFilters>): void => {
+    const next = { ...filters, ...patch };
+    const out = new URLSearchParams();
+    if (next.q) out.set("q", next.q);
+    if (next.type) out.set("type", next.type);
+    if (next.status) out.set("status", next.status);
+    if (next.label) out.set("label", next.label);
+    if (next.sort !== DEFAULT_AGENT_FILTERS.sort) out.set("sort", next.sort);
+    setParams(out, { replace: true });
+  };
+
+  useEffect(() => {
+    if (debouncedSearch !== filters.q) update({ q: debouncedSearch });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
+  }, [debouncedSearch]);
+  useEffect(() => {
+    if (debouncedLabel !== filters.label) update({ label: debouncedLabel });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
+  }, [debouncedLabel]);
+
+  const query = useInfiniteQuery(agentsQuery(filters));
+  const agents = query.data?.pages.flatMap((p) => p.items) ?? [];
+  const filtered = Boolean(filters.q || filters.type || filters.status || filters.label);
+  const clear = (): void => {
+    setSearch("");
+    setLabelText("");
+    setParams(new URLSearchParams(), { replace: true });
+  };
+
+  return (
+    <>
+      <PageHead
+        title="Agents"
+        subtitle="The agents registered in this tenant: what they are, how they are sized, and where they stand."
+        actions={
+          canEdit ? (
+            <LinkButton to="/agents/new" icon="plus" primary>
+              New agent
+            </LinkButton>
+          ) : undefined
+        }
+      />
+      <div className="card">
+        <div className="filters" role="search">
+          <input
+            className="input grow"
+            type="search"
+            placeholder="Search name or description"
+            aria-label="Search agents"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+          <select
+            className="select"
+            aria-label="Type"
+            value={filters.type}
+            onChange={(e) => update({ type: e.target.value as AgentFilters["type"] })}
+          >
+            <option value="">All types</option>
+            {AGENT_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+          <select
+            className="select"
+            aria-label="Status"
+            value={filters.status}
+            onChange={(e) => update({ status: e.target.value as AgentFilters["status"] })}
+          >
+            <option value="">All statuses</option>
+            {AGENT_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+          <input
+            className="input mono"
+            style={{ minWidth: 220 }}
+            placeholder="Labels: env=prod,team!=ml"
+            aria-label="Label selector"
+            value={labelText}
+            onChange={(e) => setLabelText(e.target.value)}
+          />
+          {filtered ? (
+            <button type="button" className="btn btn-ghost" onClick={clear}>
+              Clear
+            </button>
+          ) : null}
+        </div>
+        {query.isError ? (
+          <div className="card-body">
+            <ErrorBanner error={query.error} />
+          </div>
+        ) : null}
+        {query.isPending ? (
+          <div className="center-fill" style={{ minHeight: 200 }}>
+            <Spinner />
+          </div>
+        ) : agents.length === 0 && !query.isError ? (
+          filtered ? (
+            <EmptyState
+              icon="search"
+              title="No agents match these filters"
+              action={
+                <button type="button" className="btn" onClick={clear}>
+                  Clear filters
+                </button>
+              }
+            >
+              <p>Try a shorter search, another status, or a looser label selector.</p>
+            </EmptyState>
+          ) : (
+            <EmptyState
+              icon="agents"
+              title="No agents yet"
+              action={
+                canEdit ? (
+                  <LinkButton to="/agents/new" icon="plus" primary>
+                    Register an agent
+                  </LinkButton>
+                ) : undefined
+              }
+            >
+              <p>
+                An agent is one AI service of your fleet: an LLM assistant, a classifier, an
+                extractor. Register it here to size it, label it and follow its status.
+                {canEdit ? null : " Developers and admins can register agents."}
+              </p>
+            </EmptyState>
+          )
+        ) : agents.length > 0 ? (
+          <>
+            <div className="table-wrap">
+              <table className="table" aria-label="Agents">
+                <thead>
+                  <tr>
+                    <SortHeader field="name" label="Name" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+                    <th>Type</th>
+                    <SortHeader field="status" label="Status" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+                    <th>Replicas</th>
+                    <th>Labels</th>
+                    <th>Model</th>
+                    <SortHeader field="created_at" label="Created" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+                    <SortHeader field="updated_at" label="Updated" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+                  </tr>
+                </thead>
+                <tbody>
+                  {agents.map((agent) => (
+                    <tr key={agent.id} data-agent={agent.name}>
+                      <td>
+                        <Link className="primary-link" to={`/agents/${agent.id}`}>
+                          {agent.name}
+                        </Link>
+                        {agent.description ? (
+                          <div className="small muted" style={{ maxWidth: 320, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+                            {agent.description}
+                          </div>
+                        ) : null}
+                      </td>
+                      <td>{agent.type}</td>
+                      <td>
+                        <StatusBadge status={agent.status} />
+                      </td>
+                      <td>{agent.replica_count}</td>
+                      <td>
+                        <Labels labels={agent.labels} />
+                      </td>
+                      <td className="mono small nowrap">{agent.model ?? <span className="faint">—</span>}</td>
+                      <td>
+                        <Time value={agent.created_at} />
+                      </td>
+                      <td>
+                        <Time value={agent.updated_at} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="table-foot">
+              <span>
+                {agents.length} {agents.length === 1 ? "agent" : "agents"}
+                {query.hasNextPage ? " shown" : ""}
+              </span>
+              <span className="spacer" />
+              {query.isFetching && !query.isFetchingNextPage ? <Spinner label="Refreshing" /> : null}
+              {query.hasNextPage ? (
+                <button
+                  type="button"
+                  className="btn btn-sm"
+                  onClick={() => void query.fetchNextPage()}
+                  disabled={query.isFetchingNextPage}
+                >
+                  {query.isFetchingNextPage ? "Loading…" : "Load more"}
+                </button>
+              ) : null}
+            </div>
+          </>
+        ) : null}
+      </div>
+    </>
+  );
+}

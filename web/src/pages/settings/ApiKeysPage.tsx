@@ -1,0 +1,235 @@
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type SyntheticEvent, type ReactNode } from "react";
+import { api, unwrap } from "../../api/client";
+import { fieldErrors } from "../../api/problem";
+import { apiKeysQuery } from "../../api/queries";
+import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
+import { RequireRole } from "../../auth/guards";
+import { Icon } from "../../components/Icon";
+import {
+  Banner,
+  ConfirmDialog,
+  CopyButton,
+  EmptyState,
+  ErrorBanner,
+  Field,
+  RoleBadge,
+  Spinner,
+  Time,
+} from "../../components/ui";
+
+function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
+  if (key.revoked_at) return <span className="badge badge-muted">revoked</span>;
+  if (key.expires_at && Date.parse(key.expires_at) <= now) return <span className="badge badge-warn">expired</span>;
+  return <span className="badge badge-ok">active</span>;
+}
+
+function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): ReactNode {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<Role>("developer");
+  const [days, setDays] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/v1/api-keys", {
+          body: { name: name.trim(), role, expires_in_days: days.trim() ? Number(days) : null },
+        }),
+      ),
+    onSuccess: async (key) => {
+      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+      setName("");
+      setDays("");
+      onCreated(key);
+    },
+    onError: (error) => setErrors(fieldErrors(error)),
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    const found: Record<string, string> = {};
+    if (!name.trim()) found.name = "Say what the key is for.";
+    else if (name.trim().length > 200) found.name = "At most 200 characters.";
+    if (days.trim() && !(/^\d+$/.test(days.trim()) && Number(days) >= 1 && Number(days) <= 3650))
+      found.expires_in_days = "A whole number of days from 1 to 3650, or empty for no expiry.";
+    setErrors(found);
+    if (Object.keys(found).length === 0) create.mutate();
+  };
+  return (
+    <form className="card-body form" onSubmit={submit} noValidate aria-label="New API key" style={{ borderBottom: "1px solid var(--border)" }}>
+      {create.isError ? <ErrorBanner error={create.error} /> : null}
+      <div className="grid-3">
+        <Field label="Name" error={errors.name} hint="e.g. ci-deployer, telemetry-agent-eu">
+          {(p) => <input {...p} name="name" className="input" autoComplete="off" value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field label="Role" error={errors.role}>
+          {(p) => (
+            <select {...p} name="role" className="select" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Expires after (days)" error={errors.expires_in_days} hint="Empty: never expires.">
+          {(p) => <input {...p} name="expires_in_days" className="input" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} />}
+        </Field>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+          {create.isPending ? <Spinner label="Creating" /> : null}
+          Create key
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ApiKeys(): ReactNode {
+  const queryClient = useQueryClient();
+  const query = useInfiniteQuery(apiKeysQuery());
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<ApiKeyCreated | null>(null);
+  const [revoking, setRevoking] = useState<ApiKeyPublic | null>(null);
+  const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
+
+  const revoke = useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: id } } })),
+    onSuccess: async () => {
+      setRevoking(null);
+      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+    },
+    onError: () => setRevoking(null),
+  });
+
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>API keys</h2>
+        <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
+          {creating ? "Close" : (
+            <>
+              <Icon name="plus" /> New API key
+            </>
+          )}
+        </button>
+      </div>
+      {creating ? (
+        <CreateKey
+          onCreated={(key) => {
+            setCreating(false);
+            setCreated(key);
+          }}
+        />
+      ) : null}
+      {created ? (
+        <div className="card-body stack" style={{ borderBottom: "1px solid var(--border)" }}>
+          <Banner tone="success" action={<button type="button" className="btn btn-sm" onClick={() => setCreated(null)}>Done</button>}>
+            <strong>Key {created.name} created.</strong> Copy it now: it is shown only this once.
+          </Banner>
+          <div className="secret">
+            <code data-testid="new-api-key">{created.key}</code>
+            <CopyButton text={created.key} />
+          </div>
+          <div className="small muted">
+            Send it as <code>Authorization: Bearer …</code> or <code>X-API-Key: …</code>.
+          </div>
+        </div>
+      ) : null}
+      {revoke.isError ? (
+        <div className="card-body">
+          <ErrorBanner error={revoke.error} />
+        </div>
+      ) : null}
+      {query.isError ? (
+        <div className="card-body">
+          <ErrorBanner error={query.error} />
+        </div>
+      ) : null}
+      {query.isPending ? (
+        <div className="center-fill" style={{ minHeight: 160 }}>
+          <Spinner />
+        </div>
+      ) : keys.length === 0 ? (
+        <EmptyState icon="key" title="No API keys yet">
+          <p>API keys let machines — agents, CI jobs, scripts — call agentdeck with a role of their own.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="API keys">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Prefix</th>
+                <th>Role</th>
+                <th>Status</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Expires</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k.id} data-key={k.name}>
+                  <td>
+                    <strong>{k.name}</strong>
+                  </td>
+                  <td className="mono small">{k.prefix}…</td>
+                  <td>
+                    <RoleBadge role={k.role} />
+                  </td>
+                  <td>{keyState(k)}</td>
+                  <td>
+                    <Time value={k.created_at} />
+                  </td>
+                  <td>
+                    <Time value={k.last_used_at} />
+                  </td>
+                  <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
+                  <td className="actions">
+                    {k.revoked_at ? null : (
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(k)}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {query.hasNextPage ? (
+        <div className="table-foot">
+          <span className="spacer" />
+          <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
+            Load more
+          </button>
+        </div>
+      ) : null}
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke ${revoking?.name ?? ""}?`}
+        confirmLabel="Revoke key"
+        busy={revoke.isPending}
+        onConfirm={() => {
+          if (revoking) revoke.mutate(revoking.id);
+        }}
+        onCancel={() => setRevoking(null)}
+      >
+        <p>Anything using this key is refused from now on. This cannot be undone.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+export function ApiKeysPage(): ReactNode {
+  return (
+    <RequireRole role="admin">
+      <ApiKeys />
+    </RequireRole>
+  );
+}

@@ -1,0 +1,95 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type SyntheticEvent, type ReactNode } from "react";
+import { api, unwrap } from "../../api/client";
+import { fieldErrors } from "../../api/problem";
+import { tenantQuery } from "../../api/queries";
+import type { TenantPublic } from "../../api/types";
+import { RequireRole } from "../../auth/guards";
+import { Banner, ErrorBanner, Field, Loading, Spinner } from "../../components/ui";
+
+const MAX_QUOTA = 1000;
+
+function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(tenant.name);
+  const [quota, setQuota] = useState(tenant.agent_quota_per_user === null ? "" : String(tenant.agent_quota_per_user));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const save = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.PATCH("/api/v1/tenant", {
+          body: { name: name.trim(), agent_quota_per_user: quota.trim() ? Number(quota) : null },
+        }),
+      ),
+    onSuccess: (data) => queryClient.setQueryData(tenantQuery().queryKey, data),
+    onError: (error) => setErrors(fieldErrors(error)),
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    const found: Record<string, string> = {};
+    if (!name.trim()) found.name = "Give the tenant a name.";
+    else if (name.trim().length > 200) found.name = "At most 200 characters.";
+    if (quota.trim() && !(/^\d+$/.test(quota.trim()) && Number(quota) <= MAX_QUOTA))
+      found.agent_quota_per_user = `A whole number from 0 to ${MAX_QUOTA}, or empty for the server default.`;
+    setErrors(found);
+    if (Object.keys(found).length === 0) save.mutate();
+  };
+  return (
+    <form className="card-body form" onSubmit={submit} noValidate aria-label="Tenant settings">
+      {save.isSuccess ? <Banner tone="success">Saved.</Banner> : null}
+      {save.isError ? <ErrorBanner error={save.error} /> : null}
+      <dl className="props">
+        <dt>Slug</dt>
+        <dd className="mono">{tenant.slug}</dd>
+        <dt>ID</dt>
+        <dd className="mono small">{tenant.id}</dd>
+      </dl>
+      <div className="grid-2">
+        <Field label="Name" error={errors.name}>
+          {(p) => <input {...p} name="name" className="input" value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field
+          label="Agent quota per user"
+          error={errors.agent_quota_per_user}
+          hint={`How many agents each user may own. Empty: the server default. Now in force: ${tenant.effective_agent_quota}.`}
+        >
+          {(p) => (
+            <input {...p} name="agent_quota_per_user" className="input" type="number" min={0} max={MAX_QUOTA} placeholder="server default" value={quota} onChange={(e) => setQuota(e.target.value)} />
+          )}
+        </Field>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+          {save.isPending ? <Spinner label="Saving" /> : null}
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Tenant(): ReactNode {
+  const query = useQuery(tenantQuery());
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Tenant</h2>
+      </div>
+      {query.isPending ? <Loading /> : query.isError ? (
+        <div className="card-body">
+          <ErrorBanner error={query.error} />
+        </div>
+      ) : (
+        <TenantForm key={query.data.id} tenant={query.data} />
+      )}
+    </section>
+  );
+}
+
+export function TenantPage(): ReactNode {
+  return (
+    <RequireRole role="admin">
+      <Tenant />
+    </RequireRole>
+  );
+}

@@ -1,0 +1,52 @@
+import { Navigate, type RouteObject } from "react-router";
+import { RequireAuth } from "./auth/guards";
+import { AppLayout } from "./components/AppLayout";
+import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
+import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
+import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { ComingSoon, NotFound } from "./pages/ComingSoon";
+import { LoginPage } from "./pages/LoginPage";
+import { AccountPage } from "./pages/settings/AccountPage";
+import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
+import { AuditLogPage } from "./pages/settings/AuditLogPage";
+import { SettingsLayout } from "./pages/settings/SettingsLayout";
+import { TenantPage } from "./pages/settings/TenantPage";
+import { UsersPage } from "./pages/settings/UsersPage";
+
+export const routes: RouteObject[] = [
+  { path: "/login", element: <LoginPage /> },
+  {
+    element: <RequireAuth />,
+    children: [
+      {
+        element: <AppLayout />,
+        children: [
+          { index: true, element: <Navigate to="/overview" replace /> },
+          { path: "overview", element: <ComingSoon section="overview" /> },
+          { path: "agents", element: <AgentsListPage /> },
+          { path: "agents/new", element: <AgentCreatePage /> },
+          { path: "agents/:agentId", element: <AgentDetailPage /> },
+          { path: "agents/:agentId/edit", element: <AgentEditPage /> },
+          { path: "metrics", element: <ComingSoon section="metrics" /> },
+          { path: "alerts", element: <ComingSoon section="alerts" /> },
+          { path: "logs", element: <ComingSoon section="logs" /> },
+          { path: "deployments", element: <ComingSoon section="deployments" /> },
+          {
+            path: "settings",
+            element: <SettingsLayout />,
+            children: [
+              { index: true, element: <Navigate to="/settings/account" replace /> },
+              { path: "account", element: <AccountPage /> },
+              { path: "users", element: <UsersPage /> },
+              { path: "api-keys", element: <ApiKeysPage /> },
+              { path: "tenant", element: <TenantPage /> },
+              { path: "audit-log", element: <AuditLogPage /> },
+            ],
+          },
+          { path: "*", element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+];
+
