@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdeck.agents.service import Requirement, parse_label_selector
+from agentdeck.agents.selectors import Requirement, parse_label_selector
 from agentdeck.server.errors import ProblemError
 
 

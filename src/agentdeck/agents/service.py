@@ -5,34 +5,26 @@ Services flush; the caller commits. Every query filters on the caller's tenant.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, delete, exists, func, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentLabel, AgentStatus, AgentType
-from agentdeck.agents.schemas import (
-    AgentCreate,
-    AgentSort,
-    AgentUpdate,
-    check_label_key,
-    check_label_value,
-)
+from agentdeck.agents.schemas import AgentCreate, AgentSort, AgentUpdate
+from agentdeck.agents.selectors import label_condition, parse_label_selector
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
-from agentdeck.identity.models import Tenant
 from agentdeck.identity.principal import Principal
+from agentdeck.identity.service import effective_agent_quota
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
 from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
 
 RESOURCE = "agent"
-MAX_SELECTOR_REQUIREMENTS = 32
 UPDATE_ATTEMPTS = 5
 
 # Columns an update may write, by API field name.
@@ -56,100 +48,6 @@ _SORT_COLUMNS: dict[str, Any] = {
     "updated_at": Agent.updated_at,
     "status": Agent.status,
 }
-
-
-# --- label selectors ------------------------------------------------------------------------
-
-SelectorOp = Literal["exists", "not_exists", "eq", "ne", "in", "notin"]
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """One clause of a Kubernetes label selector."""
-
-    key: str
-    op: SelectorOp
-    values: tuple[str, ...] = ()
-
-
-_KEY = r"(?P<key>[^\s=!(),]+)"
-_NOT_EXISTS = re.compile(rf"^!\s*{_KEY}$")
-_EXISTS = re.compile(rf"^{_KEY}$")
-_EQUALITY = re.compile(rf"^{_KEY}\s*(?P<op>==|=|!=)\s*(?P<value>[^\s=!(),]*)$")
-_SET = re.compile(rf"^{_KEY}\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
-
-
-def _selector_error(message: str) -> ProblemError:
-    return field_error(422, "validation-error", ["query", "label"], message)
-
-
-def _split_selector(selector: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current: list[str] = []
-    for char in selector:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise _selector_error("unbalanced ')' in the label selector")
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    if depth != 0:
-        raise _selector_error("unbalanced '(' in the label selector")
-    parts.append("".join(current))
-    return parts
-
-
-def parse_label_selector(selector: str) -> list[Requirement]:
-    """Parse `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, comma-separated."""
-    requirements: list[Requirement] = []
-    for raw in _split_selector(selector):
-        text = raw.strip()
-        if not text:
-            raise _selector_error(f"empty requirement in label selector {selector!r}")
-        try:
-            requirements.append(_parse_requirement(text))
-        except ValueError as exc:
-            raise _selector_error(f"{text!r}: {exc}") from exc
-    if len(requirements) > MAX_SELECTOR_REQUIREMENTS:
-        raise _selector_error(
-            f"a label selector may have at most {MAX_SELECTOR_REQUIREMENTS} requirements"
-        )
-    return requirements
-
-
-def _parse_requirement(text: str) -> Requirement:
-    if match := _NOT_EXISTS.match(text):
-        return Requirement(check_label_key(match["key"]), "not_exists")
-    if match := _SET.match(text):
-        values = tuple(v.strip() for v in match["values"].split(","))
-        if values == ("",):
-            raise ValueError(f"'{match['op']}' needs at least one value")
-        op: SelectorOp = "in" if match["op"] == "in" else "notin"
-        return Requirement(
-            check_label_key(match["key"]), op, tuple(check_label_value(v) for v in values)
-        )
-    if match := _EQUALITY.match(text):
-        op = "ne" if match["op"] == "!=" else "eq"
-        return Requirement(check_label_key(match["key"]), op, (check_label_value(match["value"]),))
-    if match := _EXISTS.match(text):
-        return Requirement(check_label_key(match["key"]), "exists")
-    raise ValueError("expected k=v, k!=v, k, !k, 'k in (a,b)' or 'k notin (a,b)'")
-
-
-def _label_condition(requirement: Requirement) -> ColumnElement[bool]:
-    """Kubernetes semantics: `!=` and `notin` also match agents without the key."""
-    has = exists().where(AgentLabel.agent_id == Agent.id, AgentLabel.key == requirement.key)
-    if requirement.op in ("eq", "ne", "in", "notin"):
-        has = has.where(AgentLabel.value.in_(requirement.values))
-    if requirement.op in ("exists", "eq", "in"):
-        return has
-    return ~has
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -208,7 +106,7 @@ async def list_agents(
         stmt = stmt.where(Agent.owner_id == owner_id)
     if label_selector is not None and label_selector.strip():
         for requirement in parse_label_selector(label_selector):
-            stmt = stmt.where(_label_condition(requirement))
+            stmt = stmt.where(label_condition(requirement))
     if q:
         stmt = stmt.where(
             Agent.name.icontains(q, autoescape=True)
@@ -265,18 +163,10 @@ async def _ensure_name_free(
         raise _name_taken(name)
 
 
-async def _agent_quota(session: AsyncSession, *, tenant_id: uuid.UUID, default: int) -> int:
-    # Stand-in until identity exposes effective_agent_quota: the tenant's override or the default.
-    override = await session.scalar(
-        select(Tenant.agent_quota_per_user).where(Tenant.id == tenant_id)
-    )
-    return default if override is None else override
-
-
 async def _ensure_quota(
     session: AsyncSession, *, tenant_id: uuid.UUID, owner_id: uuid.UUID, default_quota: int
 ) -> None:
-    limit = await _agent_quota(session, tenant_id=tenant_id, default=default_quota)
+    limit = await effective_agent_quota(session, tenant_id, default_quota)
     owned = await session.scalar(
         select(func.count())
         .select_from(Agent)
