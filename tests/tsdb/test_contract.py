@@ -337,13 +337,12 @@ async def test_delete_before_removes_old_samples_and_empty_series(store: Store) 
 
 async def test_many_series(store: Store) -> None:
     tenant = uuid.uuid4()
-    data = fleet(
-        agents=250, points=8, metrics=("cpu", "mem", "req", "err", "lat", "tin", "tout", "cost")
-    )
+    metrics = ("cpu", "mem", "req", "err", "lat", "tin", "tout", "cost")
+    data = fleet(agents=300, points=8, metrics=metrics)  # > 256 ids: the join read path
     for batch in interleaved_batches(data, 5000):
         await store.write(tenant, batch)
     cpu = await store.select(tenant, [Matcher.name_is("cpu")], T0, END)
-    assert len(cpu) == 250
+    assert len(cpu) == 300
     want = {s.key: s for s in data}
     for series in cpu:
         assert series.values.tolist() == want[series.key].values.tolist()
@@ -354,8 +353,8 @@ async def test_many_series(store: Store) -> None:
         END,
     )
     assert len(some) == 50 * 2
-    assert len(await store.label_values(tenant, "agent")) == 250
-    assert await store.active_series_count(tenant, now_ms=T0 + 8 * STEP) == 2000
+    assert len(await store.label_values(tenant, "agent")) == 300
+    assert await store.active_series_count(tenant, now_ms=T0 + 8 * STEP) == 2400
 
 
 async def test_concurrent_writes_all_land(store: Store) -> None:

@@ -309,6 +309,14 @@ class DuckDBStore:
 
     def _commit_sync(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
         """One transaction for all ``items``; publishes new series to the index on commit."""
+        try:
+            return self._commit_unchecked(items)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"metrics write failed: {exc}") from exc
+
+    def _commit_unchecked(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
         con = self._db
         index = self._index
         next_id = index.next_id

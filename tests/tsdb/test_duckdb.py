@@ -1,0 +1,270 @@
+"""Behaviour specific to the embedded DuckDB store: durability, coalescing, layout, rollups."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from agentdeck.tsdb.base import Matcher, SampleBatch, StoreError
+from agentdeck.tsdb.duckdb import DuckDBStore
+
+from .data import DAY, STEP, T0, batch_of, fleet
+
+HOUR = 3_600_000
+
+# Writes numbered batches from four concurrent writers and prints "acked <n>" as soon as each
+# write() returned, forever; the test kills it with SIGKILL at an arbitrary moment.
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, uuid
+    import numpy as np
+    from agentdeck.tsdb.base import SampleBatch
+    from agentdeck.tsdb.duckdb import DuckDBStore
+
+    T0 = 1_717_372_800_000
+
+    def batch(n):
+        ts = T0 + n * 1_000_000 + np.arange(500, dtype=np.int64)
+        values = n + np.arange(500) / 1000
+        return SampleBatch.from_series(
+            [(f"m{n % 7}", {"n": str(n)}, ts[:250], values[:250]),
+             ("shared", {"w": str(n % 4)}, ts[250:], values[250:])])
+
+    async def main(path, tenant):
+        store = await DuckDBStore.open(path)
+        counter = iter(range(10**9))
+        async def writer():
+            while True:
+                n = next(counter)
+                await store.write(tenant, batch(n))
+                print("acked", n, flush=True)
+        await asyncio.gather(*(writer() for _ in range(4)))
+
+    asyncio.run(main(sys.argv[1], uuid.UUID(sys.argv[2])))
+    """
+)
+
+
+def expected_batch(n: int) -> SampleBatch:
+    ts = T0 + n * 1_000_000 + np.arange(500, dtype=np.int64)
+    values = n + np.arange(500) / 1000
+    return SampleBatch.from_series(
+        [
+            (f"m{n % 7}", {"n": str(n)}, ts[:250], values[:250]),
+            ("shared", {"w": str(n % 4)}, ts[250:], values[250:]),
+        ]
+    )
+
+
+def run_writer_and_kill(path: Path, tenant: uuid.UUID, acks: int) -> list[int]:
+    """Start the writer process, SIGKILL it after ``acks`` acknowledged writes."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(tenant)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    acked: list[int] = []
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:  # blocks until the child acknowledges a write
+            acked.append(int(line.split()[1]))
+            if len(acked) >= acks:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        _, stderr = child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL, stderr
+    assert len(acked) >= acks, stderr
+    # The acknowledged data lives in DuckDB's write-ahead log: reopening must replay it.
+    assert Path(f"{path}.wal").stat().st_size > 0
+    return acked
+
+
+async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.duckdb"
+    tenant = uuid.uuid4()
+    acked = await asyncio.to_thread(run_writer_and_kill, path, tenant, 150)
+
+    store = await DuckDBStore.open(path)
+    try:
+        everything = await store.select(tenant, [Matcher("__name__", "=~", ".+")], 0, T0 + 10**12)
+        stored: dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, float]] = {}
+        for series in everything:
+            points = dict(zip(series.timestamps.tolist(), series.values.tolist(), strict=True))
+            stored[(series.name, series.key.labels)] = points
+        for n in acked:
+            want = expected_batch(n)
+            for i, key in enumerate(want.series):
+                mask = want.series_index == i
+                points = stored[(key.name, key.labels)]
+                for ts, value in zip(
+                    want.timestamps[mask].tolist(), want.values[mask].tolist(), strict=True
+                ):
+                    assert points[ts] == value, (n, key, ts)
+    finally:
+        await store.close()
+
+
+async def test_concurrent_writes_share_transactions(duckdb_store: DuckDBStore) -> None:
+    tenant = uuid.uuid4()
+    batches = [
+        SampleBatch.from_series([("m", {"i": str(i)}, [T0 + i], [float(i)])]) for i in range(50)
+    ]
+    results = await asyncio.gather(*(duckdb_store.write(tenant, b) for b in batches))
+    assert [r.samples for r in results] == [1] * 50
+    stats = await duckdb_store.stats()
+    assert stats.write_calls == 50
+    assert stats.write_transactions < 50  # coalesced
+    assert stats.samples_written == 50
+    assert len(await duckdb_store.select(tenant, [Matcher.name_is("m")], T0, T0 + 100)) == 50
+
+
+async def test_a_refused_batch_fails_alone(duckdb_store: DuckDBStore) -> None:
+    tenant = uuid.uuid4()
+    good = [SampleBatch.from_series([("ok", {"i": str(i)}, [T0], [1.0])]) for i in range(3)]
+    bad = SampleBatch.from_series([("bad", {"v": "\ud800"}, [T0], [1.0])])  # lone surrogate
+    results = await asyncio.gather(
+        duckdb_store.write(tenant, good[0]),
+        duckdb_store.write(tenant, bad),
+        duckdb_store.write(tenant, good[1]),
+        duckdb_store.write(tenant, good[2]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], StoreError)
+    assert [getattr(r, "samples", None) for i, r in enumerate(results) if i != 1] == [1, 1, 1]
+    assert len(await duckdb_store.select(tenant, [Matcher.name_is("ok")], T0, T0)) == 3
+    assert await duckdb_store.select(tenant, [Matcher.name_is("bad")], T0, T0) == []
+    assert await duckdb_store.label_values(tenant, "__name__") == ["ok"]
+    # The store keeps working, and the failed series can be written once fixed.
+    await duckdb_store.write(
+        tenant, SampleBatch.from_series([("bad", {"v": "fixed"}, [T0], [1.0])])
+    )
+    assert await duckdb_store.label_values(tenant, "__name__") == ["bad", "ok"]
+
+
+async def test_new_series_are_counted_once(duckdb_store: DuckDBStore) -> None:
+    tenant = uuid.uuid4()
+    data = fleet(agents=3, points=4)
+    first = await duckdb_store.write(tenant, batch_of(data))
+    again = await duckdb_store.write(tenant, batch_of(data))
+    other_tenant = await duckdb_store.write(uuid.uuid4(), batch_of(data))
+    assert first.new_series == len(data)
+    assert again.new_series == 0
+    assert other_tenant.new_series == len(data)
+
+
+async def test_reopening_keeps_the_dictionary_and_data(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+    data = fleet(agents=4, points=10)
+    async with await DuckDBStore.open(path) as store:
+        await store.write(tenant, batch_of(data))
+        series_before = (await store.stats()).series
+    async with await DuckDBStore.open(path) as store:
+        assert (await store.stats()).series == series_before
+        later = [(s.name, s.labels, s.timestamps + 10 * STEP, s.values + 1) for s in data]
+        result = await store.write(tenant, SampleBatch.from_series(later))
+        assert result.new_series == 0
+        assert (await store.stats()).series == series_before
+        cpu = await store.select(tenant, [Matcher.name_is("cpu_percent")], T0, T0 + DAY)
+        assert {len(s) for s in cpu} == {20}
+        assert await store.label_values(tenant, "agent") == [f"agent-{i:03d}" for i in range(4)]
+
+
+async def test_labels_are_stored_once_per_series(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+    data = fleet(agents=5, points=100)
+    async with await DuckDBStore.open(path) as store:
+        await store.write(tenant, batch_of(data))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        columns = [row[0] for row in con.execute("DESCRIBE samples").fetchall()]
+        assert columns == ["series_id", "ts", "value"]
+        assert con.execute("SELECT count(*) FROM series").fetchone() == (len(data),)
+        assert con.execute("SELECT count(*) FROM samples").fetchone() == (len(data) * 100,)
+        hashes = con.execute("SELECT count(DISTINCT hash) FROM series").fetchone()
+        assert hashes == (len(data),)
+    finally:
+        con.close()
+
+
+async def test_rollups_aggregate_whole_hours_once(duckdb_store: DuckDBStore) -> None:
+    tenant = uuid.uuid4()
+    rng = np.random.default_rng(5)
+    timestamps = T0 + np.arange(600, dtype=np.int64) * STEP  # 2.5 hours at 15 s
+    series = {name: np.round(rng.uniform(0, 10, 600), 3) for name in ("a", "b")}
+    await duckdb_store.write(
+        tenant,
+        SampleBatch.from_series([(name, {}, timestamps, v) for name, v in series.items()]),
+    )
+    assert await duckdb_store.rollup(tenant, T0 + 2 * HOUR + 30 * 60_000) == 2 * 480
+    assert await duckdb_store.rollup(tenant, T0 + 2 * HOUR + 59 * 60_000) == 0  # same hours
+
+    ((metric, buckets, stats),) = await duckdb_store.rollups(tenant, "1m", [Matcher.name_is("a")])
+    assert metric == {"__name__": "a"}
+    assert buckets.tolist() == [T0 + i * 60_000 for i in range(120)]
+    minute = series["a"][4 * 7 : 4 * 8]  # the 8th minute: 4 samples
+    assert stats[7].tolist() == [minute.min(), minute.max(), minute.sum(), 4.0]
+
+    ((_, hours, hour_stats),) = await duckdb_store.rollups(tenant, "1h", [Matcher.name_is("b")])
+    assert hours.tolist() == [T0, T0 + HOUR]
+    first_hour = series["b"][:240]
+    assert hour_stats[0][0] == first_hour.min() and hour_stats[0][1] == first_hour.max()
+    assert hour_stats[0][2] == pytest.approx(first_hour.sum(), rel=1e-12)
+    assert hour_stats[0][3] == 240
+
+    # The next call rolls up the next whole hour (which holds the last 30 minutes of data).
+    assert await duckdb_store.rollup(tenant, T0 + 3 * HOUR) == 2 * 120
+    # Retention removes old rollups with the raw samples.
+    await duckdb_store.delete_before(tenant, T0 + HOUR)
+    ((_, hours, _),) = await duckdb_store.rollups(tenant, "1h", [Matcher.name_is("b")])
+    assert hours.tolist() == [T0 + HOUR, T0 + 2 * HOUR]
+    ((_, minutes, _),) = await duckdb_store.rollups(tenant, "1m", [Matcher.name_is("b")])
+    assert minutes[0] == T0 + HOUR
+    # Other tenants' rollups are untouched and their progress is their own.
+    assert await duckdb_store.rollup(uuid.uuid4(), T0 + 3 * HOUR) == 0
+
+
+async def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    await store.close()
+    await store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        await store.write(uuid.uuid4(), batch_of(fleet(agents=1, points=1)))
+
+
+async def test_close_waits_for_pending_writes(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+    store = await DuckDBStore.open(path)
+    writes = [
+        store.write(tenant, SampleBatch.from_series([("m", {"i": str(i)}, [T0], [1.0])]))
+        for i in range(20)
+    ]
+    # gather starts the writes before close(), in order; close() must let them finish.
+    *results, _ = await asyncio.gather(*writes, store.close())
+    assert [r.samples for r in results] == [1] * 20
+    async with await DuckDBStore.open(path) as reopened:
+        assert len(await reopened.select(tenant, [Matcher.name_is("m")], T0, T0)) == 20
+
+
+async def test_stats_report_disk_usage(duckdb_store: DuckDBStore) -> None:
+    await duckdb_store.write(uuid.uuid4(), batch_of(fleet(agents=2, points=10)))
+    stats = await duckdb_store.stats()
+    assert stats.backend == "duckdb"
+    assert stats.disk_bytes is not None and stats.disk_bytes > 0
+    assert stats.series == 8
