@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.models import AuditEntry
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, Caller
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
@@ -88,3 +88,25 @@ def problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
 
 def field_locs(body: dict[str, Any]) -> list[list[str | int]]:
     return [e["loc"] for e in body.get("errors") or []]
+
+
+USER_PASSWORD = "a long enough password"  # for users made through the API
+
+
+def new_user(username: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "username": username,
+        "email": f"{username}@example.test",
+        "display_name": username.title(),
+        "password": USER_PASSWORD,
+        **fields,
+    }
+
+
+async def create(
+    client: httpx.AsyncClient, admin: Caller, username: str, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(USERS, json=new_user(username, **fields), headers=admin.headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
