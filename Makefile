@@ -6,6 +6,7 @@ PY := .venv/bin/python
 PYTEST := $(UV) run --frozen pytest
 WEB_STAMP := web/node_modules/.package-lock.json
 STATIC := src/agentdeck/server/static/index.html
+PY_DIRS := $(wildcard src tests bench scripts)
 
 .PHONY: help venv ui run test lint types test-sqlite test-postgresql test-web e2e test-deps bench docs-config clean
 
@@ -36,8 +37,8 @@ test-deps:
 	bash scripts/test-deps.sh
 
 lint: venv
-	$(UV) run --frozen ruff check src tests bench
-	$(UV) run --frozen ruff format --check src tests bench
+	$(UV) run --frozen ruff check $(PY_DIRS)
+	$(UV) run --frozen ruff format --check $(PY_DIRS)
 
 types: venv
 	$(UV) run --frozen mypy
