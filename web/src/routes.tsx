@@ -27,7 +27,7 @@ export const routes: RouteObject[] = [
           { path: "agents/new", element: <AgentCreatePage /> },
           { path: "agents/:agentId", element: <AgentDetailPage /> },
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
-          { path: "metrics", element: <ComingSoon section="metrics" /> },
+          { path: "explore", element: <ComingSoon section="metrics" /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },

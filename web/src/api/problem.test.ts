@@ -23,9 +23,9 @@ describe("problem documents", () => {
 
   it("maps errors[].loc onto field names, first message wins", () => {
     expect(fieldErrors(ApiError.from(422, validation))).toEqual({
-      name: "bad name",
-      "config.auto_scaling": "min > max",
-      limit: "too big",
+      name: "Bad name",
+      "config.auto_scaling": "Min > max",
+      limit: "Too big",
     });
     expect(fieldErrors(new Error("plain"))).toEqual({});
   });

@@ -61,6 +61,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The API writes messages in lower case ("the username or password is wrong"); show sentences. */
+export function sentence(text: string): string {
+  return text.length > 0 ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
 const LOCATION_ROOTS = new Set(["body", "query", "path", "header", "cookie"]);
 
 /**
@@ -74,7 +79,7 @@ export function fieldErrors(error: unknown): Record<string, string> {
     const parts = [...item.loc];
     if (parts.length > 0 && LOCATION_ROOTS.has(String(parts[0]))) parts.shift();
     const key = parts.map(String).join(".");
-    if (key && !(key in out)) out[key] = item.message;
+    if (key && !(key in out)) out[key] = sentence(item.message);
   }
   return out;
 }
@@ -83,9 +88,9 @@ export function fieldErrors(error: unknown): Record<string, string> {
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 412) return STALE_MESSAGE;
-    return error.problem.detail ?? error.problem.title;
+    return sentence(error.problem.detail ?? error.problem.title);
   }
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) return sentence(error.message);
   return "Something went wrong.";
 }
 

@@ -59,6 +59,16 @@ export function AuthProvider({ children }: { children: ReactNode }): ReactNode {
     }
   }, [queryClient]);
 
-  const value = useMemo<AuthApi>(() => ({ state, login, logout }), [state, login, logout]);
+  const reloadIdentity = useCallback(async () => {
+    const me = await unwrap(api.GET("/api/v1/auth/me"));
+    const user = me.user;
+    if (!user) return;
+    setState({ status: "authenticated", session: { user, tenant: me.tenant, role: me.role } });
+  }, []);
+
+  const value = useMemo<AuthApi>(
+    () => ({ state, login, logout, reloadIdentity }),
+    [state, login, logout, reloadIdentity],
+  );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

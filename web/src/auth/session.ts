@@ -16,6 +16,8 @@ export interface AuthApi {
   state: SessionState;
   login: (username: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
+  /** Re-read who we are (after changing the tenant, for instance). */
+  reloadIdentity: () => Promise<void>;
 }
 
 export const AuthContext = createContext<AuthApi | null>(null);

@@ -6,10 +6,11 @@ import { useSession } from "../auth/session";
 import { BrandMark, Icon, type IconName } from "./Icon";
 import { UserMenu } from "./UserMenu";
 
+// "/metrics" belongs to the server (Prometheus exposition), so the metrics page lives at /explore.
 const NAV: { to: string; label: string; icon: IconName }[] = [
   { to: "/overview", label: "Overview", icon: "overview" },
   { to: "/agents", label: "Agents", icon: "agents" },
-  { to: "/metrics", label: "Metrics", icon: "metrics" },
+  { to: "/explore", label: "Metrics", icon: "metrics" },
   { to: "/alerts", label: "Alerts", icon: "alerts" },
   { to: "/logs", label: "Logs", icon: "logs" },
   { to: "/deployments", label: "Deployments", icon: "deployments" },
@@ -21,6 +22,7 @@ export function AppLayout(): ReactNode {
   return (
     <div className="app">
       <aside className="sidebar">
+        <div className="sidebar-inner">
         <NavLink to="/overview" className="brand">
           <BrandMark className="brand-mark" />
           <span>agentdeck</span>
@@ -44,6 +46,7 @@ export function AppLayout(): ReactNode {
           <a href="/docs" target="_blank" rel="noreferrer">
             API reference
           </a>
+        </div>
         </div>
       </aside>
       <div className="main">

@@ -146,11 +146,13 @@ export function EmptyState({
   title,
   children,
   action,
+  footer,
 }: {
   icon: IconName;
   title: string;
   children?: ReactNode;
   action?: ReactNode;
+  footer?: ReactNode;
 }): ReactNode {
   return (
     <div className="empty">
@@ -160,6 +162,7 @@ export function EmptyState({
       <h2>{title}</h2>
       {children}
       {action ? <div className="row">{action}</div> : null}
+      {footer}
     </div>
   );
 }
@@ -275,21 +278,6 @@ export function ConfirmDialog({
         </>
       ) : null}
     </dialog>
-  );
-}
-
-export function DocsLinks({ doc }: { doc?: string }): ReactNode {
-  return (
-    <div className="row" style={{ justifyContent: "center" }}>
-      <a className="btn btn-sm" href="/docs" target="_blank" rel="noreferrer">
-        <Icon name="book" /> API reference
-      </a>
-      {doc ? (
-        <span className="small faint">
-          Guide: <code>{doc}</code> in the agentdeck docs
-        </span>
-      ) : null}
-    </div>
   );
 }
 

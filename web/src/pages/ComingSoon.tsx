@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
-import type { IconName } from "../components/Icon";
-import { DocsLinks, EmptyState, LinkButton, PageHead } from "../components/ui";
+import { Icon, type IconName } from "../components/Icon";
+import { EmptyState, LinkButton, PageHead } from "../components/ui";
 
 interface Section {
   title: string;
@@ -85,9 +85,19 @@ export function ComingSoon({ section }: { section: keyof typeof SECTIONS }): Rea
           icon={s.icon}
           title={s.heading}
           action={
-            <LinkButton to="/agents" icon="agents">
-              Go to agents
-            </LinkButton>
+            <>
+              <LinkButton to="/agents" icon="agents">
+                Go to agents
+              </LinkButton>
+              <a className="btn" href="/docs" target="_blank" rel="noreferrer">
+                <Icon name="book" /> API reference
+              </a>
+            </>
+          }
+          footer={
+            <p className="guide">
+              Read more in <code>{s.doc}</code> of the agentdeck documentation.
+            </p>
           }
         >
           <p>This part of agentdeck is not built yet. Here is what will appear:</p>
@@ -96,7 +106,6 @@ export function ComingSoon({ section }: { section: keyof typeof SECTIONS }): Rea
               <li key={p}>{p}</li>
             ))}
           </ul>
-          <DocsLinks doc={s.doc} />
         </EmptyState>
       </div>
     </>

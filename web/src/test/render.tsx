@@ -17,6 +17,7 @@ export function sessionAs(role: Role): AuthApi {
     },
     login: async () => {},
     logout: async () => {},
+    reloadIdentity: async () => {},
   };
 }
 

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode, type SyntheticEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, unwrapWithEtag } from "../../api/client";
-import { fieldErrors, isStale } from "../../api/problem";
+import { errorMessage, fieldErrors, isStale } from "../../api/problem";
 import { agentQuery } from "../../api/queries";
 import { AGENT_TYPES, type AgentPublic, type AgentType } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
@@ -155,9 +155,9 @@ function AgentForm({
             <ErrorBanner error={save.error} onReload={onReload} />
           ) : (
             <Banner tone="error">
-              {Object.values(errors).includes(save.error.message)
+              {Object.values(errors).includes(errorMessage(save.error))
                 ? "Fix the highlighted fields and save again."
-                : save.error.message}
+                : errorMessage(save.error)}
               {leftovers.length > 0 ? (
                 <ul style={{ margin: "6px 0 0", paddingLeft: 18 }}>
                   {leftovers.map((m) => (

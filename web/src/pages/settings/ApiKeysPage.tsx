@@ -134,7 +134,8 @@ function ApiKeys(): ReactNode {
             <CopyButton text={created.key} />
           </div>
           <div className="small muted">
-            Send it as <code>Authorization: Bearer …</code> or <code>X-API-Key: …</code>.
+            Send it in an <code>Authorization: Bearer &lt;key&gt;</code> or{" "}
+            <code>X-API-Key: &lt;key&gt;</code> header.
           </div>
         </div>
       ) : null}

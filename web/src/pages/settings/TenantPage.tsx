@@ -5,12 +5,14 @@ import { fieldErrors } from "../../api/problem";
 import { tenantQuery } from "../../api/queries";
 import type { TenantPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
+import { useAuth } from "../../auth/session";
 import { Banner, ErrorBanner, Field, Loading, Spinner } from "../../components/ui";
 
 const MAX_QUOTA = 1000;
 
 function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
   const queryClient = useQueryClient();
+  const { reloadIdentity } = useAuth();
   const [name, setName] = useState(tenant.name);
   const [quota, setQuota] = useState(tenant.agent_quota_per_user === null ? "" : String(tenant.agent_quota_per_user));
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -21,7 +23,10 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
           body: { name: name.trim(), agent_quota_per_user: quota.trim() ? Number(quota) : null },
         }),
       ),
-    onSuccess: (data) => queryClient.setQueryData(tenantQuery().queryKey, data),
+    onSuccess: async (data) => {
+      queryClient.setQueryData(tenantQuery().queryKey, data);
+      await reloadIdentity(); // the tenant's name shows in the top bar
+    },
     onError: (error) => setErrors(fieldErrors(error)),
   });
   const submit = (event: SyntheticEvent): void => {
