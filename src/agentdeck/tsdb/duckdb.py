@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -326,16 +327,17 @@ class DuckDBStore:
         id_parts: list[np.ndarray] = []
         for tenant_id, batch in items:
             known = index.tenant_ids(tenant_id)
-            found: list[int | None] = list(map(known.get, batch.series))
+            n = len(batch.series)
+            series_ids = np.fromiter(
+                map(known.get, batch.series, repeat(-1, n)), dtype=np.int32, count=n
+            )
             before = len(new_rows)
-            if None in found:
+            missing = np.flatnonzero(series_ids < 0)
+            if len(missing):
                 # Only series that have samples in this batch become new series.
-                used = np.bincount(batch.series_index, minlength=len(found)) > 0
-                for i, series_id in enumerate(found):
-                    if series_id is not None:
-                        continue
+                used = np.bincount(batch.series_index, minlength=n) > 0
+                for i in missing.tolist():
                     if not used[i]:
-                        found[i] = -1
                         continue
                     key = batch.series[i]
                     series_id = new_keys.get((tenant_id, key))
@@ -343,9 +345,8 @@ class DuckDBStore:
                         series_id = new_keys[(tenant_id, key)] = next_id
                         new_rows.append((next_id, tenant_id, key))
                         next_id += 1
-                    found[i] = series_id
+                    series_ids[i] = series_id
             new_counts.append(len(new_rows) - before)
-            series_ids = np.array(found, dtype=np.int32)
             id_parts.append(series_ids[batch.series_index])
         ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
         if len(items) > 1:
@@ -357,23 +358,16 @@ class DuckDBStore:
             [pa.array(ids), pa.array(timestamps), pa.array(values)],
             names=["series_id", "ts", "value"],
         )
-        with _transaction(con, "metrics write"):
-            if new_rows:
-                now_ms = int(time.time() * 1000)
-                table = pa.Table.from_arrays(
-                    [
-                        pa.array([r[0] for r in new_rows], pa.int32()),
-                        pa.array([str(r[1]) for r in new_rows], pa.string()),
-                        pa.array([r[2].name for r in new_rows], pa.string()),
-                        pa.array([_labels_json(r[2]) for r in new_rows], pa.string()),
-                        pa.array([series_hash(r[1], r[2]) for r in new_rows], pa.uint64()),
-                    ],
-                    names=["series_id", "tenant_id", "name", "labels", "hash"],
-                )
-                con.from_arrow(table).project(
-                    f"series_id, CAST(tenant_id AS UUID), name, labels, hash, {now_ms}::BIGINT"
-                ).insert_into("series")
-            con.from_arrow(samples).insert_into("samples")
+        if new_rows:
+            with _transaction(con, "metrics write"):
+                _insert_series(con, new_rows)
+                con.from_arrow(samples).insert_into("samples")
+        else:
+            # A lone INSERT is its own transaction: committed (WAL synced) when it returns.
+            try:
+                con.from_arrow(samples).insert_into("samples")
+            except duckdb.Error as exc:
+                raise StoreError(f"metrics write failed: {exc}") from exc
         with index.lock:
             if new_rows:
                 index.add((tenant, key, series_id) for series_id, tenant, key in new_rows)
@@ -680,6 +674,24 @@ class DuckDBStore:
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (DuckDB also does this itself)."""
         await self._run_writer(lambda: self._db.execute("CHECKPOINT"))
+
+
+def _insert_series(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, UUID, SeriesKey]]) -> None:
+    """Add new series to the dictionary table (inside the caller's transaction)."""
+    now_ms = int(time.time() * 1000)
+    table = pa.Table.from_arrays(
+        [
+            pa.array([r[0] for r in rows], pa.int32()),
+            pa.array([str(r[1]) for r in rows], pa.string()),
+            pa.array([r[2].name for r in rows], pa.string()),
+            pa.array([_labels_json(r[2]) for r in rows], pa.string()),
+            pa.array([series_hash(r[1], r[2]) for r in rows], pa.uint64()),
+        ],
+        names=["series_id", "tenant_id", "name", "labels", "hash"],
+    )
+    con.from_arrow(table).project(
+        f"series_id, CAST(tenant_id AS UUID), name, labels, hash, {now_ms}::BIGINT"
+    ).insert_into("series")
 
 
 @contextlib.contextmanager

@@ -61,6 +61,7 @@ _FUTURE_MS = 2 * 86_400_000
 _MIN_START_MS = 1
 # Series deleted per delete_series request.
 _DELETE_CHUNK = 100
+_PREFIX_CACHE = 200_000
 _LABEL_OR_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
@@ -95,6 +96,8 @@ class VictoriaMetricsStore:
         self._client = client or httpx.AsyncClient(base_url=self.url, timeout=timeout)
         self._owns_client = client is None
         self._floors: dict[UUID, int] = {}
+        # The JSON head of each series' import line, which rarely changes.
+        self._prefixes: dict[tuple[UUID, SeriesKey], str] = {}
         self._samples_written = 0
         self._write_calls = 0
 
@@ -178,27 +181,42 @@ class VictoriaMetricsStore:
         """One JSON line per series of the batch: ``{"metric":…,"values":…,"timestamps":…}``."""
         order = np.argsort(batch.series_index, kind="stable")
         index = batch.series_index[order]
-        timestamps = batch.timestamps[order]
-        values = batch.values[order]
         bounds = np.flatnonzero(np.diff(index)) + 1
-        starts = np.concatenate(([0], bounds)).tolist()
+        starts = [0, *bounds.tolist()]
         ends = [*bounds.tolist(), len(index)]
+        positions = index[starts].tolist()
+        values = batch.values[order]
+        # repr() is the shortest text that parses back to the same float64; VictoriaMetrics
+        # spells infinities Inf/-Inf (it drops lines with JSON's Infinity, silently).
+        if np.isinf(values).any():
+            value_text = [
+                ("Inf" if v > 0 else "-Inf") if math.isinf(v) else repr(v) for v in values.tolist()
+            ]
+        else:
+            value_text = list(map(repr, values.tolist()))
+        ts_text = list(map(str, batch.timestamps[order].tolist()))
+        prefixes = self._prefixes
+        if len(prefixes) > _PREFIX_CACHE:
+            prefixes.clear()
         tenant = str(tenant_id)
-        lines: list[str] = []
-        for begin, end in zip(starts, ends, strict=True):
-            key = batch.series[int(index[begin])]
-            metric = {METRIC_NAME_LABEL: key.name, TENANT_LABEL: tenant, **dict(key.labels)}
-            lines.append(
-                '{"metric":'
-                + json.dumps(metric, ensure_ascii=False, separators=(",", ":"))
-                + ',"values":['
-                + _format_values(values[begin:end])
-                + '],"timestamps":['
-                + ",".join(map(str, timestamps[begin:end].tolist()))
-                + "]}"
-            )
-        lines.append("")
-        return "\n".join(lines).encode()
+        parts: list[str] = []
+        for position, begin, end in zip(positions, starts, ends, strict=True):
+            key = batch.series[position]
+            prefix = prefixes.get((tenant_id, key))
+            if prefix is None:
+                metric = {METRIC_NAME_LABEL: key.name, TENANT_LABEL: tenant, **dict(key.labels)}
+                prefix = (
+                    '{"metric":'
+                    + json.dumps(metric, ensure_ascii=False, separators=(",", ":"))
+                    + ',"values":['
+                )
+                prefixes[(tenant_id, key)] = prefix
+            parts.append(prefix)
+            parts.append(",".join(value_text[begin:end]))
+            parts.append('],"timestamps":[')
+            parts.append(",".join(ts_text[begin:end]))
+            parts.append("]}\n")
+        return "".join(parts).encode()
 
     async def flush(self) -> None:
         await self._request("GET", "/internal/force_flush", ok=(200, 204))

@@ -1,0 +1,30 @@
+"""Run every benchmark and print each figure beside its target: ``python -m bench``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from bench import Figure, machine
+
+# Each module has main(argv) -> list[Figure]; the list grows with the issues that add them.
+BENCHMARKS = ["bench.store_write"]
+
+
+def main() -> int:
+    print(machine())
+    figures: list[Figure] = []
+    for name in BENCHMARKS:
+        print(f"\n== {name}")
+        figures += importlib.import_module(name).main([])
+    print("\n== summary")
+    for figure in figures:
+        print(figure.line())
+    missed = [f.name for f in figures if f.meets_target is False]
+    if missed:
+        print(f"\n{len(missed)} target(s) missed: {', '.join(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
