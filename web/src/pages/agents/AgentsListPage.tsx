@@ -209,11 +209,10 @@ export function AgentsListPage(): ReactNode {
                 <thead>
                   <tr>
                     <SortHeader field="name" label="Name" sort={filters.sort} onSort={(s) => update({ sort: s })} />
-                    <th>Type</th>
+                    <th>Type · model</th>
                     <SortHeader field="status" label="Status" sort={filters.sort} onSort={(s) => update({ sort: s })} />
                     <th>Replicas</th>
                     <th>Labels</th>
-                    <th>Model</th>
                     <SortHeader field="created_at" label="Created" sort={filters.sort} onSort={(s) => update({ sort: s })} />
                     <SortHeader field="updated_at" label="Updated" sort={filters.sort} onSort={(s) => update({ sort: s })} />
                   </tr>
@@ -231,15 +230,17 @@ export function AgentsListPage(): ReactNode {
                           </div>
                         ) : null}
                       </td>
-                      <td>{agent.type}</td>
+                      <td>
+                        {agent.type}
+                        {agent.model ? <div className="mono small muted nowrap">{agent.model}</div> : null}
+                      </td>
                       <td>
                         <StatusBadge status={agent.status} />
                       </td>
                       <td>{agent.replica_count}</td>
-                      <td>
+                      <td className="labels-cell">
                         <Labels labels={agent.labels} />
                       </td>
-                      <td className="mono small nowrap">{agent.model ?? <span className="faint">—</span>}</td>
                       <td>
                         <Time value={agent.created_at} />
                       </td>
