@@ -5,14 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-from bench import Figure, machine
+from bench import Figure
 
 # Each module has main(argv) -> list[Figure]; the list grows with the issues that add them.
 BENCHMARKS = ["bench.store_write"]
 
 
 def main() -> int:
-    print(machine())
     figures: list[Figure] = []
     for name in BENCHMARKS:
         print(f"\n== {name}")

@@ -181,14 +181,17 @@ async def run(points: int, repeats: int) -> list[Figure]:
             if time.monotonic() - started > TIME_BUDGET_S:
                 break
     best = max(range(len(rates)), key=rates.__getitem__)
+    paired = sorted(rate / ref for rate, ref in zip(rates, references, strict=True))
+    print(f"  DuckDB/VictoriaMetrics ratio per run: {', '.join(f'{r:.2f}' for r in paired)}")
     return [
-        Figure("store write, DuckDB (no HTTP)", rates[best], "samples/s", TARGET, max(references)),
-        Figure("reference: VictoriaMetrics /api/v1/import", max(references), "samples/s"),
+        # The ratio is taken against the reference measured in the same run.
+        Figure("store write, DuckDB (no HTTP)", rates[best], "samples/s", TARGET, references[best]),
+        Figure("reference: VictoriaMetrics /api/v1/import", references[best], "samples/s"),
         Figure(
             "VictoriaMetricsStore.write (JSON encoding incl.)",
-            max(through_store),
+            through_store[best],
             "samples/s",
-            reference=max(references),
+            reference=references[best],
         ),
     ]
 
