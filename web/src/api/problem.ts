@@ -95,7 +95,7 @@ export function errorMessage(error: unknown): string {
 }
 
 export const STALE_MESSAGE =
-  "This item was changed by someone else since you loaded it. Reload to see the latest version, then make your change again.";
+  "Your change was not saved: this item changed after you opened it. Reload to see the latest version, then make your change again.";
 
 export function isStale(error: unknown): boolean {
   return error instanceof ApiError && error.status === 412;

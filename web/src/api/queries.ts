@@ -1,5 +1,5 @@
 /** Query and mutation definitions over the typed client (TanStack Query). */
-import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
+import { infiniteQueryOptions, keepPreviousData, queryOptions } from "@tanstack/react-query";
 import { api, unwrap, unwrapWithEtag } from "./client";
 import type { AgentSort, AgentStatus, AgentType } from "./types";
 
@@ -35,6 +35,8 @@ export function agentsQuery(filters: AgentFilters) {
   return infiniteQueryOptions({
     queryKey: ["agents", "list", filters],
     initialPageParam: null as string | null,
+    // Keep showing the current rows while another filter or sort loads.
+    placeholderData: keepPreviousData,
     queryFn: ({ pageParam, signal }) =>
       unwrap(
         api.GET("/api/v1/agents", {
@@ -134,6 +136,7 @@ export function auditQuery(filters: AuditFilters) {
   return infiniteQueryOptions({
     queryKey: ["audit", filters],
     initialPageParam: null as string | null,
+    placeholderData: keepPreviousData,
     queryFn: ({ pageParam, signal }) =>
       unwrap(
         api.GET("/api/v1/audit-log", {
