@@ -245,6 +245,19 @@ async def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
     await store.close()  # idempotent
     with pytest.raises(StoreError, match="closed"):
         await store.write(uuid.uuid4(), batch_of(fleet(agents=1, points=1)))
+    with pytest.raises(StoreError, match="closed"):
+        await store.select(uuid.uuid4(), [Matcher.name_is("m")], 0, T0)
+    with pytest.raises(StoreError, match="closed"):
+        await store.label_names(uuid.uuid4())
+
+
+async def test_close_lets_reads_in_flight_finish(tmp_path: Path) -> None:
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    tenant = uuid.uuid4()
+    await store.write(tenant, batch_of(fleet(agents=50, points=200)))
+    reads = [store.select(tenant, [Matcher("agent", "=~", ".+")], T0, T0 + DAY) for _ in range(8)]
+    *results, _ = await asyncio.gather(*reads, store.close())
+    assert all(len(result) == 200 for result in results)
 
 
 async def test_close_waits_for_pending_writes(tmp_path: Path) -> None:

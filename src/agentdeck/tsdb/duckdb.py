@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import duckdb
@@ -47,6 +47,7 @@ from agentdeck.tsdb.base import (
     SampleBatch,
     Series,
     SeriesKey,
+    Store,
     StoreError,
     StoreStats,
     WriteResult,
@@ -163,7 +164,12 @@ class DuckDBStore:
     async def open(cls, path: str | os.PathLike[str], **options: Any) -> DuckDBStore:
         """Open (creating if needed) the store file at ``path`` and load the series dictionary."""
         store = cls(path, **options)
-        await store._run_writer(store._open_sync)
+        try:
+            await store._run_writer(store._open_sync)
+        except BaseException:
+            store._writer.shutdown(wait=False)
+            store._readers.shutdown(wait=False)
+            raise
         store._wake = asyncio.Event()
         store._writer_task = asyncio.create_task(store._writer_loop(), name="tsdb-duckdb-writer")
         return store
@@ -219,9 +225,11 @@ class DuckDBStore:
         if self._writer_task is not None:
             await self._writer_task
         self._closed = True
+        loop = asyncio.get_running_loop()
+        # Let reads in flight finish (waiting off the event loop), then close the connection.
+        await loop.run_in_executor(None, self._readers.shutdown, True)
         await self._run_writer(self._close_sync)
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
+        self._writer.shutdown(wait=False)  # nothing is left to run on it
 
     def _close_sync(self) -> None:
         for cursor in self._all_cursors:
@@ -240,6 +248,9 @@ class DuckDBStore:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     async def _run_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreError("the metrics store is closed")
+
         def call() -> T:
             cursor = self._cursors.get()
             try:
@@ -509,6 +520,8 @@ class DuckDBStore:
 
     async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
         """Run index-only work off the event loop (matching may touch many label values)."""
+        if self._closed:
+            raise StoreError("the metrics store is closed")
         return await asyncio.get_running_loop().run_in_executor(self._readers, fn, *args)
 
     async def active_series_count(
@@ -720,3 +733,9 @@ def _settle(
     else:
         assert result is not None
         future.set_result(result)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: DuckDBStore) -> Store:  # mypy checks the protocol here
+        return store

@@ -32,7 +32,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import httpx
@@ -46,6 +46,7 @@ from agentdeck.tsdb.base import (
     SampleBatch,
     Series,
     SeriesKey,
+    Store,
     StoreError,
     StoreStats,
     WriteResult,
@@ -424,3 +425,9 @@ def _parse_export_line(line: str) -> tuple[SeriesKey, np.ndarray, np.ndarray]:
     if len(values) != len(timestamps):
         raise StoreError("VictoriaMetrics export line has unequal values and timestamps")
     return _key_of(head["metric"]), timestamps, values
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: VictoriaMetricsStore) -> Store:  # mypy checks the protocol here
+        return store
