@@ -92,6 +92,41 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class MetricsStoreBackend(StrEnum):
+    duckdb = "duckdb"
+    victoriametrics = "victoriametrics"
+
+
+class TSDBSettings(BaseModel):
+    """The metrics store and the limits of telemetry ingest."""
+
+    backend: MetricsStoreBackend = Field(
+        MetricsStoreBackend.duckdb,
+        description="duckdb (embedded file under the data directory) or victoriametrics.",
+    )
+    duckdb_file: str = Field(
+        "metrics.duckdb", description="DuckDB file name, relative to the data directory."
+    )
+    duckdb_memory_limit: str = Field(
+        "256MB", description="Memory DuckDB may use for queries and writes."
+    )
+    victoriametrics_url: str = Field(
+        "http://127.0.0.1:8428", description="VictoriaMetrics base URL (backend victoriametrics)."
+    )
+    retention_days: int = Field(30, ge=1, description="Default retention of raw samples (days).")
+    max_active_series: int = Field(
+        200_000, ge=1, description="Active series per tenant; new series above it are rejected."
+    )
+    max_batch_samples: int = Field(
+        10_000, ge=1, description="Most samples in one JSON ingest batch."
+    )
+    max_labels: int = Field(40, ge=1, description="Most labels on one sample.")
+    max_label_value_bytes: int = Field(2048, ge=1, description="Longest label value (bytes).")
+    future_tolerance_seconds: int = Field(
+        600, ge=0, description="How far in the future a sample timestamp may be."
+    )
+
+
 class FeatureFlags(BaseModel):
     """Feature switches."""
 
@@ -137,6 +172,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @field_validator("secret_key")

@@ -18,7 +18,7 @@ async def test_readyz_reports_database_and_migrations(client: httpx.AsyncClient)
     body = response.json()
     assert body["status"] == "ready"
     names = {c["name"]: c["ok"] for c in body["components"]}
-    assert names == {"database": True, "migrations": True}
+    assert names == {"database": True, "migrations": True, "metrics_store": True}
 
 
 async def test_metrics_parse_as_prometheus_exposition(client: httpx.AsyncClient) -> None:

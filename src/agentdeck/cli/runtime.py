@@ -51,7 +51,7 @@ async def _prepare(settings: Settings) -> None:
         console.print(
             Panel.fit(
                 f"username: [bold]{first.username}[/bold]\npassword: [bold]{first.password}[/bold]"
-                "\n\nThis password is shown once. Change it under Settings → Users.",
+                "\n\nThis password is shown once. Change it under Settings → Account.",
                 title="agentdeck: first admin created",
                 border_style="green",
             )

@@ -4,6 +4,8 @@ from agentdeck.agents.models import Agent, AgentLabel
 from agentdeck.audit.models import AuditEntry
 from agentdeck.db.base import Base
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
+from agentdeck.loops.models import Lease
+from agentdeck.telemetry.models import MetricMetadata, ScrapeTarget
 
 __all__ = [
     "Agent",
@@ -11,7 +13,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Lease",
     "Membership",
+    "MetricMetadata",
+    "ScrapeTarget",
     "RefreshToken",
     "Tenant",
     "User",

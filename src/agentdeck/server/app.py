@@ -21,6 +21,7 @@ from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
+from agentdeck.tsdb.factory import open_store
 
 log = structlog.get_logger(__name__)
 
@@ -39,19 +40,27 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         engine = create_engine(settings.database)
         if run_migrations:
             await upgrade(engine)
+        store = await open_store(settings)
         state = AppState(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
             limiter=RateLimiter(settings),
             metrics=metrics,
+            store=store,
         )
         app.state.deck = state
-        log.info("started", version=__version__, database=engine.dialect.name)
+        log.info(
+            "started",
+            version=__version__,
+            database=engine.dialect.name,
+            metrics_store=settings.tsdb.backend.value,
+        )
         try:
             yield
         finally:
             await state.limiter.aclose()
+            await store.close()
             await engine.dispose()
             log.info("stopped")
 

@@ -29,6 +29,7 @@ from agentdeck.server.errors import ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
+from agentdeck.tsdb.base import Store
 
 POLICY_ATTR = "__agentdeck_policy__"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -51,6 +52,13 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_store(state: StateDep) -> Store:
+    return state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def get_settings(state: StateDep) -> Settings:

@@ -79,6 +79,20 @@ async def readyz(state: StateDep, response: Response) -> Readiness:
             latency_ms=0.0,
         )
     )
+    started = time.perf_counter()
+    try:
+        stats = await state.store.stats()
+        store_ok, store_detail = True, f"{stats.backend}: {stats.series} series"
+    except Exception as exc:  # the point is to report any failure
+        store_ok, store_detail = False, f"{state.settings.tsdb.backend.value}: {exc}"
+    checks.append(
+        ComponentCheck(
+            name="metrics_store",
+            ok=store_ok,
+            detail=store_detail,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+    )
     ready = all(c.ok for c in checks)
     if not ready:
         response.status_code = 503

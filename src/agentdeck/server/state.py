@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.settings import Settings
+from agentdeck.tsdb.base import Store
 
 
 @dataclass(slots=True)
@@ -18,3 +19,4 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     limiter: RateLimiter
     metrics: ServerMetrics
+    store: Store

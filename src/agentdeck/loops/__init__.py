@@ -1,0 +1,1 @@
+"""Background loops (interval, jitter, lease, metrics, graceful stop) and their runner."""

@@ -1,0 +1,1 @@
+"""Telemetry ingest: JSON batches, per-agent reports, OTLP/HTTP, remote write, scraping."""
