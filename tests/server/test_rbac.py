@@ -6,9 +6,11 @@ new route cannot land without a decision about who may call it.
 
 from __future__ import annotations
 
+import importlib
 import re
 import uuid
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,9 @@ from tests.conftest import Factory
 
 V, D, A = Role.viewer, Role.developer, Role.admin
 
-POLICY: dict[tuple[str, str], Role] = {
+# The foundation's routes. Other areas add theirs in tests/server/rbac_policy_<area>.py, each
+# defining POLICY the same way; they are merged below.
+FOUNDATION: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/auth/me"): V,
     ("POST", "/api/v1/auth/password"): V,
     ("GET", "/api/v1/tenant"): V,
@@ -41,6 +45,19 @@ POLICY: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/audit-log"): A,
     ("GET", "/api/v1/audit-log/{entry_id}"): A,
 }
+
+
+def _merged_policy() -> dict[tuple[str, str], Role]:
+    policy = dict(FOUNDATION)
+    for path in sorted(Path(__file__).parent.glob("rbac_policy_*.py")):
+        module = importlib.import_module(f"tests.server.{path.stem}")
+        for op, role in module.POLICY.items():
+            assert op not in policy, f"{op} has two policies"
+            policy[op] = role
+    return policy
+
+
+POLICY = _merged_policy()
 
 _PARAM = re.compile(r"\{[^}]+\}")
 

@@ -100,11 +100,19 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.server.ops import router as ops_router
+    from agentdeck.telemetry.otlp_router import router as otlp_router
+    from agentdeck.telemetry.query_router import router as query_router
+    from agentdeck.telemetry.router import router as telemetry_router
+    from agentdeck.telemetry.scrape_router import router as scrape_router
 
     app.include_router(ops_router)
     app.include_router(identity_router)
     app.include_router(agents_router)
     app.include_router(audit_router)
+    app.include_router(telemetry_router)
+    app.include_router(otlp_router)
+    app.include_router(query_router)
+    app.include_router(scrape_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
