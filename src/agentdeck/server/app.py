@@ -116,7 +116,9 @@ def _include_routers(app: FastAPI) -> None:
 
 
 def _mount_ui(app: FastAPI) -> None:
+    """The UI answers whatever no route matched (the router's default), so a wrong method on a
+    real route still gets the router's own 405."""
     if (STATIC_DIR / "index.html").is_file():
-        app.mount("/", SPAStaticFiles(directory=STATIC_DIR, html=True), name="ui")
+        app.router.default = SPAStaticFiles(directory=STATIC_DIR, html=True)
     else:
-        app.mount("/", UINotBuilt(), name="ui")
+        app.router.default = UINotBuilt()

@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Mount
 
 from agentdeck.context import current_request_id
 
@@ -139,27 +138,6 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
-_PROBE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """Methods that a route other than the UI mount answers on this path.
-
-    The UI mount at ``/`` matches every path, so the router answers a wrong method on a real
-    route with the mount's 404; this recovers the 405 (asking each route, with only the public
-    ``matches`` API, whether it fully matches the path with another method).
-    """
-    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
-    allowed = []
-    for method in _PROBE_METHODS:
-        if method == request.method:
-            continue
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in routes):
-            allowed.append(method)
-    return allowed
-
-
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -181,10 +159,6 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if status == 404 and detail == "Not Found":
             detail = f"no route matches {request.method} {request.url.path}"
-            allowed = _allowed_methods(request)
-            if allowed:
-                status = 405
-                headers["Allow"] = ", ".join(allowed)
         if status == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         return problem_response(
