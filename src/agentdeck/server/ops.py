@@ -107,8 +107,11 @@ async def readyz(state: StateDep, response: Response) -> Readiness:
 )
 async def metrics(state: StateDep) -> Response:
     """The server's own metrics in Prometheus exposition format."""
+    from agentdeck.telemetry.ingest import exposition
+
     state.metrics.observe_pool(state.engine)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(state.metrics.registry) + exposition(state.store)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/v1/info", operation_id="getInfo", response_model=Info)
