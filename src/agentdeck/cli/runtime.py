@@ -81,6 +81,11 @@ def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> No
 
     if demo:
         os.environ["AGENTDECK_FEATURES__DEMO"] = "true"
+    # The app reads its own address from settings (the demo fleet posts to it).
+    if host:
+        os.environ["AGENTDECK_SERVER__HOST"] = host
+    if port:
+        os.environ["AGENTDECK_SERVER__PORT"] = str(port)
     settings = Settings()
     bind_host = host or settings.server.host
     bind_port = port or settings.server.port

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
@@ -22,6 +23,9 @@ from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
 from agentdeck.tsdb.factory import open_store
+
+if TYPE_CHECKING:
+    from agentdeck.demo.runner import DemoSimulator
 
 log = structlog.get_logger(__name__)
 
@@ -56,9 +60,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             database=engine.dialect.name,
             metrics_store=settings.tsdb.backend.value,
         )
+        demo = _start_demo(state) if settings.features.demo else None
+        app.state.demo = demo
         try:
             yield
         finally:
+            if demo is not None:
+                await demo.stop()
             await state.limiter.aclose()
             await store.close()
             await engine.dispose()
@@ -93,6 +101,20 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         trusted_proxies=settings.server.trusted_proxies,
     )
     return app
+
+
+def _start_demo(state: AppState) -> DemoSimulator:
+    """The simulated fleet (``serve --demo``), posting to this server's own URL."""
+    from agentdeck.demo.runner import DemoSimulator, own_url
+
+    demo = DemoSimulator(
+        sessions=state.sessions,
+        store=state.store,
+        base_url=own_url(state.settings),
+        batch_samples=state.settings.tsdb.max_batch_samples,
+    )
+    demo.start()
+    return demo
 
 
 def _include_routers(app: FastAPI) -> None:

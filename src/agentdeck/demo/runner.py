@@ -1,0 +1,225 @@
+"""The demo simulator as a background task: register the fleet, backfill, then emit live.
+
+Samples go through the public JSON ingest API (``POST /api/v1/metrics/batch``) with the
+simulator's own API key, exactly as a real agent's would. The task waits for the server to
+answer, backfills the last hour on a first start (or the gap since the newest demo sample),
+then posts one batch every ``interval_s`` until :meth:`DemoSimulator.stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdeck.demo.fleet import PreparedFleet, prepare_fleet
+from agentdeck.demo.simulate import CPU, FleetSimulator, Sample
+from agentdeck.settings import Settings
+from agentdeck.tsdb.base import Matcher, MatchOp, Store
+
+log = structlog.get_logger(__name__)
+
+BATCH_PATH = "/api/v1/metrics/batch"
+
+
+def to_payload(samples: Sequence[Sample]) -> dict[str, Any]:
+    """The JSON ingest body for ``samples``."""
+    return {
+        "samples": [
+            {
+                "name": s.name,
+                "value": s.value,
+                "timestamp": s.timestamp_ms,
+                "labels": s.labels,
+                "type": s.type,
+                **({"unit": s.unit} if s.unit else {}),
+            }
+            for s in samples
+        ]
+    }
+
+
+def backfill_ticks(
+    now_ms: int, last_ms: int | None, *, interval_ms: int, span_ms: int
+) -> list[int]:
+    """Timestamps to backfill: from the newest sample (or ``span_ms`` ago) up to ``now_ms``.
+
+    Ticks are aligned to the interval so a restart continues the same grid.
+    """
+    start = now_ms - span_ms if last_ms is None else max(last_ms, now_ms - span_ms)
+    first = (start // interval_ms + 1) * interval_ms
+    return list(range(first, now_ms + 1, interval_ms))
+
+
+class DemoSimulator:
+    """Runs the simulated fleet inside the server process."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: Store,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        interval_s: float = 10.0,
+        backfill_s: float = 3600.0,
+        batch_samples: int = 10_000,
+        seed: int = 7,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._base_url = base_url
+        self._transport = transport
+        self.interval_s = interval_s
+        self.backfill_s = backfill_s
+        self.batch_samples = batch_samples
+        self.seed = seed
+        self.fleet: PreparedFleet | None = None
+        self.simulator: FleetSimulator | None = None
+        self.prepared = asyncio.Event()  # the fleet is registered and the key exists
+        self.backfilled = asyncio.Event()  # the backfill has been sent
+        self.posted_samples = 0
+        self.live_ticks = 0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="demo-simulator")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        except Exception:  # already logged in _run
+            pass
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait, or return True early when stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _run(self) -> None:
+        try:
+            async with self._sessions() as session:
+                self.fleet = await prepare_fleet(session)
+            self.simulator = FleetSimulator(
+                self.fleet.agents, seed=self.seed, interval_s=self.interval_s
+            )
+            self.prepared.set()
+            log.info("demo fleet registered", agents=len(self.fleet.agents))
+            async with httpx.AsyncClient(
+                base_url=self._base_url,
+                transport=self._transport,
+                headers={"X-API-Key": self.fleet.api_key, "User-Agent": "agentdeck-demo"},
+                timeout=30,
+            ) as client:
+                if not await self._wait_for_server(client):
+                    return
+                await self._backfill(client)
+                self.backfilled.set()
+                await self._live(client)
+        except Exception:
+            log.exception("demo simulator failed")
+            raise
+
+    async def _wait_for_server(self, client: httpx.AsyncClient) -> bool:
+        delay = 0.1
+        while not self._stopping.is_set():
+            try:
+                response = await client.get("/readyz")
+                if response.status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            if await self._sleep(delay):
+                return False
+            delay = min(delay * 2, 2.0)
+        return False
+
+    async def _newest_sample_ms(self) -> int | None:
+        assert self.fleet is not None and self.fleet.agents
+        now_ms = int(time.time() * 1000)
+        series = await self._store.select(
+            self.fleet.tenant_id,
+            [Matcher.name_is(CPU), Matcher("agent", MatchOp.eq, self.fleet.agents[0].name)],
+            now_ms - int(self.backfill_s * 1000),
+            now_ms,
+        )
+        newest = [int(s.timestamps[-1]) for s in series if len(s)]
+        return max(newest) if newest else None
+
+    async def _backfill(self, client: httpx.AsyncClient) -> None:
+        assert self.simulator is not None and self.fleet is not None
+        if not self.fleet.agents or self.backfill_s <= 0:
+            return
+        ticks = backfill_ticks(
+            int(time.time() * 1000),
+            await self._newest_sample_ms(),
+            interval_ms=int(self.interval_s * 1000),
+            span_ms=int(self.backfill_s * 1000),
+        )
+        pending: list[Sample] = []
+        for tick in ticks:
+            if self._stopping.is_set():
+                return
+            pending.extend(self.simulator.step(tick))
+            if len(pending) >= self.batch_samples:
+                await self._post(client, pending[: self.batch_samples])
+                pending = pending[self.batch_samples :]
+        while pending:
+            await self._post(client, pending[: self.batch_samples])
+            pending = pending[self.batch_samples :]
+        log.info("demo backfill sent", ticks=len(ticks))
+
+    async def _live(self, client: httpx.AsyncClient) -> None:
+        assert self.simulator is not None
+        interval_ms = int(self.interval_s * 1000)
+        while True:
+            now_ms = int(time.time() * 1000)
+            next_tick = (now_ms // interval_ms + 1) * interval_ms
+            if await self._sleep((next_tick - now_ms) / 1000):
+                return
+            samples = self.simulator.step(next_tick)
+            for i in range(0, len(samples), self.batch_samples):
+                await self._post(client, samples[i : i + self.batch_samples])
+            self.live_ticks += 1
+
+    async def _post(self, client: httpx.AsyncClient, samples: Sequence[Sample]) -> None:
+        try:
+            response = await client.post(BATCH_PATH, json=to_payload(samples))
+        except httpx.TransportError as exc:
+            log.warning("demo ingest failed", error=repr(exc))
+            return
+        if response.status_code >= 300:
+            log.warning(
+                "demo ingest refused", status=response.status_code, body=response.text[:500]
+            )
+            return
+        self.posted_samples += len(samples)
+
+
+def own_url(settings: Settings) -> str:
+    """This server's base URL as seen from inside (a wildcard bind is reached on loopback)."""
+    host = settings.server.host
+    if host in ("0.0.0.0", "", "*"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.server.port}"
