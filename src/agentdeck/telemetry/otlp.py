@@ -1,0 +1,511 @@
+"""OTLP metrics: decode an ``ExportMetricsServiceRequest`` and translate it to samples.
+
+The translation follows Prometheus's OTLP receiver (names and labels through
+:mod:`agentdeck.tsdb.names`); ``docs/otlp.md`` lists every rule with examples. The output is
+rows for the shared ingest path (:func:`~agentdeck.telemetry.ingest.ingest_rows`: the
+``(name, labels, value, timestamp_ms, index)`` of a ``RawSample`` as a plain tuple, which is
+what ingest works on, without an object per sample) and ``MetricMeta`` lists; ingest validates
+and writes them.
+
+A row's ``index`` is the ordinal of the OTLP *data point* the sample came from (a histogram
+point gives several samples with the same index), so refused samples map back to the data
+points that ``partial_success.rejected_data_points`` counts.
+
+Delta temporality: delta sums and delta histograms are turned into cumulative series by
+:class:`DeltaAccumulator`, which keeps the running totals in memory, per tenant and series.
+A restart starts the totals again from zero (a counter reset, which ``rate``/``increase``
+handle); with several replicas, each keeps its own totals, so one exporter's deltas should go
+to one replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import gzip
+import json
+import math
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+from agentdeck.telemetry.ingest import MetricMeta, SampleError
+from agentdeck.telemetry.models import MetricType
+from agentdeck.tsdb.names import (
+    InvalidName,
+    OTelMetricType,
+    otel_label_name,
+    otel_metric_name,
+    otel_unit_suffix,
+)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+_DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+_NO_RECORDED_VALUE = metrics_pb2.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+
+#: A sample for ingest: (name, labels, value, timestamp in ms or None for now, point index).
+Row = tuple[str, dict[str, str], float, int | None, int]
+
+#: Resource attributes naming the agent, in order of preference.
+AGENT_ATTRIBUTES = ("service.name", "gen_ai.agent.name", "gen_ai.agent.id")
+
+
+class MalformedPayload(ValueError):
+    """The body is not a decodable OTLP request (bad protobuf, JSON or compression)."""
+
+
+class PayloadTooLarge(ValueError):
+    """The body is larger than allowed once decompressed."""
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+def decompress(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
+    """Undo ``gzip``/``deflate`` (or nothing); refuse more than ``limit`` decompressed bytes."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise MalformedPayload(f"unsupported Content-Encoding {content_encoding!r}")
+    wbits = 31 if encoding != "deflate" else 15
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise MalformedPayload(f"the body is not valid {encoding}: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"the decompressed body is over {limit} bytes")
+    if not inflater.eof:
+        raise MalformedPayload(f"the {encoding} body is truncated")
+    return out
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/x-protobuf`` (the default) or ``application/json``."""
+    base = (content_type or PROTOBUF).split(";", 1)[0].strip().lower()
+    if base in ("", PROTOBUF, "application/protobuf"):
+        return PROTOBUF
+    if base == JSON:
+        return JSON
+    raise MalformedPayload(f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}")
+
+
+def parse_request(body: bytes, kind: str) -> ExportMetricsServiceRequest:
+    """Decode the (decompressed) body in the given encoding."""
+    request = ExportMetricsServiceRequest()
+    if kind == JSON:
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise MalformedPayload("the JSON body must be an object")
+        try:
+            json_format.ParseDict(document, request, ignore_unknown_fields=True)
+        except (json_format.ParseError, ValueError, TypeError) as exc:
+            raise MalformedPayload(f"the JSON body is not an OTLP metrics request: {exc}") from None
+        return request
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, ValueError) as exc:
+        raise MalformedPayload(f"the body is not a protobuf OTLP metrics request: {exc}") from None
+    return request
+
+
+def encode_response(rejected: int, message: str, kind: str) -> bytes:
+    """An ``ExportMetricsServiceResponse`` in the request's encoding."""
+    response = ExportMetricsServiceResponse()
+    if rejected or message:
+        response.partial_success.rejected_data_points = rejected
+        response.partial_success.error_message = message
+    if kind == JSON:
+        return json_format.MessageToJson(response, indent=None).encode()
+    return response.SerializeToString()
+
+
+# --- translation -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Translation:
+    """What one request turned into."""
+
+    rows: list[Row] = field(default_factory=list)
+    #: Rows whose value is a delta, still to be made cumulative by a DeltaAccumulator.
+    deltas: list[Row] = field(default_factory=list)
+    metadata: list[MetricMeta] = field(default_factory=list)
+    #: (first point index, OTel metric name) per metric, in order (for messages).
+    ranges: list[tuple[int, str]] = field(default_factory=list)
+    #: Data points seen.
+    points: int = 0
+    #: Data points refused here, before ingest, with the reason for ``/metrics``.
+    errors: list[SampleError] = field(default_factory=list)
+    error_reasons: list[str] = field(default_factory=list)
+
+    def metric_of(self, index: int) -> str:
+        """The OTel name of the metric data point ``index`` belongs to."""
+        position = bisect.bisect_right(self.ranges, index, key=lambda r: r[0]) - 1
+        return self.ranges[position][1] if position >= 0 else ""
+
+    def reject(self, index: int, reason: str, message: str) -> None:
+        self.errors.append(SampleError(index, "data_point", message))
+        self.error_reasons.append(reason)
+
+
+_LABEL_CACHE: dict[str, str] = {}
+_LABEL_CACHE_MAX = 10_000
+
+
+def _label_name(key: str) -> str:
+    name = _LABEL_CACHE.get(key)
+    if name is None:
+        name = otel_label_name(key)
+        if len(_LABEL_CACHE) < _LABEL_CACHE_MAX:
+            _LABEL_CACHE[key] = name
+    return name
+
+
+def format_float(value: float) -> str:
+    """Go's ``FormatFloat(v, 'f', -1, 64)`` as Prometheus uses for ``le``/``quantile``."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    return str(np.format_float_positional(value, trim="-"))
+
+
+def _any_value(value: AnyValue) -> str:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind == "int_value":
+        return str(value.int_value)
+    if kind == "double_value":
+        return format_float(value.double_value)
+    if kind is None:
+        return ""
+    return json.dumps(_any_json(value), separators=(",", ":"))
+
+
+def _any_json(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_any_json(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _any_json(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    if kind == "double_value":
+        return value.double_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "bool_value":
+        return value.bool_value
+    return value.string_value
+
+
+def attribute_labels(attributes: Iterable[KeyValue]) -> dict[str, str]:
+    """Data point attributes as labels: keys translated, colliding keys joined with ``;``."""
+    out: dict[str, str] = {}
+    sources: dict[str, list[tuple[str, str]]] | None = None
+    for kv in attributes:
+        try:
+            name = _label_name(kv.key)
+        except InvalidName:
+            continue  # an empty or all-underscore key cannot become a label
+        value = kv.value
+        text = (
+            value.string_value if value.WhichOneof("value") == "string_value" else _any_value(value)
+        )
+        if name in out:
+            # Two keys map to one label: Prometheus joins the values in key order.
+            if sources is None:
+                sources = {}
+            sources.setdefault(name, [])
+            sources[name].append((kv.key, text))
+            continue
+        out[name] = text
+    if sources:
+        firsts = {_label_name(kv.key): kv for kv in reversed(list(attributes))}
+        for name, extra in sources.items():
+            first = firsts[name]
+            items = sorted([(first.key, _any_value(first.value)), *extra])
+            out[name] = ";".join(v for _, v in items)
+    return out
+
+
+def resource_labels(attributes: Iterable[KeyValue]) -> dict[str, str]:
+    """``agent``, ``job`` and ``instance`` from resource attributes, as documented."""
+    attrs = {kv.key: _any_value(kv.value) for kv in attributes}
+    labels: dict[str, str] = {}
+    service = attrs.get("service.name", "")
+    namespace = attrs.get("service.namespace", "")
+    if service:
+        labels["job"] = f"{namespace}/{service}" if namespace else service
+    instance = attrs.get("service.instance.id", "")
+    if instance:
+        labels["instance"] = instance
+    agent = ""
+    for key in AGENT_ATTRIBUTES:
+        candidate = attrs.get(key, "")
+        # The SDK's placeholder "unknown_service:..." does not name an agent.
+        if candidate and not (key == "service.name" and candidate.startswith("unknown_service")):
+            agent = candidate
+            break
+    if agent:
+        labels["agent"] = agent
+    return labels
+
+
+class _Translator:
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+        self.out = Translation()
+        self._seen_meta: set[str] = set()
+
+    def _ts(self, time_unix_nano: int) -> int:
+        return time_unix_nano // 1_000_000 if time_unix_nano else self.now_ms
+
+    def _start(self, otel_name: str, count: int) -> int:
+        """Reserve ``count`` point indexes for a metric; returns the first."""
+        first = self.out.points
+        self.out.ranges.append((first, otel_name))
+        self.out.points += count
+        return first
+
+    def _meta(self, name: str, kind: MetricType, unit: str, help_text: str) -> None:
+        if name in self._seen_meta:
+            return
+        self._seen_meta.add(name)
+        self.out.metadata.append(MetricMeta(name=name, type=kind, unit=unit, help=help_text))
+
+    def metric(self, metric: metrics_pb2.Metric, base: dict[str, str]) -> None:
+        data = metric.WhichOneof("data")
+        if data is None:
+            return
+        unit = metric.unit
+        otel_name = metric.name
+        try:
+            name = otel_metric_name(otel_name, unit, _METRIC_TYPE[data](metric))
+        except InvalidName as exc:
+            count = len(_points(metric, data))
+            first = self._start(otel_name, count)
+            for index in range(first, first + count):
+                self.out.reject(index, "invalid_name", str(exc))
+            return
+        prom_unit = otel_unit_suffix(unit)
+        help_text = metric.description
+        if data == "gauge":
+            self._meta(name, MetricType.gauge, prom_unit, help_text)
+            self._numbers(name, otel_name, metric.gauge.data_points, base, delta=False)
+        elif data == "sum":
+            s = metric.sum
+            kind = MetricType.counter if s.is_monotonic else MetricType.gauge
+            self._meta(name, kind, prom_unit, help_text)
+            delta = s.aggregation_temporality == _DELTA
+            self._numbers(name, otel_name, s.data_points, base, delta=delta)
+        elif data == "histogram":
+            h = metric.histogram
+            self._meta(name, MetricType.histogram, prom_unit, help_text)
+            delta = h.aggregation_temporality == _DELTA
+            self._histograms(name, otel_name, h.data_points, base, delta=delta)
+        elif data == "summary":
+            self._meta(name, MetricType.summary, prom_unit, help_text)
+            self._summaries(name, otel_name, metric.summary.data_points, base)
+        else:  # exponential_histogram
+            count = len(metric.exponential_histogram.data_points)
+            first = self._start(otel_name, count)
+            for index in range(first, first + count):
+                self.out.reject(
+                    index,
+                    "unsupported_type",
+                    "exponential histograms are not supported; "
+                    "export it with explicit bucket boundaries",
+                )
+
+    def _numbers(
+        self,
+        name: str,
+        otel_name: str,
+        points: Sequence[metrics_pb2.NumberDataPoint],
+        base: dict[str, str],
+        *,
+        delta: bool,
+    ) -> None:
+        add = (self.out.deltas if delta else self.out.rows).append
+        now_ms = self.now_ms
+        labels = base
+        previous: Any = None
+        for index, p in enumerate(points, self._start(otel_name, len(points))):
+            if p.flags & _NO_RECORDED_VALUE:
+                continue
+            attributes = p.attributes
+            if not attributes:
+                labels = base
+                previous = None
+            elif previous is None or attributes != previous:
+                # Points of one series often come in a row: their labels are built once.
+                labels = attribute_labels(attributes)
+                labels.update(base)
+                previous = attributes
+            t = p.time_unix_nano
+            # as_double and as_int are a oneof: the one not set reads as 0.
+            value = p.as_double or float(p.as_int)
+            add((name, labels, value, t // 1_000_000 if t else now_ms, index))
+
+    def _labels(self, attributes: Sequence[KeyValue], base: dict[str, str]) -> dict[str, str]:
+        if not attributes:
+            return base
+        labels = attribute_labels(attributes)
+        labels.update(base)
+        return labels
+
+    def _histograms(
+        self,
+        name: str,
+        otel_name: str,
+        points: Sequence[metrics_pb2.HistogramDataPoint],
+        base: dict[str, str],
+        *,
+        delta: bool,
+    ) -> None:
+        add = (self.out.deltas if delta else self.out.rows).append
+        bucket = f"{name}_bucket"
+        for index, p in enumerate(points, self._start(otel_name, len(points))):
+            if p.flags & _NO_RECORDED_VALUE:
+                continue
+            counts = p.bucket_counts
+            bounds = p.explicit_bounds
+            if counts and len(counts) != len(bounds) + 1:
+                self.out.reject(
+                    index,
+                    "invalid_histogram",
+                    f"{len(counts)} bucket counts for {len(bounds)} bounds "
+                    "(expected one more count than bounds)",
+                )
+                continue
+            labels = self._labels(p.attributes, base)
+            ts = self._ts(p.time_unix_nano)
+            if p.HasField("sum"):
+                add((f"{name}_sum", labels, p.sum, ts, index))
+            add((f"{name}_count", labels, float(p.count), ts, index))
+            if counts:
+                running = 0
+                for bound, count in zip(bounds, counts, strict=False):
+                    running += count
+                    le = {**labels, "le": format_float(bound)}
+                    add((bucket, le, float(running), ts, index))
+                add((bucket, {**labels, "le": "+Inf"}, float(p.count), ts, index))
+
+    def _summaries(
+        self,
+        name: str,
+        otel_name: str,
+        points: Sequence[metrics_pb2.SummaryDataPoint],
+        base: dict[str, str],
+    ) -> None:
+        add = self.out.rows.append
+        for index, p in enumerate(points, self._start(otel_name, len(points))):
+            if p.flags & _NO_RECORDED_VALUE:
+                continue
+            labels = self._labels(p.attributes, base)
+            ts = self._ts(p.time_unix_nano)
+            add((f"{name}_sum", labels, p.sum, ts, index))
+            add((f"{name}_count", labels, float(p.count), ts, index))
+            for q in p.quantile_values:
+                quantile = {**labels, "quantile": format_float(q.quantile)}
+                add((name, quantile, q.value, ts, index))
+
+
+def _sum_type(metric: metrics_pb2.Metric) -> OTelMetricType:
+    if metric.sum.is_monotonic:
+        return OTelMetricType.monotonic_counter
+    return OTelMetricType.non_monotonic_counter
+
+
+_METRIC_TYPE: dict[str, Callable[[metrics_pb2.Metric], OTelMetricType]] = {
+    "gauge": lambda m: OTelMetricType.gauge,
+    "sum": _sum_type,
+    "histogram": lambda m: OTelMetricType.histogram,
+    "exponential_histogram": lambda m: OTelMetricType.exponential_histogram,
+    "summary": lambda m: OTelMetricType.summary,
+}
+
+
+def _points(metric: metrics_pb2.Metric, data: str) -> Sequence[Any]:
+    points: Sequence[Any] = getattr(metric, data).data_points
+    return points
+
+
+def translate(request: ExportMetricsServiceRequest, *, now_ms: int) -> Translation:
+    """Rows, delta rows and metadata from a decoded request (see the module doc)."""
+    translator = _Translator(now_ms)
+    for resource_metrics in request.resource_metrics:
+        base = resource_labels(resource_metrics.resource.attributes)
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                translator.metric(metric, base)
+    return translator.out
+
+
+# --- delta temporality -----------------------------------------------------------------------
+
+_SeriesId = tuple[str, tuple[tuple[str, str], ...]]
+_Step = tuple[int, _SeriesId, float]
+
+
+class DeltaAccumulator:
+    """Running totals that turn delta points into cumulative samples, per tenant and series.
+
+    In memory only: totals restart from zero when the process does. :meth:`lock` serialises
+    the requests of one tenant that carry deltas, so that a total is read, sent to ingest and
+    committed without another request in between.
+    """
+
+    def __init__(self) -> None:
+        self._totals: dict[UUID, dict[_SeriesId, float]] = {}
+        self._locks: dict[UUID, asyncio.Lock] = {}
+
+    def lock(self, tenant_id: UUID) -> asyncio.Lock:
+        lock = self._locks.get(tenant_id)
+        if lock is None:
+            lock = self._locks[tenant_id] = asyncio.Lock()
+        return lock
+
+    def cumulate(self, tenant_id: UUID, deltas: Sequence[Row]) -> tuple[list[Row], list[_Step]]:
+        """Cumulative rows for ``deltas`` and the steps (point, series, total) to commit."""
+        totals = self._totals.get(tenant_id, {})
+        pending: dict[_SeriesId, float] = {}
+        steps: list[_Step] = []
+        out: list[Row] = []
+        for name, labels, value, ts, index in sorted(deltas, key=lambda r: r[3] or 0):
+            key: _SeriesId = (name, tuple(sorted(labels.items())))
+            total = pending.get(key, totals.get(key, 0.0)) + value
+            pending[key] = total
+            steps.append((index, key, total))
+            out.append((name, labels, total, ts, index))
+        return out, steps
+
+    def commit(self, tenant_id: UUID, steps: Sequence[_Step], rejected_points: set[int]) -> None:
+        """Keep the totals of the points that were accepted, in time order."""
+        totals = self._totals.setdefault(tenant_id, {})
+        for index, key, total in steps:
+            if index not in rejected_points:
+                totals[key] = total
