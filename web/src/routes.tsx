@@ -5,6 +5,7 @@ import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
+import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
@@ -27,7 +28,7 @@ export const routes: RouteObject[] = [
           { path: "agents/new", element: <AgentCreatePage /> },
           { path: "agents/:agentId", element: <AgentDetailPage /> },
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
-          { path: "explore", element: <ComingSoon section="metrics" /> },
+          { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },

@@ -18,6 +18,7 @@ import {
   Time,
 } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
+import { AgentCharts } from "./AgentCharts";
 
 function autoScalingText(config: Record<string, unknown>): string {
   const auto = config.auto_scaling;
@@ -170,6 +171,7 @@ export function AgentDetailPage(): ReactNode {
             </div>
           </section>
         </div>
+        <AgentCharts agent={agent.name} />
         <section className="card">
           <div className="card-head">
             <h2>Labels</h2>

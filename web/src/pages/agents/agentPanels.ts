@@ -1,0 +1,69 @@
+/** The charts of the agent detail page: PromQL per panel on the agent's series. */
+import type { Labels } from "../../api/prom";
+import { formatDuration } from "../../lib/timeRange";
+
+export interface Panel {
+  title: string;
+  unit: string;
+  queries: { expr: (sel: string, w: string) => string; label: (metric: Labels) => string }[];
+}
+
+const fixed = (label: string) => (): string => label;
+
+export const AGENT_PANELS: Panel[] = [
+  {
+    title: "CPU",
+    unit: "%",
+    queries: [{ expr: (s) => `avg(agent_cpu_percent${s})`, label: fixed("cpu") }],
+  },
+  {
+    title: "Memory",
+    unit: "%",
+    queries: [{ expr: (s) => `avg(agent_memory_percent${s})`, label: fixed("memory") }],
+  },
+  {
+    title: "Request rate",
+    unit: "/s",
+    queries: [{ expr: (s, w) => `sum(rate(agent_requests_total${s}[${w}]))`, label: fixed("requests/s") }],
+  },
+  {
+    title: "Error rate",
+    unit: "%",
+    queries: [
+      {
+        expr: (s, w) => `100 * sum(rate(agent_errors_total${s}[${w}])) / sum(rate(agent_requests_total${s}[${w}]))`,
+        label: fixed("errors %"),
+      },
+    ],
+  },
+  {
+    title: "Latency",
+    unit: "s",
+    queries: [0.5, 0.95, 0.99].map((q) => ({
+      expr: (s: string, w: string) =>
+        `histogram_quantile(${q}, sum by (le) (rate(agent_request_duration_seconds_bucket${s}[${w}])))`,
+      label: fixed(`p${Math.round(q * 100)}`),
+    })),
+  },
+  {
+    title: "Tokens",
+    unit: "/s",
+    queries: [
+      {
+        expr: (s, w) => `sum by (type) (rate(agent_tokens_total${s}[${w}]))`,
+        label: (m) => m.type ?? "tokens",
+      },
+    ],
+  },
+  {
+    title: "Cost",
+    unit: "",
+    queries: [{ expr: (s, w) => `3600 * sum(rate(agent_cost_usd_total${s}[${w}]))`, label: fixed("USD/hour") }],
+  },
+];
+
+/** The rate window for a step: at least a minute and four steps. */
+export function rateWindow(step: number): string {
+  return formatDuration(Math.max(60, step * 4));
+}
+
