@@ -84,6 +84,7 @@ class DemoSimulator:
         self.simulator: FleetSimulator | None = None
         self.prepared = asyncio.Event()  # the fleet is registered and the key exists
         self.backfilled = asyncio.Event()  # the backfill has been sent
+        self.ticked = asyncio.Event()  # a live tick has been sent (set after each one)
         self.posted_samples = 0
         self.live_ticks = 0
         self._stopping = asyncio.Event()
@@ -198,6 +199,7 @@ class DemoSimulator:
             for i in range(0, len(samples), self.batch_samples):
                 await self._post(client, samples[i : i + self.batch_samples])
             self.live_ticks += 1
+            self.ticked.set()
 
     async def _post(self, client: httpx.AsyncClient, samples: Sequence[Sample]) -> None:
         try:

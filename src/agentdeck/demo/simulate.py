@@ -309,11 +309,20 @@ class FleetSimulator:
             Sample(f"{DURATION}_count", base, float(c.requests), t_ms, "histogram", "seconds")
         )
         if p.tokens_in:
+            model = {"gen_ai_request_model": agent.model} if agent.model else {}
             out.append(
-                Sample(TOKENS, {**base, "type": "input"}, float(c.tokens_in), t_ms, "counter")
+                Sample(
+                    TOKENS, {**base, **model, "type": "input"}, float(c.tokens_in), t_ms, "counter"
+                )
             )
             out.append(
-                Sample(TOKENS, {**base, "type": "output"}, float(c.tokens_out), t_ms, "counter")
+                Sample(
+                    TOKENS,
+                    {**base, **model, "type": "output"},
+                    float(c.tokens_out),
+                    t_ms,
+                    "counter",
+                )
             )
-            out.append(Sample(COST, base, round(c.cost, 6), t_ms, "counter", "usd"))
+            out.append(Sample(COST, {**base, **model}, round(c.cost, 6), t_ms, "counter", "usd"))
         return out
