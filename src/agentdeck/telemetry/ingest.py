@@ -393,7 +393,9 @@ async def ingest_rows(
             )
         await store.write(tenant_id, batch)
 
-    if metadata:
+    if metadata and (accepted or not rows):
+        # Metadata rides with samples: a request whose every sample was refused changes
+        # nothing (it is answered with an error and not committed).
         await _upsert_metadata(state, session, tenant_id, metadata)
 
     stats = state.stats

@@ -1,0 +1,374 @@
+"""JSON ingest: body decoding, the batch and per-agent report forms, agent liveness.
+
+The batch body is parsed with orjson and walked by hand into the plain rows the ingest core
+takes (:func:`agentdeck.telemetry.ingest.ingest_rows`): pydantic models for 10,000 samples
+would cost more than everything else on the path together.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import zstandard
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.agents.models import Agent
+from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError
+from agentdeck.telemetry.models import MetricType
+from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
+
+#: How often (at most) one agent's ``last_seen_at`` is written.
+LAST_SEEN_INTERVAL_SECONDS = 30.0
+
+_TYPES = {t.value: t for t in MetricType}
+_TYPE_NAMES = ", ".join(_TYPES)
+
+
+class BodyError(Exception):
+    """The body cannot be read; ``status`` and ``kind`` say how to answer."""
+
+    def __init__(self, status: int, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+
+
+# --- body decoding -------------------------------------------------------------------------
+
+
+def decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
+    """The body with its Content-Encoding (identity, gzip, deflate, zstd) undone.
+
+    The decoded body may be at most ``limit`` bytes (413 above: no decompression bombs).
+    """
+    coding = (encoding or "identity").strip().lower()
+    too_large = BodyError(
+        413, "payload-too-large", f"the decompressed request body exceeds {limit} bytes"
+    )
+    if coding in ("", "identity"):
+        return raw
+    if coding in ("gzip", "x-gzip", "deflate"):
+        wbits = 47 if coding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(raw, limit + 1)
+        except zlib.error as exc:
+            raise BodyError(400, "malformed-body", f"the {coding} body is corrupt: {exc}") from exc
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise too_large
+        if not inflater.eof:
+            raise BodyError(400, "malformed-body", f"the {coding} body is truncated")
+        return out
+    if coding == "zstd":
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw)
+            out = reader.read(limit + 1)
+            while len(out) <= limit:
+                more = reader.read(limit + 1 - len(out))
+                if not more:
+                    break
+                out += more
+        except zstandard.ZstdError as exc:
+            raise BodyError(400, "malformed-body", f"the zstd body is corrupt: {exc}") from exc
+        if len(out) > limit:
+            raise too_large
+        return out
+    raise BodyError(
+        415,
+        "unsupported-media-type",
+        f"unsupported Content-Encoding {coding!r}: send identity, gzip, deflate or zstd",
+    )
+
+
+# --- the JSON batch ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """Rows for the ingest core plus what the parser already refused."""
+
+    rows: list[Row] = field(default_factory=list)
+    metadata: list[MetricMeta] = field(default_factory=list)
+    errors: list[SampleError] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    agents: set[str] = field(default_factory=set)
+    total: int = 0
+
+    def refuse(self, index: int, reason: str, where: str, message: str) -> None:
+        self.errors.append(SampleError(index, where, message))
+        self.reasons.append(reason)
+
+
+def parse_timestamp(value: Any) -> int | str:
+    """Milliseconds from an integer (ms) or an RFC 3339 string; a message when invalid."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return f"timestamp {value!r} is neither milliseconds nor an RFC 3339 time"
+        if moment.tzinfo is None:
+            return f"timestamp {value!r} has no time zone offset (RFC 3339 needs one, e.g. Z)"
+        return int(moment.timestamp() * 1000)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return int(value.timestamp() * 1000)
+    return "timestamp must be integer milliseconds or an RFC 3339 string"
+
+
+def _value_problem(value: Any) -> str:
+    if isinstance(value, str):
+        return f"value must be a finite number, not the string {value[:32]!r}"
+    if value is None:
+        return "value is missing"
+    if isinstance(value, float):
+        return "value must be a finite number"
+    return "value must be a number"
+
+
+def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
+    """Parse a ``/metrics/batch`` body (see :class:`~agentdeck.telemetry.schemas.MetricBatch`).
+
+    Raises :class:`BodyError` for bad JSON (400), a body of the wrong shape (400) or more than
+    ``max_samples`` samples (413). Per-sample problems become errors in the result.
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(400, "malformed-json", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BodyError(400, "malformed-json", "the body must be a JSON object")
+    samples = doc.get("samples")
+    values = doc.get("values")
+    if samples is None and values is None:
+        raise BodyError(400, "malformed-json", "the body needs 'samples' or 'values'")
+    if samples is not None and not isinstance(samples, list):
+        raise BodyError(400, "malformed-json", "'samples' must be a list")
+    if values is not None and not isinstance(values, dict):
+        raise BodyError(400, "malformed-json", "'values' must be an object of name → number")
+    total = (len(samples) if samples else 0) + (len(values) if values else 0)
+    if total > max_samples:
+        raise BodyError(
+            413,
+            "payload-too-large",
+            f"the batch has {total} samples; the limit is {max_samples}",
+        )
+    out = ParsedBatch(total=total)
+    if samples:
+        _parse_samples(samples, out)
+    if values:
+        _parse_compact(doc, values, len(samples) if samples else 0, out)
+    return out
+
+
+def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
+    rows = out.rows
+    agents = out.agents
+    isfinite = math.isfinite
+    stamps: dict[Any, int | str] = {}
+    meta: dict[str, MetricMeta] = {}
+    for i, sample in enumerate(samples):
+        if type(sample) is not dict:
+            out.refuse(i, "malformed", "", "a sample must be a JSON object")
+            continue
+        value = sample.get("value")
+        if (type(value) is not float or not isfinite(value)) and type(value) is not int:
+            out.refuse(i, "invalid_value", "value", _value_problem(value))
+            continue
+        labels = sample.get("labels")
+        if labels is not None:
+            if type(labels) is not dict:
+                out.refuse(i, "invalid_labels", "labels", "labels must be an object of strings")
+                continue
+            agent = labels.get("agent")
+            if agent and type(agent) is str:
+                agents.add(agent)
+        ts = sample.get("timestamp")
+        if ts is not None and type(ts) is not int:
+            parsed: int | str | None = stamps.get(ts) if type(ts) is str else None
+            if parsed is None:
+                parsed = parse_timestamp(ts)
+                if type(ts) is str:
+                    stamps[ts] = parsed
+            if isinstance(parsed, str):
+                out.refuse(i, "invalid_timestamp", "timestamp", parsed)
+                continue
+            ts = parsed
+        name = sample.get("name")
+        if len(sample) > 2 and ("type" in sample or "unit" in sample or "help" in sample):
+            problem = _metadata(sample, name, meta)
+            if problem:
+                out.refuse(i, "invalid_metadata", problem[0], problem[1])
+                continue
+        rows.append((name, labels, value, ts, i))
+    out.metadata.extend(meta.values())
+
+
+def _metadata(
+    sample: dict[str, Any], name: Any, meta: dict[str, MetricMeta]
+) -> tuple[str, str] | None:
+    """Record the sample's type/unit/help in ``meta``; ``(field, message)`` when invalid."""
+    kind = sample.get("type")
+    unit = sample.get("unit") or ""
+    help_text = sample.get("help") or ""
+    if kind is not None and kind not in _TYPES:
+        return ("type", f"type must be one of {_TYPE_NAMES}")
+    if not isinstance(unit, str) or len(unit) > 64:
+        return ("unit", "unit must be a string of at most 64 characters")
+    if not isinstance(help_text, str) or len(help_text) > 1024:
+        return ("help", "help must be a string of at most 1024 characters")
+    if isinstance(name, str) and name:
+        previous = meta.get(name)
+        meta[name] = MetricMeta(
+            name,
+            _TYPES[kind]
+            if kind is not None
+            else (previous.type if previous else MetricType.unknown),
+            unit or (previous.unit if previous else ""),
+            help_text or (previous.help if previous else ""),
+        )
+    return None
+
+
+def _parse_compact(
+    doc: dict[str, Any], values: dict[str, Any], start: int, out: ParsedBatch
+) -> None:
+    agent = doc.get("agent")
+    labels = doc.get("labels")
+    index = start
+    refuse_all = ""
+    where = ""
+    if labels is not None and type(labels) is not dict:
+        refuse_all, where = "labels must be an object of strings", "labels"
+    if agent is not None and (type(agent) is not str or not agent):
+        refuse_all, where = "agent must be a non-empty string", "agent"
+    ts = doc.get("timestamp")
+    if ts is not None and not refuse_all:
+        parsed = parse_timestamp(ts)
+        if isinstance(parsed, str):
+            refuse_all, where = parsed, "timestamp"
+        else:
+            ts = parsed
+    merged: dict[str, Any] | None = dict(labels) if labels else None
+    if agent and not refuse_all:
+        merged = {**(merged or {}), "agent": agent}
+        out.agents.add(agent)
+    isfinite = math.isfinite
+    for name, value in values.items():
+        if refuse_all:
+            out.refuse(index, "invalid_" + where, where, refuse_all)
+        elif (type(value) is float and isfinite(value)) or type(value) is int:
+            out.rows.append((name, merged, value, ts, index))
+        else:
+            out.refuse(index, "invalid_value", "value", _value_problem(value))
+        index += 1
+
+
+# --- the per-agent report ------------------------------------------------------------------
+
+
+def report_rows(
+    report: AgentMetricsReport, *, agent_name: str
+) -> tuple[list[Row], list[MetricMeta], list[str], list[SampleError], list[str]]:
+    """Rows, metadata and the report field of each row for one agent report.
+
+    Returns ``(rows, metadata, fields, errors, reasons)``; ``fields[i]`` is the report field
+    row ``i`` came from (``extra.<name>`` for extra values), used to name errors.
+    """
+    labels: dict[str, str] = {**report.labels, "agent": agent_name}
+    ts: int | None = None
+    errors: list[SampleError] = []
+    reasons: list[str] = []
+    if report.timestamp is not None:
+        parsed = parse_timestamp(report.timestamp)
+        if isinstance(parsed, str):
+            return [], [], [], [SampleError(0, "timestamp", parsed)], ["invalid_timestamp"]
+        ts = parsed
+    rows: list[Row] = []
+    metadata: dict[str, MetricMeta] = {}
+    fields: list[str] = []
+    for field_name, (
+        metric,
+        extra_labels,
+        kind,
+        unit,
+        help_text,
+        scale,
+    ) in AGENT_REPORT_METRICS.items():
+        value = getattr(report, field_name)
+        if value is None:
+            continue
+        index = len(fields)
+        fields.append(field_name)
+        if not math.isfinite(value):
+            errors.append(SampleError(index, field_name, "value must be a finite number"))
+            reasons.append("invalid_value")
+            continue
+        rows.append(
+            (
+                metric,
+                {**labels, **extra_labels} if extra_labels else labels,
+                value * scale,
+                ts,
+                index,
+            )
+        )
+        metadata[metric] = MetricMeta(metric, kind, unit, help_text)
+    for name, value in report.extra.items():
+        index = len(fields)
+        fields.append(f"extra.{name}")
+        if not math.isfinite(value):
+            errors.append(SampleError(index, f"extra.{name}", "value must be a finite number"))
+            reasons.append("invalid_value")
+            continue
+        rows.append((name, labels, value, ts, index))
+    return rows, list(metadata.values()), fields, errors, reasons
+
+
+# --- agent liveness ------------------------------------------------------------------------
+
+
+async def touch_agents(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    names: set[str],
+    seen: dict[tuple[uuid.UUID, str], float],
+) -> None:
+    """Set ``last_seen_at`` of the tenant's agents named ``names``, at most every 30 s each.
+
+    ``seen`` remembers when each agent was last written (kept by the caller per app). Names
+    that are no agent of the tenant change nothing. Flushes; the caller commits.
+    """
+    clock = time.monotonic()
+    due = [
+        name
+        for name in names
+        if clock - seen.get((tenant_id, name), -math.inf) >= LAST_SEEN_INTERVAL_SECONDS
+    ]
+    if not due:
+        return
+    if len(seen) > 100_000:
+        seen.clear()
+    for name in due:
+        seen[(tenant_id, name)] = clock
+    for start in range(0, len(due), 500):
+        await session.execute(
+            update(Agent)
+            .where(Agent.tenant_id == tenant_id, Agent.name.in_(due[start : start + 500]))
+            .values(last_seen_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,73 @@
+"""The ingest core on a real store: the series cap sees series written before this process."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from agentdeck.settings import TSDBSettings
+from agentdeck.telemetry.ingest import RawSample, ingest, ingest_stats
+from agentdeck.tsdb.base import Matcher, MatchOp, SampleBatch
+from agentdeck.tsdb.duckdb import DuckDBStore
+from tests.telemetry.ingest_support import now_ms
+
+
+async def test_series_already_in_the_store_keep_flowing_at_the_cap(tmp_path: Path) -> None:
+    tenant = uuid.uuid4()
+    t = now_ms()
+    path = tmp_path / "m.duckdb"
+    store = await DuckDBStore.open(path)
+    # Written by "another process": this ingest state has never seen these series.
+    await store.write(
+        tenant,
+        SampleBatch.from_rows(["m", "m"], [{"s": "0"}, {"s": "1"}], [t - 1000, t - 1000], [1, 1]),
+    )
+    await store.close()
+    store = await DuckDBStore.open(path)
+    try:
+        settings = TSDBSettings(max_active_series=2)
+        samples = [
+            RawSample("m", {"s": "new"}, 5.0, t, 0),
+            RawSample("m", {"s": "0"}, 5.0, t, 1),
+            RawSample("m", {"s": "1"}, 5.0, t, 2),
+        ]
+        result = await ingest(
+            store=store,
+            session=None,  # type: ignore[arg-type]  # no metadata: the session is not used
+            settings=settings,
+            tenant_id=tenant,
+            samples=samples,
+        )
+        assert (result.accepted, result.rejected) == (2, 1)
+        assert [(e.index, e.field) for e in result.errors] == [(0, "name")]
+        assert "limit of 2 active series" in result.errors[0].message
+        series = await store.select(tenant, [Matcher("__name__", MatchOp.eq, "m")], 0, t + 1)
+        assert [(s.labels["s"], len(s)) for s in series] == [("0", 2), ("1", 2)]
+        stats = ingest_stats(store)
+        assert (stats.accepted, dict(stats.rejected)) == (2, {"series_limit": 1})
+    finally:
+        await store.close()
+
+
+async def test_histogram_index_is_shared_and_infinities_are_kept(tmp_path: Path) -> None:
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    tenant = uuid.uuid4()
+    t = now_ms()
+    try:
+        result = await ingest(
+            store=store,
+            session=None,  # type: ignore[arg-type]
+            settings=TSDBSettings(),
+            tenant_id=tenant,
+            samples=[
+                RawSample("h_bucket", {"le": "+Inf"}, float("inf"), t, 0),
+                RawSample("h_sum", {}, float("nan"), t, 0),
+                RawSample("h_count", {}, 3.0, None, 0),
+            ],
+        )
+        assert (result.accepted, result.rejected) == (2, 1)
+        assert [(e.index, e.field, e.message) for e in result.errors] == [
+            (0, "value", "value is NaN, which cannot be stored")
+        ]
+    finally:
+        await store.close()
