@@ -127,6 +127,29 @@ class TSDBSettings(BaseModel):
     )
 
 
+class RealtimeSettings(BaseModel):
+    """The WebSocket hub: heartbeats, connection caps, replay and metric coalescing."""
+
+    heartbeat_seconds: float = Field(
+        30.0, ge=0.05, description="Heartbeat interval; a client silent for two is closed."
+    )
+    max_connections_per_user: int = Field(
+        5, ge=1, description="Open WebSocket connections per user or API key (per replica)."
+    )
+    replay_buffer: int = Field(
+        100, ge=1, description="Events kept per alert/deployment/fleet channel for resume."
+    )
+    metrics_refresh_seconds: float = Field(
+        1.0, ge=0.05, le=60, description="Default coalescing interval of metric frames."
+    )
+    auth_timeout_seconds: float = Field(
+        5.0, ge=0.05, description="Time a new connection has to send its auth message."
+    )
+    send_queue_size: int = Field(
+        256, ge=4, description="Frames queued per connection before a slow client is closed."
+    )
+
+
 class FeatureFlags(BaseModel):
     """Feature switches."""
 
@@ -173,6 +196,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @field_validator("secret_key")

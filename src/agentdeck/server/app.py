@@ -12,8 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from agentdeck import __version__
+from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
 from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
@@ -25,7 +27,11 @@ from agentdeck.settings import Settings
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from agentdeck.demo.runner import DemoSimulator
+    from agentdeck.identity.principal import Principal
+    from agentdeck.realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +51,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         if run_migrations:
             await upgrade(engine)
         store = await open_store(settings)
+        bus = await open_bus(settings, durable=DURABLE_PATTERNS)
         state = AppState(
             settings=settings,
             engine=engine,
@@ -52,8 +59,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             limiter=RateLimiter(settings),
             metrics=metrics,
             store=store,
+            bus=bus,
         )
         app.state.deck = state
+        app.state.hub = await _start_hub(state)
         log.info(
             "started",
             version=__version__,
@@ -67,6 +76,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         finally:
             if demo is not None:
                 await demo.stop()
+            await app.state.hub.stop()
+            await bus.close()
             await state.limiter.aclose()
             await store.close()
             await engine.dispose()
@@ -117,10 +128,30 @@ def _start_demo(state: AppState) -> DemoSimulator:
     return demo
 
 
+async def _start_hub(state: AppState) -> Hub:
+    """The WebSocket hub, fed by the bus."""
+    from agentdeck.realtime.hub import Hub
+    from agentdeck.server.deps import principal_from_credential
+
+    async def authenticate(session: AsyncSession, token: str) -> Principal:
+        return await principal_from_credential(state, session, token)
+
+    hub = Hub(
+        bus=state.bus,
+        settings=state.settings.realtime,
+        sessions=state.sessions,
+        authenticate=authenticate,
+        cors_origins=state.settings.server.cors_origins,
+    )
+    await hub.start()
+    return hub
+
+
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
     from agentdeck.telemetry.otlp_router import router as otlp_router
     from agentdeck.telemetry.query_router import router as query_router
@@ -129,6 +160,7 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(ops_router)
     app.include_router(identity_router)
+    app.include_router(realtime_router)
     app.include_router(agents_router)
     app.include_router(audit_router)
     app.include_router(telemetry_router)

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.bus.base import Bus
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -59,6 +60,13 @@ def get_store(state: StateDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_bus(state: StateDep) -> Bus:
+    return state.bus
+
+
+BusDep = Annotated[Bus, Depends(get_bus)]
 
 
 def get_settings(state: StateDep) -> Settings:
@@ -145,6 +153,18 @@ async def authenticate(request: Request, state: AppState, session: AsyncSession)
         )
     request.state.principal = principal
     return principal
+
+
+async def principal_from_credential(
+    state: AppState, session: AsyncSession, credential: str
+) -> Principal:
+    """The principal of a JWT or an ``adk_`` API key (for callers without a Request, such as
+    the WebSocket hub); raises the same 401 ProblemError as ``authenticate``."""
+    if credential.startswith(API_KEY_PREFIX):
+        return await _principal_from_api_key(session, credential)
+    return await _principal_from_jwt(
+        session, credential, state.settings.secret_key.get_secret_value()
+    )
 
 
 def requires(

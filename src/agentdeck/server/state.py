@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agentdeck.bus.base import Bus
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.settings import Settings
@@ -20,3 +21,4 @@ class AppState:
     limiter: RateLimiter
     metrics: ServerMetrics
     store: Store
+    bus: Bus

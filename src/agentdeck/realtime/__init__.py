@@ -1,0 +1,1 @@
+"""Real-time delivery: the WebSocket hub, its protocol and the publish helper."""

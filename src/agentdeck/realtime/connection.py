@@ -1,0 +1,203 @@
+"""One WebSocket connection: its subscriptions, bounded send queue, coalescing and heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketState
+
+from agentdeck.bus.base import Event
+from agentdeck.identity.principal import Principal
+from agentdeck.realtime.protocol import (
+    CLOSE_HEARTBEAT_TIMEOUT,
+    CLOSE_SLOW_CONSUMER,
+    ChannelRef,
+    MetricsFilter,
+    close_reason,
+    dump,
+    event_frame,
+    series_key,
+)
+
+if TYPE_CHECKING:
+    from agentdeck.realtime.hub import Hub
+
+log = structlog.get_logger(__name__)
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(eq=False)
+class ChannelSubscription:
+    """A connection's subscription to one channel."""
+
+    ref: ChannelRef
+    internal: str
+    filter: MetricsFilter | None = None
+    interval: float = 1.0
+    last_seq: int = 0
+    # events that arrive while a snapshot or a replay is being prepared (None: live)
+    held: list[Event] | None = field(default_factory=list)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending_seq: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+class Connection:
+    def __init__(
+        self, hub: Hub, websocket: WebSocket, principal: Principal, queue_size: int
+    ) -> None:
+        self.hub = hub
+        self.websocket = websocket
+        self.principal = principal
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.subscriptions: dict[str, ChannelSubscription] = {}  # by internal channel
+        self.last_seen = time.monotonic()
+        self.close_code: int | None = None
+        self.close_text = ""
+        self._closing = asyncio.Event()
+
+    # --- sending -------------------------------------------------------------------------
+
+    def enqueue(self, frame: str) -> bool:
+        """Queue a frame without waiting; False (and the connection closes) when full."""
+        if self._closing.is_set():
+            return False
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.request_close(
+                CLOSE_SLOW_CONSUMER,
+                "send queue overflow: reconnect and resume from your last seq",
+            )
+            return False
+        return True
+
+    def send(self, frame: dict[str, Any]) -> bool:
+        return self.enqueue(dump(frame))
+
+    def request_close(self, code: int, reason: str) -> None:
+        if not self._closing.is_set():
+            self.close_code, self.close_text = code, reason
+            self._closing.set()
+
+    # --- events from the hub -------------------------------------------------------------
+
+    def deliver(self, subscription: ChannelSubscription, event: Event) -> None:
+        if subscription.held is not None:
+            subscription.held.append(event)
+            return
+        if event.seq <= subscription.last_seq:
+            return  # already sent (replay and live overlap)
+        subscription.last_seq = event.seq
+        if subscription.ref.kind == "metrics":
+            self._coalesce(subscription, event)
+        else:
+            self.enqueue(
+                event_frame(subscription.ref.name, event.seq, event.data, event.at.isoformat())
+            )
+
+    def release(self, subscription: ChannelSubscription) -> None:
+        """Go live: deliver what was held while the snapshot or replay was prepared."""
+        held, subscription.held = subscription.held or [], None
+        for event in held:
+            self.deliver(subscription, event)
+
+    def _coalesce(self, subscription: ChannelSubscription, event: Event) -> None:
+        samples = event.data.get("samples")
+        if not isinstance(samples, list):
+            return
+        flt = subscription.filter
+        for sample in samples:
+            if isinstance(sample, dict) and (flt is None or flt.matches(sample)):
+                subscription.pending[series_key(sample)] = sample
+        subscription.pending_seq = event.seq
+        if subscription.pending and subscription.timer is None:
+            loop = asyncio.get_running_loop()
+            subscription.timer = loop.call_later(subscription.interval, self._flush, subscription)
+
+    def _flush(self, subscription: ChannelSubscription) -> None:
+        subscription.timer = None
+        if not subscription.pending or self._closing.is_set():
+            return
+        if self.queue.qsize() >= self.queue.maxsize // 2:
+            # keep coalescing rather than crowd out events that must not be dropped
+            loop = asyncio.get_running_loop()
+            subscription.timer = loop.call_later(subscription.interval, self._flush, subscription)
+            return
+        samples = list(subscription.pending.values())
+        subscription.pending.clear()
+        self.enqueue(
+            event_frame(subscription.ref.name, subscription.pending_seq, {"samples": samples})
+        )
+
+    def drop(self, subscription: ChannelSubscription) -> None:
+        if subscription.timer is not None:
+            subscription.timer.cancel()
+            subscription.timer = None
+        subscription.pending.clear()
+
+    # --- the connection's life -----------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read, send and watch the heartbeat until the client leaves or a close is due."""
+        tasks = {
+            asyncio.create_task(self._read_loop(), name="ws-read"),
+            asyncio.create_task(self._send_loop(), name="ws-send"),
+            asyncio.create_task(self._heartbeat_loop(), name="ws-heartbeat"),
+            asyncio.create_task(self._closing.wait(), name="ws-closing"),
+        }
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                log.debug("websocket task ended", error=repr(result))
+        if self.close_code is not None:
+            await self.close(self.close_code, self.close_text)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state is WebSocketState.DISCONNECTED:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                self.websocket.close(code=code, reason=close_reason(reason)),
+                CLOSE_TIMEOUT_SECONDS,
+            )
+
+    async def _read_loop(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            self.last_seen = time.monotonic()
+            text = message.get("text")
+            if text is None:
+                self.send({"type": "error", "code": "invalid-message", "message": "send JSON text"})
+                continue
+            await self.hub.handle(self, text)
+
+    async def _send_loop(self) -> None:
+        while True:
+            frame = await self.queue.get()
+            await self.websocket.send_text(frame)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.hub.settings.heartbeat_seconds
+        while True:
+            await asyncio.sleep(interval)
+            silent = time.monotonic() - self.last_seen
+            if silent > 2 * interval:
+                self.request_close(
+                    CLOSE_HEARTBEAT_TIMEOUT,
+                    f"heartbeat timeout: no message for {silent:.1f} s",
+                )
+                return
+            self.send({"type": "heartbeat"})

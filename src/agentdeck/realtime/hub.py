@@ -1,0 +1,386 @@
+"""The WebSocket hub: authenticates connections, routes bus events to their subscriptions.
+
+One bus subscription per process (``tenant:*``) feeds every local connection; with the Redis
+bus, events published on any replica reach clients connected to any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from agentdeck.agents.models import Agent
+from agentdeck.bus.base import Bus, BusOverflow, Event, Subscription
+from agentdeck.identity.principal import Principal
+from agentdeck.realtime.connection import ChannelSubscription, Connection
+from agentdeck.realtime.protocol import (
+    CHANNEL_ROLES,
+    CLIENT_MESSAGE,
+    CLOSE_CONNECTION_LIMIT,
+    CLOSE_GOING_AWAY,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_UNAUTHENTICATED,
+    TENANT_PATTERN,
+    AuthMessage,
+    ChannelRef,
+    InvalidChannel,
+    MetricsFilter,
+    PingMessage,
+    ResumeMessage,
+    SubscribeMessage,
+    UnsubscribeMessage,
+    close_reason,
+    error_frame,
+    event_frame,
+    parse_channel,
+    series_key,
+    split_internal,
+)
+from agentdeck.server.errors import ProblemError
+from agentdeck.settings import RealtimeSettings
+
+log = structlog.get_logger(__name__)
+
+Authenticator = Callable[[AsyncSession, str], Awaitable[Principal]]
+SnapshotProvider = Callable[[Principal, ChannelRef], Awaitable[dict[str, Any]]]
+METRICS_CACHE_SERIES = 10_000  # latest sample per series kept per tenant, for snapshots
+SNAPSHOT_RECENT_EVENTS = 20
+
+
+async def publish_event(
+    bus: Bus, tenant_id: uuid.UUID | str, channel: str, data: dict[str, Any]
+) -> int:
+    """Publish on a tenant's channel (``metrics``, ``alerts``, ``deployments``, ``fleet``,
+    ``agent:<id>``); returns the event's seq. Metric events carry ``{"samples": [{"metric",
+    "labels", "value", "ts", "agent_id"}]}``."""
+    return await bus.publish(parse_channel(channel).internal(tenant_id), data)
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        settings: RealtimeSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        authenticate: Authenticator,
+        cors_origins: list[str],
+    ) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.sessions = sessions
+        self.authenticate = authenticate
+        self.cors_origins = cors_origins
+        self.snapshot_providers: dict[str, SnapshotProvider] = {}
+        self._by_user: dict[str, set[Connection]] = defaultdict(set)
+        self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
+        self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
+        self._last_seq: dict[str, int] = {}
+        self._subscription: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._subscription = await self.bus.subscribe(TENANT_PATTERN)
+        self._task = asyncio.create_task(self._consume(self._subscription), name="ws-hub")
+
+    async def stop(self) -> None:
+        connections = [c for group in self._by_user.values() for c in group]
+        for connection in connections:
+            connection.request_close(CLOSE_GOING_AWAY, "server shutting down")
+        if self._subscription is not None:
+            await self._subscription.aclose()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register_snapshot(self, kind: str, provider: SnapshotProvider) -> None:
+        """Let another module add to the ``snapshot`` of a channel kind (e.g. ``fleet``)."""
+        self.snapshot_providers[kind] = provider
+
+    def connection_count(self, principal_key: str | None = None) -> int:
+        if principal_key is not None:
+            return len(self._by_user.get(principal_key, ()))
+        return sum(len(group) for group in self._by_user.values())
+
+    # --- events from the bus -------------------------------------------------------------
+
+    async def _consume(self, subscription: Subscription) -> None:
+        while True:
+            try:
+                event = await anext(subscription)
+            except StopAsyncIteration:
+                return
+            except BusOverflow as exc:
+                log.warning("hub fell behind the bus", dropped=exc.dropped)
+                self._lost_events()
+                continue
+            self.dispatch(event)
+
+    def dispatch(self, event: Event) -> None:
+        scoped = split_internal(event.channel)
+        if scoped is None:
+            return
+        tenant, name = scoped
+        self._last_seq[event.channel] = event.seq
+        if name == "metrics":
+            self._remember_samples(tenant, event.data)
+        for connection, subscription in list(self._by_channel.get(event.channel, {}).items()):
+            connection.deliver(subscription, event)
+
+    def _remember_samples(self, tenant: str, data: dict[str, Any]) -> None:
+        samples = data.get("samples")
+        if not isinstance(samples, list):
+            return
+        cache = self._latest[tenant]
+        for sample in samples:
+            if isinstance(sample, dict):
+                key = series_key(sample)
+                cache[key] = sample
+                cache.move_to_end(key)
+        while len(cache) > METRICS_CACHE_SERIES:
+            cache.popitem(last=False)
+
+    def _lost_events(self) -> None:
+        """Events were dropped before reaching connections: those that must not miss any
+        reconnect and resume."""
+        for subscriptions in self._by_channel.values():
+            for connection, subscription in subscriptions.items():
+                if subscription.ref.durable:
+                    connection.request_close(
+                        CLOSE_SLOW_CONSUMER, "events were lost: reconnect and resume"
+                    )
+
+    # --- connections ---------------------------------------------------------------------
+
+    def origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        if origin is None:
+            return True  # not a browser
+        if origin in self.cors_origins or "*" in self.cors_origins:
+            return True
+        return urlsplit(origin).netloc == websocket.headers.get("host")
+
+    async def serve(self, websocket: WebSocket) -> None:
+        if not self.origin_allowed(websocket):
+            await websocket.close(code=1008)  # before accept: the handshake gets a 403
+            return
+        await websocket.accept()
+        principal = await self._authenticate(websocket)
+        if principal is None:
+            return
+        key = principal.rate_key
+        cap = self.settings.max_connections_per_user
+        if len(self._by_user[key]) >= cap:
+            await websocket.close(
+                code=CLOSE_CONNECTION_LIMIT,
+                reason=f"connection limit reached: at most {cap} per user",
+            )
+            return
+        connection = Connection(self, websocket, principal, self.settings.send_queue_size)
+        self._by_user[key].add(connection)
+        try:
+            connection.send(
+                {
+                    "type": "connected",
+                    "tenant_id": str(principal.tenant_id),
+                    "role": principal.role.value,
+                    "heartbeat_seconds": self.settings.heartbeat_seconds,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+            )
+            await connection.run()
+        finally:
+            self._by_user[key].discard(connection)
+            if not self._by_user[key]:
+                del self._by_user[key]
+            for internal in list(connection.subscriptions):
+                self._detach(connection, internal)
+
+    async def _authenticate(self, websocket: WebSocket) -> Principal | None:
+        async def fail(reason: str) -> None:
+            await websocket.close(code=CLOSE_UNAUTHENTICATED, reason=close_reason(reason))
+
+        try:
+            message = await asyncio.wait_for(
+                websocket.receive(), self.settings.auth_timeout_seconds
+            )
+        except TimeoutError:
+            await fail("authentication timeout: send {type: auth, token} first")
+            return None
+        except WebSocketDisconnect:
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        try:
+            auth = AuthMessage.model_validate_json(message.get("text") or "")
+        except ValidationError:
+            await fail("the first message must be {type: auth, token}")
+            return None
+        try:
+            async with self.sessions() as session:
+                return await self.authenticate(session, auth.token)
+        except ProblemError as exc:
+            await fail(f"authentication failed: {exc.detail}")
+            return None
+
+    # --- client messages -----------------------------------------------------------------
+
+    async def handle(self, connection: Connection, text: str) -> None:
+        try:
+            message = CLIENT_MESSAGE.validate_json(text)
+        except ValidationError as exc:
+            connection.enqueue(error_frame("invalid-message", _validation_text(exc)))
+            return
+        if isinstance(message, PingMessage):
+            connection.send({"type": "pong", "id": message.id})
+        elif isinstance(message, SubscribeMessage):
+            await self._attach(connection, message.channel, message.filter, message.interval)
+        elif isinstance(message, ResumeMessage):
+            await self._attach(
+                connection, message.channel, message.filter, message.interval, message.last_seq
+            )
+        elif isinstance(message, UnsubscribeMessage):
+            await self._unsubscribe(connection, message.channel)
+        else:
+            connection.enqueue(error_frame("invalid-message", "already authenticated"))
+
+    async def _channel(self, connection: Connection, name: str) -> ChannelRef | None:
+        try:
+            ref = parse_channel(name)
+        except InvalidChannel as exc:
+            connection.enqueue(error_frame("unknown-channel", str(exc), name))
+            return None
+        principal = connection.principal
+        needed = CHANNEL_ROLES[ref.kind]
+        if not principal.role.allows(needed):
+            connection.enqueue(
+                error_frame("forbidden", f"{name} needs the {needed.value} role", name)
+            )
+            return None
+        if ref.agent_id is not None:
+            async with self.sessions() as session:
+                found = await session.scalar(
+                    select(Agent.id).where(
+                        Agent.id == ref.agent_id, Agent.tenant_id == principal.tenant_id
+                    )
+                )
+            if found is None:
+                detail = f"agent {ref.agent_id} not found"
+                connection.enqueue(error_frame("not-found", detail, name))
+                return None
+        return ref
+
+    async def _attach(
+        self,
+        connection: Connection,
+        name: str,
+        flt: MetricsFilter | None,
+        interval: float | None,
+        resume_after: int | None = None,
+    ) -> None:
+        ref = await self._channel(connection, name)
+        if ref is None:
+            return
+        internal = ref.internal(connection.principal.tenant_id)
+        if internal in connection.subscriptions:
+            self._detach(connection, internal)
+        subscription = ChannelSubscription(
+            ref=ref,
+            internal=internal,
+            filter=flt,
+            interval=interval or self.settings.metrics_refresh_seconds,
+        )
+        connection.subscriptions[internal] = subscription
+        self._by_channel[internal][connection] = subscription  # live events are held
+        if resume_after is not None and ref.durable:
+            await self._replay(connection, subscription, resume_after)
+        else:
+            await self._snapshot(connection, subscription)
+        connection.release(subscription)
+
+    async def _replay(
+        self, connection: Connection, subscription: ChannelSubscription, after: int
+    ) -> None:
+        events = await self.bus.replay(subscription.internal, after)
+        latest = self._last_seq.get(subscription.internal, 0)
+        first = events[0].seq if events else latest + 1
+        if first > after + 1:
+            connection.enqueue(
+                error_frame(
+                    "replay-incomplete",
+                    f"events {after + 1}..{first - 1} are no longer buffered",
+                    subscription.ref.name,
+                )
+            )
+        subscription.last_seq = after
+        for event in events:
+            # the reader waits for room here: a replay is never cut short by the queue bound
+            await connection.queue.put(
+                event_frame(subscription.ref.name, event.seq, event.data, event.at.isoformat())
+            )
+            subscription.last_seq = event.seq
+
+    async def _snapshot(self, connection: Connection, subscription: ChannelSubscription) -> None:
+        ref, tenant = subscription.ref, str(connection.principal.tenant_id)
+        data: dict[str, Any]
+        if ref.kind == "metrics":
+            flt = subscription.filter
+            cache = self._latest.get(tenant)
+            latest = list(cache.values()) if cache else []
+            data = {"samples": [s for s in latest if flt is None or flt.matches(s)]}
+            seq = self._last_seq.get(subscription.internal, 0)
+        else:
+            recent = (await self.bus.replay(subscription.internal, 0))[-SNAPSHOT_RECENT_EVENTS:]
+            data = {
+                "recent": [{"seq": e.seq, "data": e.data, "at": e.at.isoformat()} for e in recent]
+            }
+            seq = max(recent[-1].seq if recent else 0, self._last_seq.get(subscription.internal, 0))
+        provider = self.snapshot_providers.get(ref.kind)
+        if provider is not None:
+            data.update(await provider(connection.principal, ref))
+        subscription.last_seq = seq
+        connection.send({"type": "snapshot", "channel": ref.name, "seq": seq, "data": data})
+
+    async def _unsubscribe(self, connection: Connection, name: str) -> None:
+        try:
+            ref = parse_channel(name)
+        except InvalidChannel as exc:
+            connection.enqueue(error_frame("unknown-channel", str(exc), name))
+            return
+        internal = ref.internal(connection.principal.tenant_id)
+        if internal not in connection.subscriptions:
+            connection.enqueue(error_frame("not-subscribed", f"not subscribed to {name}", name))
+            return
+        self._detach(connection, internal)
+        connection.send({"type": "unsubscribed", "channel": ref.name})
+
+    def _detach(self, connection: Connection, internal: str) -> None:
+        subscription = connection.subscriptions.pop(internal, None)
+        if subscription is not None:
+            connection.drop(subscription)
+        subscribers = self._by_channel.get(internal)
+        if subscribers is not None:
+            subscribers.pop(connection, None)
+            if not subscribers:
+                del self._by_channel[internal]
+
+
+def _validation_text(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3]]
+    return "; ".join(parts) or "invalid message"
