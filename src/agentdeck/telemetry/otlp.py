@@ -274,6 +274,21 @@ def resource_labels(attributes: Iterable[KeyValue]) -> dict[str, str]:
     return labels
 
 
+_NAME_CACHE: dict[tuple[str, str, OTelMetricType], tuple[str, str]] = {}
+_NAME_CACHE_MAX = 10_000
+
+
+def _prometheus_name(name: str, unit: str, kind: OTelMetricType) -> tuple[str, str]:
+    """(Prometheus metric name, Prometheus unit), remembered: exporters repeat their names."""
+    key = (name, unit, kind)
+    found = _NAME_CACHE.get(key)
+    if found is None:
+        found = (otel_metric_name(name, unit, kind), otel_unit_suffix(unit))
+        if len(_NAME_CACHE) < _NAME_CACHE_MAX:
+            _NAME_CACHE[key] = found
+    return found
+
+
 class _Translator:
     def __init__(self, now_ms: int) -> None:
         self.now_ms = now_ms
@@ -303,14 +318,13 @@ class _Translator:
         unit = metric.unit
         otel_name = metric.name
         try:
-            name = otel_metric_name(otel_name, unit, _METRIC_TYPE[data](metric))
+            name, prom_unit = _prometheus_name(otel_name, unit, _METRIC_TYPE[data](metric))
         except InvalidName as exc:
             count = len(_points(metric, data))
             first = self._start(otel_name, count)
             for index in range(first, first + count):
                 self.out.reject(index, "invalid_name", str(exc))
             return
-        prom_unit = otel_unit_suffix(unit)
         help_text = metric.description
         if data == "gauge":
             self._meta(name, MetricType.gauge, prom_unit, help_text)

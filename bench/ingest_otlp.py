@@ -1,0 +1,240 @@
+"""OTLP/HTTP protobuf ingest into a running agentdeck (embedded DuckDB store) vs VictoriaMetrics.
+
+Workload: 1,000 agents × 8 gauges, each data point with one attribute; each
+``ExportMetricsServiceRequest`` carries 125 agents (one resource each) × 8 metrics × 10 points
+(consecutive 60 s timestamps) = 10,000 samples, as a collector's batch processor would send.
+The request bodies are encoded before the clock starts.
+
+* figure: 4 concurrent HTTP clients POST the bodies to ``/v1/metrics`` of ``agentdeck serve``
+  (its own process, SQLite state, DuckDB store, rate limit off) with a developer API key. The
+  clock stops when the last response (2xx: samples durable) arrived. Each response is checked
+  to report no rejected points.
+* reference: the same samples as ``/api/v1/import`` JSON-lines bodies (pre-encoded) POSTed by
+  4 concurrent clients to a fresh ``victoria-metrics``, then ``/internal/force_flush``.
+
+Target: >= 300,000 samples/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+
+from agentdeck.telemetry import otlp
+from agentdeck.tsdb.base import SampleBatch
+from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
+from bench import Figure, machine
+from bench._victoriametrics import victoria_metrics
+
+TARGET = 300_000
+AGENTS = 1000
+AGENTS_PER_REQUEST = 125
+POINTS = 10
+METRICS = (
+    ("agent.cpu.utilization", "1"),
+    ("agent.memory.utilization", "1"),
+    ("agent.requests.active", "{request}"),
+    ("agent.queue.depth", "{item}"),
+    ("agent.latency", "ms"),
+    ("agent.tokens.rate", "{token}/s"),
+    ("agent.cost.rate", "{USD}/h"),
+    ("agent.errors.rate", "{error}/s"),
+)
+CLIENTS = 4
+STEP_NS = 60_000_000_000
+
+
+def make_requests(rounds: int) -> list[ExportMetricsServiceRequest]:
+    """``rounds`` fleet-wide rounds of ``POINTS`` points, as 10,000-sample requests."""
+    # Recent enough for retention, all in the past.
+    start_ns = (time.time_ns() // STEP_NS) * STEP_NS - (rounds * POINTS + 10) * STEP_NS
+    requests = []
+    for r in range(rounds):
+        base_ns = start_ns + r * POINTS * STEP_NS
+        for first in range(0, AGENTS, AGENTS_PER_REQUEST):
+            req = ExportMetricsServiceRequest()
+            for agent in range(first, first + AGENTS_PER_REQUEST):
+                rm = req.resource_metrics.add()
+                attr = rm.resource.attributes.add(key="service.name")
+                attr.value.string_value = f"agent-{agent:04d}"
+                sm = rm.scope_metrics.add()
+                sm.scope.name = "bench"
+                for m, (name, unit) in enumerate(METRICS):
+                    metric = sm.metrics.add(name=name, unit=unit)
+                    for p in range(POINTS):
+                        point = metric.gauge.data_points.add(
+                            time_unix_nano=base_ns + p * STEP_NS,
+                            as_double=float((agent * 7 + m * 13 + p) % 100) + 0.5,
+                        )
+                        kv = point.attributes.add(key="agent.template")
+                        kv.value.string_value = f"t{agent % 3}"
+            requests.append(req)
+    return requests
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def agentdeck_server() -> Iterator[tuple[str, str]]:
+    """``agentdeck serve`` in its own process on fresh files; yields (url, developer API key)."""
+    binary = shutil.which("agentdeck") or str(Path(sys.executable).parent / "agentdeck")
+    with tempfile.TemporaryDirectory(prefix="bench-otlp-") as tmp:
+        env = {
+            **os.environ,
+            "AGENTDECK_ENV_FILE": os.devnull,
+            "AGENTDECK_ENVIRONMENT": "development",
+            "AGENTDECK_DATA_DIR": tmp,
+            "AGENTDECK_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/state.db",
+            "AGENTDECK_RATE_LIMIT__ENABLED": "false",
+            "AGENTDECK_SERVER__MAX_BODY_BYTES": str(64 * 1024 * 1024),
+            "AGENTDECK_LOG_LEVEL": "WARNING",
+        }
+        subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
+        created = subprocess.run(
+            [binary, "apikey", "create", "bench", "--role", "developer"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = created.stdout.strip().splitlines()[-1].strip()
+        port = _free_port()
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [binary, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
+                time.sleep(0.2)
+            yield url, key
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _post_all(url: str, path: str, bodies: list[bytes], headers: dict[str, str]) -> float:
+    queue = iter(bodies)
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            for body in queue:
+                response = await client.post(path, content=body, headers=headers)
+                response.raise_for_status()
+                if path == "/v1/metrics":
+                    answer = ExportMetricsServiceResponse.FromString(response.content)
+                    if answer.partial_success.rejected_data_points:
+                        raise RuntimeError(answer.partial_success.error_message)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        if path == "/api/v1/import":
+            (await client.get("/internal/force_flush")).raise_for_status()
+        return time.perf_counter() - started
+
+
+def _reference_bodies(requests: list[ExportMetricsServiceRequest], url: str) -> list[bytes]:
+    encoder = VictoriaMetricsStore(url)
+    tenant = uuid.uuid4()
+    bodies = []
+    for req in requests:
+        rows = otlp.translate(req, now_ms=0).rows
+        batch = SampleBatch.from_rows(
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[3] or 0 for row in rows],
+            [row[2] for row in rows],
+        )
+        bodies.append(encoder._encode(tenant, batch))
+    asyncio.run(encoder.close())
+    return bodies
+
+
+def run(rounds: int, repeats: int) -> list[Figure]:
+    requests = make_requests(rounds)
+    bodies = [r.SerializeToString() for r in requests]
+    samples = len(bodies) * AGENTS_PER_REQUEST * len(METRICS) * POINTS
+    print(
+        f"OTLP ingest: {samples:,} samples in {len(bodies)} protobuf requests of "
+        f"{samples // len(bodies):,} ({sum(map(len, bodies)) / len(bodies) / 1e6:.2f} MB each), "
+        f"{CLIENTS} concurrent clients, best of {repeats} runs"
+    )
+    rates: list[float] = []
+    references: list[float] = []
+    with victoria_metrics() as vm_url:
+        reference_bodies = _reference_bodies(requests, vm_url)
+        for run_number in range(repeats):
+            with agentdeck_server() as (url, key):
+                headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": key}
+                elapsed = asyncio.run(_post_all(url, "/v1/metrics", bodies, headers))
+            rates.append(samples / elapsed)
+            elapsed = asyncio.run(_post_all(vm_url, "/api/v1/import", reference_bodies, {}))
+            references.append(samples / elapsed)
+            print(
+                f"  run {run_number + 1}: agentdeck OTLP {rates[-1]:,.0f}/s, "
+                f"victoriametrics import {references[-1]:,.0f}/s, "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
+    best = max(range(len(rates)), key=rates.__getitem__)
+    return [
+        Figure(
+            "OTLP/HTTP protobuf ingest, DuckDB", rates[best], "samples/s", TARGET, references[best]
+        ),
+        Figure("reference: VictoriaMetrics /api/v1/import", references[best], "samples/s"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=10, help="fleet rounds of 10 points")
+    parser.add_argument("--repeats", type=int, default=3, help="runs; the best one counts")
+    args = parser.parse_args(argv)
+    print(machine())
+    figures = run(args.rounds, args.repeats)
+    for figure in figures:
+        print(figure.line())
+    return figures
+
+
+if __name__ == "__main__":
+    main()
