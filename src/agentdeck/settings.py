@@ -150,6 +150,24 @@ class RealtimeSettings(BaseModel):
     )
 
 
+class LoopSettings(BaseModel):
+    """Background loops (scraper, retention) and how often they run."""
+
+    enabled: bool = Field(
+        True, description="Run the background loops in this process (leases keep one per loop)."
+    )
+    scrape_tick_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the scraper looks for targets that are due."
+    )
+    scrape_concurrency: int = Field(32, ge=1, le=1000, description="Most scrapes in flight.")
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="Seconds between retention and downsampling runs."
+    )
+    rollup_lag_seconds: int = Field(
+        3600, ge=0, description="Raw samples younger than this are not rolled up yet."
+    )
+
+
 class FeatureFlags(BaseModel):
     """Feature switches."""
 
@@ -196,6 +214,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
+    loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 

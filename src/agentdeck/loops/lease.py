@@ -51,7 +51,7 @@ async def acquire(
         name=name, holder=holder, expires_at=expires, acquired_at=now, renewed_at=now
     )
     table = Lease.__table__
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.name],
         set_={
             "holder": stmt.excluded.holder,
@@ -65,9 +65,9 @@ async def acquire(
         },
         where=(table.c.holder == stmt.excluded.holder) | (table.c.expires_at <= now),
     ).returning(table.c.holder)
-    won = (await session.execute(stmt)).scalar_one_or_none()
+    won = (await session.execute(upsert)).scalar_one_or_none()
     await session.commit()
-    return won == holder
+    return bool(won == holder)
 
 
 async def renew(

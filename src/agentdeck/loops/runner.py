@@ -71,7 +71,8 @@ class LoopRunner:
         loops: Iterable[Loop],
         *,
         sessions: async_sessionmaker[AsyncSession],
-        registry: CollectorRegistry,
+        registry: CollectorRegistry | None = None,
+        metrics: LoopMetrics | None = None,
         holder: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         stop_timeout: float = 5.0,
@@ -82,7 +83,11 @@ class LoopRunner:
         if len(set(names)) != len(names):
             raise ValueError(f"loop names must be unique: {names}")
         self.sessions = sessions
-        self.metrics = LoopMetrics(registry)
+        if metrics is None:
+            if registry is None:
+                raise ValueError("pass the registry for the loop metrics, or the metrics")
+            metrics = LoopMetrics(registry)
+        self.metrics = metrics
         self.holder = holder or lease.new_holder_id()
         self.clock = clock
         self.stop_timeout = stop_timeout

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from agentdeck.demo.runner import DemoSimulator
     from agentdeck.identity.principal import Principal
+    from agentdeck.loops.runner import LoopMetrics, LoopRunner
     from agentdeck.realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app. Nothing connects until the lifespan starts."""
     configure_logging(settings)
     metrics = ServerMetrics()
+    loop_metrics = _loop_metrics(metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +71,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             database=engine.dialect.name,
             metrics_store=settings.tsdb.backend.value,
         )
+        state.loops = _start_loops(state, loop_metrics) if settings.loops.enabled else None
         demo = _start_demo(state) if settings.features.demo else None
         app.state.demo = demo
         try:
@@ -76,6 +79,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         finally:
             if demo is not None:
                 await demo.stop()
+            if state.loops is not None:
+                await state.loops.stop()
             await app.state.hub.stop()
             await bus.close()
             await state.limiter.aclose()
@@ -112,6 +117,31 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         trusted_proxies=settings.server.trusted_proxies,
     )
     return app
+
+
+def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
+    from agentdeck.loops.runner import LoopMetrics
+
+    return LoopMetrics(metrics.registry)
+
+
+def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
+    """The background loops: the scraper and retention/downsampling (both leased)."""
+    from agentdeck.loops.runner import LoopRunner
+    from agentdeck.telemetry.scrape import ScrapeLoop
+    from agentdeck.tsdb.retention import RetentionLoop
+
+    sessions, store, settings = state.sessions, state.store, state.settings
+    runner = LoopRunner(
+        [
+            ScrapeLoop(sessions=sessions, store=store, settings=settings),
+            RetentionLoop(sessions=sessions, store=store, settings=settings),
+        ],
+        sessions=sessions,
+        metrics=loop_metrics,
+    )
+    runner.start()
+    return runner
 
 
 def _start_demo(state: AppState) -> DemoSimulator:

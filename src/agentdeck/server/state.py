@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -11,6 +12,9 @@ from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
+
+if TYPE_CHECKING:
+    from agentdeck.loops.runner import LoopRunner
 
 
 @dataclass(slots=True)
@@ -22,3 +26,4 @@ class AppState:
     metrics: ServerMetrics
     store: Store
     bus: Bus
+    loops: LoopRunner | None = None

@@ -1,0 +1,84 @@
+"""The retention loop: downsample, then delete what is older than each tenant's retention.
+
+Every ``loops.retention_interval_seconds`` (hourly by default), for every tenant:
+
+1. ``store.rollup(tenant, now - loops.rollup_lag_seconds)``: whole hours of raw samples older
+   than the lag go into the 1-minute and 1-hour rollups (the lag leaves late samples time to
+   arrive; a rolled-up hour takes no more samples into its rollups);
+2. ``store.delete_before(tenant, now - retention)``: raw samples and rollups older than the
+   tenant's retention (``tsdb.retention_days`` for every tenant for now) are deleted.
+
+It is a leased loop, so one replica does it. A tenant that fails is logged and skipped; the
+others still run, and the tick reports the failure (counted as an error in the loop metrics).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdeck.identity.models import Tenant
+from agentdeck.loops.base import Loop
+from agentdeck.settings import Settings
+from agentdeck.tsdb.base import Store
+
+log = structlog.get_logger(__name__)
+
+DAY_MS = 86_400_000
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class RetentionError(RuntimeError):
+    """Retention or downsampling failed for some tenants (the others were done)."""
+
+
+class RetentionLoop(Loop):
+    name = "retention"
+    lease = True
+    jitter = 0.05
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: Store,
+        settings: Settings,
+        clock_ms: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.settings = settings
+        self.interval = settings.loops.retention_interval_seconds
+        self.clock_ms = clock_ms
+
+    def retention_ms(self, tenant_id: uuid.UUID) -> int:
+        """How long the tenant's samples are kept (per-tenant overrides come later)."""
+        return self.settings.tsdb.retention_days * DAY_MS
+
+    async def tick(self) -> None:
+        now = self.clock_ms()
+        async with self.sessions() as session:
+            tenant_ids = list(await session.scalars(select(Tenant.id).order_by(Tenant.id)))
+        failed = []
+        for tenant_id in tenant_ids:
+            try:
+                rolled = await self.store.rollup(
+                    tenant_id, now - self.settings.loops.rollup_lag_seconds * 1000
+                )
+                cutoff = now - self.retention_ms(tenant_id)
+                await self.store.delete_before(tenant_id, cutoff)
+            except Exception:
+                log.exception("retention failed", tenant=str(tenant_id))
+                failed.append(tenant_id)
+            else:
+                log.debug("retention done", tenant=str(tenant_id), rolled_up=rolled, cutoff=cutoff)
+        if failed:
+            raise RetentionError(f"retention failed for {len(failed)} tenant(s)")
