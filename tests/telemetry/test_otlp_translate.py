@@ -179,8 +179,9 @@ def test_agent_label_falls_back_to_gen_ai_agent_name() -> None:
 
 
 def test_colliding_attribute_names_are_joined_in_key_order() -> None:
-    t = translate(gauge("g", [({"a.b": "2", "a_b": "1", "x": True}, 1.0, T0_NS)]), resource={})
-    assert t.rows[0][1] == {"a_b": "2;1", "x": "true"}
+    attrs = {"x": True, "a.b": "2", "": "dropped", "a_b": "1", "n": 3, "f": 0.5}
+    t = translate(gauge("g", [(attrs, 1.0, T0_NS)]), resource={})
+    assert t.rows[0][1] == {"a_b": "2;1", "x": "true", "n": "3", "f": "0.5"}
 
 
 def test_json_encoding_matches_protobuf() -> None:

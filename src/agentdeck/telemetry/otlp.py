@@ -221,34 +221,36 @@ def _any_json(value: AnyValue) -> Any:
     return value.string_value
 
 
-def attribute_labels(attributes: Iterable[KeyValue]) -> dict[str, str]:
-    """Data point attributes as labels: keys translated, colliding keys joined with ``;``."""
+def attribute_labels(attributes: Sequence[KeyValue]) -> dict[str, str]:
+    """Data point attributes as labels: keys translated, colliding keys joined with ``;``.
+
+    Keys that translate to nothing usable (empty, only underscores) are left out.
+    """
     out: dict[str, str] = {}
-    sources: dict[str, list[tuple[str, str]]] | None = None
     for kv in attributes:
         try:
             name = _label_name(kv.key)
         except InvalidName:
-            continue  # an empty or all-underscore key cannot become a label
-        value = kv.value
-        text = (
-            value.string_value if value.WhichOneof("value") == "string_value" else _any_value(value)
-        )
-        if name in out:
-            # Two keys map to one label: Prometheus joins the values in key order.
-            if sources is None:
-                sources = {}
-            sources.setdefault(name, [])
-            sources[name].append((kv.key, text))
             continue
-        out[name] = text
-    if sources:
-        firsts = {_label_name(kv.key): kv for kv in reversed(list(attributes))}
-        for name, extra in sources.items():
-            first = firsts[name]
-            items = sorted([(first.key, _any_value(first.value)), *extra])
-            out[name] = ";".join(v for _, v in items)
+        if name in out:
+            return _joined_labels(attributes)
+        value = kv.value
+        kind = value.WhichOneof("value")
+        out[name] = value.string_value if kind == "string_value" else _any_value(value)
     return out
+
+
+def _joined_labels(attributes: Sequence[KeyValue]) -> dict[str, str]:
+    """Keys that map to one label (``a.b`` and ``a_b``): values joined in key order, as
+    Prometheus does."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for kv in attributes:
+        try:
+            name = _label_name(kv.key)
+        except InvalidName:
+            continue
+        groups.setdefault(name, []).append((kv.key, _any_value(kv.value)))
+    return {name: ";".join(text for _, text in sorted(items)) for name, items in groups.items()}
 
 
 def resource_labels(attributes: Iterable[KeyValue]) -> dict[str, str]:
