@@ -28,13 +28,20 @@ export function TimeSeriesChart({
   height = 260,
   unit = "",
   label,
+  xRange,
 }: {
   series: ChartSeries[];
   height?: number;
   unit?: string;
   label?: string;
+  /** The queried time range (seconds): the x axis spans it even where data is missing. */
+  xRange?: [number, number];
 }): ReactNode {
   const holder = useRef<HTMLDivElement>(null);
+  const span = useRef(xRange);
+  useEffect(() => {
+    span.current = xRange;
+  });
   const plot = useRef<uPlot | null>(null);
   const theme = useThemeVersion();
   const data = useMemo(() => alignSeries(series), [series]);
@@ -56,13 +63,18 @@ export function TimeSeriesChart({
       height,
       cursor: { drag: { x: true, y: false } },
       legend: { show: true, live: true },
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max): uPlot.Range.MinMax => span.current ?? [min, max],
+        },
+      },
       axes: [
         axis(),
         { ...axis(), size: 60, values: (_u, splits) => splits.map((v) => formatValue(v, unit)) },
       ],
       series: [
-        { label: "Time" },
+        { label: "Time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" },
         ...series.map((s, i) => ({
           label: s.label,
           stroke: seriesColor(i),

@@ -18,8 +18,10 @@ function ChartPanel({
   selector,
   window,
   range,
+  span,
   results,
 }: {
+  span: [number, number];
   panel: Panel;
   selector: string;
   window: string;
@@ -48,7 +50,13 @@ function ChartPanel({
         ) : pending && series.length === 0 ? (
           <div className="chart-empty" style={{ height: 180 }} />
         ) : (
-          <TimeSeriesChart series={series} height={180} unit={panel.unit} label={`${panel.title} over time`} />
+          <TimeSeriesChart
+            series={series}
+            height={180}
+            unit={panel.unit}
+            label={`${panel.title} over time`}
+            xRange={span}
+          />
         )}
       </div>
     </section>
@@ -90,6 +98,7 @@ export function AgentCharts({ agent }: { agent: string }): ReactNode {
             selector={selector}
             window={window}
             range={range}
+            span={[start, end]}
             results={results
               .filter((_, k) => flat[k]?.panel === p)
               .map((r) => ({ data: r.data, isPending: r.isPending, error: r.error }))}

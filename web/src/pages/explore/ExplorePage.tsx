@@ -435,6 +435,9 @@ export function ExplorePage(): ReactNode {
               ) : null}
             </div>
             <div className="card-body">
+              {result.isError && !result.data ? (
+                <p className="muted">The query did not run; fix it and run it again.</p>
+              ) : null}
               {!executed.query ? (
                 <p className="muted">Pick a metric on the left or write a PromQL query, then press Enter.</p>
               ) : total > MAX_SERIES ? (
@@ -445,7 +448,12 @@ export function ExplorePage(): ReactNode {
               ) : null}
               {executed.query && result.data ? (
                 executed.view === "chart" ? (
-                  <TimeSeriesChart series={chartSeries} height={360} label="Query result chart" />
+                  <TimeSeriesChart
+                    series={chartSeries}
+                    height={360}
+                    label="Query result chart"
+                    xRange={[result.data.start, result.data.end]}
+                  />
                 ) : (
                   <ResultTable rows={chartSeries} />
                 )
