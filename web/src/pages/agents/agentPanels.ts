@@ -39,11 +39,15 @@ export const AGENT_PANELS: Panel[] = [
   {
     title: "Latency",
     unit: "s",
-    queries: [0.5, 0.95, 0.99].map((q) => ({
-      expr: (s: string, w: string) =>
-        `histogram_quantile(${q}, sum by (le) (rate(agent_request_duration_seconds_bucket${s}[${w}])))`,
-      label: fixed(`p${Math.round(q * 100)}`),
-    })),
+    queries: [
+      ...[0.5, 0.95, 0.99].map((q) => ({
+        expr: (s: string, w: string) =>
+          `histogram_quantile(${q}, sum by (le) (rate(agent_request_duration_seconds_bucket${s}[${w}])))`,
+        label: fixed(`p${Math.round(q * 100)}`),
+      })),
+      // Agents that send the simple per-agent report have a latency gauge instead of a histogram.
+      { expr: (s: string) => `avg(agent_request_latency_seconds${s})`, label: fixed("reported") },
+    ],
   },
   {
     title: "Tokens",
