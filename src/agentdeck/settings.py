@@ -173,6 +173,9 @@ class FeatureFlags(BaseModel):
 
     signup: bool = Field(False, description="Allow self-service sign-up (off: admins add users).")
     demo: bool = Field(False, description="Start the simulated demo fleet.")
+    demo_interval_seconds: float = Field(
+        10.0, ge=0.5, le=3600, description="How often the demo fleet reports (seconds)."
+    )
 
 
 class Settings(BaseSettings):

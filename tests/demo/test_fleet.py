@@ -81,10 +81,12 @@ async def test_demo_flag_starts_the_simulator_and_shutdown_stops_it(
 
     # Nothing listens on the configured port: the simulator registers the fleet and waits.
     demo_client = await app_factory(
-        features={"demo": True}, server={"port": _closed_port(), "host": "0.0.0.0"}
+        features={"demo": True, "demo_interval_seconds": 2.5},
+        server={"port": _closed_port(), "host": "0.0.0.0"},
     )
     demo: DemoSimulator = demo_client.app.state.demo  # type: ignore[attr-defined]
     assert demo is not None
+    assert demo.interval_s == 2.5
     await asyncio.wait_for(demo.prepared.wait(), timeout=30)
     assert demo.fleet is not None and len(demo.fleet.agents) >= 28
     assert not demo.backfilled.is_set()

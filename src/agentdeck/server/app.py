@@ -152,6 +152,7 @@ def _start_demo(state: AppState) -> DemoSimulator:
         sessions=state.sessions,
         store=state.store,
         base_url=own_url(state.settings),
+        interval_s=state.settings.features.demo_interval_seconds,
         batch_samples=state.settings.tsdb.max_batch_samples,
     )
     demo.start()
