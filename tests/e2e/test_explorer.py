@@ -7,7 +7,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -108,7 +108,7 @@ def _samples(agent: str, offset: float, now_ms: int) -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def fleet(server: Server) -> dict[str, str]:
+def fleet(server: Server) -> Iterator[dict[str, str]]:
     """Two agents in the registry with half an hour of telemetry each; name → id."""
     suffix = uuid.uuid4().hex[:6]
     agents: dict[str, str] = {}
@@ -128,7 +128,10 @@ def fleet(server: Server) -> dict[str, str]:
     )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == len(samples)
-    return agents
+    yield agents
+    with server.api(ADMIN) as api:  # leave the admin's agent quota as it was
+        for agent_id in agents.values():
+            assert api.delete(f"/api/v1/agents/{agent_id}").status_code == 204
 
 
 def _canvas_has_pixels(chart: Locator) -> bool:
