@@ -38,7 +38,6 @@ LOOKBACK_MS = 300_000
 MAX_POINTS = 11_000
 
 
-
 def parse(query: str) -> Any:
     """The parsed expression; syntax errors become :class:`PromQLError`."""
     if not query.strip():
