@@ -1,0 +1,246 @@
+"""JSON ingest over HTTP into a running agentdeck (embedded DuckDB store) vs VictoriaMetrics.
+
+Workload: 1,000 agents × 8 gauges (8,000 series, labels ``agent`` and ``template``), one sample
+per series per 60 s in time order, cut into ``POST /api/v1/metrics/batch`` bodies of 10,000
+samples (``{"samples": [{"name", "value", "timestamp", "labels"}]}``, as the SDK sends them).
+The bodies are encoded before the clock starts.
+
+* figure: 4 concurrent HTTP clients (this process) POST the bodies to ``agentdeck serve``
+  (its own process: uvicorn on 127.0.0.1, SQLite state, DuckDB store, rate limit off) with a
+  developer API key. The clock stops when the last response arrived (200: samples durable);
+  every response must report all 10,000 samples accepted.
+* reference: the same samples as ``/api/v1/import`` JSON-lines bodies (one line per series per
+  request, pre-encoded) POSTed by 4 concurrent clients to a fresh ``victoria-metrics``, then
+  ``/internal/force_flush``.
+
+Target: >= 500,000 samples/s (stretch 1,000,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench import Figure, machine
+from bench._victoriametrics import victoria_metrics
+
+TARGET = 500_000
+AGENTS = 1000
+METRICS = (
+    "agent_cpu_percent",
+    "agent_memory_percent",
+    "agent_requests_in_flight",
+    "agent_queue_depth",
+    "agent_request_latency_seconds",
+    "agent_tokens_per_second",
+    "agent_cost_usd_per_hour",
+    "agent_errors_per_second",
+)
+BATCH = 10_000
+CLIENTS = 4
+STEP_MS = 60_000
+
+
+def make_samples(requests: int) -> list[list[dict[str, Any]]]:
+    """``requests`` lists of ``BATCH`` samples: whole fleet snapshots in time order."""
+    total = requests * BATCH
+    snapshots = -(-total // (AGENTS * len(METRICS)))
+    start = (time.time_ns() // 1_000_000 // STEP_MS) * STEP_MS - (snapshots + 5) * STEP_MS
+    flat: list[dict[str, Any]] = []
+    for snap in range(snapshots):
+        ts = start + snap * STEP_MS
+        for agent in range(AGENTS):
+            labels = {"agent": f"agent-{agent:04d}", "template": f"t{agent % 3}"}
+            for m, name in enumerate(METRICS):
+                value = float((agent * 7 + m * 13 + snap) % 100) + 0.5
+                flat.append({"name": name, "value": value, "timestamp": ts, "labels": labels})
+                if len(flat) == total:
+                    break
+            if len(flat) == total:
+                break
+    return [flat[i : i + BATCH] for i in range(0, total, BATCH)]
+
+
+def _import_body(samples: list[dict[str, Any]]) -> bytes:
+    """VictoriaMetrics ``/api/v1/import`` JSON lines: one line per series of the request."""
+    series: dict[tuple[str, str, str], tuple[list[float], list[int]]] = {}
+    for s in samples:
+        key = (s["name"], s["labels"]["agent"], s["labels"]["template"])
+        values, stamps = series.setdefault(key, ([], []))
+        values.append(s["value"])
+        stamps.append(s["timestamp"])
+    lines = [
+        orjson.dumps(
+            {
+                "metric": {"__name__": name, "agent": agent, "template": template},
+                "values": values,
+                "timestamps": stamps,
+            }
+        )
+        for (name, agent, template), (values, stamps) in series.items()
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def agentdeck_server() -> Iterator[tuple[str, str]]:
+    """``agentdeck serve`` in its own process on fresh files; yields (url, developer API key)."""
+    binary = shutil.which("agentdeck") or str(Path(sys.executable).parent / "agentdeck")
+    with tempfile.TemporaryDirectory(prefix="bench-json-") as tmp:
+        env = {
+            **os.environ,
+            "AGENTDECK_ENV_FILE": os.devnull,
+            "AGENTDECK_ENVIRONMENT": "development",
+            "AGENTDECK_DATA_DIR": tmp,
+            "AGENTDECK_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/state.db",
+            "AGENTDECK_RATE_LIMIT__ENABLED": "false",
+            "AGENTDECK_LOG_LEVEL": "WARNING",
+        }
+        subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
+        created = subprocess.run(
+            [binary, "apikey", "create", "bench", "--role", "developer"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = created.stdout.strip().splitlines()[-1].strip()
+        port = _free_port()
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [binary, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
+                time.sleep(0.2)
+            yield url, key
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _post_all(
+    url: str, path: str, bodies: list[bytes], headers: dict[str, str], budget: float
+) -> tuple[int, float]:
+    """POST ``bodies`` from ``CLIENTS`` concurrent clients; (bodies sent, seconds).
+
+    Stops taking new bodies once ``budget`` seconds have passed (bounded in time).
+    """
+    queue = iter(enumerate(bodies))
+    done = 0
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal done
+            for _, body in queue:
+                response = await client.post(path, content=body, headers=headers)
+                response.raise_for_status()
+                if path == "/api/v1/metrics/batch":
+                    answer = response.json()
+                    if answer["accepted"] != BATCH:
+                        raise RuntimeError(f"samples refused: {answer['errors'][:3]}")
+                done += 1
+                if time.perf_counter() - started > budget:
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        if path == "/api/v1/import":
+            (await client.get("/internal/force_flush")).raise_for_status()
+        return done, time.perf_counter() - started
+
+
+def run(requests: int, repeats: int, budget: float) -> list[Figure]:
+    batches = make_samples(requests)
+    bodies = [orjson.dumps({"samples": batch}) for batch in batches]
+    reference_bodies = [_import_body(batch) for batch in batches]
+    print(
+        f"JSON ingest: up to {requests * BATCH:,} samples in {len(bodies)} requests of {BATCH:,} "
+        f"({sum(map(len, bodies)) / len(bodies) / 1e6:.2f} MB each), {CLIENTS} concurrent "
+        f"clients, at most {budget:.0f} s per run, best of {repeats} runs"
+    )
+    rates: list[float] = []
+    references: list[float] = []
+    headers = {"Content-Type": "application/json"}
+    with victoria_metrics() as vm_url:
+        for run_number in range(repeats):
+            with agentdeck_server() as (url, key):
+                sent, elapsed = asyncio.run(
+                    _post_all(
+                        url, "/api/v1/metrics/batch", bodies, {**headers, "X-API-Key": key}, budget
+                    )
+                )
+            rates.append(sent * BATCH / elapsed)
+            sent, elapsed = asyncio.run(
+                _post_all(vm_url, "/api/v1/import", reference_bodies, {}, budget)
+            )
+            references.append(sent * BATCH / elapsed)
+            print(
+                f"  run {run_number + 1}: agentdeck JSON {rates[-1]:,.0f}/s, "
+                f"victoriametrics import {references[-1]:,.0f}/s, "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
+    best = max(range(len(rates)), key=rates.__getitem__)
+    return [
+        Figure(
+            "HTTP JSON batch ingest, DuckDB", rates[best], "samples/s", TARGET, references[best]
+        ),
+        Figure("reference: VictoriaMetrics /api/v1/import", references[best], "samples/s"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=200, help="bodies of 10,000 samples")
+    parser.add_argument("--repeats", type=int, default=3, help="runs; the best one counts")
+    parser.add_argument("--budget", type=float, default=30.0, help="seconds per run, at most")
+    args = parser.parse_args(argv)
+    print(machine())
+    figures = run(args.requests, args.repeats, args.budget)
+    for figure in figures:
+        print(figure.line())
+    return figures
+
+
+if __name__ == "__main__":
+    main()
