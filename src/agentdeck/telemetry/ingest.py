@@ -15,7 +15,7 @@ wire format into samples and calls :func:`ingest` (or, where it already holds pl
 * upserts metric metadata (type, unit, help) in the caller's session without committing;
 * counts accepted and refused samples for ``/metrics`` (:func:`exposition`).
 
-Per-store bookkeeping (validated label sets, the tenants' known series, counters) lives in a
+Per-store bookkeeping (validated label sets and known series per tenant, counters) lives in a
 :class:`_StoreState` attached to the store object, so every app (and every test app) has its
 own and nothing is global.
 """
@@ -58,7 +58,7 @@ from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_vali
 COUNT_TTL_SECONDS = 30.0
 #: How often (at most) a tenant's known series are reloaded from the store near the cap.
 RELOAD_INTERVAL_SECONDS = 5.0
-#: Validated label sets remembered per store (cleared when full).
+#: Validated label sets remembered per tenant (cleared when full).
 _LABEL_CACHE_MAX = 200_000
 
 
@@ -117,24 +117,53 @@ class IngestStats:
         self.rejected: Counter[str] = Counter()
 
 
+class _Entry:
+    """A validated series of one tenant, cached by its labels as a wire format gave them.
+
+    Equal series share one entry (see :meth:`_TenantSeries.entry`), so a request can tell
+    series apart by ``id(entry)`` instead of hashing label tuples again. ``gen`` equals the
+    tenant's generation when the series is known to count as active (for the cap).
+    """
+
+    __slots__ = ("error", "gen", "key")
+
+    def __init__(self, key: SeriesKey | None, error: Invalid | None) -> None:
+        self.key = key
+        self.error = error
+        self.gen = -1
+
+
 @dataclass(slots=True)
 class _TenantSeries:
-    """What this process knows of a tenant's active series (for the cap)."""
+    """What this process knows of a tenant's series: validated label sets and the cap."""
 
-    known: set[SeriesKey] = field(default_factory=set)
+    #: (name, labels as given) → entry; cleared when it grows past _LABEL_CACHE_MAX.
+    cache: dict[Any, _Entry] = field(default_factory=dict)
+    canonical: dict[SeriesKey, _Entry] = field(default_factory=dict)
+    #: Entries whose ``gen`` equals this are known active; a reload starts a new generation.
+    gen: int = 0
+    #: The active series read from the store at the last reload.
+    reloaded: set[SeriesKey] = field(default_factory=set)
     count: int = 0
     count_at: float = -math.inf
     reloaded_at: float = -math.inf
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def entry(self, name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings) -> _Entry:
+        checked = _check_series(name, labels, settings)
+        if not isinstance(checked, SeriesKey):
+            return _Entry(None, checked)
+        entry = self.canonical.get(checked)
+        if entry is None:
+            entry = self.canonical[checked] = _Entry(checked, None)
+            if checked in self.reloaded:
+                entry.gen = self.gen
+        return entry
+
 
 @dataclass(slots=True)
 class _StoreState:
     stats: IngestStats = field(default_factory=IngestStats)
-    #: (name, labels as given) → canonical key, or (reason, field, message) when invalid.
-    label_cache: dict[tuple[Any, ...], SeriesKey | tuple[str, str, str]] = field(
-        default_factory=dict
-    )
     tenants: dict[UUID, _TenantSeries] = field(default_factory=dict)
     metadata: dict[tuple[UUID, str], tuple[str, str, str]] = field(default_factory=dict)
 
@@ -290,28 +319,33 @@ async def ingest_rows(
     """
     now = _now_ms() if now_ms is None else now_ms
     state = _state(store)
-    cache = state.label_cache
+    tenant = state.tenants.get(tenant_id)
+    if tenant is None:
+        tenant = state.tenants[tenant_id] = _TenantSeries()
+    cache = tenant.cache
     if len(cache) > _LABEL_CACHE_MAX:
         cache.clear()
+        tenant.canonical.clear()
 
     bad: list[tuple[int, str, str, str]] = []  # (index, reason, field, message)
-    positions: dict[SeriesKey, int] = {}
+    positions: dict[int, int] = {}  # id(entry) → position in `entries`
+    entries: list[_Entry] = []
     series_index: list[int] = []
     timestamps: list[int] = []
     values: list[float] = []
     indexes: list[int] = []
     isnan = math.isnan
     for name, labels, value, ts, index in rows:
-        raw_key: tuple[Any, ...] = (name, tuple(labels.items())) if labels else (name,)
+        raw_key = (name, tuple(labels.items())) if labels else name
         try:
-            checked = cache.get(raw_key)
-        except TypeError:  # unhashable label values: let the checker say what is wrong
-            checked = _check_series(name, labels, settings)
+            entry = cache.get(raw_key)
+        except TypeError:  # unhashable: let the checker say what is wrong
+            entry = tenant.entry(name, labels, settings)
         else:
-            if checked is None:
-                checked = cache[raw_key] = _check_series(name, labels, settings)
-        if not isinstance(checked, SeriesKey):
-            reason, where, message = checked
+            if entry is None:
+                entry = cache[raw_key] = tenant.entry(name, labels, settings)
+        if entry.error is not None:
+            reason, where, message = entry.error
             bad.append((index, reason, where, message))
             continue
         if type(value) is not float:
@@ -323,9 +357,10 @@ async def ingest_rows(
         if isnan(value):
             bad.append((index, "invalid_value", "value", "value is NaN, which cannot be stored"))
             continue
-        position = positions.get(checked)
+        position = positions.get(id(entry))
         if position is None:
-            position = positions[checked] = len(positions)
+            position = positions[id(entry)] = len(entries)
+            entries.append(entry)
         series_index.append(position)
         timestamps.append(now if ts is None else ts)
         values.append(value)
@@ -361,13 +396,13 @@ async def ingest_rows(
                     )
                 )
 
-    series = list(positions)
+    series: list[SeriesKey] = [e.key for e in entries]  # type: ignore[misc]
     index_array = np.asarray(series_index, dtype=np.int32)
     value_array = np.asarray(values, dtype=np.float64)
     if len(series):
         used = np.zeros(len(series), dtype=bool)
         used[index_array[keep]] = True
-        refused = await _admit(state, store, settings, tenant_id, series, used, now)
+        refused = await _admit(tenant, store, settings, tenant_id, entries, used, now)
         if refused.any():
             blocked = refused[index_array] & keep
             cap = settings.max_active_series
@@ -411,11 +446,11 @@ async def ingest_rows(
 
 
 async def _admit(
-    state: _StoreState,
+    tenant: _TenantSeries,
     store: Store,
     settings: TSDBSettings,
     tenant_id: UUID,
-    series: list[SeriesKey],
+    entries: list[_Entry],
     used: np.ndarray[Any, np.dtype[np.bool_]],
     now: int,
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -426,17 +461,16 @@ async def _admit(
     tenant's active series reloaded from the store (throttled), so series that exist (written
     by another replica, or before a restart) keep flowing.
     """
-    tenant = state.tenants.get(tenant_id)
-    if tenant is None:
-        tenant = state.tenants[tenant_id] = _TenantSeries()
-    known = tenant.known
-    refused = np.zeros(len(series), dtype=bool)
-    new = [i for i, key in enumerate(series) if used[i] and key not in known]
+    refused = np.zeros(len(entries), dtype=bool)
+    gen = tenant.gen
+    flags = used.tolist()
+    new = [i for i, e in enumerate(entries) if e.gen != gen and flags[i]]
     if not new:
         return refused
     cap = settings.max_active_series
     async with tenant.lock:
-        new = [i for i in new if series[i] not in known]
+        gen = tenant.gen
+        new = [i for i in new if entries[i].gen != gen]
         if not new:
             return refused
         clock = time.monotonic()
@@ -450,20 +484,26 @@ async def _admit(
                 now - ACTIVE_WINDOW_MS,
                 now,
             )
-            known.clear()
+            reloaded: set[SeriesKey] = set()
             for labels in active:
                 metric = dict(labels)
                 name = metric.pop(METRIC_NAME_LABEL, "")
-                known.add(SeriesKey.of(name, metric))
-            tenant.count = len(known)
+                reloaded.add(SeriesKey.of(name, metric))
+            tenant.gen = gen = gen + 1
+            tenant.reloaded = reloaded
+            for key in reloaded:
+                entry = tenant.canonical.get(key)
+                if entry is not None:
+                    entry.gen = gen
+            tenant.count = len(reloaded)
             tenant.count_at = tenant.reloaded_at = clock
-            new = [i for i in new if series[i] not in known]
+            new = [i for i in new if entries[i].gen != gen]
         room = max(cap - tenant.count, 0)
         for i in new[room:]:
             refused[i] = True
         admitted = new[:room]
         for i in admitted:
-            known.add(series[i])
+            entries[i].gen = gen
         tenant.count += len(admitted)
     return refused
 
