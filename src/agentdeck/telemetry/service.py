@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
-from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError
+from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
 from agentdeck.telemetry.models import MetricType
 from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
@@ -145,6 +145,11 @@ def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     Raises :class:`BodyError` for bad JSON (400), a body of the wrong shape (400) or more than
     ``max_samples`` samples (413). Per-sample problems become errors in the result.
     """
+    with paused_gc():
+        return _parse_batch(body, max_samples=max_samples)
+
+
+def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
