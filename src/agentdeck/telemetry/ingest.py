@@ -553,6 +553,8 @@ async def _upsert_metadata(
     ]
     if not changed:
         return
+    if len(state.metadata) > _LABEL_CACHE_MAX:
+        state.metadata.clear()
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [
