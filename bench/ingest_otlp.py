@@ -20,16 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -41,6 +33,7 @@ from agentdeck.telemetry import otlp
 from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
+from bench._agentdeck import agentdeck_server
 from bench._victoriametrics import victoria_metrics
 
 TARGET = 300_000
@@ -89,67 +82,7 @@ def make_requests(rounds: int) -> list[ExportMetricsServiceRequest]:
     return requests
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def agentdeck_server() -> Iterator[tuple[str, str]]:
-    """``agentdeck serve`` in its own process on fresh files; yields (url, developer API key)."""
-    binary = shutil.which("agentdeck") or str(Path(sys.executable).parent / "agentdeck")
-    with tempfile.TemporaryDirectory(prefix="bench-otlp-") as tmp:
-        env = {
-            **os.environ,
-            "AGENTDECK_ENV_FILE": os.devnull,
-            "AGENTDECK_ENVIRONMENT": "development",
-            "AGENTDECK_DATA_DIR": tmp,
-            "AGENTDECK_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/state.db",
-            "AGENTDECK_RATE_LIMIT__ENABLED": "false",
-            "AGENTDECK_SERVER__MAX_BODY_BYTES": str(64 * 1024 * 1024),
-            "AGENTDECK_LOG_LEVEL": "WARNING",
-        }
-        subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
-        created = subprocess.run(
-            [binary, "apikey", "create", "bench", "--role", "developer"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        key = created.stdout.strip().splitlines()[-1].strip()
-        port = _free_port()
-        log = Path(tmp) / "serve.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [binary, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = log.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
-                time.sleep(0.2)
-            yield url, key
-        finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+BIG_BODIES = {"AGENTDECK_SERVER__MAX_BODY_BYTES": str(64 * 1024 * 1024)}
 
 
 async def _post_all(url: str, path: str, bodies: list[bytes], headers: dict[str, str]) -> float:
@@ -204,7 +137,7 @@ def run(rounds: int, repeats: int) -> list[Figure]:
     with victoria_metrics() as vm_url:
         reference_bodies = _reference_bodies(requests, vm_url)
         for run_number in range(repeats):
-            with agentdeck_server() as (url, key):
+            with agentdeck_server("bench-otlp-", BIG_BODIES) as (url, key):
                 headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": key}
                 elapsed = asyncio.run(_post_all(url, "/v1/metrics", bodies, headers))
             rates.append(samples / elapsed)

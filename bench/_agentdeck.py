@@ -1,0 +1,81 @@
+"""A real ``agentdeck serve`` in its own process for the HTTP benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def agentdeck_server(
+    prefix: str, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """``agentdeck serve`` on 127.0.0.1 on fresh files; yields (url, developer API key)."""
+    binary = shutil.which("agentdeck") or str(Path(sys.executable).parent / "agentdeck")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        env = {
+            **os.environ,
+            "AGENTDECK_ENV_FILE": os.devnull,
+            "AGENTDECK_ENVIRONMENT": "development",
+            "AGENTDECK_DATA_DIR": tmp,
+            "AGENTDECK_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/state.db",
+            "AGENTDECK_RATE_LIMIT__ENABLED": "false",
+            "AGENTDECK_LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
+        }
+        subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
+        created = subprocess.run(
+            [binary, "apikey", "create", "bench", "--role", "developer"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = created.stdout.strip().splitlines()[-1].strip()
+        port = free_port()
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [binary, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
+                time.sleep(0.2)
+            yield url, key
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
