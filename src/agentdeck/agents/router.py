@@ -17,7 +17,8 @@ from agentdeck.agents import service
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate, AgentPublic, AgentSort, AgentUpdate
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from agentdeck.server.deps import Developer, SessionDep, SettingsDep, Viewer, parse_uuid
+from agentdeck.realtime.publish import publish_agent_change
+from agentdeck.server.deps import BusDep, Developer, SessionDep, SettingsDep, Viewer, parse_uuid
 from agentdeck.server.errors import field_error
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -142,12 +143,14 @@ async def create_agent(
     settings: SettingsDep,
     body: AgentCreate,
     response: Response,
+    bus: BusDep,
 ) -> AgentPublic:
     """Register an agent, owned by the calling user (409 on a taken name or a full quota)."""
     agent = await service.create_agent(
         session, actor=principal, data=body, default_quota=settings.default_agent_quota
     )
     await session.commit()
+    publish_agent_change(bus, agent, action="created")
     response.headers["ETag"] = etag(agent)
     response.headers["Location"] = f"{router.prefix}/agents/{agent.id}"
     return AgentPublic.of(agent)
@@ -186,6 +189,7 @@ async def update_agent(
     agent_id: str,
     body: AgentUpdate,
     response: Response,
+    bus: BusDep,
     if_match: Annotated[
         str | None,
         Header(description="The ETag you read; 412 if the agent changed since. Optional."),
@@ -196,14 +200,18 @@ async def update_agent(
     With `If-Match` a stale ETag gets 412 and nothing is written; without it the last writer
     wins. `config`, `metadata` and `labels` are replaced as a whole when sent.
     """
+    agent_uuid = parse_uuid(agent_id, "agent")
+    current = await service.get_agent(session, tenant_id=principal.tenant_id, agent_id=agent_uuid)
+    previous_status = current.status
     agent = await service.update_agent(
         session,
         actor=principal,
-        agent_id=parse_uuid(agent_id, "agent"),
+        agent_id=agent_uuid,
         data=body,
         expected_revisions=expected_revisions(if_match),
     )
     await session.commit()
+    publish_agent_change(bus, agent, action="updated", previous_status=previous_status)
     response.headers["ETag"] = etag(agent)
     return AgentPublic.of(agent)
 
@@ -213,16 +221,21 @@ async def delete_agent(
     principal: Developer,
     session: SessionDep,
     agent_id: str,
+    bus: BusDep,
     if_match: Annotated[
         str | None,
         Header(description="The ETag you read; 412 if the agent changed since. Optional."),
     ] = None,
 ) -> None:
     """Delete an agent (and its labels); honours `If-Match` like PATCH."""
+    agent_uuid = parse_uuid(agent_id, "agent")
+    agent = await service.get_agent(session, tenant_id=principal.tenant_id, agent_id=agent_uuid)
+    previous_status = agent.status
     await service.delete_agent(
         session,
         actor=principal,
-        agent_id=parse_uuid(agent_id, "agent"),
+        agent_id=agent_uuid,
         expected_revisions=expected_revisions(if_match),
     )
     await session.commit()
+    publish_agent_change(bus, agent, action="deleted", previous_status=previous_status)

@@ -16,6 +16,7 @@ from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
+from agentdeck.realtime.publish import attach as attach_publishers
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
 from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         )
         app.state.deck = state
         app.state.hub = await _start_hub(state)
+        attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         log.info(
             "started",
             version=__version__,

@@ -29,12 +29,13 @@ import math
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import numpy as np
+import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -55,6 +56,8 @@ from agentdeck.tsdb.base import (
     Store,
 )
 from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
+
+log = structlog.get_logger(__name__)
 
 #: How long a cached active-series count is trusted before it is read from the store again.
 COUNT_TTL_SECONDS = 30.0
@@ -164,11 +167,15 @@ class _TenantSeries:
         return entry
 
 
+WriteListener = Callable[[UUID, SampleBatch], None]
+
+
 @dataclass(slots=True)
 class _StoreState:
     stats: IngestStats = field(default_factory=IngestStats)
     tenants: dict[UUID, _TenantSeries] = field(default_factory=dict)
     metadata: dict[tuple[UUID, str], tuple[str, str, str]] = field(default_factory=dict)
+    listeners: list[WriteListener] = field(default_factory=list)
 
 
 _STATES: weakref.WeakKeyDictionary[Any, _StoreState] = weakref.WeakKeyDictionary()
@@ -179,6 +186,12 @@ def _state(store: Store) -> _StoreState:
     if state is None:
         state = _STATES[store] = _StoreState()
     return state
+
+
+def add_write_listener(store: Store, listener: WriteListener) -> None:
+    """Call ``listener(tenant_id, batch)`` after each batch written to ``store`` (it must be
+    quick and not raise; its errors are logged and ignored)."""
+    _state(store).listeners.append(listener)
 
 
 def ingest_stats(store: Store) -> IngestStats:
@@ -453,6 +466,11 @@ async def ingest_rows(
                 value_array[keep],
             )
         await store.write(tenant_id, batch)
+        for listener in state.listeners:
+            try:
+                listener(tenant_id, batch)
+            except Exception:
+                log.exception("write_listener_failed")
 
     if metadata and (accepted or not rows):
         # Metadata rides with samples: a request whose every sample was refused changes
