@@ -15,10 +15,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from agentdeck.tsdb.base import Matcher, SampleBatch, StoreError
+from agentdeck.tsdb.base import Matcher, SampleBatch, Series, StoreError
 from agentdeck.tsdb.duckdb import DuckDBStore
 
-from .data import DAY, STEP, T0, batch_of, fleet
+from .data import DAY, STEP, T0, batch_of, fleet, interleaved_batches
 
 HOUR = 3_600_000
 
@@ -281,3 +281,108 @@ async def test_stats_report_disk_usage(duckdb_store: DuckDBStore) -> None:
     assert stats.backend == "duckdb"
     assert stats.disk_bytes is not None and stats.disk_bytes > 0
     assert stats.series == 8
+
+
+def _as_rows(result: list[Series]) -> list[tuple[str, dict[str, str], list[int], list[float]]]:
+    return [(s.name, s.labels, s.timestamps.tolist(), s.values.tolist()) for s in result]
+
+
+ALL = [Matcher("__name__", "=~", ".+")]
+
+
+async def test_compaction_keeps_every_read_identical(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+    # 80 agents × 4 metrics: reads of 320 series take the joined-ids path, cpu alone the inline.
+    data = fleet(agents=80, points=30)
+    async with await DuckDBStore.open(path) as store:
+        for batch in interleaved_batches(data, 1_000):
+            await store.write(tenant, batch)
+        queries = [
+            (ALL, T0, T0 + DAY),
+            ([Matcher.name_is("cpu_percent")], T0 + 5 * STEP, T0 + 20 * STEP),
+            ([Matcher("agent", "=", "agent-007")], T0, T0 + 3 * STEP),
+        ]
+        before = [_as_rows(await store.select(tenant, m, s, e)) for m, s, e in queries]
+        assert len(before[0]) == 320
+        assert await store.compact(T0 + 10 * STEP) == 320 * 10  # part of the head
+        assert [_as_rows(await store.select(tenant, m, s, e)) for m, s, e in queries] == before
+        assert await store.compact() == 320 * 20  # the rest
+        assert await store.compact() == 0
+        assert [_as_rows(await store.select(tenant, m, s, e)) for m, s, e in queries] == before
+    async with await DuckDBStore.open(path) as store:
+        assert [_as_rows(await store.select(tenant, m, s, e)) for m, s, e in queries] == before
+        assert await store.series(tenant, [Matcher.name_is("latency_ms")], T0, T0 + DAY) == [
+            s.key.metric() for s in sorted(data, key=lambda s: s.key) if s.name == "latency_ms"
+        ]
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT count(*) FROM samples").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM samples_sorted").fetchall() == [(320 * 30,)]
+
+
+async def test_writes_during_and_after_compaction_are_read_back(tmp_path: Path) -> None:
+    tenant = uuid.uuid4()
+    first = fleet(agents=6, points=20)
+    later = [
+        (s.name, s.labels, s.timestamps + 20 * STEP, s.values + 1)
+        for s in fleet(agents=6, points=20, seed=9)
+    ]
+    async with await DuckDBStore.open(tmp_path / "m.duckdb") as store:
+        await store.write(tenant, batch_of(first))
+        # A write queued behind the compaction and a late sample older than compacted data.
+        late = SampleBatch.from_series([("cpu_percent", {"agent": "late"}, [T0 - STEP], [1.0])])
+        moved, _, _ = await asyncio.gather(
+            store.compact(),
+            store.write(tenant, SampleBatch.from_series(later)),
+            store.write(tenant, late),
+        )
+        assert moved in (len(first) * 20, len(first) * 40 + 1)  # order on the writer decides
+        await store.compact()
+        result = await store.select(tenant, [Matcher.name_is("memory_percent")], T0, T0 + DAY)
+        assert len(result) == 6
+        for series in result:
+            assert len(series) == 40
+            assert np.all(np.diff(series.timestamps) > 0)
+        (lone,) = await store.select(tenant, [Matcher("agent", "=", "late")], T0 - DAY, T0)
+        assert lone.timestamps.tolist() == [T0 - STEP]
+
+
+async def test_retention_and_rollups_see_compacted_samples(tmp_path: Path) -> None:
+    tenant = uuid.uuid4()
+    timestamps = T0 + np.arange(480, dtype=np.int64) * STEP  # 2 hours at 15 s
+    values = np.arange(480, dtype=np.float64)
+    async with await DuckDBStore.open(tmp_path / "m.duckdb") as store:
+        await store.write(tenant, SampleBatch.from_series([("a", {}, timestamps, values)]))
+        await store.compact(T0 + HOUR)  # the first hour compacted, the second in the head
+        assert await store.rollup(tenant, T0 + 2 * HOUR) == 480
+        ((_, hours, stats),) = await store.rollups(tenant, "1h", [Matcher.name_is("a")])
+        assert hours.tolist() == [T0, T0 + HOUR]
+        assert stats[:, 3].tolist() == [240, 240]
+        await store.delete_before(tenant, T0 + HOUR + 30 * 60_000)
+        (left,) = await store.select(tenant, [Matcher.name_is("a")], T0, T0 + DAY)
+        assert left.timestamps[0] == T0 + HOUR + 30 * 60_000 and len(left) == 120
+        await store.delete_before(tenant, T0 + DAY)
+        assert await store.select(tenant, [Matcher.name_is("a")], T0, T0 + DAY) == []
+
+
+async def test_the_head_is_compacted_automatically(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+
+    def agent(n: int, start: int) -> SampleBatch:  # 4 series × 50 points = 200 samples
+        return batch_of(fleet(agents=1, points=50, start=start, seed=n))
+
+    async with await DuckDBStore.open(path, compact_rows=10**9) as store:
+        await store.write(tenant, agent(0, T0))
+        await store.write(tenant, agent(1, T0 + 50 * STEP))
+        await store.write(tenant, agent(2, T0 + 100 * STEP))
+    async with await DuckDBStore.open(path, compact_rows=500) as store:  # 600 ≥ 500 at open
+        assert await store.compact() == 0
+        await store.write(tenant, agent(3, T0 + 150 * STEP))  # 200: under the threshold
+        await store.write(tenant, agent(4, T0 + 200 * STEP))  # 400: still under
+        assert await store.compact(T0 + 160 * STEP) == 40  # 10 points × 4 series
+        await store.write(tenant, agent(5, T0 + 250 * STEP))  # 560 in the head → compacted
+        assert await store.compact() == 0
+        (cpu,) = await store.select(tenant, [Matcher.name_is("cpu_percent")], T0, T0 + DAY)
+        assert len(cpu) == 300
+        assert cpu.timestamps.tolist() == (T0 + np.arange(300) * STEP).tolist()

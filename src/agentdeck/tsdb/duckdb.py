@@ -6,7 +6,10 @@ Layout (see ``docs/storage.md``):
   canonical JSON and a stable 64-bit hash of tenant + name + sorted labels. It is loaded
   into memory at start (:mod:`agentdeck.tsdb._index`), so labels are stored once per series
   and never per sample.
-* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts.
+* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts (the head).
+* ``samples_sorted`` — the same columns; :meth:`DuckDBStore.compact` moves head rows older than
+  an hour here, each compaction appended ordered by ``(series_id, ts)``, so DuckDB's per-row-
+  group min/max lets a read of a few series skip nearly all of it. Reads union both tables.
 * ``rollup_1m`` / ``rollup_1h`` — ``(series_id, bucket, min, max, sum, count)`` per minute
   and hour, filled by :meth:`DuckDBStore.rollup`.
 * ``tenant_state`` — per-tenant rollup progress.
@@ -38,6 +41,7 @@ from uuid import UUID
 import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import structlog
 
 from agentdeck.tsdb._index import SeriesIndex
 from agentdeck.tsdb.base import (
@@ -56,6 +60,7 @@ from agentdeck.tsdb.base import (
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -72,6 +77,11 @@ CREATE TABLE IF NOT EXISTS series (
     created_ms BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS samples (
+    series_id INTEGER NOT NULL,
+    ts BIGINT NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples_sorted (
     series_id INTEGER NOT NULL,
     ts BIGINT NOT NULL,
     value DOUBLE NOT NULL
@@ -101,6 +111,14 @@ CREATE TABLE IF NOT EXISTS tenant_state (
 # Below this many series a select names the ids inline (lets DuckDB prune by min/max);
 # above it, the ids are joined from an Arrow table.
 _INLINE_IDS = 256
+
+
+def _all_samples(where: str, columns: str = "series_id, ts, value") -> str:
+    """Raw samples from the unsorted head and the compacted table, filtered in both."""
+    return (
+        f"SELECT {columns} FROM samples WHERE {where} UNION ALL "
+        f"SELECT {columns} FROM samples_sorted WHERE {where}"
+    )
 
 
 def series_hash(tenant_id: UUID, key: SeriesKey) -> int:
@@ -137,12 +155,15 @@ class DuckDBStore:
         duckdb_threads: int | None = None,
         memory_limit: str | None = None,
         max_transaction_samples: int = 1_000_000,
+        compact_rows: int = 2_000_000,
     ) -> None:
         self.path = Path(path)
         self._read_threads = read_threads
         self._duckdb_threads = duckdb_threads
         self._memory_limit = memory_limit
         self._max_transaction_samples = max_transaction_samples
+        self._compact_rows = compact_rows
+        self._head_rows = 0
         self._index = SeriesIndex()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
@@ -203,7 +224,7 @@ class DuckDBStore:
         with self._index.lock:
             self._index.add(entries)
         spans = con.execute(
-            "SELECT series_id, min(ts), max(ts) FROM samples GROUP BY series_id"
+            f"SELECT series_id, min(ts), max(ts) FROM ({_all_samples('true')}) GROUP BY series_id"
         ).fetchnumpy()
         if len(spans["series_id"]):
             self._index.set_times(
@@ -211,6 +232,9 @@ class DuckDBStore:
                 np.asarray(spans["min(ts)"], np.int64),
                 np.asarray(spans["max(ts)"], np.int64),
             )
+        self._head_rows = int(con.execute("SELECT count(*) FROM samples").fetchall()[0][0])
+        if self._head_rows >= self._compact_rows:
+            self._compact_sync(None)
         for _ in range(self._read_threads):
             cursor = con.cursor()
             self._all_cursors.append(cursor)
@@ -318,6 +342,8 @@ class DuckDBStore:
             return
         for item, new in zip(group, new_counts, strict=True):
             _settle(item.future, WriteResult(samples=len(item.batch), new_series=new))
+        if self._head_rows >= self._compact_rows:
+            await self._run_writer(self._maybe_compact)
 
     def _commit_sync(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
         """One transaction for all ``items``; publishes new series to the index on commit."""
@@ -384,8 +410,41 @@ class DuckDBStore:
                 index.add((tenant, key, series_id) for series_id, tenant, key in new_rows)
             index.update_times(ids, timestamps)
         self._samples_written += len(ids)
+        self._head_rows += len(ids)
         self._transactions += 1
         return new_counts
+
+    # --- compaction --------------------------------------------------------------------------
+
+    async def compact(self, before_ms: int | None = None) -> int:
+        """Move raw samples (all, or those before ``before_ms``) from the append-ordered head
+        into the table ordered by ``(series_id, ts)``; returns the number of samples moved.
+
+        Runs on the writer thread in one transaction: writes wait for it, reads see the data
+        either before or after. The store also does this by itself once the head holds
+        ``compact_rows`` samples (checked after writes and at open).
+        """
+        return await self._run_writer(self._compact_sync, before_ms)
+
+    def _compact_sync(self, before_ms: int | None) -> int:
+        con = self._db
+        where = "true" if before_ms is None else f"ts < {int(before_ms)}"
+        with _transaction(con, "metrics compaction"):
+            con.execute(
+                "INSERT INTO samples_sorted SELECT series_id, ts, value FROM samples "
+                f"WHERE {where} ORDER BY series_id, ts"
+            )
+            count = int(con.execute(f"DELETE FROM samples WHERE {where}").fetchall()[0][0])
+        self._head_rows = max(0, self._head_rows - count) if before_ms is not None else 0
+        return count
+
+    def _maybe_compact(self) -> None:
+        if self._head_rows < self._compact_rows:
+            return
+        try:
+            self._compact_sync(None)
+        except StoreError:
+            log.exception("metrics compaction failed; the data stays in the head")
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -427,18 +486,19 @@ class DuckDBStore:
         if len(ids) <= _INLINE_IDS:
             in_list = ",".join(map(str, ids))
             result = cursor.execute(
-                "SELECT series_id, ts, value FROM samples "
-                f"WHERE series_id IN ({in_list}) AND ts BETWEEN $1 AND $2",
+                _all_samples(f"series_id IN ({in_list}) AND ts BETWEEN $1 AND $2"),
                 [start_ms, end_ms],
             ).fetchnumpy()
         else:
             wanted = pa.table({"series_id": pa.array(ids, pa.int32())})
             cursor.register("_wanted", wanted)
+            # The id bounds let both scans skip row groups of the sorted table.
+            bounds = f"series_id BETWEEN {min(ids)} AND {max(ids)} AND ts BETWEEN $1 AND $2"
             try:
                 result = cursor.execute(
-                    "SELECT s.series_id, s.ts, s.value FROM samples s "
-                    "SEMI JOIN _wanted w ON s.series_id = w.series_id "
-                    "WHERE s.ts BETWEEN $1 AND $2",
+                    "SELECT s.series_id, s.ts, s.value "
+                    f"FROM ({_all_samples(bounds)}) s "
+                    "SEMI JOIN _wanted w ON s.series_id = w.series_id",
                     [start_ms, end_ms],
                 ).fetchnumpy()
             finally:
@@ -556,6 +616,7 @@ class DuckDBStore:
         with _transaction(con, "metrics retention"):
             for table, column in (
                 ("samples", "ts"),
+                ("samples_sorted", "ts"),
                 ("rollup_1m", "bucket"),
                 ("rollup_1h", "bucket"),
             ):
@@ -598,9 +659,8 @@ class DuckDBStore:
                 INSERT INTO rollup_1m
                 SELECT series_id, ts - ts % {MINUTE_MS} AS bucket,
                        min(value), max(value), sum(value), count(*)
-                FROM samples
-                WHERE ts >= $1 AND ts < $2 AND series_id IN
-                      (SELECT series_id FROM series WHERE tenant_id = $3::UUID)
+                FROM ({_all_samples("ts >= $1 AND ts < $2")})
+                WHERE series_id IN (SELECT series_id FROM series WHERE tenant_id = $3::UUID)
                 GROUP BY ALL
                 """,
                 [progress, before, tenant_str],
