@@ -148,6 +148,15 @@ class RealtimeSettings(BaseModel):
     send_queue_size: int = Field(
         256, ge=4, description="Frames queued per connection before a slow client is closed."
     )
+    overview_cache_seconds: float = Field(
+        5.0, ge=1, le=60, description="How long /api/v1/real-time-metrics answers are reused."
+    )
+    health_probe_timeout_seconds: float = Field(
+        2.0, gt=0, le=30, description="Timeout of one agent health-URL probe."
+    )
+    heartbeat_fresh_seconds: float = Field(
+        60.0, gt=0, description="An agent without a health URL is healthy if seen this recently."
+    )
 
 
 class LoopSettings(BaseModel):

@@ -15,6 +15,7 @@ from agentdeck import __version__
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.overview.service import attach as attach_overview
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.state.deck = state
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
+        attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
         log.info(
             "started",
             version=__version__,
@@ -184,6 +186,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
     from agentdeck.telemetry.otlp_router import router as otlp_router
@@ -200,6 +203,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(otlp_router)
     app.include_router(query_router)
     app.include_router(scrape_router)
+    app.include_router(overview_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

@@ -1,0 +1,1 @@
+"""The consolidated live overview: `/api/v1/real-time-metrics`."""

@@ -1,0 +1,327 @@
+"""The live overview of a tenant: ingest rate, data sources and the health of every agent.
+
+Health of an agent: its ``config.health_url`` when declared (probed over HTTP, in parallel, each
+probe with its own timeout under one overall deadline), otherwise the freshness of its last
+heartbeat (``last_seen_at``). A failing or slow probe marks only its own entry. Answers are
+cached per tenant for ``realtime.overview_cache_seconds`` with single-flight: concurrent callers
+share one computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdeck.agents.models import Agent
+from agentdeck.overview.schemas import (
+    ApiMetric,
+    HealthStatus,
+    HealthSummary,
+    RealTimeMetrics,
+    Trend,
+    Trends,
+    TrendValue,
+)
+from agentdeck.settings import RealtimeSettings
+from agentdeck.telemetry.ingest import add_write_listener
+from agentdeck.tsdb.base import SampleBatch, Store
+
+#: The window of ``events_per_second`` and ``data_sources_active``.
+WINDOW_SECONDS = 60
+#: Checks remembered per agent for its ``error_rate``.
+HISTORY_CHECKS = 20
+#: Extra time the whole probe round may take beyond one probe's timeout.
+DEADLINE_SLACK_SECONDS = 0.5
+
+
+@dataclass
+class _TenantActivity:
+    seconds: dict[int, int] = field(default_factory=dict)  # unix second → samples written
+    sources: dict[str, float] = field(default_factory=dict)  # agent label → last write (unix s)
+
+
+@dataclass
+class _AgentHistory:
+    checks: deque[bool] = field(default_factory=lambda: deque(maxlen=HISTORY_CHECKS))
+    last_success: datetime | None = None
+
+
+@dataclass
+class Overview:
+    """Per-store (hence per-app) state: activity counters, history, cache and flights."""
+
+    activity: dict[uuid.UUID, _TenantActivity] = field(default_factory=dict)
+    history: dict[tuple[uuid.UUID, uuid.UUID], _AgentHistory] = field(default_factory=dict)
+    previous: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+    cache: dict[uuid.UUID, tuple[float, RealTimeMetrics]] = field(default_factory=dict)
+    inflight: dict[uuid.UUID, asyncio.Task[RealTimeMetrics]] = field(default_factory=dict)
+    computations: int = 0
+
+    def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
+        """Count a written batch (called by the ingest core after each write; cheap)."""
+        activity = self.activity.get(tenant_id)
+        if activity is None:
+            activity = self.activity[tenant_id] = _TenantActivity()
+        now = time.time()
+        second = int(now)
+        seconds = activity.seconds
+        seconds[second] = seconds.get(second, 0) + len(batch.timestamps)
+        if len(seconds) > 2 * WINDOW_SECONDS + 5:
+            for old in [s for s in seconds if s <= second - 2 * WINDOW_SECONDS]:
+                del seconds[old]
+        sources = activity.sources
+        for key in batch.series:
+            for name, value in key.labels:
+                if name == "agent":
+                    sources[value] = now
+                    break
+
+    def rates(self, tenant_id: uuid.UUID, now: float) -> tuple[float, float, list[str]]:
+        """(events/s over the last window, over the window before, sources seen in the last)."""
+        activity = self.activity.get(tenant_id)
+        if activity is None:
+            return 0.0, 0.0, []
+        second = int(now)
+        current = previous = 0
+        for at, count in list(activity.seconds.items()):
+            age = second - at
+            if 0 <= age < WINDOW_SECONDS:
+                current += count
+            elif WINDOW_SECONDS <= age < 2 * WINDOW_SECONDS:
+                previous += count
+        for name, seen in list(activity.sources.items()):
+            if now - seen >= 2 * WINDOW_SECONDS:
+                del activity.sources[name]
+        recent = [name for name, seen in activity.sources.items() if now - seen < WINDOW_SECONDS]
+        return current / WINDOW_SECONDS, previous / WINDOW_SECONDS, recent
+
+    async def single_flight(
+        self,
+        tenant_id: uuid.UUID,
+        ttl: float,
+        compute: Callable[[], Awaitable[RealTimeMetrics]],
+    ) -> RealTimeMetrics:
+        """The cached answer while fresh; otherwise one computation shared by every caller."""
+        hit = self.cache.get(tenant_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        task = self.inflight.get(tenant_id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._run(tenant_id, ttl, compute))
+            self.inflight[tenant_id] = task
+        return await asyncio.shield(task)
+
+    async def _run(
+        self,
+        tenant_id: uuid.UUID,
+        ttl: float,
+        compute: Callable[[], Awaitable[RealTimeMetrics]],
+    ) -> RealTimeMetrics:
+        try:
+            self.computations += 1
+            result = await compute()
+            self.cache[tenant_id] = (time.monotonic() + ttl, result)
+            return result
+        finally:
+            self.inflight.pop(tenant_id, None)
+
+
+_OVERVIEWS: weakref.WeakKeyDictionary[Any, Overview] = weakref.WeakKeyDictionary()
+
+
+def overview_of(store: Store) -> Overview:
+    """The overview state of an app (one per metrics store)."""
+    overview = _OVERVIEWS.get(store)
+    if overview is None:
+        overview = _OVERVIEWS[store] = Overview()
+    return overview
+
+
+def attach(store: Store) -> None:
+    """Count every batch the ingest core writes to ``store`` (call once at startup)."""
+    add_write_listener(store, overview_of(store).record)
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Check:
+    status: HealthStatus
+    response_time_ms: float | None
+    error: str | None
+
+
+async def _probe(client: httpx.AsyncClient, url: str, limit: float) -> _Check:
+    started = time.perf_counter()
+    try:
+        response = await asyncio.wait_for(client.get(url), limit)
+    except (TimeoutError, httpx.TimeoutException):
+        return _Check(HealthStatus.timeout, None, f"no answer within {limit:g} s")
+    except Exception as exc:  # refused, reset, bad URL…: only this entry is marked
+        return _Check(HealthStatus.error, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
+    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    if 200 <= response.status_code < 300:
+        return _Check(HealthStatus.healthy, elapsed, None)
+    return _Check(
+        HealthStatus.unhealthy, elapsed, f"health check answered HTTP {response.status_code}"
+    )
+
+
+def _heartbeat(last_seen: datetime | None, now: datetime, fresh: float) -> _Check:
+    if last_seen is None:
+        return _Check(HealthStatus.unhealthy, None, "no heartbeat received yet")
+    if now - last_seen > timedelta(seconds=fresh):
+        return _Check(HealthStatus.unhealthy, None, f"no heartbeat since {last_seen.isoformat()}")
+    return _Check(HealthStatus.healthy, None, None)
+
+
+def _health_url(config: dict[str, Any] | None) -> str | None:
+    url = (config or {}).get("health_url")
+    return url if isinstance(url, str) and url else None
+
+
+async def _check_all(
+    agents: list[tuple[uuid.UUID, str, dict[str, Any], datetime | None]],
+    now: datetime,
+    settings: RealtimeSettings,
+) -> dict[uuid.UUID, _Check]:
+    checks: dict[uuid.UUID, _Check] = {}
+    timeout = settings.health_probe_timeout_seconds
+    probed = [(agent_id, url) for agent_id, _, config, _ in agents if (url := _health_url(config))]
+    for agent_id, _, config, last_seen in agents:
+        if _health_url(config) is None:
+            checks[agent_id] = _heartbeat(last_seen, now, settings.heartbeat_fresh_seconds)
+    if not probed:
+        return checks
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        tasks = {
+            agent_id: asyncio.create_task(_probe(client, url, timeout)) for agent_id, url in probed
+        }
+        await asyncio.wait(tasks.values(), timeout=timeout + DEADLINE_SLACK_SECONDS)
+        for agent_id, task in tasks.items():
+            if task.done():
+                checks[agent_id] = task.result()
+            else:
+                task.cancel()
+                checks[agent_id] = _Check(
+                    HealthStatus.timeout, None, "no answer before the overall deadline"
+                )
+    return checks
+
+
+# --- the answer ------------------------------------------------------------------------------
+
+
+def _trend(current: float, previous: float) -> TrendValue:
+    if round(current, 3) == round(previous, 3):
+        trend = Trend.flat
+    else:
+        trend = Trend.up if current > previous else Trend.down
+    return TrendValue(previous=previous, trend=trend)
+
+
+async def _compute(
+    overview: Overview,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: RealtimeSettings,
+    tenant_id: uuid.UUID,
+) -> RealTimeMetrics:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Agent.id, Agent.name, Agent.config, Agent.last_seen_at)
+                .where(Agent.tenant_id == tenant_id)
+                .order_by(Agent.name, Agent.id)
+            )
+        ).all()
+    agents = [(row[0], row[1], row[2], row[3]) for row in rows]
+    checks = await _check_all(agents, now, settings)
+
+    entries: list[ApiMetric] = []
+    for agent_id, name, _, _ in agents:
+        check = checks[agent_id]
+        history = overview.history.get((tenant_id, agent_id))
+        if history is None:
+            history = overview.history[(tenant_id, agent_id)] = _AgentHistory()
+        ok = check.status is HealthStatus.healthy
+        history.checks.append(ok)
+        if ok:
+            history.last_success = now
+        failures = sum(1 for passed in history.checks if not passed)
+        entries.append(
+            ApiMetric(
+                service=name,
+                agent_id=str(agent_id),
+                status=check.status,
+                response_time_ms=check.response_time_ms,
+                last_check=now,
+                last_success=history.last_success,
+                error_rate=round(failures / len(history.checks), 3),
+                error=check.error,
+            )
+        )
+
+    healthy = sum(1 for e in entries if e.status is HealthStatus.healthy)
+    inactive = sum(1 for e in entries if e.status is HealthStatus.unhealthy)
+    errors = len(entries) - healthy - inactive
+    total = len(entries)
+    eps, previous_eps, sources = overview.rates(tenant_id, now.timestamp())
+    fresh = timedelta(seconds=WINDOW_SECONDS)
+    sources_set = set(sources)
+    sources_set.update(
+        name for _, name, _, seen in agents if seen is not None and now - seen < fresh
+    )
+    previous_active, previous_sources = overview.previous.get(
+        tenant_id, (healthy, len(sources_set))
+    )
+    overview.previous[tenant_id] = (healthy, len(sources_set))
+    return RealTimeMetrics(
+        events_per_second=round(eps, 3),
+        api_calls_active=healthy,
+        data_sources_active=sorted(sources_set),
+        api_metrics=entries,
+        inactive_apis=inactive,
+        error_apis=errors,
+        total_apis=total,
+        health_summary=HealthSummary(
+            healthy=healthy,
+            unhealthy=total - healthy,
+            total=total,
+            health_percentage=round(100 * healthy / total, 1) if total else 0.0,
+        ),
+        trends=Trends(
+            events_per_second=_trend(eps, round(previous_eps, 3)),
+            api_calls_active=_trend(healthy, previous_active),
+            data_sources_active=_trend(len(sources_set), previous_sources),
+        ),
+        timestamp=now,
+    )
+
+
+async def real_time_metrics(
+    *,
+    store: Store,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: RealtimeSettings,
+    tenant_id: uuid.UUID,
+) -> RealTimeMetrics:
+    """The tenant's live overview, from the cache when fresh (see the module docstring)."""
+    overview = overview_of(store)
+    return await overview.single_flight(
+        tenant_id,
+        settings.overview_cache_seconds,
+        lambda: _compute(overview, sessions, settings, tenant_id),
+    )
