@@ -113,6 +113,11 @@ CREATE TABLE IF NOT EXISTS tenant_state (
 _INLINE_IDS = 256
 
 
+# Compaction orders samples by (span of this length, series_id, ts): a one-series read touches
+# about one row group per span, a fleet-wide read of a short range only the spans it overlaps.
+COMPACT_SPAN_MS = 2 * HOUR_MS
+
+
 def _all_samples(where: str, columns: str = "series_id, ts, value") -> str:
     """Raw samples from the unsorted head and the compacted table, filtered in both."""
     return (
@@ -432,7 +437,7 @@ class DuckDBStore:
         with _transaction(con, "metrics compaction"):
             con.execute(
                 "INSERT INTO samples_sorted SELECT series_id, ts, value FROM samples "
-                f"WHERE {where} ORDER BY series_id, ts"
+                f"WHERE {where} ORDER BY ts // {COMPACT_SPAN_MS}, series_id, ts"
             )
             count = int(con.execute(f"DELETE FROM samples WHERE {where}").fetchall()[0][0])
         self._head_rows = max(0, self._head_rows - count) if before_ms is not None else 0
