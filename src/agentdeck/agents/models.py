@@ -49,6 +49,8 @@ class Agent(TimestampMixin, Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Declared dependencies: names of agents or external services this agent calls (topology).
+    dependencies: Mapped[list[Any]] = mapped_column(default=list)
     replica_count: Mapped[int] = mapped_column(default=1)
     cpu_limit: Mapped[str] = mapped_column(String(32), default="500m")
     memory_limit: Mapped[str] = mapped_column(String(32), default="512Mi")

@@ -21,6 +21,8 @@ class Tenant(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     agent_quota_per_user: Mapped[int | None] = mapped_column(default=None)
+    # Metrics retention for this tenant in days; None means the server default (tsdb settings).
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class User(TimestampMixin, Base):
