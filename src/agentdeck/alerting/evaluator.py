@@ -236,12 +236,13 @@ async def evaluate_rule(
                     outcome.changed.append((alert, "resolved"))
                 alert = None
             elif event in _RAISE_EVENTS:
-                alert = await _raise(session, rule, obs, fp, at, _RAISE_EVENTS[event])
+                reason = obs.reason if event is Event.fired else _RAISE_EVENTS[event]
+                alert = await _raise(session, rule, obs, fp, at, reason)
                 outcome.changed.append((alert, "created"))
         memory = result.memory
         if memory is not None and memory.phase in (Phase.firing, Phase.nodata, Phase.error):
             if alert is None:  # raised earlier but the alert row is gone: raise again
-                reason = "firing" if memory.phase is Phase.firing else memory.phase.value
+                reason = obs.reason if memory.phase is Phase.firing else memory.phase.value
                 alert = await _raise(session, rule, obs, fp, at, reason)
                 outcome.changed.append((alert, "created"))
             elif alert.status is AlertStatus.resolved:
