@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import AlertRule, NoDataState, Severity
 from agentdeck.tsdb.base import SampleBatch, Store
+
+PROMETHEUS = "/usr/bin/prometheus"
 
 
 def store_of(client: httpx.AsyncClient) -> Store:
@@ -65,3 +72,33 @@ async def make_rule(
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def prometheus_server(config: str, workdir: Path, *args: str) -> AsyncIterator[None]:
+    """Debian's Prometheus with ``config`` (and extra flags), stopped on exit."""
+    (workdir / "prometheus.yml").write_text(config)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (workdir / "prometheus.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        PROMETHEUS,
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        *args,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()

@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting import alerts_service
+from agentdeck.alerting import alerts_service, am_service
 from agentdeck.alerting.fingerprint import fingerprint
 from agentdeck.alerting.models import (
     Alert,
@@ -318,7 +318,8 @@ def _due(last: datetime | None, interval_seconds: float, now: datetime) -> bool:
 
 
 class EvaluatorLoop(Loop):
-    """Evaluates the enabled rules that are due; one replica at a time (leased)."""
+    """Evaluates the enabled rules that are due, and resolves pushed (Alertmanager API) alerts
+    whose end time passed; one replica at a time (leased)."""
 
     name = "alert-evaluator"
     lease = True
@@ -342,6 +343,10 @@ class EvaluatorLoop(Loop):
 
     async def tick(self) -> None:
         now = datetime.now(UTC)
+        async with self.sessions() as session:
+            expired = await am_service.expire(session, now=now)
+            await session.commit()
+        alerts_service.publish(self.bus, expired, "resolved")
         async with self.sessions() as session:
             rows = await session.execute(
                 select(AlertRule.id, AlertRule.interval_seconds, AlertRule.last_evaluated_at).where(
