@@ -130,7 +130,9 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
 
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
-    """The background loops: the scraper and retention/downsampling (both leased)."""
+    """The background loops: the scraper, retention/downsampling and the alert evaluator
+    (all leased)."""
+    from agentdeck.alerting.evaluator import EvaluatorLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.telemetry.scrape import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
@@ -140,6 +142,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
+            EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -184,6 +187,8 @@ async def _start_hub(state: AppState) -> Hub:
 
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
+    from agentdeck.alerting.alerts_router import router as alerts_router
+    from agentdeck.alerting.am_api import router as alertmanager_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.overview.router import router as overview_router
@@ -204,6 +209,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(alerts_router)
+    app.include_router(alertmanager_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
