@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             bus=bus,
         )
         app.state.deck = state
+        await _backfill_rule_packs(state)
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
@@ -151,6 +152,13 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     return runner
 
 
+async def _backfill_rule_packs(state: AppState) -> None:
+    """The default alert rule pack for tenants created before it existed."""
+    from agentdeck.alerting.defaults import backfill_default_packs
+
+    await backfill_default_packs(state.sessions)
+
+
 def _start_demo(state: AppState) -> DemoSimulator:
     """The simulated fleet (``serve --demo``), posting to this server's own URL."""
     from agentdeck.demo.runner import DemoSimulator, own_url
@@ -189,6 +197,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.alerting.alerts_router import router as alerts_router
     from agentdeck.alerting.am_api import router as alertmanager_router
+    from agentdeck.alerting.rules_router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.overview.router import router as overview_router
@@ -211,6 +220,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(overview_router)
     app.include_router(alerts_router)
     app.include_router(alertmanager_router)
+    app.include_router(alert_rules_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
