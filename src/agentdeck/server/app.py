@@ -132,6 +132,7 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops: the scraper and retention/downsampling (both leased)."""
     from agentdeck.loops.runner import LoopRunner
+    from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
 
@@ -140,6 +141,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
+            DeliveryLoop(sessions=sessions, settings=settings),
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -186,6 +188,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
@@ -204,6 +207,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(notify_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
