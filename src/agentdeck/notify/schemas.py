@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentdeck.notify.models import ChannelKind, OutboxStatus
 
-Name = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+NAME_PATTERN = r"^\S(.*\S)?$"
 RatePerMinute = Field(None, ge=1, le=1_000_000, description="Deliveries per minute; null: default.")
 
 
@@ -20,7 +20,7 @@ class ChannelCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Name
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     kind: ChannelKind
     config: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, Any] = Field(default_factory=dict, description="Write-only.")
@@ -35,7 +35,7 @@ class ChannelUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Name
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=NAME_PATTERN)
     config: dict[str, Any] | None = None
     secrets: dict[str, Any] | None = Field(None, description="Write-only.")
     enabled: bool | None = None
