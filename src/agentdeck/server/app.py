@@ -135,6 +135,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     (all leased)."""
     from agentdeck.alerting.evaluator import EvaluatorLoop
     from agentdeck.loops.runner import LoopRunner
+    from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
 
@@ -144,6 +145,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
             EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
+            DeliveryLoop(sessions=sessions, settings=settings),
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -200,6 +202,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.rules_router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
@@ -221,6 +224,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(alerts_router)
     app.include_router(alertmanager_router)
     app.include_router(alert_rules_router)
+    app.include_router(notify_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
