@@ -177,6 +177,22 @@ class LoopSettings(BaseModel):
     )
 
 
+class AlertingSettings(BaseModel):
+    """Alerting: rule evaluation, routing and the notification dispatcher."""
+
+    dispatch_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often the dispatcher routes alerts into groups and the outbox.",
+    )
+    external_url: str = Field(
+        "",
+        max_length=2048,
+        description="Public base URL of this server, for links to alerts in notifications.",
+    )
+
+
 class FeatureFlags(BaseModel):
     """Feature switches."""
 
@@ -229,6 +245,7 @@ class Settings(BaseSettings):
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
 
     @field_validator("secret_key")
     @classmethod

@@ -131,6 +131,7 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops: the scraper and retention/downsampling (both leased)."""
+    from agentdeck.alerting.dispatcher import DispatcherLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.telemetry.scrape import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
@@ -140,6 +141,11 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
+            DispatcherLoop(
+                sessions=sessions,
+                interval=settings.alerting.dispatch_interval_seconds,
+                external_url=settings.alerting.external_url,
+            ),
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -184,6 +190,9 @@ async def _start_hub(state: AppState) -> Hub:
 
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
+    from agentdeck.alerting.routing_router import router as routing_router
+    from agentdeck.alerting.silences_router import router as silences_router
+    from agentdeck.alerting.trace import router as trace_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.overview.router import router as overview_router
@@ -204,6 +213,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(routing_router)
+    app.include_router(silences_router)
+    app.include_router(trace_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
