@@ -298,6 +298,9 @@ async def dispatch_tenant(
             and direct_done(holder.state, alert)
         ):
             holder.done = True
+    for index, event in enumerate(ctx.events):
+        if event.kind == "decision":  # keeps the order of steps written in the same instant
+            event.data = {**event.data, "seq": index}
     session.add_all(ctx.events)
     await session.flush()
     return ctx.enqueued

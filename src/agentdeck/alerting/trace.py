@@ -67,6 +67,7 @@ async def alert_trace(
         )
     ).all()
     truncated = len(events) > limit
+    events = sorted(events[:limit], key=lambda e: (e.at, int(e.data.get("seq", 0))))
     steps: list[TraceStep] = []
     names = {
         str(cid): name
@@ -76,8 +77,9 @@ async def alert_trace(
             )
         )
     }
-    for event in events[:limit]:
+    for event in events:
         data = dict(event.data)
+        data.pop("seq", None)
         steps.append(
             TraceStep(
                 at=event.at,
