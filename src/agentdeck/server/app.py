@@ -186,6 +186,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
@@ -204,6 +205,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(monitoring_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
