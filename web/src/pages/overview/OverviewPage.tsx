@@ -5,7 +5,7 @@
  * throttled refresh of the window figures; alert and fleet events refresh what they touch.
  */
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import { ErrorBanner, PageHead, Spinner } from "../../components/ui";
@@ -24,8 +24,10 @@ import {
 } from "./queries";
 import { fmt } from "./format";
 import { AlertStrip, ConnectionIndicator, HeadlineTile } from "./Tiles";
-import { TopologyGraph } from "./TopologyGraph";
 import "./overview.css";
+
+// The graph library is large: load it with the graph, not with the app.
+const TopologyGraph = lazy(() => import("./TopologyGraph").then((m) => ({ default: m.TopologyGraph })));
 
 /** Least time between two event-triggered refreshes of the headline figures. */
 const OVERVIEW_REFRESH_MS = 1_000;
@@ -150,7 +152,7 @@ export function OverviewPage(): ReactNode {
   const errorSeries = useMemo(() => trendSeries(errors.data, live.errors, "error ratio"), [errors.data, live.errors]);
 
   return (
-    <>
+    <div className="ov-page">
       <PageHead
         title="Overview"
         subtitle="The fleet right now, against the window before."
@@ -236,8 +238,10 @@ export function OverviewPage(): ReactNode {
           <h2>Calls between agents and services</h2>
           <span className="small faint">solid: reported calls · dashed: declared only · colour: health</span>
         </div>
-        <div className="card-body">{topology.data ? <TopologyGraph topology={topology.data} /> : <Spinner />}</div>
+        <div className="card-body">
+          <Suspense fallback={<Spinner />}>{topology.data ? <TopologyGraph topology={topology.data} /> : <Spinner />}</Suspense>
+        </div>
       </section>
-    </>
+    </div>
   );
 }

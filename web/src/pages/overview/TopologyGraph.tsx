@@ -56,7 +56,7 @@ export function TopologyGraph({ topology, height = 380 }: { topology: Topology; 
       container: el,
       elements,
       minZoom: 0.2,
-      maxZoom: 3,
+      maxZoom: 1.5,
       wheelSensitivity: 0.3,
       style: [
         {
