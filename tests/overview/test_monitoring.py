@@ -10,13 +10,18 @@ counters sampled across the whole window).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.alerting.fingerprint import fingerprint
+from agentdeck.alerting.models import Alert
 from agentdeck.identity.roles import Role
 from tests.conftest import Caller, Factory
 
@@ -328,3 +333,42 @@ async def test_another_tenant_sees_none_of_it(fleet: Fleet, factory: Factory) ->
         headers=stranger.headers,
     )
     assert trend.json()["current"] is None
+
+
+async def test_open_alerts_are_counted_by_severity_newest_first(
+    fleet: Fleet, factory: Factory, session: AsyncSession
+) -> None:
+    now = datetime.now(UTC)
+    other = await factory.tenant()
+
+    def alert(tenant: uuid.UUID, name: str, severity: str, status: str, ago: int) -> Alert:
+        labels = {"alertname": name, "agent": "alpha"}
+        return Alert(
+            tenant_id=tenant,
+            rule_name=name,
+            fingerprint=fingerprint(labels),
+            labels=labels,
+            severity=severity,
+            status=status,
+            starts_at=now - timedelta(minutes=ago),
+        )
+
+    tenant = fleet.dev.tenant_id
+    session.add_all(
+        [
+            alert(tenant, "HighErrorRate", "critical", "active", 5),
+            alert(tenant, "SlowAgent", "warning", "acknowledged", 2),
+            alert(tenant, "Noisy", "warning", "active", 9),
+            alert(tenant, "Old", "error", "resolved", 1),
+            alert(other.id, "Theirs", "critical", "active", 1),
+        ]
+    )
+    await session.commit()
+    body = (
+        await fleet.client.get("/api/v1/monitoring/overview", headers=fleet.viewer.headers)
+    ).json()["alerts"]
+    assert body["active"] == 3
+    assert body["by_severity"] == {"info": 0, "warning": 2, "error": 0, "critical": 1}
+    assert [a["alertname"] for a in body["recent"]] == ["SlowAgent", "HighErrorRate", "Noisy"]
+    assert body["recent"][0]["status"] == "acknowledged"
+    assert body["recent"][0]["agent"] == "alpha"
