@@ -38,7 +38,7 @@ function topologyElements(topology: Topology): cytoscape.ElementDefinition[] {
   return [...nodes, ...edges];
 }
 
-export function TopologyGraph({ topology, height = 380 }: { topology: Topology; height?: number }): ReactNode {
+export function TopologyGraph({ topology, height = 520 }: { topology: Topology; height?: number }): ReactNode {
   const holder = useRef<HTMLDivElement>(null);
   const graph = useRef<cytoscape.Core | null>(null);
   const navigate = useNavigate();
@@ -89,7 +89,7 @@ export function TopologyGraph({ topology, height = 380 }: { topology: Topology; 
         },
         { selector: "edge[declaredOnly = 1]", style: { "line-style": "dashed" } },
       ],
-      layout: { name: "cose", animate: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 70, randomize: false },
+      layout: { name: "cose", animate: false, nodeRepulsion: () => 20000, idealEdgeLength: () => 90, randomize: false },
     });
     cy.on("tap", "node", (event) => {
       const id = (event.target as cytoscape.NodeSingular).data("agentId") as string;
