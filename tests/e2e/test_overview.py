@@ -116,11 +116,10 @@ def overview_page(browser: Browser, own_server: OwnServer) -> Iterator[Page]:
     context.close()
 
 
-def ingest(server: OwnServer, samples: list[dict[str, Any]]) -> None:
-    with server.api() as api:
-        response = api.post("/api/v1/metrics/batch", json={"samples": samples})
-        assert response.status_code == 200, response.text
-        assert response.json()["accepted"] == len(samples)
+def ingest(api: httpx.Client, samples: list[dict[str, Any]]) -> None:
+    response = api.post("/api/v1/metrics/batch", json={"samples": samples})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(samples)
 
 
 def cpu_sample(agent: str, value: float) -> dict[str, Any]:
@@ -147,12 +146,13 @@ def test_tiles_update_live_and_the_page_reconnects_after_a_restart(
     row = page.locator('tr[data-agent="live-one"]')
     expect(row).to_be_visible()
 
-    # A sample through the API shows on the page within 2 s, with no reload.
-    started = time.monotonic()
-    ingest(own_server, [cpu_sample("live-one", 12.5)])
-    expect(ingest_tile).not_to_have_text("0/s", timeout=2_000)
-    expect(row.locator('td[data-col="cpu"]')).to_have_text("12.5%", timeout=2_000)
-    assert time.monotonic() - started < 2.5
+    # A sample through the API shows on the page within 2 s (of the API's answer), no reload.
+    with own_server.api() as api:
+        ingest(api, [cpu_sample("live-one", 12.5)])
+        started = time.monotonic()
+        expect(ingest_tile).not_to_have_text("0/s", timeout=2_000)
+        expect(row.locator('td[data-col="cpu"]')).to_have_text("12.5%", timeout=2_000)
+        assert time.monotonic() - started < 2.0
     shoot(page, "overview-live")
 
     # Kill the server: the page notices and keeps trying.
@@ -163,7 +163,8 @@ def test_tiles_update_live_and_the_page_reconnects_after_a_restart(
     # Start it again on the same port: the page reconnects by itself and data flows again.
     own_server.start()
     expect(indicator).to_have_attribute("data-status", "live", timeout=30_000)
-    ingest(own_server, [cpu_sample("live-one", 77.0)])
+    with own_server.api() as api:
+        ingest(api, [cpu_sample("live-one", 77.0)])
     expect(row.locator('td[data-col="cpu"]')).to_have_text("77.0%", timeout=2_000)
     expect(ingest_tile).not_to_have_text("0/s", timeout=2_000)
     shoot(page, "overview-after-restart", dark_too=False)
