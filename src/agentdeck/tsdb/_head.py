@@ -3,9 +3,9 @@
 The head holds the samples not yet compacted: in arrival order in DuckDB, where a read of one
 series has to scan every head row of the range. The mirror keeps the same rows in memory as a
 few runs, each sorted by series id (stable, so arrival order within a series is kept), so a
-read of some series is a binary search per run. Runs are merged as they come, binary-counter
-style (two neighbours merge while the newer is at least half the older), so there are
-O(log n) runs and each row is merged O(log n) times.
+read of some series is a binary search per run. Runs are merged size-tiered: when the four
+newest runs are of the same size class (a factor of 4), they become one, so there are O(log n)
+runs (about a dozen at most) and each row is merged only log4(n / transaction size) times.
 
 The writer thread is the only one that changes the mirror, and it does so by publishing a new
 immutable :class:`HeadView`; readers take :attr:`HeadBuffer.view` once and work on that
@@ -105,11 +105,19 @@ class HeadView:
         )
 
 
-def _merge(older: Run, newer: Run) -> Run:
+_TIER = 4
+
+
+def _size_class(run: Run) -> int:
+    return (len(run).bit_length() - 1) // 2  # log4 of the row count
+
+
+def _merge(runs: list[Run]) -> Run:
+    # The inputs are each sorted by id: the stable sort (timsort) just merges those runs.
     return Run.of(
-        np.concatenate((older.ids, newer.ids)),
-        np.concatenate((older.ts, newer.ts)),
-        np.concatenate((older.values, newer.values)),
+        np.concatenate([run.ids for run in runs]),
+        np.concatenate([run.ts for run in runs]),
+        np.concatenate([run.values for run in runs]),
     )
 
 
@@ -124,9 +132,8 @@ class HeadBuffer:
             return
         view = self.view
         runs = [*view.runs, Run.of(ids, ts, values)]
-        while len(runs) > 1 and 2 * len(runs[-1]) >= len(runs[-2]):
-            newer = runs.pop()
-            runs[-1] = _merge(runs[-1], newer)
+        while len(runs) >= _TIER and len({_size_class(run) for run in runs[-_TIER:]}) == 1:
+            runs[-_TIER:] = [_merge(runs[-_TIER:])]
         self.view = HeadView(tuple(runs), view.sorted_until)
 
     def without(
