@@ -6,10 +6,13 @@ Layout (see ``docs/storage.md``):
   canonical JSON and a stable 64-bit hash of tenant + name + sorted labels. It is loaded
   into memory at start (:mod:`agentdeck.tsdb._index`), so labels are stored once per series
   and never per sample.
-* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts (the head).
-* ``samples_sorted`` — the same columns; :meth:`DuckDBStore.compact` moves head rows older than
-  an hour here, each compaction appended ordered by ``(series_id, ts)``, so DuckDB's per-row-
-  group min/max lets a read of a few series skip nearly all of it. Reads union both tables.
+* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts (the head),
+  mirrored in memory by :mod:`agentdeck.tsdb._head` (runs sorted by series id), which serves
+  every read of head samples.
+* ``samples_sorted`` — the same columns; :meth:`DuckDBStore.compact` moves the head rows of
+  each finished 2 h span here, ordered by ``(span, series_id, ts)``, so DuckDB's per-row-group
+  min/max lets a read of a few series skip nearly all of it. Reads combine the mirror with
+  this table (only for ranges before its watermark).
 * ``rollup_1m`` / ``rollup_1h`` — ``(series_id, bucket, min, max, sum, count)`` per minute
   and hour, filled by :meth:`DuckDBStore.rollup`.
 * ``tenant_state`` — per-tenant rollup progress.
@@ -18,7 +21,9 @@ One writer thread owns the connection that writes. Concurrent :meth:`DuckDBStore
 calls queue up and are coalesced into one transaction; each call returns after the
 transaction holding its samples committed (DuckDB writes and syncs its write-ahead log on
 commit), so a sample acknowledged to a client survives ``kill -9``. Reads run on a small pool
-of reader threads with their own cursors. No DuckDB call runs on the event loop.
+of reader threads with their own cursors; only reads of up to 2,000 series by equality matchers
+that the in-memory head answers alone (numpy, no DuckDB) run on the event loop. No DuckDB call
+runs on the event loop.
 """
 
 from __future__ import annotations
