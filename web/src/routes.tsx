@@ -4,6 +4,7 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { routingRoutes } from "./pages/alerting/routing/routes";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -30,6 +31,7 @@ export const routes: RouteObject[] = [
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
+          routingRoutes,
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {
