@@ -1,4 +1,5 @@
 /** Escalation policies: levels {after N minutes unacknowledged, notify these receivers}. */
+import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { api, unwrap } from "../../../api/client";
@@ -49,6 +50,7 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
   return (
     <form className="card-body form" onSubmit={submit} aria-label="New escalation policy" noValidate>
       {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
       <Field label="Name" error={errors.name}>
         {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>

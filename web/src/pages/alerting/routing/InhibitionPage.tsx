@@ -7,6 +7,7 @@ import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
 import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
 import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 
 function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
@@ -46,6 +47,7 @@ function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   return (
     <form className="card-body form" onSubmit={submit} aria-label="New inhibition rule" noValidate>
       {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
       <Field label="Name" error={errors.name}>
         {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>

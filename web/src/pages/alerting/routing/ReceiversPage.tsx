@@ -1,4 +1,5 @@
 /** Receivers: named sets of notification channels that routes and escalation levels notify. */
+import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { api, unwrap } from "../../../api/client";
@@ -34,6 +35,7 @@ function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
   return (
     <form className="card-body form" onSubmit={submit} aria-label="New receiver" noValidate>
       {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
       <div className="grid-2">
         <Field label="Name" error={errors.name} hint="e.g. db-oncall">
           {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}

@@ -5,6 +5,7 @@ import { api, unwrapWithEtag } from "../../../api/client";
 import { useCan } from "../../../auth/session";
 import { Banner, ErrorBanner, Spinner } from "../../../components/ui";
 import { escalationQuery, formatSeconds, policyQuery, receiversQuery, type RouteNode, type RoutingTreeInput } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips } from "./MatcherEditor";
 
 function RouteView({
@@ -116,6 +117,7 @@ export function RoutingTreePage(): ReactNode {
                 }}
               />
             ) : null}
+            {save.isError ? <FieldErrorList error={save.error} /> : null}
             {save.isSuccess ? <Banner tone="success">Saved revision {save.data.data.revision}.</Banner> : null}
             {parseError ? <Banner tone="error">{parseError}</Banner> : null}
             <textarea

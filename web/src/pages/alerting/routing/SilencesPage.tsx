@@ -17,6 +17,7 @@ import {
 } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
 import { silencesQuery, type Matcher, type Silence, type SilenceState } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 
 const STATES: readonly (SilenceState | "")[] = ["", "active", "pending", "expired"];
@@ -94,6 +95,7 @@ function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => 
   return (
     <form className="card-body form" onSubmit={submit} aria-label="New silence" noValidate>
       {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
       <div className="grid-2">
         <div className="stack">
           <MatcherEditor label="Matcher" value={matchers} onChange={setMatchers} error={error} />
@@ -162,15 +164,15 @@ export function SilencesPage(): ReactNode {
     <section className="card">
       <div className="card-head">
         <h2>Silences</h2>
-        <div className="row">
-          <select className="select" aria-label="State" value={state} onChange={(e) => setState(e.target.value as SilenceState | "")}>
+        <div className="row" style={{ flexWrap: "nowrap" }}>
+          <select className="select" style={{ width: "auto" }} aria-label="State" value={state} onChange={(e) => setState(e.target.value as SilenceState | "")}>
             {STATES.map((s) => (
               <option key={s} value={s}>
                 {s || "any state"}
               </option>
             ))}
           </select>
-          <input className="input" placeholder="Comment contains" aria-label="Search comments" value={q} onChange={(e) => setQ(e.target.value)} />
+          <input className="input" style={{ width: 200 }} placeholder="Comment contains" aria-label="Search comments" value={q} onChange={(e) => setQ(e.target.value)} />
           {canWrite ? (
             <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
               {creating ? "Close" : (
