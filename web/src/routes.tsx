@@ -5,6 +5,8 @@ import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
 import { routingRoutes } from "./pages/alerting/routing/routes";
+import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
+import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -32,6 +34,9 @@ export const routes: RouteObject[] = [
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
           routingRoutes,
+          { path: "alerting/rules", element: <RulesListPage /> },
+          { path: "alerting/rules/new", element: <RuleEditorPage /> },
+          { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {
