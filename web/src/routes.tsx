@@ -4,6 +4,7 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { routingRoutes } from "./pages/alerting/routing/routes";
 import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
 import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
@@ -33,6 +34,7 @@ export const routes: RouteObject[] = [
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
+          routingRoutes,
           { path: "alerting/rules", element: <RulesListPage /> },
           { path: "alerting/rules/new", element: <RuleEditorPage /> },
           { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
