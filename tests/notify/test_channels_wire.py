@@ -1,4 +1,4 @@
-""" "Send test" through the outbox to real local servers, asserting each service's wire format."""
+"""The "send test" action through the outbox to real local servers: each service's wire format."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.conftest import Caller
-from tests.notify.support import Recorder, free_port, recording_server, server_tls_context
+from tests.notify.support import free_port, recording_server, server_tls_context
 
 URL = "/api/v1/notification-channels"
 

@@ -107,7 +107,7 @@ def _start(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[byt
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 45
+    deadline = time.monotonic() + 120
     while True:
         assert proc.poll() is None, log.read_text()
         try:
@@ -142,15 +142,17 @@ async def _count(session: AsyncSession, status: S) -> int:
     return int(found or 0)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 async def test_kill_9_between_claim_and_delivery_delivers_each_key_exactly_once(
     database_url: str, tmp_path: Path, session: AsyncSession, factory: Factory, settings: Settings
 ) -> None:
     tenant = await factory.tenant()
+    await session.refresh(tenant)
+    tenant_id = tenant.id
     box = SecretBox.from_settings(settings)
     with receiver() as (rec, url):
         channel = NotificationChannel(
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             name="hook",
             kind=ChannelKind.webhook,
             config={"url": url},
@@ -159,7 +161,9 @@ async def test_kill_9_between_claim_and_delivery_delivers_each_key_exactly_once(
         )
         session.add(channel)
         await session.commit()
-        await _enqueue(session, tenant.id, channel.id, range(FIRST))
+        await session.refresh(channel)
+        channel_id = channel.id
+        await _enqueue(session, tenant_id, channel_id, range(FIRST))
         log = tmp_path / "serve.log"
         proc = _start(database_url, tmp_path / "data", log)
         try:
@@ -175,7 +179,7 @@ async def test_kill_9_between_claim_and_delivery_delivers_each_key_exactly_once(
             if proc.poll() is None:
                 proc.kill()
         assert sum(rec.acknowledged.values()) == 0
-        await _enqueue(session, tenant.id, channel.id, range(FIRST, FIRST + LATER))
+        await _enqueue(session, tenant_id, channel_id, range(FIRST, FIRST + LATER))
         rec.answer.set()
         proc = _start(database_url, tmp_path / "data", log)
         try:
