@@ -184,6 +184,32 @@ class LoopSettings(BaseModel):
     )
 
 
+class AlertingSettings(BaseModel):
+    """Alert evaluation and the alert lifecycle."""
+
+    evaluator_tick_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the evaluator looks for rules that are due."
+    )
+    evaluation_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest one rule's query may run before it errors."
+    )
+    evaluation_concurrency: int = Field(
+        8, ge=1, le=256, description="Rules evaluated at once by one evaluator."
+    )
+    manual_resolve_grace_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="After a manual resolve, a condition still true this long re-fires as a "
+        "new alert.",
+    )
+    external_resolve_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="An alert pushed through /api/v2/alerts without endsAt resolves when not "
+        "re-sent for this long (Alertmanager's resolve_timeout).",
+    )
+
+
 class NotifySettings(BaseModel):
     """Notification delivery: the outbox worker, retries, rate limits and secret encryption."""
 
@@ -275,6 +301,7 @@ class Settings(BaseSettings):
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 

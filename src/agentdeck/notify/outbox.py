@@ -1,8 +1,7 @@
-"""The durable outbox: notifications decided and not yet delivered.
+"""The durable outbox: notifications are written in the deciding transaction, sent later.
 
-``enqueue`` is called by whoever decides to notify (the dispatcher, the "send test" action),
-inside the transaction that records the decision, so the decision and the notification commit
-together. The delivery worker (:mod:`agentdeck.notify.worker`) claims and sends them.
+:func:`enqueue` is the one way in. It is idempotent per (channel, dedup key), so a decision that
+is replayed after a crash never queues a second copy.
 """
 
 from __future__ import annotations
@@ -10,12 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
 from agentdeck.notify.models import NotificationOutbox, OutboxStatus
+
+DEFAULT_MAX_ATTEMPTS = 8
 
 
 async def enqueue(
@@ -30,35 +31,35 @@ async def enqueue(
     group_key: str | None = None,
     max_attempts: int | None = None,
 ) -> bool:
-    """Add a pending outbox row in the caller's transaction; the caller commits.
+    """Queue one notification in the caller's transaction; False when it was already queued.
 
-    A second call with the same ``(channel_id, dedup_key)`` is a no-op returning False.
+    The caller commits. ``dedup_key`` must be deterministic for the decision it stands for
+    (for example group key + event + the time slot of the group's flush).
     """
-    exists = await session.scalar(
-        select(NotificationOutbox.id).where(
-            NotificationOutbox.channel_id == channel_id, NotificationOutbox.dedup_key == dedup_key
-        )
+    if len(dedup_key) > 255:
+        raise ValueError("dedup_key is longer than 255 characters")
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant_id,
+        "channel_id": channel_id,
+        "alert_id": alert_id,
+        "group_key": group_key,
+        "dedup_key": dedup_key,
+        "event": event,
+        "payload": payload,
+        "status": OutboxStatus.pending,
+        "attempts": 0,
+        "max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_(NotificationOutbox)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"])
     )
-    if exists is not None:
-        return False
-    row = NotificationOutbox(
-        id=uuid.uuid4(),
-        tenant_id=tenant_id,
-        channel_id=channel_id,
-        alert_id=alert_id,
-        group_key=group_key,
-        dedup_key=dedup_key,
-        event=event,
-        payload=payload,
-        status=OutboxStatus.pending,
-        next_attempt_at=utcnow(),
-        created_at=utcnow(),
-    )
-    if max_attempts is not None:
-        row.max_attempts = max_attempts
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # a concurrent enqueue of the same key won
-        return False
-    return True
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)
