@@ -201,9 +201,7 @@ def main(argv: list[str]) -> list[Figure]:
         print(machine(), f"load average {os.getloadavg()}")
         reference = asyncio.run(reference_rate(url, args.count, args.concurrency))
         with tempfile.TemporaryDirectory(prefix="agentdeck-bench-notify-") as tmp:
-            delivery, end_to_end = asyncio.run(
-                measure(args.count, args.concurrency, url, tmp)
-            )
+            delivery, end_to_end = asyncio.run(measure(args.count, args.concurrency, url, tmp))
         received = int(httpx.get(url, timeout=5).text)
     finally:
         receiver.terminate()
