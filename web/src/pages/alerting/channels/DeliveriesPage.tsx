@@ -51,9 +51,9 @@ export function DeliveriesPage(): ReactNode {
     <div className="page">
       <PageHead title="Delivery log" subtitle="Every attempt to deliver a notification, newest first." actions={<Link className="btn" to="/alerts/channels">Channels</Link>} />
       <section className="card">
-        <div className="card-head row" style={{ gap: 12 }}>
+        <div className="card-head" style={{ display: "flex", gap: 12, justifyContent: "flex-start" }}>
           {isAdmin ? (
-            <select aria-label="Channel" className="select" value={channelId} onChange={(e) => setFilter("channel_id", e.target.value)}>
+            <select aria-label="Channel" className="select" style={{ width: "auto", minWidth: 220 }} value={channelId} onChange={(e) => setFilter("channel_id", e.target.value)}>
               <option value="">All channels</option>
               {(channels.data?.items ?? []).map((c) => (
                 <option key={c.id} value={c.id}>
@@ -62,7 +62,7 @@ export function DeliveriesPage(): ReactNode {
               ))}
             </select>
           ) : null}
-          <select aria-label="Status" className="select" value={status} onChange={(e) => setFilter("status", e.target.value)}>
+          <select aria-label="Status" className="select" style={{ width: "auto", minWidth: 160 }} value={status} onChange={(e) => setFilter("status", e.target.value)}>
             <option value="">Any status</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
