@@ -185,7 +185,7 @@ class LoopSettings(BaseModel):
 
 
 class AlertingSettings(BaseModel):
-    """Alert evaluation and the alert lifecycle."""
+    """Alerting: rule evaluation, the alert lifecycle, routing and the notification dispatcher."""
 
     evaluator_tick_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the evaluator looks for rules that are due."
@@ -207,6 +207,18 @@ class AlertingSettings(BaseModel):
         gt=0,
         description="An alert pushed through /api/v2/alerts without endsAt resolves when not "
         "re-sent for this long (Alertmanager's resolve_timeout).",
+    )
+
+    dispatch_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often the dispatcher routes alerts into groups and the outbox.",
+    )
+    external_url: str = Field(
+        "",
+        max_length=2048,
+        description="Public base URL of this server, for links to alerts in notifications.",
     )
 
 

@@ -131,8 +131,9 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
 
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
-    """The background loops: the scraper, retention/downsampling and the alert evaluator
-    (all leased)."""
+    """The background loops (all leased): the scraper, retention/downsampling, the alert
+    evaluator, the notification dispatcher and the delivery worker."""
+    from agentdeck.alerting.dispatcher import DispatcherLoop
     from agentdeck.alerting.evaluator import EvaluatorLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
@@ -146,6 +147,11 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             RetentionLoop(sessions=sessions, store=store, settings=settings),
             EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
             DeliveryLoop(sessions=sessions, settings=settings),
+            DispatcherLoop(
+                sessions=sessions,
+                interval=settings.alerting.dispatch_interval_seconds,
+                external_url=settings.alerting.external_url,
+            ),
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -199,7 +205,10 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
     from agentdeck.alerting.alerts_router import router as alerts_router
     from agentdeck.alerting.am_api import router as alertmanager_router
+    from agentdeck.alerting.routing_router import router as routing_router
     from agentdeck.alerting.rules_router import router as alert_rules_router
+    from agentdeck.alerting.silences_router import router as silences_router
+    from agentdeck.alerting.trace import router as trace_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.notify.router import router as notify_router
@@ -225,6 +234,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(alertmanager_router)
     app.include_router(alert_rules_router)
     app.include_router(notify_router)
+    app.include_router(routing_router)
+    app.include_router(silences_router)
+    app.include_router(trace_router)
 
 
 def _mount_ui(app: FastAPI) -> None:
