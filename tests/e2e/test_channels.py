@@ -25,7 +25,7 @@ def test_admin_creates_a_webhook_channel_sends_a_test_and_reads_the_log(
     page = new_page()
     login(page, ADMIN)
     with recording_server() as rec:
-        page.goto("/alerts/channels")
+        page.goto("/alerting/channels")
         page.get_by_role("button", name="New channel").click()
         form = page.get_by_role("form", name="New channel")
         form.get_by_label("Kind", exact=True).select_option("webhook")

@@ -4,6 +4,8 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
+import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { ChannelsPage } from "./pages/alerting/channels/ChannelsPage";
 import { DeliveriesPage } from "./pages/alerting/channels/DeliveriesPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
@@ -32,8 +34,11 @@ export const routes: RouteObject[] = [
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
-          { path: "alerts/channels", element: <ChannelsPage /> },
-          { path: "alerts/deliveries", element: <DeliveriesPage /> },
+          { path: "alerting/rules", element: <RulesListPage /> },
+          { path: "alerting/rules/new", element: <RuleEditorPage /> },
+          { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
+          { path: "alerting/channels", element: <ChannelsPage /> },
+          { path: "alerting/deliveries", element: <DeliveriesPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

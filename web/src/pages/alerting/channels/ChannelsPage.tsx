@@ -285,7 +285,7 @@ function Channels(): ReactNode {
                     <button type="button" className="btn btn-sm" onClick={() => setEditing(c)}>
                       Edit
                     </button>{" "}
-                    <Link className="btn btn-sm" to={`/alerts/deliveries?channel_id=${c.id}`}>
+                    <Link className="btn btn-sm" to={`/alerting/deliveries?channel_id=${c.id}`}>
                       Log
                     </Link>{" "}
                     <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(c)}>
@@ -318,7 +318,7 @@ function Channels(): ReactNode {
 export function ChannelsPage(): ReactNode {
   return (
     <div className="page">
-      <PageHead title="Notification channels" subtitle="Where alert notifications are delivered." actions={<Link className="btn" to="/alerts/deliveries">Delivery log</Link>} />
+      <PageHead title="Notification channels" subtitle="Where alert notifications are delivered." actions={<Link className="btn" to="/alerting/deliveries">Delivery log</Link>} />
       <RequireRole role="admin">
         <Channels />
       </RequireRole>

@@ -49,7 +49,7 @@ export function DeliveriesPage(): ReactNode {
   };
   return (
     <div className="page">
-      <PageHead title="Delivery log" subtitle="Every attempt to deliver a notification, newest first." actions={<Link className="btn" to="/alerts/channels">Channels</Link>} />
+      <PageHead title="Delivery log" subtitle="Every attempt to deliver a notification, newest first." actions={<Link className="btn" to="/alerting/channels">Channels</Link>} />
       <section className="card">
         <div className="card-head" style={{ display: "flex", gap: 12, justifyContent: "flex-start" }}>
           {isAdmin ? (
