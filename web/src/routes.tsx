@@ -7,6 +7,8 @@ import { AgentsListPage } from "./pages/agents/AgentsListPage";
 import { routingRoutes } from "./pages/alerting/routing/routes";
 import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
 import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
+import { ChannelsPage } from "./pages/alerting/channels/ChannelsPage";
+import { DeliveriesPage } from "./pages/alerting/channels/DeliveriesPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -38,6 +40,8 @@ export const routes: RouteObject[] = [
           { path: "alerting/rules", element: <RulesListPage /> },
           { path: "alerting/rules/new", element: <RuleEditorPage /> },
           { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
+          { path: "alerting/channels", element: <ChannelsPage /> },
+          { path: "alerting/deliveries", element: <DeliveriesPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

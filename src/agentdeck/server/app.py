@@ -146,7 +146,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
             EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
-            DeliveryLoop(sessions=sessions, settings=settings),
+            DeliveryLoop(sessions=sessions, settings=settings, registry=state.metrics.registry),
             DispatcherLoop(
                 sessions=sessions,
                 interval=settings.alerting.dispatch_interval_seconds,
