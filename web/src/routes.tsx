@@ -4,6 +4,8 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
+import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -29,7 +31,8 @@ export const routes: RouteObject[] = [
           { path: "agents/:agentId", element: <AgentDetailPage /> },
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
-          { path: "alerts", element: <ComingSoon section="alerts" /> },
+          { path: "alerts", element: <AlertsPage /> },
+          { path: "alerts/:alertId", element: <AlertDetailPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

@@ -1,0 +1,13 @@
+/** The tab bar of the alerting pages (each alerting area adds its own tab here). */
+import type { ReactNode } from "react";
+import { NavLink } from "react-router";
+
+export function AlertingTabs(): ReactNode {
+  return (
+    <nav className="subnav alerting-tabs" aria-label="Alerting">
+      <NavLink to="/alerts" end>
+        Alerts
+      </NavLink>
+    </nav>
+  );
+}
