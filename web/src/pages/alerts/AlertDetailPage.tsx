@@ -18,6 +18,7 @@ import {
   alertExpression,
   alertQuery,
   resolve,
+  splitComparison,
   timelineQuery,
   unacknowledge,
   type AlertEventPublic,
@@ -28,18 +29,28 @@ const MARGIN_S = 30 * 60;
 
 function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
   const expr = alertExpression(alert);
+  const split = expr ? splitComparison(expr) : null;
+  const charted = split?.lhs ?? expr;
   const [openedAt] = useState(() => Math.floor(Date.now() / 1000));
   const start = Math.floor(Date.parse(alert.starts_at) / 1000) - MARGIN_S;
   const endOf = alert.resolved_at ?? alert.ends_at;
   const end = alert.is_active || !endOf ? openedAt : Math.floor(Date.parse(endOf) / 1000) + MARGIN_S;
   const step = Math.max(15, Math.ceil((end - start) / 300));
   const query = useQuery({
-    queryKey: ["alerts", "chart", alert.id, expr, start, alert.is_active ? "live" : end],
-    enabled: Boolean(expr),
+    queryKey: ["alerts", "chart", alert.id, charted, start, alert.is_active ? "live" : end],
+    enabled: Boolean(charted),
     queryFn: ({ signal }) =>
-      queryRange({ query: expr ?? "", start, end, step }, signal).then((data) =>
-        toChartSeries(data).map((s) => ({ label: s.label, points: s.points })),
-      ),
+      queryRange({ query: charted ?? "", start, end, step }, signal).then((data) => {
+        const series = toChartSeries(data).map((s) => ({ label: s.label, points: s.points }));
+        if (split && series.length > 0) {
+          const threshold: [number, number | null][] = [
+            [start, split.threshold],
+            [end, split.threshold],
+          ];
+          series.push({ label: `threshold ${split.threshold}`, points: threshold });
+        }
+        return series;
+      }),
   });
   if (!expr) return <p className="muted">No expression to chart for this alert.</p>;
   return (

@@ -30,7 +30,8 @@ import {
 } from "./queries";
 
 function filtersFrom(params: URLSearchParams): AlertFilters {
-  const status = params.get("status") ?? DEFAULT_ALERT_FILTERS.status;
+  const raw = params.get("status") ?? DEFAULT_ALERT_FILTERS.status;
+  const status = raw === "all" ? "" : raw;
   const severity = params.get("severity") ?? "";
   return {
     status: (["", "open", ...ALERT_STATUSES] as string[]).includes(status)

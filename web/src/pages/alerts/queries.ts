@@ -124,3 +124,11 @@ export function alertExpression(alert: AlertPublic): string | null {
     return null;
   }
 }
+
+/** `lhs > 100` → the left-hand side and the threshold, so the chart shows the value itself
+ * (a comparison only has points while it holds); null when the expression is not of that form. */
+export function splitComparison(expr: string): { lhs: string; threshold: number } | null {
+  const match = /^(.*?)\s*(?:>=|<=|==|!=|>|<)(?:\s*bool)?\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/is.exec(expr);
+  if (!match?.[1] || match[2] === undefined) return null;
+  return { lhs: match[1], threshold: Number(match[2]) };
+}
