@@ -4,7 +4,7 @@ import { NavLink } from "react-router";
 
 export function AlertingTabs(): ReactNode {
   return (
-    <nav className="subnav alerting-tabs" aria-label="Alerting">
+    <nav className="subnav alerting-tabs" aria-label="Alerting" style={{ flexDirection: "row", position: "static", marginBottom: 12 }}>
       <NavLink to="/alerts" end>
         Alerts
       </NavLink>
