@@ -6,6 +6,8 @@ import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
 import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
+import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
+import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -33,6 +35,9 @@ export const routes: RouteObject[] = [
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <AlertsPage /> },
           { path: "alerts/:alertId", element: <AlertDetailPage /> },
+          { path: "alerting/rules", element: <RulesListPage /> },
+          { path: "alerting/rules/new", element: <RuleEditorPage /> },
+          { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

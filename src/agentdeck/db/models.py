@@ -1,6 +1,7 @@
 """Imports every table so the metadata is complete (Alembic, tests)."""
 
 from agentdeck.agents.models import Agent, AgentLabel
+from agentdeck.alerting.dispatcher_models import AlertDispatch, NotificationGroup
 from agentdeck.alerting.models import (
     Alert,
     AlertEvent,
@@ -23,6 +24,7 @@ __all__ = [
     "Agent",
     "AgentLabel",
     "Alert",
+    "AlertDispatch",
     "AlertEvent",
     "AlertRule",
     "AlertRuleState",
@@ -36,6 +38,7 @@ __all__ = [
     "MetricMetadata",
     "NotificationChannel",
     "NotificationDelivery",
+    "NotificationGroup",
     "NotificationOutbox",
     "NotificationPolicy",
     "Receiver",

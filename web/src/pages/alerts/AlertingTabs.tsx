@@ -8,6 +8,7 @@ export function AlertingTabs(): ReactNode {
       <NavLink to="/alerts" end>
         Alerts
       </NavLink>
+      <NavLink to="/alerting/rules">Rules</NavLink>
     </nav>
   );
 }
