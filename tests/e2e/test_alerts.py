@@ -21,38 +21,9 @@ NewPage = Callable[..., Page]
 
 
 def create_rule(server: Server, rule: dict[str, Any]) -> None:
-    """POST /api/v1/alert-rules; until that route is merged, the same row straight into the
-    server's state database (the evaluator reads rules from there either way)."""
     with server.api(DEVELOPER) as api:
         response = api.post("/api/v1/alert-rules", json=rule)
-        if response.status_code in (201, 200):
-            return
-        assert response.status_code in (404, 405), response.text
-        me = api.get("/api/v1/auth/me").json()
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
-
-    from agentdeck.alerting.models import AlertRule
-
-    url = server.env["AGENTDECK_DATABASE__URL"].replace("+aiosqlite", "")
-    engine = create_engine(url)
-    try:
-        with Session(engine) as session:
-            session.add(
-                AlertRule(
-                    tenant_id=uuid.UUID(me["tenant"]["id"]),
-                    name=rule["name"],
-                    expr=rule["expr"],
-                    severity=rule["severity"],
-                    for_seconds=0,
-                    interval_seconds=rule["interval_seconds"],
-                    annotations=rule["annotations"],
-                    labels=rule["labels"],
-                )
-            )
-            session.commit()
-    finally:
-        engine.dispose()
+        assert response.status_code == 201, response.text
 
 
 def ingest(server: Server, agent: str, value: float) -> None:
