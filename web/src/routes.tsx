@@ -11,6 +11,7 @@ import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
+import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { AuditLogPage } from "./pages/settings/AuditLogPage";
@@ -27,7 +28,7 @@ export const routes: RouteObject[] = [
         element: <AppLayout />,
         children: [
           { index: true, element: <Navigate to="/overview" replace /> },
-          { path: "overview", element: <ComingSoon section="overview" /> },
+          { path: "overview", element: <OverviewPage /> },
           { path: "agents", element: <AgentsListPage /> },
           { path: "agents/new", element: <AgentCreatePage /> },
           { path: "agents/:agentId", element: <AgentDetailPage /> },
