@@ -65,6 +65,13 @@ class DatabaseSettings(BaseModel):
     )
     pool_size: int = Field(10, ge=1, description="Connection pool size (PostgreSQL).")
     echo: bool = Field(False, description="Log every SQL statement.")
+    sqlite_busy_timeout_ms: int = Field(
+        10_000,
+        ge=0,
+        le=600_000,
+        description="SQLite: how long a write waits for another writer before the request is "
+        "answered 503 (retry).",
+    )
 
 
 class AuthSettings(BaseModel):
