@@ -16,6 +16,10 @@ from pathlib import Path
 import httpx
 
 
+#: The running servers' processes by URL (for benchmarks that watch the server's memory).
+SERVERS: dict[str, subprocess.Popen[bytes]] = {}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,8 +75,10 @@ def agentdeck_server(
                     tail = log.read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
                 time.sleep(0.2)
+            SERVERS[url] = process
             yield url, key
         finally:
+            SERVERS.pop(url, None)
             process.terminate()
             try:
                 process.wait(30)

@@ -57,6 +57,19 @@ class _AgentHistory:
     last_success: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One computed overview and its JSON encoding, made once and reused by every cache hit
+    (encoding a thousand-agent answer per request costs far more than serving it)."""
+
+    metrics: RealTimeMetrics
+    body: bytes
+
+    @classmethod
+    def of(cls, metrics: RealTimeMetrics) -> Answer:
+        return cls(metrics, metrics.model_dump_json().encode())
+
+
 @dataclass
 class Overview:
     """Per-store (hence per-app) state: activity counters, history, cache and flights."""
@@ -64,8 +77,8 @@ class Overview:
     activity: dict[uuid.UUID, _TenantActivity] = field(default_factory=dict)
     history: dict[tuple[uuid.UUID, uuid.UUID], _AgentHistory] = field(default_factory=dict)
     previous: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
-    cache: dict[uuid.UUID, tuple[float, RealTimeMetrics]] = field(default_factory=dict)
-    inflight: dict[uuid.UUID, asyncio.Task[RealTimeMetrics]] = field(default_factory=dict)
+    cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
+    inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
     computations: int = 0
 
     def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
@@ -111,7 +124,7 @@ class Overview:
         tenant_id: uuid.UUID,
         ttl: float,
         compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> RealTimeMetrics:
+    ) -> Answer:
         """The cached answer while fresh; otherwise one computation shared by every caller."""
         hit = self.cache.get(tenant_id)
         if hit is not None and hit[0] > time.monotonic():
@@ -127,10 +140,10 @@ class Overview:
         tenant_id: uuid.UUID,
         ttl: float,
         compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> RealTimeMetrics:
+    ) -> Answer:
         try:
             self.computations += 1
-            result = await compute()
+            result = Answer.of(await compute())
             self.cache[tenant_id] = (time.monotonic() + ttl, result)
             return result
         finally:
@@ -313,12 +326,21 @@ async def _compute(
 
 async def real_time_metrics(
     *,
+    session: AsyncSession,
     store: Store,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
-) -> RealTimeMetrics:
-    """The tenant's live overview, from the cache when fresh (see the module docstring)."""
+) -> Answer:
+    """The tenant's live overview, from the cache when fresh (see the module docstring):
+    the model and its JSON encoding, which the route sends as it is.
+
+    ``session`` is the caller's (its connection authenticated the request): it is closed
+    first, handing its connection back to the pool, because a caller must not hold one while it
+    waits for the shared computation, which needs one itself (a burst of callers larger than
+    the pool would otherwise starve it until the pool timeout).
+    """
+    await session.close()
     overview = overview_of(store)
     return await overview.single_flight(
         tenant_id,
