@@ -131,12 +131,12 @@ async def test_metric_events_within_one_interval_become_one_frame_of_latest_valu
         }
 
     async with authed(server, token_of(viewer)) as ws:
-        await subscribe(ws, "metrics", interval=0.5, filter={"metric": ["tokens", "latency"]})
+        await subscribe(ws, "metrics", interval=1.0, filter={"metric": ["tokens", "latency"]})
         # after a quiet interval the first change goes out at once
         before_first = time.monotonic()
         first = await publish_event(server.bus, viewer.tenant_id, "metrics", samples(0))
         frame = await recv_type(ws, "event")
-        assert time.monotonic() - before_first < 0.5  # not held for the interval
+        assert time.monotonic() - before_first < 1.0  # not held for the interval
         assert frame["seq"] == first
         values = {(s["metric"], s["labels"]["agent"]): s["value"] for s in frame["data"]["samples"]}
         assert values == {("tokens", "a"): 0, ("tokens", "b"): 100, ("latency", "a"): 0}
@@ -146,7 +146,7 @@ async def test_metric_events_within_one_interval_become_one_frame_of_latest_valu
         for i in range(1, 50):
             last = await publish_event(server.bus, viewer.tenant_id, "metrics", samples(i))
         frame = await recv_type(ws, "event")
-        assert time.monotonic() - before_first >= 0.49  # at most one frame per interval
+        assert time.monotonic() - before_first >= 0.99  # at most one frame per interval
         assert frame["channel"] == "metrics"
         assert frame["seq"] == last
         values = {(s["metric"], s["labels"]["agent"]): s["value"] for s in frame["data"]["samples"]}
