@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 
-
 #: The running servers' processes by URL (for benchmarks that watch the server's memory).
 SERVERS: dict[str, subprocess.Popen[bytes]] = {}
 

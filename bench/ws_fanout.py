@@ -67,7 +67,11 @@ async def _client(
         await ws.send(orjson.dumps({"type": "auth", "token": key}).decode())
         if orjson.loads(await ws.recv())["type"] != "connected":
             raise RuntimeError("not connected")
-        subscribe = {"type": "subscribe", "channel": "metrics", "filter": {"agent": agent_name(agent)}}
+        subscribe = {
+            "type": "subscribe",
+            "channel": "metrics",
+            "filter": {"agent": agent_name(agent)},
+        }
         await ws.send(orjson.dumps(subscribe).decode())
         while orjson.loads(await ws.recv())["type"] != "snapshot":
             pass
@@ -148,7 +152,8 @@ def run(bus: str, seconds: float) -> list[Figure]:
         for pipe in pipes:
             if not pipe.poll(180) or pipe.recv() != "ready":
                 raise RuntimeError("clients did not connect")
-        print(f"  {CLIENTS:,} clients connected and subscribed in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        print(f"  {CLIENTS:,} clients connected and subscribed in {took:.1f} s")
         fleet = asyncio.run(_ingest(url, key, seconds))
         # let the last frames arrive: one interval plus the latency target, then stop
         deadline = time.time() + 1.0 + 2 * TARGET_P99_MS / 1000

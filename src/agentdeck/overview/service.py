@@ -1,7 +1,8 @@
 """The live overview of a tenant: ingest rate, data sources and the health of every agent.
 
 Health of an agent: its ``config.health_url`` when declared (probed over HTTP, in parallel, each
-probe with its own timeout under one overall deadline), otherwise the freshness of its last
+probe with its own timeout under one overall deadline, only to addresses the allow-list
+``realtime.health_probe_allow`` takes, see ``probes``), otherwise the freshness of its last
 heartbeat (``last_seen_at``). A failing or slow probe marks only its own entry. Answers are
 cached per tenant for ``realtime.overview_cache_seconds`` with single-flight: concurrent callers
 share one computation.
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
+from agentdeck.overview.probes import Check, ProbePolicy, probe
 from agentdeck.overview.schemas import (
     ApiMetric,
     HealthStatus,
@@ -169,35 +171,12 @@ def attach(store: Store) -> None:
 # --- health ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Check:
-    status: HealthStatus
-    response_time_ms: float | None
-    error: str | None
-
-
-async def _probe(client: httpx.AsyncClient, url: str, limit: float) -> _Check:
-    started = time.perf_counter()
-    try:
-        response = await asyncio.wait_for(client.get(url), limit)
-    except (TimeoutError, httpx.TimeoutException):
-        return _Check(HealthStatus.timeout, None, f"no answer within {limit:g} s")
-    except Exception as exc:  # refused, reset, bad URL…: only this entry is marked
-        return _Check(HealthStatus.error, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
-    elapsed = round((time.perf_counter() - started) * 1000, 1)
-    if 200 <= response.status_code < 300:
-        return _Check(HealthStatus.healthy, elapsed, None)
-    return _Check(
-        HealthStatus.unhealthy, elapsed, f"health check answered HTTP {response.status_code}"
-    )
-
-
-def _heartbeat(last_seen: datetime | None, now: datetime, fresh: float) -> _Check:
+def _heartbeat(last_seen: datetime | None, now: datetime, fresh: float) -> Check:
     if last_seen is None:
-        return _Check(HealthStatus.unhealthy, None, "no heartbeat received yet")
+        return Check(HealthStatus.unhealthy, None, "no heartbeat received yet")
     if now - last_seen > timedelta(seconds=fresh):
-        return _Check(HealthStatus.unhealthy, None, f"no heartbeat since {last_seen.isoformat()}")
-    return _Check(HealthStatus.healthy, None, None)
+        return Check(HealthStatus.unhealthy, None, f"no heartbeat since {last_seen.isoformat()}")
+    return Check(HealthStatus.healthy, None, None)
 
 
 def _health_url(config: dict[str, Any] | None) -> str | None:
@@ -209,8 +188,8 @@ async def _check_all(
     agents: list[tuple[uuid.UUID, str, dict[str, Any], datetime | None]],
     now: datetime,
     settings: RealtimeSettings,
-) -> dict[uuid.UUID, _Check]:
-    checks: dict[uuid.UUID, _Check] = {}
+) -> dict[uuid.UUID, Check]:
+    checks: dict[uuid.UUID, Check] = {}
     timeout = settings.health_probe_timeout_seconds
     probed = [(agent_id, url) for agent_id, _, config, _ in agents if (url := _health_url(config))]
     for agent_id, _, config, last_seen in agents:
@@ -218,9 +197,11 @@ async def _check_all(
             checks[agent_id] = _heartbeat(last_seen, now, settings.heartbeat_fresh_seconds)
     if not probed:
         return checks
+    policy = ProbePolicy.of(settings.health_probe_allow)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         tasks = {
-            agent_id: asyncio.create_task(_probe(client, url, timeout)) for agent_id, url in probed
+            agent_id: asyncio.create_task(probe(client, policy, url, timeout))
+            for agent_id, url in probed
         }
         await asyncio.wait(tasks.values(), timeout=timeout + DEADLINE_SLACK_SECONDS)
         for agent_id, task in tasks.items():
@@ -228,7 +209,7 @@ async def _check_all(
                 checks[agent_id] = task.result()
             else:
                 task.cancel()
-                checks[agent_id] = _Check(
+                checks[agent_id] = Check(
                     HealthStatus.timeout, None, "no answer before the overall deadline"
                 )
     return checks
