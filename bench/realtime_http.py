@@ -29,6 +29,7 @@ from bench.realtime_load import (
     Fleet,
     LoadResult,
     background,
+    cpu_seconds,
     open_loop,
     percentile,
     raw_request,
@@ -63,6 +64,12 @@ def _describe(name: str, result: LoadResult) -> str:
         f"{result.body_bytes / max(1, len(ms)) / 1000:.0f} kB/answer, "
         f"load average {os.getloadavg()[0]:.1f}"
         + (f", answers by status {result.statuses} {result.failure}" if result.errors else "")
+        + (
+            f"; server CPU {result.cpu:.1f} s = {result.cpu / max(1, len(ms)) * 1000:.2f} ms "
+            "per answer (ingest included)"
+            if result.cpu
+            else ""
+        )
     )
 
 
@@ -94,19 +101,28 @@ async def _measure(
                 peak = max(peak, rss_bytes(pid))
                 await asyncio.sleep(0.5)
 
+        cpu = cpu_seconds(pid)
         async with background([watch()]):
             main = await open_loop(
                 host, port, target, rate=rate, duration=duration, connections=CONNECTIONS
             )
+        main.cpu = cpu_seconds(pid) - cpu
         print(_describe("real-time-metrics", main))
         growth = (peak - baseline) / 1e6
         print(f"  server RSS {baseline / 1e6:.0f} MB after warm-up, peak {peak / 1e6:.0f} MB")
+        cpu = cpu_seconds(pid)
         ref = await open_loop(
             host, port, reference, rate=rate, duration=duration, connections=CONNECTIONS
         )
+        ref.cpu = cpu_seconds(pid) - cpu
         print(_describe("reference /healthz", ref))
     print(f"  ingest: {fleet.samples:,} samples accepted, {fleet.errors} failed requests")
     return seed, main, ref, growth
+
+
+def _per(result: LoadResult) -> float:
+    """Server CPU milliseconds per answered request (the background ingest included)."""
+    return result.cpu / max(1, len(result.latencies)) * 1000
 
 
 def run(bus: str, rate: float, duration: float, seed_duration: float) -> list[Figure]:
@@ -134,6 +150,8 @@ def run(bus: str, rate: float, duration: float, seed_duration: float) -> list[Fi
         Figure(f"real-time-metrics {bus} bus @{SEED_RATE}/s p95 (seed)", percentile(seed_ms, 95),
                "ms", SEED_P95_MS, lower_is_better=True),
         Figure(f"reference: /healthz {bus} bus @{rate:,.0f}/s p99", percentile(ref_ms, 99), "ms"),
+        Figure(f"real-time-metrics {bus} bus server CPU per answer", _per(main) * 1000, "us",
+               reference=_per(ref) * 1000, lower_is_better=True),
     ]  # fmt: skip
 
 

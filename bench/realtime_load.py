@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,13 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process (all its threads) has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- a lean HTTP/1.1 client ------------------------------------------------------------------
@@ -155,6 +163,7 @@ class LoadResult:
     elapsed: float = 0.0  # first due time to last answer
     body_bytes: int = 0
     failure: str = ""  # the first broken connection's error
+    cpu: float = 0.0  # server CPU seconds over the run, when measured
 
     @property
     def achieved(self) -> float:
