@@ -103,6 +103,9 @@ async def ensure_tenant(
         resource_id=tenant.id,
         after=tenant_snapshot(tenant),
     )
+    from agentdeck.alerting.defaults import install_default_pack
+
+    await install_default_pack(session, tenant_id=tenant.id)
     return tenant, True
 
 
