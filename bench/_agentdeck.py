@@ -63,7 +63,7 @@ def agentdeck_server(
             )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # interpreter start on a loaded machine
             while True:
                 try:
                     if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
