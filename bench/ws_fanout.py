@@ -33,8 +33,15 @@ from urllib.parse import urlsplit
 import orjson
 
 from bench import Figure, machine
-from bench._agentdeck import agentdeck_server
-from bench.realtime_load import AGENTS, AGENTS_PER_REQUEST, Fleet, agent_name, percentile
+from bench._agentdeck import SERVERS, agentdeck_server
+from bench.realtime_load import (
+    AGENTS,
+    AGENTS_PER_REQUEST,
+    Fleet,
+    agent_name,
+    cpu_seconds,
+    percentile,
+)
 
 CLIENTS = 1000
 PROCESSES = 2
@@ -154,7 +161,13 @@ def run(bus: str, seconds: float) -> list[Figure]:
                 raise RuntimeError("clients did not connect")
         took = time.perf_counter() - started
         print(f"  {CLIENTS:,} clients connected and subscribed in {took:.1f} s")
+        pid = SERVERS[url].pid
+        cpu = cpu_seconds(pid)
         fleet = asyncio.run(_ingest(url, key, seconds))
+        cpu = cpu_seconds(pid) - cpu
+        print(
+            f"  server CPU during the ingest: {cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores)"
+        )
         # let the last frames arrive: one interval plus the latency target, then stop
         deadline = time.time() + 1.0 + 2 * TARGET_P99_MS / 1000
         while time.time() < deadline:
@@ -217,7 +230,8 @@ def _figures(
         f"{percentile(from_ack, 99):.0f} ms"
     )
     print(
-        f"  reports expected {expected:,.0f}, received {received:,} ({missing:,} missing), "
+        f"  reports expected {expected:,.0f}, received {received:,}, coalesced {coalesced:,}, "
+        f"dropped {missing:,}, "
         f"{frames_per_client_s:.2f} frames/client/s, {failed} client(s) failed {why}; ingest "
         f"{fleet.samples:,} samples, {fleet.errors} failed requests, p99 "
         f"{percentile(ingest_ms, 99):.0f} ms; load average {os.getloadavg()[0]:.1f}"
