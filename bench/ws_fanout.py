@@ -165,9 +165,8 @@ def run(bus: str, seconds: float) -> list[Figure]:
         cpu = cpu_seconds(pid)
         fleet = asyncio.run(_ingest(url, key, seconds))
         cpu = cpu_seconds(pid) - cpu
-        print(
-            f"  server CPU during the ingest: {cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores)"
-        )
+        use = f"{cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores)"
+        print(f"  server CPU during the ingest: {use}")
         # let the last frames arrive: one interval plus the latency target, then stop
         deadline = time.time() + 1.0 + 2 * TARGET_P99_MS / 1000
         while time.time() < deadline:
