@@ -8,14 +8,15 @@ This process runs the fleet's ingest: every second each of the 1,000 agents repo
 (20 ``POST /api/v1/metrics/batch`` requests of 50 agents, spread over the second); each
 sample's timestamp is its request's send time and its value the tick number.
 
-* delivery latency of a frame: its arrival at the client minus the send time of the ingest
-  request that carried its samples (so the ingest request itself is included); also shown
-  from the 2xx of that request. p50/p95/p99 over every frame.
+* delivery latency of a report: its arrival at the client minus the 2xx of the ingest
+  request that carried it (0 when the frame came first: events are published before the
+  answer goes out), and minus that request's send time (the ingest request itself included,
+  so a backlog of ingest shows here). p99 over every report received.
 * drops: reports each client should have seen (its agent's ticks acknowledged with a 2xx)
   minus the ticks it received; frames per client per second.
 * reference, same run: the ingest requests' own latency (send to 2xx).
 
-Targets: p99 <= 250 ms; no unintended drops.
+Targets: p99 <= 250 ms (both measures are held to it); no unintended drops.
 """
 
 from __future__ import annotations
@@ -237,9 +238,10 @@ def _figures(
     )
     label = f"WebSocket fan-out {bus} bus, {CLIENTS:,} clients"
     return [
-        Figure(f"{label} p99 delivery", percentile(from_send, 99), "ms", TARGET_P99_MS,
-               percentile(ingest_ms, 99), lower_is_better=True),
-        Figure(f"{label} p95 delivery", percentile(from_send, 95), "ms", lower_is_better=True),
+        Figure(f"{label} p99 delivery from the 2xx", percentile(from_ack, 99), "ms",
+               TARGET_P99_MS, lower_is_better=True),
+        Figure(f"{label} p99 delivery from the send", percentile(from_send, 99), "ms",
+               TARGET_P99_MS, percentile(ingest_ms, 99), lower_is_better=True),
         Figure(f"{label} dropped reports", missing + failed, "reports", 0, lower_is_better=True),
         Figure(f"{label} coalesced reports", coalesced, "reports", lower_is_better=True),
         Figure(f"reference: ingest request p99 {bus} bus", percentile(ingest_ms, 99), "ms"),
