@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.query",
     "bench.realtime_http",
     "bench.ws_fanout",
+    "bench.notify",
 ]
 
 

@@ -1,4 +1,4 @@
-""" "Send test" through the outbox to real local servers, asserting each service's wire format."""
+"""The "send test" action through the outbox to real local servers: each service's wire format."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from agentdeck.notify.outbox import enqueue
 from agentdeck.notify.worker import Deliverer, backoff_seconds
 from agentdeck.settings import NotifySettings, Settings
 from tests.conftest import Caller, Factory
-from tests.notify.support import recording_server
+from tests.notify.support import recording_server, wait_for
 
 URL = "/api/v1/notification-channels"
 LOG = "/api/v1/notification-deliveries"
@@ -288,3 +288,22 @@ async def test_two_workers_never_send_the_same_row_and_expired_claims_are_taken_
     keys = [r.headers["x-agentdeck-dedup-key"] for r in rec.requests]
     assert sorted(keys) == sorted([f"k{i}" for i in range(60)] + ["orphan"])
     assert all(r.status is OutboxStatus.delivered for r in await _rows(sessions))
+
+
+async def test_the_app_loop_delivers_and_counts_attempts_in_metrics(
+    app_factory: Any, admin: Caller
+) -> None:
+    app = await app_factory(rate_limit={"enabled": False}, notify={"worker_interval_seconds": 0.1})
+    sessions, _ = _app(app)
+    with recording_server() as rec:
+        cid = await _webhook(app, admin, rec.url)
+        await _enqueue(sessions, admin, cid, 2)
+
+        async def delivered() -> bool:
+            rows = await _rows(sessions)
+            return all(r.status is OutboxStatus.delivered for r in rows)
+
+        await wait_for(delivered, seconds=30, what="the delivery loop to deliver")
+    assert len(rec.requests) == 2
+    text = (await app.get("/metrics")).text
+    assert 'agentdeck_notification_attempts_total{kind="webhook",status="success"} 2.0' in text

@@ -134,7 +134,7 @@ def validate_settings(
             clean.append({})
             for err in exc.errors(include_url=False, include_input=False):
                 loc: list[str | int] = ["body", part, *err["loc"]]
-                message = err["msg"]
+                message = err["msg"].removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     message = f"{err['loc'][-1]} is not a {part} field of {kind} channels"
                 errors.append(FieldError(loc=loc, message=message, type=err["type"]))

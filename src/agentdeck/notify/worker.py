@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,6 +54,26 @@ DELIVERIES: Table = NotificationDelivery.__table__  # type: ignore[assignment]
 MAX_ERROR = 2000
 #: Longest a tick keeps draining the outbox before yielding to the runner.
 TICK_BUDGET_SECONDS = 20.0
+
+
+class DeliveryMetrics:
+    """Delivery attempts by channel kind and status, and send latency (on the app registry)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.attempts = Counter(
+            "agentdeck_notification_attempts_total",
+            "Notification delivery attempts by channel kind and status "
+            "(success, failure, dead, rate_limited, skipped).",
+            ["kind", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "agentdeck_notification_send_seconds",
+            "Time to send one notification, by channel kind.",
+            ["kind"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=registry,
+        )
 
 
 @dataclass(slots=True)
@@ -103,8 +124,10 @@ class Deliverer:
         holder: str | None = None,
         rng: random.Random | None = None,
         limits: ChannelLimits | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.config = settings.notify
         self.box = SecretBox.from_settings(settings)
         self.holder = holder or f"notify:{new_holder_id()}"
@@ -315,6 +338,12 @@ class Deliverer:
             session.expunge_all()
         outcomes = await asyncio.gather(*(self._one(r, c, limited) for r, c in rows))
         await self._record(list(outcomes))
+        if self.metrics is not None:
+            kinds = {r.id: c.kind.value for r, c in rows}
+            for o in outcomes:
+                self.metrics.attempts.labels(kind=kinds[o.row.id], status=o.status).inc()
+                if o.latency_ms is not None:
+                    self.metrics.latency.labels(kind=kinds[o.row.id]).observe(o.latency_ms / 1000)
         for o in outcomes:
             if o.status in ("failure", "dead"):
                 log.warning(
@@ -354,9 +383,16 @@ class DeliveryLoop(Loop):
     jitter = 0.2
     initial_delay = 0.0
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], settings: Settings):
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.interval = settings.notify.worker_interval_seconds
-        self.deliverer = Deliverer(sessions=sessions, settings=settings)
+        metrics = DeliveryMetrics(registry) if registry is not None else None
+        self.deliverer = Deliverer(sessions=sessions, settings=settings, metrics=metrics)
 
     async def tick(self) -> None:
         await self.deliverer.drain()

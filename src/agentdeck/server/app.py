@@ -146,7 +146,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
             EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
-            DeliveryLoop(sessions=sessions, settings=settings),
+            DeliveryLoop(sessions=sessions, settings=settings, registry=state.metrics.registry),
             DispatcherLoop(
                 sessions=sessions,
                 interval=settings.alerting.dispatch_interval_seconds,
@@ -212,6 +212,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.notify.router import router as notify_router
+    from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
@@ -230,6 +231,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(monitoring_router)
     app.include_router(alerts_router)
     app.include_router(alertmanager_router)
     app.include_router(alert_rules_router)

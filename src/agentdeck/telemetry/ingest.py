@@ -44,6 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
+from agentdeck.identity.service import effective_retention_days
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry.models import MetricMetadata, MetricType
 from agentdeck.tsdb.base import (
@@ -63,6 +64,8 @@ log = structlog.get_logger(__name__)
 COUNT_TTL_SECONDS = 30.0
 #: How often (at most) a tenant's known series are reloaded from the store near the cap.
 RELOAD_INTERVAL_SECONDS = 5.0
+#: The shortest retention a tenant can have (one day): younger samples need no tenant lookup.
+MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
 #: Validated label sets remembered per tenant (cleared when full).
 _LABEL_CACHE_MAX = 200_000
@@ -409,7 +412,11 @@ async def ingest_rows(
     keep = np.ones(len(ts_array), dtype=bool)
     if len(ts_array):
         newest = now + settings.future_tolerance_seconds * 1000
-        oldest = now - settings.retention_days * 86_400_000
+        days = settings.retention_days
+        if int(ts_array.min()) < now - MIN_RETENTION_MS:
+            # Only samples over a day old can be past a retention: look the tenant's up then.
+            days = await effective_retention_days(session, tenant_id, days)
+        oldest = now - days * 86_400_000
         future = ts_array > newest
         old = ts_array < oldest
         if future.any():
@@ -424,7 +431,6 @@ async def ingest_rows(
                 bad.append((indexes[i], "too_far_in_future", "timestamp", message))
         if old.any():
             keep &= ~old
-            days = settings.retention_days
             for i in np.flatnonzero(old).tolist():
                 bad.append(
                     (
