@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -81,6 +81,7 @@ __all__ = [
     "SampleError",
     "WriteListener",
     "add_write_listener",
+    "columns_from_rows",
     "exposition",
     "ingest",
     "ingest_columns",
@@ -100,6 +101,7 @@ _UID = attrgetter("uid")
 _OK = attrgetter("ok")
 _GEN = attrgetter("gen")
 _KEY = attrgetter("key")
+_FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
 
 @dataclass(slots=True)
@@ -166,6 +168,43 @@ class SampleColumns:
 
     def __len__(self) -> int:
         return len(self.timestamps)
+
+
+def columns_from_rows(rows: Sequence[Row]) -> SampleColumns | None:
+    """The same samples as :class:`SampleColumns`, in the same order, or ``None`` when the
+    rows need :func:`ingest_rows` (a value that is not a float, a missing timestamp, labels
+    that are not a dict).
+
+    Meant for decoders that share one label dict between the rows of a series (as the OTLP
+    translation does): label sets are told apart by object first, so each distinct dict is
+    turned into a token once per request.
+    """
+    n = len(rows)
+    if not n:
+        return None
+    values = list(map(_THIRD, rows))
+    if set(map(type, values)) != {float}:
+        return None
+    stamps = list(map(_FOURTH, rows))
+    dicts = list(map(_SECOND, rows))
+    if None in stamps or set(map(type, dicts)) != {dict}:
+        return None
+    try:
+        timestamps = np.fromiter(stamps, dtype=np.int64, count=n)
+    except (OverflowError, TypeError):
+        return None
+    by_object = dict(zip(map(id, dicts), dicts, strict=True))  # the dicts stay alive meanwhile
+    token_of = {key: tuple(labels.items()) for key, labels in by_object.items()}
+    tokens = list(map(token_of.__getitem__, map(id, dicts)))
+    label_sets = dict(zip(token_of.values(), by_object.values(), strict=True))
+    return SampleColumns(
+        list(map(_FIRST, rows)),
+        tokens,
+        label_sets,
+        timestamps,
+        np.fromiter(values, dtype=np.float64, count=n),
+        np.fromiter(map(_FIFTH, rows), dtype=np.int64, count=n),
+    )
 
 
 def _now_ms() -> int:
