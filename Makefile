@@ -8,7 +8,7 @@ WEB_STAMP := web/node_modules/.package-lock.json
 STATIC := src/agentdeck/server/static/index.html
 PY_DIRS := $(wildcard src tests bench scripts)
 
-.PHONY: help venv ui run test lint types test-sqlite test-postgresql test-web e2e test-deps bench docs-config clean
+.PHONY: help venv ui run test lint types test-python test-sqlite test-postgresql test-web e2e test-deps bench docs-config clean
 
 help:
 	@echo "make run    install, build the UI, migrate and serve the demo on http://127.0.0.1:8000"
@@ -43,6 +43,11 @@ lint: venv
 types: venv
 	$(UV) run --frozen mypy
 
+# Both database runs at once: much of a run waits on sockets and subprocesses, and on two cores
+# the pair finishes well before the same two runs one after the other. Output stays per run (-O).
+test-python: venv
+	$(MAKE) --no-print-directory -O -j2 test-sqlite test-postgresql
+
 test-sqlite: venv
 	$(PYTEST) --db sqlite -m "not e2e"
 
@@ -55,7 +60,7 @@ test-web: $(WEB_STAMP)
 e2e: venv ui
 	$(PYTEST) -m e2e tests/e2e
 
-test: test-deps venv lint types test-sqlite test-postgresql test-web e2e
+test: test-deps venv lint types test-python test-web e2e
 
 docs-config: venv
 	$(UV) run --frozen python -m agentdeck.docs_config > docs/configuration.md

@@ -8,7 +8,13 @@ import sys
 from bench import Figure
 
 # Each module has main(argv) -> list[Figure]; the list grows with the issues that add them.
-BENCHMARKS = ["bench.store_write", "bench.ingest_http", "bench.ingest_otlp", "bench.query"]
+BENCHMARKS = [
+    "bench.store_write",
+    "bench.ingest_http",
+    "bench.ingest_otlp",
+    "bench.query",
+    "bench.notify",
+]
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -52,8 +53,9 @@ START_MS = 1_717_372_800_000
 STEP_MS = 60_000
 
 
-def make_batches(points: int, seed: int = 1) -> list[SampleBatch]:
-    """``points`` fleet snapshots of 8,000 series in time order, in batches of 10,000."""
+def iter_batches(points: int, seed: int = 1) -> Iterator[SampleBatch]:
+    """``points`` fleet snapshots of 8,000 series in time order, in batches of 10,000, made
+    as they are consumed (so a loader holds one batch, not the whole data set)."""
     rng = np.random.default_rng(seed)
     keys = [
         SeriesKey.of(metric, {"agent": f"agent-{agent:04d}", "template": f"t{agent % 3}"})
@@ -62,22 +64,23 @@ def make_batches(points: int, seed: int = 1) -> list[SampleBatch]:
     ]
     n_series = len(keys)
     total = n_series * points
-    index = np.tile(np.arange(n_series, dtype=np.int32), points)
-    timestamps = np.repeat(START_MS + np.arange(points, dtype=np.int64) * STEP_MS, n_series)
-    values = np.round(rng.uniform(0, 100, total), 2)
-    batches = []
     for start in range(0, total, BATCH):
-        part = index[start : start + BATCH]
+        position = np.arange(start, min(start + BATCH, total), dtype=np.int64)
+        part = (position % n_series).astype(np.int32)
+        timestamps = START_MS + (position // n_series) * STEP_MS
+        values = np.round(rng.uniform(0, 100, len(position)), 2)
         used, local = np.unique(part, return_inverse=True)  # only the batch's own series
-        batches.append(
-            SampleBatch(
-                tuple(keys[i] for i in used.tolist()),
-                local.astype(np.int32),
-                timestamps[start : start + BATCH],
-                values[start : start + BATCH],
-            )
+        yield SampleBatch(
+            tuple(keys[i] for i in used.tolist()),
+            local.astype(np.int32),
+            timestamps,
+            values,
         )
-    return batches
+
+
+def make_batches(points: int, seed: int = 1) -> list[SampleBatch]:
+    """:func:`iter_batches` as a list (built before a clock starts)."""
+    return list(iter_batches(points, seed))
 
 
 async def _drive(write: object, batches: list[object], writers: int) -> float:

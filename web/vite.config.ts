@@ -15,7 +15,9 @@ export default defineConfig({
   server: {
     host: "127.0.0.1",
     port: 5173,
-    proxy: Object.fromEntries(proxied.map((path) => [path, { target: backend, changeOrigin: false }])),
+    proxy: Object.fromEntries(
+      proxied.map((path) => [path, { target: backend, changeOrigin: false, ws: path === "/api" }]),
+    ),
   },
   test: {
     environment: "jsdom",

@@ -102,7 +102,7 @@ def test_admin_creates_an_api_key_seen_once_and_revokes_it(
     assert denied.status_code == 401
 
 
-def test_admin_edits_the_tenant_and_reads_the_audit_log(new_page: NewPage) -> None:
+def test_admin_edits_the_tenant_and_reads_the_audit_log(new_page: NewPage, server: Server) -> None:
     page = new_page()
     login(page, ADMIN)
     page.goto("/settings/tenant")
@@ -112,12 +112,25 @@ def test_admin_edits_the_tenant_and_reads_the_audit_log(new_page: NewPage) -> No
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_text("A whole number from 0 to 1000")).to_be_visible()
     quota.fill("25")
+    retention = form.get_by_label("Metrics retention (days)", exact=True)
+    expect(form.get_by_text("Now in force: 30 days.")).to_be_visible()  # the server default
+    retention.fill("0")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_text("A whole number of days from 1 to 3650")).to_be_visible()
+    retention.fill("90")
     form.get_by_label("Name", exact=True).fill("Acme Robotics")
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_text("Saved.")).to_be_visible()
     expect(form.get_by_text("Now in force: 25.")).to_be_visible()
+    expect(form.get_by_text("Now in force: 90 days.")).to_be_visible()
     expect(page.locator("header.topbar")).to_contain_text("Acme Robotics")
     shoot(page, "34-tenant")
+    # The server keeps it: a fresh load shows the saved retention, and the API agrees.
+    page.reload()
+    expect(page.get_by_label("Metrics retention (days)", exact=True)).to_have_value("90")
+    with server.api(ADMIN) as api:
+        tenant = api.get("/api/v1/tenant").json()
+        assert (tenant["retention_days"], tenant["effective_retention_days"]) == (90, 90)
 
     page.get_by_role("link", name="Audit log").click()
     table = page.get_by_role("table", name="Audit log")
@@ -134,6 +147,9 @@ def test_admin_edits_the_tenant_and_reads_the_audit_log(new_page: NewPage) -> No
     page.get_by_label("Action", exact=True).fill("")
     page.get_by_label("Actor", exact=True).fill("nobody-by-this-name")
     expect(page.get_by_text("No entries match")).to_be_visible()
+    with server.api(ADMIN) as api:  # back to the server default for the other tests
+        reset = api.patch("/api/v1/tenant", json={"retention_days": None})
+        assert reset.json()["effective_retention_days"] == 30
 
 
 def test_account_page_changes_the_password(new_page: NewPage, server: Server) -> None:

@@ -83,7 +83,7 @@ async def replicas(
         replica = Replica(port, proc, log)
         started.append(replica)
         loop = asyncio.get_running_loop()
-        end = loop.time() + 30
+        end = loop.time() + 75  # interpreter start and imports: slow on a loaded machine
         async with httpx.AsyncClient(base_url=replica.base, timeout=1) as client:
             while True:
                 assert proc.returncode is None, log.read_text()
@@ -103,7 +103,7 @@ async def replicas(
         await asyncio.wait_for(replica.proc.wait(), 15)
 
 
-@pytest.mark.timeout(120)  # two interpreters start (heavy imports); slow on a loaded machine
+@pytest.mark.timeout(200)  # two interpreters start (heavy imports); slow on a loaded machine
 async def test_an_event_published_on_one_replica_reaches_a_client_of_the_other(
     replicas: Callable[[], asyncio.Future[Replica]], factory: Factory
 ) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import service
@@ -36,8 +37,8 @@ SETTINGS = TSDBSettings(max_active_series=50)
 class Pair:
     """Two real stores: one fed by the general path, one by the fast path."""
 
-    def __init__(self, slow: DuckDBStore, fast: DuckDBStore) -> None:
-        self.slow, self.fast = slow, fast
+    def __init__(self, slow: DuckDBStore, fast: DuckDBStore, session: AsyncSession) -> None:
+        self.slow, self.fast, self.session = slow, fast, session
 
     async def check(self, body: bytes, *, fast: bool | None = None) -> dict[str, Any]:
         """Run ``body`` through both paths and assert they agree; returns the outcome.
@@ -64,7 +65,7 @@ class Pair:
         before_fast = dict(ingest_stats(self.fast).rejected)
         expected = await ingest_rows(
             store=self.slow,
-            session=None,  # type: ignore[arg-type]  # metadata is compared, not written
+            session=self.session,  # metadata is compared, not written; retention is read
             settings=SETTINGS,
             tenant_id=tenant,
             rows=reference.rows,
@@ -75,7 +76,7 @@ class Pair:
         if isinstance(parsed, ColumnBatch):
             got = await ingest_columns(
                 store=self.fast,
-                session=None,  # type: ignore[arg-type]
+                session=self.session,
                 settings=SETTINGS,
                 tenant_id=tenant,
                 columns=parsed.columns,
@@ -86,7 +87,7 @@ class Pair:
         else:
             got = await ingest_rows(
                 store=self.fast,
-                session=None,  # type: ignore[arg-type]
+                session=self.session,
                 settings=SETTINGS,
                 tenant_id=tenant,
                 rows=parsed.rows,
@@ -123,11 +124,11 @@ async def _stored(store: DuckDBStore, tenant: uuid.UUID) -> list[Any]:
 
 
 @pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
+async def pair(tmp_path: Path, session: AsyncSession) -> AsyncIterator[Pair]:
     slow = await DuckDBStore.open(tmp_path / "slow.duckdb")
     fast = await DuckDBStore.open(tmp_path / "fast.duckdb")
     try:
-        yield Pair(slow, fast)
+        yield Pair(slow, fast, session)
     finally:
         await slow.close()
         await fast.close()

@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import otlp
 from agentdeck.telemetry.ingest import columns_from_rows, ingest_columns, ingest_rows, ingest_stats
@@ -46,7 +48,9 @@ async def _stored(store: DuckDBStore, tenant: uuid.UUID) -> list[Any]:
     return [(s.name, s.labels, s.timestamps.tolist(), s.values.tolist()) for s in series]
 
 
-async def test_columns_from_otlp_rows_match_the_row_path(tmp_path: Path) -> None:
+async def test_columns_from_otlp_rows_match_the_row_path(
+    tmp_path: Path, session: AsyncSession
+) -> None:
     translation = otlp.translate(_request(), now_ms=NOW)
     columns = columns_from_rows(translation.rows)
     assert columns is not None and len(columns) == len(translation.rows)
@@ -54,7 +58,7 @@ async def test_columns_from_otlp_rows_match_the_row_path(tmp_path: Path) -> None
     tenant = uuid.uuid4()
     try:
         common: dict[str, Any] = {
-            "session": None,
+            "session": session,
             "settings": SETTINGS,
             "tenant_id": tenant,
             "errors": translation.errors,

@@ -386,3 +386,70 @@ async def test_the_head_is_compacted_automatically(tmp_path: Path) -> None:
         (cpu,) = await store.select(tenant, [Matcher.name_is("cpu_percent")], T0, T0 + DAY)
         assert len(cpu) == 300
         assert cpu.timestamps.tolist() == (T0 + np.arange(300) * STEP).tolist()
+
+
+async def test_finished_spans_are_compacted_by_time(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    tenant = uuid.uuid4()
+    minute = 60_000
+    # 70 agents × 4 metrics at 1-minute steps from T0 (a 2 h boundary) to T0 + 2 h 10 min.
+    data = fleet(agents=70, points=131, step=minute)
+    async with await DuckDBStore.open(path) as store:
+        batches = interleaved_batches(data, 1_000)
+        for batch in batches:
+            await store.write(tenant, batch)
+        # Every sample is read back once, the 280-series (joined ids) read included.
+        everything = await store.select(tenant, ALL, T0, T0 + DAY)
+        assert [len(s) for s in everything] == [131] * 280
+        recent = await store.select(tenant, ALL, T0 + 2 * HOUR, T0 + DAY)
+        assert [s.timestamps.tolist() for s in recent] == [
+            (T0 + 2 * HOUR + np.arange(11) * minute).tolist()
+        ] * 280
+        (one,) = await store.select(
+            tenant,
+            [Matcher.name_is("cpu_percent"), Matcher("agent", "=", "agent-007")],
+            T0,
+            T0 + DAY,
+        )
+        source = next(
+            s for s in data if s.name == "cpu_percent" and s.labels["agent"] == "agent-007"
+        )
+        assert one.values.tolist() == source.values.tolist()
+    with duckdb.connect(str(path)) as con:
+        # The first span ended more than 5 minutes before the newest sample: it was moved into
+        # the sorted table; the running span stayed in the head.
+        assert con.execute("SELECT count(*), min(ts) FROM samples").fetchall() == [
+            (280 * 11, T0 + 2 * HOUR)
+        ]
+        assert con.execute("SELECT count(*), max(ts) FROM samples_sorted").fetchall() == [
+            (280 * 120, T0 + 2 * HOUR - minute)
+        ]
+
+
+async def test_reads_racing_compaction_and_retention_see_each_sample_once(
+    tmp_path: Path,
+) -> None:
+    tenant = uuid.uuid4()
+    data = fleet(agents=80, points=40)
+    queries = [
+        (ALL, T0, T0 + DAY),  # 320 series: the joined-ids read
+        ([Matcher.name_is("cpu_percent")], T0, T0 + DAY),
+        ([Matcher("agent", "=", "agent-003"), Matcher.name_is("cpu_percent")], T0, T0 + DAY),
+    ]
+    async with await DuckDBStore.open(tmp_path / "m.duckdb") as store:
+        for batch in interleaved_batches(data, 2_000):
+            await store.write(tenant, batch)
+        before = [_as_rows(await store.select(tenant, m, s, e)) for m, s, e in queries]
+        for cut in (T0 + 10 * STEP, T0 + 25 * STEP, None):
+            reads = [store.select(tenant, m, s, e) for m, s, e in queries for _ in range(6)]
+            results = await asyncio.gather(store.compact(cut), *reads)
+            for i, result in enumerate(results[1:]):
+                assert _as_rows(result) == before[i // 6]
+        # Retention while reading: each read sees all 40 points or only the last 20.
+        reads = [store.select(tenant, ALL, T0, T0 + DAY) for _ in range(8)]
+        results = await asyncio.gather(store.delete_before(tenant, T0 + 20 * STEP), *reads)
+        for result in results[1:]:
+            assert {len(s) for s in result} in ({40}, {20})
+        after = await store.select(tenant, ALL, T0, T0 + DAY)
+        assert {s.timestamps[0] for s in after} == {T0 + 20 * STEP}
+        assert sum(len(s) for s in after) == 320 * 20

@@ -4,9 +4,15 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { routingRoutes } from "./pages/alerting/routing/routes";
+import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
+import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
+import { ChannelsPage } from "./pages/alerting/channels/ChannelsPage";
+import { DeliveriesPage } from "./pages/alerting/channels/DeliveriesPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
+import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { AuditLogPage } from "./pages/settings/AuditLogPage";
@@ -23,13 +29,19 @@ export const routes: RouteObject[] = [
         element: <AppLayout />,
         children: [
           { index: true, element: <Navigate to="/overview" replace /> },
-          { path: "overview", element: <ComingSoon section="overview" /> },
+          { path: "overview", element: <OverviewPage /> },
           { path: "agents", element: <AgentsListPage /> },
           { path: "agents/new", element: <AgentCreatePage /> },
           { path: "agents/:agentId", element: <AgentDetailPage /> },
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
           { path: "alerts", element: <ComingSoon section="alerts" /> },
+          routingRoutes,
+          { path: "alerting/rules", element: <RulesListPage /> },
+          { path: "alerting/rules/new", element: <RuleEditorPage /> },
+          { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
+          { path: "alerting/channels", element: <ChannelsPage /> },
+          { path: "alerting/deliveries", element: <DeliveriesPage /> },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

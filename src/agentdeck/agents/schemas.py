@@ -23,6 +23,8 @@ from agentdeck.agents.models import Agent, AgentStatus, AgentType
 
 MAX_REPLICAS = 20
 MAX_LABELS = 64
+MAX_DEPENDENCIES = 100
+DEPENDENCY_NAME_MAX = 253
 LABEL_PART_MAX = 63
 
 # A DNS label (RFC 1123): what Kubernetes accepts as an object name segment.
@@ -61,6 +63,24 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
         check_label_key(key)
         check_label_value(value)
     return labels
+
+
+def _check_dependencies(names: list[str]) -> list[str]:
+    if len(names) > MAX_DEPENDENCIES:
+        raise ValueError(f"at most {MAX_DEPENDENCIES} dependencies are allowed; got {len(names)}")
+    out: list[str] = []
+    for position, raw in enumerate(names):
+        name = raw.strip()
+        if not name:
+            raise ValueError(f"dependency {position} is empty; name an agent or a service")
+        if len(name) > DEPENDENCY_NAME_MAX:
+            raise ValueError(
+                f"dependency {position} is {len(name)} characters; the limit is "
+                f"{DEPENDENCY_NAME_MAX}"
+            )
+        if name not in out:
+            out.append(name)
+    return out
 
 
 def _positive(text: str) -> bool:
@@ -120,6 +140,16 @@ MemoryQuantity = Annotated[
     AfterValidator(_check_memory),
     Field(description="Memory limit as a Kubernetes quantity: '256Mi', '1Gi'."),
 ]
+Dependencies = Annotated[
+    list[str],
+    AfterValidator(_check_dependencies),
+    Field(
+        description=f"Names of the agents or external services this agent calls (at most "
+        f"{MAX_DEPENDENCIES}, each non-empty); the topology draws them as edges. Surrounding "
+        "spaces are trimmed and repeats dropped.",
+        examples=[["intent-router", "openai-api"]],
+    ),
+]
 ReplicaCount = Annotated[int, Field(ge=0, le=MAX_REPLICAS, description="Desired replicas.")]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 ModelName = Annotated[str, StringConstraints(max_length=200)]
@@ -172,6 +202,7 @@ class AgentCreate(BaseModel):
     config: AgentConfig = Field(default_factory=AgentConfig)
     metadata: dict[str, Any] = Field(default_factory=dict)
     labels: Labels = Field(default_factory=dict)
+    dependencies: Dependencies = Field(default_factory=list)
     replica_count: ReplicaCount = 1
     cpu_limit: CpuQuantity = "500m"
     memory_limit: MemoryQuantity = "512Mi"
@@ -182,8 +213,8 @@ NULLABLE_UPDATE_FIELDS = frozenset({"model"})
 
 
 class AgentUpdate(BaseModel):
-    """A partial update: fields left out keep their value; `config`, `metadata` and `labels`
-    are replaced as a whole."""
+    """A partial update: fields left out keep their value; `config`, `metadata`, `labels` and
+    `dependencies` are replaced as a whole."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -195,6 +226,7 @@ class AgentUpdate(BaseModel):
     config: AgentConfig | None = None
     metadata: dict[str, Any] | None = None
     labels: Labels | None = None
+    dependencies: Dependencies | None = None
     replica_count: ReplicaCount | None = None
     cpu_limit: CpuQuantity | None = None
     memory_limit: MemoryQuantity | None = None
@@ -208,6 +240,7 @@ class AgentUpdate(BaseModel):
         "config",
         "metadata",
         "labels",
+        "dependencies",
         "replica_count",
         "cpu_limit",
         "memory_limit",
@@ -245,6 +278,9 @@ class AgentPublic(BaseModel):
     config: dict[str, Any]
     metadata: dict[str, Any]
     labels: dict[str, str]
+    dependencies: list[str] = Field(
+        description="Names of the agents or external services this agent calls."
+    )
     replica_count: int
     cpu_limit: str
     memory_limit: str
@@ -269,6 +305,7 @@ class AgentPublic(BaseModel):
             config=agent.config,
             metadata=agent.metadata_,
             labels={str(k): str(v) for k, v in agent.labels.items()},
+            dependencies=[str(name) for name in agent.dependencies or []],
             replica_count=agent.replica_count,
             cpu_limit=agent.cpu_limit,
             memory_limit=agent.memory_limit,

@@ -1,23 +1,50 @@
 """Imports every table so the metadata is complete (Alembic, tests)."""
 
 from agentdeck.agents.models import Agent, AgentLabel
+from agentdeck.alerting.dispatcher_models import AlertDispatch, NotificationGroup
+from agentdeck.alerting.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertRuleState,
+    EscalationPolicy,
+    InhibitionRule,
+    NotificationPolicy,
+    Receiver,
+    Silence,
+)
 from agentdeck.audit.models import AuditEntry
 from agentdeck.db.base import Base
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
 from agentdeck.loops.models import Lease
+from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
 from agentdeck.telemetry.models import MetricMetadata, ScrapeTarget
 
 __all__ = [
     "Agent",
     "AgentLabel",
+    "Alert",
+    "AlertDispatch",
+    "AlertEvent",
+    "AlertRule",
+    "AlertRuleState",
     "ApiKey",
     "AuditEntry",
     "Base",
+    "EscalationPolicy",
+    "InhibitionRule",
     "Lease",
     "Membership",
     "MetricMetadata",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationGroup",
+    "NotificationOutbox",
+    "NotificationPolicy",
+    "Receiver",
     "ScrapeTarget",
     "RefreshToken",
+    "Silence",
     "Tenant",
     "User",
 ]

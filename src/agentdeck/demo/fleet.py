@@ -57,6 +57,30 @@ _EXTRA: tuple[tuple[str, AgentType, str | None, str, str, int], ...] = (
     ("address-normalizer", AgentType.extractor, "gpt-4o-mini", "ops", "prod", 1),
 )
 
+# Who calls whom in the demo fleet (agents of the fleet and external services), for the
+# topology; set on demo agents that declare no dependencies of their own.
+DEMO_DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "intent-router": ("support-triage", "sales-assistant", "faq-answerer"),
+    "support-triage": ("toxicity-classifier", "ticket-priority-classifier", "openai-api"),
+    "support-triage-canary": ("toxicity-classifier", "openai-api"),
+    "sales-assistant": ("churn-risk-scorer", "openai-api"),
+    "faq-answerer": ("language-detector", "openai-api"),
+    "email-drafter": ("sentiment-scorer", "openai-api"),
+    "translation-agent": ("language-detector", "openai-api"),
+    "ticket-priority-classifier": ("sentiment-scorer",),
+    "invoice-extractor": ("table-extractor", "ollama"),
+    "receipt-extractor": ("table-extractor", "ollama"),
+    "kyc-document-extractor": ("address-normalizer", "fraud-signal-classifier", "openai-api"),
+    "product-spec-extractor": ("entity-linker", "ollama"),
+    "meeting-summarizer": ("ollama",),
+    "sql-copilot": ("postgres-warehouse", "ollama"),
+    "code-review-assistant": ("github-api", "openai-api"),
+    "incident-summarizer": ("pagerduty-api", "ollama"),
+    "onboarding-guide": ("gemini-api",),
+    "log-anomaly-explainer": ("ollama",),
+    "pii-redactor": ("entity-linker",),
+}
+
 _TEMPLATE: dict[AgentType, Template] = {
     AgentType.llm: Template.llm,
     AgentType.classifier: Template.classifier,
@@ -112,6 +136,25 @@ async def register_extra_agents(session: AsyncSession, tenant_id: uuid.UUID) -> 
     return created
 
 
+async def declare_dependencies(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Give demo agents without declared dependencies the demo's call graph; returns how many
+    changed (flushes only)."""
+    rows = (
+        await session.scalars(
+            select(Agent).where(
+                Agent.tenant_id == tenant_id, Agent.name.in_(list(DEMO_DEPENDENCIES))
+            )
+        )
+    ).all()
+    changed = 0
+    for row in rows:
+        if (row.metadata_ or {}).get("source") == "demo" and not row.dependencies:
+            row.dependencies = list(DEMO_DEPENDENCIES[row.name])
+            changed += 1
+    await session.flush()
+    return changed
+
+
 async def simulated_agents(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[SimAgent, ...]:
     """The tenant's demo agents that are up (running, scaling, deploying or failing)."""
     rows = (
@@ -132,6 +175,7 @@ async def simulated_agents(session: AsyncSession, tenant_id: uuid.UUID) -> tuple
                 replicas=max(row.replica_count, 1),
                 labels=labels,
                 degraded=row.status is AgentStatus.error,
+                calls=tuple(str(name) for name in row.dependencies or []),
             )
         )
     return tuple(sorted(out, key=lambda a: a.name))
@@ -171,6 +215,7 @@ async def prepare_fleet(session: AsyncSession) -> PreparedFleet:
     )
     await seed_demo_agents(session, tenant.id, owner)
     await register_extra_agents(session, tenant.id)
+    await declare_dependencies(session, tenant.id)
     plaintext = await new_simulator_key(session, tenant.id)
     agents = await simulated_agents(session, tenant.id)
     await session.commit()

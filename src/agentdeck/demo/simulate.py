@@ -24,6 +24,11 @@ ERRORS = "agent_errors_total"
 DURATION = "agent_request_duration_seconds"
 TOKENS = "agent_tokens_total"
 COST = "agent_cost_usd_total"
+CALLS = "agent_calls_total"
+CALL_ERRORS = "agent_call_errors_total"
+
+#: Failure rate of calls to a dependency that is not a simulated agent (an external API).
+EXTERNAL_ERROR_RATE = 0.003
 
 #: Upper bounds of the latency histogram buckets (seconds); +Inf is added.
 BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -51,6 +56,7 @@ class SimAgent:
     replicas: int = 1
     labels: dict[str, str] = field(default_factory=dict)
     degraded: bool = False  # registry status "error": a high error rate all the time
+    calls: tuple[str, ...] = ()  # declared dependencies: agents or external services it calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +201,8 @@ class _Counters:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)
+    call_errors: dict[str, int] = field(default_factory=dict)
 
 
 def _lognormal_cdf(x: float, median: float, sigma: float) -> float:
@@ -231,6 +239,16 @@ class FleetSimulator:
                     out[incident.kind] = phase
         return out
 
+    def error_rate(self, agent: str, t_ms: int) -> float:
+        """The share of ``agent``'s requests that fail at ``t_ms`` (external services: small)."""
+        profile = self.profiles.get(agent)
+        if profile is None:
+            return EXTERNAL_ERROR_RATE
+        phase = self.active_incidents(agent, t_ms).get(IncidentKind.error_spike)
+        if phase is not None:
+            return min(0.2 + 0.25 * math.sin(math.pi * phase), 0.9)
+        return profile.error_rate
+
     def step(self, t_ms: int) -> list[Sample]:
         """The samples of every agent for the interval that ends at ``t_ms``."""
         samples: list[Sample] = []
@@ -248,9 +266,7 @@ class FleetSimulator:
         load = 1 + 0.3 * math.sin(2 * math.pi * t_s / 3600 + p.phase)
         rps = max(p.rps * load * float(rng.normal(1, 0.05)), 0.0)
 
-        error_rate = p.error_rate
-        if (phase := incidents.get(IncidentKind.error_spike)) is not None:
-            error_rate = min(0.2 + 0.25 * math.sin(math.pi * phase), 0.9)
+        error_rate = self.error_rate(agent.name, t_ms)
         latency_factor = 1.0
         if (phase := incidents.get(IncidentKind.latency_regression)) is not None:
             latency_factor = 1 + 3 * min(phase * 4, 1.0)  # ramps up to 4x, then stays
@@ -325,4 +341,27 @@ class FleetSimulator:
                 )
             )
             out.append(Sample(COST, {**base, **model}, round(c.cost, 6), t_ms, "counter", "usd"))
+        out.extend(self._calls(agent, ok, t_ms, rng, base))
+        return out
+
+    def _calls(
+        self,
+        agent: SimAgent,
+        served: int,
+        t_ms: int,
+        rng: np.random.Generator,
+        base: dict[str, str],
+    ) -> list[Sample]:
+        """Calls to each declared dependency: about one per served request for the first,
+        fewer for the later ones; they fail as often as the callee does."""
+        c = self._counters[agent.name]
+        out = []
+        for position, target in enumerate(agent.calls):
+            n = int(rng.binomial(served, 1 / (position + 1))) if served else 0
+            failed = int(rng.binomial(n, self.error_rate(target, t_ms))) if n else 0
+            c.calls[target] = c.calls.get(target, 0) + n
+            c.call_errors[target] = c.call_errors.get(target, 0) + failed
+            labels = {**base, "target": target}
+            out.append(Sample(CALLS, labels, float(c.calls[target]), t_ms, "counter"))
+            out.append(Sample(CALL_ERRORS, labels, float(c.call_errors[target]), t_ms, "counter"))
         return out

@@ -27,6 +27,9 @@ async def default_tenant(session: AsyncSession) -> Tenant:
         tenant = Tenant(slug=DEFAULT_TENANT_SLUG, name="Default")
         session.add(tenant)
         await session.flush()
+        from agentdeck.alerting.defaults import install_default_pack
+
+        await install_default_pack(session, tenant_id=tenant.id)
     return tenant
 
 

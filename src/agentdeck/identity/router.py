@@ -13,20 +13,24 @@ from agentdeck.identity.models import Tenant
 from agentdeck.identity.schemas import TenantPublic, TenantUpdate
 from agentdeck.identity.users_router import router as users_router
 from agentdeck.server.deps import Admin, SessionDep, SettingsDep, Viewer
+from agentdeck.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth_router)
 router.include_router(users_router)
 
 
-def _tenant_public(tenant: Tenant, default_quota: int) -> TenantPublic:
+def _tenant_public(tenant: Tenant, settings: Settings) -> TenantPublic:
     quota = tenant.agent_quota_per_user
+    retention = tenant.retention_days
     return TenantPublic(
         id=tenant.id,
         slug=tenant.slug,
         name=tenant.name,
         agent_quota_per_user=quota,
-        effective_agent_quota=default_quota if quota is None else quota,
+        effective_agent_quota=settings.default_agent_quota if quota is None else quota,
+        retention_days=retention,
+        effective_retention_days=settings.tsdb.retention_days if retention is None else retention,
     )
 
 
@@ -34,16 +38,17 @@ def _tenant_public(tenant: Tenant, default_quota: int) -> TenantPublic:
 async def get_tenant(principal: Viewer, session: SessionDep, settings: SettingsDep) -> TenantPublic:
     """The caller's tenant and its settings."""
     tenant = await service.get_tenant(session, tenant_id=principal.tenant_id)
-    return _tenant_public(tenant, settings.default_agent_quota)
+    return _tenant_public(tenant, settings)
 
 
 @router.patch("/tenant", response_model=TenantPublic, tags=["tenant"])
 async def update_tenant(
     body: TenantUpdate, principal: Admin, session: SessionDep, settings: SettingsDep
 ) -> TenantPublic:
-    """Rename the tenant or set its per-user agent quota (null: the server default)."""
+    """Rename the tenant, set its per-user agent quota or its metrics retention (null: the
+    server default)."""
     tenant = await service.update_tenant(
         session, actor=principal, tenant_id=principal.tenant_id, data=body
     )
     await session.commit()
-    return _tenant_public(tenant, settings.default_agent_quota)
+    return _tenant_public(tenant, settings)

@@ -25,6 +25,7 @@ TENANT_SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_AGENT_QUOTA = 1000
+MAX_RETENTION_DAYS = 3650
 _T = TypeVar("_T")
 
 Username = Annotated[
@@ -202,12 +203,23 @@ class TenantPublic(BaseModel):
         description="Agents each user may own here; null means the server default."
     )
     effective_agent_quota: int = Field(description="The quota that applies now.")
+    retention_days: int | None = Field(
+        description="Days this tenant's metric samples are kept; null means the server default."
+    )
+    effective_retention_days: int = Field(description="The metrics retention that applies now.")
 
 
 class TenantUpdate(_Input):
     name: Name | None = None
     agent_quota_per_user: int | None = Field(
         None, ge=0, le=MAX_AGENT_QUOTA, description="null resets to the server default."
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description=f"Metrics retention in days (1–{MAX_RETENTION_DAYS}); null resets to the "
+        "server default.",
     )
 
     @field_validator("name")

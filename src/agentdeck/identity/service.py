@@ -27,6 +27,7 @@ def tenant_snapshot(tenant: Tenant) -> dict[str, object]:
         "slug": tenant.slug,
         "name": tenant.name,
         "agent_quota_per_user": tenant.agent_quota_per_user,
+        "retention_days": tenant.retention_days,
     }
 
 
@@ -67,6 +68,20 @@ async def effective_agent_quota(session: AsyncSession, tenant_id: uuid.UUID, def
     return default if quota is None else quota
 
 
+async def effective_retention_days(
+    session: AsyncSession, tenant_id: uuid.UUID, default: int
+) -> int:
+    """Days the tenant's metric samples are kept: its own setting, else the server default."""
+    days = await session.scalar(select(Tenant.retention_days).where(Tenant.id == tenant_id))
+    return default if days is None else days
+
+
+async def retention_days_by_tenant(session: AsyncSession, default: int) -> dict[uuid.UUID, int]:
+    """Every tenant's effective metrics retention in days (for the retention loop)."""
+    rows = await session.execute(select(Tenant.id, Tenant.retention_days).order_by(Tenant.id))
+    return {tenant_id: default if days is None else days for tenant_id, days in rows}
+
+
 def check_tenant_slug(slug: str) -> str:
     if not _SLUG.match(slug):
         raise field_error(
@@ -103,6 +118,9 @@ async def ensure_tenant(
         resource_id=tenant.id,
         after=tenant_snapshot(tenant),
     )
+    from agentdeck.alerting.defaults import install_default_pack
+
+    await install_default_pack(session, tenant_id=tenant.id)
     return tenant, True
 
 

@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             bus=bus,
         )
         app.state.deck = state
+        await _backfill_rule_packs(state)
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
@@ -130,8 +131,12 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
 
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
-    """The background loops: the scraper and retention/downsampling (both leased)."""
+    """The background loops (all leased): the scraper, retention/downsampling, the alert
+    evaluator, the notification dispatcher and the delivery worker."""
+    from agentdeck.alerting.dispatcher import DispatcherLoop
+    from agentdeck.alerting.evaluator import EvaluatorLoop
     from agentdeck.loops.runner import LoopRunner
+    from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
 
@@ -140,12 +145,26 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
+            EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
+            DeliveryLoop(sessions=sessions, settings=settings, registry=state.metrics.registry),
+            DispatcherLoop(
+                sessions=sessions,
+                interval=settings.alerting.dispatch_interval_seconds,
+                external_url=settings.alerting.external_url,
+            ),
         ],
         sessions=sessions,
         metrics=loop_metrics,
     )
     runner.start()
     return runner
+
+
+async def _backfill_rule_packs(state: AppState) -> None:
+    """The default alert rule pack for tenants created before it existed."""
+    from agentdeck.alerting.defaults import backfill_default_packs
+
+    await backfill_default_packs(state.sessions)
 
 
 def _start_demo(state: AppState) -> DemoSimulator:
@@ -184,8 +203,16 @@ async def _start_hub(state: AppState) -> Hub:
 
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
+    from agentdeck.alerting.alerts_router import router as alerts_router
+    from agentdeck.alerting.am_api import router as alertmanager_router
+    from agentdeck.alerting.routing_router import router as routing_router
+    from agentdeck.alerting.rules_router import router as alert_rules_router
+    from agentdeck.alerting.silences_router import router as silences_router
+    from agentdeck.alerting.trace import router as trace_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.notify.router import router as notify_router
+    from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
@@ -204,6 +231,14 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(query_router)
     app.include_router(scrape_router)
     app.include_router(overview_router)
+    app.include_router(monitoring_router)
+    app.include_router(alerts_router)
+    app.include_router(alertmanager_router)
+    app.include_router(alert_rules_router)
+    app.include_router(notify_router)
+    app.include_router(routing_router)
+    app.include_router(silences_router)
+    app.include_router(trace_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

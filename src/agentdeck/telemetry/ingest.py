@@ -40,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
+from agentdeck.identity.service import effective_retention_days
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry._series_cache import (
     LABEL_CACHE_MAX,
@@ -96,6 +97,8 @@ log = structlog.get_logger(__name__)
 COUNT_TTL_SECONDS = 30.0
 #: How often (at most) a tenant's known series are reloaded from the store near the cap.
 RELOAD_INTERVAL_SECONDS = 5.0
+#: The shortest retention a tenant can have (one day): younger samples need no tenant lookup.
+MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
 _UID = attrgetter("uid")
 _OK = attrgetter("ok")
@@ -313,7 +316,7 @@ async def ingest_rows(
     try:
         ts_array = np.asarray(timestamps, dtype=np.int64) if n else np.empty(0, np.int64)
     except OverflowError:  # beyond int64: refused like any other far-off timestamp
-        ts_array = _outside_int64(timestamps, indexes, keep, bad, settings)
+        ts_array = _outside_int64(timestamps, indexes, keep, bad)
     return await _finish(
         state=state,
         tenant=tenant,
@@ -344,23 +347,17 @@ def _outside_int64(
     indexes: list[int],
     keep: np.ndarray[Any, np.dtype[np.bool_]],
     bad: list[tuple[int, str, str, str]],
-    settings: TSDBSettings,
 ) -> Int64Array:
-    """The timestamps as int64, with those that do not fit refused (and zeroed)."""
+    """The timestamps as int64: those above it are refused here, those below it become the
+    smallest int64 (and so older than any retention)."""
     fitted = []
     for i, ts in enumerate(timestamps):
         if ts > _INT64_MAX:
             message = f"timestamp {ts} is not a millisecond time (above {MAX_TIMESTAMP_MS})"
             bad.append((indexes[i], "too_far_in_future", "timestamp", message))
-        elif ts < _INT64_MIN:
-            days = settings.retention_days
-            message = f"timestamp is older than the retention of {days} days"
-            bad.append((indexes[i], "too_old", "timestamp", message))
-        else:
-            fitted.append(ts)
-            continue
-        keep[i] = False
-        fitted.append(0)
+            keep[i] = False
+            ts = 0
+        fitted.append(max(ts, _INT64_MIN))
     return np.asarray(fitted, dtype=np.int64)
 
 
@@ -473,9 +470,13 @@ async def _finish(
     ``entries`` are the batch's distinct series, ``series_index`` points each sample at one;
     samples with ``keep`` false were already refused (their errors are in ``bad``).
     """
+    days = settings.retention_days
     if len(timestamps):
         newest = now + settings.future_tolerance_seconds * 1000
-        oldest = now - settings.retention_days * 86_400_000
+        if int(timestamps.min()) < now - MIN_RETENTION_MS:
+            # Only samples over a day old can be past a retention: look the tenant's up then.
+            days = await effective_retention_days(session, tenant_id, days)
+        oldest = now - days * 86_400_000
         future = (timestamps > newest) & keep
         old = (timestamps < oldest) & keep
         if future.any():
@@ -490,7 +491,6 @@ async def _finish(
                 bad.append((int(indexes[i]), "too_far_in_future", "timestamp", message))
         if old.any():
             keep &= ~old
-            days = settings.retention_days
             message = f"timestamp is older than the retention of {days} days"
             for i in np.flatnonzero(old).tolist():
                 bad.append((int(indexes[i]), "too_old", "timestamp", message))

@@ -6,10 +6,13 @@ Layout (see ``docs/storage.md``):
   canonical JSON and a stable 64-bit hash of tenant + name + sorted labels. It is loaded
   into memory at start (:mod:`agentdeck.tsdb._index`), so labels are stored once per series
   and never per sample.
-* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts (the head).
-* ``samples_sorted`` — the same columns; :meth:`DuckDBStore.compact` moves head rows older than
-  an hour here, each compaction appended ordered by ``(series_id, ts)``, so DuckDB's per-row-
-  group min/max lets a read of a few series skip nearly all of it. Reads union both tables.
+* ``samples`` — ``(series_id, ts, value)``, appended with Arrow batch inserts (the head),
+  mirrored in memory by :mod:`agentdeck.tsdb._head` (runs sorted by series id), which serves
+  every read of head samples.
+* ``samples_sorted`` — the same columns; :meth:`DuckDBStore.compact` moves the head rows of
+  each finished 2 h span here, ordered by ``(span, series_id, ts)``, so DuckDB's per-row-group
+  min/max lets a read of a few series skip nearly all of it. Reads combine the mirror with
+  this table (only for ranges before its watermark).
 * ``rollup_1m`` / ``rollup_1h`` — ``(series_id, bucket, min, max, sum, count)`` per minute
   and hour, filled by :meth:`DuckDBStore.rollup`.
 * ``tenant_state`` — per-tenant rollup progress.
@@ -18,7 +21,9 @@ One writer thread owns the connection that writes. Concurrent :meth:`DuckDBStore
 calls queue up and are coalesced into one transaction; each call returns after the
 transaction holding its samples committed (DuckDB writes and syncs its write-ahead log on
 commit), so a sample acknowledged to a client survives ``kill -9``. Reads run on a small pool
-of reader threads with their own cursors. No DuckDB call runs on the event loop.
+of reader threads with their own cursors; only reads of up to 2,000 series by equality matchers
+that the in-memory head answers alone (numpy, no DuckDB) run on the event loop. No DuckDB call
+runs on the event loop.
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import structlog
 
+from agentdeck.tsdb._head import HeadBuffer, SharedLock
 from agentdeck.tsdb._index import SeriesIndex
 from agentdeck.tsdb.base import (
     ACTIVE_WINDOW_MS,
     Int64Array,
     Matcher,
+    MatchOp,
     SampleBatch,
     Series,
     SeriesKey,
@@ -115,7 +122,13 @@ _INLINE_IDS = 256
 
 # Compaction orders samples by (span of this length, series_id, ts): a one-series read touches
 # about one row group per span, a fleet-wide read of a short range only the spans it overlaps.
+# It runs when a span is finished: once samples newer than its end + COMPACT_LAG_MS arrived.
 COMPACT_SPAN_MS = 2 * HOUR_MS
+COMPACT_LAG_MS = 5 * 60_000
+# Reads of at most this many series that need only the in-memory head run on the event loop
+# (numpy: microseconds for one series, about 2 ms for 1,000 series over an hour), sparing the
+# hand-off to a reader thread, which costs more than that on a busy machine.
+_INLINE_READ_SERIES = 2_000
 
 
 def _all_samples(where: str, columns: str = "series_id, ts, value") -> str:
@@ -160,7 +173,7 @@ class DuckDBStore:
         duckdb_threads: int | None = None,
         memory_limit: str | None = None,
         max_transaction_samples: int = 1_000_000,
-        compact_rows: int = 2_000_000,
+        compact_rows: int = 3_000_000,
     ) -> None:
         self.path = Path(path)
         self._read_threads = read_threads
@@ -168,7 +181,10 @@ class DuckDBStore:
         self._memory_limit = memory_limit
         self._max_transaction_samples = max_transaction_samples
         self._compact_rows = compact_rows
-        self._head_rows = 0
+        self._head = HeadBuffer()
+        self._moves = SharedLock()  # held exclusively while rows move out of the head
+        self._max_ts = -1  # newest sample time written (drives time-based compaction)
+        self._compacted_to = 0  # the span boundary compaction last moved the head up to
         self._index = SeriesIndex()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
@@ -237,9 +253,19 @@ class DuckDBStore:
                 np.asarray(spans["min(ts)"], np.int64),
                 np.asarray(spans["max(ts)"], np.int64),
             )
-        self._head_rows = int(con.execute("SELECT count(*) FROM samples").fetchall()[0][0])
-        if self._head_rows >= self._compact_rows:
-            self._compact_sync(None)
+        head = con.execute("SELECT series_id, ts, value FROM samples").fetchnumpy()
+        self._head.append(
+            np.asarray(head["series_id"], np.int32),
+            np.asarray(head["ts"], np.int64),
+            np.asarray(head["value"], np.float64),
+        )
+        newest = con.execute("SELECT max(ts) FROM samples_sorted").fetchall()[0][0]
+        if newest is not None:
+            self._head.publish(self._head.without(-1, sorted_until=int(newest) + 1))
+            self._compacted_to = int(newest) + 1
+        if len(spans["series_id"]):
+            self._max_ts = int(np.max(spans["max(ts)"]))
+        self._maybe_compact()
         for _ in range(self._read_threads):
             cursor = con.cursor()
             self._all_cursors.append(cursor)
@@ -347,7 +373,7 @@ class DuckDBStore:
             return
         for item, new in zip(group, new_counts, strict=True):
             _settle(item.future, WriteResult(samples=len(item.batch), new_series=new))
-        if self._head_rows >= self._compact_rows:
+        if self._compaction_due() is not None:
             await self._run_writer(self._maybe_compact)
 
     def _commit_sync(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
@@ -414,8 +440,9 @@ class DuckDBStore:
             if new_rows:
                 index.add((tenant, key, series_id) for series_id, tenant, key in new_rows)
             index.update_times(ids, timestamps)
+        self._head.append(ids, timestamps, values)
+        self._max_ts = max(self._max_ts, int(timestamps.max()))
         self._samples_written += len(ids)
-        self._head_rows += len(ids)
         self._transactions += 1
         return new_counts
 
@@ -423,31 +450,62 @@ class DuckDBStore:
 
     async def compact(self, before_ms: int | None = None) -> int:
         """Move raw samples (all, or those before ``before_ms``) from the append-ordered head
-        into the table ordered by ``(series_id, ts)``; returns the number of samples moved.
+        into the table ordered by ``(2 h span, series_id, ts)``; returns how many moved.
 
         Runs on the writer thread in one transaction: writes wait for it, reads see the data
-        either before or after. The store also does this by itself once the head holds
-        ``compact_rows`` samples (checked after writes and at open).
+        either before or after. The store also does this by itself (checked after writes and
+        at open) for every finished span, i.e. once samples more than ``COMPACT_LAG_MS`` past a
+        span's end arrived, and for the whole head when it holds ``compact_rows`` samples.
         """
         return await self._run_writer(self._compact_sync, before_ms)
 
     def _compact_sync(self, before_ms: int | None) -> int:
         con = self._db
-        where = "true" if before_ms is None else f"ts < {int(before_ms)}"
-        with _transaction(con, "metrics compaction"):
+        view = self._head.view
+        if before_ms is None:
+            before = self._max_ts + 1
+            until = max(view.sorted_until, before)
+        else:
+            before = int(before_ms)
+            until = max(view.sorted_until, min(before, self._max_ts + 1))
+        con.execute("BEGIN TRANSACTION")
+        try:
             con.execute(
                 "INSERT INTO samples_sorted SELECT series_id, ts, value FROM samples "
-                f"WHERE {where} ORDER BY ts // {COMPACT_SPAN_MS}, series_id, ts"
+                f"WHERE ts < {before} ORDER BY ts // {COMPACT_SPAN_MS}, series_id, ts"
             )
-            count = int(con.execute(f"DELETE FROM samples WHERE {where}").fetchall()[0][0])
-        self._head_rows = max(0, self._head_rows - count) if before_ms is not None else 0
+            count = int(con.execute(f"DELETE FROM samples WHERE ts < {before}").fetchall()[0][0])
+            left = self._head.without(before, sorted_until=until)
+            with self._moves.exclusive():
+                con.execute("COMMIT")
+                self._head.publish(left)
+        except Exception as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise StoreError(f"metrics compaction failed: {exc}") from exc
+        self._compacted_to = max(self._compacted_to, before)
         return count
 
+    def _compaction_due(self) -> int | None:
+        """The time before which the head should be compacted now, if any."""
+        view = self._head.view
+        oldest = view.min_ts
+        if oldest is None:
+            return None
+        if view.rows >= self._compact_rows:
+            return self._max_ts + 1
+        boundary = (self._max_ts - COMPACT_LAG_MS) // COMPACT_SPAN_MS * COMPACT_SPAN_MS
+        # Late samples for spans already compacted wait for the next finished span.
+        if boundary > self._compacted_to and oldest < boundary:
+            return boundary
+        return None
+
     def _maybe_compact(self) -> None:
-        if self._head_rows < self._compact_rows:
+        before = self._compaction_due()
+        if before is None:
             return
         try:
-            self._compact_sync(None)
+            self._compact_sync(before)
         except StoreError:
             log.exception("metrics compaction failed; the data stays in the head")
 
@@ -474,6 +532,16 @@ class DuckDBStore:
         self, tenant_id: UUID, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[Series]:
         check_selector(matchers)
+        if self._closed:
+            raise StoreError("the metrics store is closed")
+        if start_ms >= self._head.view.sorted_until and all(m.op is MatchOp.eq for m in matchers):
+            # Equality matchers resolve with a few set lookups; when the range is all in the
+            # in-memory head and the series are few, reading is cheaper than a thread hand-off.
+            found = self._resolve(tenant_id, matchers, start_ms, end_ms)
+            view = self._head.view
+            if len(found) <= _INLINE_READ_SERIES and start_ms >= view.sorted_until:
+                return _assemble(found, *view.read(_ids(found), start_ms, end_ms))
+            return await self._run_reader(self._read_sync, found, start_ms, end_ms)
         return await self._run_reader(self._select_sync, tenant_id, matchers, start_ms, end_ms)
 
     def _select_sync(
@@ -485,46 +553,51 @@ class DuckDBStore:
         end_ms: int,
     ) -> list[Series]:
         found = self._resolve(tenant_id, matchers, start_ms, end_ms)
+        return self._read_sync(cursor, found, start_ms, end_ms)
+
+    def _read_sync(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        found: list[tuple[int, SeriesKey]],
+        start_ms: int,
+        end_ms: int,
+    ) -> list[Series]:
+        """Samples of the resolved series: the in-memory head, plus the compacted table when
+        the range reaches before ``sorted_until`` (both seen at the same moment)."""
         if not found or start_ms > end_ms:
             return []
-        ids = [series_id for series_id, _ in found]
-        if len(ids) <= _INLINE_IDS:
-            in_list = ",".join(map(str, ids))
-            result = cursor.execute(
-                _all_samples(f"series_id IN ({in_list}) AND ts BETWEEN $1 AND $2"),
-                [start_ms, end_ms],
-            ).fetchnumpy()
-        else:
-            wanted = pa.table({"series_id": pa.array(ids, pa.int32())})
-            cursor.register("_wanted", wanted)
-            # The id bounds let both scans skip row groups of the sorted table.
-            bounds = f"series_id BETWEEN {min(ids)} AND {max(ids)} AND ts BETWEEN $1 AND $2"
-            try:
+        ids = _ids(found)
+        view = self._head.view
+        if start_ms >= view.sorted_until:
+            return _assemble(found, *view.read(ids, start_ms, end_ms))
+        with self._moves.shared():
+            view = self._head.view
+            head = view.read(ids, start_ms, end_ms)
+            where = f"ts BETWEEN {int(start_ms)} AND {int(min(end_ms, view.sorted_until - 1))}"
+            if len(ids) <= _INLINE_IDS:
+                in_list = ",".join(map(str, ids.tolist()))
                 result = cursor.execute(
-                    "SELECT s.series_id, s.ts, s.value "
-                    f"FROM ({_all_samples(bounds)}) s "
-                    "SEMI JOIN _wanted w ON s.series_id = w.series_id",
-                    [start_ms, end_ms],
+                    f"SELECT series_id, ts, value FROM samples_sorted "
+                    f"WHERE series_id IN ({in_list}) AND {where}"
                 ).fetchnumpy()
-            finally:
-                cursor.unregister("_wanted")
-        sids = np.asarray(result["series_id"], dtype=np.int64)
-        if len(sids) == 0:
-            return []
-        timestamps = np.asarray(result["ts"], dtype=np.int64)
-        values = np.asarray(result["value"], dtype=np.float64)
-        # Sorting here is several times cheaper than ORDER BY in the query.
-        order = np.lexsort((timestamps, sids))
-        sids, timestamps, values = sids[order], timestamps[order], values[order]
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(sids)) + 1))
-        ends = np.append(starts[1:], len(sids))
-        keys = dict(found)
-        out: list[Series] = []
-        for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            key = keys[int(sids[begin])]
-            out.append(Series(key.name, dict(key.labels), timestamps[begin:end], values[begin:end]))
-        out.sort(key=lambda series: (series.name, tuple(sorted(series.labels.items()))))
-        return out
+            else:
+                wanted = pa.table({"series_id": pa.array(ids.astype(np.int32))})
+                cursor.register("_wanted", wanted)
+                # The id bounds let the scan skip row groups of the sorted table.
+                try:
+                    result = cursor.execute(
+                        "SELECT s.series_id, s.ts, s.value FROM samples_sorted s "
+                        "SEMI JOIN _wanted w ON s.series_id = w.series_id "
+                        f"WHERE s.series_id BETWEEN {ids[0]} AND {ids[-1]} AND s.{where}"
+                    ).fetchnumpy()
+                finally:
+                    cursor.unregister("_wanted")
+        return _assemble(
+            found,
+            np.concatenate((np.asarray(result["series_id"], np.int64), head[0])),
+            np.concatenate((np.asarray(result["ts"], np.int64), head[1])),
+            np.concatenate((np.asarray(result["value"], np.float64), head[2])),
+        )
 
     async def series(
         self,
@@ -618,7 +691,8 @@ class DuckDBStore:
             return
         dead = ids[index.last_ts[ids] < ts_ms]
         tenant_str = str(tenant_id)
-        with _transaction(con, "metrics retention"):
+        left = self._head.without(ts_ms, ids=ids)
+        with _transaction(con, "metrics retention", self._moves, lambda: self._head.publish(left)):
             for table, column in (
                 ("samples", "ts"),
                 ("samples_sorted", "ts"),
@@ -754,6 +828,42 @@ class DuckDBStore:
         await self._run_writer(lambda: self._db.execute("CHECKPOINT"))
 
 
+def _ids(found: list[tuple[int, SeriesKey]]) -> Int64Array:
+    """The (sorted) ids of resolved series as an array."""
+    return np.fromiter((series_id for series_id, _ in found), np.int64, count=len(found))
+
+
+def _assemble(
+    found: list[tuple[int, SeriesKey]],
+    sids: Int64Array,
+    timestamps: Int64Array,
+    values: np.ndarray,
+) -> list[Series]:
+    """Rows of any order grouped into :class:`Series`, samples by time, series by labels."""
+    if len(sids) == 0:
+        return []
+    # Rows read from the head alone usually come grouped by series and in time order: check
+    # that in one pass, and sort (cheaper here than ORDER BY in the query) only when not.
+    step_sid = np.diff(sids)
+    if not bool(np.all((step_sid > 0) | ((step_sid == 0) & (np.diff(timestamps) >= 0)))):
+        order = np.lexsort((timestamps, sids))
+        sids, timestamps, values = sids[order], timestamps[order], values[order]
+        step_sid = np.diff(sids)
+    starts = np.concatenate(([0], np.flatnonzero(step_sid) + 1))
+    ends = np.append(starts[1:], len(sids))
+    where = dict(
+        zip(sids[starts].tolist(), zip(starts.tolist(), ends.tolist(), strict=True), strict=True)
+    )
+    out: list[Series] = []
+    # Series keys hold their labels sorted, so ordering by key orders by name, then labels.
+    for series_id, key in sorted(found, key=lambda item: item[1]):
+        bounds = where.get(series_id)
+        if bounds is not None:
+            begin, end = bounds
+            out.append(Series(key.name, dict(key.labels), timestamps[begin:end], values[begin:end]))
+    return out
+
+
 def _insert_series(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, UUID, SeriesKey]]) -> None:
     """Add new series to the dictionary table (inside the caller's transaction)."""
     now_ms = int(time.time() * 1000)
@@ -773,12 +883,25 @@ def _insert_series(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, UUID, S
 
 
 @contextlib.contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK and :class:`StoreError` on any failure."""
+def _transaction(
+    con: duckdb.DuckDBPyConnection,
+    what: str,
+    moves: SharedLock | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK and :class:`StoreError` on any failure.
+
+    With ``moves``, the COMMIT and ``on_commit`` run while holding it exclusively."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield
-        con.execute("COMMIT")
+        if moves is None:
+            con.execute("COMMIT")
+        else:
+            with moves.exclusive():
+                con.execute("COMMIT")
+                if on_commit is not None:
+                    on_commit()
     except Exception as exc:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")

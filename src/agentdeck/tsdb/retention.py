@@ -6,7 +6,9 @@ Every ``loops.retention_interval_seconds`` (hourly by default), for every tenant
    than the lag go into the 1-minute and 1-hour rollups (the lag leaves late samples time to
    arrive; a rolled-up hour takes no more samples into its rollups);
 2. ``store.delete_before(tenant, now - retention)``: raw samples and rollups older than the
-   tenant's retention (``tsdb.retention_days`` for every tenant for now) are deleted.
+   tenant's retention are deleted. The retention is the tenant's own ``retention_days`` (set
+   by its admin through ``PATCH /api/v1/tenant``) or, when that is null, the server default
+   ``tsdb.retention_days``; it is read from the state database at every tick.
 
 It is a leased loop, so one replica does it. A tenant that fails is logged and skipped; the
 others still run, and the tick reports the failure (counted as an error in the loop metrics).
@@ -19,10 +21,9 @@ import uuid
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.identity.models import Tenant
+from agentdeck.identity.service import retention_days_by_tenant
 from agentdeck.loops.base import Loop
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
@@ -59,21 +60,21 @@ class RetentionLoop(Loop):
         self.interval = settings.loops.retention_interval_seconds
         self.clock_ms = clock_ms
 
-    def retention_ms(self, tenant_id: uuid.UUID) -> int:
-        """How long the tenant's samples are kept (per-tenant overrides come later)."""
-        return self.settings.tsdb.retention_days * DAY_MS
+    async def retention_days(self) -> dict[uuid.UUID, int]:
+        """Every tenant's retention in days: its own setting, else the server default."""
+        async with self.sessions() as session:
+            return await retention_days_by_tenant(session, self.settings.tsdb.retention_days)
 
     async def tick(self) -> None:
         now = self.clock_ms()
-        async with self.sessions() as session:
-            tenant_ids = list(await session.scalars(select(Tenant.id).order_by(Tenant.id)))
+        retention = await self.retention_days()
         failed = []
-        for tenant_id in tenant_ids:
+        for tenant_id, days in retention.items():
             try:
                 rolled = await self.store.rollup(
                     tenant_id, now - self.settings.loops.rollup_lag_seconds * 1000
                 )
-                cutoff = now - self.retention_ms(tenant_id)
+                cutoff = now - days * DAY_MS
                 await self.store.delete_before(tenant_id, cutoff)
             except Exception:
                 log.exception("retention failed", tenant=str(tenant_id))

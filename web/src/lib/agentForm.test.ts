@@ -32,6 +32,7 @@ const agent: AgentPublic = {
   config: { temperature: 0.2, auto_scaling: { enabled: true, min_replicas: 2, max_replicas: 6 } },
   metadata: { owner: "support" },
   labels: { team: "support", env: "prod" },
+  dependencies: [],
   replica_count: 2,
   cpu_limit: "500m",
   memory_limit: "512Mi",

@@ -6,6 +6,8 @@ import type { AgentCreate, AgentPublic, AgentType, AgentUpdate } from "../api/ty
 
 export const MAX_REPLICAS = 20;
 export const MAX_LABELS = 64;
+export const MAX_DEPENDENCIES = 100;
+const DEPENDENCY_NAME_MAX = 253;
 const LABEL_PART_MAX = 63;
 
 export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -26,6 +28,7 @@ export interface AgentFormState {
   cpu_limit: string;
   memory_limit: string;
   labels: string;
+  dependencies: string;
   autoscaling_enabled: boolean;
   min_replicas: string;
   max_replicas: string;
@@ -46,6 +49,7 @@ export const EMPTY_AGENT_FORM: AgentFormState = {
   cpu_limit: "500m",
   memory_limit: "512Mi",
   labels: "",
+  dependencies: "",
   autoscaling_enabled: false,
   min_replicas: "1",
   max_replicas: String(MAX_REPLICAS),
@@ -76,6 +80,7 @@ export function formFromAgent(agent: AgentPublic): AgentFormState {
     cpu_limit: agent.cpu_limit,
     memory_limit: agent.memory_limit,
     labels: formatLabels(agent.labels),
+    dependencies: agent.dependencies.join(", "),
     autoscaling_enabled: auto?.enabled === true,
     min_replicas: String(typeof auto?.min_replicas === "number" ? auto.min_replicas : 1),
     max_replicas: String(typeof auto?.max_replicas === "number" ? auto.max_replicas : MAX_REPLICAS),
@@ -114,6 +119,21 @@ export function parseLabels(text: string): { labels: Record<string, string>; err
     return { labels, error: `At most ${MAX_LABELS} labels are allowed.` };
   }
   return { labels };
+}
+
+/** "intent-router, openai-api" (commas or new lines) → names, trimmed, repeats dropped. */
+export function parseDependencies(text: string): { names: string[]; error?: string } {
+  const names: string[] = [];
+  for (const raw of text.split(/[,\n]/)) {
+    const name = raw.trim();
+    if (!name || names.includes(name)) continue;
+    if (name.length > DEPENDENCY_NAME_MAX) {
+      return { names, error: `"${name.slice(0, 20)}…" is longer than ${DEPENDENCY_NAME_MAX} characters.` };
+    }
+    names.push(name);
+  }
+  if (names.length > MAX_DEPENDENCIES) return { names, error: `At most ${MAX_DEPENDENCIES} dependencies are allowed.` };
+  return { names };
 }
 
 function parseObject(text: string): { value: Record<string, unknown>; error?: string } {
@@ -169,6 +189,8 @@ export function validateAgentForm(form: AgentFormState): FormErrors {
     errors.memory_limit = "Use a number with a unit such as 256Mi or 1Gi (greater than zero).";
   const labels = parseLabels(form.labels);
   if (labels.error) errors.labels = labels.error;
+  const dependencies = parseDependencies(form.dependencies);
+  if (dependencies.error) errors.dependencies = dependencies.error;
   const config = parseObject(form.config);
   if (config.error) errors.config = config.error;
   else if ("auto_scaling" in config.value)
@@ -208,6 +230,7 @@ export function toAgentCreate(form: AgentFormState): AgentCreate {
     cpu_limit: form.cpu_limit.trim(),
     memory_limit: form.memory_limit.trim(),
     labels: parseLabels(form.labels).labels,
+    dependencies: parseDependencies(form.dependencies).names,
     config: buildConfig(form, false),
     metadata: parseObject(form.metadata).value,
   };
@@ -232,6 +255,7 @@ export function toAgentUpdate(form: AgentFormState, agent: AgentPublic): AgentUp
   if (next.cpu_limit !== agent.cpu_limit) update.cpu_limit = next.cpu_limit;
   if (next.memory_limit !== agent.memory_limit) update.memory_limit = next.memory_limit;
   if (!sameJson(next.labels, agent.labels)) update.labels = next.labels;
+  if (!sameJson(next.dependencies ?? [], agent.dependencies)) update.dependencies = next.dependencies ?? [];
   if (!sameJson(config, agent.config)) update.config = config;
   if (!sameJson(next.metadata, agent.metadata)) update.metadata = next.metadata;
   return update;

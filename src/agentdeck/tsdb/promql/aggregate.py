@@ -26,16 +26,25 @@ def aggregate(
 ) -> Vector:
     steps = vector.values.shape[1]
     keys: dict[tuple[tuple[str, str], ...], int] = {}
-    group_of = np.empty(len(vector), dtype=np.int64)
+    groups: list[int] = []
     group_labels: list[Labels] = []
-    for i, labels in enumerate(vector.labels):
-        grouped = grouping_labels(labels, names, without)
-        key = tuple(sorted(grouped.items()))
+    by = sorted(set(names))  # `by`: the key is built in sorted label order, no sort per series
+    only = by[0] if len(by) == 1 and not without else None
+    for labels in vector.labels:
+        if only is not None:
+            value = labels.get(only)
+            key: tuple[tuple[str, str], ...] = ((only, value),) if value else ()
+        elif without:
+            grouped = grouping_labels(labels, names, without)
+            key = tuple(sorted(grouped.items()))
+        else:
+            key = tuple([(k, v) for k in by if (v := labels.get(k))])
         g = keys.get(key)
         if g is None:
             g = keys[key] = len(group_labels)
-            group_labels.append(grouped)
-        group_of[i] = g
+            group_labels.append(grouped if without else dict(key))
+        groups.append(g)
+    group_of = np.array(groups, dtype=np.int64)
     if op in SIMPLE:
         return _simple(op, vector, group_of, group_labels, steps)
     if op in ("topk", "bottomk"):

@@ -91,7 +91,7 @@ def range_function(
         else:  # pragma: no cover - RANGE_FUNCTIONS lists the names above
             raise PromQLError(f"unknown range function {name}")
     keep_name = name == "last_over_time"
-    labels = data.labels if keep_name else [drop_name(labels) for labels in data.labels]
+    labels = data.labels if keep_name else data.bare
     return Vector(labels, np.where(mask, values, 0.0), mask).compact()
 
 

@@ -79,15 +79,24 @@ def drop_name(labels: Labels) -> Labels:
 class Fetched:
     """Every sample of the series of one selector, flat, with per-series offsets."""
 
-    labels: list[Labels]
+    series: Sequence[Series]
     ts: I64
     vals: F64
     offsets: I64  # (series + 1,)
     keys: I64
+    bare: list[Labels]  # the labels without ``__name__`` (shared, never changed in place)
+    _labels: list[Labels] | None = None
+
+    @property
+    def labels(self) -> list[Labels]:
+        """The labels with ``__name__`` (made when first asked: most functions drop it)."""
+        if self._labels is None:
+            self._labels = [s.metric() for s in self.series]
+        return self._labels
 
     @classmethod
     def of(cls, series: Sequence[Series], base_ms: int) -> Fetched:
-        labels = [s.metric() for s in series]
+        bare = [s.labels for s in series]
         counts = np.fromiter((len(s) for s in series), dtype=np.int64, count=len(series))
         offsets = np.zeros(len(series) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
@@ -98,11 +107,11 @@ class Fetched:
             ts, vals = np.empty(0, np.int64), np.empty(0, np.float64)
         sidx = np.repeat(np.arange(len(series), dtype=np.int64), counts)
         keys = (sidx << _SERIES_SHIFT) + (ts - base_ms)
-        return cls(labels, ts, vals, offsets, keys)
+        return cls(series, ts, vals, offsets, keys, bare)
 
     def bounds(self, upper_ms: I64, window_ms: int, base_ms: int) -> tuple[I64, I64]:
         """``[lo, hi)`` sample indices of the window ``(t - window, t]`` per (series, step)."""
-        n_series = len(self.labels)
+        n_series = len(self.bare)
         sidx = (np.arange(n_series, dtype=np.int64) << _SERIES_SHIFT)[:, None]
         limit = (1 << _SERIES_SHIFT) - 1
         hi_rel = np.clip(upper_ms - base_ms, -1, limit)[None, :]

@@ -180,6 +180,24 @@ export function AgentDetailPage(): ReactNode {
             <Labels labels={agent.labels} />
           </div>
         </section>
+        <section className="card" aria-label="Dependencies">
+          <div className="card-head">
+            <h2>Dependencies</h2>
+          </div>
+          <div className="card-body">
+            {agent.dependencies.length === 0 ? (
+              <span className="faint">None declared</span>
+            ) : (
+              <div className="chips">
+                {agent.dependencies.map((name) => (
+                  <span className="chip" key={name}>
+                    {name}
+                  </span>
+                ))}
+              </div>
+            )}
+          </div>
+        </section>
         <div className="grid-2">
           <section className="card">
             <div className="card-head">

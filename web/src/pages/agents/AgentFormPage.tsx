@@ -22,7 +22,7 @@ import {
 
 const PLACED = [
   "name", "type", "description", "model", "version", "replica_count", "cpu_limit",
-  "memory_limit", "labels", "config", "metadata",
+  "memory_limit", "labels", "dependencies", "config", "metadata",
 ];
 
 interface Loaded {
@@ -258,6 +258,22 @@ function AgentForm({
                   spellCheck={false}
                   value={form.labels}
                   onChange={(e) => set("labels", e.target.value)}
+                />
+              )}
+            </Field>
+            <Field
+              label="Dependencies"
+              error={errorAt(errors, "dependencies")}
+              hint="Agents or external services this agent calls, separated by commas, e.g. intent-router, openai-api. The overview's call graph shows them."
+            >
+              {(p) => (
+                <input
+                  {...p}
+                  name="dependencies"
+                  className="input mono"
+                  spellCheck={false}
+                  value={form.dependencies}
+                  onChange={(e) => set("dependencies", e.target.value)}
                 />
               )}
             </Field>

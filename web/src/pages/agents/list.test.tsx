@@ -17,6 +17,7 @@ function agent(n: number): AgentPublic {
     config: {},
     metadata: {},
     labels: {},
+    dependencies: [],
     replica_count: 1,
     cpu_limit: "500m",
     memory_limit: "512Mi",

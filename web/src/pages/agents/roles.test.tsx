@@ -18,6 +18,7 @@ const agent: AgentPublic = {
   config: {},
   metadata: {},
   labels: { team: "support" },
+  dependencies: [],
   replica_count: 1,
   cpu_limit: "500m",
   memory_limit: "512Mi",

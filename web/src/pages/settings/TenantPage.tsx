@@ -9,18 +9,26 @@ import { useAuth } from "../../auth/session";
 import { Banner, ErrorBanner, Field, Loading, Spinner } from "../../components/ui";
 
 const MAX_QUOTA = 1000;
+const MAX_RETENTION_DAYS = 3650;
+
+const optionalNumber = (text: string): number | null => (text.trim() ? Number(text) : null);
 
 function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
   const queryClient = useQueryClient();
   const { reloadIdentity } = useAuth();
   const [name, setName] = useState(tenant.name);
   const [quota, setQuota] = useState(tenant.agent_quota_per_user === null ? "" : String(tenant.agent_quota_per_user));
+  const [retention, setRetention] = useState(tenant.retention_days === null ? "" : String(tenant.retention_days));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
     mutationFn: () =>
       unwrap(
         api.PATCH("/api/v1/tenant", {
-          body: { name: name.trim(), agent_quota_per_user: quota.trim() ? Number(quota) : null },
+          body: {
+            name: name.trim(),
+            agent_quota_per_user: optionalNumber(quota),
+            retention_days: optionalNumber(retention),
+          },
         }),
       ),
     onSuccess: async (data) => {
@@ -36,6 +44,9 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
     else if (name.trim().length > 200) found.name = "At most 200 characters.";
     if (quota.trim() && !(/^\d+$/.test(quota.trim()) && Number(quota) <= MAX_QUOTA))
       found.agent_quota_per_user = `A whole number from 0 to ${MAX_QUOTA}, or empty for the server default.`;
+    const days = retention.trim();
+    if (days && !(/^\d+$/.test(days) && Number(days) >= 1 && Number(days) <= MAX_RETENTION_DAYS))
+      found.retention_days = `A whole number of days from 1 to ${MAX_RETENTION_DAYS}, or empty for the server default.`;
     setErrors(found);
     if (Object.keys(found).length === 0) save.mutate();
   };
@@ -60,6 +71,15 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
         >
           {(p) => (
             <input {...p} name="agent_quota_per_user" className="input" type="number" min={0} max={MAX_QUOTA} placeholder="server default" value={quota} onChange={(e) => setQuota(e.target.value)} />
+          )}
+        </Field>
+        <Field
+          label="Metrics retention (days)"
+          error={errors.retention_days}
+          hint={`How long metric samples and their rollups are kept; older ones are deleted and refused at ingest. Empty: the server default. Now in force: ${tenant.effective_retention_days} days.`}
+        >
+          {(p) => (
+            <input {...p} name="retention_days" className="input" type="number" min={1} max={MAX_RETENTION_DAYS} placeholder="server default" value={retention} onChange={(e) => setRetention(e.target.value)} />
           )}
         </Field>
       </div>

@@ -1,0 +1,1 @@
+"""Alerting: rules, the evaluator and alert lifecycle, routing, silences, inhibition, escalation."""

@@ -1,0 +1,372 @@
+"""Alerts: list and read, acknowledge, unacknowledge, resolve, notes, timeline, bulk actions,
+and the writes the evaluator and the Alertmanager API share (raise, refresh, resolve).
+
+Services flush; the caller commits, then calls :func:`publish` so the ``alerts`` channel only
+ever announces committed changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.alerting.alerts_schemas import BulkAction, BulkItemResult, BulkResult
+from agentdeck.alerting.matchers import Matcher, matches_all
+from agentdeck.alerting.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertSource,
+    AlertStatus,
+    Severity,
+)
+from agentdeck.audit import service as audit
+from agentdeck.bus.base import Bus
+from agentdeck.identity.principal import Principal
+from agentdeck.pagination import decode_cursor, encode_cursor
+from agentdeck.realtime.publish import spawn
+from agentdeck.server.errors import ProblemError, conflict, not_found
+
+#: Rows read per round when filters run in Python (labels, agent, silenced).
+_SCAN_CHUNK = 500
+#: Rows examined at most for one page of a label-filtered list.
+_SCAN_MAX = 20_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    status: Sequence[AlertStatus] = ()
+    severity: Sequence[Severity] = ()
+    rule_id: uuid.UUID | None = None
+    rule_name: str | None = None
+    agent: str | None = None
+    matchers: Sequence[Matcher] = ()
+    since: datetime | None = None  # active at or after
+    until: datetime | None = None  # started at or before
+    silenced: bool | None = None
+    source: AlertSource | None = None
+    fingerprint: str | None = None
+
+    @property
+    def in_python(self) -> bool:
+        return bool(self.matchers) or self.agent is not None or self.silenced is not None
+
+
+def _query(tenant_id: uuid.UUID, flt: AlertFilter) -> Select[Any]:
+    stmt = select(Alert).where(Alert.tenant_id == tenant_id)
+    if flt.status:
+        stmt = stmt.where(Alert.status.in_(list(flt.status)))
+    if flt.severity:
+        stmt = stmt.where(Alert.severity.in_(list(flt.severity)))
+    if flt.rule_id is not None:
+        stmt = stmt.where(Alert.rule_id == flt.rule_id)
+    if flt.rule_name is not None:
+        stmt = stmt.where(Alert.rule_name == flt.rule_name)
+    if flt.source is not None:
+        stmt = stmt.where(Alert.source == flt.source)
+    if flt.fingerprint is not None:
+        stmt = stmt.where(Alert.fingerprint == flt.fingerprint)
+    if flt.until is not None:
+        stmt = stmt.where(Alert.starts_at <= flt.until)
+    if flt.since is not None:
+        # active at some point in [since, until]: not resolved before `since`
+        stmt = stmt.where(or_(Alert.resolved_at.is_(None), Alert.resolved_at >= flt.since))
+    return stmt
+
+
+def _keep(alert: Alert, flt: AlertFilter) -> bool:
+    labels = {str(k): str(v) for k, v in (alert.labels or {}).items()}
+    if flt.agent is not None and flt.agent not in (labels.get("agent"), labels.get("agent_id")):
+        return False
+    if flt.silenced is not None:
+        muted = bool(alert.silenced_by or alert.inhibited_by)
+        if muted is not flt.silenced:
+            return False
+    return matches_all(flt.matchers, labels)
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    flt: AlertFilter,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Alert], str | None]:
+    """Newest first by ``starts_at``; label/agent/silenced filters are applied while scanning,
+    so a page is always ``limit`` matching alerts (or the last page)."""
+    base = _query(tenant_id, flt)
+    after = decode_cursor(cursor) if cursor else None
+    kept: list[Alert] = []
+    scanned = 0
+    while True:
+        stmt = base
+        if after is not None:
+            value, ident = after
+            stmt = stmt.where(
+                or_(Alert.starts_at < value, and_(Alert.starts_at == value, Alert.id < ident))
+            )
+        chunk = _SCAN_CHUNK if flt.in_python else limit + 1
+        ordered = stmt.order_by(Alert.starts_at.desc(), Alert.id.desc()).limit(chunk)
+        rows: list[Alert] = list(await session.scalars(ordered))
+        for row in rows:
+            if _keep(row, flt):
+                kept.append(row)
+        scanned += len(rows)
+        if len(kept) > limit or len(rows) < chunk or scanned >= _SCAN_MAX:
+            break
+        after = (rows[-1].starts_at, rows[-1].id)
+    items = kept[:limit]
+    more = len(kept) > limit or (scanned >= _SCAN_MAX and bool(rows))
+    next_cursor = encode_cursor(items[-1].starts_at, items[-1].id) if more and items else None
+    return items, next_cursor
+
+
+async def get_alert(session: AsyncSession, *, tenant_id: uuid.UUID, alert_id: uuid.UUID) -> Alert:
+    alert = await session.scalar(
+        select(Alert).where(Alert.id == alert_id, Alert.tenant_id == tenant_id)
+    )
+    if alert is None:
+        raise not_found("alert", alert_id)
+    return alert
+
+
+def add_event(
+    session: AsyncSession,
+    alert: Alert,
+    kind: str,
+    *,
+    at: datetime | None = None,
+    actor_id: uuid.UUID | None = None,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> AlertEvent:
+    event = AlertEvent(
+        tenant_id=alert.tenant_id,
+        alert_id=alert.id,
+        at=at or _now(),
+        kind=kind,
+        actor_id=actor_id,
+        message=message[:2000],
+        data=dict(data or {}),
+    )
+    session.add(event)
+    return event
+
+
+def _user_id(actor: Principal) -> uuid.UUID | None:
+    """The users.id of the actor (API keys are not users; the timeline still names them)."""
+    return actor.id if actor.kind == "user" else None
+
+
+def _snapshot(alert: Alert) -> dict[str, Any]:
+    return {
+        "status": alert.status,
+        "acknowledged_at": alert.acknowledged_at,
+        "resolved_at": alert.resolved_at,
+        "resolution_note": alert.resolution_note,
+    }
+
+
+async def acknowledge(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, note: str | None
+) -> Alert:
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    if alert.status is AlertStatus.resolved:
+        raise conflict("a resolved alert cannot be acknowledged", kind="alert-resolved")
+    if alert.status is AlertStatus.acknowledged:
+        raise conflict("the alert is already acknowledged", kind="alert-acknowledged")
+    before = _snapshot(alert)
+    alert.status = AlertStatus.acknowledged
+    alert.acknowledged_at = _now()
+    alert.acknowledged_by = _user_id(actor)
+    add_event(
+        session,
+        alert,
+        "acknowledged",
+        actor_id=actor.id,
+        message=note or "",
+        data={"by": actor.name, "note": note},
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="alert.acknowledge",
+        resource_type="alert",
+        resource_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+    )
+    await session.flush()
+    return alert
+
+
+async def unacknowledge(session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    if alert.status is not AlertStatus.acknowledged:
+        raise conflict("only an acknowledged alert can be unacknowledged", kind="not-acknowledged")
+    before = _snapshot(alert)
+    alert.status = AlertStatus.active
+    alert.acknowledged_at = None
+    alert.acknowledged_by = None
+    add_event(session, alert, "unacknowledged", actor_id=actor.id, data={"by": actor.name})
+    await audit.record(
+        session,
+        actor=actor,
+        action="alert.unacknowledge",
+        resource_type="alert",
+        resource_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+    )
+    await session.flush()
+    return alert
+
+
+async def resolve(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, note: str | None
+) -> Alert:
+    """Resolve by hand. If the condition still holds after the manual-resolve grace, the
+    evaluator (or the next Alertmanager push) raises a new alert linked to this one."""
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    if alert.status is AlertStatus.resolved:
+        raise conflict("the alert is already resolved", kind="alert-resolved")
+    before = _snapshot(alert)
+    now = _now()
+    alert.status = AlertStatus.resolved
+    alert.resolved_at = now
+    alert.ends_at = now
+    alert.resolved_by = _user_id(actor)
+    alert.resolution_note = note
+    add_event(
+        session,
+        alert,
+        "resolved",
+        at=now,
+        actor_id=actor.id,
+        message=note or "",
+        data={"by": actor.name, "manual": True, "note": note},
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="alert.resolve",
+        resource_type="alert",
+        resource_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+    )
+    await session.flush()
+    return alert
+
+
+async def add_note(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, note: str
+) -> AlertEvent:
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    event = add_event(
+        session, alert, "note", actor_id=actor.id, message=note, data={"by": actor.name}
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="alert.note",
+        resource_type="alert",
+        resource_id=alert.id,
+        after={"note": note},
+    )
+    await session.flush()
+    return event
+
+
+async def timeline(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alert_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[AlertEvent], str | None]:
+    """The alert's events, oldest first."""
+    await get_alert(session, tenant_id=tenant_id, alert_id=alert_id)
+    stmt = select(AlertEvent).where(
+        AlertEvent.alert_id == alert_id, AlertEvent.tenant_id == tenant_id
+    )
+    if cursor:
+        value, ident = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(AlertEvent.at > value, and_(AlertEvent.at == value, AlertEvent.id > ident))
+        )
+    rows = list(await session.scalars(stmt.order_by(AlertEvent.at, AlertEvent.id).limit(limit + 1)))
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1].at, items[-1].id) if len(rows) > limit else None
+    return items, next_cursor
+
+
+async def bulk(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    action: BulkAction,
+    ids: Iterable[uuid.UUID],
+    note: str | None,
+) -> tuple[BulkResult, list[Alert]]:
+    """Apply one action to many alerts; each succeeds or fails on its own (in a savepoint)."""
+    results: list[BulkItemResult] = []
+    changed: list[Alert] = []
+    for alert_id in dict.fromkeys(ids):
+        try:
+            async with session.begin_nested():
+                if action is BulkAction.acknowledge:
+                    alert = await acknowledge(session, actor=actor, alert_id=alert_id, note=note)
+                elif action is BulkAction.unacknowledge:
+                    alert = await unacknowledge(session, actor=actor, alert_id=alert_id)
+                else:
+                    alert = await resolve(session, actor=actor, alert_id=alert_id, note=note)
+        except ProblemError as exc:
+            results.append(BulkItemResult(id=alert_id, ok=False, error=exc.detail))
+            continue
+        changed.append(alert)
+        results.append(BulkItemResult(id=alert_id, ok=True, status=alert.status))
+    ok = sum(1 for r in results if r.ok)
+    return BulkResult(succeeded=ok, failed=len(results) - ok, results=results), changed
+
+
+async def rule_names(session: AsyncSession, *, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(AlertRule.id, AlertRule.name).where(AlertRule.tenant_id == tenant_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def publish(bus: Bus | None, alerts: Iterable[Alert], action: str) -> None:
+    """Announce committed alert changes on each tenant's ``alerts`` channel."""
+    if bus is None:
+        return
+    for alert in alerts:
+        spawn(
+            bus,
+            alert.tenant_id,
+            "alerts",
+            {
+                "action": action,
+                "id": str(alert.id),
+                "status": alert.status.value,
+                "severity": alert.severity.value,
+                "rule_name": alert.rule_name,
+                "fingerprint": alert.fingerprint,
+                "reason": alert.reason,
+                "value": alert.value,
+                "labels": dict(alert.labels or {}),
+            },
+        )

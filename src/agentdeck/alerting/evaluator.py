@@ -1,0 +1,377 @@
+"""The rule evaluator: a leased loop that evaluates each enabled rule when its interval is due.
+
+One evaluation of a rule at time ``at``:
+
+1. run the rule's PromQL as an instant query at ``at`` through the telemetry query service
+   (our engine on the embedded store, VictoriaMetrics' API on the scale-out one);
+2. each returned series is a series whose condition holds; its alert labels are the series
+   labels (without ``__name__``), then the rule's labels, then ``alertname`` (and ``severity``
+   from the rule unless a label sets it), and its fingerprint identifies it;
+3. every series known from earlier evaluations (``alert_rule_states``) that is absent sees a
+   false condition, or *hold* when the query failed; the rule-level series (no labels of its
+   own) sees the rule's ``no_data_state`` when nothing came back (:mod:`.state`);
+4. the state machine's events become alert writes: ``fired``/``nodata``/``error`` raise an
+   alert (annotations rendered from the rule's templates), ``resolved`` resolves it, a series
+   still firing refreshes its alert's value, and a series whose alert was resolved by hand
+   raises a new alert (linked on both timelines) once the manual-resolve grace has passed;
+5. the rule's ``health``, ``last_error``, ``last_evaluated_at`` and ``last_evaluation_ms`` are
+   written in the same transaction, which is what makes the rule due again on any replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdeck.alerting import alerts_service, am_service
+from agentdeck.alerting.fingerprint import fingerprint
+from agentdeck.alerting.models import (
+    Alert,
+    AlertRule,
+    AlertRuleState,
+    AlertSource,
+    AlertStatus,
+    SeriesState,
+)
+from agentdeck.alerting.state import (
+    Condition,
+    Event,
+    Memory,
+    Phase,
+    Timing,
+    absent_condition,
+    step,
+)
+from agentdeck.alerting.templates import render_annotations
+from agentdeck.bus.base import Bus
+from agentdeck.loops.base import Loop
+from agentdeck.settings import AlertingSettings, Settings
+from agentdeck.telemetry import query_service
+from agentdeck.tsdb.base import Store
+
+log = structlog.get_logger(__name__)
+
+_RAISE_EVENTS = {Event.fired: "firing", Event.nodata: "nodata", Event.error: "error"}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one evaluation did (for tests, logs and the bus)."""
+
+    rule_id: uuid.UUID
+    series: int = 0
+    error: str | None = None
+    changed: list[tuple[Alert, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    condition: Condition
+    labels: dict[str, str]
+    value: float | None
+    reason: str
+
+
+def alert_labels(rule: AlertRule, series: dict[str, str]) -> dict[str, str]:
+    labels = {k: v for k, v in series.items() if k != "__name__"}
+    labels.update({str(k): str(v) for k, v in (rule.labels or {}).items()})
+    labels["alertname"] = rule.name
+    labels.setdefault("severity", rule.severity.value)
+    return labels
+
+
+async def query_rule(
+    store: Store, rule: AlertRule, at: datetime, timeout_s: float
+) -> list[tuple[dict[str, str], float]]:
+    """The series the rule's expression returns at ``at`` (a scalar is one unlabelled series)."""
+    data = await query_service.instant_query(
+        store, rule.tenant_id, rule.expr, round(at.timestamp() * 1000), timeout_s
+    )
+    kind, result = data.get("resultType"), data.get("result") or []
+    if kind == "scalar":
+        return [({}, float(result[1]))]
+    if kind != "vector":
+        raise ValueError(f"the rule's expression must return a vector or a scalar, not {kind}")
+    return [(dict(item["metric"]), float(item["value"][1])) for item in result]
+
+
+def _memory(row: AlertRuleState) -> Memory:
+    return Memory(
+        phase=Phase(row.state.value),
+        active_since=_aware(row.active_since) or datetime.now(UTC),
+        fired_at=_aware(row.fired_at),
+        last_true_at=_aware(row.last_true_at),
+        keep_firing_until=_aware(row.keep_firing_until),
+        value=row.value,
+    )
+
+
+def _observations(
+    rule: AlertRule,
+    rows: dict[str, AlertRuleState],
+    series: list[tuple[dict[str, str], float]] | None,
+) -> dict[str, _Seen]:
+    """The condition each known or returned series sees (``series`` None: the query failed)."""
+    seen: dict[str, _Seen] = {}
+    for labels, value in series or []:
+        full = alert_labels(rule, labels)
+        seen[fingerprint(full)] = _Seen(
+            Condition.true, full, None if math.isnan(value) else value, "firing"
+        )
+    rule_level = alert_labels(rule, {})
+    rule_fp = fingerprint(rule_level)
+    if series is None:
+        for fp, row in rows.items():
+            seen[fp] = _Seen(Condition.hold, dict(row.labels), row.value, "error")
+        condition = absent_condition(rule.no_data_state.value, errored=True)
+        if condition is not Condition.false:
+            seen[rule_fp] = _Seen(condition, rule_level, None, "error")
+    elif not series:
+        condition = absent_condition(rule.no_data_state.value, errored=False)
+        seen[rule_fp] = _Seen(condition, rule_level, None, "nodata")
+    for fp, row in rows.items():
+        seen.setdefault(fp, _Seen(Condition.false, dict(row.labels), None, "firing"))
+    return seen
+
+
+async def _raise(
+    session: AsyncSession, rule: AlertRule, obs: _Seen, fp: str, at: datetime, reason: str
+) -> Alert:
+    alert = Alert(
+        id=uuid.uuid4(),
+        tenant_id=rule.tenant_id,
+        rule_id=rule.id,
+        rule_name=rule.name,
+        source=AlertSource.rule,
+        fingerprint=fp,
+        labels=obs.labels,
+        annotations=render_annotations(
+            {str(k): str(v) for k, v in (rule.annotations or {}).items()},
+            labels=obs.labels,
+            value=obs.value,
+        ),
+        severity=rule.severity,
+        status=AlertStatus.active,
+        reason=reason,
+        value=obs.value,
+        starts_at=at,
+        last_seen_at=at,
+    )
+    session.add(alert)
+    await session.flush()
+    message = {
+        "firing": "condition met",
+        "nodata": "no data for the rule's expression",
+        "error": "the rule's evaluation failed",
+    }[reason]
+    alerts_service.add_event(
+        session, alert, "created", at=at, message=message, data={"value": obs.value}
+    )
+    return alert
+
+
+async def evaluate_rule(
+    session: AsyncSession,
+    *,
+    store: Store,
+    rule: AlertRule,
+    at: datetime,
+    settings: AlertingSettings,
+) -> Outcome:
+    """Evaluate ``rule`` at ``at`` and write states, alerts and health (the caller commits)."""
+    outcome = Outcome(rule_id=rule.id)
+    started = time.perf_counter()
+    series: list[tuple[dict[str, str], float]] | None
+    try:
+        series = await query_rule(store, rule, at, settings.evaluation_timeout_seconds)
+    except Exception as exc:  # any failure of the query is the rule's error, not the loop's
+        series = None
+        outcome.error = str(exc) or type(exc).__name__
+    outcome.series = len(series or [])
+
+    rows = {
+        row.fingerprint: row
+        for row in await session.scalars(
+            select(AlertRuleState).where(AlertRuleState.rule_id == rule.id)
+        )
+    }
+    alert_ids = [row.alert_id for row in rows.values() if row.alert_id is not None]
+    alerts = (
+        {a.id: a for a in await session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
+        if alert_ids
+        else {}
+    )
+    timing = Timing(rule.for_seconds, rule.keep_firing_for_seconds)
+    grace = timedelta(seconds=settings.manual_resolve_grace_seconds)
+
+    for fp, obs in _observations(rule, rows, series).items():
+        row = rows.get(fp)
+        result = step(
+            _memory(row) if row else None, obs.condition, at=at, timing=timing, value=obs.value
+        )
+        alert = alerts.get(row.alert_id) if row and row.alert_id else None
+        for event in result.events:
+            if event is Event.resolved and alert is not None:
+                if alert.status is not AlertStatus.resolved:
+                    alert.status = AlertStatus.resolved
+                    alert.resolved_at = at
+                    alert.ends_at = at
+                    alerts_service.add_event(
+                        session, alert, "resolved", at=at, message="condition cleared"
+                    )
+                    outcome.changed.append((alert, "resolved"))
+                alert = None
+            elif event in _RAISE_EVENTS:
+                reason = obs.reason if event is Event.fired else _RAISE_EVENTS[event]
+                alert = await _raise(session, rule, obs, fp, at, reason)
+                outcome.changed.append((alert, "created"))
+        memory = result.memory
+        if memory is not None and memory.phase in (Phase.firing, Phase.nodata, Phase.error):
+            if alert is None:  # raised earlier but the alert row is gone: raise again
+                reason = obs.reason if memory.phase is Phase.firing else memory.phase.value
+                alert = await _raise(session, rule, obs, fp, at, reason)
+                outcome.changed.append((alert, "created"))
+            elif alert.status is AlertStatus.resolved:
+                resolved_at = _aware(alert.resolved_at) or at
+                if obs.condition is not Condition.hold and at - resolved_at >= grace:
+                    previous = alert
+                    alert = await _raise(session, rule, obs, fp, at, previous.reason)
+                    alerts_service.add_event(
+                        session,
+                        previous,
+                        "refired",
+                        at=at,
+                        message="still firing after a manual resolve",
+                        data={"new_alert_id": str(alert.id)},
+                    )
+                    alerts_service.add_event(
+                        session,
+                        alert,
+                        "refired",
+                        at=at,
+                        message="the condition still held after a manual resolve",
+                        data={"previous_alert_id": str(previous.id)},
+                    )
+                    outcome.changed.append((alert, "created"))
+            elif obs.condition is Condition.true and memory.phase is Phase.firing:
+                if alert.value != obs.value:
+                    alert.value = obs.value
+                    outcome.changed.append((alert, "updated"))
+                alert.last_seen_at = at
+        await _save_state(session, rule, fp, row, memory, obs, alert)
+
+    rule.health = "error" if outcome.error else "ok"
+    rule.last_error = outcome.error[:2000] if outcome.error else None
+    rule.last_evaluated_at = at
+    rule.last_evaluation_ms = (time.perf_counter() - started) * 1000
+    await session.flush()
+    return outcome
+
+
+async def _save_state(
+    session: AsyncSession,
+    rule: AlertRule,
+    fp: str,
+    row: AlertRuleState | None,
+    memory: Memory | None,
+    obs: _Seen,
+    alert: Alert | None,
+) -> None:
+    if memory is None:
+        if row is not None:
+            await session.execute(
+                delete(AlertRuleState).where(
+                    AlertRuleState.rule_id == rule.id, AlertRuleState.fingerprint == fp
+                )
+            )
+        return
+    if row is None:
+        row = AlertRuleState(rule_id=rule.id, fingerprint=fp, tenant_id=rule.tenant_id)
+        session.add(row)
+    row.labels = obs.labels
+    row.state = SeriesState(memory.phase.value)
+    row.active_since = memory.active_since
+    row.fired_at = memory.fired_at
+    row.last_true_at = memory.last_true_at
+    row.keep_firing_until = memory.keep_firing_until
+    row.value = memory.value
+    row.alert_id = alert.id if alert is not None else None
+
+
+def _due(last: datetime | None, interval_seconds: float, now: datetime) -> bool:
+    last = _aware(last)
+    return last is None or (now - last).total_seconds() >= interval_seconds - 0.001
+
+
+class EvaluatorLoop(Loop):
+    """Evaluates the enabled rules that are due, and resolves pushed (Alertmanager API) alerts
+    whose end time passed; one replica at a time (leased)."""
+
+    name = "alert-evaluator"
+    lease = True
+    jitter = 0.0
+    initial_delay = 0.0
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: Store,
+        settings: Settings,
+        bus: Bus | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.settings = settings.alerting
+        self.bus = bus
+        self.interval = settings.alerting.evaluator_tick_seconds
+        self._limit = asyncio.Semaphore(settings.alerting.evaluation_concurrency)
+
+    async def tick(self) -> None:
+        now = datetime.now(UTC)
+        async with self.sessions() as session:
+            expired = await am_service.expire(session, now=now)
+            await session.commit()
+        alerts_service.publish(self.bus, expired, "resolved")
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(AlertRule.id, AlertRule.interval_seconds, AlertRule.last_evaluated_at).where(
+                    AlertRule.enabled.is_(True)
+                )
+            )
+            ids = [rule_id for rule_id, interval, last in rows if _due(last, interval, now)]
+        if ids:
+            await asyncio.gather(*(self._evaluate(rule_id, now) for rule_id in ids))
+
+    async def _evaluate(self, rule_id: uuid.UUID, at: datetime) -> None:
+        async with self._limit, self.sessions() as session:
+            rule = await session.get(AlertRule, rule_id)
+            if rule is None or not rule.enabled:
+                return
+            try:
+                outcome = await evaluate_rule(
+                    session, store=self.store, rule=rule, at=at, settings=self.settings
+                )
+                await session.commit()
+            except Exception as exc:
+                log.warning("rule_evaluation_failed", rule_id=str(rule_id), error=str(exc))
+                await session.rollback()
+                return
+        if outcome.error:
+            log.info("rule_error", rule_id=str(rule_id), error=outcome.error)
+        for alert, action in outcome.changed:
+            alerts_service.publish(self.bus, [alert], action)

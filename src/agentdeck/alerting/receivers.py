@@ -1,0 +1,221 @@
+"""Receivers: named sets of notification channels that routes and escalation levels point at.
+
+Services flush; the caller commits. Every query is scoped to the caller's tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.alerting.models import Receiver
+from agentdeck.audit.service import record
+from agentdeck.identity.principal import Principal
+from agentdeck.notify.models import NotificationChannel
+from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.server.errors import FieldError, ProblemError, conflict, not_found
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ReceiverCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Text = ""
+    channel_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+class ReceiverUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: Text | None = None
+    channel_ids: list[uuid.UUID] | None = Field(None, max_length=50)
+
+
+class ReceiverPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    channel_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, r: Receiver) -> ReceiverPublic:
+        return cls(
+            id=r.id,
+            name=r.name,
+            description=r.description,
+            channel_ids=[uuid.UUID(str(c)) for c in r.channel_ids],
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+
+
+async def ensure_channels(
+    session: AsyncSession, *, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID], field: str
+) -> None:
+    """422 naming each channel id that is not one of the tenant's channels."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return
+    found = set(
+        (
+            await session.scalars(
+                select(NotificationChannel.id).where(
+                    NotificationChannel.tenant_id == tenant_id, NotificationChannel.id.in_(wanted)
+                )
+            )
+        ).all()
+    )
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "unknown notification channels",
+            errors=[
+                FieldError(
+                    loc=["body", field, wanted.index(m)],
+                    message=f"channel {m} does not exist",
+                    type="unknown-channel",
+                )
+                for m in missing
+            ],
+        )
+
+
+def snapshot(r: Receiver) -> dict[str, Any]:
+    return {"name": r.name, "description": r.description, "channel_ids": r.channel_ids}
+
+
+async def get_receiver(
+    session: AsyncSession, *, tenant_id: uuid.UUID, receiver_id: uuid.UUID
+) -> Receiver:
+    row = await session.scalar(
+        select(Receiver).where(Receiver.tenant_id == tenant_id, Receiver.id == receiver_id)
+    )
+    if row is None:
+        raise not_found("receiver", receiver_id)
+    return row
+
+
+async def list_receivers(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None = None,
+    channel_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Receiver], str | None]:
+    stmt = select(Receiver).where(Receiver.tenant_id == tenant_id)
+    if q:
+        stmt = stmt.where(Receiver.name.icontains(q, autoescape=True))
+    stmt = apply_cursor(
+        stmt,
+        sort_column=Receiver.name,
+        id_column=Receiver.id,
+        cursor=cursor,
+        limit=limit if channel_id is None else 10_000,
+        descending=False,
+    )
+    rows = list((await session.scalars(stmt)).all())
+    if channel_id is not None:
+        rows = [r for r in rows if str(channel_id) in {str(c) for c in r.channel_ids}]
+    return page_of(rows, limit=limit, sort_attr="name")
+
+
+async def _name_free(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(Receiver.id).where(Receiver.tenant_id == tenant_id, Receiver.name == name)
+    if except_id is not None:
+        stmt = stmt.where(Receiver.id != except_id)
+    if await session.scalar(stmt) is not None:
+        raise conflict(f"a receiver named {name!r} already exists", field="name")
+
+
+async def create_receiver(
+    session: AsyncSession, *, actor: Principal, data: ReceiverCreate
+) -> Receiver:
+    await _name_free(session, actor.tenant_id, data.name)
+    await ensure_channels(
+        session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
+    )
+    row = Receiver(
+        tenant_id=actor.tenant_id,
+        name=data.name,
+        description=data.description,
+        channel_ids=[str(c) for c in dict.fromkeys(data.channel_ids)],
+    )
+    session.add(row)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="receiver.create",
+        resource_type="receiver",
+        resource_id=row.id,
+        after=snapshot(row),
+    )
+    return row
+
+
+async def update_receiver(
+    session: AsyncSession, *, actor: Principal, receiver_id: uuid.UUID, data: ReceiverUpdate
+) -> Receiver:
+    row = await get_receiver(session, tenant_id=actor.tenant_id, receiver_id=receiver_id)
+    before = snapshot(row)
+    if data.name is not None and data.name != row.name:
+        await _name_free(session, actor.tenant_id, data.name, row.id)
+        row.name = data.name
+    if data.description is not None:
+        row.description = data.description
+    if data.channel_ids is not None:
+        await ensure_channels(
+            session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
+        )
+        row.channel_ids = [str(c) for c in dict.fromkeys(data.channel_ids)]
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="receiver.update",
+        resource_type="receiver",
+        resource_id=row.id,
+        before=before,
+        after=snapshot(row),
+    )
+    return row
+
+
+async def delete_receiver(
+    session: AsyncSession, *, actor: Principal, receiver_id: uuid.UUID, in_use: list[str]
+) -> None:
+    """Delete a receiver; 409 while the routing tree or an escalation policy names it."""
+    row = await get_receiver(session, tenant_id=actor.tenant_id, receiver_id=receiver_id)
+    if in_use:
+        raise conflict(
+            f"receiver {row.name!r} is still used by: {', '.join(in_use)}", kind="in-use"
+        )
+    before = snapshot(row)
+    await session.delete(row)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="receiver.delete",
+        resource_type="receiver",
+        resource_id=receiver_id,
+        before=before,
+    )

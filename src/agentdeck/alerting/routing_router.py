@@ -1,0 +1,263 @@
+"""HTTP routes: the routing tree (`/notification-policy`, ETag / If-Match), receivers,
+escalation policies and inhibition rules. Viewers read; admins change routing, receivers and
+escalation; developers change inhibition rules (like silences)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from agentdeck.agents.router import expected_revisions
+from agentdeck.alerting import escalation, inhibition, receivers, routing_service
+from agentdeck.alerting.escalation import (
+    EscalationPolicyCreate,
+    EscalationPolicyPublic,
+    EscalationPolicyUpdate,
+)
+from agentdeck.alerting.inhibition import (
+    InhibitionRuleCreate,
+    InhibitionRulePublic,
+    InhibitionRuleUpdate,
+)
+from agentdeck.alerting.receivers import ReceiverCreate, ReceiverPublic, ReceiverUpdate
+from agentdeck.alerting.routing import RoutingTree
+from agentdeck.alerting.routing_service import NotificationPolicyPublic
+from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from agentdeck.server.deps import Admin, Developer, SessionDep, Viewer, parse_uuid
+
+router = APIRouter(prefix="/api/v1", tags=["routing"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Q = Annotated[str | None, Query(max_length=200, description="Name contains.")]
+_ETAG: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": {"description": 'The tree\'s revision, e.g. "3".'}}}
+}
+
+
+# --- routing tree ----------------------------------------------------------------------------
+
+
+@router.get("/notification-policy", response_model=NotificationPolicyPublic, responses=_ETAG)
+async def get_notification_policy(
+    principal: Viewer, session: SessionDep, response: Response
+) -> NotificationPolicyPublic:
+    """The routing tree (revision 0 and the defaults until one is saved), with its ETag."""
+    row = await routing_service.get_policy(session, tenant_id=principal.tenant_id)
+    out = routing_service.public(row)
+    response.headers["ETag"] = f'"{out.revision}"'
+    return out
+
+
+@router.put("/notification-policy", response_model=NotificationPolicyPublic, responses=_ETAG)
+async def put_notification_policy(
+    principal: Admin,
+    session: SessionDep,
+    body: RoutingTree,
+    response: Response,
+    if_match: Annotated[
+        str | None, Header(description="The ETag you read; 412 if the tree changed since.")
+    ] = None,
+) -> NotificationPolicyPublic:
+    """Replace the routing tree. Receivers and escalation policies it names must exist."""
+    row = await routing_service.put_policy(
+        session, actor=principal, tree=body, expected_revisions=expected_revisions(if_match)
+    )
+    await session.commit()
+    out = routing_service.public(row)
+    response.headers["ETag"] = f'"{out.revision}"'
+    return out
+
+
+# --- receivers -------------------------------------------------------------------------------
+
+
+@router.get("/receivers", response_model=Page[ReceiverPublic])
+async def list_receivers(
+    principal: Viewer,
+    session: SessionDep,
+    q: Q = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[ReceiverPublic]:
+    """The tenant's receivers by name."""
+    rows, next_cursor = await receivers.list_receivers(
+        session, tenant_id=principal.tenant_id, q=q, limit=limit, cursor=cursor
+    )
+    return Page[ReceiverPublic](
+        items=[ReceiverPublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
+    )
+
+
+@router.post("/receivers", response_model=ReceiverPublic, status_code=status.HTTP_201_CREATED)
+async def create_receiver(
+    principal: Admin, session: SessionDep, body: ReceiverCreate
+) -> ReceiverPublic:
+    """Create a receiver: a named set of notification channels."""
+    row = await receivers.create_receiver(session, actor=principal, data=body)
+    await session.commit()
+    return ReceiverPublic.of(row)
+
+
+@router.get("/receivers/{receiver_id}", response_model=ReceiverPublic)
+async def get_receiver(principal: Viewer, session: SessionDep, receiver_id: str) -> ReceiverPublic:
+    """One receiver."""
+    row = await receivers.get_receiver(
+        session, tenant_id=principal.tenant_id, receiver_id=parse_uuid(receiver_id, "receiver")
+    )
+    return ReceiverPublic.of(row)
+
+
+@router.patch("/receivers/{receiver_id}", response_model=ReceiverPublic)
+async def update_receiver(
+    principal: Admin, session: SessionDep, receiver_id: str, body: ReceiverUpdate
+) -> ReceiverPublic:
+    """Rename a receiver or change its channels."""
+    row = await receivers.update_receiver(
+        session, actor=principal, receiver_id=parse_uuid(receiver_id, "receiver"), data=body
+    )
+    await session.commit()
+    return ReceiverPublic.of(row)
+
+
+@router.delete("/receivers/{receiver_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_receiver(principal: Admin, session: SessionDep, receiver_id: str) -> None:
+    """Delete a receiver; 409 while a route or escalation policy still names it."""
+    ident = parse_uuid(receiver_id, "receiver")
+    in_use = await routing_service.receiver_usage(
+        session, tenant_id=principal.tenant_id, receiver_id=ident
+    )
+    await receivers.delete_receiver(session, actor=principal, receiver_id=ident, in_use=in_use)
+    await session.commit()
+
+
+# --- escalation policies ---------------------------------------------------------------------
+
+
+@router.get("/escalation-policies", response_model=Page[EscalationPolicyPublic])
+async def list_escalation_policies(
+    principal: Viewer,
+    session: SessionDep,
+    q: Q = None,
+    enabled: bool | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[EscalationPolicyPublic]:
+    """The tenant's escalation policies by name."""
+    rows, next_cursor = await escalation.list_policies(
+        session, tenant_id=principal.tenant_id, q=q, enabled=enabled, limit=limit, cursor=cursor
+    )
+    return Page[EscalationPolicyPublic](
+        items=[EscalationPolicyPublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
+    )
+
+
+@router.post(
+    "/escalation-policies",
+    response_model=EscalationPolicyPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+async def create_escalation_policy(
+    principal: Admin, session: SessionDep, body: EscalationPolicyCreate
+) -> EscalationPolicyPublic:
+    """Create an escalation policy (levels in increasing `after_seconds`)."""
+    row = await escalation.create_policy(session, actor=principal, data=body)
+    await session.commit()
+    return EscalationPolicyPublic.of(row)
+
+
+@router.get("/escalation-policies/{policy_id}", response_model=EscalationPolicyPublic)
+async def get_escalation_policy(
+    principal: Viewer, session: SessionDep, policy_id: str
+) -> EscalationPolicyPublic:
+    """One escalation policy."""
+    row = await escalation.get_policy(
+        session, tenant_id=principal.tenant_id, policy_id=parse_uuid(policy_id, "policy")
+    )
+    return EscalationPolicyPublic.of(row)
+
+
+@router.patch("/escalation-policies/{policy_id}", response_model=EscalationPolicyPublic)
+async def update_escalation_policy(
+    principal: Admin, session: SessionDep, policy_id: str, body: EscalationPolicyUpdate
+) -> EscalationPolicyPublic:
+    """Change an escalation policy."""
+    row = await escalation.update_policy(
+        session, actor=principal, policy_id=parse_uuid(policy_id, "policy"), data=body
+    )
+    await session.commit()
+    return EscalationPolicyPublic.of(row)
+
+
+@router.delete("/escalation-policies/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_escalation_policy(principal: Admin, session: SessionDep, policy_id: str) -> None:
+    """Delete an escalation policy; 409 while the routing tree names it."""
+    ident = parse_uuid(policy_id, "policy")
+    in_use = await routing_service.policy_in_use(
+        session, tenant_id=principal.tenant_id, policy_id=ident
+    )
+    await escalation.delete_policy(session, actor=principal, policy_id=ident, in_use=in_use)
+    await session.commit()
+
+
+# --- inhibition rules ------------------------------------------------------------------------
+
+
+@router.get("/inhibition-rules", response_model=Page[InhibitionRulePublic])
+async def list_inhibition_rules(
+    principal: Viewer,
+    session: SessionDep,
+    q: Q = None,
+    enabled: bool | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[InhibitionRulePublic]:
+    """The tenant's inhibition rules by name."""
+    rows, next_cursor = await inhibition.list_rules(
+        session, tenant_id=principal.tenant_id, q=q, enabled=enabled, limit=limit, cursor=cursor
+    )
+    return Page[InhibitionRulePublic](
+        items=[InhibitionRulePublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
+    )
+
+
+@router.post(
+    "/inhibition-rules", response_model=InhibitionRulePublic, status_code=status.HTTP_201_CREATED
+)
+async def create_inhibition_rule(
+    principal: Developer, session: SessionDep, body: InhibitionRuleCreate
+) -> InhibitionRulePublic:
+    """Create an inhibition rule."""
+    row = await inhibition.create_rule(session, actor=principal, data=body)
+    await session.commit()
+    return InhibitionRulePublic.of(row)
+
+
+@router.get("/inhibition-rules/{rule_id}", response_model=InhibitionRulePublic)
+async def get_inhibition_rule(
+    principal: Viewer, session: SessionDep, rule_id: str
+) -> InhibitionRulePublic:
+    """One inhibition rule."""
+    row = await inhibition.get_rule(
+        session, tenant_id=principal.tenant_id, rule_id=parse_uuid(rule_id, "rule")
+    )
+    return InhibitionRulePublic.of(row)
+
+
+@router.patch("/inhibition-rules/{rule_id}", response_model=InhibitionRulePublic)
+async def update_inhibition_rule(
+    principal: Developer, session: SessionDep, rule_id: str, body: InhibitionRuleUpdate
+) -> InhibitionRulePublic:
+    """Change an inhibition rule."""
+    row = await inhibition.update_rule(
+        session, actor=principal, rule_id=parse_uuid(rule_id, "rule"), data=body
+    )
+    await session.commit()
+    return InhibitionRulePublic.of(row)
+
+
+@router.delete("/inhibition-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_inhibition_rule(principal: Developer, session: SessionDep, rule_id: str) -> None:
+    """Delete an inhibition rule."""
+    await inhibition.delete_rule(session, actor=principal, rule_id=parse_uuid(rule_id, "rule"))
+    await session.commit()

@@ -1,0 +1,366 @@
+"""Alert rule logic: tenant-scoped queries, expression checks, optimistic concurrency, audit.
+
+Services flush; the caller commits. Every query filters on the caller's tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.alerting.models import AlertRule, Severity
+from agentdeck.alerting.rules_compile import Condition, condition_of
+from agentdeck.alerting.rules_schemas import (
+    AlertRuleCreate,
+    AlertRuleUpdate,
+    CompiledExpr,
+    ThresholdForm,
+    threshold_json,
+)
+from agentdeck.audit.service import record
+from agentdeck.db.base import utcnow
+from agentdeck.identity.principal import Principal
+from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
+from agentdeck.tsdb.promql import PromQLError
+
+RESOURCE = "alert_rule"
+UPDATE_ATTEMPTS = 5
+
+_COLUMNS: dict[str, Any] = {
+    "name": AlertRule.name,
+    "group": AlertRule.group_name,
+    "description": AlertRule.description,
+    "expr": AlertRule.expr,
+    "threshold": AlertRule.threshold,
+    "for_seconds": AlertRule.for_seconds,
+    "keep_firing_for_seconds": AlertRule.keep_firing_for_seconds,
+    "severity": AlertRule.severity,
+    "labels": AlertRule.labels,
+    "annotations": AlertRule.annotations,
+    "enabled": AlertRule.enabled,
+    "interval_seconds": AlertRule.interval_seconds,
+    "no_data_state": AlertRule.no_data_state,
+    "channel_ids": AlertRule.channel_ids,
+}
+
+
+# --- expressions ----------------------------------------------------------------------------
+
+
+def checked_condition(expr: str) -> Condition:
+    """The expression's preview split; a parse error is a 400 naming ``expr``."""
+    try:
+        return condition_of(expr)
+    except PromQLError as exc:
+        raise field_error(400, "invalid-expr", ["body", "expr"], str(exc)) from None
+
+
+def compile_expr(*, expr: str | None, threshold: ThresholdForm | None) -> CompiledExpr:
+    """The PromQL of a rule (compiled from the threshold form if given) and its preview."""
+    if threshold is not None:
+        expr = threshold.compiled().expr()
+    assert expr is not None
+    condition = checked_condition(expr)
+    return CompiledExpr(
+        expr=expr,
+        series_expr=condition.series_expr,
+        operator=condition.operator,
+        threshold=condition.threshold,
+    )
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _tenant_rules(tenant_id: uuid.UUID) -> Select[Any]:
+    return select(AlertRule).where(AlertRule.tenant_id == tenant_id)
+
+
+async def get_rule(session: AsyncSession, *, tenant_id: uuid.UUID, rule_id: uuid.UUID) -> AlertRule:
+    """The tenant's rule, fresh from the database; another tenant's id is not found."""
+    rule = await session.scalar(
+        _tenant_rules(tenant_id)
+        .where(AlertRule.id == rule_id)
+        .execution_options(populate_existing=True)
+    )
+    if rule is None:
+        raise not_found("alert rule", rule_id)
+    return cast(AlertRule, rule)
+
+
+async def list_rules(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None = None,
+    severities: Collection[Severity] | None = None,
+    enabled: bool | None = None,
+    group: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[AlertRule], str | None]:
+    """One page of the tenant's rules by name, matching every filter given."""
+    stmt = _tenant_rules(tenant_id)
+    if q:
+        stmt = stmt.where(
+            AlertRule.name.icontains(q, autoescape=True)
+            | AlertRule.description.icontains(q, autoescape=True)
+            | AlertRule.expr.icontains(q, autoescape=True)
+        )
+    if severities:
+        stmt = stmt.where(AlertRule.severity.in_(list(severities)))
+    if enabled is not None:
+        stmt = stmt.where(AlertRule.enabled.is_(enabled))
+    if group is not None:
+        stmt = stmt.where(AlertRule.group_name == group)
+    if cursor:
+        value, _ = decode_cursor(cursor)
+        if not isinstance(value, str):
+            raise field_error(
+                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+            )
+    stmt = apply_cursor(
+        stmt,
+        sort_column=AlertRule.name,
+        id_column=AlertRule.id,
+        cursor=cursor,
+        limit=limit,
+        descending=False,
+    )
+    rows = (await session.scalars(stmt)).all()
+    return page_of(rows, limit=limit, sort_attr="name")
+
+
+async def all_rules(
+    session: AsyncSession, *, tenant_id: uuid.UUID, group: str | None = None
+) -> list[AlertRule]:
+    """Every rule of the tenant (export; bounded by what a tenant can create)."""
+    stmt = _tenant_rules(tenant_id).order_by(AlertRule.group_name, AlertRule.name)
+    if group is not None:
+        stmt = stmt.where(AlertRule.group_name == group)
+    return list((await session.scalars(stmt)).all())
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def snapshot(rule: AlertRule) -> dict[str, Any]:
+    """The audited fields of a rule."""
+    return {
+        "name": rule.name,
+        "group": rule.group_name,
+        "description": rule.description,
+        "expr": rule.expr,
+        "threshold": rule.threshold,
+        "for_seconds": rule.for_seconds,
+        "keep_firing_for_seconds": rule.keep_firing_for_seconds,
+        "severity": rule.severity,
+        "labels": rule.labels,
+        "annotations": rule.annotations,
+        "enabled": rule.enabled,
+        "interval_seconds": rule.interval_seconds,
+        "no_data_state": rule.no_data_state,
+        "channel_ids": rule.channel_ids,
+        "revision": rule.revision,
+    }
+
+
+def _name_taken(name: str) -> ProblemError:
+    return conflict(f"an alert rule named {name!r} already exists in this tenant", field="name")
+
+
+async def rule_by_name(
+    session: AsyncSession, *, tenant_id: uuid.UUID, name: str
+) -> AlertRule | None:
+    return cast(
+        AlertRule | None,
+        await session.scalar(_tenant_rules(tenant_id).where(AlertRule.name == name)),
+    )
+
+
+def new_rule(
+    data: AlertRuleCreate, *, tenant_id: uuid.UUID, created_by: uuid.UUID | None
+) -> AlertRule:
+    """An unsaved, checked rule row from a create request."""
+    compiled = compile_expr(expr=data.expr, threshold=data.threshold)
+    now = utcnow()
+    return AlertRule(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=data.name,
+        group_name=data.group,
+        description=data.description,
+        expr=compiled.expr,
+        threshold=threshold_json(data.threshold) if data.threshold else None,
+        for_seconds=data.for_seconds,
+        keep_firing_for_seconds=data.keep_firing_for_seconds,
+        severity=data.severity,
+        labels=dict(data.labels),
+        annotations=dict(data.annotations),
+        enabled=data.enabled,
+        interval_seconds=data.interval_seconds,
+        no_data_state=data.no_data_state,
+        channel_ids=[str(c) for c in data.channel_ids],
+        created_by=created_by,
+        revision=1,
+        health="unknown",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def create_rule(
+    session: AsyncSession, *, actor: Principal, data: AlertRuleCreate, action: str = "create"
+) -> AlertRule:
+    """Add a rule to the caller's tenant (409 on a taken name, 400 on a bad expression)."""
+    rule = new_rule(data, tenant_id=actor.tenant_id, created_by=actor.user_id)
+    if await rule_by_name(session, tenant_id=actor.tenant_id, name=rule.name) is not None:
+        raise _name_taken(rule.name)
+    session.add(rule)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _name_taken(rule.name) from exc
+    await record(
+        session,
+        actor=actor,
+        action=f"alert_rule.{action}",
+        resource_type=RESOURCE,
+        resource_id=rule.id,
+        after=snapshot(rule),
+    )
+    return rule
+
+
+def _precondition_failed(rule_id: uuid.UUID) -> ProblemError:
+    return ProblemError(
+        412,
+        "precondition-failed",
+        f"alert rule {rule_id} has changed since the ETag in If-Match; fetch it again and retry",
+    )
+
+
+def _changes(data: AlertRuleUpdate) -> dict[str, Any]:
+    """The fields sent, as column values; `expr`/`threshold` resolved into both columns."""
+    out: dict[str, Any] = {}
+    for field in data.model_fields_set:
+        value = getattr(data, field)
+        if field in ("expr", "threshold"):
+            continue
+        if field == "channel_ids":
+            value = [str(c) for c in value]
+        out[field] = value
+    if data.threshold is not None:
+        compiled = compile_expr(expr=None, threshold=data.threshold)
+        out["expr"] = compiled.expr
+        out["threshold"] = threshold_json(data.threshold)
+    elif data.expr is not None:
+        compile_expr(expr=data.expr, threshold=None)
+        out["expr"] = data.expr
+        out["threshold"] = None
+    elif "threshold" in data.model_fields_set:
+        raise field_error(
+            422,
+            "validation-error",
+            ["body", "threshold"],
+            "to turn a threshold rule into a PromQL rule, send expr instead of threshold=null",
+        )
+    return out
+
+
+async def update_rule(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    rule_id: uuid.UUID,
+    data: AlertRuleUpdate,
+    expected_revisions: Collection[int] | None = None,
+) -> AlertRule:
+    """Apply a partial update; bumps the revision when anything changed (If-Match honoured)."""
+    tenant_id = actor.tenant_id
+    wanted = _changes(data)
+    for _ in range(UPDATE_ATTEMPTS):
+        rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
+        if expected_revisions is not None and rule.revision not in expected_revisions:
+            raise _precondition_failed(rule.id)
+        before = snapshot(rule)
+        changes = {k: v for k, v in wanted.items() if before[k] != v}
+        if not changes:
+            return rule
+        if "name" in changes:
+            other = await rule_by_name(session, tenant_id=tenant_id, name=changes["name"])
+            if other is not None and other.id != rule.id:
+                raise _name_taken(changes["name"])
+        values: dict[Any, Any] = {_COLUMNS[k]: v for k, v in changes.items()}
+        values[AlertRule.revision] = rule.revision + 1
+        values[AlertRule.updated_at] = utcnow()
+        stmt = (
+            update(AlertRule)
+            .where(
+                AlertRule.id == rule.id,
+                AlertRule.tenant_id == tenant_id,
+                AlertRule.revision == rule.revision,
+            )
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            result = cast(CursorResult[Any], await session.execute(stmt))
+        except IntegrityError as exc:
+            raise _name_taken(str(changes.get("name", rule.name))) from exc
+        if result.rowcount == 0:
+            if expected_revisions is not None:
+                raise _precondition_failed(rule.id)
+            continue
+        await session.refresh(rule)
+        await record(
+            session,
+            actor=actor,
+            action="alert_rule.update",
+            resource_type=RESOURCE,
+            resource_id=rule.id,
+            before=before,
+            after=snapshot(rule),
+        )
+        return rule
+    raise conflict(f"alert rule {rule_id} is being changed by others; retry the update")
+
+
+async def delete_rule(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    rule_id: uuid.UUID,
+    expected_revisions: Collection[int] | None = None,
+) -> None:
+    """Delete the tenant's rule (its alerts stay, detached); If-Match honoured."""
+    tenant_id = actor.tenant_id
+    rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
+    if expected_revisions is not None and rule.revision not in expected_revisions:
+        raise _precondition_failed(rule.id)
+    before = snapshot(rule)
+    stmt = delete(AlertRule).where(AlertRule.id == rule.id, AlertRule.tenant_id == tenant_id)
+    if expected_revisions is not None:
+        stmt = stmt.where(AlertRule.revision == rule.revision)
+    result = cast(
+        CursorResult[Any], await session.execute(stmt.execution_options(synchronize_session=False))
+    )
+    if result.rowcount == 0:
+        if expected_revisions is not None:
+            raise _precondition_failed(rule.id)
+        raise not_found("alert rule", rule_id)
+    session.expunge(rule)
+    await record(
+        session,
+        actor=actor,
+        action="alert_rule.delete",
+        resource_type=RESOURCE,
+        resource_id=rule_id,
+        before=before,
+    )

@@ -1,0 +1,1 @@
+"""Notifications: channels (one module per kind), the durable outbox, delivery and its log."""

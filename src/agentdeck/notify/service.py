@@ -1,0 +1,341 @@
+"""Notification channels: tenant-scoped CRUD with per-kind validation, encrypted secrets, audit.
+
+Services flush; the caller commits. Every query filters on the tenant.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Select, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.audit.service import record
+from agentdeck.db.base import utcnow
+from agentdeck.identity.principal import Principal
+from agentdeck.notify.channels import all_specs, spec
+from agentdeck.notify.crypto import SecretBox
+from agentdeck.notify.models import ChannelKind, NotificationChannel
+from agentdeck.notify.schemas import (
+    ChannelCreate,
+    ChannelKindPublic,
+    ChannelPublic,
+    ChannelUpdate,
+    KindField,
+)
+from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.server.errors import FieldError, ProblemError, conflict, field_error, not_found
+
+RESOURCE = "notification channel"
+AUDIT_TYPE = "notification_channel"
+
+
+def _tenant_channels(tenant_id: uuid.UUID) -> Select[NotificationChannel]:
+    return select(NotificationChannel).where(NotificationChannel.tenant_id == tenant_id)
+
+
+def public(channel: NotificationChannel, box: SecretBox) -> ChannelPublic:
+    try:
+        names = sorted(k for k, v in box.decrypt(channel.secrets_encrypted).items() if v)
+    except Exception:  # unreadable under the current keys: say nothing is set
+        names = []
+    return ChannelPublic(
+        id=channel.id,
+        name=channel.name,
+        kind=channel.kind,
+        config=channel.config,
+        secrets_set=names,
+        enabled=channel.enabled,
+        send_resolved=channel.send_resolved,
+        rate_limit_per_minute=channel.rate_limit_per_minute,
+        revision=channel.revision,
+        last_test_at=channel.last_test_at,
+        last_test_ok=channel.last_test_ok,
+        created_at=channel.created_at,
+        updated_at=channel.updated_at,
+    )
+
+
+# --- kinds ---------------------------------------------------------------------------------
+
+
+def _type_name(annotation: Any) -> tuple[str, list[str] | None]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and args:
+        return _type_name(args[0])
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is list:
+        return "list", None
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "enum", [str(m.value) for m in annotation]
+    if annotation is bool:
+        return "boolean", None
+    if annotation is int:
+        return "integer", None
+    return "string", None
+
+
+def _fields(model: type[BaseModel], secret: bool) -> list[KindField]:
+    out = []
+    for name, info in model.model_fields.items():
+        kind, choices = _type_name(info.annotation)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        if isinstance(default, enum.Enum):
+            default = default.value
+        out.append(
+            KindField(
+                name=name,
+                secret=secret,
+                required=info.is_required(),
+                type=kind,
+                default=default,
+                choices=choices,
+                description=info.description,
+            )
+        )
+    return out
+
+
+def kinds() -> list[ChannelKindPublic]:
+    """Every channel kind with its config and secret fields (what the UI builds forms from)."""
+    return [
+        ChannelKindPublic(
+            kind=ChannelKind(s.kind),
+            title=s.title,
+            fields=_fields(s.config_model, False) + _fields(s.secrets_model, True),
+        )
+        for s in all_specs()
+    ]
+
+
+def validate_settings(
+    kind: str, config: dict[str, Any], secrets: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check config and secrets against the kind's models; 422 naming each bad field."""
+    kind_spec = spec(kind)
+    errors: list[FieldError] = []
+    clean: list[dict[str, Any]] = []
+    for part, model, values in (
+        ("config", kind_spec.config_model, config),
+        ("secrets", kind_spec.secrets_model, secrets),
+    ):
+        try:
+            clean.append(model.model_validate(values).model_dump(mode="json", exclude_none=True))
+        except ValidationError as exc:
+            clean.append({})
+            for err in exc.errors(include_url=False, include_input=False):
+                loc: list[str | int] = ["body", part, *err["loc"]]
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    message = f"{err['loc'][-1]} is not a {part} field of {kind} channels"
+                errors.append(FieldError(loc=loc, message=message, type=err["type"]))
+    if errors:
+        raise ProblemError(
+            422, "validation-error", f"invalid settings for a {kind} channel", errors=errors
+        )
+    return clean[0], clean[1]
+
+
+# --- CRUD ----------------------------------------------------------------------------------
+
+
+async def get_channel(
+    session: AsyncSession, *, tenant_id: uuid.UUID, channel_id: uuid.UUID
+) -> NotificationChannel:
+    """The tenant's channel; another tenant's id is not found."""
+    channel = await session.scalar(
+        _tenant_channels(tenant_id)
+        .where(NotificationChannel.id == channel_id)
+        .execution_options(populate_existing=True)
+    )
+    if channel is None:
+        raise not_found(RESOURCE, channel_id)
+    return channel
+
+
+async def list_channels(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    kind: ChannelKind | None = None,
+    enabled: bool | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[NotificationChannel], str | None]:
+    """One page of the tenant's channels (newest first) matching the filters, and a cursor."""
+    stmt = _tenant_channels(tenant_id)
+    if kind is not None:
+        stmt = stmt.where(NotificationChannel.kind == kind)
+    if enabled is not None:
+        stmt = stmt.where(NotificationChannel.enabled == enabled)
+    if q:
+        stmt = stmt.where(NotificationChannel.name.ilike(f"%{q}%"))
+    if cursor:
+        value, _ = decode_cursor(cursor)
+        if not isinstance(value, datetime):
+            raise field_error(
+                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+            )
+    stmt = apply_cursor(
+        stmt,
+        sort_column=NotificationChannel.created_at,
+        id_column=NotificationChannel.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    rows = (await session.scalars(stmt)).all()
+    return page_of(rows, limit=limit, sort_attr="created_at")
+
+
+def snapshot(channel: NotificationChannel, secret_names: list[str]) -> dict[str, Any]:
+    """The audited fields: secrets only by name."""
+    return {
+        "name": channel.name,
+        "kind": channel.kind,
+        "config": channel.config,
+        "write_only_fields_set": secret_names,
+        "enabled": channel.enabled,
+        "send_resolved": channel.send_resolved,
+        "rate_limit_per_minute": channel.rate_limit_per_minute,
+    }
+
+
+def _name_taken(name: str) -> ProblemError:
+    return conflict(f"a channel named {name!r} already exists in this tenant", field="name")
+
+
+async def _ensure_name_free(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(NotificationChannel.id).where(
+        NotificationChannel.tenant_id == tenant_id, NotificationChannel.name == name
+    )
+    if except_id is not None:
+        stmt = stmt.where(NotificationChannel.id != except_id)
+    if await session.scalar(stmt) is not None:
+        raise _name_taken(name)
+
+
+async def _flush(session: AsyncSession, name: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _name_taken(name) from exc
+
+
+async def create_channel(
+    session: AsyncSession, *, actor: Principal, data: ChannelCreate, box: SecretBox
+) -> NotificationChannel:
+    config, secrets = validate_settings(data.kind.value, data.config, data.secrets)
+    await _ensure_name_free(session, actor.tenant_id, data.name)
+    now = utcnow()
+    channel = NotificationChannel(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        name=data.name,
+        kind=data.kind,
+        config=config,
+        secrets_encrypted=box.encrypt(secrets),
+        enabled=data.enabled,
+        send_resolved=data.send_resolved,
+        rate_limit_per_minute=data.rate_limit_per_minute,
+        created_by=actor.id if actor.kind == "user" else None,
+        revision=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(channel)
+    await _flush(session, data.name)
+    await record(
+        session,
+        actor=actor,
+        action="notification_channel.create",
+        resource_type=AUDIT_TYPE,
+        resource_id=channel.id,
+        after=snapshot(channel, sorted(secrets)),
+    )
+    return channel
+
+
+def _merge(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, value in sent.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def update_channel(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    channel_id: uuid.UUID,
+    data: ChannelUpdate,
+    box: SecretBox,
+) -> NotificationChannel:
+    channel = await get_channel(session, tenant_id=actor.tenant_id, channel_id=channel_id)
+    stored_secrets = box.decrypt(channel.secrets_encrypted)
+    before = snapshot(channel, sorted(stored_secrets))
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "enabled", "send_resolved", "config", "secrets"):
+        if name in changes and changes[name] is None:
+            raise field_error(422, "validation-error", ["body", name], f"{name} cannot be null")
+    config, secrets = validate_settings(
+        channel.kind.value,
+        _merge(channel.config, changes.get("config") or {}),
+        _merge(stored_secrets, changes.get("secrets") or {}),
+    )
+    if "name" in changes:
+        await _ensure_name_free(session, actor.tenant_id, changes["name"], except_id=channel.id)
+        channel.name = changes["name"]
+    for name in ("enabled", "send_resolved", "rate_limit_per_minute"):
+        if name in changes:
+            setattr(channel, name, changes[name])
+    channel.config = config
+    channel.secrets_encrypted = box.encrypt(secrets)  # re-encrypted under the current key
+    channel.revision += 1
+    channel.updated_at = utcnow()
+    await _flush(session, channel.name)
+    await record(
+        session,
+        actor=actor,
+        action="notification_channel.update",
+        resource_type=AUDIT_TYPE,
+        resource_id=channel.id,
+        before=before,
+        after=snapshot(channel, sorted(secrets)),
+    )
+    return channel
+
+
+async def delete_channel(session: AsyncSession, *, actor: Principal, channel_id: uuid.UUID) -> None:
+    """Delete a channel with its pending notifications and delivery log."""
+    channel = await get_channel(session, tenant_id=actor.tenant_id, channel_id=channel_id)
+    before = snapshot(channel, [])
+    await session.execute(
+        delete(NotificationChannel).where(
+            NotificationChannel.id == channel.id, NotificationChannel.tenant_id == actor.tenant_id
+        )
+    )
+    await record(
+        session,
+        actor=actor,
+        action="notification_channel.delete",
+        resource_type=AUDIT_TYPE,
+        resource_id=channel.id,
+        before=before,
+    )

@@ -1,0 +1,117 @@
+"""Receivers and escalation policies API: validation, references, in-use protection, tenancy."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from agentdeck.identity.roles import Role
+from tests.alerting.routing_fixtures import World
+from tests.conftest import Caller, Factory
+
+
+async def test_receivers_and_escalation_policies_crud(
+    api: httpx.AsyncClient, admin: Caller, world: World
+) -> None:
+    h = admin.headers
+    channel = await world.channel("slack")
+    made = await api.post(
+        "/api/v1/receivers", json={"name": "oncall", "channel_ids": [str(channel.id)]}, headers=h
+    )
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    dup = await api.post("/api/v1/receivers", json={"name": "oncall"}, headers=h)
+    assert dup.status_code == 409
+    bad = await api.post(
+        "/api/v1/receivers", json={"name": "x", "channel_ids": [str(uuid.uuid4())]}, headers=h
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "channel_ids", 0]
+
+    policy = await api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "name": "p1",
+            "levels": [
+                {"after_seconds": 300, "receiver_ids": [rid]},
+                {"after_seconds": 900, "receiver_ids": [rid]},
+            ],
+        },
+        headers=h,
+    )
+    assert policy.status_code == 201, policy.text
+    pid = policy.json()["id"]
+    unordered = await api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "name": "p2",
+            "levels": [
+                {"after_seconds": 900, "receiver_ids": [rid]},
+                {"after_seconds": 300, "receiver_ids": [rid]},
+            ],
+        },
+        headers=h,
+    )
+    assert unordered.status_code == 422
+    assert unordered.json()["errors"][0]["loc"][:2] == ["body", "levels"]
+    unknown = await api.post(
+        "/api/v1/escalation-policies",
+        json={"name": "p3", "levels": [{"after_seconds": 60, "receiver_ids": [str(uuid.uuid4())]}]},
+        headers=h,
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["body", "levels", 0, "receiver_ids", 0]
+
+    tree = {
+        "receiver_id": rid,
+        "routes": [
+            {"escalation_policy_id": pid, "matchers": [{"name": "a", "op": "=", "value": "b"}]}
+        ],
+    }
+    assert (await api.put("/api/v1/notification-policy", json=tree, headers=h)).status_code == 200
+    in_use = await api.delete(f"/api/v1/receivers/{rid}", headers=h)
+    assert in_use.status_code == 409
+    assert "route root" in in_use.json()["detail"]
+    assert (await api.delete(f"/api/v1/escalation-policies/{pid}", headers=h)).status_code == 409
+
+    renamed = await api.patch(f"/api/v1/receivers/{rid}", json={"name": "primary"}, headers=h)
+    assert renamed.json()["name"] == "primary"
+    listed = await api.get("/api/v1/receivers?q=prim", headers=h)
+    assert [r["id"] for r in listed.json()["items"]] == [rid]
+    disabled = await api.patch(
+        f"/api/v1/escalation-policies/{pid}", json={"enabled": False}, headers=h
+    )
+    assert disabled.json()["enabled"] is False
+    assert [
+        p["id"]
+        for p in (await api.get("/api/v1/escalation-policies?enabled=false", headers=h)).json()[
+            "items"
+        ]
+    ] == [pid]
+
+    assert (await api.put("/api/v1/notification-policy", json={}, headers=h)).status_code == 200
+    assert (await api.delete(f"/api/v1/escalation-policies/{pid}", headers=h)).status_code == 204
+    assert (await api.delete(f"/api/v1/receivers/{rid}", headers=h)).status_code == 204
+    assert (await api.get(f"/api/v1/receivers/{rid}", headers=h)).status_code == 404
+
+
+async def test_other_tenants_receivers_and_policies_are_invisible(
+    api: httpx.AsyncClient, admin: Caller, factory: Factory
+) -> None:
+    made = await api.post("/api/v1/receivers", json={"name": "mine"}, headers=admin.headers)
+    rid = made.json()["id"]
+    outsider = await factory.user(Role.admin)
+    assert (await api.get(f"/api/v1/receivers/{rid}", headers=outsider.headers)).status_code == 404
+    patched = await api.patch(
+        f"/api/v1/receivers/{rid}", json={"name": "stolen"}, headers=outsider.headers
+    )
+    assert patched.status_code == 404
+    assert (await api.get("/api/v1/receivers", headers=outsider.headers)).json()["items"] == []
+    # a level may not name another tenant's receiver
+    foreign = await api.post(
+        "/api/v1/escalation-policies",
+        json={"name": "x", "levels": [{"after_seconds": 1, "receiver_ids": [rid]}]},
+        headers=outsider.headers,
+    )
+    assert foreign.status_code == 422

@@ -1,0 +1,136 @@
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type ReactNode } from "react";
+import { Link, useSearchParams } from "react-router";
+import { api, unwrap } from "../../../api/client";
+import type { components } from "../../../api/schema";
+import { useAuth } from "../../../auth/session";
+import { roleAllows } from "../../../api/types";
+import { EmptyState, ErrorBanner, PageHead, Spinner, Time } from "../../../components/ui";
+
+type Delivery = components["schemas"]["DeliveryPublic"];
+const STATUSES = ["success", "failure", "dead", "rate_limited", "skipped"] as const;
+const BADGE: Record<string, string> = { success: "badge-ok", failure: "badge-warn", dead: "badge-warn", rate_limited: "badge-muted", skipped: "badge-muted" };
+
+export function DeliveriesPage(): ReactNode {
+  const [params, setParams] = useSearchParams();
+  const channelId = params.get("channel_id") ?? "";
+  const status = params.get("status") ?? "";
+  const queryClient = useQueryClient();
+  const { state } = useAuth();
+  const isAdmin = state.status === "authenticated" && roleAllows(state.session.role, "admin");
+  const channels = useQuery({
+    queryKey: ["notification-channels"],
+    queryFn: () => unwrap(api.GET("/api/v1/notification-channels", { params: { query: { limit: 500 } } })),
+    enabled: isAdmin,
+  });
+  const log = useInfiniteQuery({
+    queryKey: ["notification-deliveries", channelId, status],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/v1/notification-deliveries", {
+          params: { query: { limit: 50, cursor: pageParam ?? undefined, channel_id: channelId || undefined, status: status || undefined } },
+        }),
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor ?? null,
+    refetchInterval: 10_000,
+  });
+  const retry = useMutation({
+    mutationFn: (outboxId: string) => unwrap(api.POST("/api/v1/notification-deliveries/{outbox_id}/retry", { params: { path: { outbox_id: outboxId } } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["notification-deliveries"] }),
+  });
+  const items: Delivery[] = log.data?.pages.flatMap((p) => p.items) ?? [];
+  const channelName = (id: string): string => channels.data?.items.find((c) => c.id === id)?.name ?? id.slice(0, 8);
+  const setFilter = (name: string, value: string): void => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+  return (
+    <div className="page">
+      <PageHead title="Delivery log" subtitle="Every attempt to deliver a notification, newest first." actions={<Link className="btn" to="/alerting/channels">Channels</Link>} />
+      <section className="card">
+        <div className="card-head" style={{ display: "flex", gap: 12, justifyContent: "flex-start" }}>
+          {isAdmin ? (
+            <select aria-label="Channel" className="select" style={{ width: "auto", minWidth: 220 }} value={channelId} onChange={(e) => setFilter("channel_id", e.target.value)}>
+              <option value="">All channels</option>
+              {(channels.data?.items ?? []).map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          ) : null}
+          <select aria-label="Status" className="select" style={{ width: "auto", minWidth: 160 }} value={status} onChange={(e) => setFilter("status", e.target.value)}>
+            <option value="">Any status</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace("_", " ")}
+              </option>
+            ))}
+          </select>
+        </div>
+        {log.isError ? <div className="card-body"><ErrorBanner error={log.error} /></div> : null}
+        {retry.isError ? <div className="card-body"><ErrorBanner error={retry.error} /></div> : null}
+        {log.isPending ? (
+          <div className="center-fill" style={{ minHeight: 160 }}>
+            <Spinner />
+          </div>
+        ) : items.length === 0 ? (
+          <EmptyState icon="history" title="No deliveries">
+            <p>Attempts to deliver notifications show up here.</p>
+          </EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table className="table" aria-label="Deliveries">
+              <thead>
+                <tr>
+                  <th>At</th>
+                  <th>Channel</th>
+                  <th>Event</th>
+                  <th>Attempt</th>
+                  <th>Status</th>
+                  <th>Response</th>
+                  <th>Latency</th>
+                  <th>Alert</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((d) => (
+                  <tr key={d.id} data-status={d.status}>
+                    <td><Time value={d.at} /></td>
+                    <td>{channelName(d.channel_id)}</td>
+                    <td>{d.event}</td>
+                    <td>{d.attempt}</td>
+                    <td><span className={`badge ${BADGE[d.status] ?? "badge-muted"}`}>{d.status.replace("_", " ")}</span></td>
+                    <td className="small" title={d.error ?? undefined}>
+                      {d.response_code ?? ""} {d.error ? <span className="muted">{d.error.slice(0, 80)}</span> : null}
+                    </td>
+                    <td className="small">{d.latency_ms != null ? `${Math.round(d.latency_ms)} ms` : ""}</td>
+                    <td className="small mono">{d.alert_id ? <Link to={`/alerts/${d.alert_id}`}>{d.alert_id.slice(0, 8)}</Link> : ""}</td>
+                    <td className="actions">
+                      {isAdmin && d.status === "dead" && d.outbox_status === "dead" ? (
+                        <button type="button" className="btn btn-sm" disabled={retry.isPending} onClick={() => retry.mutate(d.outbox_id)}>
+                          Retry now
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {log.hasNextPage ? (
+          <div className="card-body">
+            <button type="button" className="btn" onClick={() => void log.fetchNextPage()} disabled={log.isFetchingNextPage}>
+              Load more
+            </button>
+          </div>
+        ) : null}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,184 @@
+/** Escalation policies: levels {after N minutes unacknowledged, notify these receivers}. */
+import { FieldErrorList } from "./FieldErrorList";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode, type SyntheticEvent } from "react";
+import { api, unwrap } from "../../../api/client";
+import { fieldErrors } from "../../../api/problem";
+import { useCan } from "../../../auth/session";
+import { Icon } from "../../../components/Icon";
+import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { escalationQuery, formatSeconds, receiversQuery, type EscalationPolicy } from "./api";
+
+interface LevelDraft {
+  minutes: string;
+  receiver: string;
+}
+
+function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
+  const queryClient = useQueryClient();
+  const receivers = useQuery(receiversQuery()).data?.items ?? [];
+  const [name, setName] = useState("");
+  const [levels, setLevels] = useState<LevelDraft[]>([{ minutes: "15", receiver: "" }]);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/v1/escalation-policies", {
+          body: {
+            name: name.trim(),
+            description: "",
+            enabled: true,
+            levels: levels.map((l) => ({ after_seconds: Number(l.minutes) * 60, receiver_ids: [l.receiver] })),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+      onDone();
+    },
+    onError: (error) => setErrors(fieldErrors(error)),
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    if (!name.trim()) return setErrors({ name: "Name the policy." });
+    if (levels.some((l) => !l.receiver || !(Number(l.minutes) >= 0)))
+      return setErrors({ levels: "Every level needs minutes (0 or more) and a receiver." });
+    create.mutate();
+  };
+  const set = (i: number, patch: Partial<LevelDraft>): void =>
+    setLevels(levels.map((l, j) => (j === i ? { ...l, ...patch } : l)));
+  return (
+    <form className="card-body form" onSubmit={submit} aria-label="New escalation policy" noValidate>
+      {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
+      <Field label="Name" error={errors.name}>
+        {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
+      </Field>
+      <fieldset className="matcher-editor">
+        <legend>Levels</legend>
+        {levels.map((l, i) => (
+          <div className="matcher-row" key={i}>
+            <span className="small muted">Level {i + 1}: after</span>
+            <input className="input" type="number" min={0} aria-label={`Level ${i + 1} minutes`} value={l.minutes} onChange={(e) => set(i, { minutes: e.target.value })} />
+            <span className="small muted">min unacknowledged, notify</span>
+            <select className="select" aria-label={`Level ${i + 1} receiver`} value={l.receiver} onChange={(e) => set(i, { receiver: e.target.value })}>
+              <option value="">choose a receiver</option>
+              {receivers.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ))}
+        <button type="button" className="btn btn-sm" onClick={() => setLevels([...levels, { minutes: "", receiver: "" }])}>
+          <Icon name="plus" /> Add level
+        </button>
+        {errors.levels ? <div className="error">{errors.levels}</div> : null}
+      </fieldset>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+          Create policy
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function EscalationPage(): ReactNode {
+  const isAdmin = useCan("admin");
+  const queryClient = useQueryClient();
+  const query = useQuery(escalationQuery());
+  const receivers = new Map((useQuery(receiversQuery()).data?.items ?? []).map((r) => [r.id, r.name]));
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<EscalationPolicy | null>(null);
+  const remove = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.DELETE("/api/v1/escalation-policies/{policy_id}", { params: { path: { policy_id: id } } })),
+    onSuccess: async () => {
+      setDeleting(null);
+      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+    },
+    onError: () => setDeleting(null),
+  });
+  const rows = query.data?.items ?? [];
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Escalation policies</h2>
+        {isAdmin ? (
+          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
+            {creating ? "Close" : (
+              <>
+                <Icon name="plus" /> New policy
+              </>
+            )}
+          </button>
+        ) : null}
+      </div>
+      {creating ? <CreatePolicy onDone={() => setCreating(false)} /> : null}
+      {remove.isError ? <ErrorBanner error={remove.error} /> : null}
+      {query.isError ? <ErrorBanner error={query.error} /> : null}
+      {query.isPending ? (
+        <Spinner />
+      ) : rows.length === 0 ? (
+        <EmptyState icon="alerts" title="No escalation policies">
+          <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Escalation policies">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Levels</th>
+                <th>Enabled</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((p) => (
+                <tr key={p.id}>
+                  <td>
+                    <strong>{p.name}</strong>
+                    <div className="mono small faint">{p.id}</div>
+                  </td>
+                  <td>
+                    <ol className="small">
+                      {p.levels.map((l, i) => (
+                        <li key={i}>
+                          after {formatSeconds(l.after_seconds)}:{" "}
+                          {l.receiver_ids.map((id) => receivers.get(id) ?? id).join(", ")}
+                        </li>
+                      ))}
+                    </ol>
+                  </td>
+                  <td>{p.enabled ? "yes" : "no"}</td>
+                  <td className="actions">
+                    {isAdmin ? (
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(p)}>
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.name ?? ""}?`}
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onConfirm={() => {
+          if (deleting) remove.mutate(deleting.id);
+        }}
+        onCancel={() => setDeleting(null)}
+      >
+        <p>Refused while the routing tree names it.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

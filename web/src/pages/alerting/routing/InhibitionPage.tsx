@@ -1,0 +1,179 @@
+/** Inhibition rules: while a source alert fires, matching targets with equal labels are muted. */
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode, type SyntheticEvent } from "react";
+import { api, unwrap } from "../../../api/client";
+import { fieldErrors } from "../../../api/problem";
+import { useCan } from "../../../auth/session";
+import { Icon } from "../../../components/Icon";
+import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
+import { MatcherChips, MatcherEditor } from "./MatcherEditor";
+
+function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [source, setSource] = useState<Matcher[]>([{ name: "severity", op: "=", value: "critical" }]);
+  const [target, setTarget] = useState<Matcher[]>([{ name: "severity", op: "=~", value: "warning|info" }]);
+  const [equal, setEqual] = useState("agent");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/v1/inhibition-rules", {
+          body: {
+            name: name.trim(),
+            source_matchers: source.filter((m) => m.name),
+            target_matchers: target.filter((m) => m.name),
+            enabled: true,
+            equal: equal.split(",").map((s) => s.trim()).filter(Boolean),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+      onDone();
+    },
+    onError: (error) => setErrors(fieldErrors(error)),
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    if (!name.trim()) {
+      setErrors({ name: "Name the rule." });
+      return;
+    }
+    create.mutate();
+  };
+  return (
+    <form className="card-body form" onSubmit={submit} aria-label="New inhibition rule" noValidate>
+      {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
+      <Field label="Name" error={errors.name}>
+        {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
+      </Field>
+      <div className="grid-2">
+        <MatcherEditor label="Source matcher" value={source} onChange={setSource} error={errors.source_matchers} />
+        <MatcherEditor label="Target matcher" value={target} onChange={setTarget} error={errors.target_matchers} />
+      </div>
+      <Field label="Equal labels" error={errors.equal} hint="Comma-separated: source and target must agree on these.">
+        {(p) => <input {...p} className="input mono" value={equal} onChange={(e) => setEqual(e.target.value)} />}
+      </Field>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+          Create rule
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function InhibitionPage(): ReactNode {
+  const canWrite = useCan("developer");
+  const queryClient = useQueryClient();
+  const query = useInfiniteQuery(inhibitionQuery());
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<InhibitionRule | null>(null);
+  const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
+  const remove = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.DELETE("/api/v1/inhibition-rules/{rule_id}", { params: { path: { rule_id: id } } })),
+    onSettled: async () => {
+      setDeleting(null);
+      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+    },
+  });
+  const toggle = useMutation({
+    mutationFn: (rule: InhibitionRule) =>
+      unwrap(
+        api.PATCH("/api/v1/inhibition-rules/{rule_id}", {
+          params: { path: { rule_id: rule.id } },
+          body: { enabled: !rule.enabled },
+        }),
+      ),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] }),
+  });
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Inhibition rules</h2>
+        {canWrite ? (
+          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
+            {creating ? "Close" : (
+              <>
+                <Icon name="plus" /> New rule
+              </>
+            )}
+          </button>
+        ) : null}
+      </div>
+      {creating ? <CreateRule onDone={() => setCreating(false)} /> : null}
+      {query.isError ? <ErrorBanner error={query.error} /> : null}
+      {query.isPending ? (
+        <Spinner />
+      ) : rows.length === 0 ? (
+        <EmptyState icon="alerts" title="No inhibition rules">
+          <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Inhibition rules">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>While firing</th>
+                <th>Mute</th>
+                <th>Equal</th>
+                <th>Enabled</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.id}>
+                  <td>
+                    <strong>{r.name}</strong>
+                  </td>
+                  <td>
+                    <MatcherChips matchers={r.source_matchers} />
+                  </td>
+                  <td>
+                    <MatcherChips matchers={r.target_matchers} />
+                  </td>
+                  <td className="mono small">{r.equal.join(", ") || "—"}</td>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Enable ${r.name}`}
+                      checked={r.enabled}
+                      disabled={!canWrite}
+                      onChange={() => toggle.mutate(r)}
+                    />
+                  </td>
+                  <td className="actions">
+                    {canWrite ? (
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(r)}>
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.name ?? ""}?`}
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onConfirm={() => {
+          if (deleting) remove.mutate(deleting.id);
+        }}
+        onCancel={() => setDeleting(null)}
+      >
+        <p>Alerts it mutes are notified at once if they still fire.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

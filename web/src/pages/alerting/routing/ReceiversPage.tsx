@@ -1,0 +1,141 @@
+/** Receivers: named sets of notification channels that routes and escalation levels notify. */
+import { FieldErrorList } from "./FieldErrorList";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode, type SyntheticEvent } from "react";
+import { api, unwrap } from "../../../api/client";
+import { fieldErrors } from "../../../api/problem";
+import { useCan } from "../../../auth/session";
+import { Icon } from "../../../components/Icon";
+import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { receiversQuery, type Receiver } from "./api";
+
+function ids(text: string): string[] {
+  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [channels, setChannels] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/api/v1/receivers", { body: { name: name.trim(), description: "", channel_ids: ids(channels) } })),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+      onDone();
+    },
+    onError: (error) => setErrors(fieldErrors(error)),
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    if (!name.trim()) return setErrors({ name: "Name the receiver." });
+    create.mutate();
+  };
+  return (
+    <form className="card-body form" onSubmit={submit} aria-label="New receiver" noValidate>
+      {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
+      <div className="grid-2">
+        <Field label="Name" error={errors.name} hint="e.g. db-oncall">
+          {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field label="Channel ids" error={errors.channel_ids} hint="Notification channel ids, comma-separated.">
+          {(p) => <input {...p} className="input mono" value={channels} onChange={(e) => setChannels(e.target.value)} />}
+        </Field>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+          Create receiver
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function ReceiversPage(): ReactNode {
+  const isAdmin = useCan("admin");
+  const queryClient = useQueryClient();
+  const query = useQuery(receiversQuery());
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<Receiver | null>(null);
+  const remove = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.DELETE("/api/v1/receivers/{receiver_id}", { params: { path: { receiver_id: id } } })),
+    onSuccess: async () => {
+      setDeleting(null);
+      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+    },
+    onError: () => setDeleting(null),
+  });
+  const rows = query.data?.items ?? [];
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Receivers</h2>
+        {isAdmin ? (
+          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
+            {creating ? "Close" : (
+              <>
+                <Icon name="plus" /> New receiver
+              </>
+            )}
+          </button>
+        ) : null}
+      </div>
+      {creating ? <CreateReceiver onDone={() => setCreating(false)} /> : null}
+      {remove.isError ? <ErrorBanner error={remove.error} /> : null}
+      {query.isError ? <ErrorBanner error={query.error} /> : null}
+      {query.isPending ? (
+        <Spinner />
+      ) : rows.length === 0 ? (
+        <EmptyState icon="users" title="No receivers">
+          <p>Routes and escalation levels notify receivers; each receiver is a set of channels.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Receivers">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Id</th>
+                <th>Channels</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.id}>
+                  <td>
+                    <strong>{r.name}</strong>
+                  </td>
+                  <td className="mono small">{r.id}</td>
+                  <td className="small">{r.channel_ids.length} channel{r.channel_ids.length === 1 ? "" : "s"}</td>
+                  <td className="actions">
+                    {isAdmin ? (
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(r)}>
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.name ?? ""}?`}
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onConfirm={() => {
+          if (deleting) remove.mutate(deleting.id);
+        }}
+        onCancel={() => setDeleting(null)}
+      >
+        <p>Refused while a route or an escalation policy still names it.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

@@ -1,0 +1,24 @@
+/** The notification routing section: silences, inhibition, receivers, tree, escalation. */
+import type { ReactNode } from "react";
+import { NavLink, Outlet } from "react-router";
+import { PageHead } from "../../../components/ui";
+
+export function RoutingLayout(): ReactNode {
+  return (
+    <>
+      <PageHead title="Routing" subtitle="Who is notified about which alerts, when, and what is muted." />
+      <div className="settings">
+        <nav className="subnav" aria-label="Routing">
+          <NavLink to="/alerts/silences">Silences</NavLink>
+          <NavLink to="/alerts/inhibition">Inhibition</NavLink>
+          <NavLink to="/alerts/routing">Routing tree</NavLink>
+          <NavLink to="/alerts/receivers">Receivers</NavLink>
+          <NavLink to="/alerts/escalation">Escalation</NavLink>
+        </nav>
+        <div className="stack">
+          <Outlet />
+        </div>
+      </div>
+    </>
+  );
+}

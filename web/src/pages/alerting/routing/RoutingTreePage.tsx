@@ -1,0 +1,141 @@
+/** The routing tree: a tree view of routes and a JSON editor saved with If-Match. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode } from "react";
+import { api, unwrapWithEtag } from "../../../api/client";
+import { useCan } from "../../../auth/session";
+import { Banner, ErrorBanner, Spinner } from "../../../components/ui";
+import { escalationQuery, formatSeconds, policyQuery, receiversQuery, type RouteNode, type RoutingTreeInput } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
+import { MatcherChips } from "./MatcherEditor";
+
+function RouteView({
+  node,
+  path,
+  names,
+}: {
+  node: RouteNode;
+  path: string;
+  names: Map<string, string>;
+}): ReactNode {
+  const timing = [
+    node.group_wait_seconds != null ? `wait ${formatSeconds(node.group_wait_seconds)}` : null,
+    node.group_interval_seconds != null ? `interval ${formatSeconds(node.group_interval_seconds)}` : null,
+    node.repeat_interval_seconds != null ? `repeat ${formatSeconds(node.repeat_interval_seconds)}` : null,
+  ].filter(Boolean);
+  return (
+    <li className="route-node" data-route={path}>
+      <div className="route-box">
+        <span className="mono small faint">{path}</span>
+        {node.matchers && node.matchers.length > 0 ? <MatcherChips matchers={node.matchers} /> : <span className="chip">every alert</span>}
+        <span>→ {node.receiver_id ? <strong>{names.get(node.receiver_id) ?? node.receiver_id}</strong> : <span className="faint">inherited receiver</span>}</span>
+        {node.group_by ? <span className="small">group by {node.group_by.join(", ") || "nothing"}</span> : null}
+        {timing.length ? <span className="small muted">{timing.join(" · ")}</span> : null}
+        {node.escalation_policy_id ? (
+          <span className="badge badge-warn">escalates: {names.get(node.escalation_policy_id) ?? node.escalation_policy_id}</span>
+        ) : null}
+        {node.continue ? <span className="badge">continue</span> : null}
+      </div>
+      {node.routes && node.routes.length > 0 ? (
+        <ul>
+          {node.routes.map((child, i) => (
+            <RouteView key={i} node={child} path={`${path}.${i}`} names={names} />
+          ))}
+        </ul>
+      ) : null}
+    </li>
+  );
+}
+
+export function RoutingTreePage(): ReactNode {
+  const isAdmin = useCan("admin");
+  const queryClient = useQueryClient();
+  const policy = useQuery(policyQuery());
+  const receivers = useQuery(receiversQuery()).data?.items ?? [];
+  const escalations = useQuery(escalationQuery()).data?.items ?? [];
+  const names = new Map<string, string>([
+    ...receivers.map((r): [string, string] => [r.id, r.name]),
+    ...escalations.map((p): [string, string] => [p.id, p.name]),
+  ]);
+  // null: show the saved tree; a string: the user's unsaved edit
+  const [draft, setDraft] = useState<string | null>(null);
+  const [parseError, setParseError] = useState<string>();
+  const loaded = policy.data;
+  const text = draft ?? (loaded ? JSON.stringify(loaded.data.tree, null, 2) : "");
+  const save = useMutation({
+    mutationFn: (tree: RoutingTreeInput) =>
+      unwrapWithEtag(
+        api.PUT("/api/v1/notification-policy", {
+          body: tree,
+          headers: loaded?.etag ? { "If-Match": loaded.etag } : {},
+        }),
+      ),
+    onSuccess: (saved) => {
+      queryClient.setQueryData(policyQuery().queryKey, saved);
+      setDraft(null);
+    },
+  });
+  const submit = (): void => {
+    try {
+      const tree = JSON.parse(text) as RoutingTreeInput;
+      setParseError(undefined);
+      save.mutate(tree);
+    } catch (error) {
+      setParseError(`Not valid JSON: ${(error as Error).message}`);
+    }
+  };
+  if (policy.isPending) return <Spinner />;
+  if (policy.isError) return <ErrorBanner error={policy.error} />;
+  return (
+    <div className="stack">
+      <section className="card">
+        <div className="card-head">
+          <h2>Routing tree</h2>
+          <span className="small muted">revision {policy.data.data.revision}</span>
+        </div>
+        <div className="card-body">
+          <p className="small muted">
+            Every alert starts at the root; the first matching child wins unless it has <code>continue</code>.
+            Unset receivers, grouping and timings inherit from the parent (defaults: wait 30 s, interval 5 min, repeat 4 h).
+          </p>
+          <ul className="route-tree" aria-label="Routing tree">
+            <RouteView node={policy.data.data.tree} path="root" names={names} />
+          </ul>
+        </div>
+      </section>
+      {isAdmin ? (
+        <section className="card">
+          <div className="card-head">
+            <h2>Edit as JSON</h2>
+          </div>
+          <div className="card-body form">
+            {save.isError ? (
+              <ErrorBanner
+                error={save.error}
+                onReload={() => {
+                  setDraft(null);
+                  void policy.refetch();
+                }}
+              />
+            ) : null}
+            {save.isError ? <FieldErrorList error={save.error} /> : null}
+            {save.isSuccess ? <Banner tone="success">Saved revision {save.data.data.revision}.</Banner> : null}
+            {parseError ? <Banner tone="error">{parseError}</Banner> : null}
+            <textarea
+              className="textarea code"
+              aria-label="Routing tree JSON"
+              rows={18}
+              spellCheck={false}
+              value={text}
+              onChange={(e) => setDraft(e.target.value)}
+            />
+            <div className="form-actions">
+              <button type="button" className="btn btn-primary" onClick={submit} disabled={save.isPending}>
+                Save tree
+              </button>
+            </div>
+          </div>
+        </section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,268 @@
+/** Silences: list by state, create with a matcher editor and a live preview, expire early. */
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode, type SyntheticEvent } from "react";
+import { useSearchParams } from "react-router";
+import { api, unwrap } from "../../../api/client";
+import { errorMessage } from "../../../api/problem";
+import { useCan } from "../../../auth/session";
+import { Icon } from "../../../components/Icon";
+import {
+  ConfirmDialog,
+  EmptyState,
+  ErrorBanner,
+  Field,
+  Labels,
+  Spinner,
+  Time,
+} from "../../../components/ui";
+import { useDebounced } from "../../../lib/useDebounced";
+import { silencesQuery, type Matcher, type Silence, type SilenceState } from "./api";
+import { FieldErrorList } from "./FieldErrorList";
+import { MatcherChips, MatcherEditor } from "./MatcherEditor";
+
+const STATES: readonly (SilenceState | "")[] = ["", "active", "pending", "expired"];
+const DURATIONS: readonly [string, number][] = [
+  ["1 hour", 3600],
+  ["4 hours", 4 * 3600],
+  ["1 day", 86400],
+  ["1 week", 7 * 86400],
+];
+
+function complete(matchers: Matcher[]): Matcher[] {
+  return matchers.filter((m) => m.name.trim() !== "");
+}
+
+function Preview({ matchers }: { matchers: Matcher[] }): ReactNode {
+  const key = useDebounced(JSON.stringify(complete(matchers)), 300);
+  const ready = JSON.parse(key) as Matcher[];
+  const preview = useQuery({
+    queryKey: ["silence-preview", key],
+    enabled: ready.length > 0,
+    queryFn: ({ signal }) =>
+      unwrap(api.POST("/api/v1/silences/preview", { body: { matchers: ready }, signal })),
+  });
+  if (ready.length === 0) return <p className="muted small">Add a matcher to see which alerts it silences.</p>;
+  if (preview.isError) return <p className="error small">{errorMessage(preview.error)}</p>;
+  if (!preview.data) return <Spinner label="Matching alerts" />;
+  return (
+    <div className="stack" data-testid="silence-preview">
+      <strong>
+        {preview.data.count === 0
+          ? "No unresolved alert matches."
+          : `${preview.data.count} unresolved alert${preview.data.count === 1 ? "" : "s"} would be silenced`}
+      </strong>
+      {preview.data.alerts.slice(0, 10).map((a) => (
+        <div key={a.id} className="row small">
+          <span className="badge">{a.severity}</span> <strong>{a.rule_name}</strong>
+          <Labels labels={a.labels} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => void }): ReactNode {
+  const queryClient = useQueryClient();
+  const [matchers, setMatchers] = useState<Matcher[]>(initial.length ? initial : [{ name: "", op: "=", value: "" }]);
+  const [duration, setDuration] = useState(3600);
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState<string>();
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/v1/silences", {
+          body: {
+            matchers: complete(matchers),
+            ends_at: new Date(Date.now() + duration * 1000).toISOString(),
+            comment,
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+      onDone();
+    },
+  });
+  const submit = (event: SyntheticEvent): void => {
+    event.preventDefault();
+    if (complete(matchers).length === 0) {
+      setError("Add at least one matcher with a label name.");
+      return;
+    }
+    setError(undefined);
+    create.mutate();
+  };
+  return (
+    <form className="card-body form" onSubmit={submit} aria-label="New silence" noValidate>
+      {create.isError ? <ErrorBanner error={create.error} /> : null}
+      {create.isError ? <FieldErrorList error={create.error} /> : null}
+      <div className="grid-2">
+        <div className="stack">
+          <MatcherEditor label="Matcher" value={matchers} onChange={setMatchers} error={error} />
+          <Field label="Duration">
+            {(p) => (
+              <select {...p} className="select" value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
+                {DURATIONS.map(([label, s]) => (
+                  <option key={s} value={s}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Comment" hint="Why, and who to ask.">
+            {(p) => <input {...p} className="input" value={comment} onChange={(e) => setComment(e.target.value)} />}
+          </Field>
+        </div>
+        <div className="card-inset">
+          <Preview matchers={matchers} />
+        </div>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+          {create.isPending ? <Spinner label="Saving" /> : null}
+          Create silence
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function stateBadge(state: SilenceState): ReactNode {
+  const tone = state === "active" ? "badge-ok" : state === "pending" ? "badge-warn" : "badge-muted";
+  return <span className={`badge ${tone}`}>{state}</span>;
+}
+
+/** Matchers from `?matcher=name=value` (several allowed), e.g. linked from an alert. */
+function initialMatchers(params: URLSearchParams): Matcher[] {
+  return params.getAll("matcher").flatMap((text) => {
+    const at = text.indexOf("=");
+    return at > 0 ? [{ name: text.slice(0, at), op: "=" as const, value: text.slice(at + 1) }] : [];
+  });
+}
+
+export function SilencesPage(): ReactNode {
+  const canWrite = useCan("developer");
+  const queryClient = useQueryClient();
+  const [params] = useSearchParams();
+  const prefill = initialMatchers(params);
+  const [state, setState] = useState<SilenceState | "">("active");
+  const [q, setQ] = useState("");
+  const [creating, setCreating] = useState(prefill.length > 0);
+  const [expiring, setExpiring] = useState<Silence | null>(null);
+  const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
+  const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
+  const expire = useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.POST("/api/v1/silences/{silence_id}/expire", { params: { path: { silence_id: id } } })),
+    onSettled: async () => {
+      setExpiring(null);
+      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+    },
+  });
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Silences</h2>
+        <div className="row" style={{ flexWrap: "nowrap" }}>
+          <select className="select" style={{ width: "auto" }} aria-label="State" value={state} onChange={(e) => setState(e.target.value as SilenceState | "")}>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s || "any state"}
+              </option>
+            ))}
+          </select>
+          <input className="input" style={{ width: 200 }} placeholder="Comment contains" aria-label="Search comments" value={q} onChange={(e) => setQ(e.target.value)} />
+          {canWrite ? (
+            <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
+              {creating ? "Close" : (
+                <>
+                  <Icon name="plus" /> New silence
+                </>
+              )}
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {creating ? <CreateSilence initial={prefill} onDone={() => setCreating(false)} /> : null}
+      {query.isError ? (
+        <div className="card-body">
+          <ErrorBanner error={query.error} />
+        </div>
+      ) : null}
+      {expire.isError ? (
+        <div className="card-body">
+          <ErrorBanner error={expire.error} />
+        </div>
+      ) : null}
+      {query.isPending ? (
+        <div className="center-fill" style={{ minHeight: 120 }}>
+          <Spinner />
+        </div>
+      ) : rows.length === 0 ? (
+        <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
+          <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Silences">
+            <thead>
+              <tr>
+                <th>Matchers</th>
+                <th>Status</th>
+                <th>Starts</th>
+                <th>Ends</th>
+                <th>Comment</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((s) => (
+                <tr key={s.id} data-silence={s.id}>
+                  <td>
+                    <MatcherChips matchers={s.matchers} />
+                  </td>
+                  <td>{stateBadge(s.status)}</td>
+                  <td>
+                    <Time value={s.starts_at} />
+                  </td>
+                  <td>
+                    <Time value={s.ends_at} />
+                  </td>
+                  <td className="small">{s.comment}</td>
+                  <td className="actions">
+                    {canWrite && s.status !== "expired" ? (
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setExpiring(s)}>
+                        Expire
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {query.hasNextPage ? (
+        <div className="table-foot">
+          <span className="spacer" />
+          <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()}>
+            Load more
+          </button>
+        </div>
+      ) : null}
+      <ConfirmDialog
+        open={expiring !== null}
+        title="Expire this silence now?"
+        confirmLabel="Expire"
+        busy={expire.isPending}
+        onConfirm={() => {
+          if (expiring) expire.mutate(expiring.id);
+        }}
+        onCancel={() => setExpiring(null)}
+      >
+        <p>Alerts it mutes that are still firing are notified at once.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

@@ -1,0 +1,247 @@
+/**
+ * The live overview (the landing page): headline tiles, alert strip, live charts, the agent
+ * table and the call graph. Loaded once over REST, then kept current by WebSocket events —
+ * never by a timer: metric frames update the table and charts directly and trigger a
+ * throttled refresh of the window figures; alert and fleet events refresh what they touch.
+ */
+import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useSearchParams } from "react-router";
+import { TimeSeriesChart } from "../../components/TimeSeriesChart";
+import { ErrorBanner, PageHead, Spinner } from "../../components/ui";
+import type { ChartSeries } from "../../lib/chartData";
+import type { ConnectionStatus } from "../../lib/ws";
+import { useChannel, useLiveConnection } from "../../lib/wsHooks";
+import { AgentTable } from "./AgentTable";
+import { appendPoint, LiveFleet, throttle, type LiveSample } from "./live";
+import {
+  monitoringAgentsQuery,
+  overviewQuery,
+  topologyQuery,
+  trendQuery,
+  WINDOWS,
+  type PerformanceTrend,
+} from "./queries";
+import { fmt } from "./format";
+import { AlertStrip, ConnectionIndicator, HeadlineTile } from "./Tiles";
+import "./overview.css";
+
+// The graph library is large: load it with the graph, not with the app.
+const TopologyGraph = lazy(() => import("./TopologyGraph").then((m) => ({ default: m.TopologyGraph })));
+
+/** Least time between two event-triggered refreshes of the headline figures. */
+const OVERVIEW_REFRESH_MS = 1_000;
+/** ... and of the agent table and the call graph (heavier). */
+const TABLE_REFRESH_MS = 15_000;
+
+type Points = [number, number | null][];
+
+/** Invalidate queries under `prefixes` at most once per `gapMs` (see `throttle`). */
+function useThrottledRefresh(prefixes: string[][], gapMs: number): () => void {
+  const client = useQueryClient();
+  const key = JSON.stringify(prefixes);
+  const throttled = useMemo(() => {
+    const keys = JSON.parse(key) as string[][];
+    return throttle(() => {
+      for (const queryKey of keys) void client.invalidateQueries({ queryKey });
+    }, gapMs);
+  }, [client, key, gapMs]);
+  useEffect(() => () => throttled.cancel(), [throttled]);
+  return throttled.call;
+}
+
+function trendSeries(trend: PerformanceTrend | undefined, live: Points, label: string): ChartSeries[] {
+  if (!trend) return [];
+  const toPoints = (items: PerformanceTrend["current_series"]): Points =>
+    items.map((p) => [Date.parse(p.t) / 1000, p.v ?? null]);
+  const current = toPoints(trend.current_series);
+  const last = current.length ? (current[current.length - 1]?.[0] ?? 0) : 0;
+  const fresh = live.filter(([t]) => t > last);
+  return [
+    { label, points: [...current, ...fresh] },
+    { label: "previous window", points: toPoints(trend.previous_series) },
+  ];
+}
+
+export function OverviewPage(): ReactNode {
+  const [params, setParams] = useSearchParams();
+  const chosen = params.get("window") ?? "1h";
+  const window = (WINDOWS as readonly string[]).includes(chosen) ? chosen : "1h";
+  const sort = params.get("sort") ?? "name";
+  const client = useQueryClient();
+  const status = useLiveConnection();
+
+  const overview = useQuery(overviewQuery(window));
+  const agents = useInfiniteQuery(monitoringAgentsQuery(window, sort));
+  const topology = useQuery(topologyQuery(window));
+  const requests = useQuery(trendQuery("request_rate", window));
+  const errors = useQuery(trendQuery("error_rate", window));
+
+  const fleet = useRef(new LiveFleet());
+  const [, setTick] = useState(0);
+  // Live chart points of the window they were collected for (a new window starts afresh).
+  const [collected, setLive] = useState<{ window: string; requests: Points; errors: Points }>({
+    window,
+    requests: [],
+    errors: [],
+  });
+  const live = collected.window === window ? collected : { window, requests: [], errors: [] };
+
+  const refreshOverview = useThrottledRefresh([["monitoring", "overview"]], OVERVIEW_REFRESH_MS);
+  const refreshTables = useThrottledRefresh(
+    [
+      ["monitoring", "agents"],
+      ["monitoring", "topology"],
+    ],
+    TABLE_REFRESH_MS,
+  );
+
+  useChannel(
+    "metrics",
+    {
+      onEvent: (data) => {
+        const samples = (data as { samples?: LiveSample[] }).samples ?? [];
+        if (samples.length === 0) return;
+        fleet.current.ingest(samples);
+        setTick((n) => n + 1);
+        const figures = fleet.current.fleet();
+        if (figures) {
+          const t = Date.now() / 1000;
+          const span = overview.data?.window_seconds ?? 3600;
+          setLive((prev) => {
+            const base = prev.window === window ? prev : { window, requests: [], errors: [] };
+            return {
+              window,
+              requests: appendPoint(base.requests, [t, figures.requestRate], span),
+              errors: appendPoint(base.errors, [t, figures.errorRate], span),
+            };
+          });
+        }
+        refreshOverview();
+        refreshTables();
+      },
+    },
+    { interval: 0.5 },
+  );
+  useChannel("alerts", { onEvent: refreshOverview });
+  useChannel("fleet", {
+    onEvent: () => {
+      void client.invalidateQueries({ queryKey: ["monitoring"] });
+    },
+  });
+
+  // Back from a lost connection: events may have been missed, so reload once.
+  const previous = useRef<ConnectionStatus>(status);
+  useEffect(() => {
+    if (status === "live" && previous.current === "reconnecting") {
+      void client.invalidateQueries({ queryKey: ["monitoring"] });
+    }
+    previous.current = status;
+  }, [status, client]);
+
+  const setParam = (key: string, value: string, fallback: string): void => {
+    const next = new URLSearchParams(params);
+    if (value === fallback) next.delete(key);
+    else next.set(key, value);
+    setParams(next, { replace: true });
+  };
+
+  const o = overview.data;
+  const rows = agents.data?.pages.flatMap((p) => p.items) ?? [];
+  const requestSeries = useMemo(() => trendSeries(requests.data, live.requests, "requests/s"), [requests.data, live.requests]);
+  const errorSeries = useMemo(() => trendSeries(errors.data, live.errors, "error ratio"), [errors.data, live.errors]);
+
+  return (
+    <div className="ov-page">
+      <PageHead
+        title="Overview"
+        subtitle="The fleet right now, against the window before."
+        actions={
+          <>
+            <ConnectionIndicator status={status} />
+            <div className="segmented" role="group" aria-label="Window">
+              {WINDOWS.map((w) => (
+                <button
+                  key={w}
+                  type="button"
+                  className={w === window ? "btn btn-sm btn-primary" : "btn btn-sm"}
+                  aria-pressed={w === window}
+                  onClick={() => setParam("window", w, "1h")}
+                >
+                  {w}
+                </button>
+              ))}
+            </div>
+          </>
+        }
+      />
+      <ErrorBanner error={overview.error ?? agents.error ?? topology.error} />
+      <div className="ov-tiles">
+        <div className="ov-tile card" data-testid="tile-agents">
+          <div className="ov-tile-title">Agents</div>
+          <div className="ov-tile-value">
+            {o ? `${o.agents.by_status.running ?? 0}/${o.agents.total}` : <Spinner />}
+          </div>
+          <div className="ov-trend faint">
+            running
+            {o && (o.agents.by_status.error ?? 0) > 0 ? <span className="error"> · {o.agents.by_status.error} failing</span> : null}
+          </div>
+        </div>
+        <HeadlineTile title="Ingest rate" testId="tile-ingest" headline={o?.ingest_rate} format={fmt.rate} />
+        <HeadlineTile title="Requests" testId="tile-requests" headline={o?.request_rate} format={fmt.rate} goodWhenUp />
+        <HeadlineTile title="Error rate" testId="tile-errors" headline={o?.error_rate} format={fmt.percent} goodWhenUp={false} />
+        <HeadlineTile title="p95 latency" testId="tile-latency" headline={o?.p95_latency_seconds} format={fmt.seconds} goodWhenUp={false} />
+        <HeadlineTile title={`Tokens (${window})`} testId="tile-tokens" headline={o?.tokens} format={fmt.count} />
+        <HeadlineTile title={`Cost (${window})`} testId="tile-cost" headline={o?.cost_usd} format={fmt.usd} goodWhenUp={false} />
+      </div>
+      <AlertStrip
+        items={o?.alerts.recent ?? []}
+        active={o?.alerts.active ?? 0}
+        bySeverity={o?.alerts.by_severity ?? {}}
+      />
+      <div className="grid-2">
+        <section className="card chart-card" aria-label="Request rate chart">
+          <div className="card-head">
+            <h2>Fleet requests per second</h2>
+          </div>
+          <div className="card-body">
+            <TimeSeriesChart series={requestSeries} height={200} label="Fleet request rate" />
+          </div>
+        </section>
+        <section className="card chart-card" aria-label="Error rate chart">
+          <div className="card-head">
+            <h2>Fleet error ratio</h2>
+          </div>
+          <div className="card-body">
+            <TimeSeriesChart series={errorSeries} height={200} label="Fleet error ratio" />
+          </div>
+        </section>
+      </div>
+      <AgentTable
+        agents={rows}
+        live={(name) => fleet.current.agent(name)}
+        sort={sort}
+        onSort={(s) => setParam("sort", s, "name")}
+        footer={
+          <div className="table-foot">
+            {rows.length} agent{rows.length === 1 ? "" : "s"}
+            {agents.hasNextPage ? (
+              <button type="button" className="btn btn-sm" onClick={() => void agents.fetchNextPage()} disabled={agents.isFetchingNextPage}>
+                Load more
+              </button>
+            ) : null}
+          </div>
+        }
+      />
+      <section className="card" aria-label="Topology">
+        <div className="card-head">
+          <h2>Calls between agents and services</h2>
+          <span className="small faint">solid: reported calls · dashed: declared only · colour: health</span>
+        </div>
+        <div className="card-body">
+          <Suspense fallback={<Spinner />}>{topology.data ? <TopologyGraph topology={topology.data} /> : <Spinner />}</Suspense>
+        </div>
+      </section>
+    </div>
+  );
+}
