@@ -1,4 +1,4 @@
-"""Per-store ingest state: validated series per tenant, counters and write listeners.
+"""Per-store ingest state: validated series per tenant, the series cap, metadata, counters.
 
 Everything here hangs off the store object (:func:`store_state`), so every app (and every
 test app) has its own and nothing is global. The ingest core (:mod:`.ingest`) is the only
@@ -12,21 +12,33 @@ import contextlib
 import gc
 import itertools
 import math
+import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.db.base import utcnow
 from agentdeck.settings import TSDBSettings
-from agentdeck.tsdb.base import SampleBatch, SeriesKey, Store
-from agentdeck.tsdb.names import is_valid_label_name, is_valid_metric_name
+from agentdeck.telemetry.models import MetricMetadata, MetricType
+from agentdeck.tsdb.base import ACTIVE_WINDOW_MS, Matcher, MatchOp, SampleBatch, SeriesKey, Store
+from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
 
+#: How long a cached active-series count is trusted before it is read from the store again.
+COUNT_TTL_SECONDS = 30.0
+#: How often (at most) a tenant's known series are reloaded from the store near the cap.
+RELOAD_INTERVAL_SECONDS = 5.0
 #: Validated label sets remembered per tenant (cleared when full).
 LABEL_CACHE_MAX = 200_000
 
@@ -34,6 +46,16 @@ LABEL_CACHE_MAX = 200_000
 Invalid = tuple[str, str, str]
 
 _uids = itertools.count()
+
+
+@dataclass(slots=True)
+class MetricMeta:
+    """Metadata of a metric family: type, unit and help (the newest report wins)."""
+
+    name: str
+    type: MetricType
+    unit: str = ""
+    help: str = ""
 
 
 class IngestStats:
@@ -237,3 +259,117 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+# --- the series cap and metadata --------------------------------------------------------
+
+
+async def admit(
+    tenant: TenantSeries,
+    store: Store,
+    settings: TSDBSettings,
+    tenant_id: UUID,
+    entries: list[Entry],
+    used: np.ndarray[Any, np.dtype[np.bool_]],
+    now: int,
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which series of the batch are refused by the active-series cap (a boolean mask).
+
+    Series this process has seen for the tenant pass without any store call. New ones are
+    counted against a cached active-series count; only when they would pass the cap are the
+    tenant's active series reloaded from the store (throttled), so series that exist (written
+    by another replica, or before a restart) keep flowing.
+    """
+    refused = np.zeros(len(entries), dtype=bool)
+    gens = np.fromiter(map(attrgetter("gen"), entries), dtype=np.int64, count=len(entries))
+    new = np.flatnonzero((gens != tenant.gen) & used).tolist()
+    if not new:
+        return refused
+    cap = settings.max_active_series
+    async with tenant.lock:
+        gen = tenant.gen
+        new = [i for i in new if entries[i].gen != gen]
+        if not new:
+            return refused
+        clock = time.monotonic()
+        if clock - tenant.count_at > COUNT_TTL_SECONDS:
+            tenant.count = await store.active_series_count(tenant_id, now_ms=now)
+            tenant.count_at = clock
+        if tenant.count + len(new) > cap and clock - tenant.reloaded_at > RELOAD_INTERVAL_SECONDS:
+            active = await store.series(
+                tenant_id,
+                [Matcher(METRIC_NAME_LABEL, MatchOp.re, ".+")],
+                now - ACTIVE_WINDOW_MS,
+                now,
+            )
+            reloaded: set[SeriesKey] = set()
+            for labels in active:
+                metric = dict(labels)
+                name = metric.pop(METRIC_NAME_LABEL, "")
+                reloaded.add(SeriesKey.of(name, metric))
+            tenant.gen = gen = gen + 1
+            tenant.reloaded = reloaded
+            for key in reloaded:
+                entry = tenant.canonical.get(key)
+                if entry is not None:
+                    entry.gen = gen
+            tenant.count = len(reloaded)
+            tenant.count_at = tenant.reloaded_at = clock
+            new = [i for i in new if entries[i].gen != gen]
+        room = max(cap - tenant.count, 0)
+        for i in new[room:]:
+            refused[i] = True
+        admitted = new[:room]
+        for i in admitted:
+            entries[i].gen = gen
+        tenant.count += len(admitted)
+    return refused
+
+
+async def upsert_metadata(
+    state: StoreState, session: AsyncSession, tenant_id: UUID, metadata: Sequence[MetricMeta]
+) -> None:
+    """Insert or update the tenant's metric metadata rows that changed (no commit)."""
+    latest: dict[str, MetricMeta] = {}
+    for meta in metadata:
+        if is_valid_metric_name(meta.name):
+            try:
+                kind = MetricType(meta.type)
+            except ValueError:
+                kind = MetricType.unknown
+            latest[meta.name] = MetricMeta(meta.name, kind, meta.unit, meta.help)
+    changed = [
+        m
+        for m in latest.values()
+        if state.metadata.get((tenant_id, m.name)) != (m.type.value, m.unit, m.help)
+    ]
+    if not changed:
+        return
+    if len(state.metadata) > LABEL_CACHE_MAX:
+        state.metadata.clear()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "name": m.name,
+            "type": m.type,
+            "unit": m.unit[:64],
+            "help": m.help[:1024],
+            "updated_at": utcnow(),
+        }
+        for m in changed
+    ]
+    stmt = insert(MetricMetadata).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[MetricMetadata.tenant_id, MetricMetadata.name],
+        set_={
+            "type": stmt.excluded.type,
+            "unit": stmt.excluded.unit,
+            "help": stmt.excluded.help,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    await session.execute(stmt)
+    for m in changed:
+        state.metadata[(tenant_id, m.name)] = (m.type.value, m.unit, m.help)

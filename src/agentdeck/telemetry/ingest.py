@@ -35,41 +35,34 @@ from uuid import UUID
 
 import numpy as np
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.db.base import utcnow
 from agentdeck.identity.service import effective_retention_days
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry._series_cache import (
-    LABEL_CACHE_MAX,
     Entry,
     IngestStats,
     Invalid,
+    MetricMeta,
     StoreState,
     TenantSeries,
     WriteListener,
     add_write_listener,
+    admit,
     exposition,
     ingest_stats,
     paused_gc,
     store_state,
+    upsert_metadata,
 )
-from agentdeck.telemetry.models import MetricMetadata, MetricType
 from agentdeck.tsdb.base import (
-    ACTIVE_WINDOW_MS,
     MAX_TIMESTAMP_MS,
     Float64Array,
     IndexArray,
     Int64Array,
-    Matcher,
-    MatchOp,
     SampleBatch,
-    SeriesKey,
     Store,
 )
-from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_metric_name
 
 __all__ = [
     "IngestResult",
@@ -93,16 +86,11 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: How long a cached active-series count is trusted before it is read from the store again.
-COUNT_TTL_SECONDS = 30.0
-#: How often (at most) a tenant's known series are reloaded from the store near the cap.
-RELOAD_INTERVAL_SECONDS = 5.0
 #: The shortest retention a tenant can have (one day): younger samples need no tenant lookup.
 MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
 _UID = attrgetter("uid")
 _OK = attrgetter("ok")
-_GEN = attrgetter("gen")
 _KEY = attrgetter("key")
 _FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
@@ -121,16 +109,6 @@ class RawSample:
     value: float
     timestamp_ms: int | None
     index: int
-
-
-@dataclass(slots=True)
-class MetricMeta:
-    """Metadata of a metric family: type, unit and help (the newest report wins)."""
-
-    name: str
-    type: MetricType
-    unit: str = ""
-    help: str = ""
 
 
 @dataclass(slots=True)
@@ -498,7 +476,7 @@ async def _finish(
     if len(entries):
         used = np.zeros(len(entries), dtype=bool)
         used[series_index[keep]] = True
-        refused = await _admit(tenant, store, settings, tenant_id, entries, used, now)
+        refused = await admit(tenant, store, settings, tenant_id, entries, used, now)
         if refused.any():
             blocked = refused[series_index] & keep
             cap = settings.max_active_series
@@ -532,7 +510,7 @@ async def _finish(
     if metadata and (accepted or empty):
         # Metadata rides with samples: a request whose every sample was refused changes
         # nothing (it is answered with an error and not committed).
-        await _upsert_metadata(state, session, tenant_id, metadata)
+        await upsert_metadata(state, session, tenant_id, metadata)
 
     stats = state.stats
     stats.accepted += accepted
@@ -544,114 +522,3 @@ async def _finish(
     all_errors.extend(SampleError(index, where, message) for index, _, where, message in bad)
     all_errors.sort(key=lambda e: e.index)
     return IngestResult(accepted=accepted, rejected=len(errors) + len(bad), errors=all_errors)
-
-
-async def _admit(
-    tenant: TenantSeries,
-    store: Store,
-    settings: TSDBSettings,
-    tenant_id: UUID,
-    entries: list[Entry],
-    used: np.ndarray[Any, np.dtype[np.bool_]],
-    now: int,
-) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Which series of the batch are refused by the active-series cap (a boolean mask).
-
-    Series this process has seen for the tenant pass without any store call. New ones are
-    counted against a cached active-series count; only when they would pass the cap are the
-    tenant's active series reloaded from the store (throttled), so series that exist (written
-    by another replica, or before a restart) keep flowing.
-    """
-    refused = np.zeros(len(entries), dtype=bool)
-    gens = np.fromiter(map(_GEN, entries), dtype=np.int64, count=len(entries))
-    new = np.flatnonzero((gens != tenant.gen) & used).tolist()
-    if not new:
-        return refused
-    cap = settings.max_active_series
-    async with tenant.lock:
-        gen = tenant.gen
-        new = [i for i in new if entries[i].gen != gen]
-        if not new:
-            return refused
-        clock = time.monotonic()
-        if clock - tenant.count_at > COUNT_TTL_SECONDS:
-            tenant.count = await store.active_series_count(tenant_id, now_ms=now)
-            tenant.count_at = clock
-        if tenant.count + len(new) > cap and clock - tenant.reloaded_at > RELOAD_INTERVAL_SECONDS:
-            active = await store.series(
-                tenant_id,
-                [Matcher(METRIC_NAME_LABEL, MatchOp.re, ".+")],
-                now - ACTIVE_WINDOW_MS,
-                now,
-            )
-            reloaded: set[SeriesKey] = set()
-            for labels in active:
-                metric = dict(labels)
-                name = metric.pop(METRIC_NAME_LABEL, "")
-                reloaded.add(SeriesKey.of(name, metric))
-            tenant.gen = gen = gen + 1
-            tenant.reloaded = reloaded
-            for key in reloaded:
-                entry = tenant.canonical.get(key)
-                if entry is not None:
-                    entry.gen = gen
-            tenant.count = len(reloaded)
-            tenant.count_at = tenant.reloaded_at = clock
-            new = [i for i in new if entries[i].gen != gen]
-        room = max(cap - tenant.count, 0)
-        for i in new[room:]:
-            refused[i] = True
-        admitted = new[:room]
-        for i in admitted:
-            entries[i].gen = gen
-        tenant.count += len(admitted)
-    return refused
-
-
-async def _upsert_metadata(
-    state: StoreState, session: AsyncSession, tenant_id: UUID, metadata: Sequence[MetricMeta]
-) -> None:
-    """Insert or update the tenant's metric metadata rows that changed (no commit)."""
-    latest: dict[str, MetricMeta] = {}
-    for meta in metadata:
-        if is_valid_metric_name(meta.name):
-            try:
-                kind = MetricType(meta.type)
-            except ValueError:
-                kind = MetricType.unknown
-            latest[meta.name] = MetricMeta(meta.name, kind, meta.unit, meta.help)
-    changed = [
-        m
-        for m in latest.values()
-        if state.metadata.get((tenant_id, m.name)) != (m.type.value, m.unit, m.help)
-    ]
-    if not changed:
-        return
-    if len(state.metadata) > LABEL_CACHE_MAX:
-        state.metadata.clear()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "name": m.name,
-            "type": m.type,
-            "unit": m.unit[:64],
-            "help": m.help[:1024],
-            "updated_at": utcnow(),
-        }
-        for m in changed
-    ]
-    stmt = insert(MetricMetadata).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[MetricMetadata.tenant_id, MetricMetadata.name],
-        set_={
-            "type": stmt.excluded.type,
-            "unit": stmt.excluded.unit,
-            "help": stmt.excluded.help,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt)
-    for m in changed:
-        state.metadata[(tenant_id, m.name)] = (m.type.value, m.unit, m.help)
