@@ -1,8 +1,11 @@
 """The shared ingest core: validate samples, enforce the series cap, write one durable batch.
 
 Every ingest path (JSON batch, per-agent report, OTLP/HTTP, remote write, scraping) turns its
-wire format into samples and calls :func:`ingest` (or, where it already holds plain columns,
-:func:`ingest_rows`). The core
+wire format into samples and hands them to the core in one of three shapes:
+:func:`ingest` (:class:`RawSample` objects), :func:`ingest_rows` (plain tuples) or
+:func:`ingest_columns` (:class:`SampleColumns`: per-sample arrays and a token per label set,
+so nothing walks one Python object per sample and each distinct label set is validated once
+per tenant, not once per sample). All three behave alike. The core
 
 * validates each sample against the Prometheus name and label rules and the tenant limits
   (``settings.tsdb``) and reports every refused sample as a :class:`SampleError` naming the
@@ -11,64 +14,85 @@ wire format into samples and calls :func:`ingest` (or, where it already holds pl
 * enforces the per-tenant active-series cap: series the tenant already has keep flowing, new
   ones beyond ``max_active_series`` are refused with a message naming the cap;
 * writes the valid samples as one :class:`~agentdeck.tsdb.base.SampleBatch` (durable when
-  :meth:`Store.write` returns);
+  :meth:`Store.write` returns) and hands it to the write listeners (live publish);
 * upserts metric metadata (type, unit, help) in the caller's session without committing;
 * counts accepted and refused samples for ``/metrics`` (:func:`exposition`).
 
-Per-store bookkeeping (validated label sets and known series per tenant, counters) lives in a
-:class:`_StoreState` attached to the store object, so every app (and every test app) has its
-own and nothing is global.
+Per-store bookkeeping (validated label sets and known series per tenant, counters) lives in
+:mod:`._series_cache`, attached to the store object, so every app (and every test app) has
+its own and nothing is global.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import math
 import time
-import weakref
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 import structlog
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.db.base import utcnow
 from agentdeck.identity.service import effective_retention_days
 from agentdeck.settings import TSDBSettings
-from agentdeck.telemetry.models import MetricMetadata, MetricType
+from agentdeck.telemetry._series_cache import (
+    Entry,
+    IngestStats,
+    Invalid,
+    MetricMeta,
+    StoreState,
+    TenantSeries,
+    WriteListener,
+    add_write_listener,
+    admit,
+    exposition,
+    ingest_stats,
+    paused_gc,
+    store_state,
+    upsert_metadata,
+)
 from agentdeck.tsdb.base import (
-    ACTIVE_WINDOW_MS,
     MAX_TIMESTAMP_MS,
-    Matcher,
-    MatchOp,
+    Float64Array,
+    IndexArray,
+    Int64Array,
     SampleBatch,
-    SeriesKey,
     Store,
 )
-from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
+
+__all__ = [
+    "IngestResult",
+    "IngestStats",
+    "Invalid",
+    "MetricMeta",
+    "RawSample",
+    "Row",
+    "SampleColumns",
+    "SampleError",
+    "WriteListener",
+    "add_write_listener",
+    "columns_from_rows",
+    "exposition",
+    "ingest",
+    "ingest_columns",
+    "ingest_rows",
+    "ingest_stats",
+    "paused_gc",
+]
 
 log = structlog.get_logger(__name__)
 
-#: How long a cached active-series count is trusted before it is read from the store again.
-COUNT_TTL_SECONDS = 30.0
-#: How often (at most) a tenant's known series are reloaded from the store near the cap.
-RELOAD_INTERVAL_SECONDS = 5.0
 #: The shortest retention a tenant can have (one day): younger samples need no tenant lookup.
 MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
-#: Validated label sets remembered per tenant (cleared when full).
-_LABEL_CACHE_MAX = 200_000
+_UID = attrgetter("uid")
+_OK = attrgetter("ok")
+_KEY = attrgetter("key")
+_FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
 
 @dataclass(slots=True)
@@ -88,16 +112,6 @@ class RawSample:
 
 
 @dataclass(slots=True)
-class MetricMeta:
-    """Metadata of a metric family: type, unit and help (the newest report wins)."""
-
-    name: str
-    type: MetricType
-    unit: str = ""
-    help: str = ""
-
-
-@dataclass(slots=True)
 class SampleError:
     """Why the sample at ``index`` was refused; ``field`` names the part at fault."""
 
@@ -113,197 +127,69 @@ class IngestResult:
     errors: list[SampleError]
 
 
-# --- per-store state -----------------------------------------------------------------------
+@dataclass(slots=True)
+class SampleColumns:
+    """Samples as columns, for :func:`ingest_columns`.
 
-
-class IngestStats:
-    """Counters of one store's ingest, shown on ``/metrics``."""
-
-    __slots__ = ("accepted", "rejected")
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self.rejected: Counter[str] = Counter()
-
-
-class _Entry:
-    """A validated series of one tenant, cached by its labels as a wire format gave them.
-
-    Equal series share one entry (see :meth:`_TenantSeries.entry`), so a request can tell
-    series apart by ``id(entry)`` instead of hashing label tuples again. ``gen`` equals the
-    tenant's generation when the series is known to count as active (for the cap).
+    Sample ``i`` is metric ``names[i]`` with the label set ``label_sets[tokens[i]]`` at
+    ``timestamps[i]`` (ms) with ``values[i]``; ``indexes[i]`` is its position in the request
+    (``None``: ``0..n-1``). A token is any hashable value standing for one label set (the raw
+    bytes of a JSON object, a tuple of pairs…): equal tokens must mean equal label sets, and
+    ``label_sets`` must hold every token (a label mapping, ``None`` for no labels, or an
+    :data:`Invalid` saying why the label set is refused). The core looks a token up only the
+    first time a tenant sends it with a given name.
     """
 
-    __slots__ = ("error", "gen", "key")
+    names: Sequence[str]
+    tokens: Sequence[Hashable]
+    label_sets: Mapping[Any, Mapping[str, Any] | Invalid | None]
+    timestamps: Int64Array
+    values: Float64Array
+    indexes: Int64Array | None = None
 
-    def __init__(self, key: SeriesKey | None, error: Invalid | None) -> None:
-        self.key = key
-        self.error = error
-        self.gen = -1
-
-
-@dataclass(slots=True)
-class _TenantSeries:
-    """What this process knows of a tenant's series: validated label sets and the cap."""
-
-    #: (name, labels as given) → entry; cleared when it grows past _LABEL_CACHE_MAX.
-    cache: dict[Any, _Entry] = field(default_factory=dict)
-    canonical: dict[SeriesKey, _Entry] = field(default_factory=dict)
-    #: Entries whose ``gen`` equals this are known active; a reload starts a new generation.
-    gen: int = 0
-    #: The active series read from the store at the last reload.
-    reloaded: set[SeriesKey] = field(default_factory=set)
-    count: int = 0
-    count_at: float = -math.inf
-    reloaded_at: float = -math.inf
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def entry(self, name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings) -> _Entry:
-        checked = _check_series(name, labels, settings)
-        if not isinstance(checked, SeriesKey):
-            return _Entry(None, checked)
-        entry = self.canonical.get(checked)
-        if entry is None:
-            entry = self.canonical[checked] = _Entry(checked, None)
-            if checked in self.reloaded:
-                entry.gen = self.gen
-        return entry
+    def __len__(self) -> int:
+        return len(self.timestamps)
 
 
-WriteListener = Callable[[UUID, SampleBatch], None]
+def columns_from_rows(rows: Sequence[Row]) -> SampleColumns | None:
+    """The same samples as :class:`SampleColumns`, in the same order, or ``None`` when the
+    rows need :func:`ingest_rows` (a value that is not a float, a missing timestamp, labels
+    that are not a dict).
 
-
-@dataclass(slots=True)
-class _StoreState:
-    stats: IngestStats = field(default_factory=IngestStats)
-    tenants: dict[UUID, _TenantSeries] = field(default_factory=dict)
-    metadata: dict[tuple[UUID, str], tuple[str, str, str]] = field(default_factory=dict)
-    listeners: list[WriteListener] = field(default_factory=list)
-
-
-_STATES: weakref.WeakKeyDictionary[Any, _StoreState] = weakref.WeakKeyDictionary()
-
-
-def _state(store: Store) -> _StoreState:
-    state = _STATES.get(store)
-    if state is None:
-        state = _STATES[store] = _StoreState()
-    return state
-
-
-def add_write_listener(store: Store, listener: WriteListener) -> None:
-    """Call ``listener(tenant_id, batch)`` after each batch written to ``store`` (it must be
-    quick and not raise; its errors are logged and ignored)."""
-    _state(store).listeners.append(listener)
-
-
-def ingest_stats(store: Store) -> IngestStats:
-    """The ingest counters of ``store`` (one set per store, hence per app)."""
-    return _state(store).stats
-
-
-class _IngestCollector(Collector):
-    def __init__(self, stats: IngestStats) -> None:
-        self._stats = stats
-
-    def collect(self) -> Iterable[CounterMetricFamily]:
-        accepted = CounterMetricFamily(
-            "agentdeck_ingested_samples", "Samples accepted by ingest and written to the store."
-        )
-        accepted.add_metric([], float(self._stats.accepted))
-        yield accepted
-        rejected = CounterMetricFamily(
-            "agentdeck_rejected_samples",
-            "Samples refused by ingest, by reason.",
-            labels=["reason"],
-        )
-        for reason, count in sorted(self._stats.rejected.items()):
-            rejected.add_metric([reason], float(count))
-        yield rejected
-
-
-def exposition(store: Store) -> bytes:
-    """``agentdeck_ingested_samples_total`` and ``agentdeck_rejected_samples_total{reason}``."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_IngestCollector(ingest_stats(store)))
-    return generate_latest(registry)
-
-
-# --- validation ----------------------------------------------------------------------------
-
-Invalid = tuple[str, str, str]  # (reason, field, message)
-
-
-def _check_series(
-    name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings
-) -> SeriesKey | Invalid:
-    """The canonical series key, or why the name or labels are refused."""
-    if not isinstance(name, str) or not name:
-        return ("missing_name", "name", "metric name is missing")
-    if not is_valid_metric_name(name):
-        return (
-            "invalid_name",
-            "name",
-            f"metric name {name!r} does not match [a-zA-Z_:][a-zA-Z0-9_:]*",
-        )
-    if not labels:
-        return SeriesKey(name, ())
-    if not isinstance(labels, Mapping):
-        return ("invalid_labels", "labels", "labels must be an object of strings")
-    kept: list[tuple[str, str]] = []
-    limit = settings.max_label_value_bytes
-    for label, value in labels.items():
-        if not isinstance(label, str) or not is_valid_label_name(label):
-            if isinstance(label, str) and label.startswith("__"):
-                message = f"label name {label!r} starts with '__', which is reserved"
-            else:
-                message = f"label name {label!r} does not match [a-zA-Z_][a-zA-Z0-9_]*"
-            return ("invalid_label_name", f"labels.{label}", message)
-        if not isinstance(value, str):
-            return ("invalid_label_value", f"labels.{label}", "label value must be a string")
-        if not value:
-            continue
-        if len(value) * 4 > limit:  # cheap bound first: a code point is at most 4 bytes
-            size = len(value.encode("utf-8", "surrogatepass"))
-            if size > limit:
-                return (
-                    "label_value_too_long",
-                    f"labels.{label}",
-                    f"label value is {size} bytes; the limit is {limit}",
-                )
-        kept.append((label, value))
-    if len(kept) > settings.max_labels:
-        return (
-            "too_many_labels",
-            "labels",
-            f"{len(kept)} labels; the limit is {settings.max_labels}",
-        )
-    kept.sort()
-    return SeriesKey(name, tuple(kept))
+    Meant for decoders that share one label dict between the rows of a series (as the OTLP
+    translation does): label sets are told apart by object first, so each distinct dict is
+    turned into a token once per request.
+    """
+    n = len(rows)
+    if not n:
+        return None
+    values = list(map(_THIRD, rows))
+    if set(map(type, values)) != {float}:
+        return None
+    stamps = list(map(_FOURTH, rows))
+    dicts = list(map(_SECOND, rows))
+    if None in stamps or set(map(type, dicts)) != {dict}:
+        return None
+    try:
+        timestamps = np.fromiter(stamps, dtype=np.int64, count=n)
+    except (OverflowError, TypeError):
+        return None
+    by_object = dict(zip(map(id, dicts), dicts, strict=True))  # the dicts stay alive meanwhile
+    token_of = {key: tuple(labels.items()) for key, labels in by_object.items()}
+    tokens = list(map(token_of.__getitem__, map(id, dicts)))
+    label_sets = dict(zip(token_of.values(), by_object.values(), strict=True))
+    return SampleColumns(
+        list(map(_FIRST, rows)),
+        tokens,
+        label_sets,
+        timestamps,
+        np.fromiter(values, dtype=np.float64, count=n),
+        np.fromiter(map(_FIFTH, rows), dtype=np.int64, count=n),
+    )
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector during a burst of allocations.
-
-    Decoding and validating a 10,000-sample batch creates tens of thousands of containers;
-    with the collector on, that triggers dozens of young-generation collections per request
-    and a full collection of the server's whole heap every few requests. Pausing it over the
-    (synchronous, await-free) burst leaves one collection afterwards. Nothing here creates
-    reference cycles, so no memory is held longer than the burst.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # --- the core ------------------------------------------------------------------------------
@@ -357,18 +243,13 @@ async def ingest_rows(
     refused while decoding; they are counted and returned with the others.
     """
     now = _now_ms() if now_ms is None else now_ms
-    state = _state(store)
-    tenant = state.tenants.get(tenant_id)
-    if tenant is None:
-        tenant = state.tenants[tenant_id] = _TenantSeries()
+    state = store_state(store)
+    tenant = state.tenant(tenant_id)
     cache = tenant.cache
-    if len(cache) > _LABEL_CACHE_MAX:
-        cache.clear()
-        tenant.canonical.clear()
 
     bad: list[tuple[int, str, str, str]] = []  # (index, reason, field, message)
-    positions: dict[int, int] = {}  # id(entry) → position in `entries`
-    entries: list[_Entry] = []
+    positions: dict[int, int] = {}  # entry uid → position in `entries`
+    entries: list[Entry] = []
     series_index: list[int] = []
     timestamps: list[int] = []
     values: list[float] = []
@@ -399,77 +280,225 @@ async def ingest_rows(
             if isnan(value):
                 bad.append((index, "invalid_value", "value", _NAN_MESSAGE))
                 continue
-            position = positions.get(id(entry))
+            position = positions.get(entry.uid)
             if position is None:
-                position = positions[id(entry)] = len(entries)
+                position = positions[entry.uid] = len(entries)
                 entries.append(entry)
             series_index.append(position)
             timestamps.append(now if ts is None else ts)
             values.append(value)
             indexes.append(index)
 
-    ts_array = np.asarray(timestamps, dtype=np.int64) if timestamps else np.empty(0, np.int64)
-    keep = np.ones(len(ts_array), dtype=bool)
-    if len(ts_array):
+    n = len(timestamps)
+    keep = np.ones(n, dtype=bool)
+    try:
+        ts_array = np.asarray(timestamps, dtype=np.int64) if n else np.empty(0, np.int64)
+    except OverflowError:  # beyond int64: refused like any other far-off timestamp
+        ts_array = _outside_int64(timestamps, indexes, keep, bad)
+    return await _finish(
+        state=state,
+        tenant=tenant,
+        store=store,
+        session=session,
+        settings=settings,
+        tenant_id=tenant_id,
+        entries=entries,
+        series_index=np.asarray(series_index, dtype=np.int32),
+        timestamps=ts_array,
+        values=np.asarray(values, dtype=np.float64),
+        indexes=np.asarray(indexes, dtype=np.int64),
+        keep=keep,
+        bad=bad,
+        metadata=metadata,
+        errors=errors,
+        error_reasons=error_reasons,
+        now=now,
+        empty=not rows,
+    )
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _outside_int64(
+    timestamps: list[int],
+    indexes: list[int],
+    keep: np.ndarray[Any, np.dtype[np.bool_]],
+    bad: list[tuple[int, str, str, str]],
+) -> Int64Array:
+    """The timestamps as int64: those above it are refused here, those below it become the
+    smallest int64 (and so older than any retention)."""
+    fitted = []
+    for i, ts in enumerate(timestamps):
+        if ts > _INT64_MAX:
+            message = f"timestamp {ts} is not a millisecond time (above {MAX_TIMESTAMP_MS})"
+            bad.append((indexes[i], "too_far_in_future", "timestamp", message))
+            keep[i] = False
+            ts = 0
+        fitted.append(max(ts, _INT64_MIN))
+    return np.asarray(fitted, dtype=np.int64)
+
+
+async def ingest_columns(
+    *,
+    store: Store,
+    session: AsyncSession,
+    settings: TSDBSettings,
+    tenant_id: UUID,
+    columns: SampleColumns,
+    metadata: Sequence[MetricMeta] = (),
+    errors: Sequence[SampleError] = (),
+    error_reasons: Sequence[str] = (),
+    now_ms: int | None = None,
+) -> IngestResult:
+    """:func:`ingest_rows` on columns: the same checks, errors and writes, but nothing walks
+    the samples one by one in Python (series are told apart by C-level lookups and numpy).
+    """
+    now = _now_ms() if now_ms is None else now_ms
+    state = store_state(store)
+    tenant = state.tenant(tenant_id)
+    n = len(columns)
+    indexes = (
+        np.arange(n, dtype=np.int64)
+        if columns.indexes is None
+        else np.asarray(columns.indexes, dtype=np.int64)
+    )
+    bad: list[tuple[int, str, str, str]] = []
+    with paused_gc():
+        tokens = tenant.tokens
+        names = columns.names
+        found: list[Entry | None] = list(map(tokens.get, zip(names, columns.tokens, strict=True)))
+        if None in found:
+            label_sets = columns.label_sets
+            for i, (name, token) in enumerate(zip(names, columns.tokens, strict=True)):
+                if found[i] is None:
+                    entry = tokens.get((name, token))
+                    if entry is None:
+                        labels = label_sets[token]
+                        if isinstance(labels, tuple):  # the caller refused the label set
+                            entry = Entry(None, labels)
+                        else:
+                            entry = tenant.entry(name, labels, settings)
+                        tokens[(name, token)] = entry
+                    found[i] = entry
+        resolved: list[Entry] = found  # type: ignore[assignment]  # no None left
+        uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=n)
+        distinct, first, inverse = np.unique(uids, return_index=True, return_inverse=True)
+        entries = list(map(resolved.__getitem__, first.tolist()))
+    series_index = inverse.astype(np.int32, copy=False).reshape(-1)
+    values = columns.values
+    valid = np.fromiter(map(_OK, entries), dtype=bool, count=len(entries))
+    refused = ~valid[series_index] if not valid.all() else np.zeros(n, dtype=bool)
+    nan = np.isnan(values)
+    keep = ~(refused | nan)
+    if not keep.all():
+        # The same errors, in the same order, as the row-by-row path gives.
+        for i in np.flatnonzero(~keep).tolist():
+            index = int(indexes[i])
+            error = entries[series_index[i]].error
+            if error is not None:
+                bad.append((index, *error))
+            else:
+                bad.append((index, "invalid_value", "value", _NAN_MESSAGE))
+    return await _finish(
+        state=state,
+        tenant=tenant,
+        store=store,
+        session=session,
+        settings=settings,
+        tenant_id=tenant_id,
+        entries=entries,
+        series_index=series_index,
+        timestamps=np.asarray(columns.timestamps, dtype=np.int64),
+        values=np.asarray(values, dtype=np.float64),
+        indexes=indexes,
+        keep=keep,
+        bad=bad,
+        metadata=metadata,
+        errors=errors,
+        error_reasons=error_reasons,
+        now=now,
+        empty=n == 0,
+    )
+
+
+async def _finish(
+    *,
+    state: StoreState,
+    tenant: TenantSeries,
+    store: Store,
+    session: AsyncSession,
+    settings: TSDBSettings,
+    tenant_id: UUID,
+    entries: list[Entry],
+    series_index: IndexArray,
+    timestamps: Int64Array,
+    values: Float64Array,
+    indexes: Int64Array,
+    keep: np.ndarray[Any, np.dtype[np.bool_]],
+    bad: list[tuple[int, str, str, str]],
+    metadata: Sequence[MetricMeta],
+    errors: Sequence[SampleError],
+    error_reasons: Sequence[str],
+    now: int,
+    empty: bool,
+) -> IngestResult:
+    """Timestamps, the series cap, the write, listeners, metadata and counters.
+
+    ``entries`` are the batch's distinct series, ``series_index`` points each sample at one;
+    samples with ``keep`` false were already refused (their errors are in ``bad``).
+    """
+    days = settings.retention_days
+    if len(timestamps):
         newest = now + settings.future_tolerance_seconds * 1000
-        days = settings.retention_days
-        if int(ts_array.min()) < now - MIN_RETENTION_MS:
+        if int(timestamps.min()) < now - MIN_RETENTION_MS:
             # Only samples over a day old can be past a retention: look the tenant's up then.
             days = await effective_retention_days(session, tenant_id, days)
         oldest = now - days * 86_400_000
-        future = ts_array > newest
-        old = ts_array < oldest
+        future = (timestamps > newest) & keep
+        old = (timestamps < oldest) & keep
         if future.any():
             keep &= ~future
             tolerance = settings.future_tolerance_seconds
             for i in np.flatnonzero(future).tolist():
-                ts = int(ts_array[i])
+                ts = int(timestamps[i])
                 if ts > MAX_TIMESTAMP_MS:
                     message = f"timestamp {ts} is not a millisecond time (above {MAX_TIMESTAMP_MS})"
                 else:
                     message = f"timestamp is more than {tolerance} s in the future"
-                bad.append((indexes[i], "too_far_in_future", "timestamp", message))
+                bad.append((int(indexes[i]), "too_far_in_future", "timestamp", message))
         if old.any():
             keep &= ~old
+            message = f"timestamp is older than the retention of {days} days"
             for i in np.flatnonzero(old).tolist():
-                bad.append(
-                    (
-                        indexes[i],
-                        "too_old",
-                        "timestamp",
-                        f"timestamp is older than the retention of {days} days",
-                    )
-                )
+                bad.append((int(indexes[i]), "too_old", "timestamp", message))
 
-    series: list[SeriesKey] = [e.key for e in entries]  # type: ignore[misc]
-    index_array = np.asarray(series_index, dtype=np.int32)
-    value_array = np.asarray(values, dtype=np.float64)
-    if len(series):
-        used = np.zeros(len(series), dtype=bool)
-        used[index_array[keep]] = True
-        refused = await _admit(tenant, store, settings, tenant_id, entries, used, now)
+    if len(entries):
+        used = np.zeros(len(entries), dtype=bool)
+        used[series_index[keep]] = True
+        refused = await admit(tenant, store, settings, tenant_id, entries, used, now)
         if refused.any():
-            blocked = refused[index_array] & keep
+            blocked = refused[series_index] & keep
             cap = settings.max_active_series
             message = f"new series refused: the tenant has reached its limit of {cap} active series"
             for i in np.flatnonzero(blocked).tolist():
-                bad.append((indexes[i], "series_limit", "name", message))
+                bad.append((int(indexes[i]), "series_limit", "name", message))
             keep &= ~blocked
 
     accepted = int(np.count_nonzero(keep))
     if accepted:
         if accepted == len(keep):
-            batch = SampleBatch(tuple(series), index_array, ts_array, value_array)
+            batch = SampleBatch(tuple(map(_KEY, entries)), series_index, timestamps, values)
         else:
-            kept_index = index_array[keep]
+            kept_index = series_index[keep]
             present = np.unique(kept_index)
-            remap = np.full(len(series), -1, dtype=np.int32)
+            remap = np.full(len(entries), -1, dtype=np.int32)
             remap[present] = np.arange(len(present), dtype=np.int32)
             batch = SampleBatch(
-                tuple(series[i] for i in present.tolist()),
+                tuple(map(_KEY, map(entries.__getitem__, present.tolist()))),
                 remap[kept_index],
-                ts_array[keep],
-                value_array[keep],
+                timestamps[keep],
+                values[keep],
             )
         await store.write(tenant_id, batch)
         for listener in state.listeners:
@@ -478,10 +507,10 @@ async def ingest_rows(
             except Exception:
                 log.exception("write_listener_failed")
 
-    if metadata and (accepted or not rows):
+    if metadata and (accepted or empty):
         # Metadata rides with samples: a request whose every sample was refused changes
         # nothing (it is answered with an error and not committed).
-        await _upsert_metadata(state, session, tenant_id, metadata)
+        await upsert_metadata(state, session, tenant_id, metadata)
 
     stats = state.stats
     stats.accepted += accepted
@@ -493,115 +522,3 @@ async def ingest_rows(
     all_errors.extend(SampleError(index, where, message) for index, _, where, message in bad)
     all_errors.sort(key=lambda e: e.index)
     return IngestResult(accepted=accepted, rejected=len(errors) + len(bad), errors=all_errors)
-
-
-async def _admit(
-    tenant: _TenantSeries,
-    store: Store,
-    settings: TSDBSettings,
-    tenant_id: UUID,
-    entries: list[_Entry],
-    used: np.ndarray[Any, np.dtype[np.bool_]],
-    now: int,
-) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Which series of the batch are refused by the active-series cap (a boolean mask).
-
-    Series this process has seen for the tenant pass without any store call. New ones are
-    counted against a cached active-series count; only when they would pass the cap are the
-    tenant's active series reloaded from the store (throttled), so series that exist (written
-    by another replica, or before a restart) keep flowing.
-    """
-    refused = np.zeros(len(entries), dtype=bool)
-    gen = tenant.gen
-    flags = used.tolist()
-    new = [i for i, e in enumerate(entries) if e.gen != gen and flags[i]]
-    if not new:
-        return refused
-    cap = settings.max_active_series
-    async with tenant.lock:
-        gen = tenant.gen
-        new = [i for i in new if entries[i].gen != gen]
-        if not new:
-            return refused
-        clock = time.monotonic()
-        if clock - tenant.count_at > COUNT_TTL_SECONDS:
-            tenant.count = await store.active_series_count(tenant_id, now_ms=now)
-            tenant.count_at = clock
-        if tenant.count + len(new) > cap and clock - tenant.reloaded_at > RELOAD_INTERVAL_SECONDS:
-            active = await store.series(
-                tenant_id,
-                [Matcher(METRIC_NAME_LABEL, MatchOp.re, ".+")],
-                now - ACTIVE_WINDOW_MS,
-                now,
-            )
-            reloaded: set[SeriesKey] = set()
-            for labels in active:
-                metric = dict(labels)
-                name = metric.pop(METRIC_NAME_LABEL, "")
-                reloaded.add(SeriesKey.of(name, metric))
-            tenant.gen = gen = gen + 1
-            tenant.reloaded = reloaded
-            for key in reloaded:
-                entry = tenant.canonical.get(key)
-                if entry is not None:
-                    entry.gen = gen
-            tenant.count = len(reloaded)
-            tenant.count_at = tenant.reloaded_at = clock
-            new = [i for i in new if entries[i].gen != gen]
-        room = max(cap - tenant.count, 0)
-        for i in new[room:]:
-            refused[i] = True
-        admitted = new[:room]
-        for i in admitted:
-            entries[i].gen = gen
-        tenant.count += len(admitted)
-    return refused
-
-
-async def _upsert_metadata(
-    state: _StoreState, session: AsyncSession, tenant_id: UUID, metadata: Sequence[MetricMeta]
-) -> None:
-    """Insert or update the tenant's metric metadata rows that changed (no commit)."""
-    latest: dict[str, MetricMeta] = {}
-    for meta in metadata:
-        if is_valid_metric_name(meta.name):
-            try:
-                kind = MetricType(meta.type)
-            except ValueError:
-                kind = MetricType.unknown
-            latest[meta.name] = MetricMeta(meta.name, kind, meta.unit, meta.help)
-    changed = [
-        m
-        for m in latest.values()
-        if state.metadata.get((tenant_id, m.name)) != (m.type.value, m.unit, m.help)
-    ]
-    if not changed:
-        return
-    if len(state.metadata) > _LABEL_CACHE_MAX:
-        state.metadata.clear()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "name": m.name,
-            "type": m.type,
-            "unit": m.unit[:64],
-            "help": m.help[:1024],
-            "updated_at": utcnow(),
-        }
-        for m in changed
-    ]
-    stmt = insert(MetricMetadata).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[MetricMetadata.tenant_id, MetricMetadata.name],
-        set_={
-            "type": stmt.excluded.type,
-            "unit": stmt.excluded.unit,
-            "help": stmt.excluded.help,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt)
-    for m in changed:
-        state.metadata[(tenant_id, m.name)] = (m.type.value, m.unit, m.help)

@@ -22,7 +22,14 @@ from agentdeck.server.errors import ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
 from agentdeck.telemetry import otlp, remote_write
-from agentdeck.telemetry.ingest import IngestResult, MetricMeta, SampleError, ingest_rows
+from agentdeck.telemetry.ingest import (
+    IngestResult,
+    MetricMeta,
+    SampleError,
+    columns_from_rows,
+    ingest_columns,
+    ingest_rows,
+)
 from agentdeck.tsdb.base import Store, StoreError
 
 router = APIRouter(tags=["telemetry"])
@@ -72,18 +79,32 @@ async def _ingest(
     error_reasons: Sequence[str] = (),
     now_ms: int,
 ) -> IngestResult:
+    columns = columns_from_rows(rows)
     try:
-        result = await ingest_rows(
-            store=store,
-            session=session,
-            settings=settings.tsdb,
-            tenant_id=principal.tenant_id,
-            rows=rows,
-            metadata=metadata,
-            errors=errors,
-            error_reasons=error_reasons,
-            now_ms=now_ms,
-        )
+        if columns is not None:
+            result = await ingest_columns(
+                store=store,
+                session=session,
+                settings=settings.tsdb,
+                tenant_id=principal.tenant_id,
+                columns=columns,
+                metadata=metadata,
+                errors=errors,
+                error_reasons=error_reasons,
+                now_ms=now_ms,
+            )
+        else:
+            result = await ingest_rows(
+                store=store,
+                session=session,
+                settings=settings.tsdb,
+                tenant_id=principal.tenant_id,
+                rows=rows,
+                metadata=metadata,
+                errors=errors,
+                error_reasons=error_reasons,
+                now_ms=now_ms,
+            )
         await session.commit()
     except StoreError as exc:
         raise ProblemError(

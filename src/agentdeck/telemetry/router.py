@@ -7,6 +7,7 @@ the ``ingest`` rate limit, and hand their samples to the shared ingest core
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -23,7 +24,16 @@ from agentdeck.server.errors import FieldError, ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
 from agentdeck.telemetry import service
-from agentdeck.telemetry.ingest import IngestResult, MetricMeta, Row, SampleError, ingest_rows
+from agentdeck.telemetry.ingest import (
+    IngestResult,
+    MetricMeta,
+    Row,
+    SampleColumns,
+    SampleError,
+    ingest_columns,
+    ingest_rows,
+)
+from agentdeck.telemetry.json_columns import ColumnBatch
 from agentdeck.telemetry.schemas import (
     AgentMetricsReport,
     IngestResponse,
@@ -76,12 +86,25 @@ async def _run(
     session: AsyncSession,
     settings: Settings,
     tenant_id: uuid.UUID,
-    rows: Sequence[Row],
+    rows: Sequence[Row] | SampleColumns,
     metadata: Sequence[MetricMeta],
     errors: Sequence[SampleError],
     reasons: Sequence[str],
+    now_ms: int | None = None,
 ) -> IngestResult:
     try:
+        if isinstance(rows, SampleColumns):
+            return await ingest_columns(
+                store=store,
+                session=session,
+                settings=settings.tsdb,
+                tenant_id=tenant_id,
+                columns=rows,
+                metadata=metadata,
+                errors=errors,
+                error_reasons=reasons,
+                now_ms=now_ms,
+            )
         return await ingest_rows(
             store=store,
             session=session,
@@ -91,6 +114,7 @@ async def _run(
             metadata=metadata,
             errors=errors,
             error_reasons=reasons,
+            now_ms=now_ms,
         )
     except StoreError as exc:
         raise ProblemError(
@@ -152,7 +176,10 @@ async def ingest_metric_batch(
         body = service.decompress(
             raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
         )
-        parsed = service.parse_batch(body, max_samples=settings.tsdb.max_batch_samples)
+        now_ms = time.time_ns() // 1_000_000
+        parsed = service.read_batch(
+            body, max_samples=settings.tsdb.max_batch_samples, now_ms=now_ms
+        )
     except service.BodyError as exc:
         raise ProblemError(exc.status, exc.kind, exc.detail) from exc
     result = await _run(
@@ -160,10 +187,11 @@ async def ingest_metric_batch(
         session=session,
         settings=settings,
         tenant_id=principal.tenant_id,
-        rows=parsed.rows,
+        rows=parsed.columns if isinstance(parsed, ColumnBatch) else parsed.rows,
         metadata=parsed.metadata,
         errors=parsed.errors,
         reasons=parsed.reasons,
+        now_ms=now_ms,
     )
     if result.accepted and parsed.agents:
         await service.touch_agents(

@@ -1,8 +1,11 @@
 """JSON ingest: body decoding, the batch and per-agent report forms, agent liveness.
 
-The batch body is parsed with orjson and walked by hand into the plain rows the ingest core
-takes (:func:`agentdeck.telemetry.ingest.ingest_rows`): pydantic models for 10,000 samples
-would cost more than everything else on the path together.
+A batch body goes first to the columnar fast path (:mod:`.json_columns`: msgspec structs,
+one validation per distinct label set, for :func:`~agentdeck.telemetry.ingest.ingest_columns`);
+bodies it does not take (the compact form, per-sample mistakes, unusual shapes) are parsed
+with orjson and walked by hand into the plain rows of
+:func:`~agentdeck.telemetry.ingest.ingest_rows`, which names every mistake. Pydantic models
+for 10,000 samples would cost more than everything else on the path together.
 """
 
 from __future__ import annotations
@@ -22,14 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
 from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
-from agentdeck.telemetry.models import MetricType
+from agentdeck.telemetry.json_columns import ColumnBatch, decode_columns, metadata_problem
 from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
 #: How often (at most) one agent's ``last_seen_at`` is written.
 LAST_SEEN_INTERVAL_SECONDS = 30.0
-
-_TYPES = {t.value: t for t in MetricType}
-_TYPE_NAMES = ", ".join(_TYPES)
 
 
 class BodyError(Exception):
@@ -139,6 +139,19 @@ def _value_problem(value: Any) -> str:
     return "value must be a number"
 
 
+def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | ParsedBatch:
+    """A ``/metrics/batch`` body as columns (fast path) or rows (:func:`parse_batch`).
+
+    Both answer alike; samples without a timestamp get ``now_ms`` on the fast path (pass the
+    same ``now_ms`` to the ingest core). Raises :class:`BodyError` as :func:`parse_batch`.
+    """
+    with paused_gc():
+        fast = decode_columns(body, max_samples=max_samples, now_ms=now_ms)
+        if fast is not None:
+            return fast
+        return _parse_batch(body, max_samples=max_samples)
+
+
 def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     """Parse a ``/metrics/batch`` body (see :class:`~agentdeck.telemetry.schemas.MetricBatch`).
 
@@ -214,38 +227,12 @@ def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
             ts = parsed
         name = sample.get("name")
         if len(sample) > 2 and ("type" in sample or "unit" in sample or "help" in sample):
-            problem = _metadata(sample, name, meta)
+            problem = metadata_problem(sample, name, meta)
             if problem:
                 out.refuse(i, "invalid_metadata", problem[0], problem[1])
                 continue
         rows.append((name, labels, value, ts, i))
     out.metadata.extend(meta.values())
-
-
-def _metadata(
-    sample: dict[str, Any], name: Any, meta: dict[str, MetricMeta]
-) -> tuple[str, str] | None:
-    """Record the sample's type/unit/help in ``meta``; ``(field, message)`` when invalid."""
-    kind = sample.get("type")
-    unit = sample.get("unit") or ""
-    help_text = sample.get("help") or ""
-    if kind is not None and kind not in _TYPES:
-        return ("type", f"type must be one of {_TYPE_NAMES}")
-    if not isinstance(unit, str) or len(unit) > 64:
-        return ("unit", "unit must be a string of at most 64 characters")
-    if not isinstance(help_text, str) or len(help_text) > 1024:
-        return ("help", "help must be a string of at most 1024 characters")
-    if isinstance(name, str) and name:
-        previous = meta.get(name)
-        meta[name] = MetricMeta(
-            name,
-            _TYPES[kind]
-            if kind is not None
-            else (previous.type if previous else MetricType.unknown),
-            unit or (previous.unit if previous else ""),
-            help_text or (previous.help if previous else ""),
-        )
-    return None
 
 
 def _parse_compact(
