@@ -31,19 +31,17 @@ import os
 import random
 import statistics
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-import orjson
 
 from bench import Figure, machine
-from bench._agentdeck import agentdeck_server, free_port
+from bench._agentdeck import agentdeck_server
+from bench._webhook import WebhookReceiver
 
 AGENTS = 1000
 STEP_MS = 15_000
@@ -207,48 +205,8 @@ async def _evaluation(rounds: int, database_url: str | None, tmp: str) -> dict[s
     return out
 
 
-class _Receiver:
-    """Webhook receiver on 127.0.0.1 noting when each probe's firing notification arrives."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
-        self.cond = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                now = time.time()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                message = orjson.loads(body)
-                with receiver.cond:
-                    for alert in message.get("alerts", []):
-                        probe = alert.get("labels", {}).get("probe")
-                        if alert.get("status") == "firing" and probe:
-                            receiver.arrivals.setdefault(probe, now)
-                    receiver.cond.notify_all()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, probe: str, deadline: float) -> float | None:
-        with self.cond:
-            while probe not in self.arrivals:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-            return self.arrivals[probe]
-
-
 def _latency(probes: int, budget_s: float) -> dict[str, Any]:
-    receiver = _Receiver()
+    receiver = WebhookReceiver()
     env = {
         "AGENTDECK_ALERTING__EVALUATOR_TICK_SECONDS": "1",
         "AGENTDECK_ALERTING__DISPATCH_INTERVAL_SECONDS": "1",
