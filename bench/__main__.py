@@ -16,10 +16,14 @@ BENCHMARKS = [
     "bench.realtime_http",
     "bench.ws_fanout",
     "bench.notify",
+    "bench.alerting",
 ]
 
 
 def main() -> int:
+    if len(sys.argv) > 1:  # python -m bench <name> [options]: one benchmark
+        importlib.import_module(f"bench.{sys.argv[1]}").main(sys.argv[2:])
+        return 0
     figures: list[Figure] = []
     for name in BENCHMARKS:
         print(f"\n== {name}")

@@ -27,9 +27,9 @@ def free_port() -> int:
 
 @contextmanager
 def agentdeck_server(
-    prefix: str, extra_env: dict[str, str] | None = None
+    prefix: str, extra_env: dict[str, str] | None = None, role: str = "developer"
 ) -> Iterator[tuple[str, str]]:
-    """``agentdeck serve`` on 127.0.0.1 on fresh files; yields (url, developer API key)."""
+    """``agentdeck serve`` on 127.0.0.1 on fresh files; yields (url, API key of ``role``)."""
     binary = shutil.which("agentdeck") or str(Path(sys.executable).parent / "agentdeck")
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         env = {
@@ -44,7 +44,7 @@ def agentdeck_server(
         }
         subprocess.run([binary, "migrate"], env=env, check=True, capture_output=True)
         created = subprocess.run(
-            [binary, "apikey", "create", "bench", "--role", "developer"],
+            [binary, "apikey", "create", "bench", "--role", role],
             env=env,
             check=True,
             capture_output=True,

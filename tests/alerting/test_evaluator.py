@@ -314,3 +314,55 @@ async def test_loop_evaluates_due_rules_and_publishes_on_the_alerts_channel(
         assert fresh is not None and fresh.last_evaluated_at == before
     finally:
         collector.cancel()
+
+
+async def test_loop_evaluates_many_rules_in_shared_transactions_each_on_its_own_data(
+    app_factory: AppFactory, factory: Factory, session: AsyncSession
+) -> None:
+    # two concurrent slots: 31 due rules go in batches of up to 16 rules per transaction
+    api = await app_factory(loops={"enabled": False}, alerting={"evaluation_concurrency": 2})
+    tenant = await factory.tenant()
+    now = datetime.now(UTC)
+    for n in range(30):
+        value = 0.99 if n % 2 == 0 else 0.5
+        await write(
+            api, tenant.id, "cpu", {"agent": f"a{n}"}, [(now - timedelta(seconds=5), value)]
+        )
+    rules = [
+        await make_rule(session, tenant.id, name=f"CPU{n}", expr=f'cpu{{agent="a{n}"}} > 0.9')
+        for n in range(30)
+    ]
+    broken = await make_rule(session, tenant.id, name="Broken", expr="cpu[5m]")
+    state = api.app.state.deck  # type: ignore[attr-defined]
+    loop = EvaluatorLoop(sessions=state.sessions, store=state.store, settings=state.settings)
+    await loop.tick()
+
+    for n, rule in enumerate(rules):
+        fresh = await session.get(AlertRule, rule.id, populate_existing=True)
+        assert fresh is not None and fresh.last_evaluated_at is not None
+        assert fresh.health == "ok"
+        fired = await alerts_of(session, rule.id)
+        assert [a.labels["agent"] for a in fired] == ([f"a{n}"] if n % 2 == 0 else [])
+    failed = await session.get(AlertRule, broken.id, populate_existing=True)
+    assert failed is not None and failed.health == "error" and failed.last_error
+
+    # the next round reads each rule's stored series state: cleared conditions resolve
+    later = datetime.now(UTC)
+    for n in range(0, 30, 2):
+        await write(
+            api, tenant.id, "cpu", {"agent": f"a{n}"}, [(later - timedelta(seconds=1), 0.1)]
+        )
+    async with state.sessions() as other:
+        for rule in [*rules, broken]:
+            row = await other.get(AlertRule, rule.id)
+            assert row is not None
+            row.last_evaluated_at = None
+        await other.commit()
+    await loop.tick()
+    for n in range(0, 30, 2):
+        [alert] = await alerts_of(session, rules[n].id)
+        assert alert.status is AlertStatus.resolved
+    states = await session.scalars(
+        select(AlertRuleState).where(AlertRuleState.rule_id.in_([r.id for r in rules]))
+    )
+    assert SeriesState.firing not in {s.state for s in states}

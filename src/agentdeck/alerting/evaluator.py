@@ -24,6 +24,7 @@ import asyncio
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -60,6 +61,8 @@ from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)
+
+_BATCH = 25  # rules evaluated in one transaction
 
 _RAISE_EVENTS = {Event.fired: "firing", Event.nodata: "nodata", Event.error: "error"}
 
@@ -208,8 +211,12 @@ async def evaluate_rule(
     rule: AlertRule,
     at: datetime,
     settings: AlertingSettings,
+    states: Sequence[AlertRuleState] | None = None,
 ) -> Outcome:
-    """Evaluate ``rule`` at ``at`` and write states, alerts and health (the caller commits)."""
+    """Evaluate ``rule`` at ``at`` and write states, alerts and health (the caller commits).
+
+    ``states``: the rule's ``alert_rule_states`` rows when the caller loaded them already
+    (the loop loads a batch of rules' rows in one query); None reads them here."""
     outcome = Outcome(rule_id=rule.id)
     started = time.perf_counter()
     series: list[tuple[dict[str, str], float]] | None
@@ -223,12 +230,11 @@ async def evaluate_rule(
     if series == [] and rule.no_data_state is not NoDataState.ok:
         has_data = await _has_data(store, rule, at, settings.evaluation_timeout_seconds)
 
-    rows = {
-        row.fingerprint: row
-        for row in await session.scalars(
-            select(AlertRuleState).where(AlertRuleState.rule_id == rule.id)
-        )
-    }
+    if states is None:
+        states = (
+            await session.scalars(select(AlertRuleState).where(AlertRuleState.rule_id == rule.id))
+        ).all()
+    rows = {row.fingerprint: row for row in states}
     alert_ids = [row.alert_id for row in rows.values() if row.alert_id is not None]
     alerts = (
         {a.id: a for a in await session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
@@ -298,7 +304,6 @@ async def evaluate_rule(
     rule.last_error = outcome.error[:2000] if outcome.error else None
     rule.last_evaluated_at = at
     rule.last_evaluation_ms = (time.perf_counter() - started) * 1000
-    await session.flush()
     return outcome
 
 
@@ -375,23 +380,56 @@ class EvaluatorLoop(Loop):
             )
             ids = [rule_id for rule_id, interval, last in rows if _due(last, interval, now)]
         if ids:
-            await asyncio.gather(*(self._evaluate(rule_id, now) for rule_id in ids))
+            # Up to _BATCH rules share a transaction (a commit per rule was most of the cost of
+            # 1,000 rules); small counts are still spread over the concurrent slots.
+            size = max(1, min(_BATCH, -(-len(ids) // self.settings.evaluation_concurrency)))
+            batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+            await asyncio.gather(*(self._evaluate(batch, now) for batch in batches))
 
-    async def _evaluate(self, rule_id: uuid.UUID, at: datetime) -> None:
-        async with self._limit, self.sessions() as session:
-            rule = await session.get(AlertRule, rule_id)
-            if rule is None or not rule.enabled:
-                return
+    async def _evaluate(self, rule_ids: list[uuid.UUID], at: datetime) -> None:
+        """Evaluate the rules in one transaction; if it fails, each rule in its own."""
+        async with self._limit:
+            outcomes = await self._evaluate_together(rule_ids, at)
+            if outcomes is None:
+                outcomes = []
+                for rule_id in rule_ids:
+                    outcomes += await self._evaluate_together([rule_id], at) or []
+        for outcome in outcomes:
+            if outcome.error:
+                log.info("rule_error", rule_id=str(outcome.rule_id), error=outcome.error)
+            for alert, action in outcome.changed:
+                alerts_service.publish(self.bus, [alert], action)
+
+    async def _evaluate_together(
+        self, rule_ids: list[uuid.UUID], at: datetime
+    ) -> list[Outcome] | None:
+        """The rules' outcomes once committed; None when the transaction failed."""
+        async with self.sessions() as session:
             try:
-                outcome = await evaluate_rule(
-                    session, store=self.store, rule=rule, at=at, settings=self.settings
+                rules = await session.scalars(
+                    select(AlertRule).where(AlertRule.id.in_(rule_ids), AlertRule.enabled.is_(True))
                 )
+                states: dict[uuid.UUID, list[AlertRuleState]] = {i: [] for i in rule_ids}
+                for row in await session.scalars(
+                    select(AlertRuleState).where(AlertRuleState.rule_id.in_(rule_ids))
+                ):
+                    states[row.rule_id].append(row)
+                outcomes = [
+                    await evaluate_rule(
+                        session,
+                        store=self.store,
+                        rule=rule,
+                        at=at,
+                        settings=self.settings,
+                        states=states[rule.id],
+                    )
+                    for rule in rules.all()
+                ]
                 await session.commit()
             except Exception as exc:
-                log.warning("rule_evaluation_failed", rule_id=str(rule_id), error=str(exc))
+                log.warning(
+                    "rule_evaluation_failed", rule_ids=[str(i) for i in rule_ids], error=str(exc)
+                )
                 await session.rollback()
-                return
-        if outcome.error:
-            log.info("rule_error", rule_id=str(rule_id), error=outcome.error)
-        for alert, action in outcome.changed:
-            alerts_service.publish(self.bus, [alert], action)
+                return None
+        return outcomes
