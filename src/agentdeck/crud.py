@@ -23,7 +23,6 @@ from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
 from agentdeck.server.errors import conflict, field_error, not_found
 
-
 R = TypeVar("R", bound=Base)
 Snapshot = Callable[[R], dict[str, Any]]
 
