@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -116,10 +117,14 @@ async def _create_users(database_url: str) -> None:
 
 
 def _setup_users(database_url: str) -> None:
+    # in a thread of its own: Playwright's sync API may already run a loop in this one
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        asyncio.run(asyncio.wait_for(_create_users(database_url), SETUP_TIMEOUT_S))
+        pool.submit(asyncio.run, _create_users(database_url)).result(timeout=SETUP_TIMEOUT_S)
     except TimeoutError:
         pytest.fail(f"creating the e2e users took longer than {SETUP_TIMEOUT_S}s")
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
