@@ -13,6 +13,8 @@ BENCHMARKS = [
     "bench.ingest_http",
     "bench.ingest_otlp",
     "bench.query",
+    "bench.realtime_http",
+    "bench.ws_fanout",
     "bench.notify",
 ]
 

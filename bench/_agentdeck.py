@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+#: The running servers' processes by URL (for benchmarks that watch the server's memory).
+SERVERS: dict[str, subprocess.Popen[bytes]] = {}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -60,7 +63,7 @@ def agentdeck_server(
             )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # interpreter start on a loaded machine
             while True:
                 try:
                     if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
@@ -71,8 +74,10 @@ def agentdeck_server(
                     tail = log.read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"agentdeck serve did not become ready:\n{tail}")
                 time.sleep(0.2)
+            SERVERS[url] = process
             yield url, key
         finally:
+            SERVERS.pop(url, None)
             process.terminate()
             try:
                 process.wait(30)

@@ -22,6 +22,16 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-agentdeck-development-secret-key"
+#: Where health-URL probes may go by default: loopback and the private networks, where a
+#: self-hosted fleet's agents answer.
+DEFAULT_PROBE_ALLOW = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -65,6 +75,13 @@ class DatabaseSettings(BaseModel):
     )
     pool_size: int = Field(10, ge=1, description="Connection pool size (PostgreSQL).")
     echo: bool = Field(False, description="Log every SQL statement.")
+    sqlite_busy_timeout_ms: int = Field(
+        10_000,
+        ge=0,
+        le=600_000,
+        description="SQLite: how long a write waits for another writer before the request is "
+        "answered 503 (retry).",
+    )
 
 
 class AuthSettings(BaseModel):
@@ -164,6 +181,31 @@ class RealtimeSettings(BaseModel):
     heartbeat_fresh_seconds: float = Field(
         60.0, gt=0, description="An agent without a health URL is healthy if seen this recently."
     )
+    health_probe_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PROBE_ALLOW),
+        description=(
+            "Where health-URL probes may go, checked after DNS resolution (comma-separated "
+            "CIDRs and host names, `*.` wildcards). Default: loopback and private networks. "
+            "Link-local and metadata addresses (169.254.0.0/16, fe80::/10) are refused unless "
+            "an entry lies within them."
+        ),
+    )
+
+    @field_validator("health_probe_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("health_probe_allow")
+    @classmethod
+    def _check_allow(cls, value: list[str]) -> list[str]:
+        from agentdeck.overview.probes import parse_entry
+
+        for entry in value:
+            parse_entry(entry)  # ValueError: neither a CIDR nor a host name
+        return value
 
 
 class LoopSettings(BaseModel):

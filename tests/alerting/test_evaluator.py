@@ -217,18 +217,25 @@ async def test_no_data_follows_the_rule(
     alerts = await alerts_of(session, rule.id)
     assert [a.reason for a in alerts] == expected
     if expected:
-        # data arrives (below the threshold): the no-data alert resolves
+        # data arrives, below the threshold: the expression is still empty, but that is a
+        # healthy value, not "no data", so the no-data alert resolves and nothing else fires
         await write(api, tenant.id, "missing_metric", {"agent": "a1"}, [(at(50), 0.5)])
         await evaluate(session, api, rule.id, 60)
         alerts = await alerts_of(session, rule.id)
-        # with data below threshold the query still returns nothing: still no data
-        assert [a.status for a in alerts] == [AlertStatus.active]
-        await write(api, tenant.id, "up_metric", {"agent": "a1"}, [(at(110), 1.0)])
-        rule.expr = "up_metric > 0"
-        await session.commit()
-        await evaluate(session, api, rule.id, 120)
-        alerts = await alerts_of(session, rule.id)
-        assert [a.status for a in alerts][0] is AlertStatus.resolved
+        assert [a.status for a in alerts] == [AlertStatus.resolved]
+        assert alerts[0].reason == "nodata"
+
+
+async def test_a_value_below_the_threshold_is_not_no_data(
+    api: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    tenant = await factory.tenant()
+    await write(api, tenant.id, "healthy_metric", {"agent": "a1"}, [(at(-30), 0.5)])
+    rule = await make_rule(
+        session, tenant.id, expr="healthy_metric > 1", no_data_state=NoDataState.alerting
+    )
+    await evaluate(session, api, rule.id, 0)
+    assert await alerts_of(session, rule.id) == []
 
 
 async def test_manual_resolve_refires_after_the_grace(

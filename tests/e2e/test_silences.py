@@ -63,7 +63,7 @@ def test_developer_previews_creates_and_expires_a_silence(
     _raise_alert(server, {"agent": agent, "team": "payments"})
     page = new_page()
     login(page, DEVELOPER)
-    page.goto("/alerts/silences")
+    page.goto("/alerting/silences")
     page.get_by_role("button", name="New silence").click()
     form = page.get_by_role("form", name="New silence")
     form.get_by_label("Matcher 1 label name").fill("agent")
@@ -92,7 +92,7 @@ def test_developer_previews_creates_and_expires_a_silence(
 def test_bad_regex_matcher_is_refused_with_the_reason(new_page: NewPage, server: Server) -> None:
     page = new_page()
     login(page, DEVELOPER)
-    page.goto("/alerts/silences")
+    page.goto("/alerting/silences")
     page.get_by_role("button", name="New silence").click()
     form = page.get_by_role("form", name="New silence")
     form.get_by_label("Matcher 1 label name").fill("agent")
@@ -106,7 +106,7 @@ def test_admin_creates_receiver_and_saves_routing_tree(new_page: NewPage, server
     name = f"oncall-{uuid.uuid4().hex[:6]}"
     page = new_page()
     login(page, ADMIN)
-    page.goto("/alerts/receivers")
+    page.goto("/alerting/receivers")
     page.get_by_role("button", name="New receiver").click()
     form = page.get_by_role("form", name="New receiver")
     form.get_by_label("Name").fill(name)

@@ -222,6 +222,23 @@ async def test_concurrent_callers_share_one_computation_and_the_cache(
     assert overview.computations == 1
 
 
+async def test_more_concurrent_callers_than_pooled_connections_are_all_answered(
+    app_factory: AppFactory, factory: Factory
+) -> None:
+    """Callers waiting for the shared computation hold no database connection, so a burst
+    larger than the pool (SQLite 15, PostgreSQL 20 here) cannot starve the computation."""
+    client = await _app(app_factory, overview_cache_seconds=60)
+    tenant = await factory.tenant()
+    dev = await factory.user(Role.developer, tenant)
+    await _agent(client, dev, "one")
+    overview = overview_of(client.app.state.deck.store)  # type: ignore[attr-defined]
+    burst = asyncio.gather(*(client.get(URL, headers=dev.headers) for _ in range(60)))
+    responses = await asyncio.wait_for(burst, timeout=15)
+    assert [r.status_code for r in responses] == [200] * 60
+    assert overview.computations == 1
+    assert {r.json()["api_metrics"][0]["service"] for r in responses} == {"one"}
+
+
 async def test_anonymous_callers_are_refused(app_factory: AppFactory) -> None:
     client = await _app(app_factory)
     response = await client.get(URL)

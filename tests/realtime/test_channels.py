@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 
 from websockets.exceptions import ConnectionClosed
@@ -117,24 +119,34 @@ async def test_metric_events_within_one_interval_become_one_frame_of_latest_valu
 ) -> None:
     server = await live_server()
     viewer = await factory.user(Role.viewer)
+
+    def samples(i: int) -> dict[str, object]:
+        return {
+            "samples": [
+                sample("tokens", "a", i),
+                sample("tokens", "b", 100 + i),
+                sample("latency", "a", i / 10),
+                sample("ignored", "a", i),
+            ]
+        }
+
     async with authed(server, token_of(viewer)) as ws:
-        await subscribe(ws, "metrics", interval=0.5, filter={"metric": ["tokens", "latency"]})
-        last = 0
-        for i in range(50):
-            last = await publish_event(
-                server.bus,
-                viewer.tenant_id,
-                "metrics",
-                {
-                    "samples": [
-                        sample("tokens", "a", i),
-                        sample("tokens", "b", 100 + i),
-                        sample("latency", "a", i / 10),
-                        sample("ignored", "a", i),
-                    ]
-                },
-            )
+        await subscribe(ws, "metrics", interval=1.0, filter={"metric": ["tokens", "latency"]})
+        # after a quiet interval the first change goes out at once
+        before_first = time.monotonic()
+        first = await publish_event(server.bus, viewer.tenant_id, "metrics", samples(0))
         frame = await recv_type(ws, "event")
+        assert time.monotonic() - before_first < 1.0  # not held for the interval
+        assert frame["seq"] == first
+        values = {(s["metric"], s["labels"]["agent"]): s["value"] for s in frame["data"]["samples"]}
+        assert values == {("tokens", "a"): 0, ("tokens", "b"): 100, ("latency", "a"): 0}
+        # the changes that follow within the interval become one frame of the latest values,
+        # sent when the interval since the last frame is over
+        last = 0
+        for i in range(1, 50):
+            last = await publish_event(server.bus, viewer.tenant_id, "metrics", samples(i))
+        frame = await recv_type(ws, "event")
+        assert time.monotonic() - before_first >= 0.99  # at most one frame per interval
         assert frame["channel"] == "metrics"
         assert frame["seq"] == last
         values = {(s["metric"], s["labels"]["agent"]): s["value"] for s in frame["data"]["samples"]}
@@ -143,6 +155,52 @@ async def test_metric_events_within_one_interval_become_one_frame_of_latest_valu
     async with authed(server, token_of(viewer)) as ws:
         snapshot = await subscribe(ws, "metrics", filter={"agent": "b"})
         assert [(s["metric"], s["value"]) for s in snapshot["data"]["samples"]] == [("tokens", 149)]
+
+
+async def test_metric_frames_reach_only_the_subscriptions_whose_filter_takes_them(
+    live_server: Start, factory: Factory
+) -> None:
+    """Subscriptions filtered by agent name, by agent id, by metric, and unfiltered, side by
+    side on one tenant's channel: each frame holds exactly the samples its filter takes."""
+    server = await live_server()
+    viewer = await factory.user(Role.viewer)
+    agent_id = str(uuid.uuid4())
+    by_name, by_id, by_metric, everything = (
+        {"agent": ["a", "nobody"]},
+        {"agent": agent_id},
+        {"metric": "latency"},
+        None,
+    )
+    with_id = {**sample("tokens", "c", 7), "agent_id": agent_id}
+    event = {"samples": [sample("tokens", "a", 1), sample("latency", "b", 2), with_id]}
+    expected = {
+        "by_name": [("tokens", "a")],
+        "by_id": [("tokens", "c")],
+        "by_metric": [("latency", "b")],
+        "everything": [("tokens", "a"), ("latency", "b"), ("tokens", "c")],
+    }
+    filters = {"by_name": by_name, "by_id": by_id, "by_metric": by_metric, "everything": everything}
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = {}
+        for name, flt in filters.items():
+            ws = await stack.enter_async_context(authed(server, token_of(viewer)))
+            await subscribe(ws, "metrics", interval=0.05, filter=flt)
+            sockets[name] = ws
+        await publish_event(server.bus, viewer.tenant_id, "metrics", event)
+        for name, ws in sockets.items():
+            frame = await recv_type(ws, "event")
+            got = [(s["metric"], s["labels"]["agent"]) for s in frame["data"]["samples"]]
+            assert sorted(got) == sorted(expected[name]), name
+        # a subscriber that unsubscribes gets nothing more; the others still do
+        await send(sockets["by_name"], {"type": "unsubscribe", "channel": "metrics"})
+        assert (await recv_type(sockets["by_name"], "unsubscribed"))["channel"] == "metrics"
+        await publish_event(
+            server.bus, viewer.tenant_id, "metrics", {"samples": [sample("tokens", "a", 3)]}
+        )
+        frame = await recv_type(sockets["everything"], "event")
+        assert [s["value"] for s in frame["data"]["samples"]] == [3]
+        await send(sockets["by_name"], {"type": "ping", "id": "end"})
+        assert (await recv_type(sockets["by_name"], "event", "pong"))["type"] == "pong"
 
 
 async def test_a_slow_alert_consumer_is_closed_and_resume_returns_what_it_missed(

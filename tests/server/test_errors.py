@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,37 @@ async def test_client_side_routes_get_the_ui(ui_app: tuple[httpx.AsyncClient, bo
         asset = await client.get("/assets/app.js")
         assert asset.status_code == 200
         assert "immutable" in asset.headers["cache-control"]
+
+
+async def test_a_write_refused_by_a_busy_sqlite_is_503_and_stores_nothing(
+    db_kind: str,
+    database_url: str,
+    app_factory: Callable[..., Coroutine[Any, Any, httpx.AsyncClient]],
+    factory: Factory,
+) -> None:
+    """SQLite has one writer: a write that waited out the busy timeout is told to retry."""
+    if db_kind != "sqlite":
+        pytest.skip(
+            "SQLite's single-writer lock; PostgreSQL has row locks (runs in the SQLite pass)"
+        )
+    dev = await factory.user(Role.developer)
+    api = await app_factory(database={"url": database_url, "sqlite_busy_timeout_ms": 50})
+    agent = {"name": "busy-one", "type": "llm"}
+    other_writer = sqlite3.connect(database_url.split("///", 1)[1])
+    try:
+        other_writer.execute("BEGIN IMMEDIATE")
+        refused = await api.post("/api/v1/agents", json=agent, headers=dev.headers)
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["type"].endswith("/database-busy")
+    listed = await api.get("/api/v1/agents", headers=dev.headers)
+    assert listed.json()["items"] == []
+
+    retried = await api.post("/api/v1/agents", json=agent, headers=dev.headers)
+    assert retried.status_code == 201, retried.text
+    listed = await api.get("/api/v1/agents", headers=dev.headers)
+    assert [a["name"] for a in listed.json()["items"]] == ["busy-one"]

@@ -4,11 +4,14 @@ import { AppLayout } from "./components/AppLayout";
 import { AgentDetailPage } from "./pages/agents/AgentDetailPage";
 import { AgentCreatePage, AgentEditPage } from "./pages/agents/AgentFormPage";
 import { AgentsListPage } from "./pages/agents/AgentsListPage";
+import { ChannelsPage } from "./pages/alerting/channels/ChannelsPage";
+import { DeliveriesPage } from "./pages/alerting/channels/DeliveriesPage";
 import { routingRoutes } from "./pages/alerting/routing/routes";
 import { RuleEditorPage } from "./pages/alerting/rules/RuleEditorPage";
 import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
-import { ChannelsPage } from "./pages/alerting/channels/ChannelsPage";
-import { DeliveriesPage } from "./pages/alerting/channels/DeliveriesPage";
+import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
+import { AlertingSection } from "./pages/alerts/AlertingTabs";
+import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
@@ -35,13 +38,21 @@ export const routes: RouteObject[] = [
           { path: "agents/:agentId", element: <AgentDetailPage /> },
           { path: "agents/:agentId/edit", element: <AgentEditPage /> },
           { path: "explore", element: <ExplorePage /> },
-          { path: "alerts", element: <ComingSoon section="alerts" /> },
-          routingRoutes,
-          { path: "alerting/rules", element: <RulesListPage /> },
-          { path: "alerting/rules/new", element: <RuleEditorPage /> },
-          { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
-          { path: "alerting/channels", element: <ChannelsPage /> },
-          { path: "alerting/deliveries", element: <DeliveriesPage /> },
+          {
+            // Alert instances under /alerts, their configuration under /alerting.
+            element: <AlertingSection />,
+            children: [
+              { path: "alerts", element: <AlertsPage /> },
+              { path: "alerts/:alertId", element: <AlertDetailPage /> },
+              { path: "alerting", element: <Navigate to="/alerting/rules" replace /> },
+              { path: "alerting/rules", element: <RulesListPage /> },
+              { path: "alerting/rules/new", element: <RuleEditorPage /> },
+              { path: "alerting/rules/:ruleId", element: <RuleEditorPage /> },
+              { path: "alerting/channels", element: <ChannelsPage /> },
+              { path: "alerting/deliveries", element: <DeliveriesPage /> },
+              routingRoutes,
+            ],
+          },
           { path: "logs", element: <ComingSoon section="logs" /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {

@@ -123,7 +123,8 @@ async def get_alert(principal: Viewer, session: SessionDep, alert_id: str) -> Al
     alert = await service.get_alert(
         session, tenant_id=principal.tenant_id, alert_id=parse_uuid(alert_id, "alert")
     )
-    return AlertPublic.of(alert)
+    expr = await service.rule_expr(session, alert=alert)
+    return AlertPublic.of(alert, expr=expr)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)

@@ -46,9 +46,14 @@ class AlertPublic(BaseModel):
     escalation_level: int
     is_active: bool
     generator_url: str | None
+    expr: str | None = Field(
+        None, description="The rule's expression (on single-alert reads of rule alerts)."
+    )
 
     @classmethod
-    def of(cls, alert: Alert, *, now: datetime | None = None) -> AlertPublic:
+    def of(
+        cls, alert: Alert, *, now: datetime | None = None, expr: str | None = None
+    ) -> AlertPublic:
         now = now or datetime.now(UTC)
         starts = _aware(alert.starts_at)
         end = now
@@ -81,6 +86,7 @@ class AlertPublic(BaseModel):
             escalation_level=alert.escalation_level,
             is_active=alert.status is not AlertStatus.resolved,
             generator_url=alert.generator_url,
+            expr=expr,
         )
 
 

@@ -342,11 +342,16 @@ async def bulk(
     return BulkResult(succeeded=ok, failed=len(results) - ok, results=results), changed
 
 
-async def rule_names(session: AsyncSession, *, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await session.execute(
-        select(AlertRule.id, AlertRule.name).where(AlertRule.tenant_id == tenant_id)
+async def rule_expr(session: AsyncSession, *, alert: Alert) -> str | None:
+    """The expression of the alert's rule (None for pushed alerts or a deleted rule)."""
+    if alert.rule_id is None:
+        return None
+    expr: str | None = await session.scalar(
+        select(AlertRule.expr).where(
+            AlertRule.id == alert.rule_id, AlertRule.tenant_id == alert.tenant_id
+        )
     )
-    return {row[0]: row[1] for row in rows}
+    return expr
 
 
 def publish(bus: Bus | None, alerts: Iterable[Alert], action: str) -> None:

@@ -39,8 +39,10 @@ from agentdeck.alerting.models import (
     AlertRuleState,
     AlertSource,
     AlertStatus,
+    NoDataState,
     SeriesState,
 )
+from agentdeck.alerting.rules_compile import condition_of
 from agentdeck.alerting.state import (
     Condition,
     Event,
@@ -95,11 +97,12 @@ def alert_labels(rule: AlertRule, series: dict[str, str]) -> dict[str, str]:
 
 
 async def query_rule(
-    store: Store, rule: AlertRule, at: datetime, timeout_s: float
+    store: Store, rule: AlertRule, at: datetime, timeout_s: float, expr: str | None = None
 ) -> list[tuple[dict[str, str], float]]:
-    """The series the rule's expression returns at ``at`` (a scalar is one unlabelled series)."""
+    """The series the rule's expression (or ``expr``) returns at ``at`` (a scalar is one
+    unlabelled series)."""
     data = await query_service.instant_query(
-        store, rule.tenant_id, rule.expr, round(at.timestamp() * 1000), timeout_s
+        store, rule.tenant_id, expr or rule.expr, round(at.timestamp() * 1000), timeout_s
     )
     kind, result = data.get("resultType"), data.get("result") or []
     if kind == "scalar":
@@ -120,12 +123,26 @@ def _memory(row: AlertRuleState) -> Memory:
     )
 
 
+async def _has_data(store: Store, rule: AlertRule, at: datetime, timeout_s: float) -> bool:
+    """Whether the compared side of ``<series> <op> <number>`` returned anything: an empty
+    answer because every value is on the good side of the threshold is not "no data"."""
+    try:
+        series_expr = condition_of(rule.expr).series_expr
+        if series_expr == rule.expr:
+            return False
+        return bool(await query_rule(store, rule, at, timeout_s, expr=series_expr))
+    except Exception:  # the full expression answered; a failing split only means "unknown"
+        return False
+
+
 def _observations(
     rule: AlertRule,
     rows: dict[str, AlertRuleState],
     series: list[tuple[dict[str, str], float]] | None,
+    has_data: bool = False,
 ) -> dict[str, _Seen]:
-    """The condition each known or returned series sees (``series`` None: the query failed)."""
+    """The condition each known or returned series sees (``series`` None: the query failed;
+    ``has_data``: the expression was empty only because nothing breached)."""
     seen: dict[str, _Seen] = {}
     for labels, value in series or []:
         full = alert_labels(rule, labels)
@@ -140,7 +157,7 @@ def _observations(
         condition = absent_condition(rule.no_data_state.value, errored=True)
         if condition is not Condition.false:
             seen[rule_fp] = _Seen(condition, rule_level, None, "error")
-    elif not series:
+    elif not series and not has_data:
         condition = absent_condition(rule.no_data_state.value, errored=False)
         seen[rule_fp] = _Seen(condition, rule_level, None, "nodata")
     for fp, row in rows.items():
@@ -202,6 +219,9 @@ async def evaluate_rule(
         series = None
         outcome.error = str(exc) or type(exc).__name__
     outcome.series = len(series or [])
+    has_data = False
+    if series == [] and rule.no_data_state is not NoDataState.ok:
+        has_data = await _has_data(store, rule, at, settings.evaluation_timeout_seconds)
 
     rows = {
         row.fingerprint: row
@@ -218,7 +238,7 @@ async def evaluate_rule(
     timing = Timing(rule.for_seconds, rule.keep_firing_for_seconds)
     grace = timedelta(seconds=settings.manual_resolve_grace_seconds)
 
-    for fp, obs in _observations(rule, rows, series).items():
+    for fp, obs in _observations(rule, rows, series, has_data).items():
         row = rows.get(fp)
         result = step(
             _memory(row) if row else None, obs.condition, at=at, timing=timing, value=obs.value

@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import (
 
 from agentdeck.settings import DatabaseSettings
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -34,20 +32,25 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": True}
     if is_sqlite(settings.url):
         _ensure_sqlite_dir(settings.url)
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
     else:
         kwargs["pool_size"] = settings.pool_size
         kwargs["max_overflow"] = settings.pool_size
     engine = create_async_engine(settings.url, **kwargs)
     if is_sqlite(settings.url):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        busy_timeout_ms = settings.sqlite_busy_timeout_ms
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, busy_timeout_ms)
+
+        event.listen(engine.sync_engine, "connect", pragmas)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

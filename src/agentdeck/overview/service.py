@@ -1,7 +1,8 @@
 """The live overview of a tenant: ingest rate, data sources and the health of every agent.
 
 Health of an agent: its ``config.health_url`` when declared (probed over HTTP, in parallel, each
-probe with its own timeout under one overall deadline), otherwise the freshness of its last
+probe with its own timeout under one overall deadline, only to addresses the allow-list
+``realtime.health_probe_allow`` takes, see ``probes``), otherwise the freshness of its last
 heartbeat (``last_seen_at``). A failing or slow probe marks only its own entry. Answers are
 cached per tenant for ``realtime.overview_cache_seconds`` with single-flight: concurrent callers
 share one computation.
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
+from agentdeck.overview.probes import Check, ProbePolicy, probe
 from agentdeck.overview.schemas import (
     ApiMetric,
     HealthStatus,
@@ -57,6 +59,19 @@ class _AgentHistory:
     last_success: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One computed overview and its JSON encoding, made once and reused by every cache hit
+    (encoding a thousand-agent answer per request costs far more than serving it)."""
+
+    metrics: RealTimeMetrics
+    body: bytes
+
+    @classmethod
+    def of(cls, metrics: RealTimeMetrics) -> Answer:
+        return cls(metrics, metrics.model_dump_json().encode())
+
+
 @dataclass
 class Overview:
     """Per-store (hence per-app) state: activity counters, history, cache and flights."""
@@ -64,8 +79,8 @@ class Overview:
     activity: dict[uuid.UUID, _TenantActivity] = field(default_factory=dict)
     history: dict[tuple[uuid.UUID, uuid.UUID], _AgentHistory] = field(default_factory=dict)
     previous: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
-    cache: dict[uuid.UUID, tuple[float, RealTimeMetrics]] = field(default_factory=dict)
-    inflight: dict[uuid.UUID, asyncio.Task[RealTimeMetrics]] = field(default_factory=dict)
+    cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
+    inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
     computations: int = 0
 
     def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
@@ -111,7 +126,7 @@ class Overview:
         tenant_id: uuid.UUID,
         ttl: float,
         compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> RealTimeMetrics:
+    ) -> Answer:
         """The cached answer while fresh; otherwise one computation shared by every caller."""
         hit = self.cache.get(tenant_id)
         if hit is not None and hit[0] > time.monotonic():
@@ -127,10 +142,10 @@ class Overview:
         tenant_id: uuid.UUID,
         ttl: float,
         compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> RealTimeMetrics:
+    ) -> Answer:
         try:
             self.computations += 1
-            result = await compute()
+            result = Answer.of(await compute())
             self.cache[tenant_id] = (time.monotonic() + ttl, result)
             return result
         finally:
@@ -156,35 +171,12 @@ def attach(store: Store) -> None:
 # --- health ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Check:
-    status: HealthStatus
-    response_time_ms: float | None
-    error: str | None
-
-
-async def _probe(client: httpx.AsyncClient, url: str, limit: float) -> _Check:
-    started = time.perf_counter()
-    try:
-        response = await asyncio.wait_for(client.get(url), limit)
-    except (TimeoutError, httpx.TimeoutException):
-        return _Check(HealthStatus.timeout, None, f"no answer within {limit:g} s")
-    except Exception as exc:  # refused, reset, bad URL…: only this entry is marked
-        return _Check(HealthStatus.error, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
-    elapsed = round((time.perf_counter() - started) * 1000, 1)
-    if 200 <= response.status_code < 300:
-        return _Check(HealthStatus.healthy, elapsed, None)
-    return _Check(
-        HealthStatus.unhealthy, elapsed, f"health check answered HTTP {response.status_code}"
-    )
-
-
-def _heartbeat(last_seen: datetime | None, now: datetime, fresh: float) -> _Check:
+def _heartbeat(last_seen: datetime | None, now: datetime, fresh: float) -> Check:
     if last_seen is None:
-        return _Check(HealthStatus.unhealthy, None, "no heartbeat received yet")
+        return Check(HealthStatus.unhealthy, None, "no heartbeat received yet")
     if now - last_seen > timedelta(seconds=fresh):
-        return _Check(HealthStatus.unhealthy, None, f"no heartbeat since {last_seen.isoformat()}")
-    return _Check(HealthStatus.healthy, None, None)
+        return Check(HealthStatus.unhealthy, None, f"no heartbeat since {last_seen.isoformat()}")
+    return Check(HealthStatus.healthy, None, None)
 
 
 def _health_url(config: dict[str, Any] | None) -> str | None:
@@ -196,8 +188,8 @@ async def _check_all(
     agents: list[tuple[uuid.UUID, str, dict[str, Any], datetime | None]],
     now: datetime,
     settings: RealtimeSettings,
-) -> dict[uuid.UUID, _Check]:
-    checks: dict[uuid.UUID, _Check] = {}
+) -> dict[uuid.UUID, Check]:
+    checks: dict[uuid.UUID, Check] = {}
     timeout = settings.health_probe_timeout_seconds
     probed = [(agent_id, url) for agent_id, _, config, _ in agents if (url := _health_url(config))]
     for agent_id, _, config, last_seen in agents:
@@ -205,9 +197,11 @@ async def _check_all(
             checks[agent_id] = _heartbeat(last_seen, now, settings.heartbeat_fresh_seconds)
     if not probed:
         return checks
+    policy = ProbePolicy.of(settings.health_probe_allow)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         tasks = {
-            agent_id: asyncio.create_task(_probe(client, url, timeout)) for agent_id, url in probed
+            agent_id: asyncio.create_task(probe(client, policy, url, timeout))
+            for agent_id, url in probed
         }
         await asyncio.wait(tasks.values(), timeout=timeout + DEADLINE_SLACK_SECONDS)
         for agent_id, task in tasks.items():
@@ -215,7 +209,7 @@ async def _check_all(
                 checks[agent_id] = task.result()
             else:
                 task.cancel()
-                checks[agent_id] = _Check(
+                checks[agent_id] = Check(
                     HealthStatus.timeout, None, "no answer before the overall deadline"
                 )
     return checks
@@ -313,12 +307,21 @@ async def _compute(
 
 async def real_time_metrics(
     *,
+    session: AsyncSession,
     store: Store,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
-) -> RealTimeMetrics:
-    """The tenant's live overview, from the cache when fresh (see the module docstring)."""
+) -> Answer:
+    """The tenant's live overview, from the cache when fresh (see the module docstring):
+    the model and its JSON encoding, which the route sends as it is.
+
+    ``session`` is the caller's (its connection authenticated the request): it is closed
+    first, handing its connection back to the pool, because a caller must not hold one while it
+    waits for the shared computation, which needs one itself (a burst of callers larger than
+    the pool would otherwise starve it until the pool timeout).
+    """
+    await session.close()
     overview = overview_of(store)
     return await overview.single_flight(
         tenant_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,11 @@ class ChannelSubscription:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_seq: int = 0
     timer: asyncio.TimerHandle | None = None
+    last_flush: float = -math.inf  # loop time of the last metrics frame
+
+
+#: Samples of one metrics event with their series keys (computed once per event by the hub).
+KeyedSamples = list[tuple[str, dict[str, Any]]]
 
 
 class Connection:
@@ -101,6 +107,19 @@ class Connection:
                 event_frame(subscription.ref.name, event.seq, event.data, event.at.isoformat())
             )
 
+    def deliver_samples(
+        self, subscription: ChannelSubscription, event: Event, matched: KeyedSamples
+    ) -> None:
+        """A metrics event whose samples the hub already matched against this subscription's
+        filter (the hub routes by an index instead of asking every subscription)."""
+        if subscription.held is not None:
+            subscription.held.append(event)
+            return
+        if event.seq <= subscription.last_seq:
+            return
+        subscription.last_seq = event.seq
+        self._add_pending(subscription, event.seq, matched)
+
     def release(self, subscription: ChannelSubscription) -> None:
         """Go live: deliver what was held while the snapshot or replay was prepared."""
         held, subscription.held = subscription.held or [], None
@@ -112,25 +131,44 @@ class Connection:
         if not isinstance(samples, list):
             return
         flt = subscription.filter
-        for sample in samples:
-            if isinstance(sample, dict) and (flt is None or flt.matches(sample)):
-                subscription.pending[series_key(sample)] = sample
-        subscription.pending_seq = event.seq
-        if subscription.pending and subscription.timer is None:
-            loop = asyncio.get_running_loop()
-            subscription.timer = loop.call_later(subscription.interval, self._flush, subscription)
+        matched = [
+            (series_key(sample), sample)
+            for sample in samples
+            if isinstance(sample, dict) and (flt is None or flt.matches(sample))
+        ]
+        self._add_pending(subscription, event.seq, matched)
+
+    def _add_pending(
+        self, subscription: ChannelSubscription, seq: int, matched: KeyedSamples
+    ) -> None:
+        """Fold samples into the next frame. A throttle with a leading edge: when no frame went
+        out for a whole interval the frame goes now; otherwise when the interval since the last
+        frame is over. At most one frame per interval, and a lone change is not held back."""
+        pending = subscription.pending
+        for key, sample in matched:
+            pending[key] = sample
+        subscription.pending_seq = seq
+        if not pending or subscription.timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = subscription.last_flush + subscription.interval - loop.time()
+        if wait <= 0:
+            self._flush(subscription)
+        else:
+            subscription.timer = loop.call_later(wait, self._flush, subscription)
 
     def _flush(self, subscription: ChannelSubscription) -> None:
         subscription.timer = None
         if not subscription.pending or self._closing.is_set():
             return
+        loop = asyncio.get_running_loop()
         if self.queue.qsize() >= self.queue.maxsize // 2:
             # keep coalescing rather than crowd out events that must not be dropped
-            loop = asyncio.get_running_loop()
             subscription.timer = loop.call_later(subscription.interval, self._flush, subscription)
             return
         samples = list(subscription.pending.values())
         subscription.pending.clear()
+        subscription.last_flush = loop.time()
         self.enqueue(
             event_frame(subscription.ref.name, subscription.pending_seq, {"samples": samples})
         )

@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agentdeck.agents.models import Agent
 from agentdeck.bus.base import Bus, BusOverflow, Event, Subscription
 from agentdeck.identity.principal import Principal
-from agentdeck.realtime.connection import ChannelSubscription, Connection
+from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
 from agentdeck.realtime.protocol import (
     CHANNEL_ROLES,
     CLIENT_MESSAGE,
@@ -88,6 +88,7 @@ class Hub:
         self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
         self._last_seq: dict[str, int] = {}
+        self._routes: dict[str, _MetricRoutes] = {}  # by metrics channel; rebuilt on change
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -138,22 +139,53 @@ class Hub:
         tenant, name = scoped
         self._last_seq[event.channel] = event.seq
         if name == "metrics":
-            self._remember_samples(tenant, event.data)
+            self._dispatch_metrics(tenant, event)
+            return
         for connection, subscription in list(self._by_channel.get(event.channel, {}).items()):
             connection.deliver(subscription, event)
 
-    def _remember_samples(self, tenant: str, data: dict[str, Any]) -> None:
-        samples = data.get("samples")
+    def _dispatch_metrics(self, tenant: str, event: Event) -> None:
+        """Each sample's series key is computed once, and goes only to the subscriptions whose
+        filter takes it: those filtered by agent are found through an index by agent, so an
+        event costs O(samples + matches), not O(samples × subscriptions)."""
+        samples = event.data.get("samples")
         if not isinstance(samples, list):
             return
+        keyed = [(series_key(s), s) for s in samples if isinstance(s, dict)]
         cache = self._latest[tenant]
-        for sample in samples:
-            if isinstance(sample, dict):
-                key = series_key(sample)
-                cache[key] = sample
-                cache.move_to_end(key)
+        for key, sample in keyed:
+            cache[key] = sample
+            cache.move_to_end(key)
         while len(cache) > METRICS_CACHE_SERIES:
             cache.popitem(last=False)
+        subscribers = self._by_channel.get(event.channel)
+        if not subscribers:
+            return
+        routes = self._routes.get(event.channel)
+        if routes is None:
+            routes = self._routes[event.channel] = _MetricRoutes(subscribers)
+        matched: dict[ChannelSubscription, KeyedSamples] = {}
+        for key, sample in keyed:
+            labels = sample.get("labels")
+            names = {sample.get("agent_id")}
+            if isinstance(labels, dict):
+                names.update((labels.get("agent"), labels.get("agent_id")))
+            targets = [sub for n in names if n is not None for sub in routes.by_agent.get(n, ())]
+            if len(names) > 1 and len(targets) > 1:
+                targets = list(dict.fromkeys(targets))  # an id and a name of the same agent
+            for subscription in (*targets, *routes.any_agent):
+                flt = subscription.filter
+                if flt is None or flt.metric is None or sample.get("metric") in flt.metric:
+                    found = matched.get(subscription)
+                    if found is None:
+                        matched[subscription] = [(key, sample)]
+                    else:
+                        found.append((key, sample))
+        for subscription, connection in routes.connections.items():
+            if subscription.held is not None:
+                connection.deliver(subscription, event)  # filtered again on release
+            elif subscription in matched:
+                connection.deliver_samples(subscription, event, matched[subscription])
 
     def _lost_events(self) -> None:
         """Events were dropped before reaching connections: those that must not miss any
@@ -307,6 +339,7 @@ class Hub:
         )
         connection.subscriptions[internal] = subscription
         self._by_channel[internal][connection] = subscription  # live events are held
+        self._routes.pop(internal, None)
         if resume_after is not None and ref.durable:
             await self._replay(connection, subscription, resume_after)
         else:
@@ -373,11 +406,30 @@ class Hub:
         subscription = connection.subscriptions.pop(internal, None)
         if subscription is not None:
             connection.drop(subscription)
+        self._routes.pop(internal, None)
         subscribers = self._by_channel.get(internal)
         if subscribers is not None:
             subscribers.pop(connection, None)
             if not subscribers:
                 del self._by_channel[internal]
+
+
+class _MetricRoutes:
+    """The subscriptions of one tenant's metrics channel, indexed by the agents they filter
+    on (ids or names); those without an agent filter take every sample."""
+
+    def __init__(self, subscribers: dict[Connection, ChannelSubscription]) -> None:
+        self.connections: dict[ChannelSubscription, Connection] = {}
+        self.by_agent: dict[str, list[ChannelSubscription]] = defaultdict(list)
+        self.any_agent: list[ChannelSubscription] = []
+        for connection, subscription in subscribers.items():
+            self.connections[subscription] = connection
+            agents = subscription.filter.agent if subscription.filter else None
+            if agents is None:
+                self.any_agent.append(subscription)
+            else:
+                for agent in dict.fromkeys(agents):
+                    self.by_agent[agent].append(subscription)
 
 
 def _validation_text(exc: ValidationError) -> str:

@@ -5,11 +5,11 @@ Documented with examples in docs/websocket.md.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from agentdeck.identity.roles import Role
@@ -164,7 +164,8 @@ CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
 def dump(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), default=str)
+    """Compact JSON (orjson: several times faster than ``json`` on the fan-out path)."""
+    return orjson.dumps(frame, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def event_frame(channel: str, seq: int, data: dict[str, Any], at: str | None = None) -> str:

@@ -70,16 +70,20 @@ def latest_samples(batch: SampleBatch, limit: int = MAX_SAMPLES_PER_EVENT) -> li
     sorted_index = index[order]
     last = np.flatnonzero(np.append(sorted_index[1:] != sorted_index[:-1], True))
     samples = []
+    stamps: dict[int, str] = {}  # a batch's samples mostly share a few timestamps
     for position in order[last].tolist():
         key = batch.series[int(index[position])]
         labels = dict(key.labels)
-        ts = datetime.fromtimestamp(int(timestamps[position]) / 1000, UTC)
+        ms = int(timestamps[position])
+        ts = stamps.get(ms)
+        if ts is None:
+            ts = stamps[ms] = datetime.fromtimestamp(ms / 1000, UTC).isoformat()
         samples.append(
             {
                 "metric": key.name,
                 "labels": labels,
                 "value": float(values[position]),
-                "ts": ts.isoformat(),
+                "ts": ts,
                 "agent_id": labels.get("agent_id"),
             }
         )

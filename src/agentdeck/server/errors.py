@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentdeck.context import current_request_id
@@ -183,6 +184,21 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    async def on_operational(request: Request, exc: Exception) -> JSONResponse:
+        # SQLite allows one writer: a write that waited out the busy timeout, or whose snapshot
+        # went stale because another writer committed first, is refused before anything of it
+        # was stored. Say so and ask for a retry rather than answering 500.
+        if "database is locked" in str(exc) or "database table is locked" in str(exc):
+            log.warning("database_busy", path=request.url.path, method=request.method)
+            return problem_response(
+                request,
+                status=503,
+                kind="database-busy",
+                detail="the database is busy with another write; nothing was changed, retry",
+                headers={"Retry-After": "1"},
+            )
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path, method=request.method)
         return problem_response(
@@ -195,6 +211,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(OperationalError, on_operational)
     app.add_exception_handler(Exception, on_unexpected)
 
 

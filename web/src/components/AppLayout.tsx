@@ -1,17 +1,18 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
-import { NavLink, Outlet } from "react-router";
+import { NavLink, Outlet, useLocation } from "react-router";
 import { infoQuery } from "../api/queries";
 import { useSession } from "../auth/session";
 import { BrandMark, Icon, type IconName } from "./Icon";
 import { UserMenu } from "./UserMenu";
 
 // "/metrics" belongs to the server (Prometheus exposition), so the metrics page lives at /explore.
-const NAV: { to: string; label: string; icon: IconName }[] = [
+// `also`: other path prefixes that belong to the same section (alert configuration under /alerting).
+const NAV: { to: string; label: string; icon: IconName; also?: string }[] = [
   { to: "/overview", label: "Overview", icon: "overview" },
   { to: "/agents", label: "Agents", icon: "agents" },
   { to: "/explore", label: "Metrics", icon: "metrics" },
-  { to: "/alerts", label: "Alerts", icon: "alerts" },
+  { to: "/alerts", label: "Alerts", icon: "alerts", also: "/alerting" },
   { to: "/logs", label: "Logs", icon: "logs" },
   { to: "/deployments", label: "Deployments", icon: "deployments" },
 ];
@@ -19,6 +20,7 @@ const NAV: { to: string; label: string; icon: IconName }[] = [
 export function AppLayout(): ReactNode {
   const session = useSession();
   const info = useQuery(infoQuery());
+  const { pathname } = useLocation();
   return (
     <div className="app">
       <aside className="sidebar">
@@ -30,7 +32,11 @@ export function AppLayout(): ReactNode {
         <nav className="nav" aria-label="Main">
           <div className="nav-section">Fleet</div>
           {NAV.map((item) => (
-            <NavLink key={item.to} to={item.to}>
+            <NavLink
+              key={item.to}
+              to={item.to}
+              className={({ isActive }) => (isActive || (item.also && pathname.startsWith(item.also)) ? "active" : "")}
+            >
               <Icon name={item.icon} />
               <span>{item.label}</span>
             </NavLink>

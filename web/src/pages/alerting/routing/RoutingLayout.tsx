@@ -9,11 +9,11 @@ export function RoutingLayout(): ReactNode {
       <PageHead title="Routing" subtitle="Who is notified about which alerts, when, and what is muted." />
       <div className="settings">
         <nav className="subnav" aria-label="Routing">
-          <NavLink to="/alerts/silences">Silences</NavLink>
-          <NavLink to="/alerts/inhibition">Inhibition</NavLink>
-          <NavLink to="/alerts/routing">Routing tree</NavLink>
-          <NavLink to="/alerts/receivers">Receivers</NavLink>
-          <NavLink to="/alerts/escalation">Escalation</NavLink>
+          <NavLink to="/alerting/silences">Silences</NavLink>
+          <NavLink to="/alerting/inhibition">Inhibition</NavLink>
+          <NavLink to="/alerting/routing">Routing tree</NavLink>
+          <NavLink to="/alerting/receivers">Receivers</NavLink>
+          <NavLink to="/alerting/escalation">Escalation</NavLink>
         </nav>
         <div className="stack">
           <Outlet />

@@ -1,4 +1,4 @@
-/** Routes of the routing pages, mounted under /alerts. */
+/** Routes of the routing pages, mounted under /alerting. */
 import type { RouteObject } from "react-router";
 import { EscalationPage } from "./EscalationPage";
 import { InhibitionPage } from "./InhibitionPage";
@@ -8,7 +8,7 @@ import { RoutingTreePage } from "./RoutingTreePage";
 import { SilencesPage } from "./SilencesPage";
 
 export const routingRoutes: RouteObject = {
-  path: "alerts",
+  path: "alerting",
   element: <RoutingLayout />,
   children: [
     { path: "silences", element: <SilencesPage /> },
