@@ -1,12 +1,18 @@
 """Browser tests: a real `agentdeck serve` on a free port, driven by Debian's Chromium.
 
 The server runs in a subprocess on a temporary SQLite database and data directory; users are
-created with the CLI (`agentdeck user create`). Screenshots go to `test-results/e2e/`.
+created in-process with the code behind `agentdeck user create` (one process start instead of
+three). Screenshots go to `test-results/e2e/`.
+
+A loaded machine can take longer than the per-test timeout to start the session's server and
+browser, so the e2e tests time only their own body (`func_only`); the session setup keeps its
+own deadlines (`SETUP_TIMEOUT_S`) and fails with what it was waiting for.
 Chromium is `/usr/bin/chromium` (installed by scripts/test-deps.sh); it is never downloaded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SECRET = "e2e-secret-key-that-is-long-enough-0123456789"
-READY_TIMEOUT_S = 60.0
+SETUP_TIMEOUT_S = 180.0
 
 
 @dataclass
@@ -65,6 +72,13 @@ class Server:
         )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(func_only=True))
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,8 +97,38 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+async def _create_users(database_url: str) -> None:
+    from agentdeck.cli.runtime import _create_user
+    from agentdeck.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database={"url": database_url}, secret_key=SECRET, environment="test"
+    )
+    for account in (ADMIN, DEVELOPER, VIEWER):
+        await _create_user(
+            settings,
+            username=account.username,
+            email=account.email,
+            password=account.password,
+            role=account.role,
+            tenant="default",
+            display_name=account.username.title(),
+        )
+
+
+def _setup_users(database_url: str) -> None:
+    # in a thread of its own: Playwright's sync API may already run a loop in this one
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(asyncio.run, _create_users(database_url)).result(timeout=SETUP_TIMEOUT_S)
+    except TimeoutError:
+        pytest.fail(f"creating the e2e users took longer than {SETUP_TIMEOUT_S}s")
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
     last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -97,7 +141,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except httpx.TransportError as exc:
             last = repr(exc)
         time.sleep(0.1)  # polling a readiness probe, not synchronising on time
-    pytest.fail(f"agentdeck was not ready within {READY_TIMEOUT_S}s ({last}):\n{log.read_text()}")
+    pytest.fail(f"agentdeck was not ready within {SETUP_TIMEOUT_S}s ({last}):\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -116,22 +160,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "AGENTDECK_LOG_JSON": "true",
         "AGENTDECK_LOG_LEVEL": "WARNING",
     }
-    for account in (ADMIN, DEVELOPER, VIEWER):
-        done = _cli(
-            "user",
-            "create",
-            account.username,
-            "--email",
-            account.email,
-            "--password",
-            account.password,
-            "--role",
-            account.role,
-            "--display-name",
-            account.username.title(),
-            env=env,
-        )
-        assert done.returncode == 0, f"user create failed:\n{done.stdout}\n{done.stderr}"
+    _setup_users(env["AGENTDECK_DATABASE__URL"])
     log = home / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -168,7 +197,9 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: run scripts/test-deps.sh (as root)")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=SETUP_TIMEOUT_S * 1000
+        )
         yield instance
         instance.close()
 

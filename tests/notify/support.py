@@ -74,9 +74,21 @@ class Recorder:
 
 @contextmanager
 def recording_server() -> Iterator[Recorder]:
+    """A threaded HTTP/1.1 server on 127.0.0.1 that records POSTs and answers from ``Recorder``.
+
+    Built to keep up with a worker's many concurrent sends on a loaded machine: connections are
+    kept alive (the client's pool reuses them instead of opening one per request), the listen
+    backlog is deep, each answer goes out in one unbuffered write without Nagle's delay, and an
+    idle connection is closed only after a long timeout, so a reused connection is never cut.
+    """
     recorder = Recorder()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+        disable_nagle_algorithm = True
+        wbufsize = 64 * 1024  # http.server flushes after each request
+        timeout = 120  # seconds an idle kept-alive connection may wait for its next request
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
@@ -93,18 +105,18 @@ def recording_server() -> Iterator[Recorder]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(recorder.body)))
             self.end_headers()
-            self.wfile.write(recorder.body)
+            self.wfile.write(recorder.body)  # buffered: sent with the headers in one flush
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
     class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # the worker opens many connections at once
+        request_queue_size = 1024  # the workers open many connections at once
         daemon_threads = True
 
     server = Server(("127.0.0.1", 0), Handler)
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield recorder

@@ -14,14 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.alerting.models import EscalationPolicy, Receiver
-from agentdeck.audit.service import record
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import FieldError, ProblemError, conflict, not_found
+from agentdeck.server.errors import FieldError, ProblemError, conflict
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 MAX_LEVELS = 10
+KIND = "escalation_policy"  # audit resource type
 
 
 class EscalationLevel(BaseModel):
@@ -123,14 +123,9 @@ def _levels_json(levels: list[EscalationLevel]) -> list[Any]:
 async def get_policy(
     session: AsyncSession, *, tenant_id: uuid.UUID, policy_id: uuid.UUID
 ) -> EscalationPolicy:
-    row = await session.scalar(
-        select(EscalationPolicy).where(
-            EscalationPolicy.tenant_id == tenant_id, EscalationPolicy.id == policy_id
-        )
+    return await crud.get_owned(
+        session, EscalationPolicy, tenant_id=tenant_id, ident=policy_id, what="escalation policy"
     )
-    if row is None:
-        raise not_found("escalation policy", policy_id)
-    return row
 
 
 async def list_policies(
@@ -142,32 +137,28 @@ async def list_policies(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[EscalationPolicy], str | None]:
-    stmt = select(EscalationPolicy).where(EscalationPolicy.tenant_id == tenant_id)
-    if q:
-        stmt = stmt.where(EscalationPolicy.name.icontains(q, autoescape=True))
-    if enabled is not None:
-        stmt = stmt.where(EscalationPolicy.enabled == enabled)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=EscalationPolicy.name,
-        id_column=EscalationPolicy.id,
-        cursor=cursor,
+    return await crud.list_by_name(
+        session,
+        EscalationPolicy,
+        tenant_id=tenant_id,
+        q=q,
+        where=[] if enabled is None else [EscalationPolicy.enabled == enabled],
         limit=limit,
-        descending=False,
+        cursor=cursor,
     )
-    return page_of((await session.scalars(stmt)).all(), limit=limit, sort_attr="name")
 
 
 async def _name_free(
     session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(EscalationPolicy.id).where(
-        EscalationPolicy.tenant_id == tenant_id, EscalationPolicy.name == name
+    await crud.ensure_name_free(
+        session,
+        EscalationPolicy,
+        tenant_id=tenant_id,
+        name=name,
+        except_id=except_id,
+        taken=f"an escalation policy named {name!r} already exists",
     )
-    if except_id is not None:
-        stmt = stmt.where(EscalationPolicy.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise conflict(f"an escalation policy named {name!r} already exists", field="name")
 
 
 async def create_policy(
@@ -182,17 +173,7 @@ async def create_policy(
         levels=_levels_json(data.levels),
         enabled=data.enabled,
     )
-    session.add(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="escalation_policy.create",
-        resource_type="escalation_policy",
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 async def update_policy(
@@ -214,17 +195,9 @@ async def update_policy(
         row.levels = _levels_json(data.levels)
     if data.enabled is not None:
         row.enabled = data.enabled
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="escalation_policy.update",
-        resource_type="escalation_policy",
-        resource_id=row.id,
-        before=before,
-        after=snapshot(row),
+    return await crud.save(
+        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
     )
-    return row
 
 
 async def delete_policy(
@@ -235,17 +208,7 @@ async def delete_policy(
         raise conflict(
             f"escalation policy {row.name!r} is still named by the routing tree", kind="in-use"
         )
-    before = snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="escalation_policy.delete",
-        resource_type="escalation_policy",
-        resource_id=policy_id,
-        before=before,
-    )
+    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 def levels_due(levels: list[Any], unacknowledged_seconds: float) -> int:

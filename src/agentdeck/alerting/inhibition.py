@@ -13,14 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.alerting.matchers import LABEL_NAME, Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.alerting.models import InhibitionRule
-from agentdeck.audit.service import record
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import conflict, not_found
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+KIND = "inhibition_rule"  # audit resource type
 
 
 def _label_names(value: list[str] | None) -> list[str] | None:
@@ -93,14 +92,9 @@ def snapshot(r: InhibitionRule) -> dict[str, Any]:
 async def get_rule(
     session: AsyncSession, *, tenant_id: uuid.UUID, rule_id: uuid.UUID
 ) -> InhibitionRule:
-    row = await session.scalar(
-        select(InhibitionRule).where(
-            InhibitionRule.tenant_id == tenant_id, InhibitionRule.id == rule_id
-        )
+    return await crud.get_owned(
+        session, InhibitionRule, tenant_id=tenant_id, ident=rule_id, what="inhibition rule"
     )
-    if row is None:
-        raise not_found("inhibition rule", rule_id)
-    return row
 
 
 async def list_rules(
@@ -112,32 +106,28 @@ async def list_rules(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[InhibitionRule], str | None]:
-    stmt = select(InhibitionRule).where(InhibitionRule.tenant_id == tenant_id)
-    if q:
-        stmt = stmt.where(InhibitionRule.name.icontains(q, autoescape=True))
-    if enabled is not None:
-        stmt = stmt.where(InhibitionRule.enabled == enabled)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=InhibitionRule.name,
-        id_column=InhibitionRule.id,
-        cursor=cursor,
+    return await crud.list_by_name(
+        session,
+        InhibitionRule,
+        tenant_id=tenant_id,
+        q=q,
+        where=[] if enabled is None else [InhibitionRule.enabled == enabled],
         limit=limit,
-        descending=False,
+        cursor=cursor,
     )
-    return page_of((await session.scalars(stmt)).all(), limit=limit, sort_attr="name")
 
 
 async def _name_free(
     session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(InhibitionRule.id).where(
-        InhibitionRule.tenant_id == tenant_id, InhibitionRule.name == name
+    await crud.ensure_name_free(
+        session,
+        InhibitionRule,
+        tenant_id=tenant_id,
+        name=name,
+        except_id=except_id,
+        taken=f"an inhibition rule named {name!r} already exists",
     )
-    if except_id is not None:
-        stmt = stmt.where(InhibitionRule.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise conflict(f"an inhibition rule named {name!r} already exists", field="name")
 
 
 async def create_rule(
@@ -152,17 +142,7 @@ async def create_rule(
         equal=list(data.equal),
         enabled=data.enabled,
     )
-    session.add(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="inhibition_rule.create",
-        resource_type="inhibition_rule",
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 async def update_rule(
@@ -181,32 +161,14 @@ async def update_rule(
         row.equal = list(data.equal)
     if data.enabled is not None:
         row.enabled = data.enabled
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="inhibition_rule.update",
-        resource_type="inhibition_rule",
-        resource_id=row.id,
-        before=before,
-        after=snapshot(row),
+    return await crud.save(
+        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
     )
-    return row
 
 
 async def delete_rule(session: AsyncSession, *, actor: Principal, rule_id: uuid.UUID) -> None:
     row = await get_rule(session, tenant_id=actor.tenant_id, rule_id=rule_id)
-    before = snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="inhibition_rule.delete",
-        resource_type="inhibition_rule",
-        resource_id=rule_id,
-        before=before,
-    )
+    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 # --- evaluation -----------------------------------------------------------------------------

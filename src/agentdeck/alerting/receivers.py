@@ -14,14 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.alerting.models import Receiver
-from agentdeck.audit.service import record
 from agentdeck.identity.principal import Principal
 from agentdeck.notify.models import NotificationChannel
-from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import FieldError, ProblemError, conflict, not_found
+from agentdeck.server.errors import FieldError, ProblemError, conflict
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+KIND = "receiver"  # audit resource type
 Text = Annotated[str, StringConstraints(max_length=2000)]
 
 
@@ -101,12 +101,9 @@ def snapshot(r: Receiver) -> dict[str, Any]:
 async def get_receiver(
     session: AsyncSession, *, tenant_id: uuid.UUID, receiver_id: uuid.UUID
 ) -> Receiver:
-    row = await session.scalar(
-        select(Receiver).where(Receiver.tenant_id == tenant_id, Receiver.id == receiver_id)
+    return await crud.get_owned(
+        session, Receiver, tenant_id=tenant_id, ident=receiver_id, what="receiver"
     )
-    if row is None:
-        raise not_found("receiver", receiver_id)
-    return row
 
 
 async def list_receivers(
@@ -118,31 +115,29 @@ async def list_receivers(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Receiver], str | None]:
-    stmt = select(Receiver).where(Receiver.tenant_id == tenant_id)
-    if q:
-        stmt = stmt.where(Receiver.name.icontains(q, autoescape=True))
-    stmt = apply_cursor(
-        stmt,
-        sort_column=Receiver.name,
-        id_column=Receiver.id,
-        cursor=cursor,
-        limit=limit if channel_id is None else 10_000,
-        descending=False,
-    )
-    rows = list((await session.scalars(stmt)).all())
+    keep = None
     if channel_id is not None:
-        rows = [r for r in rows if str(channel_id) in {str(c) for c in r.channel_ids}]
-    return page_of(rows, limit=limit, sort_attr="name")
+        wanted = str(channel_id)
+
+        def keep(r: Receiver) -> bool:
+            return wanted in {str(c) for c in r.channel_ids}
+
+    return await crud.list_by_name(
+        session, Receiver, tenant_id=tenant_id, q=q, keep=keep, limit=limit, cursor=cursor
+    )
 
 
 async def _name_free(
     session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(Receiver.id).where(Receiver.tenant_id == tenant_id, Receiver.name == name)
-    if except_id is not None:
-        stmt = stmt.where(Receiver.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise conflict(f"a receiver named {name!r} already exists", field="name")
+    await crud.ensure_name_free(
+        session,
+        Receiver,
+        tenant_id=tenant_id,
+        name=name,
+        except_id=except_id,
+        taken=f"a receiver named {name!r} already exists",
+    )
 
 
 async def create_receiver(
@@ -158,17 +153,7 @@ async def create_receiver(
         description=data.description,
         channel_ids=[str(c) for c in dict.fromkeys(data.channel_ids)],
     )
-    session.add(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="receiver.create",
-        resource_type="receiver",
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 async def update_receiver(
@@ -186,17 +171,9 @@ async def update_receiver(
             session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
         )
         row.channel_ids = [str(c) for c in dict.fromkeys(data.channel_ids)]
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="receiver.update",
-        resource_type="receiver",
-        resource_id=row.id,
-        before=before,
-        after=snapshot(row),
+    return await crud.save(
+        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
     )
-    return row
 
 
 async def delete_receiver(
@@ -208,14 +185,4 @@ async def delete_receiver(
         raise conflict(
             f"receiver {row.name!r} is still used by: {', '.join(in_use)}", kind="in-use"
         )
-    before = snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="receiver.delete",
-        resource_type="receiver",
-        resource_id=receiver_id,
-        before=before,
-    )
+    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)

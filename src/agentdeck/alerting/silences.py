@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.alerting.matchers import Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.alerting.models import Alert, Silence
-from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, page_of
@@ -26,6 +26,7 @@ from agentdeck.server.errors import ProblemError, field_error, not_found
 
 Comment = Annotated[str, StringConstraints(max_length=2000)]
 MAX_DURATION = timedelta(days=365)
+KIND = "silence"  # audit resource type
 
 
 class SilenceState(StrEnum):
@@ -143,12 +144,9 @@ def snapshot(s: Silence) -> dict[str, Any]:
 async def get_silence(
     session: AsyncSession, *, tenant_id: uuid.UUID, silence_id: uuid.UUID
 ) -> Silence:
-    row = await session.scalar(
-        select(Silence).where(Silence.tenant_id == tenant_id, Silence.id == silence_id)
+    return await crud.get_owned(
+        session, Silence, tenant_id=tenant_id, ident=silence_id, what="silence"
     )
-    if row is None:
-        raise not_found("silence", silence_id)
-    return row
 
 
 def _silence_matches_filter(s: Silence, filters: Sequence[Matcher]) -> bool:
@@ -210,17 +208,7 @@ async def create_silence(
         comment=data.comment,
         created_by=actor.user_id,
     )
-    session.add(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="silence.create",
-        resource_type="silence",
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 async def silence_from_alert(
@@ -275,17 +263,9 @@ async def update_silence(
         row.matchers = [m.model_dump() for m in data.matchers]
     if data.comment is not None:
         row.comment = data.comment
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="silence.update",
-        resource_type="silence",
-        resource_id=row.id,
-        before=before,
-        after=snapshot(row),
+    return await crud.save(
+        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
     )
-    return row
 
 
 async def expire_silence(
@@ -301,32 +281,14 @@ async def expire_silence(
     if row.starts_at > now:
         row.starts_at = now
     row.expired_by = actor.user_id
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="silence.expire",
-        resource_type="silence",
-        resource_id=row.id,
-        before=before,
-        after=snapshot(row),
+    return await crud.save(
+        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot, verb="expire"
     )
-    return row
 
 
 async def delete_silence(session: AsyncSession, *, actor: Principal, silence_id: uuid.UUID) -> None:
     row = await get_silence(session, tenant_id=actor.tenant_id, silence_id=silence_id)
-    before = snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="silence.delete",
-        resource_type="silence",
-        resource_id=silence_id,
-        before=before,
-    )
+    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
 
 
 async def matching_alerts(

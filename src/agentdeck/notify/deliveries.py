@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.audit.service import record
+from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
 from agentdeck.identity.models import Tenant
 from agentdeck.identity.principal import Principal
@@ -22,7 +23,7 @@ from agentdeck.notify.models import (
 from agentdeck.notify.outbox import enqueue
 from agentdeck.notify.schemas import DeliveryPublic, RetryResult, TestResult
 from agentdeck.notify.service import get_channel
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import apply_cursor, page_of
 from agentdeck.server.errors import ProblemError, field_error, not_found
 from agentdeck.settings import Settings
 
@@ -89,12 +90,7 @@ async def list_deliveries(
         stmt = stmt.where(NotificationDelivery.at >= since)
     if until is not None:
         stmt = stmt.where(NotificationDelivery.at < until)
-    if cursor:
-        value, _ = decode_cursor(cursor)
-        if not isinstance(value, datetime):
-            raise field_error(
-                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
-            )
+    require_time_cursor(cursor)
     stmt = apply_cursor(
         stmt,
         sort_column=NotificationDelivery.at,

@@ -9,7 +9,6 @@ import enum
 import types
 import typing
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.service import record
+from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
 from agentdeck.identity.principal import Principal
 from agentdeck.notify.channels import all_specs, spec
@@ -30,7 +30,7 @@ from agentdeck.notify.schemas import (
     ChannelUpdate,
     KindField,
 )
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import apply_cursor, page_of
 from agentdeck.server.errors import FieldError, ProblemError, conflict, field_error, not_found
 
 RESOURCE = "notification channel"
@@ -180,12 +180,7 @@ async def list_channels(
         stmt = stmt.where(NotificationChannel.enabled == enabled)
     if q:
         stmt = stmt.where(NotificationChannel.name.ilike(f"%{q}%"))
-    if cursor:
-        value, _ = decode_cursor(cursor)
-        if not isinstance(value, datetime):
-            raise field_error(
-                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
-            )
+    require_time_cursor(cursor)
     stmt = apply_cursor(
         stmt,
         sort_column=NotificationChannel.created_at,

@@ -1,0 +1,172 @@
+"""Steps shared by the services of tenant-owned resources.
+
+Fetch one row of the caller's tenant or 404, keep names unique within a tenant, page a
+tenant's rows by name, and write a row together with its audit entry. The domain services stay
+explicit about their fields and rules; only the steps that are the same everywhere live here.
+Like the services, these flush and never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from agentdeck.audit.service import record
+from agentdeck.db.base import Base
+from agentdeck.identity.principal import Principal
+from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.server.errors import conflict, field_error, not_found
+
+R = TypeVar("R", bound=Base)
+Snapshot = Callable[[R], dict[str, Any]]
+
+
+def _column(model: type[Base], name: str) -> InstrumentedAttribute[Any]:
+    """A mapped column of ``model`` that the helpers rely on (``id``, ``tenant_id``, ``name``)."""
+    column = getattr(model, name, None)
+    if not isinstance(column, InstrumentedAttribute):
+        raise TypeError(f"{model.__name__} has no mapped column {name!r}")
+    return column
+
+
+def _id(row: Base) -> uuid.UUID:
+    return cast(uuid.UUID, row.id)  # type: ignore[attr-defined]
+
+
+async def get_owned(
+    session: AsyncSession, model: type[R], *, tenant_id: uuid.UUID, ident: uuid.UUID, what: str
+) -> R:
+    """The tenant's row with this id; another tenant's id is "not found" (``what`` names it)."""
+    stmt = select(model).where(
+        _column(model, "tenant_id") == tenant_id, _column(model, "id") == ident
+    )
+    row = await session.scalar(stmt)
+    if row is None:
+        raise not_found(what, ident)
+    return row
+
+
+async def ensure_name_free(
+    session: AsyncSession,
+    model: type[R],
+    *,
+    tenant_id: uuid.UUID,
+    name: str,
+    taken: str,
+    except_id: uuid.UUID | None = None,
+) -> None:
+    """409 naming the ``name`` field (detail ``taken``) when another row of the tenant has it."""
+    id_column = _column(model, "id")
+    stmt = select(id_column).where(
+        _column(model, "tenant_id") == tenant_id, _column(model, "name") == name
+    )
+    if except_id is not None:
+        stmt = stmt.where(id_column != except_id)
+    if await session.scalar(stmt) is not None:
+        raise conflict(taken, field="name")
+
+
+async def list_by_name(
+    session: AsyncSession,
+    model: type[R],
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None,
+    where: Iterable[ColumnElement[bool]] = (),
+    keep: Callable[[R], bool] | None = None,
+    limit: int,
+    cursor: str | None,
+    scan: int = 10_000,
+) -> tuple[list[R], str | None]:
+    """One page of the tenant's rows by name (``q``: name contains), and the next cursor.
+
+    ``where`` filters in SQL; ``keep`` filters in Python over at most ``scan`` rows.
+    """
+    name = _column(model, "name")
+    stmt = select(model).where(_column(model, "tenant_id") == tenant_id, *where)
+    if q:
+        stmt = stmt.where(name.icontains(q, autoescape=True))
+    stmt = apply_cursor(
+        stmt,
+        sort_column=name,
+        id_column=_column(model, "id"),
+        cursor=cursor,
+        limit=limit if keep is None else scan,
+        descending=False,
+    )
+    rows: list[R] = list((await session.scalars(stmt)).all())
+    if keep is not None:
+        rows = [r for r in rows if keep(r)]
+    return page_of(rows, limit=limit, sort_attr="name")
+
+
+def require_time_cursor(cursor: str | None) -> None:
+    """400 unless the cursor is one of a list sorted by time (a name cursor is stale here)."""
+    if cursor and not isinstance(decode_cursor(cursor)[0], datetime):
+        raise field_error(
+            400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+        )
+
+
+async def insert(
+    session: AsyncSession, *, actor: Principal, row: R, kind: str, snapshot: Snapshot[R]
+) -> R:
+    """Add the row, flush, audit ``<kind>.create`` with its snapshot."""
+    session.add(row)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action=f"{kind}.create",
+        resource_type=kind,
+        resource_id=_id(row),
+        after=snapshot(row),
+    )
+    return row
+
+
+async def save(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    row: R,
+    kind: str,
+    before: dict[str, Any],
+    snapshot: Snapshot[R],
+    verb: str = "update",
+) -> R:
+    """Flush the changed row, audit ``<kind>.<verb>`` with the snapshots before and after."""
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action=f"{kind}.{verb}",
+        resource_type=kind,
+        resource_id=_id(row),
+        before=before,
+        after=snapshot(row),
+    )
+    return row
+
+
+async def remove(
+    session: AsyncSession, *, actor: Principal, row: R, kind: str, snapshot: Snapshot[R]
+) -> None:
+    """Delete the row, flush, audit ``<kind>.delete`` with its last snapshot."""
+    ident, before = _id(row), snapshot(row)
+    await session.delete(row)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action=f"{kind}.delete",
+        resource_type=kind,
+        resource_id=ident,
+        before=before,
+    )
