@@ -5,7 +5,7 @@
  * the URL can be shared and reopening it runs the query again.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
 import {
   labelNames,
@@ -185,6 +185,14 @@ function QueryEditor({
   const metrics = useMetricNames();
   const labels = useLabelNames();
   const area = useRef<HTMLTextAreaElement>(null);
+  // Where the caret goes once an accepted completion is in the textarea. Set in a layout effect,
+  // i.e. before the browser handles the next key, so fast typing after Tab lands after the word.
+  const pendingCaret = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    if (pendingCaret.current === null) return;
+    area.current?.setSelectionRange(pendingCaret.current, pendingCaret.current);
+    pendingCaret.current = null;
+  }, [value]);
   const [completion, setCompletion] = useState<{ at: Completion; caret: number; items: string[] } | null>(null);
   const [active, setActive] = useState(0);
 
@@ -206,12 +214,11 @@ function QueryEditor({
   const accept = (item: string): void => {
     if (!completion) return;
     const [text, caret] = applyCompletion(value, completion.at, completion.caret, item);
+    if (text === value) area.current?.setSelectionRange(caret, caret);
+    else pendingCaret.current = caret;
     onChange(text);
     setCompletion(null);
-    requestAnimationFrame(() => {
-      area.current?.focus();
-      area.current?.setSelectionRange(caret, caret);
-    });
+    area.current?.focus();
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
