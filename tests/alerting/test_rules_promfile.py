@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from agentdeck.identity.roles import Role
@@ -124,8 +123,7 @@ async def test_import_then_export_round_trip(
         assert {k: copied[name][k] for k in keys} == {k: rule[k] for k in keys}
 
     promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool (Debian package prometheus) is not installed")
+    assert promtool, "promtool (Debian package prometheus) is missing: run scripts/test-deps.sh"
     path = tmp_path / "rules.yml"
     path.write_text(export.text)
     process = await asyncio.create_subprocess_exec(
