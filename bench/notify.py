@@ -5,8 +5,8 @@ delivery worker to a local webhook receiver.
   state database, one webhook channel (HMAC-signed, rate limit raised out of the way), from the
   first claim until every row is ``delivered`` with its attempt logged. Also shown: the rate
   including the enqueue (one transaction per 500 ``outbox.enqueue`` calls).
-* reference: the receiver's raw rate in the same run: a plain ``httpx.AsyncClient`` with the
-  same concurrency POSTing the same body 10,000 times.
+* reference: the receiver's raw rate in the same run: a plain ``aiohttp.ClientSession`` (the
+  client the worker uses) with the same concurrency POSTing the same body 10,000 times.
 
 The receiver is a minimal ASGI app under uvicorn in its own process (127.0.0.1), counting
 requests. Target: >= 500 notifications/s.
@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 from sqlalchemy import func, select
@@ -86,16 +87,17 @@ def message(n: int) -> dict[str, Any]:
 
 async def reference_rate(url: str, count: int, concurrency: int) -> float:
     body = orjson.dumps(message(0))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as client:
         queue = iter(range(count))
 
         async def worker() -> None:
             for _ in queue:
-                r = await client.post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                r.raise_for_status()
+                async with client.post(
+                    url, data=body, headers={"Content-Type": "application/json"}
+                ) as r:
+                    r.raise_for_status()
+                    await r.read()
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -210,7 +212,7 @@ def main(argv: list[str]) -> list[Figure]:
     figures = [
         Figure("notify: delivered/s (outbox -> webhook)", delivery, "notif/s", TARGET, reference),
         Figure("notify: queued+delivered/s", end_to_end, "notif/s", None, reference),
-        Figure("notify: reference raw httpx -> receiver", reference, "req/s"),
+        Figure("notify: reference raw aiohttp -> receiver", reference, "req/s"),
     ]
     for figure in figures:
         print(figure.line())

