@@ -118,6 +118,24 @@ async def test_stop_is_prompt_between_ticks(sessions) -> None:  # type: ignore[n
     assert not runner.running
 
 
+async def test_a_woken_loop_ticks_at_once_instead_of_after_its_interval(sessions) -> None:  # type: ignore[no-untyped-def]
+    loop = Counting(interval=3600)
+    loop.wake()  # before the runner starts: nothing to wake, no error
+    runner = LoopRunner([loop], sessions=sessions(), registry=CollectorRegistry())
+    runner.start()
+    try:
+        await until(lambda: loop.ticks == 1)  # the first tick, then an hour's wait
+        loop.wake()
+        await until(lambda: loop.ticks == 2, within=5.0)
+        loop.wake()
+        loop.wake()  # wakes coalesce: one more tick, then the hour's wait again
+        await until(lambda: loop.ticks == 3, within=5.0)
+        runner.wake("no-such-loop")  # unknown names are ignored
+    finally:
+        await runner.stop()
+    assert loop.ticks == 3
+
+
 async def test_stop_cancels_a_tick_that_overruns_the_timeout(sessions) -> None:  # type: ignore[no-untyped-def]
     loop = Slow()
     runner = LoopRunner([loop], sessions=sessions(), registry=CollectorRegistry(), stop_timeout=0.1)

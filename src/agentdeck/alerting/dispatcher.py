@@ -497,19 +497,23 @@ class DispatcherLoop(Loop):
         interval: float = 1.0,
         external_url: str = "",
         clock: Callable[[], datetime] = utcnow,
+        on_enqueue: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.interval = interval
         self.external_url = external_url
         self.clock = clock
+        #: called after a tick that queued notifications (the app wakes the delivery worker)
+        self.on_enqueue = on_enqueue
 
     async def tick(self) -> None:
         async with self.sessions() as session:
             tenants = await tenants_with_work(session)
+        queued = 0
         for tenant_id in tenants:
             try:
                 async with self.sessions() as session:
-                    await dispatch_tenant(
+                    queued += await dispatch_tenant(
                         session,
                         tenant_id=tenant_id,
                         now=self.clock(),
@@ -518,3 +522,5 @@ class DispatcherLoop(Loop):
                     await session.commit()
             except Exception:
                 log.exception("dispatch failed", tenant_id=str(tenant_id))
+        if queued and self.on_enqueue is not None:
+            self.on_enqueue()

@@ -24,7 +24,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -358,11 +358,14 @@ class EvaluatorLoop(Loop):
         store: Store,
         settings: Settings,
         bus: Bus | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.settings = settings.alerting
         self.bus = bus
+        #: called after a tick that changed an alert (the app wakes the dispatcher with it)
+        self.on_change = on_change
         self.interval = settings.alerting.evaluator_tick_seconds
         self._limit = asyncio.Semaphore(settings.alerting.evaluation_concurrency)
 
@@ -372,6 +375,7 @@ class EvaluatorLoop(Loop):
             expired = await am_service.expire(session, now=now)
             await session.commit()
         alerts_service.publish(self.bus, expired, "resolved")
+        changed = bool(expired)
         async with self.sessions() as session:
             rows = await session.execute(
                 select(AlertRule.id, AlertRule.interval_seconds, AlertRule.last_evaluated_at).where(
@@ -384,9 +388,13 @@ class EvaluatorLoop(Loop):
             # 1,000 rules); small counts are still spread over the concurrent slots.
             size = max(1, min(_BATCH, -(-len(ids) // self.settings.evaluation_concurrency)))
             batches = [ids[i : i + size] for i in range(0, len(ids), size)]
-            await asyncio.gather(*(self._evaluate(batch, now) for batch in batches))
+            counts = await asyncio.gather(*(self._evaluate(batch, now) for batch in batches))
+            changed = changed or any(counts)
+        if changed and self.on_change is not None:
+            self.on_change()
 
-    async def _evaluate(self, rule_ids: list[uuid.UUID], at: datetime) -> None:
+    async def _evaluate(self, rule_ids: list[uuid.UUID], at: datetime) -> int:
+        """Evaluates the rules; returns how many alerts changed."""
         """Evaluate the rules in one transaction; if it fails, each rule in its own."""
         async with self._limit:
             outcomes = await self._evaluate_together(rule_ids, at)
@@ -394,11 +402,14 @@ class EvaluatorLoop(Loop):
                 outcomes = []
                 for rule_id in rule_ids:
                     outcomes += await self._evaluate_together([rule_id], at) or []
+        changed = 0
         for outcome in outcomes:
             if outcome.error:
                 log.info("rule_error", rule_id=str(outcome.rule_id), error=outcome.error)
             for alert, action in outcome.changed:
                 alerts_service.publish(self.bus, [alert], action)
+                changed += 1
+        return changed
 
     async def _evaluate_together(
         self, rule_ids: list[uuid.UUID], at: datetime

@@ -4,12 +4,16 @@ A subclass names itself, says how often it runs and implements :meth:`Loop.tick`
 :class:`~agentdeck.loops.runner.LoopRunner` runs every loop as an asyncio task: it waits
 ``interval`` ± ``jitter`` between ticks, logs and counts failed ticks without stopping, and, for
 loops with ``lease = True``, ticks only while this process holds the loop's lease in the state
-database (so several replicas never do the same periodic work at once).
+database (so several replicas never do the same periodic work at once). A loop whose work
+another loop produces can be woken early (:meth:`Loop.wake`), e.g. the dispatcher after the
+evaluator changed an alert, so a notification does not wait for each loop's poll interval in
+turn.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import ClassVar
 
 
@@ -27,10 +31,18 @@ class Loop(ABC):
     #: Seconds before the first tick; ``None`` waits one (jittered) interval.
     initial_delay: float | None = None
 
+    #: Set by the runner when it starts the loop; see :meth:`wake`.
+    waker: Callable[[], None] | None = None
+
     @property
     def lease_ttl(self) -> float:
         """How long a lease lives without renewal: three intervals (at least 1 s)."""
         return max(3.0 * self.interval, 1.0)
+
+    def wake(self) -> None:
+        """Start the next tick now instead of after the interval (a no-op until started)."""
+        if self.waker is not None:
+            self.waker()
 
     @abstractmethod
     async def tick(self) -> None:

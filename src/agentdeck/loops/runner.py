@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -95,6 +96,7 @@ class LoopRunner:
         self._stop = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._held: set[str] = set()
+        self._wakers: dict[str, asyncio.Event] = {}
         for loop in self.loops:
             self.metrics.ticks.labels(loop=loop.name, outcome="success")
             self.metrics.ticks.labels(loop=loop.name, outcome="error")
@@ -108,6 +110,8 @@ class LoopRunner:
             raise RuntimeError("the loop runner is already started")
         self._stop.clear()
         for loop in self.loops:
+            self._wakers[loop.name] = asyncio.Event()
+            loop.waker = functools.partial(self.wake, loop.name)
             self._tasks[loop.name] = asyncio.create_task(self._run(loop), name=f"loop:{loop.name}")
         log.info("loops started", loops=[loop.name for loop in self.loops], holder=self.holder)
 
@@ -133,6 +137,13 @@ class LoopRunner:
             if loop.name in self._held:
                 await self._release(loop)
 
+    def wake(self, loop_name: str) -> None:
+        """Start the loop's next tick now instead of after its interval (once per call; a wake
+        during a tick starts another tick right after it)."""
+        waker = self._wakers.get(loop_name)
+        if waker is not None:
+            waker.set()
+
     @property
     def running(self) -> bool:
         return any(not task.done() for task in self._tasks.values())
@@ -147,17 +158,24 @@ class LoopRunner:
         spread = loop.interval * loop.jitter
         return max(0.0, loop.interval + self._rng.uniform(-spread, spread))
 
-    async def _stopped_within(self, seconds: float) -> bool:
-        """Wait up to ``seconds``; true as soon as the runner is stopping."""
+    async def _stopped_within(self, seconds: float, waker: asyncio.Event) -> bool:
+        """Wait up to ``seconds`` or until woken; true as soon as the runner is stopping."""
         if self._stop.is_set():
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        if not waker.is_set():
+            waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(waker.wait())]
+            try:
+                await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+        waker.clear()
         return self._stop.is_set()
 
     async def _run(self, loop: Loop) -> None:
         delay = loop.initial_delay if loop.initial_delay is not None else self._delay(loop)
-        while not await self._stopped_within(delay):
+        waker = self._wakers[loop.name]
+        while not await self._stopped_within(delay, waker):
             delay = self._delay(loop)
             if loop.lease and not await self._hold(loop):
                 self.metrics.ticks.labels(loop=loop.name, outcome="skipped").inc()

@@ -141,17 +141,25 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     from agentdeck.tsdb.retention import RetentionLoop
 
     sessions, store, settings = state.sessions, state.store, state.settings
+    # A changed alert wakes the dispatcher and queued notifications wake the delivery worker
+    # (in this process; other replicas poll at their intervals).
+    delivery = DeliveryLoop(sessions=sessions, settings=settings, registry=state.metrics.registry)
+    dispatcher = DispatcherLoop(
+        sessions=sessions,
+        interval=settings.alerting.dispatch_interval_seconds,
+        external_url=settings.alerting.external_url,
+        on_enqueue=delivery.wake,
+    )
+    evaluator = EvaluatorLoop(
+        sessions=sessions, store=store, settings=settings, bus=state.bus, on_change=dispatcher.wake
+    )
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
             RetentionLoop(sessions=sessions, store=store, settings=settings),
-            EvaluatorLoop(sessions=sessions, store=store, settings=settings, bus=state.bus),
-            DeliveryLoop(sessions=sessions, settings=settings, registry=state.metrics.registry),
-            DispatcherLoop(
-                sessions=sessions,
-                interval=settings.alerting.dispatch_interval_seconds,
-                external_url=settings.alerting.external_url,
-            ),
+            evaluator,
+            delivery,
+            dispatcher,
         ],
         sessions=sessions,
         metrics=loop_metrics,
