@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from redis.asyncio import Redis
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,7 +45,7 @@ from agentdeck.notify.models import (
     NotificationOutbox,
     OutboxStatus,
 )
-from agentdeck.notify.ratelimit import ChannelLimits
+from agentdeck.notify.ratelimit import ChannelLimits, RedisChannelLimits
 from agentdeck.settings import NotifySettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,14 @@ def _due(now: datetime) -> Any:
     )
 
 
+def _limits(settings: Settings) -> ChannelLimits:
+    """Channel rate limits shared by all replicas through Redis when it is configured."""
+    default = settings.notify.default_rate_per_minute
+    if settings.redis_url:
+        return RedisChannelLimits(default, Redis.from_url(settings.redis_url))
+    return ChannelLimits(default)
+
+
 class Deliverer:
     """Claims, sends and records; used by the loop and by "send test"."""
 
@@ -132,7 +141,7 @@ class Deliverer:
         self.box = SecretBox.from_settings(settings)
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
-        self.limits = limits or ChannelLimits(self.config.default_rate_per_minute)
+        self.limits = limits or _limits(settings)
         self._http: aiohttp.ClientSession | None = None
         self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
         self._semaphore = asyncio.Semaphore(self.config.concurrency)
@@ -152,6 +161,7 @@ class Deliverer:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        await self.limits.close()
 
     # --- claim -----------------------------------------------------------------------------
 
@@ -250,9 +260,9 @@ class Deliverer:
         if row.event == "resolved" and not channel.send_resolved:
             return Outcome(row, "skipped", OutboxStatus.delivered, row.attempts, utcnow())
         if limited:
-            bucket = self.limits.bucket(channel.id, channel.rate_limit_per_minute)
-            if not bucket.take():
-                wait = bucket.wait_seconds() + self.rng.uniform(0.0, 0.25)
+            wait = await self.limits.take(channel.id, channel.rate_limit_per_minute)
+            if wait > 0:
+                wait += self.rng.uniform(0.0, 0.25)
                 return Outcome(
                     row, "rate_limited", OutboxStatus.pending, row.attempts,
                     utcnow() + timedelta(seconds=wait), error="channel rate limit; deferred",
