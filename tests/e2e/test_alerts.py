@@ -89,5 +89,7 @@ def test_rule_fires_live_is_acknowledged_and_resolves(new_page: NewPage, server:
     page.get_by_label("Add a note").fill("root cause: stuck consumer")
     page.get_by_role("button", name="Add note").click()
     expect(timeline.locator("[data-kind='note']")).to_contain_text("stuck consumer")
-    shoot(page, "alerts-03-detail")
     expect(page.get_by_role("img", name="Expression around the alert")).to_be_visible()
+    # the rule's threshold is drawn as a line across the chart, named in the legend
+    expect(page.get_by_text("threshold 100", exact=True)).to_be_visible()
+    shoot(page, "alerts-03-detail")

@@ -321,18 +321,22 @@ async def bulk(
     ids: Iterable[uuid.UUID],
     note: str | None,
 ) -> tuple[BulkResult, list[Alert]]:
-    """Apply one action to many alerts; each succeeds or fails on its own (in a savepoint)."""
+    """Apply one action to many alerts; each succeeds or fails on its own.
+
+    Each action refuses (not found, wrong status) before it changes anything, so a refused item
+    leaves nothing behind without a SAVEPOINT. (A SAVEPOINT would open SQLite's transaction
+    before the first read; when the evaluator commits in between, SQLite refuses the write at
+    once instead of waiting for the lock.)"""
     results: list[BulkItemResult] = []
     changed: list[Alert] = []
     for alert_id in dict.fromkeys(ids):
         try:
-            async with session.begin_nested():
-                if action is BulkAction.acknowledge:
-                    alert = await acknowledge(session, actor=actor, alert_id=alert_id, note=note)
-                elif action is BulkAction.unacknowledge:
-                    alert = await unacknowledge(session, actor=actor, alert_id=alert_id)
-                else:
-                    alert = await resolve(session, actor=actor, alert_id=alert_id, note=note)
+            if action is BulkAction.acknowledge:
+                alert = await acknowledge(session, actor=actor, alert_id=alert_id, note=note)
+            elif action is BulkAction.unacknowledge:
+                alert = await unacknowledge(session, actor=actor, alert_id=alert_id)
+            else:
+                alert = await resolve(session, actor=actor, alert_id=alert_id, note=note)
         except ProblemError as exc:
             results.append(BulkItemResult(id=alert_id, ok=False, error=exc.detail))
             continue

@@ -4,6 +4,11 @@ import type uPlot from "uplot";
 export interface ChartSeries {
   label: string;
   points: [number, number | null][]; // [seconds, value]
+  /** Draw straight across timestamps where this series has no point (e.g. a threshold line
+   * given by its two ends); a gap in the data stays a gap otherwise. */
+  spanGaps?: boolean;
+  /** Dashed line (reference lines such as thresholds). */
+  dashed?: boolean;
 }
 
 const PALETTE = [

@@ -7,7 +7,7 @@ import { queryRange, toChartSeries } from "../../api/prom";
 import { useCan } from "../../auth/session";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import { ErrorBanner, Labels, Loading, PageHead, Time } from "../../components/ui";
-import { formatValue } from "../../lib/chartData";
+import { formatValue, type ChartSeries } from "../../lib/chartData";
 import { formatTime } from "../../lib/format";
 import { useChannel } from "../../lib/wsHooks";
 import { TracePanel } from "../alerting/routing/TracePanel";
@@ -43,13 +43,18 @@ function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
     enabled: Boolean(charted),
     queryFn: ({ signal }) =>
       queryRange({ query: charted ?? "", start, end, step }, signal).then((data) => {
-        const series = toChartSeries(data).map((s) => ({ label: s.label, points: s.points }));
+        const series: ChartSeries[] = toChartSeries(data).map((s) => ({ label: s.label, points: s.points }));
         if (split && series.length > 0) {
           const threshold: [number, number | null][] = [
             [start, split.threshold],
             [end, split.threshold],
           ];
-          series.push({ label: `threshold ${split.threshold}`, points: threshold });
+          series.push({
+            label: `threshold ${split.threshold}`,
+            points: threshold,
+            spanGaps: true,
+            dashed: true,
+          });
         }
         return series;
       }),
