@@ -16,6 +16,7 @@ import {
   Time,
 } from "../../components/ui";
 import { useDebounced } from "../../lib/useDebounced";
+import { TableFoot } from "../../components/TableFoot";
 
 const SORTS = new Set<string>([
   "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "status", "-status",
@@ -252,24 +253,7 @@ export function AgentsListPage(): ReactNode {
                 </tbody>
               </table>
             </div>
-            <div className="table-foot">
-              <span>
-                {agents.length} {agents.length === 1 ? "agent" : "agents"}
-                {query.hasNextPage ? " shown" : ""}
-              </span>
-              <span className="spacer" />
-              {query.isFetching && !query.isFetchingNextPage ? <Spinner label="Refreshing" /> : null}
-              {query.hasNextPage ? (
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  onClick={() => void query.fetchNextPage()}
-                  disabled={query.isFetchingNextPage}
-                >
-                  {query.isFetchingNextPage ? "Loading…" : "Load more"}
-                </button>
-              ) : null}
-            </div>
+            <TableFoot query={query} count={agents.length} noun={["agent", "agents"]} />
           </>
         ) : null}
       </div>

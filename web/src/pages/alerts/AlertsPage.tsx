@@ -27,6 +27,7 @@ import {
   type AlertFilters,
   type AlertPublic,
 } from "./queries";
+import { TableFoot } from "../../components/TableFoot";
 
 function filtersFrom(params: URLSearchParams): AlertFilters {
   const raw = params.get("status") ?? DEFAULT_ALERT_FILTERS.status;
@@ -302,24 +303,7 @@ export function AlertsPage(): ReactNode {
                 </tbody>
               </table>
             </div>
-            <div className="table-foot">
-              <span>
-                {alerts.length} {alerts.length === 1 ? "alert" : "alerts"}
-                {query.hasNextPage ? " shown" : ""}
-              </span>
-              <span className="spacer" />
-              {query.isFetching && !query.isFetchingNextPage ? <Spinner label="Refreshing" /> : null}
-              {query.hasNextPage ? (
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  onClick={() => void query.fetchNextPage()}
-                  disabled={query.isFetchingNextPage}
-                >
-                  {query.isFetchingNextPage ? "Loading…" : "Load more"}
-                </button>
-              ) : null}
-            </div>
+            <TableFoot query={query} count={alerts.length} noun={["alert", "alerts"]} />
           </>
         ) : null}
       </div>

@@ -25,6 +25,7 @@ import {
 import { fmt } from "./format";
 import { AlertStrip, ConnectionIndicator, HeadlineTile } from "./Tiles";
 import "./overview.css";
+import { TableFoot } from "../../components/TableFoot";
 
 // The graph library is large: load it with the graph, not with the app.
 const TopologyGraph = lazy(() => import("./TopologyGraph").then((m) => ({ default: m.TopologyGraph })));
@@ -223,14 +224,7 @@ export function OverviewPage(): ReactNode {
         sort={sort}
         onSort={(s) => setParam("sort", s, "name")}
         footer={
-          <div className="table-foot">
-            {rows.length} agent{rows.length === 1 ? "" : "s"}
-            {agents.hasNextPage ? (
-              <button type="button" className="btn btn-sm" onClick={() => void agents.fetchNextPage()} disabled={agents.isFetchingNextPage}>
-                Load more
-              </button>
-            ) : null}
-          </div>
+          <TableFoot query={agents} count={rows.length} noun={["agent", "agents"]} />
         }
       />
       <section className="card" aria-label="Topology">

@@ -17,6 +17,7 @@ import {
   Spinner,
   Time,
 } from "../../components/ui";
+import { TableFoot } from "../../components/TableFoot";
 
 function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
   if (key.revoked_at) return <span className="badge badge-muted">revoked</span>;
@@ -203,14 +204,7 @@ function ApiKeys(): ReactNode {
           </table>
         </div>
       )}
-      {query.hasNextPage ? (
-        <div className="table-foot">
-          <span className="spacer" />
-          <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
-            Load more
-          </button>
-        </div>
-      ) : null}
+      <TableFoot query={query} />
       <ConfirmDialog
         open={revoking !== null}
         title={`Revoke ${revoking?.name ?? ""}?`}

@@ -7,6 +7,7 @@ import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorBanner, Spinner, Time } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
+import { TableFoot } from "../../components/TableFoot";
 
 function Entry({ entry }: { entry: AuditEntryPublic }): ReactNode {
   const [open, setOpen] = useState(false);
@@ -117,17 +118,7 @@ function AuditLog(): ReactNode {
           </table>
         </div>
       ) : null}
-      {entries.length > 0 ? (
-        <div className="table-foot">
-          <span>{entries.length} entries{query.hasNextPage ? " shown" : ""}</span>
-          <span className="spacer" />
-          {query.hasNextPage ? (
-            <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
-              {query.isFetchingNextPage ? "Loading…" : "Load more"}
-            </button>
-          ) : null}
-        </div>
-      ) : null}
+      {entries.length > 0 ? <TableFoot query={query} count={entries.length} noun={["entry", "entries"]} /> : null}
     </section>
   );
 }

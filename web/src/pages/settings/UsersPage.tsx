@@ -8,6 +8,7 @@ import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
 import { Icon } from "../../components/Icon";
 import { Banner, ConfirmDialog, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
+import { TableFoot } from "../../components/TableFoot";
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,64}$/;
 const EMAIL_RE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
@@ -218,14 +219,7 @@ function UsersTable(): ReactNode {
           </table>
         </div>
       )}
-      {query.hasNextPage ? (
-        <div className="table-foot">
-          <span className="spacer" />
-          <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
-            Load more
-          </button>
-        </div>
-      ) : null}
+      <TableFoot query={query} />
       <ConfirmDialog
         open={deactivating !== null}
         title={`Deactivate ${deactivating?.username ?? ""}?`}

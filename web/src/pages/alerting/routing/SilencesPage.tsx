@@ -19,6 +19,7 @@ import { useDebounced } from "../../../lib/useDebounced";
 import { silencesQuery, type Matcher, type Silence, type SilenceState } from "./api";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
+import { TableFoot } from "../../../components/TableFoot";
 
 const STATES: readonly (SilenceState | "")[] = ["", "active", "pending", "expired"];
 const DURATIONS: readonly [string, number][] = [
@@ -243,14 +244,7 @@ export function SilencesPage(): ReactNode {
           </table>
         </div>
       )}
-      {query.hasNextPage ? (
-        <div className="table-foot">
-          <span className="spacer" />
-          <button type="button" className="btn btn-sm" onClick={() => void query.fetchNextPage()}>
-            Load more
-          </button>
-        </div>
-      ) : null}
+      <TableFoot query={query} />
       <ConfirmDialog
         open={expiring !== null}
         title="Expire this silence now?"
