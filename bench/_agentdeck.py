@@ -84,3 +84,32 @@ def agentdeck_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+PG_ADMIN = os.environ.get("AGENTDECK_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL for one run; yields its SQLAlchemy URL
+    and drops it afterwards."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

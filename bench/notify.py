@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import orjson
 from sqlalchemy import func, select
 
 from bench import Figure, machine
-from bench._agentdeck import free_port
+from bench._agentdeck import free_port, fresh_postgres_database
 
 TARGET = 500.0
 RECEIVER = """
@@ -104,7 +105,9 @@ async def reference_rate(url: str, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def measure(count: int, concurrency: int, receiver: str, tmp: str) -> tuple[float, float]:
+async def measure(
+    count: int, concurrency: int, receiver: str, tmp: str, database_url: str | None = None
+) -> tuple[float, float]:
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
     from agentdeck.identity.models import Tenant
@@ -122,7 +125,7 @@ async def measure(count: int, concurrency: int, receiver: str, tmp: str) -> tupl
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=Path(tmp),
-        database={"url": f"sqlite+aiosqlite:///{tmp}/state.db"},
+        database={"url": database_url or f"sqlite+aiosqlite:///{tmp}/state.db"},
         notify={"concurrency": concurrency, "batch_size": 500},
         log_level="WARNING",
     )
@@ -184,6 +187,11 @@ def main(argv: list[str]) -> list[Figure]:
     parser = argparse.ArgumentParser(prog="python -m bench notify")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="state in a fresh database on the local PostgreSQL (default: a fresh SQLite file)",
+    )
     args = parser.parse_args(argv)
     port = free_port()
     receiver = subprocess.Popen(
@@ -202,15 +210,28 @@ def main(argv: list[str]) -> list[Figure]:
                 time.sleep(0.1)
         print(machine(), f"load average {os.getloadavg()}")
         reference = asyncio.run(reference_rate(url, args.count, args.concurrency))
-        with tempfile.TemporaryDirectory(prefix="agentdeck-bench-notify-") as tmp:
-            delivery, end_to_end = asyncio.run(measure(args.count, args.concurrency, url, tmp))
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="agentdeck-bench-notify-"))
+            db = (
+                stack.enter_context(fresh_postgres_database("bench_notify"))
+                if args.postgresql
+                else None
+            )
+            delivery, end_to_end = asyncio.run(measure(args.count, args.concurrency, url, tmp, db))
         received = int(httpx.get(url, timeout=5).text)
     finally:
         receiver.terminate()
         receiver.wait(10)
     print(f"receiver counted {received:,} requests ({args.count:,} reference + worker)")
+    state = "PostgreSQL" if args.postgresql else "SQLite"
     figures = [
-        Figure("notify: delivered/s (outbox -> webhook)", delivery, "notif/s", TARGET, reference),
+        Figure(
+            f"notify: delivered/s (outbox -> webhook, {state})",
+            delivery,
+            "notif/s",
+            TARGET,
+            reference,
+        ),
         Figure("notify: queued+delivered/s", end_to_end, "notif/s", None, reference),
         Figure("notify: reference raw aiohttp -> receiver", reference, "req/s"),
     ]
