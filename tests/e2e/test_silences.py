@@ -143,3 +143,35 @@ def test_admin_creates_receiver_and_saves_routing_tree(new_page: NewPage, server
     editor.fill(json.dumps({"receiver_id": receiver_id, "group_wait_seconds": -5}))
     page.get_by_role("button", name="Save tree").click()
     expect(page.get_by_role("alert", name="Field errors")).to_contain_text("group_wait_seconds")
+
+
+def test_admin_deletes_an_unused_receiver_and_one_in_use_is_kept(
+    new_page: NewPage, server: Server
+) -> None:
+    page = new_page()
+    login(page, ADMIN)
+    page.goto("/alerting/receivers")
+    table = page.get_by_role("table", name="Receivers")
+    names = [f"spare-{uuid.uuid4().hex[:6]}", f"used-{uuid.uuid4().hex[:6]}"]
+    for name in names:
+        page.get_by_role("button", name="New receiver").click()
+        form = page.get_by_role("form", name="New receiver")
+        form.get_by_label("Name").fill(name)
+        form.get_by_role("button", name="Create receiver").click()
+        expect(table.locator("tr", has_text=name)).to_be_visible()
+    spare, used = (table.locator("tr", has_text=name) for name in names)
+    with server.api(ADMIN) as api:
+        used_id = used.locator("td.mono").inner_text().strip()
+        response = api.put("/api/v1/notification-policy", json={"receiver_id": used_id})
+        assert response.status_code == 200, response.text
+
+    spare.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Delete {names[0]}?")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(spare).to_have_count(0)
+
+    used.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    expect(used).to_be_visible()

@@ -6,8 +6,9 @@ import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
 import { escalationQuery, formatSeconds, receiversQuery, type EscalationPolicy } from "./api";
+import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 interface LevelDraft {
   minutes: string;
@@ -155,11 +156,7 @@ export function EscalationPage(): ReactNode {
                   </td>
                   <td>{p.enabled ? "yes" : "no"}</td>
                   <td className="actions">
-                    {isAdmin ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(p)}>
-                        Delete
-                      </button>
-                    ) : null}
+                    <DeleteButton shown={isAdmin} onClick={() => setDeleting(p)} />
                   </td>
                 </tr>
               ))}
@@ -167,18 +164,9 @@ export function EscalationPage(): ReactNode {
           </table>
         </div>
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete ${deleting?.name ?? ""}?`}
-        confirmLabel="Delete"
-        busy={remove.isPending}
-        onConfirm={() => {
-          if (deleting) remove.mutate(deleting.id);
-        }}
-        onCancel={() => setDeleting(null)}
-      >
+      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Refused while the routing tree names it.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </section>
   );
 }

@@ -5,10 +5,11 @@ import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
 import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
+import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   const queryClient = useQueryClient();
@@ -150,11 +151,7 @@ export function InhibitionPage(): ReactNode {
                     />
                   </td>
                   <td className="actions">
-                    {canWrite ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(r)}>
-                        Delete
-                      </button>
-                    ) : null}
+                    <DeleteButton shown={canWrite} onClick={() => setDeleting(r)} />
                   </td>
                 </tr>
               ))}
@@ -162,18 +159,9 @@ export function InhibitionPage(): ReactNode {
           </table>
         </div>
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete ${deleting?.name ?? ""}?`}
-        confirmLabel="Delete"
-        busy={remove.isPending}
-        onConfirm={() => {
-          if (deleting) remove.mutate(deleting.id);
-        }}
-        onCancel={() => setDeleting(null)}
-      >
+      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Alerts it mutes are notified at once if they still fire.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </section>
   );
 }

@@ -6,8 +6,9 @@ import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { ConfirmDialog, EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
 import { receiversQuery, type Receiver } from "./api";
+import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 function ids(text: string): string[] {
   return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
@@ -112,11 +113,7 @@ export function ReceiversPage(): ReactNode {
                   <td className="mono small">{r.id}</td>
                   <td className="small">{r.channel_ids.length} channel{r.channel_ids.length === 1 ? "" : "s"}</td>
                   <td className="actions">
-                    {isAdmin ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(r)}>
-                        Delete
-                      </button>
-                    ) : null}
+                    <DeleteButton shown={isAdmin} onClick={() => setDeleting(r)} />
                   </td>
                 </tr>
               ))}
@@ -124,18 +121,9 @@ export function ReceiversPage(): ReactNode {
           </table>
         </div>
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete ${deleting?.name ?? ""}?`}
-        confirmLabel="Delete"
-        busy={remove.isPending}
-        onConfirm={() => {
-          if (deleting) remove.mutate(deleting.id);
-        }}
-        onCancel={() => setDeleting(null)}
-      >
+      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Refused while a route or an escalation policy still names it.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </section>
   );
 }
