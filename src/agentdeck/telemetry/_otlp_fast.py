@@ -1,0 +1,590 @@
+"""OTLP protobuf requests translated in bulk: no Python object per gauge or sum data point.
+
+:func:`translate_protobuf` gives what ``translate(parse_request(body))`` gives (the same
+samples in the same order, the same metadata, errors and point indexes), with far less work
+per data point:
+
+* The body is parsed as a *shadow* ``ExportMetricsServiceRequest``, declared at runtime with
+  ``google.protobuf`` descriptors: the real messages, except that ``Gauge.data_points`` and
+  ``Sum.data_points`` are ``repeated bytes``, so the protobuf library hands over each point's
+  encoded bytes instead of building a message object for it. Resources, scopes, histograms
+  and summaries keep their real types and are translated the ordinary way.
+* The points of all gauges and sums of the request are concatenated and read together with
+  numpy (:func:`_scan`), one step per field for all points at once, in whatever order the
+  fields come. A point with anything unusual (an exemplar, an unknown field, a wire type or
+  a long varint the scan does not expect) is decoded with the real ``NumberDataPoint``
+  message instead, as before.
+* Attributes stay the bytes they were sent as. Points whose attribute bytes equal their
+  predecessor's (in the same resource) share its labels; each distinct value is parsed and
+  translated once and remembered across requests. With the resource's labels, the bytes
+  form the label-set token of the :class:`~agentdeck.telemetry.ingest.SampleColumns` handed
+  to ingest, so ingest, too, sees each label set once.
+
+When the shadow parse, an attribute parse or a point parse fails, the body is parsed again the
+ordinary way, which raises the usual error (:class:`~agentdeck.telemetry.otlp.MalformedPayload`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+
+from agentdeck.telemetry import otlp
+from agentdeck.telemetry.ingest import SampleColumns, columns_from_rows, paused_gc
+from agentdeck.telemetry.models import MetricType
+from agentdeck.tsdb.names import OTelMetricType
+
+_U8 = npt.NDArray[np.uint8]
+_U64 = npt.NDArray[np.uint64]
+_I64 = npt.NDArray[np.int64]
+_Bool = npt.NDArray[np.bool_]
+
+# NumberDataPoint tags (field number << 3 | wire type); all fit in one byte.
+_START_TIME = 0x11  # 2, fixed64
+_TIME = 0x19  # 3, fixed64
+_AS_DOUBLE = 0x21  # 4, fixed64
+_AS_INT = 0x31  # 6, sfixed64
+_ATTRIBUTE = 0x3A  # 7, length-delimited KeyValue
+_FLAGS = 0x40  # 8, varint
+_PADDING = bytes(16)  # after the last point, so 8-byte reads never run past the buffer
+_INDEX = itemgetter(4)
+_DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+_GAUGE = (OTelMetricType.gauge, MetricType.gauge, False)
+_COUNTER = (OTelMetricType.monotonic_counter, MetricType.counter, False)
+_UPDOWN = (OTelMetricType.non_monotonic_counter, MetricType.gauge, False)
+
+#: Attribute bytes → their labels (without the resource's), remembered across requests.
+_ATTRIBUTES: dict[bytes, dict[str, str]] = {}
+_ATTRIBUTES_MAX = 100_000
+#: Resource labels (as a tuple of items) → the text standing for them in tokens.
+_BASE_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
+_BASE_KEYS_MAX = 10_000
+
+
+class _Fallback(Exception):
+    """The fast path cannot decode this body; the ordinary path answers (and says why)."""
+
+
+# --- the shadow messages ---------------------------------------------------------------------
+
+_F = descriptor_pb2.FieldDescriptorProto
+_PKG = "agentdeck.otlp.shadow"
+_OTEL = "opentelemetry.proto"
+
+
+def _field(
+    name: str,
+    number: int,
+    kind: int,
+    type_name: str = "",
+    *,
+    repeated: bool = False,
+    oneof: int = -1,
+) -> _F:
+    spec = _F(
+        name=name,
+        number=number,
+        type=kind,  # type: ignore[arg-type]
+        label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
+    )
+    if type_name:
+        spec.type_name = type_name
+    if oneof >= 0:
+        spec.oneof_index = oneof
+    return spec
+
+
+@functools.cache
+def _shadow() -> tuple[Any, Any]:
+    """The shadow request class and a message of only ``repeated KeyValue attributes = 7``."""
+    pool = descriptor_pool.DescriptorPool()
+    for module in (common_pb2, resource_pb2, metrics_pb2):
+        pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="agentdeck/otlp_shadow.proto",
+        package=_PKG,
+        syntax="proto3",
+        dependency=[metrics_pb2.DESCRIPTOR.name],
+    )
+    message = _F.TYPE_MESSAGE
+    metrics = f".{_OTEL}.metrics.v1"
+    proto.message_type.add(
+        name="ExportMetricsServiceRequest",
+        field=[
+            _field("resource_metrics", 1, message, f".{_PKG}.ResourceMetrics", repeated=True),
+        ],
+    )
+    proto.message_type.add(
+        name="ResourceMetrics",
+        field=[
+            _field("resource", 1, message, f".{_OTEL}.resource.v1.Resource"),
+            _field("scope_metrics", 2, message, f".{_PKG}.ScopeMetrics", repeated=True),
+            _field("schema_url", 3, _F.TYPE_STRING),
+        ],
+    )
+    proto.message_type.add(
+        name="ScopeMetrics",
+        field=[
+            _field("scope", 1, message, f".{_OTEL}.common.v1.InstrumentationScope"),
+            _field("metrics", 2, message, f".{_PKG}.Metric", repeated=True),
+            _field("schema_url", 3, _F.TYPE_STRING),
+        ],
+    )
+    metric = proto.message_type.add(
+        name="Metric",
+        field=[
+            _field("name", 1, _F.TYPE_STRING),
+            _field("description", 2, _F.TYPE_STRING),
+            _field("unit", 3, _F.TYPE_STRING),
+            _field("gauge", 5, message, f".{_PKG}.Gauge", oneof=0),
+            _field("sum", 7, message, f".{_PKG}.Sum", oneof=0),
+            _field("histogram", 9, message, f"{metrics}.Histogram", oneof=0),
+            _field(
+                "exponential_histogram", 10, message, f"{metrics}.ExponentialHistogram", oneof=0
+            ),
+            _field("summary", 11, message, f"{metrics}.Summary", oneof=0),
+            _field("metadata", 12, message, f".{_OTEL}.common.v1.KeyValue", repeated=True),
+        ],
+    )
+    metric.oneof_decl.add(name="data")
+    proto.message_type.add(
+        name="Gauge", field=[_field("data_points", 1, _F.TYPE_BYTES, repeated=True)]
+    )
+    proto.message_type.add(
+        name="Sum",
+        field=[
+            _field("data_points", 1, _F.TYPE_BYTES, repeated=True),
+            _field("aggregation_temporality", 2, _F.TYPE_ENUM, f"{metrics}.AggregationTemporality"),
+            _field("is_monotonic", 3, _F.TYPE_BOOL),
+        ],
+    )
+    proto.message_type.add(
+        name="Attributes",
+        field=[
+            _field("attributes", 7, message, f".{_OTEL}.common.v1.KeyValue", repeated=True),
+        ],
+    )
+    pool.Add(proto)
+    request = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName(f"{_PKG}.ExportMetricsServiceRequest")
+    )
+    attributes = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PKG}.Attributes"))
+    return request, attributes
+
+
+# --- scanning the points ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What :func:`_scan` read from each point (``ok`` false: decode that point the slow way)."""
+
+    ok: _Bool
+    time: _U64
+    #: The value's 8 bytes as read; ``kind`` 0: neither field, 1: as_double, 2: as_int.
+    raw: _U64
+    kind: npt.NDArray[np.int8]
+    flags: _U64
+    #: The attributes' bytes are ``buffer[attr_start:attr_end]`` (``-1``: no attributes).
+    attr_start: _I64
+    attr_end: _I64
+
+
+def _words(buffer: bytes) -> _U64:
+    """The 8 bytes starting at every byte offset of ``buffer``, as little-endian integers."""
+    return np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, offset=0, strides=(1,))
+
+
+def _scan(data: _U8, words: _U64, starts: _I64, ends: _I64) -> _Scan:
+    """Read the fields of all points ``buffer[starts[i]:ends[i]]`` at once, one field a step.
+
+    Fields are read in the order they come, so a field sent twice keeps its last value (and
+    the last of ``as_double``/``as_int`` wins), as protobuf parsing does.
+    """
+    n = len(starts)
+    ok = np.ones(n, dtype=bool)
+    time = np.zeros(n, dtype=np.uint64)
+    raw = np.zeros(n, dtype=np.uint64)
+    kind = np.zeros(n, dtype=np.int8)
+    flags = np.zeros(n, dtype=np.uint64)
+    attr_start = np.full(n, -1, dtype=np.int64)
+    attr_end = np.full(n, -1, dtype=np.int64)
+    cursor = starts.copy()
+    live = np.flatnonzero(starts < ends)
+    while len(live):
+        at = cursor[live]
+        tag = data[at]
+        step = np.zeros(len(live), dtype=np.int64)
+        fixed = (tag == _TIME) | (tag == _AS_DOUBLE) | (tag == _AS_INT) | (tag == _START_TIME)
+        step[fixed] = 9
+        good = fixed.copy()
+        first = data[at + 1]
+        second = data[at + 2]
+        short = first < 0x80
+        attribute = tag == _ATTRIBUTE
+        one = attribute & short
+        two = attribute & ~short & (second < 0x80)
+        step[one] = 2 + first[one].astype(np.int64)
+        step[two] = 3 + ((first[two] & 0x7F).astype(np.int64) | (second[two].astype(np.int64) << 7))
+        good |= one | two
+        flag = (tag == _FLAGS) & short
+        step[flag] = 2
+        good |= flag
+        after = at + step
+        good &= after <= ends[live]
+        points = live[good]
+        at, tag, after = at[good], tag[good], after[good]
+        # The attributes' span: from the first attribute to the end of the last. Other fields
+        # between them (all read here) are ignored when the span is parsed as attributes.
+        attribute = tag == _ATTRIBUTE
+        if attribute.any():
+            where = points[attribute]
+            fresh = attr_start[where] < 0
+            attr_start[where[fresh]] = at[attribute][fresh]
+            attr_end[where] = after[attribute]
+        value = words[at + 1]
+        for wanted, column in ((_TIME, time), (_AS_DOUBLE, raw), (_AS_INT, raw)):
+            hit = tag == wanted
+            column[points[hit]] = value[hit]
+            if wanted != _TIME:
+                kind[points[hit]] = 1 if wanted == _AS_DOUBLE else 2
+        hit = tag == _FLAGS
+        flags[points[hit]] = value[hit] & 0x7F
+        ok[live[~good]] = False
+        cursor[points] = after
+        live = points[(after < ends[points]) & ok[points]]
+    return _Scan(ok, time, raw, kind, flags, attr_start, attr_end)
+
+
+def _same_as_previous(words: _U64, start: _I64, length: _I64, group: _I64) -> _Bool:
+    """Whether each span ``[start, start + length)`` equals the previous one (same group)."""
+    n = len(start)
+    same = np.zeros(n, dtype=bool)
+    if n < 2:
+        return same
+    candidates = np.flatnonzero((length[1:] == length[:-1]) & (group[1:] == group[:-1])) + 1
+    empty = length[candidates] == 0
+    same[candidates[empty]] = True
+    candidates = candidates[~empty]
+    offset = 0
+    while len(candidates):
+        left = length[candidates] - offset
+        x = words[start[candidates] + offset] ^ words[start[candidates - 1] + offset]
+        tail = left < 8
+        if tail.any():
+            x[tail] &= (np.uint64(1) << (left[tail].astype(np.uint64) * np.uint64(8))) - np.uint64(
+                1
+            )
+        equal = x == 0
+        done = equal & (left <= 8)
+        same[candidates[done]] = True
+        candidates = candidates[equal & (left > 8)]
+        offset += 8
+    return same
+
+
+# --- the translator --------------------------------------------------------------------------
+
+
+class _BulkTranslator(otlp._Translator):
+    """The ordinary translator, except that gauge and sum points are queued for :meth:`finish`."""
+
+    def __init__(self, now_ms: int) -> None:
+        super().__init__(now_ms)
+        #: The encoded points of every gauge and sum, in order.
+        self.chunks: list[bytes] = []
+        #: Per gauge or sum: (first point index, point count, name, delta, resource ordinal).
+        self.queued: list[tuple[int, int, str, bool, int]] = []
+        self.bases: list[dict[str, str]] = []
+        self.base_keys: list[str] = []
+
+    def resource(self, base: dict[str, str]) -> None:
+        """The labels of the resource whose metrics come next."""
+        items = tuple(base.items())
+        key = _BASE_KEYS.get(items)
+        if key is None:
+            key = repr(items)
+            if len(_BASE_KEYS) >= _BASE_KEYS_MAX:
+                _BASE_KEYS.clear()
+            _BASE_KEYS[items] = key
+        self.bases.append(base)
+        self.base_keys.append(key)
+
+    def metric(self, metric: Any, base: dict[str, str]) -> None:
+        # The ordinary translator's steps for gauges and sums, with fewer field reads (each
+        # costs ~100 ns, and a request may carry thousands of metrics).
+        data = metric.WhichOneof("data")
+        if data == "gauge":
+            points = metric.gauge.data_points
+            kind, meta, delta = _GAUGE
+        elif data == "sum":
+            s = metric.sum
+            points = s.data_points
+            kind, meta, _ = _COUNTER if s.is_monotonic else _UPDOWN
+            delta = s.aggregation_temporality == _DELTA
+        else:
+            super().metric(metric, base)
+            return
+        named = self._name(metric, data, kind)
+        if named is None:
+            return
+        name, prom_unit, otel_name = named
+        if name not in self._seen_meta:
+            self._meta(name, meta, prom_unit, metric)
+        out = self.out
+        first = out.points
+        count = len(points)
+        out.ranges.append((first, otel_name))
+        out.points = first + count
+        self.chunks += points[:]
+        self.queued.append((first, count, name, delta, len(self.bases) - 1))
+
+    def finish(self) -> otlp.Translation:
+        """Decode the queued points; the translation, as the ordinary translator gives it."""
+        if self.chunks:
+            self._decode()
+        out = self.out
+        # Rows may come from several places (histograms, unusual points, bulk deltas).
+        for rows in (out.rows, out.deltas):
+            if len(rows) > 1:
+                rows.sort(key=_INDEX)
+        return out
+
+    def _decode(self) -> None:
+        firsts, counts, names, deltas, resources = zip(*self.queued, strict=True)
+        sizes = np.asarray(counts, dtype=np.int64)
+        lengths = np.fromiter(map(len, self.chunks), dtype=np.int64, count=len(self.chunks))
+        ends = np.cumsum(lengths)
+        buffer = b"".join(self.chunks) + _PADDING
+        words = _words(buffer)
+        scan = _scan(np.frombuffer(buffer, dtype=np.uint8), words, ends - lengths, ends)
+        # Per point: its metric (position in `queued`) and its index in the request.
+        metric = np.repeat(np.arange(len(sizes)), sizes)
+        index = np.repeat(np.asarray(firsts, dtype=np.int64) - (np.cumsum(sizes) - sizes), sizes)
+        index += np.arange(len(metric))
+        if not scan.ok.all():
+            self._slow_points(np.flatnonzero(~scan.ok), metric, index)
+        recorded = (scan.flags & np.uint64(otlp._NO_RECORDED_VALUE)) == 0
+        if not recorded[scan.ok].all():
+            # Skipped, but their attributes must be valid, as a full parse would check.
+            for position in np.flatnonzero(scan.ok & ~recorded).tolist():
+                begin, end = int(scan.attr_start[position]), int(scan.attr_end[position])
+                if begin >= 0:
+                    _labels_of(buffer[begin:end])
+        picked = np.flatnonzero(scan.ok & recorded)
+        if not len(picked):
+            return
+        metric = metric[picked]
+        time = scan.time[picked]
+        timestamps = np.where(time == 0, np.uint64(self.now_ms), time // np.uint64(1_000_000))
+        raw, kind = scan.raw[picked], scan.kind[picked]
+        values = np.where(kind == 2, raw.view(np.int64).astype(np.float64), raw.view(np.float64))
+        values += 0.0  # -0.0 becomes 0.0, as `as_double or float(as_int)` gives
+        resource = np.asarray(resources, dtype=np.int64)[metric]
+        tokens, label_sets = self._tokens(
+            buffer, words, scan.attr_start[picked], scan.attr_end[picked], resource
+        )
+        columns = SampleColumns(
+            np.asarray(names, dtype=object)[metric].tolist(),
+            tokens,
+            label_sets,
+            timestamps.astype(np.int64),
+            values,
+            index[picked],
+        )
+        delta = np.asarray(deltas, dtype=bool)[metric]
+        if delta.any():
+            which = np.flatnonzero(delta)
+            positions = which.tolist()
+            self.out.deltas.extend(
+                zip(
+                    [columns.names[i] for i in positions],
+                    [label_sets[tokens[i]] for i in positions],
+                    values[which].tolist(),
+                    columns.timestamps[which].tolist(),
+                    index[picked][which].tolist(),
+                    strict=True,
+                )
+            )
+            columns = _take(columns, np.flatnonzero(~delta))
+        if len(columns):
+            self.out.columns = columns
+
+    def _tokens(
+        self, buffer: bytes, words: _U64, start: _I64, end: _I64, resource: _I64
+    ) -> tuple[list[Hashable], dict[Hashable, dict[str, str]]]:
+        """A label-set token per point, and the label set of each token.
+
+        A token is (the resource's labels as text, the attribute bytes); a point whose
+        attribute bytes equal the previous point's (of the same resource) shares its token.
+        """
+        length = np.where(start >= 0, end - start, 0)
+        same = _same_as_previous(words, np.maximum(start, 0), length, resource)
+        runs = np.flatnonzero(~same)
+        sizes = np.diff(runs, append=len(start)).tolist()
+        tokens: list[Hashable] = []
+        label_sets: dict[Hashable, dict[str, str]] = {}
+        for position, size in zip(runs.tolist(), sizes, strict=True):
+            which = int(resource[position])
+            begin = int(start[position])
+            attributes = buffer[begin : int(end[position])] if begin >= 0 else b""
+            token = (self.base_keys[which], attributes)
+            if token not in label_sets:
+                base = self.bases[which]
+                if attributes:
+                    labels = dict(_labels_of(attributes))
+                    labels.update(base)
+                    label_sets[token] = labels
+                else:
+                    label_sets[token] = base
+            tokens += [token] * size
+        return tokens, label_sets
+
+    def _slow_points(self, which: _I64, metric: _I64, index: _I64) -> None:
+        """Points the scan left: decoded as ``NumberDataPoint`` messages, as before."""
+        parse = metrics_pb2.NumberDataPoint.FromString
+        for position in which.tolist():
+            _, _, name, delta, resource = self.queued[int(metric[position])]
+            try:
+                point = parse(self.chunks[position])
+            except DecodeError as exc:
+                raise _Fallback from exc
+            if point.flags & otlp._NO_RECORDED_VALUE:
+                continue
+            labels = self._labels(point.attributes, self.bases[resource])
+            t = point.time_unix_nano
+            value = point.as_double or float(point.as_int)
+            ts = t // 1_000_000 if t else self.now_ms
+            (self.out.deltas if delta else self.out.rows).append(
+                (name, labels, value, ts, int(index[position]))
+            )
+
+
+def _labels_of(attributes: bytes) -> dict[str, str]:
+    """The labels of encoded attributes (``KeyValue`` fields 7), remembered."""
+    labels = _ATTRIBUTES.get(attributes)
+    if labels is None:
+        try:
+            parsed = _shadow()[1].FromString(attributes)
+        except DecodeError as exc:
+            raise _Fallback from exc
+        labels = otlp.attribute_labels(parsed.attributes)
+        if len(_ATTRIBUTES) >= _ATTRIBUTES_MAX:
+            _ATTRIBUTES.clear()
+        _ATTRIBUTES[attributes] = labels
+    return labels
+
+
+def _take(columns: SampleColumns, which: _I64) -> SampleColumns:
+    """Samples ``which`` of ``columns``."""
+    positions = which.tolist()
+    return SampleColumns(
+        [columns.names[i] for i in positions],
+        [columns.tokens[i] for i in positions],
+        columns.label_sets,
+        columns.timestamps[which],
+        columns.values[which],
+        _indexes(columns)[which],
+    )
+
+
+def _translate(body: bytes, now_ms: int) -> otlp.Translation:
+    request = _shadow()[0]()
+    request.ParseFromString(body)
+    translator = _BulkTranslator(now_ms)
+    for resource_metrics in request.resource_metrics:
+        base = otlp.resource_labels(resource_metrics.resource.attributes)
+        translator.resource(base)
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                translator.metric(metric, base)
+    return translator.finish()
+
+
+def translate_protobuf(body: bytes, *, now_ms: int) -> otlp.Translation:
+    """``translate(parse_request(body, PROTOBUF))``, in bulk (see the module doc).
+
+    Raises :class:`~agentdeck.telemetry.otlp.MalformedPayload` as :func:`parse_request` does.
+    """
+    try:
+        with paused_gc():
+            return _translate(body, now_ms)
+    except (_Fallback, DecodeError):
+        return otlp.translate(otlp.parse_request(body, otlp.PROTOBUF), now_ms=now_ms)
+
+
+# --- handing the samples to ingest -----------------------------------------------------------
+
+
+def samples(
+    translation: otlp.Translation, cumulative: Sequence[otlp.Row] = ()
+) -> SampleColumns | None:
+    """Every sample of ``translation`` as columns for ingest: the bulk-decoded samples and
+    ``rows`` in point order, then the ``cumulative`` rows (delta points made cumulative).
+
+    ``None`` when there is no sample (ingest then still counts the errors).
+    """
+    parts: list[SampleColumns] = []
+    if translation.columns is not None:
+        parts.append(translation.columns)
+    if translation.rows:
+        parts.append(_columns(translation.rows))
+    merged = _concat(parts)
+    if merged is not None and len(parts) > 1:
+        merged = _by_index(merged)
+    if cumulative:
+        merged = _concat(
+            [merged, _columns(cumulative)] if merged is not None else [_columns(cumulative)]
+        )
+    return merged
+
+
+def _columns(rows: Sequence[otlp.Row]) -> SampleColumns:
+    columns = columns_from_rows(rows)
+    if columns is None:  # the translation gives floats and int timestamps only
+        raise AssertionError("OTLP rows that columns cannot carry")
+    return columns
+
+
+def _concat(parts: Sequence[SampleColumns]) -> SampleColumns | None:
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    names: list[str] = []
+    tokens: list[Hashable] = []
+    label_sets: dict[Any, Any] = {}
+    for part in parts:
+        names.extend(part.names)
+        tokens.extend(part.tokens)
+        label_sets.update(part.label_sets)
+    return SampleColumns(
+        names,
+        tokens,
+        label_sets,
+        np.concatenate([part.timestamps for part in parts]),
+        np.concatenate([part.values for part in parts]),
+        np.concatenate([_indexes(part) for part in parts]),
+    )
+
+
+def _indexes(columns: SampleColumns) -> _I64:
+    if columns.indexes is None:
+        return np.arange(len(columns), dtype=np.int64)
+    return columns.indexes
+
+
+def _by_index(columns: SampleColumns) -> SampleColumns:
+    order = np.argsort(_indexes(columns), kind="stable")
+    if (order[1:] > order[:-1]).all():
+        return columns
+    return _take(columns, order)
