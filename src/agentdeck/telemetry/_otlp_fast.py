@@ -45,7 +45,6 @@ from agentdeck.telemetry.ingest import SampleColumns, columns_from_rows, paused_
 from agentdeck.telemetry.models import MetricType
 from agentdeck.tsdb.names import OTelMetricType
 
-_U8 = npt.NDArray[np.uint8]
 _U64 = npt.NDArray[np.uint64]
 _I64 = npt.NDArray[np.int64]
 _Bool = npt.NDArray[np.bool_]
@@ -57,6 +56,19 @@ _AS_DOUBLE = 0x21  # 4, fixed64
 _AS_INT = 0x31  # 6, sfixed64
 _ATTRIBUTE = 0x3A  # 7, length-delimited KeyValue
 _FLAGS = 0x40  # 8, varint
+# Each tag's class: what the scan does with it (0: not expected, the point goes the slow way).
+_CLASSES = (None, _START_TIME, _TIME, _AS_DOUBLE, _AS_INT, _ATTRIBUTE, _FLAGS)
+_TIME_CLASS, _DOUBLE_CLASS, _INT_CLASS, _ATTRIBUTE_CLASS, _FLAGS_CLASS = 2, 3, 4, 5, 6
+_CLASS = np.zeros(256, dtype=np.intp)
+_CLASS[list(_CLASSES[1:])] = np.arange(1, len(_CLASSES))
+#: (tag | next byte << 8) → bytes the field takes; 0 where the scan cannot tell (an
+#: unexpected tag, a varint of more than one byte).
+_STEPS = np.zeros(1 << 16, dtype=np.int64)
+_NEXT = np.arange(256) << 8
+for _tag in (_START_TIME, _TIME, _AS_DOUBLE, _AS_INT):
+    _STEPS[_NEXT | _tag] = 9
+_STEPS[_NEXT[:128] | _ATTRIBUTE] = 2 + np.arange(128)
+_STEPS[_NEXT[:128] | _FLAGS] = 2
 _PADDING = bytes(16)  # after the last point, so 8-byte reads never run past the buffer
 _INDEX = itemgetter(4)
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -206,65 +218,65 @@ def _words(buffer: bytes) -> _U64:
     return np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, offset=0, strides=(1,))
 
 
-def _scan(data: _U8, words: _U64, starts: _I64, ends: _I64) -> _Scan:
+def _scan(buffer: bytes, words: _U64, starts: _I64, ends: _I64) -> _Scan:
     """Read the fields of all points ``buffer[starts[i]:ends[i]]`` at once, one field a step.
 
     Fields are read in the order they come, so a field sent twice keeps its last value (and
     the last of ``as_double``/``as_int`` wins), as protobuf parsing does.
     """
     n = len(starts)
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    # Every byte offset's byte and the next one: a tag and the first byte after it.
+    pairs = np.ndarray(shape=(len(buffer) - 1,), dtype="<u2", buffer=buffer, strides=(1,))
     ok = np.ones(n, dtype=bool)
-    time = np.zeros(n, dtype=np.uint64)
-    raw = np.zeros(n, dtype=np.uint64)
-    kind = np.zeros(n, dtype=np.int8)
-    flags = np.zeros(n, dtype=np.uint64)
+    # Per field class and point: the last value read, and the step it was read at (0: never).
+    values = np.zeros(len(_CLASSES) * n, dtype=np.uint64)
+    seen = np.zeros(len(_CLASSES) * n, dtype=np.int32)
     attr_start = np.full(n, -1, dtype=np.int64)
     attr_end = np.full(n, -1, dtype=np.int64)
     cursor = starts.copy()
     live = np.flatnonzero(starts < ends)
+    step_number = 0
     while len(live):
+        step_number += 1
         at = cursor[live]
-        tag = data[at]
-        step = np.zeros(len(live), dtype=np.int64)
-        fixed = (tag == _TIME) | (tag == _AS_DOUBLE) | (tag == _AS_INT) | (tag == _START_TIME)
-        step[fixed] = 9
-        good = fixed.copy()
-        first = data[at + 1]
-        second = data[at + 2]
-        short = first < 0x80
-        attribute = tag == _ATTRIBUTE
-        one = attribute & short
-        two = attribute & ~short & (second < 0x80)
-        step[one] = 2 + first[one].astype(np.int64)
-        step[two] = 3 + ((first[two] & 0x7F).astype(np.int64) | (second[two].astype(np.int64) << 7))
-        good |= one | two
-        flag = (tag == _FLAGS) & short
-        step[flag] = 2
-        good |= flag
+        pair = pairs[at]
+        step = np.take(_STEPS, pair)
+        field = np.take(_CLASS, pair & 0xFF)
+        bad = step == 0
+        if bad.any():
+            # An attribute of 128 bytes or more has a two-byte length: read it (longer ones
+            # go the slow way, as do unexpected tags and flags past the 7 defined bits).
+            two = bad & (field == _ATTRIBUTE_CLASS) & (data[at + 2] < 0x80)
+            if two.any():
+                low = (pair[two] >> 8).astype(np.int64) & 0x7F
+                step[two] = 3 + (low | (data[at[two] + 2].astype(np.int64) << 7))
+                bad &= ~two
         after = at + step
-        good &= after <= ends[live]
-        points = live[good]
-        at, tag, after = at[good], tag[good], after[good]
-        # The attributes' span: from the first attribute to the end of the last. Other fields
-        # between them (all read here) are ignored when the span is parsed as attributes.
-        attribute = tag == _ATTRIBUTE
+        limit = ends[live]
+        bad |= after > limit
+        slot = field * n + live
+        values[slot] = words[at + 1]
+        seen[slot] = step_number
+        attribute = field == _ATTRIBUTE_CLASS
         if attribute.any():
-            where = points[attribute]
+            where = live[attribute]
             fresh = attr_start[where] < 0
             attr_start[where[fresh]] = at[attribute][fresh]
             attr_end[where] = after[attribute]
-        value = words[at + 1]
-        for wanted, column in ((_TIME, time), (_AS_DOUBLE, raw), (_AS_INT, raw)):
-            hit = tag == wanted
-            column[points[hit]] = value[hit]
-            if wanted != _TIME:
-                kind[points[hit]] = 1 if wanted == _AS_DOUBLE else 2
-        hit = tag == _FLAGS
-        flags[points[hit]] = value[hit] & 0x7F
-        ok[live[~good]] = False
-        cursor[points] = after
-        live = points[(after < ends[points]) & ok[points]]
-    return _Scan(ok, time, raw, kind, flags, attr_start, attr_end)
+        if bad.any():
+            ok[live[bad]] = False
+            keep = ~bad
+            live, after, limit = live[keep], after[keep], limit[keep]
+        cursor[live] = after
+        live = live[after < limit]
+    values_of = values.reshape(len(_CLASSES), n)
+    seen_of = seen.reshape(len(_CLASSES), n)
+    as_int = seen_of[_INT_CLASS] > seen_of[_DOUBLE_CLASS]
+    kind = np.where(as_int, 2, (seen_of[_DOUBLE_CLASS] > 0).astype(np.int8)).astype(np.int8)
+    raw = np.where(as_int, values_of[_INT_CLASS], values_of[_DOUBLE_CLASS])
+    flags = values_of[_FLAGS_CLASS] & np.uint64(0x7F)
+    return _Scan(ok, values_of[_TIME_CLASS], raw, kind, flags, attr_start, attr_end)
 
 
 def _same_as_previous(words: _U64, start: _I64, length: _I64, group: _I64) -> _Bool:
@@ -375,7 +387,7 @@ class _BulkTranslator(otlp._Translator):
         ends = np.cumsum(lengths)
         buffer = b"".join(self.chunks) + _PADDING
         words = _words(buffer)
-        scan = _scan(np.frombuffer(buffer, dtype=np.uint8), words, ends - lengths, ends)
+        scan = _scan(buffer, words, ends - lengths, ends)
         # Per point: its metric (position in `queued`) and its index in the request.
         metric = np.repeat(np.arange(len(sizes)), sizes)
         index = np.repeat(np.asarray(firsts, dtype=np.int64) - (np.cumsum(sizes) - sizes), sizes)
