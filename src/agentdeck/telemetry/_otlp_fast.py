@@ -507,10 +507,10 @@ def _labels_of(attributes: bytes) -> dict[str, str]:
 
 def _take(columns: SampleColumns, which: _I64) -> SampleColumns:
     """Samples ``which`` of ``columns``."""
-    positions = which.tolist()
+    n = len(columns)
     return SampleColumns(
-        [columns.names[i] for i in positions],
-        [columns.tokens[i] for i in positions],
+        np.fromiter(columns.names, dtype=object, count=n)[which].tolist(),
+        np.fromiter(columns.tokens, dtype=object, count=n)[which].tolist(),
         columns.label_sets,
         columns.timestamps[which],
         columns.values[which],
