@@ -79,6 +79,8 @@ _UPDOWN = (OTelMetricType.non_monotonic_counter, MetricType.gauge, False)
 #: Attribute bytes → their labels (without the resource's), remembered across requests.
 _ATTRIBUTES: dict[bytes, dict[str, str]] = {}
 _ATTRIBUTES_MAX = 100_000
+#: Tokens (see ``_BulkTranslator._tokens``) → their label sets, remembered across requests.
+_LABEL_SETS: dict[tuple[str, bytes], dict[str, str]] = {}
 #: Resource labels (as a tuple of items) → the text standing for them in tokens.
 _BASE_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
 _BASE_KEYS_MAX = 10_000
@@ -463,23 +465,24 @@ class _BulkTranslator(otlp._Translator):
         length = np.where(start >= 0, end - start, 0)
         same = _same_as_previous(words, np.maximum(start, 0), length, resource)
         runs = np.flatnonzero(~same)
-        sizes = np.diff(runs, append=len(start)).tolist()
+        base_keys, bases = self.base_keys, self.bases
         tokens: list[Hashable] = []
+        add = tokens.append
         label_sets: dict[Hashable, dict[str, str]] = {}
-        for position, size in zip(runs.tolist(), sizes, strict=True):
-            which = int(resource[position])
-            begin = int(start[position])
-            attributes = buffer[begin : int(end[position])] if begin >= 0 else b""
-            token = (self.base_keys[which], attributes)
+        for size, begin, stop, which in zip(
+            np.diff(runs, append=len(start)).tolist(),
+            start[runs].tolist(),
+            end[runs].tolist(),
+            resource[runs].tolist(),
+            strict=True,
+        ):
+            token = (base_keys[which], buffer[begin:stop] if begin >= 0 else b"")
             if token not in label_sets:
-                base = self.bases[which]
-                if attributes:
-                    labels = dict(_labels_of(attributes))
-                    labels.update(base)
-                    label_sets[token] = labels
-                else:
-                    label_sets[token] = base
-            tokens += [token] * size
+                label_sets[token] = _label_set(token, bases[which])
+            if size == 1:
+                add(token)
+            else:
+                tokens += [token] * size
         return tokens, label_sets
 
     def _slow_points(self, which: _I64, metric: _I64, index: _I64) -> None:
@@ -500,6 +503,22 @@ class _BulkTranslator(otlp._Translator):
             (self.out.deltas if delta else self.out.rows).append(
                 (name, labels, value, ts, int(index[position]))
             )
+
+
+def _label_set(token: tuple[str, bytes], base: dict[str, str]) -> dict[str, str]:
+    """The labels of a point with the resource labels ``base`` and the attribute bytes of
+    ``token``, remembered."""
+    attributes = token[1]
+    if not attributes:
+        return base
+    labels = _LABEL_SETS.get(token)
+    if labels is None:
+        labels = dict(_labels_of(attributes))
+        labels.update(base)
+        if len(_LABEL_SETS) >= _ATTRIBUTES_MAX:
+            _LABEL_SETS.clear()
+        _LABEL_SETS[token] = labels
+    return labels
 
 
 def _labels_of(attributes: bytes) -> dict[str, str]:
