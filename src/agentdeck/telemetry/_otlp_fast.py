@@ -81,6 +81,8 @@ _ATTRIBUTES: dict[bytes, dict[str, str]] = {}
 _ATTRIBUTES_MAX = 100_000
 #: Tokens (see ``_BulkTranslator._tokens``) → their label sets, remembered across requests.
 _LABEL_SETS: dict[tuple[str, bytes], dict[str, str]] = {}
+#: Encoded resources → their labels (never changed: label sets share the dict).
+_RESOURCES: dict[bytes, dict[str, str]] = {}
 #: Resource labels (as a tuple of items) → the text standing for them in tokens.
 _BASE_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
 _BASE_KEYS_MAX = 10_000
@@ -554,7 +556,14 @@ def _translate(body: bytes, now_ms: int) -> otlp.Translation:
     request.ParseFromString(body)
     translator = _BulkTranslator(now_ms)
     for resource_metrics in request.resource_metrics:
-        base = otlp.resource_labels(resource_metrics.resource.attributes)
+        resource = resource_metrics.resource
+        encoded = resource.SerializeToString()  # cheaper than reading its attributes
+        base = _RESOURCES.get(encoded)
+        if base is None:
+            base = otlp.resource_labels(resource.attributes)
+            if len(_RESOURCES) >= _BASE_KEYS_MAX:
+                _RESOURCES.clear()
+            _RESOURCES[encoded] = base
         translator.resource(base)
         for scope_metrics in resource_metrics.scope_metrics:
             translator.scope(scope_metrics.metrics, base)
