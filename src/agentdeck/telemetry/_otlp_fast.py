@@ -78,7 +78,9 @@ _UPDOWN = (OTelMetricType.non_monotonic_counter, MetricType.gauge, False)
 
 #: Attribute bytes → their labels (without the resource's), remembered across requests.
 _ATTRIBUTES: dict[bytes, dict[str, str]] = {}
-_ATTRIBUTES_MAX = 100_000
+_ATTRIBUTES_MAX = 50_000
+#: Longer attribute bytes are not remembered (they would hold much memory for little gain).
+_REMEMBERED_BYTES = 2048
 #: Tokens (see ``_BulkTranslator._tokens``) → their label sets, remembered across requests.
 _LABEL_SETS: dict[tuple[str, bytes], dict[str, str]] = {}
 #: Encoded resources → their labels (never changed: label sets share the dict).
@@ -517,9 +519,10 @@ def _label_set(token: tuple[str, bytes], base: dict[str, str]) -> dict[str, str]
     if labels is None:
         labels = dict(_labels_of(attributes))
         labels.update(base)
-        if len(_LABEL_SETS) >= _ATTRIBUTES_MAX:
-            _LABEL_SETS.clear()
-        _LABEL_SETS[token] = labels
+        if len(attributes) <= _REMEMBERED_BYTES:
+            if len(_LABEL_SETS) >= _ATTRIBUTES_MAX:
+                _LABEL_SETS.clear()
+            _LABEL_SETS[token] = labels
     return labels
 
 
@@ -532,9 +535,10 @@ def _labels_of(attributes: bytes) -> dict[str, str]:
         except DecodeError as exc:
             raise _Fallback from exc
         labels = otlp.attribute_labels(parsed.attributes)
-        if len(_ATTRIBUTES) >= _ATTRIBUTES_MAX:
-            _ATTRIBUTES.clear()
-        _ATTRIBUTES[attributes] = labels
+        if len(attributes) <= _REMEMBERED_BYTES:
+            if len(_ATTRIBUTES) >= _ATTRIBUTES_MAX:
+                _ATTRIBUTES.clear()
+            _ATTRIBUTES[attributes] = labels
     return labels
 
 
