@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import otlp
 from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
-from agentdeck.telemetry.ingest import ingest_columns, ingest_rows, ingest_stats
+from agentdeck.telemetry.ingest import SampleColumns, ingest_columns, ingest_rows, ingest_stats
 from agentdeck.tsdb.base import Matcher, MatchOp
 from agentdeck.tsdb.duckdb import DuckDBStore
 from tests.telemetry.otlp_support import (
@@ -57,7 +57,8 @@ def _value(value: float) -> Any:
 def _ingested(translation: otlp.Translation) -> list[tuple[Any, ...]]:
     """The samples a translation hands to ingest (without deltas), in order."""
     columns = samples(translation)
-    if columns is None:
+    if isinstance(columns, list):
+        assert columns == []  # rows only when there is nothing to ingest
         return []
     assert columns.indexes is not None
     return [
@@ -347,7 +348,7 @@ async def test_both_paths_store_the_same(tmp_path: Path, session: AsyncSession) 
     slow = otlp.translate(otlp.parse_request(body, otlp.PROTOBUF), now_ms=otlp_now)
     fast = translate_protobuf(body, now_ms=otlp_now)
     columns = samples(fast)
-    assert columns is not None
+    assert isinstance(columns, SampleColumns)
     stores = [await DuckDBStore.open(tmp_path / f"{n}.duckdb") for n in ("slow", "fast")]
     tenant = uuid.uuid4()
     settings = TSDBSettings(max_active_series=30)
@@ -378,3 +379,22 @@ async def test_both_paths_store_the_same(tmp_path: Path, session: AsyncSession) 
     finally:
         for store in stores:
             await store.close()
+
+
+def test_samples_put_cumulative_deltas_last_and_fall_back_to_rows() -> None:
+    body = request([gauge("g", [({"k": "v"}, 1.0, T0_NS)]), summary("s", {}, 2, 3.0)], RESOURCE)
+    fast = translate_protobuf(body.SerializeToString(), now_ms=NOW)
+    cumulative = [("c_total", dict(BASE), 5.0, T0_MS, 0)]
+    columns = samples(fast, cumulative)
+    assert isinstance(columns, SampleColumns) and columns.indexes is not None
+    assert list(columns.names) == ["g", "s_sum", "s_count", "c_total"]
+    assert columns.indexes.tolist() == [0, 1, 1, 0]
+    # A row that columns cannot carry (no timestamp): everything goes as rows, same order.
+    fast.rows.append(("late", dict(BASE), 2.0, None, 2))
+    assert samples(fast, cumulative) == [
+        ("g", {"k": "v", **BASE}, 1.0, T0_MS, 0),
+        ("s_sum", BASE, 3.0, T0_MS, 1),
+        ("s_count", BASE, 2.0, T0_MS, 1),
+        ("late", BASE, 2.0, None, 2),
+        ("c_total", BASE, 5.0, T0_MS, 0),
+    ]

@@ -69,6 +69,8 @@ for _tag in (_START_TIME, _TIME, _AS_DOUBLE, _AS_INT):
     _STEPS[_NEXT | _tag] = 9
 _STEPS[_NEXT[:128] | _ATTRIBUTE] = 2 + np.arange(128)
 _STEPS[_NEXT[:128] | _FLAGS] = 2
+#: Masks of the low 0..7 bytes of a word.
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)
 _PADDING = bytes(16)  # after the last point, so 8-byte reads never run past the buffer
 _INDEX = itemgetter(4)
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -301,9 +303,7 @@ def _same_as_previous(words: _U64, start: _I64, length: _I64, group: _I64) -> _B
         x = words[start[candidates] + offset] ^ words[start[candidates - 1] + offset]
         tail = left < 8
         if tail.any():
-            x[tail] &= (np.uint64(1) << (left[tail].astype(np.uint64) * np.uint64(8))) - np.uint64(
-                1
-            )
+            x[tail] &= _LOW_BYTES[left[tail]]
         equal = x == 0
         done = equal & (left <= 8)
         same[candidates[done]] = True
@@ -591,51 +591,53 @@ def translate_protobuf(body: bytes, *, now_ms: int) -> otlp.Translation:
 
 def samples(
     translation: otlp.Translation, cumulative: Sequence[otlp.Row] = ()
-) -> SampleColumns | None:
-    """Every sample of ``translation`` as columns for ingest: the bulk-decoded samples and
-    ``rows`` in point order, then the ``cumulative`` rows (delta points made cumulative).
+) -> SampleColumns | list[otlp.Row]:
+    """Every sample of ``translation`` for ingest: the bulk-decoded samples and ``rows`` in
+    point order, then the ``cumulative`` rows (delta points made cumulative).
 
-    ``None`` when there is no sample (ingest then still counts the errors).
+    Columns, or rows when there is no sample or some rows cannot be columns (none can't, in
+    practice, but :func:`~agentdeck.telemetry.ingest.columns_from_rows` decides).
     """
-    parts: list[SampleColumns] = []
-    if translation.columns is not None:
-        parts.append(translation.columns)
-    if translation.rows:
-        parts.append(_columns(translation.rows))
-    merged = _concat(parts)
-    if merged is not None and len(parts) > 1:
-        merged = _by_index(merged)
-    if cumulative:
-        merged = _concat(
-            [merged, _columns(cumulative)] if merged is not None else [_columns(cumulative)]
+    bulk = translation.columns
+    rows = columns_from_rows(translation.rows) if translation.rows else None
+    deltas = columns_from_rows(cumulative) if cumulative else None
+    if (translation.rows and rows is None) or (cumulative and deltas is None):
+        return _rows_of(bulk) + translation.rows + list(cumulative)
+    if bulk is None:
+        ordered = rows
+    elif rows is None:
+        ordered = bulk
+    else:
+        ordered = _by_index(_concat(bulk, rows))
+    if deltas is not None:
+        ordered = deltas if ordered is None else _concat(ordered, deltas)
+    return [] if ordered is None else ordered
+
+
+def _rows_of(columns: SampleColumns | None) -> list[otlp.Row]:
+    if columns is None:
+        return []
+    label_sets: Any = columns.label_sets  # the bulk path's label sets are all dicts
+    return list(
+        zip(
+            columns.names,
+            [label_sets[token] for token in columns.tokens],
+            columns.values.tolist(),
+            columns.timestamps.tolist(),
+            _indexes(columns).tolist(),
+            strict=True,
         )
-    return merged
+    )
 
 
-def _columns(rows: Sequence[otlp.Row]) -> SampleColumns:
-    columns = columns_from_rows(rows)
-    if columns is None:  # the translation gives floats and int timestamps only
-        raise AssertionError("OTLP rows that columns cannot carry")
-    return columns
-
-
-def _concat(parts: Sequence[SampleColumns]) -> SampleColumns | None:
-    if len(parts) <= 1:
-        return parts[0] if parts else None
-    names: list[str] = []
-    tokens: list[Hashable] = []
-    label_sets: dict[Any, Any] = {}
-    for part in parts:
-        names.extend(part.names)
-        tokens.extend(part.tokens)
-        label_sets.update(part.label_sets)
+def _concat(first: SampleColumns, second: SampleColumns) -> SampleColumns:
     return SampleColumns(
-        names,
-        tokens,
-        label_sets,
-        np.concatenate([part.timestamps for part in parts]),
-        np.concatenate([part.values for part in parts]),
-        np.concatenate([_indexes(part) for part in parts]),
+        [*first.names, *second.names],
+        [*first.tokens, *second.tokens],
+        {**first.label_sets, **second.label_sets},
+        np.concatenate([first.timestamps, second.timestamps]),
+        np.concatenate([first.values, second.values]),
+        np.concatenate([_indexes(first), _indexes(second)]),
     )
 
 

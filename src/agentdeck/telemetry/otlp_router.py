@@ -75,16 +75,15 @@ async def _ingest(
     session: AsyncSession,
     settings: Settings,
     principal: Principal,
-    rows: Sequence[tuple[str, dict[str, str], float, int | None, int]] = (),
-    columns: SampleColumns | None = None,
+    samples: SampleColumns | Sequence[tuple[str, dict[str, str], float, int | None, int]],
     metadata: Sequence[MetricMeta],
     errors: Sequence[SampleError] = (),
     error_reasons: Sequence[str] = (),
     now_ms: int,
 ) -> IngestResult:
-    """Ingest ``columns`` (or, without them, ``rows``) and commit."""
-    if columns is None:
-        columns = columns_from_rows(rows)
+    """Ingest ``samples`` (columns, or rows) and commit."""
+    columns = samples if isinstance(samples, SampleColumns) else columns_from_rows(samples)
+    rows = () if isinstance(samples, SampleColumns) else samples
     try:
         if columns is not None:
             result = await ingest_columns(
@@ -192,11 +191,11 @@ async def export_otlp_metrics(
         accumulator = _deltas(request)
         async with accumulator.lock(principal.tenant_id):
             cumulative, steps = accumulator.cumulate(principal.tenant_id, translation.deltas)
-            result = await _ingest(columns=samples(translation, cumulative), **common)
+            result = await _ingest(samples=samples(translation, cumulative), **common)
             rejected = {error.index for error in result.errors}
             accumulator.commit(principal.tenant_id, steps, rejected)
     else:
-        result = await _ingest(columns=samples(translation), **common)
+        result = await _ingest(samples=samples(translation), **common)
         rejected = {error.index for error in result.errors}
     message = ""
     if rejected:
@@ -261,7 +260,7 @@ async def prometheus_remote_write(
         session=session,
         settings=settings,
         principal=principal,
-        rows=decoded.rows,
+        samples=decoded.rows,
         metadata=decoded.metadata,
         errors=decoded.errors,
         error_reasons=["missing_name"] * len(decoded.errors),
