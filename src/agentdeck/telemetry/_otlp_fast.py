@@ -73,6 +73,7 @@ _STEPS[_NEXT[:128] | _FLAGS] = 2
 _LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)
 _PADDING = bytes(16)  # after the last point, so 8-byte reads never run past the buffer
 _INDEX = itemgetter(4)
+_NEGATIVE_ZERO = np.uint64(1 << 63)
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _GAUGE = (OTelMetricType.gauge, MetricType.gauge, False)
 _COUNTER = (OTelMetricType.monotonic_counter, MetricType.counter, False)
@@ -374,7 +375,8 @@ class _BulkTranslator(otlp._Translator):
             named = names.get((otel_name, metric.unit, kind))
             if named is None:
                 translated = self._name(metric, data, kind)
-                if translated is None:
+                if translated is None:  # points refused; they must still be well-formed
+                    _check_points(points)
                     continue
                 named = translated[:2]
             name = named[0]
@@ -426,8 +428,10 @@ class _BulkTranslator(otlp._Translator):
         time = scan.time[picked]
         timestamps = np.where(time == 0, np.uint64(self.now_ms), time // np.uint64(1_000_000))
         raw, kind = scan.raw[picked], scan.kind[picked]
+        # -0.0 becomes 0.0, as `as_double or float(as_int)` gives (on the bits: arithmetic
+        # would warn about signalling NaNs).
+        raw[(raw == _NEGATIVE_ZERO) & (kind == 1)] = 0
         values = np.where(kind == 2, raw.view(np.int64).astype(np.float64), raw.view(np.float64))
-        values += 0.0  # -0.0 becomes 0.0, as `as_double or float(as_int)` gives
         resource = np.asarray(resources, dtype=np.int64)[metric]
         tokens, label_sets = self._tokens(
             buffer, words, scan.attr_start[picked], scan.attr_end[picked], resource
@@ -507,6 +511,16 @@ class _BulkTranslator(otlp._Translator):
             (self.out.deltas if delta else self.out.rows).append(
                 (name, labels, value, ts, int(index[position]))
             )
+
+
+def _check_points(points: Iterable[bytes]) -> None:
+    """Decode each point, as a full parse would (and fail as it would)."""
+    parse = metrics_pb2.NumberDataPoint.FromString
+    try:
+        for point in points:
+            parse(point)
+    except DecodeError as exc:
+        raise _Fallback from exc
 
 
 def _label_set(token: tuple[str, bytes], base: dict[str, str]) -> dict[str, str]:
