@@ -21,8 +21,7 @@ from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, requires
 from agentdeck.server.errors import ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
-from agentdeck.telemetry import otlp, remote_write
-from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
+from agentdeck.telemetry import _otlp_fast, otlp, remote_write
 from agentdeck.telemetry.ingest import (
     IngestResult,
     MetricMeta,
@@ -170,7 +169,7 @@ async def export_otlp_metrics(
             raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
         )
         if kind == otlp.PROTOBUF:
-            translation = translate_protobuf(body, now_ms=now_ms)
+            translation = _otlp_fast.translate_protobuf(body, now_ms=now_ms)
         else:
             translation = otlp.translate(otlp.parse_request(body, kind), now_ms=now_ms)
     except otlp.PayloadTooLarge as exc:
@@ -191,11 +190,11 @@ async def export_otlp_metrics(
         accumulator = _deltas(request)
         async with accumulator.lock(principal.tenant_id):
             cumulative, steps = accumulator.cumulate(principal.tenant_id, translation.deltas)
-            result = await _ingest(samples=samples(translation, cumulative), **common)
+            result = await _ingest(samples=_otlp_fast.samples(translation, cumulative), **common)
             rejected = {error.index for error in result.errors}
             accumulator.commit(principal.tenant_id, steps, rejected)
     else:
-        result = await _ingest(samples=samples(translation), **common)
+        result = await _ingest(samples=_otlp_fast.samples(translation), **common)
         rejected = {error.index for error in result.errors}
     message = ""
     if rejected:
