@@ -12,6 +12,11 @@ The request bodies are encoded before the clock starts.
 * reference: the same samples as ``/api/v1/import`` JSON-lines bodies (pre-encoded) POSTed by
   4 concurrent clients to a fresh ``victoria-metrics``, then ``/internal/force_flush``.
 
+Each run also prints the server's CPU time per sample (user + system, all threads), which
+unlike the rate hardly depends on what else the machine is doing. ``--cpu`` instead measures,
+in this process and without HTTP, the CPU per sample of each step: decoding and translating
+(the message-by-message path and the bulk path), and the ingest core.
+
 Target: >= 300,000 samples/s.
 """
 
@@ -20,8 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -33,8 +41,9 @@ from agentdeck.telemetry import otlp
 from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
-from bench._agentdeck import agentdeck_server
+from bench._agentdeck import SERVERS, agentdeck_server
 from bench._victoriametrics import victoria_metrics
+from bench.realtime_load import cpu_seconds
 
 TARGET = 300_000
 AGENTS = 1000
@@ -139,12 +148,16 @@ def run(rounds: int, repeats: int) -> list[Figure]:
         for run_number in range(repeats):
             with agentdeck_server("bench-otlp-", BIG_BODIES) as (url, key):
                 headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": key}
+                pid = SERVERS[url].pid
+                cpu = cpu_seconds(pid)
                 elapsed = asyncio.run(_post_all(url, "/v1/metrics", bodies, headers))
+                cpu = cpu_seconds(pid) - cpu
             rates.append(samples / elapsed)
             elapsed = asyncio.run(_post_all(vm_url, "/api/v1/import", reference_bodies, {}))
             references.append(samples / elapsed)
             print(
-                f"  run {run_number + 1}: agentdeck OTLP {rates[-1]:,.0f}/s, "
+                f"  run {run_number + 1}: agentdeck OTLP {rates[-1]:,.0f}/s "
+                f"(server CPU {cpu / samples * 1e9:,.0f} ns/sample), "
                 f"victoriametrics import {references[-1]:,.0f}/s, "
                 f"load average {os.getloadavg()[0]:.1f}"
             )
@@ -157,12 +170,86 @@ def run(rounds: int, repeats: int) -> list[Figure]:
     ]
 
 
+def _cpu_steps(rounds: int) -> None:
+    """CPU per sample of each step, in this process (the first round makes new series)."""
+    from agentdeck.db.engine import create_engine, create_session_factory
+    from agentdeck.db.migrate import upgrade
+    from agentdeck.settings import DatabaseSettings, TSDBSettings
+    from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
+    from agentdeck.telemetry.ingest import columns_from_rows, ingest_columns
+    from agentdeck.tsdb.duckdb import DuckDBStore
+
+    bodies = [r.SerializeToString() for r in make_requests(rounds)]
+    per_round = AGENTS // AGENTS_PER_REQUEST
+    n = AGENTS_PER_REQUEST * len(METRICS) * POINTS
+
+    def messages(body: bytes, now_ms: int) -> Any:
+        translation = otlp.translate(otlp.parse_request(body, otlp.PROTOBUF), now_ms=now_ms)
+        return columns_from_rows(translation.rows)
+
+    def bulk(body: bytes, now_ms: int) -> Any:
+        return samples(translate_protobuf(body, now_ms=now_ms))
+
+    async def measure() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-otlp-cpu-") as tmp:
+            engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp}/state.db"))
+            await upgrade(engine)
+            sessions = create_session_factory(engine)
+            for label, decode in (("message by message", messages), ("bulk", bulk)):
+                store = await DuckDBStore.open(Path(tmp) / f"{len(label)}.duckdb")
+                tenant = uuid.uuid4()
+                decoding: list[float] = []
+                core: list[float] = []
+                for body in bodies:
+                    now_ms = time.time_ns() // 1_000_000
+                    started = time.process_time()
+                    columns = decode(body, now_ms)
+                    decoded = time.process_time()
+                    async with sessions() as session:
+                        result = await ingest_columns(
+                            store=store,
+                            session=session,
+                            settings=TSDBSettings(),
+                            tenant_id=tenant,
+                            columns=columns,
+                            now_ms=now_ms,
+                        )
+                        await session.commit()
+                    core.append(time.process_time() - decoded)
+                    decoding.append(decoded - started)
+                    if result.rejected:
+                        raise RuntimeError(result.errors[0].message)
+                await store.close()
+                print(
+                    f"  {label}: decode + translate {_ns(decoding[per_round:], n)}, "
+                    f"ingest core {_ns(core[per_round:], n)} (known series)"
+                )
+            await engine.dispose()
+
+    print(f"CPU per sample, {len(bodies)} requests of {n:,} samples, load {os.getloadavg()[0]:.1f}")
+    asyncio.run(measure())
+
+
+def _ns(seconds: list[float], samples: int) -> str:
+    ordered = sorted(seconds)
+    return (
+        f"median {ordered[len(ordered) // 2] / samples * 1e9:,.0f} ns "
+        f"(best {ordered[0] / samples * 1e9:,.0f} ns)"
+    )
+
+
 def main(argv: list[str] | None = None) -> list[Figure]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=10, help="fleet rounds of 10 points")
     parser.add_argument("--repeats", type=int, default=3, help="runs; the best one counts")
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU per sample of each step, in-process, no HTTP"
+    )
     args = parser.parse_args(argv)
     print(machine())
+    if args.cpu:
+        _cpu_steps(min(args.rounds, 4))
+        return []
     figures = run(args.rounds, args.repeats)
     for figure in figures:
         print(figure.line())

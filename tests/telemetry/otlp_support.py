@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 # A whole minute an hour ago: inside retention, not in the future.
 T0_MS = (time.time_ns() // 1_000_000 // 60_000) * 60_000 - 3_600_000
@@ -167,3 +168,63 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+# --- requests encoded field by field (to keep an unusual field order or layout) -----------------
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def wire(number: int, payload: bytes) -> bytes:
+    """A length-delimited field (a message, bytes or a string) as protobuf encodes it."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def point_part(**fields: Any) -> bytes:
+    """Fields of a ``NumberDataPoint`` encoded by the real message class; parts concatenate
+    into a point in whatever order (a field given twice: the last one counts)."""
+    attributes = fields.pop("attributes", None)
+    point = metrics_pb2.NumberDataPoint(**fields)
+    if attributes is not None:
+        point.attributes.extend(kvs(attributes))
+    return point.SerializeToString()
+
+
+def raw_gauge(name: str, points: Sequence[bytes], unit: str = "") -> bytes:
+    """An encoded ``Metric`` with a gauge of the given encoded points."""
+    head = metrics_pb2.Metric(name=name, unit=unit, description=f"{name} help").SerializeToString()
+    return head + wire(5, b"".join(wire(1, p) for p in points))
+
+
+def raw_sum(
+    name: str,
+    points: Sequence[bytes],
+    *,
+    monotonic: bool = True,
+    temporality: int = CUMULATIVE,
+) -> bytes:
+    """An encoded ``Metric`` with a sum of the given encoded points."""
+    flags = metrics_pb2.Sum(is_monotonic=monotonic, aggregation_temporality=temporality)  # type: ignore[arg-type]
+    body = flags.SerializeToString() + b"".join(wire(1, p) for p in points)
+    return metrics_pb2.Metric(name=name).SerializeToString() + wire(7, body)
+
+
+def raw_request(resources: Sequence[tuple[Mapping[str, Any], Sequence[bytes]]]) -> bytes:
+    """An ``ExportMetricsServiceRequest`` body: per resource (attributes, encoded metrics)."""
+    body = b""
+    for attributes, metrics in resources:
+        resource = Resource(attributes=kvs(attributes)).SerializeToString()
+        scope = wire(1, InstrumentationScope(name="tests").SerializeToString())
+        scope += b"".join(wire(2, m) for m in metrics)
+        body += wire(1, wire(1, resource) + wire(2, scope))
+    return body

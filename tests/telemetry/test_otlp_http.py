@@ -26,6 +26,9 @@ from tests.telemetry.otlp_support import (
     exponential,
     gauge,
     histogram,
+    point_part,
+    raw_gauge,
+    raw_request,
     request,
     sum_metric,
     summary,
@@ -214,3 +217,27 @@ async def test_auth_viewer_403_and_no_key_401(client: httpx.AsyncClient, factory
     )
     assert response.status_code == 200
     assert await read(client, viewer.tenant_id) == []
+
+
+async def test_points_in_any_field_order_land_as_sent(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    key = await factory.api_key(Role.developer)
+    attributes = point_part(attributes={"model": "m1"})
+    points = [
+        attributes + point_part(as_int=3) + point_part(time_unix_nano=T0_NS),
+        point_part(time_unix_nano=T0_NS + 10**9, as_double=4.5) + attributes,
+        point_part(flags=1, time_unix_nano=T0_NS + 2 * 10**9) + attributes,  # no value
+    ]
+    body = raw_request([(RESOURCE, [raw_gauge("queue.depth", points)])])
+    response = await client.post("/v1/metrics", content=body, headers={**key.headers, **PB})
+    assert response.status_code == 200, response.text
+    assert not ExportMetricsServiceResponse.FromString(response.content).HasField("partial_success")
+    assert await read(client, key.tenant_id) == [
+        ("queue_depth", {"model": "m1", **BASE}, [(T0_MS, 3.0), (T0_MS + 1000, 4.5)])
+    ]
+    # A point cut short inside a well-formed request: the whole body is refused.
+    broken = raw_request([(RESOURCE, [raw_gauge("g", [point_part(as_double=1.0)[:-2]])])])
+    response = await client.post("/v1/metrics", content=broken, headers={**key.headers, **PB})
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/malformed-body"

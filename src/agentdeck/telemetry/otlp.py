@@ -41,7 +41,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from agentdeck.telemetry.ingest import MetricMeta, SampleError
+from agentdeck.telemetry.ingest import MetricMeta, SampleColumns, SampleError
 from agentdeck.telemetry.models import MetricType
 from agentdeck.tsdb.names import (
     InvalidName,
@@ -156,6 +156,9 @@ class Translation:
     #: Data points refused here, before ingest, with the reason for ``/metrics``.
     errors: list[SampleError] = field(default_factory=list)
     error_reasons: list[str] = field(default_factory=list)
+    #: Samples decoded in bulk (gauge and sum points of protobuf requests, see
+    #: :mod:`._otlp_fast`), in point order; ``rows`` and ``deltas`` hold the others.
+    columns: SampleColumns | None = None
 
     def metric_of(self, index: int) -> str:
         """The OTel name of the metric data point ``index`` belongs to."""
@@ -307,43 +310,51 @@ class _Translator:
         self.out.points += count
         return first
 
-    def _meta(self, name: str, kind: MetricType, unit: str, help_text: str) -> None:
+    def _meta(self, name: str, kind: MetricType, unit: str, metric: Any) -> None:
         if name in self._seen_meta:
             return
         self._seen_meta.add(name)
+        help_text = metric.description
         self.out.metadata.append(MetricMeta(name=name, type=kind, unit=unit, help=help_text))
 
-    def metric(self, metric: metrics_pb2.Metric, base: dict[str, str]) -> None:
-        data = metric.WhichOneof("data")
-        if data is None:
-            return
-        unit = metric.unit
-        otel_name = metric.name
+    def _name(self, metric: Any, data: str, kind: OTelMetricType) -> tuple[str, str, str] | None:
+        """(Prometheus name, Prometheus unit, OTel name), or ``None`` with the metric's points
+        rejected when its name cannot be translated."""
+        otel_name: str = metric.name
         try:
-            name, prom_unit = _prometheus_name(otel_name, unit, _METRIC_TYPE[data](metric))
+            name, prom_unit = _prometheus_name(otel_name, metric.unit, kind)
         except InvalidName as exc:
             count = len(_points(metric, data))
             first = self._start(otel_name, count)
             for index in range(first, first + count):
                 self.out.reject(index, "invalid_name", str(exc))
+            return None
+        return name, prom_unit, otel_name
+
+    def metric(self, metric: metrics_pb2.Metric, base: dict[str, str]) -> None:
+        data = metric.WhichOneof("data")
+        if data is None:
             return
-        help_text = metric.description
+        named = self._name(metric, data, _METRIC_TYPE[data](metric))
+        if named is None:
+            return
+        name, prom_unit, otel_name = named
         if data == "gauge":
-            self._meta(name, MetricType.gauge, prom_unit, help_text)
+            self._meta(name, MetricType.gauge, prom_unit, metric)
             self._numbers(name, otel_name, metric.gauge.data_points, base, delta=False)
         elif data == "sum":
             s = metric.sum
             kind = MetricType.counter if s.is_monotonic else MetricType.gauge
-            self._meta(name, kind, prom_unit, help_text)
+            self._meta(name, kind, prom_unit, metric)
             delta = s.aggregation_temporality == _DELTA
             self._numbers(name, otel_name, s.data_points, base, delta=delta)
         elif data == "histogram":
             h = metric.histogram
-            self._meta(name, MetricType.histogram, prom_unit, help_text)
+            self._meta(name, MetricType.histogram, prom_unit, metric)
             delta = h.aggregation_temporality == _DELTA
             self._histograms(name, otel_name, h.data_points, base, delta=delta)
         elif data == "summary":
-            self._meta(name, MetricType.summary, prom_unit, help_text)
+            self._meta(name, MetricType.summary, prom_unit, metric)
             self._summaries(name, otel_name, metric.summary.data_points, base)
         else:  # exponential_histogram
             count = len(metric.exponential_histogram.data_points)

@@ -21,10 +21,11 @@ from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, requires
 from agentdeck.server.errors import ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
-from agentdeck.telemetry import otlp, remote_write
+from agentdeck.telemetry import _otlp_fast, otlp, remote_write
 from agentdeck.telemetry.ingest import (
     IngestResult,
     MetricMeta,
+    SampleColumns,
     SampleError,
     columns_from_rows,
     ingest_columns,
@@ -73,13 +74,15 @@ async def _ingest(
     session: AsyncSession,
     settings: Settings,
     principal: Principal,
-    rows: Sequence[tuple[str, dict[str, str], float, int | None, int]],
+    samples: SampleColumns | Sequence[tuple[str, dict[str, str], float, int | None, int]],
     metadata: Sequence[MetricMeta],
     errors: Sequence[SampleError] = (),
     error_reasons: Sequence[str] = (),
     now_ms: int,
 ) -> IngestResult:
-    columns = columns_from_rows(rows)
+    """Ingest ``samples`` (columns, or rows) and commit."""
+    columns = samples if isinstance(samples, SampleColumns) else columns_from_rows(samples)
+    rows = () if isinstance(samples, SampleColumns) else samples
     try:
         if columns is not None:
             result = await ingest_columns(
@@ -160,17 +163,19 @@ async def export_otlp_metrics(
     except otlp.MalformedPayload as exc:
         raise ProblemError(415, "unsupported-media-type", str(exc)) from exc
     raw = await request.body()
+    now_ms = time.time_ns() // 1_000_000
     try:
         body = otlp.decompress(
             raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
         )
-        export = otlp.parse_request(body, kind)
+        if kind == otlp.PROTOBUF:
+            translation = _otlp_fast.translate_protobuf(body, now_ms=now_ms)
+        else:
+            translation = otlp.translate(otlp.parse_request(body, kind), now_ms=now_ms)
     except otlp.PayloadTooLarge as exc:
         raise _too_large(str(exc)) from exc
     except otlp.MalformedPayload as exc:
         raise _malformed(str(exc)) from exc
-    now_ms = time.time_ns() // 1_000_000
-    translation = otlp.translate(export, now_ms=now_ms)
     common: dict[str, Any] = {
         "store": store,
         "session": session,
@@ -185,11 +190,11 @@ async def export_otlp_metrics(
         accumulator = _deltas(request)
         async with accumulator.lock(principal.tenant_id):
             cumulative, steps = accumulator.cumulate(principal.tenant_id, translation.deltas)
-            result = await _ingest(rows=translation.rows + cumulative, **common)
+            result = await _ingest(samples=_otlp_fast.samples(translation, cumulative), **common)
             rejected = {error.index for error in result.errors}
             accumulator.commit(principal.tenant_id, steps, rejected)
     else:
-        result = await _ingest(rows=translation.rows, **common)
+        result = await _ingest(samples=_otlp_fast.samples(translation), **common)
         rejected = {error.index for error in result.errors}
     message = ""
     if rejected:
@@ -254,7 +259,7 @@ async def prometheus_remote_write(
         session=session,
         settings=settings,
         principal=principal,
-        rows=decoded.rows,
+        samples=decoded.rows,
         metadata=decoded.metadata,
         errors=decoded.errors,
         error_reasons=["missing_name"] * len(decoded.errors),
