@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import orjson
+import pytest
+
 from agentdeck.settings import TSDBSettings
-from agentdeck.telemetry.ingest import RawSample, ingest, ingest_stats
+from agentdeck.telemetry import _series_cache, service
+from agentdeck.telemetry.ingest import RawSample, ingest, ingest_columns, ingest_stats
+from agentdeck.telemetry.json_columns import ColumnBatch
 from agentdeck.tsdb.base import Matcher, MatchOp, SampleBatch
 from agentdeck.tsdb.duckdb import DuckDBStore
 from tests.telemetry.ingest_support import now_ms
@@ -69,5 +74,51 @@ async def test_histogram_index_is_shared_and_infinities_are_kept(tmp_path: Path)
         assert [(e.index, e.field, e.message) for e in result.errors] == [
             (0, "value", "value is NaN, which cannot be stored")
         ]
+    finally:
+        await store.close()
+
+
+async def test_columns_stay_exact_when_the_label_caches_are_cleared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tenant sending more label sets than the core remembers: the caches are cleared and
+    # refilled between requests, and every sample still lands in its own series.
+    monkeypatch.setattr(_series_cache, "LABEL_CACHE_MAX", 10)
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    tenant = uuid.uuid4()
+    t = now_ms()
+    try:
+        for round_ in range(3):
+            body = orjson.dumps(
+                {
+                    "samples": [
+                        {
+                            "name": name,
+                            "value": float(round_ * 100 + agent),
+                            "timestamp": t - 10_000 + round_,
+                            "labels": {"agent": f"a{agent}"},
+                        }
+                        for agent in range(12)
+                        for name in ("up", "cpu")
+                    ]
+                }
+            )
+            parsed = service.read_batch(body, max_samples=10_000, now_ms=t)
+            assert isinstance(parsed, ColumnBatch)
+            result = await ingest_columns(
+                store=store,
+                session=None,  # type: ignore[arg-type]
+                settings=TSDBSettings(),
+                tenant_id=tenant,
+                columns=parsed.columns,
+                now_ms=t,
+            )
+            assert (result.accepted, result.rejected) == (24, 0)
+        series = await store.select(tenant, [Matcher("__name__", MatchOp.re, ".+")], 0, t + 1)
+        assert len(series) == 24
+        for s in series:
+            agent = int(s.labels["agent"][1:])
+            assert s.values.tolist() == [float(r * 100 + agent) for r in range(3)]
+        assert (await store.stats()).series == 24
     finally:
         await store.close()
