@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 
+from agentdeck.overview.service import WINDOW_SECONDS, overview_of
+from agentdeck.overview.service import attach as attach_overview
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import _series_cache, service
 from agentdeck.telemetry.ingest import RawSample, ingest, ingest_columns, ingest_stats
@@ -120,5 +123,40 @@ async def test_columns_stay_exact_when_the_label_caches_are_cleared(
             agent = int(s.labels["agent"][1:])
             assert s.values.tolist() == [float(r * 100 + agent) for r in range(3)]
         assert (await store.stats()).series == 24
+    finally:
+        await store.close()
+
+
+async def test_the_overview_counts_the_agents_of_written_series_batch_after_batch(
+    tmp_path: Path,
+) -> None:
+    # The overview listener remembers series by key object: the same series sent again, new
+    # series beside them, series without an agent and another tenant are all counted right.
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    attach_overview(store)
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    t = now_ms()
+
+    async def send(tenant: uuid.UUID, *series: tuple[str, dict[str, str]]) -> None:
+        samples = [RawSample(name, labels, 1.0, t, i) for i, (name, labels) in enumerate(series)]
+        result = await ingest(
+            store=store,
+            session=None,  # type: ignore[arg-type]
+            settings=TSDBSettings(),
+            tenant_id=tenant,
+            samples=samples,
+        )
+        assert result.rejected == 0
+
+    try:
+        await send(mine, ("up", {"agent": "a"}), ("cpu", {"agent": "a", "zone": "z"}))
+        await send(mine, ("up", {"agent": "a"}), ("up", {"agent": "b"}), ("up", {"job": "j"}))
+        await send(mine, ("up", {"agent": "b"}))
+        await send(theirs, ("up", {"agent": "c"}))
+        overview = overview_of(store)
+        clock = time.time()
+        assert sorted(overview.rates(mine, clock)[2]) == ["a", "b"]
+        assert overview.rates(theirs, clock)[2] == ["c"]
+        assert overview.rates(mine, clock)[0] == 6 / WINDOW_SECONDS
     finally:
         await store.close()
