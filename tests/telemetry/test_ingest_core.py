@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
+import orjson
+import pytest
+
+from agentdeck.overview.service import WINDOW_SECONDS, overview_of
+from agentdeck.overview.service import attach as attach_overview
 from agentdeck.settings import TSDBSettings
-from agentdeck.telemetry.ingest import RawSample, ingest, ingest_stats
+from agentdeck.telemetry import _series_cache, service
+from agentdeck.telemetry.ingest import RawSample, ingest, ingest_columns, ingest_stats
+from agentdeck.telemetry.json_columns import ColumnBatch
 from agentdeck.tsdb.base import Matcher, MatchOp, SampleBatch
 from agentdeck.tsdb.duckdb import DuckDBStore
 from tests.telemetry.ingest_support import now_ms
@@ -69,5 +77,86 @@ async def test_histogram_index_is_shared_and_infinities_are_kept(tmp_path: Path)
         assert [(e.index, e.field, e.message) for e in result.errors] == [
             (0, "value", "value is NaN, which cannot be stored")
         ]
+    finally:
+        await store.close()
+
+
+async def test_columns_stay_exact_when_the_label_caches_are_cleared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tenant sending more label sets than the core remembers: the caches are cleared and
+    # refilled between requests, and every sample still lands in its own series.
+    monkeypatch.setattr(_series_cache, "LABEL_CACHE_MAX", 10)
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    tenant = uuid.uuid4()
+    t = now_ms()
+    try:
+        for round_ in range(3):
+            body = orjson.dumps(
+                {
+                    "samples": [
+                        {
+                            "name": name,
+                            "value": float(round_ * 100 + agent),
+                            "timestamp": t - 10_000 + round_,
+                            "labels": {"agent": f"a{agent}"},
+                        }
+                        for agent in range(12)
+                        for name in ("up", "cpu")
+                    ]
+                }
+            )
+            parsed = service.read_batch(body, max_samples=10_000, now_ms=t)
+            assert isinstance(parsed, ColumnBatch)
+            result = await ingest_columns(
+                store=store,
+                session=None,  # type: ignore[arg-type]
+                settings=TSDBSettings(),
+                tenant_id=tenant,
+                columns=parsed.columns,
+                now_ms=t,
+            )
+            assert (result.accepted, result.rejected) == (24, 0)
+        series = await store.select(tenant, [Matcher("__name__", MatchOp.re, ".+")], 0, t + 1)
+        assert len(series) == 24
+        for s in series:
+            agent = int(s.labels["agent"][1:])
+            assert s.values.tolist() == [float(r * 100 + agent) for r in range(3)]
+        assert (await store.stats()).series == 24
+    finally:
+        await store.close()
+
+
+async def test_the_overview_counts_the_agents_of_written_series_batch_after_batch(
+    tmp_path: Path,
+) -> None:
+    # The overview listener remembers series by key object: the same series sent again, new
+    # series beside them, series without an agent and another tenant are all counted right.
+    store = await DuckDBStore.open(tmp_path / "m.duckdb")
+    attach_overview(store)
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    t = now_ms()
+
+    async def send(tenant: uuid.UUID, *series: tuple[str, dict[str, str]]) -> None:
+        samples = [RawSample(name, labels, 1.0, t, i) for i, (name, labels) in enumerate(series)]
+        result = await ingest(
+            store=store,
+            session=None,  # type: ignore[arg-type]
+            settings=TSDBSettings(),
+            tenant_id=tenant,
+            samples=samples,
+        )
+        assert result.rejected == 0
+
+    try:
+        await send(mine, ("up", {"agent": "a"}), ("cpu", {"agent": "a", "zone": "z"}))
+        await send(mine, ("up", {"agent": "a"}), ("up", {"agent": "b"}), ("up", {"job": "j"}))
+        await send(mine, ("up", {"agent": "b"}))
+        await send(theirs, ("up", {"agent": "c"}))
+        overview = overview_of(store)
+        clock = time.time()
+        assert sorted(overview.rates(mine, clock)[2]) == ["a", "b"]
+        assert overview.rates(theirs, clock)[2] == ["c"]
+        assert overview.rates(mine, clock)[0] == 6 / WINDOW_SECONDS
     finally:
         await store.close()

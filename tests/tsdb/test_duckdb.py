@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from agentdeck.tsdb.base import Matcher, SampleBatch, Series, StoreError
+from agentdeck.tsdb.base import Matcher, SampleBatch, Series, SeriesKey, StoreError
 from agentdeck.tsdb.duckdb import DuckDBStore
 
 from .data import DAY, STEP, T0, batch_of, fleet, interleaved_batches
@@ -164,6 +164,43 @@ async def test_new_series_are_counted_once(duckdb_store: DuckDBStore) -> None:
     assert first.new_series == len(data)
     assert again.new_series == 0
     assert other_tenant.new_series == len(data)
+
+
+async def test_key_objects_sent_again_map_to_their_series_also_after_retention(
+    duckdb_store: DuckDBStore,
+) -> None:
+    # Writers hand over the same key objects batch after batch (the ingest core keeps one per
+    # series); the store finds them without hashing their labels, and must not keep mapping
+    # them to series that retention deleted, nor mix tenants up.
+    tenant, other = uuid.uuid4(), uuid.uuid4()
+    keys = (SeriesKey("cpu", (("agent", "a"),)), SeriesKey("cpu", (("agent", "b"),)))
+
+    def batch(ts: int, value: float) -> SampleBatch:
+        return SampleBatch(
+            keys,
+            np.array([0, 1], np.int32),
+            np.array([ts, ts], np.int64),
+            np.array([value, value + 1]),
+        )
+
+    assert (await duckdb_store.write(tenant, batch(T0, 1.0))).new_series == 2
+    assert (await duckdb_store.write(tenant, batch(T0 + STEP, 3.0))).new_series == 0
+    assert (await duckdb_store.write(other, batch(T0, 10.0))).new_series == 2
+    await duckdb_store.delete_before(tenant, T0 + 2 * STEP)  # both series of `tenant` go
+    assert await duckdb_store.series(tenant, [Matcher.name_is("cpu")], 0, T0 + DAY) == []
+    assert (await duckdb_store.write(tenant, batch(T0 + 3 * STEP, 5.0))).new_series == 2
+    assert (await duckdb_store.write(tenant, batch(T0 + 4 * STEP, 7.0))).new_series == 0
+    mine = await duckdb_store.select(tenant, [Matcher.name_is("cpu")], 0, T0 + DAY)
+    assert [(s.labels, s.timestamps.tolist(), s.values.tolist()) for s in mine] == [
+        ({"agent": "a"}, [T0 + 3 * STEP, T0 + 4 * STEP], [5.0, 7.0]),
+        ({"agent": "b"}, [T0 + 3 * STEP, T0 + 4 * STEP], [6.0, 8.0]),
+    ]
+    theirs = await duckdb_store.select(other, [Matcher.name_is("cpu")], 0, T0 + DAY)
+    assert [(s.labels, s.values.tolist()) for s in theirs] == [
+        ({"agent": "a"}, [10.0]),
+        ({"agent": "b"}, [11.0]),
+    ]
+    assert (await duckdb_store.stats()).series == 4
 
 
 async def test_reopening_keeps_the_dictionary_and_data(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 import httpx
@@ -37,7 +38,7 @@ from agentdeck.overview.schemas import (
 )
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
-from agentdeck.tsdb.base import SampleBatch, Store
+from agentdeck.tsdb.base import SampleBatch, SeriesKey, Store
 
 #: The window of ``events_per_second`` and ``data_sources_active``.
 WINDOW_SECONDS = 60
@@ -45,6 +46,9 @@ WINDOW_SECONDS = 60
 HISTORY_CHECKS = 20
 #: Extra time the whole probe round may take beyond one probe's timeout.
 DEADLINE_SLACK_SECONDS = 0.5
+#: Series whose ``agent`` label is remembered (by key object) before the memo is cleared.
+AGENT_MEMO_MAX = 200_000
+_MISSING = object()
 
 
 @dataclass
@@ -82,6 +86,11 @@ class Overview:
     cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
     inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
     computations: int = 0
+    #: ``id(series key)`` → its ``agent`` label. The ingest core hands over the same key
+    #: objects batch after batch, so a batch is counted with C-level lookups, not by walking
+    #: every series' labels; ``_alive`` holds the keys so that no remembered id is reused.
+    _agent_of: dict[int, str | None] = field(default_factory=dict)
+    _alive: list[SeriesKey] = field(default_factory=list)
 
     def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
         """Count a written batch (called by the ingest core after each write; cheap)."""
@@ -95,12 +104,36 @@ class Overview:
         if len(seconds) > 2 * WINDOW_SECONDS + 5:
             for old in [s for s in seconds if s <= second - 2 * WINDOW_SECONDS]:
                 del seconds[old]
+        series = batch.series
+        agent_of = self._agent_of
+        agents: set[Any] = set(map(agent_of.get, map(id, series), repeat(_MISSING)))
+        if _MISSING in agents:
+            agents.discard(_MISSING)
+            agents.update(self._learn(series))
+        agents.discard(None)
         sources = activity.sources
-        for key in batch.series:
+        for agent in agents:
+            sources[agent] = now
+
+    def _learn(self, series: tuple[SeriesKey, ...]) -> set[str | None]:
+        """The agents of the series not remembered yet (and remember them)."""
+        agent_of = self._agent_of
+        if len(agent_of) + len(series) > AGENT_MEMO_MAX:
+            agent_of.clear()
+            self._alive.clear()
+        found: set[str | None] = set()
+        for key in series:
+            if id(key) in agent_of:
+                continue
+            agent = None
             for name, value in key.labels:
                 if name == "agent":
-                    sources[value] = now
+                    agent = value
                     break
+            agent_of[id(key)] = agent
+            self._alive.append(key)
+            found.add(agent)
+        return found
 
     def rates(self, tenant_id: uuid.UUID, now: float) -> tuple[float, float, list[str]]:
         """(events/s over the last window, over the window before, sources seen in the last)."""

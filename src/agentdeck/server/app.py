@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -79,9 +80,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         state.loops = _start_loops(state, loop_metrics) if settings.loops.enabled else None
         demo = _start_demo(state) if settings.features.demo else None
         app.state.demo = demo
+        _freeze_heap()
         try:
             yield
         finally:
+            gc.unfreeze()  # what the app leaves behind is collected as usual again
             if demo is not None:
                 await demo.stop()
             if state.loops is not None:
@@ -122,6 +125,14 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         trusted_proxies=settings.server.trusted_proxies,
     )
     return app
+
+
+def _freeze_heap() -> None:
+    """Leave what start-up built (modules, routes, the series dictionary, ...) out of the
+    cyclic collector's collections: it lives as long as the app, and walking it made every
+    full collection a pause of the event loop (~170 ms for ~216,000 objects on a busy 2-core
+    machine; ~0 once frozen). No collection first: start-up garbage waits for the unfreeze."""
+    gc.freeze()
 
 
 def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:

@@ -93,8 +93,11 @@ class TenantSeries:
 
     #: (name, labels as given) → entry, for callers that hand over label mappings.
     cache: dict[Any, Entry] = field(default_factory=dict)
-    #: (name, label-set token) → entry, for callers that hand over columns with tokens.
-    tokens: dict[tuple[str, Hashable], Entry] = field(default_factory=dict)
+    #: label-set token → name → entry, for callers that hand over columns with tokens (two
+    #: small lookups per sample beat one in a table of every series: see ``ingest_columns``).
+    tokens: dict[Hashable, dict[Any, Entry]] = field(default_factory=dict)
+    #: Entries held in ``tokens``.
+    token_entries: int = 0
     canonical: dict[SeriesKey, Entry] = field(default_factory=dict)
     #: Entries whose ``gen`` equals this are known active; a reload starts a new generation.
     gen: int = 0
@@ -107,9 +110,10 @@ class TenantSeries:
 
     def trim(self) -> None:
         """Forget validated label sets when the caches are full (they refill as needed)."""
-        if len(self.cache) + len(self.tokens) > LABEL_CACHE_MAX:
+        if len(self.cache) + self.token_entries > LABEL_CACHE_MAX:
             self.cache.clear()
             self.tokens.clear()
+            self.token_entries = 0
             self.canonical.clear()
 
     def entry(self, name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings) -> Entry:

@@ -365,21 +365,31 @@ async def ingest_columns(
     )
     bad: list[tuple[int, str, str, str]] = []
     with paused_gc():
+        # Per sample, the label set's own small dict (its token's hash is usually cached in
+        # the token already) and then the name in it: two lookups in small, cache-warm tables
+        # cost about half of one (name, token) lookup in a table of every series.
         tokens = tenant.tokens
         names = columns.names
-        found: list[Entry | None] = list(map(tokens.get, zip(names, columns.tokens, strict=True)))
+        by_token: list[dict[Any, Entry] | None] = list(map(tokens.get, columns.tokens))
+        if None in by_token:
+            for token in set(columns.tokens).difference(tokens):
+                tokens[token] = {}
+            by_token = list(map(tokens.__getitem__, columns.tokens))
+        found: list[Entry | None] = list(map(dict.get, by_token, names))  # type: ignore[arg-type]
         if None in found:
             label_sets = columns.label_sets
             for i, (name, token) in enumerate(zip(names, columns.tokens, strict=True)):
                 if found[i] is None:
-                    entry = tokens.get((name, token))
+                    by_name = tokens[token]
+                    entry = by_name.get(name)
                     if entry is None:
                         labels = label_sets[token]
                         if isinstance(labels, tuple):  # the caller refused the label set
                             entry = Entry(None, labels)
                         else:
                             entry = tenant.entry(name, labels, settings)
-                        tokens[(name, token)] = entry
+                        by_name[name] = entry
+                        tenant.token_entries += 1
                     found[i] = entry
         resolved: list[Entry] = found  # type: ignore[assignment]  # no None left
         uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=n)

@@ -47,6 +47,10 @@ class _Sample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     value: float
     timestamp: int | None = None
     labels: msgspec.Raw = _NULL
+
+
+class _MetaSample(_Sample, forbid_unknown_fields=True, gc=False):
+    # A sample that may carry metadata: decoded only when a body has some (see _decode).
     kind: Any = msgspec.field(default=msgspec.UNSET, name="type")
     unit: Any = msgspec.UNSET
     help: Any = msgspec.UNSET
@@ -57,20 +61,38 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
     values: Any = None
 
 
+class _MetaBatch(msgspec.Struct, forbid_unknown_fields=True):
+    samples: list[_MetaSample]
+    values: Any = None
+
+
 @functools.cache
-def _decoder() -> msgspec.json.Decoder[_Batch]:
-    return msgspec.json.Decoder(_Batch)
+def _decoders() -> tuple[msgspec.json.Decoder[_Batch], msgspec.json.Decoder[_MetaBatch]]:
+    return msgspec.json.Decoder(_Batch), msgspec.json.Decoder(_MetaBatch)
+
+
+def _decode(body: bytes) -> _Batch | _MetaBatch | None:
+    """The body as structs: without metadata fields first (most bodies have none, and
+    looking for them in every sample would cost as much as decoding), with them when that
+    fails (a sample with ``type``, ``unit`` or ``help`` usually fails it at once)."""
+    plain, with_meta = _decoders()
+    try:
+        return plain.decode(body)
+    except msgspec.ValidationError:
+        pass  # an unknown key, which may be metadata, or a wrong type: try with metadata
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    try:
+        return with_meta.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
 
 
 _NAME = attrgetter("name")
 _VALUE = attrgetter("value")
 _TIMESTAMP = attrgetter("timestamp")
 _LABELS = attrgetter("labels")
-_KIND = attrgetter("kind")
-_UNIT = attrgetter("unit")
-_HELP = attrgetter("help")
 _FIRST = itemgetter(0)
-_METADATA_MARKERS = (b'"type"', b'"unit"', b'"help"', b"\\")
 
 
 class _Undecodable(Exception):
@@ -109,19 +131,21 @@ class ColumnBatch:
 def decode_columns(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | None:
     """Columns of a ``samples``-only batch body, or ``None`` when the general parser must
     read it. Samples without a timestamp get ``now_ms``."""
-    try:
-        doc = _decoder().decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    doc = _decode(body)
+    if doc is None:
         return None
     samples = doc.samples
     n = len(samples)
     if doc.values is not None or not 0 < n <= max_samples:
         return None
-    stamps = list(map(_TIMESTAMP, samples))
-    if None in stamps:
-        stamps = [now_ms if ts is None else ts for ts in stamps]
     try:
-        timestamps = np.fromiter(stamps, dtype=np.int64, count=n)
+        timestamps = np.fromiter(map(_TIMESTAMP, samples), dtype=np.int64, count=n)
+    except TypeError:  # some have none: they get now_ms
+        stamps = [now_ms if ts is None else ts for ts in map(_TIMESTAMP, samples)]
+        try:
+            timestamps = np.fromiter(stamps, dtype=np.int64, count=n)
+        except OverflowError:
+            return None
     except OverflowError:  # beyond int64: the general path names it
         return None
     values = np.fromiter(map(_VALUE, samples), dtype=np.float64, count=n)
@@ -148,18 +172,14 @@ def decode_columns(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch
         agents={agent for _, agent in parsed if agent is not None},
         total=n,
     )
-    # A byte search is far cheaper than looking at every sample (a label named "type" or
-    # an escaped key only costs the closer look).
-    if any(marker in body for marker in _METADATA_MARKERS) and not (
-        list(map(_KIND, samples)).count(msgspec.UNSET) == n
-        and list(map(_UNIT, samples)).count(msgspec.UNSET) == n
-        and list(map(_HELP, samples)).count(msgspec.UNSET) == n
-    ):
-        _read_metadata(samples, label_sets, out)
+    if isinstance(doc, _MetaBatch):
+        _read_metadata(doc.samples, label_sets, out)
     return out
 
 
-def _read_metadata(samples: list[_Sample], label_sets: Mapping[Any, Any], out: ColumnBatch) -> None:
+def _read_metadata(
+    samples: list[_MetaSample], label_sets: Mapping[Any, Any], out: ColumnBatch
+) -> None:
     """Type, unit and help of the samples that carry them; samples whose metadata is invalid
     are refused here and left out of the columns (as the general parser does)."""
     unset = msgspec.UNSET

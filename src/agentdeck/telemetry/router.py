@@ -71,12 +71,12 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
-def _seen(request: Request) -> dict[tuple[uuid.UUID, str], float]:
+def _seen(request: Request) -> service.SeenAgents:
     """When each agent's ``last_seen_at`` was last written by this app (for throttling)."""
     state = request.app.state
-    seen: dict[tuple[uuid.UUID, str], float] | None = getattr(state, "agent_last_seen", None)
+    seen: service.SeenAgents | None = getattr(state, "agent_last_seen", None)
     if seen is None:
-        seen = state.agent_last_seen = {}
+        seen = state.agent_last_seen = service.SeenAgents()
     return seen
 
 
@@ -193,11 +193,12 @@ async def ingest_metric_batch(
         reasons=parsed.reasons,
         now_ms=now_ms,
     )
+    changed = bool(result.accepted and parsed.metadata)  # metadata rows may have been upserted
     if result.accepted and parsed.agents:
-        await service.touch_agents(
+        changed |= await service.touch_agents(
             session, tenant_id=principal.tenant_id, names=parsed.agents, seen=_seen(request)
         )
-    if result.accepted:
+    if changed:
         await session.commit()
     return _answer(result)
 
@@ -245,5 +246,5 @@ async def report_agent_metrics(
         await service.touch_agents(
             session, tenant_id=principal.tenant_id, names={agent.name}, seen=_seen(request)
         )
-        await session.commit()
+        await session.commit()  # the report's metadata rows, when they changed
     return _answer(result)

@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -394,11 +393,8 @@ class DuckDBStore:
         new_counts: list[int] = []
         id_parts: list[np.ndarray] = []
         for tenant_id, batch in items:
-            known = index.tenant_ids(tenant_id)
             n = len(batch.series)
-            series_ids = np.fromiter(
-                map(known.get, batch.series, repeat(-1, n)), dtype=np.int32, count=n
-            )
+            series_ids = index.resolve(tenant_id, batch.series)
             before = len(new_rows)
             missing = np.flatnonzero(series_ids < 0)
             if len(missing):
