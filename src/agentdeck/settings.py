@@ -96,6 +96,19 @@ class AuthSettings(BaseModel):
     cookie_secure: bool = Field(
         False, description="Mark the refresh cookie Secure (set true behind HTTPS)."
     )
+    principal_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description=(
+            "How long an authenticated API key or access token is remembered without a "
+            "database lookup (0: never). Revoking a key or changing a user clears it at once "
+            "on every replica."
+        ),
+    )
+    principal_cache_size: int = Field(
+        10_000, ge=0, description="Most authenticated credentials remembered per process."
+    )
 
 
 class RateLimitSettings(BaseModel):

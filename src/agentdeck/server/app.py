@@ -15,6 +15,7 @@ from agentdeck import __version__
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
@@ -56,6 +57,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await upgrade(engine)
         store = await open_store(settings)
         bus = await open_bus(settings, durable=DURABLE_PATTERNS)
+        principals = PrincipalCache(
+            ttl=settings.auth.principal_cache_seconds, size=settings.auth.principal_cache_size
+        )
+        invalidations = Invalidations(principals, bus)
+        await invalidations.start()  # revocations on other replicas reach this one's cache
         state = AppState(
             settings=settings,
             engine=engine,
@@ -64,6 +70,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             metrics=metrics,
             store=store,
             bus=bus,
+            principals=principals,
+            invalidations=invalidations,
         )
         app.state.deck = state
         await _backfill_rule_packs(state)
@@ -87,6 +95,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             if state.loops is not None:
                 await state.loops.stop()
             await app.state.hub.stop()
+            await invalidations.stop()
             await bus.close()
             await state.limiter.aclose()
             await store.close()
