@@ -177,7 +177,19 @@ class RealtimeSettings(BaseModel):
         100, ge=1, description="Events kept per alert/deployment/fleet channel for resume."
     )
     metrics_refresh_seconds: float = Field(
-        1.0, ge=0.05, le=60, description="Default coalescing interval of metric frames."
+        1.0,
+        ge=0.05,
+        le=60,
+        description="Default interval of metric frames: one frame per interval on average.",
+    )
+    metrics_burst: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description=(
+            "Metric frames a subscription may send back to back (its token bucket's size) "
+            "before coalescing holds changes back; absorbs jitter in reporting."
+        ),
     )
     auth_timeout_seconds: float = Field(
         5.0, ge=0.05, description="Time a new connection has to send its auth message."
