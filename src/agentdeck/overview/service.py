@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,9 +36,12 @@ from agentdeck.overview.schemas import (
     Trends,
     TrendValue,
 )
+from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
+
+log = structlog.get_logger(__name__)
 
 #: The window of ``events_per_second`` and ``data_sources_active``.
 WINDOW_SECONDS = 60
@@ -231,6 +235,7 @@ async def _compute(
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
+    shared: SharedRate | None = None,
 ) -> RealTimeMetrics:
     now = datetime.now(UTC)
     async with sessions() as session:
@@ -273,6 +278,11 @@ async def _compute(
     errors = len(entries) - healthy - inactive
     total = len(entries)
     eps, previous_eps, sources = overview.rates(tenant_id, now.timestamp())
+    if shared is not None:  # with Redis: the ingest of every replica
+        try:
+            eps, previous_eps = await shared.rates(tenant_id, now.timestamp(), WINDOW_SECONDS)
+        except Exception as exc:
+            log.warning("shared ingest counters unavailable; this replica's only", error=repr(exc))
     fresh = timedelta(seconds=WINDOW_SECONDS)
     sources_set = set(sources)
     sources_set.update(
@@ -326,5 +336,5 @@ async def real_time_metrics(
     return await overview.single_flight(
         tenant_id,
         settings.overview_cache_seconds,
-        lambda: _compute(overview, sessions, settings, tenant_id),
+        lambda: _compute(overview, sessions, settings, tenant_id, shared_rate_of(store)),
     )

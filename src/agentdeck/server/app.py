@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
+        counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
             "started",
             version=__version__,
@@ -94,6 +95,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            if counters is not None:
+                await counters.stop()
             await app.state.hub.stop()
             await invalidations.stop()
             await bus.close()
@@ -137,6 +140,20 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
     from agentdeck.loops.runner import LoopMetrics
 
     return LoopMetrics(metrics.registry)
+
+
+def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner | None:
+    """With Redis, the overview's ingest rate counts every replica's writes (flushed by a
+    loop that runs on each replica, whether or not the leased loops are enabled)."""
+    if not state.settings.redis_url:
+        return None
+    from agentdeck.loops.runner import LoopRunner
+    from agentdeck.overview.shared_rate import SharedRateFlush, attach_shared_rate
+
+    shared = attach_shared_rate(state.store, state.settings.redis_url)
+    runner = LoopRunner([SharedRateFlush(shared)], sessions=state.sessions, metrics=loop_metrics)
+    runner.start()
+    return runner
 
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
