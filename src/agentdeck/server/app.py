@@ -247,6 +247,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.telemetry.router import router as telemetry_router
     from agentdeck.telemetry.scrape_router import router as scrape_router
 
+    app.include_router(overview_router)  # first: the live view's one static path, polled hard
     app.include_router(ops_router)
     app.include_router(identity_router)
     app.include_router(realtime_router)
@@ -256,7 +257,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(otlp_router)
     app.include_router(query_router)
     app.include_router(scrape_router)
-    app.include_router(overview_router)
     app.include_router(monitoring_router)
     app.include_router(alerts_router)
     app.include_router(alertmanager_router)
