@@ -49,6 +49,8 @@ WINDOW_SECONDS = 60
 HISTORY_CHECKS = 20
 #: Extra time the whole probe round may take beyond one probe's timeout.
 DEADLINE_SLACK_SECONDS = 0.5
+#: How long the answer waits for the ingest counters of the other replicas (Redis).
+SHARED_RATE_TIMEOUT = 1.0
 
 
 @dataclass
@@ -280,7 +282,9 @@ async def _compute(
     eps, previous_eps, sources = overview.rates(tenant_id, now.timestamp())
     if shared is not None:  # with Redis: the ingest of every replica
         try:
-            eps, previous_eps = await shared.rates(tenant_id, now.timestamp(), WINDOW_SECONDS)
+            eps, previous_eps = await asyncio.wait_for(
+                shared.rates(tenant_id, now.timestamp(), WINDOW_SECONDS), SHARED_RATE_TIMEOUT
+            )
         except Exception as exc:
             log.warning("shared ingest counters unavailable; this replica's only", error=repr(exc))
     fresh = timedelta(seconds=WINDOW_SECONDS)
@@ -317,7 +321,6 @@ async def _compute(
 
 async def real_time_metrics(
     *,
-    session: AsyncSession,
     store: Store,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
@@ -326,12 +329,10 @@ async def real_time_metrics(
     """The tenant's live overview, from the cache when fresh (see the module docstring):
     the model and its JSON encoding, which the route sends as it is.
 
-    ``session`` is the caller's (its connection authenticated the request): it is closed
-    first, handing its connection back to the pool, because a caller must not hold one while it
-    waits for the shared computation, which needs one itself (a burst of callers larger than
-    the pool would otherwise starve it until the pool timeout).
+    The caller holds no database session (a caller must not hold one while it waits for the
+    shared computation, which needs one itself: a burst of callers larger than the pool would
+    otherwise starve it until the pool timeout).
     """
-    await session.close()
     overview = overview_of(store)
     return await overview.single_flight(
         tenant_id,

@@ -11,6 +11,7 @@ counters are the whole picture.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 import weakref
@@ -39,6 +40,8 @@ class SharedRate:
         self.unflushed: defaultdict[uuid.UUID, defaultdict[int, int]] = defaultdict(
             lambda: defaultdict(int)
         )
+        # a read waits for a flush under way: its counts are neither here nor in Redis yet
+        self._lock = asyncio.Lock()
 
     def _key(self, tenant_id: uuid.UUID, second: int) -> str:
         return f"{self.prefix}{tenant_id}:{second}"
@@ -50,9 +53,13 @@ class SharedRate:
         """Add what this replica counted since the last flush to the shared counters."""
         if not self.unflushed:
             return
+        async with self._lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         counts, self.unflushed = self.unflushed, defaultdict(lambda: defaultdict(int))
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+            async with self.redis.pipeline(transaction=True) as pipe:  # all or nothing
                 for tenant_id, seconds in counts.items():
                     for second, samples in seconds.items():
                         key = self._key(tenant_id, second)
@@ -69,8 +76,9 @@ class SharedRate:
     async def counts(self, tenant_id: uuid.UUID, seconds: list[int]) -> list[int]:
         """Samples written in each of ``seconds`` by every replica (this one's unflushed
         counts included)."""
-        values: list[Any] = await self.redis.mget([self._key(tenant_id, s) for s in seconds])
-        local: dict[int, int] = self.unflushed.get(tenant_id, {})
+        async with self._lock:
+            values: list[Any] = await self.redis.mget([self._key(tenant_id, s) for s in seconds])
+            local: dict[int, int] = self.unflushed.get(tenant_id, {})
         return [int(v or 0) + local.get(s, 0) for v, s in zip(values, seconds, strict=True)]
 
     async def rates(self, tenant_id: uuid.UUID, now: float, window: int) -> tuple[float, float]:
@@ -95,7 +103,7 @@ def shared_rate_of(store: Store) -> SharedRate | None:
 def attach_shared_rate(store: Store, redis_url: str) -> SharedRate:
     """Count every batch written to ``store`` into counters shared through Redis (call once at
     startup; the :class:`SharedRateFlush` loop sends the counts)."""
-    shared = SharedRate(Redis.from_url(redis_url))
+    shared = SharedRate(Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2))
 
     def record(tenant_id: uuid.UUID, batch: SampleBatch) -> None:
         shared.record_at(tenant_id, int(time.time()), len(batch.timestamps))

@@ -179,11 +179,18 @@ async def principal_from_credential(
     return principal
 
 
-async def authenticate(request: Request, state: AppState, session: AsyncSession) -> Principal:
+async def authenticate(request: Request, state: AppState) -> Principal:
+    """The caller. A cached API key needs no database session; otherwise a short one of its
+    own (closed before the route runs, so the request never holds two connections)."""
     credential = _credential(request)
     if credential is None:
         raise _unauthorized("authentication required: send a Bearer token or an X-API-Key")
-    principal = await principal_from_credential(state, session, credential)
+    principal = None
+    if credential.startswith(API_KEY_PREFIX):
+        principal = state.principals.get(credential_digest(credential))
+    if principal is None:
+        async with state.sessions() as session:
+            principal = await principal_from_credential(state, session, credential)
     request.state.principal = principal
     return principal
 
@@ -202,8 +209,10 @@ def requires(
     ``limit`` defaults to ``read`` for safe methods and ``write`` for the others.
     """
 
-    async def dependency(request: Request, state: StateDep, session: SessionDep) -> Principal:
-        principal = await authenticate(request, state, session)
+    # No session here: a route that needs one asks for it (SessionDep), one that does not
+    # (a cache hit on a cheap route) costs no session at all.
+    async def dependency(request: Request, state: StateDep) -> Principal:
+        principal = await authenticate(request, state)
         if not principal.role.allows(role):
             raise ProblemError(
                 403,
