@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import delete
@@ -68,11 +69,16 @@ async def test_a_revoked_key_is_refused_at_once_although_it_was_cached(
 
 
 async def test_a_key_revoked_on_one_replica_is_refused_by_the_other(
-    app_factory: AppFactory, factory: Factory
+    app_factory: AppFactory, factory: Factory, tmp_path: Path
 ) -> None:
-    """Two app instances sharing the database and the real Redis bus."""
-    one = await app_factory(redis_url=REDIS_URL, auth={"principal_cache_seconds": 60})
-    two = await app_factory(redis_url=REDIS_URL, auth={"principal_cache_seconds": 60})
+    """Two app instances sharing the database and the real Redis bus (each with its own
+    metrics store, as separate processes would have)."""
+    one, two = [
+        await app_factory(
+            redis_url=REDIS_URL, auth={"principal_cache_seconds": 60}, data_dir=tmp_path / name
+        )
+        for name in ("one", "two")
+    ]
     admin = await factory.user(Role.admin)
     key_id, key = await _key(one, admin.headers)
     assert (await two.get(ME, headers={"X-API-Key": key})).status_code == 200
