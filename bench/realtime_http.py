@@ -35,6 +35,7 @@ from bench.realtime_load import (
     raw_request,
     register_agents,
     rss_bytes,
+    run_loop,
 )
 
 RATE = 1000
@@ -70,6 +71,8 @@ def _describe(name: str, result: LoadResult) -> str:
             if result.cpu
             else ""
         )
+        + f"; load generator CPU {result.client_cpu / max(1, len(ms)) * 1e6:.0f} us per request"
+        " (ingest included)"
     )
 
 
@@ -131,7 +134,7 @@ def run(bus: str, rate: float, duration: float, seed_duration: float) -> list[Fi
         f"{rate:,.0f}/s for {duration:.0f} s over {CONNECTIONS} connections"
     )
     with agentdeck_server("bench-rtm-", server_env(bus)) as (url, key):
-        seed, main, ref, growth = asyncio.run(
+        seed, main, ref, growth = run_loop(
             _measure(url, key, SERVERS[url].pid, rate, duration, seed_duration)
         )
     ms = [v * 1000 for v in main.latencies]

@@ -42,6 +42,7 @@ from bench.realtime_load import (
     agent_name,
     cpu_seconds,
     percentile,
+    run_loop,
 )
 
 CLIENTS = 1000
@@ -124,7 +125,7 @@ def _client_process(ws_url: str, key: str, agents: list[int], pipe: Connection) 
         failed = [repr(r) for r in results if isinstance(r, BaseException)]
         pipe.send((out, failed[:3], len(failed)))
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def run(bus: str, seconds: float) -> list[Figure]:
         print(f"  {CLIENTS:,} clients connected and subscribed in {took:.1f} s")
         pid = SERVERS[url].pid
         cpu = cpu_seconds(pid)
-        fleet = asyncio.run(_ingest(url, key, seconds))
+        fleet = run_loop(_ingest(url, key, seconds))
         cpu = cpu_seconds(pid) - cpu
         use = f"{cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores)"
         print(f"  server CPU during the ingest: {use}")

@@ -96,6 +96,19 @@ class AuthSettings(BaseModel):
     cookie_secure: bool = Field(
         False, description="Mark the refresh cookie Secure (set true behind HTTPS)."
     )
+    principal_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description=(
+            "How long an authenticated API key or access token is remembered without a "
+            "database lookup (0: never). Revoking a key or changing a user clears it at once "
+            "on every replica."
+        ),
+    )
+    principal_cache_size: int = Field(
+        10_000, ge=0, description="Most authenticated credentials remembered per process."
+    )
 
 
 class RateLimitSettings(BaseModel):
@@ -164,7 +177,19 @@ class RealtimeSettings(BaseModel):
         100, ge=1, description="Events kept per alert/deployment/fleet channel for resume."
     )
     metrics_refresh_seconds: float = Field(
-        1.0, ge=0.05, le=60, description="Default coalescing interval of metric frames."
+        1.0,
+        ge=0.05,
+        le=60,
+        description="Default interval of metric frames: one frame per interval on average.",
+    )
+    metrics_burst: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description=(
+            "Metric frames a subscription may send back to back (its token bucket's size) "
+            "before coalescing holds changes back; absorbs jitter in reporting."
+        ),
     )
     auth_timeout_seconds: float = Field(
         5.0, ge=0.05, description="Time a new connection has to send its auth message."

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -43,12 +43,13 @@ _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 _RECONNECT_MAX_SECONDS = 5.0
 
 
-def _encode(data: dict[str, Any], at: datetime) -> str:
-    return json.dumps({"at": at.isoformat(), "data": data}, separators=(",", ":"))
+def _encode(data: dict[str, Any], at: datetime) -> bytes:
+    # orjson: a metrics event of 200 samples, 20 a second, is the bus's hot path
+    return orjson.dumps({"at": at.isoformat(), "data": data}, default=str)
 
 
 def _decode(channel: str, seq: int, payload: bytes | str) -> Event:
-    body = json.loads(payload)
+    body = orjson.loads(payload)
     return Event(channel=channel, seq=seq, data=body["data"], at=datetime.fromisoformat(body["at"]))
 
 

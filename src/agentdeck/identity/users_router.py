@@ -19,7 +19,7 @@ from agentdeck.identity.schemas import (
 )
 from agentdeck.identity.users_service import Member
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from agentdeck.server.deps import Admin, SessionDep, parse_uuid
+from agentdeck.server.deps import Admin, SessionDep, StateDep, access_changed, parse_uuid
 from agentdeck.server.errors import not_found
 
 router = APIRouter()
@@ -115,7 +115,7 @@ async def get_user(user_id: str, principal: Admin, session: SessionDep) -> UserP
 
 @router.patch("/users/{user_id}", response_model=UserPublic, tags=["users"])
 async def update_user(
-    user_id: str, body: UserUpdate, principal: Admin, session: SessionDep
+    user_id: str, body: UserUpdate, principal: Admin, session: SessionDep, state: StateDep
 ) -> UserPublic:
     """Change a user's display name, email, role here, active flag or password.
 
@@ -130,6 +130,7 @@ async def update_user(
         data=body,
     )
     await session.commit()
+    await access_changed(state)  # a new role or a deactivation holds from the next request
     return _user_public(member)
 
 
@@ -186,7 +187,9 @@ async def get_api_key(key_id: str, principal: Admin, session: SessionDep) -> Api
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, tags=["api-keys"])
-async def revoke_api_key(key_id: str, principal: Admin, session: SessionDep) -> Response:
+async def revoke_api_key(
+    key_id: str, principal: Admin, session: SessionDep, state: StateDep
+) -> Response:
     """Revoke an API key; it stops working at once. Revoking twice is harmless."""
     await keys_service.revoke_key(
         session,
@@ -195,4 +198,5 @@ async def revoke_api_key(key_id: str, principal: Admin, session: SessionDep) -> 
         key_id=parse_uuid(key_id, "API key"),
     )
     await session.commit()
+    await access_changed(state)  # refused from the next request, on every replica
     return Response(status_code=204)

@@ -6,22 +6,19 @@ from fastapi import APIRouter, Response
 
 from agentdeck.overview import service
 from agentdeck.overview.schemas import RealTimeMetrics
-from agentdeck.server.deps import SessionDep, StateDep, Viewer
+from agentdeck.server.deps import StateDep, Viewer
 
 router = APIRouter(prefix="/api/v1", tags=["overview"])
 
 
 @router.get("/real-time-metrics", response_model=RealTimeMetrics)
-async def get_real_time_metrics(
-    principal: Viewer, state: StateDep, session: SessionDep
-) -> Response:
+async def get_real_time_metrics(principal: Viewer, state: StateDep) -> Response:
     """Ingest rate, active data sources and the health of every agent, with trends.
 
     Cached per tenant for a few seconds (`realtime.overview_cache_seconds`); a failing or slow
     health probe marks only its own entry (`error` or `timeout`).
     """
     answer = await service.real_time_metrics(
-        session=session,
         store=state.store,
         sessions=state.sessions,
         settings=state.settings.realtime,

@@ -22,6 +22,7 @@ from itertools import repeat
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,9 +37,12 @@ from agentdeck.overview.schemas import (
     Trends,
     TrendValue,
 )
+from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, SeriesKey, Store
+
+log = structlog.get_logger(__name__)
 
 #: The window of ``events_per_second`` and ``data_sources_active``.
 WINDOW_SECONDS = 60
@@ -49,6 +53,8 @@ DEADLINE_SLACK_SECONDS = 0.5
 #: Series whose ``agent`` label is remembered (by key object) before the memo is cleared.
 AGENT_MEMO_MAX = 200_000
 _MISSING = object()
+#: How long the answer waits for the ingest counters of the other replicas (Redis).
+SHARED_RATE_TIMEOUT = 1.0
 
 
 @dataclass
@@ -264,6 +270,7 @@ async def _compute(
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
+    shared: SharedRate | None = None,
 ) -> RealTimeMetrics:
     now = datetime.now(UTC)
     async with sessions() as session:
@@ -306,6 +313,13 @@ async def _compute(
     errors = len(entries) - healthy - inactive
     total = len(entries)
     eps, previous_eps, sources = overview.rates(tenant_id, now.timestamp())
+    if shared is not None:  # with Redis: the ingest of every replica
+        try:
+            eps, previous_eps = await asyncio.wait_for(
+                shared.rates(tenant_id, now.timestamp(), WINDOW_SECONDS), SHARED_RATE_TIMEOUT
+            )
+        except Exception as exc:
+            log.warning("shared ingest counters unavailable; this replica's only", error=repr(exc))
     fresh = timedelta(seconds=WINDOW_SECONDS)
     sources_set = set(sources)
     sources_set.update(
@@ -340,7 +354,6 @@ async def _compute(
 
 async def real_time_metrics(
     *,
-    session: AsyncSession,
     store: Store,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
@@ -349,15 +362,13 @@ async def real_time_metrics(
     """The tenant's live overview, from the cache when fresh (see the module docstring):
     the model and its JSON encoding, which the route sends as it is.
 
-    ``session`` is the caller's (its connection authenticated the request): it is closed
-    first, handing its connection back to the pool, because a caller must not hold one while it
-    waits for the shared computation, which needs one itself (a burst of callers larger than
-    the pool would otherwise starve it until the pool timeout).
+    The caller holds no database session (a caller must not hold one while it waits for the
+    shared computation, which needs one itself: a burst of callers larger than the pool would
+    otherwise starve it until the pool timeout).
     """
-    await session.close()
     overview = overview_of(store)
     return await overview.single_flight(
         tenant_id,
         settings.overview_cache_seconds,
-        lambda: _compute(overview, sessions, settings, tenant_id),
+        lambda: _compute(overview, sessions, settings, tenant_id, shared_rate_of(store)),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,34 @@ log = structlog.get_logger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
+@dataclass(slots=True)
+class TokenBucket:
+    """The metric frames a subscription may send: tokens accrue at ``rate`` per second up to
+    ``burst``; a frame spends one. A frame goes at once while a token is there, so reports
+    that arrive with some jitter are not held back; coalescing starts only when frames come
+    faster than the rate for longer than the burst lasts."""
+
+    rate: float
+    burst: float
+    tokens: float
+    stamp: float  # clock time of ``tokens``
+
+    @classmethod
+    def after_snapshot(cls, interval: float, burst: float, now: float) -> TokenBucket:
+        """Full, less the token the subscription's snapshot spent."""
+        return cls(rate=1.0 / interval, burst=burst, tokens=burst - 1.0, stamp=now)
+
+    def take(self, now: float) -> float:
+        """Spend a token and return 0 when there is one; otherwise the seconds until one."""
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return 0.0
+        self.tokens = tokens
+        return (1.0 - tokens) / self.rate
+
+
 @dataclass(eq=False)
 class ChannelSubscription:
     """A connection's subscription to one channel."""
@@ -46,7 +73,7 @@ class ChannelSubscription:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_seq: int = 0
     timer: asyncio.TimerHandle | None = None
-    last_flush: float = -math.inf  # loop time of the last metrics frame
+    bucket: TokenBucket | None = None  # metrics only: set when the subscription goes live
 
 
 #: Samples of one metrics event with their series keys (computed once per event by the hub).
@@ -123,6 +150,10 @@ class Connection:
     def release(self, subscription: ChannelSubscription) -> None:
         """Go live: deliver what was held while the snapshot or replay was prepared."""
         held, subscription.held = subscription.held or [], None
+        if subscription.ref.kind == "metrics":
+            subscription.bucket = TokenBucket.after_snapshot(
+                subscription.interval, self.hub.settings.metrics_burst, self.hub.clock()
+            )
         for event in held:
             self.deliver(subscription, event)
 
@@ -141,34 +172,44 @@ class Connection:
     def _add_pending(
         self, subscription: ChannelSubscription, seq: int, matched: KeyedSamples
     ) -> None:
-        """Fold samples into the next frame. A throttle with a leading edge: when no frame went
-        out for a whole interval the frame goes now; otherwise when the interval since the last
-        frame is over. At most one frame per interval, and a lone change is not held back."""
+        """Fold samples into the next frame, which goes at once when the subscription's token
+        bucket has a token, otherwise as soon as it has one (holding the latest sample of each
+        series by then)."""
         pending = subscription.pending
         for key, sample in matched:
             pending[key] = sample
         subscription.pending_seq = seq
-        if not pending or subscription.timer is not None:
+        if not pending:
             return
-        loop = asyncio.get_running_loop()
-        wait = subscription.last_flush + subscription.interval - loop.time()
-        if wait <= 0:
-            self._flush(subscription)
-        else:
-            subscription.timer = loop.call_later(wait, self._flush, subscription)
+        if subscription.bucket is not None:  # None: not live yet (release() sets it)
+            self._try_send(subscription)
 
     def _flush(self, subscription: ChannelSubscription) -> None:
+        """The timer of a subscription that waits for a token or for room in the queue."""
         subscription.timer = None
-        if not subscription.pending or self._closing.is_set():
-            return
-        loop = asyncio.get_running_loop()
+        if subscription.pending and not self._closing.is_set():
+            self._try_send(subscription)
+
+    def _try_send(self, subscription: ChannelSubscription) -> None:
+        """Send the pending frame if the queue has room and the bucket a token; otherwise make
+        sure a timer tries again when the token is due."""
+        assert subscription.bucket is not None
         if self.queue.qsize() >= self.queue.maxsize // 2:
             # keep coalescing rather than crowd out events that must not be dropped
-            subscription.timer = loop.call_later(subscription.interval, self._flush, subscription)
+            wait = subscription.interval
+        else:
+            wait = subscription.bucket.take(self.hub.clock())
+        timer = subscription.timer
+        if wait > 0:
+            if timer is None:
+                loop = asyncio.get_running_loop()
+                subscription.timer = loop.call_later(wait, self._flush, subscription)
             return
+        if timer is not None:
+            timer.cancel()  # the token came before the timer fired
+            subscription.timer = None
         samples = list(subscription.pending.values())
         subscription.pending.clear()
-        subscription.last_flush = loop.time()
         self.enqueue(
             event_frame(subscription.ref.name, subscription.pending_seq, {"samples": samples})
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
@@ -77,8 +78,10 @@ class Hub:
         sessions: async_sessionmaker[AsyncSession],
         authenticate: Authenticator,
         cors_origins: list[str],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bus = bus
+        self.clock = clock  # seconds; paces metric frames (tests pass their own)
         self.settings = settings
         self.sessions = sessions
         self.authenticate = authenticate

@@ -16,6 +16,7 @@ from agentdeck import __version__
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
@@ -57,6 +58,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await upgrade(engine)
         store = await open_store(settings)
         bus = await open_bus(settings, durable=DURABLE_PATTERNS)
+        principals = PrincipalCache(
+            ttl=settings.auth.principal_cache_seconds, size=settings.auth.principal_cache_size
+        )
+        invalidations = Invalidations(principals, bus)
+        await invalidations.start()  # revocations on other replicas reach this one's cache
         state = AppState(
             settings=settings,
             engine=engine,
@@ -65,12 +71,15 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             metrics=metrics,
             store=store,
             bus=bus,
+            principals=principals,
+            invalidations=invalidations,
         )
         app.state.deck = state
         await _backfill_rule_packs(state)
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
+        counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
             "started",
             version=__version__,
@@ -89,7 +98,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            if counters is not None:
+                await counters.stop()
             await app.state.hub.stop()
+            await invalidations.stop()
             await bus.close()
             await state.limiter.aclose()
             await store.close()
@@ -139,6 +151,20 @@ def _loop_metrics(metrics: ServerMetrics) -> LoopMetrics:
     from agentdeck.loops.runner import LoopMetrics
 
     return LoopMetrics(metrics.registry)
+
+
+def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner | None:
+    """With Redis, the overview's ingest rate counts every replica's writes (flushed by a
+    loop that runs on each replica, whether or not the leased loops are enabled)."""
+    if not state.settings.redis_url:
+        return None
+    from agentdeck.loops.runner import LoopRunner
+    from agentdeck.overview.shared_rate import SharedRateFlush, attach_shared_rate
+
+    shared = attach_shared_rate(state.store, state.settings.redis_url)
+    runner = LoopRunner([SharedRateFlush(shared)], sessions=state.sessions, metrics=loop_metrics)
+    runner.start()
+    return runner
 
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
@@ -240,6 +266,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.telemetry.router import router as telemetry_router
     from agentdeck.telemetry.scrape_router import router as scrape_router
 
+    app.include_router(overview_router)  # first: the live view's one static path, polled hard
     app.include_router(ops_router)
     app.include_router(identity_router)
     app.include_router(realtime_router)
@@ -249,7 +276,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(otlp_router)
     app.include_router(query_router)
     app.include_router(scrape_router)
-    app.include_router(overview_router)
     app.include_router(monitoring_router)
     app.include_router(alerts_router)
     app.include_router(alertmanager_router)

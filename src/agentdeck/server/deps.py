@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.bus.base import Bus
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
+from agentdeck.identity.principal_cache import credential_digest
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import (
     API_KEY_PREFIX,
@@ -47,7 +48,11 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
 }
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies below are coroutines on purpose: FastAPI runs a plain ``def`` dependency in
+# the thread pool, a thread hand-off per dependency per request.
+
+
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.deck
     return state
 
@@ -55,21 +60,21 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_store(state: StateDep) -> Store:
+async def get_store(state: StateDep) -> Store:
     return state.store
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_bus(state: StateDep) -> Bus:
+async def get_bus(state: StateDep) -> Bus:
     return state.bus
 
 
 BusDep = Annotated[Bus, Depends(get_bus)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -100,7 +105,10 @@ def _credential(request: Request) -> str | None:
     return key.strip() if key else None
 
 
-async def _principal_from_api_key(session: AsyncSession, plaintext: str) -> Principal:
+async def _principal_from_api_key(
+    session: AsyncSession, plaintext: str
+) -> tuple[Principal, datetime | None]:
+    """The key's principal and its expiry."""
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256_hex(plaintext)))
     now = datetime.now(UTC)
     if key is None:
@@ -112,12 +120,16 @@ async def _principal_from_api_key(session: AsyncSession, plaintext: str) -> Prin
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         await session.commit()
-    return Principal(
+    principal = Principal(
         kind="api_key", id=key.id, name=key.name, tenant_id=key.tenant_id, role=key.role
     )
+    return principal, key.expires_at
 
 
-async def _principal_from_jwt(session: AsyncSession, token: str, secret: str) -> Principal:
+async def _principal_from_jwt(
+    session: AsyncSession, token: str, secret: str
+) -> tuple[Principal, datetime | None]:
+    """The token's user in its tenant (with the current role) and the token's expiry."""
     try:
         claims = decode_access_token(token, secret=secret)
     except InvalidToken as exc:
@@ -132,39 +144,61 @@ async def _principal_from_jwt(session: AsyncSession, token: str, secret: str) ->
     if row is None or not row[0].is_active:
         raise _unauthorized("this account is inactive or no longer a member")
     user, membership = row
-    return Principal(
+    principal = Principal(
         kind="user",
         id=user.id,
         name=user.username,
         tenant_id=membership.tenant_id,
         role=membership.role,  # the current role, not the one in the token
     )
-
-
-async def authenticate(request: Request, state: AppState, session: AsyncSession) -> Principal:
-    credential = _credential(request)
-    if credential is None:
-        raise _unauthorized("authentication required: send a Bearer token or an X-API-Key")
-    if credential.startswith(API_KEY_PREFIX):
-        principal = await _principal_from_api_key(session, credential)
-    else:
-        principal = await _principal_from_jwt(
-            session, credential, state.settings.secret_key.get_secret_value()
-        )
-    request.state.principal = principal
-    return principal
+    return principal, claims.expires_at
 
 
 async def principal_from_credential(
     state: AppState, session: AsyncSession, credential: str
 ) -> Principal:
-    """The principal of a JWT or an ``adk_`` API key (for callers without a Request, such as
-    the WebSocket hub); raises the same 401 ProblemError as ``authenticate``."""
+    """The principal of a JWT or an ``adk_`` API key; raises a 401 ProblemError.
+
+    API keys come from a short-lived cache when known (``auth.principal_cache_seconds``), so a
+    busy key costs no database round trip; see ``identity.principal_cache``. Access tokens are
+    checked against the database every time (the user's current role and active flag).
+    """
+    if not credential.startswith(API_KEY_PREFIX):
+        principal, _ = await _principal_from_jwt(
+            session, credential, state.settings.secret_key.get_secret_value()
+        )
+        return principal
+    cache = state.principals
+    digest = credential_digest(credential)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    generation = cache.generation
+    principal, expires_at = await _principal_from_api_key(session, credential)
+    cache.put(digest, principal, generation=generation, expires_at=expires_at)
+    return principal
+
+
+async def authenticate(request: Request, state: AppState) -> Principal:
+    """The caller. A cached API key needs no database session; otherwise a short one of its
+    own (closed before the route runs, so the request never holds two connections)."""
+    credential = _credential(request)
+    if credential is None:
+        raise _unauthorized("authentication required: send a Bearer token or an X-API-Key")
+    principal = None
     if credential.startswith(API_KEY_PREFIX):
-        return await _principal_from_api_key(session, credential)
-    return await _principal_from_jwt(
-        session, credential, state.settings.secret_key.get_secret_value()
-    )
+        principal = state.principals.get(credential_digest(credential))
+    if principal is None:
+        async with state.sessions() as session:
+            principal = await principal_from_credential(state, session, credential)
+    request.state.principal = principal
+    return principal
+
+
+async def access_changed(state: AppState) -> None:
+    """Call after committing a change that may withdraw access (a revoked key, a deactivated
+    user, a changed role): cached principals are dropped here and on every other replica."""
+    await state.invalidations.announce()
 
 
 def requires(
@@ -175,8 +209,10 @@ def requires(
     ``limit`` defaults to ``read`` for safe methods and ``write`` for the others.
     """
 
-    async def dependency(request: Request, state: StateDep, session: SessionDep) -> Principal:
-        principal = await authenticate(request, state, session)
+    # No session here: a route that needs one asks for it (SessionDep), one that does not
+    # (a cache hit on a cheap route) costs no session at all.
+    async def dependency(request: Request, state: StateDep) -> Principal:
+        principal = await authenticate(request, state)
         if not principal.role.allows(role):
             raise ProblemError(
                 403,

@@ -1,4 +1,5 @@
-"""What one running app holds: settings, database, rate limiter, metrics registry."""
+"""What one running app holds: settings, database, rate limiter, metrics registry, the cache of
+authenticated principals."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
+from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.settings import Settings
@@ -26,4 +28,6 @@ class AppState:
     metrics: ServerMetrics
     store: Store
     bus: Bus
+    principals: PrincipalCache
+    invalidations: Invalidations
     loops: LoopRunner | None = None
