@@ -41,6 +41,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
 from agentdeck.telemetry import otlp
+from agentdeck.telemetry._proto import field_spec as _field
 from agentdeck.telemetry.ingest import SampleColumns, columns_from_rows, paused_gc
 from agentdeck.telemetry.models import MetricType
 from agentdeck.tsdb.names import OTelMetricType
@@ -102,28 +103,6 @@ class _Fallback(Exception):
 _F = descriptor_pb2.FieldDescriptorProto
 _PKG = "agentdeck.otlp.shadow"
 _OTEL = "opentelemetry.proto"
-
-
-def _field(
-    name: str,
-    number: int,
-    kind: int,
-    type_name: str = "",
-    *,
-    repeated: bool = False,
-    oneof: int = -1,
-) -> _F:
-    spec = _F(
-        name=name,
-        number=number,
-        type=kind,  # type: ignore[arg-type]
-        label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
-    )
-    if type_name:
-        spec.type_name = type_name
-    if oneof >= 0:
-        spec.oneof_index = oneof
-    return spec
 
 
 @functools.cache

@@ -27,6 +27,7 @@ import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from agentdeck.telemetry._proto import field_spec as _field
 from agentdeck.telemetry.ingest import MetricMeta, SampleError
 from agentdeck.telemetry.models import MetricType
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
@@ -57,18 +58,6 @@ class WriteRequestTooLarge(ValueError):
 
 
 _F = descriptor_pb2.FieldDescriptorProto
-
-
-def _field(name: str, number: int, kind: int, *, repeated: bool = False, type_name: str = "") -> _F:
-    spec = _F(
-        name=name,
-        number=number,
-        type=kind,  # type: ignore[arg-type]
-        label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
-    )
-    if type_name:
-        spec.type_name = type_name
-    return spec
 
 
 @functools.cache
