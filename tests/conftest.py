@@ -43,6 +43,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of SQLite-only behaviour are deselected (not skipped) in the PostgreSQL pass."""
+    if config.getoption("--db") == "sqlite":
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))

@@ -346,17 +346,13 @@ async def test_client_side_routes_get_the_ui(ui_app: tuple[httpx.AsyncClient, bo
         assert "immutable" in asset.headers["cache-control"]
 
 
+@pytest.mark.sqlite_only  # PostgreSQL has row locks
 async def test_a_write_refused_by_a_busy_sqlite_is_503_and_stores_nothing(
-    db_kind: str,
     database_url: str,
     app_factory: Callable[..., Coroutine[Any, Any, httpx.AsyncClient]],
     factory: Factory,
 ) -> None:
     """SQLite has one writer: a write that waited out the busy timeout is told to retry."""
-    if db_kind != "sqlite":
-        pytest.skip(
-            "SQLite's single-writer lock; PostgreSQL has row locks (runs in the SQLite pass)"
-        )
     dev = await factory.user(Role.developer)
     api = await app_factory(database={"url": database_url, "sqlite_busy_timeout_ms": 50})
     agent = {"name": "busy-one", "type": "llm"}
