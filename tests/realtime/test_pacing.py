@@ -6,8 +6,8 @@ clock: nothing here waits for an interval to pass."""
 from __future__ import annotations
 
 from agentdeck.identity.roles import Role
-from agentdeck.realtime.connection import TokenBucket
 from agentdeck.realtime.hub import publish_event
+from agentdeck.tokenbucket import TokenBucket
 from tests.conftest import Factory
 from tests.realtime.conftest import Start, authed, recv_type, subscribe, token_of, wait_for
 

@@ -15,37 +15,13 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from agentdeck.tokenbucket import TokenBucket
+
 BURST_SECONDS = 10.0
 
 
 def capacity_of(rate_per_minute: int) -> float:
     return max(1.0, rate_per_minute / 60.0 * BURST_SECONDS)
-
-
-class TokenBucket:
-    def __init__(self, rate_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate_per_minute / 60.0
-        self.capacity = capacity_of(rate_per_minute)
-        self.tokens = self.capacity
-        self.clock = clock
-        self.updated = clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def take(self) -> bool:
-        self._refill()
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
-    def wait_seconds(self) -> float:
-        """Seconds until the next token."""
-        self._refill()
-        return max(0.0, (1.0 - self.tokens) / self.rate)
 
 
 class ChannelLimits:
@@ -58,19 +34,16 @@ class ChannelLimits:
         #: channel → clock time before which it has no token (from the last refused take)
         self._blocked: dict[uuid.UUID, float] = {}
 
-    def bucket(self, channel_id: uuid.UUID, per_minute: int | None) -> TokenBucket:
-        rate = per_minute or self.default
-        bucket = self._buckets.get(channel_id)
-        if bucket is None or bucket.rate != rate / 60.0:
-            bucket = self._buckets[channel_id] = TokenBucket(rate, self.clock)
-        return bucket
-
     async def take(self, channel_id: uuid.UUID, per_minute: int | None) -> float:
         """0 when a send may go now (and counts it), else the seconds until one may."""
-        bucket = self.bucket(channel_id, per_minute)
-        if bucket.take():
-            return 0.0
-        return self._refused(channel_id, bucket.wait_seconds())
+        per_minute = per_minute or self.default
+        now = self.clock()
+        bucket = self._buckets.get(channel_id)
+        if bucket is None or bucket.rate != per_minute / 60.0:
+            bucket = TokenBucket.full(per_minute / 60.0, capacity_of(per_minute), now)
+            self._buckets[channel_id] = bucket
+        wait = bucket.take(now)
+        return self._refused(channel_id, wait) if wait > 0 else 0.0
 
     def _refused(self, channel_id: uuid.UUID, wait: float) -> float:
         self._blocked[channel_id] = self.clock() + wait

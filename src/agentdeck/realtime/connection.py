@@ -23,40 +23,13 @@ from agentdeck.realtime.protocol import (
     event_frame,
     series_key,
 )
+from agentdeck.tokenbucket import TokenBucket
 
 if TYPE_CHECKING:
     from agentdeck.realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """The metric frames a subscription may send: tokens accrue at ``rate`` per second up to
-    ``burst``; a frame spends one. A frame goes at once while a token is there, so reports
-    that arrive with some jitter are not held back; coalescing starts only when frames come
-    faster than the rate for longer than the burst lasts."""
-
-    rate: float
-    burst: float
-    tokens: float
-    stamp: float  # clock time of ``tokens``
-
-    @classmethod
-    def after_snapshot(cls, interval: float, burst: float, now: float) -> TokenBucket:
-        """Full, less the token the subscription's snapshot spent."""
-        return cls(rate=1.0 / interval, burst=burst, tokens=burst - 1.0, stamp=now)
-
-    def take(self, now: float) -> float:
-        """Spend a token and return 0 when there is one; otherwise the seconds until one."""
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if tokens >= 1.0:
-            self.tokens = tokens - 1.0
-            return 0.0
-        self.tokens = tokens
-        return (1.0 - tokens) / self.rate
 
 
 @dataclass(eq=False)
