@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
 from typing import Any
 
 import httpx
@@ -41,6 +40,7 @@ from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, SeriesKey, Store
+from agentdeck.tsdb.object_memo import ObjectMemo
 
 log = structlog.get_logger(__name__)
 
@@ -92,11 +92,10 @@ class Overview:
     cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
     inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
     computations: int = 0
-    #: ``id(series key)`` → its ``agent`` label. The ingest core hands over the same key
+    #: Each series key object's ``agent`` label. The ingest core hands over the same key
     #: objects batch after batch, so a batch is counted with C-level lookups, not by walking
-    #: every series' labels; ``_alive`` holds the keys so that no remembered id is reused.
-    _agent_of: dict[int, str | None] = field(default_factory=dict)
-    _alive: list[SeriesKey] = field(default_factory=list)
+    #: every series' labels.
+    _agent_of: ObjectMemo[SeriesKey, str | None] = field(default_factory=ObjectMemo)
 
     def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
         """Count a written batch (called by the ingest core after each write; cheap)."""
@@ -111,8 +110,7 @@ class Overview:
             for old in [s for s in seconds if s <= second - 2 * WINDOW_SECONDS]:
                 del seconds[old]
         series = batch.series
-        agent_of = self._agent_of
-        agents: set[Any] = set(map(agent_of.get, map(id, series), repeat(_MISSING)))
+        agents: set[Any] = set(self._agent_of.get_many(series, _MISSING))
         if _MISSING in agents:
             agents.discard(_MISSING)
             agents.update(self._learn(series))
@@ -124,20 +122,17 @@ class Overview:
     def _learn(self, series: tuple[SeriesKey, ...]) -> set[str | None]:
         """The agents of the series not remembered yet (and remember them)."""
         agent_of = self._agent_of
-        if len(agent_of) + len(series) > AGENT_MEMO_MAX:
-            agent_of.clear()
-            self._alive.clear()
+        agent_of.make_room(len(series), AGENT_MEMO_MAX)
         found: set[str | None] = set()
         for key in series:
-            if id(key) in agent_of:
+            if key in agent_of:
                 continue
             agent = None
             for name, value in key.labels:
                 if name == "agent":
                     agent = value
                     break
-            agent_of[id(key)] = agent
-            self._alive.append(key)
+            agent_of.remember(key, agent)
             found.add(agent)
         return found
 

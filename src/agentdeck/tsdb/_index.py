@@ -14,13 +14,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from uuid import UUID
 
 import numpy as np
 
 from agentdeck.tsdb.base import Int64Array, Matcher, MatchOp, SeriesKey
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
+from agentdeck.tsdb.object_memo import ObjectMemo
 
 _NO_TS = np.iinfo(np.int64).max  # first_ts of a series without samples
 _NO_TS_LAST = np.iinfo(np.int64).min
@@ -33,15 +33,9 @@ class TenantSeries:
     ids: dict[SeriesKey, int] = field(default_factory=dict)
     postings: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     all_ids: set[int] = field(default_factory=set)
-    #: ``id(key object)`` → series id, for the key objects writers hand over batch after batch
-    #: (the ingest core keeps one per series): found without hashing the label tuples again.
-    #: ``alive`` holds those objects, so no remembered ``id`` is reused meanwhile.
-    by_object: dict[int, int] = field(default_factory=dict)
-    alive: list[SeriesKey] = field(default_factory=list)
-
-    def forget_objects(self) -> None:
-        self.by_object.clear()
-        self.alive.clear()
+    #: Series id by key object, for the key objects writers hand over batch after batch (the
+    #: ingest core keeps one per series): found without hashing the label tuples again.
+    objects: ObjectMemo[SeriesKey, int] = field(default_factory=ObjectMemo)
 
 
 class SeriesIndex:
@@ -74,21 +68,18 @@ class SeriesIndex:
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
             return np.full(n, -1, np.int32)
-        by_object = tenant.by_object
-        ids = np.fromiter(map(by_object.get, map(id, keys), repeat(-1, n)), np.int32, count=n)
+        objects = tenant.objects
+        ids = np.fromiter(objects.get_many(keys, -1), np.int32, count=n)
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            if len(tenant.alive) + len(missing) > max(2 * len(tenant.ids), _MIN_OBJECTS):
-                tenant.forget_objects()  # keys of past requests that no writer sends any more
+            objects.make_room(len(missing), max(2 * len(tenant.ids), _MIN_OBJECTS))
             known = tenant.ids
-            alive = tenant.alive
             for i in missing.tolist():
                 key = keys[i]
                 series_id = known.get(key)
                 if series_id is not None:
                     ids[i] = series_id
-                    by_object[id(key)] = series_id
-                    alive.append(key)
+                    objects.remember(key, series_id)
         return ids
 
     def _grow(self, size: int) -> None:
@@ -137,7 +128,7 @@ class SeriesIndex:
             key = self.keys.pop(series_id)
             tenant_id = self.tenant_of.pop(series_id)
             tenant = self.tenants[tenant_id]
-            tenant.forget_objects()
+            tenant.objects.clear()
             del tenant.ids[key]
             tenant.all_ids.discard(series_id)
             pairs = [(METRIC_NAME_LABEL, key.name), *key.labels]
