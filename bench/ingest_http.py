@@ -9,8 +9,8 @@ The bodies are encoded before the clock starts.
   (its own process: uvicorn on 127.0.0.1, SQLite state, DuckDB store, rate limit off) with a
   developer API key. The clock stops when the last response arrived (200: samples durable);
   every response must report all 10,000 samples accepted. Each run also prints the server's
-  CPU time per sample (its event-loop thread and all its threads, from ``/proc``), which
-  varies far less with the machine's load than the rate does.
+  CPU time per sample (its event-loop thread, all its threads and its JSON decode worker
+  processes, from ``/proc``), which varies far less with the machine's load than the rate.
 * reference: the same samples as ``/api/v1/import`` JSON-lines bodies (one line per series per
   request, pre-encoded) POSTed by 4 concurrent clients to a fresh ``victoria-metrics``, then
   ``/internal/force_flush``.
@@ -51,15 +51,25 @@ STEP_MS = 60_000
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """(event-loop thread, whole process) CPU seconds of a Linux process so far."""
+def _cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """(event-loop thread, whole process, its child processes) CPU seconds of a Linux process
+    so far; the children are the JSON decode workers."""
 
     def read(path: str) -> float:
-        with open(path) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        try:
+            with open(path) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a child that exited meanwhile
+            return 0.0
         return (int(fields[11]) + int(fields[12])) / _TICK
 
-    return read(f"/proc/{pid}/task/{pid}/stat"), read(f"/proc/{pid}/stat")
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        children = listing.read().split()
+    return (
+        read(f"/proc/{pid}/task/{pid}/stat"),
+        read(f"/proc/{pid}/stat"),
+        sum(read(f"/proc/{child}/stat") for child in children),
+    )
 
 
 def make_samples(requests: int) -> list[list[dict[str, Any]]]:
@@ -151,19 +161,20 @@ def run(requests: int, repeats: int, budget: float) -> list[Figure]:
         for run_number in range(repeats):
             with agentdeck_server("bench-json-") as (url, key):
                 pid = SERVERS[url].pid
-                main_before, all_before = _cpu_seconds(pid)
+                main_before, all_before, workers_before = _cpu_seconds(pid)
                 sent, elapsed = asyncio.run(
                     _post_all(
                         url, "/api/v1/metrics/batch", bodies, {**headers, "X-API-Key": key}, budget
                     )
                 )
-                main_after, all_after = _cpu_seconds(pid)
+                main_after, all_after, workers_after = _cpu_seconds(pid)
             rates.append(sent * BATCH / elapsed)
             per_sample = 1e9 / (sent * BATCH)
             print(
                 f"  run {run_number + 1}: server CPU per sample "
                 f"{(main_after - main_before) * per_sample:,.0f} ns event loop, "
-                f"{(all_after - all_before) * per_sample:,.0f} ns all threads"
+                f"{(all_after - all_before) * per_sample:,.0f} ns all threads, "
+                f"{(workers_after - workers_before) * per_sample:,.0f} ns decode workers"
             )
             sent, elapsed = asyncio.run(
                 _post_all(vm_url, "/api/v1/import", reference_bodies, {}, budget)

@@ -162,6 +162,13 @@ class TSDBSettings(BaseModel):
     future_tolerance_seconds: int = Field(
         600, ge=0, description="How far in the future a sample timestamp may be."
     )
+    json_decode_processes: int | None = Field(
+        None,
+        ge=0,
+        description="Worker processes that decode JSON batch bodies of 64 KiB or more beside "
+        "the event loop (unset: one on a machine with two CPUs or more; 0: decode in the "
+        "server process).",
+    )
 
 
 class RealtimeSettings(BaseModel):

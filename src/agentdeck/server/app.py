@@ -28,6 +28,7 @@ from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
+from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             bus=bus,
             principals=principals,
             invalidations=invalidations,
+            decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
         )
         app.state.deck = state
         await _backfill_rule_packs(state)
@@ -101,6 +103,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             if counters is not None:
                 await counters.stop()
             await app.state.hub.stop()
+            await state.decoders.close()
             await invalidations.stop()
             await bus.close()
             await state.limiter.aclose()

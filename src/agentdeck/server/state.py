@@ -13,6 +13,7 @@ from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.settings import Settings
+from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.tsdb.base import Store
 
 if TYPE_CHECKING:
@@ -30,4 +31,5 @@ class AppState:
     bus: Bus
     principals: PrincipalCache
     invalidations: Invalidations
+    decoders: DecodePool
     loops: LoopRunner | None = None

@@ -68,6 +68,7 @@ __all__ = [
     "IngestResult",
     "IngestStats",
     "Invalid",
+    "KeyedColumns",
     "MetricMeta",
     "RawSample",
     "Row",
@@ -142,6 +143,31 @@ class SampleColumns:
 
     names: Sequence[str]
     tokens: Sequence[Hashable]
+    label_sets: Mapping[Any, Mapping[str, Any] | Invalid | None]
+    timestamps: Int64Array
+    values: Float64Array
+    indexes: Int64Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
+@dataclass(slots=True)
+class KeyedColumns:
+    """Samples as columns with their names and label sets numbered, for
+    :func:`ingest_columns`.
+
+    Sample ``i`` is metric ``names[name_ids[i]]`` with the label set
+    ``label_sets[tokens[token_ids[i]]]`` at ``timestamps[i]`` (ms) with ``values[i]``;
+    ``indexes[i]`` is its position in the request (``None``: ``0..n-1``). Tokens are as in
+    :class:`SampleColumns`. The core then looks series up once per distinct (name, token)
+    pair of the batch, not once per sample.
+    """
+
+    names: Sequence[str]
+    name_ids: IndexArray
+    tokens: Sequence[Hashable]
+    token_ids: IndexArray
     label_sets: Mapping[Any, Mapping[str, Any] | Invalid | None]
     timestamps: Int64Array
     values: Float64Array
@@ -345,7 +371,7 @@ async def ingest_columns(
     session: AsyncSession,
     settings: TSDBSettings,
     tenant_id: UUID,
-    columns: SampleColumns,
+    columns: SampleColumns | KeyedColumns,
     metadata: Sequence[MetricMeta] = (),
     errors: Sequence[SampleError] = (),
     error_reasons: Sequence[str] = (),
@@ -365,37 +391,18 @@ async def ingest_columns(
     )
     bad: list[tuple[int, str, str, str]] = []
     with paused_gc():
-        # Per sample, the label set's own small dict (its token's hash is usually cached in
-        # the token already) and then the name in it: two lookups in small, cache-warm tables
-        # cost about half of one (name, token) lookup in a table of every series.
-        tokens = tenant.tokens
-        names = columns.names
-        by_token: list[dict[Any, Entry] | None] = list(map(tokens.get, columns.tokens))
-        if None in by_token:
-            for token in set(columns.tokens).difference(tokens):
-                tokens[token] = {}
-            by_token = list(map(tokens.__getitem__, columns.tokens))
-        found: list[Entry | None] = list(map(dict.get, by_token, names))  # type: ignore[arg-type]
-        if None in found:
-            label_sets = columns.label_sets
-            for i, (name, token) in enumerate(zip(names, columns.tokens, strict=True)):
-                if found[i] is None:
-                    by_name = tokens[token]
-                    entry = by_name.get(name)
-                    if entry is None:
-                        labels = label_sets[token]
-                        if isinstance(labels, tuple):  # the caller refused the label set
-                            entry = Entry(None, labels)
-                        else:
-                            entry = tenant.entry(name, labels, settings)
-                        by_name[name] = entry
-                        tenant.token_entries += 1
-                    found[i] = entry
-        resolved: list[Entry] = found  # type: ignore[assignment]  # no None left
-        uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=n)
+        if isinstance(columns, KeyedColumns):
+            names, tokens, pair_of = _distinct_pairs(columns)
+            resolved = _entries(tenant, names, tokens, columns.label_sets, settings)
+        else:
+            pair_of = None
+            resolved = _entries(tenant, columns.names, columns.tokens, columns.label_sets, settings)
+        uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=len(resolved))
         distinct, first, inverse = np.unique(uids, return_index=True, return_inverse=True)
         entries = list(map(resolved.__getitem__, first.tolist()))
     series_index = inverse.astype(np.int32, copy=False).reshape(-1)
+    if pair_of is not None:
+        series_index = series_index[pair_of]
     values = columns.values
     valid = np.fromiter(map(_OK, entries), dtype=bool, count=len(entries))
     refused = ~valid[series_index] if not valid.all() else np.zeros(n, dtype=bool)
@@ -430,6 +437,53 @@ async def ingest_columns(
         now=now,
         empty=n == 0,
     )
+
+
+def _distinct_pairs(columns: KeyedColumns) -> tuple[list[str], list[Hashable], IndexArray]:
+    """(name, token) of each distinct pair of the batch, and each sample's pair."""
+    width = len(columns.names)
+    pairs = np.asarray(columns.token_ids, dtype=np.int64) * width + columns.name_ids
+    distinct, pair_of = np.unique(pairs, return_inverse=True)
+    names = list(map(columns.names.__getitem__, (distinct % width).tolist()))
+    tokens = list(map(columns.tokens.__getitem__, (distinct // width).tolist()))
+    return names, tokens, pair_of.astype(np.int32, copy=False).reshape(-1)
+
+
+def _entries(
+    tenant: TenantSeries,
+    names: Sequence[str],
+    tokens: Sequence[Hashable],
+    label_sets: Mapping[Any, Mapping[str, Any] | Invalid | None],
+    settings: TSDBSettings,
+) -> list[Entry]:
+    """The series entry of each (``names[i]``, ``tokens[i]``), validated on first sight.
+
+    Per item, the label set's own small dict (its token's hash is usually cached in the
+    token already) and then the name in it: two lookups in small, cache-warm tables cost
+    about half of one (name, token) lookup in a table of every series.
+    """
+    known = tenant.tokens
+    by_token: list[dict[Any, Entry] | None] = list(map(known.get, tokens))
+    if None in by_token:
+        for token in set(tokens).difference(known):
+            known[token] = {}
+        by_token = list(map(known.__getitem__, tokens))
+    found: list[Entry | None] = list(map(dict.get, by_token, names))  # type: ignore[arg-type]
+    if None in found:
+        for i, (name, token) in enumerate(zip(names, tokens, strict=True)):
+            if found[i] is None:
+                by_name = known[token]
+                entry = by_name.get(name)
+                if entry is None:
+                    labels = label_sets[token]
+                    if isinstance(labels, tuple):  # the caller refused the label set
+                        entry = Entry(None, labels)
+                    else:
+                        entry = tenant.entry(name, labels, settings)
+                    by_name[name] = entry
+                    tenant.token_entries += 1
+                found[i] = entry
+    return found  # type: ignore[return-value]  # no None left
 
 
 async def _finish(
@@ -511,11 +565,12 @@ async def _finish(
                 values[keep],
             )
         await store.write(tenant_id, batch)
-        for listener in state.listeners:
-            try:
-                listener(tenant_id, batch)
-            except Exception:
-                log.exception("write_listener_failed")
+        with paused_gc():  # the listeners' short-lived objects, collected once after
+            for listener in state.listeners:
+                try:
+                    listener(tenant_id, batch)
+                except Exception:
+                    log.exception("write_listener_failed")
 
     if metadata and (accepted or empty):
         # Metadata rides with samples: a request whose every sample was refused changes

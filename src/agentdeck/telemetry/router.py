@@ -26,6 +26,7 @@ from agentdeck.settings import Settings
 from agentdeck.telemetry import service
 from agentdeck.telemetry.ingest import (
     IngestResult,
+    KeyedColumns,
     MetricMeta,
     Row,
     SampleColumns,
@@ -86,14 +87,14 @@ async def _run(
     session: AsyncSession,
     settings: Settings,
     tenant_id: uuid.UUID,
-    rows: Sequence[Row] | SampleColumns,
+    rows: Sequence[Row] | SampleColumns | KeyedColumns,
     metadata: Sequence[MetricMeta],
     errors: Sequence[SampleError],
     reasons: Sequence[str],
     now_ms: int | None = None,
 ) -> IngestResult:
     try:
-        if isinstance(rows, SampleColumns):
+        if isinstance(rows, SampleColumns | KeyedColumns):
             return await ingest_columns(
                 store=store,
                 session=session,
@@ -177,8 +178,11 @@ async def ingest_metric_batch(
             raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
         )
         now_ms = time.time_ns() // 1_000_000
-        parsed = service.read_batch(
-            body, max_samples=settings.tsdb.max_batch_samples, now_ms=now_ms
+        parsed = await service.read_batch_with(
+            request.app.state.deck.decoders,
+            body,
+            max_samples=settings.tsdb.max_batch_samples,
+            now_ms=now_ms,
         )
     except service.BodyError as exc:
         raise ProblemError(exc.status, exc.kind, exc.detail) from exc

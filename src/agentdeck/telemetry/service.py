@@ -24,8 +24,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
+from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
-from agentdeck.telemetry.json_columns import ColumnBatch, decode_columns, metadata_problem
+from agentdeck.telemetry.json_columns import ColumnBatch, column_batch, decode_columns, metric_meta
+from agentdeck.telemetry.json_decode import Meta, metadata_problem
 from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
 #: How often (at most) one agent's ``last_seen_at`` is written.
@@ -156,6 +158,18 @@ def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | P
         return _parse_batch(body, max_samples=max_samples)
 
 
+async def read_batch_with(
+    pool: DecodePool, body: bytes, *, max_samples: int, now_ms: int
+) -> ColumnBatch | ParsedBatch:
+    """:func:`read_batch`, with large bodies decoded by ``pool``'s worker processes."""
+    decoded = await pool.decode(body, max_samples=max_samples, now_ms=now_ms)
+    with paused_gc():
+        fast = None if decoded is None else column_batch(decoded)
+        if fast is not None:
+            return fast
+        return _parse_batch(body, max_samples=max_samples)
+
+
 def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     """Parse a ``/metrics/batch`` body (see :class:`~agentdeck.telemetry.schemas.MetricBatch`).
 
@@ -201,7 +215,7 @@ def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
     agents = out.agents
     isfinite = math.isfinite
     stamps: dict[Any, int | str] = {}
-    meta: dict[str, MetricMeta] = {}
+    meta: dict[str, Meta] = {}
     for i, sample in enumerate(samples):
         if type(sample) is not dict:
             out.refuse(i, "malformed", "", "a sample must be a JSON object")
@@ -236,7 +250,7 @@ def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
                 out.refuse(i, "invalid_metadata", problem[0], problem[1])
                 continue
         rows.append((name, labels, value, ts, i))
-    out.metadata.extend(meta.values())
+    out.metadata.extend(map(metric_meta, meta.values()))
 
 
 def _parse_compact(
