@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import pickle
 import sys
@@ -48,7 +47,7 @@ MAX_WAITING = 4
 #: retried in a tight loop).
 RESTART_SECONDS = 10.0
 _PIPE_BYTES = 1 << 20  # Linux caps unprivileged pipes at /proc/sys/fs/pipe-max-size (1 MiB)
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux; Python names it from 3.10 on Linux only)
 
 
 class _WorkerGone(Exception):
@@ -223,11 +222,7 @@ class DecodePool:
         finally:
             self._starting = None
         for stream in (process.stdin, process.stdout):
-            transport = getattr(stream, "transport", None) or getattr(stream, "_transport", None)
-            pipe = transport.get_extra_info("pipe") if transport is not None else None
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+            _widen(stream)
         worker = _Worker(process)
         worker.reader = asyncio.create_task(worker.read_answers())
         worker.reader.add_done_callback(lambda _: self._exited(worker))
@@ -266,6 +261,19 @@ class DecodePool:
         if worker.reader is not None:
             await asyncio.gather(worker.reader, return_exceptions=True)
         worker.fail("the pool closed")
+
+
+def _widen(stream: object) -> None:
+    """Let a pipe hold a whole body (Linux; elsewhere pipes keep their size): fewer trips
+    through the event loop per body."""
+    transport = getattr(stream, "transport", None) or getattr(stream, "_transport", None)
+    pipe = transport.get_extra_info("pipe") if transport is not None else None
+    if pipe is None or not sys.platform.startswith("linux"):
+        return
+    import fcntl
+
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 def _decode_here(body: bytes, max_samples: int, now_ms: int) -> Decoded | None:
