@@ -212,3 +212,26 @@ async def test_the_api_decodes_large_batches_in_a_worker(
     assert decoders.stats.in_workers == 1
     exposition = (await client.get("/metrics")).text
     assert 'agentdeck_json_decodes_total{where="worker"} 1.0' in exposition
+
+
+async def test_a_stuck_worker_is_killed_and_its_body_decoded_here() -> None:
+    pool = DecodePool(1, restart_seconds=0, answer_timeout=0.5)
+    await pool.start()
+    (pid,) = pool.pids
+    os.kill(pid, signal.SIGSTOP)  # alive but never answers
+    body = BODIES["mixed"]
+    _same(await pool.decode(body, max_samples=10_000, now_ms=NOW), _here(body))
+    assert (pool.stats.worker_failures, pool.stats.in_server) == (1, 1)
+    await pool.start()
+    assert len(pool.pids) == 1 and pool.pids != [pid]  # the stuck one was killed and replaced
+    assert _dead(pid)
+    await pool.close()
+
+
+def _dead(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting to be)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

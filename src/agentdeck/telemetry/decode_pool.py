@@ -10,9 +10,10 @@ with other requests.
 Nothing depends on the workers: a body is decoded in the server process when no worker is
 configured (``tsdb.json_decode_processes`` 0), when every worker already has
 :data:`MAX_WAITING` bodies (the loop is then the faster way), while a worker starts, and when
-a worker dies or fails (its waiting bodies are decoded here; a new worker starts after
-:data:`RESTART_SECONDS`). Workers start on the first large body, not with the app, and stop
-when the app stops; a worker whose server dies exits when its input closes.
+a worker dies, fails or does not answer within :data:`ANSWER_TIMEOUT_SECONDS` (it is killed;
+its waiting bodies are decoded here; a new worker starts after :data:`RESTART_SECONDS`).
+Workers start on the first large body, not with the app, and stop when the app stops; a
+worker whose server dies exits when its input closes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ MAX_WAITING = 4
 #: A worker that died is replaced after this long (a worker that cannot start is not
 #: retried in a tight loop).
 RESTART_SECONDS = 10.0
+#: A worker that has not answered a body after this long is taken for stuck: it is killed and
+#: its bodies are decoded in the server (a 10,000-sample body takes ~15 ms).
+ANSWER_TIMEOUT_SECONDS = 10.0
 _PIPE_BYTES = 1 << 20  # Linux caps unprivileged pipes at /proc/sys/fs/pipe-max-size (1 MiB)
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux; Python names it from 3.10 on Linux only)
 
@@ -64,6 +68,17 @@ class _Worker:
     waiting: deque[asyncio.Future[Decoded | None]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
     alive: bool = True
+
+    async def ask(self, body: bytes, max_samples: int, now_ms: int) -> Decoded | None:
+        """Send a body and wait for its answer (answers come back in order)."""
+        future: asyncio.Future[Decoded | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(REQUEST.pack(max_samples, now_ms, len(body)))
+        stdin.write(body)
+        await stdin.drain()
+        return await future
 
     async def read_answers(self) -> None:
         assert self.process.stdout is not None
@@ -135,9 +150,16 @@ class DecodeStats:
 class DecodePool:
     """Worker processes that decode JSON batch bodies; see the module docstring."""
 
-    def __init__(self, processes: int, *, restart_seconds: float = RESTART_SECONDS) -> None:
+    def __init__(
+        self,
+        processes: int,
+        *,
+        restart_seconds: float = RESTART_SECONDS,
+        answer_timeout: float = ANSWER_TIMEOUT_SECONDS,
+    ) -> None:
         self.processes = max(0, processes)
         self.restart_seconds = restart_seconds
+        self.answer_timeout = answer_timeout
         self.stats = DecodeStats()
         self._workers: list[_Worker] = []
         self._starting: asyncio.Task[None] | None = None
@@ -150,22 +172,18 @@ class DecodePool:
             return _decode_here(body, max_samples, now_ms)
         worker = self._pick()
         if worker is not None:
-            future: asyncio.Future[Decoded | None] = asyncio.get_running_loop().create_future()
-            worker.waiting.append(future)
-            stdin = worker.process.stdin
-            assert stdin is not None
             try:
-                stdin.write(REQUEST.pack(max_samples, now_ms, len(body)))
-                stdin.write(body)
-                await stdin.drain()
-                result = await future
+                result = await asyncio.wait_for(
+                    worker.ask(body, max_samples, now_ms), self.answer_timeout
+                )
             except _DecodeFailed as exc:
                 self.stats.worker_failures += 1
                 log.error("decode_worker_error", pid=worker.process.pid, error=str(exc))
-            except (_WorkerGone, ConnectionError, OSError) as exc:
+            except (_WorkerGone, ConnectionError, OSError, TimeoutError) as exc:
                 self.stats.worker_failures += 1
-                log.warning("decode_worker_lost", pid=worker.process.pid, error=str(exc))
-                worker.fail(str(exc))
+                why = str(exc) or f"no answer within {self.answer_timeout:g} s"
+                log.warning("decode_worker_lost", pid=worker.process.pid, error=why)
+                worker.fail(why)
                 with contextlib.suppress(ProcessLookupError):
                     worker.process.kill()  # its reader then ends and it is replaced
             else:
