@@ -1,9 +1,11 @@
 """JSON ingest: body decoding, the batch and per-agent report forms, agent liveness.
 
-A batch body goes first to the columnar fast path (:mod:`.json_columns`: msgspec structs,
-one validation per distinct label set, for :func:`~agentdeck.telemetry.ingest.ingest_columns`);
-bodies it does not take (the compact form, per-sample mistakes, unusual shapes) are parsed
-with orjson and walked by hand into the plain rows of
+A batch body goes first to the columnar fast path (:mod:`.json_decode`: msgspec structs
+numbered into columns, decoded in a worker process for large bodies (:mod:`.decode_pool`);
+:mod:`.json_columns` hands them to :func:`~agentdeck.telemetry.ingest.ingest_columns`, which
+validates each distinct label set once); bodies it does not take (the compact form,
+per-sample mistakes, unusual shapes) are parsed with orjson and walked by hand into the plain
+rows of
 :func:`~agentdeck.telemetry.ingest.ingest_rows`, which names every mistake. Pydantic models
 for 10,000 samples would cost more than everything else on the path together.
 """
