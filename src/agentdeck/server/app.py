@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
         )
         app.state.deck = state
+        metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
         app.state.hub = await _start_hub(state)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await counters.stop()
             await app.state.hub.stop()
             await state.decoders.close()
+            metrics.registry.unregister(state.decoders.stats)
             await invalidations.stop()
             await bus.close()
             await state.limiter.aclose()

@@ -110,11 +110,7 @@ async def metrics(state: StateDep) -> Response:
     from agentdeck.telemetry.ingest import exposition
 
     state.metrics.observe_pool(state.engine)
-    body = (
-        generate_latest(state.metrics.registry)
-        + exposition(state.store)
-        + state.decoders.stats.exposition()
-    )
+    body = generate_latest(state.metrics.registry) + exposition(state.store)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

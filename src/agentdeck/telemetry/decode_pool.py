@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import structlog
-from prometheus_client import CollectorRegistry, Metric, generate_latest
+from prometheus_client import Metric
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -106,18 +106,18 @@ class _Worker:
                 future.set_exception(_WorkerGone(why))
 
 
-@dataclass
-class DecodeStats:
-    """How large bodies were decoded (exposed on ``/metrics``: :meth:`exposition`)."""
+@dataclass(eq=False)  # the registry keys collectors by identity
+class DecodeStats(Collector):
+    """How large bodies were decoded: a collector for the server's ``/metrics`` registry
+    (``agentdeck_json_decodes_total{where}``, ``agentdeck_decode_worker_starts_total``,
+    ``agentdeck_decode_worker_failures_total``)."""
 
     in_workers: int = 0
     in_server: int = 0
     worker_starts: int = 0
     worker_failures: int = 0
 
-    def exposition(self) -> bytes:
-        """``agentdeck_json_decodes_total{where}``, ``agentdeck_decode_worker_starts_total``
-        and ``agentdeck_decode_worker_failures_total``."""
+    def collect(self) -> Iterable[Metric]:
         decodes = CounterMetricFamily(
             "agentdeck_json_decodes",
             "JSON batch bodies of at least 64 KiB decoded, by where: a decode worker process "
@@ -126,25 +126,19 @@ class DecodeStats:
         )
         decodes.add_metric(["worker"], float(self.in_workers))
         decodes.add_metric(["server"], float(self.in_server))
+        yield decodes
         starts = CounterMetricFamily(
             "agentdeck_decode_worker_starts", "Decode worker processes started."
         )
         starts.add_metric([], float(self.worker_starts))
+        yield starts
         failures = CounterMetricFamily(
             "agentdeck_decode_worker_failures",
             "Bodies a decode worker did not decode (it died, its pipe broke or it failed); "
             "the server decoded them.",
         )
         failures.add_metric([], float(self.worker_failures))
-        families = (decodes, starts, failures)
-
-        class _Families(Collector):
-            def collect(self) -> Iterable[Metric]:
-                return families
-
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Families())
-        return generate_latest(registry)
+        yield failures
 
 
 class DecodePool:
