@@ -17,8 +17,6 @@ in the database) take effect within ``ttl``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import time
 from collections import OrderedDict
@@ -27,7 +25,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from agentdeck.bus.base import Bus, BusOverflow, Subscription
+from agentdeck.bus.base import Bus
+from agentdeck.bus.consumer import BusConsumer
 from agentdeck.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -105,20 +104,20 @@ class Invalidations:
     def __init__(self, cache: PrincipalCache, bus: Bus) -> None:
         self.cache = cache
         self.bus = bus
-        self._subscription: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
+        # An overflow means some were lost: invalidating once covers them all.
+        self._consumer = BusConsumer(
+            bus,
+            AUTH_CHANNEL,
+            on_event=lambda _: cache.invalidate(),
+            on_overflow=lambda _: cache.invalidate(),
+            name="auth-cache",
+        )
 
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(AUTH_CHANNEL)
-        self._task = asyncio.create_task(self._listen(self._subscription), name="auth-cache")
+        await self._consumer.start()
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.aclose()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._consumer.stop()
 
     async def announce(self) -> None:
         """Invalidate here at once, then on every replica listening on the bus."""
@@ -128,13 +127,3 @@ class Invalidations:
         except Exception as exc:  # a bus failure must not fail the committed change
             # the other replicas fall back to the cache's short TTL
             log.warning("principal cache invalidation not announced", error=repr(exc))
-
-    async def _listen(self, subscription: Subscription) -> None:
-        while True:
-            try:
-                await anext(subscription)
-            except StopAsyncIteration:
-                return
-            except BusOverflow:
-                pass  # some were lost: invalidating once covers them all
-            self.cache.invalidate()

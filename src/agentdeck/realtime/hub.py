@@ -7,7 +7,6 @@ bus, events published on any replica reach clients connected to any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import OrderedDict, defaultdict
@@ -23,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from agentdeck.agents.models import Agent
-from agentdeck.bus.base import Bus, BusOverflow, Event, Subscription
+from agentdeck.bus.base import Bus, BusOverflow, Event
+from agentdeck.bus.consumer import BusConsumer
 from agentdeck.identity.principal import Principal
 from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
 from agentdeck.realtime.protocol import (
@@ -92,25 +92,20 @@ class Hub:
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
         self._last_seq: dict[str, int] = {}
         self._routes: dict[str, _MetricRoutes] = {}  # by metrics channel; rebuilt on change
-        self._subscription: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._consumer = BusConsumer(
+            bus, TENANT_PATTERN, on_event=self.dispatch, on_overflow=self._overflowed, name="ws-hub"
+        )
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(TENANT_PATTERN)
-        self._task = asyncio.create_task(self._consume(self._subscription), name="ws-hub")
+        await self._consumer.start()
 
     async def stop(self) -> None:
         connections = [c for group in self._by_user.values() for c in group]
         for connection in connections:
             connection.request_close(CLOSE_GOING_AWAY, "server shutting down")
-        if self._subscription is not None:
-            await self._subscription.aclose()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._consumer.stop()
 
     def register_snapshot(self, kind: str, provider: SnapshotProvider) -> None:
         """Let another module add to the ``snapshot`` of a channel kind (e.g. ``fleet``)."""
@@ -123,17 +118,9 @@ class Hub:
 
     # --- events from the bus -------------------------------------------------------------
 
-    async def _consume(self, subscription: Subscription) -> None:
-        while True:
-            try:
-                event = await anext(subscription)
-            except StopAsyncIteration:
-                return
-            except BusOverflow as exc:
-                log.warning("hub fell behind the bus", dropped=exc.dropped)
-                self._lost_events()
-                continue
-            self.dispatch(event)
+    def _overflowed(self, exc: BusOverflow) -> None:
+        log.warning("hub fell behind the bus", dropped=exc.dropped)
+        self._lost_events()
 
     def dispatch(self, event: Event) -> None:
         scoped = split_internal(event.channel)
