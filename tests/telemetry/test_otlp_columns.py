@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import otlp
-from agentdeck.telemetry.ingest import columns_from_rows, ingest_columns, ingest_rows, ingest_stats
-from agentdeck.tsdb.base import Matcher, MatchOp
-from agentdeck.tsdb.duckdb import DuckDBStore
-from tests.telemetry.ingest_support import now_ms
+from agentdeck.telemetry.ingest import columns_from_rows
+from tests.telemetry.ingest_support import now_ms, rows_and_columns_agree
 from tests.telemetry.otlp_support import gauge, histogram, request, sum_metric, summary
 
 NOW = now_ms()
@@ -43,47 +40,30 @@ def _request() -> Any:
     )
 
 
-async def _stored(store: DuckDBStore, tenant: uuid.UUID) -> list[Any]:
-    series = await store.select(tenant, [Matcher("__name__", MatchOp.re, ".+")], 0, 10**13)
-    return [(s.name, s.labels, s.timestamps.tolist(), s.values.tolist()) for s in series]
-
-
 async def test_columns_from_otlp_rows_match_the_row_path(
     tmp_path: Path, session: AsyncSession
 ) -> None:
     translation = otlp.translate(_request(), now_ms=NOW)
     columns = columns_from_rows(translation.rows)
     assert columns is not None and len(columns) == len(translation.rows)
-    stores = [await DuckDBStore.open(tmp_path / f"{n}.duckdb") for n in ("rows", "columns")]
-    tenant = uuid.uuid4()
-    try:
-        common: dict[str, Any] = {
-            "session": session,
-            "settings": SETTINGS,
-            "tenant_id": tenant,
-            "errors": translation.errors,
-            "error_reasons": translation.error_reasons,
-            "now_ms": NOW,
-        }
-        expected = await ingest_rows(store=stores[0], rows=translation.rows, **common)
-        got = await ingest_columns(store=stores[1], columns=columns, **common)
-        assert (got.accepted, got.rejected) == (expected.accepted, expected.rejected)
-        assert [(e.index, e.field, e.message) for e in got.errors] == [
-            (e.index, e.field, e.message) for e in expected.errors
-        ]
-        assert {e.message.split(":")[0] for e in got.errors} >= {
-            "value is NaN, which cannot be stored",
-            "label value is 2049 bytes; the limit is 2048",
-            "timestamp is older than the retention of 30 days",
-            "timestamp is more than 600 s in the future",
-            "new series refused",
-        }
-        assert ingest_stats(stores[1]).rejected == ingest_stats(stores[0]).rejected
-        assert await _stored(stores[1], tenant) == await _stored(stores[0], tenant)
-        assert got.accepted > 30
-    finally:
-        for store in stores:
-            await store.close()
+    got = await rows_and_columns_agree(
+        tmp_path,
+        session=session,
+        settings=SETTINGS,
+        rows=translation.rows,
+        columns=columns,
+        errors=translation.errors,
+        error_reasons=translation.error_reasons,
+        now_ms=NOW,
+    )
+    assert {e.message.split(":")[0] for e in got.errors} >= {
+        "value is NaN, which cannot be stored",
+        "label value is 2049 bytes; the limit is 2048",
+        "timestamp is older than the retention of 30 days",
+        "timestamp is more than 600 s in the future",
+        "new series refused",
+    }
+    assert got.accepted > 30
 
 
 def test_rows_the_columns_cannot_carry_are_left_to_the_row_path() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import random
 import struct
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import otlp
 from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
-from agentdeck.telemetry.ingest import SampleColumns, ingest_columns, ingest_rows, ingest_stats
-from agentdeck.tsdb.base import Matcher, MatchOp
-from agentdeck.tsdb.duckdb import DuckDBStore
+from agentdeck.telemetry.ingest import SampleColumns
+from tests.telemetry.ingest_support import rows_and_columns_agree
 from tests.telemetry.otlp_support import (
     DELTA,
     T0_MS,
@@ -349,36 +347,17 @@ async def test_both_paths_store_the_same(tmp_path: Path, session: AsyncSession) 
     fast = translate_protobuf(body, now_ms=otlp_now)
     columns = samples(fast)
     assert isinstance(columns, SampleColumns)
-    stores = [await DuckDBStore.open(tmp_path / f"{n}.duckdb") for n in ("slow", "fast")]
-    tenant = uuid.uuid4()
-    settings = TSDBSettings(max_active_series=30)
-    try:
-        common: dict[str, Any] = {
-            "session": session,
-            "settings": settings,
-            "tenant_id": tenant,
-            "errors": slow.errors,
-            "error_reasons": slow.error_reasons,
-            "now_ms": now,
-        }
-        expected = await ingest_rows(store=stores[0], rows=slow.rows, **common)
-        got = await ingest_columns(store=stores[1], columns=columns, **common)
-        assert (got.accepted, got.rejected) == (expected.accepted, expected.rejected)
-        assert got.rejected >= 5 and got.accepted > 30
-        assert [(e.index, e.field, e.message) for e in got.errors] == [
-            (e.index, e.field, e.message) for e in expected.errors
-        ]
-        assert ingest_stats(stores[1]).rejected == ingest_stats(stores[0]).rejected
-        stored = []
-        for store in stores:
-            series = await store.select(tenant, [Matcher("__name__", MatchOp.re, ".+")], 0, 10**13)
-            stored.append(
-                [(s.name, s.labels, s.timestamps.tolist(), s.values.tolist()) for s in series]
-            )
-        assert stored[1] == stored[0] and stored[0]
-    finally:
-        for store in stores:
-            await store.close()
+    got = await rows_and_columns_agree(
+        tmp_path,
+        session=session,
+        settings=TSDBSettings(max_active_series=30),
+        rows=slow.rows,
+        columns=columns,
+        errors=slow.errors,
+        error_reasons=slow.error_reasons,
+        now_ms=now,
+    )
+    assert got.rejected >= 5 and got.accepted > 30
 
 
 def test_samples_put_cumulative_deltas_last_and_fall_back_to_rows() -> None:
