@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agentdeck.telemetry.ingest import KeyedColumns, MetricMeta, SampleError
-from agentdeck.telemetry.json_decode import Decoded, LabelMemo, Meta, Undecodable, decode
+from agentdeck.telemetry.json_decode import Decoded, LabelMemo, Meta, Undecodable
 from agentdeck.telemetry.models import MetricType
 
 #: This process's parsed labels objects (raw bytes → (labels, agent)).
@@ -60,10 +60,3 @@ def column_batch(decoded: Decoded) -> ColumnBatch | None:
         agents={agent for _, agent in parsed if agent is not None},
         total=decoded.total,
     )
-
-
-def decode_columns(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | None:
-    """Columns of a ``samples``-only batch body decoded in this process, or ``None`` when the
-    general parser must read it. Samples without a timestamp get ``now_ms``."""
-    decoded = decode(body, max_samples=max_samples, now_ms=now_ms, memo=LABELS)
-    return None if decoded is None else column_batch(decoded)

@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents.models import Agent
 from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
-from agentdeck.telemetry.json_columns import ColumnBatch, column_batch, decode_columns, metric_meta
-from agentdeck.telemetry.json_decode import Meta, metadata_problem
+from agentdeck.telemetry.json_columns import LABELS, ColumnBatch, column_batch, metric_meta
+from agentdeck.telemetry.json_decode import Decoded, Meta, decode, metadata_problem
 from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
 #: How often (at most) one agent's ``last_seen_at`` is written.
@@ -154,10 +154,8 @@ def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | P
     same ``now_ms`` to the ingest core). Raises :class:`BodyError` as :func:`parse_batch`.
     """
     with paused_gc():
-        fast = decode_columns(body, max_samples=max_samples, now_ms=now_ms)
-        if fast is not None:
-            return fast
-        return _parse_batch(body, max_samples=max_samples)
+        decoded = decode(body, max_samples=max_samples, now_ms=now_ms, memo=LABELS)
+        return _columns_or_rows(decoded, body, max_samples)
 
 
 async def read_batch_with(
@@ -166,10 +164,16 @@ async def read_batch_with(
     """:func:`read_batch`, with large bodies decoded by ``pool``'s worker processes."""
     decoded = await pool.decode(body, max_samples=max_samples, now_ms=now_ms)
     with paused_gc():
-        fast = None if decoded is None else column_batch(decoded)
-        if fast is not None:
-            return fast
-        return _parse_batch(body, max_samples=max_samples)
+        return _columns_or_rows(decoded, body, max_samples)
+
+
+def _columns_or_rows(
+    decoded: Decoded | None, body: bytes, max_samples: int
+) -> ColumnBatch | ParsedBatch:
+    """The decoded columns for the core, or the general parser's rows when the fast path
+    did not take the body."""
+    fast = None if decoded is None else column_batch(decoded)
+    return fast if fast is not None else _parse_batch(body, max_samples=max_samples)
 
 
 def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
