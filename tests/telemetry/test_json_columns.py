@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.settings import TSDBSettings
-from agentdeck.telemetry import service
+from agentdeck.telemetry import _series_cache, service
 from agentdeck.telemetry.ingest import ingest_columns, ingest_rows, ingest_stats
 from agentdeck.telemetry.json_columns import ColumnBatch
 from agentdeck.tsdb.base import Matcher, MatchOp
@@ -40,12 +40,15 @@ class Pair:
     def __init__(self, slow: DuckDBStore, fast: DuckDBStore, session: AsyncSession) -> None:
         self.slow, self.fast, self.session = slow, fast, session
 
-    async def check(self, body: bytes, *, fast: bool | None = None) -> dict[str, Any]:
+    async def check(
+        self, body: bytes, *, fast: bool | None = None, tenant: uuid.UUID | None = None
+    ) -> dict[str, Any]:
         """Run ``body`` through both paths and assert they agree; returns the outcome.
 
-        ``fast``: True/False asserts whether the fast path took the body.
+        ``fast``: True/False asserts whether the fast path took the body. ``tenant``: the
+        tenant to ingest into (a new one by default); everything it holds is compared.
         """
-        tenant = uuid.uuid4()
+        tenant = tenant or uuid.uuid4()
         try:
             reference = service.parse_batch(body, max_samples=SETTINGS.max_batch_samples)
         except service.BodyError as exc:
@@ -312,3 +315,58 @@ async def test_random_batches_match(pair: Pair) -> None:
         took_fast += isinstance(parsed, ColumnBatch)
         await pair.check(body)
     assert took_fast == 40
+
+
+async def test_a_tenants_later_batches_find_their_series_again(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch after batch into one tenant (the fast path numbers the tenant's names, label
+    sets and series once and finds them again by number): the same answers as the general
+    path, with label sets spelt differently for one series, refused label sets, the series
+    cap reached in a later batch, and the numbering cleared when the caches fill up."""
+    monkeypatch.setattr(_series_cache, "LABEL_CACHE_MAX", 40)
+    tenant = uuid.uuid4()
+    rng = random.Random(9)
+    spellings: list[Any] = [
+        {"agent": "a1", "zone": "z"},
+        {"zone": "z", "agent": "a1"},  # the same series as the one above
+        {"agent": "a1", "zone": "z", "empty": ""},  # and again: empty values are dropped
+        {"agent": "a2"},
+        {"__bad": "x"},
+        {"agent": 3},
+        None,
+    ]
+    accepted = 0
+    for batch in range(12):
+        samples = [
+            {
+                "name": rng.choice(["cpu", "mem", "9bad"]) if batch % 4 else "cpu",
+                "value": float(i),
+                "timestamp": T + batch * 1000 + i,
+                "labels": rng.choice(spellings) if batch < 6 else {"agent": f"n{batch}-{i}"},
+            }
+            for i in range(rng.randint(5, 60) if batch < 6 else 30)
+        ]
+        outcome = await pair.check(_body(*samples), fast=True, tenant=tenant)
+        accepted += outcome["accepted"]
+    assert accepted
+    # Bounded memory: the numbering was cleared with the caches (one batch of 30 since).
+    assert len(_series_cache.store_state(pair.fast).tenants[tenant].slots) <= 40 + 30
+    cap = "new series refused: the tenant has reached its limit of 50 active series"
+    assert any(message == cap for _, _, message in outcome["errors"])
+
+
+async def test_one_series_spelt_three_ways_counts_once_against_the_cap(pair: Pair) -> None:
+    tenant = uuid.uuid4()
+    first = [{"name": "m", "value": 1, "timestamp": T, "labels": {"s": str(i)}} for i in range(48)]
+    assert (await pair.check(_body(*first), fast=True, tenant=tenant))["accepted"] == 48
+    spelt = [{"a": "1", "b": "2"}, {"b": "2", "a": "1"}, {"a": "1", "b": "2", "c": ""}]
+    second = [
+        *({"name": "m", "value": 2, "timestamp": T + i, "labels": s} for i, s in enumerate(spelt)),
+        {"name": "m", "value": 3, "timestamp": T, "labels": {"s": "new"}},
+        {"name": "m", "value": 4, "timestamp": T, "labels": {"s": "newer"}},
+    ]
+    outcome = await pair.check(_body(*second), fast=True, tenant=tenant)
+    # Two new series fit under the cap of 50 (the first spelt three ways), the third not.
+    assert outcome["accepted"] == 4
+    assert [index for index, _, _ in outcome["errors"]] == [4]

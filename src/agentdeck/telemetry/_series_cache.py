@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
 from agentdeck.settings import TSDBSettings
+from agentdeck.telemetry._series_slots import SeriesSlots
 from agentdeck.telemetry.models import MetricMetadata, MetricType
 from agentdeck.tsdb.base import ACTIVE_WINDOW_MS, Matcher, MatchOp, SampleBatch, SeriesKey, Store
 from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
@@ -98,6 +99,9 @@ class TenantSeries:
     tokens: dict[Hashable, dict[Any, Entry]] = field(default_factory=dict)
     #: Entries held in ``tokens``.
     token_entries: int = 0
+    #: Names, tokens and (name, token) pairs numbered, for callers that hand over numbered
+    #: columns (:class:`~.ingest.KeyedColumns`): a batch's series found with array lookups.
+    slots: SeriesSlots = field(default_factory=SeriesSlots)
     canonical: dict[SeriesKey, Entry] = field(default_factory=dict)
     #: Entries whose ``gen`` equals this are known active; a reload starts a new generation.
     gen: int = 0
@@ -110,10 +114,11 @@ class TenantSeries:
 
     def trim(self) -> None:
         """Forget validated label sets when the caches are full (they refill as needed)."""
-        if len(self.cache) + self.token_entries > LABEL_CACHE_MAX:
+        if len(self.cache) + self.token_entries + len(self.slots) > LABEL_CACHE_MAX:
             self.cache.clear()
             self.tokens.clear()
             self.token_entries = 0
+            self.slots.clear()
             self.canonical.clear()
 
     def entry(self, name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings) -> Entry:

@@ -392,17 +392,13 @@ async def ingest_columns(
     bad: list[tuple[int, str, str, str]] = []
     with paused_gc():
         if isinstance(columns, KeyedColumns):
-            names, tokens, pair_of = _distinct_pairs(columns)
-            resolved = _entries(tenant, names, tokens, columns.label_sets, settings)
+            entries, series_index = _keyed_entries(tenant, columns, settings)
         else:
-            pair_of = None
             resolved = _entries(tenant, columns.names, columns.tokens, columns.label_sets, settings)
-        uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=len(resolved))
-        distinct, first, inverse = np.unique(uids, return_index=True, return_inverse=True)
-        entries = list(map(resolved.__getitem__, first.tolist()))
-    series_index = inverse.astype(np.int32, copy=False).reshape(-1)
-    if pair_of is not None:
-        series_index = series_index[pair_of]
+            uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=len(resolved))
+            distinct, first, inverse = np.unique(uids, return_index=True, return_inverse=True)
+            entries = list(map(resolved.__getitem__, first.tolist()))
+            series_index = inverse.astype(np.int32, copy=False).reshape(-1)
     values = columns.values
     valid = np.fromiter(map(_OK, entries), dtype=bool, count=len(entries))
     refused = ~valid[series_index] if not valid.all() else np.zeros(n, dtype=bool)
@@ -439,14 +435,35 @@ async def ingest_columns(
     )
 
 
-def _distinct_pairs(columns: KeyedColumns) -> tuple[list[str], list[Hashable], IndexArray]:
-    """(name, token) of each distinct pair of the batch, and each sample's pair."""
-    width = len(columns.names)
-    pairs = np.asarray(columns.token_ids, dtype=np.int64) * width + columns.name_ids
-    distinct, pair_of = np.unique(pairs, return_inverse=True)
-    names = list(map(columns.names.__getitem__, (distinct % width).tolist()))
-    tokens = list(map(columns.tokens.__getitem__, (distinct // width).tolist()))
-    return names, tokens, pair_of.astype(np.int32, copy=False).reshape(-1)
+def _keyed_entries(
+    tenant: TenantSeries, columns: KeyedColumns, settings: TSDBSettings
+) -> tuple[list[Entry], IndexArray]:
+    """The batch's distinct series entries and each sample's position among them, found
+    through the tenant's numbered pairs (:mod:`._series_slots`)."""
+    label_sets = columns.label_sets
+
+    def resolve(names: list[Any], tokens: list[Hashable]) -> list[Entry]:
+        pairs = zip(names, tokens, strict=True)
+        return [_new_entry(tenant, name, token, label_sets, settings) for name, token in pairs]
+
+    slots = tenant.slots.locate(
+        columns.names, columns.name_ids, columns.tokens, columns.token_ids, resolve
+    )
+    return tenant.slots.distinct(slots)
+
+
+def _new_entry(
+    tenant: TenantSeries,
+    name: Any,
+    token: Hashable,
+    label_sets: Mapping[Any, Mapping[str, Any] | Invalid | None],
+    settings: TSDBSettings,
+) -> Entry:
+    """The entry of ``name`` with the label set of ``token``, validated now."""
+    labels = label_sets[token]
+    if isinstance(labels, tuple):  # the caller refused the label set
+        return Entry(None, labels)
+    return tenant.entry(name, labels, settings)
 
 
 def _entries(
@@ -475,12 +492,7 @@ def _entries(
                 by_name = known[token]
                 entry = by_name.get(name)
                 if entry is None:
-                    labels = label_sets[token]
-                    if isinstance(labels, tuple):  # the caller refused the label set
-                        entry = Entry(None, labels)
-                    else:
-                        entry = tenant.entry(name, labels, settings)
-                    by_name[name] = entry
+                    entry = by_name[name] = _new_entry(tenant, name, token, label_sets, settings)
                     tenant.token_entries += 1
                 found[i] = entry
     return found  # type: ignore[return-value]  # no None left

@@ -1,0 +1,133 @@
+"""A tenant's series numbered, so a columnar batch finds its series with array lookups.
+
+A JSON batch of 10,000 samples from a fleet holds thousands of distinct series, most of them
+sent before. Finding each one's entry by hashing its (name, label set) pair costs a few
+dictionary probes per series and request, on the event loop. :class:`SeriesSlots` instead
+numbers, per tenant, every metric name and every label-set token it has been sent, and every
+(name, token) pair: a pair's code is ``token number × NAME_SPACE + name number``, kept in a
+sorted array beside the *slot* of its entry. A batch then costs a dictionary probe per
+distinct name and token (a few hundred), and numpy does the rest: the codes of all samples,
+one ``searchsorted`` and the distinct slots by scatter, without sorting the samples.
+
+Pairs that name the same series (labels given in another order, or with empty values) share
+one slot, since a slot is an entry. Only pairs never seen go through ``resolve``, which
+validates them (:meth:`~._series_cache.TenantSeries.entry`).
+
+The owner clears the numbering with the tenant's other caches when they are full
+(:meth:`~._series_cache.TenantSeries.trim`); nothing here outlives that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agentdeck.tsdb.base import IndexArray
+
+if TYPE_CHECKING:
+    from agentdeck.telemetry._series_cache import Entry
+
+#: Name numbers stay below this (the numbering is cleared long before: see the cache limit).
+NAME_SPACE = 1 << 24
+
+Int64Vector = np.ndarray[Any, np.dtype[np.int64]]
+Resolve = Callable[[list[Any], list[Hashable]], "list[Entry]"]
+
+
+class SeriesSlots:
+    """Numbered names, tokens, (name, token) pairs and entries of one tenant."""
+
+    __slots__ = ("_codes", "_code_slots", "_names", "_slot_of_uid", "_tokens", "entries")
+
+    def __init__(self) -> None:
+        #: slot → entry (refused pairs have entries too, with their error).
+        self.entries: list[Entry] = []
+        self._slot_of_uid: dict[int, int] = {}
+        self._names: dict[Any, int] = {}
+        self._tokens: dict[Hashable, int] = {}
+        self._codes: Int64Vector = np.empty(0, dtype=np.int64)  # sorted pair codes
+        self._code_slots: IndexArray = np.empty(0, dtype=np.int32)  # each code's slot
+
+    def __len__(self) -> int:
+        """How many (name, token) pairs are numbered."""
+        return len(self._codes)
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def locate(
+        self,
+        names: Sequence[Any],
+        name_ids: IndexArray,
+        tokens: Sequence[Hashable],
+        token_ids: IndexArray,
+        resolve: Resolve,
+    ) -> IndexArray:
+        """The slot of each sample ``i``, the pair (``names[name_ids[i]]``,
+        ``tokens[token_ids[i]]``); ``resolve(names, tokens)`` gives the entries of pairs seen
+        for the first time."""
+        name_numbers = _numbers(self._names, names)
+        token_numbers = _numbers(self._tokens, tokens)
+        codes = token_numbers[token_ids] * NAME_SPACE + name_numbers[name_ids]
+        slots, missing = self._find(codes)
+        if missing is not None:
+            new_codes, first = np.unique(codes[missing], return_index=True)
+            at = missing[first]
+            entries = resolve(
+                list(map(names.__getitem__, name_ids[at].tolist())),
+                list(map(tokens.__getitem__, token_ids[at].tolist())),
+            )
+            self._add(new_codes, entries)
+            slots[missing] = self._find(codes[missing])[0]
+        return slots
+
+    def distinct(self, slots: IndexArray) -> tuple[list[Entry], IndexArray]:
+        """The distinct entries among ``slots`` (in slot order) and each slot's position
+        among them."""
+        size = len(self.entries)
+        present = np.zeros(size, dtype=bool)
+        present[slots] = True
+        used = np.flatnonzero(present)
+        position = np.empty(size, dtype=np.int32)
+        position[used] = np.arange(len(used), dtype=np.int32)
+        return list(map(self.entries.__getitem__, used.tolist())), position[slots]
+
+    def _find(self, codes: Int64Vector) -> tuple[IndexArray, Int64Vector | None]:
+        """(slot of each code, -1 where unknown; positions of the unknown ones or None)."""
+        known = self._codes
+        if not len(known):
+            return np.full(len(codes), -1, dtype=np.int32), np.arange(len(codes), dtype=np.int64)
+        at = np.searchsorted(known, codes)
+        np.minimum(at, len(known) - 1, out=at)
+        found = known[at] == codes
+        slots = self._code_slots[at]
+        if found.all():
+            return slots, None
+        slots[~found] = -1
+        return slots, np.flatnonzero(~found).astype(np.int64, copy=False)
+
+    def _add(self, codes: Int64Vector, entries: list[Entry]) -> None:
+        """Number new pairs (``codes`` sorted, not yet known) with their entries' slots."""
+        slot_of_uid = self._slot_of_uid
+        slots = []
+        for entry in entries:
+            slot = slot_of_uid.get(entry.uid)
+            if slot is None:
+                slot = slot_of_uid[entry.uid] = len(self.entries)
+                self.entries.append(entry)
+            slots.append(slot)
+        at = np.searchsorted(self._codes, codes)
+        self._codes = np.insert(self._codes, at, codes)
+        self._code_slots = np.insert(self._code_slots, at, np.asarray(slots, dtype=np.int32))
+
+
+def _numbers(memo: dict[Any, int], items: Sequence[Any]) -> Int64Vector:
+    """Each item's number in ``memo``, numbering the new ones."""
+    numbers = np.fromiter(map(memo.get, items, repeat(-1)), dtype=np.int64, count=len(items))
+    if (numbers < 0).any():
+        for i in np.flatnonzero(numbers < 0).tolist():
+            numbers[i] = memo.setdefault(items[i], len(memo))
+    return numbers
