@@ -166,7 +166,7 @@ class TSDBSettings(BaseModel):
         None,
         ge=0,
         description="Worker processes that decode JSON batch bodies of 64 KiB or more beside "
-        "the event loop (unset: one on a machine with two CPUs or more; 0: decode in the "
+        "the event loop (unset: two on a machine with two CPUs or more; 0: decode in the "
         "server process).",
     )
 
