@@ -16,6 +16,7 @@ import uuid
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,8 +40,7 @@ from agentdeck.overview.schemas import (
 from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
-from agentdeck.tsdb.base import SampleBatch, SeriesKey, Store
-from agentdeck.tsdb.object_memo import ObjectMemo
+from agentdeck.tsdb.base import SampleBatch, Store
 
 log = structlog.get_logger(__name__)
 
@@ -50,9 +50,6 @@ WINDOW_SECONDS = 60
 HISTORY_CHECKS = 20
 #: Extra time the whole probe round may take beyond one probe's timeout.
 DEADLINE_SLACK_SECONDS = 0.5
-#: Series whose ``agent`` label is remembered (by key object) before the memo is cleared.
-AGENT_MEMO_MAX = 200_000
-_MISSING = object()
 #: How long the answer waits for the ingest counters of the other replicas (Redis).
 SHARED_RATE_TIMEOUT = 1.0
 
@@ -92,13 +89,10 @@ class Overview:
     cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
     inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
     computations: int = 0
-    #: Each series key object's ``agent`` label. The ingest core hands over the same key
-    #: objects batch after batch, so a batch is counted with C-level lookups, not by walking
-    #: every series' labels.
-    _agent_of: ObjectMemo[SeriesKey, str | None] = field(default_factory=ObjectMemo)
 
-    def record(self, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
-        """Count a written batch (called by the ingest core after each write; cheap)."""
+    def record(self, tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
+        """Count a written batch and its agents (called by the ingest core after each write;
+        cheap)."""
         activity = self.activity.get(tenant_id)
         if activity is None:
             activity = self.activity[tenant_id] = _TenantActivity()
@@ -109,32 +103,9 @@ class Overview:
         if len(seconds) > 2 * WINDOW_SECONDS + 5:
             for old in [s for s in seconds if s <= second - 2 * WINDOW_SECONDS]:
                 del seconds[old]
-        series = batch.series
-        agents: set[Any] = set(self._agent_of.get_many(series, _MISSING))
-        if _MISSING in agents:
-            agents.discard(_MISSING)
-            agents.update(self._learn(series))
-        agents.discard(None)
         sources = activity.sources
         for agent in agents:
             sources[agent] = now
-
-    def _learn(self, series: tuple[SeriesKey, ...]) -> set[str | None]:
-        """The agents of the series not remembered yet (and remember them)."""
-        agent_of = self._agent_of
-        agent_of.make_room(len(series), AGENT_MEMO_MAX)
-        found: set[str | None] = set()
-        for key in series:
-            if key in agent_of:
-                continue
-            agent = None
-            for name, value in key.labels:
-                if name == "agent":
-                    agent = value
-                    break
-            agent_of.remember(key, agent)
-            found.add(agent)
-        return found
 
     def rates(self, tenant_id: uuid.UUID, now: float) -> tuple[float, float, list[str]]:
         """(events/s over the last window, over the window before, sources seen in the last)."""

@@ -16,6 +16,7 @@ import time
 import uuid
 import weakref
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 import structlog
@@ -105,7 +106,7 @@ def attach_shared_rate(store: Store, redis_url: str) -> SharedRate:
     startup; the :class:`SharedRateFlush` loop sends the counts)."""
     shared = SharedRate(Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2))
 
-    def record(tenant_id: uuid.UUID, batch: SampleBatch) -> None:
+    def record(tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         shared.record_at(tenant_id, int(time.time()), len(batch.timestamps))
 
     add_write_listener(store, record)

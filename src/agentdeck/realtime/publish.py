@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,7 +101,7 @@ def publish_metrics(bus: Bus, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
 def attach(store: Store, bus: Bus) -> None:
     """Publish every batch the ingest core writes to ``store`` on the tenant's ``metrics``."""
 
-    def on_write(tenant_id: uuid.UUID, batch: SampleBatch) -> None:
+    def on_write(tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         publish_metrics(bus, tenant_id, batch)
 
     add_write_listener(store, on_write)

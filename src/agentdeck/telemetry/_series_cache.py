@@ -16,6 +16,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -75,10 +76,10 @@ class Entry:
     Equal series share one entry (see :meth:`TenantSeries.entry`), so a request tells series
     apart by ``uid`` (unique per entry, never reused) instead of hashing label tuples again.
     ``gen`` equals the tenant's generation when the series is known to count as active (for
-    the cap).
+    the cap). ``agent`` is the value of its ``agent`` label, if any (for the write listeners).
     """
 
-    __slots__ = ("error", "gen", "key", "ok", "uid")
+    __slots__ = ("agent", "error", "gen", "key", "ok", "uid")
 
     def __init__(self, key: SeriesKey | None, error: Invalid | None) -> None:
         self.key = key
@@ -86,6 +87,14 @@ class Entry:
         self.ok = error is None
         self.gen = -1
         self.uid = next(_uids)
+        self.agent = _agent_label(key) if key is not None else None
+
+
+def _agent_label(key: SeriesKey) -> str | None:
+    for name, value in key.labels:
+        if name == "agent":
+            return value
+    return None
 
 
 @dataclass(slots=True)
@@ -133,7 +142,8 @@ class TenantSeries:
         return entry
 
 
-WriteListener = Callable[[UUID, SampleBatch], None]
+#: Called with the tenant, the batch written and the ``agent`` label values of its series.
+WriteListener = Callable[[UUID, SampleBatch, AbstractSet[str]], None]
 
 
 @dataclass(slots=True)
@@ -162,8 +172,9 @@ def store_state(store: Store) -> StoreState:
 
 
 def add_write_listener(store: Store, listener: WriteListener) -> None:
-    """Call ``listener(tenant_id, batch)`` after each batch written to ``store`` (it must be
-    quick and not raise; its errors are logged and ignored)."""
+    """Call ``listener(tenant_id, batch, agents)`` after each batch written to ``store``
+    (``agents``: the ``agent`` label values among its series); it must be quick and not
+    raise (its errors are logged and ignored)."""
     store_state(store).listeners.append(listener)
 
 

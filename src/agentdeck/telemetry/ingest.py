@@ -93,6 +93,7 @@ _NAN_MESSAGE = "value is NaN, which cannot be stored"
 _UID = attrgetter("uid")
 _OK = attrgetter("ok")
 _KEY = attrgetter("key")
+_AGENT = attrgetter("agent")
 _FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
 
@@ -564,23 +565,24 @@ async def _finish(
     accepted = int(np.count_nonzero(keep))
     if accepted:
         if accepted == len(keep):
+            written = entries
             batch = SampleBatch(tuple(map(_KEY, entries)), series_index, timestamps, values)
         else:
             kept_index = series_index[keep]
             present = np.unique(kept_index)
             remap = np.full(len(entries), -1, dtype=np.int32)
             remap[present] = np.arange(len(present), dtype=np.int32)
+            written = list(map(entries.__getitem__, present.tolist()))
             batch = SampleBatch(
-                tuple(map(_KEY, map(entries.__getitem__, present.tolist()))),
-                remap[kept_index],
-                timestamps[keep],
-                values[keep],
+                tuple(map(_KEY, written)), remap[kept_index], timestamps[keep], values[keep]
             )
         await store.write(tenant_id, batch)
+        agents = set(map(_AGENT, written))
+        agents.discard(None)
         with paused_gc():  # the listeners' short-lived objects, collected once after
             for listener in state.listeners:
                 try:
-                    listener(tenant_id, batch)
+                    listener(tenant_id, batch, agents)
                 except Exception:
                     log.exception("write_listener_failed")
 
