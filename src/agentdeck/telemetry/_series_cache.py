@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
 from agentdeck.settings import TSDBSettings
-from agentdeck.telemetry._series_slots import SeriesSlots
+from agentdeck.telemetry._series_slots import BatchSeries, SeriesSlots
 from agentdeck.telemetry.models import MetricMetadata, MetricType
 from agentdeck.tsdb.base import ACTIVE_WINDOW_MS, Matcher, MatchOp, SampleBatch, SeriesKey, Store
 from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
@@ -289,7 +288,7 @@ async def admit(
     store: Store,
     settings: TSDBSettings,
     tenant_id: UUID,
-    entries: list[Entry],
+    series: BatchSeries,
     used: np.ndarray[Any, np.dtype[np.bool_]],
     now: int,
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -300,12 +299,12 @@ async def admit(
     tenant's active series reloaded from the store (throttled), so series that exist (written
     by another replica, or before a restart) keep flowing.
     """
-    refused = np.zeros(len(entries), dtype=bool)
-    gens = np.fromiter(map(attrgetter("gen"), entries), dtype=np.int64, count=len(entries))
-    new = np.flatnonzero((gens != tenant.gen) & used).tolist()
+    refused = np.zeros(len(series), dtype=bool)
+    new = np.flatnonzero((series.gens != tenant.gen) & used).tolist()
     if not new:
         return refused
     cap = settings.max_active_series
+    entries = series.entries
     async with tenant.lock:
         gen = tenant.gen
         new = [i for i in new if entries[i].gen != gen]

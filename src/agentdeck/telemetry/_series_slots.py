@@ -19,8 +19,9 @@ The owner clears the numbering with the tenant's other caches when they are full
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,14 +38,91 @@ Int64Vector = np.ndarray[Any, np.dtype[np.int64]]
 Resolve = Callable[[list[Any], list[Hashable]], "list[Entry]"]
 
 
+_KEY = attrgetter("key")
+_OK = attrgetter("ok")
+_GEN = attrgetter("gen")
+_AGENT = attrgetter("agent")
+ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+class BatchSeries:
+    """The distinct series of a batch as the ingest core reads them, in columns: ``keys``
+    (:class:`SeriesKey`, ``None`` where refused), ``ok``, ``agents`` (``agent`` label or
+    ``None``) and ``gens`` (the entries' cap generations when the columns were made).
+
+    The entries themselves (:attr:`entries`) are only needed for refused and new series; a
+    caller that has the columns already (:class:`~._series_slots.SeriesSlots`) hands over a
+    function that lists them on demand.
+    """
+
+    __slots__ = ("_entries", "_list", "agents", "gens", "keys", "ok")
+
+    def __init__(
+        self,
+        *,
+        keys: ObjectArray,
+        ok: BoolArray,
+        agents: ObjectArray,
+        gens: np.ndarray[Any, np.dtype[np.int64]],
+        entries: Callable[[], list[Entry]],
+    ) -> None:
+        self.keys, self.ok, self.agents, self.gens = keys, ok, agents, gens
+        self._list = entries
+        self._entries: list[Entry] | None = None
+
+    @classmethod
+    def of(cls, entries: list[Entry]) -> BatchSeries:
+        n = len(entries)
+        return cls(
+            keys=_objects(map(_KEY, entries), n),
+            ok=np.fromiter(map(_OK, entries), dtype=bool, count=n),
+            agents=_objects(map(_AGENT, entries), n),
+            gens=np.fromiter(map(_GEN, entries), dtype=np.int64, count=n),
+            entries=lambda: entries,
+        )
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = self._list()
+        return self._entries
+
+
+def _objects(items: Iterable[Any], n: int) -> ObjectArray:
+    array = np.empty(n, dtype=object)
+    array[:] = list(items)  # element by element: tuples stay whole
+    return array
+
+
 class SeriesSlots:
     """Numbered names, tokens, (name, token) pairs and entries of one tenant."""
 
-    __slots__ = ("_codes", "_code_slots", "_names", "_slot_of_uid", "_tokens", "entries")
+    __slots__ = (
+        "_agents",
+        "_codes",
+        "_code_slots",
+        "_gens",
+        "_keys",
+        "_names",
+        "_ok",
+        "_slot_of_uid",
+        "_tokens",
+        "entries",
+    )
 
     def __init__(self) -> None:
         #: slot → entry (refused pairs have entries too, with their error).
         self.entries: list[Entry] = []
+        # Per slot, in arrays (grown by doubling): the entry's key, ok, agent, and its cap
+        # generation when last looked at (it only grows: see ``series``).
+        self._keys: ObjectArray = np.empty(0, dtype=object)
+        self._ok: BoolArray = np.empty(0, dtype=bool)
+        self._agents: ObjectArray = np.empty(0, dtype=object)
+        self._gens: Int64Vector = np.empty(0, dtype=np.int64)
         self._slot_of_uid: dict[int, int] = {}
         self._names: dict[Any, int] = {}
         self._tokens: dict[Hashable, int] = {}
@@ -84,16 +162,30 @@ class SeriesSlots:
             slots[missing] = self._find(codes[missing])[0]
         return slots
 
-    def distinct(self, slots: IndexArray) -> tuple[list[Entry], IndexArray]:
-        """The distinct entries among ``slots`` (in slot order) and each slot's position
-        among them."""
+    def distinct(self, slots: IndexArray, gen: int) -> tuple[BatchSeries, IndexArray]:
+        """The distinct series among ``slots`` (in slot order) and each slot's position
+        among them. ``gen`` is the tenant's cap generation now."""
         size = len(self.entries)
         present = np.zeros(size, dtype=bool)
         present[slots] = True
         used = np.flatnonzero(present)
         position = np.empty(size, dtype=np.int32)
         position[used] = np.arange(len(used), dtype=np.int32)
-        return list(map(self.entries.__getitem__, used.tolist())), position[slots]
+        entries = self.entries
+        gens = self._gens[used]
+        stale = np.flatnonzero(gens != gen)
+        if len(stale):
+            # Entries' generations change outside (admitted, reloaded): read those again.
+            gens[stale] = [entries[i].gen for i in used[stale].tolist()]
+            self._gens[used[stale]] = gens[stale]
+        series = BatchSeries(
+            keys=self._keys[used],
+            ok=self._ok[used],
+            agents=self._agents[used],
+            gens=gens,
+            entries=lambda: list(map(entries.__getitem__, used.tolist())),
+        )
+        return series, position[slots]
 
     def _find(self, codes: Int64Vector) -> tuple[IndexArray, Int64Vector | None]:
         """(slot of each code, -1 where unknown; positions of the unknown ones or None)."""
@@ -113,15 +205,38 @@ class SeriesSlots:
         """Number new pairs (``codes`` sorted, not yet known) with their entries' slots."""
         slot_of_uid = self._slot_of_uid
         slots = []
+        first = len(self.entries)
         for entry in entries:
             slot = slot_of_uid.get(entry.uid)
             if slot is None:
                 slot = slot_of_uid[entry.uid] = len(self.entries)
                 self.entries.append(entry)
             slots.append(slot)
+        self._grow(first)
         at = np.searchsorted(self._codes, codes)
         self._codes = np.insert(self._codes, at, codes)
         self._code_slots = np.insert(self._code_slots, at, np.asarray(slots, dtype=np.int32))
+
+    def _grow(self, first: int) -> None:
+        """Fill the per-slot arrays for the entries from slot ``first`` on."""
+        size = len(self.entries)
+        if size > len(self._ok):
+            capacity = max(size, 2 * len(self._ok), 64)
+            self._keys = _resized(self._keys, capacity)
+            self._ok = _resized(self._ok, capacity)
+            self._agents = _resized(self._agents, capacity)
+            self._gens = _resized(self._gens, capacity)
+        added = self.entries[first:]
+        self._keys[first:size] = _objects(map(_KEY, added), len(added))
+        self._ok[first:size] = list(map(_OK, added))
+        self._agents[first:size] = _objects(map(_AGENT, added), len(added))
+        self._gens[first:size] = -1  # read from the entries when first used
+
+
+def _resized(array: np.ndarray[Any, Any], capacity: int) -> np.ndarray[Any, Any]:
+    grown = np.empty(capacity, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def _numbers(memo: dict[Any, int], items: Sequence[Any]) -> Int64Vector:

@@ -55,6 +55,7 @@ from agentdeck.telemetry._series_cache import (
     store_state,
     upsert_metadata,
 )
+from agentdeck.telemetry._series_slots import BatchSeries
 from agentdeck.tsdb.base import (
     MAX_TIMESTAMP_MS,
     Float64Array,
@@ -91,9 +92,6 @@ log = structlog.get_logger(__name__)
 MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
 _UID = attrgetter("uid")
-_OK = attrgetter("ok")
-_KEY = attrgetter("key")
-_AGENT = attrgetter("agent")
 _FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
 
@@ -329,7 +327,7 @@ async def ingest_rows(
         session=session,
         settings=settings,
         tenant_id=tenant_id,
-        entries=entries,
+        series=BatchSeries.of(entries),
         series_index=np.asarray(series_index, dtype=np.int32),
         timestamps=ts_array,
         values=np.asarray(values, dtype=np.float64),
@@ -393,15 +391,15 @@ async def ingest_columns(
     bad: list[tuple[int, str, str, str]] = []
     with paused_gc():
         if isinstance(columns, KeyedColumns):
-            entries, series_index = _keyed_entries(tenant, columns, settings)
+            series, series_index = _keyed_series(tenant, columns, settings)
         else:
             resolved = _entries(tenant, columns.names, columns.tokens, columns.label_sets, settings)
             uids = np.fromiter(map(_UID, resolved), dtype=np.int64, count=len(resolved))
             distinct, first, inverse = np.unique(uids, return_index=True, return_inverse=True)
-            entries = list(map(resolved.__getitem__, first.tolist()))
+            series = BatchSeries.of(list(map(resolved.__getitem__, first.tolist())))
             series_index = inverse.astype(np.int32, copy=False).reshape(-1)
     values = columns.values
-    valid = np.fromiter(map(_OK, entries), dtype=bool, count=len(entries))
+    valid = series.ok
     refused = ~valid[series_index] if not valid.all() else np.zeros(n, dtype=bool)
     nan = np.isnan(values)
     keep = ~(refused | nan)
@@ -409,7 +407,7 @@ async def ingest_columns(
         # The same errors, in the same order, as the row-by-row path gives.
         for i in np.flatnonzero(~keep).tolist():
             index = int(indexes[i])
-            error = entries[series_index[i]].error
+            error = series.entries[series_index[i]].error
             if error is not None:
                 bad.append((index, *error))
             else:
@@ -421,7 +419,7 @@ async def ingest_columns(
         session=session,
         settings=settings,
         tenant_id=tenant_id,
-        entries=entries,
+        series=series,
         series_index=series_index,
         timestamps=np.asarray(columns.timestamps, dtype=np.int64),
         values=np.asarray(values, dtype=np.float64),
@@ -436,11 +434,11 @@ async def ingest_columns(
     )
 
 
-def _keyed_entries(
+def _keyed_series(
     tenant: TenantSeries, columns: KeyedColumns, settings: TSDBSettings
-) -> tuple[list[Entry], IndexArray]:
-    """The batch's distinct series entries and each sample's position among them, found
-    through the tenant's numbered pairs (:mod:`._series_slots`)."""
+) -> tuple[BatchSeries, IndexArray]:
+    """The batch's distinct series and each sample's position among them, found through the
+    tenant's numbered pairs (:mod:`._series_slots`)."""
     label_sets = columns.label_sets
 
     def resolve(names: list[Any], tokens: list[Hashable]) -> list[Entry]:
@@ -450,7 +448,7 @@ def _keyed_entries(
     slots = tenant.slots.locate(
         columns.names, columns.name_ids, columns.tokens, columns.token_ids, resolve
     )
-    return tenant.slots.distinct(slots)
+    return tenant.slots.distinct(slots, tenant.gen)
 
 
 def _new_entry(
@@ -507,7 +505,7 @@ async def _finish(
     session: AsyncSession,
     settings: TSDBSettings,
     tenant_id: UUID,
-    entries: list[Entry],
+    series: BatchSeries,
     series_index: IndexArray,
     timestamps: Int64Array,
     values: Float64Array,
@@ -522,7 +520,7 @@ async def _finish(
 ) -> IngestResult:
     """Timestamps, the series cap, the write, listeners, metadata and counters.
 
-    ``entries`` are the batch's distinct series, ``series_index`` points each sample at one;
+    ``series`` are the batch's distinct series, ``series_index`` points each sample at one;
     samples with ``keep`` false were already refused (their errors are in ``bad``).
     """
     days = settings.retention_days
@@ -550,10 +548,10 @@ async def _finish(
             for i in np.flatnonzero(old).tolist():
                 bad.append((int(indexes[i]), "too_old", "timestamp", message))
 
-    if len(entries):
-        used = np.zeros(len(entries), dtype=bool)
+    if len(series):
+        used = np.zeros(len(series), dtype=bool)
         used[series_index[keep]] = True
-        refused = await admit(tenant, store, settings, tenant_id, entries, used, now)
+        refused = await admit(tenant, store, settings, tenant_id, series, used, now)
         if refused.any():
             blocked = refused[series_index] & keep
             cap = settings.max_active_series
@@ -565,24 +563,24 @@ async def _finish(
     accepted = int(np.count_nonzero(keep))
     if accepted:
         if accepted == len(keep):
-            written = entries
-            batch = SampleBatch(tuple(map(_KEY, entries)), series_index, timestamps, values)
+            keys, agents = series.keys, series.agents
+            batch = SampleBatch(tuple(keys.tolist()), series_index, timestamps, values)
         else:
             kept_index = series_index[keep]
             present = np.unique(kept_index)
-            remap = np.full(len(entries), -1, dtype=np.int32)
+            remap = np.full(len(series), -1, dtype=np.int32)
             remap[present] = np.arange(len(present), dtype=np.int32)
-            written = list(map(entries.__getitem__, present.tolist()))
+            keys, agents = series.keys[present], series.agents[present]
             batch = SampleBatch(
-                tuple(map(_KEY, written)), remap[kept_index], timestamps[keep], values[keep]
+                tuple(keys.tolist()), remap[kept_index], timestamps[keep], values[keep]
             )
         await store.write(tenant_id, batch)
-        agents = set(map(_AGENT, written))
-        agents.discard(None)
+        agent_set = set(agents.tolist())
+        agent_set.discard(None)
         with paused_gc():  # the listeners' short-lived objects, collected once after
             for listener in state.listeners:
                 try:
-                    listener(tenant_id, batch, agents)
+                    listener(tenant_id, batch, agent_set)
                 except Exception:
                     log.exception("write_listener_failed")
 
