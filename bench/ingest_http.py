@@ -9,10 +9,11 @@ The bodies are encoded before the clock starts.
   figure is the steady ingest rate of a running server: they create the 8,000 series (the
   first body holds every one of them) and, in agentdeck, start the JSON decode workers (which
   a server starts on its first large body). Each run prints how long they took.
-* figure: 4 concurrent HTTP clients (this process) POST the other bodies to ``agentdeck serve``
-  (its own process: uvicorn on 127.0.0.1, SQLite state, DuckDB store, rate limit off) with a
-  developer API key. The clock stops when the last response arrived (200: samples durable);
-  every response must report all 10,000 samples accepted. Each run also prints the server's
+* figure: 4 concurrent HTTP clients (this process, aiohttp: see ``bench/_load.py``) POST the
+  other bodies to ``agentdeck serve`` (its own process: uvicorn on 127.0.0.1, SQLite state,
+  DuckDB store, rate limit off) with a developer API key. The clock stops when the last
+  response arrived (200: samples durable); every response must report all 10,000 samples
+  accepted. Each run also prints the server's
   CPU time per sample (its event-loop thread, all its threads and its JSON decode worker
   processes, from ``/proc``), which varies far less with the machine's load than the rate.
 * reference: the same samples as ``/api/v1/import`` JSON-lines bodies (one line per series per
@@ -30,11 +31,11 @@ import os
 import time
 from typing import Any
 
-import httpx
 import orjson
 
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
+from bench._load import post_all
 from bench._victoriametrics import victoria_metrics
 
 TARGET = 500_000
@@ -119,36 +120,29 @@ def _import_body(samples: list[dict[str, Any]]) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-async def _post_all(
+def _all_accepted(answer: bytes) -> None:
+    body = orjson.loads(answer)
+    if body["accepted"] != BATCH:
+        raise RuntimeError(f"samples refused: {body['errors'][:3]}")
+
+
+def _post_all(
     url: str, path: str, bodies: list[bytes], headers: dict[str, str], budget: float
 ) -> tuple[int, float]:
-    """POST ``bodies`` from ``CLIENTS`` concurrent clients; (bodies sent, seconds).
-
-    Stops taking new bodies once ``budget`` seconds have passed (bounded in time).
-    """
-    queue = iter(enumerate(bodies))
-    done = 0
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        started = time.perf_counter()
-
-        async def worker() -> None:
-            nonlocal done
-            for _, body in queue:
-                response = await client.post(path, content=body, headers=headers)
-                response.raise_for_status()
-                if path == "/api/v1/metrics/batch":
-                    answer = response.json()
-                    if answer["accepted"] != BATCH:
-                        raise RuntimeError(f"samples refused: {answer['errors'][:3]}")
-                done += 1
-                if time.perf_counter() - started > budget:
-                    return
-
-        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
-        if path == "/api/v1/import":
-            (await client.get("/internal/force_flush")).raise_for_status()
-        return done, time.perf_counter() - started
+    """POST ``bodies`` from ``CLIENTS`` concurrent clients; (bodies sent, seconds)."""
+    reference = path == "/api/v1/import"
+    return asyncio.run(
+        post_all(
+            url,
+            path,
+            bodies,
+            headers,
+            clients=CLIENTS,
+            budget=budget,
+            check=None if reference else _all_accepted,
+            then_get="/internal/force_flush" if reference else None,
+        )
+    )
 
 
 def run(requests: int, repeats: int, budget: float) -> list[Figure]:
@@ -170,9 +164,9 @@ def run(requests: int, repeats: int, budget: float) -> list[Figure]:
                 pid = SERVERS[url].pid
                 auth = {**headers, "X-API-Key": key}
                 path = "/api/v1/metrics/batch"
-                _, warmup = asyncio.run(_post_all(url, path, bodies[:WARMUP], auth, budget))
+                _, warmup = _post_all(url, path, bodies[:WARMUP], auth, budget)
                 main_before, all_before, workers_before = _cpu_seconds(pid)
-                sent, elapsed = asyncio.run(_post_all(url, path, bodies[WARMUP:], auth, budget))
+                sent, elapsed = _post_all(url, path, bodies[WARMUP:], auth, budget)
                 main_after, all_after, workers_after = _cpu_seconds(pid)
             rates.append(sent * BATCH / elapsed)
             per_sample = 1e9 / (sent * BATCH)
@@ -184,11 +178,9 @@ def run(requests: int, repeats: int, budget: float) -> list[Figure]:
                 f"{(workers_after - workers_before) * per_sample:,.0f} ns decode workers"
             )
             if run_number == 0:
-                asyncio.run(
-                    _post_all(vm_url, "/api/v1/import", reference_bodies[:WARMUP], {}, budget)
-                )
-            sent, elapsed = asyncio.run(
-                _post_all(vm_url, "/api/v1/import", reference_bodies[WARMUP:], {}, budget)
+                _post_all(vm_url, "/api/v1/import", reference_bodies[:WARMUP], {}, budget)
+            sent, elapsed = _post_all(
+                vm_url, "/api/v1/import", reference_bodies[WARMUP:], {}, budget
             )
             references.append(sent * BATCH / elapsed)
             print(

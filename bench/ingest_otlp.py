@@ -5,10 +5,10 @@ Workload: 1,000 agents × 8 gauges, each data point with one attribute; each
 (consecutive 60 s timestamps) = 10,000 samples, as a collector's batch processor would send.
 The request bodies are encoded before the clock starts.
 
-* figure: 4 concurrent HTTP clients POST the bodies to ``/v1/metrics`` of ``agentdeck serve``
-  (its own process, SQLite state, DuckDB store, rate limit off) with a developer API key. The
-  clock stops when the last response (2xx: samples durable) arrived. Each response is checked
-  to report no rejected points.
+* figure: 4 concurrent HTTP clients (aiohttp: see ``bench/_load.py``) POST the bodies to
+  ``/v1/metrics`` of ``agentdeck serve`` (its own process, SQLite state, DuckDB store, rate
+  limit off) with a developer API key. The clock stops when the last response (2xx: samples
+  durable) arrived. Each response is checked to report no rejected points.
 * reference: the same samples as ``/api/v1/import`` JSON-lines bodies (pre-encoded) POSTed by
   4 concurrent clients to a fresh ``victoria-metrics``, then ``/internal/force_flush``.
 
@@ -31,7 +31,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -42,6 +41,7 @@ from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
+from bench._load import post_all
 from bench._victoriametrics import victoria_metrics
 from bench.realtime_load import cpu_seconds
 
@@ -94,25 +94,27 @@ def make_requests(rounds: int) -> list[ExportMetricsServiceRequest]:
 BIG_BODIES = {"AGENTDECK_SERVER__MAX_BODY_BYTES": str(64 * 1024 * 1024)}
 
 
-async def _post_all(url: str, path: str, bodies: list[bytes], headers: dict[str, str]) -> float:
-    queue = iter(bodies)
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+def _no_rejections(answer: bytes) -> None:
+    response = ExportMetricsServiceResponse.FromString(answer)
+    if response.partial_success.rejected_data_points:
+        raise RuntimeError(response.partial_success.error_message)
 
-        async def worker() -> None:
-            for body in queue:
-                response = await client.post(path, content=body, headers=headers)
-                response.raise_for_status()
-                if path == "/v1/metrics":
-                    answer = ExportMetricsServiceResponse.FromString(response.content)
-                    if answer.partial_success.rejected_data_points:
-                        raise RuntimeError(answer.partial_success.error_message)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
-        if path == "/api/v1/import":
-            (await client.get("/internal/force_flush")).raise_for_status()
-        return time.perf_counter() - started
+def _post_all(url: str, path: str, bodies: list[bytes], headers: dict[str, str]) -> float:
+    """POST ``bodies`` from ``CLIENTS`` concurrent clients (see ``bench/_load.py``); seconds."""
+    reference = path == "/api/v1/import"
+    _, elapsed = asyncio.run(
+        post_all(
+            url,
+            path,
+            bodies,
+            headers,
+            clients=CLIENTS,
+            check=None if reference else _no_rejections,
+            then_get="/internal/force_flush" if reference else None,
+        )
+    )
+    return elapsed
 
 
 def _reference_bodies(requests: list[ExportMetricsServiceRequest], url: str) -> list[bytes]:
@@ -150,10 +152,10 @@ def run(rounds: int, repeats: int) -> list[Figure]:
                 headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": key}
                 pid = SERVERS[url].pid
                 cpu = cpu_seconds(pid)
-                elapsed = asyncio.run(_post_all(url, "/v1/metrics", bodies, headers))
+                elapsed = _post_all(url, "/v1/metrics", bodies, headers)
                 cpu = cpu_seconds(pid) - cpu
             rates.append(samples / elapsed)
-            elapsed = asyncio.run(_post_all(vm_url, "/api/v1/import", reference_bodies, {}))
+            elapsed = _post_all(vm_url, "/api/v1/import", reference_bodies, {})
             references.append(samples / elapsed)
             print(
                 f"  run {run_number + 1}: agentdeck OTLP {rates[-1]:,.0f}/s "
