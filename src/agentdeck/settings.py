@@ -147,6 +147,13 @@ class TSDBSettings(BaseModel):
     duckdb_memory_limit: str = Field(
         "256MB", description="Memory DuckDB may use for queries and writes."
     )
+    duckdb_commit_linger_ms: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        description="While ingest requests overlap, how long a lone batch waits for another "
+        "to share its DuckDB commit (each commit costs a few ms of CPU); 0: never waits.",
+    )
     victoriametrics_url: str = Field(
         "http://127.0.0.1:8428", description="VictoriaMetrics base URL (backend victoriametrics)."
     )

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -130,6 +132,58 @@ async def test_concurrent_writes_share_transactions(duckdb_store: DuckDBStore) -
     assert stats.write_transactions < 50  # coalesced
     assert stats.samples_written == 50
     assert len(await duckdb_store.select(tenant, [Matcher.name_is("m")], T0, T0 + 100)) == 50
+
+
+def _one_sample(i: int) -> SampleBatch:
+    return SampleBatch.from_series([("m", {"i": str(i)}, [T0 + i], [float(i)])])
+
+
+async def test_a_lone_writer_never_waits_for_company(tmp_path: Path) -> None:
+    """One writer at a time (each write after the previous answer): no commit lingers."""
+    store = await DuckDBStore.open(tmp_path / "m.duckdb", commit_linger=30.0)
+    try:
+        tenant = uuid.uuid4()
+        started = time.monotonic()
+        for i in range(20):
+            await store.write(tenant, _one_sample(i))
+        assert time.monotonic() - started < 30  # one linger alone would take that long
+        assert (await store.stats()).write_transactions == 20
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(("linger", "transactions"), [(30.0, 2), (0.0, 3)])
+async def test_overlapping_writers_share_a_commit(
+    tmp_path: Path, linger: float, transactions: int
+) -> None:
+    """A write that arrived while the previous commit ran waits (up to the linger) for the
+    next one, and both share a commit; with no linger each commits alone."""
+    store = await DuckDBStore.open(tmp_path / "m.duckdb", commit_linger=linger)
+    tenant = uuid.uuid4()
+    gate = threading.Event()
+    try:
+        store._writer.submit(gate.wait)  # the writer thread is busy until the gate opens
+        first = asyncio.create_task(store.write(tenant, _one_sample(0)))
+        for _ in range(1000):  # yield until the writer took it (to the busy thread)
+            await asyncio.sleep(0)
+            if store._write_calls and not store._pending:
+                break
+        assert store._write_calls == 1 and not store._pending
+        second = asyncio.create_task(store.write(tenant, _one_sample(1)))  # during its commit
+        await asyncio.sleep(0)
+        gate.set()
+        started = time.monotonic()
+        await first
+        third = await store.write(tenant, _one_sample(2))
+        await second
+        assert third.samples == 1
+        assert time.monotonic() - started < 30  # the third ended the wait, not the clock
+        assert (await store.stats()).write_transactions == transactions
+        found = await store.select(tenant, [Matcher.name_is("m")], T0, T0 + 10)
+        assert sorted(s.labels["i"] for s in found) == ["0", "1", "2"]
+    finally:
+        gate.set()
+        await store.close()
 
 
 async def test_a_refused_batch_fails_alone(duckdb_store: DuckDBStore) -> None:

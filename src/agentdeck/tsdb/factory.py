@@ -15,5 +15,7 @@ async def open_store(settings: Settings) -> Store:
     from agentdeck.tsdb.duckdb import DuckDBStore
 
     return await DuckDBStore.open(
-        settings.data_dir / config.duckdb_file, memory_limit=config.duckdb_memory_limit
+        settings.data_dir / config.duckdb_file,
+        memory_limit=config.duckdb_memory_limit,
+        commit_linger=config.duckdb_commit_linger_ms / 1000,
     )
