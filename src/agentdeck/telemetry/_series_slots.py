@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agentdeck.tsdb.base import IndexArray
+from agentdeck.tsdb.int_map import IntMap
 
 if TYPE_CHECKING:
     from agentdeck.telemetry._series_cache import Entry
@@ -103,8 +104,7 @@ class SeriesSlots:
 
     __slots__ = (
         "_agents",
-        "_codes",
-        "_code_slots",
+        "_pairs",
         "_gens",
         "_keys",
         "_names",
@@ -126,12 +126,11 @@ class SeriesSlots:
         self._slot_of_uid: dict[int, int] = {}
         self._names: dict[Any, int] = {}
         self._tokens: dict[Hashable, int] = {}
-        self._codes: Int64Vector = np.empty(0, dtype=np.int64)  # sorted pair codes
-        self._code_slots: IndexArray = np.empty(0, dtype=np.int32)  # each code's slot
+        self._pairs = IntMap()  # pair code → slot
 
     def __len__(self) -> int:
         """How many (name, token) pairs are numbered."""
-        return len(self._codes)
+        return len(self._pairs)
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -150,7 +149,7 @@ class SeriesSlots:
         name_numbers = _numbers(self._names, names)
         token_numbers = _numbers(self._tokens, tokens)
         codes = token_numbers[token_ids] * NAME_SPACE + name_numbers[name_ids]
-        slots, missing = self._find(codes)
+        slots, missing = self._pairs.find(codes)
         if missing is not None:
             new_codes, first = np.unique(codes[missing], return_index=True)
             at = missing[first]
@@ -159,7 +158,7 @@ class SeriesSlots:
                 list(map(tokens.__getitem__, token_ids[at].tolist())),
             )
             self._add(new_codes, entries)
-            slots[missing] = self._find(codes[missing])[0]
+            slots[missing] = self._pairs.find(codes[missing])[0]
         return slots
 
     def distinct(self, slots: IndexArray, gen: int) -> tuple[BatchSeries, IndexArray]:
@@ -187,20 +186,6 @@ class SeriesSlots:
         )
         return series, position[slots]
 
-    def _find(self, codes: Int64Vector) -> tuple[IndexArray, Int64Vector | None]:
-        """(slot of each code, -1 where unknown; positions of the unknown ones or None)."""
-        known = self._codes
-        if not len(known):
-            return np.full(len(codes), -1, dtype=np.int32), np.arange(len(codes), dtype=np.int64)
-        at = np.searchsorted(known, codes)
-        np.minimum(at, len(known) - 1, out=at)
-        found = known[at] == codes
-        slots = self._code_slots[at]
-        if found.all():
-            return slots, None
-        slots[~found] = -1
-        return slots, np.flatnonzero(~found).astype(np.int64, copy=False)
-
     def _add(self, codes: Int64Vector, entries: list[Entry]) -> None:
         """Number new pairs (``codes`` sorted, not yet known) with their entries' slots."""
         slot_of_uid = self._slot_of_uid
@@ -213,9 +198,7 @@ class SeriesSlots:
                 self.entries.append(entry)
             slots.append(slot)
         self._grow(first)
-        at = np.searchsorted(self._codes, codes)
-        self._codes = np.insert(self._codes, at, codes)
-        self._code_slots = np.insert(self._code_slots, at, np.asarray(slots, dtype=np.int32))
+        self._pairs.add(codes, np.asarray(slots, dtype=np.int32))
 
     def _grow(self, first: int) -> None:
         """Fill the per-slot arrays for the entries from slot ``first`` on."""
