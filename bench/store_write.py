@@ -3,7 +3,8 @@
 Workload: 1,000 agents × 8 metrics (8,000 series), one sample per series per 60 s, in time
 order (as a fleet reports), cut into batches of 10,000 samples, written by 4 concurrent
 writers. The batches are built before the clock starts: building them is the ingest parser's
-work, measured by the HTTP ingest benchmarks.
+work, measured by the HTTP ingest benchmarks. Like the ingest core's, they carry a tag per
+series (``SampleBatch.tags``), by which the store finds the series.
 
 * figure: ``DuckDBStore.write`` from 4 asyncio writers into a fresh file; the clock stops when
   the last write returned (every sample committed to the write-ahead log).
@@ -28,7 +29,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from agentdeck.tsdb.base import SampleBatch, SeriesKey
+from agentdeck.tsdb.base import SampleBatch, SeriesKey, next_series_tag
 from agentdeck.tsdb.duckdb import DuckDBStore
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
@@ -63,6 +64,8 @@ def iter_batches(points: int, seed: int = 1) -> Iterator[SampleBatch]:
         for metric in METRICS
     ]
     n_series = len(keys)
+    # One tag per key object, as the ingest core attaches them (SampleBatch.tags).
+    tags = np.array([next_series_tag() for _ in keys], dtype=np.int64)
     total = n_series * points
     for start in range(0, total, BATCH):
         position = np.arange(start, min(start + BATCH, total), dtype=np.int64)
@@ -75,6 +78,7 @@ def iter_batches(points: int, seed: int = 1) -> Iterator[SampleBatch]:
             local.astype(np.int32),
             timestamps,
             values,
+            tags[used],
         )
 
 

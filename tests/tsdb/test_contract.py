@@ -21,6 +21,7 @@ from agentdeck.tsdb.base import (
     SeriesKey,
     Store,
     matches_series,
+    next_series_tag,
 )
 from agentdeck.tsdb.names import MAX_LABEL_VALUE_BYTES
 
@@ -333,6 +334,57 @@ async def test_delete_before_removes_old_samples_and_empty_series(store: Store) 
     )
     old = await store.select(tenant, [Matcher.name_is("old_metric")], 0, T0 + DAY)
     assert [(s.timestamps.tolist(), s.values.tolist()) for s in old] == [([T0 + 5000], [9.0])]
+
+
+def _tagged(keys: list[SeriesKey], tags: list[int] | None, ts: int, value: float) -> SampleBatch:
+    return SampleBatch(
+        tuple(keys),
+        np.arange(len(keys), dtype=np.int32),
+        np.full(len(keys), ts, dtype=np.int64),
+        np.full(len(keys), value),
+        None if tags is None else np.asarray(tags, dtype=np.int64),
+    )
+
+
+async def test_series_tags_find_the_same_series_as_keys(store: Store) -> None:
+    """Batches with series tags (as the ingest core writes them) land in the same series as
+    without: tags seen before, new tags for known keys, no tags, and a tag whose series
+    retention deleted meanwhile."""
+    tenant = uuid.uuid4()
+    keys = [SeriesKey.of("tagged", {"i": str(i)}) for i in range(3)]
+    first = [next_series_tag() for _ in keys]
+    await store.write(tenant, _tagged(keys, first, T0 - 2 * DAY, 1.0))
+    await store.write(tenant, _tagged(keys[::-1], first[::-1], T0, 2.0))
+    await store.write(tenant, _tagged(keys, [next_series_tag() for _ in keys], T0 + 1, 3.0))
+    await store.write(tenant, _tagged(keys[:2], None, T0 + 2, 4.0))
+    gone = SeriesKey.of("tagged", {"i": "gone"})
+    gone_tag = next_series_tag()
+    for ts in (T0 - 2 * DAY, T0 - 2 * DAY + 1):  # the second time, it is found by its tag
+        await store.write(tenant, _tagged([gone], [gone_tag], ts, 6.0))
+    await store.delete_before(tenant, T0 + 1)  # "gone" has nothing left: its series goes
+    await store.write(tenant, _tagged([keys[0], gone], [first[0], gone_tag], T0 + 3, 5.0))
+    found = await store.select(tenant, [Matcher.name_is("tagged")], 0, T0 + DAY)
+    assert [(s.labels["i"], s.timestamps.tolist(), s.values.tolist()) for s in found] == [
+        ("0", [T0 + 1, T0 + 2, T0 + 3], [3.0, 4.0, 5.0]),
+        ("1", [T0 + 1, T0 + 2], [3.0, 4.0]),
+        ("2", [T0 + 1], [3.0]),
+        ("gone", [T0 + 3], [5.0]),
+    ]
+
+
+def test_tags_must_be_one_int64_per_series() -> None:
+    keys = [SeriesKey.of("m", {"i": "1"}), SeriesKey.of("m", {"i": "2"})]
+    with pytest.raises(ValueError, match="one per series"):
+        _tagged(keys, [next_series_tag()], T0, 1.0)
+    with pytest.raises(ValueError, match="one per series"):
+        SampleBatch(
+            tuple(keys),
+            np.zeros(2, np.int32),
+            np.full(2, T0, np.int64),
+            np.ones(2),
+            np.ones(2, np.float64),  # type: ignore[arg-type]
+        )
+    assert next_series_tag() != next_series_tag()
 
 
 async def test_many_series(store: Store) -> None:

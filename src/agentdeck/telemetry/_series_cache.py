@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import itertools
 import math
 import time
 import weakref
@@ -33,7 +32,15 @@ from agentdeck.db.base import utcnow
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry._series_slots import BatchSeries, SeriesSlots
 from agentdeck.telemetry.models import MetricMetadata, MetricType
-from agentdeck.tsdb.base import ACTIVE_WINDOW_MS, Matcher, MatchOp, SampleBatch, SeriesKey, Store
+from agentdeck.tsdb.base import (
+    ACTIVE_WINDOW_MS,
+    Matcher,
+    MatchOp,
+    SampleBatch,
+    SeriesKey,
+    Store,
+    next_series_tag,
+)
 from agentdeck.tsdb.names import METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name
 
 #: How long a cached active-series count is trusted before it is read from the store again.
@@ -45,8 +52,6 @@ LABEL_CACHE_MAX = 200_000
 
 #: Why a sample is refused: (reason for /metrics, field at fault, message).
 Invalid = tuple[str, str, str]
-
-_uids = itertools.count()
 
 
 @dataclass(slots=True)
@@ -73,7 +78,8 @@ class Entry:
     """A validated series of one tenant (or why its name or labels are refused).
 
     Equal series share one entry (see :meth:`TenantSeries.entry`), so a request tells series
-    apart by ``uid`` (unique per entry, never reused) instead of hashing label tuples again.
+    apart by ``uid`` (unique per entry, never reused) instead of hashing label tuples again;
+    it is also the series' tag for the store (:func:`~agentdeck.tsdb.base.next_series_tag`).
     ``gen`` equals the tenant's generation when the series is known to count as active (for
     the cap). ``agent`` is the value of its ``agent`` label, if any (for the write listeners).
     """
@@ -85,7 +91,7 @@ class Entry:
         self.error = error
         self.ok = error is None
         self.gen = -1
-        self.uid = next(_uids)
+        self.uid = next_series_tag()
         self.agent = _agent_label(key) if key is not None else None
 
 

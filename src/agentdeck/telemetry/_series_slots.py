@@ -43,6 +43,7 @@ _KEY = attrgetter("key")
 _OK = attrgetter("ok")
 _GEN = attrgetter("gen")
 _AGENT = attrgetter("agent")
+_UID = attrgetter("uid")
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -50,14 +51,15 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 class BatchSeries:
     """The distinct series of a batch as the ingest core reads them, in columns: ``keys``
     (:class:`SeriesKey`, ``None`` where refused), ``ok``, ``agents`` (``agent`` label or
-    ``None``) and ``gens`` (the entries' cap generations when the columns were made).
+    ``None``), ``gens`` (the entries' cap generations when the columns were made) and ``uids``
+    (the entries' uids, which are also the series' tags for the store).
 
     The entries themselves (:attr:`entries`) are only needed for refused and new series; a
     caller that has the columns already (:class:`~._series_slots.SeriesSlots`) hands over a
     function that lists them on demand.
     """
 
-    __slots__ = ("_entries", "_list", "agents", "gens", "keys", "ok")
+    __slots__ = ("_entries", "_list", "agents", "gens", "keys", "ok", "uids")
 
     def __init__(
         self,
@@ -65,10 +67,11 @@ class BatchSeries:
         keys: ObjectArray,
         ok: BoolArray,
         agents: ObjectArray,
-        gens: np.ndarray[Any, np.dtype[np.int64]],
+        gens: Int64Vector,
+        uids: Int64Vector,
         entries: Callable[[], list[Entry]],
     ) -> None:
-        self.keys, self.ok, self.agents, self.gens = keys, ok, agents, gens
+        self.keys, self.ok, self.agents, self.gens, self.uids = keys, ok, agents, gens, uids
         self._list = entries
         self._entries: list[Entry] | None = None
 
@@ -80,6 +83,7 @@ class BatchSeries:
             ok=np.fromiter(map(_OK, entries), dtype=bool, count=n),
             agents=_objects(map(_AGENT, entries), n),
             gens=np.fromiter(map(_GEN, entries), dtype=np.int64, count=n),
+            uids=np.fromiter(map(_UID, entries), dtype=np.int64, count=n),
             entries=lambda: entries,
         )
 
@@ -111,6 +115,7 @@ class SeriesSlots:
         "_ok",
         "_slot_of_uid",
         "_tokens",
+        "_uids",
         "entries",
     )
 
@@ -123,6 +128,7 @@ class SeriesSlots:
         self._ok: BoolArray = np.empty(0, dtype=bool)
         self._agents: ObjectArray = np.empty(0, dtype=object)
         self._gens: Int64Vector = np.empty(0, dtype=np.int64)
+        self._uids: Int64Vector = np.empty(0, dtype=np.int64)
         self._slot_of_uid: dict[int, int] = {}
         self._names: dict[Any, int] = {}
         self._tokens: dict[Hashable, int] = {}
@@ -182,6 +188,7 @@ class SeriesSlots:
             ok=self._ok[used],
             agents=self._agents[used],
             gens=gens,
+            uids=self._uids[used],
             entries=lambda: list(map(entries.__getitem__, used.tolist())),
         )
         return series, position[slots]
@@ -209,11 +216,13 @@ class SeriesSlots:
             self._ok = _resized(self._ok, capacity)
             self._agents = _resized(self._agents, capacity)
             self._gens = _resized(self._gens, capacity)
+            self._uids = _resized(self._uids, capacity)
         added = self.entries[first:]
         self._keys[first:size] = _objects(map(_KEY, added), len(added))
         self._ok[first:size] = list(map(_OK, added))
         self._agents[first:size] = _objects(map(_AGENT, added), len(added))
         self._gens[first:size] = -1  # read from the entries when first used
+        self._uids[first:size] = list(map(_UID, added))
 
 
 def _resized(array: np.ndarray[Any, Any], capacity: int) -> np.ndarray[Any, Any]:

@@ -563,8 +563,8 @@ async def _finish(
     accepted = int(np.count_nonzero(keep))
     if accepted:
         if accepted == len(keep):
-            keys, agents = series.keys, series.agents
-            batch = SampleBatch(tuple(keys.tolist()), series_index, timestamps, values)
+            keys, agents, tags = series.keys, series.agents, series.uids
+            batch = SampleBatch(tuple(keys.tolist()), series_index, timestamps, values, tags)
         else:
             kept_index = series_index[keep]
             present = np.unique(kept_index)
@@ -572,7 +572,11 @@ async def _finish(
             remap[present] = np.arange(len(present), dtype=np.int32)
             keys, agents = series.keys[present], series.agents[present]
             batch = SampleBatch(
-                tuple(keys.tolist()), remap[kept_index], timestamps[keep], values[keep]
+                tuple(keys.tolist()),
+                remap[kept_index],
+                timestamps[keep],
+                values[keep],
+                series.uids[present],
             )
         await store.write(tenant_id, batch)
         agent_set = set(agents.tolist())

@@ -19,6 +19,7 @@ from uuid import UUID
 import numpy as np
 
 from agentdeck.tsdb.base import Int64Array, Matcher, MatchOp, SeriesKey
+from agentdeck.tsdb.int_map import IntMap
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
 from agentdeck.tsdb.object_memo import ObjectMemo
 
@@ -36,6 +37,8 @@ class TenantSeries:
     #: Series id by key object, for the key objects writers hand over batch after batch (the
     #: ingest core keeps one per series): found without hashing the label tuples again.
     objects: ObjectMemo[SeriesKey, int] = field(default_factory=ObjectMemo)
+    #: Series id by series tag (``SampleBatch.tags``): a batch's series found with numpy.
+    tags: IntMap = field(default_factory=IntMap)
 
 
 class SeriesIndex:
@@ -58,16 +61,32 @@ class SeriesIndex:
         tenant = self.tenants.get(tenant_id)
         return {} if tenant is None else tenant.ids
 
-    def resolve(self, tenant_id: UUID, keys: Sequence[SeriesKey]) -> np.ndarray:
+    def resolve(
+        self, tenant_id: UUID, keys: Sequence[SeriesKey], tags: Int64Array | None = None
+    ) -> np.ndarray:
         """The series id of each of ``keys`` (int32), -1 for series the tenant does not have.
 
-        Keys are looked up by object first (see :attr:`TenantSeries.by_object`), by value
+        With ``tags`` (one per key, see :attr:`~agentdeck.tsdb.base.SampleBatch.tags`), keys
+        are found by tag; the others by object (see :attr:`TenantSeries.objects`), by value
         only the first time an object is seen.
         """
-        n = len(keys)
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
-            return np.full(n, -1, np.int32)
+            return np.full(len(keys), -1, np.int32)
+        if tags is None:
+            return self._by_object(tenant, keys)
+        ids, missing = tenant.tags.find(tags)
+        if missing is not None:
+            found = self._by_object(tenant, [keys[i] for i in missing.tolist()])
+            ids[missing] = found
+            known = found >= 0
+            if len(tenant.tags) + len(found) > max(2 * len(tenant.ids), _MIN_OBJECTS):
+                tenant.tags.clear()  # tags of keys nobody sends any more go with the rest
+            tenant.tags.add(tags[missing][known], found[known])
+        return ids
+
+    def _by_object(self, tenant: TenantSeries, keys: Sequence[SeriesKey]) -> np.ndarray:
+        n = len(keys)
         objects = tenant.objects
         ids = np.fromiter(objects.get_many(keys, -1), np.int32, count=n)
         missing = np.flatnonzero(ids < 0)
@@ -129,6 +148,7 @@ class SeriesIndex:
             tenant_id = self.tenant_of.pop(series_id)
             tenant = self.tenants[tenant_id]
             tenant.objects.clear()
+            tenant.tags.clear()
             del tenant.ids[key]
             tenant.all_ids.discard(series_id)
             pairs = [(METRIC_NAME_LABEL, key.name), *key.labels]

@@ -13,6 +13,7 @@ semantics out, including where the two differ.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,15 @@ class SeriesKey(NamedTuple):
 
 # --- writes ----------------------------------------------------------------------------------
 
+_tags = itertools.count(1)
+
+
+def next_series_tag() -> int:
+    """A new series tag: a number never handed out before in this process. A writer that
+    keeps one key object per series can give each its tag and attach the tags to its batches
+    (:attr:`SampleBatch.tags`): equal tags then always mean equal keys, whoever wrote them."""
+    return next(_tags)  # itertools.count is atomic under the interpreter lock
+
 
 @dataclass(frozen=True, slots=True)
 class SampleBatch:
@@ -83,11 +93,19 @@ class SampleBatch:
     series_index: IndexArray
     timestamps: Int64Array
     values: Float64Array
+    #: Optional: the series' tags (:func:`next_series_tag`), one per series, from a writer
+    #: that keeps one tag per series key; a store may then find the series by tag instead of
+    #: by key. ``None``: the store looks the keys up.
+    tags: Int64Array | None = None
 
     def __post_init__(self) -> None:
         n = len(self.timestamps)
         if len(self.series_index) != n or len(self.values) != n:
             raise ValueError("series_index, timestamps and values must have the same length")
+        if self.tags is not None and (
+            len(self.tags) != len(self.series) or self.tags.dtype != np.int64
+        ):
+            raise ValueError("tags must be int64, one per series")
         if self.series_index.dtype != np.int32:
             raise ValueError("series_index must be int32")
         if self.timestamps.dtype != np.int64:

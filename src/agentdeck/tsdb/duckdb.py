@@ -415,7 +415,7 @@ class DuckDBStore:
         id_parts: list[np.ndarray] = []
         for tenant_id, batch in items:
             n = len(batch.series)
-            series_ids = index.resolve(tenant_id, batch.series)
+            series_ids = index.resolve(tenant_id, batch.series, batch.tags)
             before = len(new_rows)
             missing = np.flatnonzero(series_ids < 0)
             if len(missing):
