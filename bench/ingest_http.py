@@ -26,7 +26,6 @@ Target: >= 500,000 samples/s (stretch 1,000,000).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import time
 from typing import Any
@@ -35,7 +34,7 @@ import orjson
 
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
-from bench._load import post_all
+from bench._load import send
 from bench._victoriametrics import victoria_metrics
 
 TARGET = 500_000
@@ -130,19 +129,7 @@ def _post_all(
     url: str, path: str, bodies: list[bytes], headers: dict[str, str], budget: float
 ) -> tuple[int, float]:
     """POST ``bodies`` from ``CLIENTS`` concurrent clients; (bodies sent, seconds)."""
-    reference = path == "/api/v1/import"
-    return asyncio.run(
-        post_all(
-            url,
-            path,
-            bodies,
-            headers,
-            clients=CLIENTS,
-            budget=budget,
-            check=None if reference else _all_accepted,
-            then_get="/internal/force_flush" if reference else None,
-        )
-    )
+    return send(url, path, bodies, headers, clients=CLIENTS, check=_all_accepted, budget=budget)
 
 
 def run(requests: int, repeats: int, budget: float) -> list[Figure]:

@@ -41,7 +41,7 @@ from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
-from bench._load import post_all
+from bench._load import send
 from bench._victoriametrics import victoria_metrics
 from bench.realtime_load import cpu_seconds
 
@@ -102,19 +102,7 @@ def _no_rejections(answer: bytes) -> None:
 
 def _post_all(url: str, path: str, bodies: list[bytes], headers: dict[str, str]) -> float:
     """POST ``bodies`` from ``CLIENTS`` concurrent clients (see ``bench/_load.py``); seconds."""
-    reference = path == "/api/v1/import"
-    _, elapsed = asyncio.run(
-        post_all(
-            url,
-            path,
-            bodies,
-            headers,
-            clients=CLIENTS,
-            check=None if reference else _no_rejections,
-            then_get="/internal/force_flush" if reference else None,
-        )
-    )
-    return elapsed
+    return send(url, path, bodies, headers, clients=CLIENTS, check=_no_rejections)[1]
 
 
 def _reference_bodies(requests: list[ExportMetricsServiceRequest], url: str) -> list[bytes]:
