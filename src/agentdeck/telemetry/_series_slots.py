@@ -122,8 +122,8 @@ class SeriesSlots:
     def __init__(self) -> None:
         #: slot → entry (refused pairs have entries too, with their error).
         self.entries: list[Entry] = []
-        # Per slot, in arrays (grown by doubling): the entry's key, ok, agent, and its cap
-        # generation when last looked at (it only grows: see ``series``).
+        # Per slot, in arrays (grown by doubling): the entry's key, ok, agent, uid, and its
+        # cap generation when last looked at (it only grows: see ``distinct``).
         self._keys: ObjectArray = np.empty(0, dtype=object)
         self._ok: BoolArray = np.empty(0, dtype=bool)
         self._agents: ObjectArray = np.empty(0, dtype=object)
@@ -217,12 +217,12 @@ class SeriesSlots:
             self._agents = _resized(self._agents, capacity)
             self._gens = _resized(self._gens, capacity)
             self._uids = _resized(self._uids, capacity)
-        added = self.entries[first:]
-        self._keys[first:size] = _objects(map(_KEY, added), len(added))
-        self._ok[first:size] = list(map(_OK, added))
-        self._agents[first:size] = _objects(map(_AGENT, added), len(added))
-        self._gens[first:size] = -1  # read from the entries when first used
-        self._uids[first:size] = list(map(_UID, added))
+        added = BatchSeries.of(self.entries[first:])
+        self._keys[first:size] = added.keys
+        self._ok[first:size] = added.ok
+        self._agents[first:size] = added.agents
+        self._gens[first:size] = added.gens
+        self._uids[first:size] = added.uids
 
 
 def _resized(array: np.ndarray[Any, Any], capacity: int) -> np.ndarray[Any, Any]:
