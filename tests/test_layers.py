@@ -1,0 +1,162 @@
+"""The import layering of ``src/agentdeck`` (docs/architecture.md): no module imports upward.
+
+Layers, bottom to top:
+
+1. base: ``errors``, ``settings``, ``pagination``, ``tokenbucket``, ``context``, ``outbound``
+2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``
+3. domains: every other package (``identity``, ``agents``, ``alerting``, …) and ``crud``
+4. the HTTP base: ``server`` (deps, problems, middleware, rate limits, ops, SPA)
+5. routers: a domain's ``router.py`` / ``*_router.py`` (and ``am_api``), which may use ``server``
+6. composition: ``app``, ``cli``, ``docs_config``, the model registry and migrations
+
+A module may import its own layer or any below. ``sdk`` is its own distribution and imports
+nothing of agentdeck but itself. Run ``python tests/test_layers.py`` to list every violation.
+
+``KNOWN_DEBT`` holds the upward imports that main still had when this check was added, as
+``(importer, imported)`` module pairs; the house restructuring removes them. The check fails on
+any new upward import, and on a listed one that is gone (so the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "agentdeck"
+
+BASE = {"errors", "settings", "pagination", "tokenbucket", "context", "outbound", "__init__"}
+INFRA = {"db", "bus", "loops", "tsdb"}
+COMPOSITION = {"app", "cli", "docs_config"}
+LAYER_NAMES = {
+    1: "base",
+    2: "infrastructure",
+    3: "domain",
+    4: "server",
+    5: "router",
+    6: "composition",
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int:
+    """The layer of a dotted module name under ``agentdeck``."""
+    parts = module.split(".")[1:]
+    if not parts:
+        return 1
+    top, leaf = parts[0], parts[-1]
+    if top in COMPOSITION or (top == "server" and leaf in {"app", "main"}):
+        return 6
+    if top == "db" and (len(parts) > 1 and parts[1] in {"migrations", "models"}):
+        return 6
+    if top in BASE:
+        return 1
+    if top in INFRA:
+        return 2
+    if top == "server":
+        return 4
+    if leaf == "router" or leaf.endswith("_router") or leaf in {"am_api", "trace"}:
+        return 5
+    return 3
+
+
+def imports_of(path: Path) -> Iterator[tuple[str, int]]:
+    """Every ``agentdeck`` module a file imports (at any depth, TYPE_CHECKING included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "agentdeck":
+                    yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] != "agentdeck":
+                continue
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                is_module = (SRC.parent / candidate.replace(".", "/")).with_suffix(".py").exists()
+                is_package = (SRC.parent / candidate.replace(".", "/")).is_dir()
+                yield (candidate if is_module or is_package else node.module), node.lineno
+
+
+def violations() -> list[tuple[str, str, int, str]]:
+    """``(importer, imported, line, reason)`` for every import that breaks the layering."""
+    found: list[tuple[str, str, int, str]] = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "static" in path.parts:
+            continue
+        importer = module_name(path)
+        own = layer_of(importer)
+        for imported, line in sorted(set(imports_of(path))):
+            if importer.startswith("agentdeck.sdk"):
+                if not imported.startswith("agentdeck.sdk"):
+                    found.append((importer, imported, line, "the SDK imports only itself"))
+                continue
+            theirs = layer_of(imported)
+            if theirs > own:
+                reason = f"{LAYER_NAMES[own]} imports {LAYER_NAMES[theirs]}"
+                found.append((importer, imported, line, reason))
+    return found
+
+
+KNOWN_DEBT: set[tuple[str, str]] = {
+    ("agentdeck.agents.selectors", "agentdeck.server.errors"),
+    ("agentdeck.agents.service", "agentdeck.server.errors"),
+    ("agentdeck.alerting.alerts_service", "agentdeck.server.errors"),
+    ("agentdeck.alerting.defaults", "agentdeck.server.errors"),
+    ("agentdeck.alerting.escalation", "agentdeck.server.errors"),
+    ("agentdeck.alerting.receivers", "agentdeck.server.errors"),
+    ("agentdeck.alerting.routing_service", "agentdeck.server.errors"),
+    ("agentdeck.alerting.rules_import", "agentdeck.server.errors"),
+    ("agentdeck.alerting.rules_service", "agentdeck.server.errors"),
+    ("agentdeck.alerting.silences", "agentdeck.server.errors"),
+    ("agentdeck.crud", "agentdeck.server.errors"),
+    ("agentdeck.identity.auth_service", "agentdeck.server.errors"),
+    ("agentdeck.identity.auth_service", "agentdeck.server.ratelimit"),
+    ("agentdeck.identity.keys_service", "agentdeck.server.errors"),
+    ("agentdeck.identity.service", "agentdeck.server.errors"),
+    ("agentdeck.identity.users_service", "agentdeck.server.errors"),
+    ("agentdeck.notify.deliveries", "agentdeck.server.errors"),
+    ("agentdeck.notify.service", "agentdeck.server.errors"),
+    ("agentdeck.overview.monitoring", "agentdeck.server.errors"),
+    ("agentdeck.pagination", "agentdeck.server.errors"),
+    ("agentdeck.realtime.hub", "agentdeck.server.errors"),
+    ("agentdeck.settings", "agentdeck.overview.probes"),
+    ("agentdeck.telemetry.scrape_service", "agentdeck.server.errors"),
+    ("agentdeck.tsdb.retention", "agentdeck.identity.service"),
+}
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    found = {(a, b): (line, why) for a, b, line, why in violations()}
+    new = sorted(set(found) - KNOWN_DEBT)
+    assert not new, "upward imports:\n" + "\n".join(
+        f"  {a} -> {b} (line {found[(a, b)][0]}: {found[(a, b)][1]})" for a, b in new
+    )
+    gone = sorted(KNOWN_DEBT - set(found))
+    assert not gone, "paid-off debt still listed in KNOWN_DEBT:\n" + "\n".join(
+        f"  {a} -> {b}" for a, b in gone
+    )
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """A service importing the HTTP base is found (the check is not vacuous)."""
+    bad = tmp_path / "service.py"
+    bad.write_text("from agentdeck.server.errors import not_found\n", encoding="utf-8")
+    assert [m for m, _ in imports_of(bad)] == ["agentdeck.server.errors"]
+    assert layer_of("agentdeck.agents.service") < layer_of("agentdeck.server.errors")
+    assert layer_of("agentdeck.agents.router") > layer_of("agentdeck.server.deps")
+    assert layer_of("agentdeck.tsdb.retention") < layer_of("agentdeck.identity.service")
+
+
+if __name__ == "__main__":
+    rows = violations()
+    for a, b, line, why in rows:
+        print(f"{a}:{line} -> {b}  ({why})")  # noqa: T201
+    print(f"{len(rows)} upward imports", file=sys.stderr)  # noqa: T201
