@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentdeck import errors as domain
 from agentdeck.context import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -127,6 +128,49 @@ _KIND_BY_STATUS = {
 }
 
 
+# The one place a domain error becomes an HTTP status.
+STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
+    domain.Malformed: 400,
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.PreconditionFailed: 412,
+    domain.TooLarge: 413,
+    domain.UnsupportedMediaType: 415,
+    domain.Invalid: 422,
+    domain.PreconditionRequired: 428,
+    domain.QuotaExceeded: 429,
+    domain.Unavailable: 503,
+}
+
+
+def status_for(exc: domain.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def problem_from_domain(exc: domain.DomainError) -> ProblemError:
+    """The problem document a domain error answers with."""
+    headers = dict(exc.headers)
+    if exc.retry_after is not None:
+        headers.setdefault("Retry-After", str(max(1, round(exc.retry_after))))
+    return ProblemError(
+        status_for(exc),
+        exc.kind,
+        exc.detail,
+        title=exc.title,
+        errors=[FieldError(loc=list(e.loc), message=e.message, type=e.type) for e in exc.errors]
+        if exc.errors
+        else None,
+        headers=headers,
+        extra=exc.extra,
+    )
+
+
 def kind_for_status(status: int) -> str:
     return _KIND_BY_STATUS.get(status, "http-error" if status < 500 else "internal-error")
 
@@ -152,6 +196,10 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
             extra=exc.extra,
         )
+
+    async def on_domain(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, domain.DomainError)
+        return await on_problem(request, problem_from_domain(exc))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -209,6 +257,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(domain.DomainError, on_domain)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(OperationalError, on_operational)
