@@ -58,6 +58,21 @@ class ServerSettings(BaseModel):
         description="Proxy addresses whose X-Forwarded-For is trusted for the client IP.",
     )
 
+    readiness_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="How long each readiness check (database, metrics store, Redis, ...) may "
+        "take before /readyz counts it as failed.",
+    )
+    readiness_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long a /readyz verdict is reused; probes arriving meanwhile (or while "
+        "a check runs) share it (0: every probe that finds no check running starts one).",
+    )
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
@@ -126,6 +141,12 @@ class RateLimitSettings(BaseModel):
     ingest: str = Field("6000/minute", description="Telemetry ingest calls per principal.")
     login_failures: str = Field(
         "5/minute", description="Failed logins per username and client IP before 429."
+    )
+    fail_open: bool = Field(
+        True,
+        description="When the limit store (Redis) does not answer: true lets requests through "
+        "unlimited (logged, counted in agentdeck_ratelimit_backend_errors_total); false "
+        "refuses them with 503 and Retry-After.",
     )
 
 
@@ -378,7 +399,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("./.agentdeck"), description="Directory for embedded data files.")
     redis_url: str | None = Field(
-        None, description="Redis URL; when set, rate limits (and later the bus) use Redis."
+        None,
+        description="Redis URL; when set, rate limits, the event bus and the overview's "
+        "ingest counters use Redis (shared by every replica).",
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool | None = Field(

@@ -366,3 +366,25 @@ async def test_loop_evaluates_many_rules_in_shared_transactions_each_on_its_own_
         select(AlertRuleState).where(AlertRuleState.rule_id.in_([r.id for r in rules]))
     )
     assert SeriesState.firing not in {s.state for s in states}
+
+
+async def test_a_threshold_rule_without_annotations_tells_value_threshold_and_agent(
+    api: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    dev = await factory.user(Role.developer)
+    form = {"metric_name": "cpu", "aggregation": "max", "window": "5m", "operator": ">"}
+    created = await api.post(
+        "/api/v1/alert-rules",
+        json={"name": "HotCPU", "threshold": {**form, "threshold": 80}, "severity": "critical"},
+        headers=dev.headers,
+    )
+    assert created.status_code == 201, created.text
+    await write(api, dev.tenant_id, "cpu", {"agent": "a1"}, [(at(-30), 87.5)])
+
+    await evaluate(session, api, uuid.UUID(created.json()["id"]), 0)
+    [alert] = await alerts_of(session, uuid.UUID(created.json()["id"]))
+    assert set(alert.annotations) == {"summary", "description"}
+    for text in alert.annotations.values():
+        assert "87.5" in text, text  # the value
+        assert "> 80" in text, text  # the threshold
+        assert "a1" in text, text  # the agent

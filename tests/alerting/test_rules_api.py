@@ -241,3 +241,40 @@ async def test_compile_shows_the_expr(client: httpx.AsyncClient, factory: Factor
         f"{RULES}/compile", json={"expr": "sum by (agent) (up)"}, headers=viewer.headers
     )
     assert plain.json()["operator"] is None and plain.json()["threshold"] is None
+
+
+async def test_threshold_rule_default_annotations_follow_the_form(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    dev = await factory.user(Role.developer)
+    body = threshold_rule()
+    del body["annotations"]
+    created = await client.post(RULES, json=body, headers=dev.headers)
+    assert created.status_code == 201, created.text
+    annotations = created.json()["annotations"]
+    assert set(annotations) == {"summary", "description"}
+    assert all(">= 70" in text and "{{ $value" in text for text in annotations.values())
+    url = f"{RULES}/{created.json()['id']}"
+
+    form = {**body["threshold"], "threshold": 85}
+    moved = await client.patch(url, json={"threshold": form}, headers=dev.headers)
+    assert moved.status_code == 200, moved.text
+    assert all(
+        ">= 85" in text and "70" not in text for text in moved.json()["annotations"].values()
+    )
+
+    own = {"summary": "CPU of {{ $labels.agent }} is hot"}
+    edited = await client.patch(url, json={"annotations": own}, headers=dev.headers)
+    assert edited.json()["annotations"]["summary"] == own["summary"]  # written by hand: kept
+    assert ">= 85" in edited.json()["annotations"]["description"]
+    again = await client.patch(
+        url, json={"threshold": {**form, "threshold": 90}}, headers=dev.headers
+    )
+    assert again.json()["annotations"]["summary"] == own["summary"]
+    assert ">= 90" in again.json()["annotations"]["description"]
+
+    promql = await client.patch(url, json={"expr": "up == 0"}, headers=dev.headers)
+    assert promql.json()["annotations"] == own  # no threshold to tell any more
+
+    given = await client.post(RULES, json=threshold_rule("Given"), headers=dev.headers)
+    assert given.json()["annotations"]["summary"] == threshold_rule()["annotations"]["summary"]

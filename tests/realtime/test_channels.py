@@ -72,13 +72,22 @@ async def test_bad_messages_get_errors_and_the_connection_stays(
             ({"type": "resume", "channel": "alerts", "last_seq": -1}, "invalid-message"),
             ({"type": "launch"}, "invalid-message"),
         ]
+        messages = []
         for message, code in cases:
             await send(ws, message)
             frame = await recv_type(ws, "error")
             assert frame["code"] == code, (message, frame)
             assert frame["message"]
+            messages.append(frame["message"])
+        assert "last_seq" in messages[-2]  # located: the field is named
+        assert "launch" in messages[-1]
         await ws.send("not json")
-        assert (await recv_type(ws, "error"))["code"] == "invalid-message"
+        frame = await recv_type(ws, "error")
+        assert frame["code"] == "invalid-message"
+        assert "json" in frame["message"].lower()
+        messages.append(frame["message"])
+        for text in messages:  # an error without a location has no empty one in front
+            assert not text.startswith(":"), text
         await send(ws, {"type": "ping"})
         assert (await recv_type(ws, "pong"))["type"] == "pong"
 

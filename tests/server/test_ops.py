@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 
 
 async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
-
-
-async def test_readyz_reports_database_and_migrations(client: httpx.AsyncClient) -> None:
-    response = await client.get("/readyz")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ready"
-    names = {c["name"]: c["ok"] for c in body["components"]}
-    assert names == {"database": True, "migrations": True, "metrics_store": True}
 
 
 async def test_metrics_parse_as_prometheus_exposition(client: httpx.AsyncClient) -> None:
@@ -48,3 +44,11 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     assert response.headers["x-request-id"] == "abc-123"
     unsafe = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
+
+
+async def test_info_keeps_each_feature_s_type(app_factory: AppFactory) -> None:
+    client = await app_factory(features={"demo_interval_seconds": 2.5, "signup": True})
+    response = await client.get("/api/v1/info")
+    assert response.status_code == 200
+    features = response.json()["features"]
+    assert features == {"signup": True, "demo": False, "demo_interval_seconds": 2.5}

@@ -3,6 +3,8 @@ and per principal, off switch, and the memory and Redis backends (Redis shared b
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents.models import Agent
 from agentdeck.identity.roles import Role
 from tests.conftest import REDIS_URL, Caller, Factory
+from tests.redis_server import RedisServer, private_redis  # noqa: F401
 
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 LIMITS = {"write": "3/minute", "read": "5/minute"}
@@ -195,3 +198,70 @@ async def test_redis_keys_are_namespaced(app_factory: AppFactory, factory: Facto
     assert names
     assert all(name.startswith("agentdeck-rl") for name in names)
     assert uuid.UUID(str(key.api_key_id))
+
+
+# --- Redis down: fail open (default) or closed, never a 500 ---------------------------------
+
+
+def backend_errors(text: str) -> dict[str, float]:
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    family = families.get("agentdeck_ratelimit_backend_errors")
+    if family is None:
+        return {}
+    return {s.labels["limit"]: s.value for s in family.samples if s.name.endswith("_total")}
+
+
+async def test_redis_down_fails_open_by_default_and_recovers(
+    private_redis: RedisServer,  # noqa: F811  # before app_factory: stops after the app
+    app_factory: AppFactory,
+    factory: Factory,
+) -> None:
+    client = await start(app_factory, rate_limit=LIMITS, redis_url=private_redis.url)
+    key = await admin_key(factory)
+    assert (await client.get(READ, headers=key.headers)).headers["RateLimit-Remaining"] == "4"
+
+    private_redis.stop()
+    for _ in range(7):  # more than the read limit: nothing counts them while Redis is down
+        response = await client.get(READ, headers=key.headers)
+        assert response.status_code == 200, response.text
+        assert "RateLimit-Limit" not in response.headers
+    written = await create_agent(client, key)
+    assert written.status_code == 201, written.text
+    errors = backend_errors((await client.get("/metrics")).text)
+    assert errors["read"] == 7
+    assert errors["write"] == 1
+
+    private_redis.start()  # an empty Redis: the budget starts again
+    deadline = time.monotonic() + 20
+    while (
+        "RateLimit-Limit" not in (response := await client.get(READ, headers=key.headers)).headers
+    ):
+        assert response.status_code == 200, response.text
+        assert time.monotonic() < deadline, "limits were not enforced again after Redis came back"
+        await asyncio.sleep(0.05)
+    assert response.headers["RateLimit-Limit"] == "5"
+
+
+async def test_redis_down_fails_closed_with_503_when_configured(
+    private_redis: RedisServer,  # noqa: F811
+    app_factory: AppFactory,
+    factory: Factory,
+    session: AsyncSession,
+) -> None:
+    limits = {**LIMITS, "fail_open": False}
+    client = await start(app_factory, rate_limit=limits, redis_url=private_redis.url)
+    key = await admin_key(factory)
+    assert (await client.get(READ, headers=key.headers)).status_code == 200
+
+    private_redis.stop()
+    before = await agent_count(session)
+    for response in (await client.get(READ, headers=key.headers), await create_agent(client, key)):
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "/problems/rate-limit-unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
+    assert await agent_count(session) == before
+    metrics = (await client.get("/metrics")).text
+    assert backend_errors(metrics) == {"read": 1, "write": 1}
+    families = {f.name: f for f in text_string_to_metric_families(metrics)}
+    assert not [s for s in families["agentdeck_rate_limited"].samples if s.value]  # no 429s

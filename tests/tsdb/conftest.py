@@ -41,8 +41,9 @@ def _free_port() -> int:
 class VictoriaMetricsServer:
     """A running ``victoria-metrics`` process; its stderr is drained into ``log``."""
 
-    def __init__(self, binary: str, data_dir: Path) -> None:
-        self.port = _free_port()
+    def __init__(self, binary: str, data_dir: Path, *, port: int | None = None) -> None:
+        """``port``: a fixed one (to start a server again where a stopped one listened)."""
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log: list[str] = []
         self._started = threading.Event()
@@ -95,8 +96,8 @@ class VictoriaMetricsServer:
             self.process.stderr.close()
 
 
-@pytest.fixture(scope="session")
-def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetricsServer]:
+def vm_binary() -> str:
+    """The victoria-metrics binary; fails the test when it is missing (never skips)."""
     binary = shutil.which(VM_BINARY) or shutil.which("victoria-metrics")
     if binary is None:
         pytest.fail(
@@ -104,7 +105,12 @@ def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Victo
             "(as root it installs the Debian package victoria-metrics)",
             pytrace=False,
         )
-    server = VictoriaMetricsServer(binary, tmp_path_factory.mktemp("victoria-metrics"))
+    return binary
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetricsServer]:
+    server = VictoriaMetricsServer(vm_binary(), tmp_path_factory.mktemp("victoria-metrics"))
     try:
         server.wait_ready()
         yield server

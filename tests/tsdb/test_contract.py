@@ -38,6 +38,10 @@ def by_key(result: list[Series]) -> dict[SeriesKey, Series]:
     return {s.key: s for s in result}
 
 
+async def test_ping_answers_from_the_backend(store: Store) -> None:
+    await store.ping()  # raises StoreError when the backend does not answer
+
+
 async def test_round_trip_is_exact(store: Store) -> None:
     tenant = uuid.uuid4()
     data = fleet(agents=6, points=50)

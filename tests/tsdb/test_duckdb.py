@@ -340,6 +340,8 @@ async def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
         await store.select(uuid.uuid4(), [Matcher.name_is("m")], 0, T0)
     with pytest.raises(StoreError, match="closed"):
         await store.label_names(uuid.uuid4())
+    with pytest.raises(StoreError, match="closed"):
+        await store.ping()  # readiness
 
 
 async def test_close_lets_reads_in_flight_finish(tmp_path: Path) -> None:

@@ -136,6 +136,19 @@ class Threshold:
     def expr(self) -> str:
         return f"{self.series_expr()} {self.operator} {format_number(self.threshold)}"
 
+    def default_annotations(self) -> dict[str, str]:
+        """The ``summary`` and ``description`` of a threshold rule that sets none: templates
+        (see ``alerting.templates``) naming the agent, the value and the threshold."""
+        value = '{{ $value | printf "%g" }}'
+        agent = "{{ $labels.agent }}"
+        condition = f"{self.operator} {format_number(self.threshold)}"
+        window = format_duration(parse_duration(self.window))
+        return {
+            "summary": f"{self.metric_name} of agent {agent} is {value} (threshold {condition})",
+            "description": f"The {self.aggregation} of {self.metric_name} over {window} is "
+            f"{value} for agent {agent}, which meets the alert condition {condition}.",
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Condition:

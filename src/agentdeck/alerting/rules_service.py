@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import AlertRule, Severity
-from agentdeck.alerting.rules_compile import Condition, condition_of
+from agentdeck.alerting.rules_compile import Condition, Threshold, condition_of
 from agentdeck.alerting.rules_schemas import (
     AlertRuleCreate,
     AlertRuleUpdate,
@@ -184,11 +184,35 @@ async def rule_by_name(
     )
 
 
+def _default_annotations(threshold: dict[str, Any] | None) -> dict[str, str]:
+    return Threshold.of(threshold).default_annotations() if threshold else {}
+
+
+def with_default_annotations(
+    annotations: dict[str, str],
+    threshold: dict[str, Any] | None,
+    *,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """A threshold rule's annotations with the default ``summary``/``description`` (value,
+    threshold and agent) where it sets none. Defaults generated for ``previous`` (the form
+    before an update) that were left as generated follow the new form, or go when the rule is
+    no longer a threshold rule; annotations written by hand are kept."""
+    out = dict(annotations)
+    for key, stale in _default_annotations(previous).items():
+        if out.get(key) == stale:
+            del out[key]
+    for key, default in _default_annotations(threshold).items():
+        out.setdefault(key, default)
+    return out
+
+
 def new_rule(
     data: AlertRuleCreate, *, tenant_id: uuid.UUID, created_by: uuid.UUID | None
 ) -> AlertRule:
     """An unsaved, checked rule row from a create request."""
     compiled = compile_expr(expr=data.expr, threshold=data.threshold)
+    threshold = threshold_json(data.threshold) if data.threshold else None
     now = utcnow()
     return AlertRule(
         id=uuid.uuid4(),
@@ -197,12 +221,12 @@ def new_rule(
         group_name=data.group,
         description=data.description,
         expr=compiled.expr,
-        threshold=threshold_json(data.threshold) if data.threshold else None,
+        threshold=threshold,
         for_seconds=data.for_seconds,
         keep_firing_for_seconds=data.keep_firing_for_seconds,
         severity=data.severity,
         labels=dict(data.labels),
-        annotations=dict(data.annotations),
+        annotations=with_default_annotations(dict(data.annotations), threshold),
         enabled=data.enabled,
         interval_seconds=data.interval_seconds,
         no_data_state=data.no_data_state,
@@ -290,7 +314,17 @@ async def update_rule(
         if expected_revisions is not None and rule.revision not in expected_revisions:
             raise _precondition_failed(rule.id)
         before = snapshot(rule)
-        changes = {k: v for k, v in wanted.items() if before[k] != v}
+        now_wanted = wanted
+        if "threshold" in wanted or "annotations" in wanted:  # the defaults follow the form
+            now_wanted = {
+                **wanted,
+                "annotations": with_default_annotations(
+                    wanted.get("annotations", before["annotations"] or {}),
+                    wanted.get("threshold", before["threshold"]),
+                    previous=before["threshold"],
+                ),
+            }
+        changes = {k: v for k, v in now_wanted.items() if before[k] != v}
         if not changes:
             return rule
         if "name" in changes:

@@ -424,5 +424,8 @@ class _MetricRoutes:
 
 def _validation_text(exc: ValidationError) -> str:
     errors = exc.errors(include_url=False, include_input=False)
-    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3]]
+    parts = []
+    for error in errors[:3]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])  # no location: none
     return "; ".join(parts) or "invalid message"

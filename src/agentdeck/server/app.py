@@ -25,6 +25,7 @@ from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.middleware import InFlightMiddleware, RequestMiddleware
 from agentdeck.server.ratelimit import RateLimiter
+from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
@@ -64,17 +65,25 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         )
         invalidations = Invalidations(principals, bus)
         await invalidations.start()  # revocations on other replicas reach this one's cache
+        limiter = RateLimiter(settings, backend_errors=metrics.ratelimit_backend_errors)
+        readiness = Readiness(
+            timeout=settings.server.readiness_timeout_seconds,
+            cache_seconds=settings.server.readiness_cache_seconds,
+        )
+        # later components (a log store, a fleet driver) register their own checks here
+        register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
         state = AppState(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
-            limiter=RateLimiter(settings),
+            limiter=limiter,
             metrics=metrics,
             store=store,
             bus=bus,
             principals=principals,
             invalidations=invalidations,
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
+            readiness=readiness,
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
@@ -104,6 +113,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             if counters is not None:
                 await counters.stop()
             await app.state.hub.stop()
+            await readiness.aclose()
             await state.decoders.close()
             metrics.registry.unregister(state.decoders.stats)
             await invalidations.stop()

@@ -224,8 +224,9 @@ def requires(
         )
         try:
             verdict = await state.limiter.enforce(cls, principal.rate_key)
-        except ProblemError:
-            state.metrics.rate_limited.labels(limit=cls.value).inc()
+        except ProblemError as exc:
+            if exc.status == 429:  # not a 503 for limits that could not be checked
+                state.metrics.rate_limited.labels(limit=cls.value).inc()
             raise
         request.state.rate_limit_headers = verdict.headers() if verdict.limit else {}
         return principal

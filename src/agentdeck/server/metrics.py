@@ -43,6 +43,13 @@ class ServerMetrics:
             ["limit"],
             registry=self.registry,
         )
+        self.ratelimit_backend_errors = Counter(
+            "agentdeck_ratelimit_backend_errors_total",
+            "Rate-limit checks decided without the limit store (Redis did not answer), by "
+            "limit class: let through (fail open) or refused with 503 (fail closed).",
+            ["limit"],
+            registry=self.registry,
+        )
         build = Info("agentdeck_build", "Build information.", registry=self.registry)
         build.info({"version": __version__})
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
-from sqlalchemy import text
+from pydantic import BaseModel, Field
 
 from agentdeck import __version__
-from agentdeck.db.migrate import current_revision, head_revision
 from agentdeck.server.deps import StateDep
+from agentdeck.server.errors import PROBLEM_MEDIA_TYPE, Problem, problem_response
+from agentdeck.settings import FeatureFlags
 
 router = APIRouter(tags=["operations"])
 
@@ -24,19 +24,31 @@ class Health(BaseModel):
 class ComponentCheck(BaseModel):
     name: str
     ok: bool
-    detail: str
+    status: Literal["ok", "error", "timeout"] = Field(
+        description="ok; error (the component refused or failed); timeout (no answer in time)."
+    )
+    detail: str = Field(
+        description="What answered, or a short summary of the failure (the kind of error)."
+    )
     latency_ms: float
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready"]
+    components: list[ComponentCheck]
+
+
+class NotReady(Problem):
+    """The 503 answer of ``/readyz``: a problem document naming the failed components."""
+
+    failed: list[str] = Field(description="Names of the components that are not ready.")
     components: list[ComponentCheck]
 
 
 class Info(BaseModel):
     version: str
     environment: str
-    features: dict[str, bool]
+    features: FeatureFlags
 
 
 @router.get("/healthz", operation_id="healthz", response_model=Health)
@@ -49,54 +61,41 @@ async def healthz() -> Health:
     "/readyz",
     operation_id="readyz",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "a component is not ready"}},
+    responses={
+        503: {
+            "model": NotReady,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "a component is not ready",
+        }
+    },
 )
-async def readyz(state: StateDep, response: Response) -> Readiness:
-    """Readiness: each component with its own verdict; 503 when any is not ready."""
-    checks: list[ComponentCheck] = []
-    started = time.perf_counter()
-    try:
-        async with state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-            revision = await current_revision(connection)
-        db_ok, db_detail = True, f"reachable ({state.engine.dialect.name})"
-    except Exception as exc:  # the point is to report any failure
-        db_ok, db_detail, revision = False, f"unreachable: {type(exc).__name__}", None
-    checks.append(
+async def readyz(state: StateDep, request: Request) -> Response:
+    """Readiness: every configured component (state database, migrations, metrics store,
+    Redis, ...) checked by a round trip under a short timeout; 503 naming the failed ones.
+
+    Verdicts are reused for `server.readiness_cache_seconds`; probes arriving meanwhile share
+    one run of the checks."""
+    report = await state.readiness.report()
+    components = [
         ComponentCheck(
-            name="database",
-            ok=db_ok,
-            detail=db_detail,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            name=r.name, ok=r.ok, status=r.status, detail=r.detail, latency_ms=r.latency_ms
         )
+        for r in report.results
+    ]
+    headers = {"Cache-Control": "no-store"}
+    if report.ready:
+        body = Readiness(status="ready", components=components)
+        return JSONResponse(body.model_dump(mode="json"), headers=headers)
+    failed = [r.name for r in report.failed]
+    return problem_response(
+        request,
+        status=503,
+        kind="not-ready",
+        title="Not ready",
+        detail="not ready: " + ", ".join(f"{r.name} ({r.detail})" for r in report.failed),
+        headers=headers,
+        extra={"failed": failed, "components": [c.model_dump(mode="json") for c in components]},
     )
-    head = head_revision()
-    checks.append(
-        ComponentCheck(
-            name="migrations",
-            ok=db_ok and revision == head,
-            detail=f"at {revision}, head {head}",
-            latency_ms=0.0,
-        )
-    )
-    started = time.perf_counter()
-    try:
-        stats = await state.store.stats()
-        store_ok, store_detail = True, f"{stats.backend}: {stats.series} series"
-    except Exception as exc:  # the point is to report any failure
-        store_ok, store_detail = False, f"{state.settings.tsdb.backend.value}: {exc}"
-    checks.append(
-        ComponentCheck(
-            name="metrics_store",
-            ok=store_ok,
-            detail=store_detail,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-    )
-    ready = all(c.ok for c in checks)
-    if not ready:
-        response.status_code = 503
-    return Readiness(status="ready" if ready else "not_ready", components=checks)
 
 
 @router.get(
@@ -117,9 +116,8 @@ async def metrics(state: StateDep) -> Response:
 @router.get("/api/v1/info", operation_id="getInfo", response_model=Info)
 async def info(state: StateDep) -> Info:
     """Version, environment and feature flags (public, for the login page)."""
-    features = state.settings.features.model_dump()
     return Info(
         version=__version__,
         environment=state.settings.environment.value,
-        features={k: bool(v) for k, v in features.items()},
+        features=state.settings.features,
     )

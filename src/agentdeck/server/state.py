@@ -12,6 +12,7 @@ from agentdeck.bus.base import Bus
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.ratelimit import RateLimiter
+from agentdeck.server.readiness import Readiness
 from agentdeck.settings import Settings
 from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.tsdb.base import Store
@@ -32,4 +33,5 @@ class AppState:
     principals: PrincipalCache
     invalidations: Invalidations
     decoders: DecodePool
+    readiness: Readiness
     loops: LoopRunner | None = None

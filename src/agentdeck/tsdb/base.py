@@ -455,6 +455,11 @@ class Store(Protocol):
 
     async def stats(self) -> StoreStats: ...
 
+    async def ping(self) -> None:
+        """A cheap round trip to the backend (readiness): returns when it answers, raises
+        :class:`StoreError` when it does not or could not take writes."""
+        ...
+
     async def close(self) -> None:
         """Finish pending writes and release files, threads and connections."""
         ...

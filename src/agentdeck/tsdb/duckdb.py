@@ -840,6 +840,16 @@ class DuckDBStore:
             disk_bytes=disk,
         )
 
+    async def ping(self) -> None:
+        """A query on a reader connection; fails too when the writer task has stopped (writes
+        would wait forever)."""
+        task = self._writer_task
+        if self._closing or task is None:
+            raise StoreError("the metrics store is closed")
+        if task.done():
+            raise StoreError("the metrics store's writer has stopped")
+        await self._run_reader(lambda cursor: cursor.execute("SELECT 1").fetchall())
+
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (DuckDB also does this itself)."""
         await self._run_writer(lambda: self._db.execute("CHECKPOINT"))

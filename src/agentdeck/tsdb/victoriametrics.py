@@ -381,6 +381,10 @@ class VictoriaMetricsStore:
         """Nothing to do: downsampling is VictoriaMetrics's business (``-downsampling.period``)."""
         return 0
 
+    async def ping(self) -> None:
+        """``GET /health`` (answers ``OK``; VictoriaMetrics does no storage work for it)."""
+        await self._request("GET", "/health")
+
     async def stats(self) -> StoreStats:
         return StoreStats(
             backend=self.backend,
