@@ -129,3 +129,29 @@ async def test_origins_outside_the_cors_list_are_refused(
     async with connect(f"ws://127.0.0.1:{server.port}/api/v1/monitoring/ws/metrics") as ws:
         await send(ws, {"type": "auth", "token": token_of(user)})
         assert (await recv(ws))["type"] == "connected"
+
+
+async def test_an_origin_must_match_in_scheme_host_and_port(
+    live_server: Start, factory: Factory
+) -> None:
+    server = await live_server(server={"cors_origins": "https://deck.example"})
+    user = await factory.user(Role.viewer)
+    refused = (
+        "http://deck.example",  # the listed origin over the other scheme
+        "https://deck.example:8443",  # another port
+        f"https://127.0.0.1:{server.port}",  # this server's host and port, but https: it is ws
+        f"http://127.0.0.1:{server.port + 1}",
+        "null",
+    )
+    for origin in refused:
+        with pytest.raises(InvalidStatus) as raised:
+            async with connect(server.ws_url, origin=origin):  # type: ignore[arg-type]
+                pass
+        assert raised.value.response.status_code == 403, origin
+    for origin in (
+        "https://deck.example:443",
+        "HTTPS://Deck.Example",
+        f"http://127.0.0.1:{server.port}",
+    ):
+        async with authed(server, token_of(user), origin=origin):  # type: ignore[arg-type]
+            pass

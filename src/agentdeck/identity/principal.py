@@ -8,10 +8,17 @@ from typing import Literal
 
 from agentdeck.identity.roles import Role
 
+PrincipalKind = Literal["user", "api_key", "system"]
+
+
+def principal_key(kind: PrincipalKind, id: uuid.UUID | None) -> str:
+    """The key of a principal across tenants (rate limits, connection caps, invalidations)."""
+    return f"{kind}:{id}"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    kind: Literal["user", "api_key", "system"]
+    kind: PrincipalKind
     id: uuid.UUID | None
     name: str
     tenant_id: uuid.UUID
@@ -23,4 +30,4 @@ class Principal:
 
     @property
     def rate_key(self) -> str:
-        return f"{self.kind}:{self.id}"
+        return principal_key(self.kind, self.id)

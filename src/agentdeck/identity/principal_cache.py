@@ -13,6 +13,11 @@ lookup that read the database before the change cannot store its stale result af
 :class:`Invalidations` announces the same on the bus (``AUTH_CHANNEL``), so every replica
 sharing a Redis bus drops its entries at once. Changes made behind the server's back (directly
 in the database) take effect within ``ttl``.
+
+An announcement names the principal whose access changed (its ``subject``, the
+:attr:`Principal.rate_key` such as ``api_key:<id>`` or ``user:<id>``) when there is one, and
+every listener (:meth:`Invalidations.listen`; the WebSocket hub re-checks its open connections)
+hears it on every replica; ``None`` means anyone's access may have changed.
 """
 
 from __future__ import annotations
@@ -22,17 +27,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
-from agentdeck.bus.base import Bus
+from agentdeck.bus.base import Bus, Event
 from agentdeck.bus.consumer import BusConsumer
 from agentdeck.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
 
-#: Bus channel of invalidations (outside ``tenant:*``: the WebSocket hub never sees it).
+#: Bus channel of invalidations (outside ``tenant:*``: the hub's event consumer never sees it).
 AUTH_CHANNEL = "identity:principals:invalidate"
+
+#: Hears that access changed: the subject (a principal's ``rate_key``), None for anyone.
+AccessListener = Callable[[str | None], None]
 
 
 def credential_digest(credential: str) -> bytes:
@@ -99,19 +108,25 @@ class PrincipalCache:
 
 
 class Invalidations:
-    """Carries :meth:`PrincipalCache.invalidate` to the other replicas over the bus."""
+    """Carries :meth:`PrincipalCache.invalidate` to the other replicas over the bus, and tells
+    the listeners of every replica whose access changed."""
 
     def __init__(self, cache: PrincipalCache, bus: Bus) -> None:
         self.cache = cache
         self.bus = bus
-        # An overflow means some were lost: invalidating once covers them all.
+        self._listeners: list[AccessListener] = []
+        # An overflow means some were lost: invalidating once (for anyone) covers them all.
         self._consumer = BusConsumer(
             bus,
             AUTH_CHANNEL,
-            on_event=lambda _: cache.invalidate(),
-            on_overflow=lambda _: cache.invalidate(),
+            on_event=self._heard,
+            on_overflow=lambda _: self._changed(None),
             name="auth-cache",
         )
+
+    def listen(self, listener: AccessListener) -> None:
+        """Call ``listener`` on every change of access announced on any replica."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -119,11 +134,29 @@ class Invalidations:
     async def stop(self) -> None:
         await self._consumer.stop()
 
-    async def announce(self) -> None:
-        """Invalidate here at once, then on every replica listening on the bus."""
+    async def announce(self, subject: str | None = None) -> None:
+        """Invalidate here at once, then on every replica listening on the bus. ``subject``
+        is the ``rate_key`` of the principal whose access changed (None: anyone's)."""
         self.cache.invalidate()
+        data: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "subject": subject}
         try:
-            await self.bus.publish(AUTH_CHANNEL, {"at": datetime.now(UTC).isoformat()})
+            await self.bus.publish(AUTH_CHANNEL, data)
         except Exception as exc:  # a bus failure must not fail the committed change
             # the other replicas fall back to the cache's short TTL
             log.warning("principal cache invalidation not announced", error=repr(exc))
+            self._notify(subject)  # this replica's listeners still hear it
+
+    def _heard(self, event: Event) -> None:
+        subject = event.data.get("subject")
+        self._changed(subject if isinstance(subject, str) else None)
+
+    def _changed(self, subject: str | None) -> None:
+        self.cache.invalidate()
+        self._notify(subject)
+
+    def _notify(self, subject: str | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(subject)
+            except Exception as exc:  # one listener's failure must not silence the others
+                log.error("access listener failed", error=repr(exc))

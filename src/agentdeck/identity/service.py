@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.service import record
-from agentdeck.identity.models import Tenant
+from agentdeck.identity.models import ApiKey, Membership, Tenant, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import TENANT_SLUG_PATTERN, TenantUpdate
 from agentdeck.server.errors import field_error, not_found
 
 _SLUG = re.compile(TENANT_SLUG_PATTERN)
+_T = TypeVar("_T")
+_IN_CHUNK = 1000  # ids per IN list
 
 
 def tenant_snapshot(tenant: Tenant) -> dict[str, object]:
@@ -127,3 +134,81 @@ async def ensure_tenant(
 def system_principal(tenant_id: uuid.UUID, name: str = "cli") -> Principal:
     """The actor for changes made by the server itself or the command line."""
     return Principal(kind="system", id=None, name=name, tenant_id=tenant_id, role=Role.admin)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a principal may do now: ``principal`` with its current role, or None and why
+    (``reason``) when its access was withdrawn."""
+
+    principal: Principal | None
+    reason: str = ""
+
+
+async def current_access(
+    session: AsyncSession, principals: Collection[Principal]
+) -> dict[Principal, Access]:
+    """Check principals that authenticated earlier against the database as it is now: a
+    revoked or expired API key, a deactivated user or one no longer a member of the tenant has
+    lost access; a member whose role changed comes back with the new role. A few queries for
+    any number of principals (the WebSocket hub re-checks its open connections with it)."""
+    now = datetime.now(UTC)
+    result: dict[Principal, Access] = {}
+    key_ids = {p.id for p in principals if p.kind == "api_key" and p.id is not None}
+    user_ids = {p.id for p in principals if p.kind == "user" and p.id is not None}
+    keys: dict[uuid.UUID, ApiKey] = {}
+    for ids in _chunks(key_ids):
+        keys.update(
+            (k.id, k) for k in await session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))
+        )
+    active: dict[uuid.UUID, bool] = {}
+    roles: dict[tuple[uuid.UUID, uuid.UUID], Role] = {}
+    for ids in _chunks(user_ids):
+        rows = await session.execute(select(User.id, User.is_active).where(User.id.in_(ids)))
+        active.update((user_id, is_active) for user_id, is_active in rows)
+        members = await session.execute(
+            select(Membership.user_id, Membership.tenant_id, Membership.role).where(
+                Membership.user_id.in_(ids)
+            )
+        )
+        roles.update(((user_id, tenant_id), role) for user_id, tenant_id, role in members)
+    for principal in principals:
+        if principal.kind == "api_key":
+            key = keys.get(principal.id) if principal.id is not None else None
+            if key is None or key.tenant_id != principal.tenant_id:
+                result[principal] = Access(None, "the API key no longer exists")
+            elif key.revoked_at is not None:
+                result[principal] = Access(None, "the API key was revoked")
+            elif key.expires_at is not None and key.expires_at <= now:
+                result[principal] = Access(None, "the API key has expired")
+            else:
+                result[principal] = Access(principal)
+        elif principal.kind == "user" and principal.id is not None:
+            role = roles.get((principal.id, principal.tenant_id))
+            if not active.get(principal.id, False):
+                result[principal] = Access(None, "the account was deactivated")
+            elif role is None:
+                result[principal] = Access(None, "the account is no longer a member of the tenant")
+            elif role != principal.role:
+                result[principal] = Access(_with_role(principal, role))
+            else:
+                result[principal] = Access(principal)
+        else:
+            result[principal] = Access(principal)  # the server itself
+    return result
+
+
+def _with_role(principal: Principal, role: Role) -> Principal:
+    return Principal(
+        kind=principal.kind,
+        id=principal.id,
+        name=principal.name,
+        tenant_id=principal.tenant_id,
+        role=role,
+    )
+
+
+def _chunks(items: Collection[_T]) -> Iterator[Sequence[_T]]:
+    it = iter(items)
+    while chunk := list(islice(it, _IN_CHUNK)):
+        yield chunk

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from agentdeck.identity import keys_service, users_service
 from agentdeck.identity.models import ApiKey
+from agentdeck.identity.principal import principal_key
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import (
     ApiKeyCreate,
@@ -130,7 +131,8 @@ async def update_user(
         data=body,
     )
     await session.commit()
-    await access_changed(state)  # a new role or a deactivation holds from the next request
+    # a new role or a deactivation holds from the next request, and for open WebSockets
+    await access_changed(state, principal_key("user", member.user.id))
     return _user_public(member)
 
 
@@ -191,12 +193,11 @@ async def revoke_api_key(
     key_id: str, principal: Admin, session: SessionDep, state: StateDep
 ) -> Response:
     """Revoke an API key; it stops working at once. Revoking twice is harmless."""
+    key_uuid = parse_uuid(key_id, "API key")
     await keys_service.revoke_key(
-        session,
-        actor=principal,
-        tenant_id=principal.tenant_id,
-        key_id=parse_uuid(key_id, "API key"),
+        session, actor=principal, tenant_id=principal.tenant_id, key_id=key_uuid
     )
     await session.commit()
-    await access_changed(state)  # refused from the next request, on every replica
+    # refused from the next request, on every replica; its open WebSockets are closed
+    await access_changed(state, principal_key("api_key", key_uuid))
     return Response(status_code=204)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -14,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from agentdeck.bus.base import Event
 from agentdeck.identity.principal import Principal
 from agentdeck.realtime.protocol import (
+    CLOSE_ACCESS_ENDED,
     CLOSE_HEARTBEAT_TIMEOUT,
     CLOSE_SLOW_CONSUMER,
     ChannelRef,
@@ -55,11 +57,18 @@ KeyedSamples = list[tuple[str, dict[str, Any]]]
 
 class Connection:
     def __init__(
-        self, hub: Hub, websocket: WebSocket, principal: Principal, queue_size: int
+        self,
+        hub: Hub,
+        websocket: WebSocket,
+        principal: Principal,
+        queue_size: int,
+        expires_at: datetime | None = None,
     ) -> None:
         self.hub = hub
         self.websocket = websocket
+        # who is connected; the hub replaces it when the role changes, closes on lost access
         self.principal = principal
+        self.expires_at = expires_at  # of the credential (token or API key): closed then
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.subscriptions: dict[str, ChannelSubscription] = {}  # by internal channel
         self.last_seen = time.monotonic()
@@ -85,6 +94,10 @@ class Connection:
 
     def send(self, frame: dict[str, Any]) -> bool:
         return self.enqueue(dump(frame))
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
 
     def request_close(self, code: int, reason: str) -> None:
         if not self._closing.is_set():
@@ -203,6 +216,8 @@ class Connection:
             asyncio.create_task(self._heartbeat_loop(), name="ws-heartbeat"),
             asyncio.create_task(self._closing.wait(), name="ws-closing"),
         }
+        if self.expires_at is not None:
+            tasks.add(asyncio.create_task(self._expiry(self.expires_at), name="ws-expiry"))
         try:
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -240,6 +255,11 @@ class Connection:
         while True:
             frame = await self.queue.get()
             await self.websocket.send_text(frame)
+
+    async def _expiry(self, expires_at: datetime) -> None:
+        """Close when the credential expires (a connection is authenticated once, at open)."""
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        self.request_close(CLOSE_ACCESS_ENDED, "the credential expired: renew it and reconnect")
 
     async def _heartbeat_loop(self) -> None:
         interval = self.hub.settings.heartbeat_seconds

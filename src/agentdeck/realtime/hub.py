@@ -2,6 +2,12 @@
 
 One bus subscription per process (``tenant:*``) feeds every local connection; with the Redis
 bus, events published on any replica reach clients connected to any other.
+
+A connection is authenticated once, by its first message, and lives no longer than its
+credential: it is closed (``CLOSE_ACCESS_ENDED``) when the token or key expires, and when a
+change of access announced on any replica (a revoked key, a deactivated user, a changed role or
+membership: see ``identity.principal_cache``) leaves its principal without access, or with a
+role that no longer reads one of its channels.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from agentdeck.agents.models import Agent
 from agentdeck.bus.base import Bus, BusOverflow, Event
 from agentdeck.bus.consumer import BusConsumer
 from agentdeck.identity.principal import Principal
+from agentdeck.identity.service import Access, current_access
 from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
 from agentdeck.realtime.protocol import (
     CHANNEL_ROLES,
     CLIENT_MESSAGE,
+    CLOSE_ACCESS_ENDED,
     CLOSE_CONNECTION_LIMIT,
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
@@ -54,7 +62,9 @@ from agentdeck.settings import RealtimeSettings
 
 log = structlog.get_logger(__name__)
 
-Authenticator = Callable[[AsyncSession, str], Awaitable[Principal]]
+#: The principal of a credential and when the credential expires (None: never); raises a 401
+#: ProblemError for a bad one.
+Authenticator = Callable[[AsyncSession, str], Awaitable[tuple[Principal, datetime | None]]]
 SnapshotProvider = Callable[[Principal, ChannelRef], Awaitable[dict[str, Any]]]
 METRICS_CACHE_SERIES = 10_000  # latest sample per series kept per tenant, for snapshots
 SNAPSHOT_RECENT_EVENTS = 20
@@ -86,12 +96,15 @@ class Hub:
         self.sessions = sessions
         self.authenticate = authenticate
         self.cors_origins = cors_origins
+        self._allowed_origins = {_origin(allowed) for allowed in cors_origins} - {None}
         self.snapshot_providers: dict[str, SnapshotProvider] = {}
         self._by_user: dict[str, set[Connection]] = defaultdict(set)
         self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
         self._last_seq: dict[str, int] = {}
         self._routes: dict[str, _MetricRoutes] = {}  # by metrics channel; rebuilt on change
+        self._access_changes = 0  # announcements heard (a connection opening checks it)
+        self._rechecks: set[asyncio.Task[None]] = set()
         self._consumer = BusConsumer(
             bus, TENANT_PATTERN, on_event=self.dispatch, on_overflow=self._overflowed, name="ws-hub"
         )
@@ -105,6 +118,9 @@ class Hub:
         connections = [c for group in self._by_user.values() for c in group]
         for connection in connections:
             connection.request_close(CLOSE_GOING_AWAY, "server shutting down")
+        for task in list(self._rechecks):
+            task.cancel()
+        await asyncio.gather(*self._rechecks, return_exceptions=True)
         await self._consumer.stop()
 
     def register_snapshot(self, kind: str, provider: SnapshotProvider) -> None:
@@ -187,24 +203,89 @@ class Hub:
                         CLOSE_SLOW_CONSUMER, "events were lost: reconnect and resume"
                     )
 
+    # --- changes of access ---------------------------------------------------------------
+
+    def access_changed(self, subject: str | None) -> None:
+        """A change of access was announced (on any replica): re-check the connections of
+        ``subject`` (a principal's ``rate_key``), or all of them for None."""
+        self._access_changes += 1
+        if subject is None:
+            connections = [c for group in self._by_user.values() for c in group]
+        else:
+            connections = list(self._by_user.get(subject, ()))
+        if connections:
+            self._recheck_soon(connections)
+
+    def _recheck_soon(self, connections: list[Connection]) -> None:
+        task = asyncio.create_task(self._recheck(connections), name="ws-access-recheck")
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+
+    async def _recheck(self, connections: list[Connection]) -> None:
+        try:
+            async with self.sessions() as session:
+                access = await current_access(session, {c.principal for c in connections})
+        except Exception as exc:
+            # access may be gone and cannot be confirmed: reconnecting authenticates afresh
+            log.warning("websocket access re-check failed", error=repr(exc))
+            for connection in connections:
+                connection.request_close(CLOSE_ACCESS_ENDED, "access could not be re-checked")
+            return
+        for connection in connections:
+            found = access.get(connection.principal)
+            if found is not None:
+                self._apply(connection, found)
+
+    def _apply(self, connection: Connection, access: Access) -> None:
+        principal = access.principal
+        if principal is None:
+            connection.request_close(CLOSE_ACCESS_ENDED, f"access withdrawn: {access.reason}")
+            return
+        if principal.role == connection.principal.role:
+            return
+        connection.principal = principal  # later subscriptions are checked against the new role
+        for subscription in connection.subscriptions.values():
+            needed = CHANNEL_ROLES[subscription.ref.kind]
+            if not principal.role.allows(needed):
+                connection.request_close(
+                    CLOSE_ACCESS_ENDED,
+                    f"the role changed to {principal.role.value}: "
+                    f"{subscription.ref.name} needs {needed.value}",
+                )
+                return
+
     # --- connections ---------------------------------------------------------------------
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
+        """A browser's ``Origin`` must be one of ``cors_origins`` or this server itself, the
+        same scheme, host and port: an ``http://`` page may not open the socket of an
+        ``https://`` server, nor the other way round. The server's scheme is the request's
+        (``wss`` → ``https``; behind a TLS proxy, uvicorn takes it from ``X-Forwarded-Proto``
+        when the proxy is in ``server.trusted_proxies``)."""
         origin = websocket.headers.get("origin")
         if origin is None:
             return True  # not a browser
-        if origin in self.cors_origins or "*" in self.cors_origins:
+        if "*" in self.cors_origins:
             return True
-        return urlsplit(origin).netloc == websocket.headers.get("host")
+        presented = _origin(origin)
+        if presented is None:
+            return False  # "null" (a sandboxed page, a file) or not a URL
+        if presented in self._allowed_origins:
+            return True
+        scheme = "https" if websocket.url.scheme in ("wss", "https") else "http"
+        host = websocket.headers.get("host")
+        return host is not None and presented == _origin(f"{scheme}://{host}")
 
     async def serve(self, websocket: WebSocket) -> None:
         if not self.origin_allowed(websocket):
             await websocket.close(code=1008)  # before accept: the handshake gets a 403
             return
         await websocket.accept()
-        principal = await self._authenticate(websocket)
-        if principal is None:
+        changes = self._access_changes
+        authenticated = await self._authenticate(websocket)
+        if authenticated is None:
             return
+        principal, expires_at = authenticated
         key = principal.rate_key
         cap = self.settings.max_connections_per_user
         if len(self._by_user[key]) >= cap:
@@ -213,8 +294,13 @@ class Hub:
                 reason=f"connection limit reached: at most {cap} per user",
             )
             return
-        connection = Connection(self, websocket, principal, self.settings.send_queue_size)
+        connection = Connection(
+            self, websocket, principal, self.settings.send_queue_size, expires_at
+        )
         self._by_user[key].add(connection)
+        if changes != self._access_changes:
+            # access changed while the credential was being checked: check it again
+            self._recheck_soon([connection])
         try:
             connection.send(
                 {
@@ -233,7 +319,7 @@ class Hub:
             for internal in list(connection.subscriptions):
                 self._detach(connection, internal)
 
-    async def _authenticate(self, websocket: WebSocket) -> Principal | None:
+    async def _authenticate(self, websocket: WebSocket) -> tuple[Principal, datetime | None] | None:
         async def fail(reason: str) -> None:
             await websocket.close(code=CLOSE_UNAUTHENTICATED, reason=close_reason(reason))
 
@@ -268,6 +354,8 @@ class Hub:
         except ValidationError as exc:
             connection.enqueue(error_frame("invalid-message", _validation_text(exc)))
             return
+        if connection.closing:
+            return  # its access may have ended: nothing more is done for it
         if isinstance(message, PingMessage):
             connection.send({"type": "pong", "id": message.id})
         elif isinstance(message, SubscribeMessage):
@@ -316,7 +404,7 @@ class Hub:
         resume_after: int | None = None,
     ) -> None:
         ref = await self._channel(connection, name)
-        if ref is None:
+        if ref is None or connection.closing:
             return
         internal = ref.internal(connection.principal.tenant_id)
         if internal in connection.subscriptions:
@@ -420,6 +508,22 @@ class _MetricRoutes:
             else:
                 for agent in dict.fromkeys(agents):
                     self.by_agent[agent].append(subscription)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """An origin as (scheme, host, port), the default port filled in; None when it is not an
+    ``http``/``https`` URL."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:  # a port that is not a number or out of range
+        return None
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
 
 
 def _validation_text(exc: ValidationError) -> str:

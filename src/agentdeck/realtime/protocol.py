@@ -19,6 +19,9 @@ CLOSE_CONNECTION_LIMIT = 4000
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_HEARTBEAT_TIMEOUT = 4002
 CLOSE_SLOW_CONSUMER = 4008
+# The credential stopped being good while connected (expired, revoked, deactivated, removed
+# from the tenant, a role that no longer reads a subscribed channel): get a fresh one, reconnect.
+CLOSE_ACCESS_ENDED = 4401
 CLOSE_GOING_AWAY = 1001
 
 # Channel kinds a client may subscribe to, with the least role that may read them.

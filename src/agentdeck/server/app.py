@@ -33,6 +33,8 @@ from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agentdeck.demo.runner import DemoSimulator
@@ -245,10 +247,10 @@ def _start_demo(state: AppState) -> DemoSimulator:
 async def _start_hub(state: AppState) -> Hub:
     """The WebSocket hub, fed by the bus."""
     from agentdeck.realtime.hub import Hub
-    from agentdeck.server.deps import principal_from_credential
+    from agentdeck.server.deps import principal_until
 
-    async def authenticate(session: AsyncSession, token: str) -> Principal:
-        return await principal_from_credential(state, session, token)
+    async def authenticate(session: AsyncSession, token: str) -> tuple[Principal, datetime | None]:
+        return await principal_until(state, session, token)
 
     hub = Hub(
         bus=state.bus,
@@ -257,6 +259,7 @@ async def _start_hub(state: AppState) -> Hub:
         authenticate=authenticate,
         cors_origins=state.settings.server.cors_origins,
     )
+    state.invalidations.listen(hub.access_changed)  # open sockets end with their access
     await hub.start()
     return hub
 

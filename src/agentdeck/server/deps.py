@@ -179,6 +179,18 @@ async def principal_from_credential(
     return principal
 
 
+async def principal_until(
+    state: AppState, session: AsyncSession, credential: str
+) -> tuple[Principal, datetime | None]:
+    """The principal of a JWT or an API key and when the credential expires (None: never),
+    always read from the database (a WebSocket authenticates once and then keeps both)."""
+    if credential.startswith(API_KEY_PREFIX):
+        return await _principal_from_api_key(session, credential)
+    return await _principal_from_jwt(
+        session, credential, state.settings.secret_key.get_secret_value()
+    )
+
+
 async def authenticate(request: Request, state: AppState) -> Principal:
     """The caller. A cached API key needs no database session; otherwise a short one of its
     own (closed before the route runs, so the request never holds two connections)."""
@@ -195,10 +207,11 @@ async def authenticate(request: Request, state: AppState) -> Principal:
     return principal
 
 
-async def access_changed(state: AppState) -> None:
+async def access_changed(state: AppState, subject: str | None = None) -> None:
     """Call after committing a change that may withdraw access (a revoked key, a deactivated
-    user, a changed role): cached principals are dropped here and on every other replica."""
-    await state.invalidations.announce()
+    user, a changed role): cached principals are dropped here and on every other replica, and
+    the WebSocket connections of ``subject`` (``principal_key``; None: anyone) are re-checked."""
+    await state.invalidations.announce(subject)
 
 
 def requires(

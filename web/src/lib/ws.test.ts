@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, LiveSocket, ResumeBook, type SocketLike } from "./ws";
+import { backoffDelay, LiveSocket, needsFreshToken, ResumeBook, type SocketLike } from "./ws";
 
 describe("backoffDelay", () => {
   const opts = { baseMs: 500, maxMs: 15_000, factor: 2, jitter: 0 };
@@ -61,6 +61,11 @@ class ScriptedSocket implements SocketLike {
     this.readyState = 3;
     this.onclose?.({} as CloseEvent);
   }
+  /** The server closes with a code (and a reason). */
+  closedBy(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason } as CloseEvent);
+  }
   open(): void {
     this.readyState = 1;
     this.onopen?.({} as Event);
@@ -74,13 +79,23 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
+describe("needsFreshToken", () => {
+  it("asks for a fresh credential after access ended or the token was refused, only then", () => {
+    expect(needsFreshToken(4401)).toBe(true);
+    expect(needsFreshToken(4001)).toBe(true);
+    for (const code of [1000, 1001, 1006, 4000, 4002, 4008, undefined]) {
+      expect(needsFreshToken(code)).toBe(false);
+    }
+  });
+});
+
 describe("LiveSocket", () => {
-  function setup() {
+  function setup(token: (fresh: boolean) => Promise<string | null> = () => Promise.resolve("token-1")) {
     const sockets: ScriptedSocket[] = [];
     const timers: { fn: () => void; ms: number }[] = [];
     const live = new LiveSocket({
       url: "ws://test/api/v1/ws",
-      token: () => Promise.resolve("token-1"),
+      token,
       createSocket: () => {
         const s = new ScriptedSocket();
         sockets.push(s);
@@ -167,6 +182,59 @@ describe("LiveSocket", () => {
     expect(silence.ms).toBe(3000);
     silence.fn();
     expect(socket.readyState).toBe(3);
+    expect(live.status).toBe("reconnecting");
+  });
+
+  it("after a 4401 close renews its token, reconnects and resumes", async () => {
+    const asked: boolean[] = [];
+    let current = "token-1";
+    const { live, sockets, timers, statuses } = setup((fresh) => {
+      asked.push(fresh);
+      if (fresh) current = "token-2"; // the page refreshed its session
+      return Promise.resolve(current);
+    });
+    live.subscribe({ channel: "alerts" });
+    live.open();
+    await settle();
+    const first = sockets[0]!;
+    first.open();
+    first.frame({ type: "connected", heartbeat_seconds: 30 });
+    first.frame({ type: "snapshot", channel: "alerts", seq: 7, data: { recent: [] } });
+
+    first.closedBy(4401, "the credential expired: renew it and reconnect");
+    expect(live.status).toBe("reconnecting");
+    timers.filter((t) => t.ms !== 61_000).at(-1)!.fn();
+    await settle();
+    const second = sockets[1]!;
+    second.open();
+    expect(second.sent[0]).toEqual({ type: "auth", token: "token-2" });
+    second.frame({ type: "connected", heartbeat_seconds: 30 });
+    expect(second.sent[1]).toEqual({ type: "resume", channel: "alerts", last_seq: 7 });
+    expect(asked).toEqual([false, true]);
+
+    second.closedBy(1006); // a dropped network keeps the token in hand
+    timers.filter((t) => t.ms !== 61_000).at(-1)!.fn();
+    await settle();
+    expect(asked).toEqual([false, true, false]);
+    expect(statuses).toEqual(["connecting", "live", "reconnecting", "live", "reconnecting"]);
+  });
+
+  it("keeps asking for a fresh token until a connection is accepted", async () => {
+    const asked: boolean[] = [];
+    const { live, sockets, timers } = setup((fresh) => {
+      asked.push(fresh);
+      return Promise.resolve(fresh ? null : "stale"); // the refresh fails: no session
+    });
+    live.open();
+    await settle();
+    sockets[0]!.open();
+    sockets[0]!.closedBy(4001, "authentication failed");
+    for (let i = 0; i < 2; i++) {
+      timers.at(-1)!.fn();
+      await settle();
+    }
+    expect(asked).toEqual([false, true, true]);
+    expect(sockets).toHaveLength(1); // no token, no socket
     expect(live.status).toBe("reconnecting");
   });
 });

@@ -3,7 +3,9 @@
  *
  * - authenticates with the in-memory access token as the first message;
  * - reconnects by itself with exponential backoff (and jitter) after any close but a
- *   deliberate `close()`;
+ *   deliberate `close()`; after a close that says the credential is no longer good (4401:
+ *   expired, revoked, access withdrawn; 4001: refused at connect) it asks for a fresh token
+ *   (the page refreshes its access token) before reconnecting;
  * - remembers the last `seq` of every durable channel (alerts, deployments, fleet, agent:<id>)
  *   and sends `resume` after a reconnect, so no event is missed or handled twice;
  * - answers heartbeats and treats a connection silent for two heartbeats as dead.
@@ -32,6 +34,16 @@ export function backoffDelay(
   const raw = Math.min(options.maxMs, options.baseMs * options.factor ** Math.max(attempt, 0));
   const spread = raw * options.jitter;
   return Math.round(raw - spread + random() * spread);
+}
+
+/** Closed because its credential expired or access was withdrawn while connected. */
+export const CLOSE_ACCESS_ENDED = 4401;
+/** Closed because the `auth` message was missing or its token refused. */
+export const CLOSE_UNAUTHENTICATED = 4001;
+
+/** Whether a close with this code calls for a fresh credential before reconnecting. */
+export function needsFreshToken(code: number | undefined): boolean {
+  return code === CLOSE_ACCESS_ENDED || code === CLOSE_UNAUTHENTICATED;
 }
 
 const DURABLE_KINDS = new Set(["alerts", "deployments", "fleet", "agent"]);
@@ -110,8 +122,12 @@ export interface SocketLike {
 
 export interface LiveSocketOptions {
   url: string;
-  /** The credential for the `auth` message; null when there is none (then retried later). */
-  token: () => Promise<string | null>;
+  /**
+   * The credential for the `auth` message; null when there is none (then retried later).
+   * `fresh` is true after the server closed for an expired or withdrawn credential: do not
+   * hand back the one in hand, renew it (refresh the session).
+   */
+  token: (fresh: boolean) => Promise<string | null>;
   createSocket?: (url: string) => SocketLike;
   backoff?: BackoffOptions;
   random?: () => number;
@@ -134,6 +150,8 @@ export class LiveSocket {
   private heartbeatMs = 30_000;
   private closed = true;
   private authenticated = false;
+  /** The last close asked for a fresh credential (until a connection is accepted again). */
+  private staleToken = false;
   private readonly opts: Required<Omit<LiveSocketOptions, "url" | "token">> & LiveSocketOptions;
 
   constructor(options: LiveSocketOptions) {
@@ -218,7 +236,7 @@ export class LiveSocket {
     if (this.closed) return;
     let token: string | null = null;
     try {
-      token = await this.opts.token();
+      token = await this.opts.token(this.staleToken);
     } catch {
       token = null;
     }
@@ -238,8 +256,9 @@ export class LiveSocket {
     socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
     socket.onmessage = (event) => this.receive(socket, event);
     socket.onerror = () => undefined; // a close follows
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
+      if (needsFreshToken(event.code)) this.staleToken = true;
       this.socket = null;
       this.authenticated = false;
       if (this.silenceTimer !== null) this.opts.clearTimer(this.silenceTimer);
@@ -280,6 +299,7 @@ export class LiveSocket {
       case "connected":
         this.authenticated = true;
         this.attempt = 0;
+        this.staleToken = false;
         if (typeof frame.heartbeat_seconds === "number") this.heartbeatMs = frame.heartbeat_seconds * 1000;
         this.armSilence(socket);
         for (const [channel, subs] of this.subs) {

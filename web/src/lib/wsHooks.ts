@@ -6,8 +6,10 @@ import { LiveSocket, liveSocketUrl, type ConnectionStatus, type ServerFrame } fr
 let shared: LiveSocket | null = null;
 let users = 0;
 
-async function token(): Promise<string | null> {
-  return getAccessToken() ?? (await refreshSession())?.access_token ?? null;
+/** The access token in hand, or a refreshed one when there is none or it is no longer good. */
+async function token(fresh: boolean): Promise<string | null> {
+  const current = fresh ? null : getAccessToken();
+  return current ?? (await refreshSession())?.access_token ?? null;
 }
 
 /** The tab's connection (created on first use). */
