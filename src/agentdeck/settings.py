@@ -125,7 +125,9 @@ class RateLimitSettings(BaseModel):
     read: str = Field("1200/minute", description="Reads per principal.")
     ingest: str = Field("6000/minute", description="Telemetry ingest calls per principal.")
     login_failures: str = Field(
-        "5/minute", description="Failed logins per username and client IP before 429."
+        "5/minute",
+        description="Failed logins per account (username and email together) and client IP "
+        "before 429.",
     )
 
 
