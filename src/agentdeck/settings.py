@@ -140,7 +140,9 @@ class RateLimitSettings(BaseModel):
     read: str = Field("1200/minute", description="Reads per principal.")
     ingest: str = Field("6000/minute", description="Telemetry ingest calls per principal.")
     login_failures: str = Field(
-        "5/minute", description="Failed logins per username and client IP before 429."
+        "5/minute",
+        description="Failed logins per account (username and email together) and client IP "
+        "before 429.",
     )
     fail_open: bool = Field(
         True,
@@ -186,7 +188,24 @@ class TSDBSettings(BaseModel):
         10_000, ge=1, description="Most samples in one JSON ingest batch."
     )
     max_labels: int = Field(40, ge=1, description="Most labels on one sample.")
-    max_label_value_bytes: int = Field(2048, ge=1, description="Longest label value (bytes).")
+    max_metric_name_bytes: int = Field(
+        255,
+        ge=1,
+        le=255,
+        description="Longest metric name (bytes); a sample with a longer one is refused. At "
+        "most 255, the width of the metric metadata table's name column.",
+    )
+    max_label_name_bytes: int = Field(
+        255,
+        ge=1,
+        description="Longest label name (bytes); a sample with a longer one is refused. "
+        "VictoriaMetrics truncates label names above 256 bytes by default (-maxLabelNameLen).",
+    )
+    max_label_value_bytes: int = Field(
+        2048,
+        ge=1,
+        description="Longest label value (bytes); a sample with a longer one is refused.",
+    )
     future_tolerance_seconds: int = Field(
         600, ge=0, description="How far in the future a sample timestamp may be."
     )

@@ -3,12 +3,15 @@ validation naming the field, tenancy and the audit log."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.models import AuditEntry
 from agentdeck.identity.roles import Role
+from agentdeck.notify.models import ChannelKind, NotificationChannel
 from tests.alerting.rules_support import RULES, threshold_rule
 from tests.conftest import Factory
 
@@ -278,3 +281,51 @@ async def test_threshold_rule_default_annotations_follow_the_form(
 
     given = await client.post(RULES, json=threshold_rule("Given"), headers=dev.headers)
     assert given.json()["annotations"]["summary"] == threshold_rule()["annotations"]["summary"]
+
+
+async def test_channel_ids_must_be_channels_of_the_callers_tenant(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    dev = await factory.user(Role.developer)
+    other = await factory.tenant()
+    for tenant_id in (dev.tenant_id, other.id):
+        session.add(
+            NotificationChannel(
+                tenant_id=tenant_id,
+                name="ops",
+                kind=ChannelKind.webhook,
+                config={"url": "http://127.0.0.1:9/hook"},
+            )
+        )
+    await session.commit()
+    own = await session.scalar(
+        select(NotificationChannel.id).where(NotificationChannel.tenant_id == dev.tenant_id)
+    )
+    theirs = await session.scalar(
+        select(NotificationChannel.id).where(NotificationChannel.tenant_id == other.id)
+    )
+    assert own is not None and theirs is not None
+
+    for ids, bad_index in (([str(theirs)], 0), ([str(own), str(uuid.uuid4())], 1)):
+        refused = await client.post(
+            RULES, json=threshold_rule(channel_ids=ids), headers=dev.headers
+        )
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["type"] == "/problems/validation-error"
+        assert _field(problem) == [["body", "channel_ids", bad_index]]
+        assert str(theirs) not in problem["detail"]
+    listed = await client.get(RULES, headers=dev.headers)
+    assert listed.json()["items"] == []
+
+    created = await client.post(
+        RULES, json=threshold_rule(channel_ids=[str(own)]), headers=dev.headers
+    )
+    assert created.status_code == 201, created.text
+    rule_url = f"{RULES}/{created.json()['id']}"
+    patched = await client.patch(
+        rule_url, json={"channel_ids": [str(own), str(theirs)]}, headers=dev.headers
+    )
+    assert patched.status_code == 422, patched.text
+    assert _field(patched.json()) == [["body", "channel_ids", 1]]
+    assert (await client.get(rule_url, headers=dev.headers)).json()["channel_ids"] == [str(own)]

@@ -227,6 +227,27 @@ async def test_repeated_failures_lock_the_username_from_that_address(
         problem(await login(replica, victim.username or "", TEST_PASSWORD), 429, "rate-limited")
 
 
+async def test_username_and_email_of_one_account_share_the_failure_limit(
+    app_factory: AppFactory, factory: Factory
+) -> None:
+    client = await app_factory(rate_limit={"login_failures": "3/minute"})
+    victim = await factory.user(Role.admin, username=f"v{uuid.uuid4().hex[:12]}")
+    name = victim.username or ""
+    email = f"{name}@example.test"
+    for login_as in (name, email, name.upper()):
+        problem(await login(client, login_as, "wrong password!!"), 401, "invalid-credentials")
+    for login_as in (email, name):
+        problem(await login(client, login_as, TEST_PASSWORD), 429, "rate-limited")
+
+    # unknown logins are limited per identifier, and answer as an account does
+    ghost = f"g{uuid.uuid4().hex[:12]}"
+    for login_as in (ghost, ghost, ghost, f"{ghost}@example.test"):
+        problem(await login(client, login_as, "wrong password!!"), 401, "invalid-credentials")
+    over = problem(await login(client, ghost, "wrong password!!"), 429, "rate-limited")
+    locked = problem(await login(client, name, "wrong password!!"), 429, "rate-limited")
+    assert over["detail"].split(";")[0] == locked["detail"].split(";")[0]
+
+
 async def test_successful_logins_are_not_limited_and_do_not_spend_principal_budgets(
     app_factory: AppFactory, factory: Factory
 ) -> None:

@@ -3,6 +3,7 @@ nothing. Changes are in test_users_update.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -141,6 +142,41 @@ async def test_taken_username_or_email_is_a_conflict_even_across_tenants(
     )
     body = problem(response, 409, "conflict")
     assert field_locs(body) == [["body", "email"]]
+    assert await counts(session) == before
+
+
+async def test_a_name_taken_in_another_tenant_answers_as_one_taken_here(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    """Usernames and emails are unique server-wide, so a name taken in another tenant is a
+    409; the answer must be the one a name taken in the caller's tenant gets, word for word
+    (the name typed aside), and name nothing of the other tenant or its user."""
+    here = await factory.tenant()
+    there = await factory.tenant()
+    admin = await factory.user(Role.admin, here)
+    mine = await create(client, admin, "mine-taken")
+    theirs = await create(client, await factory.user(Role.admin, there), "theirs-taken")
+    before = await counts(session)
+
+    for field in ("username", "email"):
+        answers = []
+        for owner in ("mine-taken", "theirs-taken"):
+            if field == "username":
+                value, body = owner, new_user(owner, email="fresh@example.test")
+            else:
+                value, body = (
+                    f"{owner}@example.test",
+                    new_user("fresh-name", email=f"{owner}@example.test"),
+                )
+            response = await client.post(USERS, json=body, headers=admin.headers)
+            problem(response, 409, "conflict")
+            for secret in (str(there.id), there.slug, there.name, theirs["id"], mine["id"]):
+                assert secret not in response.text
+            answer = response.json()
+            answer.pop("request_id")
+            assert [e["loc"] for e in answer["errors"]] == [["body", field]]
+            answers.append(json.dumps(answer).replace(value, "<typed>"))
+        assert answers[0] == answers[1]
     assert await counts(session) == before
 
 

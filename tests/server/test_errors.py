@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,22 @@ async def test_wrong_method_on_a_real_route_is_405_problem(
     body = problem(response, 405, "method-not-allowed")
     assert method in body["detail"]
     assert allow in response.headers["allow"].split(", ")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/alert-rules", "GET, POST"),
+        ("PUT", f"/api/v1/alert-rules/{uuid.uuid4()}", "DELETE, GET, PATCH"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+async def test_405_allow_lists_every_method_of_the_path(
+    api: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await api.request(method, path)
+    problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == allow
 
 
 async def test_malformed_json_is_400(

@@ -38,6 +38,12 @@ om_up{instance="inner:1"} 1
 # EOF
 """
 PROM_TEXT = PROM_TEXT.replace("OWN_TS_MS", str(OWN_TS_MS))
+#: Names over the default limits (255 bytes): refused per sample, the rest kept.
+LONG_NAMES = f"""\
+{"n" * 100_000} 1
+demo_ok{{{"l" * 300}="x"}} 2
+demo_ok 3
+"""
 OPENMETRICS = OPENMETRICS.replace("OWN_TS_S", str(OWN_TS_MS // 1000)).replace(
     "CREATED_S", str(OWN_TS_MS // 1000 - 3600)
 )
@@ -59,6 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, PROM_TEXT, "text/plain")
         elif self.path == "/error":
             self._send(500, "boom", "text/plain")
+        elif self.path == "/long-names":
+            self._send(200, LONG_NAMES, "text/plain; version=0.0.4")
         elif self.path == "/garbage":
             self._send(200, "this is { not prometheus\n", "text/plain")
         else:

@@ -142,6 +142,12 @@ SAMPLE_LIMITS = [
     ),
     ({"name": "m", "value": 1, "labels": {"a": 1}}, "labels.a", "label value must be a string"),
     ({"name": "m", "value": 1, "labels": ["a"]}, "labels", "labels must be an object of strings"),
+    ({"name": "m" * 256, "value": 1}, "name", "metric name is 256 bytes; the limit is 255"),
+    (
+        {"name": "m", "value": 1, "labels": {"l" * 256: "1"}},
+        "labels." + "l" * 64 + "…",
+        "label name is 256 bytes; the limit is 255",
+    ),
     (
         {"name": "m", "value": 1, "labels": {f"l{i}": "v" for i in range(41)}},
         "labels",
@@ -423,3 +429,161 @@ async def test_ingest_counters_on_metrics(client: httpx.AsyncClient, factory: Fa
     text = (await client.get("/metrics")).text
     assert "agentdeck_ingested_samples_total 1.0" in text
     assert 'agentdeck_rejected_samples_total{reason="invalid_value"} 1.0' in text
+
+
+async def test_names_of_a_mebibyte_are_refused_with_short_answers_and_the_rest_kept(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    key = await factory.api_key(Role.developer)
+    t = now_ms()
+    huge = "n" * (1 << 20)
+    samples = [
+        {"name": huge, "value": 1, "timestamp": t, "type": "gauge", "help": "too long"},
+        {"name": "m", "value": 2, "timestamp": t, "labels": {huge: "v"}},
+        {"name": "m", "value": 3, "timestamp": t, "labels": {"a": "é" * (1 << 19)}},
+        {"name": "m" * 255, "value": 4, "timestamp": t, "labels": {"l" * 255: "v" * 2048}},
+    ]
+    response = await client.post(URL, json={"samples": samples}, headers=key.headers)
+    assert response.status_code == 200, response.text[:500]
+    assert len(response.content) < 1000  # no name is echoed back in full
+    assert response.json() == {
+        "accepted": 1,
+        "rejected": 3,
+        "errors": [
+            {
+                "index": 0,
+                "field": "name",
+                "message": "metric name is 1048576 bytes; the limit is 255",
+            },
+            {
+                "index": 1,
+                "field": "labels." + "n" * 64 + "…",
+                "message": "label name is 1048576 bytes; the limit is 255",
+            },
+            {
+                "index": 2,
+                "field": "labels.a",
+                "message": "label value is 1048576 bytes; the limit is 2048",
+            },
+        ],
+    }
+    assert await stored(client, key.tenant_id) == [("m" * 255, {"l" * 255: "v" * 2048}, [(t, 4.0)])]
+    assert (
+        await session.scalars(
+            select(MetricMetadata.name).where(MetricMetadata.tenant_id == key.tenant_id)
+        )
+    ).all() == []
+
+
+async def test_name_limits_are_settings(app_factory: AppFactory, factory: Factory) -> None:
+    client = await app_factory(tsdb={"max_metric_name_bytes": 8, "max_label_name_bytes": 4})
+    key = await factory.api_key(Role.developer)
+    t = now_ms()
+    samples = [
+        {"name": "abcdefgh", "value": 1, "timestamp": t, "labels": {"abcd": "x"}},
+        {"name": "abcdefghi", "value": 1, "timestamp": t},
+        {"name": "m", "value": 1, "timestamp": t, "labels": {"abcde": "x"}},
+    ]
+    response = await client.post(URL, json={"samples": samples}, headers=key.headers)
+    assert response.status_code == 200, response.text
+    assert [(e["index"], e["message"]) for e in response.json()["errors"]] == [
+        (1, "metric name is 9 bytes; the limit is 8"),
+        (2, "label name is 5 bytes; the limit is 4"),
+    ]
+
+
+async def test_a_body_that_is_not_utf8_is_400_problem_json(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    key = await factory.api_key(Role.developer)
+    headers = {**key.headers, "Content-Type": "application/json"}
+    bodies = [
+        b'{"samples":[{"name":"m\xff","value":1}]}',
+        b'{"samples":[{"name":"m","value":1,"labels":{"a":"\xff"}}]}',
+        b"\xff\xfe{}",
+        '{"samples":[{"name":"m","value":1}]}'.encode("utf-16"),
+    ]
+    for body in bodies:
+        response = await client.post(URL, content=body, headers=headers)
+        assert response.status_code == 400, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "/problems/malformed-json"
+        assert problem["detail"].startswith("the body is not valid JSON")
+    assert await stored(client, key.tenant_id) == []
+
+
+async def test_a_large_body_that_is_not_utf8_is_400_in_a_decode_worker_too(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    key = await factory.api_key(Role.developer)
+    decoders = client.app.state.deck.decoders  # type: ignore[attr-defined]
+    await decoders.start()
+    assert decoders.pids  # the body below goes to a worker process
+    samples = [{"name": f"m_{i % 7}", "value": i, "labels": {"a": "b"}} for i in range(5_000)]
+    body = orjson.dumps({"samples": samples}).replace(b'"m_3"', b'"m_\xff"', 1)
+    assert len(body) >= 64 * 1024
+    response = await client.post(
+        URL, content=body, headers={**key.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "/problems/malformed-json"
+    assert (decoders.stats.in_workers, decoders.stats.worker_failures) == (1, 0)
+    assert await stored(client, key.tenant_id) == []
+
+
+async def test_an_infinite_number_or_a_lone_surrogate_refuses_only_its_sample(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    key = await factory.api_key(Role.developer)
+    agent = await make_agent(session, key.tenant_id, "bot")
+    t = now_ms()
+    body = (
+        b'{"samples":['
+        + f'{{"name":"good","value":1,"timestamp":{t},"labels":{{"agent":"bot"}}}},'.encode()
+        + b'{"name":"m","value":1e400},'
+        + b'{"name":"m","value":-1'
+        + b"0" * 400
+        + b"},"
+        + b'{"name":"m\\ud800","value":1},'
+        + b'{"name":"m","value":1,"labels":{"a\\udfff":"x"}},'
+        + b'{"name":"m","value":1,"labels":{"agent":"\\ud800"}},'
+        + b'{"name":"m","value":1,"help":"\\udc00"}'
+        + b'],"values":{"x":1e999}}'
+    )
+    response = await client.post(
+        URL, content=body, headers={**key.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "accepted": 1,
+        "rejected": 7,
+        "errors": [
+            {"index": 1, "field": "value", "message": "value must be a finite number"},
+            {"index": 2, "field": "value", "message": "value must be a finite number"},
+            {
+                "index": 3,
+                "field": "name",
+                "message": "metric name 'm\\ud800' does not match [a-zA-Z_:][a-zA-Z0-9_:]*",
+            },
+            {
+                "index": 4,
+                "field": "labels.a\\udfff",
+                "message": "label name 'a\\udfff' does not match [a-zA-Z_][a-zA-Z0-9_]*",
+            },
+            {
+                "index": 5,
+                "field": "labels.agent",
+                "message": "label value is not valid Unicode (it holds a lone UTF-16 surrogate)",
+            },
+            {
+                "index": 6,
+                "field": "help",
+                "message": "help is not valid Unicode (it holds a lone UTF-16 surrogate)",
+            },
+            {"index": 7, "field": "value", "message": "value must be a finite number"},
+        ],
+    }
+    assert await stored(client, key.tenant_id) == [("good", {"agent": "bot"}, [(t, 1.0)])]
+    await session.refresh(agent)
+    assert agent.last_seen_at is not None

@@ -178,12 +178,14 @@ async def test_every_per_sample_refusal_matches(pair: Pair) -> None:
             {"name": "m", "value": 1, "timestamp": 10**13 + 1},
             {"name": "m", "value": 1, "timestamp": NOW - 31 * 86_400_000},
             {"name": "m", "value": 1, "timestamp": -5},
+            {"name": "m" * 256, "value": 1, "timestamp": T},
+            {"name": "m", "value": 1, "timestamp": T, "labels": {"l" * 256: "1"}},
             {"name": "ok", "value": 2, "timestamp": T + 1, "labels": {"agent": "z"}},
         ),
         fast=True,
     )
     assert outcome["accepted"] == 2
-    assert [index for index, _, _ in outcome["errors"]] == list(range(1, 15))
+    assert [index for index, _, _ in outcome["errors"]] == list(range(1, 17))
 
 
 async def test_metadata_and_its_refusals_match(pair: Pair) -> None:

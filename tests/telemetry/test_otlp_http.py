@@ -158,6 +158,26 @@ async def test_partial_success_keeps_good_points(
     assert await read(client, key.tenant_id) == [("good", BASE, [(T0_MS, 1.0)])]
 
 
+async def test_names_over_the_limits_are_refused_per_point_with_a_short_message(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    key = await factory.api_key(Role.developer)
+    payload = pb_body(
+        gauge("good", [({}, 1.0, T0_NS)]),
+        gauge("n" * (1 << 20), [({}, 2.0, T0_NS)]),
+        gauge("attr", [({"k" * 300: "v"}, 3.0, T0_NS)]),
+    )
+    response = await client.post("/v1/metrics", content=payload, headers={**key.headers, **PB})
+    assert response.status_code == 200
+    answer = ExportMetricsServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_data_points == 2
+    message = answer.partial_success.error_message
+    assert len(message) < 1000
+    assert "metric name is 1048576 bytes; the limit is 255" in message
+    assert "label name is 300 bytes; the limit is 255" in message
+    assert await read(client, key.tenant_id) == [("good", BASE, [(T0_MS, 1.0)])]
+
+
 async def test_malformed_bodies_are_400_and_write_nothing(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -78,6 +78,26 @@ async def test_bad_samples_are_400_and_good_ones_kept(
     assert await read(client, key.tenant_id) == [("good", {"a": "b"}, [(T, 1.0)])]
 
 
+async def test_names_over_the_limits_are_refused_and_the_answer_stays_short(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    key = await factory.api_key(Role.developer)
+    payload = body(
+        ({"__name__": "good"}, [(1.0, T)]),
+        ({"__name__": "n" * (1 << 20)}, [(2.0, T)]),
+        ({"__name__": "m", "l" * (1 << 20): "x"}, [(3.0, T)]),
+    )
+    response = await client.post(
+        "/api/v1/write", content=payload, headers={**key.headers, **HEADERS}
+    )
+    assert response.status_code == 400
+    assert len(response.content) < 2000
+    detail = response.json()["detail"]
+    assert "sample 1 (" + "n" * 64 + "…): metric name is 1048576 bytes; the limit is 255" in detail
+    assert "sample 2 (m): label name is 1048576 bytes; the limit is 255" in detail
+    assert await read(client, key.tenant_id) == [("good", {}, [(T, 1.0)])]
+
+
 async def test_malformed_bodies_are_400_and_write_nothing(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

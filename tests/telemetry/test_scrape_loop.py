@@ -151,6 +151,21 @@ async def test_prometheus_text_is_scraped_with_target_labels_and_up(
     assert await read(api, other.id, "up") == []
 
 
+async def test_names_over_the_limits_are_refused_per_sample_with_a_short_error(
+    api: httpx.AsyncClient, http: httpx.AsyncClient, server: TargetServer, factory: Factory
+) -> None:
+    dev = await factory.user(Role.developer)
+    target = await make_target(api, dev, f"{server.base_url}/long-names", timeout_seconds=2)
+    outcome = await scrape(api, http, target, dev)
+    assert (outcome.samples_scraped, outcome.rejected) == (3, 2)
+    assert outcome.error is not None
+    assert outcome.error.startswith("2 of 3 samples refused; first: " + "n" * 64 + "…: ")
+    assert outcome.error.endswith("metric name is 100000 bytes; the limit is 255")
+    assert [s.labels for s in await read(api, dev.tenant_id, "demo_ok")] == [
+        {"job": "agentdeck", "instance": instance_of(server.base_url)}
+    ]
+
+
 async def test_openmetrics_is_parsed_with_its_own_parser(
     api: httpx.AsyncClient, http: httpx.AsyncClient, server: TargetServer, factory: Factory
 ) -> None:

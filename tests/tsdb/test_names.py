@@ -77,6 +77,15 @@ def test_label_names(name: str, valid: bool) -> None:
             validate_label_name(name)
 
 
+def test_names_longer_than_255_characters_are_refused() -> None:
+    assert validate_metric_name("m" * 255) == "m" * 255
+    assert validate_label_name("l" * 255) == "l" * 255
+    with pytest.raises(InvalidName, match="metric name is 256 characters; the limit is 255"):
+        validate_metric_name("m" * 256)
+    with pytest.raises(InvalidName, match="label name is 256 characters; the limit is 255"):
+        validate_label_name("l" * 256)
+
+
 def test_reserved_label_message_names_the_rule() -> None:
     with pytest.raises(InvalidName, match="reserved"):
         validate_label_name("__tenant__")

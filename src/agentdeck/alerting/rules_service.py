@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import AlertRule, Severity
+from agentdeck.alerting.receivers import ensure_channels
 from agentdeck.alerting.rules_compile import Condition, Threshold, condition_of
 from agentdeck.alerting.rules_schemas import (
     AlertRuleCreate,
@@ -242,8 +243,12 @@ def new_rule(
 async def create_rule(
     session: AsyncSession, *, actor: Principal, data: AlertRuleCreate, action: str = "create"
 ) -> AlertRule:
-    """Add a rule to the caller's tenant (409 on a taken name, 400 on a bad expression)."""
+    """Add a rule to the caller's tenant (409 on a taken name, 400 on a bad expression, 422
+    naming each channel id that is not one of the tenant's channels)."""
     rule = new_rule(data, tenant_id=actor.tenant_id, created_by=actor.user_id)
+    await ensure_channels(
+        session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
+    )
     if await rule_by_name(session, tenant_id=actor.tenant_id, name=rule.name) is not None:
         raise _name_taken(rule.name)
     session.add(rule)
@@ -309,6 +314,10 @@ async def update_rule(
     """Apply a partial update; bumps the revision when anything changed (If-Match honoured)."""
     tenant_id = actor.tenant_id
     wanted = _changes(data)
+    if data.channel_ids:
+        await ensure_channels(
+            session, tenant_id=tenant_id, ids=data.channel_ids, field="channel_ids"
+        )
     for _ in range(UPDATE_ATTEMPTS):
         rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
         if expected_revisions is not None and rule.revision not in expected_revisions:

@@ -84,8 +84,12 @@ async def new_password_hash(password: str) -> str:
     return await asyncio.to_thread(hash_password, password)
 
 
-def _failure_key(username: str, client_ip: str | None) -> str:
-    return f"{username.strip().lower()}|{client_ip or '-'}"
+def _failure_key(login: str, user: User | None, client_ip: str | None) -> str:
+    """The bucket that counts failed password checks from ``client_ip``: the account's when
+    ``login`` names one (its username and its email count together), else the identifier's
+    as typed (so an unknown name is limited just the same, and answers alike)."""
+    who = f"user:{user.id}" if user is not None else f"login:{login.strip().lower()}"
+    return f"{who}|{client_ip or '-'}"
 
 
 async def _throttle(limiter: RateLimiter, key: str, what: str) -> None:
@@ -177,12 +181,13 @@ async def login(
     """Check the password and open a new refresh-token family.
 
     Unknown users, wrong passwords, inactive users and a tenant the user is not a member of all
-    give the same problem and cost the same hashing time. Failures count per username and
-    client address; once over the limit, even the right password is refused with 429.
+    give the same problem and cost the same hashing time. Failures count per account (its
+    username and its email share one limit; an unknown login has its own) and client address;
+    once over the limit, even the right password is refused with 429.
     """
-    key = _failure_key(username, client_ip)
-    await _throttle(limiter, key, "logins")
     user = await _find_user(session, username)
+    key = _failure_key(username, user, client_ip)
+    await _throttle(limiter, key, "logins")
     if user is None:
         await asyncio.to_thread(dummy_verify)
         ok = False
@@ -371,7 +376,7 @@ async def change_password(
     user = await session.get(User, actor.id)
     if user is None:
         raise ProblemError(401, "unauthorized", "this account no longer exists")
-    key = _failure_key(user.username, client_ip)
+    key = _failure_key(user.username, user, client_ip)
     await _throttle(limiter, key, "password checks")
     if not await check_password(current_password, user.password_hash):
         await limiter.hit(LimitClass.login_failure, key)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from agentdeck import errors as domain
 from agentdeck.context import current_request_id
@@ -183,6 +184,27 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
+#: The methods a 405's ``Allow`` may list.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves on the request's path (for ``Allow``).
+
+    Starlette's router answers 405 from the first route whose path matches and names only
+    that route's methods; a path served by several routes (``GET`` and ``POST`` on a
+    collection, ``GET``, ``PATCH`` and ``DELETE`` on an item) has them all collected here by
+    asking the app's routes (included routers too) whether each method would fully match.
+    """
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -210,6 +232,9 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"no route matches {request.method} {request.url.path}"
         if status == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
+            allowed = allowed_methods(request)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
         return problem_response(
             request,
             status=status,

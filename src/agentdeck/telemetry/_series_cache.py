@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.db.base import utcnow
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry._series_slots import BatchSeries, SeriesSlots
+from agentdeck.telemetry.json_decode import is_unicode
 from agentdeck.telemetry.models import MetricMetadata, MetricType
 from agentdeck.tsdb.base import (
     ACTIVE_WINDOW_MS,
@@ -221,9 +222,20 @@ def exposition(store: Store) -> bytes:
 def check_series(
     name: Any, labels: Mapping[str, Any] | None, settings: TSDBSettings
 ) -> SeriesKey | Invalid:
-    """The canonical series key, or why the name or labels are refused."""
+    """The canonical series key, or why the name or labels are refused.
+
+    Lengths are checked before the patterns, so a message never quotes more than a name of
+    the allowed length, and a field names a label by at most :data:`SHOWN_CHARS` characters.
+    """
     if not isinstance(name, str) or not name:
         return ("missing_name", "name", "metric name is missing")
+    name_limit = settings.max_metric_name_bytes
+    if len(name) > name_limit:  # a valid name is ASCII: characters are bytes
+        return (
+            "name_too_long",
+            "name",
+            f"metric name is {_utf8_size(name)} bytes; the limit is {name_limit}",
+        )
     if not is_valid_metric_name(name):
         return (
             "invalid_name",
@@ -236,25 +248,31 @@ def check_series(
         return ("invalid_labels", "labels", "labels must be an object of strings")
     kept: list[tuple[str, str]] = []
     limit = settings.max_label_value_bytes
+    label_limit = settings.max_label_name_bytes
     for label, value in labels.items():
-        if not isinstance(label, str) or not is_valid_label_name(label):
-            if isinstance(label, str) and label.startswith("__"):
-                message = f"label name {label!r} starts with '__', which is reserved"
-            else:
-                message = f"label name {label!r} does not match [a-zA-Z_][a-zA-Z0-9_]*"
-            return ("invalid_label_name", f"labels.{label}", message)
+        if not isinstance(label, str) or len(label) > label_limit or not is_valid_label_name(label):
+            return _bad_label_name(label, label_limit)
         if not isinstance(value, str):
             return ("invalid_label_value", f"labels.{label}", "label value must be a string")
         if not value:
             continue
-        if len(value) * 4 > limit:  # cheap bound first: a code point is at most 4 bytes
-            size = len(value.encode("utf-8", "surrogatepass"))
-            if size > limit:
-                return (
-                    "label_value_too_long",
-                    f"labels.{label}",
-                    f"label value is {size} bytes; the limit is {limit}",
-                )
+        if not value.isascii():
+            if not is_unicode(value):
+                return ("invalid_label_value", f"labels.{label}", _SURROGATE_MESSAGE)
+            if len(value) * 4 > limit:  # cheap bound first: a code point is at most 4 bytes
+                size = len(value.encode("utf-8"))
+                if size > limit:
+                    return (
+                        "label_value_too_long",
+                        f"labels.{label}",
+                        f"label value is {size} bytes; the limit is {limit}",
+                    )
+        elif len(value) > limit:
+            return (
+                "label_value_too_long",
+                f"labels.{label}",
+                f"label value is {len(value)} bytes; the limit is {limit}",
+            )
         kept.append((label, value))
     if len(kept) > settings.max_labels:
         return (
@@ -264,6 +282,39 @@ def check_series(
         )
     kept.sort()
     return SeriesKey(name, tuple(kept))
+
+
+#: The most characters of a refused label name that an error's field shows.
+SHOWN_CHARS = 64
+_SURROGATE_MESSAGE = "label value is not valid Unicode (it holds a lone UTF-16 surrogate)"
+
+
+def shown(text: str) -> str:
+    """``text`` fit for an answer: at most :data:`SHOWN_CHARS` characters (``…`` marks a
+    cut) and lone surrogates escaped (``\\ud800``), which no UTF-8 answer could hold."""
+    cut = text[:SHOWN_CHARS]
+    if not cut.isascii():
+        cut = cut.encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut + "…" if len(text) > SHOWN_CHARS else cut
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _bad_label_name(label: Any, limit: int) -> Invalid:
+    """Why a label name that does not match the pattern is refused."""
+    if not isinstance(label, str):
+        return ("invalid_label_name", f"labels.{label}", f"label name {label!r} is no string")
+    where = f"labels.{shown(label)}"
+    if len(label) > limit:
+        size = _utf8_size(label)
+        return ("label_name_too_long", where, f"label name is {size} bytes; the limit is {limit}")
+    if label.startswith("__"):
+        message = f"label name {label!r} starts with '__', which is reserved"
+    else:
+        message = f"label name {label!r} does not match [a-zA-Z_][a-zA-Z0-9_]*"
+    return ("invalid_label_name", where, message)
 
 
 @contextlib.contextmanager
@@ -352,12 +403,18 @@ async def admit(
 
 
 async def upsert_metadata(
-    state: StoreState, session: AsyncSession, tenant_id: UUID, metadata: Sequence[MetricMeta]
+    state: StoreState,
+    session: AsyncSession,
+    tenant_id: UUID,
+    metadata: Sequence[MetricMeta],
+    *,
+    max_name: int,
 ) -> None:
-    """Insert or update the tenant's metric metadata rows that changed (no commit)."""
+    """Insert or update the tenant's metric metadata rows that changed (no commit); names
+    that are invalid or longer than ``max_name`` have no series and get no row."""
     latest: dict[str, MetricMeta] = {}
     for meta in metadata:
-        if is_valid_metric_name(meta.name):
+        if len(meta.name) <= max_name and is_valid_metric_name(meta.name):
             try:
                 kind = MetricType(meta.type)
             except ValueError:

@@ -52,6 +52,7 @@ from agentdeck.telemetry._series_cache import (
     exposition,
     ingest_stats,
     paused_gc,
+    shown,
     store_state,
     upsert_metadata,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "ingest_rows",
     "ingest_stats",
     "paused_gc",
+    "shown",
 ]
 
 log = structlog.get_logger(__name__)
@@ -91,6 +93,7 @@ log = structlog.get_logger(__name__)
 #: The shortest retention a tenant can have (one day): younger samples need no tenant lookup.
 MIN_RETENTION_MS = 86_400_000
 _NAN_MESSAGE = "value is NaN, which cannot be stored"
+_RANGE_MESSAGE = "value must be a finite number"
 _UID = attrgetter("uid")
 _FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
@@ -298,7 +301,11 @@ async def ingest_rows(
                 if type(value) is int or (
                     isinstance(value, (int, float)) and type(value) is not bool
                 ):
-                    value = float(value)
+                    try:
+                        value = float(value)
+                    except OverflowError:  # an integer beyond float64
+                        bad.append((index, "invalid_value", "value", _RANGE_MESSAGE))
+                        continue
                 else:
                     bad.append((index, "invalid_value", "value", "value must be a number"))
                     continue
@@ -591,7 +598,9 @@ async def _finish(
     if metadata and (accepted or empty):
         # Metadata rides with samples: a request whose every sample was refused changes
         # nothing (it is answered with an error and not committed).
-        await upsert_metadata(state, session, tenant_id, metadata)
+        await upsert_metadata(
+            state, session, tenant_id, metadata, max_name=settings.max_metric_name_bytes
+        )
 
     stats = state.stats
     stats.accepted += accepted

@@ -9,7 +9,8 @@ instead of per sample.
 
 It handles the common, well-formed case only and returns ``None`` for anything else
 (compact ``values`` form, a value that is not a number, a string timestamp, an unknown key, a
-syntax error, a labels object orjson refuses, ...): the caller then runs the general parser
+syntax error, bytes that are not UTF-8, a number beyond float64, a lone surrogate, a labels
+object orjson refuses, ...): the caller then runs the general parser
 (:func:`agentdeck.telemetry.service.parse_batch`), which gives the per-sample errors and
 answers. Whatever this path accepts, it accepts with the same samples, the same metadata and
 the same refusals as the general parser (``tests/telemetry/test_json_columns.py`` checks
@@ -94,11 +95,12 @@ def _structs(body: bytes) -> _Batch | _MetaBatch | None:
         return plain.decode(body)
     except msgspec.ValidationError:
         pass  # an unknown key, which may be metadata, or a wrong type: try with metadata
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        # UnicodeDecodeError: a string field that is not UTF-8 (msgspec raises it as is).
         return None
     try:
         return with_meta.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         return None
 
 
@@ -244,6 +246,16 @@ def _read_metadata(samples: list[_MetaSample], refused: list[bool], out: Decoded
         out.indexes = positions.astype(np.int64)
 
 
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: the lenient decode of the general parser
+    lets lone surrogates (``"\\ud800"``) through, and no database or answer can hold one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def metadata_problem(
     sample: Mapping[str, Any], name: Any, meta: dict[str, Meta]
 ) -> tuple[str, str] | None:
@@ -257,6 +269,9 @@ def metadata_problem(
         return ("unit", "unit must be a string of at most 64 characters")
     if not isinstance(help_text, str) or len(help_text) > 1024:
         return ("help", "help must be a string of at most 1024 characters")
+    for where, text in (("unit", unit), ("help", help_text)):
+        if not text.isascii() and not is_unicode(text):
+            return (where, f"{where} is not valid Unicode (it holds a lone UTF-16 surrogate)")
     if isinstance(name, str) and name:
         previous = meta.get(name)
         meta[name] = Meta(

@@ -30,6 +30,7 @@ from agentdeck.telemetry.ingest import (
     columns_from_rows,
     ingest_columns,
     ingest_rows,
+    shown,
 )
 from agentdeck.tsdb.base import Store, StoreError
 
@@ -200,7 +201,7 @@ async def export_otlp_metrics(
     if rejected:
         messages: list[str] = []
         for error in result.errors:
-            text = f"metric {translation.metric_of(error.index)!r}: {error.message}"
+            text = f"metric '{shown(translation.metric_of(error.index))}': {error.message}"
             if text not in messages:
                 messages.append(text)
                 if len(messages) == _MAX_MESSAGES:
@@ -269,7 +270,7 @@ async def prometheus_remote_write(
         names = {row[4]: row[0] for row in decoded.rows}
         problems = []
         for error in result.errors[:_MAX_MESSAGES]:
-            where = f" ({names[error.index]})" if error.index in names else ""
+            where = f" ({shown(names[error.index])})" if error.index in names else ""
             problems.append(f"sample {error.index}{where}: {error.message}")
         raise ProblemError(
             400,

@@ -42,7 +42,7 @@ from agentdeck.db.base import utcnow
 from agentdeck.loops.base import Loop
 from agentdeck.settings import Settings
 from agentdeck.telemetry import scrape_service
-from agentdeck.telemetry.ingest import MetricMeta, RawSample, ingest
+from agentdeck.telemetry.ingest import MetricMeta, RawSample, ingest, shown
 from agentdeck.telemetry.models import MetricType, ScrapeHealth, ScrapeTarget
 from agentdeck.tsdb.base import Store
 
@@ -285,7 +285,9 @@ async def scrape_target(
             outcome.error = error or f"writing the samples failed: {exc}"
         else:
             outcome.accepted, outcome.rejected = result.accepted, result.rejected
-            outcome.errors = [f"{samples[e.index].name}: {e.message}" for e in result.errors[:5]]
+            outcome.errors = [
+                f"{shown(samples[e.index].name)}: {e.message}" for e in result.errors[:5]
+            ]
             if outcome.rejected and not error:
                 outcome.error = (
                     f"{outcome.rejected} of {scraped} samples refused; first: {outcome.errors[0]}"

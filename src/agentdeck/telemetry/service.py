@@ -12,6 +12,7 @@ for 10,000 samples would cost more than everything else on the path together.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import uuid
@@ -29,7 +30,7 @@ from agentdeck.agents.models import Agent
 from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
 from agentdeck.telemetry.json_columns import LABELS, ColumnBatch, column_batch, metric_meta
-from agentdeck.telemetry.json_decode import Decoded, Meta, decode, metadata_problem
+from agentdeck.telemetry.json_decode import Decoded, Meta, decode, is_unicode, metadata_problem
 from agentdeck.telemetry.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
 #: How often (at most) one agent's ``last_seen_at`` is written.
@@ -190,7 +191,7 @@ def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BodyError(400, "malformed-json", f"the body is not valid JSON: {exc}") from exc
+        doc = _lenient_loads(body, exc)
     if not isinstance(doc, dict):
         raise BodyError(400, "malformed-json", "the body must be a JSON object")
     samples = doc.get("samples")
@@ -216,6 +217,35 @@ def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     return out
 
 
+def _lenient_loads(body: bytes, refused: orjson.JSONDecodeError) -> Any:
+    """The body as the standard library reads it, once orjson has refused it.
+
+    orjson refuses a whole body for one number beyond float64 (``1e400``) or one lone
+    surrogate (``"\\ud800"``); the standard library reads them as infinity and as a string
+    holding the surrogate, which the per-sample checks then refuse with the sample's index,
+    keeping the others. Anything else it refuses as well (not UTF-8, a syntax error, ``NaN``
+    literals, nesting too deep) is a 400 for the whole body. Only bodies orjson refused come
+    here, so well-formed ones keep the fast decoders.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(
+            400,
+            "malformed-json",
+            f"the body is not valid JSON: it is not UTF-8 "
+            f"(byte {body[exc.start]:#04x} at position {exc.start})",
+        ) from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise BodyError(400, "malformed-json", f"the body is not valid JSON: {refused}") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
     rows = out.rows
     agents = out.agents
@@ -236,7 +266,7 @@ def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
                 out.refuse(i, "invalid_labels", "labels", "labels must be an object of strings")
                 continue
             agent = labels.get("agent")
-            if agent and type(agent) is str:
+            if agent and type(agent) is str and (agent.isascii() or is_unicode(agent)):
                 agents.add(agent)
         ts = sample.get("timestamp")
         if ts is not None and type(ts) is not int:
@@ -269,8 +299,8 @@ def _parse_compact(
     where = ""
     if labels is not None and type(labels) is not dict:
         refuse_all, where = "labels must be an object of strings", "labels"
-    if agent is not None and (type(agent) is not str or not agent):
-        refuse_all, where = "agent must be a non-empty string", "agent"
+    if agent is not None and (type(agent) is not str or not agent or not is_unicode(agent)):
+        refuse_all, where = "agent must be a non-empty string of valid Unicode", "agent"
     ts = doc.get("timestamp")
     if ts is not None and not refuse_all:
         parsed = parse_timestamp(ts)

@@ -5,6 +5,8 @@ Validation follows Prometheus's classic (non-UTF-8) rules:
 * metric names match ``[a-zA-Z_:][a-zA-Z0-9_:]*``;
 * label names match ``[a-zA-Z_][a-zA-Z0-9_]*`` and must not start with ``__`` (reserved for
   internal labels such as ``__name__``);
+* metric and label names are at most :data:`MAX_NAME_BYTES` bytes (Prometheus has no limit;
+  the ingest core takes its limits from ``settings.tsdb``, whose defaults these are);
 * a series carries at most :data:`MAX_LABELS` labels (``__name__`` not counted) and every
   label value is at most :data:`MAX_LABEL_VALUE_BYTES` bytes of UTF-8. An empty label value
   means "no such label", as in Prometheus.
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 MAX_LABELS = 40
+MAX_NAME_BYTES = 255
 MAX_LABEL_VALUE_BYTES = 2048
 METRIC_NAME_LABEL = "__name__"
 
@@ -48,6 +51,8 @@ def validate_metric_name(name: str) -> str:
     """Return ``name`` or raise :class:`InvalidName` saying what is wrong with it."""
     if not name:
         raise InvalidName("metric name is empty")
+    if len(name) > MAX_NAME_BYTES:
+        raise InvalidName(f"metric name is {len(name)} characters; the limit is {MAX_NAME_BYTES}")
     if not is_valid_metric_name(name):
         raise InvalidName(f"metric name {name!r} does not match [a-zA-Z_:][a-zA-Z0-9_:]*")
     return name
@@ -57,6 +62,8 @@ def validate_label_name(name: str) -> str:
     """Return ``name`` or raise :class:`InvalidName` saying what is wrong with it."""
     if not name:
         raise InvalidName("label name is empty")
+    if len(name) > MAX_NAME_BYTES:
+        raise InvalidName(f"label name is {len(name)} characters; the limit is {MAX_NAME_BYTES}")
     if name.startswith("__"):
         raise InvalidName(f"label name {name!r} starts with '__', which is reserved")
     if not is_valid_label_name(name):
