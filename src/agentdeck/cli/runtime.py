@@ -318,5 +318,5 @@ def rotate_secrets() -> None:
     Console(highlight=False).print(
         f"re-encrypted the secrets of {channels} notification channel"
         f"{'' if channels == 1 else 's'} under the current key "
-        f"({from_previous} were under a previous key)"
+        f"({from_previous} of them under a previous key)"
     )
