@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,7 @@ async def measure(
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
+        secret_key=secrets.token_urlsafe(48),  # PostgreSQL needs a configured key
         data_dir=Path(tmp),
         database={"url": database_url or f"sqlite+aiosqlite:///{tmp}/state.db"},
         notify={"concurrency": concurrency, "batch_size": 500},

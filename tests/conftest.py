@@ -44,10 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of SQLite-only behaviour are deselected (not skipped) in the PostgreSQL pass."""
-    if config.getoption("--db") == "sqlite":
-        return
-    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    """Tests of one database's behaviour are deselected (not skipped) in the other's pass:
+    SQLite-only ones in the PostgreSQL pass, PostgreSQL-only ones (replicas) in the SQLite one."""
+    other = "postgresql_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

@@ -21,7 +21,7 @@ from agentdeck.settings import Settings
 
 ENV_PREFIX = "AGENTDECK_"
 NESTED = "__"
-SECRET_DEFAULT = "(development default; must be set in production)"
+SECRET_DEFAULT = "(unset: generated on first start with SQLite; required otherwise)"
 
 HEADER = f"""# Configuration
 
@@ -37,9 +37,13 @@ section joins the section and the name with `{NESTED}`, e.g. `{ENV_PREFIX}SERVER
 - Lists are comma-separated: `{ENV_PREFIX}SERVER{NESTED}CORS_ORIGINS=https://a.example,https://b.example`.
 - Rate limits use the [limits](https://limits.readthedocs.io/) notation (`60/minute`); join
   several with `;` (`60/minute;1000/hour`): the tightest one decides.
-- With `{ENV_PREFIX}ENVIRONMENT=production` the server refuses to start unless
-  `{ENV_PREFIX}SECRET_KEY` is set to a random value of at least 32 characters
-  (e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`).
+- With `{ENV_PREFIX}ENVIRONMENT=production`, and with a PostgreSQL state database (where every
+  replica must use the same key), the server refuses to start unless `{ENV_PREFIX}SECRET_KEY`
+  is set; in production to a random value of at least 32 characters
+  (e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`). Unset on SQLite, a
+  random key is generated on the first start and kept in `secret.key` in the data directory
+  (readable by its owner only); `agentdeck` commands use the same file. Rotating the key:
+  [operations.md](operations.md#rotating-the-secret-key).
 """
 
 
@@ -90,7 +94,7 @@ def _default(field: FieldInfo) -> str:
         return "(required)"
     else:
         value = field.default
-    if isinstance(value, SecretStr):
+    if isinstance(value, SecretStr) or (value is None and SecretStr in get_args(field.annotation)):
         return SECRET_DEFAULT
     if value is None:
         return "(unset)"

@@ -6,6 +6,7 @@ An optional env file is read from the path in ``AGENTDECK_ENV_FILE`` (default ``
 
 from __future__ import annotations
 
+import json
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,6 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "change-me-agentdeck-development-secret-key"
 #: Where health-URL probes may go by default: loopback and the private networks, where a
 #: self-hosted fleet's agents answer.
 DEFAULT_PROBE_ALLOW = (
@@ -109,7 +109,10 @@ class AuthSettings(BaseModel):
         14 * 24 * 3600, ge=300, description="Lifetime of a refresh token (seconds)."
     )
     cookie_secure: bool = Field(
-        False, description="Mark the refresh cookie Secure (set true behind HTTPS)."
+        False,
+        description="Always mark the refresh cookie Secure. It is Secure anyway in production "
+        "and on every request that reached the server over HTTPS (X-Forwarded-Proto counts "
+        "from a trusted proxy).",
     )
     principal_cache_seconds: float = Field(
         5.0,
@@ -371,10 +374,21 @@ class NotifySettings(BaseModel):
     default_rate_per_minute: int = Field(
         120, ge=1, description="Deliveries per minute to one channel unless the channel says."
     )
-    previous_secret_keys: list[SecretStr] = Field(
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Former secret keys, still accepted to decrypt channel secrets (rotation).",
+        description="Former secret keys, still accepted to decrypt channel secrets while the "
+        "key is rotated (`agentdeck secrets rotate` re-encrypts them under the current one); "
+        "a JSON list also works.",
     )
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _keys_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
     def _claim_outlives_send(self) -> NotifySettings:
@@ -412,9 +426,11 @@ class Settings(BaseSettings):
     environment: Environment = Field(
         Environment.development, description="development, test or production."
     )
-    secret_key: SecretStr = Field(
-        SecretStr(DEFAULT_SECRET_KEY),
-        description="Signs tokens and encrypts secrets; at least 32 characters in production.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs tokens and encrypts secrets. Required (at least 32 characters) in "
+        "production and with PostgreSQL, where every replica must share it. Unset on SQLite: "
+        "a random key is generated on first start into `secret.key` in the data directory.",
     )
     data_dir: Path = Field(Path("./.agentdeck"), description="Directory for embedded data files.")
     redis_url: str | None = Field(
@@ -442,15 +458,18 @@ class Settings(BaseSettings):
 
     @field_validator("secret_key")
     @classmethod
-    def _production_needs_a_real_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+    def _production_needs_a_real_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            value = None  # an empty variable counts as unset
         # `environment` is declared before `secret_key`, so it is validated already
-        if info.data.get("environment") is Environment.production:
-            key = value.get_secret_value()
-            if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
-                raise ValueError(
-                    "AGENTDECK_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_SECRET_KEY_LENGTH} characters in production"
-                )
+        weak = value is None or len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH
+        if weak and info.data.get("environment") is Environment.production:
+            raise ValueError(
+                "AGENTDECK_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production"
+            )
         return value
 
     @property

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.identity.models import Membership, User
+from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import create_access_token
 from tests.conftest import TEST_SECRET, Factory
@@ -124,3 +125,52 @@ async def test_role_comes_from_the_membership_not_the_token(
     assert caller.user_id is not None
     token = jwt.encode(_claims(caller.user_id, caller.tenant_id, role="admin"), TEST_SECRET)
     problem(await client.get(USERS, headers=_bearer(token)), 403, "forbidden")
+
+
+async def test_every_bad_credential_gets_the_same_answer(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    """Expired, forged, malformed, unknown, revoked: one text, so that a caller learns nothing
+    about why (in particular not whether a signature it forged checked out)."""
+    caller = await factory.user(Role.admin)
+    assert caller.user_id is not None
+    claims = _claims(caller.user_id, caller.tenant_id)
+    expired, _ = create_access_token(
+        user_id=caller.user_id,
+        tenant_id=caller.tenant_id,
+        role=Role.admin,
+        secret=TEST_SECRET,
+        ttl_seconds=-5,
+    )
+    revoked = await factory.api_key(Role.admin)
+    expired_key = await factory.api_key(Role.admin)
+    await session.execute(
+        update(ApiKey).where(ApiKey.id == revoked.api_key_id).values(revoked_at=func.now())
+    )
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == expired_key.api_key_id)
+        .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    gone = await factory.user(Role.admin)
+    await session.execute(update(User).where(User.id == gone.user_id).values(is_active=False))
+    await session.commit()
+    cases = {
+        "expired token": _bearer(expired),
+        "bad signature": _bearer(jwt.encode(claims, "another-secret-that-is-long-enough-0123")),
+        "malformed token": _bearer("not.a.jwt"),
+        # signed with the right key (as if forged with it): a user that does not exist
+        "unknown user": _bearer(jwt.encode(_claims(uuid.uuid4(), caller.tenant_id), TEST_SECRET)),
+        "inactive user": gone.headers,
+        "unknown API key": {"X-API-Key": "adk_" + "x" * 43},
+        "unknown API key as bearer": _bearer("adk_" + "y" * 43),
+        "revoked API key": revoked.headers,
+        "expired API key": expired_key.headers,
+    }
+    answers = {}
+    for case, headers in cases.items():
+        response = await client.get(ME, headers=headers)
+        body = problem(response, 401, "unauthorized")
+        body.pop("request_id", None)
+        answers[case] = (body, response.headers["www-authenticate"])
+    assert len({repr(answer) for answer in answers.values()}) == 1, answers

@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from agentdeck.settings import (
-    DEFAULT_SECRET_KEY,
     MIN_SECRET_KEY_LENGTH,
     Environment,
     Settings,
@@ -32,16 +31,14 @@ def test_defaults_are_development_and_sqlite() -> None:
     settings = Settings()
     assert settings.environment is Environment.development
     assert settings.database.url == "sqlite+aiosqlite:///./.agentdeck/state.db"
-    assert settings.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+    assert settings.secret_key is None  # no key in the source: see agentdeck.secret_key
     assert settings.redis_url is None
     assert settings.server.port == 8000
     assert settings.rate_limit.enabled is True
     assert settings.write_limits == "60/minute;1000/hour"
 
 
-@pytest.mark.parametrize(
-    "secret", [None, DEFAULT_SECRET_KEY, "short", "x" * (MIN_SECRET_KEY_LENGTH - 1)]
-)
+@pytest.mark.parametrize("secret", [None, "", "  ", "short", "x" * (MIN_SECRET_KEY_LENGTH - 1)])
 def test_production_refuses_default_or_short_secret(
     monkeypatch: pytest.MonkeyPatch, secret: str | None
 ) -> None:
@@ -51,7 +48,7 @@ def test_production_refuses_default_or_short_secret(
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert "AGENTDECK_SECRET_KEY" in str(caught.value)
-    if secret:
+    if secret and secret.strip():
         assert secret not in str(caught.value).replace("AGENTDECK_SECRET_KEY", "")
 
 
@@ -66,11 +63,25 @@ def test_production_accepts_a_long_secret(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize("environment", ["development", "test"])
-def test_other_environments_allow_the_default_secret(
+def test_other_environments_start_without_a_configured_secret(
     monkeypatch: pytest.MonkeyPatch, environment: str
 ) -> None:
     monkeypatch.setenv("AGENTDECK_ENVIRONMENT", environment)
-    assert Settings().environment == environment
+    monkeypatch.setenv("AGENTDECK_SECRET_KEY", "")  # empty counts as unset
+    settings = Settings()
+    assert settings.environment == environment
+    assert settings.secret_key is None
+
+
+def test_previous_secret_keys_from_a_comma_separated_or_json_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTDECK_NOTIFY__PREVIOUS_SECRET_KEYS", "old-one, old-two")
+    keys = Settings().notify.previous_secret_keys
+    assert [k.get_secret_value() for k in keys] == ["old-one", "old-two"]
+    monkeypatch.setenv("AGENTDECK_NOTIFY__PREVIOUS_SECRET_KEYS", '["with,comma", "plain"]')
+    keys = Settings().notify.previous_secret_keys
+    assert [k.get_secret_value() for k in keys] == ["with,comma", "plain"]
 
 
 def test_env_vars_with_prefix_and_nested_delimiter(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""``agentdeck``: serve, migrate, user and API key management, version.
+"""``agentdeck``: serve, migrate, user and API key management, secret rotation, version.
 
 Imports are lazy so ``agentdeck --help`` is quick.
 """
@@ -18,8 +18,10 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Manage what the secret key protects.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()
@@ -97,6 +99,19 @@ def apikey_create(
     from agentdeck.cli.runtime import create_api_key
 
     create_api_key(name=name, role=role, tenant=tenant, expires_in_days=expires_in_days)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every notification channel's secrets under the current secret key.
+
+    Run it after changing the key, with the former key in
+    AGENTDECK_NOTIFY__PREVIOUS_SECRET_KEYS; afterwards the former key can be dropped.
+    All channels change in one transaction, or none does.
+    """
+    from agentdeck.cli.runtime import rotate_secrets
+
+    rotate_secrets()
 
 
 if __name__ == "__main__":

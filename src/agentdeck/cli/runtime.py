@@ -76,6 +76,16 @@ async def _seed_demo(session: AsyncSession) -> int:
     return await seed_demo_agents(session, tenant.id, owner)
 
 
+def _keyed(settings: Settings) -> Settings:
+    """``settings`` with the secret key in effect, the server's (see ``agentdeck.secret_key``)."""
+    from agentdeck.secret_key import SecretKeyError, with_secret_key
+
+    try:
+        return with_secret_key(settings)
+    except SecretKeyError as exc:
+        _fail(str(exc))
+
+
 def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> None:
     import uvicorn
 
@@ -86,7 +96,7 @@ def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> No
         os.environ["AGENTDECK_SERVER__HOST"] = host
     if port:
         os.environ["AGENTDECK_SERVER__PORT"] = str(port)
-    settings = Settings()
+    settings = _keyed(Settings())  # refuses to start without a usable key; makes one if due
     bind_host = host or settings.server.host
     bind_port = port or settings.server.port
     asyncio.run(_prepare(settings))
@@ -275,3 +285,38 @@ def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | 
         )
     )
     Console(soft_wrap=True, highlight=False).print(plaintext, markup=False)
+
+
+async def _rotate_secrets(settings: Settings) -> tuple[int, int]:
+    """(channels re-encrypted, of those under a previous key), committed in one transaction."""
+    from agentdeck.db.engine import create_engine, create_session_factory
+    from agentdeck.notify.crypto import SecretBox
+    from agentdeck.notify.service import rotate_secrets as rotate
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_session_factory(engine)() as session:
+            done = await rotate(session, box=SecretBox.from_settings(settings))
+            await session.commit()
+            return done.channels, done.from_previous
+    finally:
+        await engine.dispose()
+
+
+def rotate_secrets() -> None:
+    """Re-encrypt the stored channel secrets under the current key; prints how many."""
+    from agentdeck.notify.crypto import SecretsUnreadable
+
+    settings = _keyed(Settings())
+    try:
+        channels, from_previous = asyncio.run(_rotate_secrets(settings))
+    except SecretsUnreadable as exc:
+        _fail(
+            f"{exc}. Nothing was changed. Add the key they were encrypted with to "
+            "AGENTDECK_NOTIFY__PREVIOUS_SECRET_KEYS, or enter that channel's secrets again."
+        )
+    Console(highlight=False).print(
+        f"re-encrypted the secrets of {channels} notification channel"
+        f"{'' if channels == 1 else 's'} under the current key "
+        f"({from_previous} of them under a previous key)"
+    )

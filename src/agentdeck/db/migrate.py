@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from agentdeck.db.locks import StartupLock, hold
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -26,7 +28,10 @@ def head_revision() -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision``."""
+    """Upgrade the database behind ``engine`` to ``revision``.
+
+    One replica at a time: the others wait for the lock, then find the schema current.
+    """
 
     def _run(connection: object) -> None:
         config = alembic_config()
@@ -34,6 +39,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        await hold(connection, StartupLock.migrations)
         await connection.run_sync(_run)
 
 

@@ -19,9 +19,10 @@ from agentdeck.identity.schemas import (
     TokenPublic,
     UserRef,
 )
-from agentdeck.server.deps import SessionDep, StateDep, Viewer, client_ip
+from agentdeck.secret_key import secret_key
+from agentdeck.server.deps import SessionDep, StateDep, Viewer, client_ip, reached_over_https
 from agentdeck.server.errors import ProblemError
-from agentdeck.settings import Settings
+from agentdeck.settings import Environment, Settings
 
 REFRESH_COOKIE = "agentdeck_refresh"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def _tokens(settings: Settings) -> TokenSettings:
-    return TokenSettings.from_settings(settings.auth, settings.secret_key.get_secret_value())
+    return TokenSettings.from_settings(settings.auth, secret_key(settings))
 
 
 def user_ref(user: User) -> UserRef:
@@ -43,13 +44,25 @@ def tenant_ref(tenant: Tenant) -> TenantRef:
     return TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
 
 
-def _answer(issued: IssuedTokens, response: Response, settings: Settings) -> TokenPublic:
+def _cookie_secure(request: Request, settings: Settings) -> bool:
+    """The refresh cookie travels over HTTPS only: always in production or when configured,
+    and whenever this request came over HTTPS (a browser would then never send it in clear)."""
+    return (
+        settings.auth.cookie_secure
+        or settings.environment is Environment.production
+        or reached_over_https(request, settings.server.trusted_proxies)
+    )
+
+
+def _answer(
+    issued: IssuedTokens, request: Request, response: Response, settings: Settings
+) -> TokenPublic:
     response.set_cookie(
         REFRESH_COOKIE,
         issued.refresh_token,
         max_age=issued.refresh_expires_in,
         path=REFRESH_COOKIE_PATH,
-        secure=settings.auth.cookie_secure,
+        secure=_cookie_secure(request, settings),
         httponly=True,
         samesite="strict",
     )
@@ -63,19 +76,19 @@ def _answer(issued: IssuedTokens, response: Response, settings: Settings) -> Tok
     )
 
 
-def _clear_cookie(response: Response, settings: Settings) -> None:
+def _clear_cookie(request: Request, response: Response, settings: Settings) -> None:
     response.delete_cookie(
         REFRESH_COOKIE,
         path=REFRESH_COOKIE_PATH,
-        secure=settings.auth.cookie_secure,
+        secure=_cookie_secure(request, settings),
         httponly=True,
         samesite="strict",
     )
 
 
-def _clearing_headers(settings: Settings) -> dict[str, str]:
+def _clearing_headers(request: Request, settings: Settings) -> dict[str, str]:
     scratch = PlainResponse()
-    _clear_cookie(scratch, settings)
+    _clear_cookie(request, scratch, settings)
     return {"set-cookie": scratch.headers["set-cookie"]}
 
 
@@ -116,7 +129,7 @@ async def login(
             state.metrics.rate_limited.labels(limit="login_failure").inc()
         raise
     await session.commit()
-    return _answer(issued, response, settings)
+    return _answer(issued, request, response, settings)
 
 
 @router.post("/refresh", response_model=TokenPublic)
@@ -134,10 +147,10 @@ async def refresh_access_token(
         )
     except ProblemError as exc:
         await session.commit()  # keep the revocations made while refusing
-        exc.headers.update(_clearing_headers(settings))
+        exc.headers.update(_clearing_headers(request, settings))
         raise
     await session.commit()
-    return _answer(issued, response, settings)
+    return _answer(issued, request, response, settings)
 
 
 @router.post("/logout", status_code=204)
@@ -146,7 +159,7 @@ async def logout(request: Request, state: StateDep, session: SessionDep) -> Resp
     await auth_service.logout(session, token=request.cookies.get(REFRESH_COOKIE))
     await session.commit()
     response = Response(status_code=204)
-    _clear_cookie(response, state.settings)
+    _clear_cookie(request, response, state.settings)
     return response
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.db.locks import StartupLock, hold
 from agentdeck.identity.models import Membership, Tenant, User
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import hash_password
@@ -34,7 +35,12 @@ async def default_tenant(session: AsyncSession) -> Tenant:
 
 
 async def ensure_first_admin(session: AsyncSession, username: str = "admin") -> FirstAdmin | None:
-    """Create the default tenant and an admin when there are no users yet."""
+    """Create the default tenant and an admin when there are no users yet.
+
+    Replicas starting together take turns (a lock held until the caller's commit), so exactly
+    one of them creates the admin and the others see it.
+    """
+    await hold(await session.connection(), StartupLock.bootstrap)
     if await session.scalar(select(func.count()).select_from(User)):
         return None
     tenant = await default_tenant(session)

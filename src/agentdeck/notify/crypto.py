@@ -1,6 +1,7 @@
 """Channel secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) under a key derived with HKDF
 from the server's ``secret_key``. Former secret keys (``notify.previous_secret_keys``) still
-decrypt, so the server secret can be rotated; every save re-encrypts with the current key."""
+decrypt, so the server secret can be rotated; every save re-encrypts with the current key, and
+``agentdeck secrets rotate`` re-encrypts every channel at once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from agentdeck.secret_key import secret_key
 from agentdeck.settings import Settings
 
 _SALT = b"agentdeck/notify"
@@ -32,13 +34,14 @@ class SecretBox:
     """Encrypts with the current key, decrypts with the current or a previous one."""
 
     def __init__(self, current: str, previous: list[str] | None = None) -> None:
-        keys = [Fernet(derive_key(current))] + [Fernet(derive_key(p)) for p in previous or []]
-        self._fernet = MultiFernet(keys)
+        self._current = Fernet(derive_key(current))
+        former = [Fernet(derive_key(p)) for p in previous or []]
+        self._fernet = MultiFernet([self._current, *former])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
         return cls(
-            settings.secret_key.get_secret_value(),
+            secret_key(settings),
             [k.get_secret_value() for k in settings.notify.previous_secret_keys],
         )
 
@@ -57,3 +60,18 @@ class SecretBox:
                 "the channel's secrets were encrypted with a key this server does not know"
             ) from exc
         return data
+
+    def rotate(self, token: str) -> tuple[str, bool]:
+        """The same secrets encrypted under the current key, and whether ``token`` was under a
+        previous one; raises ``SecretsUnreadable`` when no key decrypts it."""
+        try:
+            self._current.decrypt(token.encode())
+            was_previous = False
+        except InvalidToken:
+            was_previous = True
+        try:
+            return self._fernet.rotate(token.encode()).decode(), was_previous
+        except InvalidToken as exc:
+            raise SecretsUnreadable(
+                "the channel's secrets were encrypted with a key this server does not know"
+            ) from exc

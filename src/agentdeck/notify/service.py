@@ -9,6 +9,7 @@ import enum
 import types
 import typing
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,8 +21,9 @@ from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
 from agentdeck.identity.principal import Principal
+from agentdeck.identity.service import system_principal
 from agentdeck.notify.channels import all_specs, spec
-from agentdeck.notify.crypto import SecretBox
+from agentdeck.notify.crypto import SecretBox, SecretsUnreadable
 from agentdeck.notify.models import ChannelKind, NotificationChannel
 from agentdeck.notify.schemas import (
     ChannelCreate,
@@ -334,3 +336,46 @@ async def delete_channel(session: AsyncSession, *, actor: Principal, channel_id:
         resource_id=channel.id,
         before=before,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    channels: int  # channels whose secrets were re-encrypted
+    from_previous: int  # of those, the ones that were under a previous key
+
+
+async def rotate_secrets(session: AsyncSession, *, box: SecretBox) -> Rotation:
+    """Re-encrypt the secrets of every channel, in every tenant, under the current key (for
+    ``agentdeck secrets rotate``; the only query here across tenants, on purpose).
+
+    The rows stay locked until the caller commits, so a save meanwhile waits. A channel that no
+    key decrypts raises ``SecretsUnreadable`` naming it; the caller then commits nothing.
+    """
+    channels = await session.scalars(
+        select(NotificationChannel)
+        .where(NotificationChannel.secrets_encrypted.is_not(None))
+        .order_by(NotificationChannel.id)
+        .with_for_update()
+    )
+    count = from_previous = 0
+    for channel in channels:
+        if channel.secrets_encrypted is None:  # excluded by the query; for the type checker
+            continue
+        try:
+            channel.secrets_encrypted, was_previous = box.rotate(channel.secrets_encrypted)
+        except SecretsUnreadable as exc:
+            raise SecretsUnreadable(
+                f"the secrets of channel {channel.name!r} ({channel.id}) were encrypted with a "
+                "key that is neither the current nor a previous one"
+            ) from exc
+        count += 1
+        from_previous += was_previous
+        await record(
+            session,
+            actor=system_principal(channel.tenant_id),
+            action="notification_channel.rotate_secrets",
+            resource_type=AUDIT_TYPE,
+            resource_id=channel.id,
+        )
+    await session.flush()
+    return Rotation(channels=count, from_previous=from_previous)

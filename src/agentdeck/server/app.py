@@ -20,6 +20,7 @@ from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
+from agentdeck.secret_key import with_secret_key
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
 from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
@@ -57,6 +58,9 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The key in effect (configured, or the data directory's), before anything connects;
+        # everything below reads it from these settings.
+        keyed = with_secret_key(settings)
         engine = create_engine(settings.database)
         if run_migrations:
             await upgrade(engine)
@@ -75,7 +79,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         # later components (a log store, a fleet driver) register their own checks here
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
         state = AppState(
-            settings=settings,
+            settings=keyed,
             engine=engine,
             sessions=create_session_factory(engine),
             limiter=limiter,

@@ -27,6 +27,7 @@ from agentdeck.identity.security import (
     decode_access_token,
     sha256_hex,
 )
+from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
 from agentdeck.server.ratelimit import LimitClass
 from agentdeck.server.state import AppState
@@ -90,7 +91,13 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def _unauthorized(detail: str) -> ProblemError:
+# One answer for every credential that does not authenticate (malformed, forged, expired,
+# revoked, unknown, or its user gone): which of these it was is not the caller's to learn.
+# Different texts would tell an outsider, for one, whether a forged signature checked out.
+BAD_CREDENTIAL = "the credential is invalid, expired or revoked"
+
+
+def _unauthorized(detail: str = BAD_CREDENTIAL) -> ProblemError:
     return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -111,12 +118,12 @@ async def _principal_from_api_key(
     """The key's principal and its expiry."""
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256_hex(plaintext)))
     now = datetime.now(UTC)
-    if key is None:
-        raise _unauthorized("unknown API key")
-    if key.revoked_at is not None:
-        raise _unauthorized("this API key was revoked")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise _unauthorized("this API key has expired")
+    if (
+        key is None
+        or key.revoked_at is not None
+        or (key.expires_at is not None and key.expires_at <= now)
+    ):
+        raise _unauthorized()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         await session.commit()
@@ -133,7 +140,7 @@ async def _principal_from_jwt(
     try:
         claims = decode_access_token(token, secret=secret)
     except InvalidToken as exc:
-        raise _unauthorized("the access token is invalid or expired") from exc
+        raise _unauthorized() from exc
     row = (
         await session.execute(
             select(User, Membership)
@@ -142,7 +149,7 @@ async def _principal_from_jwt(
         )
     ).first()
     if row is None or not row[0].is_active:
-        raise _unauthorized("this account is inactive or no longer a member")
+        raise _unauthorized()
     user, membership = row
     principal = Principal(
         kind="user",
@@ -164,9 +171,7 @@ async def principal_from_credential(
     checked against the database every time (the user's current role and active flag).
     """
     if not credential.startswith(API_KEY_PREFIX):
-        principal, _ = await _principal_from_jwt(
-            session, credential, state.settings.secret_key.get_secret_value()
-        )
+        principal, _ = await _principal_from_jwt(session, credential, secret_key(state.settings))
         return principal
     cache = state.principals
     digest = credential_digest(credential)
@@ -259,6 +264,19 @@ def client_ip(request: Request, trusted_proxies: list[str]) -> str | None:
     if forwarded and peer in trusted_proxies:
         return forwarded.split(",")[0].strip()
     return peer
+
+
+def reached_over_https(request: Request, trusted_proxies: list[str]) -> bool:
+    """Whether the client reached the server over HTTPS: the request's own scheme (which an
+    ASGI server applying proxy headers has set already), or the ``X-Forwarded-Proto`` of a
+    trusted proxy that terminated TLS in front of it."""
+    if request.url.scheme in ("https", "wss"):
+        return True
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-proto")
+    if forwarded and peer in trusted_proxies:
+        return forwarded.split(",")[0].strip().lower() == "https"
+    return False
 
 
 def parse_uuid(value: str, field: str = "id") -> uuid.UUID:

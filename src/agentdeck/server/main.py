@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from agentdeck.secret_key import with_secret_key
 from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 
 
 def app_from_env() -> FastAPI:
-    return create_app(Settings())
+    # The key is resolved before serving: a missing one stops the start with its reason.
+    return create_app(with_secret_key(Settings()))
