@@ -191,9 +191,7 @@ async def principal_until(
     always read from the database (a WebSocket authenticates once and then keeps both)."""
     if credential.startswith(API_KEY_PREFIX):
         return await _principal_from_api_key(session, credential)
-    return await _principal_from_jwt(
-        session, credential, state.settings.secret_key.get_secret_value()
-    )
+    return await _principal_from_jwt(session, credential, secret_key(state.settings))
 
 
 async def authenticate(request: Request, state: AppState) -> Principal:
