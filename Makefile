@@ -6,7 +6,7 @@ PY := .venv/bin/python
 PYTEST := $(UV) run --frozen pytest
 WEB_STAMP := web/node_modules/.package-lock.json
 STATIC := src/agentdeck/server/static/index.html
-PY_DIRS := $(wildcard src tests bench scripts)
+PY_DIRS := $(wildcard src sdk tests bench scripts)
 
 .PHONY: help venv ui run test lint types test-python test-sqlite test-postgresql test-web e2e test-deps bench docs-config clean
 
@@ -16,7 +16,7 @@ help:
 	@echo "make bench  run the benchmarks in bench/"
 
 venv: .venv/.synced
-.venv/.synced: pyproject.toml uv.lock
+.venv/.synced: pyproject.toml sdk/pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 

@@ -9,8 +9,9 @@ Layers, bottom to top:
 5. routers: a domain's ``router.py`` / ``*_router.py`` (and ``am_api``), which may use ``server``
 6. composition: ``app``, ``cli``, ``docs_config``, the model registry and migrations
 
-A module may import its own layer or any below. ``sdk`` is its own distribution and imports
-nothing of agentdeck but itself. Run ``python tests/test_layers.py`` to list every violation.
+A module may import its own layer or any below. The SDK (``sdk/src/agentdeck_sdk``) is its own
+distribution: it imports the standard library, httpx and itself, nothing of ``agentdeck``.
+Run ``python tests/test_layers.py`` to list every violation.
 
 ``KNOWN_DEBT`` holds the upward imports that main still had when this check was added, as
 ``(importer, imported)`` module pairs; the house restructuring removes them. The check fails on
@@ -24,7 +25,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "agentdeck"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "agentdeck"
+SDK = ROOT / "sdk" / "src" / "agentdeck_sdk"
+SDK_MAY_IMPORT = set(sys.stdlib_module_names) | {"httpx", "agentdeck_sdk"}
 
 BASE = {"errors", "settings", "pagination", "tokenbucket", "context", "outbound", "__init__"}
 INFRA = {"db", "bus", "loops", "tsdb"}
@@ -94,15 +98,32 @@ def violations() -> list[tuple[str, str, int, str]]:
         importer = module_name(path)
         own = layer_of(importer)
         for imported, line in sorted(set(imports_of(path))):
-            if importer.startswith("agentdeck.sdk"):
-                if not imported.startswith("agentdeck.sdk"):
-                    found.append((importer, imported, line, "the SDK imports only itself"))
-                continue
             theirs = layer_of(imported)
             if theirs > own:
                 reason = f"{LAYER_NAMES[own]} imports {LAYER_NAMES[theirs]}"
                 found.append((importer, imported, line, reason))
     return found
+
+
+def top_level_imports(path: Path) -> Iterator[tuple[str, int]]:
+    """The top-level package of every absolute import in a file (relative ones stay inside)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name.split(".")[0], node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module.split(".")[0], node.lineno
+
+
+def sdk_violations() -> list[tuple[str, str, int, str]]:
+    """Imports of the SDK distribution beyond the standard library, httpx and itself."""
+    return [
+        (f"agentdeck_sdk.{path.stem}", top, line, "the SDK depends on httpx only")
+        for path in sorted(SDK.rglob("*.py"))
+        for top, line in sorted(set(top_level_imports(path)))
+        if top not in SDK_MAY_IMPORT
+    ]
 
 
 KNOWN_DEBT: set[tuple[str, str]] = {
@@ -145,6 +166,28 @@ def test_no_module_imports_a_higher_layer() -> None:
     )
 
 
+def test_the_sdk_imports_nothing_of_agentdeck() -> None:
+    """``pip install agentdeck-sdk`` brings httpx only, so the SDK may import nothing else."""
+    assert list(SDK.glob("*.py")), f"no SDK sources under {SDK}"
+    found = sdk_violations()
+    assert not found, "the SDK imports beyond stdlib and httpx:\n" + "\n".join(
+        f"  {a}:{line} -> {b}" for a, b, line, _ in found
+    )
+
+
+def test_the_sdk_check_sees_a_server_import(tmp_path: Path) -> None:
+    """An SDK module importing the server package or a server dependency is found."""
+    bad = tmp_path / "client.py"
+    bad.write_text(
+        "import httpx\nimport duckdb\nfrom agentdeck.settings import Settings\n"
+        "from agentdeck_sdk._core import Backoff\nfrom . import aio\n",
+        encoding="utf-8",
+    )
+    tops = {top for top, _ in top_level_imports(bad)}
+    assert tops == {"httpx", "duckdb", "agentdeck", "agentdeck_sdk"}
+    assert tops - SDK_MAY_IMPORT == {"duckdb", "agentdeck"}
+
+
 def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     """A service importing the HTTP base is found (the check is not vacuous)."""
     bad = tmp_path / "service.py"
@@ -156,7 +199,7 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
 
 
 if __name__ == "__main__":
-    rows = violations()
+    rows = violations() + sdk_violations()
     for a, b, line, why in rows:
         print(f"{a}:{line} -> {b}  ({why})")  # noqa: T201
     print(f"{len(rows)} upward imports", file=sys.stderr)  # noqa: T201

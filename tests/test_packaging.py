@@ -1,4 +1,4 @@
-"""The wheel ships the built UI, and a wheel without it is refused."""
+"""The wheel ships the built UI (a wheel without it is refused) and depends on agentdeck-sdk."""
 
 from __future__ import annotations
 
@@ -54,3 +54,11 @@ def test_wheel_ships_the_built_ui(tmp_path: Path) -> None:
     assert "agentdeck/server/static/assets/app.js" in names
     assert "agentdeck/db/migrations/versions/0001_initial_schema.py" in names
     assert any(n.endswith("entry_points.txt") for n in names)
+    assert not [n for n in names if n.startswith(("agentdeck_sdk/", "agentdeck/sdk/"))]
+    (metadata,) = (n for n in names if n.endswith(".dist-info/METADATA"))
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    assert "agentdeck-sdk>=0.1.0" in requires

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from agentdeck.sdk import AsyncClient, Backoff, Client
-from agentdeck.sdk._core import parse_retry_after
+from agentdeck_sdk import AsyncClient, Backoff, Client
+from agentdeck_sdk._core import parse_retry_after
 from tests.sdk.conftest import LiveServer
 
 FAST = Backoff(base=0.02, cap=0.1)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from agentdeck.sdk._core import (
+from agentdeck_sdk._core import (
     BATCH_PATH,
     DEFAULT_BUCKETS,
     LLM_DURATION_BUCKETS,
@@ -23,7 +23,7 @@ from agentdeck.sdk._core import (
     is_retryable,
 )
 
-log = logging.getLogger("agentdeck.sdk")
+log = logging.getLogger("agentdeck_sdk")
 
 
 class _Metrics:

@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 
-from agentdeck.sdk._core import BATCH_PATH, Backoff, Recorder, is_retryable
-from agentdeck.sdk.client import _Metrics
+from agentdeck_sdk._core import BATCH_PATH, Backoff, Recorder, is_retryable
+from agentdeck_sdk.client import _Metrics
 
-log = logging.getLogger("agentdeck.sdk")
+log = logging.getLogger("agentdeck_sdk")
 
 
 class AsyncClient(_Metrics):
-    """Send metrics to agentdeck from asyncio code; the twin of :class:`~agentdeck.sdk.Client`.
+    """Send metrics to agentdeck from asyncio code; the twin of :class:`~agentdeck_sdk.Client`.
 
     Recording (``gauge``, ``counter``, ``histogram``, ``timer``, ``record_llm_call``) is plain
     method calls that never wait; a task on the running loop sends batches, retrying 429, 5xx

@@ -1,7 +1,7 @@
 """The Python client agents use to send metrics to agentdeck (depends only on httpx).
 
 ```python
-from agentdeck.sdk import Client
+from agentdeck_sdk import Client
 
 metrics = Client("http://agentdeck:8000", api_key="adk_…", agent="planner")
 metrics.gauge("queue_depth", 3)
@@ -14,8 +14,10 @@ metrics.record_llm_call("gpt-4o", tokens_in=812, tokens_out=144, latency=1.9, co
 ``AsyncClient`` is the asyncio twin. ``docs/sdk.md`` describes batching, retries and limits.
 """
 
-from agentdeck.sdk._core import DEFAULT_BUCKETS, Backoff
-from agentdeck.sdk.aio import AsyncClient
-from agentdeck.sdk.client import Client
+from agentdeck_sdk._core import DEFAULT_BUCKETS, Backoff
+from agentdeck_sdk.aio import AsyncClient
+from agentdeck_sdk.client import Client
+
+__version__ = "0.1.0"
 
 __all__ = ["DEFAULT_BUCKETS", "AsyncClient", "Backoff", "Client"]
