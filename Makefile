@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV := $(shell bash scripts/ensure-uv.sh)
+export UV
 PY := .venv/bin/python
 PYTEST := $(UV) run --frozen pytest
 WEB_STAMP := web/node_modules/.package-lock.json
