@@ -1,7 +1,12 @@
-"""Email over SMTP (aiosmtplib): STARTTLS, implicit TLS or plain; a text and an HTML part."""
+"""Email over SMTP (aiosmtplib): STARTTLS, implicit TLS or plain; a text and an HTML part.
+
+The SMTP host goes through the outbound policy: the connection is opened to a checked address,
+and handed to aiosmtplib with the host name (for EHLO, SNI and the certificate check).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ssl
 from email.message import EmailMessage
@@ -17,11 +22,13 @@ from agentdeck.notify.channels.base import (
     KindSecrets,
     SendContext,
     SendResult,
-    describe,
+    failed,
     lines_of,
+    refused,
     title_of,
     url_of,
 )
+from agentdeck.outbound import OutboundRefused, connect, excerpt
 
 
 class Security(StrEnum):
@@ -79,10 +86,17 @@ async def send(
         tls_context.check_hostname = False
         tls_context.verify_mode = ssl.CERT_NONE
     try:
+        async with asyncio.timeout(ctx.timeout):
+            sock = await connect(ctx.policy, config.host, config.port)
+    except OutboundRefused as exc:
+        return refused(exc)
+    except OSError as exc:  # timeouts included
+        return failed(exc)
+    try:
         await aiosmtplib.send(
             render(message, config),
             hostname=config.host,
-            port=config.port,
+            sock=sock,
             username=config.username,
             password=secrets.password if config.username else None,
             use_tls=config.security is Security.tls,
@@ -91,13 +105,21 @@ async def send(
             timeout=ctx.timeout,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
-        return SendResult(ok=False, error=describe(exc), permanent=True)
+        detail = "recipients refused: " + excerpt(str(exc))
+        return SendResult(ok=False, error="recipients refused", detail=detail, permanent=True)
     except aiosmtplib.SMTPResponseException as exc:
+        error = f"SMTP {exc.code}"
         return SendResult(
-            ok=False, status_code=exc.code, error=describe(exc), permanent=exc.code >= 500
+            ok=False,
+            status_code=exc.code,
+            error=error,
+            detail=f"{error}: {excerpt(exc.message)}",
+            permanent=exc.code >= 500,
         )
     except (aiosmtplib.SMTPException, OSError) as exc:
-        return SendResult(ok=False, error=describe(exc))
+        return failed(exc)
+    finally:
+        sock.close()  # aiosmtplib closed its transport; this only frees a socket never used
     return SendResult(ok=True, status_code=250)
 
 
