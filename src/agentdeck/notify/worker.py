@@ -39,6 +39,7 @@ from agentdeck.loops.base import Loop
 from agentdeck.loops.lease import new_holder_id
 from agentdeck.notify.channels import spec
 from agentdeck.notify.channels.base import SendContext, SendResult, describe
+from agentdeck.notify.channels.urls import unpack
 from agentdeck.notify.crypto import SecretBox
 from agentdeck.notify.models import (
     NotificationChannel,
@@ -223,8 +224,9 @@ class Deliverer:
     async def _send(self, row: NotificationOutbox, channel: NotificationChannel) -> SendResult:
         kind = spec(channel.kind.value)
         try:
-            config = kind.config_model.model_validate(channel.config)
-            secrets = kind.secrets_model.model_validate(self._secrets_of(channel))
+            stored, hidden = unpack(self._secrets_of(channel))
+            config = kind.config_model.model_validate({**channel.config, **hidden})
+            secrets = kind.secrets_model.model_validate(stored)
         except ValidationError as exc:  # never the values: they may be secrets
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
             error = "channel settings unusable"

@@ -28,6 +28,7 @@ from agentdeck.notify.channels.base import (
     title_of,
     url_of,
 )
+from agentdeck.notify.channels.urls import check_host
 from agentdeck.outbound import OutboundRefused, connect, excerpt
 
 
@@ -48,7 +49,9 @@ Address = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_ad
 
 
 class EmailConfig(KindConfig):
-    host: str = Field(min_length=1, max_length=255, description="SMTP server host.")
+    host: Annotated[str, AfterValidator(check_host)] = Field(
+        min_length=1, max_length=255, description="SMTP server host."
+    )
     port: int = Field(587, ge=1, le=65535)
     security: Security = Field(Security.starttls, description="starttls, tls or none.")
     username: str | None = Field(None, max_length=255)
