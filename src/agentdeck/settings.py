@@ -248,10 +248,10 @@ class RealtimeSettings(BaseModel):
 
 
 class OutboundSettings(BaseModel):
-    """Where the server may connect on behalf of users: scrape targets, notification channels
-    (HTTP and SMTP) and agent health probes. Checked after DNS resolution, on every address
-    and every redirect. Cloud metadata, link-local, multicast and reserved addresses are always
-    refused."""
+    """The outbound policy: where scrapes, notification channels and health probes may connect.
+
+    Checked after DNS resolution, on every address and every redirect. Cloud metadata,
+    link-local, multicast and reserved addresses are always refused."""
 
     allow: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
