@@ -96,10 +96,9 @@ async def send(
     except OSError as exc:  # timeouts included
         return failed(exc)
     try:
-        await aiosmtplib.send(
-            render(message, config),
-            hostname=config.host,
-            sock=sock,
+        client = aiosmtplib.SMTP(
+            hostname=config.host,  # for EHLO, SNI and the certificate check
+            sock=sock,  # connected to a checked address; the client's transport owns it now
             username=config.username,
             password=secrets.password if config.username else None,
             use_tls=config.security is Security.tls,
@@ -107,6 +106,12 @@ async def send(
             tls_context=tls_context if config.security is not Security.none else None,
             timeout=ctx.timeout,
         )
+    except Exception:
+        sock.close()  # never handed to a transport
+        raise
+    try:
+        async with client:
+            await client.send_message(render(message, config))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         detail = "recipients refused: " + excerpt(str(exc))
         return SendResult(ok=False, error="recipients refused", detail=detail, permanent=True)
@@ -121,8 +126,6 @@ async def send(
         )
     except (aiosmtplib.SMTPException, OSError) as exc:
         return failed(exc)
-    finally:
-        sock.close()  # aiosmtplib closed its transport; this only frees a socket never used
     return SendResult(ok=True, status_code=250)
 
 
