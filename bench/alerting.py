@@ -211,6 +211,7 @@ def _latency(probes: int, budget_s: float) -> dict[str, Any]:
         "AGENTDECK_ALERTING__EVALUATOR_TICK_SECONDS": "1",
         "AGENTDECK_ALERTING__DISPATCH_INTERVAL_SECONDS": "1",
         "AGENTDECK_NOTIFY__WORKER_INTERVAL_SECONDS": "1",
+        "AGENTDECK_OUTBOUND__ALLOW_LOOPBACK": "true",  # the webhook receiver is local
     }
     latencies: list[float] = []
     ingest: list[float] = []

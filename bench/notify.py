@@ -129,6 +129,7 @@ async def measure(
         data_dir=Path(tmp),
         database={"url": database_url or f"sqlite+aiosqlite:///{tmp}/state.db"},
         notify={"concurrency": concurrency, "batch_size": 500},
+        outbound={"allow_loopback": True},  # the receiver is on 127.0.0.1
         log_level="WARNING",
     )
     engine = create_engine(settings.database)

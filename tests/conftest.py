@@ -121,6 +121,9 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Setting
             "database": {"url": database_url},
             "log_level": "WARNING",
             "log_json": True,
+            # the tests' servers (receivers, scrape targets, health endpoints) are on 127.0.0.1;
+            # tests of the default policy pass outbound={} (or their own)
+            "outbound": {"allow_loopback": True},
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -148,7 +148,6 @@ KNOWN_DEBT: set[tuple[str, str]] = {
     ("agentdeck.overview.monitoring", "agentdeck.server.errors"),
     ("agentdeck.pagination", "agentdeck.server.errors"),
     ("agentdeck.realtime.hub", "agentdeck.server.errors"),
-    ("agentdeck.settings", "agentdeck.overview.probes"),
     ("agentdeck.telemetry.scrape_service", "agentdeck.server.errors"),
     ("agentdeck.tsdb.retention", "agentdeck.identity.service"),
 }

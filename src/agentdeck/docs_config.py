@@ -47,6 +47,56 @@ section joins the section and the name with `{NESTED}`, e.g. `{ENV_PREFIX}SERVER
 """
 
 
+#: Prose after a section's table, by section path.
+NOTES = {
+    "outbound": """### Outbound policy
+
+Every connection the server makes on behalf of a user goes through one policy: scrapes of
+scrape targets, notification channels (webhooks, chat services, PagerDuty, ntfy, Telegram and
+the SMTP host of email channels) and agent health probes. A user who may create these (a
+developer adds scrape targets and health URLs, an admin adds channels) could otherwise make the
+server reach what only it can reach: a cloud metadata service, its own `/metrics`, a database
+or an admin interface on the private network.
+
+The host of each URL is resolved and **every** address it resolves to is checked; the
+connection then goes to an address that was checked (the URL, `Host` header and TLS server
+name keep the host name), so a second DNS answer cannot swap it. In order:
+
+1. always refused, whatever the lists say: cloud metadata services (`169.254.169.254`,
+   `169.254.170.2`, `fd00:ec2::254`, `100.100.100.200`, `metadata.google.internal`, ...),
+   link-local (`169.254.0.0/16`, `fe80::/10`), `0.0.0.0/8`, `::`, multicast and reserved
+   ranges;
+2. refused: an address or host name on `deny`;
+3. allowed: an address or host name on `allow` (a name on `allow` may resolve to loopback or
+   private addresses);
+4. loopback refused unless `allow_loopback`; private and other non-public addresses
+   (`10/8`, `172.16/12`, `192.168/16`, `100.64/10`, `fc00::/7`, documentation ranges, ...)
+   refused unless `allow_private`;
+5. the public internet allowed.
+
+IPv6 forms that carry an IPv4 address (`::ffff:169.254.169.254`, NAT64, 6to4) are checked as
+that address too, and old spellings of IPv4 addresses (`2130706433`, `0177.0.0.1`) as the
+address they spell. Only `http` and `https` are fetched. A scrape follows at most
+`max_redirects` redirects, each hop checked again; channels and health probes follow none.
+Health probes also take the entries of `realtime.health_probe_allow` (by default loopback and
+the private networks, where a self-hosted fleet's agents answer).
+
+A destination that is always refused is rejected when a scrape target or channel is saved
+(422 naming the field); the check that counts is the one at connection time. A refused
+connection fails that scrape or delivery with `blocked by outbound policy: <category>`;
+a refused delivery is not retried. Error texts anyone can read are categories (`connection
+failed`, `timed out`, `HTTP 500`); admins also see the cause (`last_error_detail`,
+`error_detail`) with at most 200 escaped characters of the remote answer.
+
+`agentdeck serve --demo` sets `AGENTDECK_OUTBOUND__ALLOW_LOOPBACK=true` unless it is set.
+Channels honour `HTTP(S)_PROXY`: the proxy's own address must then be allowed, and the proxy
+resolves destination names itself (the policy still checks literal addresses and the lists of
+names). For agents and targets on your private network, allow their ranges or names
+(`AGENTDECK_OUTBOUND__ALLOW=10.20.0.0/16,*.agents.internal`) rather than `allow_private`.
+""",
+}
+
+
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
@@ -143,6 +193,8 @@ def _sections(model: type[BaseModel], prefix: str, path: str) -> Iterator[list[s
         if about and not about[0].startswith(sub.__name__ + "("):
             lines += [about[0], ""]
         lines += _table(sub, sub_prefix)
+        if dotted in NOTES:
+            lines += [NOTES[dotted]]
         yield lines
         yield from _sections(sub, sub_prefix, dotted)
 

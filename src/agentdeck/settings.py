@@ -266,10 +266,10 @@ class RealtimeSettings(BaseModel):
     health_probe_allow: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_PROBE_ALLOW),
         description=(
-            "Where health-URL probes may go, checked after DNS resolution (comma-separated "
-            "CIDRs and host names, `*.` wildcards). Default: loopback and private networks. "
-            "Link-local and metadata addresses (169.254.0.0/16, fe80::/10) are refused unless "
-            "an entry lies within them."
+            "More places health-URL probes may go, on top of `outbound.allow` (comma-separated "
+            "CIDRs and host names, `*.` wildcards): by default loopback and private networks, "
+            "where a self-hosted fleet's agents answer. The rest of the outbound policy applies "
+            "(metadata and link-local addresses and `outbound.deny` stay refused)."
         ),
     )
 
@@ -283,7 +283,54 @@ class RealtimeSettings(BaseModel):
     @field_validator("health_probe_allow")
     @classmethod
     def _check_allow(cls, value: list[str]) -> list[str]:
-        from agentdeck.overview.probes import parse_entry
+        from agentdeck.outbound.policy import parse_entry
+
+        for entry in value:
+            parse_entry(entry)  # ValueError: neither a CIDR nor a host name
+        return value
+
+
+class OutboundSettings(BaseModel):
+    """The outbound policy: where scrapes, notification channels and health probes may connect.
+
+    Checked after DNS resolution, on every address and every redirect. Cloud metadata,
+    link-local, multicast and reserved addresses are always refused."""
+
+    allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs and host names (`*.` wildcards) that may be reached even when they "
+        "are loopback or private (comma-separated), e.g. `10.1.0.0/16,*.svc.cluster.local`.",
+    )
+    deny: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs and host names that are never reached; wins over `allow`.",
+    )
+    allow_loopback: bool = Field(
+        False, description="Allow loopback addresses (127.0.0.0/8, ::1), e.g. for a demo."
+    )
+    allow_private: bool = Field(
+        False,
+        description="Allow private and other non-public addresses (10/8, 172.16/12, "
+        "192.168/16, 100.64/10, fc00::/7, ...).",
+    )
+    max_redirects: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="Redirects a scrape follows (each re-checked); channels follow none.",
+    )
+
+    @field_validator("allow", "deny", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _check(cls, value: list[str]) -> list[str]:
+        from agentdeck.outbound.policy import parse_entry
 
         for entry in value:
             parse_entry(entry)  # ValueError: neither a CIDR nor a host name
@@ -454,6 +501,7 @@ class Settings(BaseSettings):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @field_validator("secret_key")

@@ -159,6 +159,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "AGENTDECK_SECRET_KEY": SECRET,
         "AGENTDECK_LOG_JSON": "true",
         "AGENTDECK_LOG_LEVEL": "WARNING",
+        "AGENTDECK_OUTBOUND__ALLOW_LOOPBACK": "true",  # the local webhook receiver
     }
     _setup_users(env["AGENTDECK_DATABASE__URL"])
     log = home / "server.log"

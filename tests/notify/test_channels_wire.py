@@ -198,7 +198,8 @@ async def test_failed_test_reports_the_error(api: httpx.AsyncClient, admin: Call
     assert result["ok"] is False
     assert result["delivery"]["status"] == "dead"
     assert result["delivery"]["response_code"] == 403
-    assert "invalid_token" in result["delivery"]["error"]
+    assert result["delivery"]["error"] == "HTTP 403"  # what the delivery log shows everyone
+    assert result["delivery"]["error_detail"] == "HTTP 403: invalid_token"  # admins
     channel = (await api.get(f"{URL}/{cid}", headers=admin.headers)).json()
     assert channel["last_test_ok"] is False
 

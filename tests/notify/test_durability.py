@@ -96,6 +96,7 @@ def _start(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[byt
         "AGENTDECK_DATA_DIR": str(data_dir),
         "AGENTDECK_SECRET_KEY": TEST_SECRET,
         "AGENTDECK_LOG_JSON": "true",
+        "AGENTDECK_OUTBOUND__ALLOW_LOOPBACK": "true",  # the receiver is on 127.0.0.1
         "AGENTDECK_NOTIFY__WORKER_INTERVAL_SECONDS": "0.2",
         "AGENTDECK_NOTIFY__TIMEOUT_SECONDS": "3",
         "AGENTDECK_NOTIFY__CLAIM_SECONDS": "4",

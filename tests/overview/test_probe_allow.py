@@ -1,4 +1,5 @@
-"""Health-URL probes go only where ``realtime.health_probe_allow`` allows (SSRF guard)."""
+"""Health-URL probes go only where the outbound policy, with ``realtime.health_probe_allow``
+added to its allow list, allows (SSRF guard)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from agentdeck.identity.roles import Role
-from agentdeck.overview.probes import ProbePolicy, ProbeRefused
+from agentdeck.outbound import OutboundPolicy, OutboundRefused
 from agentdeck.settings import DEFAULT_PROBE_ALLOW, RealtimeSettings
 from tests.conftest import Factory
 from tests.overview.test_real_time_metrics import URL, AppFactory, _agent, assert_invariants
@@ -55,11 +56,16 @@ async def endpoint() -> AsyncIterator[Endpoint]:
 
 
 async def _overview(
-    app_factory: AppFactory, factory: Factory, allow: list[str], urls: dict[str, str]
+    app_factory: AppFactory,
+    factory: Factory,
+    allow: list[str],
+    urls: dict[str, str],
+    outbound: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     client: httpx.AsyncClient = await app_factory(
         realtime={"health_probe_timeout_seconds": 2.0, "health_probe_allow": allow},
         loops={"enabled": False},
+        outbound=outbound or {},  # the default policy unless a test says otherwise
     )
     dev = await factory.user(Role.developer, await factory.tenant())
     for name, url in urls.items():
@@ -85,7 +91,7 @@ async def test_addresses_outside_the_allow_list_are_refused_after_resolution(
     )
     for name in ("literal", "by-name"):
         assert entries[name]["status"] == "error"
-        assert "not allowed by realtime.health_probe_allow" in entries[name]["error"]
+        assert entries[name]["error"] == "blocked by outbound policy: loopback address"
         assert entries[name]["response_time_ms"] is None
     assert endpoint.hosts == []  # nothing was sent
 
@@ -121,6 +127,21 @@ async def test_the_default_allows_loopback(
     assert len(endpoint.hosts) == 1
 
 
+async def test_outbound_deny_wins_over_the_probe_allow_list(
+    app_factory: AppFactory, factory: Factory, endpoint: Endpoint
+) -> None:
+    entries = await _overview(
+        app_factory,
+        factory,
+        list(DEFAULT_PROBE_ALLOW),
+        {"local": f"http://127.0.0.1:{endpoint.port}/healthz"},
+        outbound={"deny": ["127.0.0.0/8"]},
+    )
+    assert entries["local"]["status"] == "error"
+    assert entries["local"]["error"] == "blocked by outbound policy: denied address"
+    assert endpoint.hosts == []
+
+
 async def test_metadata_addresses_are_refused_even_under_an_allow_everything_entry(
     app_factory: AppFactory, factory: Factory
 ) -> None:
@@ -135,25 +156,30 @@ async def test_metadata_addresses_are_refused_even_under_an_allow_everything_ent
             "ftp": "ftp://127.0.0.1/healthz",
         },
     )
+    assert entries["metadata"]["error"] == "blocked by outbound policy: cloud metadata address"
+    assert entries["mapped"]["error"] == "blocked by outbound policy: cloud metadata address"
+    assert entries["link-local-v6"]["error"] == "blocked by outbound policy: link-local address"
     for name in ("metadata", "mapped", "link-local-v6"):
         assert entries[name]["status"] == "error"  # refused at once: not a timeout
-        assert "link-local, metadata or reserved" in entries[name]["error"]
     assert entries["ftp"]["status"] == "error"
     assert "only http and https" in entries["ftp"]["error"]
 
 
-def test_an_entry_that_names_a_link_local_address_allows_exactly_it() -> None:
-    policy = ProbePolicy.of(["169.254.169.254/32", "0.0.0.0/0"])
-    policy.check(ipaddress.ip_address("169.254.169.254"))
-    policy.check(ipaddress.ip_address("8.8.8.8"))
-    with pytest.raises(ProbeRefused, match="link-local"):
-        policy.check(ipaddress.ip_address("169.254.1.1"))
-    default = ProbePolicy.of(DEFAULT_PROBE_ALLOW)
+def test_not_even_an_entry_that_names_a_metadata_address_allows_it() -> None:
+    policy = OutboundPolicy.of(allow=["169.254.169.254/32", "169.254.0.0/16", "0.0.0.0/0"])
+    policy.check_address(ipaddress.ip_address("8.8.8.8"))
+    with pytest.raises(OutboundRefused, match="cloud metadata address"):
+        policy.check_address(ipaddress.ip_address("169.254.169.254"))
+    with pytest.raises(OutboundRefused, match="link-local address"):
+        policy.check_address(ipaddress.ip_address("169.254.1.1"))
+    # probes: the default outbound policy with the default probe allow list added
+    probes = OutboundPolicy().extended(DEFAULT_PROBE_ALLOW)
     for allowed in ("127.0.0.1", "10.1.2.3", "172.20.0.5", "192.168.1.1", "::1", "fd12::1"):
-        default.check(ipaddress.ip_address(allowed))
-    for refused in ("8.8.8.8", "172.32.0.1", "2001:db8::1", "fe80::1", "169.254.169.254"):
-        with pytest.raises(ProbeRefused):
-            default.check(ipaddress.ip_address(refused))
+        probes.check_address(ipaddress.ip_address(allowed))
+    probes.check_address(ipaddress.ip_address("8.8.8.8"))  # public, as for every fetch
+    for refused in ("100.64.0.1", "2001:db8::1", "fe80::1", "169.254.169.254", "0.0.0.0"):
+        with pytest.raises(OutboundRefused):
+            probes.check_address(ipaddress.ip_address(refused))
 
 
 def test_the_setting_takes_a_comma_separated_list_and_names_a_bad_entry() -> None:

@@ -189,7 +189,7 @@ async def test_openmetrics_is_parsed_with_its_own_parser(
         ("/slow", "timed out after 0.3s"),
         ("/error", "HTTP status 500"),
         ("/garbage", "cannot parse"),
-        (None, "ConnectError"),
+        (None, "connection failed"),
     ],
 )
 async def test_failed_scrapes_write_up_0_and_record_the_error(

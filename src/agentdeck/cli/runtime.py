@@ -91,6 +91,8 @@ def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> No
 
     if demo:
         os.environ["AGENTDECK_FEATURES__DEMO"] = "true"
+        # a demo on one machine scrapes and notifies local endpoints (unless told otherwise)
+        os.environ.setdefault("AGENTDECK_OUTBOUND__ALLOW_LOOPBACK", "true")
     # The app reads its own address from settings (the demo fleet posts to it).
     if host:
         os.environ["AGENTDECK_SERVER__HOST"] = host

@@ -31,8 +31,13 @@ DELIVERY_STATUSES = ("success", "failure", "dead", "rate_limited", "skipped")
 
 
 def public(
-    delivery: NotificationDelivery, outbox: NotificationOutbox | None = None
+    delivery: NotificationDelivery,
+    outbox: NotificationOutbox | None = None,
+    *,
+    admin: bool = False,
 ) -> DeliveryPublic:
+    """One attempt; ``error_detail`` (the cause, with at most a short excerpt of the
+    service's answer) only for admins."""
     return DeliveryPublic(
         id=delivery.id,
         outbox_id=delivery.outbox_id,
@@ -42,6 +47,7 @@ def public(
         status=delivery.status,
         response_code=delivery.response_code,
         error=delivery.error,
+        error_detail=delivery.error_detail if admin else None,
         latency_ms=delivery.latency_ms,
         at=delivery.at,
         event=outbox.event if outbox else None,
@@ -62,6 +68,7 @@ async def list_deliveries(
     until: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    admin: bool = False,
 ) -> tuple[list[DeliveryPublic], str | None]:
     """One page of the tenant's delivery attempts, newest first."""
     if status is not None and status not in DELIVERY_STATUSES:
@@ -102,7 +109,7 @@ async def list_deliveries(
     rows = (await session.execute(stmt)).all()
     deliveries, next_cursor = page_of([r[0] for r in rows], limit=limit, sort_attr="at")
     outboxes = {r[0].id: r[1] for r in rows}
-    return [public(d, outboxes[d.id]) for d in deliveries], next_cursor
+    return [public(d, outboxes[d.id], admin=admin) for d in deliveries], next_cursor
 
 
 async def retry_now(
@@ -235,5 +242,5 @@ async def send_test(
             found = await session.get(NotificationDelivery, outcomes[0].delivery_id)
             outbox = await session.get(NotificationOutbox, outbox_id)
             if found is not None:
-                delivery = public(found, outbox)
+                delivery = public(found, outbox, admin=True)  # tests are for admins
     return TestResult(ok=ok, delivery=delivery)

@@ -122,5 +122,7 @@ class NotificationDelivery(Base):
     status: Mapped[str] = mapped_column(String(16))
     response_code: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    #: the cause of ``error``, for admins (at most a short escaped excerpt of the answer)
+    error_detail: Mapped[str | None] = mapped_column(String(1024), default=None)
     latency_ms: Mapped[float | None] = mapped_column(default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)

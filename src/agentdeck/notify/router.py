@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from agentdeck.identity.roles import Role
 from agentdeck.notify import deliveries
 from agentdeck.notify import service as channels
 from agentdeck.notify.crypto import SecretBox
@@ -163,6 +164,7 @@ async def list_notification_deliveries(
         until=until,
         limit=limit,
         cursor=cursor,
+        admin=principal.role.allows(Role.admin),
     )
     return Page[DeliveryPublic](items=items, next_cursor=next_cursor, limit=limit)
 

@@ -87,7 +87,15 @@ class DeliveryPublic(BaseModel):
     attempt: int
     status: str = Field(description="success, failure, dead, rate_limited or skipped.")
     response_code: int | None
-    error: str | None
+    error: str | None = Field(
+        description="Why the attempt failed, as a category (HTTP status, timed out, connection "
+        "failed, blocked by outbound policy: ...)."
+    )
+    error_detail: str | None = Field(
+        None,
+        description="Admins only: the cause of `error` (at most 200 escaped characters of the "
+        "service's answer); null for other roles.",
+    )
     latency_ms: float | None
     at: datetime
     event: str | None = None

@@ -1,5 +1,10 @@
 """Notification channels: tenant-scoped CRUD with per-kind validation, encrypted secrets, audit.
 
+The secret parts of config URLs (user information, query values, fragment) are kept with the
+encrypted secrets and shown masked (see ``channels.urls``). When a change moves a channel to
+another destination host, the stored secrets are not carried along: the change must send each
+of them again (or null to clear it), else 422 names them.
+
 Services flush; the caller commits. Every query filters on the tenant.
 """
 
@@ -23,6 +28,16 @@ from agentdeck.db.base import utcnow
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import system_principal
 from agentdeck.notify.channels import all_specs, spec
+from agentdeck.notify.channels.urls import (
+    MASK,
+    hide,
+    host_of,
+    masked,
+    pack,
+    shown,
+    unpack,
+    url_fields,
+)
 from agentdeck.notify.crypto import SecretBox, SecretsUnreadable
 from agentdeck.notify.models import ChannelKind, NotificationChannel
 from agentdeck.notify.schemas import (
@@ -43,16 +58,22 @@ def _tenant_channels(tenant_id: uuid.UUID) -> Select[NotificationChannel]:
     return select(NotificationChannel).where(NotificationChannel.tenant_id == tenant_id)
 
 
+def shown_config(channel: NotificationChannel) -> dict[str, Any]:
+    """The channel's config with the secret parts of its URLs masked."""
+    return shown(spec(channel.kind.value).config_model, channel.config)
+
+
 def public(channel: NotificationChannel, box: SecretBox) -> ChannelPublic:
     try:
-        names = sorted(k for k, v in box.decrypt(channel.secrets_encrypted).items() if v)
+        secrets, _ = unpack(box.decrypt(channel.secrets_encrypted))
+        names = sorted(k for k, v in secrets.items() if v)
     except Exception:  # unreadable under the current keys: say nothing is set
         names = []
     return ChannelPublic(
         id=channel.id,
         name=channel.name,
         kind=channel.kind,
-        config=channel.config,
+        config=shown_config(channel),
         secrets_set=names,
         enabled=channel.enabled,
         send_resolved=channel.send_resolved,
@@ -200,7 +221,7 @@ def snapshot(channel: NotificationChannel, secret_names: list[str]) -> dict[str,
     return {
         "name": channel.name,
         "kind": channel.kind,
-        "config": channel.config,
+        "config": shown_config(channel),
         "write_only_fields_set": secret_names,
         "enabled": channel.enabled,
         "send_resolved": channel.send_resolved,
@@ -236,6 +257,7 @@ async def create_channel(
     session: AsyncSession, *, actor: Principal, data: ChannelCreate, box: SecretBox
 ) -> NotificationChannel:
     config, secrets = validate_settings(data.kind.value, data.config, data.secrets)
+    config, hidden = hide(spec(data.kind.value).config_model, config)
     await _ensure_name_free(session, actor.tenant_id, data.name)
     now = utcnow()
     channel = NotificationChannel(
@@ -244,7 +266,7 @@ async def create_channel(
         name=data.name,
         kind=data.kind,
         config=config,
-        secrets_encrypted=box.encrypt(secrets),
+        secrets_encrypted=box.encrypt(pack(secrets, hidden)),
         enabled=data.enabled,
         send_resolved=data.send_resolved,
         rate_limit_per_minute=data.rate_limit_per_minute,
@@ -285,17 +307,24 @@ async def update_channel(
     box: SecretBox,
 ) -> NotificationChannel:
     channel = await get_channel(session, tenant_id=actor.tenant_id, channel_id=channel_id)
-    stored_secrets = box.decrypt(channel.secrets_encrypted)
+    kind = channel.kind.value
+    stored_secrets, stored_hidden = unpack(box.decrypt(channel.secrets_encrypted))
     before = snapshot(channel, sorted(stored_secrets))
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "enabled", "send_resolved", "config", "secrets"):
         if name in changes and changes[name] is None:
             raise field_error(422, "validation-error", ["body", name], f"{name} cannot be null")
+    stored_config = {**channel.config, **stored_hidden}  # the real URLs
+    sent_secrets = changes.get("secrets") or {}
     config, secrets = validate_settings(
-        channel.kind.value,
-        _merge(channel.config, changes.get("config") or {}),
-        _merge(stored_secrets, changes.get("secrets") or {}),
+        kind,
+        _merge(stored_config, _sent_urls(kind, stored_config, changes.get("config") or {})),
+        _merge(stored_secrets, sent_secrets),
     )
+    _require_secrets_on_new_host(
+        kind, (stored_config, stored_secrets), (config, secrets), stored_secrets, sent_secrets
+    )
+    config, hidden = hide(spec(kind).config_model, config)
     if "name" in changes:
         await _ensure_name_free(session, actor.tenant_id, changes["name"], except_id=channel.id)
         channel.name = changes["name"]
@@ -303,7 +332,7 @@ async def update_channel(
         if name in changes:
             setattr(channel, name, changes[name])
     channel.config = config
-    channel.secrets_encrypted = box.encrypt(secrets)  # re-encrypted under the current key
+    channel.secrets_encrypted = box.encrypt(pack(secrets, hidden))  # under the current key
     channel.revision += 1
     channel.updated_at = utcnow()
     await _flush(session, channel.name)
@@ -317,6 +346,69 @@ async def update_channel(
         after=snapshot(channel, sorted(secrets)),
     )
     return channel
+
+
+def _sent_urls(kind: str, stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """Config changes with a URL sent back as it was shown (masked) replaced by the stored
+    URL; a URL that still holds a mask where the stored one has a secret part is refused."""
+    out = dict(sent)
+    for name in url_fields(spec(kind).config_model):
+        value, real = sent.get(name), stored.get(name)
+        if not isinstance(value, str) or not isinstance(real, str):
+            continue
+        if value == masked(real):
+            out[name] = real
+        elif MASK in value and masked(real) != real:
+            raise field_error(
+                422,
+                "validation-error",
+                ["body", "config", name],
+                "send the whole URL: its credentials, query values and fragment are not shown, "
+                "so they cannot be edited in place",
+            )
+    return out
+
+
+def destinations(kind: str, config: dict[str, Any], secrets: dict[str, Any]) -> set[str]:
+    """The hosts a channel sends to: of its URL fields (config or secret) and an SMTP host."""
+    kind_spec = spec(kind)
+    hosts = {
+        host_of(values[name])
+        for model, values in ((kind_spec.config_model, config), (kind_spec.secrets_model, secrets))
+        for name in url_fields(model)
+        if isinstance(values.get(name), str)
+    }
+    if isinstance(config.get("host"), str):
+        hosts.add(config["host"].lower().rstrip("."))
+    return hosts
+
+
+def _require_secrets_on_new_host(
+    kind: str,
+    before: tuple[dict[str, Any], dict[str, Any]],
+    after: tuple[dict[str, Any], dict[str, Any]],
+    stored_secrets: dict[str, Any],
+    sent_secrets: dict[str, Any],
+) -> None:
+    """A change of destination host carries no stored secret: each must be sent again."""
+    if destinations(kind, *before) == destinations(kind, *after):
+        return
+    missing = sorted(name for name, v in stored_secrets.items() if v and name not in sent_secrets)
+    if not missing:
+        return
+    raise ProblemError(
+        422,
+        "validation-error",
+        "the destination host changed: send the channel's secrets again (or null to clear one)",
+        errors=[
+            FieldError(
+                loc=["body", "secrets", name],
+                message="the destination host changed: send this secret again",
+                type="missing",
+            )
+            for name in missing
+        ],
+    )
 
 
 async def delete_channel(session: AsyncSession, *, actor: Principal, channel_id: uuid.UUID) -> None:

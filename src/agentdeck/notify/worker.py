@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +39,7 @@ from agentdeck.loops.base import Loop
 from agentdeck.loops.lease import new_holder_id
 from agentdeck.notify.channels import spec
 from agentdeck.notify.channels.base import SendContext, SendResult, describe
+from agentdeck.notify.channels.urls import unpack
 from agentdeck.notify.crypto import SecretBox
 from agentdeck.notify.models import (
     NotificationChannel,
@@ -46,6 +48,7 @@ from agentdeck.notify.models import (
     OutboxStatus,
 )
 from agentdeck.notify.ratelimit import ChannelLimits, RedisChannelLimits
+from agentdeck.outbound import OutboundPolicy, connector
 from agentdeck.settings import NotifySettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -53,6 +56,7 @@ log = structlog.get_logger(__name__)
 OUTBOX: Table = NotificationOutbox.__table__  # type: ignore[assignment]
 DELIVERIES: Table = NotificationDelivery.__table__  # type: ignore[assignment]
 MAX_ERROR = 2000
+MAX_DETAIL = 1000
 #: Longest a tick keeps draining the outbox before yielding to the runner.
 TICK_BUDGET_SECONDS = 20.0
 
@@ -87,6 +91,7 @@ class Outcome:
     response_code: int | None = None
     error: str | None = None
     latency_ms: float | None = None
+    detail: str | None = None
     delivery_id: uuid.UUID | None = None
 
 
@@ -139,6 +144,7 @@ class Deliverer:
         self.metrics = metrics
         self.config = settings.notify
         self.box = SecretBox.from_settings(settings)
+        self.policy = OutboundPolicy.from_settings(settings.outbound)
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
         self.limits = limits or _limits(settings)
@@ -151,9 +157,11 @@ class Deliverer:
         if self._http is None:
             n = self.config.concurrency
             self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=n, limit_per_host=n),
+                connector=connector(self.policy, limit=n),
                 headers={"User-Agent": f"agentdeck/{__version__}"},
-                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as before
+                # HTTP(S)_PROXY / NO_PROXY, as before: a proxy's own address must be allowed
+                # by the outbound policy, and it resolves the destination's name itself
+                trust_env=True,
             )
         return self._http
 
@@ -216,10 +224,16 @@ class Deliverer:
     async def _send(self, row: NotificationOutbox, channel: NotificationChannel) -> SendResult:
         kind = spec(channel.kind.value)
         try:
-            config = kind.config_model.model_validate(channel.config)
-            secrets = kind.secrets_model.model_validate(self._secrets_of(channel))
+            stored, hidden = unpack(self._secrets_of(channel))
+            config = kind.config_model.model_validate({**channel.config, **hidden})
+            secrets = kind.secrets_model.model_validate(stored)
+        except ValidationError as exc:  # never the values: they may be secrets
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            error = "channel settings unusable"
+            return SendResult(ok=False, error=error, detail=f"{error}: invalid {fields}")
         except Exception as exc:
-            return SendResult(ok=False, error=f"channel settings unusable: {describe(exc)}")
+            error = "channel settings unusable"
+            return SendResult(ok=False, error=error, detail=f"{error}: {describe(exc)}")
         ctx = SendContext(
             http=self.http,
             timeout=self.config.timeout_seconds,
@@ -227,13 +241,14 @@ class Deliverer:
             dedup_key=row.dedup_key,
             event=row.event,
             group_key=row.group_key,
+            policy=self.policy,
         )
         async with self._semaphore:
             try:
                 return await kind.send(ctx, row.payload, config, secrets)
             except Exception as exc:  # a bug in a renderer must not stop the worker
                 log.exception("channel send raised", channel_id=str(channel.id), kind=kind.kind)
-                return SendResult(ok=False, error=describe(exc))
+                return SendResult(ok=False, error="internal error", detail=describe(exc))
 
     def _outcome(self, row: NotificationOutbox, result: SendResult, latency_ms: float) -> Outcome:
         now = utcnow()
@@ -246,12 +261,12 @@ class Deliverer:
         if result.permanent or attempts >= row.max_attempts:
             return Outcome(
                 row, "dead", OutboxStatus.dead, attempts, now,
-                result.status_code, result.error, latency_ms,
+                result.status_code, result.error, latency_ms, result.detail,
             )  # fmt: skip
         delay = backoff_seconds(attempts, self.config, self.rng, result.retry_after)
         return Outcome(
             row, "failure", OutboxStatus.pending, attempts, now + timedelta(seconds=delay),
-            result.status_code, result.error, latency_ms,
+            result.status_code, result.error, latency_ms, result.detail,
         )  # fmt: skip
 
     async def _one(
@@ -302,6 +317,7 @@ class Deliverer:
                     "status": o.status,
                     "response_code": o.response_code,
                     "error": o.error[:MAX_ERROR] if o.error else None,
+                    "error_detail": (o.detail or o.error or "")[:MAX_DETAIL] or None,
                     "latency_ms": o.latency_ms,
                     "at": now,
                 }
@@ -362,7 +378,7 @@ class Deliverer:
                     channel_id=str(o.row.channel_id),
                     status=o.status,
                     attempt=o.attempts,
-                    error=o.error,
+                    error=o.detail or o.error,
                 )
         return list(outcomes)
 

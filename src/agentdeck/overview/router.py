@@ -23,6 +23,7 @@ async def get_real_time_metrics(principal: Viewer, state: StateDep) -> Response:
         sessions=state.sessions,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
+        outbound=state.settings.outbound,
     )
     # encoded once per computation (see service.Answer), not once per request
     return Response(answer.body, media_type="application/json")

@@ -1,8 +1,8 @@
 """The live overview of a tenant: ingest rate, data sources and the health of every agent.
 
 Health of an agent: its ``config.health_url`` when declared (probed over HTTP, in parallel, each
-probe with its own timeout under one overall deadline, only to addresses the allow-list
-``realtime.health_probe_allow`` takes, see ``probes``), otherwise the freshness of its last
+probe with its own timeout under one overall deadline, only where the outbound policy with
+``realtime.health_probe_allow`` allows, see ``probes``), otherwise the freshness of its last
 heartbeat (``last_seen_at``). A failing or slow probe marks only its own entry. Answers are
 cached per tenant for ``realtime.overview_cache_seconds`` with single-flight: concurrent callers
 share one computation.
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
-from agentdeck.overview.probes import Check, ProbePolicy, probe
+from agentdeck.overview import probes
+from agentdeck.overview.probes import Check, probe
 from agentdeck.overview.schemas import (
     ApiMetric,
     HealthStatus,
@@ -38,7 +38,7 @@ from agentdeck.overview.schemas import (
     TrendValue,
 )
 from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
-from agentdeck.settings import RealtimeSettings
+from agentdeck.settings import OutboundSettings, RealtimeSettings
 from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
 
@@ -193,6 +193,7 @@ async def _check_all(
     agents: list[tuple[uuid.UUID, str, dict[str, Any], datetime | None]],
     now: datetime,
     settings: RealtimeSettings,
+    outbound: OutboundSettings | None = None,
 ) -> dict[uuid.UUID, Check]:
     checks: dict[uuid.UUID, Check] = {}
     timeout = settings.health_probe_timeout_seconds
@@ -202,11 +203,10 @@ async def _check_all(
             checks[agent_id] = _heartbeat(last_seen, now, settings.heartbeat_fresh_seconds)
     if not probed:
         return checks
-    policy = ProbePolicy.of(settings.health_probe_allow)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    policy = probes.policy_of(outbound, settings)
+    async with probes.client(policy, timeout) as client:
         tasks = {
-            agent_id: asyncio.create_task(probe(client, policy, url, timeout))
-            for agent_id, url in probed
+            agent_id: asyncio.create_task(probe(client, url, timeout)) for agent_id, url in probed
         }
         await asyncio.wait(tasks.values(), timeout=timeout + DEADLINE_SLACK_SECONDS)
         for agent_id, task in tasks.items():
@@ -237,6 +237,7 @@ async def _compute(
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
     shared: SharedRate | None = None,
+    outbound: OutboundSettings | None = None,
 ) -> RealTimeMetrics:
     now = datetime.now(UTC)
     async with sessions() as session:
@@ -248,7 +249,7 @@ async def _compute(
             )
         ).all()
     agents = [(row[0], row[1], row[2], row[3]) for row in rows]
-    checks = await _check_all(agents, now, settings)
+    checks = await _check_all(agents, now, settings, outbound)
 
     entries: list[ApiMetric] = []
     for agent_id, name, _, _ in agents:
@@ -324,6 +325,7 @@ async def real_time_metrics(
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
+    outbound: OutboundSettings | None = None,
 ) -> Answer:
     """The tenant's live overview, from the cache when fresh (see the module docstring):
     the model and its JSON encoding, which the route sends as it is.
@@ -336,5 +338,5 @@ async def real_time_metrics(
     return await overview.single_flight(
         tenant_id,
         settings.overview_cache_seconds,
-        lambda: _compute(overview, sessions, settings, tenant_id, shared_rate_of(store)),
+        lambda: _compute(overview, sessions, settings, tenant_id, shared_rate_of(store), outbound),
     )

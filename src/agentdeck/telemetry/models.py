@@ -70,4 +70,6 @@ class ScrapeTarget(TimestampMixin, Base):
     last_scrape_at: Mapped[datetime | None] = mapped_column(default=None)
     last_duration_ms: Mapped[float | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(2048), default=None)
+    #: the cause of ``last_error``, for admins (at most a short escaped excerpt of the answer)
+    last_error_detail: Mapped[str | None] = mapped_column(String(1024), default=None)
     last_samples: Mapped[int | None] = mapped_column(default=None)

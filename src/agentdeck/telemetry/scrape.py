@@ -2,7 +2,9 @@
 
 One scrape of a target:
 
-1. ``GET`` its URL with Prometheus's ``Accept`` header and a timeout of ``timeout_seconds``;
+1. ``GET`` its URL with Prometheus's ``Accept`` header and a timeout of ``timeout_seconds``,
+   through the outbound policy (``agentdeck.outbound``: every connection, each of at most
+   ``outbound.max_redirects`` redirects included, goes only to a checked address);
 2. parse the body with ``prometheus_client``'s parsers (the OpenMetrics one when the response
    says ``application/openmetrics-text``, the text-format one otherwise);
 3. add the target's labels, ``job``, ``instance`` (``host:port``) and ``agent`` (the linked
@@ -40,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentdeck import __version__
 from agentdeck.db.base import utcnow
 from agentdeck.loops.base import Loop
+from agentdeck.outbound import OutboundPolicy, OutboundRefused, describe, excerpt, http_client
 from agentdeck.settings import Settings
 from agentdeck.telemetry import scrape_service
 from agentdeck.telemetry.ingest import MetricMeta, RawSample, ingest, shown
@@ -53,6 +56,8 @@ ACCEPT = (
 )
 #: Largest body read from a target (bytes); a bigger one fails the scrape.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Most of an error answer's body read (for the admins' excerpt).
+EXCERPT_BYTES = 1024
 _TYPES = {
     "counter": MetricType.counter,
     "gauge": MetricType.gauge,
@@ -64,7 +69,13 @@ _CREATED_SUFFIX = "_created"
 
 
 class ScrapeFailed(Exception):
-    """The target could not be scraped; the message says why (stored as ``last_error``)."""
+    """The target could not be scraped: the message says why in a way anyone reading the
+    target may see (``last_error``); ``detail`` adds the cause for admins
+    (``last_error_detail``), with at most a short escaped excerpt of the answer."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,7 @@ class ScrapeOutcome:
     duration_seconds: float
     samples_scraped: int
     error: str | None
+    error_detail: str | None = None
     accepted: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
@@ -178,7 +190,8 @@ def parse_exposition(
                 )
             metadata.extend(_metadata(family, names))
     except ValueError as exc:  # both parsers report malformed input as ValueError
-        raise ScrapeFailed(f"cannot parse the response: {exc}") from exc
+        message = "cannot parse the response"
+        raise ScrapeFailed(message, f"{message}: {excerpt(str(exc))}") from exc
     return samples, metadata
 
 
@@ -212,7 +225,14 @@ async def fetch(client: httpx.AsyncClient, target: TargetSpec) -> tuple[str, str
                 "GET", target.url, headers=headers, timeout=target.timeout_seconds
             ) as response:
                 if response.status_code != 200:
-                    raise ScrapeFailed(f"server returned HTTP status {response.status_code}")
+                    message = f"server returned HTTP status {response.status_code}"
+                    start = b""
+                    async for chunk in response.aiter_bytes():
+                        start += chunk
+                        if len(start) >= EXCERPT_BYTES:
+                            break
+                    detail = f"{message}: {excerpt(start)}" if start else message
+                    raise ScrapeFailed(message, detail)
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.aiter_bytes():
@@ -223,12 +243,13 @@ async def fetch(client: httpx.AsyncClient, target: TargetSpec) -> tuple[str, str
                 content_type = response.headers.get("content-type", "text/plain")
                 body = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
                 return body, content_type
-    except TimeoutError as exc:
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise ScrapeFailed(f"scrape timed out after {target.timeout_seconds:g}s") from exc
-    except httpx.TimeoutException as exc:
-        raise ScrapeFailed(f"scrape timed out after {target.timeout_seconds:g}s") from exc
-    except httpx.HTTPError as exc:
-        raise ScrapeFailed(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    except httpx.TooManyRedirects as exc:
+        raise ScrapeFailed("too many redirects") from exc
+    except (httpx.HTTPError, OutboundRefused) as exc:
+        failure = describe(exc)
+        raise ScrapeFailed(failure.summary, failure.detail) from exc
 
 
 async def scrape_target(
@@ -247,13 +268,14 @@ async def scrape_target(
     samples: list[RawSample] = []
     metadata: list[MetricMeta] = []
     error: str | None = None
+    detail: str | None = None
     try:
         body, content_type = await fetch(client, target)
         samples, metadata = parse_exposition(
             body, content_type, target_labels=labels, default_ms=start_ms
         )
     except ScrapeFailed as exc:
-        error = str(exc)
+        error, detail = str(exc), exc.detail
         samples, metadata = [], []
     duration = time.perf_counter() - clock
     health = ScrapeHealth.down if error else ScrapeHealth.up
@@ -267,7 +289,7 @@ async def scrape_target(
         )
     ):
         samples.append(RawSample(name, dict(labels), value, start_ms, n + offset))
-    outcome = ScrapeOutcome(health, started_at, duration, scraped, error)
+    outcome = ScrapeOutcome(health, started_at, duration, scraped, error, detail)
     async with sessions() as session:
         try:
             result = await ingest(
@@ -282,7 +304,9 @@ async def scrape_target(
         except Exception as exc:  # the store failed: nothing of this scrape was kept
             await session.rollback()
             log.warning("scrape write failed", target=str(target.id), error=str(exc))
-            outcome.error = error or f"writing the samples failed: {exc}"
+            if not error:
+                outcome.error = "writing the samples failed"
+                outcome.error_detail = f"writing the samples failed: {exc}"
         else:
             outcome.accepted, outcome.rejected = result.accepted, result.rejected
             outcome.errors = [
@@ -300,6 +324,7 @@ async def scrape_target(
             at=started_at,
             duration_ms=round(duration * 1000, 3),
             error=outcome.error,
+            error_detail=outcome.error_detail or outcome.error,
             samples=scraped,
         )
         await session.commit()
@@ -335,7 +360,11 @@ class ScrapeLoop(Loop):
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+            self._client = http_client(
+                OutboundPolicy.from_settings(self.settings.outbound),
+                follow_redirects=True,
+                max_redirects=self.settings.outbound.max_redirects,
+            )
         return self._client
 
     @property
@@ -377,7 +406,10 @@ class ScrapeLoop(Loop):
                 )
             if outcome.error:
                 log.info(
-                    "scrape failed", target=str(target.id), url=target.url, error=outcome.error
+                    "scrape failed",
+                    target=str(target.id),
+                    url=target.url,
+                    error=outcome.error_detail or outcome.error,
                 )
         except asyncio.CancelledError:
             raise

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from agentdeck.identity.principal import Principal
+from agentdeck.identity.roles import Role
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import Developer, SessionDep, Viewer, parse_uuid
 from agentdeck.telemetry import scrape_service as service
@@ -22,6 +24,11 @@ from agentdeck.telemetry.scrape_schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["scraping"])
+
+
+def _admin(principal: Principal) -> bool:
+    """Admins see the cause of a failed scrape (`last_error_detail`)."""
+    return principal.role.allows(Role.admin)
 
 
 @router.get("/scrape-targets", response_model=Page[ScrapeTargetPublic])
@@ -45,7 +52,9 @@ async def list_scrape_targets(
         cursor=cursor,
     )
     return Page[ScrapeTargetPublic](
-        items=[ScrapeTargetPublic.of(t) for t in rows], next_cursor=next_cursor, limit=limit
+        items=[ScrapeTargetPublic.of(t, admin=_admin(principal)) for t in rows],
+        next_cursor=next_cursor,
+        limit=limit,
     )
 
 
@@ -59,7 +68,7 @@ async def create_scrape_target(
     target = await service.create_target(session, actor=principal, data=body)
     await session.commit()
     response.headers["Location"] = f"{router.prefix}/scrape-targets/{target.id}"
-    return ScrapeTargetPublic.of(target)
+    return ScrapeTargetPublic.of(target, admin=_admin(principal))
 
 
 @router.get("/scrape-targets/{target_id}", response_model=ScrapeTargetPublic)
@@ -70,7 +79,7 @@ async def get_scrape_target(
     target = await service.get_target(
         session, tenant_id=principal.tenant_id, target_id=parse_uuid(target_id, "scrape target")
     )
-    return ScrapeTargetPublic.of(target)
+    return ScrapeTargetPublic.of(target, admin=_admin(principal))
 
 
 @router.patch("/scrape-targets/{target_id}", response_model=ScrapeTargetPublic)
@@ -85,7 +94,7 @@ async def update_scrape_target(
         data=body,
     )
     await session.commit()
-    return ScrapeTargetPublic.of(target)
+    return ScrapeTargetPublic.of(target, admin=_admin(principal))
 
 
 @router.delete("/scrape-targets/{target_id}", status_code=status.HTTP_204_NO_CONTENT)

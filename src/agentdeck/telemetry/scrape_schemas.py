@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from agentdeck.outbound import OutboundPolicy
 from agentdeck.telemetry.models import ScrapeHealth, ScrapeTarget
 from agentdeck.tsdb.names import is_valid_label_name
 
@@ -32,6 +33,9 @@ def _check_url(url: str) -> str:
         raise ValueError("the URL has an invalid port") from exc
     if parts.username or parts.password:
         raise ValueError("credentials in the URL are not supported")
+    refused = OutboundPolicy().refuses_always(parts.hostname)
+    if refused is not None:
+        raise ValueError(f"the URL's host is never reached: {refused.summary}")
     return url
 
 
@@ -101,12 +105,22 @@ class ScrapeTargetPublic(BaseModel):
     health: ScrapeHealth = Field(description="up, down, or unknown before the first scrape.")
     last_scrape_at: datetime | None
     last_duration_ms: float | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why the last scrape failed, as a category (timed out, connection failed, "
+        "blocked by outbound policy: ..., HTTP status)."
+    )
+    last_error_detail: str | None = Field(
+        None,
+        description="Admins only: the cause of `last_error` (address, errno, at most 200 "
+        "escaped characters of the answer); null for other roles.",
+    )
     last_samples: int | None = Field(description="Samples the last scrape returned.")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, target: ScrapeTarget) -> ScrapeTargetPublic:
+    def of(cls, target: ScrapeTarget, *, admin: bool = False) -> ScrapeTargetPublic:
         data: dict[str, Any] = {name: getattr(target, name) for name in cls.model_fields}
+        if not admin:
+            data["last_error_detail"] = None
         return cls.model_validate(data)

@@ -254,6 +254,7 @@ async def record_scrape(
     duration_ms: float,
     error: str | None,
     samples: int | None,
+    error_detail: str | None = None,
 ) -> None:
     """Store the outcome of one scrape on the target row (a deleted target is left alone)."""
     await session.execute(
@@ -264,6 +265,7 @@ async def record_scrape(
             last_scrape_at=at,
             last_duration_ms=duration_ms,
             last_error=error[:2000] if error else None,
+            last_error_detail=error_detail[:1000] if error and error_detail else None,
             last_samples=samples,
             updated_at=ScrapeTarget.updated_at,  # a scrape is not a change of the target
         )

@@ -6,7 +6,12 @@ service. A send returns a :class:`SendResult`; it never raises for a delivery fa
 
 HTTP goes through one shared ``aiohttp.ClientSession`` per worker: with tens of concurrent
 deliveries its connection pool costs a fraction of httpx's (measured in ``bench/notify.py``:
-~8,000 vs ~200 POSTs/s at 64 in flight against the same local receiver).
+~8,000 vs ~200 POSTs/s at 64 in flight against the same local receiver). Its connector resolves
+through the outbound policy (``agentdeck.outbound``), :func:`post_bytes` checks what the
+resolver does not see (literal addresses), and no redirect is followed.
+
+A failure's ``error`` is a category anyone reading the delivery log may see; ``detail`` adds
+the cause for admins, with at most a short escaped excerpt of the service's answer.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import aiohttp
 import orjson
 from multidict import CIMultiDictProxy
 from pydantic import BaseModel, ConfigDict
+
+from agentdeck.outbound import OutboundPolicy, OutboundRefused, check_url, excerpt
+from agentdeck.outbound import describe as describe_failure
 
 SEVERITY_ORDER = ("info", "warning", "error", "critical")
 MAX_ERROR = 500
@@ -44,6 +52,8 @@ class SendResult:
     retry_after: float | None = None
     #: the service rejected the message itself (4xx): retrying will not help
     permanent: bool = False
+    #: the cause of ``error``, for admins
+    detail: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +64,7 @@ class SendContext:
     dedup_key: str
     event: str
     group_key: str | None = None
+    policy: OutboundPolicy = OutboundPolicy()
 
 
 SendFn = Callable[[SendContext, dict[str, Any], Any, Any], Awaitable[SendResult]]
@@ -88,13 +99,13 @@ def result_of(
     permanent."""
     if 200 <= code < 300 or code in ok_codes:
         return SendResult(ok=True, status_code=code)
-    body = content[:MAX_ERROR].decode("utf-8", "replace") if content else ""
-    error = f"HTTP {code}" + (f": {body}" if body else "")
+    error = f"HTTP {code}"
     retryable = code in (408, 425, 429) or code >= 500
     return SendResult(
         ok=False,
         status_code=code,
         error=error,
+        detail=f"{error}: {excerpt(content)}" if content else error,
         retry_after=_retry_after(headers) if retryable else None,
         permanent=not retryable,
     )
@@ -122,6 +133,7 @@ async def post_bytes(
     """POST ``content`` (JSON unless the headers say otherwise); transport errors are retried."""
     sent = {"Content-Type": "application/json", **(headers or {})}
     try:
+        check_url(ctx.policy, url)
         async with ctx.http.post(
             url,
             data=content,
@@ -130,9 +142,22 @@ async def post_bytes(
             allow_redirects=False,
         ) as response:
             body = await response.read()
+    except OutboundRefused as exc:
+        return refused(exc)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return SendResult(ok=False, error=describe(exc))
+        return failed(exc)
     return result_of(response.status, response.headers, body, ok_codes)
+
+
+def refused(exc: OutboundRefused) -> SendResult:
+    """The policy refused the destination: permanent (an admin may retry once allowed)."""
+    return SendResult(ok=False, error=exc.summary, detail=str(exc), permanent=True)
+
+
+def failed(exc: BaseException) -> SendResult:
+    """A transport failure (retried): its category, and the cause for admins."""
+    failure = describe_failure(exc)
+    return SendResult(ok=False, error=failure.summary, detail=failure.detail)
 
 
 def describe(exc: BaseException) -> str:

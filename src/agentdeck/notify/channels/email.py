@@ -1,7 +1,12 @@
-"""Email over SMTP (aiosmtplib): STARTTLS, implicit TLS or plain; a text and an HTML part."""
+"""Email over SMTP (aiosmtplib): STARTTLS, implicit TLS or plain; a text and an HTML part.
+
+The SMTP host goes through the outbound policy: the connection is opened to a checked address,
+and handed to aiosmtplib with the host name (for EHLO, SNI and the certificate check).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ssl
 from email.message import EmailMessage
@@ -17,11 +22,14 @@ from agentdeck.notify.channels.base import (
     KindSecrets,
     SendContext,
     SendResult,
-    describe,
+    failed,
     lines_of,
+    refused,
     title_of,
     url_of,
 )
+from agentdeck.notify.channels.urls import check_host
+from agentdeck.outbound import OutboundRefused, connect, excerpt
 
 
 class Security(StrEnum):
@@ -41,7 +49,9 @@ Address = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_ad
 
 
 class EmailConfig(KindConfig):
-    host: str = Field(min_length=1, max_length=255, description="SMTP server host.")
+    host: Annotated[str, AfterValidator(check_host)] = Field(
+        min_length=1, max_length=255, description="SMTP server host."
+    )
     port: int = Field(587, ge=1, le=65535)
     security: Security = Field(Security.starttls, description="starttls, tls or none.")
     username: str | None = Field(None, max_length=255)
@@ -79,10 +89,16 @@ async def send(
         tls_context.check_hostname = False
         tls_context.verify_mode = ssl.CERT_NONE
     try:
-        await aiosmtplib.send(
-            render(message, config),
-            hostname=config.host,
-            port=config.port,
+        async with asyncio.timeout(ctx.timeout):
+            sock = await connect(ctx.policy, config.host, config.port)
+    except OutboundRefused as exc:
+        return refused(exc)
+    except OSError as exc:  # timeouts included
+        return failed(exc)
+    try:
+        client = aiosmtplib.SMTP(
+            hostname=config.host,  # for EHLO, SNI and the certificate check
+            sock=sock,  # connected to a checked address; the client's transport owns it now
             username=config.username,
             password=secrets.password if config.username else None,
             use_tls=config.security is Security.tls,
@@ -90,14 +106,26 @@ async def send(
             tls_context=tls_context if config.security is not Security.none else None,
             timeout=ctx.timeout,
         )
+    except Exception:
+        sock.close()  # never handed to a transport
+        raise
+    try:
+        async with client:
+            await client.send_message(render(message, config))
     except aiosmtplib.SMTPRecipientsRefused as exc:
-        return SendResult(ok=False, error=describe(exc), permanent=True)
+        detail = "recipients refused: " + excerpt(str(exc))
+        return SendResult(ok=False, error="recipients refused", detail=detail, permanent=True)
     except aiosmtplib.SMTPResponseException as exc:
+        error = f"SMTP {exc.code}"
         return SendResult(
-            ok=False, status_code=exc.code, error=describe(exc), permanent=exc.code >= 500
+            ok=False,
+            status_code=exc.code,
+            error=error,
+            detail=f"{error}: {excerpt(exc.message)}",
+            permanent=exc.code >= 500,
         )
     except (aiosmtplib.SMTPException, OSError) as exc:
-        return SendResult(ok=False, error=describe(exc))
+        return failed(exc)
     return SendResult(ok=True, status_code=250)
 
 
