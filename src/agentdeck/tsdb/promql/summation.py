@@ -43,7 +43,7 @@ def window_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
     sums, finite = _window_sums(vals, offsets, lo, hi)
     for i in np.flatnonzero(~np.isfinite(sums) & finite):  # beyond the float range (or near)
         sums.flat[i] = _exact_sum(vals[lo.flat[i] : hi.flat[i]])
-    single = _single_valued(vals, lo, hi)
+    single = _single_valued(vals, offsets, lo, hi)
     return np.where(single, (hi - lo) * vals[np.where(single, lo, 0)], sums)
 
 
@@ -56,20 +56,44 @@ def window_means(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
         means = sums / count
     for i in np.flatnonzero(~np.isfinite(sums) & finite & (count > 0)):
         means.flat[i] = _finite_mean(vals[lo.flat[i] : hi.flat[i]])
-    single = _single_valued(vals, lo, hi)
+    single = _single_valued(vals, offsets, lo, hi)
     return np.where(single, vals[np.where(single, lo, 0)], means)
 
 
-def _single_valued(vals: F64, lo: I64, hi: I64) -> Bools:
-    """Whether each non-empty window's samples all hold one value (NaN counting as one)."""
+def _single_valued(vals: F64, offsets: I64, lo: I64, hi: I64) -> Bools:
+    """Whether each non-empty window's samples all hold one value."""
+    single = np.zeros(lo.shape, dtype=bool)
     if len(vals) == 0:
-        return np.zeros(lo.shape, dtype=bool)
-    changed = np.ones(len(vals), dtype=bool)
-    changed[1:] = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
-    changes = _running_count(changed)
-    # No change after a window's first sample.
-    single: Bools = (hi > lo) & (changes[hi] == changes[np.minimum(lo + 1, hi)])
+        return single
+    running = _overlapping(offsets, lo, hi)
+    if not running.all():  # the windows' own largest and smallest sample
+        split = np.flatnonzero(~running)
+        padded, pairs = np.append(vals, 0.0), _pairs(lo[split], hi[split])
+        with np.errstate(invalid="ignore"):
+            top = np.maximum.reduceat(padded, pairs)[0::2].reshape(len(split), -1)
+            bottom = np.minimum.reduceat(padded, pairs)[0::2].reshape(len(split), -1)
+        single[split] = (top == bottom) & (hi[split] > lo[split])
+    if running.any():  # no change after the window's first sample (NaN counting as one)
+        changed = np.ones(len(vals), dtype=bool)
+        changed[1:] = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
+        changes = _running_count(changed)
+        ahead, end = np.minimum(lo[running] + 1, hi[running]), hi[running]
+        single[running] = (end > lo[running]) & (changes[end] == changes[ahead])
     return single
+
+
+def _overlapping(offsets: I64, lo: I64, hi: I64) -> Bools:
+    """The series whose windows overlap a lot: summed by running sums. Each series' own
+    way (never the query's), so other series cannot change its answers."""
+    overlapping: Bools = (hi - lo).sum(axis=1) > OVERLAP_LIMIT * np.diff(offsets)
+    return overlapping
+
+
+def _pairs(lo: I64, hi: I64) -> I64:
+    """``(lo, hi)`` interleaved for ``reduceat``: every other result is a window's (garbage
+    for empty ones); the values need one element past the last window's end."""
+    pairs: I64 = np.stack((lo.ravel(), hi.ravel()), axis=1).ravel()
+    return pairs
 
 
 def group_sums(rows: F64, starts: I64) -> F64:
@@ -103,8 +127,7 @@ def _window_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> tuple[F64, Bools]
     all_finite = bool(finite.all())
     clean = vals if all_finite else np.where(finite, vals, 0.0)
     count = hi - lo
-    # Each series' own way (never the query's), so other series cannot change its sums.
-    running = count.sum(axis=1) > OVERLAP_LIMIT * np.diff(offsets)
+    running = _overlapping(offsets, lo, hi)
     sums = np.zeros(lo.shape)
     if not running.all():
         split = np.flatnonzero(~running)
@@ -126,8 +149,7 @@ def _split_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
     # One 0 after the samples: reduceat takes the index past a window's end.
     high, low = np.zeros(len(vals) + 1), np.zeros(len(vals) + 1)
     _split(vals, np.repeat(unit, lengths), high[:-1], low[:-1])
-    # reduceat over (lo, hi) pairs: every other result is a window (empty ones masked later)
-    pairs = np.stack((lo.ravel(), hi.ravel()), axis=1).ravel()
+    pairs = _pairs(lo, hi)
     with np.errstate(invalid="ignore"):
         sums = np.add.reduceat(high, pairs)[0::2] + np.add.reduceat(low, pairs)[0::2]
     return sums.reshape(lo.shape)
