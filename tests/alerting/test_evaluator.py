@@ -121,6 +121,37 @@ async def test_fires_per_series_and_resolves_when_the_condition_clears(
     assert await kinds(session, alert.id) == ["created", "resolved"]
 
 
+async def test_an_inclusive_threshold_fires_at_exactly_its_value(
+    api: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    # Issue 13: a CPU of exactly 70 beside another agent's averaged to 69.99999999999999 and
+    # the default warning (>= 70) stayed silent.
+    tenant = await factory.tenant()
+    other = [44.9, 79.9, 23.6, 32.0, 80.0, 50.7, 50.6, 23.6, 1.5, 93.3, 8.6, 84.5, 36.8]
+    other += [95.1, 39.9, 93.6, 55.6, 24.0, 74.1, 67.4]
+    seconds = range(-285, 1, 15)  # 20 samples in the 5 minutes up to the evaluation
+    await write(
+        api,
+        tenant.id,
+        "agent_cpu_percent",
+        {"agent": "a1"},
+        list(zip(map(at, seconds), other, strict=True)),
+    )
+    await write(
+        api, tenant.id, "agent_cpu_percent", {"agent": "a2"}, [(at(s), 70.0) for s in seconds]
+    )
+    rule = await make_rule(
+        session,
+        tenant.id,
+        name="AgentCPUWarning",
+        expr="avg_over_time(agent_cpu_percent[5m]) >= 70",
+    )
+    outcome = await evaluate(session, api, rule.id, 0)
+    assert outcome.error is None
+    [alert] = await alerts_of(session, rule.id)
+    assert alert.labels["agent"] == "a2" and alert.value == 70.0
+
+
 async def test_for_keeps_a_series_pending_across_sessions(
     api: httpx.AsyncClient, factory: Factory, session: AsyncSession, settings: Any
 ) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
 from agentdeck.tsdb.promql.functions import quantile
+from agentdeck.tsdb.promql.summation import group_sums
 from agentdeck.tsdb.promql.values import F64, Labels, PromQLUnsupported, Vector
 
 SIMPLE = frozenset({"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar"})
@@ -71,15 +72,20 @@ def _simple(
     present = counts > 0
     with np.errstate(all="ignore"):
         if op in ("sum", "avg", "stddev", "stdvar"):
-            sums = np.add.reduceat(np.where(mask, vals, 0.0), starts, axis=0)
+            sums = group_sums(np.where(mask, vals, 0.0), starts)
             out = sums
             if op != "sum":
-                mean = sums / np.maximum(counts, 1)
+                # Members that all hold one value average to it exactly (fmin and fmax skip
+                # NaN, which the sum keeps).
+                low = np.fmin.reduceat(np.where(mask, vals, np.nan), starts, axis=0)
+                high = np.fmax.reduceat(np.where(mask, vals, np.nan), starts, axis=0)
+                one_value = (low == high) & ~np.isnan(sums)
+                mean = np.where(one_value, low, sums / np.maximum(counts, 1))
                 out = mean
                 if op != "avg":
                     rows = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(vals)]))
                     dev = np.where(mask, (vals - mean[rows]) ** 2, 0.0)
-                    out = np.add.reduceat(dev, starts, axis=0) / np.maximum(counts, 1)
+                    out = group_sums(dev, starts) / np.maximum(counts, 1)
                     if op == "stddev":
                         out = np.sqrt(out)
         elif op == "min":

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from agentdeck.tsdb.promql.summation import window_means, window_sums
 from agentdeck.tsdb.promql.values import F64, I64, Fetched, PromQLError, Vector, drop_name
 
 RANGE_FUNCTIONS = frozenset(
@@ -66,10 +67,10 @@ def range_function(
             values = count.astype(np.float64)
         elif name == "last_over_time":
             values = _take(vals, safe_last)
-        elif name in ("sum_over_time", "avg_over_time"):
-            csum = np.concatenate(([0.0], np.cumsum(vals)))
-            sums = csum[hi] - csum[lo]
-            values = sums if name == "sum_over_time" else sums / np.maximum(count, 1)
+        elif name == "sum_over_time":
+            values = window_sums(vals, data.offsets, lo, hi)
+        elif name == "avg_over_time":
+            values = window_means(vals, data.offsets, lo, hi)
         elif name in ("min_over_time", "max_over_time"):
             values = _window_reduce(np.fmin if name == "min_over_time" else np.fmax, vals, lo, hi)
         elif name in ("stddev_over_time", "stdvar_over_time"):
@@ -158,8 +159,9 @@ def _extrapolated(
         prev = np.concatenate(([0.0], vals[:-1]))
         drops = np.where(vals < prev, prev, 0.0)
         drops[data.offsets[:-1][data.offsets[:-1] < len(vals)]] = 0.0  # series starts
-        cdrops = np.concatenate(([0.0], np.cumsum(drops)))
-        result = result + np.where(mask, cdrops[hi] - cdrops[np.minimum(lo + 1, hi)], 0.0)
+        if drops.any():
+            dropped = window_sums(drops, data.offsets, np.minimum(lo + 1, hi), hi)
+            result = result + np.where(mask, dropped, 0.0)
     range_end = upper_ms[None, :].astype(np.float64)
     range_start = range_end - range_ms
     first_t = ts[first_i].astype(np.float64)
