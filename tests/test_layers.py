@@ -127,29 +127,7 @@ def sdk_violations() -> list[tuple[str, str, int, str]]:
 
 
 KNOWN_DEBT: set[tuple[str, str]] = {
-    ("agentdeck.agents.selectors", "agentdeck.server.errors"),
-    ("agentdeck.agents.service", "agentdeck.server.errors"),
-    ("agentdeck.alerting.alerts_service", "agentdeck.server.errors"),
-    ("agentdeck.alerting.defaults", "agentdeck.server.errors"),
-    ("agentdeck.alerting.escalation", "agentdeck.server.errors"),
-    ("agentdeck.alerting.receivers", "agentdeck.server.errors"),
-    ("agentdeck.alerting.routing_service", "agentdeck.server.errors"),
-    ("agentdeck.alerting.rules_import", "agentdeck.server.errors"),
-    ("agentdeck.alerting.rules_service", "agentdeck.server.errors"),
-    ("agentdeck.alerting.silences", "agentdeck.server.errors"),
-    ("agentdeck.crud", "agentdeck.server.errors"),
-    ("agentdeck.identity.auth_service", "agentdeck.server.errors"),
     ("agentdeck.identity.auth_service", "agentdeck.server.ratelimit"),
-    ("agentdeck.identity.keys_service", "agentdeck.server.errors"),
-    ("agentdeck.identity.service", "agentdeck.server.errors"),
-    ("agentdeck.identity.users_service", "agentdeck.server.errors"),
-    ("agentdeck.notify.deliveries", "agentdeck.server.errors"),
-    ("agentdeck.notify.service", "agentdeck.server.errors"),
-    ("agentdeck.overview.monitoring", "agentdeck.server.errors"),
-    ("agentdeck.pagination", "agentdeck.server.errors"),
-    ("agentdeck.realtime.hub", "agentdeck.server.errors"),
-    ("agentdeck.telemetry.scrape_service", "agentdeck.server.errors"),
-    ("agentdeck.tsdb.retention", "agentdeck.identity.service"),
 }
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from agentdeck.audit.service import record
 from agentdeck.db.base import Base
+from agentdeck.errors import conflict, malformed, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
-from agentdeck.server.errors import conflict, field_error, not_found
 
 R = TypeVar("R", bound=Base)
 Snapshot = Callable[[R], dict[str, Any]]
@@ -109,9 +109,7 @@ async def list_by_name(
 def require_time_cursor(cursor: str | None) -> None:
     """400 unless the cursor is one of a list sorted by time (a name cursor is stale here)."""
     if cursor and not isinstance(decode_cursor(cursor)[0], datetime):
-        raise field_error(
-            400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
-        )
+        raise malformed("invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale")
 
 
 async def insert(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from agentdeck.server.errors import field_error
+from agentdeck.errors import malformed
 
 T = TypeVar("T")
 MAX_LIMIT = 500
@@ -45,8 +45,8 @@ def decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
             value = datetime.fromisoformat(value)
         return value, uuid.UUID(ident)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise field_error(
-            400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+        raise malformed(
+            "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
         ) from exc
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from agentdeck.identity.service import retention_days_source
 from agentdeck.server.state import AppState
 from agentdeck.tsdb.base import Matcher, SampleBatch
 from agentdeck.tsdb.duckdb import DuckDBStore
@@ -53,7 +54,10 @@ async def test_rollup_then_delete_before_retention_for_every_tenant(
         await _write(state, tenant_id)
 
     loop = RetentionLoop(
-        sessions=state.sessions, store=store, settings=state.settings, clock_ms=lambda: NOW
+        retention_days=retention_days_source(state.sessions, state.settings.tsdb.retention_days),
+        store=store,
+        settings=state.settings,
+        clock_ms=lambda: NOW,
     )
     assert loop.lease and loop.interval == 3600
     await loop.tick()
@@ -72,7 +76,7 @@ async def test_rollup_then_delete_before_retention_for_every_tenant(
 
     # a day and an hour later the 29-day-old sample and its rollups have aged out too
     later = RetentionLoop(
-        sessions=state.sessions,
+        retention_days=retention_days_source(state.sessions, state.settings.tsdb.retention_days),
         store=store,
         settings=state.settings,
         clock_ms=lambda: NOW + DAY + HOUR,
@@ -92,7 +96,10 @@ async def test_retention_follows_the_setting(
     tenant_id = (await factory.tenant()).id
     await _write(state, tenant_id)
     loop = RetentionLoop(
-        sessions=state.sessions, store=state.store, settings=state.settings, clock_ms=lambda: NOW
+        retention_days=retention_days_source(state.sessions, state.settings.tsdb.retention_days),
+        store=state.store,
+        settings=state.settings,
+        clock_ms=lambda: NOW,
     )
     await loop.tick()
     (series,) = await state.store.select(tenant_id, [Matcher.name_is("cpu")], 0, NOW)

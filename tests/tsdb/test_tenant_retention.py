@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from agentdeck.identity.roles import Role
+from agentdeck.identity.service import retention_days_source
 from agentdeck.server.state import AppState
 from agentdeck.tsdb.base import Matcher, SampleBatch, Store
 from agentdeck.tsdb.retention import RetentionLoop
@@ -48,7 +49,10 @@ async def test_the_loop_applies_each_tenants_own_retention_on_both_stores(
         await store.write(tenant_id, batch)
 
     loop = RetentionLoop(
-        sessions=state.sessions, store=store, settings=state.settings, clock_ms=lambda: NOW
+        retention_days=retention_days_source(state.sessions, state.settings.tsdb.retention_days),
+        store=store,
+        settings=state.settings,
+        clock_ms=lambda: NOW,
     )
     await loop.tick()
     assert await _values(store, short) == [4.0, 5.0]  # 2 days
@@ -71,7 +75,10 @@ async def test_the_loop_reads_a_changed_retention_at_the_next_tick(
     )
     await duckdb_store.write(tenant.id, batch)
     loop = RetentionLoop(
-        sessions=state.sessions, store=duckdb_store, settings=state.settings, clock_ms=lambda: NOW
+        retention_days=retention_days_source(state.sessions, state.settings.tsdb.retention_days),
+        store=duckdb_store,
+        settings=state.settings,
+        clock_ms=lambda: NOW,
     )
     await loop.tick()
     assert await _values(duckdb_store, tenant.id) == [2.0, 3.0, 4.0, 5.0]

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, exists
 
 from agentdeck.agents.models import Agent, AgentLabel
 from agentdeck.agents.schemas import check_label_key, check_label_value
-from agentdeck.server.errors import ProblemError, field_error
+from agentdeck.errors import DomainError, invalid
 
 MAX_SELECTOR_REQUIREMENTS = 32
 
@@ -33,8 +33,8 @@ _EQUALITY = re.compile(rf"^{_KEY}\s*(?P<op>==|=|!=)\s*(?P<value>[^\s=!(),]*)$")
 _SET = re.compile(rf"^{_KEY}\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
 
 
-def _selector_error(message: str) -> ProblemError:
-    return field_error(422, "validation-error", ["query", "label"], message)
+def _selector_error(message: str) -> DomainError:
+    return invalid("validation-error", ["query", "label"], message)
 
 
 def _split_selector(selector: str) -> list[str]:

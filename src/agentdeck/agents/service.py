@@ -19,10 +19,17 @@ from agentdeck.agents.schemas import AgentCreate, AgentSort, AgentUpdate
 from agentdeck.agents.selectors import label_condition, parse_label_selector
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
+from agentdeck.errors import (
+    Conflict,
+    DomainError,
+    PreconditionFailed,
+    conflict,
+    malformed,
+    not_found,
+)
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import effective_agent_quota
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
-from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
 
 RESOURCE = "agent"
 UPDATE_ATTEMPTS = 5
@@ -79,8 +86,8 @@ def _check_cursor(cursor: str, sort: AgentSort) -> None:
         else isinstance(value, str)
     )
     if not fits:
-        raise field_error(
-            400, "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
+        raise malformed(
+            "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
         )
 
 
@@ -151,7 +158,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
     }
 
 
-def _name_taken(name: str) -> ProblemError:
+def _name_taken(name: str) -> DomainError:
     return conflict(f"an agent named {name!r} already exists in this tenant", field="name")
 
 
@@ -176,10 +183,9 @@ async def _ensure_quota(
     )
     owned = owned or 0
     if owned >= limit:
-        raise ProblemError(
-            409,
-            "agent-quota-exceeded",
-            f"you own {owned} agents; the limit is {limit} per user",
+        raise Conflict(
+            kind="agent-quota-exceeded",
+            detail=f"you own {owned} agents; the limit is {limit} per user",
             title="Agent quota exceeded",
             extra={"limit": limit},
         )
@@ -265,10 +271,8 @@ async def create_agent(
     return agent
 
 
-def _precondition_failed(agent_id: uuid.UUID) -> ProblemError:
-    return ProblemError(
-        412,
-        "precondition-failed",
+def _precondition_failed(agent_id: uuid.UUID) -> DomainError:
+    return PreconditionFailed(
         f"agent {agent_id} has changed since the ETag in If-Match; fetch it again and retry",
     )
 

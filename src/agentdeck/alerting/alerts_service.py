@@ -28,10 +28,10 @@ from agentdeck.alerting.models import (
 )
 from agentdeck.audit import service as audit
 from agentdeck.bus.base import Bus
+from agentdeck.errors import DomainError, conflict, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import decode_cursor, encode_cursor
 from agentdeck.realtime.publish import spawn
-from agentdeck.server.errors import ProblemError, conflict, not_found
 
 #: Rows read per round when filters run in Python (labels, agent, silenced).
 _SCAN_CHUNK = 500
@@ -337,7 +337,7 @@ async def bulk(
                 alert = await unacknowledge(session, actor=actor, alert_id=alert_id)
             else:
                 alert = await resolve(session, actor=actor, alert_id=alert_id, note=note)
-        except ProblemError as exc:
+        except DomainError as exc:
             results.append(BulkItemResult(id=alert_id, ok=False, error=exc.detail))
             continue
         changed.append(alert)

@@ -22,9 +22,9 @@ from agentdeck.alerting.rules_schemas import AlertRuleCreate, DefaultPackResult,
 from agentdeck.alerting.rules_service import create_rule
 from agentdeck.audit.models import AuditEntry
 from agentdeck.audit.service import record
+from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
-from agentdeck.server.errors import ProblemError
 
 log = structlog.get_logger(__name__)
 
@@ -161,7 +161,7 @@ async def backfill_default_packs(sessions: async_sessionmaker[AsyncSession]) -> 
             try:
                 await install_default_pack(session, tenant_id=tenant_id)
                 await session.commit()
-            except (IntegrityError, ProblemError):  # another replica was faster
+            except (IntegrityError, DomainError):  # another replica was faster
                 await session.rollback()
     if tenant_ids:
         log.info("default rule pack installed", tenants=len(tenant_ids))

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.alerting.models import EscalationPolicy, Receiver
+from agentdeck.errors import FieldIssue, Invalid, conflict
 from agentdeck.identity.principal import Principal
-from agentdeck.server.errors import FieldError, ProblemError, conflict
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 MAX_LEVELS = 10
@@ -103,7 +103,7 @@ async def _ensure_receivers(
         ).all()
     )
     errors = [
-        FieldError(
+        FieldIssue(
             loc=["body", "levels", i, "receiver_ids", j],
             message=f"receiver {r} does not exist",
             type="unknown-receiver",
@@ -113,7 +113,7 @@ async def _ensure_receivers(
         if r not in found
     ]
     if errors:
-        raise ProblemError(422, "validation-error", "unknown receivers", errors=errors)
+        raise Invalid("unknown receivers", errors=errors)
 
 
 def _levels_json(levels: list[EscalationLevel]) -> list[Any]:

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.alerting.models import Receiver
+from agentdeck.errors import FieldIssue, Invalid, conflict
 from agentdeck.identity.principal import Principal
 from agentdeck.notify.models import NotificationChannel
-from agentdeck.server.errors import FieldError, ProblemError, conflict
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 KIND = "receiver"  # audit resource type
@@ -79,12 +79,10 @@ async def ensure_channels(
     )
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise ProblemError(
-            422,
-            "validation-error",
+        raise Invalid(
             "unknown notification channels",
             errors=[
-                FieldError(
+                FieldIssue(
                     loc=["body", field, wanted.index(m)],
                     message=f"channel {m} does not exist",
                     type="unknown-channel",

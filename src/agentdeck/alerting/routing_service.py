@@ -13,8 +13,8 @@ from agentdeck.alerting.models import EscalationPolicy, NotificationPolicy, Rece
 from agentdeck.alerting.routing import RoutingTree, referenced_ids
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
+from agentdeck.errors import FieldIssue, Invalid, PreconditionFailed
 from agentdeck.identity.principal import Principal
-from agentdeck.server.errors import FieldError, ProblemError
 
 
 class NotificationPolicyPublic(BaseModel):
@@ -73,14 +73,14 @@ async def _ensure_references(
         if ident not in known:
             kind = "receiver" if field == "receiver_id" else "escalation policy"
             errors.append(
-                FieldError(
+                FieldIssue(
                     loc=_loc(path, field),
                     message=f"{kind} {ident} does not exist",
                     type=f"unknown-{kind.replace(' ', '-')}",
                 )
             )
     if errors:
-        raise ProblemError(422, "validation-error", "the tree names unknown objects", errors=errors)
+        raise Invalid("the tree names unknown objects", errors=errors)
 
 
 async def put_policy(
@@ -94,9 +94,7 @@ async def put_policy(
     row = await get_policy(session, tenant_id=actor.tenant_id)
     current = row.revision if row is not None else 0
     if expected_revisions is not None and current not in expected_revisions:
-        raise ProblemError(
-            412,
-            "precondition-failed",
+        raise PreconditionFailed(
             f"the routing tree changed since you read it (now revision {current})",
         )
     await _ensure_references(session, actor.tenant_id, tree)

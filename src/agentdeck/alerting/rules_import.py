@@ -13,8 +13,8 @@ from agentdeck.alerting.rules_schemas import (
     RuleFileImportResult,
 )
 from agentdeck.alerting.rules_service import compile_expr, create_rule, rule_by_name, update_rule
+from agentdeck.errors import DomainError, malformed
 from agentdeck.identity.principal import Principal
-from agentdeck.server.errors import ProblemError, field_error
 
 
 async def import_rule_file(
@@ -27,7 +27,7 @@ async def import_rule_file(
     try:
         parsed = promfile.parse_rule_file(data.content)
     except promfile.RuleFileError as exc:
-        raise field_error(400, "invalid-rule-file", ["body", "content"], str(exc)) from None
+        raise malformed("invalid-rule-file", ["body", "content"], str(exc)) from None
     errors = list(parsed.errors)
     created: list[str] = []
     replaced: list[str] = []
@@ -35,7 +35,7 @@ async def import_rule_file(
     for rule in parsed.rules:
         try:
             compile_expr(expr=rule.expr, threshold=None)
-        except ProblemError as exc:
+        except DomainError as exc:
             errors.append(
                 ImportError_(
                     group=rule.group,

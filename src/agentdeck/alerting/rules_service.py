@@ -25,9 +25,16 @@ from agentdeck.alerting.rules_schemas import (
 )
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
+from agentdeck.errors import (
+    DomainError,
+    PreconditionFailed,
+    conflict,
+    invalid,
+    malformed,
+    not_found,
+)
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
-from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
 from agentdeck.tsdb.promql import PromQLError
 
 RESOURCE = "alert_rule"
@@ -59,7 +66,7 @@ def checked_condition(expr: str) -> Condition:
     try:
         return condition_of(expr)
     except PromQLError as exc:
-        raise field_error(400, "invalid-expr", ["body", "expr"], str(exc)) from None
+        raise malformed("invalid-expr", ["body", "expr"], str(exc)) from None
 
 
 def compile_expr(*, expr: str | None, threshold: ThresholdForm | None) -> CompiledExpr:
@@ -123,8 +130,8 @@ async def list_rules(
     if cursor:
         value, _ = decode_cursor(cursor)
         if not isinstance(value, str):
-            raise field_error(
-                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+            raise malformed(
+                "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
             )
     stmt = apply_cursor(
         stmt,
@@ -172,7 +179,7 @@ def snapshot(rule: AlertRule) -> dict[str, Any]:
     }
 
 
-def _name_taken(name: str) -> ProblemError:
+def _name_taken(name: str) -> DomainError:
     return conflict(f"an alert rule named {name!r} already exists in this tenant", field="name")
 
 
@@ -267,10 +274,8 @@ async def create_rule(
     return rule
 
 
-def _precondition_failed(rule_id: uuid.UUID) -> ProblemError:
-    return ProblemError(
-        412,
-        "precondition-failed",
+def _precondition_failed(rule_id: uuid.UUID) -> DomainError:
+    return PreconditionFailed(
         f"alert rule {rule_id} has changed since the ETag in If-Match; fetch it again and retry",
     )
 
@@ -294,8 +299,7 @@ def _changes(data: AlertRuleUpdate) -> dict[str, Any]:
         out["expr"] = data.expr
         out["threshold"] = None
     elif "threshold" in data.model_fields_set:
-        raise field_error(
-            422,
+        raise invalid(
             "validation-error",
             ["body", "threshold"],
             "to turn a threshold rule into a PromQL rule, send expr instead of threshold=null",

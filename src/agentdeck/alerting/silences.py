@@ -20,9 +20,9 @@ from agentdeck import crud
 from agentdeck.alerting.matchers import Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.alerting.models import Alert, Silence
 from agentdeck.db.base import utcnow
+from agentdeck.errors import Conflict, invalid, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import ProblemError, field_error, not_found
 
 Comment = Annotated[str, StringConstraints(max_length=2000)]
 MAX_DURATION = timedelta(days=365)
@@ -225,16 +225,13 @@ async def silence_from_alert(
     names = data.label_names if data.label_names is not None else sorted(labels)
     unknown = [n for n in names if n not in labels]
     if unknown:
-        raise field_error(
-            422,
+        raise invalid(
             "validation-error",
             ["body", "label_names"],
             f"the alert has no label {unknown[0]!r}",
         )
     if not names:
-        raise field_error(
-            422, "validation-error", ["body", "label_names"], "name at least one label"
-        )
+        raise invalid("validation-error", ["body", "label_names"], "name at least one label")
     now = utcnow()
     create = SilenceCreate(
         matchers=[MatcherModel(name=n, op="=", value=labels[n]) for n in names],
@@ -250,14 +247,14 @@ async def update_silence(
 ) -> Silence:
     row = await get_silence(session, tenant_id=actor.tenant_id, silence_id=silence_id)
     if state_of(row, utcnow()) is SilenceState.expired:
-        raise ProblemError(409, "silence-expired", "an expired silence cannot be changed")
+        raise Conflict(kind="silence-expired", detail="an expired silence cannot be changed")
     before = snapshot(row)
     starts_at = data.starts_at or row.starts_at
     ends_at = data.ends_at or row.ends_at
     try:
         _check_window(starts_at, ends_at)
     except ValueError as exc:
-        raise field_error(422, "validation-error", ["body", "ends_at"], str(exc)) from exc
+        raise invalid("validation-error", ["body", "ends_at"], str(exc)) from exc
     row.starts_at, row.ends_at = starts_at, ends_at
     if data.matchers is not None:
         row.matchers = [m.model_dump() for m in data.matchers]
@@ -275,7 +272,7 @@ async def expire_silence(
     row = await get_silence(session, tenant_id=actor.tenant_id, silence_id=silence_id)
     now = utcnow()
     if state_of(row, now) is SilenceState.expired:
-        raise ProblemError(409, "silence-expired", "the silence has already expired")
+        raise Conflict(kind="silence-expired", detail="the silence has already expired")
     before = snapshot(row)
     row.ends_at = now
     if row.starts_at > now:

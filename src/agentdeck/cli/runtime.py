@@ -125,14 +125,14 @@ def _problem_message(exc: Exception) -> str:
     """One line per problem: the detail and each field error."""
     from pydantic import ValidationError
 
-    from agentdeck.server.errors import ProblemError
+    from agentdeck.errors import DomainError
 
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
             for err in exc.errors()
         )
-    if isinstance(exc, ProblemError):
+    if isinstance(exc, DomainError):
         return exc.detail or exc.kind
     return str(exc)
 
@@ -199,8 +199,8 @@ def create_user(
     """
     from pydantic import ValidationError
 
+    from agentdeck.errors import DomainError
     from agentdeck.identity.roles import Role
-    from agentdeck.server.errors import ProblemError
 
     if role not in Role.__members__:
         _fail(f"unknown role {role!r}; use viewer, developer or admin")
@@ -216,7 +216,7 @@ def create_user(
                 display_name=display_name,
             )
         )
-    except (ValidationError, ProblemError) as exc:
+    except (ValidationError, DomainError) as exc:
         _fail(_problem_message(exc))
     if tenant_created:
         console.print(f"created tenant [bold]{slug}[/bold]")
@@ -262,8 +262,8 @@ def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | 
     """Create an API key in a tenant (created when missing); the key goes to stdout once."""
     from pydantic import ValidationError
 
+    from agentdeck.errors import DomainError
     from agentdeck.identity.roles import Role
-    from agentdeck.server.errors import ProblemError
 
     if role not in Role.__members__:
         _fail(f"unknown role {role!r}; use viewer, developer or admin")
@@ -273,7 +273,7 @@ def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | 
                 Settings(), name=name, role=role, tenant=tenant, expires_in_days=expires_in_days
             )
         )
-    except (ValidationError, ProblemError) as exc:
+    except (ValidationError, DomainError) as exc:
         _fail(_problem_message(exc))
     if tenant_created:
         console.print(f"created tenant [bold]{slug}[/bold]")

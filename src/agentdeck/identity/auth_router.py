@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from starlette.responses import Response as PlainResponse
 
+from agentdeck.errors import DomainError, QuotaExceeded
 from agentdeck.identity import auth_service
 from agentdeck.identity.auth_service import IssuedTokens, TokenSettings
 from agentdeck.identity.models import ApiKey, Tenant, User
@@ -124,8 +125,8 @@ async def login(
             limiter=state.limiter,
             tokens=_tokens(settings),
         )
-    except ProblemError as exc:
-        if exc.status == 429:
+    except DomainError as exc:
+        if isinstance(exc, QuotaExceeded):
             state.metrics.rate_limited.labels(limit="login_failure").inc()
         raise
     await session.commit()
@@ -145,7 +146,7 @@ async def refresh_access_token(
         issued = await auth_service.refresh(
             session, token=request.cookies.get(REFRESH_COOKIE), tokens=_tokens(settings)
         )
-    except ProblemError as exc:
+    except DomainError as exc:
         await session.commit()  # keep the revocations made while refusing
         exc.headers.update(_clearing_headers(request, settings))
         raise

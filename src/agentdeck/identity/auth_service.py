@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.service import record
+from agentdeck.errors import DomainError, Forbidden, QuotaExceeded, Unauthenticated, malformed
 from agentdeck.identity.models import Membership, RefreshToken, Tenant, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -23,7 +24,6 @@ from agentdeck.identity.security import (
     sha256_hex,
     verify_password,
 )
-from agentdeck.server.errors import ProblemError, field_error
 from agentdeck.server.ratelimit import LimitClass, RateLimiter
 from agentdeck.settings import AuthSettings
 
@@ -58,17 +58,16 @@ class IssuedTokens:
     role: Role
 
 
-def invalid_credentials() -> ProblemError:
-    return ProblemError(
-        401,
-        "invalid-credentials",
-        "the username or password is wrong",
+def invalid_credentials() -> DomainError:
+    return Unauthenticated(
+        kind="invalid-credentials",
+        detail="the username or password is wrong",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
-def invalid_refresh_token(detail: str) -> ProblemError:
-    return ProblemError(401, "invalid-refresh-token", detail)
+def invalid_refresh_token(detail: str) -> DomainError:
+    return Unauthenticated(kind="invalid-refresh-token", detail=detail)
 
 
 def user_principal(user: User, tenant_id: uuid.UUID, role: Role) -> Principal:
@@ -95,9 +94,7 @@ def _failure_key(login: str, user: User | None, client_ip: str | None) -> str:
 async def _throttle(limiter: RateLimiter, key: str, what: str) -> None:
     verdict = await limiter.test(LimitClass.login_failure, key)
     if not verdict.allowed:
-        raise ProblemError(
-            429,
-            "rate-limited",
+        raise QuotaExceeded(
             f"too many failed {what} for this account from your address; "
             f"retry in {max(verdict.reset_seconds, 1)} s",
             headers=verdict.headers(),
@@ -275,10 +272,9 @@ async def refresh(
         )
     if claimed is None:
         await _reused(session, row)
-        raise ProblemError(
-            401,
-            "refresh-token-reused",
-            "this refresh token was already used; all sessions of this login were ended",
+        raise Unauthenticated(
+            kind="refresh-token-reused",
+            detail="this refresh token was already used; all sessions of this login were ended",
         )
     found = (
         await session.execute(
@@ -372,16 +368,15 @@ async def change_password(
 ) -> None:
     """Change the caller's own password; other sessions of the user are logged out."""
     if actor.kind != "user" or actor.id is None:
-        raise ProblemError(403, "forbidden", "only users have passwords; API keys cannot do this")
+        raise Forbidden("only users have passwords; API keys cannot do this")
     user = await session.get(User, actor.id)
     if user is None:
-        raise ProblemError(401, "unauthorized", "this account no longer exists")
+        raise Unauthenticated("this account no longer exists")
     key = _failure_key(user.username, user, client_ip)
     await _throttle(limiter, key, "password checks")
     if not await check_password(current_password, user.password_hash):
         await limiter.hit(LimitClass.login_failure, key)
-        raise field_error(
-            400,
+        raise malformed(
             "invalid-credentials",
             ["body", "current_password"],
             "the current password is wrong",

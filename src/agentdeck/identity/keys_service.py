@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.service import record
+from agentdeck.errors import not_found
 from agentdeck.identity.models import ApiKey
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import ApiKeyCreate
 from agentdeck.identity.security import new_api_key
 from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import not_found
 
 
 def _snapshot(key: ApiKey) -> dict[str, Any]:

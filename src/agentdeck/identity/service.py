@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.audit.service import record
+from agentdeck.errors import invalid, not_found
 from agentdeck.identity.models import ApiKey, Membership, Tenant, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import TENANT_SLUG_PATTERN, TenantUpdate
-from agentdeck.server.errors import field_error, not_found
 
 _SLUG = re.compile(TENANT_SLUG_PATTERN)
 _T = TypeVar("_T")
@@ -89,10 +89,21 @@ async def retention_days_by_tenant(session: AsyncSession, default: int) -> dict[
     return {tenant_id: default if days is None else days for tenant_id, days in rows}
 
 
+def retention_days_source(
+    sessions: async_sessionmaker[AsyncSession], default: int
+) -> Callable[[], Awaitable[dict[uuid.UUID, int]]]:
+    """What the metrics retention loop calls each tick: every tenant's retention in days."""
+
+    async def read() -> dict[uuid.UUID, int]:
+        async with sessions() as session:
+            return await retention_days_by_tenant(session, default)
+
+    return read
+
+
 def check_tenant_slug(slug: str) -> str:
     if not _SLUG.match(slug):
-        raise field_error(
-            422,
+        raise invalid(
             "validation-error",
             ["tenant"],
             f"tenant slug {slug!r} must be a DNS label: 1–63 lowercase letters, digits or '-', "

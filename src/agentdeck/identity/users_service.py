@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.service import record
+from agentdeck.errors import conflict, not_found
 from agentdeck.identity.auth_service import new_password_hash, revoke_user_tokens
 from agentdeck.identity.models import Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import UserCreate, UserUpdate
 from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import conflict, not_found
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
+from agentdeck.errors import Conflict, invalid, not_found
 from agentdeck.identity.models import Tenant
 from agentdeck.identity.principal import Principal
 from agentdeck.notify.models import (
@@ -24,7 +25,6 @@ from agentdeck.notify.outbox import enqueue
 from agentdeck.notify.schemas import DeliveryPublic, RetryResult, TestResult
 from agentdeck.notify.service import get_channel
 from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import ProblemError, field_error, not_found
 from agentdeck.settings import Settings
 
 DELIVERY_STATUSES = ("success", "failure", "dead", "rate_limited", "skipped")
@@ -72,14 +72,13 @@ async def list_deliveries(
 ) -> tuple[list[DeliveryPublic], str | None]:
     """One page of the tenant's delivery attempts, newest first."""
     if status is not None and status not in DELIVERY_STATUSES:
-        raise field_error(
-            422,
+        raise invalid(
             "validation-error",
             ["query", "status"],
             f"status must be one of {', '.join(DELIVERY_STATUSES)}",
         )
     if since is not None and until is not None and since > until:
-        raise field_error(422, "validation-error", ["query", "since"], "since is after until")
+        raise invalid("validation-error", ["query", "since"], "since is after until")
     stmt: Any = (
         select(NotificationDelivery, NotificationOutbox)
         .join(NotificationOutbox, NotificationOutbox.id == NotificationDelivery.outbox_id)
@@ -124,10 +123,10 @@ async def retry_now(
     if row is None:
         raise not_found("notification", outbox_id)
     if row.status not in (OutboxStatus.dead, OutboxStatus.pending):
-        raise ProblemError(
-            409, "conflict", f"this notification is {row.status.value}; only dead or pending "
-            "notifications can be retried",
-        )  # fmt: skip
+        raise Conflict(
+            f"this notification is {row.status.value}; only dead or pending notifications "
+            "can be retried"
+        )
     now = utcnow()
     before = {"status": row.status, "attempts": row.attempts}
     await session.execute(

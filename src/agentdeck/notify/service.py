@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
+from agentdeck.errors import DomainError, FieldIssue, Invalid, conflict, invalid, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import system_principal
 from agentdeck.notify.channels import all_specs, spec
@@ -48,7 +49,6 @@ from agentdeck.notify.schemas import (
     KindField,
 )
 from agentdeck.pagination import apply_cursor, page_of
-from agentdeck.server.errors import FieldError, ProblemError, conflict, field_error, not_found
 
 RESOURCE = "notification channel"
 AUDIT_TYPE = "notification_channel"
@@ -145,7 +145,7 @@ def validate_settings(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check config and secrets against the kind's models; 422 naming each bad field."""
     kind_spec = spec(kind)
-    errors: list[FieldError] = []
+    errors: list[FieldIssue] = []
     clean: list[dict[str, Any]] = []
     for part, model, values in (
         ("config", kind_spec.config_model, config),
@@ -160,11 +160,9 @@ def validate_settings(
                 message = err["msg"].removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     message = f"{err['loc'][-1]} is not a {part} field of {kind} channels"
-                errors.append(FieldError(loc=loc, message=message, type=err["type"]))
+                errors.append(FieldIssue(loc=loc, message=message, type=err["type"]))
     if errors:
-        raise ProblemError(
-            422, "validation-error", f"invalid settings for a {kind} channel", errors=errors
-        )
+        raise Invalid(f"invalid settings for a {kind} channel", errors=errors)
     return clean[0], clean[1]
 
 
@@ -229,7 +227,7 @@ def snapshot(channel: NotificationChannel, secret_names: list[str]) -> dict[str,
     }
 
 
-def _name_taken(name: str) -> ProblemError:
+def _name_taken(name: str) -> DomainError:
     return conflict(f"a channel named {name!r} already exists in this tenant", field="name")
 
 
@@ -313,7 +311,7 @@ async def update_channel(
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "enabled", "send_resolved", "config", "secrets"):
         if name in changes and changes[name] is None:
-            raise field_error(422, "validation-error", ["body", name], f"{name} cannot be null")
+            raise invalid("validation-error", ["body", name], f"{name} cannot be null")
     stored_config = {**channel.config, **stored_hidden}  # the real URLs
     sent_secrets = changes.get("secrets") or {}
     config, secrets = validate_settings(
@@ -359,8 +357,7 @@ def _sent_urls(kind: str, stored: dict[str, Any], sent: dict[str, Any]) -> dict[
         if value == masked(real):
             out[name] = real
         elif MASK in value and masked(real) != real:
-            raise field_error(
-                422,
+            raise invalid(
                 "validation-error",
                 ["body", "config", name],
                 "send the whole URL: its credentials, query values and fragment are not shown, "
@@ -396,12 +393,10 @@ def _require_secrets_on_new_host(
     missing = sorted(name for name, v in stored_secrets.items() if v and name not in sent_secrets)
     if not missing:
         return
-    raise ProblemError(
-        422,
-        "validation-error",
+    raise Invalid(
         "the destination host changed: send the channel's secrets again (or null to clear one)",
         errors=[
-            FieldError(
+            FieldIssue(
                 loc=["body", "secrets", name],
                 message="the destination host changed: send this secret again",
                 type="missing",

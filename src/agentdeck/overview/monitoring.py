@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.selectors import label_condition, parse_label_selector
+from agentdeck.errors import malformed
 from agentdeck.overview.alerts import open_alerts
 from agentdeck.overview.monitoring_schemas import (
     AgentCounts,
@@ -38,7 +39,6 @@ from agentdeck.overview.monitoring_schemas import (
 from agentdeck.overview.schemas import Trend
 from agentdeck.overview.service import overview_of
 from agentdeck.pagination import decode_cursor, encode_cursor
-from agentdeck.server.errors import field_error
 from agentdeck.settings import RealtimeSettings
 from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
@@ -90,8 +90,7 @@ def parse_window(text: str | None) -> Window:
     except PromQLError:
         ms = -1
     if ms < MIN_WINDOW_S * 1000 or ms > MAX_WINDOW_S * 1000 or ms % 1000:
-        raise field_error(
-            400,
+        raise malformed(
             "invalid-parameter",
             ["query", "window"],
             f"window {text!r} is not a duration between 1m and 7d in whole seconds "
@@ -484,8 +483,7 @@ def parse_sort(text: str) -> tuple[str, bool]:
     attr = AGENT_SORTS.get(key.lstrip("-"))
     if attr is None:
         choices = ", ".join(AGENT_SORTS)
-        raise field_error(
-            400,
+        raise malformed(
             "invalid-parameter",
             ["query", "sort"],
             f"cannot sort by {text!r}; use one of {choices} (prefix '-' for descending)",
@@ -508,8 +506,8 @@ def _check_cursor_value(value: Any, attr: str) -> None:
     else:
         fits = isinstance(value, int | float) and not isinstance(value, bool)
     if not fits:
-        raise field_error(
-            400, "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
+        raise malformed(
+            "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
         )
 
 
@@ -626,8 +624,7 @@ def parse_metric(text: str) -> TrendMetric:
         return TrendMetric(text.strip())
     except ValueError:
         choices = ", ".join(m.value for m in TrendMetric)
-        raise field_error(
-            400,
+        raise malformed(
             "invalid-parameter",
             ["query", "metric"],
             f"unknown metric {text!r}; use one of {choices}",

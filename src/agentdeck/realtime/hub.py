@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agentdeck.agents.models import Agent
 from agentdeck.bus.base import Bus, BusOverflow, Event
 from agentdeck.bus.consumer import BusConsumer
+from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import Access, current_access
 from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
@@ -57,13 +58,12 @@ from agentdeck.realtime.protocol import (
     series_key,
     split_internal,
 )
-from agentdeck.server.errors import ProblemError
 from agentdeck.settings import RealtimeSettings
 
 log = structlog.get_logger(__name__)
 
 #: The principal of a credential and when the credential expires (None: never); raises a 401
-#: ProblemError for a bad one.
+#: DomainError for a bad one.
 Authenticator = Callable[[AsyncSession, str], Awaitable[tuple[Principal, datetime | None]]]
 SnapshotProvider = Callable[[Principal, ChannelRef], Awaitable[dict[str, Any]]]
 METRICS_CACHE_SERIES = 10_000  # latest sample per series kept per tenant, for snapshots
@@ -342,7 +342,7 @@ class Hub:
         try:
             async with self.sessions() as session:
                 return await self.authenticate(session, auth.token)
-        except ProblemError as exc:
+        except DomainError as exc:
             await fail(f"authentication failed: {exc.detail}")
             return None
 

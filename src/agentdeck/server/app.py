@@ -193,6 +193,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     evaluator, the notification dispatcher and the delivery worker."""
     from agentdeck.alerting.dispatcher import DispatcherLoop
     from agentdeck.alerting.evaluator import EvaluatorLoop
+    from agentdeck.identity.service import retention_days_source
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
@@ -214,7 +215,11 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
-            RetentionLoop(sessions=sessions, store=store, settings=settings),
+            RetentionLoop(
+                retention_days=retention_days_source(sessions, settings.tsdb.retention_days),
+                store=store,
+                settings=settings,
+            ),
             evaluator,
             delivery,
             dispatcher,

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents.models import Agent
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
+from agentdeck.errors import DomainError, conflict, invalid, malformed, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
-from agentdeck.server.errors import ProblemError, conflict, field_error, not_found
 from agentdeck.telemetry.models import ScrapeHealth, ScrapeTarget
 from agentdeck.telemetry.scrape_schemas import ScrapeTargetCreate, ScrapeTargetUpdate
 
@@ -65,8 +65,8 @@ async def list_targets(
     if cursor:
         value, _ = decode_cursor(cursor)
         if not isinstance(value, datetime):
-            raise field_error(
-                400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
+            raise malformed(
+                "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
             )
     stmt = apply_cursor(
         stmt,
@@ -98,22 +98,21 @@ async def _check_agent(session: AsyncSession, tenant_id: uuid.UUID, agent_id: uu
         select(Agent.id).where(Agent.id == agent_id, Agent.tenant_id == tenant_id)
     )
     if found is None:
-        raise field_error(
-            422, "validation-error", ["body", "agent_id"], "no agent with this id in your tenant"
+        raise invalid(
+            "validation-error", ["body", "agent_id"], "no agent with this id in your tenant"
         )
 
 
 def _check_timeout(interval: float, timeout: float) -> None:
     if timeout > interval:
-        raise field_error(
-            422,
+        raise invalid(
             "validation-error",
             ["body", "timeout_seconds"],
             f"timeout_seconds ({timeout:g}) must not exceed interval_seconds ({interval:g})",
         )
 
 
-def _url_taken(url: str) -> ProblemError:
+def _url_taken(url: str) -> DomainError:
     return conflict(f"a scrape target for {url} already exists in this tenant", field="url")
 
 
@@ -182,7 +181,7 @@ async def update_target(
     changes = data.model_dump(exclude_unset=True)
     for name in ("url", "job", "interval_seconds", "timeout_seconds", "labels", "enabled"):
         if name in changes and changes[name] is None:
-            raise field_error(422, "validation-error", ["body", name], f"{name} cannot be null")
+            raise invalid("validation-error", ["body", name], f"{name} cannot be null")
     _check_timeout(
         changes.get("interval_seconds", target.interval_seconds),
         changes.get("timeout_seconds", target.timeout_seconds),

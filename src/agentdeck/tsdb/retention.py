@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.identity.service import retention_days_by_tenant
 from agentdeck.loops.base import Loop
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
@@ -49,21 +47,21 @@ class RetentionLoop(Loop):
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        retention_days: Callable[[], Awaitable[dict[uuid.UUID, int]]],
         store: Store,
         settings: Settings,
         clock_ms: Callable[[], int] = _now_ms,
     ) -> None:
-        self.sessions = sessions
+        self._retention_days = retention_days
         self.store = store
         self.settings = settings
         self.interval = settings.loops.retention_interval_seconds
         self.clock_ms = clock_ms
 
     async def retention_days(self) -> dict[uuid.UUID, int]:
-        """Every tenant's retention in days: its own setting, else the server default."""
-        async with self.sessions() as session:
-            return await retention_days_by_tenant(session, self.settings.tsdb.retention_days)
+        """Every tenant's retention in days, from the callable the composition root hands in
+        (the tenants' own settings, else the server default): this layer knows no tenants."""
+        return await self._retention_days()
 
     async def tick(self) -> None:
         now = self.clock_ms()
