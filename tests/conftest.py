@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.db.base import Base
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
@@ -51,6 +52,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _domain_hooks() -> None:
+    """Wire the cross-domain listeners as every entry point does (a new tenant gets its rules)."""
+    wire_domain_hooks()
 
 
 @pytest.fixture(scope="session")

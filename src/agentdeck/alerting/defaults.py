@@ -147,6 +147,11 @@ async def install_default_pack(
     return DefaultPackResult(created=created, existing=kept)
 
 
+async def install_for_new_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The listener identity calls when it creates a tenant (wired by the composition root)."""
+    await install_default_pack(session, tenant_id=tenant_id)
+
+
 async def backfill_default_packs(sessions: async_sessionmaker[AsyncSession]) -> int:
     """Give the pack to every tenant that never got it; returns how many tenants got it."""
     from agentdeck.identity.models import Tenant

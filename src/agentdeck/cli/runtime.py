@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.settings import Settings
 
 console = Console(stderr=True)
@@ -30,6 +31,7 @@ async def run_migrations(settings: Settings) -> str | None:
 
 async def _prepare(settings: Settings) -> None:
     """Migrate and create the first admin, printing its password once."""
+    wire_domain_hooks()
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
     from agentdeck.identity.bootstrap import ensure_first_admin
@@ -148,6 +150,7 @@ async def _create_user(
     display_name: str,
 ) -> tuple[str, str, bool, bool]:
     """Returns (user id, tenant slug, tenant created, user existed and was added)."""
+    wire_domain_hooks()
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
     from agentdeck.identity import service, users_service
@@ -235,6 +238,7 @@ async def _create_api_key(
     settings: Settings, *, name: str, role: str, tenant: str, expires_in_days: int | None
 ) -> tuple[str, str, str, str | None, bool]:
     """Returns (key id, plaintext, tenant slug, expiry, tenant created)."""
+    wire_domain_hooks()
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
     from agentdeck.identity import keys_service, service

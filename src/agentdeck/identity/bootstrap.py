@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.locks import StartupLock, hold
+from agentdeck.identity.hooks import tenant_created
 from agentdeck.identity.models import Membership, Tenant, User
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import hash_password
@@ -28,9 +29,7 @@ async def default_tenant(session: AsyncSession) -> Tenant:
         tenant = Tenant(slug=DEFAULT_TENANT_SLUG, name="Default")
         session.add(tenant)
         await session.flush()
-        from agentdeck.alerting.defaults import install_default_pack
-
-        await install_default_pack(session, tenant_id=tenant.id)
+        await tenant_created(session, tenant.id)
     return tenant
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.audit.service import record
 from agentdeck.errors import invalid, not_found
+from agentdeck.identity.hooks import tenant_created
 from agentdeck.identity.models import ApiKey, Membership, Tenant, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -136,9 +137,7 @@ async def ensure_tenant(
         resource_id=tenant.id,
         after=tenant_snapshot(tenant),
     )
-    from agentdeck.alerting.defaults import install_default_pack
-
-    await install_default_pack(session, tenant_id=tenant.id)
+    await tenant_created(session, tenant.id)
     return tenant, True
 
 

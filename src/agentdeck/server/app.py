@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from agentdeck import __version__
+from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
@@ -52,6 +53,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app. Nothing connects until the lifespan starts."""
+    wire_domain_hooks()
     configure_logging(settings)
     metrics = ServerMetrics()
     loop_metrics = _loop_metrics(metrics)
