@@ -42,7 +42,7 @@ class Environment(StrEnum):
 
 
 class ServerSettings(BaseModel):
-    """The HTTP server: address, request size limit, CORS and trusted proxies."""
+    """The HTTP server: address, request size limit, CORS, trusted proxies and HSTS."""
 
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
@@ -56,6 +56,14 @@ class ServerSettings(BaseModel):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For is trusted for the client IP.",
+    )
+    hsts_seconds: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Strict-Transport-Security max-age (seconds) sent on responses reached over HTTPS; "
+            "0 sends none. Set it (e.g. 31536000) once the site is served over HTTPS only."
+        ),
     )
 
     readiness_timeout_seconds: float = Field(

@@ -21,13 +21,21 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    sync_playwright,
+)
 
 from tests.e2e.support import ADMIN, DEVELOPER, VIEWER, Account
 
@@ -205,9 +213,37 @@ def browser() -> Iterator[Browser]:
         instance.close()
 
 
+@dataclass
+class PageLog:
+    """What the pages of one test did that the server's Content-Security-Policy forbids or
+    that left this origin: both must stay empty (the UI loads nothing from elsewhere)."""
+
+    origin: str
+    csp_violations: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
+    def request(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in ("data", "blob"):
+            return
+        if f"{url.hostname}:{url.port}" != self.origin:
+            self.foreign_requests.append(request.url)
+
+
 @pytest.fixture
-def new_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
-    """Opens pages in fresh browser contexts (no shared cookies); closes them afterwards."""
+def page_log(server: Server) -> PageLog:
+    url = urlsplit(server.base_url)
+    return PageLog(origin=f"{url.hostname}:{url.port}")
+
+
+@pytest.fixture
+def new_page(browser: Browser, server: Server, page_log: PageLog) -> Iterator[Callable[..., Page]]:
+    """Opens pages in fresh browser contexts (no shared cookies); closes them afterwards, and
+    fails the test when a page broke the Content-Security-Policy or fetched from elsewhere."""
     contexts: list[BrowserContext] = []
 
     def open_page(color_scheme: Literal["light", "dark"] = "light") -> Page:
@@ -217,9 +253,13 @@ def new_page(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
             color_scheme=color_scheme,
         )
         context.set_default_timeout(10_000)
+        context.on("console", page_log.console)
+        context.on("request", page_log.request)
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert page_log.csp_violations == [], "the pages broke the Content-Security-Policy"
+    assert page_log.foreign_requests == [], "the pages fetched from another origin"

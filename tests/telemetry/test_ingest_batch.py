@@ -196,6 +196,27 @@ async def test_each_sample_limit_has_its_error_and_good_samples_are_kept(
     assert await stored(client, key.tenant_id) == [("good", {}, [(t, 2.0)])]
 
 
+@pytest.mark.parametrize("labels", [["abc"], "ab", 5, True])
+async def test_compact_form_with_labels_not_an_object_refuses_its_values(
+    client: httpx.AsyncClient, factory: Factory, labels: Any
+) -> None:
+    """Found by schemathesis: shared labels that were not an object answered 500."""
+    key = await factory.api_key(Role.developer)
+    good = {"name": "good", "value": 2, "timestamp": now_ms()}
+    body = {"samples": [good], "labels": labels, "values": {"m": 1, "n": 2}}
+    response = await client.post(URL, json=body, headers=key.headers)
+    assert response.status_code == 200, response.text
+    message = "labels must be an object of strings"
+    assert response.json() == {
+        "accepted": 1,
+        "rejected": 2,
+        "errors": [
+            {"index": 1, "field": "labels", "message": message},
+            {"index": 2, "field": "labels", "message": message},
+        ],
+    }
+
+
 async def test_timestamps_too_far_ahead_or_older_than_retention(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -22,10 +22,15 @@ from agentdeck.overview.service import attach as attach_overview
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
 from agentdeck.secret_key import with_secret_key
+from agentdeck.server.apidocs import install_docs
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
 from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
-from agentdeck.server.middleware import InFlightMiddleware, RequestMiddleware
+from agentdeck.server.middleware import (
+    InFlightMiddleware,
+    RequestMiddleware,
+    SecurityHeadersMiddleware,
+)
 from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
@@ -138,8 +143,12 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served by install_docs, from the package rather than a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     _include_routers(app)
     _mount_ui(app)
 
@@ -159,6 +168,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         max_body_bytes=settings.server.max_body_bytes,
         trusted_proxies=settings.server.trusted_proxies,
     )
+    # outermost: the answers the inner middleware make themselves (413, 500, CORS) get them too
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.server.hsts_seconds)
     return app
 
 

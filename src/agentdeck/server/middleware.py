@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id and context, access log, HTTP metrics, body size limit."""
+"""Pure ASGI middleware: request id and context, access log, HTTP metrics, body size limit,
+security headers."""
 
 from __future__ import annotations
 
@@ -20,6 +21,36 @@ REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 log = structlog.get_logger("agentdeck.access")
+
+#: The one inline style the UI needs: the rule the topology graph's library (Cytoscape) puts
+#: in a <style> element it adds, ``.__________cytoscape_container { position: relative; }``.
+CYTOSCAPE_STYLE = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
+
+#: The policy of every HTML page: this origin only (its WebSocket included: CSP Level 3 lets
+#: 'self' match ws:/wss: on the page's host), no plugins, never framed. React's style props go
+#: through the CSSOM, which style-src does not govern, so no other inline style is needed.
+PAGE_CSP: dict[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'", CYTOSCAPE_STYLE),
+    "img-src": ("'self'", "data:"),
+    "font-src": ("'self'",),
+    "connect-src": ("'self'",),
+    "object-src": ("'none'",),
+    "base-uri": ("'self'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+}
+#: Every other response (JSON, problems, metrics, files) is no page: nothing may run in it.
+DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+def content_security_policy(*, script_hashes: tuple[str, ...] = ()) -> str:
+    """The page policy, allowing also the inline scripts whose ``sha256-...`` hashes are given
+    (a page that must carry one, such as the API docs)."""
+    directives = dict(PAGE_CSP)
+    directives["script-src"] += tuple(f"'{digest}'" for digest in script_hashes)
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
 class BodyTooLarge(HTTPException):
@@ -163,3 +194,38 @@ def _route_template(scope: Scope) -> str:
     if isinstance(path, str):
         return path
     return "unmatched"
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every HTTP response, the ones the app answers itself included.
+
+    A response that sets one of them already (a page with its own script hashes) keeps its own.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts_seconds: int) -> None:
+        self.app = app
+        self.page_csp = content_security_policy()
+        self.hsts = f"max-age={hsts_seconds}" if hsts_seconds else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        hsts = self.hsts if scope.get("scheme") == "https" else None
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out.setdefault("x-content-type-options", "nosniff")
+                out.setdefault("x-frame-options", "DENY")
+                out.setdefault("referrer-policy", "no-referrer")
+                if out.get("content-type", "").startswith("text/html"):
+                    out.setdefault("content-security-policy", self.page_csp)
+                    out.setdefault("cross-origin-opener-policy", "same-origin")
+                else:
+                    out.setdefault("content-security-policy", DOCUMENT_CSP)
+                if hsts is not None:
+                    out.setdefault("strict-transport-security", hsts)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)

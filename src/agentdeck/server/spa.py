@@ -14,7 +14,8 @@ RESERVED_PREFIXES = ("/api/", "/v1/", "/metrics", "/healthz", "/readyz", "/docs"
 
 NOT_BUILT = """<!doctype html><title>agentdeck</title>
 <p>The web UI is not built. Run <code>make ui</code> (or <code>make run</code>) and reload.</p>
-<p>The API is up: <a href="/docs">/docs</a>.</p>"""
+<p>The API is up: <a href="/openapi.json">/openapi.json</a> (its <code>/docs</code> page
+uses files of the UI build too).</p>"""
 
 
 def is_reserved(path: str) -> bool:

@@ -308,7 +308,7 @@ def _parse_compact(
             refuse_all, where = parsed, "timestamp"
         else:
             ts = parsed
-    merged: dict[str, Any] | None = dict(labels) if labels else None
+    merged: dict[str, Any] | None = dict(labels) if labels and not refuse_all else None
     if agent and not refuse_all:
         merged = {**(merged or {}), "agent": agent}
         out.agents.add(agent)
