@@ -16,7 +16,7 @@ TARGET = ROOT / "web" / "openapi.json"
 
 
 def openapi_document() -> dict[str, Any]:
-    from agentdeck.server.app import create_app
+    from agentdeck.app.factory import create_app
     from agentdeck.settings import Settings
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]

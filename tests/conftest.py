@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from agentdeck.app.factory import create_app
 from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.db.base import Base
 from agentdeck.db.engine import create_engine, create_session_factory
@@ -27,7 +28,6 @@ from agentdeck.db.migrate import upgrade
 from agentdeck.identity.models import ApiKey, Membership, Tenant, User
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import create_access_token, hash_password, new_api_key
-from agentdeck.server.app import create_app
 from agentdeck.settings import DatabaseSettings, Settings
 
 PG_ADMIN_URL = os.environ.get(

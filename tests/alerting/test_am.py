@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting import am_service
 from agentdeck.alerting.models import Alert, AlertSource, AlertStatus
+from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from tests.alerting.support import PROMETHEUS, prometheus_server
 from tests.conftest import Factory

@@ -16,9 +16,9 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from agentdeck.app.factory import create_app
 from agentdeck.bus.base import Bus
 from agentdeck.realtime.hub import Hub
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 
 DEADLINE = 10.0

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from agentdeck.app.factory import create_app
 from agentdeck.realtime.hub import publish_event
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp
 from tests.conftest import Factory

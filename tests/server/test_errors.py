@@ -318,7 +318,7 @@ async def ui_app(
     if built:
         (static / "index.html").write_text("<!doctype html><div id=root>agentdeck-ui</div>")
         (static / "assets" / "app.js").write_text("console.log('ui')")
-    monkeypatch.setattr("agentdeck.server.app.STATIC_DIR", static)
+    monkeypatch.setattr("agentdeck.app.factory.STATIC_DIR", static)
     return await app_factory(), built
 
 

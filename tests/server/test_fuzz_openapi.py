@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from tests.conftest import Factory
 

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from agentdeck.app.factory import create_app
 from agentdeck.cli.main import app as cli
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.identity.roles import Role
 from agentdeck.identity.security import create_access_token
 from agentdeck.secret_key import SecretKeyError, secret_key
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from tests.conftest import PG_ADMIN_URL, Factory
 from tests.identity.helpers import ME, login

@@ -16,8 +16,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp
 from tests.conftest import Factory

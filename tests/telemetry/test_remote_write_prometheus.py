@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 from agentdeck.telemetry.models import MetricMetadata
 from agentdeck.tsdb.base import Matcher

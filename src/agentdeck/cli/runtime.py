@@ -106,7 +106,7 @@ def serve(*, host: str | None, port: int | None, reload: bool, demo: bool) -> No
     asyncio.run(_prepare(settings))
     console.print(f"agentdeck is serving on [bold]http://{bind_host}:{bind_port}[/bold]")
     uvicorn.run(
-        "agentdeck.server.main:app_from_env",
+        "agentdeck.app.main:app_from_env",
         factory=True,
         host=bind_host,
         port=bind_port,

@@ -1,6 +1,6 @@
 """What other domains do when identity creates a tenant, without identity knowing them.
 
-A domain registers a listener from the composition root (``server.app.wire_domain_hooks``);
+A domain registers a listener from the composition root (``app.hooks.wire_domain_hooks``);
 identity calls :func:`tenant_created` in the transaction that created the tenant.
 """
 

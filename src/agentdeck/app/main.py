@@ -1,11 +1,11 @@
-"""Entry point for ASGI servers: ``uvicorn --factory agentdeck.server.main:app_from_env``."""
+"""Entry point for ASGI servers: ``uvicorn --factory agentdeck.app.main:app_from_env``."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from agentdeck.app.factory import create_app
 from agentdeck.secret_key import with_secret_key
-from agentdeck.server.app import create_app
 from agentdeck.settings import Settings
 
 
