@@ -16,8 +16,8 @@ from agentdeck.alerting import alerts_service, am_service
 from agentdeck.alerting.alerts_schemas import PostableAlert
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
+from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import BusDep, SessionDep, SettingsDep, requires
-from agentdeck.server.ratelimit import LimitClass
 
 router = APIRouter(prefix="/api/v2", tags=["alertmanager"])
 

@@ -19,6 +19,7 @@ from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.overview.service import attach as attach_overview
+from agentdeck.ratelimit import RateLimiter
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
 from agentdeck.secret_key import with_secret_key
@@ -31,7 +32,6 @@ from agentdeck.server.middleware import (
     RequestMiddleware,
     SecurityHeadersMiddleware,
 )
-from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState

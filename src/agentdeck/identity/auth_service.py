@@ -24,7 +24,7 @@ from agentdeck.identity.security import (
     sha256_hex,
     verify_password,
 )
-from agentdeck.server.ratelimit import LimitClass, RateLimiter
+from agentdeck.ratelimit import LimitClass, RateLimiter
 from agentdeck.settings import AuthSettings
 
 log = structlog.get_logger(__name__)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.bus.base import Bus
+from agentdeck.errors import QuotaExceeded
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.principal_cache import credential_digest
@@ -27,9 +28,9 @@ from agentdeck.identity.security import (
     decode_access_token,
     sha256_hex,
 )
+from agentdeck.ratelimit import LimitClass
 from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
-from agentdeck.server.ratelimit import LimitClass
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
@@ -240,9 +241,8 @@ def requires(
         )
         try:
             verdict = await state.limiter.enforce(cls, principal.rate_key)
-        except ProblemError as exc:
-            if exc.status == 429:  # not a 503 for limits that could not be checked
-                state.metrics.rate_limited.labels(limit=cls.value).inc()
+        except QuotaExceeded:  # not an Unavailable (limits that could not be checked)
+            state.metrics.rate_limited.labels(limit=cls.value).inc()
             raise
         request.state.rate_limit_headers = verdict.headers() if verdict.limit else {}
         return principal

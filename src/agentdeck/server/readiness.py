@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from agentdeck.bus.base import Bus
-    from agentdeck.server.ratelimit import RateLimiter
+    from agentdeck.ratelimit import RateLimiter
     from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
-from agentdeck.server.ratelimit import RateLimiter
 from agentdeck.server.readiness import Readiness
 from agentdeck.settings import Settings
 from agentdeck.telemetry.decode_pool import DecodePool

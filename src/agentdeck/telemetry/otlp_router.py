@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
+from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, requires
 from agentdeck.server.errors import ProblemError
-from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
 from agentdeck.telemetry import _otlp_fast, otlp, remote_write
 from agentdeck.telemetry.ingest import (

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents import service as agents_service
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
+from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, parse_uuid, requires
 from agentdeck.server.errors import FieldError, ProblemError
-from agentdeck.server.ratelimit import LimitClass
 from agentdeck.settings import Settings
 from agentdeck.telemetry import service
 from agentdeck.telemetry.ingest import (

@@ -23,7 +23,7 @@ from limits.errors import StorageError
 from prometheus_client import Counter
 from redis.asyncio import ConnectionPool, Redis
 
-from agentdeck.server.errors import ProblemError
+from agentdeck.errors import QuotaExceeded, Unavailable
 from agentdeck.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -181,11 +181,10 @@ class RateLimiter:
             self._backend_errors.labels(limit=cls.value).inc()
         if self.fail_open:
             return _UNLIMITED
-        raise ProblemError(
-            503,
-            "rate-limit-unavailable",
+        raise Unavailable(
             "rate limits cannot be checked right now (their store does not answer); "
             f"retry in {UNAVAILABLE_RETRY_AFTER_SECONDS} s",
+            kind="rate-limit-unavailable",
             headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
         )
 
@@ -202,9 +201,7 @@ class RateLimiter:
     async def enforce(self, cls: LimitClass, key: str) -> Verdict:
         verdict = await self.hit(cls, key)
         if not verdict.allowed:
-            raise ProblemError(
-                429,
-                "rate-limited",
+            raise QuotaExceeded(
                 f"too many {cls.value} requests; retry in {verdict.reset_seconds} s",
                 headers=verdict.headers(),
             )
