@@ -98,11 +98,11 @@ def _cpu_exprs() -> list[str]:
 async def _evaluation(rounds: int, database_url: str | None, tmp: str) -> dict[str, Any]:
     from sqlalchemy import func, select, update
 
-    from agentdeck.alerting.defaults import install_default_pack
-    from agentdeck.alerting.evaluator import EvaluatorLoop
     from agentdeck.alerting.models import Alert, AlertRule
-    from agentdeck.alerting.rules_schemas import AlertRuleCreate
-    from agentdeck.alerting.rules_service import create_rule
+    from agentdeck.alerting.rules.defaults import install_default_pack
+    from agentdeck.alerting.rules.evaluator import EvaluatorLoop
+    from agentdeck.alerting.rules.schemas import AlertRuleCreate
+    from agentdeck.alerting.rules.service import create_rule
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
     from agentdeck.identity.models import Tenant

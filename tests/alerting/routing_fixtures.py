@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting.dispatcher import dispatch_tenant
+from agentdeck.alerting.dispatch.dispatcher import dispatch_tenant
 from agentdeck.alerting.models import (
     Alert,
     AlertEvent,

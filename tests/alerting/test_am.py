@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting import am_service
+from agentdeck.alerting.alerts import am_service
 from agentdeck.alerting.models import Alert, AlertSource, AlertStatus
 from agentdeck.app.factory import create_app
 from agentdeck.identity.roles import Role
@@ -145,7 +145,7 @@ async def test_unrefreshed_alerts_expire_and_manual_resolve_has_a_grace(
 
 
 def _postable(data: dict[str, Any]) -> Any:
-    from agentdeck.alerting.alerts_schemas import PostableAlert
+    from agentdeck.alerting.alerts.schemas import PostableAlert
 
     return PostableAlert.model_validate(data)
 

@@ -118,7 +118,7 @@ async def test_replaying_a_tick_queues_nothing_twice(world: World) -> None:
     # replay: restore the group state as it was before the tick, run the same tick again
     from sqlalchemy import delete
 
-    from agentdeck.alerting.dispatcher_models import AlertDispatch, NotificationGroup
+    from agentdeck.alerting.dispatch.models import AlertDispatch, NotificationGroup
 
     async with world.sessions() as session:
         await session.execute(delete(NotificationGroup))

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.evaluator import EvaluatorLoop, evaluate_rule
 from agentdeck.alerting.models import (
     Alert,
     AlertEvent,
@@ -24,6 +23,7 @@ from agentdeck.alerting.models import (
     NoDataState,
     SeriesState,
 )
+from agentdeck.alerting.rules.evaluator import EvaluatorLoop, evaluate_rule
 from agentdeck.identity.roles import Role
 from agentdeck.settings import AlertingSettings
 from tests.alerting.support import make_rule, store_of, write

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from agentdeck.alerting.inhibition import CompiledInhibition, inhibitions
-from agentdeck.alerting.matchers import parse_matchers
 from agentdeck.alerting.models import AlertStatus
+from agentdeck.alerting.routing.inhibition import CompiledInhibition, inhibitions
+from agentdeck.alerting.routing.matchers import parse_matchers
 from tests.alerting.routing_fixtures import World, at, sent_alerts
 
 CRIT = [{"name": "severity", "op": "=", "value": "critical"}]

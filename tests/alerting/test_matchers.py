@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agentdeck.alerting.matchers import (
+from agentdeck.alerting.routing.matchers import (
     Matcher,
     MatcherError,
     MatcherModel,

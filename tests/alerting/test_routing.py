@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentdeck.alerting.routing import RoutingTree, match_routes
+from agentdeck.alerting.routing.tree import RoutingTree, match_routes
 from agentdeck.identity.roles import Role
 from tests.alerting.routing_fixtures import World
 from tests.conftest import Caller, Factory

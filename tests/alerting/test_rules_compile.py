@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agentdeck.alerting.rules_compile import format_duration, parse_duration
+from agentdeck.alerting.rules.compile import format_duration, parse_duration
 from agentdeck.identity.roles import Role
 from tests.alerting.rules_support import RULES, T0, ingest
 from tests.conftest import Factory

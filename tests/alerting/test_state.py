@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentdeck.alerting.fingerprint import fingerprint
-from agentdeck.alerting.state import (
+from agentdeck.alerting.alerts.fingerprint import fingerprint
+from agentdeck.alerting.alerts.state import (
     Condition,
     Event,
     Memory,

@@ -31,7 +31,7 @@ pytestmark = [
 # start the work at the same moment instead of one import time apart.
 REPLICA = """
 import asyncio, sys
-import agentdeck.alerting.defaults, agentdeck.db.migrate, agentdeck.identity.bootstrap
+import agentdeck.alerting.rules.defaults, agentdeck.db.migrate, agentdeck.identity.bootstrap
 from agentdeck.cli.runtime import _prepare
 from agentdeck.settings import Settings
 settings = Settings()

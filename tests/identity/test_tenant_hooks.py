@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.defaults import default_pack
 from agentdeck.alerting.models import AlertRule
+from agentdeck.alerting.rules.defaults import default_pack
 from agentdeck.identity import hooks
 from agentdeck.identity.service import ensure_tenant
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.fingerprint import fingerprint
+from agentdeck.alerting.alerts.fingerprint import fingerprint
 from agentdeck.alerting.models import Alert
 from agentdeck.identity.roles import Role
 from tests.conftest import Caller, Factory

@@ -204,8 +204,8 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops (all leased): the scraper, retention/downsampling, the alert
     evaluator, the notification dispatcher and the delivery worker."""
-    from agentdeck.alerting.dispatcher import DispatcherLoop
-    from agentdeck.alerting.evaluator import EvaluatorLoop
+    from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
+    from agentdeck.alerting.rules.evaluator import EvaluatorLoop
     from agentdeck.identity.service import retention_days_source
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
@@ -246,7 +246,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
 
 async def _backfill_rule_packs(state: AppState) -> None:
     """The default alert rule pack for tenants created before it existed."""
-    from agentdeck.alerting.defaults import backfill_default_packs
+    from agentdeck.alerting.rules.defaults import backfill_default_packs
 
     await backfill_default_packs(state.sessions)
 
@@ -288,12 +288,12 @@ async def _start_hub(state: AppState) -> Hub:
 
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
-    from agentdeck.alerting.alerts_router import router as alerts_router
-    from agentdeck.alerting.am_api import router as alertmanager_router
-    from agentdeck.alerting.routing_router import router as routing_router
-    from agentdeck.alerting.rules_router import router as alert_rules_router
-    from agentdeck.alerting.silences_router import router as silences_router
-    from agentdeck.alerting.trace import router as trace_router
+    from agentdeck.alerting.alerts.am_api import router as alertmanager_router
+    from agentdeck.alerting.alerts.router import router as alerts_router
+    from agentdeck.alerting.alerts.trace import router as trace_router
+    from agentdeck.alerting.routing.router import router as routing_router
+    from agentdeck.alerting.routing.silences_router import router as silences_router
+    from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.notify.router import router as notify_router

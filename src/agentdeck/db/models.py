@@ -1,7 +1,7 @@
 """Imports every table so the metadata is complete (Alembic, tests)."""
 
 from agentdeck.agents.models import Agent, AgentLabel
-from agentdeck.alerting.dispatcher_models import AlertDispatch, NotificationGroup
+from agentdeck.alerting.dispatch.models import AlertDispatch, NotificationGroup
 from agentdeck.alerting.models import (
     Alert,
     AlertEvent,

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from agentdeck.alerting import state, templates
-from agentdeck.alerting.rules_schemas import (
+from agentdeck.alerting.alerts import state
+from agentdeck.alerting.rules import templates
+from agentdeck.alerting.rules.schemas import (
     AlertRuleCreate,
     BacktestAlert,
     BacktestResult,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.alerting.models import Alert, AlertEvent, AlertStatus, Severity
-from agentdeck.alerting.silences import alert_labels
+from agentdeck.alerting.routing.silences import alert_labels
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 _SEVERITY_ORDER = [Severity.info, Severity.warning, Severity.error, Severity.critical]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting import promfile
-from agentdeck.alerting.rules_schemas import (
+from agentdeck.alerting.rules import promfile
+from agentdeck.alerting.rules.schemas import (
     AlertRuleUpdate,
     ImportError_,
     ImportMode,
     RuleFileImport,
     RuleFileImportResult,
 )
-from agentdeck.alerting.rules_service import compile_expr, create_rule, rule_by_name, update_rule
+from agentdeck.alerting.rules.service import compile_expr, create_rule, rule_by_name, update_rule
 from agentdeck.errors import DomainError, malformed
 from agentdeck.identity.principal import Principal
 

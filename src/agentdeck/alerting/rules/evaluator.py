@@ -32,8 +32,18 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting import alerts_service, am_service
-from agentdeck.alerting.fingerprint import fingerprint
+from agentdeck.alerting.alerts import am_service
+from agentdeck.alerting.alerts import service as alerts_service
+from agentdeck.alerting.alerts.fingerprint import fingerprint
+from agentdeck.alerting.alerts.state import (
+    Condition,
+    Event,
+    Memory,
+    Phase,
+    Timing,
+    absent_condition,
+    step,
+)
 from agentdeck.alerting.models import (
     Alert,
     AlertRule,
@@ -43,17 +53,8 @@ from agentdeck.alerting.models import (
     NoDataState,
     SeriesState,
 )
-from agentdeck.alerting.rules_compile import condition_of
-from agentdeck.alerting.state import (
-    Condition,
-    Event,
-    Memory,
-    Phase,
-    Timing,
-    absent_condition,
-    step,
-)
-from agentdeck.alerting.templates import render_annotations
+from agentdeck.alerting.rules.compile import condition_of
+from agentdeck.alerting.rules.templates import render_annotations
 from agentdeck.bus.base import Bus
 from agentdeck.loops.base import Loop
 from agentdeck.settings import AlertingSettings, Settings

@@ -16,7 +16,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from agentdeck.alerting.matchers import Matcher
+from agentdeck.alerting.routing.matchers import Matcher
 from agentdeck.tsdb.promql import PromQLError, parse
 
 _DURATION = re.compile(

@@ -9,20 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 
 from agentdeck.agents.router import expected_revisions
-from agentdeck.alerting import escalation, inhibition, receivers, routing_service
-from agentdeck.alerting.escalation import (
+from agentdeck.alerting.routing import escalation, inhibition, receivers
+from agentdeck.alerting.routing import service as routing_service
+from agentdeck.alerting.routing.escalation import (
     EscalationPolicyCreate,
     EscalationPolicyPublic,
     EscalationPolicyUpdate,
 )
-from agentdeck.alerting.inhibition import (
+from agentdeck.alerting.routing.inhibition import (
     InhibitionRuleCreate,
     InhibitionRulePublic,
     InhibitionRuleUpdate,
 )
-from agentdeck.alerting.receivers import ReceiverCreate, ReceiverPublic, ReceiverUpdate
-from agentdeck.alerting.routing import RoutingTree
-from agentdeck.alerting.routing_service import NotificationPolicyPublic
+from agentdeck.alerting.routing.receivers import ReceiverCreate, ReceiverPublic, ReceiverUpdate
+from agentdeck.alerting.routing.service import NotificationPolicyPublic
+from agentdeck.alerting.routing.tree import RoutingTree
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import Admin, Developer, SessionDep, Viewer, parse_uuid
 

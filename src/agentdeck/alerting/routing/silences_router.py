@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from agentdeck.alerting import silences
-from agentdeck.alerting.matchers import Matcher, MatcherError, parse_matcher
-from agentdeck.alerting.silences import (
+from agentdeck.alerting.routing import silences
+from agentdeck.alerting.routing.matchers import Matcher, MatcherError, parse_matcher
+from agentdeck.alerting.routing.silences import (
     SilenceCreate,
     SilenceFromAlert,
     SilencePreview,

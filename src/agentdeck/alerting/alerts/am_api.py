@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from agentdeck.alerting import alerts_service, am_service
-from agentdeck.alerting.alerts_schemas import PostableAlert
+from agentdeck.alerting.alerts import am_service
+from agentdeck.alerting.alerts import service as alerts_service
+from agentdeck.alerting.alerts.schemas import PostableAlert
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.ratelimit import LimitClass

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting import alerts_service
-from agentdeck.alerting.alerts_schemas import PostableAlert
-from agentdeck.alerting.fingerprint import fingerprint
+from agentdeck.alerting.alerts import service as alerts_service
+from agentdeck.alerting.alerts.fingerprint import fingerprint
+from agentdeck.alerting.alerts.schemas import PostableAlert
 from agentdeck.alerting.models import Alert, AlertEvent, AlertSource, AlertStatus, Severity
 from agentdeck.settings import AlertingSettings
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.dispatcher_payload import build_payload, decision, timeline
-from agentdeck.alerting.escalation import levels_due
+from agentdeck.alerting.dispatch.payload import build_payload, decision, timeline
 from agentdeck.alerting.models import Alert, AlertRule, AlertStatus
-from agentdeck.alerting.routing import ResolvedRoute
+from agentdeck.alerting.routing.escalation import levels_due
+from agentdeck.alerting.routing.tree import ResolvedRoute
 from agentdeck.notify.outbox import enqueue
 
 if TYPE_CHECKING:
-    from agentdeck.alerting.dispatcher import TenantContext
-    from agentdeck.alerting.dispatcher_models import AlertDispatch
+    from agentdeck.alerting.dispatch.dispatcher import TenantContext
+    from agentdeck.alerting.dispatch.models import AlertDispatch
 
 
 def _stamp(alert: Alert) -> int:

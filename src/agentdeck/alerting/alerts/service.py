@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.alerts_schemas import BulkAction, BulkItemResult, BulkResult
-from agentdeck.alerting.matchers import Matcher, matches_all
+from agentdeck.alerting.alerts.schemas import BulkAction, BulkItemResult, BulkResult
 from agentdeck.alerting.models import (
     Alert,
     AlertEvent,
@@ -26,6 +25,7 @@ from agentdeck.alerting.models import (
     AlertStatus,
     Severity,
 )
+from agentdeck.alerting.routing.matchers import Matcher, matches_all
 from agentdeck.audit import service as audit
 from agentdeck.bus.base import Bus
 from agentdeck.errors import DomainError, conflict, not_found

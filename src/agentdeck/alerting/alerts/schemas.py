@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from agentdeck.alerting.matchers import LABEL_NAME
 from agentdeck.alerting.models import Alert, AlertEvent, AlertSource, AlertStatus, Severity
+from agentdeck.alerting.routing.matchers import LABEL_NAME
 
 
 def _aware(moment: datetime) -> datetime:

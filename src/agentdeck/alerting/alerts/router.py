@@ -13,8 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from agentdeck.alerting import alerts_service as service
-from agentdeck.alerting.alerts_schemas import (
+from agentdeck.alerting.alerts import service
+from agentdeck.alerting.alerts.schemas import (
     AcknowledgeBody,
     AlertEventPublic,
     AlertPublic,
@@ -22,8 +22,8 @@ from agentdeck.alerting.alerts_schemas import (
     BulkResult,
     NoteBody,
 )
-from agentdeck.alerting.matchers import Matcher, MatcherError, parse_matcher, parse_matchers
 from agentdeck.alerting.models import AlertSource, AlertStatus, Severity
+from agentdeck.alerting.routing.matchers import Matcher, MatcherError, parse_matcher, parse_matchers
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import BusDep, Developer, SessionDep, Viewer, parse_uuid
 from agentdeck.server.errors import field_error

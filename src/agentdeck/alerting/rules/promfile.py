@@ -18,8 +18,8 @@ import yaml
 from pydantic import ValidationError
 
 from agentdeck.alerting.models import AlertRule, Severity
-from agentdeck.alerting.rules_compile import DurationError, format_duration, parse_duration
-from agentdeck.alerting.rules_schemas import AlertRuleCreate, ImportError_
+from agentdeck.alerting.rules.compile import DurationError, format_duration, parse_duration
+from agentdeck.alerting.rules.schemas import AlertRuleCreate, ImportError_
 
 DEFAULT_INTERVAL_SECONDS = 60.0
 

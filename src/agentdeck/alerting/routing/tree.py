@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentdeck.alerting.matchers import LABEL_NAME, Matcher, MatcherModel, matches_all
+from agentdeck.alerting.routing.matchers import LABEL_NAME, Matcher, MatcherModel, matches_all
 
 DEFAULT_GROUP_WAIT = 30.0
 DEFAULT_GROUP_INTERVAL = 300.0

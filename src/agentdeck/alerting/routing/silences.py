@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
-from agentdeck.alerting.matchers import Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.alerting.models import Alert, Silence
+from agentdeck.alerting.routing.matchers import Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.db.base import utcnow
 from agentdeck.errors import Conflict, invalid, not_found
 from agentdeck.identity.principal import Principal

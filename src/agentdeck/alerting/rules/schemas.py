@@ -19,10 +19,10 @@ from pydantic import (
     model_validator,
 )
 
-from agentdeck.alerting import templates
-from agentdeck.alerting.matchers import MatcherModel
 from agentdeck.alerting.models import AlertRule, NoDataState, Severity
-from agentdeck.alerting.rules_compile import (
+from agentdeck.alerting.routing.matchers import MatcherModel
+from agentdeck.alerting.rules import templates
+from agentdeck.alerting.rules.compile import (
     METRIC_NAME,
     DurationError,
     Threshold,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import EscalationPolicy, NotificationPolicy, Receiver
-from agentdeck.alerting.routing import RoutingTree, referenced_ids
+from agentdeck.alerting.routing.tree import RoutingTree, referenced_ids
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.errors import FieldIssue, Invalid, PreconditionFailed

@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 
 from agentdeck.agents.router import expected_revisions
-from agentdeck.alerting import defaults, promfile
-from agentdeck.alerting import rules_service as service
 from agentdeck.alerting.models import AlertRule, Severity
-from agentdeck.alerting.rules_backtest import backtest
-from agentdeck.alerting.rules_import import import_rule_file
-from agentdeck.alerting.rules_schemas import (
+from agentdeck.alerting.rules import defaults, promfile, service
+from agentdeck.alerting.rules.backtest import backtest
+from agentdeck.alerting.rules.importer import import_rule_file
+from agentdeck.alerting.rules.schemas import (
     AlertRuleCreate,
     AlertRulePublic,
     AlertRuleUpdate,

@@ -14,8 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
-from agentdeck.alerting.matchers import LABEL_NAME, Matcher, MatcherModel, from_dicts, matches_all
 from agentdeck.alerting.models import InhibitionRule
+from agentdeck.alerting.routing.matchers import (
+    LABEL_NAME,
+    Matcher,
+    MatcherModel,
+    from_dicts,
+    matches_all,
+)
 from agentdeck.identity.principal import Principal
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.alerting.models import AlertRule, NoDataState, Severity
-from agentdeck.alerting.rules_schemas import AlertRuleCreate, DefaultPackResult, ThresholdForm
-from agentdeck.alerting.rules_service import create_rule
+from agentdeck.alerting.rules.schemas import AlertRuleCreate, DefaultPackResult, ThresholdForm
+from agentdeck.alerting.rules.service import create_rule
 from agentdeck.audit.models import AuditEntry
 from agentdeck.audit.service import record
 from agentdeck.errors import DomainError

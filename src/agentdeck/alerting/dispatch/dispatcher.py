@@ -22,13 +22,13 @@ import structlog
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting import inhibition, silences
-from agentdeck.alerting.dispatcher_escalation import direct_and_escalation
-from agentdeck.alerting.dispatcher_models import AlertDispatch, NotificationGroup
-from agentdeck.alerting.dispatcher_payload import build_payload, decision, timeline
+from agentdeck.alerting.dispatch.escalation import direct_and_escalation
+from agentdeck.alerting.dispatch.models import AlertDispatch, NotificationGroup
+from agentdeck.alerting.dispatch.payload import build_payload, decision, timeline
 from agentdeck.alerting.models import Alert, AlertStatus, EscalationPolicy, Receiver
-from agentdeck.alerting.routing import ResolvedRoute, compile_tree, key_hash
-from agentdeck.alerting.routing_service import get_policy
+from agentdeck.alerting.routing import inhibition, silences
+from agentdeck.alerting.routing.service import get_policy
+from agentdeck.alerting.routing.tree import ResolvedRoute, compile_tree, key_hash
 from agentdeck.db.base import utcnow
 from agentdeck.identity.models import Tenant
 from agentdeck.loops.base import Loop

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import AlertRule, Severity
-from agentdeck.alerting.receivers import ensure_channels
-from agentdeck.alerting.rules_compile import Condition, Threshold, condition_of
-from agentdeck.alerting.rules_schemas import (
+from agentdeck.alerting.routing.receivers import ensure_channels
+from agentdeck.alerting.rules.compile import Condition, Threshold, condition_of
+from agentdeck.alerting.rules.schemas import (
     AlertRuleCreate,
     AlertRuleUpdate,
     CompiledExpr,

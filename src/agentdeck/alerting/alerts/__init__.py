@@ -1,0 +1,1 @@
+"""Alerts: their lifecycle, the API, the Alertmanager-compatible receiver, traces."""

@@ -1,0 +1,1 @@
+"""Dispatch: turning alerts into notifications along the routing tree."""

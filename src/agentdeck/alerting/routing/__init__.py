@@ -1,0 +1,1 @@
+"""Routing: the tree, receivers, silences, inhibition, escalation policies."""

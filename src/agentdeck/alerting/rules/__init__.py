@@ -1,0 +1,1 @@
+"""Alert rules: schemas, CRUD, compile, import, backtest, the default pack, evaluation."""
