@@ -6,7 +6,9 @@ import { tenantQuery } from "../../api/queries";
 import type { TenantPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useAuth } from "../../auth/session";
-import { Banner, ErrorBanner, Field, Loading, Spinner } from "../../components/ui";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { Banner, ErrorBanner, Field, Spinner } from "../../components/ui";
 
 const MAX_QUOTA = 1000;
 const MAX_RETENTION_DAYS = 3650;
@@ -96,18 +98,11 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
 function Tenant(): ReactNode {
   const query = useQuery(tenantQuery());
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Tenant</h2>
-      </div>
-      {query.isPending ? <Loading /> : query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : (
-        <TenantForm key={query.data.id} tenant={query.data} />
-      )}
-    </section>
+    <ResourceSection title="Tenant">
+      <QueryStates query={query} isEmpty={false}>
+        {query.data ? <TenantForm key={query.data.id} tenant={query.data} /> : null}
+      </QueryStates>
+    </ResourceSection>
   );
 }
 

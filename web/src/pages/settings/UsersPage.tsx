@@ -6,7 +6,8 @@ import { usersQuery } from "../../api/queries";
 import { ROLES, type Role, type UserPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
-import { Icon } from "../../components/Icon";
+import { QueryStates } from "../../components/QueryStates";
+import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import { Banner, ConfirmDialog, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
 import { TableFoot } from "../../components/TableFoot";
 
@@ -112,17 +113,7 @@ function UsersTable(): ReactNode {
   });
 
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Users</h2>
-        <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-          {creating ? "Close" : (
-            <>
-              <Icon name="plus" /> New user
-            </>
-          )}
-        </button>
-      </div>
+    <ResourceSection title="Users" actions={<CreateToggle open={creating} label="New user" onToggle={() => setCreating((v) => !v)} />}>
       {creating ? (
         <CreateUser
           onDone={(u) => {
@@ -137,16 +128,7 @@ function UsersTable(): ReactNode {
           {update.isError ? <ErrorBanner error={update.error} /> : null}
         </div>
       ) : null}
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : (
+      <QueryStates query={query} isEmpty={false} minHeight={160}>
         <div className="table-wrap">
           <table className="table" aria-label="Users">
             <thead>
@@ -218,7 +200,7 @@ function UsersTable(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <TableFoot query={query} />
       <ConfirmDialog
         open={deactivating !== null}
@@ -232,7 +214,7 @@ function UsersTable(): ReactNode {
       >
         <p>They are signed out at once and cannot sign in until reactivated. Their agents stay.</p>
       </ConfirmDialog>
-    </section>
+    </ResourceSection>
   );
 }
 

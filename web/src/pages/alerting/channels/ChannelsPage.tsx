@@ -5,7 +5,8 @@ import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import type { components } from "../../../api/schema";
 import { RequireRole } from "../../../auth/guards";
-import { Icon } from "../../../components/Icon";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { Banner, ConfirmDialog, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../../components/ui";
 
 type Channel = components["schemas"]["ChannelPublic"];
@@ -225,30 +226,23 @@ function Channels(): ReactNode {
   const channels = list.data?.items ?? [];
   const kindTitle = (k: string): string => kinds.data?.items.find((x) => x.kind === k)?.title ?? k;
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Channels</h2>
-        <button type="button" className={editing ? "btn" : "btn btn-primary"} onClick={() => setEditing(editing ? null : "new")}>
-          {editing ? "Close" : (
-            <>
-              <Icon name="plus" /> New channel
-            </>
-          )}
-        </button>
-      </div>
+    <ResourceSection
+      title="Channels"
+      actions={<CreateToggle open={editing !== null} label="New channel" onToggle={() => setEditing(editing ? null : "new")} />}
+    >
       {editing && kinds.data ? <ChannelForm key={editing === "new" ? "new" : editing.id} kinds={kinds.data.items} channel={editing === "new" ? null : editing} onDone={() => setEditing(null)} /> : null}
-      {list.isError ? <div className="card-body"><ErrorBanner error={list.error} /></div> : null}
-      {test.isError ? <div className="card-body"><ErrorBanner error={test.error} /></div> : null}
+      <CardError error={test.error} />
       {tested ? <div className="card-body"><TestOutcome result={tested.result} /></div> : null}
-      {list.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : channels.length === 0 ? (
-        <EmptyState icon="alerts" title="No notification channels yet">
-          <p>Channels are where alert notifications go: email, Slack, Teams, Discord, Telegram, ntfy, PagerDuty or any webhook.</p>
-        </EmptyState>
-      ) : (
+      <QueryStates
+        query={list}
+        isEmpty={channels.length === 0}
+        minHeight={160}
+        empty={
+          <EmptyState icon="alerts" title="No notification channels yet">
+            <p>Channels are where alert notifications go: email, Slack, Teams, Discord, Telegram, ntfy, PagerDuty or any webhook.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Notification channels">
             <thead>
@@ -297,7 +291,7 @@ function Channels(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       {deleting ? (
         <ConfirmDialog
           open
@@ -311,7 +305,7 @@ function Channels(): ReactNode {
           <p>Its queued notifications and delivery log go with it.</p>
         </ConfirmDialog>
       ) : null}
-    </section>
+    </ResourceSection>
   );
 }
 

@@ -6,7 +6,9 @@ import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
+import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
 import { escalationQuery, formatSeconds, receiversQuery, type EscalationPolicy } from "./api";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
@@ -104,29 +106,21 @@ export function EscalationPage(): ReactNode {
   });
   const rows = query.data?.items ?? [];
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Escalation policies</h2>
-        {isAdmin ? (
-          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-            {creating ? "Close" : (
-              <>
-                <Icon name="plus" /> New policy
-              </>
-            )}
-          </button>
-        ) : null}
-      </div>
+    <ResourceSection
+      title="Escalation policies"
+      actions={isAdmin ? <CreateToggle open={creating} label="New policy" onToggle={() => setCreating((v) => !v)} /> : undefined}
+    >
       {creating ? <CreatePolicy onDone={() => setCreating(false)} /> : null}
-      {remove.isError ? <ErrorBanner error={remove.error} /> : null}
-      {query.isError ? <ErrorBanner error={query.error} /> : null}
-      {query.isPending ? (
-        <Spinner />
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title="No escalation policies">
-          <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={remove.error} />
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        empty={
+          <EmptyState icon="alerts" title="No escalation policies">
+            <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Escalation policies">
             <thead>
@@ -163,10 +157,10 @@ export function EscalationPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Refused while the routing tree names it.</p>
       </DeleteDialog>
-    </section>
+    </ResourceSection>
   );
 }

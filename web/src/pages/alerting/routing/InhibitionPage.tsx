@@ -4,8 +4,9 @@ import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { Icon } from "../../../components/Icon";
-import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
+import { QueryStates } from "../../../components/QueryStates";
+import { CreateToggle, ResourceSection } from "../../../components/ResourceSection";
+import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
 import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
@@ -94,28 +95,20 @@ export function InhibitionPage(): ReactNode {
     onSettled: () => queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] }),
   });
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Inhibition rules</h2>
-        {canWrite ? (
-          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-            {creating ? "Close" : (
-              <>
-                <Icon name="plus" /> New rule
-              </>
-            )}
-          </button>
-        ) : null}
-      </div>
+    <ResourceSection
+      title="Inhibition rules"
+      actions={canWrite ? <CreateToggle open={creating} label="New rule" onToggle={() => setCreating((v) => !v)} /> : undefined}
+    >
       {creating ? <CreateRule onDone={() => setCreating(false)} /> : null}
-      {query.isError ? <ErrorBanner error={query.error} /> : null}
-      {query.isPending ? (
-        <Spinner />
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title="No inhibition rules">
-          <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
-        </EmptyState>
-      ) : (
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        empty={
+          <EmptyState icon="alerts" title="No inhibition rules">
+            <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Inhibition rules">
             <thead>
@@ -158,10 +151,10 @@ export function InhibitionPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Alerts it mutes are notified at once if they still fire.</p>
       </DeleteDialog>
-    </section>
+    </ResourceSection>
   );
 }

@@ -5,7 +5,9 @@ import { useSearchParams } from "react-router";
 import { api, unwrap } from "../../../api/client";
 import { errorMessage } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { Icon } from "../../../components/Icon";
+import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import {
   ConfirmDialog,
   EmptyState,
@@ -21,7 +23,12 @@ import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { TableFoot } from "../../../components/TableFoot";
 
-const STATES: readonly (SilenceState | "")[] = ["", "active", "pending", "expired"];
+const STATES: readonly FilterOption<SilenceState | "">[] = [
+  { value: "", label: "any state" },
+  "active",
+  "pending",
+  "expired",
+];
 const DURATIONS: readonly [string, number][] = [
   ["1 hour", 3600],
   ["4 hours", 4 * 3600],
@@ -162,49 +169,28 @@ export function SilencesPage(): ReactNode {
     },
   });
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Silences</h2>
+    <ResourceSection
+      title="Silences"
+      actions={
         <div className="row" style={{ flexWrap: "nowrap" }}>
-          <select className="select" style={{ width: "auto" }} aria-label="State" value={state} onChange={(e) => setState(e.target.value as SilenceState | "")}>
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s || "any state"}
-              </option>
-            ))}
-          </select>
+          <FilterSelect label="State" style={{ width: "auto" }} options={STATES} value={state} onChange={setState} />
           <input className="input" style={{ width: 200 }} placeholder="Comment contains" aria-label="Search comments" value={q} onChange={(e) => setQ(e.target.value)} />
-          {canWrite ? (
-            <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-              {creating ? "Close" : (
-                <>
-                  <Icon name="plus" /> New silence
-                </>
-              )}
-            </button>
-          ) : null}
+          {canWrite ? <CreateToggle open={creating} label="New silence" onToggle={() => setCreating((v) => !v)} /> : null}
         </div>
-      </div>
+      }
+    >
       {creating ? <CreateSilence initial={prefill} onDone={() => setCreating(false)} /> : null}
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {expire.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={expire.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 120 }}>
-          <Spinner />
-        </div>
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
-          <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={expire.error} />
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        minHeight={120}
+        empty={
+          <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
+            <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Silences">
             <thead>
@@ -243,7 +229,7 @@ export function SilencesPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <TableFoot query={query} />
       <ConfirmDialog
         open={expiring !== null}
@@ -257,6 +243,6 @@ export function SilencesPage(): ReactNode {
       >
         <p>Alerts it mutes that are still firing are notified at once.</p>
       </ConfirmDialog>
-    </section>
+    </ResourceSection>
   );
 }

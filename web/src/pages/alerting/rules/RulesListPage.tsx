@@ -3,14 +3,11 @@ import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../../../api/client";
 import { useCan } from "../../../auth/session";
-import {
-  Banner,
-  EmptyState,
-  ErrorBanner,
-  LinkButton,
-  PageHead,
-  Spinner,
-} from "../../../components/ui";
+import { FilterBar, FilterSelect, type FilterOption } from "../../../components/FilterBar";
+import { QueryStates } from "../../../components/QueryStates";
+import { ResourceSection } from "../../../components/ResourceSection";
+import { TableFoot } from "../../../components/TableFoot";
+import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
 import { formatSeconds, rulesQuery, SEVERITIES, type AlertRule, type RuleFilters } from "./rulesApi";
 
@@ -20,6 +17,12 @@ const SEVERITY_BADGE: Record<string, string> = {
   warning: "badge-scaling",
   info: "badge-stopped",
 };
+
+const ENABLED_OPTIONS: readonly FilterOption<RuleFilters["enabled"]>[] = [
+  { value: "", label: "Enabled and disabled" },
+  { value: "true", label: "Enabled" },
+  { value: "false", label: "Disabled" },
+];
 
 export function RulesListPage(): ReactNode {
   const canEdit = useCan("developer");
@@ -88,8 +91,8 @@ export function RulesListPage(): ReactNode {
         </Banner>
       ) : null}
       {toggle.isError ? <ErrorBanner error={toggle.error} /> : null}
-      <div className="card">
-        <div className="filters" role="search">
+      <ResourceSection>
+        <FilterBar>
           <input
             className="input grow"
             type="search"
@@ -98,40 +101,19 @@ export function RulesListPage(): ReactNode {
             value={search}
             onChange={(e) => setSearch(e.target.value)}
           />
-          <select
-            className="select"
-            aria-label="Severity"
-            value={severity}
-            onChange={(e) => setSeverity(e.target.value as RuleFilters["severity"])}
-          >
-            <option value="">All severities</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-          <select
-            className="select"
-            aria-label="Enabled"
-            value={enabled}
-            onChange={(e) => setEnabled(e.target.value as RuleFilters["enabled"])}
-          >
-            <option value="">Enabled and disabled</option>
-            <option value="true">Enabled</option>
-            <option value="false">Disabled</option>
-          </select>
-        </div>
-        {query.isError ? <ErrorBanner error={query.error} /> : null}
-        {query.isPending ? (
-          <div className="center-fill" style={{ minHeight: 200 }}>
-            <Spinner />
-          </div>
-        ) : rules.length === 0 ? (
-          <EmptyState icon="search" title="No alert rules">
-            <p>Create one from a metric and a threshold, write PromQL, or add the default rules.</p>
-          </EmptyState>
-        ) : (
+          <FilterSelect label="Severity" all="All severities" options={SEVERITIES} value={severity} onChange={setSeverity} />
+          <FilterSelect label="Enabled" options={ENABLED_OPTIONS} value={enabled} onChange={setEnabled} />
+        </FilterBar>
+        <QueryStates
+          query={query}
+          isEmpty={rules.length === 0}
+          minHeight={200}
+          empty={
+            <EmptyState icon="search" title="No alert rules">
+              <p>Create one from a metric and a threshold, write PromQL, or add the default rules.</p>
+            </EmptyState>
+          }
+        >
           <div className="table-wrap">
           <table className="table" aria-label="Alert rules">
             <thead>
@@ -172,13 +154,9 @@ export function RulesListPage(): ReactNode {
             </tbody>
           </table>
           </div>
-        )}
-        {query.hasNextPage ? (
-          <button type="button" className="btn" onClick={() => void query.fetchNextPage()}>
-            Load more
-          </button>
-        ) : null}
-      </div>
+        </QueryStates>
+        <TableFoot query={query} />
+      </ResourceSection>
     </>
   );
 }
