@@ -1,9 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode, type SyntheticEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { api, unwrapWithEtag } from "../../api/client";
 import { errorMessage, fieldErrors, isStale } from "../../api/problem";
-import { agentQuery } from "../../api/queries";
+import { agentKeys, agentQuery, createAgent, updateAgent } from "../../api/agents";
 import { AGENT_TYPES, type AgentPublic, type AgentType } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { Banner, ErrorBanner, Field, Loading, PageHead, Spinner } from "../../components/ui";
@@ -86,21 +85,13 @@ function AgentForm({
       if (loaded) {
         const body = toAgentUpdate(form, loaded.agent);
         if (Object.keys(body).length === 0) return { data: loaded.agent, etag: loaded.etag };
-        return unwrapWithEtag(
-          api.PATCH("/api/v1/agents/{agent_id}", {
-            params: {
-              path: { agent_id: loaded.agent.id },
-              header: loaded.etag ? { "if-match": loaded.etag } : {},
-            },
-            body,
-          }),
-        );
+        return updateAgent(loaded.agent.id, loaded.etag, body);
       }
-      return unwrapWithEtag(api.POST("/api/v1/agents", { body: toAgentCreate(form) }));
+      return createAgent(toAgentCreate(form));
     },
     onSuccess: async ({ data, etag }) => {
       queryClient.setQueryData(agentQuery(data.id).queryKey, { data, etag });
-      await queryClient.invalidateQueries({ queryKey: ["agents", "list"] });
+      await queryClient.invalidateQueries({ queryKey: agentKeys.lists });
       await navigate(`/agents/${data.id}`);
     },
     onError: (error) => {

@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
-import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/queries";
+import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/agents";
 import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
 import { useCan } from "../../auth/session";
 import { Icon } from "../../components/Icon";

@@ -15,13 +15,14 @@ import { NoteDialog, type NoteAction } from "./AlertActions";
 import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
 import {
   ALERT_STATUSES,
+  alertKeys,
   alertsQuery,
   bulk,
   DEFAULT_ALERT_FILTERS,
   SEVERITIES,
   type AlertFilters,
   type AlertPublic,
-} from "./queries";
+} from "../../api/alerts";
 import { TableFoot } from "../../components/TableFoot";
 
 function filtersFrom(params: URLSearchParams): AlertFilters {
@@ -87,8 +88,8 @@ export function AlertsPage(): ReactNode {
 
   // Any alert change in the tenant refetches the list (and open detail pages).
   useChannel("alerts", {
-    onEvent: () => void client.invalidateQueries({ queryKey: ["alerts"] }),
-    onSnapshot: () => void client.invalidateQueries({ queryKey: ["alerts"] }),
+    onEvent: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
+    onSnapshot: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
   });
 
   const query = useInfiniteQuery(alertsQuery(filters));
@@ -107,7 +108,7 @@ export function AlertsPage(): ReactNode {
       );
       setSelected(new Set());
       setPending(null);
-      void client.invalidateQueries({ queryKey: ["alerts"] });
+      void client.invalidateQueries({ queryKey: alertKeys.all });
     },
   });
 

@@ -1,8 +1,7 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { apiKeysQuery } from "../../api/queries";
+import { apiKeysQuery, createApiKey, identityKeys, revokeApiKey } from "../../api/identity";
 import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { QueryStates } from "../../components/QueryStates";
@@ -34,13 +33,9 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): 
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/api-keys", {
-          body: { name: name.trim(), role, expires_in_days: days.trim() ? Number(days) : null },
-        }),
-      ),
+      createApiKey({ name: name.trim(), role, expires_in_days: days.trim() ? Number(days) : null }),
     onSuccess: async (key) => {
-      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
       setName("");
       setDays("");
       onCreated(key);
@@ -98,10 +93,10 @@ function ApiKeys(): ReactNode {
   const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
 
   const revoke = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: id } } })),
+    mutationFn: revokeApiKey,
     onSuccess: async () => {
       setRevoking(null);
-      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
     },
     onError: () => setRevoking(null),
   });

@@ -1,6 +1,6 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { Fragment, useState, type ReactNode } from "react";
-import { auditQuery, DEFAULT_AUDIT_FILTERS, type AuditFilters } from "../../api/queries";
+import { auditQuery, DEFAULT_AUDIT_FILTERS, type AuditFilters } from "../../api/audit";
 import type { AuditEntryPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { Icon } from "../../components/Icon";

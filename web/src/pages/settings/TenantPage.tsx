@@ -1,8 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { tenantQuery } from "../../api/queries";
+import { tenantQuery, updateTenant } from "../../api/identity";
 import type { TenantPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useAuth } from "../../auth/session";
@@ -24,15 +23,11 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.PATCH("/api/v1/tenant", {
-          body: {
-            name: name.trim(),
-            agent_quota_per_user: optionalNumber(quota),
-            retention_days: optionalNumber(retention),
-          },
-        }),
-      ),
+      updateTenant({
+        name: name.trim(),
+        agent_quota_per_user: optionalNumber(quota),
+        retention_days: optionalNumber(retention),
+      }),
     onSuccess: async (data) => {
       queryClient.setQueryData(tenantQuery().queryKey, data);
       await reloadIdentity(); // the tenant's name shows in the top bar

@@ -1,8 +1,7 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { usersQuery } from "../../api/queries";
+import { createUser, identityKeys, updateUser, usersQuery } from "../../api/identity";
 import { ROLES, type Role, type UserPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
@@ -40,9 +39,9 @@ function CreateUser({ onDone }: { onDone: (user: UserPublic) => void }): ReactNo
   const [user, setUser] = useState<NewUser>(EMPTY);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/users", { body: { ...user, email: user.email.trim() } })),
+    mutationFn: () => createUser({ ...user, email: user.email.trim() }),
     onSuccess: async (created) => {
-      await queryClient.invalidateQueries({ queryKey: ["users"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
       setUser(EMPTY);
       onDone(created);
     },
@@ -104,10 +103,10 @@ function UsersTable(): ReactNode {
 
   const update = useMutation({
     mutationFn: ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) =>
-      unwrap(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: id } }, body })),
+      updateUser(id, body),
     onSuccess: async () => {
       setDeactivating(null);
-      await queryClient.invalidateQueries({ queryKey: ["users"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
     },
     onError: () => setDeactivating(null),
   });

@@ -1,8 +1,7 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, unwrap } from "../../../api/client";
-import type { components } from "../../../api/schema";
+import { channelsQuery, deliveriesQuery, notifyKeys, retryDelivery, type Delivery } from "../../../api/notify";
 import { useAuth } from "../../../auth/session";
 import { roleAllows } from "../../../api/types";
 import { FilterBar, FilterSelect } from "../../../components/FilterBar";
@@ -11,7 +10,6 @@ import { CardError, ResourceSection } from "../../../components/ResourceSection"
 import { TableFoot } from "../../../components/TableFoot";
 import { EmptyState, PageHead, Time } from "../../../components/ui";
 
-type Delivery = components["schemas"]["DeliveryPublic"];
 const STATUSES = ["success", "failure", "dead", "rate_limited", "skipped"] as const;
 const BADGE: Record<string, string> = { success: "badge-ok", failure: "badge-warn", dead: "badge-warn", rate_limited: "badge-muted", skipped: "badge-muted" };
 
@@ -22,26 +20,11 @@ export function DeliveriesPage(): ReactNode {
   const queryClient = useQueryClient();
   const { state } = useAuth();
   const isAdmin = state.status === "authenticated" && roleAllows(state.session.role, "admin");
-  const channels = useQuery({
-    queryKey: ["notification-channels"],
-    queryFn: () => unwrap(api.GET("/api/v1/notification-channels", { params: { query: { limit: 500 } } })),
-    enabled: isAdmin,
-  });
-  const log = useInfiniteQuery({
-    queryKey: ["notification-deliveries", channelId, status],
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/v1/notification-deliveries", {
-          params: { query: { limit: 50, cursor: pageParam ?? undefined, channel_id: channelId || undefined, status: status || undefined } },
-        }),
-      ),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.next_cursor ?? null,
-    refetchInterval: 10_000,
-  });
+  const channels = useQuery({ ...channelsQuery(), enabled: isAdmin });
+  const log = useInfiniteQuery(deliveriesQuery(channelId, status));
   const retry = useMutation({
-    mutationFn: (outboxId: string) => unwrap(api.POST("/api/v1/notification-deliveries/{outbox_id}/retry", { params: { path: { outbox_id: outboxId } } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["notification-deliveries"] }),
+    mutationFn: retryDelivery,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: notifyKeys.deliveries }),
   });
   const items: Delivery[] = log.data?.pages.flatMap((p) => p.items) ?? [];
   const channelName = (id: string): string => channels.data?.items.find((c) => c.id === id)?.name ?? id.slice(0, 8);

@@ -2,14 +2,21 @@
 import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
 import { QueryStates } from "../../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
-import { escalationQuery, formatSeconds, receiversQuery, type EscalationPolicy } from "./api";
+import {
+  createEscalationPolicy,
+  deleteEscalationPolicy,
+  escalationQuery,
+  receiversQuery,
+  routingKeys,
+  type EscalationPolicy,
+} from "../../../api/routing";
+import { spacedSeconds } from "../../../lib/format";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 interface LevelDraft {
@@ -25,18 +32,14 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/escalation-policies", {
-          body: {
-            name: name.trim(),
-            description: "",
-            enabled: true,
-            levels: levels.map((l) => ({ after_seconds: Number(l.minutes) * 60, receiver_ids: [l.receiver] })),
-          },
-        }),
-      ),
+      createEscalationPolicy({
+        name: name.trim(),
+        description: "",
+        enabled: true,
+        levels: levels.map((l) => ({ after_seconds: Number(l.minutes) * 60, receiver_ids: [l.receiver] })),
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -97,10 +100,10 @@ export function EscalationPage(): ReactNode {
   const [deleting, setDeleting] = useState<EscalationPolicy | null>(null);
   const remove = useMutation({
     mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/escalation-policies/{policy_id}", { params: { path: { policy_id: id } } })),
+      deleteEscalationPolicy(id),
     onSuccess: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
     },
     onError: () => setDeleting(null),
   });
@@ -142,7 +145,7 @@ export function EscalationPage(): ReactNode {
                     <ol className="small">
                       {p.levels.map((l, i) => (
                         <li key={i}>
-                          after {formatSeconds(l.after_seconds)}:{" "}
+                          after {spacedSeconds(l.after_seconds)}:{" "}
                           {l.receiver_ids.map((id) => receivers.get(id) ?? id).join(", ")}
                         </li>
                       ))}

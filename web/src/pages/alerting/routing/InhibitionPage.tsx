@@ -1,13 +1,20 @@
 /** Inhibition rules: while a source alert fires, matching targets with equal labels are muted. */
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { QueryStates } from "../../../components/QueryStates";
 import { CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
-import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
+import {
+  createInhibitionRule,
+  deleteInhibitionRule,
+  inhibitionQuery,
+  routingKeys,
+  toggleInhibitionRule,
+  type InhibitionRule,
+  type Matcher,
+} from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
@@ -21,19 +28,15 @@ function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/inhibition-rules", {
-          body: {
-            name: name.trim(),
-            source_matchers: source.filter((m) => m.name),
-            target_matchers: target.filter((m) => m.name),
-            enabled: true,
-            equal: equal.split(",").map((s) => s.trim()).filter(Boolean),
-          },
-        }),
-      ),
+      createInhibitionRule({
+        name: name.trim(),
+        source_matchers: source.filter((m) => m.name),
+        target_matchers: target.filter((m) => m.name),
+        enabled: true,
+        equal: equal.split(",").map((s) => s.trim()).filter(Boolean),
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -77,22 +80,15 @@ export function InhibitionPage(): ReactNode {
   const [deleting, setDeleting] = useState<InhibitionRule | null>(null);
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const remove = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/inhibition-rules/{rule_id}", { params: { path: { rule_id: id } } })),
+    mutationFn: deleteInhibitionRule,
     onSettled: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
     },
   });
   const toggle = useMutation({
-    mutationFn: (rule: InhibitionRule) =>
-      unwrap(
-        api.PATCH("/api/v1/inhibition-rules/{rule_id}", {
-          params: { path: { rule_id: rule.id } },
-          body: { enabled: !rule.enabled },
-        }),
-      ),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] }),
+    mutationFn: toggleInhibitionRule,
+    onSettled: () => queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules }),
   });
   return (
     <ResourceSection

@@ -2,13 +2,12 @@
 import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { QueryStates } from "../../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
-import { receiversQuery, type Receiver } from "./api";
+import { createReceiver, deleteReceiver, receiversQuery, routingKeys, type Receiver } from "../../../api/routing";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 function ids(text: string): string[] {
@@ -22,9 +21,9 @@ function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(api.POST("/api/v1/receivers", { body: { name: name.trim(), description: "", channel_ids: ids(channels) } })),
+      createReceiver({ name: name.trim(), description: "", channel_ids: ids(channels) }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -63,10 +62,10 @@ export function ReceiversPage(): ReactNode {
   const [deleting, setDeleting] = useState<Receiver | null>(null);
   const remove = useMutation({
     mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/receivers/{receiver_id}", { params: { path: { receiver_id: id } } })),
+      deleteReceiver(id),
     onSuccess: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
     },
     onError: () => setDeleting(null),
   });

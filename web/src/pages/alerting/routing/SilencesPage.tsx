@@ -2,7 +2,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { useSearchParams } from "react-router";
-import { api, unwrap } from "../../../api/client";
 import { errorMessage } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
@@ -18,7 +17,16 @@ import {
   Time,
 } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
-import { silencesQuery, type Matcher, type Silence, type SilenceState } from "./api";
+import {
+  createSilence,
+  expireSilence,
+  routingKeys,
+  silencePreviewQuery,
+  silencesQuery,
+  type Matcher,
+  type Silence,
+  type SilenceState,
+} from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { TableFoot } from "../../../components/TableFoot";
@@ -43,12 +51,7 @@ function complete(matchers: Matcher[]): Matcher[] {
 function Preview({ matchers }: { matchers: Matcher[] }): ReactNode {
   const key = useDebounced(JSON.stringify(complete(matchers)), 300);
   const ready = JSON.parse(key) as Matcher[];
-  const preview = useQuery({
-    queryKey: ["silence-preview", key],
-    enabled: ready.length > 0,
-    queryFn: ({ signal }) =>
-      unwrap(api.POST("/api/v1/silences/preview", { body: { matchers: ready }, signal })),
-  });
+  const preview = useQuery(silencePreviewQuery(key));
   if (ready.length === 0) return <p className="muted small">Add a matcher to see which alerts it silences.</p>;
   if (preview.isError) return <p className="error small">{errorMessage(preview.error)}</p>;
   if (!preview.data) return <Spinner label="Matching alerts" />;
@@ -77,17 +80,13 @@ function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => 
   const [error, setError] = useState<string>();
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/silences", {
-          body: {
-            matchers: complete(matchers),
-            ends_at: new Date(Date.now() + duration * 1000).toISOString(),
-            comment,
-          },
-        }),
-      ),
+      createSilence({
+        matchers: complete(matchers),
+        ends_at: new Date(Date.now() + duration * 1000).toISOString(),
+        comment,
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
       onDone();
     },
   });
@@ -161,11 +160,10 @@ export function SilencesPage(): ReactNode {
   const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const expire = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(api.POST("/api/v1/silences/{silence_id}/expire", { params: { path: { silence_id: id } } })),
+    mutationFn: expireSilence,
     onSettled: async () => {
       setExpiring(null);
-      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
     },
   });
   return (

@@ -1,7 +1,6 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
-import { api, unwrap } from "../../../api/client";
 import { useCan } from "../../../auth/session";
 import { FilterBar, FilterSelect, type FilterOption } from "../../../components/FilterBar";
 import { QueryStates } from "../../../components/QueryStates";
@@ -9,7 +8,16 @@ import { ResourceSection } from "../../../components/ResourceSection";
 import { TableFoot } from "../../../components/TableFoot";
 import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
-import { formatSeconds, rulesQuery, SEVERITIES, type AlertRule, type RuleFilters } from "./rulesApi";
+import {
+  addDefaultRules,
+  exportRules,
+  ruleKeys,
+  rulesQuery,
+  RULE_SEVERITIES,
+  toggleRule,
+  type RuleFilters,
+} from "../../../api/rules";
+import { compactSeconds } from "../../../lib/format";
 
 const SEVERITY_BADGE: Record<string, string> = {
   critical: "badge-error",
@@ -33,26 +41,19 @@ export function RulesListPage(): ReactNode {
   const q = useDebounced(search);
   const query = useInfiniteQuery(rulesQuery({ q, severity, enabled }));
   const rules = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const refresh = (): Promise<void> => client.invalidateQueries({ queryKey: ["alert-rules"] });
+  const refresh = (): Promise<void> => client.invalidateQueries({ queryKey: ruleKeys.all });
 
   const toggle = useMutation({
-    mutationFn: (rule: AlertRule) =>
-      unwrap(
-        api.PATCH("/api/v1/alert-rules/{rule_id}", {
-          params: { path: { rule_id: rule.id }, header: { "if-match": `"${rule.revision}"` } },
-          body: { enabled: !rule.enabled },
-        }),
-      ),
+    mutationFn: toggleRule,
     onSettled: refresh,
   });
   const pack = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/alert-rules/default-pack")),
+    mutationFn: addDefaultRules,
     onSettled: refresh,
   });
   const exportFile = useMutation({
     mutationFn: async () => {
-      const { response } = await api.GET("/api/v1/alert-rules/export", { parseAs: "text" });
-      const url = URL.createObjectURL(await response.clone().blob());
+      const url = URL.createObjectURL(await exportRules());
       const link = document.createElement("a");
       link.href = url;
       link.download = "alert-rules.yml";
@@ -101,7 +102,7 @@ export function RulesListPage(): ReactNode {
             value={search}
             onChange={(e) => setSearch(e.target.value)}
           />
-          <FilterSelect label="Severity" all="All severities" options={SEVERITIES} value={severity} onChange={setSeverity} />
+          <FilterSelect label="Severity" all="All severities" options={RULE_SEVERITIES} value={severity} onChange={setSeverity} />
           <FilterSelect label="Enabled" options={ENABLED_OPTIONS} value={enabled} onChange={setEnabled} />
         </FilterBar>
         <QueryStates
@@ -138,7 +139,7 @@ export function RulesListPage(): ReactNode {
                   <td className="mono" style={{ maxWidth: 520, overflowWrap: "anywhere" }}>
                     {rule.expr}
                   </td>
-                  <td>{formatSeconds(rule.for_seconds)}</td>
+                  <td>{compactSeconds(rule.for_seconds)}</td>
                   <td>{rule.group}</td>
                   <td>
                     <input
