@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
-import { infoQuery } from "../api/queries";
+import { infoQuery } from "../api/identity";
 import { useSession } from "../auth/session";
 import { BrandMark, Icon, type IconName } from "./Icon";
 import { UserMenu } from "./UserMenu";

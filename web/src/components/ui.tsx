@@ -57,13 +57,16 @@ export function Banner({
   );
 }
 
-/** An error from a query or mutation; a 412 gets the "changed by someone else" wording. */
+/** An error from a query or mutation; a 412 gets the "changed by someone else" wording and
+ * `onReload`'s button, any other error `onRetry`'s. */
 export function ErrorBanner({
   error,
   onReload,
+  onRetry,
 }: {
   error: unknown;
   onReload?: () => void;
+  onRetry?: () => void;
 }): ReactNode {
   if (!error) return null;
   const stale = isStale(error);
@@ -74,6 +77,10 @@ export function ErrorBanner({
         stale && onReload ? (
           <button type="button" className="btn btn-sm" onClick={onReload}>
             <Icon name="refresh" /> Reload
+          </button>
+        ) : !stale && onRetry ? (
+          <button type="button" className="btn btn-sm" onClick={onRetry}>
+            <Icon name="refresh" /> Retry
           </button>
         ) : undefined
       }

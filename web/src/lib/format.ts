@@ -51,3 +51,19 @@ export function initials(name: string): string {
 export function pretty(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** A duration as a rule shows it: "0s", "90s", "5m", "2h". */
+export function compactSeconds(seconds: number): string {
+  if (seconds === 0) return "0s";
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/** A duration as routing shows it: "30 s", "5 min", "2 h"; "—" when unset. */
+export function spacedSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined) return "—";
+  if (s % 3600 === 0 && s >= 3600) return `${s / 3600} h`;
+  if (s % 60 === 0 && s >= 60) return `${s / 60} min`;
+  return `${s} s`;
+}

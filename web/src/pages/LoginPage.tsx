@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { errorMessage } from "../api/problem";
-import { infoQuery } from "../api/queries";
+import { infoQuery } from "../api/identity";
 import { useAuth } from "../auth/session";
 import { BrandMark, Icon } from "../components/Icon";
 import { Banner, Loading, Spinner } from "../components/ui";

@@ -6,6 +6,7 @@ import { useQueries } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { queryRange, quoteLabel, toChartSeries } from "../../api/prom";
+import { telemetryKeys } from "../../api/telemetry";
 import { RangePicker } from "../../components/RangePicker";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import type { ChartSeries } from "../../lib/chartData";
@@ -72,7 +73,7 @@ export function AgentCharts({ agent }: { agent: string }): ReactNode {
   const flat = AGENT_PANELS.flatMap((panel, p) => panel.queries.map((q, i) => ({ panel: p, i, q })));
   const results = useQueries({
     queries: flat.map(({ q }) => ({
-      queryKey: ["prom", "agent", agent, range, q.expr(selector, window)],
+      queryKey: telemetryKeys.agentPanel(agent, range, q.expr(selector, window)),
       refetchInterval: range.kind === "relative" ? 30_000 : false,
       retry: false,
       queryFn: async ({ signal }: { signal: AbortSignal }): Promise<ChartSeries[]> => {

@@ -1,9 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { api, unwrap } from "../../api/client";
 import { ApiError } from "../../api/problem";
-import { agentQuery } from "../../api/queries";
+import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
 import { useCan, useSession } from "../../auth/session";
 import { Icon } from "../../components/Icon";
 import {
@@ -39,16 +38,11 @@ export function AgentDetailPage(): ReactNode {
   const query = useQuery(agentQuery(agentId));
 
   const remove = useMutation({
-    mutationFn: async (etag: string | null) =>
-      unwrap(
-        api.DELETE("/api/v1/agents/{agent_id}", {
-          params: { path: { agent_id: agentId }, header: etag ? { "if-match": etag } : {} },
-        }),
-      ),
+    mutationFn: (etag: string | null) => deleteAgent(agentId, etag),
     onSuccess: async () => {
       setConfirming(false);
-      queryClient.removeQueries({ queryKey: ["agents", "one", agentId] });
-      await queryClient.invalidateQueries({ queryKey: ["agents", "list"] });
+      queryClient.removeQueries({ queryKey: agentKeys.detail(agentId) });
+      await queryClient.invalidateQueries({ queryKey: agentKeys.lists });
       await navigate("/agents", { replace: true });
     },
     onError: () => setConfirming(false),

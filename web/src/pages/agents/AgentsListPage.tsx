@@ -1,20 +1,14 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
-import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/queries";
+import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/agents";
 import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
 import { useCan } from "../../auth/session";
 import { Icon } from "../../components/Icon";
-import {
-  EmptyState,
-  ErrorBanner,
-  Labels,
-  LinkButton,
-  PageHead,
-  Spinner,
-  StatusBadge,
-  Time,
-} from "../../components/ui";
+import { FilterBar, FilterSelect } from "../../components/FilterBar";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { EmptyState, Labels, LinkButton, PageHead, StatusBadge, Time } from "../../components/ui";
 import { useDebounced } from "../../lib/useDebounced";
 import { TableFoot } from "../../components/TableFoot";
 
@@ -112,8 +106,8 @@ export function AgentsListPage(): ReactNode {
           ) : undefined
         }
       />
-      <div className="card">
-        <div className="filters" role="search">
+      <ResourceSection>
+        <FilterBar onClear={clear} filtered={filtered}>
           <input
             className="input grow"
             type="search"
@@ -122,32 +116,20 @@ export function AgentsListPage(): ReactNode {
             value={search}
             onChange={(e) => setSearch(e.target.value)}
           />
-          <select
-            className="select"
-            aria-label="Type"
+          <FilterSelect
+            label="Type"
+            all="All types"
+            options={AGENT_TYPES}
             value={filters.type}
-            onChange={(e) => update({ type: e.target.value as AgentFilters["type"] })}
-          >
-            <option value="">All types</option>
-            {AGENT_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-          <select
-            className="select"
-            aria-label="Status"
+            onChange={(type) => update({ type })}
+          />
+          <FilterSelect
+            label="Status"
+            all="All statuses"
+            options={AGENT_STATUSES}
             value={filters.status}
-            onChange={(e) => update({ status: e.target.value as AgentFilters["status"] })}
-          >
-            <option value="">All statuses</option>
-            {AGENT_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
+            onChange={(status) => update({ status })}
+          />
           <input
             className="input mono"
             style={{ minWidth: 220 }}
@@ -156,54 +138,45 @@ export function AgentsListPage(): ReactNode {
             value={labelText}
             onChange={(e) => setLabelText(e.target.value)}
           />
-          {filtered ? (
-            <button type="button" className="btn btn-ghost" onClick={clear}>
-              Clear
-            </button>
-          ) : null}
-        </div>
-        {query.isError ? (
-          <div className="card-body">
-            <ErrorBanner error={query.error} />
-          </div>
-        ) : null}
-        {query.isPending ? (
-          <div className="center-fill" style={{ minHeight: 200 }}>
-            <Spinner />
-          </div>
-        ) : agents.length === 0 && !query.isError ? (
-          filtered ? (
-            <EmptyState
-              icon="search"
-              title="No agents match these filters"
-              action={
-                <button type="button" className="btn" onClick={clear}>
-                  Clear filters
-                </button>
-              }
-            >
-              <p>Try a shorter search, another status, or a looser label selector.</p>
-            </EmptyState>
-          ) : (
-            <EmptyState
-              icon="agents"
-              title="No agents yet"
-              action={
-                canEdit ? (
-                  <LinkButton to="/agents/new" icon="plus" primary>
-                    Register an agent
-                  </LinkButton>
-                ) : undefined
-              }
-            >
-              <p>
-                An agent is one AI service of your fleet: an LLM assistant, a classifier, an
-                extractor. Register it here to size it, label it and follow its status.
-                {canEdit ? null : " Developers and admins can register agents."}
-              </p>
-            </EmptyState>
-          )
-        ) : agents.length > 0 ? (
+        </FilterBar>
+        <QueryStates
+          query={query}
+          isEmpty={agents.length === 0}
+          minHeight={200}
+          empty={
+            filtered ? (
+              <EmptyState
+                icon="search"
+                title="No agents match these filters"
+                action={
+                  <button type="button" className="btn" onClick={clear}>
+                    Clear filters
+                  </button>
+                }
+              >
+                <p>Try a shorter search, another status, or a looser label selector.</p>
+              </EmptyState>
+            ) : (
+              <EmptyState
+                icon="agents"
+                title="No agents yet"
+                action={
+                  canEdit ? (
+                    <LinkButton to="/agents/new" icon="plus" primary>
+                      Register an agent
+                    </LinkButton>
+                  ) : undefined
+                }
+              >
+                <p>
+                  An agent is one AI service of your fleet: an LLM assistant, a classifier, an
+                  extractor. Register it here to size it, label it and follow its status.
+                  {canEdit ? null : " Developers and admins can register agents."}
+                </p>
+              </EmptyState>
+            )
+          }
+        >
           <>
             <div className="table-wrap">
               <table className="table" aria-label="Agents">
@@ -255,8 +228,8 @@ export function AgentsListPage(): ReactNode {
             </div>
             <TableFoot query={query} count={agents.length} noun={["agent", "agents"]} />
           </>
-        ) : null}
-      </div>
+        </QueryStates>
+      </ResourceSection>
     </>
   );
 }

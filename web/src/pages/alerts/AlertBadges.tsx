@@ -1,6 +1,6 @@
 /** Severity and status badges of alerts. */
 import type { ReactNode } from "react";
-import type { AlertStatus, Severity } from "./queries";
+import type { AlertStatus, Severity } from "../../api/alerts";
 
 const SEVERITY_TONE: Record<Severity, string> = {
   critical: "badge-error",

@@ -16,16 +16,16 @@ import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
 import {
   acknowledge,
   addNote,
-  alertExpression,
+  alertKeys,
   alertQuery,
   resolve,
-  silenceAlert,
-  splitComparison,
   timelineQuery,
   unacknowledge,
   type AlertEventPublic,
   type AlertPublic,
-} from "./queries";
+} from "../../api/alerts";
+import { silenceAlert } from "../../api/routing";
+import { alertExpression, splitComparison } from "../../lib/alertExpression";
 
 const MARGIN_S = 30 * 60;
 
@@ -39,7 +39,7 @@ function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
   const end = alert.is_active || !endOf ? openedAt : Math.floor(Date.parse(endOf) / 1000) + MARGIN_S;
   const step = Math.max(15, Math.ceil((end - start) / 300));
   const query = useQuery({
-    queryKey: ["alerts", "chart", alert.id, charted, start, alert.is_active ? "live" : end],
+    queryKey: alertKeys.chart(alert.id, charted, start, alert.is_active ? "live" : end),
     enabled: Boolean(charted),
     queryFn: ({ signal }) =>
       queryRange({ query: charted ?? "", start, end, step }, signal).then((data) => {
@@ -117,11 +117,11 @@ export function AlertDetailPage(): ReactNode {
 
   useChannel("alerts", {
     onEvent: (data) => {
-      if ((data as { id?: string }).id === alertId) void client.invalidateQueries({ queryKey: ["alerts"] });
+      if ((data as { id?: string }).id === alertId) void client.invalidateQueries({ queryKey: alertKeys.all });
     },
   });
 
-  const refresh = (): void => void client.invalidateQueries({ queryKey: ["alerts"] });
+  const refresh = (): void => void client.invalidateQueries({ queryKey: alertKeys.all });
   const act = useMutation({
     mutationFn: ({ action, text }: { action: NoteAction | "unacknowledge"; text: string }) =>
       action === "acknowledge"

@@ -4,15 +4,10 @@ import { useEffect, useState, type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
 import { errorMessage } from "../../api/problem";
 import { useCan } from "../../auth/session";
-import {
-  Banner,
-  EmptyState,
-  ErrorBanner,
-  Labels,
-  PageHead,
-  Spinner,
-  Time,
-} from "../../components/ui";
+import { FilterBar, FilterSelect, type FilterOption } from "../../components/FilterBar";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { Banner, EmptyState, ErrorBanner, Labels, PageHead, Time } from "../../components/ui";
 import { formatValue } from "../../lib/chartData";
 import { useDebounced } from "../../lib/useDebounced";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
@@ -20,13 +15,14 @@ import { NoteDialog, type NoteAction } from "./AlertActions";
 import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
 import {
   ALERT_STATUSES,
+  alertKeys,
   alertsQuery,
   bulk,
   DEFAULT_ALERT_FILTERS,
   SEVERITIES,
   type AlertFilters,
   type AlertPublic,
-} from "./queries";
+} from "../../api/alerts";
 import { TableFoot } from "../../components/TableFoot";
 
 function filtersFrom(params: URLSearchParams): AlertFilters {
@@ -43,6 +39,12 @@ function filtersFrom(params: URLSearchParams): AlertFilters {
     matcher: params.get("matcher") ?? "",
   };
 }
+
+const STATUS_OPTIONS: readonly FilterOption<AlertFilters["status"]>[] = [
+  { value: "open", label: "Open (active + acknowledged)" },
+  ...ALERT_STATUSES,
+  { value: "", label: "All" },
+];
 
 function duration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds)}s`;
@@ -86,8 +88,8 @@ export function AlertsPage(): ReactNode {
 
   // Any alert change in the tenant refetches the list (and open detail pages).
   useChannel("alerts", {
-    onEvent: () => void client.invalidateQueries({ queryKey: ["alerts"] }),
-    onSnapshot: () => void client.invalidateQueries({ queryKey: ["alerts"] }),
+    onEvent: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
+    onSnapshot: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
   });
 
   const query = useInfiniteQuery(alertsQuery(filters));
@@ -106,7 +108,7 @@ export function AlertsPage(): ReactNode {
       );
       setSelected(new Set());
       setPending(null);
-      void client.invalidateQueries({ queryKey: ["alerts"] });
+      void client.invalidateQueries({ queryKey: alertKeys.all });
     },
   });
 
@@ -132,35 +134,21 @@ export function AlertsPage(): ReactNode {
           </span>
         }
       />
-      <div className="card">
-        <div className="filters" role="search">
-          <select
-            className="select"
-            aria-label="Status"
+      <ResourceSection>
+        <FilterBar>
+          <FilterSelect
+            label="Status"
+            options={STATUS_OPTIONS}
             value={filters.status}
-            onChange={(e) => update({ status: e.target.value as AlertFilters["status"] })}
-          >
-            <option value="open">Open (active + acknowledged)</option>
-            {ALERT_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-            <option value="">All</option>
-          </select>
-          <select
-            className="select"
-            aria-label="Severity"
+            onChange={(status) => update({ status })}
+          />
+          <FilterSelect
+            label="Severity"
+            all="All severities"
+            options={SEVERITIES}
             value={filters.severity}
-            onChange={(e) => update({ severity: e.target.value as AlertFilters["severity"] })}
-          >
-            <option value="">All severities</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
+            onChange={(severity) => update({ severity })}
+          />
           <input
             className="input"
             placeholder="Rule (alertname)"
@@ -186,29 +174,25 @@ export function AlertsPage(): ReactNode {
               </button>
             </>
           ) : null}
-        </div>
-        {query.isError ? (
-          <div className="card-body">
-            <ErrorBanner error={query.error} />
-          </div>
-        ) : null}
+        </FilterBar>
         {act.isError || notice ? (
           <div className="card-body">
             {act.isError ? <ErrorBanner error={act.error} /> : <Banner tone="warning">{notice}</Banner>}
           </div>
         ) : null}
-        {query.isPending ? (
-          <div className="center-fill" style={{ minHeight: 200 }}>
-            <Spinner />
-          </div>
-        ) : alerts.length === 0 && !query.isError ? (
-          <EmptyState icon="alerts" title={filters.status === "open" ? "Nothing is firing" : "No alerts match"}>
-            <p>
-              Alerts appear here the moment a rule fires (or Prometheus sends one to
-              <code> /api/v2/alerts</code>), and update live.
-            </p>
-          </EmptyState>
-        ) : alerts.length > 0 ? (
+        <QueryStates
+          query={query}
+          isEmpty={alerts.length === 0}
+          minHeight={200}
+          empty={
+            <EmptyState icon="alerts" title={filters.status === "open" ? "Nothing is firing" : "No alerts match"}>
+              <p>
+                Alerts appear here the moment a rule fires (or Prometheus sends one to
+                <code> /api/v2/alerts</code>), and update live.
+              </p>
+            </EmptyState>
+          }
+        >
           <>
             <div className="table-wrap">
               <table className="table" aria-label="Alerts">
@@ -305,8 +289,8 @@ export function AlertsPage(): ReactNode {
             </div>
             <TableFoot query={query} count={alerts.length} noun={["alert", "alerts"]} />
           </>
-        ) : null}
-      </div>
+        </QueryStates>
+      </ResourceSection>
       <NoteDialog
         action={pending?.action ?? null}
         count={pending?.ids.length ?? 0}

@@ -4,17 +4,11 @@
  * see a chart or a table. The executed query, range, step and view live in the address, so
  * the URL can be shared and reopening it runs the query again.
  */
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
-import {
-  labelNames,
-  labelValues,
-  queryRange,
-  series as fetchSeries,
-  toChartSeries,
-  type QueryData,
-} from "../../api/prom";
+import { toChartSeries } from "../../api/prom";
+import { labelNamesQuery, metricNamesQuery, metricSeriesQuery, rangeQuery } from "../../api/telemetry";
 import { Icon } from "../../components/Icon";
 import { RangePicker } from "../../components/RangePicker";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
@@ -30,11 +24,9 @@ import {
   type Completion,
 } from "../../lib/promqlComplete";
 import {
-  autoStep,
   formatDuration,
   paramsFromState,
   parseDuration,
-  resolveRange,
   stateFromParams,
   type ExploreState,
   type TimeRange,
@@ -43,31 +35,8 @@ import { useDebounced } from "../../lib/useDebounced";
 
 const MAX_SERIES = 100;
 
-interface RangeResult {
-  data: QueryData;
-  start: number;
-  end: number;
-  step: number;
-}
-
-function useMetricNames() {
-  return useQuery({
-    queryKey: ["prom", "names"],
-    queryFn: ({ signal }) => labelValues("__name__", {}, signal),
-    staleTime: 60_000,
-  });
-}
-
-function useLabelNames() {
-  return useQuery({
-    queryKey: ["prom", "labels"],
-    queryFn: ({ signal }) => labelNames({}, signal),
-    staleTime: 60_000,
-  });
-}
-
 function MetricPicker({ selected, onPick }: { selected: string; onPick: (name: string) => void }): ReactNode {
-  const names = useMetricNames();
+  const names = useQuery(metricNamesQuery());
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim().toLowerCase(), 100);
   const shown = useMemo(() => (names.data ?? []).filter((n) => n.toLowerCase().includes(q)), [names.data, q]);
@@ -121,12 +90,7 @@ function LabelFilters({
   filters: Record<string, string>;
   onChange: (filters: Record<string, string>) => void;
 }): ReactNode {
-  const found = useQuery({
-    queryKey: ["prom", "series", metric],
-    queryFn: ({ signal }) => fetchSeries([metric], {}, signal),
-    enabled: metric !== "",
-    staleTime: 30_000,
-  });
+  const found = useQuery(metricSeriesQuery(metric));
   const values = useMemo(() => {
     const out = new Map<string, Set<string>>();
     for (const s of found.data ?? []) {
@@ -182,8 +146,8 @@ function QueryEditor({
   onChange: (text: string) => void;
   onRun: () => void;
 }): ReactNode {
-  const metrics = useMetricNames();
-  const labels = useLabelNames();
+  const metrics = useQuery(metricNamesQuery());
+  const labels = useQuery(labelNamesQuery());
   const area = useRef<HTMLTextAreaElement>(null);
   // Where the caret goes once an accepted completion is in the textarea. Set in a layout effect,
   // i.e. before the browser handles the next key, so fast typing after Tab lands after the word.
@@ -341,19 +305,7 @@ export function ExplorePage(): ReactNode {
     setParams(paramsFromState({ ...executed, ...patch }));
   };
 
-  const result = useQuery({
-    queryKey: ["prom", "range", executed.query, executed.range, executed.step],
-    enabled: executed.query.trim() !== "",
-    placeholderData: keepPreviousData,
-    staleTime: 0,
-    retry: false,
-    queryFn: async ({ signal }): Promise<RangeResult> => {
-      const [start, end] = resolveRange(executed.range);
-      const step = executed.step ?? autoStep(start, end);
-      const data = await queryRange({ query: executed.query, start, end, step }, signal);
-      return { data, start, end, step };
-    },
-  });
+  const result = useQuery(rangeQuery(executed.query, executed.range, executed.step));
 
   const run = (query = draft): void => {
     const step = stepText.trim() ? parseDuration(stepText) : null;

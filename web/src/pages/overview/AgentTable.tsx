@@ -5,7 +5,7 @@ import { Icon } from "../../components/Icon";
 import { StatusBadge, Time } from "../../components/ui";
 import { formatValue } from "../../lib/chartData";
 import type { AgentLive } from "./live";
-import type { AgentMetrics } from "./queries";
+import type { AgentMetrics } from "../../api/overview";
 import { fmt } from "./format";
 
 export function Sparkline({ values, label }: { values: (number | null)[]; label: string }): ReactNode {

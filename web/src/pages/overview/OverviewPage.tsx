@@ -4,7 +4,7 @@
  * never by a timer: metric frames update the table and charts directly and trigger a
  * throttled refresh of the window figures; alert and fleet events refresh what they touch.
  */
-import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
@@ -16,12 +16,13 @@ import { AgentTable } from "./AgentTable";
 import { appendPoint, LiveFleet, throttle, type LiveSample } from "./live";
 import {
   monitoringAgentsQuery,
+  overviewKeys,
   overviewQuery,
   topologyQuery,
   trendQuery,
   WINDOWS,
   type PerformanceTrend,
-} from "./queries";
+} from "../../api/overview";
 import { fmt } from "./format";
 import { AlertStrip, ConnectionIndicator, HeadlineTile } from "./Tiles";
 import "./overview.css";
@@ -38,11 +39,11 @@ const TABLE_REFRESH_MS = 15_000;
 type Points = [number, number | null][];
 
 /** Invalidate queries under `prefixes` at most once per `gapMs` (see `throttle`). */
-function useThrottledRefresh(prefixes: string[][], gapMs: number): () => void {
+function useThrottledRefresh(prefixes: readonly QueryKey[], gapMs: number): () => void {
   const client = useQueryClient();
   const key = JSON.stringify(prefixes);
   const throttled = useMemo(() => {
-    const keys = JSON.parse(key) as string[][];
+    const keys = JSON.parse(key) as QueryKey[];
     return throttle(() => {
       for (const queryKey of keys) void client.invalidateQueries({ queryKey });
     }, gapMs);
@@ -88,12 +89,9 @@ export function OverviewPage(): ReactNode {
   });
   const live = collected.window === window ? collected : { window, requests: [], errors: [] };
 
-  const refreshOverview = useThrottledRefresh([["monitoring", "overview"]], OVERVIEW_REFRESH_MS);
+  const refreshOverview = useThrottledRefresh([overviewKeys.summaries], OVERVIEW_REFRESH_MS);
   const refreshTables = useThrottledRefresh(
-    [
-      ["monitoring", "agents"],
-      ["monitoring", "topology"],
-    ],
+    [overviewKeys.agentLists, overviewKeys.topologies],
     TABLE_REFRESH_MS,
   );
 
@@ -127,7 +125,7 @@ export function OverviewPage(): ReactNode {
   useChannel("alerts", { onEvent: refreshOverview });
   useChannel("fleet", {
     onEvent: () => {
-      void client.invalidateQueries({ queryKey: ["monitoring"] });
+      void client.invalidateQueries({ queryKey: overviewKeys.all });
     },
   });
 
@@ -135,7 +133,7 @@ export function OverviewPage(): ReactNode {
   const previous = useRef<ConnectionStatus>(status);
   useEffect(() => {
     if (status === "live" && previous.current === "reconnecting") {
-      void client.invalidateQueries({ queryKey: ["monitoring"] });
+      void client.invalidateQueries({ queryKey: overviewKeys.all });
     }
     previous.current = status;
   }, [status, client]);

@@ -3,7 +3,7 @@ import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { Time } from "../../components/ui";
 import type { ConnectionStatus } from "../../lib/ws";
-import type { AlertItem, Headline } from "./queries";
+import type { AlertItem, Headline } from "../../api/overview";
 
 const ARROW: Record<Headline["trend"], string> = { up: "↑", down: "↓", flat: "→" };
 

@@ -6,7 +6,7 @@ import cytoscape from "cytoscape";
 import { useEffect, useMemo, useRef, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import { formatValue } from "../../lib/chartData";
-import type { Topology } from "./queries";
+import type { Topology } from "../../api/overview";
 
 const HEALTH_COLOUR: Record<string, string> = {
   healthy: "#1a7f37",

@@ -1,11 +1,11 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { apiKeysQuery } from "../../api/queries";
+import { apiKeysQuery, createApiKey, identityKeys, revokeApiKey } from "../../api/identity";
 import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
-import { Icon } from "../../components/Icon";
+import { QueryStates } from "../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import {
   Banner,
   ConfirmDialog,
@@ -33,13 +33,9 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): 
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/api-keys", {
-          body: { name: name.trim(), role, expires_in_days: days.trim() ? Number(days) : null },
-        }),
-      ),
+      createApiKey({ name: name.trim(), role, expires_in_days: days.trim() ? Number(days) : null }),
     onSuccess: async (key) => {
-      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
       setName("");
       setDays("");
       onCreated(key);
@@ -97,26 +93,16 @@ function ApiKeys(): ReactNode {
   const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
 
   const revoke = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: id } } })),
+    mutationFn: revokeApiKey,
     onSuccess: async () => {
       setRevoking(null);
-      await queryClient.invalidateQueries({ queryKey: ["api-keys"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
     },
     onError: () => setRevoking(null),
   });
 
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>API keys</h2>
-        <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-          {creating ? "Close" : (
-            <>
-              <Icon name="plus" /> New API key
-            </>
-          )}
-        </button>
-      </div>
+    <ResourceSection title="API keys" actions={<CreateToggle open={creating} label="New API key" onToggle={() => setCreating((v) => !v)} />}>
       {creating ? (
         <CreateKey
           onCreated={(key) => {
@@ -140,25 +126,17 @@ function ApiKeys(): ReactNode {
           </div>
         </div>
       ) : null}
-      {revoke.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={revoke.error} />
-        </div>
-      ) : null}
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : keys.length === 0 ? (
-        <EmptyState icon="key" title="No API keys yet">
-          <p>API keys let machines — agents, CI jobs, scripts — call agentdeck with a role of their own.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={revoke.error} />
+      <QueryStates
+        query={query}
+        isEmpty={keys.length === 0}
+        minHeight={160}
+        empty={
+          <EmptyState icon="key" title="No API keys yet">
+            <p>API keys let machines — agents, CI jobs, scripts — call agentdeck with a role of their own.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="API keys">
             <thead>
@@ -203,7 +181,7 @@ function ApiKeys(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <TableFoot query={query} />
       <ConfirmDialog
         open={revoking !== null}
@@ -217,7 +195,7 @@ function ApiKeys(): ReactNode {
       >
         <p>Anything using this key is refused from now on. This cannot be undone.</p>
       </ConfirmDialog>
-    </section>
+    </ResourceSection>
   );
 }
 

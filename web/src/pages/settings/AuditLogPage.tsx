@@ -1,10 +1,13 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { Fragment, useState, type ReactNode } from "react";
-import { auditQuery, DEFAULT_AUDIT_FILTERS, type AuditFilters } from "../../api/queries";
+import { auditQuery, DEFAULT_AUDIT_FILTERS, type AuditFilters } from "../../api/audit";
 import type { AuditEntryPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { Icon } from "../../components/Icon";
-import { EmptyState, ErrorBanner, Spinner, Time } from "../../components/ui";
+import { FilterBar } from "../../components/FilterBar";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { EmptyState, Time } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 import { TableFoot } from "../../components/TableFoot";
@@ -60,12 +63,8 @@ function AuditLog(): ReactNode {
   const filtered = Object.values(draft).some(Boolean);
 
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Audit log</h2>
-        <span className="small muted">Every change, who made it, from where.</span>
-      </div>
-      <div className="filters" role="search">
+    <ResourceSection title="Audit log" note="Every change, who made it, from where.">
+      <FilterBar filtered={filtered} onClear={() => setDraft(DEFAULT_AUDIT_FILTERS)}>
         <input className="input" placeholder="Actor (name or id)" aria-label="Actor" value={draft.actor} onChange={(e) => set("actor", e.target.value)} />
         <input className="input mono" placeholder="Action, e.g. agent.*" aria-label="Action" value={draft.action} onChange={(e) => set("action", e.target.value)} />
         <input className="input" placeholder="Resource type" aria-label="Resource type" value={draft.resource_type} onChange={(e) => set("resource_type", e.target.value)} />
@@ -78,26 +77,17 @@ function AuditLog(): ReactNode {
           to
           <input className="input" type="datetime-local" aria-label="Until" value={draft.until} onChange={(e) => set("until", e.target.value)} />
         </label>
-        {filtered ? (
-          <button type="button" className="btn btn-ghost" onClick={() => setDraft(DEFAULT_AUDIT_FILTERS)}>
-            Clear
-          </button>
-        ) : null}
-      </div>
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : entries.length === 0 && !query.isError ? (
-        <EmptyState icon="history" title={filtered ? "No entries match" : "Nothing recorded yet"}>
-          <p>Creating, changing or deleting agents, users, keys and settings leaves an entry here.</p>
-        </EmptyState>
-      ) : entries.length > 0 ? (
+      </FilterBar>
+      <QueryStates
+        query={query}
+        isEmpty={entries.length === 0}
+        minHeight={160}
+        empty={
+          <EmptyState icon="history" title={filtered ? "No entries match" : "Nothing recorded yet"}>
+            <p>Creating, changing or deleting agents, users, keys and settings leaves an entry here.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Audit log">
             <thead>
@@ -117,9 +107,9 @@ function AuditLog(): ReactNode {
             </tbody>
           </table>
         </div>
-      ) : null}
-      {entries.length > 0 ? <TableFoot query={query} count={entries.length} noun={["entry", "entries"]} /> : null}
-    </section>
+        <TableFoot query={query} count={entries.length} noun={["entry", "entries"]} />
+      </QueryStates>
+    </ResourceSection>
   );
 }
 

@@ -1,12 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { tenantQuery } from "../../api/queries";
+import { tenantQuery, updateTenant } from "../../api/identity";
 import type { TenantPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useAuth } from "../../auth/session";
-import { Banner, ErrorBanner, Field, Loading, Spinner } from "../../components/ui";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { Banner, ErrorBanner, Field, Spinner } from "../../components/ui";
 
 const MAX_QUOTA = 1000;
 const MAX_RETENTION_DAYS = 3650;
@@ -22,15 +23,11 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const save = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.PATCH("/api/v1/tenant", {
-          body: {
-            name: name.trim(),
-            agent_quota_per_user: optionalNumber(quota),
-            retention_days: optionalNumber(retention),
-          },
-        }),
-      ),
+      updateTenant({
+        name: name.trim(),
+        agent_quota_per_user: optionalNumber(quota),
+        retention_days: optionalNumber(retention),
+      }),
     onSuccess: async (data) => {
       queryClient.setQueryData(tenantQuery().queryKey, data);
       await reloadIdentity(); // the tenant's name shows in the top bar
@@ -96,18 +93,11 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
 function Tenant(): ReactNode {
   const query = useQuery(tenantQuery());
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Tenant</h2>
-      </div>
-      {query.isPending ? <Loading /> : query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : (
-        <TenantForm key={query.data.id} tenant={query.data} />
-      )}
-    </section>
+    <ResourceSection title="Tenant">
+      <QueryStates query={query} isEmpty={false}>
+        {query.data ? <TenantForm key={query.data.id} tenant={query.data} /> : null}
+      </QueryStates>
+    </ResourceSection>
   );
 }
 

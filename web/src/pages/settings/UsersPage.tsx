@@ -1,12 +1,12 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type SyntheticEvent, type ReactNode } from "react";
-import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
-import { usersQuery } from "../../api/queries";
+import { createUser, identityKeys, updateUser, usersQuery } from "../../api/identity";
 import { ROLES, type Role, type UserPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
-import { Icon } from "../../components/Icon";
+import { QueryStates } from "../../components/QueryStates";
+import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import { Banner, ConfirmDialog, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
 import { TableFoot } from "../../components/TableFoot";
 
@@ -39,9 +39,9 @@ function CreateUser({ onDone }: { onDone: (user: UserPublic) => void }): ReactNo
   const [user, setUser] = useState<NewUser>(EMPTY);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/users", { body: { ...user, email: user.email.trim() } })),
+    mutationFn: () => createUser({ ...user, email: user.email.trim() }),
     onSuccess: async (created) => {
-      await queryClient.invalidateQueries({ queryKey: ["users"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
       setUser(EMPTY);
       onDone(created);
     },
@@ -103,26 +103,16 @@ function UsersTable(): ReactNode {
 
   const update = useMutation({
     mutationFn: ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) =>
-      unwrap(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: id } }, body })),
+      updateUser(id, body),
     onSuccess: async () => {
       setDeactivating(null);
-      await queryClient.invalidateQueries({ queryKey: ["users"] });
+      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
     },
     onError: () => setDeactivating(null),
   });
 
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Users</h2>
-        <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-          {creating ? "Close" : (
-            <>
-              <Icon name="plus" /> New user
-            </>
-          )}
-        </button>
-      </div>
+    <ResourceSection title="Users" actions={<CreateToggle open={creating} label="New user" onToggle={() => setCreating((v) => !v)} />}>
       {creating ? (
         <CreateUser
           onDone={(u) => {
@@ -137,16 +127,7 @@ function UsersTable(): ReactNode {
           {update.isError ? <ErrorBanner error={update.error} /> : null}
         </div>
       ) : null}
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : (
+      <QueryStates query={query} isEmpty={false} minHeight={160}>
         <div className="table-wrap">
           <table className="table" aria-label="Users">
             <thead>
@@ -218,7 +199,7 @@ function UsersTable(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <TableFoot query={query} />
       <ConfirmDialog
         open={deactivating !== null}
@@ -232,7 +213,7 @@ function UsersTable(): ReactNode {
       >
         <p>They are signed out at once and cannot sign in until reactivated. Their agents stay.</p>
       </ConfirmDialog>
-    </section>
+    </ResourceSection>
   );
 }
 

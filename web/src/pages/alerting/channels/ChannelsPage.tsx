@@ -1,17 +1,25 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { Link } from "react-router";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
-import type { components } from "../../../api/schema";
+import {
+  channelKindsQuery,
+  channelsQuery,
+  createChannel,
+  deleteChannel,
+  notifyKeys,
+  testChannel,
+  updateChannel,
+  type Channel,
+  type ChannelKind as Kind,
+  type KindField,
+  type TestResult,
+} from "../../../api/notify";
 import { RequireRole } from "../../../auth/guards";
-import { Icon } from "../../../components/Icon";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { Banner, ConfirmDialog, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../../components/ui";
 
-type Channel = components["schemas"]["ChannelPublic"];
-type Kind = components["schemas"]["ChannelKindPublic"];
-type KindField = components["schemas"]["KindField"];
-type TestResult = components["schemas"]["TestResult"];
 type Values = Record<string, string | boolean>;
 
 function initialValues(kind: Kind, channel: Channel | null): Values {
@@ -103,12 +111,12 @@ function ChannelForm({ kinds, channel, onDone }: { kinds: Kind[]; channel: Chann
       const { config, secrets } = toBody(kind, values, channel !== null);
       const common = { name: name.trim(), config, secrets, enabled, send_resolved: sendResolved, rate_limit_per_minute: rate.trim() ? Number(rate) : null };
       if (channel) {
-        return unwrap(api.PATCH("/api/v1/notification-channels/{channel_id}", { params: { path: { channel_id: channel.id } }, body: common }));
+        return updateChannel(channel.id, common);
       }
-      return unwrap(api.POST("/api/v1/notification-channels", { body: { ...common, kind: kind.kind } }));
+      return createChannel({ ...common, kind: kind.kind });
     },
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["notification-channels"] });
+      await queryClient.invalidateQueries({ queryKey: notifyKeys.channels });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -203,52 +211,45 @@ function TestOutcome({ result }: { result: TestResult }): ReactNode {
 
 function Channels(): ReactNode {
   const queryClient = useQueryClient();
-  const kinds = useQuery({ queryKey: ["notification-channel-kinds"], queryFn: () => unwrap(api.GET("/api/v1/notification-channels/kinds")), staleTime: Infinity });
-  const list = useQuery({ queryKey: ["notification-channels"], queryFn: () => unwrap(api.GET("/api/v1/notification-channels", { params: { query: { limit: 500 } } })) });
+  const kinds = useQuery(channelKindsQuery());
+  const list = useQuery(channelsQuery());
   const [editing, setEditing] = useState<Channel | "new" | null>(null);
   const [deleting, setDeleting] = useState<Channel | null>(null);
   const [tested, setTested] = useState<{ id: string; result: TestResult } | null>(null);
   const test = useMutation({
-    mutationFn: (id: string) => unwrap(api.POST("/api/v1/notification-channels/{channel_id}/test", { params: { path: { channel_id: id } } })),
+    mutationFn: testChannel,
     onSuccess: async (result, id) => {
       setTested({ id, result });
-      await queryClient.invalidateQueries({ queryKey: ["notification-channels"] });
+      await queryClient.invalidateQueries({ queryKey: notifyKeys.channels });
     },
   });
   const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/notification-channels/{channel_id}", { params: { path: { channel_id: id } } })),
+    mutationFn: deleteChannel,
     onSuccess: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["notification-channels"] });
+      await queryClient.invalidateQueries({ queryKey: notifyKeys.channels });
     },
   });
   const channels = list.data?.items ?? [];
   const kindTitle = (k: string): string => kinds.data?.items.find((x) => x.kind === k)?.title ?? k;
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Channels</h2>
-        <button type="button" className={editing ? "btn" : "btn btn-primary"} onClick={() => setEditing(editing ? null : "new")}>
-          {editing ? "Close" : (
-            <>
-              <Icon name="plus" /> New channel
-            </>
-          )}
-        </button>
-      </div>
+    <ResourceSection
+      title="Channels"
+      actions={<CreateToggle open={editing !== null} label="New channel" onToggle={() => setEditing(editing ? null : "new")} />}
+    >
       {editing && kinds.data ? <ChannelForm key={editing === "new" ? "new" : editing.id} kinds={kinds.data.items} channel={editing === "new" ? null : editing} onDone={() => setEditing(null)} /> : null}
-      {list.isError ? <div className="card-body"><ErrorBanner error={list.error} /></div> : null}
-      {test.isError ? <div className="card-body"><ErrorBanner error={test.error} /></div> : null}
+      <CardError error={test.error} />
       {tested ? <div className="card-body"><TestOutcome result={tested.result} /></div> : null}
-      {list.isPending ? (
-        <div className="center-fill" style={{ minHeight: 160 }}>
-          <Spinner />
-        </div>
-      ) : channels.length === 0 ? (
-        <EmptyState icon="alerts" title="No notification channels yet">
-          <p>Channels are where alert notifications go: email, Slack, Teams, Discord, Telegram, ntfy, PagerDuty or any webhook.</p>
-        </EmptyState>
-      ) : (
+      <QueryStates
+        query={list}
+        isEmpty={channels.length === 0}
+        minHeight={160}
+        empty={
+          <EmptyState icon="alerts" title="No notification channels yet">
+            <p>Channels are where alert notifications go: email, Slack, Teams, Discord, Telegram, ntfy, PagerDuty or any webhook.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Notification channels">
             <thead>
@@ -297,7 +298,7 @@ function Channels(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       {deleting ? (
         <ConfirmDialog
           open
@@ -311,7 +312,7 @@ function Channels(): ReactNode {
           <p>Its queued notifications and delivery log go with it.</p>
         </ConfirmDialog>
       ) : null}
-    </section>
+    </ResourceSection>
   );
 }
 

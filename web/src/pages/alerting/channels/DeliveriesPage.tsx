@@ -1,13 +1,15 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, unwrap } from "../../../api/client";
-import type { components } from "../../../api/schema";
+import { channelsQuery, deliveriesQuery, notifyKeys, retryDelivery, type Delivery } from "../../../api/notify";
 import { useAuth } from "../../../auth/session";
 import { roleAllows } from "../../../api/types";
-import { EmptyState, ErrorBanner, PageHead, Spinner, Time } from "../../../components/ui";
+import { FilterBar, FilterSelect } from "../../../components/FilterBar";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, ResourceSection } from "../../../components/ResourceSection";
+import { TableFoot } from "../../../components/TableFoot";
+import { EmptyState, PageHead, Time } from "../../../components/ui";
 
-type Delivery = components["schemas"]["DeliveryPublic"];
 const STATUSES = ["success", "failure", "dead", "rate_limited", "skipped"] as const;
 const BADGE: Record<string, string> = { success: "badge-ok", failure: "badge-warn", dead: "badge-warn", rate_limited: "badge-muted", skipped: "badge-muted" };
 
@@ -18,26 +20,11 @@ export function DeliveriesPage(): ReactNode {
   const queryClient = useQueryClient();
   const { state } = useAuth();
   const isAdmin = state.status === "authenticated" && roleAllows(state.session.role, "admin");
-  const channels = useQuery({
-    queryKey: ["notification-channels"],
-    queryFn: () => unwrap(api.GET("/api/v1/notification-channels", { params: { query: { limit: 500 } } })),
-    enabled: isAdmin,
-  });
-  const log = useInfiniteQuery({
-    queryKey: ["notification-deliveries", channelId, status],
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/v1/notification-deliveries", {
-          params: { query: { limit: 50, cursor: pageParam ?? undefined, channel_id: channelId || undefined, status: status || undefined } },
-        }),
-      ),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.next_cursor ?? null,
-    refetchInterval: 10_000,
-  });
+  const channels = useQuery({ ...channelsQuery(), enabled: isAdmin });
+  const log = useInfiniteQuery(deliveriesQuery(channelId, status));
   const retry = useMutation({
-    mutationFn: (outboxId: string) => unwrap(api.POST("/api/v1/notification-deliveries/{outbox_id}/retry", { params: { path: { outbox_id: outboxId } } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["notification-deliveries"] }),
+    mutationFn: retryDelivery,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: notifyKeys.deliveries }),
   });
   const items: Delivery[] = log.data?.pages.flatMap((p) => p.items) ?? [];
   const channelName = (id: string): string => channels.data?.items.find((c) => c.id === id)?.name ?? id.slice(0, 8);
@@ -50,38 +37,38 @@ export function DeliveriesPage(): ReactNode {
   return (
     <div className="page">
       <PageHead title="Delivery log" subtitle="Every attempt to deliver a notification, newest first." actions={<Link className="btn" to="/alerting/channels">Channels</Link>} />
-      <section className="card">
-        <div className="card-head" style={{ display: "flex", gap: 12, justifyContent: "flex-start" }}>
+      <ResourceSection>
+        <FilterBar>
           {isAdmin ? (
-            <select aria-label="Channel" className="select" style={{ width: "auto", minWidth: 220 }} value={channelId} onChange={(e) => setFilter("channel_id", e.target.value)}>
-              <option value="">All channels</option>
-              {(channels.data?.items ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <FilterSelect
+              label="Channel"
+              all="All channels"
+              style={{ minWidth: 220 }}
+              options={(channels.data?.items ?? []).map((c) => ({ value: c.id, label: c.name }))}
+              value={channelId}
+              onChange={(v) => setFilter("channel_id", v)}
+            />
           ) : null}
-          <select aria-label="Status" className="select" style={{ width: "auto", minWidth: 160 }} value={status} onChange={(e) => setFilter("status", e.target.value)}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace("_", " ")}
-              </option>
-            ))}
-          </select>
-        </div>
-        {log.isError ? <div className="card-body"><ErrorBanner error={log.error} /></div> : null}
-        {retry.isError ? <div className="card-body"><ErrorBanner error={retry.error} /></div> : null}
-        {log.isPending ? (
-          <div className="center-fill" style={{ minHeight: 160 }}>
-            <Spinner />
-          </div>
-        ) : items.length === 0 ? (
-          <EmptyState icon="history" title="No deliveries">
-            <p>Attempts to deliver notifications show up here.</p>
-          </EmptyState>
-        ) : (
+          <FilterSelect
+            label="Status"
+            all="Any status"
+            style={{ minWidth: 160 }}
+            options={STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))}
+            value={status}
+            onChange={(v) => setFilter("status", v)}
+          />
+        </FilterBar>
+        <CardError error={retry.error} />
+        <QueryStates
+          query={log}
+          isEmpty={items.length === 0}
+          minHeight={160}
+          empty={
+            <EmptyState icon="history" title="No deliveries">
+              <p>Attempts to deliver notifications show up here.</p>
+            </EmptyState>
+          }
+        >
           <div className="table-wrap">
             <table className="table" aria-label="Deliveries">
               <thead>
@@ -122,15 +109,9 @@ export function DeliveriesPage(): ReactNode {
               </tbody>
             </table>
           </div>
-        )}
-        {log.hasNextPage ? (
-          <div className="card-body">
-            <button type="button" className="btn" onClick={() => void log.fetchNextPage()} disabled={log.isFetchingNextPage}>
-              Load more
-            </button>
-          </div>
-        ) : null}
-      </section>
+        </QueryStates>
+        <TableFoot query={log} />
+      </ResourceSection>
     </div>
   );
 }

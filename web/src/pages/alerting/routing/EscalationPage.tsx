@@ -2,12 +2,21 @@
 import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
-import { escalationQuery, formatSeconds, receiversQuery, type EscalationPolicy } from "./api";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
+import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import {
+  createEscalationPolicy,
+  deleteEscalationPolicy,
+  escalationQuery,
+  receiversQuery,
+  routingKeys,
+  type EscalationPolicy,
+} from "../../../api/routing";
+import { spacedSeconds } from "../../../lib/format";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 interface LevelDraft {
@@ -23,18 +32,14 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/escalation-policies", {
-          body: {
-            name: name.trim(),
-            description: "",
-            enabled: true,
-            levels: levels.map((l) => ({ after_seconds: Number(l.minutes) * 60, receiver_ids: [l.receiver] })),
-          },
-        }),
-      ),
+      createEscalationPolicy({
+        name: name.trim(),
+        description: "",
+        enabled: true,
+        levels: levels.map((l) => ({ after_seconds: Number(l.minutes) * 60, receiver_ids: [l.receiver] })),
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -95,38 +100,30 @@ export function EscalationPage(): ReactNode {
   const [deleting, setDeleting] = useState<EscalationPolicy | null>(null);
   const remove = useMutation({
     mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/escalation-policies/{policy_id}", { params: { path: { policy_id: id } } })),
+      deleteEscalationPolicy(id),
     onSuccess: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["escalation-policies"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
     },
     onError: () => setDeleting(null),
   });
   const rows = query.data?.items ?? [];
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Escalation policies</h2>
-        {isAdmin ? (
-          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-            {creating ? "Close" : (
-              <>
-                <Icon name="plus" /> New policy
-              </>
-            )}
-          </button>
-        ) : null}
-      </div>
+    <ResourceSection
+      title="Escalation policies"
+      actions={isAdmin ? <CreateToggle open={creating} label="New policy" onToggle={() => setCreating((v) => !v)} /> : undefined}
+    >
       {creating ? <CreatePolicy onDone={() => setCreating(false)} /> : null}
-      {remove.isError ? <ErrorBanner error={remove.error} /> : null}
-      {query.isError ? <ErrorBanner error={query.error} /> : null}
-      {query.isPending ? (
-        <Spinner />
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title="No escalation policies">
-          <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={remove.error} />
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        empty={
+          <EmptyState icon="alerts" title="No escalation policies">
+            <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Escalation policies">
             <thead>
@@ -148,7 +145,7 @@ export function EscalationPage(): ReactNode {
                     <ol className="small">
                       {p.levels.map((l, i) => (
                         <li key={i}>
-                          after {formatSeconds(l.after_seconds)}:{" "}
+                          after {spacedSeconds(l.after_seconds)}:{" "}
                           {l.receiver_ids.map((id) => receivers.get(id) ?? id).join(", ")}
                         </li>
                       ))}
@@ -163,10 +160,10 @@ export function EscalationPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Refused while the routing tree names it.</p>
       </DeleteDialog>
-    </section>
+    </ResourceSection>
   );
 }

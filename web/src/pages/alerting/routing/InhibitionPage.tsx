@@ -1,12 +1,20 @@
 /** Inhibition rules: while a source alert fires, matching targets with equal labels are muted. */
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { Icon } from "../../../components/Icon";
-import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
-import { inhibitionQuery, type InhibitionRule, type Matcher } from "./api";
+import { QueryStates } from "../../../components/QueryStates";
+import { CreateToggle, ResourceSection } from "../../../components/ResourceSection";
+import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import {
+  createInhibitionRule,
+  deleteInhibitionRule,
+  inhibitionQuery,
+  routingKeys,
+  toggleInhibitionRule,
+  type InhibitionRule,
+  type Matcher,
+} from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
@@ -20,19 +28,15 @@ function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/inhibition-rules", {
-          body: {
-            name: name.trim(),
-            source_matchers: source.filter((m) => m.name),
-            target_matchers: target.filter((m) => m.name),
-            enabled: true,
-            equal: equal.split(",").map((s) => s.trim()).filter(Boolean),
-          },
-        }),
-      ),
+      createInhibitionRule({
+        name: name.trim(),
+        source_matchers: source.filter((m) => m.name),
+        target_matchers: target.filter((m) => m.name),
+        enabled: true,
+        equal: equal.split(",").map((s) => s.trim()).filter(Boolean),
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -76,46 +80,31 @@ export function InhibitionPage(): ReactNode {
   const [deleting, setDeleting] = useState<InhibitionRule | null>(null);
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const remove = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/inhibition-rules/{rule_id}", { params: { path: { rule_id: id } } })),
+    mutationFn: deleteInhibitionRule,
     onSettled: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
     },
   });
   const toggle = useMutation({
-    mutationFn: (rule: InhibitionRule) =>
-      unwrap(
-        api.PATCH("/api/v1/inhibition-rules/{rule_id}", {
-          params: { path: { rule_id: rule.id } },
-          body: { enabled: !rule.enabled },
-        }),
-      ),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ["inhibition-rules"] }),
+    mutationFn: toggleInhibitionRule,
+    onSettled: () => queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules }),
   });
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Inhibition rules</h2>
-        {canWrite ? (
-          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-            {creating ? "Close" : (
-              <>
-                <Icon name="plus" /> New rule
-              </>
-            )}
-          </button>
-        ) : null}
-      </div>
+    <ResourceSection
+      title="Inhibition rules"
+      actions={canWrite ? <CreateToggle open={creating} label="New rule" onToggle={() => setCreating((v) => !v)} /> : undefined}
+    >
       {creating ? <CreateRule onDone={() => setCreating(false)} /> : null}
-      {query.isError ? <ErrorBanner error={query.error} /> : null}
-      {query.isPending ? (
-        <Spinner />
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title="No inhibition rules">
-          <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
-        </EmptyState>
-      ) : (
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        empty={
+          <EmptyState icon="alerts" title="No inhibition rules">
+            <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Inhibition rules">
             <thead>
@@ -158,10 +147,10 @@ export function InhibitionPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Alerts it mutes are notified at once if they still fire.</p>
       </DeleteDialog>
-    </section>
+    </ResourceSection>
   );
 }

@@ -1,7 +1,7 @@
 /** Rows of label matchers: name, operator (=, !=, =~, !~), value. */
 import type { ReactNode } from "react";
 import { Icon } from "../../../components/Icon";
-import { OPS, type Matcher, type MatcherOp } from "./api";
+import { OPS, type Matcher, type MatcherOp } from "../../../api/routing";
 
 export function MatcherEditor({
   label,

@@ -2,12 +2,12 @@
 import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
-import { api, unwrap } from "../../../api/client";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { Icon } from "../../../components/Icon";
-import { EmptyState, ErrorBanner, Field, Spinner } from "../../../components/ui";
-import { receiversQuery, type Receiver } from "./api";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
+import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import { createReceiver, deleteReceiver, receiversQuery, routingKeys, type Receiver } from "../../../api/routing";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 
 function ids(text: string): string[] {
@@ -21,9 +21,9 @@ function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: () =>
-      unwrap(api.POST("/api/v1/receivers", { body: { name: name.trim(), description: "", channel_ids: ids(channels) } })),
+      createReceiver({ name: name.trim(), description: "", channel_ids: ids(channels) }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
       onDone();
     },
     onError: (error) => setErrors(fieldErrors(error)),
@@ -62,38 +62,30 @@ export function ReceiversPage(): ReactNode {
   const [deleting, setDeleting] = useState<Receiver | null>(null);
   const remove = useMutation({
     mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/receivers/{receiver_id}", { params: { path: { receiver_id: id } } })),
+      deleteReceiver(id),
     onSuccess: async () => {
       setDeleting(null);
-      await queryClient.invalidateQueries({ queryKey: ["receivers"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
     },
     onError: () => setDeleting(null),
   });
   const rows = query.data?.items ?? [];
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Receivers</h2>
-        {isAdmin ? (
-          <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-            {creating ? "Close" : (
-              <>
-                <Icon name="plus" /> New receiver
-              </>
-            )}
-          </button>
-        ) : null}
-      </div>
+    <ResourceSection
+      title="Receivers"
+      actions={isAdmin ? <CreateToggle open={creating} label="New receiver" onToggle={() => setCreating((v) => !v)} /> : undefined}
+    >
       {creating ? <CreateReceiver onDone={() => setCreating(false)} /> : null}
-      {remove.isError ? <ErrorBanner error={remove.error} /> : null}
-      {query.isError ? <ErrorBanner error={query.error} /> : null}
-      {query.isPending ? (
-        <Spinner />
-      ) : rows.length === 0 ? (
-        <EmptyState icon="users" title="No receivers">
-          <p>Routes and escalation levels notify receivers; each receiver is a set of channels.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={remove.error} />
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        empty={
+          <EmptyState icon="users" title="No receivers">
+            <p>Routes and escalation levels notify receivers; each receiver is a set of channels.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Receivers">
             <thead>
@@ -120,10 +112,10 @@ export function ReceiversPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
         <p>Refused while a route or an escalation policy still names it.</p>
       </DeleteDialog>
-    </section>
+    </ResourceSection>
   );
 }

@@ -1,10 +1,17 @@
 /** The routing tree: a tree view of routes and a JSON editor saved with If-Match. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
-import { api, unwrapWithEtag } from "../../../api/client";
 import { useCan } from "../../../auth/session";
 import { Banner, ErrorBanner, Spinner } from "../../../components/ui";
-import { escalationQuery, formatSeconds, policyQuery, receiversQuery, type RouteNode, type RoutingTreeInput } from "./api";
+import {
+  escalationQuery,
+  policyQuery,
+  receiversQuery,
+  saveRoutingTree,
+  type RouteNode,
+  type RoutingTreeInput,
+} from "../../../api/routing";
+import { spacedSeconds } from "../../../lib/format";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips } from "./MatcherEditor";
 
@@ -18,9 +25,9 @@ function RouteView({
   names: Map<string, string>;
 }): ReactNode {
   const timing = [
-    node.group_wait_seconds != null ? `wait ${formatSeconds(node.group_wait_seconds)}` : null,
-    node.group_interval_seconds != null ? `interval ${formatSeconds(node.group_interval_seconds)}` : null,
-    node.repeat_interval_seconds != null ? `repeat ${formatSeconds(node.repeat_interval_seconds)}` : null,
+    node.group_wait_seconds != null ? `wait ${spacedSeconds(node.group_wait_seconds)}` : null,
+    node.group_interval_seconds != null ? `interval ${spacedSeconds(node.group_interval_seconds)}` : null,
+    node.repeat_interval_seconds != null ? `repeat ${spacedSeconds(node.repeat_interval_seconds)}` : null,
   ].filter(Boolean);
   return (
     <li className="route-node" data-route={path}>
@@ -62,13 +69,7 @@ export function RoutingTreePage(): ReactNode {
   const loaded = policy.data;
   const text = draft ?? (loaded ? JSON.stringify(loaded.data.tree, null, 2) : "");
   const save = useMutation({
-    mutationFn: (tree: RoutingTreeInput) =>
-      unwrapWithEtag(
-        api.PUT("/api/v1/notification-policy", {
-          body: tree,
-          headers: loaded?.etag ? { "If-Match": loaded.etag } : {},
-        }),
-      ),
+    mutationFn: (tree: RoutingTreeInput) => saveRoutingTree(tree, loaded?.etag ?? null),
     onSuccess: (saved) => {
       queryClient.setQueryData(policyQuery().queryKey, saved);
       setDraft(null);

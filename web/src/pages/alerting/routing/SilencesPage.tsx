@@ -2,10 +2,11 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { useSearchParams } from "react-router";
-import { api, unwrap } from "../../../api/client";
 import { errorMessage } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { Icon } from "../../../components/Icon";
+import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
+import { QueryStates } from "../../../components/QueryStates";
+import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import {
   ConfirmDialog,
   EmptyState,
@@ -16,12 +17,26 @@ import {
   Time,
 } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
-import { silencesQuery, type Matcher, type Silence, type SilenceState } from "./api";
+import {
+  createSilence,
+  expireSilence,
+  routingKeys,
+  silencePreviewQuery,
+  silencesQuery,
+  type Matcher,
+  type Silence,
+  type SilenceState,
+} from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { TableFoot } from "../../../components/TableFoot";
 
-const STATES: readonly (SilenceState | "")[] = ["", "active", "pending", "expired"];
+const STATES: readonly FilterOption<SilenceState | "">[] = [
+  { value: "", label: "any state" },
+  "active",
+  "pending",
+  "expired",
+];
 const DURATIONS: readonly [string, number][] = [
   ["1 hour", 3600],
   ["4 hours", 4 * 3600],
@@ -36,12 +51,7 @@ function complete(matchers: Matcher[]): Matcher[] {
 function Preview({ matchers }: { matchers: Matcher[] }): ReactNode {
   const key = useDebounced(JSON.stringify(complete(matchers)), 300);
   const ready = JSON.parse(key) as Matcher[];
-  const preview = useQuery({
-    queryKey: ["silence-preview", key],
-    enabled: ready.length > 0,
-    queryFn: ({ signal }) =>
-      unwrap(api.POST("/api/v1/silences/preview", { body: { matchers: ready }, signal })),
-  });
+  const preview = useQuery(silencePreviewQuery(key));
   if (ready.length === 0) return <p className="muted small">Add a matcher to see which alerts it silences.</p>;
   if (preview.isError) return <p className="error small">{errorMessage(preview.error)}</p>;
   if (!preview.data) return <Spinner label="Matching alerts" />;
@@ -70,17 +80,13 @@ function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => 
   const [error, setError] = useState<string>();
   const create = useMutation({
     mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/silences", {
-          body: {
-            matchers: complete(matchers),
-            ends_at: new Date(Date.now() + duration * 1000).toISOString(),
-            comment,
-          },
-        }),
-      ),
+      createSilence({
+        matchers: complete(matchers),
+        ends_at: new Date(Date.now() + duration * 1000).toISOString(),
+        comment,
+      }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
       onDone();
     },
   });
@@ -154,57 +160,35 @@ export function SilencesPage(): ReactNode {
   const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const expire = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(api.POST("/api/v1/silences/{silence_id}/expire", { params: { path: { silence_id: id } } })),
+    mutationFn: expireSilence,
     onSettled: async () => {
       setExpiring(null);
-      await queryClient.invalidateQueries({ queryKey: ["silences"] });
+      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
     },
   });
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Silences</h2>
+    <ResourceSection
+      title="Silences"
+      actions={
         <div className="row" style={{ flexWrap: "nowrap" }}>
-          <select className="select" style={{ width: "auto" }} aria-label="State" value={state} onChange={(e) => setState(e.target.value as SilenceState | "")}>
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s || "any state"}
-              </option>
-            ))}
-          </select>
+          <FilterSelect label="State" style={{ width: "auto" }} options={STATES} value={state} onChange={setState} />
           <input className="input" style={{ width: 200 }} placeholder="Comment contains" aria-label="Search comments" value={q} onChange={(e) => setQ(e.target.value)} />
-          {canWrite ? (
-            <button type="button" className={creating ? "btn" : "btn btn-primary"} onClick={() => setCreating((v) => !v)}>
-              {creating ? "Close" : (
-                <>
-                  <Icon name="plus" /> New silence
-                </>
-              )}
-            </button>
-          ) : null}
+          {canWrite ? <CreateToggle open={creating} label="New silence" onToggle={() => setCreating((v) => !v)} /> : null}
         </div>
-      </div>
+      }
+    >
       {creating ? <CreateSilence initial={prefill} onDone={() => setCreating(false)} /> : null}
-      {query.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={query.error} />
-        </div>
-      ) : null}
-      {expire.isError ? (
-        <div className="card-body">
-          <ErrorBanner error={expire.error} />
-        </div>
-      ) : null}
-      {query.isPending ? (
-        <div className="center-fill" style={{ minHeight: 120 }}>
-          <Spinner />
-        </div>
-      ) : rows.length === 0 ? (
-        <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
-          <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
-        </EmptyState>
-      ) : (
+      <CardError error={expire.error} />
+      <QueryStates
+        query={query}
+        isEmpty={rows.length === 0}
+        minHeight={120}
+        empty={
+          <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
+            <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
+          </EmptyState>
+        }
+      >
         <div className="table-wrap">
           <table className="table" aria-label="Silences">
             <thead>
@@ -243,7 +227,7 @@ export function SilencesPage(): ReactNode {
             </tbody>
           </table>
         </div>
-      )}
+      </QueryStates>
       <TableFoot query={query} />
       <ConfirmDialog
         open={expiring !== null}
@@ -257,6 +241,6 @@ export function SilencesPage(): ReactNode {
       >
         <p>Alerts it mutes that are still firing are notified at once.</p>
       </ConfirmDialog>
-    </section>
+    </ResourceSection>
   );
 }

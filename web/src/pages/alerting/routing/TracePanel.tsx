@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { ErrorBanner, Spinner, Time } from "../../../components/ui";
-import { traceQuery } from "./api";
+import { traceQuery } from "../../../api/routing";
 
 const TONE: Record<string, string> = {
   delivered: "badge-ok",

@@ -6,7 +6,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type ReactNode, type SyntheticEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { api, unwrap, unwrapWithEtag } from "../../../api/client";
 import { errorMessage, fieldErrors } from "../../../api/problem";
 import { ErrorBanner, Field, Loading, PageHead, Spinner } from "../../../components/ui";
 import { TimeSeriesChart } from "../../../components/TimeSeriesChart";
@@ -14,15 +13,20 @@ import type { ChartSeries } from "../../../lib/chartData";
 import { useDebounced } from "../../../lib/useDebounced";
 import {
   AGGREGATIONS,
+  backtestQuery,
+  createRule,
+  deleteRule,
   OPERATORS,
+  ruleKeys,
   ruleQuery,
-  SEVERITIES,
+  RULE_SEVERITIES as SEVERITIES,
+  updateRule,
   type AlertRule,
   type AlertRuleCreate,
   type BacktestResult,
   type Severity,
   type ThresholdForm,
-} from "./rulesApi";
+} from "../../../api/rules";
 
 type Mode = "threshold" | "promql";
 type NoData = AlertRuleCreate["no_data_state"];
@@ -159,53 +163,26 @@ function RuleEditor({
   const settled = useDebounced(body, 600);
 
   // Backtest (and preview) over the chosen last hours whenever the rule settles.
-  const backtest = useQuery({
-    queryKey: ["alert-rules", "test", settled, hours],
-    queryFn: ({ signal }) => {
-      const end = Date.now();
-      return unwrap(
-        api.POST("/api/v1/alert-rules/test", {
-          body: {
-            rule: { ...settled, name: settled.name || "preview" },
-            start: new Date(end - hours * 3_600_000).toISOString(),
-            end: new Date(end).toISOString(),
-            max_steps: 720,
-          },
-          signal,
-        }),
-      );
-    },
-    retry: false,
-  });
+  const backtest = useQuery(backtestQuery(settled, hours));
   const chart = useMemo(() => (backtest.data ? chartOf(backtest.data) : []), [backtest.data]);
 
   const save = useMutation({
     mutationFn: async () => {
       if (rule) {
         const patch = { ...body, ...(form.mode === "promql" ? { threshold: undefined } : {}) };
-        return unwrapWithEtag(
-          api.PATCH("/api/v1/alert-rules/{rule_id}", {
-            params: { path: { rule_id: rule.id }, header: etag ? { "if-match": etag } : {} },
-            body: patch,
-          }),
-        );
+        return updateRule(rule.id, etag, patch);
       }
-      return unwrapWithEtag(api.POST("/api/v1/alert-rules", { body }));
+      return createRule(body);
     },
     onSuccess: async () => {
-      await client.invalidateQueries({ queryKey: ["alert-rules"] });
+      await client.invalidateQueries({ queryKey: ruleKeys.all });
       void navigate("/alerting/rules");
     },
   });
   const remove = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.DELETE("/api/v1/alert-rules/{rule_id}", {
-          params: { path: { rule_id: rule?.id ?? "" } },
-        }),
-      ),
+    mutationFn: () => deleteRule(rule?.id ?? ""),
     onSuccess: async () => {
-      await client.invalidateQueries({ queryKey: ["alert-rules"] });
+      await client.invalidateQueries({ queryKey: ruleKeys.all });
       void navigate("/alerting/rules");
     },
   });

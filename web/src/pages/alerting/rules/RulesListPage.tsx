@@ -1,18 +1,23 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
-import { api, unwrap } from "../../../api/client";
 import { useCan } from "../../../auth/session";
-import {
-  Banner,
-  EmptyState,
-  ErrorBanner,
-  LinkButton,
-  PageHead,
-  Spinner,
-} from "../../../components/ui";
+import { FilterBar, FilterSelect, type FilterOption } from "../../../components/FilterBar";
+import { QueryStates } from "../../../components/QueryStates";
+import { ResourceSection } from "../../../components/ResourceSection";
+import { TableFoot } from "../../../components/TableFoot";
+import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
-import { formatSeconds, rulesQuery, SEVERITIES, type AlertRule, type RuleFilters } from "./rulesApi";
+import {
+  addDefaultRules,
+  exportRules,
+  ruleKeys,
+  rulesQuery,
+  RULE_SEVERITIES,
+  toggleRule,
+  type RuleFilters,
+} from "../../../api/rules";
+import { compactSeconds } from "../../../lib/format";
 
 const SEVERITY_BADGE: Record<string, string> = {
   critical: "badge-error",
@@ -20,6 +25,12 @@ const SEVERITY_BADGE: Record<string, string> = {
   warning: "badge-scaling",
   info: "badge-stopped",
 };
+
+const ENABLED_OPTIONS: readonly FilterOption<RuleFilters["enabled"]>[] = [
+  { value: "", label: "Enabled and disabled" },
+  { value: "true", label: "Enabled" },
+  { value: "false", label: "Disabled" },
+];
 
 export function RulesListPage(): ReactNode {
   const canEdit = useCan("developer");
@@ -30,26 +41,19 @@ export function RulesListPage(): ReactNode {
   const q = useDebounced(search);
   const query = useInfiniteQuery(rulesQuery({ q, severity, enabled }));
   const rules = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const refresh = (): Promise<void> => client.invalidateQueries({ queryKey: ["alert-rules"] });
+  const refresh = (): Promise<void> => client.invalidateQueries({ queryKey: ruleKeys.all });
 
   const toggle = useMutation({
-    mutationFn: (rule: AlertRule) =>
-      unwrap(
-        api.PATCH("/api/v1/alert-rules/{rule_id}", {
-          params: { path: { rule_id: rule.id }, header: { "if-match": `"${rule.revision}"` } },
-          body: { enabled: !rule.enabled },
-        }),
-      ),
+    mutationFn: toggleRule,
     onSettled: refresh,
   });
   const pack = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/alert-rules/default-pack")),
+    mutationFn: addDefaultRules,
     onSettled: refresh,
   });
   const exportFile = useMutation({
     mutationFn: async () => {
-      const { response } = await api.GET("/api/v1/alert-rules/export", { parseAs: "text" });
-      const url = URL.createObjectURL(await response.clone().blob());
+      const url = URL.createObjectURL(await exportRules());
       const link = document.createElement("a");
       link.href = url;
       link.download = "alert-rules.yml";
@@ -88,8 +92,8 @@ export function RulesListPage(): ReactNode {
         </Banner>
       ) : null}
       {toggle.isError ? <ErrorBanner error={toggle.error} /> : null}
-      <div className="card">
-        <div className="filters" role="search">
+      <ResourceSection>
+        <FilterBar>
           <input
             className="input grow"
             type="search"
@@ -98,40 +102,19 @@ export function RulesListPage(): ReactNode {
             value={search}
             onChange={(e) => setSearch(e.target.value)}
           />
-          <select
-            className="select"
-            aria-label="Severity"
-            value={severity}
-            onChange={(e) => setSeverity(e.target.value as RuleFilters["severity"])}
-          >
-            <option value="">All severities</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-          <select
-            className="select"
-            aria-label="Enabled"
-            value={enabled}
-            onChange={(e) => setEnabled(e.target.value as RuleFilters["enabled"])}
-          >
-            <option value="">Enabled and disabled</option>
-            <option value="true">Enabled</option>
-            <option value="false">Disabled</option>
-          </select>
-        </div>
-        {query.isError ? <ErrorBanner error={query.error} /> : null}
-        {query.isPending ? (
-          <div className="center-fill" style={{ minHeight: 200 }}>
-            <Spinner />
-          </div>
-        ) : rules.length === 0 ? (
-          <EmptyState icon="search" title="No alert rules">
-            <p>Create one from a metric and a threshold, write PromQL, or add the default rules.</p>
-          </EmptyState>
-        ) : (
+          <FilterSelect label="Severity" all="All severities" options={RULE_SEVERITIES} value={severity} onChange={setSeverity} />
+          <FilterSelect label="Enabled" options={ENABLED_OPTIONS} value={enabled} onChange={setEnabled} />
+        </FilterBar>
+        <QueryStates
+          query={query}
+          isEmpty={rules.length === 0}
+          minHeight={200}
+          empty={
+            <EmptyState icon="search" title="No alert rules">
+              <p>Create one from a metric and a threshold, write PromQL, or add the default rules.</p>
+            </EmptyState>
+          }
+        >
           <div className="table-wrap">
           <table className="table" aria-label="Alert rules">
             <thead>
@@ -156,7 +139,7 @@ export function RulesListPage(): ReactNode {
                   <td className="mono" style={{ maxWidth: 520, overflowWrap: "anywhere" }}>
                     {rule.expr}
                   </td>
-                  <td>{formatSeconds(rule.for_seconds)}</td>
+                  <td>{compactSeconds(rule.for_seconds)}</td>
                   <td>{rule.group}</td>
                   <td>
                     <input
@@ -172,13 +155,9 @@ export function RulesListPage(): ReactNode {
             </tbody>
           </table>
           </div>
-        )}
-        {query.hasNextPage ? (
-          <button type="button" className="btn" onClick={() => void query.fetchNextPage()}>
-            Load more
-          </button>
-        ) : null}
-      </div>
+        </QueryStates>
+        <TableFoot query={query} />
+      </ResourceSection>
     </>
   );
 }

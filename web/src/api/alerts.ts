@@ -1,7 +1,8 @@
-/** Alerts over the typed client: list (filtered, paged), one alert, timeline and actions. */
+/** Alerts: the list (filtered, paged), one alert, its timeline and chart, and the actions. */
 import { infiniteQueryOptions, keepPreviousData, queryOptions } from "@tanstack/react-query";
-import { api, unwrap } from "../../api/client";
-import type { components } from "../../api/schema";
+import { api, unwrap } from "./client";
+import { cursorPaging, PAGE_SIZE } from "./paging";
+import type { components } from "./schema";
 
 type Schemas = components["schemas"];
 export type AlertPublic = Schemas["AlertPublic"];
@@ -12,7 +13,6 @@ export type BulkAction = Schemas["BulkAction"];
 
 export const ALERT_STATUSES: AlertStatus[] = ["active", "acknowledged", "resolved"];
 export const SEVERITIES: Severity[] = ["critical", "error", "warning", "info"];
-export const PAGE_SIZE = 50;
 
 export interface AlertFilters {
   /** "open" = active or acknowledged; "" = all. */
@@ -31,10 +31,24 @@ export const DEFAULT_ALERT_FILTERS: AlertFilters = {
   matcher: "",
 };
 
+const all = ["alerts"] as const;
+
+/** Query keys: `all` covers every alert query (lists, details, timelines, charts), so one
+ * invalidation refreshes whatever alert view is open. */
+export const alertKeys = {
+  all,
+  list: (filters: AlertFilters) => [...all, "list", filters] as const,
+  detail: (id: string) => [...all, "one", id] as const,
+  timeline: (id: string) => [...all, "timeline", id] as const,
+  /** The chart of an alert's expression from `start`; `end` is "live" while it fires. */
+  chart: (id: string, expr: string | null, start: number, end: number | "live") =>
+    [...all, "chart", id, expr, start, end] as const,
+};
+
 export function alertsQuery(filters: AlertFilters) {
   return infiniteQueryOptions({
-    queryKey: ["alerts", "list", filters],
-    initialPageParam: null as string | null,
+    ...cursorPaging,
+    queryKey: alertKeys.list(filters),
     placeholderData: keepPreviousData,
     queryFn: ({ pageParam, signal }) =>
       unwrap(
@@ -58,13 +72,12 @@ export function alertsQuery(filters: AlertFilters) {
           signal,
         }),
       ),
-    getNextPageParam: (page) => page.next_cursor ?? null,
   });
 }
 
 export function alertQuery(id: string) {
   return queryOptions({
-    queryKey: ["alerts", "one", id],
+    queryKey: alertKeys.detail(id),
     queryFn: ({ signal }) =>
       unwrap(api.GET("/api/v1/alerts/{alert_id}", { params: { path: { alert_id: id } }, signal })),
   });
@@ -72,7 +85,7 @@ export function alertQuery(id: string) {
 
 export function timelineQuery(id: string) {
   return queryOptions({
-    queryKey: ["alerts", "timeline", id],
+    queryKey: alertKeys.timeline(id),
     queryFn: ({ signal }) =>
       unwrap(
         api.GET("/api/v1/alerts/{alert_id}/timeline", {
@@ -82,6 +95,8 @@ export function timelineQuery(id: string) {
       ),
   });
 }
+
+// ---- actions --------------------------------------------------------------------------------
 
 export function acknowledge(id: string, note: string): Promise<AlertPublic> {
   return unwrap(
@@ -112,33 +127,4 @@ export function addNote(id: string, note: string): Promise<AlertEventPublic> {
 
 export function bulk(action: BulkAction, ids: string[], note: string) {
   return unwrap(api.POST("/api/v1/alerts/bulk", { body: { action, ids, note: note.trim() || null } }));
-}
-
-/** The expression behind an alert: its rule's, or the one in a Prometheus generator URL. */
-export function alertExpression(alert: AlertPublic): string | null {
-  if (alert.expr) return alert.expr;
-  if (!alert.generator_url) return null;
-  try {
-    return new URL(alert.generator_url).searchParams.get("g0.expr");
-  } catch {
-    return null;
-  }
-}
-
-/** `lhs > 100` → the left-hand side and the threshold, so the chart shows the value itself
- * (a comparison only has points while it holds); null when the expression is not of that form. */
-export function splitComparison(expr: string): { lhs: string; threshold: number } | null {
-  const match = /^(.*?)\s*(?:>=|<=|==|!=|>|<)(?:\s*bool)?\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/is.exec(expr);
-  if (!match?.[1] || match[2] === undefined) return null;
-  return { lhs: match[1], threshold: Number(match[2]) };
-}
-
-/** One click: silence this alert by all of its labels for `seconds`. */
-export function silenceAlert(id: string, seconds: number) {
-  return unwrap(
-    api.POST("/api/v1/silences/from-alert/{alert_id}", {
-      params: { path: { alert_id: id } },
-      body: { duration_seconds: seconds, comment: "silenced from the alert page" },
-    }),
-  );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { alertExpression, splitComparison, type AlertPublic } from "./queries";
+import type { AlertPublic } from "../api/alerts";
+import { alertExpression, splitComparison } from "./alertExpression";
 
 describe("splitComparison", () => {
   it("splits a trailing comparison with a number", () => {
