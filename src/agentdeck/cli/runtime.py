@@ -153,10 +153,10 @@ async def _create_user(
     wire_domain_hooks()
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
+    from agentdeck.errors import conflict
     from agentdeck.identity import service, users_service
     from agentdeck.identity.roles import Role
     from agentdeck.identity.schemas import UserCreate
-    from agentdeck.server.errors import conflict
 
     data = UserCreate(
         username=username,

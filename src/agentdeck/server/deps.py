@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.bus.base import Bus
-from agentdeck.errors import QuotaExceeded
+from agentdeck.errors import QuotaExceeded, Unauthenticated
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.principal_cache import credential_digest
@@ -98,8 +98,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 BAD_CREDENTIAL = "the credential is invalid, expired or revoked"
 
 
-def _unauthorized(detail: str = BAD_CREDENTIAL) -> ProblemError:
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(detail: str = BAD_CREDENTIAL) -> Unauthenticated:
+    # A domain error: the WebSocket hub authenticates through the same functions.
+    return Unauthenticated(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _credential(request: Request) -> str | None:
@@ -165,7 +166,7 @@ async def _principal_from_jwt(
 async def principal_from_credential(
     state: AppState, session: AsyncSession, credential: str
 ) -> Principal:
-    """The principal of a JWT or an ``adk_`` API key; raises a 401 ProblemError.
+    """The principal of a JWT or an ``adk_`` API key; raises Unauthenticated (401).
 
     API keys come from a short-lived cache when known (``auth.principal_cache_seconds``), so a
     busy key costs no database round trip; see ``identity.principal_cache``. Access tokens are
