@@ -23,7 +23,7 @@ from agentdeck.db.base import utcnow
 from agentdeck.loops.runner import LoopRunner
 from agentdeck.notify.models import NotificationDelivery, NotificationOutbox, OutboxStatus
 from agentdeck.notify.outbox import enqueue
-from agentdeck.notify.worker import DeliveryLoop
+from agentdeck.notify.worker import Deliverer, DeliveryLoop, DeliveryMetrics
 from agentdeck.settings import Settings
 from tests.conftest import Caller
 from tests.notify.support import split_server, wait_for
@@ -187,3 +187,42 @@ async def test_stop_puts_a_hanging_send_back_and_the_next_worker_sends_it(
     async with sessions() as db:
         log = (await db.scalars(select(NotificationDelivery))).all()
     assert [(d.attempt, d.status) for d in log] == [(1, "success")]
+
+
+async def test_a_row_whose_claim_would_end_mid_send_is_put_back_unsent(
+    app_factory: AppFactory, admin: Caller
+) -> None:
+    # one send at a time in all, a 2 s timeout and a 3 s claim. The worker's own claims never
+    # hold more rows than can start in time; rows claimed by id (as "send test" does) are not
+    # held back, so here the second waits for the first's timeout and then has 1 s of its claim
+    # left: too little to be sent without risking a second sender once the claim expires.
+    api = await _app(app_factory, concurrency=1, timeout_seconds=2, claim_seconds=3)
+    sessions, settings = _state(api)
+    registry = CollectorRegistry()
+    with split_server() as server:
+        first = await _channel(api, admin, server.url + "/hang")
+        second = await _channel(api, admin, server.url + "/hang")
+        await _enqueue(sessions, admin, first, "a")
+        await _enqueue(sessions, admin, second, "b")
+        worker = Deliverer(sessions=sessions, settings=settings, metrics=DeliveryMetrics(registry))
+        try:
+            async with sessions() as db:
+                ids = list((await db.scalars(select(NotificationOutbox.id))).all())
+            assert len(await worker.deliver(await worker.claim(only=ids))) == 2
+        finally:
+            await worker.close()
+        assert (server.most_held, len(server.hang_connections)) == (1, 1)
+    rows = await _rows(sessions, first) + await _rows(sessions, second)
+    assert all(r.status is OutboxStatus.pending and r.locked_by is None for r in rows)
+    tried, put_back = sorted(rows, key=lambda r: -r.attempts)
+    assert (tried.attempts, put_back.attempts) == (1, 0)
+    assert put_back.next_attempt_at <= utcnow() and put_back.last_error is None
+    async with sessions() as db:
+        log = (await db.scalars(select(NotificationDelivery))).all()
+    assert [(d.outbox_id, d.attempt, d.status) for d in log] == [(tried.id, 1, "failure")]
+    sample = registry.get_sample_value
+    assert sample("agentdeck_notification_released_total", {"reason": "claim_expiring"}) == 1.0
+    assert (
+        sample("agentdeck_notification_attempts_total", {"kind": "webhook", "status": "failure"})
+        == 1.0
+    )

@@ -8,19 +8,15 @@ worker that dies mid-send leaves its rows ``sending``; when ``locked_until`` pas
 claims them again (at-least-once). Outcomes are written only where ``locked_by`` is still this
 worker (:mod:`agentdeck.notify.recorder`).
 
-**Lanes.** Each channel has a lane in each worker: at most ``notify.channel_concurrency`` sends
-in flight and at most :attr:`Deliverer.lane_capacity` rows claimed (sending or waiting for a
-slot); the worker as a whole sends at most ``notify.concurrency`` at once. Every row is sent by
-a task of its own; the loop's tick only claims and starts sends and never waits for them. So an
-endpoint that hangs until the timeout holds its own lane and nothing else: other channels' rows
-are claimed and sent at the next tick (at once when the dispatcher wakes the loop). A claim takes
-per channel at most its lane's free room (``row_number()`` over each channel's due rows) and
-skips full lanes; when a full lane (or the whole worker) gets room again the loop is woken.
-
-**Claims never expire under a send.** A lane holds only as many rows as it can start while their
-claim lasts even if every send takes the whole timeout (``channel_concurrency`` × the timeouts
-that fit in the claim), and a row whose claim would end before its send could time out is put
-back in the queue unsent (``released``, no attempt counted) rather than sent.
+**Lanes.** Every claimed row is sent by a task of its own in its channel's lane
+(:mod:`agentdeck.notify.lanes`): at most ``notify.channel_concurrency`` sends in flight per
+channel, ``notify.concurrency`` in all; the loop's tick only claims and starts sends and never
+waits for them. So an endpoint that hangs until the timeout holds its own lane and nothing else:
+other channels' rows are claimed and sent at the next tick (at once when the dispatcher wakes
+the loop). A claim takes per channel only its lane's room, and a lane holds only as many rows as
+it can start before their claim ends even if every send takes the whole timeout; a row whose
+claim would end before its send could time out is put back unsent (``released``, no attempt
+counted), so no claim expires under a send and no two replicas send one row at once.
 
 **Stop.** Sends in flight get ``notify.shutdown_grace_seconds`` to finish; the rest are
 cancelled and their rows put back to ``pending``, due at once and with no attempt counted, so the
@@ -35,12 +31,10 @@ are put back with a later ``next_attempt_at`` and no attempt counted.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -48,7 +42,7 @@ import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck import __version__
@@ -58,6 +52,7 @@ from agentdeck.loops.lease import new_holder_id
 from agentdeck.notify.channels import spec
 from agentdeck.notify.channels.base import SendContext, SendResult, describe
 from agentdeck.notify.crypto import SecretBox
+from agentdeck.notify.lanes import Lanes
 from agentdeck.notify.models import NotificationChannel, NotificationOutbox, OutboxStatus
 from agentdeck.notify.ratelimit import ChannelLimits, RedisChannelLimits
 from agentdeck.notify.recorder import DeliveryMetrics, NotRecorded, Outcome, Recorder
@@ -103,22 +98,6 @@ def _limits(settings: Settings) -> ChannelLimits:
     return ChannelLimits(default)
 
 
-@dataclass(slots=True)
-class Lane:
-    """One channel's sends in this worker."""
-
-    slots: asyncio.Semaphore
-    #: claimed rows of the channel: waiting for a slot, sending, or being recorded
-    held: int = 0
-
-
-@dataclass(slots=True)
-class Claim:
-    channel_id: uuid.UUID
-    #: ``time.monotonic()`` before which the claim holds (taken before the claim was made)
-    until: float
-
-
 class Deliverer:
     """Claims, sends and records; used by the loop and by "send test"."""
 
@@ -140,28 +119,13 @@ class Deliverer:
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
         self.limits = limits or _limits(settings)
-        #: called when a lane (or the worker) that was full has room again
-        self.on_room = on_room
         self.recorder = Recorder(sessions=sessions, holder=self.holder, metrics=metrics)
+        #: ``on_room`` is called when a lane (or the worker) that was full has room again
+        self.lanes = Lanes(config, on_room)
         self._http: aiohttp.ClientSession | None = None
         self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
         self._semaphore = asyncio.Semaphore(config.concurrency)
-        self.channel_concurrency = min(config.channel_concurrency, config.concurrency)
-        #: time a send must have left on its claim beyond the timeout (to record its outcome)
-        self.margin = min(1.0, (config.claim_seconds - config.timeout_seconds) / 2)
-        waves = max(1, math.floor((config.claim_seconds - self.margin) / config.timeout_seconds))
-        #: rows claimed per channel at most: every one can start before its claim would end
-        self.lane_capacity = self.channel_concurrency * waves
-        #: rows claimed by this worker at most
-        self.capacity = config.concurrency * waves
-        self._lanes: dict[uuid.UUID, Lane] = {}
-        self._claims: dict[uuid.UUID, Claim] = {}
-        #: claimed rows whose outcome is not known to be written (put back at stop)
-        self._open: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task[Outcome]] = set()
-        self._lanes_wanting_room: set[uuid.UUID] = set()
-        self._wants_room = False
-        self._stopping = False
         self._closed = False
 
     @property
@@ -174,11 +138,6 @@ class Deliverer:
                 trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as before
             )
         return self._http
-
-    @property
-    def held(self) -> int:
-        """Rows this worker holds claimed (sending, waiting for a slot or being recorded)."""
-        return len(self._claims)
 
     # --- claim -----------------------------------------------------------------------------
 
@@ -193,7 +152,7 @@ class Deliverer:
         self, *, only: Sequence[uuid.UUID] | None = None, any_channel: bool = False
     ) -> tuple[list[uuid.UUID], int]:
         """The claimed ids and how many were asked for."""
-        if self._stopping:
+        if self.lanes.stopping:
             return [], 0
         now = utcnow()
         until = time.monotonic() + self.config.claim_seconds
@@ -204,15 +163,19 @@ class Deliverer:
         )
         if not any_channel:
             candidates = candidates.where(NotificationChannel.enabled.is_(True))
+        room = None
         if only is not None:
             limit = self.config.batch_size
             candidates = candidates.where(NotificationOutbox.id.in_(list(only)))
         else:
-            limit = min(self.config.batch_size, self.capacity - self.held)
-            if limit <= 0:
-                self._wants_room = True
+            limit = self.lanes.limit(self.config.batch_size)
+            if limit == 0:
                 return [], 0
-            candidates = self._within_room(candidates)
+            exhausted = self.limits.exhausted()
+            if exhausted:
+                candidates = candidates.where(NotificationOutbox.channel_id.not_in(exhausted))
+            room = self.lanes.room()
+            candidates = self.lanes.restrict(candidates, room)
         candidates = (
             candidates.order_by(NotificationOutbox.next_attempt_at)
             .limit(limit)
@@ -232,71 +195,10 @@ class Deliverer:
         async with self.sessions() as session:
             claimed = [(row[0], row[1]) for row in await session.execute(stmt)]
             await session.commit()
-        for outbox_id, channel_id in claimed:
-            self._hold(outbox_id, channel_id, until)
-        if only is None:
-            self._lanes_wanting_room.update(
-                cid for cid, lane in self._lanes.items() if lane.held >= self.lane_capacity
-            )
-            if self.held >= self.capacity:
-                self._wants_room = True
+        self.lanes.hold(
+            claimed, until=until, room=room, limit=limit, batch_size=self.config.batch_size
+        )
         return [outbox_id for outbox_id, _ in claimed], limit
-
-    def _within_room(self, candidates: Any) -> Any:
-        """Restrict ``candidates`` to the first rows of each channel that fit in its lane."""
-        full = [cid for cid, lane in self._lanes.items() if lane.held >= self.lane_capacity]
-        self._lanes_wanting_room.update(full)
-        skip = set(self.limits.exhausted()) | set(full)
-        if skip:
-            candidates = candidates.where(NotificationOutbox.channel_id.not_in(skip))
-        partly = {cid: self.lane_capacity - lane.held for cid, lane in self._lanes.items()}
-        partly = {cid: room for cid, room in partly.items() if 0 < room < self.lane_capacity}
-        room = (
-            case(partly, value=NotificationOutbox.channel_id, else_=self.lane_capacity)
-            if partly
-            else literal(self.lane_capacity)
-        )
-        ranked = candidates.add_columns(
-            func.row_number()
-            .over(
-                partition_by=NotificationOutbox.channel_id,
-                order_by=(NotificationOutbox.next_attempt_at, NotificationOutbox.id),
-            )
-            .label("rank"),
-            room.label("room"),
-        ).subquery()
-        return select(NotificationOutbox.id).where(
-            NotificationOutbox.id.in_(select(ranked.c.id).where(ranked.c.rank <= ranked.c.room))
-        )
-
-    def _hold(self, outbox_id: uuid.UUID, channel_id: uuid.UUID, until: float) -> None:
-        lane = self._lanes.get(channel_id)
-        if lane is None:
-            lane = self._lanes[channel_id] = Lane(asyncio.Semaphore(self.channel_concurrency))
-        lane.held += 1
-        self._claims[outbox_id] = Claim(channel_id, until)
-        self._open.add(outbox_id)
-
-    def _let_go(self, outbox_id: uuid.UUID) -> None:
-        """The row is no longer this worker's to send: free its place in its lane."""
-        claim = self._claims.pop(outbox_id, None)
-        if claim is None:
-            return
-        lane = self._lanes.get(claim.channel_id)
-        left = 0
-        if lane is not None:
-            lane.held -= 1
-            left = lane.held
-            if left <= 0:
-                del self._lanes[claim.channel_id]
-        if self._stopping or self.on_room is None:
-            return
-        if claim.channel_id in self._lanes_wanting_room and left <= self.lane_capacity // 2:
-            self._lanes_wanting_room.discard(claim.channel_id)
-            self.on_room()
-        elif self._wants_room and self.held <= self.capacity // 2:
-            self._wants_room = False
-            self.on_room()
 
     # --- send ------------------------------------------------------------------------------
 
@@ -375,18 +277,21 @@ class Deliverer:
     ) -> Outcome:
         """Send one claimed row in its channel's lane and record the outcome."""
         try:
-            claim = self._claims[row.id]
-            async with self._lanes[channel.id].slots, self._semaphore:
-                if time.monotonic() + self.config.timeout_seconds + self.margin > claim.until:
-                    outcome = Outcome(row, "released", OutboxStatus.pending, row.attempts, utcnow())
-                else:
+            async with self.lanes.slots(row.id), self._semaphore:
+                if self.lanes.may_start(row.id):
                     outcome = await self._one(row, channel, limited)
-            outcome.kind = channel.kind.value
-            await self.recorder.write(outcome)
-            self._open.discard(row.id)
-            return outcome
+                else:  # sent now, it could outlast its claim: back to the queue unsent
+                    outcome = Outcome(row, "released", OutboxStatus.pending, row.attempts, utcnow())
         finally:
-            self._let_go(row.id)
+            self.lanes.sent(row.id)
+        outcome.kind = channel.kind.value
+        try:
+            await self.recorder.write(outcome)  # cancelled (at stop): put back by stop()
+        except NotRecorded:
+            self.lanes.recorded(row.id)  # the claim expires and the row is sent again
+            raise
+        self.lanes.recorded(row.id)
+        return outcome
 
     def _finished(self, task: asyncio.Task[Outcome]) -> None:
         self._tasks.discard(task)
@@ -419,13 +324,13 @@ class Deliverer:
                 ).all()
                 session.expunge_all()
         except BaseException:
-            for outbox_id in ids:  # still claimed in the database; put back at stop
-                self._let_go(outbox_id)
+            for outbox_id in ids:  # the claims expire and the rows are sent again
+                self.lanes.recorded(outbox_id)
             raise
         found = {row.id for row, _ in rows}
         for outbox_id in ids:
-            if outbox_id not in found:
-                self._let_go(outbox_id)
+            if outbox_id not in found:  # another worker took it over
+                self.lanes.recorded(outbox_id)
         tasks = []
         for row, channel in rows:
             task = asyncio.create_task(self._run(row, channel, limited), name=f"notify:{row.id}")
@@ -476,7 +381,7 @@ class Deliverer:
     async def stop(self) -> None:
         """Claim no more; let sends in flight finish within the grace period, then cancel the
         rest and put their rows back in the queue, due now, with no attempt counted."""
-        self._stopping = True
+        self.lanes.stopping = True
         grace = self.config.shutdown_grace_seconds
         tasks = list(self._tasks)
         if tasks:
@@ -488,7 +393,7 @@ class Deliverer:
         await self._put_back()
 
     async def _put_back(self) -> None:
-        ids, self._open = list(self._open), set()
+        ids = self.lanes.take_unrecorded()
         if not ids:
             return
         try:
