@@ -2,6 +2,9 @@
 
 **Throughput.** 10,000 notifications queued in the outbox and delivered by the delivery loop (a
 ``LoopRunner`` with the ``DeliveryLoop``, as the server runs it) to a local webhook receiver.
+The one channel may have all ``--concurrency`` (64) sends in flight (``channel_concurrency``
+raised to it, as every channel could before lanes); a second run with the default
+``channel_concurrency`` (8) is shown beside it.
 
 * figure: from the loop's start until every row is ``delivered`` with its attempt logged, on a
   fresh state database (SQLite, or ``--postgresql``), one webhook channel (HMAC-signed, rate
@@ -228,9 +231,19 @@ class Deck:
 
 
 async def measure(
-    count: int, concurrency: int, receiver: str, tmp: str, database_url: str | None = None
+    count: int,
+    concurrency: int,
+    channel_concurrency: int,
+    receiver: str,
+    tmp: str,
+    database_url: str | None = None,
 ) -> tuple[float, float]:
-    deck = Deck(tmp, database_url, {"concurrency": concurrency, "batch_size": 500})
+    notify = {
+        "concurrency": concurrency,
+        "channel_concurrency": channel_concurrency,
+        "batch_size": 500,
+    }
+    deck = Deck(tmp, database_url, notify)
     await deck.open()
     channel_id = await deck.channel("bench-hook", receiver)
     started = time.perf_counter()
@@ -292,6 +305,13 @@ def main(argv: list[str]) -> list[Figure]:
     parser = argparse.ArgumentParser(prog="python -m bench notify")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--channel-concurrency",
+        type=int,
+        default=None,
+        help="sends in flight to the one channel (default: --concurrency, as before lanes); a "
+        "second run with the default setting is reported beside it",
+    )
     parser.add_argument("--healthy", type=int, default=300, help="healthy notifications")
     parser.add_argument("--rate", type=float, default=20.0, help="healthy notifications/s")
     parser.add_argument("--hanging", type=int, default=500, help="queued to the hanging channel")
@@ -332,13 +352,21 @@ def main(argv: list[str]) -> list[Figure]:
             return tmp, db
 
         if args.only in (None, "throughput"):
+            from agentdeck.settings import NotifySettings
+
+            lane = args.channel_concurrency or args.concurrency
+            default_lane = NotifySettings().channel_concurrency
             reference = asyncio.run(reference_rate(url, args.count, args.concurrency))
             with contextlib.ExitStack() as stack:
                 delivery, end_to_end = asyncio.run(
-                    measure(args.count, args.concurrency, url, *database(stack))
+                    measure(args.count, args.concurrency, lane, url, *database(stack))
+                )
+            with contextlib.ExitStack() as stack:
+                narrow, _ = asyncio.run(
+                    measure(args.count, args.concurrency, default_lane, url, *database(stack))
                 )
             received = int(httpx.get(url, timeout=5).text)
-            print(f"receiver counted {received:,} requests ({args.count:,} reference + worker)")
+            print(f"receiver counted {received:,} requests ({args.count:,} reference + 2 runs)")
             figures += [
                 Figure(
                     f"notify: delivered/s (outbox -> webhook, {state})",
@@ -348,6 +376,13 @@ def main(argv: list[str]) -> list[Figure]:
                     reference,
                 ),
                 Figure("notify: queued+delivered/s", end_to_end, "notif/s", None, reference),
+                Figure(
+                    f"notify: delivered/s, channel_concurrency {default_lane}",
+                    narrow,
+                    "notif/s",
+                    None,
+                    reference,
+                ),
                 Figure("notify: reference raw aiohttp -> receiver", reference, "req/s"),
             ]
         if args.only in (None, "hanging"):

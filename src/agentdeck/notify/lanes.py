@@ -1,14 +1,19 @@
 """The lanes of one delivery worker: which claimed rows it holds, per channel, and how many more
 each channel may take.
 
-A channel's lane has ``notify.channel_concurrency`` send slots and holds at most
-:attr:`Lanes.lane_capacity` claimed rows (waiting for a slot or sending): as many as it can start
-before their claim ends even if every send takes the whole timeout (the slots times the
-timeouts that fit in the claim, less :attr:`Lanes.margin` to record the outcome). The worker
-holds at most :attr:`Lanes.capacity` rows in all, counting those whose outcome is still being
-written. A claim asks each channel for its lane's room only (:meth:`Lanes.restrict`); a lane
-that got all its room (or had none) is marked, and once half of it is free again ``on_room`` is
-called, so the loop claims more without waiting for its interval.
+A channel's lane has ``notify.channel_concurrency`` send slots and holds at most as many
+claimed rows (waiting for a slot or sending) as it can start before their claim ends
+(:meth:`Lanes.capacity_of`), less :attr:`Lanes.margin` to record the outcome: for a channel not
+yet seen, or whose last send was slow, as if every send took the whole timeout (8 slots × 5
+timeouts in a 60 s claim = 40 rows with the defaults); for a channel whose sends have been quick,
+by their pace, up to ``notify.batch_size``. A channel's pace follows a slower send at once and a
+quicker one gradually, so an endpoint that starts hanging shrinks its lane after one timeout.
+The worker holds at most :attr:`Lanes.capacity` rows in all, counting those whose outcome is
+still being written. A claim asks each channel for its lane's room only
+(:meth:`Lanes.restrict`); a lane that got all its room (or had none) is marked, and once half of
+it is free again ``on_room`` is called, so the loop claims more without waiting for its
+interval. Should a row still wait too long for a slot, :meth:`Lanes.may_start` says so and the
+worker puts it back unsent.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from sqlalchemy import case, func, literal, select
 
 from agentdeck.notify.models import NotificationOutbox
 from agentdeck.settings import NotifySettings
+
+#: channels whose pace is remembered (the least recently sent to are forgotten first)
+PACES = 4096
+#: quick channels given their larger room in a claim (the most recently sent to)
+QUICK_IN_CLAIM = 256
 
 
 @dataclass(slots=True)
@@ -49,13 +59,18 @@ class Lanes:
     def __init__(self, config: NotifySettings, on_room: Callable[[], None] | None = None) -> None:
         self.channel_concurrency = min(config.channel_concurrency, config.concurrency)
         self.timeout = config.timeout_seconds
+        self.batch_size = config.batch_size
         #: time a send must have left on its claim beyond the timeout (to record its outcome)
         self.margin = min(1.0, (config.claim_seconds - config.timeout_seconds) / 2)
-        waves = max(1, math.floor((config.claim_seconds - self.margin) / config.timeout_seconds))
-        #: rows claimed per channel at most
-        self.lane_capacity = self.channel_concurrency * waves
+        #: how long after its claim a row may still start
+        self.start_within = config.claim_seconds - self.margin - self.timeout
+        #: rows claimed per channel at most when every send may take the whole timeout
+        self.lane_capacity = self._capacity_at(self.timeout)
         #: rows held by the worker at most (being recorded included)
-        self.capacity = config.concurrency * waves
+        waves = self.lane_capacity // self.channel_concurrency
+        self.capacity = max(config.concurrency * waves, 2 * config.batch_size)
+        #: channel → seconds a send has been taking (a slower one counts at once)
+        self._pace: dict[uuid.UUID, float] = {}
         #: called when a lane (or the worker) that was full has room again
         self.on_room = on_room
         self.stopping = False
@@ -71,9 +86,38 @@ class Lanes:
         """Rows held: waiting for a slot, sending, or being recorded."""
         return len(self._open)
 
+    def _capacity_at(self, pace: float) -> int:
+        waves = math.floor(self.start_within / max(pace, 0.001)) + 1
+        return self.channel_concurrency * waves
+
+    def capacity_of(self, channel_id: uuid.UUID) -> int:
+        """Rows the channel's lane may hold: what starts before the claim ends at its pace."""
+        pace = self._pace.get(channel_id)
+        if pace is None or pace >= self.timeout:
+            return self.lane_capacity
+        return max(self.lane_capacity, min(self.batch_size, self._capacity_at(pace)))
+
+    def paced(self, channel_id: uuid.UUID, seconds: float) -> None:
+        """A send to the channel took ``seconds``."""
+        before = self._pace.pop(channel_id, None)
+        if before is not None and seconds < before:
+            seconds = 0.8 * before + 0.2 * seconds
+        self._pace[channel_id] = seconds
+        if len(self._pace) > PACES:
+            del self._pace[next(iter(self._pace))]
+
     def room(self) -> dict[uuid.UUID, int]:
-        """Free places of each lane that holds rows (a channel without a lane has all)."""
-        return {cid: self.lane_capacity - lane.held for cid, lane in self._lanes.items()}
+        """Free places of the lanes that hold rows and of recently quick channels (any other
+        channel has :attr:`lane_capacity`)."""
+        room: dict[uuid.UUID, int] = {}
+        for cid in reversed(self._pace):
+            if len(room) >= QUICK_IN_CLAIM:
+                break
+            if (capacity := self.capacity_of(cid)) != self.lane_capacity:
+                room[cid] = capacity
+        for cid, lane in self._lanes.items():
+            room[cid] = self.capacity_of(cid) - lane.held
+        return room
 
     def limit(self, batch_size: int) -> int:
         """Rows the next claim may take (0: the worker is full; it is woken when it is not)."""
@@ -89,7 +133,7 @@ class Lanes:
         self._wanting.update(full)
         if full:
             candidates = candidates.where(NotificationOutbox.channel_id.not_in(full))
-        partly = {cid: left for cid, left in room.items() if 0 < left < self.lane_capacity}
+        partly = {cid: left for cid, left in room.items() if 0 < left != self.lane_capacity}
         room_of = (
             case(partly, value=NotificationOutbox.channel_id, else_=self.lane_capacity)
             if partly
@@ -156,7 +200,7 @@ class Lanes:
             left = lane.held
             if left <= 0:
                 del self._lanes[claim.channel_id]
-        if claim.channel_id in self._wanting and left <= self.lane_capacity // 2:
+        if claim.channel_id in self._wanting and left <= self.capacity_of(claim.channel_id) // 2:
             self._wanting.discard(claim.channel_id)
             self._room()
 

@@ -270,7 +270,9 @@ class Deliverer:
                 )  # fmt: skip
         started = time.perf_counter()
         result = await self._send(row, channel)
-        return self._outcome(row, result, (time.perf_counter() - started) * 1000.0)
+        took = time.perf_counter() - started
+        self.lanes.paced(channel.id, took)
+        return self._outcome(row, result, took * 1000.0)
 
     async def _run(
         self, row: NotificationOutbox, channel: NotificationChannel, limited: bool
