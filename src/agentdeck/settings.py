@@ -409,6 +409,13 @@ class NotifySettings(BaseModel):
     )
     batch_size: int = Field(200, ge=1, le=5000, description="Outbox rows claimed per round.")
     concurrency: int = Field(64, ge=1, le=1000, description="Sends in flight per replica.")
+    channel_concurrency: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Sends in flight to one channel per replica (at most `concurrency`): a slow "
+        "or failing channel holds only these, so it delays no other channel.",
+    )
     timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Timeout of one send (HTTP request or SMTP session)."
     )
@@ -419,6 +426,13 @@ class NotifySettings(BaseModel):
     )
     max_attempts: int = Field(
         8, ge=1, le=100, description="Attempts before a notification is dead-lettered."
+    )
+    shutdown_grace_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="On shutdown, how long sends in flight may finish; the rest are put back in "
+        "the queue (not counted as attempts) for the next worker.",
     )
     backoff_base_seconds: float = Field(
         5.0, gt=0, description="First retry delay cap; doubles per attempt (full jitter)."

@@ -159,3 +159,82 @@ def server_tls_context(directory: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+@dataclass
+class SplitServer:
+    """What :func:`split_server` received: ``/hang`` holds each request unanswered while
+    ``hanging`` (until ``release``), ``/ok`` answers at once. Times are ``time.monotonic()``."""
+
+    url: str = ""
+    hanging: bool = True
+    release: threading.Event = field(default_factory=threading.Event)
+    #: requests to /hang being held now, the most held at once, connections that reached /hang
+    held: int = 0
+    most_held: int = 0
+    hang_connections: set[int] = field(default_factory=set)
+    #: dedup key → arrival time, of requests answered 200 (either path)
+    answered: dict[str, list[float]] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    async def wait(self, check: Callable[[], bool], *, seconds: float, what: str) -> None:
+        """Wait (in a thread, on the condition) until ``check()`` holds; fail after ``seconds``."""
+
+        def until() -> bool:
+            with self.changed:
+                return self.changed.wait_for(check, timeout=seconds)
+
+        if not await asyncio.to_thread(until):
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+@contextmanager
+def split_server() -> Iterator[SplitServer]:
+    """A threaded HTTP/1.1 server on 127.0.0.1 with a hanging and a healthy endpoint."""
+    state = SplitServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 120
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            key = self.headers.get("x-agentdeck-dedup-key", "")
+            if self.path == "/hang" and state.hanging:
+                with state.changed:
+                    state.held += 1
+                    state.most_held = max(state.most_held, state.held)
+                    state.hang_connections.add(id(self.connection))
+                    state.changed.notify_all()
+                state.release.wait(60)
+                with state.changed:
+                    state.held -= 1
+                    state.changed.notify_all()
+                self.close_connection = True
+                return  # never answered: the sender times out or is gone
+            arrived = time.monotonic()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with state.changed:
+                state.answered.setdefault(key, []).append(arrived)
+                state.changed.notify_all()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -7,6 +7,7 @@ import email.policy
 import hashlib
 import hmac
 import time
+import uuid
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from agentdeck.notify.outbox import enqueue
+from agentdeck.notify.worker import Deliverer
 from tests.conftest import Caller
 from tests.notify.support import free_port, recording_server, server_tls_context
 
@@ -81,11 +84,58 @@ async def test_slack_blocks(api: httpx.AsyncClient, admin: Caller) -> None:
     assert req.path == "/services/T/B/x"
     body = req.json()
     assert body["text"] == "agentdeck test notification"
-    assert body["blocks"][0]["type"] == "header"
-    assert body["blocks"][0]["text"]["type"] == "plain_text"
-    section = body["blocks"][1]
+    (header,) = body["blocks"]
+    assert header["type"] == "header" and header["text"]["type"] == "plain_text"
+    (attachment,) = body["attachments"]
+    assert attachment["color"] == "#36C5F0"  # the test notification is severity info: blue
+    section = attachment["blocks"][0]
     assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
     assert "*AgentdeckTest*" in section["text"]["text"]
+
+
+async def test_slack_colour_by_severity_and_green_once_resolved(
+    api: httpx.AsyncClient, admin: Caller
+) -> None:
+    sessions, settings = api.app.state.deck.sessions, api.app.state.deck.settings  # type: ignore[attr-defined]
+    cases = [
+        ("firing", "critical", "#E01E5A"),  # red
+        ("firing", "error", "#E8590C"),  # orange-red
+        ("firing", "warning", "#ECB22E"),  # yellow
+        ("firing", "info", "#36C5F0"),  # blue
+        ("resolved", "critical", "#2EB67D"),  # green, whatever the severity
+    ]
+    with recording_server() as rec:
+        cid = await _create(
+            api, admin, {"kind": "slack", "secrets": {"webhook_url": rec.url + "/services/x"}}
+        )
+        async with sessions() as session:
+            for n, (event, severity, _) in enumerate(cases):
+                labels = {"alertname": f"Case{n}", "severity": severity}
+                await enqueue(
+                    session,
+                    tenant_id=admin.tenant_id,
+                    channel_id=uuid.UUID(cid),
+                    event=event,
+                    dedup_key=f"case-{n}",
+                    payload={
+                        "version": "4",
+                        "status": event,
+                        "commonLabels": labels,
+                        "alerts": [{"status": event, "labels": labels}],
+                        "agentdeck": {"event": event, "severity": severity},
+                    },
+                )
+            await session.commit()
+        worker = Deliverer(sessions=sessions, settings=settings)
+        try:
+            assert await worker.run_once() == len(cases)
+        finally:
+            await worker.close()
+    colours = {}
+    for req in rec.requests:
+        (attachment,) = req.json()["attachments"]
+        colours[attachment["blocks"][0]["text"]["text"].split("*")[1]] = attachment["color"]
+    assert colours == {f"Case{n}": colour for n, (_, _, colour) in enumerate(cases)}
 
 
 async def test_pagerduty_events_v2(api: httpx.AsyncClient, admin: Caller) -> None:

@@ -100,6 +100,8 @@ def _start(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[byt
         "AGENTDECK_NOTIFY__WORKER_INTERVAL_SECONDS": "0.2",
         "AGENTDECK_NOTIFY__TIMEOUT_SECONDS": "3",
         "AGENTDECK_NOTIFY__CLAIM_SECONDS": "4",
+        # every claimed row in flight at the kill (one channel's lane holds them all)
+        "AGENTDECK_NOTIFY__CHANNEL_CONCURRENCY": str(FIRST + LATER),
     }
     with log.open("a") as out:
         proc = subprocess.Popen(

@@ -1,12 +1,26 @@
-"""The delivery worker: claims due outbox rows, sends them, logs every attempt.
+"""The delivery worker: claims due outbox rows, sends each channel's rows in its own lane, logs
+every attempt.
 
 Claims are row locks in the state database, not a lease: every replica runs the worker, and one
 ``UPDATE ... RETURNING`` moves due rows to ``sending`` with ``locked_until`` = now +
 ``claim_seconds`` and ``locked_by`` = this worker, so no two replicas send the same row. A
 worker that dies mid-send leaves its rows ``sending``; when ``locked_until`` passes any worker
-claims them again (at-least-once; ``claim_seconds`` is longer than the send timeout, so a live
-worker never loses a claim it is still using). Outcomes are written only where ``locked_by`` is
-still this worker.
+claims them again (at-least-once). Outcomes are written only where ``locked_by`` is still this
+worker (:mod:`agentdeck.notify.recorder`).
+
+**Lanes.** Every claimed row is sent by a task of its own in its channel's lane
+(:mod:`agentdeck.notify.lanes`): at most ``notify.channel_concurrency`` sends in flight per
+channel, ``notify.concurrency`` in all; the loop's tick only claims and starts sends and never
+waits for them. So an endpoint that hangs until the timeout holds its own lane and nothing else:
+other channels' rows are claimed and sent at the next tick (at once when the dispatcher wakes
+the loop). A claim takes per channel only its lane's room, and a lane holds only as many rows as
+it can start before their claim ends even if every send takes the whole timeout; a row whose
+claim would end before its send could time out is put back unsent (``released``, no attempt
+counted), so no claim expires under a send and no two replicas send one row at once.
+
+**Stop.** Sends in flight get ``notify.shutdown_grace_seconds`` to finish; the rest are
+cancelled and their rows put back to ``pending``, due at once and with no attempt counted, so the
+next worker sends them without waiting for the claim to expire.
 
 A failed attempt is retried after a full-jitter exponential backoff (``uniform(0, min(max,
 base * 2**(attempt-1)))``, at least what a ``Retry-After`` asked for); a rejection (4xx other than
@@ -20,17 +34,16 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck import __version__
@@ -41,58 +54,19 @@ from agentdeck.notify.channels import spec
 from agentdeck.notify.channels.base import SendContext, SendResult, describe
 from agentdeck.notify.channels.urls import unpack
 from agentdeck.notify.crypto import SecretBox
-from agentdeck.notify.models import (
-    NotificationChannel,
-    NotificationDelivery,
-    NotificationOutbox,
-    OutboxStatus,
-)
+from agentdeck.notify.lanes import Lanes
+from agentdeck.notify.models import NotificationChannel, NotificationOutbox, OutboxStatus
 from agentdeck.notify.ratelimit import ChannelLimits, RedisChannelLimits
+from agentdeck.notify.recorder import DeliveryMetrics, NotRecorded, Outcome, Recorder
 from agentdeck.outbound import OutboundPolicy, connector
 from agentdeck.settings import NotifySettings, Settings
 
+__all__ = ["DeliveryLoop", "DeliveryMetrics", "Deliverer", "Outcome", "backoff_seconds"]
+
 log = structlog.get_logger(__name__)
 
-OUTBOX: Table = NotificationOutbox.__table__  # type: ignore[assignment]
-DELIVERIES: Table = NotificationDelivery.__table__  # type: ignore[assignment]
-MAX_ERROR = 2000
-MAX_DETAIL = 1000
-#: Longest a tick keeps draining the outbox before yielding to the runner.
+#: Longest a tick keeps claiming before yielding to the runner.
 TICK_BUDGET_SECONDS = 20.0
-
-
-class DeliveryMetrics:
-    """Delivery attempts by channel kind and status, and send latency (on the app registry)."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.attempts = Counter(
-            "agentdeck_notification_attempts_total",
-            "Notification delivery attempts by channel kind and status "
-            "(success, failure, dead, rate_limited, skipped).",
-            ["kind", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "agentdeck_notification_send_seconds",
-            "Time to send one notification, by channel kind.",
-            ["kind"],
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
-            registry=registry,
-        )
-
-
-@dataclass(slots=True)
-class Outcome:
-    row: NotificationOutbox
-    status: str  # success, failure, dead, rate_limited, skipped
-    outbox_status: OutboxStatus
-    attempts: int
-    next_attempt_at: datetime
-    response_code: int | None = None
-    error: str | None = None
-    latency_ms: float | None = None
-    detail: str | None = None
-    delivery_id: uuid.UUID | None = None
 
 
 def backoff_seconds(
@@ -106,7 +80,7 @@ def backoff_seconds(
     return delay
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any) -> Any:
     return or_(
         and_(
             NotificationOutbox.status == OutboxStatus.pending,
@@ -139,18 +113,24 @@ class Deliverer:
         rng: random.Random | None = None,
         limits: ChannelLimits | None = None,
         metrics: DeliveryMetrics | None = None,
+        on_room: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.metrics = metrics
-        self.config = settings.notify
+        self.config = config = settings.notify
         self.box = SecretBox.from_settings(settings)
         self.policy = OutboundPolicy.from_settings(settings.outbound)
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
         self.limits = limits or _limits(settings)
+        self.recorder = Recorder(sessions=sessions, holder=self.holder, metrics=metrics)
+        #: ``on_room`` is called when a lane (or the worker) that was full has room again
+        self.lanes = Lanes(config, on_room)
         self._http: aiohttp.ClientSession | None = None
         self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
-        self._semaphore = asyncio.Semaphore(self.config.concurrency)
+        self._semaphore = asyncio.Semaphore(config.concurrency)
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._closed = False
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -165,19 +145,23 @@ class Deliverer:
             )
         return self._http
 
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-        await self.limits.close()
-
     # --- claim -----------------------------------------------------------------------------
 
     async def claim(
         self, *, only: Sequence[uuid.UUID] | None = None, any_channel: bool = False
     ) -> list[uuid.UUID]:
-        """Lock due rows of enabled channels to this worker; their ids."""
+        """Lock due rows of enabled channels to this worker, within the lanes' room; their ids."""
+        ids, _ = await self._claim(only=only, any_channel=any_channel)
+        return ids
+
+    async def _claim(
+        self, *, only: Sequence[uuid.UUID] | None = None, any_channel: bool = False
+    ) -> tuple[list[uuid.UUID], int]:
+        """The claimed ids and how many were asked for."""
+        if self.lanes.stopping:
+            return [], 0
         now = utcnow()
+        until = time.monotonic() + self.config.claim_seconds
         candidates = (
             select(NotificationOutbox.id)
             .join(NotificationChannel, NotificationChannel.id == NotificationOutbox.channel_id)
@@ -185,15 +169,22 @@ class Deliverer:
         )
         if not any_channel:
             candidates = candidates.where(NotificationChannel.enabled.is_(True))
+        room = None
         if only is not None:
+            limit = self.config.batch_size
             candidates = candidates.where(NotificationOutbox.id.in_(list(only)))
         else:
+            limit = self.lanes.limit(self.config.batch_size)
+            if limit == 0:
+                return [], 0
             exhausted = self.limits.exhausted()
             if exhausted:
                 candidates = candidates.where(NotificationOutbox.channel_id.not_in(exhausted))
+            room = self.lanes.room()
+            candidates = self.lanes.restrict(candidates, room)
         candidates = (
             candidates.order_by(NotificationOutbox.next_attempt_at)
-            .limit(self.config.batch_size)
+            .limit(limit)
             .with_for_update(skip_locked=True, of=NotificationOutbox)
         )
         stmt = (
@@ -204,13 +195,16 @@ class Deliverer:
                 locked_until=now + timedelta(seconds=self.config.claim_seconds),
                 locked_by=self.holder,
             )
-            .returning(NotificationOutbox.id)
+            .returning(NotificationOutbox.id, NotificationOutbox.channel_id)
             .execution_options(synchronize_session=False)
         )
         async with self.sessions() as session:
-            ids = list((await session.scalars(stmt)).all())
+            claimed = [(row[0], row[1]) for row in await session.execute(stmt)]
             await session.commit()
-        return ids
+        self.lanes.hold(
+            claimed, until=until, room=room, limit=limit, batch_size=self.config.batch_size
+        )
+        return [outbox_id for outbox_id, _ in claimed], limit
 
     # --- send ------------------------------------------------------------------------------
 
@@ -243,12 +237,17 @@ class Deliverer:
             group_key=row.group_key,
             policy=self.policy,
         )
-        async with self._semaphore:
-            try:
-                return await kind.send(ctx, row.payload, config, secrets)
-            except Exception as exc:  # a bug in a renderer must not stop the worker
-                log.exception("channel send raised", channel_id=str(channel.id), kind=kind.kind)
-                return SendResult(ok=False, error="internal error", detail=describe(exc))
+        gauge = self.metrics.in_flight.labels(kind=kind.kind) if self.metrics else None
+        if gauge is not None:
+            gauge.inc()
+        try:
+            return await kind.send(ctx, row.payload, config, secrets)
+        except Exception as exc:  # a bug in a renderer must not stop the worker
+            log.exception("channel send raised", channel_id=str(channel.id), kind=kind.kind)
+            return SendResult(ok=False, error="internal error", detail=describe(exc))
+        finally:
+            if gauge is not None:
+                gauge.dec()
 
     def _outcome(self, row: NotificationOutbox, result: SendResult, latency_ms: float) -> Outcome:
         now = utcnow()
@@ -284,103 +283,96 @@ class Deliverer:
                 )  # fmt: skip
         started = time.perf_counter()
         result = await self._send(row, channel)
-        return self._outcome(row, result, (time.perf_counter() - started) * 1000.0)
+        took = time.perf_counter() - started
+        self.lanes.paced(channel.id, took)
+        return self._outcome(row, result, took * 1000.0)
 
-    # --- record ----------------------------------------------------------------------------
+    async def _run(
+        self, row: NotificationOutbox, channel: NotificationChannel, limited: bool
+    ) -> Outcome:
+        """Send one claimed row in its channel's lane and record the outcome."""
+        try:
+            async with self.lanes.slots(row.id), self._semaphore:
+                if self.lanes.may_start(row.id):
+                    outcome = await self._one(row, channel, limited)
+                else:  # sent now, it could outlast its claim: back to the queue unsent
+                    outcome = Outcome(row, "released", OutboxStatus.pending, row.attempts, utcnow())
+        finally:
+            self.lanes.sent(row.id)
+        outcome.kind = channel.kind.value
+        try:
+            await self.recorder.write(outcome)  # cancelled (at stop): put back by stop()
+        except NotRecorded:
+            self.lanes.recorded(row.id)  # the claim expires and the row is sent again
+            raise
+        self.lanes.recorded(row.id)
+        return outcome
 
-    async def _record(self, outcomes: list[Outcome]) -> None:
-        if not outcomes:
+    def _finished(self, task: asyncio.Task[Outcome]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
             return
-        now = utcnow()
-        params = []
-        deliveries = []
-        for o in outcomes:
-            params.append(
-                {
-                    "b_id": o.row.id,
-                    "b_status": o.outbox_status,
-                    "b_attempts": o.attempts,
-                    "b_next": o.next_attempt_at,
-                    "b_delivered": now if o.outbox_status is OutboxStatus.delivered else None,
-                    "b_error": (o.error or None) and o.error[:MAX_ERROR],
-                }
-            )
-            o.delivery_id = uuid.uuid4()
-            deliveries.append(
-                {
-                    "id": o.delivery_id,
-                    "tenant_id": o.row.tenant_id,
-                    "outbox_id": o.row.id,
-                    "channel_id": o.row.channel_id,
-                    "alert_id": o.row.alert_id,
-                    "attempt": o.attempts if o.status != "rate_limited" else o.attempts + 1,
-                    "status": o.status,
-                    "response_code": o.response_code,
-                    "error": o.error[:MAX_ERROR] if o.error else None,
-                    "error_detail": (o.detail or o.error or "")[:MAX_DETAIL] or None,
-                    "latency_ms": o.latency_ms,
-                    "at": now,
-                }
-            )
-        stmt = (
-            update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.locked_by == self.holder)
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_at=bindparam("b_next"),
-                delivered_at=bindparam("b_delivered"),
-                last_error=bindparam("b_error"),
-                locked_until=None,
-                locked_by=None,
-            )
-        )
-        async with self.sessions() as session:
-            connection = await session.connection()
-            await connection.execute(stmt, params)
-            await connection.execute(DELIVERIES.insert(), deliveries)
-            await session.commit()
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, NotRecorded):  # the recorder logged those
+            log.error("notification delivery failed", error=describe(exc), exc_info=exc)
 
-    # --- one round -------------------------------------------------------------------------
-
-    async def deliver(self, ids: Sequence[uuid.UUID], *, limited: bool = True) -> list[Outcome]:
-        """Send claimed rows and record the outcomes."""
+    async def _start(
+        self, ids: Sequence[uuid.UUID], *, limited: bool = True
+    ) -> list[asyncio.Task[Outcome]]:
+        """Load claimed rows and start a task per row (they run on their own)."""
         if not ids:
             return []
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(NotificationOutbox, NotificationChannel)
-                    .join(
-                        NotificationChannel,
-                        NotificationChannel.id == NotificationOutbox.channel_id,
+        try:
+            async with self.sessions() as session:
+                rows = (
+                    await session.execute(
+                        select(NotificationOutbox, NotificationChannel)
+                        .join(
+                            NotificationChannel,
+                            NotificationChannel.id == NotificationOutbox.channel_id,
+                        )
+                        .where(
+                            NotificationOutbox.id.in_(list(ids)),
+                            NotificationOutbox.locked_by == self.holder,
+                        )
                     )
-                    .where(
-                        NotificationOutbox.id.in_(list(ids)),
-                        NotificationOutbox.locked_by == self.holder,
-                    )
-                )
-            ).all()
-            session.expunge_all()
-        outcomes = await asyncio.gather(*(self._one(r, c, limited) for r, c in rows))
-        await self._record(list(outcomes))
-        if self.metrics is not None:
-            kinds = {r.id: c.kind.value for r, c in rows}
-            for o in outcomes:
-                self.metrics.attempts.labels(kind=kinds[o.row.id], status=o.status).inc()
-                if o.latency_ms is not None:
-                    self.metrics.latency.labels(kind=kinds[o.row.id]).observe(o.latency_ms / 1000)
-        for o in outcomes:
-            if o.status in ("failure", "dead"):
-                log.warning(
-                    "notification not delivered",
-                    outbox_id=str(o.row.id),
-                    channel_id=str(o.row.channel_id),
-                    status=o.status,
-                    attempt=o.attempts,
-                    error=o.detail or o.error,
-                )
-        return list(outcomes)
+                ).all()
+                session.expunge_all()
+        except BaseException:
+            for outbox_id in ids:  # the claims expire and the rows are sent again
+                self.lanes.recorded(outbox_id)
+            raise
+        found = {row.id for row, _ in rows}
+        for outbox_id in ids:
+            if outbox_id not in found:  # another worker took it over
+                self.lanes.recorded(outbox_id)
+        tasks = []
+        for row, channel in rows:
+            task = asyncio.create_task(self._run(row, channel, limited), name=f"notify:{row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            tasks.append(task)
+        return tasks
+
+    # --- rounds ----------------------------------------------------------------------------
+
+    async def pump(self, budget_seconds: float = TICK_BUDGET_SECONDS) -> int:
+        """Claim due rows while the lanes have room and start sending them; does not wait for
+        the sends. The number of rows started."""
+        deadline = time.monotonic() + budget_seconds
+        total = 0
+        while time.monotonic() < deadline:
+            ids, asked = await self._claim()
+            await self._start(ids)
+            total += len(ids)
+            if len(ids) < asked or not ids:
+                break  # nothing more is due for the lanes with room
+        return total
+
+    async def deliver(self, ids: Sequence[uuid.UUID], *, limited: bool = True) -> list[Outcome]:
+        """Send claimed rows and wait until their outcomes are recorded."""
+        tasks = await self._start(ids, limited=limited)
+        return list(await asyncio.gather(*tasks))
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver it; the number of rows handled."""
@@ -399,10 +391,68 @@ class Deliverer:
                 break
         return total
 
+    # --- stop ------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Claim no more; let sends in flight finish within the grace period, then cancel the
+        rest and put their rows back in the queue, due now, with no attempt counted."""
+        self.lanes.stopping = True
+        grace = self.config.shutdown_grace_seconds
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace) if grace > 0 else ((), tasks)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.recorder.wait(max(grace, 1.0))
+        await self._put_back()
+
+    async def _put_back(self) -> None:
+        ids = self.lanes.take_unrecorded()
+        if not ids:
+            return
+        try:
+            async with self.sessions() as session:
+                result = await session.execute(
+                    update(NotificationOutbox)
+                    .where(
+                        NotificationOutbox.id.in_(ids),
+                        NotificationOutbox.locked_by == self.holder,
+                        NotificationOutbox.status == OutboxStatus.sending,
+                    )
+                    .values(
+                        status=OutboxStatus.pending,
+                        next_attempt_at=utcnow(),
+                        locked_until=None,
+                        locked_by=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                await session.commit()
+        except Exception:
+            log.exception("claimed notifications not put back; retried when the claims expire")
+            return
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.info("notifications put back in the queue at stop", count=count)
+            if self.metrics is not None:
+                self.metrics.released.labels(reason="shutdown").inc(count)
+
+    async def close(self) -> None:
+        """:meth:`stop`, then close the HTTP client and the rate limits."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.stop()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        await self.limits.close()
+
 
 class DeliveryLoop(Loop):
     """Delivers due notifications. Not leased: every replica delivers, row claims keep them
-    apart."""
+    apart. A tick claims and starts sends without waiting for them (see the module docstring)."""
 
     name = "notify-delivery"
     lease = False
@@ -418,10 +468,12 @@ class DeliveryLoop(Loop):
     ) -> None:
         self.interval = settings.notify.worker_interval_seconds
         metrics = DeliveryMetrics(registry) if registry is not None else None
-        self.deliverer = Deliverer(sessions=sessions, settings=settings, metrics=metrics)
+        self.deliverer = Deliverer(
+            sessions=sessions, settings=settings, metrics=metrics, on_room=self.wake
+        )
 
     async def tick(self) -> None:
-        await self.deliverer.drain()
+        await self.deliverer.pump()
 
     async def close(self) -> None:
         await self.deliverer.close()

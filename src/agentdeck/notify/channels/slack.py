@@ -1,5 +1,6 @@
-"""Slack incoming webhook: a fallback ``text`` plus Block Kit ``blocks`` (header, one section per
-alert, context, a button to the alert)."""
+"""Slack incoming webhook: a fallback ``text``, a Block Kit header, and one attachment coloured by
+severity (green once resolved) holding the rest of the blocks (one section per alert, context, a
+button to the alert)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from agentdeck.notify.channels.base import (
     label_text,
     meta,
     post_json,
+    severity_of,
     summary_of,
     title_of,
     url_of,
@@ -27,6 +29,9 @@ from agentdeck.notify.channels.urls import HttpUrl
 
 MAX_ALERT_BLOCKS = 10
 EMOJI = {"firing": ":rotating_light:", "resolved": ":white_check_mark:", "test": ":wave:"}
+#: the attachment's colour bar (Slack's ``attachments[].color``) by severity; resolved is green
+COLORS = {"critical": "#E01E5A", "error": "#E8590C", "warning": "#ECB22E", "info": "#36C5F0"}
+RESOLVED_COLOR = "#2EB67D"
 
 
 class SlackConfig(KindConfig):
@@ -40,15 +45,18 @@ class SlackSecrets(KindSecrets):
     webhook_url: HttpUrl = Field(description="The incoming webhook URL (it is a credential).")
 
 
+def color_of(message: dict[str, Any]) -> str:
+    return RESOLVED_COLOR if event_of(message) == "resolved" else COLORS[severity_of(message)]
+
+
 def render(message: dict[str, Any], config: SlackConfig) -> dict[str, Any]:
     title = title_of(message)
     event = event_of(message)
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": f"{EMOJI.get(event, ':bell:')} {title}"[:150]},
-        }
-    ]
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": f"{EMOJI.get(event, ':bell:')} {title}"[:150]},
+    }
+    blocks: list[dict[str, Any]] = []
     alerts = alerts_of(message)
     for alert in alerts[:MAX_ALERT_BLOCKS]:
         text = f"*{alert_name(alert)}*"
@@ -89,7 +97,11 @@ def render(message: dict[str, Any], config: SlackConfig) -> dict[str, Any]:
                 ],
             }
         )
-    body: dict[str, Any] = {"text": title, "blocks": blocks}
+    body: dict[str, Any] = {
+        "text": title,
+        "blocks": [header],
+        "attachments": [{"color": color_of(message), "fallback": title, "blocks": blocks}],
+    }
     if config.channel:
         body["channel"] = config.channel
     if config.username:
