@@ -23,6 +23,21 @@ class Seen:
 
 
 @contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yields the port."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@contextmanager
 def answering_server() -> Iterator[Seen]:
     """GET or POST: /metrics answers Prometheus text, /leak 500 with :data:`LEAK`,
     /to-metadata redirects to the metadata address; anything else 200 ``ok``."""
@@ -54,14 +69,6 @@ def answering_server() -> Iterator[Seen]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    seen.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        seen.port = port
         yield seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)

@@ -4,10 +4,9 @@ anything is sent."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import aiohttp
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from agentdeck.outbound import OutboundPolicy, OutboundRefused, check_url, connect, connector
 from agentdeck.outbound import http_client as outbound_client
+from tests.outbound.support import serving
 
 
 @dataclass
@@ -52,17 +52,9 @@ def server() -> Iterator[Seen]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    seen.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        seen.port = port
         yield seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 ONLY_V4_LOOPBACK = OutboundPolicy.of(allow=["127.0.0.1/32"])
