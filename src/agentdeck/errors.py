@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class FieldIssue:
 class DomainError(Exception):
     """Base of every domain error. Subclasses set the default ``kind``."""
 
-    kind: ClassVar[str] = "error"
+    kind: str = "error"  # each subclass's default; an instance may name its own
 
     def __init__(
         self,
@@ -37,7 +37,7 @@ class DomainError(Exception):
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        self.kind = kind or type(self).kind  # type: ignore[misc]
+        self.kind = kind or type(self).kind
         super().__init__(detail or self.kind)
         self.detail = detail
         self.title = title

@@ -185,7 +185,7 @@ class RateLimiter:
             "rate limits cannot be checked right now (their store does not answer); "
             f"retry in {UNAVAILABLE_RETRY_AFTER_SECONDS} s",
             kind="rate-limit-unavailable",
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+            retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
         )
 
     def _recovered(self) -> None:
