@@ -3,7 +3,7 @@
 Layers, bottom to top:
 
 1. base: ``errors``, ``settings``, ``pagination``, ``tokenbucket``, ``context``, ``outbound``,
-   ``secret_key``
+   ``secret_key``, ``compression``
 2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``, ``ratelimit``
 3. domains: every other package (``identity``, ``agents``, ``alerting``, …) and ``crud``
 4. the HTTP base: ``server`` (deps, problems, middleware, rate limits, ops, SPA)
@@ -39,6 +39,7 @@ BASE = {
     "context",
     "outbound",
     "secret_key",
+    "compression",
     "__init__",
 }
 INFRA = {"db", "bus", "loops", "tsdb", "ratelimit"}
