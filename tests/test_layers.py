@@ -4,7 +4,7 @@ Layers, bottom to top:
 
 1. base: ``errors``, ``settings``, ``pagination``, ``tokenbucket``, ``context``, ``outbound``,
    ``secret_key``, ``compression``
-2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``, ``ratelimit``
+2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``, ``logstore``, ``ratelimit``
 3. domains: every other package (``identity``, ``agents``, ``alerting``, …) and ``crud``
 4. the HTTP base: ``server`` (deps, problems, middleware, rate limits, ops, SPA)
 5. routers: a domain's ``router.py`` / ``*_router.py`` (and ``am_api``), which may use ``server``
@@ -42,7 +42,7 @@ BASE = {
     "compression",
     "__init__",
 }
-INFRA = {"db", "bus", "loops", "tsdb", "ratelimit"}
+INFRA = {"db", "bus", "loops", "tsdb", "logstore", "ratelimit"}
 COMPOSITION = {"app", "cli", "docs_config"}
 LAYER_NAMES = {
     1: "base",

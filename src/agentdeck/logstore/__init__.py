@@ -1,0 +1,1 @@
+"""Log stores: the ``LogStore`` protocol, the LogQL subset and its two implementations."""

@@ -1,0 +1,214 @@
+"""The log store seam: log records, the parsed query, pages and the protocol.
+
+A *record* is one log line inside a tenant: when it happened (ns since the epoch), which
+service and agent wrote it, its severity, the message, labels (resource and log attributes,
+flattened to strings), trace/span ids and the template id that log intelligence assigns.
+
+Two implementations share the contract (``tests/logstore/test_contract.py``): the embedded
+DuckDB store and the scale-out ClickHouse store. The query language is a LogQL subset parsed
+by :mod:`agentdeck.logstore.logql` into :class:`LogQuery`; each store compiles that into its
+own SQL, so both answer the same query the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+
+class Severity(StrEnum):
+    """The five severities (seed 003), lowest first; stored and shown upper-case."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+#: Severity order, for sorting and "at least" filters.
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+
+
+class LogStoreError(RuntimeError):
+    """The store failed to carry out a call (I/O, backend down, backend refused)."""
+
+
+class LogQueryError(ValueError):
+    """A query cannot be run as written; ``position`` is the 0-based offset of the fault."""
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One stored log line.
+
+    ``id`` is unique within the tenant and sorts with time: ids of records with equal
+    ``ts_ns`` break the tie, so (``ts_ns``, ``id``) is a total order (cursors rely on it).
+    """
+
+    id: str
+    tenant_id: UUID
+    ts_ns: int
+    service: str
+    severity: Severity
+    message: str
+    agent: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    trace_id: str = ""
+    span_id: str = ""
+    truncated: bool = False
+    template_id: int | None = None
+    #: When the store received it (ns); set by the ingest path.
+    observed_ns: int = 0
+
+
+# --- the parsed query ------------------------------------------------------------------------
+
+#: Stream-selector fields that are columns rather than labels.
+COLUMN_FIELDS = ("service", "severity", "agent", "trace_id", "span_id", "template")
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """``name op value`` in a stream selector: ``op`` is ``=``, ``!=``, ``=~`` or ``!~``.
+
+    ``name`` is one of :data:`COLUMN_FIELDS` or a label name. Regexes are RE2 and anchored
+    (as in LogQL and PromQL: ``service=~"api.*"`` matches the whole value).
+    """
+
+    name: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineFilter:
+    """``op "value"`` on the message: ``|=`` contains, ``!=`` not, ``|~`` / ``!~`` RE2."""
+
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFilter:
+    """After ``| json`` or ``| logfmt``: ``name op value`` on a field parsed from the message.
+
+    ``op`` is ``=``, ``!=``, ``=~`` or ``!~``; a line without the field has it as ``""``.
+    """
+
+    parser: str
+    name: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """A parsed query: every matcher, line filter and field filter must hold (AND)."""
+
+    matchers: tuple[Matcher, ...] = ()
+    line_filters: tuple[LineFilter, ...] = ()
+    field_filters: tuple[FieldFilter, ...] = ()
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the next page starts: strictly after (``ts_ns``, ``id``) in the page's direction."""
+
+    ts_ns: int
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """Records in the asked direction and the cursor of the next page (None: no more)."""
+
+    records: Sequence[LogRecord]
+    next_cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramBucket:
+    """Lines per severity in ``[start_ns, start_ns + step)``."""
+
+    start_ns: int
+    counts: Mapping[Severity, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LogContext:
+    """The lines around one line of the same tenant and service, oldest first each side."""
+
+    before: Sequence[LogRecord]
+    record: LogRecord
+    after: Sequence[LogRecord]
+
+
+@runtime_checkable
+class LogStore(Protocol):
+    """Where log lines are kept. Every call is tenant-scoped; times are ns since the epoch."""
+
+    #: ``"duckdb"`` or ``"clickhouse"``.
+    backend: str
+
+    async def start(self) -> None:
+        """Open connections and create the schema if missing."""
+
+    async def close(self) -> None:
+        """Flush pending writes and release everything."""
+
+    async def ping(self) -> None:
+        """Raise :class:`LogStoreError` when the store cannot serve (for /readyz)."""
+
+    async def write(self, records: Sequence[LogRecord]) -> None:
+        """Store ``records``; when this returns they are durable (survive kill -9)."""
+
+    async def search(
+        self,
+        tenant_id: UUID,
+        query: LogQuery,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        direction: str = "backward",
+        cursor: Cursor | None = None,
+    ) -> LogPage:
+        """Matching records with ``start_ns <= ts_ns < end_ns``; ``backward`` = newest first."""
+
+    async def histogram(
+        self, tenant_id: UUID, query: LogQuery, *, start_ns: int, end_ns: int, step_ns: int
+    ) -> Sequence[HistogramBucket]:
+        """Counts per severity per step; buckets aligned to multiples of ``step_ns``, empty
+        buckets omitted, oldest first."""
+
+    async def get(self, tenant_id: UUID, record_id: str) -> LogRecord | None:
+        """One record by id, or None (another tenant's record is None too)."""
+
+    async def context(
+        self, tenant_id: UUID, record_id: str, *, before: int, after: int
+    ) -> LogContext | None:
+        """The ``before`` lines before and ``after`` lines after one record, same service."""
+
+    async def label_names(self, tenant_id: UUID, *, start_ns: int, end_ns: int) -> Sequence[str]:
+        """Column fields that have values plus every label name seen in the range, sorted."""
+
+    async def label_values(
+        self, tenant_id: UUID, name: str, *, start_ns: int, end_ns: int, limit: int
+    ) -> Sequence[str]:
+        """Distinct values of a column field or label in the range, sorted, at most ``limit``."""
+
+    async def delete_before(self, cutoffs: Mapping[UUID, int], *, default_ns: int) -> int:
+        """Drop records older than their tenant's cutoff (``default_ns`` for tenants not in
+        ``cutoffs``); return how many were dropped (an estimate where the backend drops whole
+        partitions)."""
