@@ -1,0 +1,327 @@
+"""The online template miner."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentdeck.logintel.mining.masking import MASK, WILDCARD
+from agentdeck.logintel.mining.tokens import (
+    fold,
+    generalise,
+    has_key,
+    looks_constant,
+    looks_variable,
+    stretchy,
+    token_matches,
+)
+
+W = WILDCARD
+Span = tuple[int, int]
+
+
+@dataclass
+class Cluster:
+    """One template: its tokens (a value, however many words, is one token) and counters."""
+
+    id: int
+    tokens: list[str]
+    shapes: list[str | None]  # per token: the raw text it always had, None once it varied
+    count: int = 0
+
+    def render(self) -> str:
+        return " ".join(
+            tok if shape is None else shape
+            for tok, shape in zip(self.tokens, self.shapes, strict=True)
+        )
+
+
+def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Span] | None:
+    """Match ``tokens`` against ``template``, where a ``<*>`` token takes one token or more.
+
+    A ``<*>`` takes a second or further token only where ``stretch`` allows it (tokens that
+    look like values, not words); a token holding ``<*>`` (``uid=<*>``) matches its instances.
+    Returns, per template token, the span of ``tokens`` it took, or None.
+    """
+    n, m = len(template), len(tokens)
+    if n > m:
+        return None
+    spans: list[Span] = []
+    i = j = 0
+    star = -1  # template index of the last bare <*>
+    while j < m:
+        if i < n and template[i] == W:
+            del spans[i:]
+            spans.append((j, j + 1))
+            star = i
+            i += 1
+            j += 1
+        elif i < n and token_matches(template[i], tokens[j]):
+            del spans[i:]
+            spans.append((j, j + 1))
+            i += 1
+            j += 1
+        elif star >= 0 and stretch[spans[star][1]]:
+            start, end = spans[star]
+            del spans[star:]
+            spans.append((start, end + 1))
+            i = star + 1
+            j = end + 1
+        else:
+            return None
+    return spans if i == n else None
+
+
+def _wild(tokens: list[str], p: int) -> tuple[str, ...]:
+    """``tokens`` with position ``p`` made a bare ``<*>`` (joined with ``<*>`` neighbours)."""
+    left = tokens[:p]
+    right = tokens[p + 1 :]
+    if left and left[-1] == W:
+        left = left[:-1]
+    if right and right[0] == W:
+        right = right[1:]
+    return (*left, W, *right)
+
+
+@dataclass
+class MinerCounters:
+    """Counters a caller publishes as metrics."""
+
+    lines: int = 0
+    templates_created: int = 0
+    templates_merged: int = 0
+    templates_evicted: int = 0
+
+
+class TemplateMiner:
+    """Assigns each line a template id online; see the package documentation."""
+
+    def __init__(self, *, max_templates: int = 10_000, max_cached_keys: int = 100_000) -> None:
+        if max_templates < 1:
+            raise ValueError("max_templates must be at least 1")
+        self.max_templates = max_templates
+        self.max_cached_keys = max_cached_keys
+        self.counters = MinerCounters()
+        self.clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
+        self._cache: dict[str, int] = {}  # masked line -> id
+        self._alias: dict[int, int] = {}  # merged id -> the id it went into
+        self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
+        self._inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
+        self._has: dict[str, set[int]] = {}  # every word -> templates holding it
+        self._sigs: dict[tuple[str, ...], set[int]] = {}  # template with one word made <*>
+        self._next_id = 1
+
+    # -- the per-line path
+
+    def add(self, line: str) -> int:
+        """The id of the template ``line`` belongs to (created or generalised if needed)."""
+        self.counters.lines += 1
+        masked = MASK.sub(W, line)
+        cid = self._cache.get(masked)
+        if cid is not None:
+            cluster = self.clusters.get(cid)
+            if cluster is None:
+                cluster = self.clusters.get(self.resolve(cid))
+            if cluster is not None:
+                cluster.count += 1
+                self.clusters.move_to_end(cluster.id)
+                return cluster.id
+        cluster = self._place(masked.split())
+        if len(self._cache) >= self.max_cached_keys:
+            del self._cache[next(iter(self._cache))]
+        self._cache[masked] = cluster.id
+        cluster.count += 1
+        self.clusters.move_to_end(cluster.id)
+        self._evict()
+        return cluster.id
+
+    def resolve(self, cid: int) -> int:
+        """The current id of a template id handed out before (a merge keeps the older id)."""
+        root = cid
+        while root in self._alias:
+            root = self._alias[root]
+        while cid != root:  # shorten the chain for the next time
+            self._alias[cid], cid = root, self._alias[cid]
+        return root
+
+    def template(self, cid: int) -> str | None:
+        """The template of an id (resolved through merges), None once evicted."""
+        cluster = self.clusters.get(self.resolve(cid))
+        return None if cluster is None else cluster.render()
+
+    # -- placing a line the cache does not know
+
+    def _candidates(self, tokens: list[str]) -> set[int]:
+        out: set[int] = set()
+        if tokens and tokens[0] != W:
+            out |= self._first.get(tokens[0], set())
+        for tok in set(tokens):
+            out |= self._inner.get(tok, set())
+        out |= self._inner.get("", set())
+        return out
+
+    def _match(self, tokens: list[str], stretch: list[bool]) -> tuple[Cluster, list[Span]] | None:
+        words = not all(stretch)
+        best: tuple[int, int, Cluster, list[Span]] | None = None
+        for cid in self._candidates(tokens):
+            c = self.clusters[cid]
+            specific = sum(W not in t for t in c.tokens)
+            if words and specific == 0:
+                continue  # a template of values only takes lines of values only
+            spans = glob(c.tokens, tokens, stretch)
+            if spans is not None and (best is None or (specific, -cid) > best[:2]):
+                best = (specific, -cid, c, spans)
+        return None if best is None else (best[2], best[3])
+
+    def _place(self, raw: list[str]) -> Cluster:
+        tokens, shapes = fold(raw)
+        stretch = [stretchy(t) for t in tokens]
+        found = self._match(tokens, stretch)
+        if found is None and self._family(tokens):
+            found = self._match(tokens, stretch)
+        if found is not None:
+            c, spans = found
+            _observe(c, spans, shapes)
+            return c
+        c = Cluster(self._next_id, tokens, list(shapes))
+        self._next_id += 1
+        self.counters.templates_created += 1
+        self.clusters[c.id] = c
+        self._index(c)
+        return c
+
+    def _family(self, tokens: list[str]) -> bool:
+        """Merge the templates that differ from this line at one position that looks variable."""
+        for p, tok in enumerate(tokens):
+            sig = _wild(tokens, p)
+            group = self._sigs.get(sig)
+            if not group:
+                continue
+            members = [self.clusters[cid] for cid in sorted(group)]
+            at = [_position(m.tokens, sig) for m in members]
+            values = [m.tokens[q] for m, q in zip(members, at, strict=True)] + [tok]
+            if len(set(values)) < self._needed(values, p, sig):
+                continue
+            survivor = members[0]
+            self._unindex(survivor)
+            _generalise_at(survivor, at[0], generalise(values))
+            for other in members[1:]:
+                self._absorb(survivor, other, None)
+            self._index(survivor)
+            self._absorb_subsumed(survivor)
+            return True
+        return False
+
+    def _needed(self, values: list[str], p: int, sig: tuple[str, ...]) -> int:
+        """How many distinct values a position needs before it is taken as a variable."""
+        context = sum(t != W for t in sig)
+        if context == 0:
+            return 1 << 30
+        if has_key(values) or all(looks_variable(v) for v in values):
+            return 2
+        needed = 3
+        if p == 0 or any(looks_constant(v) for v in values):
+            needed = 5
+        return needed + max(0, 3 - context)
+
+    def _absorb(self, into: Cluster, other: Cluster, spans: list[Span] | None) -> None:
+        self._unindex(other)
+        del self.clusters[other.id]
+        self._alias[other.id] = into.id
+        into.count += other.count
+        if spans is not None:
+            _observe(into, spans, other.shapes)
+        self.counters.templates_merged += 1
+
+    def _absorb_subsumed(self, c: Cluster) -> None:
+        """Fold in every other template that this (just generalised) one covers."""
+        word = next((t for t in c.tokens if W not in t), None)
+        if word is None:
+            return
+        changed = False
+        for cid in sorted(self._has.get(word, set())):
+            if cid == c.id or cid not in self.clusters:
+                continue
+            other = self.clusters[cid]
+            spans = glob(c.tokens, other.tokens, [stretchy(t) for t in other.tokens])
+            if spans is None:
+                continue
+            if not changed:
+                self._unindex(c)
+                changed = True
+            self._absorb(c, other, spans)
+        if changed:
+            self._index(c)
+
+    # -- indexes and eviction
+
+    def _index(self, c: Cluster) -> None:
+        self._index_or_not(c, add=True)
+
+    def _unindex(self, c: Cluster) -> None:
+        self._index_or_not(c, add=False)
+
+    def _index_or_not(self, c: Cluster, *, add: bool) -> None:
+        toks = c.tokens
+        edit = _add if add else _discard
+        words = [t for t in toks if W not in t]
+        if W not in toks[0]:
+            edit(self._first, toks[0], c.id)
+        else:
+            edit(self._inner, words[0] if words else "", c.id)
+        for word in set(words):
+            edit(self._has, word, c.id)
+        for p, tok in enumerate(toks):
+            if tok != W:
+                edit(self._sigs, _wild(toks, p), c.id)
+
+    def _evict(self) -> None:
+        while len(self.clusters) > self.max_templates:
+            victim = self.clusters[next(iter(self.clusters))]
+            self._unindex(victim)
+            del self.clusters[victim.id]
+            self.counters.templates_evicted += 1
+
+
+def _add(index: dict[Any, set[int]], key: object, cid: int) -> None:
+    index.setdefault(key, set()).add(cid)
+
+
+def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:
+    ids = index.get(key)
+    if ids is not None:
+        ids.discard(cid)
+        if not ids:
+            del index[key]
+
+
+def _position(tokens: list[str], sig: tuple[str, ...]) -> int:
+    """The position of ``tokens`` whose generalisation is ``sig``."""
+    return next(q for q in range(len(tokens)) if tokens[q] != W and _wild(tokens, q) == sig)
+
+
+def _generalise_at(c: Cluster, q: int, token: str) -> None:
+    """Make position ``q`` of ``c`` the (more general) ``token``."""
+    tokens, shapes = c.tokens, c.shapes
+    tokens[q] = token
+    shapes[q] = None
+    if token != W:
+        return
+    if q + 1 < len(tokens) and tokens[q + 1] == W:
+        del tokens[q + 1], shapes[q + 1]
+    if q > 0 and tokens[q - 1] == W:
+        del tokens[q - 1], shapes[q - 1]
+        shapes[q - 1] = None
+
+
+def _observe(c: Cluster, spans: list[Span], shapes: Sequence[str | None]) -> None:
+    """Forget the raw text of a token once a line shows it in another form."""
+    for k, (start, end) in enumerate(spans):
+        seen = c.shapes[k]
+        if seen is None:
+            continue
+        parts = shapes[start:end]
+        if None in parts or " ".join(p for p in parts if p is not None) != seen:
+            c.shapes[k] = None
