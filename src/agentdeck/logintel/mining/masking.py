@@ -1,9 +1,11 @@
 """Variable masking: the one regular-expression pass every line goes through.
 
 A line is masked before it is clustered: spans that are variables by their shape alone become
-``<*>``. The pass is a single compiled alternation (dates and times, booleans and null, and
-*atoms*: runs of word, dot, colon, slash and similar characters that carry a number), so it runs
-in C; the miner then works on whitespace tokens of the masked line.
+``<*>``: dates written with month names, booleans and null, and *atoms* (runs of word, dot,
+colon, slash and similar characters that carry a number). Dates may span several words and are
+replaced on the whole line (only when it names a month); everything else is decided per
+whitespace token, through a bounded cache shared by every miner (masking is a pure function, and
+most tokens of a log stream repeat), so the common token costs one dictionary lookup.
 
 What counts as a number-carrying atom:
 
@@ -21,6 +23,7 @@ colon, not ``scheme://``) is kept: ``onExtend:1514038530000`` masks to ``onExten
 from __future__ import annotations
 
 import re
+from typing import cast
 
 WILDCARD = "<*>"
 
@@ -50,9 +53,79 @@ _RIGHT = r"""(?![^\s)\]}>"',;:.=|&])"""
 _ATOM_RE = rf"(?:{_LEFT}|{_AFTER_NAME}){_NOT_NAME}{_HAS_NUMBER}{_BODY}{_RIGHT}"
 _BOOL_RE = r"(?<![\w.-])(?:true|false|True|False|TRUE|FALSE|null|NULL|None)(?![\w-])"
 
-MASK = re.compile(f"{_NAMED_DATE}|{_BOOL_RE}|{_ATOM_RE}")
+_DATE = re.compile(_NAMED_DATE)
+_MONTH_NAMES = frozenset(_MONTHS[3:-1].split("|"))
+_TOKEN = re.compile(f"{_BOOL_RE}|{_ATOM_RE}")
+ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+CACHE_SIZE = 1 << 18
+_KEEP = ()  # a shape without variables: the token stays as it is
+_WHOLE = ((0, -1),)  # a shape that is one variable: the token becomes <*>
+_tokens: dict[str, str] = {}  # token -> masked token
+_shapes: dict[bytes, tuple[tuple[int, int], ...]] = {}  # shape(token) -> spans to mask
+
+
+def shape(text: str) -> bytes:
+    """``text`` with every digit made ``0`` (as UTF-8): what masking decisions depend on."""
+    return text.encode("utf-8", "surrogatepass").translate(ZEROS)
 
 
 def mask(line: str) -> str:
-    """The line with every shape-detected variable replaced by ``<*>`` (whitespace kept)."""
-    return MASK.sub(WILDCARD, line)
+    """The line's tokens, each variable part made ``<*>``, joined by single spaces."""
+    tokens = line.split()
+    if not _MONTH_NAMES.isdisjoint(tokens):
+        tokens = _DATE.sub(WILDCARD, line).split()
+    out = list(map(_tokens.get, tokens))
+    if None in out:
+        if len(_tokens) >= CACHE_SIZE:
+            _tokens.clear()
+        for i, masked in enumerate(out):
+            if masked is None:
+                token = tokens[i]
+                spans = _shapes.get(shape(token))
+                if spans is _WHOLE:
+                    masked = WILDCARD
+                elif spans is _KEEP:
+                    masked = token
+                else:
+                    masked = mask_token(token)
+                out[i] = _tokens[token] = masked
+    return " ".join(cast(list[str], out))  # every None was filled
+
+
+def mask_token(token: str) -> str:
+    """One whitespace-free token with its variable parts made ``<*>``.
+
+    The pattern treats every digit alike, so where it matches depends only on the token's
+    *shape* (digits made ``0``): the spans are cached by shape, and ids, addresses and counters
+    that differ only in their digits cost one translation and one lookup.
+    """
+    key = shape(token)
+    spans = _shapes.get(key)
+    if spans is None:
+        if len(_shapes) >= CACHE_SIZE:
+            _shapes.clear()
+        spans = tuple(m.span() for m in _TOKEN.finditer(token))
+        if not spans:
+            spans = _KEEP
+        elif spans == ((0, len(token)),):
+            spans = _WHOLE
+        _shapes[key] = spans
+    if spans is _KEEP:
+        return token
+    if spans is _WHOLE:
+        return WILDCARD
+    parts = []
+    done = 0
+    for start, end in spans:
+        parts.append(token[done:start])
+        parts.append(WILDCARD)
+        done = end
+    parts.append(token[done:])
+    return "".join(parts)
+
+
+def clear_cache() -> None:
+    """Forget the masked tokens and shapes (a benchmark measures a cold start with it)."""
+    _tokens.clear()
+    _shapes.clear()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.logintel.mining.masking import MASK, WILDCARD
+from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
 from agentdeck.logintel.mining.tokens import (
     fold,
     generalise,
@@ -20,6 +21,7 @@ from agentdeck.logintel.mining.tokens import (
 
 W = WILDCARD
 Span = tuple[int, int]
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Cluster:
     tokens: list[str]
     shapes: list[str | None]  # per token: the raw text it always had, None once it varied
     count: int = 0
+    words: int = 0  # tokens without <*> (kept up to date by the miner's index)
 
     def render(self) -> str:
         return " ".join(
@@ -74,6 +77,23 @@ def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Sp
     return spans if i == n else None
 
 
+def _sig_keys(tokens: list[str]) -> list[tuple[int, int]]:
+    """Per position, a hash of ``_wild(tokens, p)``, computed for all positions in O(n)."""
+    n = len(tokens)
+    pre = [0] * (n + 1)
+    for i, tok in enumerate(tokens):
+        pre[i + 1] = hash((pre[i], tok))
+    suf = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        suf[i] = hash((tokens[i], suf[i + 1]))
+    keys = []
+    for p in range(n):
+        left = p - 1 if p > 0 and tokens[p - 1] == W else p
+        right = p + 2 if p + 1 < n and tokens[p + 1] == W else p + 1
+        keys.append((pre[left], suf[right]))
+    return keys
+
+
 def _wild(tokens: list[str], p: int) -> tuple[str, ...]:
     """``tokens`` with position ``p`` made a bare ``<*>`` (joined with ``<*>`` neighbours)."""
     left = tokens[:p]
@@ -105,12 +125,14 @@ class TemplateMiner:
         self.max_cached_keys = max_cached_keys
         self.counters = MinerCounters()
         self.clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
-        self._cache: dict[str, int] = {}  # masked line -> id
+        self._by_shape: dict[bytes, int] = {}  # line with digits made 0 -> id
+        self._by_mask: dict[str, int] = {}  # masked line -> id
         self._alias: dict[int, int] = {}  # merged id -> the id it went into
         self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
         self._inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
         self._has: dict[str, set[int]] = {}  # every word -> templates holding it
-        self._sigs: dict[tuple[str, ...], set[int]] = {}  # template with one word made <*>
+        # templates by (a hash of) their form with one word made <*>, for every word
+        self._sigs: dict[tuple[int, int], set[int]] = {}
         self._next_id = 1
 
     # -- the per-line path
@@ -118,24 +140,34 @@ class TemplateMiner:
     def add(self, line: str) -> int:
         """The id of the template ``line`` belongs to (created or generalised if needed)."""
         self.counters.lines += 1
-        masked = MASK.sub(W, line)
-        cid = self._cache.get(masked)
+        # Masking treats all digits alike, so a line whose masked form keeps no digit has the
+        # same template as every line of its shape (digits made 0): one lookup, no masking.
+        form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
+        cid = self._by_shape.get(form)
         if cid is not None:
-            cluster = self.clusters.get(cid)
-            if cluster is None:
-                cluster = self.clusters.get(self.resolve(cid))
+            cluster = self.clusters.get(cid) or self._live(cid)
             if cluster is not None:
                 cluster.count += 1
                 self.clusters.move_to_end(cluster.id)
                 return cluster.id
-        cluster = self._place(masked.split())
-        if len(self._cache) >= self.max_cached_keys:
-            del self._cache[next(iter(self._cache))]
-        self._cache[masked] = cluster.id
+        masked = mask(line)
+        cid = self._by_mask.get(masked)
+        cluster = None if cid is None else self._live(cid)
+        if cluster is None:
+            cluster = self._place(masked.split())
+            _remember(self._by_mask, masked, cluster.id, self.max_cached_keys)
+        if _DIGIT.search(masked) is None:
+            _remember(self._by_shape, form, cluster.id, self.max_cached_keys)
         cluster.count += 1
         self.clusters.move_to_end(cluster.id)
         self._evict()
         return cluster.id
+
+    def _live(self, cid: int) -> Cluster | None:
+        cluster = self.clusters.get(cid)
+        if cluster is None and cid in self._alias:
+            cluster = self.clusters.get(self.resolve(cid))
+        return cluster
 
     def resolve(self, cid: int) -> int:
         """The current id of a template id handed out before (a merge keeps the older id)."""
@@ -167,7 +199,7 @@ class TemplateMiner:
         best: tuple[int, int, Cluster, list[Span]] | None = None
         for cid in self._candidates(tokens):
             c = self.clusters[cid]
-            specific = sum(W not in t for t in c.tokens)
+            specific = c.words
             if words and specific == 0:
                 continue  # a template of values only takes lines of values only
             spans = glob(c.tokens, tokens, stretch)
@@ -194,14 +226,22 @@ class TemplateMiner:
 
     def _family(self, tokens: list[str]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
-        for p, tok in enumerate(tokens):
-            sig = _wild(tokens, p)
-            group = self._sigs.get(sig)
+        for p, key in enumerate(_sig_keys(tokens)):
+            group = self._sigs.get(key)
             if not group:
                 continue
-            members = [self.clusters[cid] for cid in sorted(group)]
-            at = [_position(m.tokens, sig) for m in members]
-            values = [m.tokens[q] for m, q in zip(members, at, strict=True)] + [tok]
+            sig = _wild(tokens, p)
+            members = []
+            at = []
+            for cid in sorted(group):
+                member = self.clusters[cid]
+                q = _position(member.tokens, sig)
+                if q is not None:  # else a hash collision
+                    members.append(member)
+                    at.append(q)
+            if not members:
+                continue
+            values = [m.tokens[q] for m, q in zip(members, at, strict=True)] + [tokens[p]]
             if len(set(values)) < self._needed(values, p, sig):
                 continue
             survivor = members[0]
@@ -267,15 +307,16 @@ class TemplateMiner:
         toks = c.tokens
         edit = _add if add else _discard
         words = [t for t in toks if W not in t]
+        c.words = len(words)
         if W not in toks[0]:
             edit(self._first, toks[0], c.id)
         else:
             edit(self._inner, words[0] if words else "", c.id)
         for word in set(words):
             edit(self._has, word, c.id)
-        for p, tok in enumerate(toks):
+        for tok, key in zip(toks, _sig_keys(toks), strict=True):
             if tok != W:
-                edit(self._sigs, _wild(toks, p), c.id)
+                edit(self._sigs, key, c.id)
 
     def _evict(self) -> None:
         while len(self.clusters) > self.max_templates:
@@ -283,6 +324,12 @@ class TemplateMiner:
             self._unindex(victim)
             del self.clusters[victim.id]
             self.counters.templates_evicted += 1
+
+
+def _remember(cache: dict[Any, int], key: object, cid: int, limit: int) -> None:
+    if len(cache) >= limit:
+        del cache[next(iter(cache))]  # the oldest entry
+    cache[key] = cid
 
 
 def _add(index: dict[Any, set[int]], key: object, cid: int) -> None:
@@ -297,9 +344,9 @@ def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:
             del index[key]
 
 
-def _position(tokens: list[str], sig: tuple[str, ...]) -> int:
+def _position(tokens: list[str], sig: tuple[str, ...]) -> int | None:
     """The position of ``tokens`` whose generalisation is ``sig``."""
-    return next(q for q in range(len(tokens)) if tokens[q] != W and _wild(tokens, q) == sig)
+    return next((q for q in range(len(tokens)) if tokens[q] != W and _wild(tokens, q) == sig), None)
 
 
 def _generalise_at(c: Cluster, q: int, token: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from agentdeck.logintel.mining.masking import WILDCARD
 
 W = WILDCARD
+_DIGIT = re.compile(r"\d")
 
 _OPENERS = "([{<\"'"
 _CLOSERS = ")]}>\"'"
@@ -133,6 +136,16 @@ def looks_constant(value: str) -> bool:
     return core[0].isupper() or core.endswith(("ed", "ing"))
 
 
+_stretchy: dict[str, bool] = {}
+
+
 def stretchy(token: str) -> bool:
     """A token a ``<*>`` may take beside another: a value, not a word."""
-    return W in token or any(c.isdigit() for c in token) or looks_variable(token)
+    known = _stretchy.get(token)
+    if known is None:
+        if len(_stretchy) >= 1 << 16:
+            _stretchy.clear()
+        known = _stretchy[token] = (
+            W in token or _DIGIT.search(token) is not None or looks_variable(token)
+        )
+    return known
