@@ -35,10 +35,11 @@ _CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
 # although it spans several whitespace tokens.
 _NAMED_DATE = rf"(?:{_DAYS},?\s+)?{_MONTHS}\s+\d{{1,2}},?\s+{_CLOCK}(?:\s+\d{{4}})?"
 
-# Characters an atom may contain.
-_ATOM = r"[\w.:/\\@+#~%-]"
-# The character before an atom: start of line, whitespace or an opening/separating punctuation.
-_LEFT = r"""(?<![^\s(\[{<"'=,|;])"""
+# Characters an atom may contain (a run of dots is a separator: ``dcbf.......0``).
+_ATOM = r"(?:[\w:/\\@+#~%-]|\.(?!\.))"
+# The character before an atom: start of line, whitespace or an opening/separating punctuation
+# (a dot too: ``core.2275`` keeps ``core.``, when the atom from the token's start fails).
+_LEFT = r"""(?<![^\s(\[{<"'=,|;.])"""
 # A kept ``name:`` prefix: letters then a colon (an atom may start right after it).
 _AFTER_NAME = r"(?<=[A-Za-z]:)"
 # An atom carries a number: a digit run not glued to a word, or three digits anywhere.
@@ -50,7 +51,7 @@ _BODY = rf"{_ATOM}*[\w/\\]"
 # What may follow an atom: end, whitespace, closing punctuation or a separator.
 _RIGHT = r"""(?![^\s)\]}>"',;:.=|&])"""
 
-_ATOM_RE = rf"(?:{_LEFT}|{_AFTER_NAME}){_NOT_NAME}{_HAS_NUMBER}{_BODY}{_RIGHT}"
+_ATOM_RE = rf"(?:{_LEFT}|{_AFTER_NAME})(?!\.){_NOT_NAME}{_HAS_NUMBER}{_BODY}{_RIGHT}"
 _BOOL_RE = r"(?<![\w.-])(?:true|false|True|False|TRUE|FALSE|null|NULL|None)(?![\w-])"
 
 _DATE = re.compile(_NAMED_DATE)

@@ -10,13 +10,17 @@ from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
 from agentdeck.logintel.mining.tokens import (
+    digits_differ,
     fold,
     generalise,
     has_key,
+    is_value,
+    kinds_differ,
     looks_constant,
     looks_variable,
     stretchy,
     token_matches,
+    value_pair,
 )
 
 W = WILDCARD
@@ -211,7 +215,7 @@ class TemplateMiner:
         tokens, shapes = fold(raw)
         stretch = [stretchy(t) for t in tokens]
         found = self._match(tokens, stretch)
-        if found is None and self._family(tokens):
+        if found is None and (self._values(tokens) or self._family(tokens)):
             found = self._match(tokens, stretch)
         if found is not None:
             c, spans = found
@@ -223,6 +227,37 @@ class TemplateMiner:
         self.clusters[c.id] = c
         self._index(c)
         return c
+
+    def _values(self, tokens: list[str]) -> bool:
+        """Generalise the template that differs from this line only in values.
+
+        A template of the same length qualifies when every position where they differ holds
+        two values of one variable (``value_pair``), the first word agrees, and most words do.
+        """
+        n = len(tokens)
+        best: tuple[int, int, Cluster, list[int]] | None = None
+        for cid in self._candidates(tokens):
+            c = self.clusters[cid]
+            if len(c.tokens) != n:
+                continue
+            diff = []
+            for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True)):
+                if t != W and not token_matches(t, tok):
+                    if k == 0 or not value_pair(t, tok):
+                        break
+                    diff.append(k)
+            else:
+                if diff and 2 * len(diff) <= c.words and (best is None or len(diff) < best[0]):
+                    best = (len(diff), cid, c, diff)
+        if best is None:
+            return False
+        _, _, c, diff = best
+        self._unindex(c)
+        for k in reversed(diff):
+            _generalise_at(c, k, generalise([c.tokens[k], tokens[k]]))
+        self._index(c)
+        self._absorb_subsumed(c)
+        return True
 
     def _family(self, tokens: list[str]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
@@ -259,11 +294,19 @@ class TemplateMiner:
         context = sum(t != W for t in sig)
         if context == 0:
             return 1 << 30
-        if has_key(values) or all(looks_variable(v) for v in values):
-            return 2
-        needed = 3
-        if p == 0 or any(looks_constant(v) for v in values):
+        if p == 0:  # the first word of a message mostly names its event
+            return 5 + max(0, 8 - context)
+        if any(looks_constant(v) for v in values) or kinds_differ(values):
             needed = 5
+        elif (
+            any(is_value(v) for v in values)
+            or has_key(values)
+            or digits_differ(values)
+            or all(looks_variable(v) for v in values)
+        ):
+            return 2
+        else:
+            needed = 3
         return needed + max(0, 3 - context)
 
     def _absorb(self, into: Cluster, other: Cluster, spans: list[Span] | None) -> None:

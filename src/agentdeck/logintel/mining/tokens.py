@@ -13,7 +13,7 @@ _OPENERS = "([{<\"'"
 _CLOSERS = ")]}>\"'"
 _EDGE = "()[]{}<>\"',;:."
 _TRAILING = ",;:.)]}"
-_KEY_ENDS = "=:({[<"
+_KEY_ENDS = "=:{"
 # Units that may follow a number and belong to its value (``<*> KB``), lower-cased.
 UNITS = frozenset(
     ("b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes")
@@ -57,7 +57,11 @@ def fold(raw: list[str]) -> tuple[list[str], list[str]]:
 
 
 def token_matches(pattern: str, token: str) -> bool:
-    """``token`` is ``pattern`` or an instance of it (each ``<*>`` standing for 0+ chars)."""
+    """``token`` is ``pattern`` or an instance of it.
+
+    Each ``<*>`` stands for one character or more; between brackets or quotes also for none
+    (``(<*>)`` covers ``()``), while ``rhost=<*>`` does not cover an empty ``rhost=``.
+    """
     if pattern == token:
         return True
     if W not in pattern:
@@ -67,13 +71,17 @@ def token_matches(pattern: str, token: str) -> bool:
     end = len(token) - len(tail)
     if end < len(head) or not token.startswith(head) or not token.endswith(tail):
         return False
+    if len(parts) == 2:
+        return end > len(head) or (
+            bool(head) and bool(tail) and head[-1] in _OPENERS and tail[0] in _CLOSERS
+        )
     pos = len(head)
     for part in parts[1:-1]:
-        found = token.find(part, pos, end)
+        found = token.find(part, pos + 1, end)
         if found < 0:
             return False
         pos = found + len(part)
-    return True
+    return end > pos
 
 
 def generalise(values: list[str]) -> str:
@@ -94,7 +102,7 @@ def generalise(values: list[str]) -> str:
             k += 1
         suf = k
     # keep a prefix up to a key or bracket end, a suffix of closing punctuation only
-    cut = max(first.rfind(c, 0, pre) for c in _KEY_ENDS + _OPENERS)
+    cut = max(first.rfind(c, 0, pre) for c in _KEY_ENDS + "([<")
     head = first[: cut + 1]
     j = len(first)
     while j > len(first) - suf and first[j - 1] in _TRAILING + _CLOSERS:
@@ -105,8 +113,7 @@ def generalise(values: list[str]) -> str:
     return head + W + tail
 
 
-def has_key(values: list[str]) -> bool:
-    """The values share a non-empty ``key=`` / ``name:`` / ``call(`` prefix."""
+def _common_prefix(values: list[str]) -> int:
     first = values[0]
     end = len(first)
     for v in values[1:]:
@@ -115,12 +122,46 @@ def has_key(values: list[str]) -> bool:
         while k < limit and first[k] == v[k]:
             k += 1
         end = k
-    return max(first.rfind(c, 0, end) for c in _KEY_ENDS) > 0
+    return end
+
+
+def _common_suffix(values: list[str]) -> int:
+    first = values[0]
+    end = len(first)
+    for v in values[1:]:
+        k = 0
+        limit = min(end, len(v))
+        while k < limit and first[-1 - k] == v[-1 - k]:
+            k += 1
+        end = k
+    return end
+
+
+def has_key(values: list[str]) -> bool:
+    """The values share a ``key=`` / ``key:`` / ``key{`` prefix and differ right after it.
+
+    ``user=root`` and ``user=guest`` are one key's values; ``action:android.intent.action.A``
+    and ``action:android.intent.action.B`` share more than a key (names of constants), and
+    ``Class::start`` / ``Class::stop`` are methods, not values.
+    """
+    first = values[0]
+    end = _common_prefix(values)
+    cut = max(first.rfind(c, 0, end) for c in _KEY_ENDS)
+    if cut <= 0 or (first[cut] == ":" and first[cut - 1] == ":"):
+        return False
+    if any(len(v.rstrip(_TRAILING)) <= cut + 1 for v in values):
+        return False  # an empty value (``rhost=``) is a form of its own
+    return not any(c.isalnum() for c in first[cut + 1 : end])
+
+
+def is_value(token: str) -> bool:
+    """A token that is a masked value, maybe with punctuation around it (``<*>,``)."""
+    return token.strip(_EDGE) == W
 
 
 def looks_variable(value: str) -> bool:
     """Shapes that are values whatever their text: masked, paths, bracketed, units."""
-    if W in value or "/" in value or "\\" in value:
+    if is_value(value) or "/" in value or "\\" in value:
         return True
     core = value.rstrip(",;:.")
     if len(core) >= 2 and core[0] in _OPENERS and core[-1] in _CLOSERS:
@@ -134,6 +175,35 @@ def looks_constant(value: str) -> bool:
     if not core.isalpha():
         return False
     return core[0].isupper() or core.endswith(("ed", "ing"))
+
+
+def digits_differ(values: list[str]) -> bool:
+    """The values differ only in a number of two digits or more (``U11`` / ``U01``)."""
+    pre = _common_prefix(values)
+    suf = _common_suffix(values)
+    for v in values:
+        rest = v[pre : len(v) - suf] if suf else v[pre:]
+        if sum(c.isdigit() for c in rest) < 2:
+            return False
+    return True
+
+
+def kinds_differ(values: list[str]) -> bool:
+    """Values with masked parts whose words differ (``AuthFail:<*>`` / ``AssocFail:<*>``)."""
+    kinds = {v.replace(W, "") for v in values if W in v and not is_value(v)}
+    return len(kinds) > 1
+
+
+def value_pair(a: str, b: str) -> bool:
+    """Two tokens at one position that are two values of one variable, not two words."""
+    if is_value(a) or is_value(b):
+        return True
+    pair = [a, b]
+    if looks_constant(a) or looks_constant(b) or kinds_differ(pair):
+        return False
+    if has_key(pair) or digits_differ(pair):
+        return True
+    return looks_variable(a) and looks_variable(b)
 
 
 _stretchy: dict[str, bool] = {}
