@@ -45,7 +45,7 @@ _AFTER_NAME = r"(?<=[A-Za-z]:)"
 # An atom carries a number: a digit run not glued to a word, or three digits anywhere.
 _HAS_NUMBER = rf"(?={_ATOM}*?(?:(?<![A-Za-z\d])\d|\d{{3}}))"
 # An atom does not start with a kept ``name:`` prefix (unless it is ``scheme://``).
-_NOT_NAME = r"(?![A-Za-z_]+:(?!//))"
+_NOT_NAME = r"(?![A-Za-z_][A-Za-z_-]*:(?!//))"
 # An atom ends on a word character or a slash (trailing ``.``, ``:``, ``,`` stay outside).
 _BODY = rf"{_ATOM}*[\w/\\]"
 # What may follow an atom: end, whitespace, closing punctuation or a separator.

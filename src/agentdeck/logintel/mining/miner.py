@@ -18,6 +18,9 @@ from agentdeck.logintel.mining.tokens import (
     kinds_differ,
     looks_constant,
     looks_variable,
+    pure_value,
+    refold,
+    star_suffix,
     stretchy,
     token_matches,
     value_pair,
@@ -46,39 +49,64 @@ class Cluster:
 
 
 def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Span] | None:
-    """Match ``tokens`` against ``template``, where a ``<*>`` token takes one token or more.
+    """Match ``tokens`` against ``template``, where a value token takes one token or more.
 
-    A ``<*>`` takes a second or further token only where ``stretch`` allows it (tokens that
-    look like values, not words); a token holding ``<*>`` (``uid=<*>``) matches its instances.
-    Returns, per template token, the span of ``tokens`` it took, or None.
+    A value token is ``<*>``, or ``<*>`` with closing punctuation (``<*>"``, ``<*>,``), whose
+    span must then end on a token ending the same way. It takes a second or further token only
+    where ``stretch`` allows it (tokens that look like values, not words); any other token
+    holding ``<*>`` (``uid=<*>``) matches its instances. Returns, per template token, the span
+    of ``tokens`` it took, or None.
     """
     n, m = len(template), len(tokens)
     if n > m:
         return None
     spans: list[Span] = []
     i = j = 0
-    star = -1  # template index of the last bare <*>
+    star = -1  # template index of the last value token
     while j < m:
-        if i < n and template[i] == W:
-            del spans[i:]
-            spans.append((j, j + 1))
-            star = i
-            i += 1
-            j += 1
-        elif i < n and token_matches(template[i], tokens[j]):
-            del spans[i:]
-            spans.append((j, j + 1))
-            i += 1
-            j += 1
-        elif star >= 0 and stretch[spans[star][1]]:
-            start, end = spans[star]
-            del spans[star:]
-            spans.append((start, end + 1))
-            i = star + 1
-            j = end + 1
-        else:
+        if i < n:
+            suffix = star_suffix(template[i])
+            if suffix is not None:
+                end = _span_end(tokens, stretch, j, j, suffix)
+                if end is not None:
+                    del spans[i:]
+                    spans.append((j, end))
+                    star = i
+                    i += 1
+                    j = end
+                    continue
+            elif token_matches(template[i], tokens[j]):
+                del spans[i:]
+                spans.append((j, j + 1))
+                i += 1
+                j += 1
+                continue
+        if star < 0:
             return None
+        start, end = spans[star]
+        longer = _span_end(tokens, stretch, start, end, star_suffix(template[star]) or "")
+        if longer is None:
+            return None
+        del spans[star:]
+        spans.append((start, longer))
+        i = star + 1
+        j = longer
     return spans if i == n else None
+
+
+def _span_end(
+    tokens: list[str], stretch: list[bool], start: int, k: int, suffix: str
+) -> int | None:
+    """The end of the shortest span from ``start`` that holds token ``k`` and ends on a token
+    ending with ``suffix``, taking only stretchable tokens after its first."""
+    m = len(tokens)
+    while k < m:
+        if k > start and not stretch[k]:
+            return None
+        if tokens[k].endswith(suffix):
+            return k + 1
+        k += 1
+    return None
 
 
 def _sig_keys(tokens: list[str]) -> list[tuple[int, int]]:
@@ -198,10 +226,14 @@ class TemplateMiner:
         out |= self._inner.get("", set())
         return out
 
-    def _match(self, tokens: list[str], stretch: list[bool]) -> tuple[Cluster, list[Span]] | None:
+    def _match(
+        self, tokens: list[str], stretch: list[bool], exclude: int = 0
+    ) -> tuple[Cluster, list[Span]] | None:
         words = not all(stretch)
         best: tuple[int, int, Cluster, list[Span]] | None = None
         for cid in self._candidates(tokens):
+            if cid == exclude:
+                continue
             c = self.clusters[cid]
             specific = c.words
             if words and specific == 0:
@@ -243,7 +275,7 @@ class TemplateMiner:
             diff = []
             for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True)):
                 if t != W and not token_matches(t, tok):
-                    if k == 0 or not value_pair(t, tok):
+                    if not value_pair(t, tok) or (k == 0 and not pure_value(t + tok)):
                         break
                     diff.append(k)
             else:
@@ -277,7 +309,8 @@ class TemplateMiner:
             if not members:
                 continue
             values = [m.tokens[q] for m, q in zip(members, at, strict=True)] + [tokens[p]]
-            if len(set(values)) < self._needed(values, p, sig):
+            lengths = {len(tokens), len(sig)} | {len(m.tokens) for m in members}
+            if len(set(values)) < self._needed(values, p, sig, len(lengths) > 1):
                 continue
             survivor = members[0]
             self._unindex(survivor)
@@ -289,17 +322,23 @@ class TemplateMiner:
             return True
         return False
 
-    def _needed(self, values: list[str], p: int, sig: tuple[str, ...]) -> int:
-        """How many distinct values a position needs before it is taken as a variable."""
+    def _needed(self, values: list[str], p: int, sig: tuple[str, ...], joined: bool) -> int:
+        """How many distinct values a position needs before it is taken as a variable.
+
+        ``joined``: making the position ``<*>`` joins it with neighbouring ``<*>`` (so a
+        masked value among the values says nothing about this position).
+        """
         context = sum(t != W for t in sig)
         if context == 0:
             return 1 << 30
+        if all(pure_value(v) for v in values):
+            return 2
         if p == 0:  # the first word of a message mostly names its event
             return 5 + max(0, 8 - context)
         if any(looks_constant(v) for v in values) or kinds_differ(values):
             needed = 5
         elif (
-            any(is_value(v) for v in values)
+            (not joined and any(is_value(v) for v in values))
             or has_key(values)
             or digits_differ(values)
             or all(looks_variable(v) for v in values)
@@ -319,7 +358,22 @@ class TemplateMiner:
         self.counters.templates_merged += 1
 
     def _absorb_subsumed(self, c: Cluster) -> None:
-        """Fold in every other template that this (just generalised) one covers."""
+        """After ``c`` was generalised: join a template that covers it, or those it covers."""
+        stretch = [stretchy(t) for t in c.tokens]
+        found = self._match(c.tokens, stretch, exclude=c.id)
+        if found is not None:
+            general, spans = found
+            if general.id < c.id:
+                self._absorb(general, c, spans)
+                return
+            # c keeps its (older) id and takes the general template
+            self._unindex(c)
+            self._unindex(general)
+            _observe(general, spans, c.shapes)
+            c.tokens, c.shapes = general.tokens, general.shapes
+            self._index(general)
+            self._absorb(c, general, None)
+            self._index(c)
         word = next((t for t in c.tokens if W not in t), None)
         if word is None:
             return
@@ -328,13 +382,13 @@ class TemplateMiner:
             if cid == c.id or cid not in self.clusters:
                 continue
             other = self.clusters[cid]
-            spans = glob(c.tokens, other.tokens, [stretchy(t) for t in other.tokens])
-            if spans is None:
+            covered = glob(c.tokens, other.tokens, [stretchy(t) for t in other.tokens])
+            if covered is None:
                 continue
             if not changed:
                 self._unindex(c)
                 changed = True
-            self._absorb(c, other, spans)
+            self._absorb(c, other, covered)
         if changed:
             self._index(c)
 
@@ -393,17 +447,11 @@ def _position(tokens: list[str], sig: tuple[str, ...]) -> int | None:
 
 
 def _generalise_at(c: Cluster, q: int, token: str) -> None:
-    """Make position ``q`` of ``c`` the (more general) ``token``."""
-    tokens, shapes = c.tokens, c.shapes
-    tokens[q] = token
-    shapes[q] = None
-    if token != W:
-        return
-    if q + 1 < len(tokens) and tokens[q + 1] == W:
-        del tokens[q + 1], shapes[q + 1]
-    if q > 0 and tokens[q - 1] == W:
-        del tokens[q - 1], shapes[q - 1]
-        shapes[q - 1] = None
+    """Make position ``q`` of ``c`` the (more general) ``token``, folding values again."""
+    c.tokens[q] = token
+    c.shapes[q] = None
+    if token == W:
+        c.tokens, c.shapes = refold(c.tokens, c.shapes)
 
 
 def _observe(c: Cluster, spans: list[Span], shapes: Sequence[str | None]) -> None:

@@ -12,6 +12,7 @@ _DIGIT = re.compile(r"\d")
 _OPENERS = "([{<\"'"
 _CLOSERS = ")]}>\"'"
 _EDGE = "()[]{}<>\"',;:."
+_VALUE_EDGE = "()[]{}\"',;:."  # not <>, which are the wildcard's own
 _TRAILING = ",;:.)]}"
 _KEY_ENDS = "=:{"
 # Units that may follow a number and belong to its value (``<*> KB``), lower-cased.
@@ -26,34 +27,47 @@ def _is_unit(token: str) -> bool:
     return token.rstrip(_TRAILING).lower() in UNITS
 
 
-def fold(raw: list[str]) -> tuple[list[str], list[str]]:
+def fold(raw: list[str]) -> tuple[list[str], list[str | None]]:
     """Tokens of a masked line with each value made one token, and the raw text of each.
 
     A value is a run of ``<*>`` tokens together with the unit words that follow it and a
     parenthesised quantity after that: ``<*> bytes (<*> KB)`` is one token ``<*>`` whose raw
     text is kept for rendering. Punctuation after a unit stays on the token: ``<*> KB,`` folds
-    into ``<*>,``.
+    into ``<*>,``. A run of values that ends a quoted string is one value (``"GET <*>"``).
     """
+    return refold(raw, list(raw))
+
+
+def refold(raw: list[str], raw_shapes: list[str | None]) -> tuple[list[str], list[str | None]]:
+    """``fold`` for tokens that may already hold values (a template that was generalised)."""
     tokens: list[str] = []
-    shapes: list[str] = []
-    for tok in raw:
+    shapes: list[str | None] = []
+    for tok, shape in zip(raw, raw_shapes, strict=True):
         if tokens:
             last = tokens[-1]
-            if last == W and (tok == W or tok == "(<*>)"):
-                shapes[-1] += " " + tok
+            if last == W and tok == W:
+                shapes[-1] = _join(shapes[-1], shape)
+                continue
+            if last == W and tok.startswith(W) and tok.endswith('"') and is_value(tok):
+                tokens[-1] = tok  # the end of a quoted value: one value
+                shapes[-1] = tok
                 continue
             if last.endswith(W) and _is_unit(tok):
                 core = tok.rstrip(_TRAILING)
-                shapes[-1] += " " + tok
+                shapes[-1] = _join(shapes[-1], shape)
                 tokens[-1] = last + tok[len(core) :]
                 if len(tokens) > 1 and tokens[-2] == W and tokens[-1] == "(<*>)":
                     tokens.pop()
                     folded = shapes.pop()
-                    shapes[-1] += " " + folded
+                    shapes[-1] = _join(shapes[-1], folded)
                 continue
         tokens.append(tok)
-        shapes.append(tok)
+        shapes.append(shape)
     return tokens, shapes
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    return None if a is None or b is None else a + " " + b
 
 
 def token_matches(pattern: str, token: str) -> bool:
@@ -102,7 +116,7 @@ def generalise(values: list[str]) -> str:
             k += 1
         suf = k
     # keep a prefix up to a key or bracket end, a suffix of closing punctuation only
-    cut = max(first.rfind(c, 0, pre) for c in _KEY_ENDS + "([<")
+    cut = max(first.rfind(c, 0, pre) for c in _KEY_ENDS + _OPENERS)
     head = first[: cut + 1]
     j = len(first)
     while j > len(first) - suf and first[j - 1] in _TRAILING + _CLOSERS:
@@ -156,7 +170,22 @@ def has_key(values: list[str]) -> bool:
 
 def is_value(token: str) -> bool:
     """A token that is a masked value, maybe with punctuation around it (``<*>,``)."""
-    return token.strip(_EDGE) == W
+    return token.strip(_VALUE_EDGE) == W
+
+
+def star_suffix(token: str) -> str | None:
+    """For a value token (``<*>``, ``<*>"``, ``<*>),``): the punctuation after it, else None."""
+    if token == W:
+        return ""
+    rest = token[3:]
+    if token.startswith(W) and rest and all(c in _VALUE_EDGE for c in rest):
+        return rest
+    return None
+
+
+def pure_value(token: str) -> bool:
+    """A token of values and punctuation only (``<*>``, ``<*>,<*>``, ``(<*>)``)."""
+    return W in token and not any(c.isalnum() for c in token.replace(W, ""))
 
 
 def looks_variable(value: str) -> bool:
