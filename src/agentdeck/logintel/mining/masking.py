@@ -33,30 +33,48 @@ _CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
 
 # A date written with names (``Fri Jun 17 07:07:00 2005``, ``Jun 17 07:07:00``): one variable,
 # although it spans several whitespace tokens.
-_NAMED_DATE = rf"(?:{_DAYS},?\s+)?{_MONTHS}\s+\d{{1,2}},?\s+{_CLOCK}(?:\s+\d{{4}})?"
+_NAMED_DATE = (
+    rf"(?:{_DAYS},?\s+)?{_MONTHS}\s+\d{{1,2}},?\s+{_CLOCK}(?:\s+[A-Z]{{3,4}})?(?:\s+\d{{4}})?"
+)
 
-# Characters an atom may contain (a run of dots is a separator: ``dcbf.......0``).
-_ATOM = r"(?:[\w:/\\@+#~%-]|\.(?!\.))"
+# Characters an atom may contain: a run of dots or hashes is a separator (``dcbf.......0``,
+# ``12##34``), and so is a colon before a word (``10.0.0.1:50010:Got``; ports, times, MACs and
+# IPv6 go on).
+_ATOM = r"(?:[\w/\\@+~%-]|\.(?!\.)|#(?!#)|:(?=[0-9A-Fa-f/:]))"
 # The character before an atom: start of line, whitespace or an opening/separating punctuation
 # (a dot too: ``core.2275`` keeps ``core.``, when the atom from the token's start fails).
-_LEFT = r"""(?<![^\s(\[{<"'=,|;.])"""
+_LEFT = r"""(?<![^\s(\[{<"'=,|;.#])"""
 # A kept ``name:`` prefix: letters then a colon (an atom may start right after it).
 _AFTER_NAME = r"(?<=[A-Za-z]:)"
 # An atom carries a number: a digit run not glued to a word, or three digits anywhere.
 _HAS_NUMBER = rf"(?={_ATOM}*?(?:(?<![A-Za-z\d])\d|\d{{3}}))"
-# An atom does not start with a kept ``name:`` prefix (unless it is ``scheme://``).
-_NOT_NAME = r"(?![A-Za-z_][A-Za-z_-]*:(?!//))"
+# An atom does not start with a kept ``name:`` prefix (unless it is ``scheme://``): a word, or
+# a source file before its line number (``ib_sm_sweep.c:1831``).
+_SOURCE = r"[\w-]+\.(?:c|cc|cpp|cxx|h|hh|hpp|java|kt|scala|py|go|rs|js|ts|rb|m|mm|swift|cs|php)"
+_NOT_NAME = rf"(?!(?:[A-Za-z_][A-Za-z_-]*|{_SOURCE}):(?!//))"
 # An atom ends on a word character or a slash (trailing ``.``, ``:``, ``,`` stay outside).
 _BODY = rf"{_ATOM}*[\w/\\]"
 # What may follow an atom: end, whitespace, closing punctuation or a separator.
-_RIGHT = r"""(?![^\s)\]}>"',;:.=|&])"""
+_RIGHT = r"""(?![^\s)\]}>"',;:.=|&#])"""
 
-_ATOM_RE = rf"(?:{_LEFT}|{_AFTER_NAME})(?!\.){_NOT_NAME}{_HAS_NUMBER}{_BODY}{_RIGHT}"
+# ``core.2275``: a word, a dot and a number keep the word (the atom starts after the dot).
+_NOT_NUMBERED = rf"(?![A-Za-z_]+\.\d+(?!{_ATOM}))"
+_ATOM_RE = (
+    rf"(?:{_LEFT}|{_AFTER_NAME})(?![.#]){_NOT_NAME}{_NOT_NUMBERED}{_HAS_NUMBER}{_BODY}{_RIGHT}"
+)
+# Paths and URLs are values whatever they hold: ``/var/www/html/``, ``C:\Windows\x.dll``,
+# ``/default-rack``, ``hdfs://host:9000/a`` (a lone ``/`` is not a path).
+_STOP = r"""\s"'()\[\]{}<>,;|"""
+_PATH_RE = (
+    rf"{_LEFT}(?:[A-Za-z][\w+.-]*://[^{_STOP}]+|(?:~|\.\.?)?/[^{_STOP}]+"
+    rf"|[A-Za-z]:\\[^{_STOP}]+)(?<![:,]){_RIGHT}"
+)
+_MAC_RE = rf"{_LEFT}(?:[0-9A-Fa-f]{{2}}[:-]){{5}}[0-9A-Fa-f]{{2}}(?![\w:-])"
 _BOOL_RE = r"(?<![\w.-])(?:true|false|True|False|TRUE|FALSE|null|NULL|None)(?![\w-])"
 
 _DATE = re.compile(_NAMED_DATE)
 _MONTH_NAMES = frozenset(_MONTHS[3:-1].split("|"))
-_TOKEN = re.compile(f"{_BOOL_RE}|{_ATOM_RE}")
+_TOKEN = re.compile(f"{_BOOL_RE}|{_PATH_RE}|{_MAC_RE}|{_ATOM_RE}")
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 CACHE_SIZE = 1 << 18

@@ -264,7 +264,8 @@ class TemplateMiner:
         """Generalise the template that differs from this line only in values.
 
         A template of the same length qualifies when every position where they differ holds
-        two values of one variable (``value_pair``), the first word agrees, and most words do.
+        two values of one variable (``value_pair``), the first token agrees (unless both are
+        values) and at most half of the tokens differ.
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
@@ -279,7 +280,7 @@ class TemplateMiner:
                         break
                     diff.append(k)
             else:
-                if diff and 2 * len(diff) <= c.words and (best is None or len(diff) < best[0]):
+                if diff and 2 * len(diff) <= n and (best is None or len(diff) < best[0]):
                     best = (len(diff), cid, c, diff)
         if best is None:
             return False

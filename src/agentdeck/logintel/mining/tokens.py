@@ -8,6 +8,7 @@ from agentdeck.logintel.mining.masking import WILDCARD
 
 W = WILDCARD
 _DIGIT = re.compile(r"\d")
+_RUNS = re.compile(r"\d+")
 
 _OPENERS = "([{<\"'"
 _CLOSERS = ")]}>\"'"
@@ -207,14 +208,11 @@ def looks_constant(value: str) -> bool:
 
 
 def digits_differ(values: list[str]) -> bool:
-    """The values differ only in a number of two digits or more (``U11`` / ``U01``)."""
-    pre = _common_prefix(values)
-    suf = _common_suffix(values)
-    for v in values:
-        rest = v[pre : len(v) - suf] if suf else v[pre:]
-        if sum(c.isdigit() for c in rest) < 2:
-            return False
-    return True
+    """The values differ only in numbers of two digits or more (``U11`` / ``U01``, not
+    ``IPV4`` / ``IPV6``)."""
+    if len({_RUNS.sub("0", v) for v in values}) > 1:
+        return False
+    return all(any(len(run) >= 2 for run in _RUNS.findall(v)) for v in values)
 
 
 def kinds_differ(values: list[str]) -> bool:
