@@ -40,20 +40,22 @@ _NAMED_DATE = (
 # Characters an atom may contain: a run of dots or hashes is a separator (``dcbf.......0``,
 # ``12##34``), and so is a colon before a word (``10.0.0.1:50010:Got``; ports, times, MACs and
 # IPv6 go on).
-_ATOM = r"(?:[\w/\\@+~%-]|\.(?!\.)|#(?!#)|:(?=[0-9A-Fa-f/:]))"
+_SIMPLE = r"[\w/\\@+~%-]"
+_SPECIAL = r"(?:\.(?!\.)|#(?!#)|:(?=[0-9A-Fa-f/:]))"
+_ATOM = rf"(?:{_SIMPLE}|{_SPECIAL})"
 # The character before an atom: start of line, whitespace or an opening/separating punctuation
 # (a dot too: ``core.2275`` keeps ``core.``, when the atom from the token's start fails).
 _LEFT = r"""(?<![^\s(\[{<"'=,|;.#])"""
 # A kept ``name:`` prefix: letters then a colon (an atom may start right after it).
 _AFTER_NAME = r"(?<=[A-Za-z]:)"
 # An atom carries a number: a digit run not glued to a word, or three digits anywhere.
-_HAS_NUMBER = rf"(?={_ATOM}*?(?:(?<![A-Za-z\d])\d|\d{{3}}))"
+_HAS_NUMBER = rf"(?=(?:{_SIMPLE}*{_SPECIAL})*?{_SIMPLE}*?(?:(?<![A-Za-z\d])\d|\d{{3}}))"
 # An atom does not start with a kept ``name:`` prefix (unless it is ``scheme://``): a word, or
 # a source file before its line number (``ib_sm_sweep.c:1831``).
 _SOURCE = r"[\w-]+\.(?:c|cc|cpp|cxx|h|hh|hpp|java|kt|scala|py|go|rs|js|ts|rb|m|mm|swift|cs|php)"
 _NOT_NAME = rf"(?!(?:[A-Za-z_][A-Za-z_-]*|{_SOURCE}):(?!//))"
 # An atom ends on a word character or a slash (trailing ``.``, ``:``, ``,`` stay outside).
-_BODY = rf"{_ATOM}*[\w/\\]"
+_BODY = rf"{_SIMPLE}*(?:{_SPECIAL}{_SIMPLE}*)*(?<=[\w/\\])"
 # What may follow an atom: end, whitespace, closing punctuation or a separator.
 _RIGHT = r"""(?![^\s)\]}>"',;:.=|&#])"""
 
@@ -75,6 +77,7 @@ _BOOL_RE = r"(?<![\w.-])(?:true|false|True|False|TRUE|FALSE|null|NULL|None)(?![\
 _DATE = re.compile(_NAMED_DATE)
 _MONTH_NAMES = frozenset(_MONTHS[3:-1].split("|"))
 _TOKEN = re.compile(f"{_BOOL_RE}|{_PATH_RE}|{_MAC_RE}|{_ATOM_RE}")
+_MAYBE = re.compile(r"[\d/\\]|true|false|null|none", re.IGNORECASE)
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 CACHE_SIZE = 1 << 18
@@ -101,14 +104,7 @@ def mask(line: str) -> str:
         for i, masked in enumerate(out):
             if masked is None:
                 token = tokens[i]
-                spans = _shapes.get(shape(token))
-                if spans is _WHOLE:
-                    masked = WILDCARD
-                elif spans is _KEEP:
-                    masked = token
-                else:
-                    masked = mask_token(token)
-                out[i] = _tokens[token] = masked
+                out[i] = _tokens[token] = mask_token(token)
     return " ".join(cast(list[str], out))  # every None was filled
 
 
@@ -124,7 +120,8 @@ def mask_token(token: str) -> str:
     if spans is None:
         if len(_shapes) >= CACHE_SIZE:
             _shapes.clear()
-        spans = tuple(m.span() for m in _TOKEN.finditer(token))
+        # a word (no digit, path or boolean in it) needs no pattern
+        spans = _KEEP if _MAYBE.search(token) is None else _spans(token)
         if not spans:
             spans = _KEEP
         elif spans == ((0, len(token)),):
@@ -142,6 +139,26 @@ def mask_token(token: str) -> str:
         done = end
     parts.append(token[done:])
     return "".join(parts)
+
+
+_OPEN = "([{<\"'"
+_CLOSE = ")]}>\"',;"
+
+
+def _spans(token: str) -> tuple[tuple[int, int], ...]:
+    """Where ``_TOKEN`` matches in ``token``.
+
+    The common token is one value, maybe in brackets or with a comma after it: one anchored
+    match of its core says so (no character of ``_OPEN``/``_CLOSE`` can start or continue a
+    match, so this is what a scan of the whole token finds), else the token is scanned.
+    """
+    start = len(token) - len(token.lstrip(_OPEN))
+    end = len(token.rstrip(_CLOSE))
+    if end > start:
+        m = _TOKEN.match(token, start, end)
+        if m is not None and m.end() == end:
+            return ((start, end),)
+    return tuple(m.span() for m in _TOKEN.finditer(token))
 
 
 def clear_cache() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
@@ -40,6 +40,10 @@ class Cluster:
     shapes: list[str | None]  # per token: the raw text it always had, None once it varied
     count: int = 0
     words: int = 0  # tokens without <*> (kept up to date by the miner's index)
+    stars: int = 0  # value tokens (that may take several tokens of a line)
+    indexed: tuple[tuple[dict[str, set[int]], str], set[str], list[tuple[int, int]]] = field(
+        default=(({}, ""), set(), []), repr=False, compare=False
+    )  # where the miner's indexes hold it
 
     def render(self) -> str:
         return " ".join(
@@ -48,12 +52,12 @@ class Cluster:
         )
 
 
-def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Span] | None:
+def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     """Match ``tokens`` against ``template``, where a value token takes one token or more.
 
     A value token is ``<*>``, or ``<*>`` with closing punctuation (``<*>"``, ``<*>,``), whose
     span must then end on a token ending the same way. It takes a second or further token only
-    where ``stretch`` allows it (tokens that look like values, not words); any other token
+    where ``stretchy`` allows it (tokens that look like values, not words); any other token
     holding ``<*>`` (``uid=<*>``) matches its instances. Returns, per template token, the span
     of ``tokens`` it took, or None.
     """
@@ -67,7 +71,7 @@ def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Sp
         if i < n:
             suffix = star_suffix(template[i])
             if suffix is not None:
-                end = _span_end(tokens, stretch, j, j, suffix)
+                end = _span_end(tokens, j, j, suffix)
                 if end is not None:
                     del spans[i:]
                     spans.append((j, end))
@@ -84,7 +88,7 @@ def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Sp
         if star < 0:
             return None
         start, end = spans[star]
-        longer = _span_end(tokens, stretch, start, end, star_suffix(template[star]) or "")
+        longer = _span_end(tokens, start, end, star_suffix(template[star]) or "")
         if longer is None:
             return None
         del spans[star:]
@@ -94,14 +98,12 @@ def glob(template: list[str], tokens: list[str], stretch: list[bool]) -> list[Sp
     return spans if i == n else None
 
 
-def _span_end(
-    tokens: list[str], stretch: list[bool], start: int, k: int, suffix: str
-) -> int | None:
+def _span_end(tokens: list[str], start: int, k: int, suffix: str) -> int | None:
     """The end of the shortest span from ``start`` that holds token ``k`` and ends on a token
     ending with ``suffix``, taking only stretchable tokens after its first."""
     m = len(tokens)
     while k < m:
-        if k > start and not stretch[k]:
+        if k > start and not stretchy(tokens[k]):
             return None
         if tokens[k].endswith(suffix):
             return k + 1
@@ -218,37 +220,51 @@ class TemplateMiner:
     # -- placing a line the cache does not know
 
     def _candidates(self, tokens: list[str]) -> set[int]:
+        """Templates that may match ``tokens``: by first word, or by their first word inside."""
         out: set[int] = set()
-        if tokens and tokens[0] != W:
-            out |= self._first.get(tokens[0], set())
+        if tokens[0] != W:
+            out.update(self._first.get(tokens[0], ()))
+        inner = self._inner
         for tok in set(tokens):
-            out |= self._inner.get(tok, set())
-        out |= self._inner.get("", set())
+            ids = inner.get(tok)
+            if ids:
+                out.update(ids)
+        out.update(inner.get("", ()))
         return out
 
     def _match(
-        self, tokens: list[str], stretch: list[bool], exclude: int = 0
+        self, tokens: list[str], candidates: set[int] | None = None, exclude: int = 0
     ) -> tuple[Cluster, list[Span]] | None:
-        words = not all(stretch)
+        words: bool | None = None  # whether the line has a word (computed when needed)
         best: tuple[int, int, Cluster, list[Span]] | None = None
-        for cid in self._candidates(tokens):
+        if candidates is None:
+            candidates = self._candidates(tokens)
+        for cid in candidates:
             if cid == exclude:
                 continue
             c = self.clusters[cid]
             specific = c.words
-            if words and specific == 0:
-                continue  # a template of values only takes lines of values only
-            spans = glob(c.tokens, tokens, stretch)
+            if specific == 0:  # a template of values only takes lines of values only
+                if words is None:
+                    words = not all(map(stretchy, tokens))
+                if words:
+                    continue
+            if len(c.tokens) != len(tokens) and not c.stars:
+                continue  # without value tokens a template only takes lines of its length
+            spans = glob(c.tokens, tokens)
             if spans is not None and (best is None or (specific, -cid) > best[:2]):
                 best = (specific, -cid, c, spans)
         return None if best is None else (best[2], best[3])
 
     def _place(self, raw: list[str]) -> Cluster:
         tokens, shapes = fold(raw)
-        stretch = [stretchy(t) for t in tokens]
-        found = self._match(tokens, stretch)
-        if found is None and (self._values(tokens) or self._family(tokens)):
-            found = self._match(tokens, stretch)
+        candidates = self._candidates(tokens)
+        found = self._match(tokens, candidates)
+        keys = None
+        if found is None:
+            keys = _sig_keys(tokens)
+            if self._values(tokens, candidates) or self._family(tokens, keys):
+                found = self._match(tokens)
         if found is not None:
             c, spans = found
             _observe(c, spans, shapes)
@@ -257,10 +273,10 @@ class TemplateMiner:
         self._next_id += 1
         self.counters.templates_created += 1
         self.clusters[c.id] = c
-        self._index(c)
+        self._index(c, keys)
         return c
 
-    def _values(self, tokens: list[str]) -> bool:
+    def _values(self, tokens: list[str], candidates: set[int]) -> bool:
         """Generalise the template that differs from this line only in values.
 
         A template of the same length qualifies when every position where they differ holds
@@ -269,7 +285,7 @@ class TemplateMiner:
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
-        for cid in self._candidates(tokens):
+        for cid in candidates:
             c = self.clusters[cid]
             if len(c.tokens) != n:
                 continue
@@ -292,9 +308,9 @@ class TemplateMiner:
         self._absorb_subsumed(c)
         return True
 
-    def _family(self, tokens: list[str]) -> bool:
+    def _family(self, tokens: list[str], keys: list[tuple[int, int]]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
-        for p, key in enumerate(_sig_keys(tokens)):
+        for p, key in enumerate(keys):
             group = self._sigs.get(key)
             if not group:
                 continue
@@ -360,8 +376,7 @@ class TemplateMiner:
 
     def _absorb_subsumed(self, c: Cluster) -> None:
         """After ``c`` was generalised: join a template that covers it, or those it covers."""
-        stretch = [stretchy(t) for t in c.tokens]
-        found = self._match(c.tokens, stretch, exclude=c.id)
+        found = self._match(c.tokens, exclude=c.id)
         if found is not None:
             general, spans = found
             if general.id < c.id:
@@ -383,7 +398,7 @@ class TemplateMiner:
             if cid == c.id or cid not in self.clusters:
                 continue
             other = self.clusters[cid]
-            covered = glob(c.tokens, other.tokens, [stretchy(t) for t in other.tokens])
+            covered = glob(c.tokens, other.tokens)
             if covered is None:
                 continue
             if not changed:
@@ -395,26 +410,31 @@ class TemplateMiner:
 
     # -- indexes and eviction
 
-    def _index(self, c: Cluster) -> None:
-        self._index_or_not(c, add=True)
-
-    def _unindex(self, c: Cluster) -> None:
-        self._index_or_not(c, add=False)
-
-    def _index_or_not(self, c: Cluster, *, add: bool) -> None:
+    def _index(self, c: Cluster, keys: list[tuple[int, int]] | None = None) -> None:
         toks = c.tokens
-        edit = _add if add else _discard
         words = [t for t in toks if W not in t]
         c.words = len(words)
-        if W not in toks[0]:
-            edit(self._first, toks[0], c.id)
-        else:
-            edit(self._inner, words[0] if words else "", c.id)
-        for word in set(words):
-            edit(self._has, word, c.id)
-        for tok, key in zip(toks, _sig_keys(toks), strict=True):
-            if tok != W:
-                edit(self._sigs, key, c.id)
+        c.stars = sum(star_suffix(t) is not None for t in toks if W in t)
+        first = (
+            (self._first, toks[0]) if W not in toks[0] else (self._inner, words[0] if words else "")
+        )
+        if keys is None:
+            keys = _sig_keys(toks)
+        sigs = [key for tok, key in zip(toks, keys, strict=True) if tok != W]
+        c.indexed = (first, set(words), sigs)
+        _add(first[0], first[1], c.id)
+        for word in c.indexed[1]:
+            _add(self._has, word, c.id)
+        for key in sigs:
+            _add(self._sigs, key, c.id)
+
+    def _unindex(self, c: Cluster) -> None:
+        first, words, sigs = c.indexed
+        _discard(first[0], first[1], c.id)
+        for word in words:
+            _discard(self._has, word, c.id)
+        for key in sigs:
+            _discard(self._sigs, key, c.id)
 
     def _evict(self) -> None:
         while len(self.clusters) > self.max_templates:
