@@ -1,25 +1,29 @@
-"""The online template miner."""
+"""The online template miner: one per tenant, one line at a time."""
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
+from agentdeck.logintel.mining.matching import (
+    Cluster,
+    SigKey,
+    Span,
+    generalise_at,
+    glob,
+    observe,
+    position,
+    sig_keys,
+    wild,
+)
 from agentdeck.logintel.mining.tokens import (
-    digits_differ,
     fold,
     generalise,
-    has_key,
-    is_value,
-    kinds_differ,
-    looks_constant,
-    looks_variable,
+    needed,
     pure_value,
-    refold,
     star_suffix,
     stretchy,
     token_matches,
@@ -27,121 +31,21 @@ from agentdeck.logintel.mining.tokens import (
 )
 
 W = WILDCARD
-Span = tuple[int, int]
 _DIGIT = re.compile(r"\d")
 
 
-@dataclass
-class Cluster:
-    """One template: its tokens (a value, however many words, is one token) and counters."""
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template as a caller sees it."""
 
     id: int
-    tokens: list[str]
-    shapes: list[str | None]  # per token: the raw text it always had, None once it varied
-    count: int = 0
-    words: int = 0  # tokens without <*> (kept up to date by the miner's index)
-    stars: int = 0  # value tokens (that may take several tokens of a line)
-    indexed: tuple[tuple[dict[str, set[int]], str], set[str], list[tuple[int, int]]] = field(
-        default=(({}, ""), set(), []), repr=False, compare=False
-    )  # where the miner's indexes hold it
-
-    def render(self) -> str:
-        return " ".join(
-            tok if shape is None else shape
-            for tok, shape in zip(self.tokens, self.shapes, strict=True)
-        )
-
-
-def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
-    """Match ``tokens`` against ``template``, where a value token takes one token or more.
-
-    A value token is ``<*>``, or ``<*>`` with closing punctuation (``<*>"``, ``<*>,``), whose
-    span must then end on a token ending the same way. It takes a second or further token only
-    where ``stretchy`` allows it (tokens that look like values, not words); any other token
-    holding ``<*>`` (``uid=<*>``) matches its instances. Returns, per template token, the span
-    of ``tokens`` it took, or None.
-    """
-    n, m = len(template), len(tokens)
-    if n > m:
-        return None
-    spans: list[Span] = []
-    i = j = 0
-    star = -1  # template index of the last value token
-    while j < m:
-        if i < n:
-            suffix = star_suffix(template[i])
-            if suffix is not None:
-                end = _span_end(tokens, j, j, suffix)
-                if end is not None:
-                    del spans[i:]
-                    spans.append((j, end))
-                    star = i
-                    i += 1
-                    j = end
-                    continue
-            elif token_matches(template[i], tokens[j]):
-                del spans[i:]
-                spans.append((j, j + 1))
-                i += 1
-                j += 1
-                continue
-        if star < 0:
-            return None
-        start, end = spans[star]
-        longer = _span_end(tokens, start, end, star_suffix(template[star]) or "")
-        if longer is None:
-            return None
-        del spans[star:]
-        spans.append((start, longer))
-        i = star + 1
-        j = longer
-    return spans if i == n else None
-
-
-def _span_end(tokens: list[str], start: int, k: int, suffix: str) -> int | None:
-    """The end of the shortest span from ``start`` that holds token ``k`` and ends on a token
-    ending with ``suffix``, taking only stretchable tokens after its first."""
-    m = len(tokens)
-    while k < m:
-        if k > start and not stretchy(tokens[k]):
-            return None
-        if tokens[k].endswith(suffix):
-            return k + 1
-        k += 1
-    return None
-
-
-def _sig_keys(tokens: list[str]) -> list[tuple[int, int]]:
-    """Per position, a hash of ``_wild(tokens, p)``, computed for all positions in O(n)."""
-    n = len(tokens)
-    pre = [0] * (n + 1)
-    for i, tok in enumerate(tokens):
-        pre[i + 1] = hash((pre[i], tok))
-    suf = [0] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        suf[i] = hash((tokens[i], suf[i + 1]))
-    keys = []
-    for p in range(n):
-        left = p - 1 if p > 0 and tokens[p - 1] == W else p
-        right = p + 2 if p + 1 < n and tokens[p + 1] == W else p + 1
-        keys.append((pre[left], suf[right]))
-    return keys
-
-
-def _wild(tokens: list[str], p: int) -> tuple[str, ...]:
-    """``tokens`` with position ``p`` made a bare ``<*>`` (joined with ``<*>`` neighbours)."""
-    left = tokens[:p]
-    right = tokens[p + 1 :]
-    if left and left[-1] == W:
-        left = left[:-1]
-    if right and right[0] == W:
-        right = right[1:]
-    return (*left, W, *right)
+    template: str
+    count: int
 
 
 @dataclass
 class MinerCounters:
-    """Counters a caller publishes as metrics."""
+    """Counters a caller publishes as metrics (all only ever grow)."""
 
     lines: int = 0
     templates_created: int = 0
@@ -150,74 +54,123 @@ class MinerCounters:
 
 
 class TemplateMiner:
-    """Assigns each line a template id online; see the package documentation."""
+    """Assigns each log message a template id, online; variables become ``<*>``.
 
-    def __init__(self, *, max_templates: int = 10_000, max_cached_keys: int = 100_000) -> None:
-        if max_templates < 1:
-            raise ValueError("max_templates must be at least 1")
+    * ``add(line)`` returns the id of the line's template at once (creating or generalising a
+      template when needed). An id is stable: a template that generalises keeps its id, and when
+      two templates turn out to be one, the older id lives on and the other resolves to it
+      (``resolve``; up to ``max_aliases`` merged ids per template).
+    * Memory is bounded: at most ``max_templates`` templates (the least recently seen is
+      evicted, counted in ``counters.templates_evicted``), two lookup caches of ``cache_size``
+      entries each, and only the first ``max_line`` characters of a line are read.
+    * ``to_state()`` / ``from_state()`` save and restore a miner as plain JSON-able data.
+
+    Not thread-safe: one miner per tenant, fed by one task at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_templates: int = 10_000,
+        cache_size: int = 50_000,
+        max_line: int = 4_096,
+        max_aliases: int = 1_000,
+    ) -> None:
+        if min(max_templates, cache_size, max_line) < 1 or max_aliases < 0:
+            raise ValueError("max_templates, cache_size and max_line must be at least 1")
         self.max_templates = max_templates
-        self.max_cached_keys = max_cached_keys
+        self.cache_size = cache_size
+        self.max_line = max_line
+        self.max_aliases = max_aliases
         self.counters = MinerCounters()
-        self.clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
+        self._clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
         self._by_shape: dict[bytes, int] = {}  # line with digits made 0 -> id
         self._by_mask: dict[str, int] = {}  # masked line -> id
-        self._alias: dict[int, int] = {}  # merged id -> the id it went into
+        self._alias: dict[int, int] = {}  # merged id -> the live id it went into
         self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
         self._inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
         self._has: dict[str, set[int]] = {}  # every word -> templates holding it
         # templates by (a hash of) their form with one word made <*>, for every word
-        self._sigs: dict[tuple[int, int], set[int]] = {}
+        self._sigs: dict[SigKey, set[int]] = {}
         self._next_id = 1
 
-    # -- the per-line path
+    # -- the public surface
 
     def add(self, line: str) -> int:
         """The id of the template ``line`` belongs to (created or generalised if needed)."""
         self.counters.lines += 1
+        if len(line) > self.max_line:
+            line = line[: self.max_line]
         # Masking treats all digits alike, so a line whose masked form keeps no digit has the
         # same template as every line of its shape (digits made 0): one lookup, no masking.
         form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
         cid = self._by_shape.get(form)
         if cid is not None:
-            cluster = self.clusters.get(cid) or self._live(cid)
+            cluster = self._clusters.get(cid) or self._live(cid)
             if cluster is not None:
                 cluster.count += 1
-                self.clusters.move_to_end(cluster.id)
+                self._clusters.move_to_end(cluster.id)
                 return cluster.id
         masked = mask(line)
         cid = self._by_mask.get(masked)
         cluster = None if cid is None else self._live(cid)
         if cluster is None:
-            cluster = self._place(masked.split())
-            _remember(self._by_mask, masked, cluster.id, self.max_cached_keys)
+            cluster = self._place(masked.split() or [""])
+            _remember(self._by_mask, masked, cluster.id, self.cache_size)
         if _DIGIT.search(masked) is None:
-            _remember(self._by_shape, form, cluster.id, self.max_cached_keys)
+            _remember(self._by_shape, form, cluster.id, self.cache_size)
         cluster.count += 1
-        self.clusters.move_to_end(cluster.id)
+        self._clusters.move_to_end(cluster.id)
         self._evict()
         return cluster.id
 
-    def _live(self, cid: int) -> Cluster | None:
-        cluster = self.clusters.get(cid)
-        if cluster is None and cid in self._alias:
-            cluster = self.clusters.get(self.resolve(cid))
-        return cluster
-
     def resolve(self, cid: int) -> int:
-        """The current id of a template id handed out before (a merge keeps the older id)."""
-        root = cid
-        while root in self._alias:
-            root = self._alias[root]
-        while cid != root:  # shorten the chain for the next time
-            self._alias[cid], cid = root, self._alias[cid]
-        return root
+        """The current id of an id handed out before (itself unless it was merged away)."""
+        return self._alias.get(cid, cid)
 
     def template(self, cid: int) -> str | None:
         """The template of an id (resolved through merges), None once evicted."""
-        cluster = self.clusters.get(self.resolve(cid))
+        cluster = self._live(cid)
         return None if cluster is None else cluster.render()
 
-    # -- placing a line the cache does not know
+    def templates(self) -> list[TemplateInfo]:
+        """Every live template, the most frequent first."""
+        infos = [TemplateInfo(c.id, c.render(), c.count) for c in self._clusters.values()]
+        infos.sort(key=lambda t: (-t.count, t.id))
+        return infos
+
+    def __len__(self) -> int:
+        return len(self._clusters)
+
+    # -- persistence
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to go on later, as JSON-able data (lookup caches are rebuilt)."""
+        from agentdeck.logintel.mining.state import dump
+
+        return dump(self)
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
+        """A miner that continues where the one that wrote ``state`` stopped."""
+        from agentdeck.logintel.mining.state import load
+
+        return load(cls, state)
+
+    def _restore(self, c: Cluster) -> None:
+        """Put back a saved template (in least-recently-seen order)."""
+        if c.id < 1 or c.id in self._clusters or c.id in self._alias:
+            raise ValueError(f"template id {c.id} repeated or invalid")
+        self._clusters[c.id] = c
+        self._index(c)
+        for alias in c.aliases:
+            self._alias[alias] = c.id
+        self._next_id = max(self._next_id, c.id + 1, *(a + 1 for a in c.aliases))
+
+    # -- placing a line the caches do not know
+
+    def _live(self, cid: int) -> Cluster | None:
+        return self._clusters.get(self._alias.get(cid, cid))
 
     def _candidates(self, tokens: list[str]) -> set[int]:
         """Templates that may match ``tokens``: by first word, or by their first word inside."""
@@ -235,6 +188,7 @@ class TemplateMiner:
     def _match(
         self, tokens: list[str], candidates: set[int] | None = None, exclude: int = 0
     ) -> tuple[Cluster, list[Span]] | None:
+        """The most specific template that covers ``tokens`` (the oldest among equals)."""
         words: bool | None = None  # whether the line has a word (computed when needed)
         best: tuple[int, int, Cluster, list[Span]] | None = None
         if candidates is None:
@@ -242,7 +196,7 @@ class TemplateMiner:
         for cid in candidates:
             if cid == exclude:
                 continue
-            c = self.clusters[cid]
+            c = self._clusters[cid]
             specific = c.words
             if specific == 0:  # a template of values only takes lines of values only
                 if words is None:
@@ -262,17 +216,17 @@ class TemplateMiner:
         found = self._match(tokens, candidates)
         keys = None
         if found is None:
-            keys = _sig_keys(tokens)
+            keys = sig_keys(tokens)
             if self._values(tokens, candidates) or self._family(tokens, keys):
                 found = self._match(tokens)
         if found is not None:
             c, spans = found
-            _observe(c, spans, shapes)
+            observe(c, spans, shapes)
             return c
         c = Cluster(self._next_id, tokens, list(shapes))
         self._next_id += 1
         self.counters.templates_created += 1
-        self.clusters[c.id] = c
+        self._clusters[c.id] = c
         self._index(c, keys)
         return c
 
@@ -286,7 +240,7 @@ class TemplateMiner:
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
         for cid in candidates:
-            c = self.clusters[cid]
+            c = self._clusters[cid]
             if len(c.tokens) != n:
                 continue
             diff = []
@@ -296,30 +250,30 @@ class TemplateMiner:
                         break
                     diff.append(k)
             else:
-                if diff and 2 * len(diff) <= n and (best is None or len(diff) < best[0]):
+                if diff and 2 * len(diff) <= n and (best is None or (len(diff), cid) < best[:2]):
                     best = (len(diff), cid, c, diff)
         if best is None:
             return False
         _, _, c, diff = best
         self._unindex(c)
         for k in reversed(diff):
-            _generalise_at(c, k, generalise([c.tokens[k], tokens[k]]))
+            generalise_at(c, k, generalise([c.tokens[k], tokens[k]]))
         self._index(c)
         self._absorb_subsumed(c)
         return True
 
-    def _family(self, tokens: list[str], keys: list[tuple[int, int]]) -> bool:
+    def _family(self, tokens: list[str], keys: list[SigKey]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
         for p, key in enumerate(keys):
             group = self._sigs.get(key)
             if not group:
                 continue
-            sig = _wild(tokens, p)
+            sig = wild(tokens, p)
             members = []
             at = []
             for cid in sorted(group):
-                member = self.clusters[cid]
-                q = _position(member.tokens, sig)
+                member = self._clusters[cid]
+                q = position(member.tokens, sig)
                 if q is not None:  # else a hash collision
                     members.append(member)
                     at.append(q)
@@ -327,99 +281,70 @@ class TemplateMiner:
                 continue
             values = [m.tokens[q] for m, q in zip(members, at, strict=True)] + [tokens[p]]
             lengths = {len(tokens), len(sig)} | {len(m.tokens) for m in members}
-            if len(set(values)) < self._needed(values, p, sig, len(lengths) > 1):
+            context = sum(t != W for t in sig)
+            if len(set(values)) < needed(values, p == 0, context, len(lengths) > 1):
                 continue
-            survivor = members[0]
+            survivor = members[0]  # the oldest
             self._unindex(survivor)
-            _generalise_at(survivor, at[0], generalise(values))
-            for other in members[1:]:
-                self._absorb(survivor, other, None)
+            generalise_at(survivor, at[0], generalise(values))
             self._index(survivor)
+            for other in members[1:]:
+                survivor = self._join(survivor, other, glob(survivor.tokens, other.tokens))
             self._absorb_subsumed(survivor)
             return True
         return False
 
-    def _needed(self, values: list[str], p: int, sig: tuple[str, ...], joined: bool) -> int:
-        """How many distinct values a position needs before it is taken as a variable.
-
-        ``joined``: making the position ``<*>`` joins it with neighbouring ``<*>`` (so a
-        masked value among the values says nothing about this position).
-        """
-        context = sum(t != W for t in sig)
-        if context == 0:
-            return 1 << 30
-        if all(pure_value(v) for v in values):
-            return 2
-        if p == 0:  # the first word of a message mostly names its event
-            return 5 + max(0, 8 - context)
-        if any(looks_constant(v) for v in values) or kinds_differ(values):
-            needed = 5
-        elif (
-            (not joined and any(is_value(v) for v in values))
-            or has_key(values)
-            or digits_differ(values)
-            or all(looks_variable(v) for v in values)
-        ):
-            return 2
-        else:
-            needed = 3
-        return needed + max(0, 3 - context)
-
-    def _absorb(self, into: Cluster, other: Cluster, spans: list[Span] | None) -> None:
+    def _join(self, general: Cluster, other: Cluster, spans: list[Span] | None) -> Cluster:
+        """Merge ``other`` into ``general``'s template; the older id survives and is returned."""
+        self._unindex(general)
         self._unindex(other)
-        del self.clusters[other.id]
-        self._alias[other.id] = into.id
-        into.count += other.count
         if spans is not None:
-            _observe(into, spans, other.shapes)
+            observe(general, spans, other.shapes)
+        if other.id < general.id:
+            other.tokens, other.shapes = general.tokens, general.shapes
+            survivor, gone = other, general
+        else:
+            survivor, gone = general, other
+        survivor.count += gone.count
+        del self._clusters[gone.id]
+        moved = [*gone.aliases, gone.id]
+        for alias in moved:
+            self._alias[alias] = survivor.id
+        survivor.aliases.extend(moved)
+        self._trim_aliases(survivor)
         self.counters.templates_merged += 1
+        self._index(survivor)
+        return survivor
 
     def _absorb_subsumed(self, c: Cluster) -> None:
-        """After ``c`` was generalised: join a template that covers it, or those it covers."""
+        """After ``c`` was generalised: join a template that covers it, and those it covers."""
         found = self._match(c.tokens, exclude=c.id)
         if found is not None:
-            general, spans = found
-            if general.id < c.id:
-                self._absorb(general, c, spans)
-                return
-            # c keeps its (older) id and takes the general template
-            self._unindex(c)
-            self._unindex(general)
-            _observe(general, spans, c.shapes)
-            c.tokens, c.shapes = general.tokens, general.shapes
-            self._index(general)
-            self._absorb(c, general, None)
-            self._index(c)
+            c = self._join(found[0], c, found[1])
         word = next((t for t in c.tokens if W not in t), None)
         if word is None:
             return
-        changed = False
-        for cid in sorted(self._has.get(word, set())):
-            if cid == c.id or cid not in self.clusters:
+        for cid in sorted(self._has.get(word, ())):
+            other = self._clusters.get(cid)
+            if other is None or other is c:
                 continue
-            other = self.clusters[cid]
             covered = glob(c.tokens, other.tokens)
-            if covered is None:
-                continue
-            if not changed:
-                self._unindex(c)
-                changed = True
-            self._absorb(c, other, covered)
-        if changed:
-            self._index(c)
+            if covered is not None:
+                c = self._join(c, other, covered)
 
-    # -- indexes and eviction
+    # -- indexes, aliases and eviction
 
-    def _index(self, c: Cluster, keys: list[tuple[int, int]] | None = None) -> None:
+    def _index(self, c: Cluster, keys: list[SigKey] | None = None) -> None:
         toks = c.tokens
         words = [t for t in toks if W not in t]
         c.words = len(words)
         c.stars = sum(star_suffix(t) is not None for t in toks if W in t)
-        first = (
-            (self._first, toks[0]) if W not in toks[0] else (self._inner, words[0] if words else "")
-        )
+        if W not in toks[0]:
+            first = (self._first, toks[0])
+        else:
+            first = (self._inner, words[0] if words else "")
         if keys is None:
-            keys = _sig_keys(toks)
+            keys = sig_keys(toks)
         sigs = [key for tok, key in zip(toks, keys, strict=True) if tok != W]
         c.indexed = (first, set(words), sigs)
         _add(first[0], first[1], c.id)
@@ -435,12 +360,22 @@ class TemplateMiner:
             _discard(self._has, word, c.id)
         for key in sigs:
             _discard(self._sigs, key, c.id)
+        c.indexed = (({}, ""), set(), [])
+
+    def _trim_aliases(self, c: Cluster) -> None:
+        extra = len(c.aliases) - self.max_aliases
+        if extra > 0:
+            for alias in c.aliases[:extra]:
+                del self._alias[alias]
+            del c.aliases[:extra]
 
     def _evict(self) -> None:
-        while len(self.clusters) > self.max_templates:
-            victim = self.clusters[next(iter(self.clusters))]
+        while len(self._clusters) > self.max_templates:
+            victim = self._clusters[next(iter(self._clusters))]
             self._unindex(victim)
-            del self.clusters[victim.id]
+            del self._clusters[victim.id]
+            for alias in victim.aliases:
+                del self._alias[alias]
             self.counters.templates_evicted += 1
 
 
@@ -460,27 +395,3 @@ def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:
         ids.discard(cid)
         if not ids:
             del index[key]
-
-
-def _position(tokens: list[str], sig: tuple[str, ...]) -> int | None:
-    """The position of ``tokens`` whose generalisation is ``sig``."""
-    return next((q for q in range(len(tokens)) if tokens[q] != W and _wild(tokens, q) == sig), None)
-
-
-def _generalise_at(c: Cluster, q: int, token: str) -> None:
-    """Make position ``q`` of ``c`` the (more general) ``token``, folding values again."""
-    c.tokens[q] = token
-    c.shapes[q] = None
-    if token == W:
-        c.tokens, c.shapes = refold(c.tokens, c.shapes)
-
-
-def _observe(c: Cluster, spans: list[Span], shapes: Sequence[str | None]) -> None:
-    """Forget the raw text of a token once a line shows it in another form."""
-    for k, (start, end) in enumerate(spans):
-        seen = c.shapes[k]
-        if seen is None:
-            continue
-        parts = shapes[start:end]
-        if None in parts or " ".join(p for p in parts if p is not None) != seen:
-            c.shapes[k] = None

@@ -246,3 +246,28 @@ def stretchy(token: str) -> bool:
             W in token or _DIGIT.search(token) is not None or looks_variable(token)
         )
     return known
+
+
+def needed(values: list[str], first: bool, context: int, joined: bool) -> int:
+    """How many distinct values a position needs before it is taken as a variable.
+
+    ``first``: the position starts the message; ``context``: the template's other tokens that
+    are not bare ``<*>``; ``joined``: making the position ``<*>`` joins it with neighbouring
+    ``<*>`` (so a masked value among the values says nothing about this position).
+    """
+    if context == 0:
+        return 1 << 30
+    if all(pure_value(v) for v in values):
+        return 2
+    if first:  # the first word of a message mostly names its event
+        return 5 + max(0, 8 - context)
+    if any(looks_constant(v) for v in values) or kinds_differ(values):
+        return 5 + max(0, 3 - context)
+    if (
+        (not joined and any(is_value(v) for v in values))
+        or has_key(values)
+        or digits_differ(values)
+        or all(looks_variable(v) for v in values)
+    ):
+        return 2
+    return 3 + max(0, 3 - context)
