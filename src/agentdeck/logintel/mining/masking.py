@@ -57,12 +57,17 @@ _NOT_NAME = rf"(?!(?:[A-Za-z_][A-Za-z_-]*|{_SOURCE}):(?!//))"
 # An atom ends on a word character or a slash (trailing ``.``, ``:``, ``,`` stay outside).
 _BODY = rf"{_SIMPLE}*(?:{_SPECIAL}{_SIMPLE}*)*(?<=[\w/\\])"
 # What may follow an atom: end, whitespace, closing punctuation or a separator.
-_RIGHT = r"""(?![^\s)\]}>"',;:.=|&#])"""
+_RIGHT = r"""(?![^\s)\]}>"',;:.=|&#(\[])"""
 
-# ``core.2275``: a word, a dot and a number keep the word (the atom starts after the dot).
-_NOT_NUMBERED = rf"(?![A-Za-z_]+\.\d+(?!{_ATOM}))"
+# ``core.2275``, ``jetty-6.1.26``: a word, a dot or dash and a number (or version) keep the
+# word (the atom starts after the dot or dash).
+_NOT_NUMBERED = rf"(?![A-Za-z_]*[A-Za-z][.-]\d[\d.]*(?<=\d)(?!{_ATOM}))"
+_AFTER_WORD_DASH = r"(?<=[A-Za-z]-)"
+# ``[2017-07-03,23:54:38]-CCIOReporter-002.xml``: a name after a closing bracket and a dash.
+_AFTER_CLOSE = r"(?<=[)\]}]-)"
 _ATOM_RE = (
-    rf"(?:{_LEFT}|{_AFTER_NAME})(?![.#]){_NOT_NAME}{_NOT_NUMBERED}{_HAS_NUMBER}{_BODY}{_RIGHT}"
+    rf"(?:{_LEFT}|{_AFTER_NAME}|{_AFTER_CLOSE}|{_AFTER_WORD_DASH})(?![.#])"
+    rf"{_NOT_NAME}{_NOT_NUMBERED}{_HAS_NUMBER}{_BODY}{_RIGHT}"
 )
 # Paths and URLs are values whatever they hold: ``/var/www/html/``, ``C:\Windows\x.dll``,
 # ``/default-rack``, ``hdfs://host:9000/a`` (a lone ``/`` is not a path).

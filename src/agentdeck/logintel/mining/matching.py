@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.logintel.mining.masking import WILDCARD
-from agentdeck.logintel.mining.tokens import refold, star_suffix, stretchy, token_matches
+from agentdeck.logintel.mining.tokens import refold, star_parts, stretchy, token_matches
 
 W = WILDCARD
 Span = tuple[int, int]
 SigKey = tuple[int, int]
-# where the miner's indexes hold a template: (first-word index, its key), words, signatures
-Indexed = tuple[tuple[dict[str, set[int]], str], set[str], list[SigKey]]
+# where the miner's indexes hold a template: (first-word index, its key), words, signatures,
+# (length, first token)
+Indexed = tuple[tuple[dict[str, set[int]], str], set[str], list[SigKey], tuple[int, str]]
+UNINDEXED: Indexed = (({}, ""), set(), [], (0, ""))
 
 
 @dataclass
@@ -24,9 +26,9 @@ class Cluster:
     shapes: list[str | None]  # per token: the raw text it always had, None once it varied
     count: int = 0
     aliases: list[int] = field(default_factory=list)  # ids merged into this one, oldest first
-    words: int = 0  # tokens without <*> (kept up to date by the miner's index)
+    words: int = 0  # tokens with some text, not only values (kept up by the miner's index)
     stars: int = 0  # value tokens (that may take several tokens of a line)
-    indexed: Indexed = field(default=(({}, ""), set(), []), repr=False, compare=False)
+    indexed: Indexed = field(default=UNINDEXED, repr=False, compare=False)
 
     def render(self) -> str:
         return " ".join(
@@ -38,9 +40,10 @@ class Cluster:
 def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     """Match ``tokens`` against ``template``, where a value token takes one token or more.
 
-    A value token is ``<*>``, or ``<*>`` with closing punctuation (``<*>"``, ``<*>,``), whose
-    span must then end on a token ending the same way. It takes a second or further token only
-    where ``stretchy`` allows it (tokens that look like values, not words); any other token
+    A value token (``star_parts``) is ``<*>``, or ``<*>`` with closing punctuation (``<*>"``,
+    ``<*>,``) whose span must then end on a token ending the same way, or a quoted value
+    (``tag="<*>",``). It takes a second or further token only where ``stretchy`` allows it
+    (tokens that look like values, not words; between quotes, anything); any other token
     holding ``<*>`` (``uid=<*>``) matches its instances. Returns, per template token, the span
     of ``tokens`` it took, or None. Greedy, backtracking on the last value token only.
     """
@@ -52,9 +55,10 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     star = -1  # template index of the last value token
     while j < m:
         if i < n:
-            suffix = star_suffix(template[i])
-            if suffix is not None:
-                end = _span_end(tokens, j, j, suffix)
+            pattern = template[i]
+            parts = star_parts(pattern)
+            if parts is not None:
+                end = _span_end(pattern, parts, tokens, j, j)
                 if end is not None:
                     del spans[i:]
                     spans.append((j, end))
@@ -62,7 +66,7 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
                     i += 1
                     j = end
                     continue
-            elif token_matches(template[i], tokens[j]):
+            elif token_matches(pattern, tokens[j]):
                 del spans[i:]
                 spans.append((j, j + 1))
                 i += 1
@@ -70,8 +74,9 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
                 continue
         if star < 0:
             return None
+        pattern = template[star]
         start, end = spans[star]
-        longer = _span_end(tokens, start, end, star_suffix(template[star]) or "")
+        longer = _span_end(pattern, star_parts(pattern) or ("", ""), tokens, start, end)
         if longer is None:
             return None
         del spans[star:]
@@ -81,16 +86,24 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     return spans if i == n else None
 
 
-def _span_end(tokens: list[str], start: int, k: int, suffix: str) -> int | None:
-    """The end of the shortest span from ``start`` that holds token ``k`` and ends on a token
-    ending with ``suffix``, taking only stretchable tokens after its first."""
-    m = len(tokens)
-    while k < m:
-        if k > start and not stretchy(tokens[k]):
-            return None
-        if tokens[k].endswith(suffix):
+def _span_end(
+    pattern: str, parts: tuple[str, str], tokens: list[str], start: int, k: int
+) -> int | None:
+    """The end of the shortest span from ``start`` that holds token ``k`` and that the value
+    token ``pattern`` (``parts``: its head and tail) can take."""
+    head, tail = parts
+    if k == start:
+        if token_matches(pattern, tokens[k]):
             return k + 1
         k += 1
+    if not tokens[start].startswith(head):
+        return None
+    quoted = bool(head)
+    for last in range(k, len(tokens)):
+        if not quoted and not stretchy(tokens[last]):
+            return None
+        if tokens[last].endswith(tail):
+            return last + 1
     return None
 
 

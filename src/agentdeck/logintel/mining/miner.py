@@ -9,6 +9,7 @@ from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
 from agentdeck.logintel.mining.matching import (
+    UNINDEXED,
     Cluster,
     SigKey,
     Span,
@@ -24,8 +25,7 @@ from agentdeck.logintel.mining.tokens import (
     generalise,
     needed,
     pure_value,
-    star_suffix,
-    stretchy,
+    star_parts,
     token_matches,
     value_pair,
 )
@@ -90,6 +90,7 @@ class TemplateMiner:
         self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
         self._inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
         self._has: dict[str, set[int]] = {}  # every word -> templates holding it
+        self._heads: dict[tuple[int, str], set[int]] = {}  # (length, first token) -> templates
         # templates by (a hash of) their form with one word made <*>, for every word
         self._sigs: dict[SigKey, set[int]] = {}
         self._next_id = 1
@@ -200,7 +201,7 @@ class TemplateMiner:
             specific = c.words
             if specific == 0:  # a template of values only takes lines of values only
                 if words is None:
-                    words = not all(map(stretchy, tokens))
+                    words = not all(map(pure_value, tokens))
                 if words:
                     continue
             if len(c.tokens) != len(tokens) and not c.stars:
@@ -217,7 +218,7 @@ class TemplateMiner:
         keys = None
         if found is None:
             keys = sig_keys(tokens)
-            if self._values(tokens, candidates) or self._family(tokens, keys):
+            if self._values(tokens) or self._family(tokens, keys):
                 found = self._match(tokens)
         if found is not None:
             c, spans = found
@@ -228,9 +229,12 @@ class TemplateMiner:
         self.counters.templates_created += 1
         self._clusters[c.id] = c
         self._index(c, keys)
+        if c.stars:  # a template with values may cover older ones of other lengths
+            self._absorb_covered(c)
+            c = self._live(c.id) or c
         return c
 
-    def _values(self, tokens: list[str], candidates: set[int]) -> bool:
+    def _values(self, tokens: list[str]) -> bool:
         """Generalise the template that differs from this line only in values.
 
         A template of the same length qualifies when every position where they differ holds
@@ -239,10 +243,9 @@ class TemplateMiner:
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
+        candidates = self._heads.get((n, _head(tokens[0])), set()) | self._heads.get((n, W), set())
         for cid in candidates:
             c = self._clusters[cid]
-            if len(c.tokens) != n:
-                continue
             diff = []
             for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True)):
                 if t != W and not token_matches(t, tok):
@@ -321,24 +324,29 @@ class TemplateMiner:
         found = self._match(c.tokens, exclude=c.id)
         if found is not None:
             c = self._join(found[0], c, found[1])
+        self._absorb_covered(c)
+
+    def _absorb_covered(self, c: Cluster) -> None:
+        """Join ``c`` with the templates it covers (a new or generalised template may)."""
+        # those it covers hold its first word, or start like it at the same length
         word = next((t for t in c.tokens if W not in t), None)
-        if word is None:
-            return
-        for cid in sorted(self._has.get(word, ())):
+        covered = set(self._has.get(word, ())) if word is not None else set()
+        covered |= self._heads.get((len(c.tokens), _head(c.tokens[0])), set())
+        for cid in sorted(covered):
             other = self._clusters.get(cid)
             if other is None or other is c:
                 continue
-            covered = glob(c.tokens, other.tokens)
-            if covered is not None:
-                c = self._join(c, other, covered)
+            spans = glob(c.tokens, other.tokens)
+            if spans is not None:
+                c = self._join(c, other, spans)
 
     # -- indexes, aliases and eviction
 
     def _index(self, c: Cluster, keys: list[SigKey] | None = None) -> None:
         toks = c.tokens
         words = [t for t in toks if W not in t]
-        c.words = len(words)
-        c.stars = sum(star_suffix(t) is not None for t in toks if W in t)
+        c.words = sum(not pure_value(t) for t in toks)
+        c.stars = sum(star_parts(t) is not None for t in toks if W in t)
         if W not in toks[0]:
             first = (self._first, toks[0])
         else:
@@ -346,21 +354,24 @@ class TemplateMiner:
         if keys is None:
             keys = sig_keys(toks)
         sigs = [key for tok, key in zip(toks, keys, strict=True) if tok != W]
-        c.indexed = (first, set(words), sigs)
+        head = (len(toks), _head(toks[0]))
+        c.indexed = (first, set(words), sigs, head)
         _add(first[0], first[1], c.id)
+        _add(self._heads, head, c.id)
         for word in c.indexed[1]:
             _add(self._has, word, c.id)
         for key in sigs:
             _add(self._sigs, key, c.id)
 
     def _unindex(self, c: Cluster) -> None:
-        first, words, sigs = c.indexed
+        first, words, sigs, head = c.indexed
         _discard(first[0], first[1], c.id)
+        _discard(self._heads, head, c.id)
         for word in words:
             _discard(self._has, word, c.id)
         for key in sigs:
             _discard(self._sigs, key, c.id)
-        c.indexed = (({}, ""), set(), [])
+        c.indexed = UNINDEXED
 
     def _trim_aliases(self, c: Cluster) -> None:
         extra = len(c.aliases) - self.max_aliases
@@ -377,6 +388,11 @@ class TemplateMiner:
             for alias in victim.aliases:
                 del self._alias[alias]
             self.counters.templates_evicted += 1
+
+
+def _head(token: str) -> str:
+    """The key of a first token for finding templates that differ only in values."""
+    return W if pure_value(token) else token
 
 
 def _remember(cache: dict[Any, int], key: object, cid: int, limit: int) -> None:

@@ -174,14 +174,21 @@ def is_value(token: str) -> bool:
     return token.strip(_VALUE_EDGE) == W
 
 
-def star_suffix(token: str) -> str | None:
-    """For a value token (``<*>``, ``<*>"``, ``<*>),``): the punctuation after it, else None."""
+def star_parts(token: str) -> tuple[str, str] | None:
+    """For a value token that may take several tokens of a line: what must start the first of
+    them and end the last, else None.
+
+    ``<*>`` takes any run of values; ``<*>"`` or ``<*>),`` one that ends with that punctuation;
+    ``tag="<*>",`` a quoted value of several words (``tag="View Lock",``).
+    """
     if token == W:
-        return ""
-    rest = token[3:]
-    if token.startswith(W) and rest and all(c in _VALUE_EDGE for c in rest):
-        return rest
-    return None
+        return "", ""
+    head, _, tail = token.partition(W)
+    if W in tail or not all(c in _VALUE_EDGE for c in tail):
+        return None
+    if head and not (head[-1] in "\"'" and tail.startswith(head[-1])):
+        return None
+    return (head, tail) if head or tail else None
 
 
 def pure_value(token: str) -> bool:
@@ -200,7 +207,10 @@ def looks_variable(value: str) -> bool:
 
 
 def looks_constant(value: str) -> bool:
-    """Words that name an event rather than carry a value: Capitalised, -ed, -ing."""
+    """Words that name an event rather than carry a value: Capitalised, -ed, -ing, and
+    ``Class::method`` references."""
+    if "::" in value:
+        return True
     core = value.strip(_EDGE)
     if not core.isalpha():
         return False
@@ -223,14 +233,12 @@ def kinds_differ(values: list[str]) -> bool:
 
 def value_pair(a: str, b: str) -> bool:
     """Two tokens at one position that are two values of one variable, not two words."""
-    if is_value(a) or is_value(b):
-        return True
     pair = [a, b]
+    if is_value(a) or is_value(b) or has_key(pair):
+        return True
     if looks_constant(a) or looks_constant(b) or kinds_differ(pair):
         return False
-    if has_key(pair) or digits_differ(pair):
-        return True
-    return looks_variable(a) and looks_variable(b)
+    return digits_differ(pair) or (looks_variable(a) and looks_variable(b))
 
 
 _stretchy: dict[str, bool] = {}
@@ -261,11 +269,12 @@ def needed(values: list[str], first: bool, context: int, joined: bool) -> int:
         return 2
     if first:  # the first word of a message mostly names its event
         return 5 + max(0, 8 - context)
+    if has_key(values):
+        return 2
     if any(looks_constant(v) for v in values) or kinds_differ(values):
         return 5 + max(0, 3 - context)
     if (
         (not joined and any(is_value(v) for v in values))
-        or has_key(values)
         or digits_differ(values)
         or all(looks_variable(v) for v in values)
     ):
