@@ -23,7 +23,6 @@ colon, not ``scheme://``) is kept: ``onExtend:1514038530000`` masks to ``onExten
 from __future__ import annotations
 
 import re
-from typing import cast
 
 WILDCARD = "<*>"
 
@@ -83,6 +82,8 @@ _DATE = re.compile(_NAMED_DATE)
 _MONTH_NAMES = frozenset(_MONTHS[3:-1].split("|"))
 _TOKEN = re.compile(f"{_BOOL_RE}|{_PATH_RE}|{_MAC_RE}|{_ATOM_RE}")
 _MAYBE = re.compile(r"[\d/\\]|true|false|null|none", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_NONSPACE = re.compile(r"\S+")
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 CACHE_SIZE = 1 << 18
@@ -102,15 +103,38 @@ def mask(line: str) -> str:
     tokens = line.split()
     if not _MONTH_NAMES.isdisjoint(tokens):
         tokens = _DATE.sub(WILDCARD, line).split()
-    out = list(map(_tokens.get, tokens))
-    if None in out:
-        if len(_tokens) >= CACHE_SIZE:
-            _tokens.clear()
-        for i, masked in enumerate(out):
-            if masked is None:
-                token = tokens[i]
-                out[i] = _tokens[token] = mask_token(token)
-    return " ".join(cast(list[str], out))  # every None was filled
+    get = _tokens.get
+    return " ".join([get(token) or _learn(token) for token in tokens])
+
+
+def _learn(token: str) -> str:
+    """``mask_token``, remembered (a masked token is never empty, so ``or`` finds a miss)."""
+    if len(_tokens) >= CACHE_SIZE:
+        _tokens.clear()
+    masked = _tokens[token] = mask_token(token)
+    return masked
+
+
+def kept_digits(line: str) -> tuple[int, ...] | None:
+    """Where in ``line`` the digits are that ``mask`` keeps (``ssh2``), or None for a line
+    whose masking does not follow its shape alone (a named date: it spans tokens)."""
+    tokens = line.split()
+    if not _MONTH_NAMES.isdisjoint(tokens):
+        return None
+    kept: list[int] = []
+    for match in _NONSPACE.finditer(line):
+        token = match.group()
+        if _DIGIT.search(token) is None:
+            continue
+        mask_token(token)  # makes sure its shape's spans are known
+        spans = _shapes[shape(token)]
+        if spans is _WHOLE:
+            continue
+        base = match.start()
+        for i, char in enumerate(token):
+            if char.isdigit() and not any(start <= i < end for start, end in spans):
+                kept.append(base + i)
+    return tuple(kept)
 
 
 def mask_token(token: str) -> str:

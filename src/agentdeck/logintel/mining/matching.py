@@ -11,10 +11,10 @@ from agentdeck.logintel.mining.tokens import refold, star_parts, stretchy, token
 W = WILDCARD
 Span = tuple[int, int]
 SigKey = tuple[int, int]
-# where the miner's indexes hold a template: (first-word index, its key), words, signatures,
-# (length, first token)
-Indexed = tuple[tuple[dict[str, set[int]], str], set[str], list[SigKey], tuple[int, str]]
-UNINDEXED: Indexed = (({}, ""), set(), [], (0, ""))
+# where the miner's indexes hold a template: (first-word index, its key), words, signatures
+# (each with its position), (length, first token)
+Indexed = tuple[tuple[dict[str, set[int]], str], set[str], dict[SigKey, int], tuple[int, str]]
+UNINDEXED: Indexed = (({}, ""), set(), {}, (0, ""))
 
 
 @dataclass
@@ -108,19 +108,14 @@ def _span_end(
 
 
 def sig_keys(tokens: list[str]) -> list[SigKey]:
-    """Per position ``p``, a hash of ``wild(tokens, p)``: all positions in O(n)."""
+    """Per position ``p``, a hash of ``wild(tokens, p)`` (its left and right parts)."""
     n = len(tokens)
-    pre = [0] * (n + 1)
-    for i, tok in enumerate(tokens):
-        pre[i + 1] = hash((pre[i], tok))
-    suf = [0] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        suf[i] = hash((tokens[i], suf[i + 1]))
+    whole = tuple(tokens)
     keys = []
     for p in range(n):
-        left = p - 1 if p > 0 and tokens[p - 1] == W else p
-        right = p + 2 if p + 1 < n and tokens[p + 1] == W else p + 1
-        keys.append((pre[left], suf[right]))
+        left = p - 1 if p > 0 and whole[p - 1] == W else p
+        right = p + 2 if p + 1 < n and whole[p + 1] == W else p + 1
+        keys.append((hash(whole[:left]), hash(whole[right:])))
     return keys
 
 
@@ -133,11 +128,6 @@ def wild(tokens: list[str], p: int) -> tuple[str, ...]:
     if right and right[0] == W:
         right = right[1:]
     return (*left, W, *right)
-
-
-def position(tokens: list[str], sig: tuple[str, ...]) -> int | None:
-    """The position of ``tokens`` whose generalisation is ``sig``, if any."""
-    return next((q for q in range(len(tokens)) if tokens[q] != W and wild(tokens, q) == sig), None)
 
 
 def generalise_at(c: Cluster, q: int, token: str) -> None:

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, mask
+from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, kept_digits, mask
 from agentdeck.logintel.mining.matching import (
     UNINDEXED,
     Cluster,
@@ -16,7 +16,6 @@ from agentdeck.logintel.mining.matching import (
     generalise_at,
     glob,
     observe,
-    position,
     sig_keys,
     wild,
 )
@@ -84,7 +83,9 @@ class TemplateMiner:
         self.max_aliases = max_aliases
         self.counters = MinerCounters()
         self._clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
-        self._by_shape: dict[bytes, int] = {}  # line with digits made 0 -> id
+        # line with digits made 0 -> id, or the positions of the digits masking keeps
+        self._by_shape: dict[bytes, int | tuple[int, ...]] = {}
+        self._by_kept: dict[tuple[bytes, str], int] = {}  # (shape, kept digits) -> id
         self._by_mask: dict[str, int] = {}  # masked line -> id
         self._alias: dict[int, int] = {}  # merged id -> the live id it went into
         self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
@@ -102,24 +103,35 @@ class TemplateMiner:
         self.counters.lines += 1
         if len(line) > self.max_line:
             line = line[: self.max_line]
-        # Masking treats all digits alike, so a line whose masked form keeps no digit has the
-        # same template as every line of its shape (digits made 0): one lookup, no masking.
+        # Masking treats all digits alike: lines of one shape (digits made 0) mask alike, but
+        # for the digits masking keeps (``ssh2``). A shape maps to its template, or to where
+        # those digits are, and the shape with them to the template: no masking at all.
         form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
-        cid = self._by_shape.get(form)
-        if cid is not None:
-            cluster = self._clusters.get(cid) or self._live(cid)
-            if cluster is not None:
-                cluster.count += 1
-                self._clusters.move_to_end(cluster.id)
-                return cluster.id
+        entry = self._by_shape.get(form)
+        if entry is not None:
+            if isinstance(entry, int):
+                cid: int | None = entry
+            else:
+                cid = self._by_kept.get((form, "".join([line[i] for i in entry])))
+            if cid is not None:
+                cluster = self._clusters.get(cid) or self._live(cid)
+                if cluster is not None:
+                    cluster.count += 1
+                    self._clusters.move_to_end(cluster.id)
+                    return cluster.id
         masked = mask(line)
         cid = self._by_mask.get(masked)
         cluster = None if cid is None else self._live(cid)
         if cluster is None:
             cluster = self._place(masked.split() or [""])
             _remember(self._by_mask, masked, cluster.id, self.cache_size)
-        if _DIGIT.search(masked) is None:
-            _remember(self._by_shape, form, cluster.id, self.cache_size)
+        if entry is None:
+            entry = () if _DIGIT.search(masked) is None else kept_digits(line)
+            if entry is not None:
+                _remember(self._by_shape, form, entry or cluster.id, self.cache_size)
+        if isinstance(entry, tuple) and entry:
+            key = (form, "".join([line[i] for i in entry]))
+            _remember(self._by_kept, key, cluster.id, self.cache_size)
         cluster.count += 1
         self._clusters.move_to_end(cluster.id)
         self._evict()
@@ -246,15 +258,18 @@ class TemplateMiner:
         candidates = self._heads.get((n, _head(tokens[0])), set()) | self._heads.get((n, W), set())
         for cid in candidates:
             c = self._clusters[cid]
-            diff = []
-            for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True)):
-                if t != W and not token_matches(t, tok):
-                    if not value_pair(t, tok) or (k == 0 and not pure_value(t + tok)):
-                        break
-                    diff.append(k)
-            else:
-                if diff and 2 * len(diff) <= n and (best is None or (len(diff), cid) < best[:2]):
-                    best = (len(diff), cid, c, diff)
+            diff = [
+                k
+                for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True))
+                if t != W and t != tok and not token_matches(t, tok)
+            ]
+            if not diff or 2 * len(diff) > n or (best is not None and (len(diff), cid) > best[:2]):
+                continue
+            if all(
+                value_pair(c.tokens[k], tokens[k]) and (k or pure_value(c.tokens[k] + tokens[k]))
+                for k in diff
+            ):
+                best = (len(diff), cid, c, diff)
         if best is None:
             return False
         _, _, c, diff = best
@@ -276,8 +291,8 @@ class TemplateMiner:
             at = []
             for cid in sorted(group):
                 member = self._clusters[cid]
-                q = position(member.tokens, sig)
-                if q is not None:  # else a hash collision
+                q = member.indexed[2].get(key)
+                if q is not None and wild(member.tokens, q) == sig:  # else a hash collision
                     members.append(member)
                     at.append(q)
             if not members:
@@ -353,15 +368,29 @@ class TemplateMiner:
             first = (self._inner, words[0] if words else "")
         if keys is None:
             keys = sig_keys(toks)
-        sigs = [key for tok, key in zip(toks, keys, strict=True) if tok != W]
+        sigs: dict[SigKey, int] = {}
+        for q, (tok, key) in enumerate(zip(toks, keys, strict=True)):
+            if tok != W:
+                sigs.setdefault(key, q)
         head = (len(toks), _head(toks[0]))
         c.indexed = (first, set(words), sigs, head)
-        _add(first[0], first[1], c.id)
-        _add(self._heads, head, c.id)
+        cid = c.id
+        _add(first[0], first[1], cid)
+        _add(self._heads, head, cid)
+        has = self._has
         for word in c.indexed[1]:
-            _add(self._has, word, c.id)
+            ids = has.get(word)
+            if ids is None:
+                has[word] = {cid}
+            else:
+                ids.add(cid)
+        signatures = self._sigs
         for key in sigs:
-            _add(self._sigs, key, c.id)
+            members = signatures.get(key)
+            if members is None:
+                signatures[key] = {cid}
+            else:
+                members.add(cid)
 
     def _unindex(self, c: Cluster) -> None:
         first, words, sigs, head = c.indexed
@@ -395,14 +424,18 @@ def _head(token: str) -> str:
     return W if pure_value(token) else token
 
 
-def _remember(cache: dict[Any, int], key: object, cid: int, limit: int) -> None:
+def _remember(cache: dict[Any, Any], key: object, value: object, limit: int) -> None:
     if len(cache) >= limit:
         del cache[next(iter(cache))]  # the oldest entry
-    cache[key] = cid
+    cache[key] = value
 
 
 def _add(index: dict[Any, set[int]], key: object, cid: int) -> None:
-    index.setdefault(key, set()).add(cid)
+    ids = index.get(key)
+    if ids is None:
+        index[key] = {cid}
+    else:
+        ids.add(cid)
 
 
 def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:

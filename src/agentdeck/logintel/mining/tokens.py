@@ -9,6 +9,7 @@ from agentdeck.logintel.mining.masking import WILDCARD
 W = WILDCARD
 _DIGIT = re.compile(r"\d")
 _RUNS = re.compile(r"\d+")
+_ALNUM = re.compile(r"[^\W_]")
 
 _OPENERS = "([{<\"'"
 _CLOSERS = ")]}>\"'"
@@ -25,7 +26,7 @@ UNITS = frozenset(
 
 
 def _is_unit(token: str) -> bool:
-    return token.rstrip(_TRAILING).lower() in UNITS
+    return len(token) <= 9 and token.rstrip(_TRAILING).lower() in UNITS
 
 
 def fold(raw: list[str]) -> tuple[list[str], list[str | None]]:
@@ -41,6 +42,10 @@ def fold(raw: list[str]) -> tuple[list[str], list[str | None]]:
 
 def refold(raw: list[str], raw_shapes: list[str | None]) -> tuple[list[str], list[str | None]]:
     """``fold`` for tokens that may already hold values (a template that was generalised)."""
+    # the common line has nothing to fold: no value follows another value
+    pairs = zip(raw[:-1], raw[1:], strict=True)
+    if not any(a.endswith(W) and (b.startswith(W) or _is_unit(b)) for a, b in pairs):
+        return list(raw), list(raw_shapes)
     tokens: list[str] = []
     shapes: list[str | None] = []
     for tok, shape in zip(raw, raw_shapes, strict=True):
@@ -174,7 +179,21 @@ def is_value(token: str) -> bool:
     return token.strip(_VALUE_EDGE) == W
 
 
+_stars: dict[str, tuple[str, str] | None] = {}
+
+
 def star_parts(token: str) -> tuple[str, str] | None:
+    """``_star_parts``, cached (templates are matched again and again)."""
+    try:
+        return _stars[token]
+    except KeyError:
+        if len(_stars) >= 1 << 16:
+            _stars.clear()
+        parts = _stars[token] = _star_parts(token)
+        return parts
+
+
+def _star_parts(token: str) -> tuple[str, str] | None:
     """For a value token that may take several tokens of a line: what must start the first of
     them and end the last, else None.
 
@@ -193,7 +212,7 @@ def star_parts(token: str) -> tuple[str, str] | None:
 
 def pure_value(token: str) -> bool:
     """A token of values and punctuation only (``<*>``, ``<*>,<*>``, ``(<*>)``)."""
-    return W in token and not any(c.isalnum() for c in token.replace(W, ""))
+    return W in token and _ALNUM.search(token) is None
 
 
 def looks_variable(value: str) -> bool:
