@@ -131,8 +131,9 @@ def kept_digits(line: str) -> tuple[int, ...] | None:
         if spans is _WHOLE:
             continue
         base = match.start()
-        for i, char in enumerate(token):
-            if char.isdigit() and not any(start <= i < end for start, end in spans):
+        for digit in _DIGIT.finditer(token):
+            i = digit.start()
+            if not any(start <= i < end for start, end in spans):
                 kept.append(base + i)
     return tuple(kept)
 

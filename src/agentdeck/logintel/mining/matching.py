@@ -108,14 +108,24 @@ def _span_end(
 
 
 def sig_keys(tokens: list[str]) -> list[SigKey]:
-    """Per position ``p``, a hash of ``wild(tokens, p)`` (its left and right parts)."""
+    """Per position ``p``, a hash of ``wild(tokens, p)`` (of its left and right parts)."""
     n = len(tokens)
     whole = tuple(tokens)
+    if n <= 16:  # hashing slices is cheapest for short lines
+        pre = [hash(whole[:i]) for i in range(n + 1)]
+        suf = [hash(whole[i:]) for i in range(n + 1)]
+    else:  # and chained hashes (linear) for long ones
+        pre = [0] * (n + 1)
+        for i, tok in enumerate(whole):
+            pre[i + 1] = hash((pre[i], tok))
+        suf = [0] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            suf[i] = hash((whole[i], suf[i + 1]))
     keys = []
     for p in range(n):
         left = p - 1 if p > 0 and whole[p - 1] == W else p
         right = p + 2 if p + 1 < n and whole[p + 1] == W else p + 1
-        keys.append((hash(whole[:left]), hash(whole[right:])))
+        keys.append((pre[left], suf[right]))
     return keys
 
 

@@ -31,6 +31,8 @@ from agentdeck.logintel.mining.tokens import (
 
 W = WILDCARD
 _DIGIT = re.compile(r"\d")
+# a long line's template is indexed by its first words only (bounded work per template)
+INDEXED_POSITIONS = 32
 
 
 @dataclass(frozen=True)
@@ -256,20 +258,25 @@ class TemplateMiner:
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
         candidates = self._heads.get((n, _head(tokens[0])), set()) | self._heads.get((n, W), set())
+        most = n // 2  # at most half of the tokens may differ
         for cid in candidates:
             c = self._clusters[cid]
-            diff = [
-                k
-                for k, (t, tok) in enumerate(zip(c.tokens, tokens, strict=True))
-                if t != W and t != tok and not token_matches(t, tok)
-            ]
-            if not diff or 2 * len(diff) > n or (best is not None and (len(diff), cid) > best[:2]):
-                continue
-            if all(
-                value_pair(c.tokens[k], tokens[k]) and (k or pure_value(c.tokens[k] + tokens[k]))
-                for k in diff
-            ):
-                best = (len(diff), cid, c, diff)
+            diff = []
+            for k, t in enumerate(c.tokens):
+                tok = tokens[k]
+                if t != tok and t != W and not token_matches(t, tok):
+                    diff.append(k)
+                    if len(diff) > most:
+                        break
+            else:
+                if not diff or (best is not None and (len(diff), cid) > best[:2]):
+                    continue
+                if all(
+                    value_pair(c.tokens[k], tokens[k])
+                    and (k or pure_value(c.tokens[k] + tokens[k]))
+                    for k in diff
+                ):
+                    best = (len(diff), cid, c, diff)
         if best is None:
             return False
         _, _, c, diff = best
@@ -282,7 +289,7 @@ class TemplateMiner:
 
     def _family(self, tokens: list[str], keys: list[SigKey]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
-        for p, key in enumerate(keys):
+        for p, key in enumerate(keys[:INDEXED_POSITIONS]):
             group = self._sigs.get(key)
             if not group:
                 continue
@@ -347,9 +354,10 @@ class TemplateMiner:
         word = next((t for t in c.tokens if W not in t), None)
         covered = set(self._has.get(word, ())) if word is not None else set()
         covered |= self._heads.get((len(c.tokens), _head(c.tokens[0])), set())
+        n = len(c.tokens)
         for cid in sorted(covered):
             other = self._clusters.get(cid)
-            if other is None or other is c:
+            if other is None or other is c or len(other.tokens) < n:
                 continue
             spans = glob(c.tokens, other.tokens)
             if spans is not None:
@@ -369,11 +377,11 @@ class TemplateMiner:
         if keys is None:
             keys = sig_keys(toks)
         sigs: dict[SigKey, int] = {}
-        for q, (tok, key) in enumerate(zip(toks, keys, strict=True)):
-            if tok != W:
-                sigs.setdefault(key, q)
+        for q in range(min(len(toks), INDEXED_POSITIONS)):
+            if toks[q] != W:
+                sigs.setdefault(keys[q], q)
         head = (len(toks), _head(toks[0]))
-        c.indexed = (first, set(words), sigs, head)
+        c.indexed = (first, set(words[:INDEXED_POSITIONS]), sigs, head)
         cid = c.id
         _add(first[0], first[1], cid)
         _add(self._heads, head, cid)
