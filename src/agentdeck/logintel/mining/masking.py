@@ -124,16 +124,18 @@ def kept_digits(line: str) -> tuple[int, ...] | None:
     kept: list[int] = []
     for match in _NONSPACE.finditer(line):
         token = match.group()
-        if _DIGIT.search(token) is None:
+        masked = _tokens.get(token) or _learn(token)
+        if _DIGIT.search(masked) is None:
             continue
-        mask_token(token)  # makes sure its shape's spans are known
-        spans = _shapes[shape(token)]
-        if spans is _WHOLE:
-            continue
+        key = shape(token)
+        spans = _shapes.get(key)
+        if spans is None:  # the shape cache was emptied meanwhile
+            mask_token(token)
+            spans = _shapes[key]
         base = match.start()
         for digit in _DIGIT.finditer(token):
             i = digit.start()
-            if not any(start <= i < end for start, end in spans):
+            if spans is _KEEP or not any(start <= i < end for start, end in spans):
                 kept.append(base + i)
     return tuple(kept)
 
