@@ -81,6 +81,18 @@ def test_different_events_stay_apart(lines: list[str]) -> None:
     assert len(set(ids)) == len(lines)
 
 
+def test_lines_of_one_shape_keep_their_own_kept_digits() -> None:
+    """``eth0`` and ``eth1`` have one shape (digits made 0) but masking keeps them apart."""
+    miner = TemplateMiner()
+    a = miner.add("link up on eth0 after 20 ms")
+    b = miner.add("link up on eth1 after 35 ms")
+    assert miner.add("link up on eth0 after 99 ms") == a
+    assert miner.add("link up on eth1 after 12 ms") == b
+    assert a != b
+    assert miner.template(a) == "link up on eth0 after <*> ms"
+    assert miner.template(b) == "link up on eth1 after <*> ms"
+
+
 def test_an_id_survives_generalisation() -> None:
     miner = TemplateMiner()
     first = miner.add("Invalid user admin from 10.0.0.1")
