@@ -83,6 +83,7 @@ _MONTH_NAMES = frozenset(_MONTHS[3:-1].split("|"))
 _TOKEN = re.compile(f"{_BOOL_RE}|{_PATH_RE}|{_MAC_RE}|{_ATOM_RE}")
 _MAYBE = re.compile(r"[\d/\\]|true|false|null|none", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _NONSPACE = re.compile(r"\S+")
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
@@ -147,6 +148,8 @@ def mask_token(token: str) -> str:
     *shape* (digits made ``0``): the spans are cached by shape, and ids, addresses and counters
     that differ only in their digits cost one translation and one lookup.
     """
+    if token.isdecimal() or _HEX.fullmatch(token):  # a number or 0x-hex alone: one value
+        return WILDCARD
     key = shape(token)
     spans = _shapes.get(key)
     if spans is None:

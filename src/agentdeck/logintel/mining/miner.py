@@ -368,19 +368,20 @@ class TemplateMiner:
     def _index(self, c: Cluster, keys: list[SigKey] | None = None) -> None:
         toks = c.tokens
         words = [t for t in toks if W not in t]
-        c.words = sum(not pure_value(t) for t in toks)
-        c.stars = sum(star_parts(t) is not None for t in toks if W in t)
-        if W not in toks[0]:
+        valued = [t for t in toks if W in t]
+        pure = [t for t in valued if pure_value(t)]
+        c.words = len(toks) - len(pure)
+        c.stars = sum(star_parts(t) is not None for t in valued)
+        if words and toks[0] == words[0]:
             first = (self._first, toks[0])
         else:
             first = (self._inner, words[0] if words else "")
         if keys is None:
             keys = sig_keys(toks)
-        sigs: dict[SigKey, int] = {}
-        for q in range(min(len(toks), INDEXED_POSITIONS)):
-            if toks[q] != W:
-                sigs.setdefault(keys[q], q)
-        head = (len(toks), _head(toks[0]))
+        sigs = {
+            keys[q]: q for q in range(min(len(toks), INDEXED_POSITIONS) - 1, -1, -1) if toks[q] != W
+        }
+        head = (len(toks), W if pure and toks[0] is pure[0] else toks[0])
         c.indexed = (first, set(words[:INDEXED_POSITIONS]), sigs, head)
         cid = c.id
         _add(first[0], first[1], cid)
