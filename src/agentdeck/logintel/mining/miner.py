@@ -243,8 +243,8 @@ class TemplateMiner:
         self.counters.templates_created += 1
         self._clusters[c.id] = c
         self._index(c, keys)
-        if c.stars:  # a template with values may cover older ones of other lengths
-            self._absorb_covered(c)
+        if c.stars:  # a template with values may cover older, longer ones
+            self._absorb_covered(c, new=True)
             c = self._live(c.id) or c
         return c
 
@@ -348,16 +348,22 @@ class TemplateMiner:
             c = self._join(found[0], c, found[1])
         self._absorb_covered(c)
 
-    def _absorb_covered(self, c: Cluster) -> None:
-        """Join ``c`` with the templates it covers (a new or generalised template may)."""
+    def _absorb_covered(self, c: Cluster, *, new: bool = False) -> None:
+        """Join ``c`` with the templates it covers (a new or generalised template may).
+
+        A new template covers no other of its own length: the line it came from would have
+        taken that one's values instead (``_values``).
+        """
+        n = len(c.tokens)
         # those it covers hold its first word, or start like it at the same length
         word = next((t for t in c.tokens if W not in t), None)
         covered = set(self._has.get(word, ())) if word is not None else set()
-        covered |= self._heads.get((len(c.tokens), _head(c.tokens[0])), set())
-        n = len(c.tokens)
+        if not new:
+            covered |= self._heads.get((n, _head(c.tokens[0])), set())
+        shortest = n + 1 if new else n
         for cid in sorted(covered):
             other = self._clusters.get(cid)
-            if other is None or other is c or len(other.tokens) < n:
+            if other is None or other is c or len(other.tokens) < shortest:
                 continue
             spans = glob(c.tokens, other.tokens)
             if spans is not None:
