@@ -19,7 +19,15 @@ How a line is placed (details in ``docs/log-intelligence.md``):
 6. Otherwise the line founds a new template.
 """
 
+from agentdeck.logintel.mining import masking, tokens
 from agentdeck.logintel.mining.masking import WILDCARD, mask
 from agentdeck.logintel.mining.miner import MinerCounters, TemplateInfo, TemplateMiner
 
-__all__ = ["WILDCARD", "MinerCounters", "TemplateInfo", "TemplateMiner", "mask"]
+__all__ = ["WILDCARD", "MinerCounters", "TemplateInfo", "TemplateMiner", "clear_caches", "mask"]
+
+
+def clear_caches() -> None:
+    """Empty the process-wide caches every miner shares (masking, token judgements): the next
+    lines are processed as by a fresh process. Only benchmarks need this."""
+    masking.clear_cache()
+    tokens.clear_cache()
