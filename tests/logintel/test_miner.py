@@ -164,6 +164,21 @@ def test_a_long_line_is_read_up_to_max_line() -> None:
     assert a == b and miner.template(a) == "x" * 10 + " tail one"
 
 
+def test_a_line_of_many_tokens_is_read_up_to_max_tokens() -> None:
+    """Work per line is bounded: past 256 tokens the rest of a line is one value."""
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta", "7", "x=1", "/p/q", "(a)"]
+    miner = TemplateMiner()
+    ids = []
+    for i in range(200):
+        tail = " ".join(rng.choice(words) for _ in range(2000))
+        ids.append(miner.add(f"batch {i} holds {tail}"))
+    for cid in ids:
+        template = miner.template(cid)
+        assert template is not None and len(template.split()) <= 256
+        assert template.startswith("batch <*> holds ") and template.endswith("<*>")
+
+
 def test_state_round_trips_through_json() -> None:
     lines = [
         "Receiving block blk_1 src: /10.0.0.1:1 dest: /10.0.0.2:2",

@@ -33,6 +33,8 @@ W = WILDCARD
 _DIGIT = re.compile(r"\d")
 # a long line's template is indexed by its first words only (bounded work per template)
 INDEXED_POSITIONS = 32
+# tokens of a line the miner looks at; the rest of a longer line is one value
+MAX_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,10 @@ class TemplateMiner:
         cid = self._by_mask.get(masked)
         cluster = None if cid is None else self._live(cid)
         if cluster is None:
-            cluster = self._place(masked.split() or [""])
+            raw = masked.split() or [""]
+            if len(raw) > MAX_TOKENS:  # bounded work per line: the rest is one value
+                raw = [*raw[: MAX_TOKENS - 1], W]
+            cluster = self._place(raw)
             _remember(self._by_mask, masked, cluster.id, self.cache_size)
         if entry is None:
             entry = () if _DIGIT.search(masked) is None else kept_digits(line)
@@ -355,9 +360,11 @@ class TemplateMiner:
         taken that one's values instead (``_values``).
         """
         n = len(c.tokens)
-        # those it covers hold its first word, or start like it at the same length
-        word = next((t for t in c.tokens if W not in t), None)
-        covered = set(self._has.get(word, ())) if word is not None else set()
+        # those it covers hold all its words (look among the holders of its rarest), or start
+        # like it at the same length
+        holders = [self._has.get(t) or set() for t in c.indexed[1]]
+        rarest: set[int] = min(holders, key=len) if holders else set()
+        covered = set(rarest)
         if not new:
             covered |= self._heads.get((n, _head(c.tokens[0])), set())
         shortest = n + 1 if new else n
