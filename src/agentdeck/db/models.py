@@ -15,6 +15,7 @@ from agentdeck.alerting.models import (
 )
 from agentdeck.audit.models import AuditEntry
 from agentdeck.db.base import Base
+from agentdeck.fleet.models import Deployment, ReplicaRow, Workload
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
 from agentdeck.loops.models import Lease
 from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
@@ -31,6 +32,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Deployment",
     "EscalationPolicy",
     "InhibitionRule",
     "Lease",
@@ -44,7 +46,9 @@ __all__ = [
     "Receiver",
     "ScrapeTarget",
     "RefreshToken",
+    "ReplicaRow",
     "Silence",
     "Tenant",
     "User",
+    "Workload",
 ]
