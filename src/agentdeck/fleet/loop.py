@@ -106,15 +106,10 @@ class FleetLoop(Loop):
         if not self.driver.capabilities().active:
             return
         async with self.sessions() as session:
-            pairs = list(
-                (
-                    await session.execute(
-                        select(Workload, Agent).join(Agent, Agent.id == Workload.agent_id)
-                    )
-                )
-                .tuples()
-                .all()
+            result = await session.execute(
+                select(Workload, Agent).join(Agent, Agent.id == Workload.agent_id)
             )
+            pairs: list[tuple[Workload, Agent]] = [(w, a) for w, a in result.all()]
             deployments = {
                 d.agent_id: d
                 for d in await session.scalars(

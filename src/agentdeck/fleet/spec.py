@@ -102,7 +102,8 @@ def build_spec(
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, Mapping) and value:
+    """Leaves by dotted path; an empty mapping has none (so ``{}`` and absent compare equal)."""
+    if isinstance(value, Mapping):
         for key in sorted(value):
             _flatten(value[key], f"{prefix}.{key}" if prefix else str(key), out)
     else:
