@@ -120,8 +120,11 @@ def advance(
     status: WorkloadStatus | None,
     events: Sequence[DriverEvent],
     now: datetime,
+    breach: str | None = None,
 ) -> str | None:
-    """One look at an active deployment; the action to publish when something changed."""
+    """One look at an active deployment; the action to publish when something changed.
+
+    ``breach``: why the error-rate guard wants the rollout undone (see ``guard``)."""
     action: str | None = None
     if deployment.status is DeploymentStatus.pending:
         deployment.status = DeploymentStatus.in_progress
@@ -161,8 +164,19 @@ def advance(
                 "replicas",
             )
             return "completed"
+        if breach is not None:
+            add_event(deployment, "error_rate_exceeded", breach)
+            return _give_up(deployment, workload=workload, agent=agent, error=breach)
         if now - started > deadline:
-            return _deadline_passed(deployment, workload=workload, agent=agent, status=status)
+            progress = deployment.progress or {}
+            error = (
+                f"{progress.get('ready', 0)} of {deployment.replicas} new replicas were ready "
+                f"within {deployment.deadline_seconds:g} s"
+            )
+            if status is not None and status.error:
+                error += f": {status.error}"
+            add_event(deployment, "deadline_exceeded", error)
+            return _give_up(deployment, workload=workload, agent=agent, error=error)
     elif deployment.phase is DeploymentPhase.rolling_back:
         if settled:
             finish(
@@ -184,17 +198,8 @@ def advance(
     return action
 
 
-def _deadline_passed(
-    deployment: Deployment, *, workload: Workload, agent: Agent, status: WorkloadStatus | None
-) -> str:
-    progress = deployment.progress or {}
-    error = (
-        f"{progress.get('ready', 0)} of {deployment.replicas} new replicas were ready within "
-        f"{deployment.deadline_seconds:g} s"
-    )
-    if status is not None and status.error:
-        error += f": {status.error}"
-    add_event(deployment, "deadline_exceeded", error)
+def _give_up(deployment: Deployment, *, workload: Workload, agent: Agent, error: str) -> str:
+    """Roll back to what the deployment replaced; fail it when it replaced nothing."""
     if deployment.previous_spec is None:
         finish(
             deployment,
