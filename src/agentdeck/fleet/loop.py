@@ -197,6 +197,14 @@ class FleetLoop(Loop):
         agent.ready_replicas = observation.ready
         agent.status_detail = observation.detail
         prints = fingerprint(status)
+        unchanged = (
+            _values(agent) == agent_before
+            and _values(workload) == workload_before
+            and (deployment is None or _values(deployment) == deployment_before)
+            and self._seen.get(agent.id) == prints
+        )
+        if unchanged:
+            return  # nothing to write: no transaction at all (the idle fleet costs no commits)
         publish: list[Callable[[], None]] = []
         async with self.sessions() as session:
             ok = await _guarded_update(
