@@ -17,7 +17,18 @@ MAX_ARGS = 256
 MAX_ENV = 200
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Set by the fleet for every replica; a spec may not override them.
-RESERVED_ENV = ("PORT", "AGENTDECK_")
+RESERVED_ENV = frozenset(
+    {
+        "PORT",
+        "AGENTDECK_AGENT_ID",
+        "AGENTDECK_AGENT_NAME",
+        "AGENTDECK_AGENT_VERSION",
+        "AGENTDECK_AGENT_CONFIG",
+        "AGENTDECK_REPLICA",
+        "AGENTDECK_FLEET_ID",
+        "AGENTDECK_MEMORY_LIMIT_BYTES",
+    }
+)
 
 Template = Literal["llm", "classifier", "extractor"]
 HealthPath = Annotated[
@@ -52,7 +63,8 @@ class RuntimeSpec(BaseModel):
     )
     env: dict[str, Annotated[str, Field(max_length=32_768)]] = Field(
         default_factory=dict,
-        description="Environment variables (the fleet adds PORT and AGENTDECK_*).",
+        description="Environment variables (the fleet sets PORT and the AGENTDECK_AGENT_*, "
+        "AGENTDECK_REPLICA, AGENTDECK_FLEET_ID and AGENTDECK_MEMORY_LIMIT_BYTES ones).",
     )
     working_dir: str | None = Field(None, min_length=1, max_length=4096)
     port: int | None = Field(
@@ -75,7 +87,7 @@ class RuntimeSpec(BaseModel):
         for name in value:
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not a variable name (letters, digits, '_')")
-            if name == "PORT" or name.startswith("AGENTDECK_"):
+            if name in RESERVED_ENV:
                 raise ValueError(f"{name} is set by the fleet; leave it out")
         return value
 
