@@ -41,6 +41,9 @@ DRIVER_KINDS = frozenset(
         "replica_killed",
         "replica_stopped",
         "replica_adopted",
+        "rollout_progressing",
+        "rollout_complete",
+        "rollout_failed",
     }
 )
 
@@ -161,8 +164,15 @@ def advance(
                 "replicas",
             )
             return "completed"
-        if now - started > deadline:
-            return _deadline_passed(deployment, workload=workload, agent=agent, status=status)
+        failed = (
+            status.rollout_failed
+            if status is not None and status.spec_hash == deployment.spec_hash
+            else None
+        )
+        if now - started > deadline or failed:
+            return _deadline_passed(
+                deployment, workload=workload, agent=agent, status=status, failed=failed
+            )
     elif deployment.phase is DeploymentPhase.rolling_back:
         if settled:
             finish(
@@ -185,14 +195,20 @@ def advance(
 
 
 def _deadline_passed(
-    deployment: Deployment, *, workload: Workload, agent: Agent, status: WorkloadStatus | None
+    deployment: Deployment,
+    *,
+    workload: Workload,
+    agent: Agent,
+    status: WorkloadStatus | None,
+    failed: str | None = None,
 ) -> str:
     progress = deployment.progress or {}
-    error = (
-        f"{progress.get('ready', 0)} of {deployment.replicas} new replicas were ready within "
-        f"{deployment.deadline_seconds:g} s"
-    )
-    if status is not None and status.error:
+    ready = f"{progress.get('ready', 0)} of {deployment.replicas} new replicas"
+    if failed:  # the driver says the rollout failed (Kubernetes: ProgressDeadlineExceeded)
+        error = f"the rollout failed with {ready} ready: {failed}"
+    else:
+        error = f"{ready} were ready within {deployment.deadline_seconds:g} s"
+    if status is not None and status.error and status.error != failed:
         error += f": {status.error}"
     add_event(deployment, "deadline_exceeded", error)
     if deployment.previous_spec is None:
