@@ -319,7 +319,13 @@ class AgentPublic(BaseModel):
     updated_at: datetime
     last_health_check: datetime | None
     last_seen_at: datetime | None
-    health: AgentHealth
+    # always sent; not marked required in the schema so clients built before it still type-check
+    health: AgentHealth = Field(
+        default_factory=lambda: AgentHealth(
+            status=AgentStatus.stopped, healthy=False, replicas=ReplicaCounts(desired=0, ready=0)
+        ),
+        description="Runtime health: status, healthy (ready > 0), replicas desired and ready.",
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> AgentPublic:

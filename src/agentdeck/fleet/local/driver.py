@@ -16,16 +16,13 @@ changes nothing (``capabilities().active`` is false) until it gets the lock at i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import os
 import secrets
 import shutil
-import signal
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -42,18 +39,17 @@ from agentdeck.fleet.driver import (
     WorkloadSpec,
     WorkloadStatus,
 )
-from agentdeck.fleet.local import procs
+from agentdeck.fleet.local import recovery
 from agentdeck.fleet.local.limits import Limiter
 from agentdeck.fleet.local.logs import LogTailer
 from agentdeck.fleet.local.replica import Replica, Runtime
-from agentdeck.fleet.local.state import FleetState, ReplicaRecord, StateFile, WorkloadRecord
+from agentdeck.fleet.local.state import FleetState, StateFile
 from agentdeck.fleet.local.workload import Workload, replica_name
 from agentdeck.settings import FleetSettings
 
 log = structlog.get_logger(__name__)
 
 EVENTS_PER_WORKLOAD = 1000
-FLEET_ID_VARIABLE = "AGENTDECK_FLEET_ID"
 #: The server's environment variables a replica inherits; everything else (the server's own
 #: AGENTDECK_* settings, database URLs, keys) stays out of the agents' processes.
 INHERITED_ENV = (
@@ -181,49 +177,22 @@ class LocalDriver:
             )
         kept_groups: set[int] = set()
         for record in state.replicas:
-            handle = procs.adopt(record.pid, record.pgid, record.start_ticks)
             workload = self._workloads.get(uuid.UUID(record.agent_id))
-            if handle is None or workload is None or not record.spec:
-                continue  # gone, or nobody wants it any more: the sweep below ends its group
-            spec = WorkloadSpec.from_json(record.spec)
-            self.tailer.track(
-                tenant_id=spec.tenant_id,
-                agent_id=spec.agent_id,
-                agent=spec.agent_name,
-                replica=record.name,
-                offsets=record.offsets,
-            )
-            replica = Replica(
-                name=record.name,
-                spec=spec,
-                runtime=self._runtime,
-                handle=handle,
-                port=record.port,
-                started_at=datetime.fromisoformat(record.started_at),
-                restarts=record.restarts,
-            )
+            replica = recovery.adopt(record, self._runtime) if workload is not None else None
+            if workload is None or replica is None:
+                continue  # gone, or nobody wants it any more: end_orphans ends its group
             workload.adopt(replica)
             kept_groups.add(record.pgid)
             self._emit(
-                spec.agent_id,
+                replica.spec.agent_id,
                 "replica_adopted",
                 f"replica {record.name} (pid {record.pid}) re-adopted after a restart",
                 record.name,
-                spec.spec_hash,
+                replica.spec_hash,
             )
-        for pid, pgid, name in procs.marked_processes(FLEET_ID_VARIABLE, self.fleet_id):
-            if pgid in kept_groups:
-                continue
-            log.warning("fleet: ending an orphaned replica process", pid=pid, replica=name)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        recovery.end_orphans(self.fleet_id, kept_groups)
         tracked = {r.name for w in self._workloads.values() for r in w.replicas.values()}
-        for path in (self.directory / "logs").glob("*.log"):
-            if path.name.split(".")[0] not in tracked:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        recovery.drop_stale_output(self.directory / "logs", tracked)
 
     async def close(self) -> None:
         if not self.active:
@@ -428,38 +397,7 @@ class LocalDriver:
     def _persist(self) -> None:
         if self._loading or not self.active:
             return
-        state = FleetState()
-        for agent_id, workload in self._workloads.items():
-            state.workloads[str(agent_id)] = WorkloadRecord(
-                spec=workload.spec.to_json(),
-                replicas=workload.desired,
-                strategy=workload.strategy.value,
-            )
-        everyone = [r for w in self._workloads.values() for r in w.replicas.values()]
-        for replica in everyone:
-            handle = replica.handle
-            if handle is None:
-                continue
-            output = self.tailer.get(replica.name)
-            state.replicas.append(
-                ReplicaRecord(
-                    name=replica.name,
-                    agent_id=str(replica.spec.agent_id),
-                    tenant_id=str(replica.spec.tenant_id),
-                    agent_name=replica.spec.agent_name,
-                    spec_hash=replica.spec_hash,
-                    version=replica.spec.version,
-                    pid=handle.pid,
-                    pgid=handle.pgid,
-                    start_ticks=handle.start_ticks,
-                    started_at=(replica.started_at or utcnow()).isoformat(),
-                    port=replica.port,
-                    restarts=replica.restarts,
-                    offsets=output.offsets if output is not None else {},
-                    spec=replica.spec.to_json(),
-                )
-            )
-        self.state_file.save(state)
+        self.state_file.save(recovery.snapshot(self._workloads, self.tailer))
 
 
 def _resolve(spec: WorkloadSpec) -> str | None:
