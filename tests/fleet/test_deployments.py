@@ -3,12 +3,15 @@ one at a time, diffs and history."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.conftest import Caller
+from agentdeck.identity.models import Tenant
+from agentdeck.identity.roles import Role
+from tests.conftest import Caller, Factory
 from tests.fleet.helpers import (
     AGENTS,
     act,
@@ -298,3 +301,48 @@ async def test_diff_history_and_filters(
     assert by_trigger.json()["items"] == []
     bad = await fleet_client.get(DEPLOYMENTS, params={"status": "nope"}, headers=dev.headers)
     assert bad.status_code == 422
+
+
+async def test_an_error_rate_over_the_guard_rolls_the_deployment_back(
+    fleet_client: httpx.AsyncClient,
+    dev: Caller,
+    factory: Factory,
+    programs: dict[str, Path],
+) -> None:
+    created = await running_agent(fleet_client, dev, programs["server"], 1)
+    response = await deploy(
+        fleet_client,
+        dev,
+        created["id"],
+        "2.0.0",
+        spec={"args": [str(programs["never_healthy"])]},  # stays in progress meanwhile
+        max_error_rate=0.1,
+        progress_deadline_seconds=120,
+    )
+    ident = response.json()["id"]
+    assert response.json()["max_error_rate"] == 0.1
+    await eventually(
+        lambda: deployment(fleet_client, dev, ident),
+        lambda d: d["status"] == "in_progress",
+        what="in progress",
+    )
+    key = await factory.api_key(Role.developer, await factory.session.get(Tenant, dev.tenant_id))
+    now = int(time.time() * 1000)
+    labels = {"agent": created["name"]}
+    samples = [
+        {"name": name, "value": value, "timestamp": ts, "labels": labels, "type": "counter"}
+        for name, values in (("agent_requests_total", (0, 100)), ("agent_errors_total", (0, 40)))
+        for ts, value in zip((now - 1000, now), values, strict=True)
+    ]
+    ingested = await fleet_client.post(
+        "/api/v1/metrics/batch", json={"samples": samples}, headers=key.headers
+    )
+    assert ingested.status_code == 200, ingested.text
+    done = await finished(fleet_client, dev, ident, "rolled_back")
+    assert done["status"] == "rolled_back", done
+    assert done["error"].startswith("the error rate during the rollout was 40.0%"), done["error"]
+    assert done["error"].endswith("over the guard of 10.0%")
+    kinds = [e["kind"] for e in done["events"]]
+    assert "error_rate_exceeded" in kinds and "deadline_exceeded" not in kinds
+    after = await wait_status(fleet_client, dev, created["id"], "running", ready=1)
+    assert after["version"] == "1.0.0"

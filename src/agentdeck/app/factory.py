@@ -242,6 +242,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             driver=state.fleet.driver,
             bus=state.bus,
             interval=settings.fleet.reconcile_interval_seconds,
+            store=store,
         )
         loops.append(state.fleet.loop)
         if settings.fleet.autoscaler.enabled:

@@ -16,8 +16,10 @@ them in between wins, and the next tick (woken at once) looks again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -28,18 +30,28 @@ from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.audit.service import record
 from agentdeck.bus.base import Bus
 from agentdeck.db.base import Base, utcnow
+from agentdeck.fleet.deployments.guard import breach
 from agentdeck.fleet.deployments.progress import advance
 from agentdeck.fleet.deployments.schemas import DeploymentSummary
 from agentdeck.fleet.driver import Driver, WorkloadSpec, WorkloadStatus
 from agentdeck.fleet.events import publish_agent, publish_deployment
-from agentdeck.fleet.models import ACTIVE_DEPLOYMENT, Deployment, ReplicaRow, Workload
+from agentdeck.fleet.models import (
+    ACTIVE_DEPLOYMENT,
+    Deployment,
+    DeploymentPhase,
+    ReplicaRow,
+    Workload,
+)
 from agentdeck.fleet.observe import Fingerprint, fingerprint, observe, replica_rows
 from agentdeck.identity.service import system_principal
 from agentdeck.loops.base import Loop
+from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)
 
 FLEET_ACTOR = "fleet"
+#: How often a rollout's error-rate guard queries the metrics store.
+GUARD_SECONDS = 2.0
 _AUDITED_DEPLOYMENT_ACTIONS = frozenset({"completed", "failed", "rolled_back", "rolling_back"})
 
 
@@ -93,11 +105,14 @@ class FleetLoop(Loop):
         driver: Driver,
         bus: Bus | None,
         interval: float,
+        store: Store | None = None,
     ) -> None:
         self.sessions = sessions
         self.driver = driver
         self.bus = bus
+        self.store = store
         self.interval = interval
+        self._guarded: dict[uuid.UUID, float] = {}
         self._applied: dict[uuid.UUID, tuple[object, ...]] = {}
         self._seen: dict[uuid.UUID, Fingerprint] = {}
         driver.add_listener(lambda _agent_id: self.wake())
@@ -161,12 +176,19 @@ class FleetLoop(Loop):
                 if e.at >= deployment.created_at
             ]
             action = advance(
-                deployment, workload=workload, agent=agent, status=status, events=events, now=now
+                deployment,
+                workload=workload,
+                agent=agent,
+                status=status,
+                events=events,
+                now=now,
+                breach=await self._guard(deployment, agent, now),
             )
             if events:
                 deployment.event_cursor = f"{self.driver.epoch}:{events[-1].seq}"
             if deployment.status not in ACTIVE_DEPLOYMENT:
                 workload.deployment_id = None
+                self._guarded.pop(deployment.id, None)
         seen = observation = observe(workload, agent, status)
         if seen.settled and workload.transition is not None:
             workload.transition = None
@@ -175,6 +197,14 @@ class FleetLoop(Loop):
         agent.ready_replicas = observation.ready
         agent.status_detail = observation.detail
         prints = fingerprint(status)
+        unchanged = (
+            _values(agent) == agent_before
+            and _values(workload) == workload_before
+            and (deployment is None or _values(deployment) == deployment_before)
+            and self._seen.get(agent.id) == prints
+        )
+        if unchanged:
+            return  # nothing to write: no transaction at all (the idle fleet costs no commits)
         publish: list[Callable[[], None]] = []
         async with self.sessions() as session:
             ok = await _guarded_update(
@@ -231,6 +261,33 @@ class FleetLoop(Loop):
             self.wake()  # a restored spec is handed to the driver on the next tick
         for message in publish:
             message()
+
+    async def _guard(self, deployment: Deployment, agent: Agent, now: datetime) -> str | None:
+        """The error-rate guard's verdict, looked at every ``GUARD_SECONDS`` per rollout."""
+        limit = deployment.max_error_rate
+        if (
+            limit is None
+            or self.store is None
+            or deployment.phase is not DeploymentPhase.rolling_out
+            or deployment.started_at is None
+        ):
+            return None
+        clock = time.monotonic()
+        if clock - self._guarded.get(deployment.id, 0.0) < GUARD_SECONDS:
+            return None
+        self._guarded[deployment.id] = clock
+        try:
+            return await breach(
+                self.store,
+                tenant_id=agent.tenant_id,
+                agent=agent.name,
+                since=deployment.started_at,
+                now=now,
+                limit=limit,
+            )
+        except Exception:  # no verdict is no rollback; the deadline still applies
+            log.exception("fleet: the error-rate guard failed", deployment_id=str(deployment.id))
+            return None
 
     async def _write_replicas(
         self, session: AsyncSession, agent: Agent, status: WorkloadStatus | None, now: Any

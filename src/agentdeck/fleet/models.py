@@ -129,6 +129,8 @@ class Deployment(Base):
         default=DeploymentPhase.rolling_out,
     )
     deadline_seconds: Mapped[float] = mapped_column()
+    # roll back when the agent's error ratio during the rollout passes this (0..1); null: off
+    max_error_rate: Mapped[float | None] = mapped_column(default=None)
     triggered_by_kind: Mapped[str] = mapped_column(String(16))
     triggered_by_id: Mapped[str | None] = mapped_column(String(64), default=None)
     triggered_by_name: Mapped[str] = mapped_column(String(200))

@@ -1,8 +1,8 @@
 """The autoscaling rule, exactly as the fleet's requirement states it.
 
 With ``config.auto_scaling.enabled`` (``min_replicas`` default 1, ``max_replicas`` default
-20, the agents API's defaults), the agent's CPU averaged over the last 10 minutes (each replica's samples averaged over the
-window, then the replicas averaged):
+20, the agents API's defaults), the agent's CPU averaged over the last 10 minutes (each
+replica's samples averaged over the window, then the replicas averaged):
 
 - above 70 % → one replica more, if below ``max_replicas`` (else ``at_max``: it would have);
 - below 30 % → one replica fewer, if above ``min_replicas`` (else ``at_min``);

@@ -123,8 +123,11 @@ def advance(
     status: WorkloadStatus | None,
     events: Sequence[DriverEvent],
     now: datetime,
+    breach: str | None = None,
 ) -> str | None:
-    """One look at an active deployment; the action to publish when something changed."""
+    """One look at an active deployment; the action to publish when something changed.
+
+    ``breach``: why the error-rate guard wants the rollout undone (see ``guard``)."""
     action: str | None = None
     if deployment.status is DeploymentStatus.pending:
         deployment.status = DeploymentStatus.in_progress
@@ -164,15 +167,27 @@ def advance(
                 "replicas",
             )
             return "completed"
+        if breach is not None:
+            add_event(deployment, "error_rate_exceeded", breach)
+            return _give_up(deployment, workload=workload, agent=agent, error=breach)
         failed = (
             status.rollout_failed
             if status is not None and status.spec_hash == deployment.spec_hash
             else None
         )
-        if now - started > deadline or failed:
-            return _deadline_passed(
-                deployment, workload=workload, agent=agent, status=status, failed=failed
-            )
+        ready = f"{progress.get('ready', 0)} of {deployment.replicas} new replicas"
+        if failed:  # the driver says the rollout failed (Kubernetes: ProgressDeadlineExceeded)
+            error = f"the rollout failed with {ready} ready: {failed}"
+            if status is not None and status.error and status.error != failed:
+                error += f": {status.error}"
+            add_event(deployment, "rollout_failed", error)
+            return _give_up(deployment, workload=workload, agent=agent, error=error)
+        if now - started > deadline:
+            error = f"{ready} were ready within {deployment.deadline_seconds:g} s"
+            if status is not None and status.error:
+                error += f": {status.error}"
+            add_event(deployment, "deadline_exceeded", error)
+            return _give_up(deployment, workload=workload, agent=agent, error=error)
     elif deployment.phase is DeploymentPhase.rolling_back:
         if settled:
             finish(
@@ -194,23 +209,8 @@ def advance(
     return action
 
 
-def _deadline_passed(
-    deployment: Deployment,
-    *,
-    workload: Workload,
-    agent: Agent,
-    status: WorkloadStatus | None,
-    failed: str | None = None,
-) -> str:
-    progress = deployment.progress or {}
-    ready = f"{progress.get('ready', 0)} of {deployment.replicas} new replicas"
-    if failed:  # the driver says the rollout failed (Kubernetes: ProgressDeadlineExceeded)
-        error = f"the rollout failed with {ready} ready: {failed}"
-    else:
-        error = f"{ready} were ready within {deployment.deadline_seconds:g} s"
-    if status is not None and status.error and status.error != failed:
-        error += f": {status.error}"
-    add_event(deployment, "deadline_exceeded", error)
+def _give_up(deployment: Deployment, *, workload: Workload, agent: Agent, error: str) -> str:
+    """Roll back to what the deployment replaced; fail it when it replaced nothing."""
     if deployment.previous_spec is None:
         finish(
             deployment,

@@ -38,6 +38,15 @@ class DeploymentCreate(BaseModel):
     )
     commit_sha: str | None = Field(None, pattern=r"^[0-9a-f]{7,64}$")
     description: str = Field("", max_length=2000)
+    max_error_rate: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Roll back automatically when the agent's error ratio during the rollout "
+        "(agent_errors_total / agent_requests_total of its replicas, labelled agent=<name>) "
+        "passes this, once at least 10 requests were counted. Off when left out.",
+        examples=[0.1],
+    )
     progress_deadline_seconds: float | None = Field(
         None,
         ge=1,
@@ -85,6 +94,7 @@ class DeploymentSummary(BaseModel):
     error: str | None
     progress: DeploymentProgress
     deadline_seconds: float
+    max_error_rate: float | None
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
@@ -140,6 +150,7 @@ def _fields(row: Deployment) -> dict[str, Any]:
         "error": row.error,
         "progress": progress_of(row),
         "deadline_seconds": row.deadline_seconds,
+        "max_error_rate": row.max_error_rate,
         "created_at": row.created_at,
         "started_at": row.started_at,
         "completed_at": row.completed_at,

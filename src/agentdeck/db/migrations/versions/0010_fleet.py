@@ -83,6 +83,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("deadline_seconds", sa.Double(), nullable=False),
+        sa.Column("max_error_rate", sa.Double(), nullable=True),
         sa.Column("triggered_by_kind", sa.String(length=16), nullable=False),
         sa.Column("triggered_by_id", sa.String(length=64), nullable=True),
         sa.Column("triggered_by_name", sa.String(length=200), nullable=False),
