@@ -13,6 +13,7 @@ recorded with its reason and published on the agent's ``agent:<id>`` channel as
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -71,12 +72,21 @@ class AutoscalerLoop(Loop):
         self.clock = clock
 
     async def tick(self) -> None:
-        now = self.clock()
-        for agent_id in await self.candidates():
-            try:
-                await self.evaluate(agent_id, now=now)
-            except Exception:  # one agent's trouble must not keep the others unevaluated
-                log.exception("autoscaler: evaluating an agent failed", agent_id=str(agent_id))
+        started = time.monotonic()
+        try:
+            now = self.clock()
+            for agent_id in await self.candidates():
+                try:
+                    await self.evaluate(agent_id, now=now)
+                except Exception:  # one agent's trouble must not keep the others unevaluated
+                    log.exception("autoscaler: evaluating an agent failed", agent_id=str(agent_id))
+        finally:
+            # a fixed rate: the next tick starts one interval after this one started (the
+            # runner waits ``interval`` after a tick ends), so a crossing is seen within one
+            self.interval = max(
+                self.settings.interval_seconds - (time.monotonic() - started),
+                self.settings.interval_seconds / 10,
+            )
 
     async def candidates(self) -> list[uuid.UUID]:
         """Running agents with autoscaling enabled."""
