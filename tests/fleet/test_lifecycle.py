@@ -233,3 +233,19 @@ async def test_status_changes_are_audited_and_published(
     by_action = {(e.action, e.actor_type) for e in entries}
     assert ("agent.start", "user") in by_action and ("agent.stop", "user") in by_action
     assert ("agent.status", "system") in by_action
+
+
+async def test_a_built_in_template_agent_runs_without_a_command(
+    fleet_client: httpx.AsyncClient, dev: Caller
+) -> None:
+    response = await fleet_client.post(
+        AGENTS, json={"name": "helper", "type": "llm"}, headers=dev.headers
+    )
+    assert response.status_code == 201, response.text
+    ident = response.json()["id"]
+    assert (await act(fleet_client, dev, ident, "start")).status_code == 200
+    await wait_status(fleet_client, dev, ident, "running", ready=1, deadline=60)
+    [row] = await replicas(fleet_client, dev, ident)
+    async with httpx.AsyncClient(timeout=5) as direct:
+        health = await direct.get(f"http://127.0.0.1:{row['port']}/healthz")
+    assert health.status_code == 200

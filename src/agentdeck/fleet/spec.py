@@ -10,7 +10,6 @@ endpoint from it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,10 +19,8 @@ from agentdeck.agents.models import Agent, AgentType
 from agentdeck.errors import FieldIssue, Invalid
 from agentdeck.fleet.driver import WorkloadSpec
 from agentdeck.fleet.schemas import RUNTIME_KEYS, RuntimeSpec
-
-#: How a built-in template runs: this Python, agentdeck's CLI.
-TEMPLATE_COMMAND = ("-m", "agentdeck.cli.main", "agent", "run", "--template")
-TEMPLATE_HEALTH_PATH = "/healthz"
+from agentdeck.fleet.templates import HEALTH_PATH as TEMPLATE_HEALTH_PATH
+from agentdeck.fleet.templates import command as template_command
 
 
 def runtime_of_config(
@@ -64,7 +61,8 @@ def build_spec(
         template = agent.type.value
     command, args = runtime.command, tuple(runtime.args)
     if command is None and template is not None and runtime.image is None:
-        command, args = sys.executable, (*TEMPLATE_COMMAND, template, *args)
+        command, *rest = template_command(template)  # this Python, `agentdeck agent run`
+        args = (*rest, *args)
     if command is None and runtime.image is None:
         raise Invalid(
             "a custom agent needs a command to run",

@@ -26,7 +26,7 @@ import structlog
 from agentdeck.db.base import utcnow
 from agentdeck.fleet.driver import ReplicaPhase, ReplicaStatus, WorkloadSpec
 from agentdeck.fleet.local import procs
-from agentdeck.fleet.local.limits import Limiter
+from agentdeck.fleet.local.limits import Limiter, memory_bytes
 from agentdeck.fleet.local.logs import LogTailer
 from agentdeck.fleet.local.probe import free_port, http_ok, port_free
 from agentdeck.settings import FleetSettings
@@ -196,6 +196,9 @@ class Replica:
         )
         if self.spec.config:
             env["AGENTDECK_AGENT_CONFIG"] = json.dumps(dict(self.spec.config), default=str)
+        memory = memory_bytes(self.spec.memory_limit)
+        if memory is not None:  # what the templates report agent_memory_percent against
+            env["AGENTDECK_MEMORY_LIMIT_BYTES"] = str(memory)
         return env
 
     def _pick_port(self) -> int:
