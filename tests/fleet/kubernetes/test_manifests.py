@@ -58,6 +58,16 @@ def test_deployments_and_services_are_valid(case: str, strategy: Strategy, repli
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     assert manifests.spec_of(deployment) == spec
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    if case == "template":  # agentdeck's own program, in the configured image, on all addresses
+        assert container["image"] == "registry.example/agentdeck:1"
+        assert container["command"] == ["agentdeck", "agent", "run", "--template", "llm"]
+        assert env["AGENTDECK_AGENT_HOST"] == "0.0.0.0"
+    else:
+        assert "AGENTDECK_AGENT_HOST" not in env
+    if spec.memory_limit == "256Mi":
+        assert env["AGENTDECK_MEMORY_LIMIT_BYTES"] == str(256 * 1024 * 1024)
 
 
 def test_a_broken_manifest_is_caught_by_the_schema() -> None:

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentdeck.fleet.driver import Strategy, WorkloadSpec
+from agentdeck.fleet.local.limits import memory_bytes
+from agentdeck.fleet.templates import ENV_HOST, ENV_MEMORY_LIMIT
 from agentdeck.settings import FleetKubernetesSettings
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -118,6 +120,11 @@ def _env(spec: WorkloadSpec, port: int) -> list[dict[str, Any]]:
     )
     if spec.config:
         env["AGENTDECK_AGENT_CONFIG"] = json.dumps(dict(spec.config), default=str, sort_keys=True)
+    if spec.template is not None and spec.image is None:
+        env[ENV_HOST] = "0.0.0.0"  # the probes and the Service reach the pod's address
+    memory = memory_bytes(spec.memory_limit)
+    if memory is not None:  # what the templates report agent_memory_percent against
+        env[ENV_MEMORY_LIMIT] = str(memory)
     items: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(env.items())]
     items.append(
         {"name": "AGENTDECK_REPLICA", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
