@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.notify",
     "bench.alerting",
     "bench.fleet",
+    "bench.fleet_autoscale",
 ]
 
 

@@ -10,7 +10,7 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -471,6 +471,97 @@ class FleetDriverKind(StrEnum):
     kubernetes = "kubernetes"
 
 
+class FleetKubernetesSettings(BaseModel):
+    """The Kubernetes driver (``fleet.driver=kubernetes``): where and how agents run as
+    Deployments."""
+
+    namespace: str = Field(
+        "agentdeck-agents",
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Namespace the agents' Deployments and Services are created in.",
+    )
+    in_cluster: bool | None = Field(
+        None,
+        description="Use the pod's service account (in-cluster config). Unset: in-cluster when "
+        "KUBERNETES_SERVICE_HOST is set and no kubeconfig is configured, else the kubeconfig.",
+    )
+    kubeconfig: Path | None = Field(
+        None,
+        description="A kubeconfig file (unset: KUBECONFIG, else ~/.kube/config) when not "
+        "in-cluster.",
+    )
+    context: str | None = Field(
+        None, description="The kubeconfig context to use (unset: its current context)."
+    )
+    image: str | None = Field(
+        None,
+        max_length=512,
+        description="Container image of the built-in templates (llm, classifier, extractor): an "
+        "image with agentdeck installed. Agents that name their own `image` do not need it.",
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="imagePullPolicy of the agents' containers."
+    )
+    default_port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        description="Container port of agents that name none (given to them in PORT).",
+    )
+    progress_deadline_seconds: int = Field(
+        600,
+        ge=10,
+        le=86_400,
+        description="progressDeadlineSeconds of the Deployments: a rollout without progress "
+        "this long is ProgressDeadlineExceeded, and the fleet's deployment of it fails (and "
+        "is rolled back to the previous revision).",
+    )
+    service_port: int = Field(
+        80, ge=1, le=65535, description="Port of each agent's ClusterIP Service."
+    )
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Timeout of one request to the API server."
+    )
+    watch_timeout_seconds: int = Field(
+        300,
+        ge=5,
+        le=3600,
+        description="A watch is closed by the server after this long and resumed from its "
+        "last resourceVersion.",
+    )
+    log_tail_lines: int = Field(
+        200, ge=1, le=10_000, description="Most lines read per pod for GET …/output."
+    )
+
+
+class AutoscalerSettings(BaseModel):
+    """The autoscaler loop: agents with ``config.auto_scaling.enabled`` gain or lose one replica
+    on their average CPU over the last 10 minutes (> 70 %: one more; < 30 %: one fewer)."""
+
+    enabled: bool = Field(True, description="Run the autoscaler loop.")
+    interval_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How often every autoscaled agent is evaluated."
+    )
+    cooldown_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="After a scale by the autoscaler, no other scale of that agent for this "
+        "long (decisions in between are recorded as `cooldown`), so it never flaps.",
+    )
+    query_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one agent's CPU query."
+    )
+    decisions_kept_per_agent: int = Field(
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="Most recorded decisions kept per agent (older ones are removed).",
+    )
+
+
 class FleetSettings(BaseModel):
     """The fleet runtime: which driver runs the agents, and how the local supervisor behaves."""
 
@@ -574,6 +665,8 @@ class FleetSettings(BaseModel):
         "memory controllers) under which each replica gets its own cgroup; unset: this "
         "process's own cgroup when it allows it. Without one, limits fall back to rlimits.",
     )
+    kubernetes: FleetKubernetesSettings = Field(default_factory=FleetKubernetesSettings)
+    autoscaler: AutoscalerSettings = Field(default_factory=AutoscalerSettings)
 
 
 class FeatureFlags(BaseModel):

@@ -210,9 +210,11 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops (all leased): the scraper, retention/downsampling, the alert
-    evaluator, the notification dispatcher, the delivery worker and the fleet loop."""
+    evaluator, the notification dispatcher, the delivery worker, the fleet loop and the
+    autoscaler."""
     from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
+    from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
     from agentdeck.fleet.loop import FleetLoop
     from agentdeck.identity.service import retention_days_source
     from agentdeck.loops.runner import LoopRunner
@@ -243,6 +245,17 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             store=store,
         )
         loops.append(state.fleet.loop)
+        if settings.fleet.autoscaler.enabled:
+            loops.append(
+                AutoscalerLoop(
+                    sessions=sessions,
+                    store=store,
+                    driver=state.fleet.driver,
+                    bus=state.bus,
+                    settings=settings.fleet.autoscaler,
+                    on_scale=state.fleet.wake,
+                )
+            )
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
@@ -314,7 +327,9 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
+    from agentdeck.fleet.autoscaler.router import router as autoscaler_router
     from agentdeck.fleet.deployments.router import router as deployments_router
+    from agentdeck.fleet.github.router import router as github_router
     from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.notify.router import router as notify_router
@@ -334,6 +349,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(agents_router)
     app.include_router(fleet_router)
     app.include_router(deployments_router)
+    app.include_router(autoscaler_router)
+    app.include_router(github_router)
     app.include_router(audit_router)
     app.include_router(telemetry_router)
     app.include_router(otlp_router)

@@ -150,6 +150,10 @@ class WorkloadStatus:
     replicas: tuple[ReplicaStatus, ...] = ()
     #: Why it cannot converge (a crash loop with the last stderr lines, a command not found).
     error: str | None = None
+    #: The driver's own verdict that the rollout to ``spec_hash`` failed (Kubernetes: the
+    #: Deployment's Progressing condition is ProgressDeadlineExceeded): a deployment of that
+    #: spec fails (and is rolled back) at once rather than at its own deadline.
+    rollout_failed: str | None = None
 
     @property
     def live(self) -> tuple[ReplicaStatus, ...]:

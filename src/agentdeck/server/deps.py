@@ -48,6 +48,8 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/api/v1/info"),
+    # authenticated by its X-Hub-Signature-256 (the tenant's secret), not by a credential
+    ("POST", "/api/v1/webhooks/github/{tenant_slug}"),
 }
 
 

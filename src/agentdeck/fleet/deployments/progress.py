@@ -41,6 +41,9 @@ DRIVER_KINDS = frozenset(
         "replica_killed",
         "replica_stopped",
         "replica_adopted",
+        "rollout_progressing",
+        "rollout_complete",
+        "rollout_failed",
     }
 )
 
@@ -167,12 +170,20 @@ def advance(
         if breach is not None:
             add_event(deployment, "error_rate_exceeded", breach)
             return _give_up(deployment, workload=workload, agent=agent, error=breach)
+        failed = (
+            status.rollout_failed
+            if status is not None and status.spec_hash == deployment.spec_hash
+            else None
+        )
+        ready = f"{progress.get('ready', 0)} of {deployment.replicas} new replicas"
+        if failed:  # the driver says the rollout failed (Kubernetes: ProgressDeadlineExceeded)
+            error = f"the rollout failed with {ready} ready: {failed}"
+            if status is not None and status.error and status.error != failed:
+                error += f": {status.error}"
+            add_event(deployment, "rollout_failed", error)
+            return _give_up(deployment, workload=workload, agent=agent, error=error)
         if now - started > deadline:
-            progress = deployment.progress or {}
-            error = (
-                f"{progress.get('ready', 0)} of {deployment.replicas} new replicas were ready "
-                f"within {deployment.deadline_seconds:g} s"
-            )
+            error = f"{ready} were ready within {deployment.deadline_seconds:g} s"
             if status is not None and status.error:
                 error += f": {status.error}"
             add_event(deployment, "deadline_exceeded", error)
