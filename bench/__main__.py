@@ -17,6 +17,8 @@ BENCHMARKS = [
     "bench.ws_fanout",
     "bench.notify",
     "bench.alerting",
+    "bench.fleet",
+    "bench.fleet_autoscale",
     "bench.mining",
 ]
 

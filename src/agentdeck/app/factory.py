@@ -17,6 +17,7 @@ from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
     from agentdeck.demo.runner import DemoSimulator
     from agentdeck.identity.principal import Principal
+    from agentdeck.loops.base import Loop
     from agentdeck.loops.runner import LoopMetrics, LoopRunner
     from agentdeck.realtime.hub import Hub
 
@@ -85,6 +87,9 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         )
         # later components (a log store, a fleet driver) register their own checks here
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
+        fleet = Fleet(open_driver(keyed))
+        await fleet.start()  # re-adopts the replicas a previous process left running
+        readiness.register("fleet", fleet.readiness)
         state = AppState(
             settings=keyed,
             engine=engine,
@@ -97,6 +102,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             invalidations=invalidations,
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
             readiness=readiness,
+            fleet=fleet,
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
@@ -123,6 +129,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            await fleet.close()  # stops the replicas unless fleet.keep_replicas_on_shutdown
             if counters is not None:
                 await counters.stop()
             await app.state.hub.stop()
@@ -203,9 +210,12 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops (all leased): the scraper, retention/downsampling, the alert
-    evaluator, the notification dispatcher and the delivery worker."""
+    evaluator, the notification dispatcher, the delivery worker, the fleet loop and the
+    autoscaler."""
     from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
+    from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
+    from agentdeck.fleet.loop import FleetLoop
     from agentdeck.identity.service import retention_days_source
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
@@ -225,6 +235,27 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     evaluator = EvaluatorLoop(
         sessions=sessions, store=store, settings=settings, bus=state.bus, on_change=dispatcher.wake
     )
+    loops: list[Loop] = []
+    if state.fleet is not None:
+        state.fleet.loop = FleetLoop(
+            sessions=sessions,
+            driver=state.fleet.driver,
+            bus=state.bus,
+            interval=settings.fleet.reconcile_interval_seconds,
+            store=store,
+        )
+        loops.append(state.fleet.loop)
+        if settings.fleet.autoscaler.enabled:
+            loops.append(
+                AutoscalerLoop(
+                    sessions=sessions,
+                    store=store,
+                    driver=state.fleet.driver,
+                    bus=state.bus,
+                    settings=settings.fleet.autoscaler,
+                    on_scale=state.fleet.wake,
+                )
+            )
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
@@ -236,6 +267,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             evaluator,
             delivery,
             dispatcher,
+            *loops,
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -295,6 +327,10 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
+    from agentdeck.fleet.autoscaler.router import router as autoscaler_router
+    from agentdeck.fleet.deployments.router import router as deployments_router
+    from agentdeck.fleet.github.router import router as github_router
+    from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
@@ -311,6 +347,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(identity_router)
     app.include_router(realtime_router)
     app.include_router(agents_router)
+    app.include_router(fleet_router)
+    app.include_router(deployments_router)
+    app.include_router(autoscaler_router)
+    app.include_router(github_router)
     app.include_router(audit_router)
     app.include_router(telemetry_router)
     app.include_router(otlp_router)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
@@ -35,3 +36,5 @@ class AppState:
     decoders: DecodePool
     readiness: Readiness
     loops: LoopRunner | None = None
+    #: The fleet runtime: its driver (``fleet.driver``) and the loop's wake-up.
+    fleet: Fleet | None = None
