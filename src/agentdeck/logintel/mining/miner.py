@@ -7,9 +7,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, kept_digits, mask
 from agentdeck.logintel.mining.matching import (
-    UNINDEXED,
     Cluster,
     SigKey,
     Span,
@@ -24,15 +24,12 @@ from agentdeck.logintel.mining.tokens import (
     generalise,
     needed,
     pure_value,
-    star_parts,
     token_matches,
     value_pair,
 )
 
 W = WILDCARD
 _DIGIT = re.compile(r"\d")
-# a long line's template is indexed by its first words only (bounded work per template)
-INDEXED_POSITIONS = 32
 # tokens of a line the miner looks at; the rest of a longer line is one value
 MAX_TOKENS = 256
 
@@ -92,12 +89,7 @@ class TemplateMiner:
         self._by_kept: dict[tuple[bytes, str], int] = {}  # (shape, kept digits) -> id
         self._by_mask: dict[str, int] = {}  # masked line -> id
         self._alias: dict[int, int] = {}  # merged id -> the live id it went into
-        self._first: dict[str, set[int]] = {}  # templates starting with a word, by that word
-        self._inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
-        self._has: dict[str, set[int]] = {}  # every word -> templates holding it
-        self._heads: dict[tuple[int, str], set[int]] = {}  # (length, first token) -> templates
-        # templates by (a hash of) their form with one word made <*>, for every word
-        self._sigs: dict[SigKey, set[int]] = {}
+        self._index = TemplateIndex()
         self._next_id = 1
 
     # -- the public surface
@@ -182,7 +174,7 @@ class TemplateMiner:
         if c.id < 1 or c.id in self._clusters or c.id in self._alias:
             raise ValueError(f"template id {c.id} repeated or invalid")
         self._clusters[c.id] = c
-        self._index(c)
+        self._index.add(c)
         for alias in c.aliases:
             self._alias[alias] = c.id
         self._next_id = max(self._next_id, c.id + 1, *(a + 1 for a in c.aliases))
@@ -192,19 +184,6 @@ class TemplateMiner:
     def _live(self, cid: int) -> Cluster | None:
         return self._clusters.get(self._alias.get(cid, cid))
 
-    def _candidates(self, tokens: list[str]) -> set[int]:
-        """Templates that may match ``tokens``: by first word, or by their first word inside."""
-        out: set[int] = set()
-        if tokens[0] != W:
-            out.update(self._first.get(tokens[0], ()))
-        inner = self._inner
-        for tok in set(tokens):
-            ids = inner.get(tok)
-            if ids:
-                out.update(ids)
-        out.update(inner.get("", ()))
-        return out
-
     def _match(
         self, tokens: list[str], candidates: set[int] | None = None, exclude: int = 0
     ) -> tuple[Cluster, list[Span]] | None:
@@ -212,7 +191,7 @@ class TemplateMiner:
         words: bool | None = None  # whether the line has a word (computed when needed)
         best: tuple[int, int, Cluster, list[Span]] | None = None
         if candidates is None:
-            candidates = self._candidates(tokens)
+            candidates = self._index.candidates(tokens)
         for cid in candidates:
             if cid == exclude:
                 continue
@@ -232,7 +211,7 @@ class TemplateMiner:
 
     def _place(self, raw: list[str]) -> Cluster:
         tokens, shapes = fold(raw)
-        candidates = self._candidates(tokens)
+        candidates = self._index.candidates(tokens)
         found = self._match(tokens, candidates)
         keys = None
         if found is None:
@@ -247,7 +226,7 @@ class TemplateMiner:
         self._next_id += 1
         self.counters.templates_created += 1
         self._clusters[c.id] = c
-        self._index(c, keys)
+        self._index.add(c, keys)
         if c.stars:  # a template with values may cover older, longer ones
             self._absorb_covered(c, new=True)
             c = self._live(c.id) or c
@@ -262,7 +241,7 @@ class TemplateMiner:
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
-        candidates = self._heads.get((n, _head(tokens[0])), set()) | self._heads.get((n, W), set())
+        candidates = self._index.alike(n, tokens[0]) | self._index.alike(n, W)
         most = n // 2  # at most half of the tokens may differ
         for cid in candidates:
             c = self._clusters[cid]
@@ -285,17 +264,17 @@ class TemplateMiner:
         if best is None:
             return False
         _, _, c, diff = best
-        self._unindex(c)
+        self._index.remove(c)
         for k in reversed(diff):
             generalise_at(c, k, generalise([c.tokens[k], tokens[k]]))
-        self._index(c)
+        self._index.add(c)
         self._absorb_subsumed(c)
         return True
 
     def _family(self, tokens: list[str], keys: list[SigKey]) -> bool:
         """Merge the templates that differ from this line at one position that looks variable."""
         for p, key in enumerate(keys[:INDEXED_POSITIONS]):
-            group = self._sigs.get(key)
+            group = self._index.sigs.get(key)
             if not group:
                 continue
             sig = wild(tokens, p)
@@ -315,9 +294,9 @@ class TemplateMiner:
             if len(set(values)) < needed(values, p == 0, context, len(lengths) > 1):
                 continue
             survivor = members[0]  # the oldest
-            self._unindex(survivor)
+            self._index.remove(survivor)
             generalise_at(survivor, at[0], generalise(values))
-            self._index(survivor)
+            self._index.add(survivor)
             for other in members[1:]:
                 survivor = self._join(survivor, other, glob(survivor.tokens, other.tokens))
             self._absorb_subsumed(survivor)
@@ -326,8 +305,8 @@ class TemplateMiner:
 
     def _join(self, general: Cluster, other: Cluster, spans: list[Span] | None) -> Cluster:
         """Merge ``other`` into ``general``'s template; the older id survives and is returned."""
-        self._unindex(general)
-        self._unindex(other)
+        self._index.remove(general)
+        self._index.remove(other)
         if spans is not None:
             observe(general, spans, other.shapes)
         if other.id < general.id:
@@ -343,7 +322,7 @@ class TemplateMiner:
         survivor.aliases.extend(moved)
         self._trim_aliases(survivor)
         self.counters.templates_merged += 1
-        self._index(survivor)
+        self._index.add(survivor)
         return survivor
 
     def _absorb_subsumed(self, c: Cluster) -> None:
@@ -362,11 +341,9 @@ class TemplateMiner:
         n = len(c.tokens)
         # those it covers hold all its words (look among the holders of its rarest), or start
         # like it at the same length
-        holders = [self._has.get(t) or set() for t in c.indexed[1]]
-        rarest: set[int] = min(holders, key=len) if holders else set()
-        covered = set(rarest)
+        covered = self._index.holders(c.indexed[1])
         if not new:
-            covered |= self._heads.get((n, _head(c.tokens[0])), set())
+            covered |= self._index.alike(n, c.tokens[0])
         shortest = n + 1 if new else n
         for cid in sorted(covered):
             other = self._clusters.get(cid)
@@ -378,52 +355,6 @@ class TemplateMiner:
 
     # -- indexes, aliases and eviction
 
-    def _index(self, c: Cluster, keys: list[SigKey] | None = None) -> None:
-        toks = c.tokens
-        words = [t for t in toks if W not in t]
-        valued = [t for t in toks if W in t]
-        pure = [t for t in valued if pure_value(t)]
-        c.words = len(toks) - len(pure)
-        c.stars = sum(star_parts(t) is not None for t in valued)
-        if words and toks[0] == words[0]:
-            first = (self._first, toks[0])
-        else:
-            first = (self._inner, words[0] if words else "")
-        if keys is None:
-            keys = sig_keys(toks)
-        sigs = {
-            keys[q]: q for q in range(min(len(toks), INDEXED_POSITIONS) - 1, -1, -1) if toks[q] != W
-        }
-        head = (len(toks), W if pure and toks[0] is pure[0] else toks[0])
-        c.indexed = (first, set(words[:INDEXED_POSITIONS]), sigs, head)
-        cid = c.id
-        _add(first[0], first[1], cid)
-        _add(self._heads, head, cid)
-        has = self._has
-        for word in c.indexed[1]:
-            ids = has.get(word)
-            if ids is None:
-                has[word] = {cid}
-            else:
-                ids.add(cid)
-        signatures = self._sigs
-        for key in sigs:
-            members = signatures.get(key)
-            if members is None:
-                signatures[key] = {cid}
-            else:
-                members.add(cid)
-
-    def _unindex(self, c: Cluster) -> None:
-        first, words, sigs, head = c.indexed
-        _discard(first[0], first[1], c.id)
-        _discard(self._heads, head, c.id)
-        for word in words:
-            _discard(self._has, word, c.id)
-        for key in sigs:
-            _discard(self._sigs, key, c.id)
-        c.indexed = UNINDEXED
-
     def _trim_aliases(self, c: Cluster) -> None:
         extra = len(c.aliases) - self.max_aliases
         if extra > 0:
@@ -434,35 +365,14 @@ class TemplateMiner:
     def _evict(self) -> None:
         while len(self._clusters) > self.max_templates:
             victim = self._clusters[next(iter(self._clusters))]
-            self._unindex(victim)
+            self._index.remove(victim)
             del self._clusters[victim.id]
             for alias in victim.aliases:
                 del self._alias[alias]
             self.counters.templates_evicted += 1
 
 
-def _head(token: str) -> str:
-    """The key of a first token for finding templates that differ only in values."""
-    return W if pure_value(token) else token
-
-
 def _remember(cache: dict[Any, Any], key: object, value: object, limit: int) -> None:
     if len(cache) >= limit:
         del cache[next(iter(cache))]  # the oldest entry
     cache[key] = value
-
-
-def _add(index: dict[Any, set[int]], key: object, cid: int) -> None:
-    ids = index.get(key)
-    if ids is None:
-        index[key] = {cid}
-    else:
-        ids.add(cid)
-
-
-def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:
-    ids = index.get(key)
-    if ids is not None:
-        ids.discard(cid)
-        if not ids:
-            del index[key]
