@@ -18,10 +18,15 @@ from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.identity.service import logs_retention_lookup
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logs.metrics import LogMetrics
+from agentdeck.logstore.base import LogStore
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
+from agentdeck.realtime.publish import attach_logs as attach_log_publisher
 from agentdeck.secret_key import with_secret_key
 from agentdeck.server.apidocs import install_docs
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -62,6 +67,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     configure_logging(settings)
     metrics = ServerMetrics()
     loop_metrics = _loop_metrics(metrics)
+    log_metrics = LogMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +78,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         if run_migrations:
             await upgrade(engine)
         store = await open_store(settings)
+        log_store = await _open_log_store(settings)
         bus = await open_bus(settings, durable=DURABLE_PATTERNS)
         principals = PrincipalCache(
             ttl=settings.auth.principal_cache_seconds, size=settings.auth.principal_cache_size
@@ -83,12 +90,14 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             timeout=settings.server.readiness_timeout_seconds,
             cache_seconds=settings.server.readiness_cache_seconds,
         )
-        # later components (a log store, a fleet driver) register their own checks here
+        # later components (a fleet driver) register their own checks here
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
+        _register_log_store_check(readiness, log_store)
+        sessions = create_session_factory(engine)
         state = AppState(
             settings=keyed,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             limiter=limiter,
             metrics=metrics,
             store=store,
@@ -97,12 +106,20 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             invalidations=invalidations,
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
             readiness=readiness,
+            log_store=log_store,
+            logs=LogIngestor(
+                store=log_store,
+                settings=settings.logs,
+                metrics=log_metrics,
+                retention_days=logs_retention_lookup(sessions, settings.logs.retention_days),
+            ),
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
-        app.state.hub = await _start_hub(state)
+        app.state.hub = await _start_hub(state, log_metrics)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
+        attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
@@ -133,6 +150,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await bus.close()
             await state.limiter.aclose()
             await store.close()
+            await log_store.close()
             await engine.dispose()
             log.info("stopped")
 
@@ -173,6 +191,20 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     return app
 
 
+async def _open_log_store(settings: Settings) -> LogStore:
+    from agentdeck.logstore.factory import open_log_store
+
+    return await open_log_store(settings)
+
+
+def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None:
+    async def log_store_check() -> str:
+        await log_store.ping()
+        return f"{log_store.backend} answered"
+
+    readiness.register("log_store", log_store_check)
+
+
 def _freeze_heap() -> None:
     """Leave what start-up built (modules, routes, the series dictionary, ...) out of the
     cyclic collector's collections: it lives as long as the app, and walking it made every
@@ -206,7 +238,8 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     evaluator, the notification dispatcher and the delivery worker."""
     from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
-    from agentdeck.identity.service import retention_days_source
+    from agentdeck.identity.service import logs_retention_days_source, retention_days_source
+    from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
@@ -232,6 +265,12 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
                 retention_days=retention_days_source(sessions, settings.tsdb.retention_days),
                 store=store,
                 settings=settings,
+            ),
+            LogRetentionLoop(
+                retention_days=logs_retention_days_source(sessions, settings.logs.retention_days),
+                store=state.log_store,
+                default_days=settings.logs.retention_days,
+                interval=settings.logs.retention_interval_seconds,
             ),
             evaluator,
             delivery,
@@ -266,7 +305,7 @@ def _start_demo(state: AppState) -> DemoSimulator:
     return demo
 
 
-async def _start_hub(state: AppState) -> Hub:
+async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
     """The WebSocket hub, fed by the bus."""
     from agentdeck.realtime.hub import Hub
     from agentdeck.server.deps import principal_until
@@ -280,6 +319,9 @@ async def _start_hub(state: AppState) -> Hub:
         sessions=state.sessions,
         authenticate=authenticate,
         cors_origins=state.settings.server.cors_origins,
+        tail_lines=state.settings.logs.tail_queue_lines,
+        tail_frame_lines=state.settings.logs.tail_frame_lines,
+        on_tail_dropped=log_metrics.tail_dropped.inc,
     )
     state.invalidations.listen(hub.access_changed)  # open sockets end with their access
     await hub.start()
@@ -296,6 +338,8 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.logs.ingest.router import router as log_ingest_router
+    from agentdeck.logs.query.router import router as log_query_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
@@ -324,6 +368,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(routing_router)
     app.include_router(silences_router)
     app.include_router(trace_router)
+    app.include_router(log_ingest_router)
+    app.include_router(log_query_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

@@ -28,6 +28,8 @@ from agentdeck.identity.security import (
     decode_access_token,
     sha256_hex,
 )
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import LimitClass
 from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
@@ -67,6 +69,20 @@ async def get_store(state: StateDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_log_store(state: StateDep) -> LogStore:
+    return state.log_store
+
+
+LogStoreDep = Annotated[LogStore, Depends(get_log_store)]
+
+
+async def get_log_ingestor(state: StateDep) -> LogIngestor:
+    return state.logs
+
+
+LogIngestorDep = Annotated[LogIngestor, Depends(get_log_ingestor)]
 
 
 async def get_bus(state: StateDep) -> Bus:
