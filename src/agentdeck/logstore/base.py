@@ -32,6 +32,35 @@ class Severity(StrEnum):
 #: Severity order, for sorting and "at least" filters.
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
+#: Common spellings of the five severities (lower-case) beside their own names.
+SEVERITY_ALIASES: Mapping[str, Severity] = {
+    "trace": Severity.DEBUG,
+    "dbg": Severity.DEBUG,
+    "information": Severity.INFO,
+    "informational": Severity.INFO,
+    "notice": Severity.INFO,
+    "warn": Severity.WARNING,
+    "err": Severity.ERROR,
+    "crit": Severity.CRITICAL,
+    "fatal": Severity.CRITICAL,
+    "panic": Severity.CRITICAL,
+    "alert": Severity.CRITICAL,
+    "emerg": Severity.CRITICAL,
+    "emergency": Severity.CRITICAL,
+}
+
+
+def severity_from_text(text: str) -> Severity | None:
+    """The severity a name or common alias means (any case), or None when it names none."""
+    folded = text.strip().lower()
+    alias = SEVERITY_ALIASES.get(folded)
+    if alias is not None:
+        return alias
+    try:
+        return Severity(folded.upper())
+    except ValueError:
+        return None
+
 
 class LogStoreError(RuntimeError):
     """The store failed to carry out a call (I/O, backend down, backend refused)."""
