@@ -210,7 +210,7 @@ class Connection:
                         TAIL_RETRY_SECONDS, self._send_tail, subscription
                     )
                 return
-            lines = []
+            lines: list[dict[str, Any]] = []
             while tail and len(lines) < size:
                 row = tail.popleft()
                 subscription.tail_bytes -= len(row[5])
