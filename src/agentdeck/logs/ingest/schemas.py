@@ -44,4 +44,6 @@ class LogIngestResponse(BaseModel):
     accepted: int = Field(description="Lines stored (durable when this answer is sent).")
     rejected: int = Field(description="Lines refused; each is listed in errors.")
     truncated: int = Field(0, description="Stored lines that were cut to logs.max_line_bytes.")
-    errors: list[EntryErrorPublic]
+    errors: list[EntryErrorPublic] = Field(
+        description="The refused entries in order (at most 1,000; rejected counts them all)."
+    )
