@@ -49,6 +49,7 @@ async def test_python_logging_loki(
             version="1",
         )
         logger = logging.getLogger("tests.logs.loki.one")
+        logger.setLevel(logging.DEBUG)
         logger.propagate = False
         logger.addHandler(handler)
         try:
