@@ -11,6 +11,8 @@ stamps within the last minutes. The bodies are encoded before the clock starts.
   DuckDB log store, rate limits off) with a developer API key. The clock stops when the last
   answer arrived (200: lines durable); every answer must report all 1,000 lines accepted.
 * memory: the server's peak resident set (``VmHWM``) once the run is over.
+* the server's CPU time per line (its event-loop thread, and all its threads with DuckDB's),
+  which varies far less with the machine's load than the rate.
 
 Targets: >= 150,000 lines/s; server RSS < 500 MB.
 """
@@ -28,6 +30,7 @@ import orjson
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
 from bench._load import send
+from bench.ingest_http import _cpu_seconds
 
 TARGET = 150_000
 RSS_TARGET_MB = 500
@@ -148,13 +151,18 @@ def run(requests: int, budget: float) -> list[Figure]:
         auth = {**headers, "X-API-Key": key}
         path = "/api/v1/logs/batch"
         send(url, path, bodies[:WARMUP], auth, clients=CLIENTS, check=_all_accepted)
+        loop_before, all_before, _ = _cpu_seconds(pid)
         sent, elapsed = send(
             url, path, bodies[WARMUP:], auth, clients=CLIENTS, check=_all_accepted, budget=budget
         )
+        loop_after, all_after, _ = _cpu_seconds(pid)
         rss = _peak_rss_mb(pid)
     rate = sent * BATCH / elapsed
+    per_line = 1e9 / (sent * BATCH)
     print(
-        f"  {sent * BATCH:,} lines in {elapsed:.2f} s: {rate:,.0f} lines/s; server peak RSS "
+        f"  {sent * BATCH:,} lines in {elapsed:.2f} s: {rate:,.0f} lines/s; server CPU per "
+        f"line {(loop_after - loop_before) * per_line:,.0f} ns event loop, "
+        f"{(all_after - all_before) * per_line:,.0f} ns all threads; server peak RSS "
         f"{rss:.0f} MB; load average {os.getloadavg()[0]:.1f}"
     )
     return [
