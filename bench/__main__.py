@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.ws_fanout",
     "bench.notify",
     "bench.alerting",
+    "bench.logs_store",
 ]
 
 
