@@ -628,9 +628,25 @@ def _labels_json(labels: Mapping[str, str]) -> str:
 
 
 def _arrow(records: Sequence[LogRecord]) -> pa.Table:
+    tenants: dict[UUID, str] = {}
+    # Lines of one stream often share their labels object: encode each object once.
+    encoded: dict[int, str] = {}
+    labels: list[str] = []
+    for r in records:
+        key = id(r.labels)
+        text = encoded.get(key)
+        if text is None:
+            text = encoded[key] = _labels_json(r.labels)
+        labels.append(text)
     return pa.table(
         {
-            "tenant_id": pa.array([str(r.tenant_id) for r in records], pa.string()),
+            "tenant_id": pa.array(
+                [
+                    tenants.get(r.tenant_id) or tenants.setdefault(r.tenant_id, str(r.tenant_id))
+                    for r in records
+                ],
+                pa.string(),
+            ),
             "ts_ns": pa.array([r.ts_ns for r in records], pa.int64()),
             "id": pa.array([r.id for r in records], pa.string()),
             "service": pa.array([r.service for r in records], pa.string()),
@@ -639,7 +655,7 @@ def _arrow(records: Sequence[LogRecord]) -> pa.Table:
             "trace_id": pa.array([r.trace_id for r in records], pa.string()),
             "span_id": pa.array([r.span_id for r in records], pa.string()),
             "message": pa.array([r.message for r in records], pa.string()),
-            "labels": pa.array([_labels_json(r.labels) for r in records], pa.string()),
+            "labels": pa.array(labels, pa.string()),
             "truncated": pa.array([r.truncated for r in records], pa.bool_()),
             "template_id": pa.array([r.template_id for r in records], pa.int64()),
             "observed_ns": pa.array([r.observed_ns for r in records], pa.int64()),
