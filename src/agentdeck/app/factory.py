@@ -194,25 +194,22 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 async def _open_log_store(settings: Settings) -> LogStore:
     """The configured log store, started: the DuckDB file beside the metrics store, or
     ClickHouse."""
-    config = settings.logs
-    store: LogStore
-    if config.backend is LogStoreBackend.clickhouse:
-        from agentdeck.logstore.clickhouse import ClickHouseLogStore
+    from agentdeck.logstore.factory import open_log_store
 
-        store = ClickHouseLogStore(
-            config.clickhouse_url,
+    config = settings.logs
+    if config.backend is LogStoreBackend.clickhouse:
+        return await open_log_store(
+            "clickhouse",
+            url=config.clickhouse_url,
             database=config.clickhouse_database,
             user=config.clickhouse_user,
             password=config.clickhouse_password.get_secret_value() or None,
         )
-    else:
-        from agentdeck.logstore.duckdb import DuckDBLogStore
-
-        store = DuckDBLogStore(
-            settings.data_dir / config.duckdb_file, memory_limit=config.duckdb_memory_limit
-        )
-    await store.start()
-    return store
+    return await open_log_store(
+        "duckdb",
+        path=settings.data_dir / config.duckdb_file,
+        memory_limit=config.duckdb_memory_limit,
+    )
 
 
 def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None:
