@@ -11,6 +11,7 @@ import pytest
 
 from agentdeck.logstore.base import (
     Cursor,
+    FieldFilter,
     LineFilter,
     LogQuery,
     LogQueryError,
@@ -258,6 +259,75 @@ async def test_stores_agree_with_logql_matches(store: LogStore, text: str) -> No
     got = await everything(store, tenant, query)
     assert [r.id for r in got] == [r.id for r in want]
     assert got == want
+
+
+def random_query(rng: random.Random) -> LogQuery:
+    """A query of random matchers and filters over the corpus's vocabulary."""
+    names = [
+        "service",
+        "severity",
+        "agent",
+        "trace_id",
+        "span_id",
+        "template",
+        "region",
+        "k8s.pod",
+        "ключ",
+        "missing",
+    ]
+    values = [
+        "api",
+        "web",
+        "db",
+        "a1",
+        "",
+        "abc123",
+        "s1",
+        "17",
+        "eu-west",
+        "web-1",
+        "x",
+        "значение",
+        "ERROR",
+        "INFO",
+    ]
+    regexes = ["a.*", ".*-[0-9]", "", "(?i)API|db", "e.*|ap", "[0-9]+", ".+", "web-[12]"]
+    words = ["timeout", "Timeout", "héllo", "status=", "a.b", "", "😀", "\n", " "]
+    line_regexes = ["[Tt]imeout", "^$", "日本|😀", "status=[0-9]{3}", "(?i)error", "line.break"]
+    matchers = []
+    for _ in range(rng.randint(0, 3)):
+        op = rng.choice(["=", "!=", "=~", "!~"])
+        name = rng.choice(names)
+        value = rng.choice(regexes if "~" in op else values)
+        if name == "severity" and "~" not in op:
+            value = rng.choice(["ERROR", "INFO", "WARNING", ""])
+        matchers.append(Matcher(name, op, value))
+    lines = []
+    for _ in range(rng.randint(0, 2)):
+        op = rng.choice(["|=", "!=", "|~", "!~"])
+        lines.append(LineFilter(op, rng.choice(line_regexes if "~" in op else words)))
+    fields = []
+    for _ in range(rng.randint(0, 2) if rng.random() < 0.4 else 0):
+        op = rng.choice(["=", "!=", "=~", "!~"])
+        name = rng.choice(["status", "user", "level", "msg", "nested_k", "ok", "dur"])
+        value = rng.choice(
+            ["500", "u1", "error", "ok", "v2", "true"]
+            if "~" not in op
+            else ["u[12]", "time.*", "[0-9]+ms", "e.*"]
+        )
+        fields.append(FieldFilter(rng.choice(["json", "logfmt"]), name, op, value))
+    return LogQuery(tuple(matchers), tuple(lines), tuple(fields))
+
+
+async def test_random_queries_agree_with_logql_matches(store: LogStore) -> None:
+    tenant = uuid.uuid4()
+    records = corpus(tenant, n=300, seed=11)
+    await store.write(records)
+    rng = random.Random(5)
+    for _ in range(60):
+        query = random_query(rng)
+        want = [r.id for r in newest_first([r for r in records if matches(query, r)])]
+        assert [r.id for r in await everything(store, tenant, query)] == want, query
 
 
 async def test_matchers_select_what_they_say(store: LogStore) -> None:
