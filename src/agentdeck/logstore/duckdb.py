@@ -160,6 +160,9 @@ class DuckDBLogStore:
             config["memory_limit"] = self._memory_limit
         try:
             con = duckdb.connect(str(self.path), config=config)
+        except duckdb.Error as exc:
+            raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
+        try:
             con.execute(_SCHEMA)
             con.execute(
                 "INSERT INTO log_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
@@ -167,6 +170,7 @@ class DuckDBLogStore:
             )
             low, high = con.execute("SELECT min(ts_ns), max(ts_ns) FROM logs").fetchall()[0]
         except duckdb.Error as exc:
+            con.close()
             raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
         self._con = con
         self._min_ts, self._max_ts = low, high
