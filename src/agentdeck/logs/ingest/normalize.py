@@ -280,7 +280,7 @@ class Normaliser:
     ) -> tuple[dict[str, str], int]:
         """The checked labels (shared by equal label sets: records never change them) and
         the stream key."""
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check is slow
             raise Refused("labels", "labels must be an object of strings", "invalid")
         cache = self.label_cache
         try:
@@ -317,7 +317,12 @@ class Normaliser:
         limits = self.limits
         now = self.now_ns
         ts = entry.timestamp
-        ts_ns = now if ts is None else timestamp_ns(ts, now)
+        if ts is None:
+            ts_ns = now
+        elif type(ts) is int and ts >= 10**17:  # ns, the common case
+            ts_ns = ts
+        else:
+            ts_ns = timestamp_ns(ts, now)
         if ts_ns < self.oldest_ns:
             days = self.retention_days
             raise Refused(
@@ -332,7 +337,7 @@ class Normaliser:
                 "too_far_in_future",
             )
         raw_severity = entry.severity
-        severity = EXACT.get(raw_severity) if isinstance(raw_severity, str) else None
+        severity = EXACT.get(raw_severity) if type(raw_severity) is str else None
         if severity is None:
             if raw_severity is None:
                 if not entry.default_service:
@@ -344,17 +349,17 @@ class Normaliser:
                 except UnknownSeverity as exc:
                     raise Refused("severity", str(exc), "invalid_severity") from None
         service = entry.service
-        if not isinstance(service, str) or not service:
+        if type(service) is not str or not service:
             if service is None or service == "":
                 if not entry.default_service:
                     raise Refused("service", "service is required", "missing_field")
                 service = entry.default_service
-            else:
+            elif not isinstance(service, str):
                 raise Refused("service", "service must be a string", "invalid")
         if len(service) > 200:
             raise Refused("service", "service is longer than 200 characters", "invalid")
         message = entry.message
-        if not isinstance(message, str):
+        if type(message) is not str:
             message = _text(message, "message", required=True)
         truncated = False
         limit = limits.max_line_bytes
@@ -364,7 +369,7 @@ class Normaliser:
         agent = entry.agent
         if agent is None:
             agent = ""
-        elif not isinstance(agent, str):
+        elif type(agent) is not str and not isinstance(agent, str):
             raise Refused("agent", "agent must be a string", "invalid")
         elif len(agent) > 200:
             raise Refused("agent", "agent is longer than 200 characters", "invalid")
