@@ -19,6 +19,8 @@ BENCHMARKS = [
     "bench.notify",
     "bench.alerting",
     "bench.logs_store",
+    "bench.fleet",
+    "bench.fleet_autoscale",
 ]
 
 

@@ -64,7 +64,8 @@ async def test_ready_lists_every_configured_component(client: httpx.AsyncClient)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ready"
     found = components(response)
-    assert set(found) == {"database", "migrations", "metrics_store", "log_store"}  # no Redis
+    # no Redis configured; the fleet driver says which it is and how it limits replicas
+    assert set(found) == {"database", "migrations", "metrics_store", "log_store", "fleet"}
     assert all(c["ok"] and c["status"] == "ok" for c in found.values())
     assert "series" not in response.text  # public: no count of every tenant's series
 

@@ -17,6 +17,7 @@ from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.identity.service import logs_retention_lookup
 from agentdeck.logs.ingest.service import LogIngestor
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
     from agentdeck.demo.runner import DemoSimulator
     from agentdeck.identity.principal import Principal
+    from agentdeck.loops.base import Loop
     from agentdeck.loops.runner import LoopMetrics, LoopRunner
     from agentdeck.realtime.hub import Hub
 
@@ -90,10 +92,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             timeout=settings.server.readiness_timeout_seconds,
             cache_seconds=settings.server.readiness_cache_seconds,
         )
-        # later components (a fleet driver) register their own checks here
+        # components beyond the core (the log store, the fleet driver) register theirs below
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
         _register_log_store_check(readiness, log_store)
         sessions = create_session_factory(engine)
+        fleet = Fleet(open_driver(keyed))
+        await fleet.start()  # re-adopts the replicas a previous process left running
+        readiness.register("fleet", fleet.readiness)
         state = AppState(
             settings=keyed,
             engine=engine,
@@ -113,6 +118,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 metrics=log_metrics,
                 retention_days=logs_retention_lookup(sessions, settings.logs.retention_days),
             ),
+            fleet=fleet,
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
@@ -140,6 +146,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            await fleet.close()  # stops the replicas unless fleet.keep_replicas_on_shutdown
             if counters is not None:
                 await counters.stop()
             await app.state.hub.stop()
@@ -250,9 +257,12 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops (all leased): the scraper, retention/downsampling, the alert
-    evaluator, the notification dispatcher and the delivery worker."""
+    evaluator, the notification dispatcher, the delivery worker, the fleet loop and the
+    autoscaler."""
     from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
+    from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
+    from agentdeck.fleet.loop import FleetLoop
     from agentdeck.identity.service import logs_retention_days_source, retention_days_source
     from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
@@ -273,6 +283,27 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     evaluator = EvaluatorLoop(
         sessions=sessions, store=store, settings=settings, bus=state.bus, on_change=dispatcher.wake
     )
+    loops: list[Loop] = []
+    if state.fleet is not None:
+        state.fleet.loop = FleetLoop(
+            sessions=sessions,
+            driver=state.fleet.driver,
+            bus=state.bus,
+            interval=settings.fleet.reconcile_interval_seconds,
+            store=store,
+        )
+        loops.append(state.fleet.loop)
+        if settings.fleet.autoscaler.enabled:
+            loops.append(
+                AutoscalerLoop(
+                    sessions=sessions,
+                    store=store,
+                    driver=state.fleet.driver,
+                    bus=state.bus,
+                    settings=settings.fleet.autoscaler,
+                    on_scale=state.fleet.wake,
+                )
+            )
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
@@ -290,6 +321,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             evaluator,
             delivery,
             dispatcher,
+            *loops,
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -352,6 +384,10 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
+    from agentdeck.fleet.autoscaler.router import router as autoscaler_router
+    from agentdeck.fleet.deployments.router import router as deployments_router
+    from agentdeck.fleet.github.router import router as github_router
+    from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.logs.ingest.router import router as log_ingest_router
     from agentdeck.logs.query.router import router as log_query_router
@@ -370,6 +406,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(identity_router)
     app.include_router(realtime_router)
     app.include_router(agents_router)
+    app.include_router(fleet_router)
+    app.include_router(deployments_router)
+    app.include_router(autoscaler_router)
+    app.include_router(github_router)
     app.include_router(audit_router)
     app.include_router(telemetry_router)
     app.include_router(otlp_router)

@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.bus.base import Bus
-from agentdeck.errors import QuotaExceeded, Unauthenticated
+from agentdeck.errors import QuotaExceeded, Unauthenticated, Unavailable
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.principal_cache import credential_digest
@@ -50,6 +51,8 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/api/v1/info"),
+    # authenticated by its X-Hub-Signature-256 (the tenant's secret), not by a credential
+    ("POST", "/api/v1/webhooks/github/{tenant_slug}"),
 }
 
 
@@ -107,6 +110,23 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_fleet(state: StateDep) -> Fleet:
+    """The fleet runtime (its driver); 503 in a process that runs none."""
+    if state.fleet is None:
+        raise Unavailable("the fleet runtime is not running in this process", retry_after=5)
+    return state.fleet
+
+
+FleetDep = Annotated[Fleet, Depends(get_fleet)]
+
+
+async def get_optional_fleet(state: StateDep) -> Fleet | None:
+    return state.fleet
+
+
+OptionalFleetDep = Annotated[Fleet | None, Depends(get_optional_fleet)]
 
 
 # One answer for every credential that does not authenticate (malformed, forged, expired,

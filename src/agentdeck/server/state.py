@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.logs.ingest.service import LogIngestor
 from agentdeck.logstore.base import LogStore
@@ -39,3 +40,5 @@ class AppState:
     log_store: LogStore
     logs: LogIngestor
     loops: LoopRunner | None = None
+    #: The fleet runtime: its driver (``fleet.driver``) and the loop's wake-up.
+    fleet: Fleet | None = None
