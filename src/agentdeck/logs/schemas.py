@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -13,13 +13,17 @@ from agentdeck.logstore.base import LogRecord, Severity
 NS = 1_000_000_000
 
 
+#: The five severities on the wire (an inline enum: ``Severity`` names the alert severities).
+LogSeverity = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
 class LogLine(BaseModel):
     """One stored log line."""
 
     id: str = Field(description="Unique in the tenant; sorts with time (32 hex digits).")
     ts: str = Field(description="When the line was written: RFC 3339, UTC, with nanoseconds.")
     service: str
-    severity: Severity
+    severity: LogSeverity
     agent: str = Field(description="The agent that wrote it; empty when unknown.")
     message: str
     labels: dict[str, str] = Field(

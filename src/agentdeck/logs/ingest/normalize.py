@@ -63,7 +63,13 @@ class Refused(Exception):
 # --- ids ---------------------------------------------------------------------------------------
 
 _counter = itertools.count()
-_node: list[int] = []
+_node: list[str] = []
+
+
+def _node_hex() -> str:
+    if not _node:
+        _node.append(os.urandom(4).hex())
+    return _node[0]
 
 
 def record_id(ts_ns: int) -> str:
@@ -71,9 +77,7 @@ def record_id(ts_ns: int) -> str:
 
     Unique across replicas and restarts in practice: the process part is random per process.
     """
-    if not _node:
-        _node.append(int.from_bytes(os.urandom(4), "big"))
-    return f"{ts_ns:016x}{_node[0]:08x}{next(_counter) & 0xFFFFFFFF:08x}"
+    return f"{ts_ns:016x}{_node_hex()}{next(_counter) & 0xFFFFFFFF:08x}"
 
 
 # --- timestamps --------------------------------------------------------------------------------
@@ -137,6 +141,31 @@ def timestamp_ns(value: object, now_ns: int) -> int:
 # --- streams -----------------------------------------------------------------------------------
 
 
+class TenantStreams:
+    """One tenant's active streams (stream key → when last seen, ns)."""
+
+    __slots__ = ("cap", "idle_ns", "seen")
+
+    def __init__(self, cap: int, idle_ns: int) -> None:
+        self.cap = cap
+        self.idle_ns = idle_ns
+        self.seen: dict[int, int] = {}
+
+    def admit(self, key: int, now_ns: int) -> bool:
+        seen = self.seen
+        if key in seen:
+            seen[key] = now_ns
+            return True
+        if len(seen) >= self.cap:
+            oldest = now_ns - self.idle_ns
+            for stale in [k for k, last in seen.items() if last < oldest]:
+                del seen[stale]
+            if len(seen) >= self.cap:
+                return False
+        seen[key] = now_ns
+        return True
+
+
 class StreamTracker:
     """Each tenant's active streams, capped: a stream is the service, the agent and the stream
     labels of a line. A stream idle for ``idle_ns`` no longer counts. Per process."""
@@ -144,26 +173,25 @@ class StreamTracker:
     def __init__(self, cap: int, idle_ns: int) -> None:
         self.cap = cap
         self.idle_ns = idle_ns
-        self._tenants: dict[UUID, dict[int, int]] = {}
+        self._tenants: dict[UUID, TenantStreams] = {}
 
-    def admit(self, tenant_id: UUID, key: int, now_ns: int) -> bool:
+    def tenant(self, tenant_id: UUID) -> TenantStreams:
         streams = self._tenants.get(tenant_id)
         if streams is None:
-            streams = self._tenants[tenant_id] = {}
-        if key in streams:
-            streams[key] = now_ns
-            return True
-        if len(streams) >= self.cap:
-            oldest = now_ns - self.idle_ns
-            for stale in [k for k, seen in streams.items() if seen < oldest]:
-                del streams[stale]
-            if len(streams) >= self.cap:
-                return False
-        streams[key] = now_ns
-        return True
+            streams = self._tenants[tenant_id] = TenantStreams(self.cap, self.idle_ns)
+        return streams
+
+    def admit(self, tenant_id: UUID, key: int, now_ns: int) -> bool:
+        return self.tenant(tenant_id).admit(key, now_ns)
 
     def count(self, tenant_id: UUID) -> int:
-        return len(self._tenants.get(tenant_id, ()))
+        found = self._tenants.get(tenant_id)
+        return len(found.seen) if found is not None else 0
+
+
+#: Label sets already checked: (service, agent, raw label items) → (labels, stream key).
+LabelCache = dict[tuple[object, ...], tuple[dict[str, str], int]]
+_LABEL_CACHE_MAX = 50_000
 
 
 # --- the normaliser ---------------------------------------------------------------------------
@@ -254,14 +282,41 @@ class Normaliser:
         streams: StreamTracker,
         oldest_ns: int,
         now_ns: int | None = None,
+        label_cache: LabelCache | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.limits = limits
-        self.streams = streams
+        self.streams = streams.tenant(tenant_id)
+        self.cap = streams.cap
+        self.label_cache: LabelCache = {} if label_cache is None else label_cache
         self.now_ns = time.time_ns() if now_ns is None else now_ns
         self.oldest_ns = oldest_ns
         self.newest_ns = self.now_ns + limits.max_future_ns
         self.retention_days = 0  # for the message; set by the caller
+        self.node = _node_hex()
+
+    def _labels(
+        self, raw: Mapping[str, object], service: str, agent: str
+    ) -> tuple[dict[str, str], int]:
+        """The checked labels (shared by equal label sets: records never change them) and
+        the stream key."""
+        if not isinstance(raw, Mapping):
+            raise Refused("labels", "labels must be an object of strings", "invalid")
+        cache = self.label_cache
+        try:
+            token: tuple[object, ...] = (service, agent, *raw.items())
+            found = cache.get(token)
+        except TypeError:  # an unhashable value: refused below
+            token, found = (), None
+        if found is not None:
+            return found
+        labels = _check_labels(raw, self.limits, {})
+        key = hash((service, agent, frozenset(labels.items())))
+        if token:
+            if len(cache) >= _LABEL_CACHE_MAX:
+                cache.clear()
+            cache[token] = (labels, key)
+        return labels, key
 
     def run(self, entries: Iterable[RawEntry | None], errors: list[EntryError]) -> list[LogRecord]:
         """Records of the valid entries; an error per refused one appended to ``errors``
@@ -336,16 +391,12 @@ class Normaliser:
         trace_id = _hex_id(entry.trace_id, "trace_id", 32) if entry.trace_id else ""
         span_id = _hex_id(entry.span_id, "span_id", 16) if entry.span_id else ""
         raw_labels = entry.labels
-        if raw_labels:
-            if not isinstance(raw_labels, Mapping):
-                raise Refused("labels", "labels must be an object of strings", "invalid")
-            labels = _check_labels(raw_labels, limits, {})
-            key = hash((service, agent, frozenset(labels.items())))
-        else:
-            labels = {}
+        labels, key = self._labels(raw_labels, service, agent) if raw_labels else ({}, 0)
+        if not key:
             key = hash((service, agent))
         fields = entry.fields
         if fields:
+            labels = dict(labels)
             for name, value in fields.items():
                 if name not in labels:
                     if len(value) * 4 > limit and len(value.encode()) > limit:
@@ -358,16 +409,16 @@ class Normaliser:
                 f"{len(labels)} labels, more than the limit of {limits.max_labels}",
                 "too_many_labels",
             )
-        if not self.streams.admit(self.tenant_id, key, now):
+        if not self.streams.admit(key, now):
             raise Refused(
                 "labels",
                 "label cardinality limit: the tenant has reached its limit of "
-                f"{self.streams.cap} active streams (service, agent and labels); "
+                f"{self.cap} active streams (service, agent and labels); "
                 "new streams are refused",
                 "cardinality_limit",
             )
         return LogRecord(
-            id=record_id(ts_ns),
+            id=f"{ts_ns:016x}{self.node}{next(_counter) & 0xFFFFFFFF:08x}",
             tenant_id=self.tenant_id,
             ts_ns=ts_ns,
             service=service,

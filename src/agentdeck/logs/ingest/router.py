@@ -111,9 +111,9 @@ async def ingest_log_batch(
     """Ingest a batch of log lines into the caller's tenant.
 
     Valid entries are stored even when others are refused; each refused one is listed with
-    its index, the field at fault and why. 200 when any entry was stored (or the batch was
-    empty); 400 when none was valid; 413 above ``logs.max_batch_bytes`` decoded; 415 for a
-    Content-Type other than JSON.
+    its index, the field at fault and why (the first 1,000; ``rejected`` counts them all).
+    200 when any entry was stored (or the batch was empty); 400 when none was valid; 413
+    above ``logs.max_batch_bytes`` decoded; 415 for a Content-Type other than JSON.
     """
     kind = _base_type(request)
     if kind not in ("", "application/json") and not kind.endswith("+json"):
@@ -139,7 +139,8 @@ async def ingest_log_batch(
         rejected=result.rejected,
         truncated=result.truncated,
         errors=[
-            EntryErrorPublic(index=e.index, field=e.field, message=e.message) for e in result.errors
+            EntryErrorPublic(index=e.index, field=e.field, message=e.message)
+            for e in result.errors[:_MAX_ERRORS]
         ],
     )
 

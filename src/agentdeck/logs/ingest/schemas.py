@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agentdeck.logstore.base import Severity
-
 
 class LogEntryIn(BaseModel):
     """One entry of ``POST /api/v1/logs/batch`` (documentation of the body: the route reads
@@ -16,7 +14,7 @@ class LogEntryIn(BaseModel):
         description="RFC 3339 (`2026-01-02T15:04:05.123Z`) or Unix time in s, ms, µs or ns "
         "(told apart by magnitude); missing means now.",
     )
-    severity: Severity | str | int = Field(
+    severity: str | int = Field(
         description="DEBUG, INFO, WARNING, ERROR or CRITICAL, any case; aliases (warn, err, "
         "fatal, crit, trace, notice, emerg, alert) and OpenTelemetry numbers 1-24 are read too."
     )
@@ -44,4 +42,6 @@ class LogIngestResponse(BaseModel):
     accepted: int = Field(description="Lines stored (durable when this answer is sent).")
     rejected: int = Field(description="Lines refused; each is listed in errors.")
     truncated: int = Field(0, description="Stored lines that were cut to logs.max_line_bytes.")
-    errors: list[EntryErrorPublic]
+    errors: list[EntryErrorPublic] = Field(
+        description="The refused entries in order (at most 1,000; rejected counts them all)."
+    )

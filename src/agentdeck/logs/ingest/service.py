@@ -25,7 +25,7 @@ import structlog
 
 from agentdeck.errors import Unavailable
 from agentdeck.logs.ingest.entry import Decoded, EntryError
-from agentdeck.logs.ingest.normalize import NS, Limits, Normaliser, StreamTracker
+from agentdeck.logs.ingest.normalize import NS, LabelCache, Limits, Normaliser, StreamTracker
 from agentdeck.logs.metrics import LogMetrics
 from agentdeck.logstore.base import LogRecord, LogStore, LogStoreError
 from agentdeck.settings import LogsSettings
@@ -70,6 +70,7 @@ class LogIngestor:
         self.streams = StreamTracker(
             settings.max_streams_per_tenant, int(settings.stream_idle_seconds * NS)
         )
+        self.label_cache: LabelCache = {}
         self.processors: list[LineProcessor] = []
         self.listeners: list[WriteListener] = []
         self._retention_days = retention_days
@@ -113,6 +114,7 @@ class LogIngestor:
             streams=self.streams,
             oldest_ns=now - days * DAY_NS,
             now_ns=now,
+            label_cache=self.label_cache,
         )
         normaliser.retention_days = days
         records: Sequence[LogRecord] = normaliser.run(decoded.entries, errors)

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agentdeck.logs.schemas import LogLine
-from agentdeck.logstore.base import Severity
+from agentdeck.logs.schemas import LogLine, LogSeverity
 
 
 class LogSearchPage(BaseModel):
@@ -27,7 +26,7 @@ class LogSearchPage(BaseModel):
 
 class HistogramBucketPublic(BaseModel):
     ts: str = Field(description="Start of the bucket, RFC 3339.")
-    counts: dict[Severity, int] = Field(description="Lines per severity (all five present).")
+    counts: dict[LogSeverity, int] = Field(description="Lines per severity (all five present).")
     total: int
 
 

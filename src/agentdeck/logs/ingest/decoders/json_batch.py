@@ -78,7 +78,7 @@ def decode(body: bytes) -> Decoded:
     """The entries of a JSON batch body (already decompressed)."""
     try:
         batch = _DECODER.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         pass
     else:
         return Decoded(entries=batch.entries)  # type: ignore[arg-type]  # same attributes
