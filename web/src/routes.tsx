@@ -15,7 +15,7 @@ import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
-import { LogsPage } from "./pages/logs/LogsPage";
+import { LogsRoute } from "./pages/logs/LogsRoute";
 import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
@@ -54,7 +54,7 @@ export const routes: RouteObject[] = [
               routingRoutes,
             ],
           },
-          { path: "logs", element: <LogsPage /> },
+          { path: "logs", element: <LogsRoute /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {
             path: "settings",

@@ -143,7 +143,7 @@ export function LogQueryBar({
       {refused ? (
         <div className="log-query-error" role="alert">
           <div className="error">
-            <strong>{refused.problem.title}: </strong>
+            <strong>{refused.kind === "invalid-query" ? "Invalid query" : refused.problem.title}: </strong>
             {errorMessage(refused)}
           </div>
           {at !== null ? (
@@ -165,7 +165,7 @@ export function LogQueryBar({
                     input.current?.setSelectionRange(at, Math.min(at + 1, value.length));
                   }}
                 >
-                  Go to position {(errorPosition ?? 0) + 1}
+                  Put the cursor there
                 </button>
               ) : null}
             </div>

@@ -163,7 +163,7 @@ export function LogsExplorer({
             {actions}
           </div>
         </div>
-        {histogram.data && span ? (
+        {histogram.data && span && histogram.data.buckets.length > 0 ? (
           <div className="card-body log-histogram-body">
             <LogHistogram
               histogram={histogram.data}

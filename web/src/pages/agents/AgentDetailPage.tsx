@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type ReactNode } from "react";
+import { lazy, Suspense, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/problem";
 import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
@@ -18,7 +18,9 @@ import {
 } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { AgentCharts } from "./AgentCharts";
-import { AgentLogs } from "./AgentLogs";
+
+// The log viewer (list virtualiser, histogram) loads when the tab is first opened.
+const AgentLogs = lazy(() => import("./AgentLogs").then((m) => ({ default: m.AgentLogs })));
 
 function autoScalingText(config: Record<string, unknown>): string {
   const auto = config.auto_scaling;
@@ -122,7 +124,9 @@ export function AgentDetailPage(): ReactNode {
       {tab === "logs" ? (
         <div role="tabpanel" aria-label="Logs">
           {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
-          <AgentLogs key={agent.name} agent={agent.name} />
+          <Suspense fallback={<Loading />}>
+            <AgentLogs key={agent.name} agent={agent.name} />
+          </Suspense>
         </div>
       ) : (
         <div className="stack" role="tabpanel" aria-label="Overview">
