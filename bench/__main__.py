@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench.store_write",
     "bench.ingest_http",
     "bench.ingest_otlp",
+    "bench.logs_ingest",
     "bench.query",
     "bench.realtime_http",
     "bench.ws_fanout",

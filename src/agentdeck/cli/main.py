@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from agentdeck.cli.agent import agent_app
+
 app = typer.Typer(
     name="agentdeck",
     help="Self-hosted operations for fleets of AI agents.",
@@ -22,6 +24,7 @@ secrets_app = typer.Typer(help="Manage what the secret key protects.", no_args_i
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(agent_app, name="agent")
 
 
 @app.command()

@@ -1,50 +1,24 @@
-"""The severity vocabulary: what ingest reads as a severity and what it stores.
+"""The severity vocabulary of ingest: what is read as a severity and what is stored.
 
 Five severities are stored (``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``, ``CRITICAL``). Ingest
-reads them case-insensitively, with the aliases other tools write (``warn``, ``err``, ``fatal``,
-``crit``, ``trace``, ``notice``, ``emerg``, ``alert``, ...) and OpenTelemetry's severity numbers
-(1–24: TRACE and DEBUG are DEBUG, INFO is INFO, WARN is WARNING, ERROR is ERROR, FATAL is
-CRITICAL). ``docs/logs.md`` lists the table.
+reads their names case-insensitively, the aliases the log store's query language reads too
+(:data:`~agentdeck.logstore.base.SEVERITY_ALIASES`: ``warn``, ``err``, ``fatal``, ``crit``,
+``trace``, ``notice``, ``emerg``, ``alert``, ...), and OpenTelemetry's severity numbers (1–24:
+TRACE and DEBUG are DEBUG, INFO is INFO, WARN is WARNING, ERROR is ERROR, FATAL is CRITICAL).
+``docs/logs.md`` lists the table.
 """
 
 from __future__ import annotations
 
-from agentdeck.logstore.base import Severity
+from agentdeck.logstore.base import SEVERITY_ALIASES, Severity, severity_from_text
 
-D, INFO, W, E, C = (
-    Severity.DEBUG,
-    Severity.INFO,
-    Severity.WARNING,
-    Severity.ERROR,
-    Severity.CRITICAL,
-)
-
-#: Lower-case names and aliases → the stored severity.
-ALIASES: dict[str, Severity] = {
-    "debug": D,
-    "dbg": D,
-    "trace": D,
-    "info": INFO,
-    "information": INFO,
-    "informational": INFO,
-    "notice": INFO,
-    "warning": W,
-    "warn": W,
-    "error": E,
-    "err": E,
-    "critical": C,
-    "crit": C,
-    "fatal": C,
-    "emerg": C,
-    "emergency": C,
-    "alert": C,
-    "panic": C,
-}
-
-#: Exact spellings seen on the wire, for a lookup without lower-casing.
-_EXACT: dict[str, Severity] = {}
-for _name, _severity in ALIASES.items():
-    _EXACT[_name] = _EXACT[_name.upper()] = _EXACT[_name.capitalize()] = _severity
+#: Exact spellings seen on the wire → the stored severity (a lookup without lower-casing).
+EXACT: dict[str, Severity] = {}
+for _name, _severity in (
+    *((s.value.lower(), s) for s in Severity),
+    *SEVERITY_ALIASES.items(),
+):
+    EXACT[_name] = EXACT[_name.upper()] = EXACT[_name.capitalize()] = _severity
 
 
 class UnknownSeverity(ValueError):
@@ -54,10 +28,7 @@ class UnknownSeverity(ValueError):
 def parse_severity(value: object) -> Severity:
     """The stored severity of a name, an alias or an OpenTelemetry severity number."""
     if isinstance(value, str):
-        found = _EXACT.get(value)
-        if found is not None:
-            return found
-        found = ALIASES.get(value.strip().lower())
+        found = EXACT.get(value) or severity_from_text(value)
         if found is not None:
             return found
         if value.strip().isdigit():
@@ -75,11 +46,11 @@ def from_otel_number(number: int) -> Severity:
     if not 1 <= number <= 24:
         raise UnknownSeverity(f"severity number {number} is not an OpenTelemetry one (1-24)")
     if number <= 8:
-        return D  # TRACE 1-4, DEBUG 5-8
+        return Severity.DEBUG  # TRACE 1-4, DEBUG 5-8
     if number <= 12:
-        return INFO
+        return Severity.INFO
     if number <= 16:
-        return W
+        return Severity.WARNING
     if number <= 20:
-        return E
-    return C  # FATAL 21-24
+        return Severity.ERROR
+    return Severity.CRITICAL  # FATAL 21-24

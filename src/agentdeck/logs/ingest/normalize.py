@@ -20,7 +20,7 @@ from datetime import datetime
 from uuid import UUID
 
 from agentdeck.logs.ingest.entry import EntryError, RawEntry
-from agentdeck.logs.severity import _EXACT, UnknownSeverity, parse_severity
+from agentdeck.logs.severity import EXACT, UnknownSeverity, parse_severity
 from agentdeck.logstore.base import COLUMN_FIELDS, LogRecord, Severity
 from agentdeck.settings import LogsSettings
 
@@ -352,7 +352,7 @@ class Normaliser:
                 "too_far_in_future",
             )
         raw_severity = entry.severity
-        severity = _EXACT.get(raw_severity) if isinstance(raw_severity, str) else None
+        severity = EXACT.get(raw_severity) if isinstance(raw_severity, str) else None
         if severity is None:
             if raw_severity is None:
                 if not entry.default_service:
