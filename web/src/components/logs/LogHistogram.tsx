@@ -15,7 +15,7 @@ const TIME = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", hou
 export function LogHistogram({
   histogram,
   range,
-  height = 120,
+  height = 140,
   onZoom,
   onSeverity,
 }: {

@@ -144,23 +144,24 @@ export function LogsExplorer({
           />
           <div className="row log-controls">
             <RangePicker value={state.range} onChange={setRange} presets={LOG_PRESETS} />
-            <button
-              type="button"
-              className={`btn btn-sm live-toggle${state.live ? " on" : ""}`}
-              aria-pressed={state.live}
-              onClick={toggleLive}
-              title={state.live ? "Stop tailing" : "Tail new lines as they arrive"}
-            >
-              <span className="live-dot" aria-hidden="true" /> Live
-            </button>
-            {state.live ? <LiveTail query={state.query} onFrame={onFrame} /> : null}
-            <span className="spacer" />
-            {search.isFetching && !search.isFetchingNextPage ? <Spinner label="Searching" /> : null}
-            <button type="button" className="btn btn-sm" onClick={() => setRun((r) => r + 1)}>
-              <Icon name="refresh" /> Refresh
-            </button>
-            <CopyButton text={`${origin}${logsHref(state)}`} label="Copy link" />
-            {actions}
+            <div className="log-controls-end">
+              <button
+                type="button"
+                className={`btn btn-sm live-toggle${state.live ? " on" : ""}`}
+                aria-pressed={state.live}
+                onClick={toggleLive}
+                title={state.live ? "Stop tailing" : "Tail new lines as they arrive"}
+              >
+                <span className="live-dot" aria-hidden="true" /> Live
+              </button>
+              {state.live ? <LiveTail query={state.query} onFrame={onFrame} /> : null}
+              {search.isFetching && !search.isFetchingNextPage ? <Spinner label="Searching" /> : null}
+              <button type="button" className="btn btn-sm" onClick={() => setRun((r) => r + 1)}>
+                <Icon name="refresh" /> Refresh
+              </button>
+              <CopyButton text={`${origin}${logsHref(state)}`} label="Copy link" />
+              {actions}
+            </div>
           </div>
         </div>
         {histogram.data && span && histogram.data.buckets.length > 0 ? (
