@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.ws_fanout",
     "bench.notify",
     "bench.alerting",
+    "bench.logs_store",
 ]
 
 

@@ -1,9 +1,10 @@
 """Log ingest over HTTP into a running agentdeck (embedded DuckDB log store).
 
-Workload: JSON batches of 1,000 realistic log lines (``POST /api/v1/logs/batch``): messages of
-80-300 bytes built from a few dozen templates with varying ids, durations and paths, 20
-services, the five severities (mostly INFO), two stream labels and an agent per line, time
-stamps within the last minutes. The bodies are encoded before the clock starts.
+Workload: JSON batches of 1,000 realistic log lines (``POST /api/v1/logs/batch``) from the log
+benchmarks' generator (``bench/_logs_data.py``: messages of 80-300 bytes from ~40 templates
+with varying ids, durations and paths, 20 services, the five severities, mostly INFO, three
+stream labels and an agent per line, a trace id on one line in ten), time stamps over the
+last five minutes. The bodies are encoded before the clock starts.
 
 * warm-up: the first ``WARMUP`` bodies go to the server before its clock starts.
 * figure: 4 concurrent HTTP clients (this process, aiohttp: see ``bench/_load.py``) POST the
@@ -11,6 +12,8 @@ stamps within the last minutes. The bodies are encoded before the clock starts.
   DuckDB log store, rate limits off) with a developer API key. The clock stops when the last
   answer arrived (200: lines durable); every answer must report all 1,000 lines accepted.
 * memory: the server's peak resident set (``VmHWM``) once the run is over.
+* the server's CPU time per line (its event-loop thread, and all its threads with DuckDB's),
+  which varies far less with the machine's load than the rate.
 
 Targets: >= 150,000 lines/s; server RSS < 500 MB.
 """
@@ -19,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -28,94 +31,42 @@ import orjson
 from bench import Figure, machine
 from bench._agentdeck import SERVERS, agentdeck_server
 from bench._load import send
+from bench._logs_data import generate
+from bench.ingest_http import _cpu_seconds
 
 TARGET = 150_000
 RSS_TARGET_MB = 500
 BATCH = 1000
 CLIENTS = 4
 WARMUP = 8
-SERVICES = [
-    f"svc-{name}"
-    for name in (
-        "api",
-        "auth",
-        "billing",
-        "cart",
-        "catalog",
-        "checkout",
-        "search",
-        "payments",
-        "users",
-        "orders",
-        "inventory",
-        "shipping",
-        "notify",
-        "ledger",
-        "gateway",
-        "planner",
-        "retriever",
-        "ranker",
-        "memory",
-        "tools",
-    )
-]
-SEVERITIES = (("DEBUG", 15), ("INFO", 60), ("WARNING", 15), ("ERROR", 8), ("CRITICAL", 2))
-TEMPLATES = (
-    "GET /api/v1/items/{id} 200 {ms}ms user={user} trace={trace}",
-    "POST /api/v1/orders 201 {ms}ms order={id} items={n} total={amount} currency=EUR",
-    'tool call search(query="{word} {word2}") returned {n} results in {ms} ms',
-    "LLM request model=gpt-4o-mini prompt_tokens={n} completion_tokens={m} latency={ms}ms",
-    "retrying upstream {host}:{port} after timeout (attempt {n} of 5), backoff {ms}ms",
-    "cache miss for key session:{user}:{id}; loading from postgres took {ms} ms",
-    "payment {id} declined by provider: insufficient funds (code {code}) user={user}",
-    "worker {n} picked job {id} from queue default; {m} jobs waiting, oldest {ms}ms",
-    "connection pool exhausted: {n} in use, {m} waiting, request {id} queued for {ms} ms",
-    "agent {user} finished step {n}/{m}: {word} -> {word2} ({ms} ms, {amount} tokens)",
-    "validation failed for field '{word}' in request {id}: expected integer, got '{word2}'",
-    "slow query ({ms} ms): SELECT * FROM orders WHERE customer_id = {id} AND status = '{word}'",
-)
-WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
-
-
-def _line(rng: random.Random) -> str:
-    text = rng.choice(TEMPLATES).format(
-        id=rng.randrange(10**9),
-        ms=rng.randrange(1, 5000),
-        user=f"u{rng.randrange(10**5)}",
-        trace=f"{rng.getrandbits(64):016x}",
-        n=rng.randrange(1, 50),
-        m=rng.randrange(1, 500),
-        amount=f"{rng.random() * 1000:.2f}",
-        word=rng.choice(WORDS),
-        word2=rng.choice(WORDS),
-        host=f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
-        port=rng.choice((443, 5432)),
-        code=rng.randrange(1000, 9999),
-    )
-    if len(text) < 80:
-        text += " " + "context=" + "x" * (80 - len(text))
-    return text[:300]
 
 
 def make_bodies(requests: int, seed: int = 7) -> list[bytes]:
-    rng = random.Random(seed)
-    severities = [name for name, weight in SEVERITIES for _ in range(weight)]
+    """``requests`` JSON batch bodies of ``BATCH`` lines from the log benchmarks' generator
+    (``bench/_logs_data.py``), time stamps over the last five minutes."""
     now = time.time_ns()
     bodies = []
-    for _ in range(requests):
+    for records in generate(
+        requests * BATCH,
+        tenant_id=uuid.uuid4(),
+        start_ns=now - 300 * 10**9,
+        end_ns=now,
+        seed=seed,
+        chunk=BATCH,
+    ):
         entries: list[dict[str, Any]] = []
-        for _ in range(BATCH):
-            service = rng.choice(SERVICES)
-            entries.append(
-                {
-                    "timestamp": now - rng.randrange(300 * 10**9),
-                    "severity": rng.choice(severities),
-                    "service": service,
-                    "message": _line(rng),
-                    "labels": {"env": "prod", "region": rng.choice(("eu-west", "us-east"))},
-                    "agent": f"agent-{rng.randrange(40)}",
-                }
-            )
+        for record in records:
+            entry: dict[str, Any] = {
+                "timestamp": record.ts_ns,
+                "severity": record.severity.value,
+                "service": record.service,
+                "message": record.message,
+                "labels": dict(record.labels),
+                "agent": record.agent,
+            }
+            if record.trace_id:
+                entry["trace_id"], entry["span_id"] = record.trace_id, record.span_id
+            entries.append(entry)
         bodies.append(orjson.dumps({"entries": entries}))
     return bodies
 
@@ -148,13 +99,18 @@ def run(requests: int, budget: float) -> list[Figure]:
         auth = {**headers, "X-API-Key": key}
         path = "/api/v1/logs/batch"
         send(url, path, bodies[:WARMUP], auth, clients=CLIENTS, check=_all_accepted)
+        loop_before, all_before, _ = _cpu_seconds(pid)
         sent, elapsed = send(
             url, path, bodies[WARMUP:], auth, clients=CLIENTS, check=_all_accepted, budget=budget
         )
+        loop_after, all_after, _ = _cpu_seconds(pid)
         rss = _peak_rss_mb(pid)
     rate = sent * BATCH / elapsed
+    per_line = 1e9 / (sent * BATCH)
     print(
-        f"  {sent * BATCH:,} lines in {elapsed:.2f} s: {rate:,.0f} lines/s; server peak RSS "
+        f"  {sent * BATCH:,} lines in {elapsed:.2f} s: {rate:,.0f} lines/s; server CPU per "
+        f"line {(loop_after - loop_before) * per_line:,.0f} ns event loop, "
+        f"{(all_after - all_before) * per_line:,.0f} ns all threads; server peak RSS "
         f"{rss:.0f} MB; load average {os.getloadavg()[0]:.1f}"
     )
     return [

@@ -229,3 +229,15 @@ async def test_basic_auth_with_an_api_key_as_password(deck: Deck) -> None:
         "/api/v1/logs/batch", json={"entries": [entry("basic")]}, auth=("anyone", "secret")
     )
     assert response.status_code == 401
+
+
+async def test_a_failed_store_is_a_503_and_not_ready(deck: Deck) -> None:
+    state = deck.api.app.state.deck  # type: ignore[attr-defined]
+    await state.log_store.close()  # the store stops answering
+    response = await deck.batch([entry("lost?")])
+    assert response.status_code == 503
+    assert response.json()["type"] == "/problems/log-store-unavailable"
+    assert response.headers["retry-after"] == "1"
+    ready = await deck.api.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["failed"] == ["log_store"]

@@ -117,7 +117,9 @@ async def test_a_slow_reader_gets_a_dropped_marker_and_the_server_stays_bounded(
                 continue
             dropped += data["data"].get("dropped", 0)
             received += [int(line["message"].split()[0]) for line in data["data"]["lines"]]
+        metrics = (await http.get("/metrics")).text
     assert dropped > 0
     assert len(received) + dropped == 400
+    assert f"agentdeck_log_tail_dropped_lines_total {float(dropped)}" in metrics
     assert received == sorted(received)
     assert server.app.state.deck.settings.logs.tail_queue_lines == 10

@@ -131,6 +131,7 @@ def test_severity_values_are_normalised() -> None:
         ('} |= "x"', 0, 'unexpected "}"'),
         ('{a="x"} | json | b=~"["', 20, "invalid regex"),
         ('{a="x"} |=', 10, "quoted string"),
+        ('|~ "(?<n>x)"', 3, "(?P<name>...)"),
     ],
 )
 def test_errors_name_the_position(text: str, position: int, fragment: str) -> None:
@@ -292,6 +293,11 @@ def test_logfmt_fields() -> None:
     rec = record(message)
     assert matches(parse('| logfmt | level="info" | msg=~"hello.*" | missing=""'), rec)
     assert not matches(parse('| logfmt | level=~"debug|warn"'), rec)
+
+
+@pytest.mark.parametrize("pattern", ["\\(?<x", "[(?<]x", "[]?(<]", "[^](?<]"])
+def test_new_named_group_check_skips_escapes_and_classes(pattern: str) -> None:
+    assert parse(f"|~ `{pattern}`").line_filters[0].value == pattern
 
 
 def test_regex_wrapping_is_the_same_for_every_engine() -> None:

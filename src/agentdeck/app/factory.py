@@ -40,7 +40,7 @@ from agentdeck.server.middleware import (
 from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
-from agentdeck.settings import Settings
+from agentdeck.settings import LogStoreBackend, Settings
 from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
@@ -192,9 +192,24 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
 
 async def _open_log_store(settings: Settings) -> LogStore:
+    """The configured log store, started: the DuckDB file beside the metrics store, or
+    ClickHouse."""
     from agentdeck.logstore.factory import open_log_store
 
-    return await open_log_store(settings)
+    config = settings.logs
+    if config.backend is LogStoreBackend.clickhouse:
+        return await open_log_store(
+            "clickhouse",
+            url=config.clickhouse_url,
+            database=config.clickhouse_database,
+            user=config.clickhouse_user,
+            password=config.clickhouse_password.get_secret_value() or None,
+        )
+    return await open_log_store(
+        "duckdb",
+        path=settings.data_dir / config.duckdb_file,
+        memory_limit=config.duckdb_memory_limit,
+    )
 
 
 def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None:

@@ -57,7 +57,7 @@ def line_dict(record: LogRecord) -> dict[str, Any]:
         "id": record.id,
         "ts": rfc3339_ns(record.ts_ns),
         "service": record.service,
-        "severity": record.severity.value,
+        "severity": record.severity,  # a StrEnum: the str itself (its .value is a slow descriptor)
         "agent": record.agent,
         "message": record.message,
         "labels": dict(record.labels),
@@ -82,7 +82,7 @@ def line_row(record: LogRecord) -> Row:
         record.id,
         record.ts_ns,
         record.service,
-        record.severity.value,
+        record.severity,
         record.agent,
         record.message,
         record.labels,

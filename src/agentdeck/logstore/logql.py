@@ -73,7 +73,8 @@ MATCH_OPS = ("=~", "!~", "!=", "=")
 LINE_OPS = ("|=", "!=", "|~", "!~")
 PARSERS = ("json", "logfmt")
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/\-]*")
+# Label names: a letter or "_" (any script), then letters, digits and ``_ . : / -``.
+_NAME = re.compile(r"[^\W\d][\w.:/\-]*")
 _FIELD_SANITISE = re.compile(r"[^A-Za-z0-9_]")
 _GO_ESCAPES = {
     "a": "\a",
@@ -116,6 +117,8 @@ def _regex_problem(pattern: str) -> str | None:
         return f"longer than {MAX_REGEX_CHARS} characters"
     if "\x00" in pattern:
         return "contains a NUL character"
+    if _has_new_named_group(pattern):  # RE2 releases before 2023 (old ClickHouse) lack it
+        return "write named groups as (?P<name>...)"
     for candidate in (pattern, anchored_regex(pattern)):
         try:
             _compiled(candidate)
@@ -125,6 +128,31 @@ def _regex_problem(pattern: str) -> str | None:
                 detail = detail.decode("utf-8", "replace")
             return str(detail)
     return None
+
+
+def _has_new_named_group(pattern: str) -> bool:
+    """Does ``pattern`` use ``(?<name>...)`` outside escapes and character classes?"""
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            # a "]" right after "[" or "[^" is a literal member
+            if pattern.startswith("^]", i + 1):
+                i += 2
+            elif pattern.startswith("]", i + 1):
+                i += 1
+        elif pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
+            return True
+        i += 1
+    return False
 
 
 # --- the parser ------------------------------------------------------------------------------

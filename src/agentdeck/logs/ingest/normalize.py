@@ -5,13 +5,12 @@ or ``logs.max_future_seconds`` ahead), the severity (the vocabulary of
 :mod:`agentdeck.logs.severity`), the service, the message (cut to ``logs.max_line_bytes``
 with ``truncated`` set; invalid UTF-8 was replaced by the decoders), trace and span ids (hex),
 labels (names ``[A-Za-z_][A-Za-z0-9_]*``, string values, at most ``logs.max_labels``), and the
-tenant's stream cap (:class:`StreamTracker`). The record gets an id that sorts with its time.
+tenant's stream cap (:class:`StreamTracker`). The record gets an id from
+:class:`~agentdeck.logstore.base.RecordIds` (it carries the time and sorts with it).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -21,7 +20,7 @@ from uuid import UUID
 
 from agentdeck.logs.ingest.entry import EntryError, RawEntry
 from agentdeck.logs.severity import EXACT, UnknownSeverity, parse_severity
-from agentdeck.logstore.base import COLUMN_FIELDS, LogRecord, Severity
+from agentdeck.logstore.base import COLUMN_FIELDS, LogRecord, RecordIds, Severity
 from agentdeck.settings import LogsSettings
 
 NS = 1_000_000_000
@@ -58,26 +57,6 @@ class Limits:
 class Refused(Exception):
     def __init__(self, field: str, message: str, reason: str) -> None:
         self.field, self.message, self.reason = field, message, reason
-
-
-# --- ids ---------------------------------------------------------------------------------------
-
-_counter = itertools.count()
-_node: list[str] = []
-
-
-def _node_hex() -> str:
-    if not _node:
-        _node.append(os.urandom(4).hex())
-    return _node[0]
-
-
-def record_id(ts_ns: int) -> str:
-    """32 hex digits: the time (16, so ids sort with time), this process (8) and a counter (8).
-
-    Unique across replicas and restarts in practice: the process part is random per process.
-    """
-    return f"{ts_ns:016x}{_node_hex()}{next(_counter) & 0xFFFFFFFF:08x}"
 
 
 # --- timestamps --------------------------------------------------------------------------------
@@ -283,6 +262,7 @@ class Normaliser:
         oldest_ns: int,
         now_ns: int | None = None,
         label_cache: LabelCache | None = None,
+        ids: RecordIds | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.limits = limits
@@ -293,7 +273,7 @@ class Normaliser:
         self.oldest_ns = oldest_ns
         self.newest_ns = self.now_ns + limits.max_future_ns
         self.retention_days = 0  # for the message; set by the caller
-        self.node = _node_hex()
+        self.ids = RecordIds() if ids is None else ids
 
     def _labels(
         self, raw: Mapping[str, object], service: str, agent: str
@@ -418,7 +398,7 @@ class Normaliser:
                 "cardinality_limit",
             )
         return LogRecord(
-            id=f"{ts_ns:016x}{self.node}{next(_counter) & 0xFFFFFFFF:08x}",
+            id=self.ids.next(ts_ns),
             tenant_id=self.tenant_id,
             ts_ns=ts_ns,
             service=service,

@@ -27,7 +27,7 @@ from agentdeck.errors import Unavailable
 from agentdeck.logs.ingest.entry import Decoded, EntryError
 from agentdeck.logs.ingest.normalize import NS, LabelCache, Limits, Normaliser, StreamTracker
 from agentdeck.logs.metrics import LogMetrics
-from agentdeck.logstore.base import LogRecord, LogStore, LogStoreError
+from agentdeck.logstore.base import LogRecord, LogStore, LogStoreError, RecordIds
 from agentdeck.settings import LogsSettings
 
 log = structlog.get_logger(__name__)
@@ -71,6 +71,7 @@ class LogIngestor:
             settings.max_streams_per_tenant, int(settings.stream_idle_seconds * NS)
         )
         self.label_cache: LabelCache = {}
+        self.ids = RecordIds()
         self.processors: list[LineProcessor] = []
         self.listeners: list[WriteListener] = []
         self._retention_days = retention_days
@@ -115,6 +116,7 @@ class LogIngestor:
             oldest_ns=now - days * DAY_NS,
             now_ns=now,
             label_cache=self.label_cache,
+            ids=self.ids,
         )
         normaliser.retention_days = days
         records: Sequence[LogRecord] = normaliser.run(decoded.entries, errors)
