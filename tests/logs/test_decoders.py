@@ -234,6 +234,9 @@ def test_loki_json() -> None:
                         ["1700000000000000001", "with meta", {"trace_id": "ab" * 16, "user": "u"}],
                         ["soon", "bad ts"],
                         ["1700000000000000002"],
+                        [{"ns": 1}, "ts is an object"],
+                        [True, "ts is a boolean"],
+                        [1700000000000000003, "ts as a number"],
                     ],
                 },
                 {"stream": {"service_name": "web", "job": "nginx"}, "values": [["1", "x"]]},
@@ -241,9 +244,15 @@ def test_loki_json() -> None:
         }
     )
     decoded = loki.decode_json(body)
-    first, second, third, fourth, fifth = decoded.entries
-    assert third is None and fourth is None
-    assert [(e.index, e.field) for e in decoded.errors] == [(2, "timestamp"), (3, "values")]
+    first, second, third, fourth, bad_object, bad_bool, number, fifth = decoded.entries
+    assert third is None and fourth is None and bad_object is None and bad_bool is None
+    assert [(e.index, e.field) for e in decoded.errors] == [
+        (2, "timestamp"),
+        (3, "values"),
+        (4, "timestamp"),
+        (5, "timestamp"),
+    ]
+    assert number is not None and number.timestamp == 1_700_000_000_000_000_003
     assert first is not None and second is not None and fifth is not None
     assert (first.service, first.severity, first.agent) == ("api", "error", "b1")
     assert first.labels == {"env": "prod"} and first.timestamp == 1_700_000_000_000_000_000

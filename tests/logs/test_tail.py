@@ -9,7 +9,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from agentdeck.identity.roles import Role
-from tests.conftest import Factory
+from tests.conftest import REDIS_URL, Factory
 from tests.logs.conftest import entry
 from tests.realtime.conftest import (
     DEADLINE,
@@ -123,3 +123,31 @@ async def test_a_slow_reader_gets_a_dropped_marker_and_the_server_stays_bounded(
     assert f"agentdeck_log_tail_dropped_lines_total {float(dropped)}" in metrics
     assert received == sorted(received)
     assert server.app.state.deck.settings.logs.tail_queue_lines == 10
+
+
+async def test_the_tail_over_the_redis_bus(live_server: Start, factory: Factory) -> None:
+    """With Redis the lines travel through it as JSON rows (as between replicas)."""
+    server = await live_server(redis_url=REDIS_URL)
+    tenant = await factory.tenant()
+    viewer = await factory.user(Role.viewer, tenant)
+    key = await factory.api_key(Role.developer, tenant)
+    async with _http(server) as http, authed(server, token_of(viewer)) as ws:
+        await subscribe(ws, "logs", query='{severity="warn"}')
+        response = await http.post(
+            "/api/v1/logs/batch",
+            json={
+                "entries": [
+                    entry("quiet"),
+                    entry("via redis", severity="WARNING", labels={"k": "v"}),
+                ]
+            },
+            headers=key.headers,
+        )
+        assert response.status_code == 200
+        frame = await recv_type(ws, "event")
+    (line,) = frame["data"]["lines"]
+    assert (line["message"], line["severity"], line["labels"]) == (
+        "via redis",
+        "WARNING",
+        {"k": "v"},
+    )

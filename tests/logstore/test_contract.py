@@ -11,6 +11,7 @@ import pytest
 
 from agentdeck.logstore.base import (
     Cursor,
+    FieldFilter,
     LineFilter,
     LogQuery,
     LogQueryError,
@@ -258,6 +259,56 @@ async def test_stores_agree_with_logql_matches(store: LogStore, text: str) -> No
     got = await everything(store, tenant, query)
     assert [r.id for r in got] == [r.id for r in want]
     assert got == want
+
+
+FIELD_VALUES = {
+    "service": [*SERVICES, ""],
+    "agent": [*AGENTS],
+    "trace_id": ["abc123", "def456", ""],
+    "span_id": ["s1", ""],
+    "template": ["1", "2", "17", ""],
+    "region": ["eu-west", "us-east", "ap", ""],
+    "k8s.pod": ["web-1", "web-2", "db-0", ""],
+    "ключ": ["значение", "x", ""],
+    "missing": ["", "x"],
+    "severity": ["ERROR", "INFO", "WARNING", ""],
+}
+
+
+def random_query(rng: random.Random) -> LogQuery:
+    """A query of random matchers and filters over the corpus's vocabulary."""
+    regexes = ["a.*", ".*-[0-9]", "", "(?i)API|db", "e.*|ap", "[0-9]+", ".+", "web-[12]", ".*"]
+    words = ["timeout", "Timeout", "héllo", "status=", "a.b", "", "😀", "\n", " "]
+    line_regexes = ["[Tt]imeout", "^$", "日本|😀", "status=[0-9]{3}", "(?i)error", "line.break"]
+    matchers = []
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        op = rng.choice(["=", "!=", "=~", "!~"])
+        name = rng.choice(list(FIELD_VALUES))
+        value = rng.choice(regexes if "~" in op else FIELD_VALUES[name])
+        matchers.append(Matcher(name, op, value))
+    lines = []
+    for _ in range(rng.choice([0, 0, 1, 2])):
+        op = rng.choice(["|=", "!=", "|~", "!~"])
+        lines.append(LineFilter(op, rng.choice(line_regexes if "~" in op else words)))
+    fields = []
+    for _ in range(1 if rng.random() < 0.3 else 0):
+        op = rng.choice(["=", "!=", "=~", "!~"])
+        name = rng.choice(["status", "user", "level", "msg", "nested_k", "ok", "dur"])
+        plain = ["500", "u1", "error", "ok", "v2", "true", ""]
+        value = rng.choice(["u[12]", "time.*", "[0-9]+ms", "e.*"] if "~" in op else plain)
+        fields.append(FieldFilter(rng.choice(["json", "logfmt"]), name, op, value))
+    return LogQuery(tuple(matchers), tuple(lines), tuple(fields))
+
+
+async def test_random_queries_agree_with_logql_matches(store: LogStore) -> None:
+    tenant = uuid.uuid4()
+    records = corpus(tenant, n=300, seed=11)
+    await store.write(records)
+    rng = random.Random(5)
+    for _ in range(60):
+        query = random_query(rng)
+        want = [r.id for r in newest_first([r for r in records if matches(query, r)])]
+        assert [r.id for r in await everything(store, tenant, query)] == want, query
 
 
 async def test_matchers_select_what_they_say(store: LogStore) -> None:

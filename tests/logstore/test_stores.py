@@ -209,3 +209,12 @@ async def test_clickhouse_down_is_a_store_error() -> None:
         await store.start()
     with pytest.raises(ValueError):
         ClickHouseLogStore("clickhouse://127.0.0.1:9000/bad-name!")
+
+
+async def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    path.write_bytes(b"not a database" * 1000)
+    store = DuckDBLogStore(path)
+    with pytest.raises(LogStoreError, match="cannot open"):
+        await store.start()
+    await store.close()

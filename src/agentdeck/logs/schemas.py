@@ -20,7 +20,7 @@ LogSeverity = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 class LogLine(BaseModel):
     """One stored log line."""
 
-    id: str = Field(description="Unique in the tenant; sorts with time (32 hex digits).")
+    id: str = Field(description="Unique in the tenant; opaque (26 hex digits carrying the time).")
     ts: str = Field(description="When the line was written: RFC 3339, UTC, with nanoseconds.")
     service: str
     severity: LogSeverity

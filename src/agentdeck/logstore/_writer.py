@@ -1,12 +1,14 @@
 """Group commit for the log stores: concurrent writes coalesced into one insert.
 
 Callers of :meth:`GroupCommit.submit` queue their records; one task hands the queued batches,
-up to ``max_records`` at a time, to ``commit`` on the store's writer thread, and each caller's
-``submit`` returns once the insert holding its records returned (committed). While writers
-overlap (a batch arrived during the previous commit), a lone queued batch waits up to
-``linger`` seconds for a second one to share its commit, as PostgreSQL's ``commit_delay``
-does; a lone writer never waits. A failed group is retried batch by batch, so one bad batch
-fails only its own caller.
+up to ``max_records`` at a time, to ``prepare`` (building the insert's columns, on its own
+thread) and then to ``commit`` on the store's writer thread; each caller's ``submit`` returns
+once the insert holding its records returned (committed). The two stages overlap: the next
+group is prepared while the previous one commits (the database works without the GIL, the
+column building needs it). While writers overlap (a batch arrived during the previous round),
+a lone queued batch waits up to ``linger`` seconds for a second one to share its commit, as
+PostgreSQL's ``commit_delay`` does; a lone writer never waits. A failed group is retried batch
+by batch, so one bad batch fails only its own caller.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from agentdeck.logstore.base import LogRecord, LogStoreError
 
-Commit = Callable[[list[Sequence[LogRecord]]], None]
+P = TypeVar("P")
 
 
 @dataclass(slots=True)
@@ -28,18 +31,24 @@ class _Pending:
     future: asyncio.Future[None]
 
 
-class GroupCommit:
+class GroupCommit(Generic[P]):
+    """``prepare(batches) -> P`` runs on ``prepare_executor``, ``commit(P)`` on ``executor``."""
+
     def __init__(
         self,
-        commit: Commit,
+        prepare: Callable[[list[Sequence[LogRecord]]], P],
+        commit: Callable[[P], None],
         executor: Executor,
+        prepare_executor: Executor,
         *,
         linger: float,
         max_records: int,
         name: str,
     ) -> None:
+        self._prepare = prepare
         self._commit = commit
         self._executor = executor
+        self._prepare_executor = prepare_executor
         self._linger_s = linger
         self._max_records = max_records
         self._name = name
@@ -78,18 +87,64 @@ class GroupCommit:
 
     async def _loop(self) -> None:
         overlapping = False
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                if overlapping and len(self._pending) == 1 and not self._closing:
-                    await self._linger()
-                group = self._take_group()
-                arrived = self.calls
-                await self._commit_group(group)
-                overlapping = self.calls > arrived
-            if self._closing and not self._pending:
-                return
+        committing: asyncio.Task[None] | None = None  # the previous group's commit
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    if overlapping and len(self._pending) == 1 and not self._closing:
+                        await self._linger()
+                    group = self._take_group()
+                    arrived = self.calls
+                    prepared = await self._run_prepare(group)
+                    if committing is not None:
+                        await committing
+                    if prepared is None:  # preparing failed: each batch on its own
+                        committing = None
+                        await self._one_by_one(group)
+                    else:
+                        committing = asyncio.create_task(self._commit_prepared(group, prepared))
+                    overlapping = self.calls > arrived
+                if self._closing and not self._pending:
+                    return
+        finally:
+            if committing is not None:
+                await committing
+
+    async def _run_prepare(self, group: list[_Pending]) -> tuple[P] | None:
+        loop = asyncio.get_running_loop()
+        batches = [p.records for p in group]
+        try:
+            return (await loop.run_in_executor(self._prepare_executor, self._prepare, batches),)
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0].future, exc)
+            return None
+
+    async def _commit_prepared(self, group: list[_Pending], prepared: tuple[P]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._commit, prepared[0])
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0].future, exc)
+            else:
+                await self._one_by_one(group)
+            return
+        self.transactions += 1
+        self.records += sum(len(p.records) for p in group)
+        for item in group:
+            _settle(item.future)
+
+    async def _one_by_one(self, group: list[_Pending]) -> None:
+        """After a failure: each batch alone, so a bad one fails only its own caller."""
+        for item in group:
+            if item.future.done():
+                continue
+            prepared = await self._run_prepare([item])
+            if prepared is not None:
+                await self._commit_prepared([item], prepared)
 
     async def _linger(self) -> None:
         if self._linger_s <= 0:
@@ -108,22 +163,6 @@ class GroupCommit:
             count += 1
         group, self._pending = self._pending[:count], self._pending[count:]
         return group
-
-    async def _commit_group(self, group: list[_Pending]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._commit, [p.records for p in group])
-        except Exception as exc:
-            if len(group) == 1:
-                _settle(group[0].future, exc)
-                return
-            for item in group:  # one bad batch must not fail its neighbours
-                await self._commit_group([item])
-            return
-        self.transactions += 1
-        self.records += sum(len(p.records) for p in group)
-        for item in group:
-            _settle(item.future)
 
 
 def _settle(future: asyncio.Future[None], exc: BaseException | None = None) -> None:

@@ -120,8 +120,9 @@ class ClickHouseLogStore:
         self._all_clients: list[Client] = []
         self._writer_client: Client | None = None
         self._writer: ThreadPoolExecutor | None = None
+        self._preparer: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
-        self._group: GroupCommit | None = None
+        self._group: GroupCommit[list[list[Any]]] | None = None
         self._closing = False
         self._closed = False
         self.server_version = ""
@@ -143,6 +144,7 @@ class ClickHouseLogStore:
         if self._writer is not None:
             return
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="logstore-ch-writer")
+        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="logstore-ch-prepare")
         self._readers = ThreadPoolExecutor(
             self._read_connections, thread_name_prefix="logstore-ch-read"
         )
@@ -150,11 +152,14 @@ class ClickHouseLogStore:
             await self._run_writer(self._open_sync)
         except BaseException:
             self._writer.shutdown(wait=False)
+            self._preparer.shutdown(wait=False)
             self._readers.shutdown(wait=False)
             raise
         self._group = GroupCommit(
+            self._prepare_sync,
             self._insert_sync,
             self._writer,
+            self._preparer,
             linger=self._commit_linger,
             max_records=self._max_batch_records,
             name="logstore-clickhouse-writer",
@@ -212,6 +217,8 @@ class ClickHouseLogStore:
         await loop.run_in_executor(None, self._readers.shutdown, True)
         await self._run_writer(self._close_sync)
         self._writer.shutdown(wait=False)
+        if self._preparer is not None:
+            self._preparer.shutdown(wait=False)
 
     def _close_sync(self) -> None:
         for client in [*self._all_clients, self._writer_client]:
@@ -282,24 +289,15 @@ class ClickHouseLogStore:
             "records": group.records,
         }
 
-    def _insert_sync(self, parts: list[Sequence[LogRecord]]) -> None:
+    def _prepare_sync(self, parts: list[Sequence[LogRecord]]) -> list[list[Any]]:
+        """The insert's columns (on the prepare thread, while the previous insert runs)."""
         records = [r for part in parts for r in part] if len(parts) > 1 else list(parts[0])
-        columns = [
-            [r.tenant_id for r in records],
-            [r.ts_ns for r in records],
-            [r.id for r in records],
-            [r.service for r in records],
-            [_common.SEVERITY_CODE[r.severity] for r in records],
-            [r.agent for r in records],
-            [r.trace_id for r in records],
-            [r.span_id for r in records],
-            [r.message for r in records],
-            [list(r.labels) for r in records],
-            [list(r.labels.values()) for r in records],
-            [1 if r.truncated else 0 for r in records],
-            [r.template_id for r in records],
-            [r.observed_ns for r in records],
-        ]
+        try:
+            return _columns(records)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc
+
+    def _insert_sync(self, columns: list[list[Any]]) -> None:
         client = self._write_client
         try:
             client.execute(
@@ -668,6 +666,25 @@ def _matcher_sql(matcher: Matcher, key: str, params: dict[str, Any]) -> str:
     params[key] = logql.anchored_regex(value)
     negate = "NOT " if op == "!~" else ""
     return f"{negate}match({column}, %({key})s)"
+
+
+def _columns(records: Sequence[LogRecord]) -> list[list[Any]]:
+    return [
+        [r.tenant_id for r in records],
+        [r.ts_ns for r in records],
+        [r.id for r in records],
+        [r.service for r in records],
+        [_common.SEVERITY_CODE[r.severity] for r in records],
+        [r.agent for r in records],
+        [r.trace_id for r in records],
+        [r.span_id for r in records],
+        [r.message for r in records],
+        [list(r.labels) for r in records],
+        [list(r.labels.values()) for r in records],
+        [1 if r.truncated else 0 for r in records],
+        [r.template_id for r in records],
+        [r.observed_ns for r in records],
+    ]
 
 
 def _record(tenant_id: UUID, row: Sequence[Any]) -> LogRecord:

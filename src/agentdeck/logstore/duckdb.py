@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS log_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT 
 CREATE TABLE IF NOT EXISTS logs (
     tenant_id UUID NOT NULL,
     ts_ns BIGINT NOT NULL,
-    id VARCHAR NOT NULL,
+    id VARCHAR NOT NULL USING COMPRESSION zstd,
     service VARCHAR NOT NULL,
     severity UTINYINT NOT NULL,
     agent VARCHAR NOT NULL,
@@ -112,8 +112,11 @@ class DuckDBLogStore:
         self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
         self._all_cursors: list[duckdb.DuckDBPyConnection] = []
         self._writer: ThreadPoolExecutor | None = None
+        self._preparer: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
-        self._group: GroupCommit | None = None
+        self._group: GroupCommit[tuple[pa.Table, int, int]] | None = None
+        # Label sets seen lately → their JSON (label sets repeat: one per stream).
+        self._labels_cache: dict[tuple[tuple[str, str], ...], str] = {}
         self._closing = False
         self._closed = False
         # Bounds of the stored times (for clamping open-ended scans such as context).
@@ -126,6 +129,7 @@ class DuckDBLogStore:
         if self._con is not None:
             return
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="logstore-duckdb-writer")
+        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="logstore-duckdb-prepare")
         self._readers = ThreadPoolExecutor(
             self._read_threads, thread_name_prefix="logstore-duckdb-read"
         )
@@ -133,11 +137,14 @@ class DuckDBLogStore:
             await self._run_writer(self._open_sync)
         except BaseException:
             self._writer.shutdown(wait=False)
+            self._preparer.shutdown(wait=False)
             self._readers.shutdown(wait=False)
             raise
         self._group = GroupCommit(
+            self._prepare_sync,
             self._insert_sync,
             self._writer,
+            self._preparer,
             linger=self._commit_linger,
             max_records=self._max_batch_records,
             name="logstore-duckdb-writer",
@@ -153,6 +160,9 @@ class DuckDBLogStore:
             config["memory_limit"] = self._memory_limit
         try:
             con = duckdb.connect(str(self.path), config=config)
+        except duckdb.Error as exc:
+            raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
+        try:
             con.execute(_SCHEMA)
             con.execute(
                 "INSERT INTO log_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
@@ -160,6 +170,7 @@ class DuckDBLogStore:
             )
             low, high = con.execute("SELECT min(ts_ns), max(ts_ns) FROM logs").fetchall()[0]
         except duckdb.Error as exc:
+            con.close()
             raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
         self._con = con
         self._min_ts, self._max_ts = low, high
@@ -181,6 +192,8 @@ class DuckDBLogStore:
         await loop.run_in_executor(None, self._readers.shutdown, True)
         await self._run_writer(self._close_sync)
         self._writer.shutdown(wait=False)
+        if self._preparer is not None:
+            self._preparer.shutdown(wait=False)
 
     def _close_sync(self) -> None:
         for cursor in self._all_cursors:
@@ -251,9 +264,17 @@ class DuckDBLogStore:
             "records": group.records,
         }
 
-    def _insert_sync(self, parts: list[Sequence[LogRecord]]) -> None:
+    def _prepare_sync(self, parts: list[Sequence[LogRecord]]) -> tuple[pa.Table, int, int]:
+        """The Arrow table of a group's records and their time bounds (the prepare thread)."""
         records = [r for part in parts for r in part] if len(parts) > 1 else list(parts[0])
-        table = _arrow(records)
+        try:
+            table = _arrow(records, self._labels_cache)
+        except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
+            raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc
+        return table, min(r.ts_ns for r in records), max(r.ts_ns for r in records)
+
+    def _insert_sync(self, prepared: tuple[pa.Table, int, int]) -> None:
+        table, low, high = prepared
         con = self._db
         try:
             # One INSERT is one transaction: committed (WAL synced) when it returns.
@@ -263,8 +284,6 @@ class DuckDBLogStore:
             ).insert_into("logs")
         except duckdb.Error as exc:
             raise LogStoreError(f"log write failed: {exc}") from exc
-        low = min(r.ts_ns for r in records)
-        high = max(r.ts_ns for r in records)
         self._min_ts = low if self._min_ts is None else min(self._min_ts, low)
         self._max_ts = high if self._max_ts is None else max(self._max_ts, high)
 
@@ -627,26 +646,30 @@ def _labels_json(labels: Mapping[str, str]) -> str:
     return orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _arrow(records: Sequence[LogRecord]) -> pa.Table:
+_LABELS_CACHE_SIZE = 10_000
+
+
+def _arrow(records: Sequence[LogRecord], cache: dict[tuple[tuple[str, str], ...], str]) -> pa.Table:
     tenants: dict[UUID, str] = {}
-    # Lines of one stream often share their labels object: encode each object once.
-    encoded: dict[int, str] = {}
     labels: list[str] = []
+    by_object: dict[int, str] = {}  # lines of one stream often share their labels object
     for r in records:
-        key = id(r.labels)
-        text = encoded.get(key)
+        text = by_object.get(id(r.labels))
         if text is None:
-            text = encoded[key] = _labels_json(r.labels)
+            key = tuple(r.labels.items())
+            text = cache.get(key)
+            if text is None:
+                if len(cache) >= _LABELS_CACHE_SIZE:
+                    cache.clear()
+                text = cache[key] = _labels_json(r.labels)
+            by_object[id(r.labels)] = text
         labels.append(text)
+    for r in records:
+        if r.tenant_id not in tenants:
+            tenants[r.tenant_id] = str(r.tenant_id)
     return pa.table(
         {
-            "tenant_id": pa.array(
-                [
-                    tenants.get(r.tenant_id) or tenants.setdefault(r.tenant_id, str(r.tenant_id))
-                    for r in records
-                ],
-                pa.string(),
-            ),
+            "tenant_id": pa.array([tenants[r.tenant_id] for r in records], pa.string()),
             "ts_ns": pa.array([r.ts_ns for r in records], pa.int64()),
             "id": pa.array([r.id for r in records], pa.string()),
             "service": pa.array([r.service for r in records], pa.string()),

@@ -230,8 +230,12 @@ class Hub:
                 matched = rows
             else:
                 if records is None:
-                    tenant_id = uuid.UUID(tenant)
-                    records = [row_record(tenant_id, row) for row in rows]
+                    try:
+                        tenant_id = uuid.UUID(tenant)
+                        records = [row_record(tenant_id, row) for row in rows]
+                    except (ValueError, TypeError, IndexError, KeyError):
+                        log.warning("logs event with malformed lines", channel=event.channel)
+                        return
                 matched = [
                     row
                     for row, record in zip(rows, records, strict=True)

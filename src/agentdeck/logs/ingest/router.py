@@ -93,7 +93,7 @@ def _errors(result: IngestResult) -> list[FieldError]:
 
 @router.post(
     "/api/v1/logs/batch",
-    operation_id="ingestLogBatch",
+    operation_id="ingest_log_batch",
     response_model=LogIngestResponse,
     responses=_PROBLEMS,
     openapi_extra={
@@ -179,7 +179,7 @@ def _summary(result: IngestResult, total: int) -> str:
 
 @router.post(
     "/v1/logs",
-    operation_id="exportOtlpLogs",
+    operation_id="export_otlp_logs",
     response_class=Response,
     responses={
         200: {
@@ -227,7 +227,7 @@ async def export_otlp_logs(
 
 @router.post(
     "/loki/api/v1/push",
-    operation_id="pushLokiLogs",
+    operation_id="push_loki_logs",
     status_code=204,
     response_class=Response,
     responses={

@@ -58,7 +58,7 @@ def _json(payload: object) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
-@router.get("", operation_id="searchLogs", response_model=LogSearchPage)
+@router.get("", operation_id="search_logs", response_model=LogSearchPage)
 async def search_logs(
     principal: Viewer,
     store: LogStoreDep,
@@ -105,7 +105,7 @@ async def search_logs(
     )
 
 
-@router.get("/histogram", operation_id="logHistogram", response_model=LogHistogram)
+@router.get("/histogram", operation_id="log_histogram", response_model=LogHistogram)
 async def log_histogram(
     principal: Viewer,
     store: LogStoreDep,
@@ -149,7 +149,7 @@ async def log_histogram(
     )
 
 
-@router.get("/labels", operation_id="logLabelNames", response_model=LabelNames)
+@router.get("/labels", operation_id="log_label_names", response_model=LabelNames)
 async def log_label_names(
     principal: Viewer,
     store: LogStoreDep,
@@ -165,7 +165,7 @@ async def log_label_names(
     return LabelNames(names=names)
 
 
-@router.get("/labels/{name}/values", operation_id="logLabelValues", response_model=LabelValues)
+@router.get("/labels/{name}/values", operation_id="log_label_values", response_model=LabelValues)
 async def log_label_values(
     principal: Viewer,
     store: LogStoreDep,
@@ -183,7 +183,7 @@ async def log_label_values(
     return LabelValues(name=name, values=values, limit=limit)
 
 
-@router.get("/{line_id}/context", operation_id="logContext", response_model=LogContextPublic)
+@router.get("/{line_id}/context", operation_id="log_context", response_model=LogContextPublic)
 async def log_context(
     principal: Viewer,
     store: LogStoreDep,

@@ -244,7 +244,9 @@ def decode_json(body: bytes) -> Decoded:
                 )
                 continue
             ts = value[0]
-            if isinstance(ts, str) and not ts.isdigit():
+            if not (isinstance(ts, str) and ts.isdigit()) and (
+                not isinstance(ts, int) or isinstance(ts, bool)
+            ):
                 entries.append(None)
                 errors.append(
                     EntryError(index, "timestamp", "the timestamp must be Unix ns", "invalid")
