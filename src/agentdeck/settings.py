@@ -328,6 +328,36 @@ class LogsSettings(BaseModel):
     )
 
 
+class LogIntelSettings(BaseModel):
+    """Log intelligence: template mining of every ingested line."""
+
+    mining_enabled: bool = Field(
+        True, description="Give every ingested log line a template id (the online miner)."
+    )
+    max_templates_per_tenant: int = Field(
+        10_000,
+        ge=10,
+        le=1_000_000,
+        description="Most templates a tenant's miner keeps; the least recently seen is evicted "
+        "beyond it (counted in `agentdeck_log_templates_evicted`).",
+    )
+    template_samples: int = Field(
+        5, ge=1, le=50, description="Sample lines kept per template (the first ones seen)."
+    )
+    template_services: int = Field(
+        20, ge=1, le=1000, description="Services remembered per template (the first ones seen)."
+    )
+    template_trend_hours: int = Field(
+        24, ge=2, le=168, description="Hourly buckets of each template's rate trend."
+    )
+    templates_save_interval_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds between saves of the miners' state to the state database (also "
+        "saved on shutdown).",
+    )
+
+
 class RealtimeSettings(BaseModel):
     """The WebSocket hub: heartbeats, connection caps, replay and metric coalescing."""
 
@@ -822,6 +852,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
+    logintel: LogIntelSettings = Field(default_factory=LogIntelSettings)
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)

@@ -20,6 +20,8 @@ from agentdeck.db.migrate import upgrade
 from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.identity.service import logs_retention_lookup
+from agentdeck.logintel.templates.metrics import TemplateMetrics
+from agentdeck.logintel.templates.service import TemplateRegistry
 from agentdeck.logs.ingest.service import LogIngestor
 from agentdeck.logs.metrics import LogMetrics
 from agentdeck.logstore.base import LogStore
@@ -70,6 +72,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     metrics = ServerMetrics()
     loop_metrics = _loop_metrics(metrics)
     log_metrics = LogMetrics(metrics.registry)
+    template_metrics = TemplateMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +123,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             ),
             fleet=fleet,
         )
+        state.templates = await _start_mining(state, template_metrics)
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
@@ -146,6 +150,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            if state.templates is not None:
+                await state.templates.save(sessions)  # the templates survive the restart
             await fleet.close()  # stops the replicas unless fleet.keep_replicas_on_shutdown
             if counters is not None:
                 await counters.stop()
@@ -227,6 +233,17 @@ def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None
     readiness.register("log_store", log_store_check)
 
 
+async def _start_mining(state: AppState, metrics: TemplateMetrics) -> TemplateRegistry | None:
+    """The per-tenant template miners, loaded from the state database and registered on the
+    ingest path: every line is stored with its template id."""
+    if not state.settings.logintel.mining_enabled:
+        return None
+    registry = TemplateRegistry(state.settings.logintel, metrics)
+    await registry.load(state.sessions)
+    state.logs.add_processor(registry.processor)
+    return registry
+
+
 def _freeze_heap() -> None:
     """Leave what start-up built (modules, routes, the series dictionary, ...) out of the
     cyclic collector's collections: it lives as long as the app, and walking it made every
@@ -264,6 +281,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
     from agentdeck.fleet.loop import FleetLoop
     from agentdeck.identity.service import logs_retention_days_source, retention_days_source
+    from agentdeck.logintel.templates.service import TemplateSaveLoop
     from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
@@ -304,6 +322,8 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
                     on_scale=state.fleet.wake,
                 )
             )
+    if state.templates is not None:
+        loops.append(TemplateSaveLoop(registry=state.templates, sessions=sessions))
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, store=store, settings=settings),
@@ -389,6 +409,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.fleet.github.router import router as github_router
     from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.logintel.templates.router import router as log_templates_router
     from agentdeck.logs.ingest.router import router as log_ingest_router
     from agentdeck.logs.query.router import router as log_query_router
     from agentdeck.notify.router import router as notify_router
@@ -424,6 +445,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(silences_router)
     app.include_router(trace_router)
     app.include_router(log_ingest_router)
+    app.include_router(log_templates_router)  # before the query router's /{line_id} paths
     app.include_router(log_query_router)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentdeck.bus.base import Bus
 from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.logintel.templates.service import TemplateRegistry
 from agentdeck.logs.ingest.service import LogIngestor
 from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import RateLimiter
@@ -42,3 +43,5 @@ class AppState:
     loops: LoopRunner | None = None
     #: The fleet runtime: its driver (``fleet.driver``) and the loop's wake-up.
     fleet: Fleet | None = None
+    #: Every tenant's template miner (None when ``logintel.mining_enabled`` is off).
+    templates: TemplateRegistry | None = None

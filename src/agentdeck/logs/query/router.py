@@ -24,7 +24,7 @@ from agentdeck.logs.query.schemas import (
 )
 from agentdeck.logs.schemas import line_dict, rfc3339_ns
 from agentdeck.logstore.base import Severity
-from agentdeck.server.deps import LogStoreDep, SettingsDep, Viewer
+from agentdeck.server.deps import LogStoreDep, SettingsDep, StateDep, Viewer
 
 router = APIRouter(prefix="/api/v1/logs", tags=["logs"])
 
@@ -63,9 +63,20 @@ async def search_logs(
     principal: Viewer,
     store: LogStoreDep,
     settings: SettingsDep,
+    state: StateDep,
     query: QueryText = "",
     start: Start = None,
     end: End = None,
+    template: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**62,
+            description="Only lines of this log template (a merged id: of the template it went "
+            "into, with the lines stored under the ids merged into it). The same as "
+            '`{template="<id>"}` in the query, which matches only that exact id.',
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[
         str | None, Query(max_length=256, description="`next_cursor` of the previous page.")
@@ -81,6 +92,10 @@ async def search_logs(
     that is empty or longer than ``logs.query_max_range_days``.
     """
     parsed = service.parse_query(query)
+    if template is not None:
+        registry = state.templates
+        ids = [template] if registry is None else registry.ids_of(principal.tenant_id, template)
+        parsed = service.with_template(parsed, ids)
     span = service.time_range(start, end, settings.logs, time.time_ns())
     page = await service.search(
         store,

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import re
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from agentdeck.logstore.base import (
     LogQueryError,
     LogStore,
     LogStoreError,
+    Matcher,
 )
 from agentdeck.settings import LogsSettings
 
@@ -65,6 +66,15 @@ _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 class TimeRange:
     start_ns: int
     end_ns: int
+
+
+def with_template(query: LogQuery, ids: list[int]) -> LogQuery:
+    """``query`` narrowed to lines carrying one of the template ids ``ids``."""
+    if len(ids) == 1:
+        matcher = Matcher("template", "=", str(ids[0]))
+    else:
+        matcher = Matcher("template", "=~", "|".join(str(i) for i in ids))
+    return replace(query, matchers=(*query.matchers, matcher))
 
 
 def parse_query(text: str) -> LogQuery:
