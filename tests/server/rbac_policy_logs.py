@@ -13,4 +13,6 @@ POLICY: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/logs/labels"): Role.viewer,
     ("GET", "/api/v1/logs/labels/{name}/values"): Role.viewer,
     ("GET", "/api/v1/logs/{line_id}/context"): Role.viewer,
+    ("GET", "/api/v1/logs/templates"): Role.viewer,
+    ("GET", "/api/v1/logs/templates/{template_id}"): Role.viewer,
 }
