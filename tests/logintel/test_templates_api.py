@@ -197,3 +197,22 @@ async def test_eviction_bound_is_counted_in_metrics(
     assert _metric(text, "agentdeck_log_template_lines_mined_total") == len(lines)
     assert _metric(text, "agentdeck_log_templates") <= 10
     assert _metric(text, "agentdeck_log_template_mining_duration_seconds_count") >= 1
+
+
+async def test_merged_ids_resolve_to_the_surviving_template(deck: Deck) -> None:
+    users = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank"]
+    await deck.batch([entry(f"User {u} logged in from console") for u in users])
+    stored = {line["message"].split()[1]: line["template_id"] for line in await deck.search()}
+    assert len(set(stored.values())) == 2  # "bob" got a template later merged into the first
+    survivor, merged = stored["alice"], stored["bob"]
+    one = await deck.api.get(f"/api/v1/logs/templates/{merged}", headers=deck.viewer.headers)
+    assert one.status_code == 200
+    body = one.json()
+    assert body["id"] == survivor and body["merged_ids"] == [merged] and body["count"] == 8
+    assert body["template"] == "User <*> logged in from console"
+    # the survivor's lines include those stored under the merged id; the merged id asks the same
+    assert len(await deck.search("", template=survivor)) == 8
+    assert len(await deck.search("", template=merged)) == 8
+    items = (await templates(deck)).json()["items"]
+    assert [(i["id"], i["count"]) for i in items] == [(survivor, 8)]
+    assert len(items[0]["samples"]) == 5  # the merged template's samples folded in, bounded
