@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields, replace
 
 import pytest
 
-from agentdeck.logintel.templates.service import TemplateRegistry, TenantTemplates
+from agentdeck.logintel.templates.service import TemplateRegistry, TenantTemplates, with_template
 from agentdeck.logintel.templates.stats import HOUR_NS, rising_score
+from agentdeck.logstore.base import LogRecord, Severity
 from agentdeck.settings import LogIntelSettings
 
 TENANT = uuid.UUID(int=1)
@@ -56,3 +58,22 @@ def test_state_round_trips_as_json_and_refuses_garbage() -> None:
     for bad in (b"[]", b"{}", b'{"format": "agentdeck.logintel.templates/1"}', b"not json"):
         with pytest.raises(ValueError):
             TenantTemplates.from_json(bad)
+
+
+def test_with_template_copies_every_field() -> None:
+    record = LogRecord(
+        id="r1",
+        tenant_id=TENANT,
+        ts_ns=5,
+        service="api",
+        severity=Severity.ERROR,
+        message="m",
+        agent="a",
+        labels={"k": "v"},
+        trace_id="t",
+        span_id="s",
+        truncated=True,
+        observed_ns=9,
+    )
+    assert with_template(record, 7) == replace(record, template_id=7)
+    assert [f.name for f in fields(LogRecord)][-2:] == ["template_id", "observed_ns"]

@@ -14,7 +14,7 @@ import base64
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -177,7 +177,7 @@ class TemplateRegistry:
             [r.service for r in records],
             [r.ts_ns for r in records],
         )
-        return [replace(r, template_id=cid) for r, cid in zip(records, ids, strict=True)]
+        return [with_template(r, cid) for r, cid in zip(records, ids, strict=True)]
 
     # -- reads
 
@@ -312,6 +312,26 @@ class TemplateSaveLoop(Loop):
 
     async def tick(self) -> None:
         await self.registry.save(self.sessions)
+
+
+def with_template(r: LogRecord, template_id: int) -> LogRecord:
+    """A copy of ``r`` with ``template_id`` set: the constructor with every field in order,
+    2-3x faster than ``dataclasses.replace`` (a test checks it copies every field)."""
+    return LogRecord(
+        r.id,
+        r.tenant_id,
+        r.ts_ns,
+        r.service,
+        r.severity,
+        r.message,
+        r.agent,
+        r.labels,
+        r.trace_id,
+        r.span_id,
+        r.truncated,
+        template_id,
+        r.observed_ns,
+    )
 
 
 def encode_offset(offset: int) -> str:
