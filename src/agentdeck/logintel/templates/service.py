@@ -192,7 +192,8 @@ class TemplateRegistry:
 
     @staticmethod
     def _aliases(entry: TenantTemplates, live: int) -> list[int]:
-        return sorted(a for a, target in entry.miner._alias.items() if target == live)
+        cluster = entry.miner._clusters.get(live)
+        return sorted(cluster.aliases) if cluster is not None else []
 
     def _view(self, entry: TenantTemplates, cid: int, count: int, now_hour: int) -> TemplateView:
         hours = self.limits.hours
