@@ -192,16 +192,20 @@ class RecordIds:
     works as an id too (stores then look it up by scanning).
     """
 
-    __slots__ = ("_node", "_seq")
+    __slots__ = ("_node", "_node_bits", "_seq")
 
     def __init__(self, node: int | None = None) -> None:
         self._node = (secrets.randbits(32) if node is None else node) & 0xFFFF_FFFF
+        self._node_bits = self._node << 28
         self._seq = secrets.randbits(20)
 
     def next(self, ts_ns: int) -> str:
         """A new id for a record at ``ts_ns``."""
-        self._seq = (self._seq + 1) & 0xFFF_FFFF
-        return f"{max(ts_ns, 0) // 1_000_000 & 0xFFF_FFFF_FFFF:011x}{self._node:08x}{self._seq:07x}"
+        self._seq = seq = (self._seq + 1) & 0xFFF_FFFF
+        # One number of 104 bits (ms: 44, node: 32, seq: 28) formatted once: the same digits
+        # as formatting the three apart, in a third of the time.
+        ms = (ts_ns // 1_000_000 if ts_ns > 0 else 0) & 0xFFF_FFFF_FFFF
+        return f"{(ms << 60) | self._node_bits | seq:026x}"
 
 
 def record_id_ms(record_id: str) -> int | None:
