@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections import Counter
@@ -13,10 +14,12 @@ from agentdeck.logstore.base import (
     Cursor,
     FieldFilter,
     LineFilter,
+    LogColumns,
     LogQuery,
     LogQueryError,
     LogRecord,
     LogStore,
+    LogStoreError,
     Matcher,
     RecordIds,
     Severity,
@@ -107,6 +110,49 @@ async def test_write_of_nothing_and_records_of_many_tenants(store: LogStore) -> 
     await store.write([rec(a, T0 + 1), rec(b, T0 + 2), rec(a, T0 + 3)])
     assert [r.ts_ns for r in await everything(store, a)] == [T0 + 3, T0 + 1]
     assert [r.ts_ns for r in await everything(store, b)] == [T0 + 2]
+
+
+async def test_write_columns_round_trips_like_records(store: LogStore) -> None:
+    tenant, other = uuid.uuid4(), uuid.uuid4()
+    shared = {"env": "prod", "ключ": "значение"}
+    written = [
+        rec(tenant, T0 + SECOND, "first ✓", labels=shared, agent="a1"),
+        rec(
+            tenant,
+            T0 + 2 * SECOND,
+            "x" * 70_000,
+            service="web",
+            severity=Severity.ERROR,
+            labels=shared,
+            trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+            span_id="00f067aa0ba902b7",
+            truncated=True,
+        ),
+        rec(tenant, T0 + 3 * SECOND, "", service="", severity=Severity.DEBUG),
+    ]
+    with_template = [rec(tenant, T0 + 4 * SECOND, "templated", template_id=7)]
+    batch = LogColumns.of(tenant, written)
+    assert batch.template_id is None and batch.records() == written
+    await store.write_columns(batch)
+    await store.write_columns(LogColumns.of(tenant, with_template))
+    await store.write_columns(LogColumns.of(tenant, []))
+    # Columns and records written concurrently (one group commit) both land.
+    await asyncio.gather(
+        store.write_columns(LogColumns.of(other, [rec(other, T0 + 5)])),
+        store.write([rec(other, T0 + 6)]),
+    )
+    assert await everything(store, tenant, direction="forward") == written + with_template
+    assert await store.get(tenant, written[1].id) == written[1]
+    assert [r.ts_ns for r in await everything(store, other)] == [T0 + 6, T0 + 5]
+
+
+async def test_write_columns_refuses_ragged_columns(store: LogStore) -> None:
+    tenant = uuid.uuid4()
+    batch = LogColumns.of(tenant, [rec(tenant, T0 + 1), rec(tenant, T0 + 2)])
+    batch.message = ["only one"]
+    with pytest.raises(LogStoreError):
+        await store.write_columns(batch)
+    assert await everything(store, tenant) == []
 
 
 # --- a corpus and the queries over it ---------------------------------------------------------

@@ -218,3 +218,14 @@ async def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> No
     with pytest.raises(LogStoreError, match="cannot open"):
         await store.start()
     await store.close()
+
+
+def test_record_ids_carry_time_node_and_counter() -> None:
+    from agentdeck.logstore.base import RecordIds, record_id_ms
+
+    ids = RecordIds(node=0xDEADBEEF)
+    ts = 1_765_000_000_123_456_789
+    first, second = ids.next(ts), ids.next(ts)
+    assert first[:11] == f"{ts // 1_000_000:011x}" and first[11:19] == "deadbeef"
+    assert len(first) == 26 and second > first and record_id_ms(first) == ts // 1_000_000
+    assert ids.next(-5)[:19] == "00000000000deadbeef"

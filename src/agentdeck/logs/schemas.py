@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from agentdeck.logstore.base import LogRecord, Severity
+from agentdeck.logstore.base import LogColumns, LogRecord, Severity
 
 NS = 1_000_000_000
 
@@ -90,6 +90,28 @@ def line_row(record: LogRecord) -> Row:
         record.span_id,
         record.truncated,
         record.template_id,
+    ]
+
+
+def columns_rows(batch: LogColumns) -> list[Row]:
+    """The rows (:func:`line_row`) of a batch of columns."""
+    templates = batch.template_id or (None,) * len(batch)
+    return [
+        list(row)
+        for row in zip(
+            batch.id,
+            batch.ts_ns,
+            batch.service,
+            batch.severity,
+            batch.agent,
+            batch.message,
+            batch.labels,
+            batch.trace_id,
+            batch.span_id,
+            batch.truncated,
+            templates,
+            strict=True,
+        )
     ]
 
 

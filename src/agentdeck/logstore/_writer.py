@@ -20,14 +20,17 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from agentdeck.logstore.base import LogRecord, LogStoreError
+from agentdeck.logstore.base import LogColumns, LogRecord, LogStoreError
+
+#: What a caller submits: records, or one tenant's lines as columns.
+Batch = Sequence[LogRecord] | LogColumns
 
 P = TypeVar("P")
 
 
 @dataclass(slots=True)
 class _Pending:
-    records: Sequence[LogRecord]
+    records: Batch
     future: asyncio.Future[None]
 
 
@@ -36,7 +39,7 @@ class GroupCommit(Generic[P]):
 
     def __init__(
         self,
-        prepare: Callable[[list[Sequence[LogRecord]]], P],
+        prepare: Callable[[list[Batch]], P],
         commit: Callable[[P], None],
         executor: Executor,
         prepare_executor: Executor,
@@ -67,7 +70,7 @@ class GroupCommit(Generic[P]):
     def running(self) -> bool:
         return self._task is not None and not self._task.done() and not self._closing
 
-    async def submit(self, records: Sequence[LogRecord]) -> None:
+    async def submit(self, records: Batch) -> None:
         if not self.running:
             raise LogStoreError("the log store is closed")
         self.calls += 1

@@ -99,6 +99,88 @@ class LogRecord:
     observed_ns: int = 0
 
 
+@dataclass(slots=True)
+class LogColumns:
+    """One tenant's batch of lines as columns, the ingest path's shape: the column at index
+    ``i`` of every field is line ``i``. Cheaper than records to build and to store (a store
+    turns columns into its insert without a Python object per line); :meth:`records` gives
+    the lines as :class:`LogRecord` where one is needed. ``template_id`` None: none set."""
+
+    tenant_id: UUID
+    id: Sequence[str]
+    ts_ns: Sequence[int]
+    service: Sequence[str]
+    severity: Sequence[Severity]
+    message: Sequence[str]
+    agent: Sequence[str]
+    labels: Sequence[Mapping[str, str]]
+    trace_id: Sequence[str]
+    span_id: Sequence[str]
+    truncated: Sequence[bool]
+    observed_ns: Sequence[int]
+    template_id: Sequence[int | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def records(self) -> list[LogRecord]:
+        """The lines as records, in order."""
+        tenant = self.tenant_id
+        templates = self.template_id or (None,) * len(self.id)
+        return [
+            LogRecord(
+                id=rid,
+                tenant_id=tenant,
+                ts_ns=ts,
+                service=service,
+                severity=severity,
+                message=message,
+                agent=agent,
+                labels=labels,
+                trace_id=trace,
+                span_id=span,
+                truncated=truncated,
+                template_id=template,
+                observed_ns=observed,
+            )
+            for rid, ts, service, severity, message, agent, labels, trace, span, truncated, template, observed in zip(  # noqa: E501
+                self.id,
+                self.ts_ns,
+                self.service,
+                self.severity,
+                self.message,
+                self.agent,
+                self.labels,
+                self.trace_id,
+                self.span_id,
+                self.truncated,
+                templates,
+                self.observed_ns,
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def of(cls, tenant_id: UUID, records: Sequence[LogRecord]) -> LogColumns:
+        """The columns of ``records`` (all of ``tenant_id``)."""
+        templates = [r.template_id for r in records]
+        return cls(
+            tenant_id=tenant_id,
+            id=[r.id for r in records],
+            ts_ns=[r.ts_ns for r in records],
+            service=[r.service for r in records],
+            severity=[r.severity for r in records],
+            message=[r.message for r in records],
+            agent=[r.agent for r in records],
+            labels=[r.labels for r in records],
+            trace_id=[r.trace_id for r in records],
+            span_id=[r.span_id for r in records],
+            truncated=[r.truncated for r in records],
+            observed_ns=[r.observed_ns for r in records],
+            template_id=templates if any(t is not None for t in templates) else None,
+        )
+
+
 class RecordIds:
     """Makes record ids: 26 hex digits, the record's time in ms, a random per-generator node and
     a counter (``{ms:011x}{node:08x}{seq:07x}``).
@@ -110,16 +192,20 @@ class RecordIds:
     works as an id too (stores then look it up by scanning).
     """
 
-    __slots__ = ("_node", "_seq")
+    __slots__ = ("_node", "_node_bits", "_seq")
 
     def __init__(self, node: int | None = None) -> None:
         self._node = (secrets.randbits(32) if node is None else node) & 0xFFFF_FFFF
+        self._node_bits = self._node << 28
         self._seq = secrets.randbits(20)
 
     def next(self, ts_ns: int) -> str:
         """A new id for a record at ``ts_ns``."""
-        self._seq = (self._seq + 1) & 0xFFF_FFFF
-        return f"{max(ts_ns, 0) // 1_000_000 & 0xFFF_FFFF_FFFF:011x}{self._node:08x}{self._seq:07x}"
+        self._seq = seq = (self._seq + 1) & 0xFFF_FFFF
+        # One number of 104 bits (ms: 44, node: 32, seq: 28) formatted once: the same digits
+        # as formatting the three apart, in a third of the time.
+        ms = (ts_ns // 1_000_000 if ts_ns > 0 else 0) & 0xFFF_FFFF_FFFF
+        return f"{(ms << 60) | self._node_bits | seq:026x}"
 
 
 def record_id_ms(record_id: str) -> int | None:
@@ -235,6 +321,9 @@ class LogStore(Protocol):
 
     async def write(self, records: Sequence[LogRecord]) -> None:
         """Store ``records``; when this returns they are durable (survive kill -9)."""
+
+    async def write_columns(self, batch: LogColumns) -> None:
+        """Store one tenant's lines given as columns; durable when this returns."""
 
     async def search(
         self,

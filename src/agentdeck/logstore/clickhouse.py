@@ -32,10 +32,11 @@ from clickhouse_driver import Client  # type: ignore[import-untyped]
 from clickhouse_driver import errors as ch_errors
 
 from agentdeck.logstore import _common, logql
-from agentdeck.logstore._writer import GroupCommit
+from agentdeck.logstore._writer import Batch, GroupCommit
 from agentdeck.logstore.base import (
     Cursor,
     HistogramBucket,
+    LogColumns,
     LogContext,
     LogPage,
     LogQuery,
@@ -277,6 +278,11 @@ class ClickHouseLogStore:
             raise LogStoreError("the log store is closed")
         await self._group.submit(records)
 
+    async def write_columns(self, batch: LogColumns) -> None:
+        if self._closing or self._group is None:
+            raise LogStoreError("the log store is closed")
+        await self._group.submit(batch)
+
     @property
     def stats(self) -> dict[str, int]:
         """Write calls, inserts and records written since start."""
@@ -289,10 +295,14 @@ class ClickHouseLogStore:
             "records": group.records,
         }
 
-    def _prepare_sync(self, parts: list[Sequence[LogRecord]]) -> list[list[Any]]:
+    def _prepare_sync(self, parts: list[Batch]) -> list[list[Any]]:
         """The insert's columns (on the prepare thread, while the previous insert runs)."""
-        records = [r for part in parts for r in part] if len(parts) > 1 else list(parts[0])
         try:
+            records = [
+                r
+                for part in parts
+                for r in (part.records() if isinstance(part, LogColumns) else part)
+            ]
             return _columns(records)
         except (KeyError, TypeError, ValueError) as exc:
             raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc

@@ -31,11 +31,12 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from agentdeck.logstore import _common, logql
-from agentdeck.logstore._writer import GroupCommit
+from agentdeck.logstore._writer import Batch, GroupCommit
 from agentdeck.logstore.base import (
     COLUMN_FIELDS,
     Cursor,
     HistogramBucket,
+    LogColumns,
     LogContext,
     LogPage,
     LogQuery,
@@ -252,6 +253,11 @@ class DuckDBLogStore:
             raise LogStoreError("the log store is closed")
         await self._group.submit(records)
 
+    async def write_columns(self, batch: LogColumns) -> None:
+        if self._closing or self._group is None:
+            raise LogStoreError("the log store is closed")
+        await self._group.submit(batch)
+
     @property
     def stats(self) -> dict[str, int]:
         """Write calls, transactions and records written since start."""
@@ -264,14 +270,29 @@ class DuckDBLogStore:
             "records": group.records,
         }
 
-    def _prepare_sync(self, parts: list[Sequence[LogRecord]]) -> tuple[pa.Table, int, int]:
-        """The Arrow table of a group's records and their time bounds (the prepare thread)."""
-        records = [r for part in parts for r in part] if len(parts) > 1 else list(parts[0])
+    def _prepare_sync(self, parts: list[Batch]) -> tuple[pa.Table, int, int]:
+        """The Arrow table of a group's lines and their time bounds (the prepare thread)."""
+        cache = self._labels_cache
+        tables = []
+        low: int | None = None
+        high: int | None = None
         try:
-            table = _arrow(records, self._labels_cache)
-        except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
+            records = [r for part in parts if not isinstance(part, LogColumns) for r in part]
+            if records:
+                tables.append(_arrow(records, cache))
+                low = min(r.ts_ns for r in records)
+                high = max(r.ts_ns for r in records)
+            for part in parts:
+                if isinstance(part, LogColumns) and len(part):
+                    tables.append(_arrow_columns(part, cache))
+                    part_low, part_high = min(part.ts_ns), max(part.ts_ns)
+                    low = part_low if low is None else min(low, part_low)
+                    high = part_high if high is None else max(high, part_high)
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        except (KeyError, TypeError, ValueError, IndexError, pa.ArrowException) as exc:
             raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc
-        return table, min(r.ts_ns for r in records), max(r.ts_ns for r in records)
+        assert low is not None and high is not None
+        return table, low, high
 
     def _insert_sync(self, prepared: tuple[pa.Table, int, int]) -> None:
         table, low, high = prepared
@@ -649,21 +670,29 @@ def _labels_json(labels: Mapping[str, str]) -> str:
 _LABELS_CACHE_SIZE = 10_000
 
 
-def _arrow(records: Sequence[LogRecord], cache: dict[tuple[tuple[str, str], ...], str]) -> pa.Table:
-    tenants: dict[UUID, str] = {}
-    labels: list[str] = []
-    by_object: dict[int, str] = {}  # lines of one stream often share their labels object
-    for r in records:
-        text = by_object.get(id(r.labels))
+def _labels_texts(
+    label_sets: Sequence[Mapping[str, str]], cache: dict[tuple[tuple[str, str], ...], str]
+) -> list[str]:
+    """The stored JSON of each label set (lines of one stream often share their object)."""
+    texts: list[str] = []
+    append = texts.append
+    by_object: dict[int, str] = {}
+    for labels in label_sets:
+        text = by_object.get(id(labels))
         if text is None:
-            key = tuple(r.labels.items())
+            key = tuple(labels.items())
             text = cache.get(key)
             if text is None:
                 if len(cache) >= _LABELS_CACHE_SIZE:
                     cache.clear()
-                text = cache[key] = _labels_json(r.labels)
-            by_object[id(r.labels)] = text
-        labels.append(text)
+                text = cache[key] = _labels_json(labels)
+            by_object[id(labels)] = text
+        append(text)
+    return texts
+
+
+def _arrow(records: Sequence[LogRecord], cache: dict[tuple[tuple[str, str], ...], str]) -> pa.Table:
+    tenants: dict[UUID, str] = {}
     for r in records:
         if r.tenant_id not in tenants:
             tenants[r.tenant_id] = str(r.tenant_id)
@@ -678,10 +707,40 @@ def _arrow(records: Sequence[LogRecord], cache: dict[tuple[tuple[str, str], ...]
             "trace_id": pa.array([r.trace_id for r in records], pa.string()),
             "span_id": pa.array([r.span_id for r in records], pa.string()),
             "message": pa.array([r.message for r in records], pa.string()),
-            "labels": pa.array(labels, pa.string()),
+            "labels": pa.array(_labels_texts([r.labels for r in records], cache), pa.string()),
             "truncated": pa.array([r.truncated for r in records], pa.bool_()),
             "template_id": pa.array([r.template_id for r in records], pa.int64()),
             "observed_ns": pa.array([r.observed_ns for r in records], pa.int64()),
+        }
+    )
+
+
+def _arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], str]) -> pa.Table:
+    """The Arrow table of one tenant's columns: no Python object per line besides the label
+    texts."""
+    n = len(batch.id)
+    for column in (batch.ts_ns, batch.service, batch.message, batch.labels, batch.observed_ns):
+        if len(column) != n:
+            raise ValueError("the columns of a batch differ in length")
+    codes = _common.SEVERITY_CODE
+    templates = batch.template_id
+    return pa.table(
+        {
+            "tenant_id": pa.repeat(pa.scalar(str(batch.tenant_id), pa.string()), n),
+            "ts_ns": pa.array(batch.ts_ns, pa.int64()),
+            "id": pa.array(batch.id, pa.string()),
+            "service": pa.array(batch.service, pa.string()),
+            "severity": pa.array([codes[s] for s in batch.severity], pa.uint8()),
+            "agent": pa.array(batch.agent, pa.string()),
+            "trace_id": pa.array(batch.trace_id, pa.string()),
+            "span_id": pa.array(batch.span_id, pa.string()),
+            "message": pa.array(batch.message, pa.string()),
+            "labels": pa.array(_labels_texts(batch.labels, cache), pa.string()),
+            "truncated": pa.array(batch.truncated, pa.bool_()),
+            "template_id": (
+                pa.nulls(n, pa.int64()) if templates is None else pa.array(templates, pa.int64())
+            ),
+            "observed_ns": pa.array(batch.observed_ns, pa.int64()),
         }
     )
 

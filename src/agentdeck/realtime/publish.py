@@ -21,8 +21,8 @@ import structlog
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.bus.base import Bus
 from agentdeck.logs.ingest.service import LogIngestor
-from agentdeck.logs.schemas import line_row
-from agentdeck.logstore.base import LogRecord
+from agentdeck.logs.schemas import columns_rows, line_row
+from agentdeck.logstore.base import LogColumns, LogRecord
 from agentdeck.realtime.hub import publish_event
 from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
@@ -117,11 +117,15 @@ def attach(store: Store, bus: Bus) -> None:
 MAX_LINES_PER_EVENT = 1000
 
 
-def publish_logs(bus: Bus, tenant_id: uuid.UUID, records: Sequence[LogRecord]) -> None:
+def publish_logs(bus: Bus, tenant_id: uuid.UUID, records: Sequence[LogRecord] | LogColumns) -> None:
     """Every written line on the tenant's ``logs`` channel, as rows (``logs.schemas``)."""
-    for start in range(0, len(records), MAX_LINES_PER_EVENT):
-        chunk = records[start : start + MAX_LINES_PER_EVENT]
-        spawn(bus, tenant_id, "logs", {"lines": [line_row(record) for record in chunk]})
+    if isinstance(records, LogColumns):
+        rows = columns_rows(records)
+    else:
+        rows = [line_row(record) for record in records]
+    for start in range(0, len(rows), MAX_LINES_PER_EVENT):
+        lines = rows[start : start + MAX_LINES_PER_EVENT]
+        spawn(bus, tenant_id, "logs", {"lines": lines})
 
 
 def attach_logs(ingestor: LogIngestor, bus: Bus) -> None:

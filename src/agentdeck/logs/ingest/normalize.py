@@ -20,7 +20,7 @@ from uuid import UUID
 
 from agentdeck.logs.ingest.entry import EntryError, RawEntry
 from agentdeck.logs.severity import EXACT, UnknownSeverity, parse_severity
-from agentdeck.logstore.base import COLUMN_FIELDS, LogRecord, RecordIds, Severity
+from agentdeck.logstore.base import COLUMN_FIELDS, LogColumns, LogRecord, RecordIds, Severity
 from agentdeck.settings import LogsSettings
 
 NS = 1_000_000_000
@@ -250,6 +250,11 @@ def _cut(message: str, limit: int) -> str:
     return message.encode()[:limit].decode(errors="ignore")
 
 
+#: A checked line: id, ts_ns, service, severity, message, agent, labels, trace_id, span_id,
+#: truncated.
+_Row = tuple[str, int, str, Severity, str, str, dict[str, str], str, str, bool]
+
+
 class Normaliser:
     """Turns raw entries of one request into records; see the module docstring."""
 
@@ -301,19 +306,63 @@ class Normaliser:
     def run(self, entries: Iterable[RawEntry | None], errors: list[EntryError]) -> list[LogRecord]:
         """Records of the valid entries; an error per refused one appended to ``errors``
         (decoders' errors stand for the ``None`` entries)."""
-        records: list[LogRecord] = []
-        append = records.append
-        one = self.one
+        return self.run_columns(entries, errors).records()
+
+    def run_columns(
+        self, entries: Iterable[RawEntry | None], errors: list[EntryError]
+    ) -> LogColumns:
+        """As :meth:`run`, the valid entries as columns (no record object per line)."""
+        rows: list[_Row] = []
+        append = rows.append
+        check = self._check
         for index, entry in enumerate(entries):
             if entry is None:
                 continue
             try:
-                append(one(entry))
+                append(check(entry))
             except Refused as refused:
                 errors.append(EntryError(index, refused.field, refused.message, refused.reason))
-        return records
+        if not rows:
+            return LogColumns(self.tenant_id, (), (), (), (), (), (), (), (), (), (), ())
+        ids, ts, service, severity, message, agent, labels, trace, span, truncated = zip(
+            *rows, strict=True
+        )
+        return LogColumns(
+            tenant_id=self.tenant_id,
+            id=ids,
+            ts_ns=ts,
+            service=service,
+            severity=severity,
+            message=message,
+            agent=agent,
+            labels=labels,
+            trace_id=trace,
+            span_id=span,
+            truncated=truncated,
+            observed_ns=(self.now_ns,) * len(ids),
+        )
 
     def one(self, entry: RawEntry) -> LogRecord:
+        rid, ts_ns, service, severity, message, agent, labels, trace, span, truncated = self._check(
+            entry
+        )
+        return LogRecord(
+            id=rid,
+            tenant_id=self.tenant_id,
+            ts_ns=ts_ns,
+            service=service,
+            severity=severity,
+            message=message,
+            agent=agent,
+            labels=labels,
+            trace_id=trace,
+            span_id=span,
+            truncated=truncated,
+            observed_ns=self.now_ns,
+        )
+
+    def _check(self, entry: RawEntry) -> _Row:
+        """The line's fields in :data:`_Row` order, or :class:`Refused`."""
         limits = self.limits
         now = self.now_ns
         ts = entry.timestamp
@@ -402,17 +451,15 @@ class Normaliser:
                 "new streams are refused",
                 "cardinality_limit",
             )
-        return LogRecord(
-            id=self.ids.next(ts_ns),
-            tenant_id=self.tenant_id,
-            ts_ns=ts_ns,
-            service=service,
-            severity=severity,
-            message=message,
-            agent=agent,
-            labels=labels,
-            trace_id=trace_id,
-            span_id=span_id,
-            truncated=truncated,
-            observed_ns=now,
+        return (
+            self.ids.next(ts_ns),
+            ts_ns,
+            service,
+            severity,
+            message,
+            agent,
+            labels,
+            trace_id,
+            span_id,
+            truncated,
         )

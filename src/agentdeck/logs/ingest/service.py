@@ -12,6 +12,9 @@
    durable, and only then does the request get its 2xx;
 4. hands them to the *write listeners* (``add_listener``): the live tail's publisher
    (``realtime.publish``) registers one; a listener must be quick and never raise.
+
+The lines travel as columns (:class:`~agentdeck.logstore.base.LogColumns`): no record object
+per line is made unless a processor is registered (it gets records, as before).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from agentdeck.errors import Unavailable
 from agentdeck.logs.ingest.entry import Decoded, EntryError
 from agentdeck.logs.ingest.normalize import NS, LabelCache, Limits, Normaliser, StreamTracker
 from agentdeck.logs.metrics import LogMetrics
-from agentdeck.logstore.base import LogRecord, LogStore, LogStoreError, RecordIds
+from agentdeck.logstore.base import LogColumns, LogRecord, LogStore, LogStoreError, RecordIds
 from agentdeck.settings import LogsSettings
 
 log = structlog.get_logger(__name__)
@@ -39,8 +42,8 @@ RETENTION_CACHE_NS = 60 * NS
 #: Called with the tenant and the records about to be written; returns the records to write
 #: instead (same order, same ids) or None to keep them.
 LineProcessor = Callable[[UUID, Sequence[LogRecord]], Sequence[LogRecord] | None]
-#: Called with the tenant and the records just written (durable).
-WriteListener = Callable[[UUID, Sequence[LogRecord]], None]
+#: Called with the tenant and the lines just written (durable), as columns.
+WriteListener = Callable[[UUID, LogColumns], None]
 #: A tenant's log retention in days.
 RetentionLookup = Callable[[UUID], Awaitable[int]]
 
@@ -119,18 +122,22 @@ class LogIngestor:
             ids=self.ids,
         )
         normaliser.retention_days = days
-        records: Sequence[LogRecord] = normaliser.run(decoded.entries, errors)
-        for processor in self.processors:
-            changed = processor(tenant_id, records)
-            if changed is not None:
-                records = changed
+        batch = normaliser.run_columns(decoded.entries, errors)
+        if self.processors and len(batch):
+            records: Sequence[LogRecord] = batch.records()
+            for processor in self.processors:
+                changed = processor(tenant_id, records)
+                if changed is not None:
+                    records = changed
+            batch = LogColumns.of(tenant_id, records)
         metrics = self.metrics
         if body_bytes:
             metrics.bytes.labels(path=path).inc(body_bytes)
-        if records:
+        accepted = len(batch)
+        if accepted:
             started = time.perf_counter()
             try:
-                await self.store.write(records)
+                await self.store.write_columns(batch)
             except LogStoreError as exc:
                 log.warning("log_store_write_failed", error=str(exc))
                 raise Unavailable(
@@ -139,18 +146,18 @@ class LogIngestor:
                     retry_after=1,
                 ) from exc
             metrics.write_seconds.observe(time.perf_counter() - started)
-            metrics.ingested.labels(path=path).inc(len(records))
+            metrics.ingested.labels(path=path).inc(accepted)
             for listener in self.listeners:
                 try:
-                    listener(tenant_id, records)
+                    listener(tenant_id, batch)
                 except Exception:
                     log.exception("log_write_listener_failed")
-        truncated = sum(1 for record in records if record.truncated)
+        truncated = sum(batch.truncated)
         if truncated:
             metrics.truncated.inc(truncated)
         for error in errors:
             metrics.rejected.labels(reason=error.reason).inc()
         errors.sort(key=lambda e: e.index)
         return IngestResult(
-            accepted=len(records), rejected=len(errors), errors=errors, truncated=truncated
+            accepted=accepted, rejected=len(errors), errors=errors, truncated=truncated
         )
