@@ -107,9 +107,6 @@ series_values = st.integers(min_value=3, max_value=40).flatmap(
         st.tuples(finite, st.lists(st.floats(-1, 1), min_size=n, max_size=n)).map(
             lambda level: [level[0] * (1 + 1e-3 * d) + d for d in level[1]]
         ),
-        # whole numbers (counts, bytes): the exact plain-sum fast path when a query holds
-        # only these, the general one beside other series
-        st.lists(st.integers(-(10**12), 10**12).map(float), min_size=n, max_size=n),
     )
 )
 datasets = st.lists(series_values, min_size=2, max_size=4)
