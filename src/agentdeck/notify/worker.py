@@ -67,6 +67,8 @@ log = structlog.get_logger(__name__)
 
 #: Longest a tick keeps claiming before yielding to the runner.
 TICK_BUDGET_SECONDS = 20.0
+#: a claimed outbox row with its channel, ready to send
+Loaded = tuple[NotificationOutbox, NotificationChannel]
 
 
 def backoff_seconds(
@@ -151,15 +153,21 @@ class Deliverer:
         self, *, only: Sequence[uuid.UUID] | None = None, any_channel: bool = False
     ) -> list[uuid.UUID]:
         """Lock due rows of enabled channels to this worker, within the lanes' room; their ids."""
-        ids, _ = await self._claim(only=only, any_channel=any_channel)
+        ids, _, _ = await self._claim(only=only, any_channel=any_channel)
         return ids
 
     async def _claim(
-        self, *, only: Sequence[uuid.UUID] | None = None, any_channel: bool = False
-    ) -> tuple[list[uuid.UUID], int]:
-        """The claimed ids and how many were asked for."""
+        self,
+        *,
+        only: Sequence[uuid.UUID] | None = None,
+        any_channel: bool = False,
+        load: bool = False,
+    ) -> tuple[list[uuid.UUID], int, list[Loaded] | None]:
+        """The claimed ids, how many were asked for, and with ``load`` on PostgreSQL the claimed
+        rows with their channels, returned by the claiming ``UPDATE … FROM`` itself (SQLite's
+        ``RETURNING`` cannot name the joined table: ``None``, :meth:`_start` loads them)."""
         if self.lanes.stopping:
-            return [], 0
+            return [], 0, None
         now = utcnow()
         until = time.monotonic() + self.config.claim_seconds
         candidates = (
@@ -176,7 +184,7 @@ class Deliverer:
         else:
             limit = self.lanes.limit(self.config.batch_size)
             if limit == 0:
-                return [], 0
+                return [], 0, None
             exhausted = self.limits.exhausted()
             if exhausted:
                 candidates = candidates.where(NotificationOutbox.channel_id.not_in(exhausted))
@@ -195,16 +203,29 @@ class Deliverer:
                 locked_until=now + timedelta(seconds=self.config.claim_seconds),
                 locked_by=self.holder,
             )
-            .returning(NotificationOutbox.id, NotificationOutbox.channel_id)
             .execution_options(synchronize_session=False)
         )
+        loaded: list[Loaded] | None = None
         async with self.sessions() as session:
-            claimed = [(row[0], row[1]) for row in await session.execute(stmt)]
+            if load and session.get_bind().dialect.name == "postgresql":
+                # one round trip: claim, and return the rows with their channels to send
+                joined = stmt.where(NotificationChannel.id == NotificationOutbox.channel_id)
+                result = await session.execute(
+                    joined.returning(NotificationOutbox, NotificationChannel)
+                )
+                loaded = [(row, channel) for row, channel in result]
+                session.expunge_all()
+                claimed = [(row.id, row.channel_id) for row, _ in loaded]
+            else:
+                returned = await session.execute(
+                    stmt.returning(NotificationOutbox.id, NotificationOutbox.channel_id)
+                )
+                claimed = [(row[0], row[1]) for row in returned]
             await session.commit()
         self.lanes.hold(
             claimed, until=until, room=room, limit=limit, batch_size=self.config.batch_size
         )
-        return [outbox_id for outbox_id, _ in claimed], limit
+        return [outbox_id for outbox_id, _ in claimed], limit, loaded
 
     # --- send ------------------------------------------------------------------------------
 
@@ -317,11 +338,14 @@ class Deliverer:
             log.error("notification delivery failed", error=describe(exc), exc_info=exc)
 
     async def _start(
-        self, ids: Sequence[uuid.UUID], *, limited: bool = True
+        self, ids: Sequence[uuid.UUID], *, limited: bool = True, loaded: list[Loaded] | None = None
     ) -> list[asyncio.Task[Outcome]]:
-        """Load claimed rows and start a task per row (they run on their own)."""
+        """Load claimed rows (unless the claim returned them: ``loaded``) and start a task per
+        row (they run on their own)."""
         if not ids:
             return []
+        if loaded is not None:
+            return self._spawn(loaded, limited)
         try:
             async with self.sessions() as session:
                 rows = (
@@ -346,6 +370,9 @@ class Deliverer:
         for outbox_id in ids:
             if outbox_id not in found:  # another worker took it over
                 self.lanes.recorded(outbox_id)
+        return self._spawn([(row, channel) for row, channel in rows], limited)
+
+    def _spawn(self, rows: list[Loaded], limited: bool) -> list[asyncio.Task[Outcome]]:
         tasks = []
         for row, channel in rows:
             task = asyncio.create_task(self._run(row, channel, limited), name=f"notify:{row.id}")
@@ -362,8 +389,8 @@ class Deliverer:
         deadline = time.monotonic() + budget_seconds
         total = 0
         while time.monotonic() < deadline:
-            ids, asked = await self._claim()
-            await self._start(ids)
+            ids, asked, loaded = await self._claim(load=True)
+            await self._start(ids, loaded=loaded)
             total += len(ids)
             if len(ids) < asked or not ids:
                 break  # nothing more is due for the lanes with room
