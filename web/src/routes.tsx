@@ -13,6 +13,8 @@ import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
 import { AlertingSection } from "./pages/alerts/AlertingTabs";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
+import { DeploymentDetailPage } from "./pages/deployments/DeploymentDetailPage";
+import { DeploymentsPage } from "./pages/deployments/DeploymentsPage";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
 import { OverviewPage } from "./pages/overview/OverviewPage";
@@ -54,7 +56,8 @@ export const routes: RouteObject[] = [
             ],
           },
           { path: "logs", element: <ComingSoon section="logs" /> },
-          { path: "deployments", element: <ComingSoon section="deployments" /> },
+          { path: "deployments", element: <DeploymentsPage /> },
+          { path: "deployments/:deploymentId", element: <DeploymentDetailPage /> },
           {
             path: "settings",
             element: <SettingsLayout />,
