@@ -3,11 +3,12 @@ import { useQueryClient } from "@tanstack/react-query";
 import { agentKeys } from "../api/agents";
 import { fleetKeys, type DeploymentCreate, type DeploymentSummary, type RuntimeSpec } from "../api/fleet";
 import type { AgentPublic } from "../api/types";
-import { useChannel } from "./wsHooks";
+import { useChannel, useLiveConnection } from "./wsHooks";
 
 /** Keep the agent, its replicas and output current from the `agent:<id>` channel. */
 export function useAgentLive(agentId: string): void {
   const client = useQueryClient();
+  useLiveConnection();
   useChannel(`agent:${agentId}`, {
     onEvent: () => {
       void client.invalidateQueries({ queryKey: agentKeys.detail(agentId) });

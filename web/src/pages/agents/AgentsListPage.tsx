@@ -11,7 +11,7 @@ import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, Labels, LinkButton, PageHead, StatusBadge, Time } from "../../components/ui";
 import { useDebounced } from "../../lib/useDebounced";
 import { TableFoot } from "../../components/TableFoot";
-import { useChannel } from "../../lib/wsHooks";
+import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { FleetControls, ReplicaCount } from "./FleetControls";
 
 const SORTS = new Set<string>([
@@ -88,6 +88,7 @@ export function AgentsListPage(): ReactNode {
 
   const query = useInfiniteQuery(agentsQuery(filters));
   const client = useQueryClient();
+  useLiveConnection();
   // Status changes of any agent: reload the list (its rows embed status and health).
   useChannel("fleet", {
     onEvent: () => {

@@ -7,13 +7,14 @@ import { deploymentQuery, fleetKeys } from "../../api/fleet";
 import { ApiError } from "../../api/problem";
 import { EmptyState, ErrorBanner, LinkButton, Loading, PageHead, Time } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
-import { useChannel } from "../../lib/wsHooks";
+import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { DeploymentBadge, DeploymentDiffView, DeploymentProgress } from "./parts";
 import { triggerText } from "../../lib/fleet";
 
 export function DeploymentDetailPage(): ReactNode {
   const { deploymentId = "" } = useParams();
   const client = useQueryClient();
+  useLiveConnection();
   const query = useQuery(deploymentQuery(deploymentId));
   const agentId = query.data?.agent_id ?? "";
   const agent = useQuery({ ...agentQuery(agentId), enabled: Boolean(agentId) });
