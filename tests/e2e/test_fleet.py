@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.support import DEVELOPER, login, shoot
+from tests.e2e.support import DEVELOPER, SCREENSHOTS, login, shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +104,9 @@ def test_custom_agent_runs_scales_deploys_rolls_back_and_stops(
     changes = history.get_by_role("table", name="Changes")
     expect(changes.get_by_text("spec.env.GREETING")).to_be_visible()
     shoot(page, "fleet-04-agent-deployed")
+    # the picture in docs/fleet.md: the runtime cards in one viewport
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "fleet-docs-agent.png"), animations="disabled")
 
     deployed.get_by_role("button", name="Roll back").click()
     expect(deployed.locator('[data-status="rolled_back"]')).to_be_visible(
@@ -126,10 +129,8 @@ def test_custom_agent_runs_scales_deploys_rolls_back_and_stops(
 
     page.goto(f"/agents/{agent_id}")
     page.get_by_role("region", name="Runtime").get_by_role("button", name="Stop").click()
-    expect(page.get_by_label("Details").locator('[data-status="stopped"]')).to_be_visible(
-        timeout=ROLLOUT_TIMEOUT_MS
-    )
-    expect(page.get_by_role("region", name="Replicas").get_by_text("No replicas run.")).to_be_visible(
-        timeout=ROLLOUT_TIMEOUT_MS
-    )
+    expect(page.locator('h1 [data-status="stopped"]')).to_be_visible(timeout=ROLLOUT_TIMEOUT_MS)
+    expect(
+        page.get_by_role("region", name="Replicas").get_by_text("No replicas run.")
+    ).to_be_visible(timeout=ROLLOUT_TIMEOUT_MS)
     shoot(page, "fleet-08-agent-stopped", dark_too=False)

@@ -92,11 +92,11 @@ function DeployDialog({ agent, open, onClose }: { agent: AgentPublic; open: bool
                   <input {...p} className="input mono" required value={form.version} placeholder="1.4.0" onChange={(e) => set({ version: e.target.value })} />
                 )}
               </Field>
-              <Field label="Strategy">
+              <Field label="Strategy" hint={form.strategy === "rolling" ? "One new replica ready before one old stops." : "All old replicas stop, then the new start."}>
                 {(p) => (
                   <select {...p} className="input" value={form.strategy} onChange={(e) => set({ strategy: e.target.value as DeployForm["strategy"] })}>
-                    <option value="rolling">rolling: one new ready before one old stops</option>
-                    <option value="recreate">recreate: stop all, then start the new</option>
+                    <option value="rolling">rolling</option>
+                    <option value="recreate">recreate</option>
                   </select>
                 )}
               </Field>

@@ -17,7 +17,21 @@ function exitText(replica: ReplicaPublic): string {
 }
 
 export function ReplicasCard({ agent }: { agent: AgentPublic }): ReactNode {
-  const query = useQuery(replicasQuery(agent.id));
+  // Read again while the replicas are not what the agent wants (starting, scaling, stopping):
+  // the channel says when the status changes, not when each replica comes or goes.
+  const query = useQuery({
+    ...replicasQuery(agent.id),
+    refetchInterval: (q) => {
+      const rows = q.state.data?.items ?? [];
+      const health = agent.health?.replicas;
+      const settled =
+        health !== undefined &&
+        rows.length === health.desired &&
+        rows.every((r) => r.ready) &&
+        health.ready === health.desired;
+      return settled ? false : OUTPUT_POLL_MS;
+    },
+  });
   const replicas = query.data?.items ?? [];
   return (
     <section className="card" aria-label="Replicas">

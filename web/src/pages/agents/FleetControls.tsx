@@ -67,7 +67,7 @@ export function FleetControls({
       ) : null}
       <form
         className="row"
-        style={{ gap: 4 }}
+        style={{ gap: 4, flexWrap: "nowrap" }}
         onSubmit={(event) => {
           event.preventDefault();
           if (validCount) scale.mutate(count);

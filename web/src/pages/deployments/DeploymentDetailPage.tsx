@@ -55,7 +55,7 @@ export function DeploymentDetailPage(): ReactNode {
         }
         title={
           <span className="row" style={{ gap: 12 }}>
-            <span className="mono">{d.version}</span> <DeploymentBadge status={d.status} />
+            <span className="mono" style={{ fontSize: "inherit" }}>{d.version}</span> <DeploymentBadge status={d.status} />
           </span>
         }
         subtitle={
@@ -149,7 +149,7 @@ export function DeploymentDetailPage(): ReactNode {
                   <tr key={`${e.at}-${i}`}>
                     <td className="mono small nowrap">{formatTime(e.at)}</td>
                     <td className="mono">{e.kind}</td>
-                    <td className="mono small">{e.replica ?? "—"}</td>
+                    <td className="mono small nowrap">{e.replica ?? "—"}</td>
                     <td className="small">{e.message}</td>
                   </tr>
                 ))}
