@@ -12,11 +12,12 @@ import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
 import { AlertingSection } from "./pages/alerts/AlertingTabs";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
-import { ComingSoon, NotFound } from "./pages/ComingSoon";
+import { NotFound } from "./pages/ComingSoon";
 import { DeploymentDetailPage } from "./pages/deployments/DeploymentDetailPage";
 import { DeploymentsPage } from "./pages/deployments/DeploymentsPage";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
+import { LogsRoute } from "./pages/logs/LogsRoute";
 import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
@@ -55,7 +56,7 @@ export const routes: RouteObject[] = [
               routingRoutes,
             ],
           },
-          { path: "logs", element: <ComingSoon section="logs" /> },
+          { path: "logs", element: <LogsRoute /> },
           { path: "deployments", element: <DeploymentsPage /> },
           { path: "deployments/:deploymentId", element: <DeploymentDetailPage /> },
           {

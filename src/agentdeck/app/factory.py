@@ -19,10 +19,15 @@ from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.identity.service import logs_retention_lookup
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logs.metrics import LogMetrics
+from agentdeck.logstore.base import LogStore
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
+from agentdeck.realtime.publish import attach_logs as attach_log_publisher
 from agentdeck.secret_key import with_secret_key
 from agentdeck.server.apidocs import install_docs
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -36,7 +41,7 @@ from agentdeck.server.middleware import (
 from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
-from agentdeck.settings import Settings
+from agentdeck.settings import LogStoreBackend, Settings
 from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
@@ -64,6 +69,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     configure_logging(settings)
     metrics = ServerMetrics()
     loop_metrics = _loop_metrics(metrics)
+    log_metrics = LogMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +80,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         if run_migrations:
             await upgrade(engine)
         store = await open_store(settings)
+        log_store = await _open_log_store(settings)
         bus = await open_bus(settings, durable=DURABLE_PATTERNS)
         principals = PrincipalCache(
             ttl=settings.auth.principal_cache_seconds, size=settings.auth.principal_cache_size
@@ -85,15 +92,17 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             timeout=settings.server.readiness_timeout_seconds,
             cache_seconds=settings.server.readiness_cache_seconds,
         )
-        # later components (a log store, a fleet driver) register their own checks here
+        # components beyond the core (the log store, the fleet driver) register theirs below
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
+        _register_log_store_check(readiness, log_store)
+        sessions = create_session_factory(engine)
         fleet = Fleet(open_driver(keyed))
         await fleet.start()  # re-adopts the replicas a previous process left running
         readiness.register("fleet", fleet.readiness)
         state = AppState(
             settings=keyed,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             limiter=limiter,
             metrics=metrics,
             store=store,
@@ -102,13 +111,21 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             invalidations=invalidations,
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
             readiness=readiness,
+            log_store=log_store,
+            logs=LogIngestor(
+                store=log_store,
+                settings=settings.logs,
+                metrics=log_metrics,
+                retention_days=logs_retention_lookup(sessions, settings.logs.retention_days),
+            ),
             fleet=fleet,
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
-        app.state.hub = await _start_hub(state)
+        app.state.hub = await _start_hub(state, log_metrics)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
+        attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
@@ -140,6 +157,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await bus.close()
             await state.limiter.aclose()
             await store.close()
+            await log_store.close()
             await engine.dispose()
             log.info("stopped")
 
@@ -180,6 +198,35 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     return app
 
 
+async def _open_log_store(settings: Settings) -> LogStore:
+    """The configured log store, started: the DuckDB file beside the metrics store, or
+    ClickHouse."""
+    from agentdeck.logstore.factory import open_log_store
+
+    config = settings.logs
+    if config.backend is LogStoreBackend.clickhouse:
+        return await open_log_store(
+            "clickhouse",
+            url=config.clickhouse_url,
+            database=config.clickhouse_database,
+            user=config.clickhouse_user,
+            password=config.clickhouse_password.get_secret_value() or None,
+        )
+    return await open_log_store(
+        "duckdb",
+        path=settings.data_dir / config.duckdb_file,
+        memory_limit=config.duckdb_memory_limit,
+    )
+
+
+def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None:
+    async def log_store_check() -> str:
+        await log_store.ping()
+        return f"{log_store.backend} answered"
+
+    readiness.register("log_store", log_store_check)
+
+
 def _freeze_heap() -> None:
     """Leave what start-up built (modules, routes, the series dictionary, ...) out of the
     cyclic collector's collections: it lives as long as the app, and walking it made every
@@ -216,7 +263,8 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
     from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
     from agentdeck.fleet.loop import FleetLoop
-    from agentdeck.identity.service import retention_days_source
+    from agentdeck.identity.service import logs_retention_days_source, retention_days_source
+    from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.telemetry.scrape import ScrapeLoop
@@ -264,6 +312,12 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
                 store=store,
                 settings=settings,
             ),
+            LogRetentionLoop(
+                retention_days=logs_retention_days_source(sessions, settings.logs.retention_days),
+                store=state.log_store,
+                default_days=settings.logs.retention_days,
+                interval=settings.logs.retention_interval_seconds,
+            ),
             evaluator,
             delivery,
             dispatcher,
@@ -298,7 +352,7 @@ def _start_demo(state: AppState) -> DemoSimulator:
     return demo
 
 
-async def _start_hub(state: AppState) -> Hub:
+async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
     """The WebSocket hub, fed by the bus."""
     from agentdeck.realtime.hub import Hub
     from agentdeck.server.deps import principal_until
@@ -312,6 +366,9 @@ async def _start_hub(state: AppState) -> Hub:
         sessions=state.sessions,
         authenticate=authenticate,
         cors_origins=state.settings.server.cors_origins,
+        tail_lines=state.settings.logs.tail_queue_lines,
+        tail_frame_lines=state.settings.logs.tail_frame_lines,
+        on_tail_dropped=log_metrics.tail_dropped.inc,
     )
     state.invalidations.listen(hub.access_changed)  # open sockets end with their access
     await hub.start()
@@ -332,6 +389,8 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.fleet.github.router import router as github_router
     from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.logs.ingest.router import router as log_ingest_router
+    from agentdeck.logs.query.router import router as log_query_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
@@ -364,6 +423,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(routing_router)
     app.include_router(silences_router)
     app.include_router(trace_router)
+    app.include_router(log_ingest_router)
+    app.include_router(log_query_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

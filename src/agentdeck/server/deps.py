@@ -7,6 +7,7 @@ public in ``PUBLIC_ROUTES``); a test walks the routes to keep it so.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,8 @@ from agentdeck.identity.security import (
     decode_access_token,
     sha256_hex,
 )
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import LimitClass
 from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
@@ -70,6 +73,20 @@ async def get_store(state: StateDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_log_store(state: StateDep) -> LogStore:
+    return state.log_store
+
+
+LogStoreDep = Annotated[LogStore, Depends(get_log_store)]
+
+
+async def get_log_ingestor(state: StateDep) -> LogIngestor:
+    return state.logs
+
+
+LogIngestorDep = Annotated[LogIngestor, Depends(get_log_ingestor)]
 
 
 async def get_bus(state: StateDep) -> Bus:
@@ -123,12 +140,30 @@ def _unauthorized(detail: str = BAD_CREDENTIAL) -> Unauthenticated:
     return Unauthenticated(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _basic_api_key(value: str) -> str | None:
+    """The API key of ``Basic base64(user:adk_...)`` (log shippers such as Promtail and Fluent
+    Bit send credentials this way; the user part is not read), else None."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2].strip()
+    return password if password.startswith(API_KEY_PREFIX) else None
+
+
 def _credential(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            key = _basic_api_key(value)
+            if key is not None:
+                return key
         if scheme.lower() != "bearer" or not value.strip():
-            raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+            raise _unauthorized(
+                "the Authorization header must be 'Bearer <token>' (or Basic with an API key "
+                "as the password)"
+            )
         return value.strip()
     key = request.headers.get("x-api-key")
     return key.strip() if key else None

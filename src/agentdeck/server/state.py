@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentdeck.bus.base import Bus
 from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.readiness import Readiness
@@ -35,6 +37,8 @@ class AppState:
     invalidations: Invalidations
     decoders: DecodePool
     readiness: Readiness
+    log_store: LogStore
+    logs: LogIngestor
     loops: LoopRunner | None = None
     #: The fleet runtime: its driver (``fleet.driver``) and the loop's wake-up.
     fleet: Fleet | None = None

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type ReactNode } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { lazy, Suspense, useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/problem";
 import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
 import { useCan, useSession } from "../../auth/session";
@@ -24,6 +24,9 @@ import { DecisionsCard, OutputCard, ReplicasCard } from "./AgentRuntime";
 import { useAgentLive } from "../../lib/fleet";
 import { FleetControls, ReplicaCount } from "./FleetControls";
 
+// The log viewer (list virtualiser, histogram) loads when the tab is first opened.
+const AgentLogs = lazy(() => import("./AgentLogs").then((m) => ({ default: m.AgentLogs })));
+
 function autoScalingText(config: Record<string, unknown>): string {
   const auto = config.auto_scaling;
   if (typeof auto !== "object" || auto === null) return "off";
@@ -40,6 +43,8 @@ export function AgentDetailPage(): ReactNode {
   const session = useSession();
   const canEdit = useCan("developer");
   const [confirming, setConfirming] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const tab = params.get("tab") === "logs" ? "logs" : "overview";
   const query = useQuery(agentQuery(agentId));
   useAgentLive(agentId);
 
@@ -109,135 +114,157 @@ export function AgentDetailPage(): ReactNode {
           ) : undefined
         }
       />
-      <div className="stack">
-        {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
-        {agent.health?.detail ? (
-          <Banner tone="error">
-            <pre className="output" style={{ background: "transparent", padding: 0 }}>{agent.health.detail}</pre>
-          </Banner>
-        ) : null}
-        <section className="card" aria-label="Runtime">
-          <div className="card-head">
-            <h2>Runtime</h2>
-            <span className="small muted">ready/desired</span>
-            <ReplicaCount agent={agent} />
-          </div>
-          {canEdit ? (
-            <div className="card-body">
-              <FleetControls key={agent.replica_count} agent={agent} />
-            </div>
-          ) : null}
-        </section>
-        <ReplicasCard agent={agent} />
-        <OutputCard agent={agent} />
-        <DeploymentsCard agent={agent} canEdit={canEdit} />
-        <DecisionsCard agent={agent} />
-        <div className="grid-2">
-          <section className="card">
-            <div className="card-head">
-              <h2>Details</h2>
-            </div>
-            <div className="card-body">
-              <dl className="props" aria-label="Details">
-                <dt>Type</dt>
-                <dd>{agent.type}</dd>
-                <dt>Status</dt>
-                <dd>
-                  <StatusBadge status={agent.status} />
-                </dd>
-                <dt>Model</dt>
-                <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
-                <dt>Version</dt>
-                <dd className="mono">{agent.version}</dd>
-                <dt>Owner</dt>
-                <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
-                <dt>Revision</dt>
-                <dd>{agent.revision}</dd>
-                <dt>ID</dt>
-                <dd className="mono small">{agent.id}</dd>
-              </dl>
-            </div>
-          </section>
-          <section className="card">
-            <div className="card-head">
-              <h2>Resources</h2>
-            </div>
-            <div className="card-body">
-              <dl className="props" aria-label="Resources">
-                <dt>Replicas</dt>
-                <dd>{agent.replica_count}</dd>
-                <dt>Auto-scaling</dt>
-                <dd>{autoScalingText(agent.config)}</dd>
-                <dt>CPU limit</dt>
-                <dd className="mono">{agent.cpu_limit}</dd>
-                <dt>Memory limit</dt>
-                <dd className="mono">{agent.memory_limit}</dd>
-                <dt>Created</dt>
-                <dd title={formatTime(agent.created_at)}>
-                  <Time value={agent.created_at} />
-                </dd>
-                <dt>Updated</dt>
-                <dd>
-                  <Time value={agent.updated_at} />
-                </dd>
-                <dt>Last health check</dt>
-                <dd>
-                  <Time value={agent.last_health_check} />
-                </dd>
-                <dt>Last seen</dt>
-                <dd>
-                  <Time value={agent.last_seen_at} />
-                </dd>
-              </dl>
-            </div>
-          </section>
-        </div>
-        <AgentCharts agent={agent.name} />
-        <section className="card">
-          <div className="card-head">
-            <h2>Labels</h2>
-          </div>
-          <div className="card-body">
-            <Labels labels={agent.labels} />
-          </div>
-        </section>
-        <section className="card" aria-label="Dependencies">
-          <div className="card-head">
-            <h2>Dependencies</h2>
-          </div>
-          <div className="card-body">
-            {agent.dependencies.length === 0 ? (
-              <span className="faint">None declared</span>
-            ) : (
-              <div className="chips">
-                {agent.dependencies.map((name) => (
-                  <span className="chip" key={name}>
-                    {name}
-                  </span>
-                ))}
-              </div>
-            )}
-          </div>
-        </section>
-        <div className="grid-2">
-          <section className="card">
-            <div className="card-head">
-              <h2>Configuration</h2>
-            </div>
-            <div className="card-body">
-              <pre className="json" aria-label="Configuration JSON">{pretty(agent.config)}</pre>
-            </div>
-          </section>
-          <section className="card">
-            <div className="card-head">
-              <h2>Metadata</h2>
-            </div>
-            <div className="card-body">
-              <pre className="json" aria-label="Metadata JSON">{pretty(agent.metadata)}</pre>
-            </div>
-          </section>
-        </div>
+      <div className="tabs" role="tablist" aria-label="Agent views">
+        {(["overview", "logs"] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={tab === t}
+            onClick={() => setParams(t === "overview" ? {} : { tab: t }, { replace: true })}
+          >
+            {t === "overview" ? "Overview" : "Logs"}
+          </button>
+        ))}
       </div>
+      {tab === "logs" ? (
+        <div role="tabpanel" aria-label="Logs">
+          {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+          <Suspense fallback={<Loading />}>
+            <AgentLogs key={agent.name} agent={agent.name} />
+          </Suspense>
+        </div>
+      ) : (
+        <div className="stack" role="tabpanel" aria-label="Overview">
+          {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+          {agent.health?.detail ? (
+            <Banner tone="error">
+              <pre className="output" style={{ background: "transparent", padding: 0 }}>{agent.health.detail}</pre>
+            </Banner>
+          ) : null}
+          <section className="card" aria-label="Runtime">
+            <div className="card-head">
+              <h2>Runtime</h2>
+              <span className="small muted">ready/desired</span>
+              <ReplicaCount agent={agent} />
+            </div>
+            {canEdit ? (
+              <div className="card-body">
+                <FleetControls key={agent.replica_count} agent={agent} />
+              </div>
+            ) : null}
+          </section>
+          <ReplicasCard agent={agent} />
+          <OutputCard agent={agent} />
+          <DeploymentsCard agent={agent} canEdit={canEdit} />
+          <DecisionsCard agent={agent} />
+          <div className="grid-2">
+            <section className="card">
+              <div className="card-head">
+                <h2>Details</h2>
+              </div>
+              <div className="card-body">
+                <dl className="props" aria-label="Details">
+                  <dt>Type</dt>
+                  <dd>{agent.type}</dd>
+                  <dt>Status</dt>
+                  <dd>
+                    <StatusBadge status={agent.status} />
+                  </dd>
+                  <dt>Model</dt>
+                  <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
+                  <dt>Version</dt>
+                  <dd className="mono">{agent.version}</dd>
+                  <dt>Owner</dt>
+                  <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
+                  <dt>Revision</dt>
+                  <dd>{agent.revision}</dd>
+                  <dt>ID</dt>
+                  <dd className="mono small">{agent.id}</dd>
+                </dl>
+              </div>
+            </section>
+            <section className="card">
+              <div className="card-head">
+                <h2>Resources</h2>
+              </div>
+              <div className="card-body">
+                <dl className="props" aria-label="Resources">
+                  <dt>Replicas</dt>
+                  <dd>{agent.replica_count}</dd>
+                  <dt>Auto-scaling</dt>
+                  <dd>{autoScalingText(agent.config)}</dd>
+                  <dt>CPU limit</dt>
+                  <dd className="mono">{agent.cpu_limit}</dd>
+                  <dt>Memory limit</dt>
+                  <dd className="mono">{agent.memory_limit}</dd>
+                  <dt>Created</dt>
+                  <dd title={formatTime(agent.created_at)}>
+                    <Time value={agent.created_at} />
+                  </dd>
+                  <dt>Updated</dt>
+                  <dd>
+                    <Time value={agent.updated_at} />
+                  </dd>
+                  <dt>Last health check</dt>
+                  <dd>
+                    <Time value={agent.last_health_check} />
+                  </dd>
+                  <dt>Last seen</dt>
+                  <dd>
+                    <Time value={agent.last_seen_at} />
+                  </dd>
+                </dl>
+              </div>
+            </section>
+          </div>
+          <AgentCharts agent={agent.name} />
+          <section className="card">
+            <div className="card-head">
+              <h2>Labels</h2>
+            </div>
+            <div className="card-body">
+              <Labels labels={agent.labels} />
+            </div>
+          </section>
+          <section className="card" aria-label="Dependencies">
+            <div className="card-head">
+              <h2>Dependencies</h2>
+            </div>
+            <div className="card-body">
+              {agent.dependencies.length === 0 ? (
+                <span className="faint">None declared</span>
+              ) : (
+                <div className="chips">
+                  {agent.dependencies.map((name) => (
+                    <span className="chip" key={name}>
+                      {name}
+                    </span>
+                  ))}
+                </div>
+              )}
+            </div>
+          </section>
+          <div className="grid-2">
+            <section className="card">
+              <div className="card-head">
+                <h2>Configuration</h2>
+              </div>
+              <div className="card-body">
+                <pre className="json" aria-label="Configuration JSON">{pretty(agent.config)}</pre>
+              </div>
+            </section>
+            <section className="card">
+              <div className="card-head">
+                <h2>Metadata</h2>
+              </div>
+              <div className="card-body">
+                <pre className="json" aria-label="Metadata JSON">{pretty(agent.metadata)}</pre>
+              </div>
+            </section>
+          </div>
+        </div>
+      )}
       <ConfirmDialog
         open={confirming}
         title={`Delete ${agent.name}?`}
