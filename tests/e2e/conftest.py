@@ -168,6 +168,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "AGENTDECK_LOG_JSON": "true",
         "AGENTDECK_LOG_LEVEL": "WARNING",
         "AGENTDECK_OUTBOUND__ALLOW_LOOPBACK": "true",  # the local webhook receiver
+        # the fleet tests start, deploy and stop real replicas: keep their waits short
+        "AGENTDECK_FLEET__RECONCILE_INTERVAL_SECONDS": "0.5",
+        "AGENTDECK_FLEET__GRACE_PERIOD_SECONDS": "2",
+        "AGENTDECK_FLEET__BACKOFF_INITIAL_SECONDS": "0.2",
+        "AGENTDECK_FLEET__LOG_POLL_SECONDS": "0.2",
+        "AGENTDECK_FLEET__READINESS_DEADLINE_SECONDS": "30",
     }
     _setup_users(env["AGENTDECK_DATABASE__URL"])
     log = home / "server.log"

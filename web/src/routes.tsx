@@ -12,7 +12,9 @@ import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
 import { AlertingSection } from "./pages/alerts/AlertingTabs";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
-import { ComingSoon, NotFound } from "./pages/ComingSoon";
+import { NotFound } from "./pages/ComingSoon";
+import { DeploymentDetailPage } from "./pages/deployments/DeploymentDetailPage";
+import { DeploymentsPage } from "./pages/deployments/DeploymentsPage";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
 import { LogsRoute } from "./pages/logs/LogsRoute";
@@ -55,7 +57,8 @@ export const routes: RouteObject[] = [
             ],
           },
           { path: "logs", element: <LogsRoute /> },
-          { path: "deployments", element: <ComingSoon section="deployments" /> },
+          { path: "deployments", element: <DeploymentsPage /> },
+          { path: "deployments/:deploymentId", element: <DeploymentDetailPage /> },
           {
             path: "settings",
             element: <SettingsLayout />,

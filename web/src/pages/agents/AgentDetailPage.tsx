@@ -6,6 +6,7 @@ import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
 import { useCan, useSession } from "../../auth/session";
 import { Icon } from "../../components/Icon";
 import {
+  Banner,
   ConfirmDialog,
   EmptyState,
   ErrorBanner,
@@ -18,6 +19,10 @@ import {
 } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { AgentCharts } from "./AgentCharts";
+import { DeploymentsCard } from "./AgentDeployments";
+import { DecisionsCard, OutputCard, ReplicasCard } from "./AgentRuntime";
+import { useAgentLive } from "../../lib/fleet";
+import { FleetControls, ReplicaCount } from "./FleetControls";
 
 // The log viewer (list virtualiser, histogram) loads when the tab is first opened.
 const AgentLogs = lazy(() => import("./AgentLogs").then((m) => ({ default: m.AgentLogs })));
@@ -41,6 +46,7 @@ export function AgentDetailPage(): ReactNode {
   const [params, setParams] = useSearchParams();
   const tab = params.get("tab") === "logs" ? "logs" : "overview";
   const query = useQuery(agentQuery(agentId));
+  useAgentLive(agentId);
 
   const remove = useMutation({
     mutationFn: (etag: string | null) => deleteAgent(agentId, etag),
@@ -131,6 +137,27 @@ export function AgentDetailPage(): ReactNode {
       ) : (
         <div className="stack" role="tabpanel" aria-label="Overview">
           {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+          {agent.health?.detail ? (
+            <Banner tone="error">
+              <pre className="output" style={{ background: "transparent", padding: 0 }}>{agent.health.detail}</pre>
+            </Banner>
+          ) : null}
+          <section className="card" aria-label="Runtime">
+            <div className="card-head">
+              <h2>Runtime</h2>
+              <span className="small muted">ready/desired</span>
+              <ReplicaCount agent={agent} />
+            </div>
+            {canEdit ? (
+              <div className="card-body">
+                <FleetControls key={agent.replica_count} agent={agent} />
+              </div>
+            ) : null}
+          </section>
+          <ReplicasCard agent={agent} />
+          <OutputCard agent={agent} />
+          <DeploymentsCard agent={agent} canEdit={canEdit} />
+          <DecisionsCard agent={agent} />
           <div className="grid-2">
             <section className="card">
               <div className="card-head">

@@ -1,7 +1,7 @@
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
-import { agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/agents";
+import { agentKeys, agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/agents";
 import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
 import { useCan } from "../../auth/session";
 import { Icon } from "../../components/Icon";
@@ -11,6 +11,8 @@ import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, Labels, LinkButton, PageHead, StatusBadge, Time } from "../../components/ui";
 import { useDebounced } from "../../lib/useDebounced";
 import { TableFoot } from "../../components/TableFoot";
+import { useChannel, useLiveConnection } from "../../lib/wsHooks";
+import { FleetControls, ReplicaCount } from "./FleetControls";
 
 const SORTS = new Set<string>([
   "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "status", "-status",
@@ -85,6 +87,14 @@ export function AgentsListPage(): ReactNode {
   }, [debouncedLabel]);
 
   const query = useInfiniteQuery(agentsQuery(filters));
+  const client = useQueryClient();
+  useLiveConnection();
+  // Status changes of any agent: reload the list (its rows embed status and health).
+  useChannel("fleet", {
+    onEvent: () => {
+      void client.invalidateQueries({ queryKey: agentKeys.lists });
+    },
+  });
   const agents = query.data?.pages.flatMap((p) => p.items) ?? [];
   const filtered = Boolean(filters.q || filters.type || filters.status || filters.label);
   const clear = (): void => {
@@ -186,6 +196,7 @@ export function AgentsListPage(): ReactNode {
                     <th>Type · model</th>
                     <SortHeader field="status" label="Status" sort={filters.sort} onSort={(s) => update({ sort: s })} />
                     <th>Replicas</th>
+                    {canEdit ? <th>Actions</th> : null}
                     <th>Labels</th>
                     <SortHeader field="created_at" label="Created" sort={filters.sort} onSort={(s) => update({ sort: s })} />
                     <SortHeader field="updated_at" label="Updated" sort={filters.sort} onSort={(s) => update({ sort: s })} />
@@ -211,7 +222,14 @@ export function AgentsListPage(): ReactNode {
                       <td>
                         <StatusBadge status={agent.status} />
                       </td>
-                      <td>{agent.replica_count}</td>
+                      <td>
+                        <ReplicaCount agent={agent} />
+                      </td>
+                      {canEdit ? (
+                        <td>
+                          <FleetControls agent={agent} compact />
+                        </td>
+                      ) : null}
                       <td className="labels-cell">
                         <Labels labels={agent.labels} />
                       </td>

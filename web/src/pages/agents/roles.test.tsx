@@ -57,11 +57,15 @@ describe("role-aware agent pages", () => {
     expect(container.querySelector("[data-status]")).toHaveTextContent("error");
     expect(container.querySelector("[data-status]")).toHaveClass("badge-error");
     expect(screen.queryByRole("link", { name: /new agent/i })).not.toBeInTheDocument();
+    expect(screen.queryByRole("group", { name: "Controls of support-triage" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Scale" })).not.toBeInTheDocument();
   });
 
   it("a developer gets the create button", async () => {
     renderAt("/agents", routes, "developer");
     expect(await screen.findByRole("link", { name: /new agent/i })).toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Stop" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Scale" })).toBeInTheDocument();
   });
 
   it("a viewer sees the agent without edit or delete", async () => {
@@ -69,12 +73,16 @@ describe("role-aware agent pages", () => {
     expect(await screen.findByText("Routes tickets")).toBeInTheDocument();
     expect(screen.queryByRole("link", { name: /edit/i })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /delete/i })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Deploy" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Stop" })).not.toBeInTheDocument();
   });
 
   it("an admin sees edit and delete", async () => {
     renderAt(`/agents/${agent.id}`, routes, "admin");
     expect(await screen.findByRole("link", { name: /edit/i })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: /delete/i })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Deploy" })).toBeInTheDocument();
+    expect(screen.getByRole("group", { name: "Controls of support-triage" })).toBeInTheDocument();
   });
 
   it("only admins see the admin settings sections", async () => {
