@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from agentdeck import __version__
+from agentdeck.app.fleet_logs import FleetLogBridge
 from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
@@ -130,6 +131,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.state.hub = await _start_hub(state, log_metrics)
         attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
         attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
+        fleet_logs = FleetLogBridge(state.logs)  # replica output → the logs pipeline
+        fleet_logs.start(fleet.driver.add_line_sink)
         attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
@@ -153,6 +156,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             if state.templates is not None:
                 await state.templates.save(sessions)  # the templates survive the restart
             await fleet.close()  # stops the replicas unless fleet.keep_replicas_on_shutdown
+            await fleet_logs.close()  # their last lines are written before the store closes
             if counters is not None:
                 await counters.stop()
             await app.state.hub.stop()
