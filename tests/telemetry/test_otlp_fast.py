@@ -19,6 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.errors import Malformed
 from agentdeck.settings import TSDBSettings
 from agentdeck.telemetry import otlp
 from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
@@ -260,9 +261,9 @@ def test_request_without_number_points() -> None:
 )
 def test_malformed_points_are_refused_like_before(point: bytes) -> None:
     body = raw_request([(RESOURCE, [raw_gauge("g", [point_part(as_double=1.0), point])])])
-    with pytest.raises(otlp.MalformedPayload) as slow:
+    with pytest.raises(Malformed) as slow:
         otlp.parse_request(body, otlp.PROTOBUF)
-    with pytest.raises(otlp.MalformedPayload) as fast:
+    with pytest.raises(Malformed) as fast:
         translate_protobuf(body, now_ms=NOW)
     assert str(fast.value) == str(slow.value)
 
@@ -382,7 +383,7 @@ def test_samples_put_cumulative_deltas_last_and_fall_back_to_rows() -> None:
 def _outcome(translate: Any, body: bytes) -> Any:
     try:
         return _summary(translate(body))
-    except otlp.MalformedPayload as exc:
+    except Malformed as exc:
         return ("refused", str(exc))
 
 

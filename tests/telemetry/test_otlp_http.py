@@ -187,6 +187,7 @@ async def test_malformed_bodies_are_400_and_write_nothing(
         (b"{nope", {"Content-Type": "application/json"}),
         (json.dumps({"resourceMetrics": 5}).encode(), {"Content-Type": "application/json"}),
         (b"not gzip", {**PB, "Content-Encoding": "gzip"}),
+        (b"x", {**PB, "Content-Encoding": "br"}),  # an unknown encoding: 400, not 415
     ]
     for body, headers in cases:
         response = await client.post(

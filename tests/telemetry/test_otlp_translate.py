@@ -9,6 +9,8 @@ import uuid
 import pytest
 from google.protobuf import json_format
 
+from agentdeck.compression import decompress
+from agentdeck.errors import Malformed, TooLarge, UnsupportedMediaType
 from agentdeck.telemetry import otlp
 from tests.telemetry.otlp_support import (
     DELTA,
@@ -209,24 +211,25 @@ def test_json_encoding_matches_protobuf() -> None:
     ],
 )
 def test_malformed_bodies(body: bytes, kind: str) -> None:
-    with pytest.raises(otlp.MalformedPayload):
+    with pytest.raises(Malformed) as raised:
         otlp.parse_request(body, kind)
+    assert raised.value.kind == "malformed-body"
 
 
 def test_gzip_and_its_limit() -> None:
-    assert otlp.decompress(gzip.compress(b"abc"), "gzip", limit=10) == b"abc"
-    with pytest.raises(otlp.PayloadTooLarge):
-        otlp.decompress(gzip.compress(b"a" * 100), "gzip", limit=10)
-    with pytest.raises(otlp.MalformedPayload):
-        otlp.decompress(b"not gzip", "gzip", limit=10)
-    with pytest.raises(otlp.MalformedPayload):
-        otlp.decompress(b"x", "br", limit=10)
+    """OTLP bodies go through the one bounded decompressor (its own tests cover the rest)."""
+    assert decompress(gzip.compress(b"abc"), "gzip", limit=10) == b"abc"
+    with pytest.raises(TooLarge):
+        decompress(gzip.compress(b"a" * 100), "gzip", limit=10)
+    with pytest.raises(Malformed) as corrupt:
+        decompress(b"not gzip", "gzip", limit=10)
+    assert corrupt.value.kind == "malformed-body"
 
 
 def test_media_types() -> None:
     assert otlp.media_type(None) == otlp.PROTOBUF
     assert otlp.media_type("application/json; charset=utf-8") == otlp.JSON
-    with pytest.raises(otlp.MalformedPayload):
+    with pytest.raises(UnsupportedMediaType):
         otlp.media_type("text/plain")
 
 

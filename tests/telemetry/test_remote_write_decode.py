@@ -10,6 +10,8 @@ from typing import Any
 import cramjam
 import pytest
 
+from agentdeck.compression import decompress
+from agentdeck.errors import Malformed, TooLarge
 from agentdeck.telemetry import remote_write
 
 STALE = struct.unpack("<d", struct.pack("<Q", remote_write.STALE_NAN_BITS))[0]
@@ -39,7 +41,7 @@ def test_decode_samples_labels_and_metadata() -> None:
         ],
         metadata=[(1, "http_requests_total", "Requests.", ""), (2, "up", "Up.", "")],
     )
-    body = remote_write.decompress(remote_write.encode(req), limit=1 << 20)
+    body = decompress(remote_write.encode(req), "snappy", limit=1 << 20)
     out = remote_write.decode(body)
     assert list(out.rows) == [
         ("up", {"job": "node", "instance": "a:9100"}, 1.0, 1000, 0),
@@ -67,10 +69,11 @@ def test_series_without_name_are_counted() -> None:
 
 
 def test_malformed_and_oversized_bodies() -> None:
-    with pytest.raises(remote_write.MalformedWriteRequest):
-        remote_write.decompress(b"\xff\xff\xff\xff\xff", limit=1 << 20)
-    with pytest.raises(remote_write.MalformedWriteRequest):
+    with pytest.raises(Malformed) as not_snappy:
+        decompress(b"\xff\xff\xff\xff\xff", "snappy", limit=1 << 20)
+    with pytest.raises(Malformed) as not_protobuf:
         remote_write.decode(b"\x0a\xff\x01")
+    assert not_snappy.value.kind == not_protobuf.value.kind == "malformed-body"
     big = bytes(cramjam.snappy.compress_raw(b"\0" * 5000))
-    with pytest.raises(remote_write.WriteRequestTooLarge):
-        remote_write.decompress(big, limit=1000)
+    with pytest.raises(TooLarge):
+        decompress(big, "snappy", limit=1000)

@@ -21,7 +21,8 @@ per data point:
   to ingest, so ingest, too, sees each label set once.
 
 When the shadow parse, an attribute parse or a point parse fails, the body is parsed again the
-ordinary way, which raises the usual error (:class:`~agentdeck.telemetry.otlp.MalformedPayload`).
+ordinary way, which raises the usual error (a ``malformed-body``
+:class:`~agentdeck.errors.Malformed`).
 """
 
 from __future__ import annotations
@@ -570,7 +571,7 @@ def _translate(body: bytes, now_ms: int) -> otlp.Translation:
 def translate_protobuf(body: bytes, *, now_ms: int) -> otlp.Translation:
     """``translate(parse_request(body, PROTOBUF))``, in bulk (see the module doc).
 
-    Raises :class:`~agentdeck.telemetry.otlp.MalformedPayload` as :func:`parse_request` does.
+    Raises :class:`~agentdeck.errors.Malformed` as :func:`parse_request` does.
     """
     try:
         with paused_gc():

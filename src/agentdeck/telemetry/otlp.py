@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import gzip
 import json
 import math
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +39,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
+from agentdeck.compression import malformed_body
+from agentdeck.errors import UnsupportedMediaType
 from agentdeck.telemetry.ingest import MetricMeta, SampleColumns, SampleError
 from agentdeck.telemetry.models import MetricType
 from agentdeck.tsdb.names import (
@@ -64,35 +64,7 @@ Row = tuple[str, dict[str, str], float, int | None, int]
 AGENT_ATTRIBUTES = ("service.name", "gen_ai.agent.name", "gen_ai.agent.id")
 
 
-class MalformedPayload(ValueError):
-    """The body is not a decodable OTLP request (bad protobuf, JSON or compression)."""
-
-
-class PayloadTooLarge(ValueError):
-    """The body is larger than allowed once decompressed."""
-
-
 # --- decoding --------------------------------------------------------------------------------
-
-
-def decompress(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
-    """Undo ``gzip``/``deflate`` (or nothing); refuse more than ``limit`` decompressed bytes."""
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise MalformedPayload(f"unsupported Content-Encoding {content_encoding!r}")
-    wbits = 31 if encoding != "deflate" else 15
-    inflater = zlib.decompressobj(wbits)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise MalformedPayload(f"the body is not valid {encoding}: {exc}") from None
-    if len(out) > limit:
-        raise PayloadTooLarge(f"the decompressed body is over {limit} bytes")
-    if not inflater.eof:
-        raise MalformedPayload(f"the {encoding} body is truncated")
-    return out
 
 
 def media_type(content_type: str | None) -> str:
@@ -102,7 +74,9 @@ def media_type(content_type: str | None) -> str:
         return PROTOBUF
     if base == JSON:
         return JSON
-    raise MalformedPayload(f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}")
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}"
+    )
 
 
 def parse_request(body: bytes, kind: str) -> ExportMetricsServiceRequest:
@@ -112,18 +86,18 @@ def parse_request(body: bytes, kind: str) -> ExportMetricsServiceRequest:
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+            raise malformed_body(f"the body is not valid JSON: {exc}") from None
         if not isinstance(document, dict):
-            raise MalformedPayload("the JSON body must be an object")
+            raise malformed_body("the JSON body must be an object")
         try:
             json_format.ParseDict(document, request, ignore_unknown_fields=True)
         except (json_format.ParseError, ValueError, TypeError) as exc:
-            raise MalformedPayload(f"the JSON body is not an OTLP metrics request: {exc}") from None
+            raise malformed_body(f"the JSON body is not an OTLP metrics request: {exc}") from None
         return request
     try:
         request.ParseFromString(body)
     except (DecodeError, ValueError) as exc:
-        raise MalformedPayload(f"the body is not a protobuf OTLP metrics request: {exc}") from None
+        raise malformed_body(f"the body is not a protobuf OTLP metrics request: {exc}") from None
     return request
 
 

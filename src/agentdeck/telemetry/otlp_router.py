@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.compression import decompress, malformed_body
+from agentdeck.errors import UnsupportedMediaType
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.ratelimit import LimitClass
@@ -61,12 +63,13 @@ class OtlpExportResponse(BaseModel):
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-def _malformed(detail: str) -> ProblemError:
-    return ProblemError(400, "malformed-body", detail)
-
-
-def _too_large(detail: str) -> ProblemError:
-    return ProblemError(413, "payload-too-large", detail)
+def _decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
+    """The body with its ``Content-Encoding`` undone; an unknown encoding is a malformed body
+    here (400, as ``docs/otlp.md`` documents), not a 415."""
+    try:
+        return decompress(raw, encoding, limit=limit)
+    except UnsupportedMediaType as exc:
+        raise malformed_body(exc.detail or str(exc)) from None
 
 
 async def _ingest(
@@ -159,24 +162,17 @@ async def export_otlp_metrics(
     Samples land in the caller's tenant. Points that cannot be stored are counted in
     ``partialSuccess``; the others are kept. See ``docs/otlp.md`` for the name translation.
     """
-    try:
-        kind = otlp.media_type(request.headers.get("content-type"))
-    except otlp.MalformedPayload as exc:
-        raise ProblemError(415, "unsupported-media-type", str(exc)) from exc
-    raw = await request.body()
+    kind = otlp.media_type(request.headers.get("content-type"))
+    body = _decompress(
+        await request.body(),
+        request.headers.get("content-encoding"),
+        limit=settings.server.max_body_bytes,
+    )
     now_ms = time.time_ns() // 1_000_000
-    try:
-        body = otlp.decompress(
-            raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
-        )
-        if kind == otlp.PROTOBUF:
-            translation = _otlp_fast.translate_protobuf(body, now_ms=now_ms)
-        else:
-            translation = otlp.translate(otlp.parse_request(body, kind), now_ms=now_ms)
-    except otlp.PayloadTooLarge as exc:
-        raise _too_large(str(exc)) from exc
-    except otlp.MalformedPayload as exc:
-        raise _malformed(str(exc)) from exc
+    if kind == otlp.PROTOBUF:
+        translation = _otlp_fast.translate_protobuf(body, now_ms=now_ms)
+    else:
+        translation = otlp.translate(otlp.parse_request(body, kind), now_ms=now_ms)
     common: dict[str, Any] = {
         "store": store,
         "session": session,
@@ -245,16 +241,9 @@ async def prometheus_remote_write(
         )
     encoding = request.headers.get("content-encoding", "snappy").strip().lower()
     if encoding not in ("", "snappy"):
-        raise _malformed(f"unsupported Content-Encoding {encoding!r}: send snappy")
+        raise malformed_body(f"unsupported Content-Encoding {encoding!r}: send snappy")
     raw = await request.body()
-    try:
-        decoded = remote_write.decode(
-            remote_write.decompress(raw, limit=settings.server.max_body_bytes)
-        )
-    except remote_write.WriteRequestTooLarge as exc:
-        raise _too_large(str(exc)) from exc
-    except remote_write.MalformedWriteRequest as exc:
-        raise _malformed(str(exc)) from exc
+    decoded = remote_write.decode(decompress(raw, "snappy", limit=settings.server.max_body_bytes))
     result = await _ingest(
         store=store,
         session=session,

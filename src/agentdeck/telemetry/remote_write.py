@@ -1,4 +1,5 @@
-"""Prometheus remote write 1.0: decode a snappy-compressed ``WriteRequest`` into samples.
+"""Prometheus remote write 1.0: decode a ``WriteRequest`` (snappy undone by
+:func:`agentdeck.compression.decompress`) into samples.
 
 The protobuf messages are declared here at runtime with ``google.protobuf`` descriptors (the
 wire format is small and stable), so decoding runs in the protobuf library's C code:
@@ -27,6 +28,7 @@ import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from agentdeck.compression import malformed_body
 from agentdeck.telemetry._proto import field_spec as _field
 from agentdeck.telemetry.ingest import MetricMeta, SampleError
 from agentdeck.telemetry.models import MetricType
@@ -47,14 +49,6 @@ METRIC_TYPES = {
 Row = tuple[str, dict[str, str], float, int | None, int]
 
 REMOTE_WRITE_V2 = "io.prometheus.write.v2.Request"
-
-
-class MalformedWriteRequest(ValueError):
-    """The body is not a snappy-compressed remote-write 1.0 ``WriteRequest``."""
-
-
-class WriteRequestTooLarge(ValueError):
-    """The body is larger than allowed once decompressed."""
 
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -123,20 +117,6 @@ class DecodedWrite:
     native_histograms: int = 0
 
 
-def decompress(body: bytes, *, limit: int) -> bytes:
-    """Undo snappy block compression; refuse more than ``limit`` decompressed bytes."""
-    try:
-        size = cramjam.snappy.decompress_raw_len(body)
-    except Exception as exc:  # cramjam raises its own error types
-        raise MalformedWriteRequest(f"the body is not snappy-compressed: {exc}") from None
-    if size > limit:
-        raise WriteRequestTooLarge(f"the decompressed body is over {limit} bytes")
-    try:
-        return bytes(cramjam.snappy.decompress_raw(body))
-    except Exception as exc:
-        raise MalformedWriteRequest(f"the body is not snappy-compressed: {exc}") from None
-
-
 def _is_stale(value: float) -> bool:
     bits: int = struct.unpack("<Q", struct.pack("<d", value))[0]
     return bits == STALE_NAN_BITS
@@ -148,7 +128,7 @@ def decode(body: bytes) -> DecodedWrite:
     try:
         request.ParseFromString(body)
     except (DecodeError, ValueError) as exc:
-        raise MalformedWriteRequest(f"the body is not a remote-write WriteRequest: {exc}") from None
+        raise malformed_body(f"the body is not a remote-write WriteRequest: {exc}") from None
     out = DecodedWrite()
     index = 0
     add = out.rows.append

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import service as agents_service
+from agentdeck.compression import decompress
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.ratelimit import LimitClass
@@ -172,20 +173,18 @@ async def ingest_metric_batch(
     its index, the field at fault and why. 400 when no sample was valid, 413 above
     ``tsdb.max_batch_samples`` samples. Samples land in the caller's tenant.
     """
-    raw = await request.body()
-    try:
-        body = service.decompress(
-            raw, request.headers.get("content-encoding"), limit=settings.server.max_body_bytes
-        )
-        now_ms = time.time_ns() // 1_000_000
-        parsed = await service.read_batch_with(
-            request.app.state.deck.decoders,
-            body,
-            max_samples=settings.tsdb.max_batch_samples,
-            now_ms=now_ms,
-        )
-    except service.BodyError as exc:
-        raise ProblemError(exc.status, exc.kind, exc.detail) from exc
+    body = decompress(
+        await request.body(),
+        request.headers.get("content-encoding"),
+        limit=settings.server.max_body_bytes,
+    )
+    now_ms = time.time_ns() // 1_000_000
+    parsed = await service.read_batch_with(
+        request.app.state.deck.decoders,
+        body,
+        max_samples=settings.tsdb.max_batch_samples,
+        now_ms=now_ms,
+    )
     result = await _run(
         store=store,
         session=session,

@@ -16,17 +16,16 @@ import json
 import math
 import time
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import zstandard
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
+from agentdeck.errors import Malformed, TooLarge
 from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.telemetry.ingest import MetricMeta, Row, SampleError, paused_gc
 from agentdeck.telemetry.json_columns import LABELS, ColumnBatch, column_batch, metric_meta
@@ -39,63 +38,6 @@ LAST_SEEN_INTERVAL_SECONDS = 30.0
 PRUNE_INTERVAL_SECONDS = 1.0
 #: Agents remembered per tenant before the memory is cleared.
 MAX_REMEMBERED_AGENTS = 100_000
-
-
-class BodyError(Exception):
-    """The body cannot be read; ``status`` and ``kind`` say how to answer."""
-
-    def __init__(self, status: int, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.kind = kind
-        self.detail = detail
-
-
-# --- body decoding -------------------------------------------------------------------------
-
-
-def decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
-    """The body with its Content-Encoding (identity, gzip, deflate, zstd) undone.
-
-    The decoded body may be at most ``limit`` bytes (413 above: no decompression bombs).
-    """
-    coding = (encoding or "identity").strip().lower()
-    too_large = BodyError(
-        413, "payload-too-large", f"the decompressed request body exceeds {limit} bytes"
-    )
-    if coding in ("", "identity"):
-        return raw
-    if coding in ("gzip", "x-gzip", "deflate"):
-        wbits = 47 if coding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
-        inflater = zlib.decompressobj(wbits)
-        try:
-            out = inflater.decompress(raw, limit + 1)
-        except zlib.error as exc:
-            raise BodyError(400, "malformed-body", f"the {coding} body is corrupt: {exc}") from exc
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise too_large
-        if not inflater.eof:
-            raise BodyError(400, "malformed-body", f"the {coding} body is truncated")
-        return out
-    if coding == "zstd":
-        try:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw)
-            out = reader.read(limit + 1)
-            while len(out) <= limit:
-                more = reader.read(limit + 1 - len(out))
-                if not more:
-                    break
-                out += more
-        except zstandard.ZstdError as exc:
-            raise BodyError(400, "malformed-body", f"the zstd body is corrupt: {exc}") from exc
-        if len(out) > limit:
-            raise too_large
-        return out
-    raise BodyError(
-        415,
-        "unsupported-media-type",
-        f"unsupported Content-Encoding {coding!r}: send identity, gzip, deflate or zstd",
-    )
 
 
 # --- the JSON batch ------------------------------------------------------------------------
@@ -152,7 +94,7 @@ def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | P
     """A ``/metrics/batch`` body as columns (fast path) or rows (:func:`parse_batch`).
 
     Both answer alike; samples without a timestamp get ``now_ms`` on the fast path (pass the
-    same ``now_ms`` to the ingest core). Raises :class:`BodyError` as :func:`parse_batch`.
+    same ``now_ms`` to the ingest core). Raises as :func:`parse_batch`.
     """
     with paused_gc():
         decoded = decode(body, max_samples=max_samples, now_ms=now_ms, memo=LABELS)
@@ -180,8 +122,9 @@ def _columns_or_rows(
 def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     """Parse a ``/metrics/batch`` body (see :class:`~agentdeck.telemetry.schemas.MetricBatch`).
 
-    Raises :class:`BodyError` for bad JSON (400), a body of the wrong shape (400) or more than
-    ``max_samples`` samples (413). Per-sample problems become errors in the result.
+    Raises :class:`~agentdeck.errors.Malformed` (``malformed-json``) for bad JSON or a body of
+    the wrong shape and :class:`~agentdeck.errors.TooLarge` for more than ``max_samples``
+    samples. Per-sample problems become errors in the result.
     """
     with paused_gc():
         return _parse_batch(body, max_samples=max_samples)
@@ -193,22 +136,18 @@ def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     except orjson.JSONDecodeError as exc:
         doc = _lenient_loads(body, exc)
     if not isinstance(doc, dict):
-        raise BodyError(400, "malformed-json", "the body must be a JSON object")
+        raise _malformed("the body must be a JSON object")
     samples = doc.get("samples")
     values = doc.get("values")
     if samples is None and values is None:
-        raise BodyError(400, "malformed-json", "the body needs 'samples' or 'values'")
+        raise _malformed("the body needs 'samples' or 'values'")
     if samples is not None and not isinstance(samples, list):
-        raise BodyError(400, "malformed-json", "'samples' must be a list")
+        raise _malformed("'samples' must be a list")
     if values is not None and not isinstance(values, dict):
-        raise BodyError(400, "malformed-json", "'values' must be an object of name → number")
+        raise _malformed("'values' must be an object of name → number")
     total = (len(samples) if samples else 0) + (len(values) if values else 0)
     if total > max_samples:
-        raise BodyError(
-            413,
-            "payload-too-large",
-            f"the batch has {total} samples; the limit is {max_samples}",
-        )
+        raise TooLarge(f"the batch has {total} samples; the limit is {max_samples}")
     out = ParsedBatch(total=total)
     if samples:
         _parse_samples(samples, out)
@@ -230,16 +169,18 @@ def _lenient_loads(body: bytes, refused: orjson.JSONDecodeError) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BodyError(
-            400,
-            "malformed-json",
+        raise _malformed(
             f"the body is not valid JSON: it is not UTF-8 "
-            f"(byte {body[exc.start]:#04x} at position {exc.start})",
+            f"(byte {body[exc.start]:#04x} at position {exc.start})"
         ) from None
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
-        raise BodyError(400, "malformed-json", f"the body is not valid JSON: {refused}") from None
+        raise _malformed(f"the body is not valid JSON: {refused}") from None
+
+
+def _malformed(detail: str) -> Malformed:
+    return Malformed(detail, kind="malformed-json")
 
 
 def _refuse_constant(name: str) -> Any:
