@@ -299,10 +299,10 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
+    from agentdeck.query.router import router as query_router
     from agentdeck.realtime.router import router as realtime_router
     from agentdeck.server.ops import router as ops_router
     from agentdeck.telemetry.otlp_router import router as otlp_router
-    from agentdeck.telemetry.query_router import router as query_router
     from agentdeck.telemetry.router import router as telemetry_router
     from agentdeck.telemetry.scrape_router import router as scrape_router
 

@@ -39,8 +39,8 @@ from agentdeck.overview.monitoring_schemas import (
 from agentdeck.overview.schemas import Trend
 from agentdeck.overview.service import overview_of
 from agentdeck.pagination import decode_cursor, encode_cursor
+from agentdeck.query import service as query_service
 from agentdeck.settings import RealtimeSettings
-from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 from agentdeck.tsdb.promql import PromQLError
 

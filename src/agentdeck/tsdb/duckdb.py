@@ -58,6 +58,7 @@ from agentdeck.tsdb.base import (
     Int64Array,
     Matcher,
     MatchOp,
+    QueryData,
     SampleBatch,
     Series,
     SeriesKey,
@@ -68,6 +69,7 @@ from agentdeck.tsdb.base import (
     check_selector,
 )
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
+from agentdeck.tsdb.promql.api import evaluate_instant, evaluate_range
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -692,6 +694,26 @@ class DuckDBStore:
                 return 0
             ids = np.fromiter(tenant.all_ids, dtype=np.int64, count=len(tenant.all_ids))
             return int(np.count_nonzero(self._index.last_ts[ids] > since_ms))
+
+    # --- PromQL ------------------------------------------------------------------------------
+
+    async def query_instant(
+        self, tenant_id: UUID, query: str, time_ms: int, *, timeout_s: float
+    ) -> QueryData:
+        """Our PromQL engine (:mod:`agentdeck.tsdb.promql`) over this store's samples."""
+        return await evaluate_instant(self, tenant_id, query, time_ms, timeout_s)
+
+    async def query_range(
+        self,
+        tenant_id: UUID,
+        query: str,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        *,
+        timeout_s: float,
+    ) -> QueryData:
+        return await evaluate_range(self, tenant_id, query, start_ms, end_ms, step_ms, timeout_s)
 
     # --- retention and rollups ---------------------------------------------------------------
 

@@ -4,6 +4,9 @@
 * Reads: ``/api/v1/export`` for samples; ``/api/v1/series``, ``/api/v1/labels`` and
   ``/api/v1/label/{name}/values`` for the label APIs; ``/api/v1/query`` for the
   active-series count.
+* Queries: PromQL goes to VictoriaMetrics's own ``/api/v1/query`` and ``/api/v1/query_range``
+  with ``extra_label=__tenant__=<tenant uuid>`` (a query cannot be rewritten reliably to
+  carry the tenant matcher on every selector), the tenant label stripped from the answer.
 * Retention: ``/api/v1/admin/tsdb/delete_series`` for series with nothing left after the
   cutoff, plus a per-tenant floor below which this store hides samples (VictoriaMetrics cannot
   delete part of a series; its own ``-retentionPeriod`` removes the rest).
@@ -11,8 +14,8 @@
 Tenant isolation: every series is written with the extra label ``__tenant__="<tenant uuid>"``
 and every read adds the matcher ``__tenant__="<tenant uuid>"``; the label is stripped from
 everything returned. User labels cannot collide with it, because label names starting with
-``__`` are refused at ingest. We do not rely on VictoriaMetrics's ``extra_label`` query
-argument, so the isolation holds for every endpoint used here.
+``__`` are refused at ingest. Only the PromQL queries rely on VictoriaMetrics's
+``extra_label`` argument; every other endpoint carries the tenant matcher itself.
 
 Durability and visibility are VictoriaMetrics's: an import returns once the server parsed the
 data into its in-memory buffers, which it makes searchable and flushes to disk within about a
@@ -38,11 +41,13 @@ from uuid import UUID
 import httpx
 import numpy as np
 
+from agentdeck.tsdb import promql
 from agentdeck.tsdb.base import (
     ACTIVE_WINDOW_MS,
     MAX_TIMESTAMP_MS,
     Matcher,
     MatchOp,
+    QueryData,
     SampleBatch,
     Series,
     SeriesKey,
@@ -54,6 +59,7 @@ from agentdeck.tsdb.base import (
     format_selector,
 )
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
+from agentdeck.tsdb.promql import PromQLError, QueryTimeout
 
 TENANT_LABEL = "__tenant__"
 # VictoriaMetrics refuses samples more than two days ahead of its clock.
@@ -63,6 +69,8 @@ _MIN_START_MS = 1
 # Series deleted per delete_series request.
 _DELETE_CHUNK = 100
 _PREFIX_CACHE = 200_000
+# Seconds the client waits for a query beyond the timeout VictoriaMetrics was given.
+_QUERY_GRACE_S = 5.0
 _LABEL_OR_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
@@ -329,6 +337,74 @@ class VictoriaMetricsStore:
         data = await self._json("/api/v1/query", form)
         result = data.get("result") or []
         return int(float(result[0]["value"][1])) if result else 0
+
+    # --- PromQL ------------------------------------------------------------------------------
+
+    async def query_instant(
+        self, tenant_id: UUID, query: str, time_ms: int, *, timeout_s: float
+    ) -> QueryData:
+        """VictoriaMetrics's own ``/api/v1/query``, the tenant enforced by ``extra_label``.
+
+        The query is first checked by our parser, so a query that is not PromQL is refused
+        with the same message on both stores.
+        """
+        form = {"query": query, "time": _seconds(time_ms)}
+        return await self._query("/api/v1/query", tenant_id, query, form, timeout_s)
+
+    async def query_range(
+        self,
+        tenant_id: UUID,
+        query: str,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        *,
+        timeout_s: float,
+    ) -> QueryData:
+        form = {
+            "query": query,
+            "start": _seconds(start_ms),
+            "end": _seconds(end_ms),
+            "step": f"{step_ms}ms",
+            "nocache": "1",
+        }
+        return await self._query("/api/v1/query_range", tenant_id, query, form, timeout_s)
+
+    async def _query(
+        self, path: str, tenant_id: UUID, query: str, form: dict[str, str], timeout_s: float
+    ) -> QueryData:
+        promql.parse(query)
+        form = {
+            **form,
+            "timeout": f"{timeout_s}s",
+            "extra_label": f"{TENANT_LABEL}={tenant_id}",
+        }
+        # VictoriaMetrics stops at its `timeout`; the client waits a little longer for that
+        # answer, so a slow query is reported as a timeout, not as a failed request.
+        try:
+            response = await self._client.post(path, data=form, timeout=timeout_s + _QUERY_GRACE_S)
+        except httpx.TimeoutException:
+            raise QueryTimeout("query timed out in expression evaluation") from None
+        except httpx.HTTPError as exc:
+            raise StoreError(f"VictoriaMetrics {path} failed: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise StoreError(
+                f"VictoriaMetrics {path} answered {response.status_code}: {response.text[:500]}"
+            ) from None
+        if body.get("status") != "success":
+            message = str(body.get("error", "query failed"))
+            if body.get("errorType") == "timeout":
+                raise QueryTimeout(message)
+            raise PromQLError(message)
+        data: QueryData = body["data"]
+        result = data.get("result")
+        if isinstance(result, list):
+            for item in result:
+                if isinstance(item, dict):
+                    item.get("metric", {}).pop(TENANT_LABEL, None)
+        return data
 
     # --- retention ---------------------------------------------------------------------------
 

@@ -57,8 +57,8 @@ from agentdeck.alerting.rules.compile import condition_of
 from agentdeck.alerting.rules.templates import render_annotations
 from agentdeck.bus.base import Bus
 from agentdeck.loops.base import Loop
+from agentdeck.query import service as query_service
 from agentdeck.settings import AlertingSettings, Settings
-from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from agentdeck.query import samples, service
+from agentdeck.query.schemas import MetricSample, MetricSummary, MetricSummaryList, PromResponse
 from agentdeck.server.deps import StoreDep, Viewer
 from agentdeck.server.errors import field_error
-from agentdeck.telemetry import metrics_service, query_service
 from agentdeck.tsdb.base import InvalidMatcher, Matcher, MatchOp, StoreError
 from agentdeck.tsdb.promql import PromQLError
 
@@ -31,13 +31,6 @@ _PROM_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": 'Bad query or parameters: `{"status":"error","errorType":"bad_data"}`.'},
     503: {"description": "Timed out or the metrics store is unavailable (Prometheus shape)."},
 }
-
-
-class PromResponse(BaseModel):
-    """A Prometheus HTTP API envelope."""
-
-    status: Literal["success"]
-    data: Any = Field(description="resultType and result, or a list, as Prometheus returns.")
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -72,16 +65,16 @@ def _now_ms() -> int:
 
 
 def _timeout(params: dict[str, list[str]]) -> float:
-    ms = query_service.parse_duration_ms(
-        _one(params, "timeout"), int(query_service.DEFAULT_TIMEOUT_S * 1000), "timeout"
+    ms = service.parse_duration_ms(
+        _one(params, "timeout"), int(service.DEFAULT_TIMEOUT_S * 1000), "timeout"
     )
-    return min(ms / 1000, query_service.DEFAULT_TIMEOUT_S) or query_service.DEFAULT_TIMEOUT_S
+    return min(ms / 1000, service.DEFAULT_TIMEOUT_S) or service.DEFAULT_TIMEOUT_S
 
 
 async def _answer(work: Any) -> JSONResponse:
     try:
         return _success(await work)
-    except query_service.QueryTimeout as exc:
+    except service.QueryTimeout as exc:
         return _error(503, "timeout", str(exc))
     except PromQLError as exc:
         return _error(400, "bad_data", str(exc))
@@ -95,8 +88,8 @@ async def _instant(request: Request, principal: Viewer, store: StoreDep) -> JSON
         query = _one(params, "query")
         if not query:
             raise PromQLError('invalid parameter "query": required')
-        time_ms = query_service.parse_time(_one(params, "time"), _now_ms(), "time")
-        return await query_service.instant_query(
+        time_ms = service.parse_time(_one(params, "time"), _now_ms(), "time")
+        return await service.instant_query(
             store, principal.tenant_id, query, time_ms, _timeout(params)
         )
 
@@ -111,10 +104,10 @@ async def _range(request: Request, principal: Viewer, store: StoreDep) -> JSONRe
             raise PromQLError('invalid parameter "query": required')
         if _one(params, "start") is None or _one(params, "end") is None:
             raise PromQLError('invalid parameter "start"/"end": both are required')
-        start = query_service.parse_time(_one(params, "start"), 0, "start")
-        end = query_service.parse_time(_one(params, "end"), 0, "end")
-        step = query_service.parse_duration_ms(_one(params, "step"), None, "step")
-        return await query_service.range_query(
+        start = service.parse_time(_one(params, "start"), 0, "start")
+        end = service.parse_time(_one(params, "end"), 0, "end")
+        step = service.parse_duration_ms(_one(params, "step"), None, "step")
+        return await service.range_query(
             store, principal.tenant_id, query, start, end, step, _timeout(params)
         )
 
@@ -123,8 +116,8 @@ async def _range(request: Request, principal: Viewer, store: StoreDep) -> JSONRe
 
 def _optional_range(params: dict[str, list[str]]) -> tuple[int | None, int | None]:
     start_text, end_text = _one(params, "start"), _one(params, "end")
-    start = query_service.parse_time(start_text, 0, "start") if start_text else None
-    end = query_service.parse_time(end_text, 0, "end") if end_text else None
+    start = service.parse_time(start_text, 0, "start") if start_text else None
+    end = service.parse_time(end_text, 0, "end") if end_text else None
     return start, end
 
 
@@ -132,7 +125,7 @@ async def _series(request: Request, principal: Viewer, store: StoreDep) -> JSONR
     async def work() -> list[dict[str, str]]:
         params = await _params(request)
         start, end = _optional_range(params)
-        return await query_service.series(
+        return await service.series(
             store, principal.tenant_id, params.get("match[]", []), start, end
         )
 
@@ -219,7 +212,7 @@ async def list_label_names(
     async def work() -> list[str]:
         params = await _params(request)
         lo, hi = _optional_range(params)
-        return await query_service.label_names(
+        return await service.label_names(
             store, principal.tenant_id, params.get("match[]", []), lo, hi
         )
 
@@ -241,7 +234,7 @@ async def list_label_values(
     async def work() -> list[str]:
         params = await _params(request)
         lo, hi = _optional_range(params)
-        return await query_service.label_values(
+        return await service.label_values(
             store, principal.tenant_id, name, params.get("match[]", []), lo, hi
         )
 
@@ -251,31 +244,6 @@ async def list_label_values(
 # --- house-style routes -------------------------------------------------------------------
 
 MAX_WINDOW_MS = 31 * 86_400_000
-
-
-class MetricSummary(BaseModel):
-    metric: str
-    agent: str
-    count: int = Field(description="Samples in the window.")
-    avg: float
-    min: float
-    max: float
-    p50: float
-    p95: float
-    p99: float
-
-
-class MetricSummaryList(BaseModel):
-    start: datetime
-    end: datetime
-    items: list[MetricSummary]
-
-
-class MetricSample(BaseModel):
-    name: str
-    labels: dict[str, str]
-    ts_ms: int = Field(description="Milliseconds since the epoch.")
-    value: float
 
 
 def _dt(ms: int) -> datetime:
@@ -293,7 +261,7 @@ async def get_metrics_summary(
 ) -> MetricSummaryList:
     """avg, min, max, p50, p95 and p99 of every metric of every agent over the window."""
     try:
-        window_ms = query_service.parse_duration_ms(window, None, "window")
+        window_ms = service.parse_duration_ms(window, None, "window")
     except PromQLError:
         raise field_error(
             422, "validation-error", ["query", "window"], "window must be a duration like 1h"
@@ -304,7 +272,7 @@ async def get_metrics_summary(
         )
     end = _now_ms()
     start = end - window_ms
-    rows = await metrics_service.summarize(
+    rows = await samples.summarize(
         store, principal.tenant_id, agent=agent, start_ms=start, end_ms=end
     )
     return MetricSummaryList(
@@ -331,7 +299,7 @@ async def list_metric_samples(
     if name:
         matchers.append(Matcher.name_is(name))
     if agent:
-        matchers.append(Matcher(metrics_service.AGENT_LABEL, MatchOp.eq, agent))
+        matchers.append(Matcher(samples.AGENT_LABEL, MatchOp.eq, agent))
     for i, item in enumerate(label or []):
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -358,13 +326,13 @@ async def list_metric_samples(
     position = None
     if cursor:
         try:
-            position = metrics_service.decode_position(cursor)
+            position = samples.decode_position(cursor)
         except ValueError:
             raise field_error(
                 400, "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
             ) from None
     try:
-        items, next_cursor = await metrics_service.samples_page(
+        items, next_cursor = await samples.samples_page(
             store,
             principal.tenant_id,
             matchers=matchers,
