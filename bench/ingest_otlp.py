@@ -36,7 +36,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from agentdeck.telemetry import otlp
+from agentdeck.ingest.decoders import otlp
 from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
@@ -164,9 +164,9 @@ def _cpu_steps(rounds: int) -> None:
     """CPU per sample of each step, in this process (the first round makes new series)."""
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
+    from agentdeck.ingest.core import columns_from_rows, ingest_columns
+    from agentdeck.ingest.decoders.otlp_fast import samples, translate_protobuf
     from agentdeck.settings import DatabaseSettings, TSDBSettings
-    from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
-    from agentdeck.telemetry.ingest import columns_from_rows, ingest_columns
     from agentdeck.tsdb.duckdb import DuckDBStore
 
     bodies = [r.SerializeToString() for r in make_requests(rounds)]

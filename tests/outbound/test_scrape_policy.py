@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from agentdeck.identity.roles import Role
+from agentdeck.scrape.loop import ScrapeLoop, ScrapeOutcome, TargetSpec, scrape_target
+from agentdeck.scrape.models import ScrapeTarget
 from agentdeck.server.state import AppState
-from agentdeck.telemetry.models import ScrapeTarget
-from agentdeck.telemetry.scrape import ScrapeLoop, ScrapeOutcome, TargetSpec, scrape_target
 from tests.conftest import Caller, Factory
 from tests.outbound.support import LEAK, Seen, answering_server
-from tests.telemetry.scrape_support import closed_port_url
+from tests.scrape.scrape_support import closed_port_url
 
 TARGETS = "/api/v1/scrape-targets"
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]

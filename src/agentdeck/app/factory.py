@@ -18,6 +18,7 @@ from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.ingest.decoders.pool import DecodePool, default_processes
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
@@ -36,7 +37,6 @@ from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
-from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     from agentdeck.identity.service import retention_days_source
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
-    from agentdeck.telemetry.scrape import ScrapeLoop
+    from agentdeck.scrape.loop import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
 
     sessions, store, settings = state.sessions, state.store, state.settings
@@ -296,15 +296,15 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.ingest.otlp_router import router as otlp_router
+    from agentdeck.ingest.router import router as telemetry_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
     from agentdeck.query.router import router as query_router
     from agentdeck.realtime.router import router as realtime_router
+    from agentdeck.scrape.router import router as scrape_router
     from agentdeck.server.ops import router as ops_router
-    from agentdeck.telemetry.otlp_router import router as otlp_router
-    from agentdeck.telemetry.router import router as telemetry_router
-    from agentdeck.telemetry.scrape_router import router as scrape_router
 
     app.include_router(overview_router)  # first: the live view's one static path, polled hard
     app.include_router(ops_router)

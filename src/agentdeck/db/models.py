@@ -16,9 +16,10 @@ from agentdeck.alerting.models import (
 from agentdeck.audit.models import AuditEntry
 from agentdeck.db.base import Base
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
+from agentdeck.ingest.models import MetricMetadata
 from agentdeck.loops.models import Lease
 from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
-from agentdeck.telemetry.models import MetricMetadata, ScrapeTarget
+from agentdeck.scrape.models import ScrapeTarget
 
 __all__ = [
     "Agent",

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
+from agentdeck.ingest.core import add_write_listener
 from agentdeck.overview import probes
 from agentdeck.overview.probes import Check, probe
 from agentdeck.overview.schemas import (
@@ -39,7 +40,6 @@ from agentdeck.overview.schemas import (
 )
 from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
 from agentdeck.settings import OutboundSettings, RealtimeSettings
-from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
 
 log = structlog.get_logger(__name__)

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import structlog
 from redis.asyncio import Redis
 
+from agentdeck.ingest.core import add_write_listener
 from agentdeck.loops.base import Loop
-from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
 
 log = structlog.get_logger(__name__)

@@ -19,8 +19,8 @@ import structlog
 
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.bus.base import Bus
+from agentdeck.ingest.core import add_write_listener
 from agentdeck.realtime.hub import publish_event
-from agentdeck.telemetry.ingest import add_write_listener
 from agentdeck.tsdb.base import SampleBatch, Store
 
 log = structlog.get_logger(__name__)

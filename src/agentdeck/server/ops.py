@@ -106,7 +106,7 @@ async def readyz(state: StateDep, request: Request) -> Response:
 )
 async def metrics(state: StateDep) -> Response:
     """The server's own metrics in Prometheus exposition format."""
-    from agentdeck.telemetry.ingest import exposition
+    from agentdeck.ingest.core import exposition
 
     state.metrics.observe_pool(state.engine)
     body = generate_latest(state.metrics.registry) + exposition(state.store)

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.ingest.decoders.pool import DecodePool
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.readiness import Readiness
 from agentdeck.settings import Settings
-from agentdeck.telemetry.decode_pool import DecodePool
 from agentdeck.tsdb.base import Store
 
 if TYPE_CHECKING:
