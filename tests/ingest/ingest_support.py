@@ -7,22 +7,20 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentType
-from agentdeck.ingest.core import (
+from agentdeck.ingest.batch import (
+    Batch,
     IngestResult,
     KeyedColumns,
     Row,
     SampleColumns,
     SampleError,
-    ingest_columns,
-    ingest_rows,
-    ingest_stats,
 )
+from agentdeck.ingest.core import Ingestor
 from agentdeck.settings import TSDBSettings
 from agentdeck.tsdb.base import Matcher, MatchOp
 from agentdeck.tsdb.duckdb import DuckDBStore
@@ -60,30 +58,27 @@ async def rows_and_columns_agree(
     rows: Sequence[Row],
     columns: SampleColumns | KeyedColumns,
     errors: Sequence[SampleError],
-    error_reasons: Sequence[str],
     now_ms: int,
 ) -> IngestResult:
     """Ingest ``rows`` into one fresh DuckDB store and the same samples as ``columns`` into
-    another (files under ``directory``); assert both answer alike (counts, every error,
-    rejection counters) and store the same, non-empty samples. Returns the columns' answer."""
+    another (files under ``directory``), each through its own ingest core; assert both answer
+    alike (counts, every error, rejection counters) and store the same, non-empty samples.
+    Returns the columns' answer."""
     stores = [await DuckDBStore.open(directory / f"{n}.duckdb") for n in ("rows", "columns")]
+    cores = [Ingestor(store, settings) for store in stores]
     tenant = uuid.uuid4()
     try:
-        common: dict[str, Any] = {
-            "session": session,
-            "settings": settings,
-            "tenant_id": tenant,
-            "errors": errors,
-            "error_reasons": error_reasons,
-            "now_ms": now_ms,
-        }
-        expected = await ingest_rows(store=stores[0], rows=rows, **common)
-        got = await ingest_columns(store=stores[1], columns=columns, **common)
+        expected = await cores[0].ingest(
+            session, tenant, Batch(rows, errors=list(errors), now_ms=now_ms)
+        )
+        got = await cores[1].ingest(
+            session, tenant, Batch(columns, errors=list(errors), now_ms=now_ms)
+        )
         assert (got.accepted, got.rejected) == (expected.accepted, expected.rejected)
         assert [(e.index, e.field, e.message) for e in got.errors] == [
             (e.index, e.field, e.message) for e in expected.errors
         ]
-        assert ingest_stats(stores[1]).rejected == ingest_stats(stores[0]).rejected
+        assert cores[1].stats.rejected == cores[0].stats.rejected
         contents = []
         for store in stores:
             series = await store.select(tenant, [Matcher("__name__", MatchOp.re, ".+")], 0, 10**13)

@@ -1,11 +1,11 @@
 """The columnar fast path of ``/metrics/batch`` answers exactly like the general parser.
 
 Each body goes through both paths into its own real DuckDB store: the general one
-(``parse_batch`` → ``ingest_rows``) and the fast one (``read_batch`` → ``ingest_columns``
-when it takes the body). Accepted counts, every error (index, field, message), the rejection
-counters, metadata, agents and the stored samples must be the same; bodies the fast path
-must take are checked to take it, and bodies it cannot read must fall back and answer the
-same 4xx.
+(``parse_batch``: rows) and the fast one (``read_batch``: keyed columns when it takes the
+body), each through its own ingest core. Accepted counts, every error (index, field,
+message), the rejection counters, metadata, agents and the stored samples must be the same;
+bodies the fast path must take are checked to take it, and bodies it cannot read must fall
+back and answer the same 4xx.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.errors import Malformed, TooLarge
 from agentdeck.ingest import series as _series_cache
-from agentdeck.ingest.core import ingest_columns, ingest_rows, ingest_stats
+from agentdeck.ingest.batch import KeyedColumns
+from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders import json as service
-from agentdeck.ingest.decoders.json_columns import ColumnBatch
 from agentdeck.server.errors import status_for
 from agentdeck.settings import TSDBSettings
 from agentdeck.tsdb.base import Matcher, MatchOp
@@ -42,6 +43,7 @@ class Pair:
 
     def __init__(self, slow: DuckDBStore, fast: DuckDBStore, session: AsyncSession) -> None:
         self.slow, self.fast, self.session = slow, fast, session
+        self.slow_core, self.fast_core = Ingestor(slow, SETTINGS), Ingestor(fast, SETTINGS)
 
     async def check(
         self, body: bytes, *, fast: bool | None = None, tenant: uuid.UUID | None = None
@@ -66,51 +68,25 @@ class Pair:
             return {"status": status_for(exc)}
         parsed = service.read_batch(body, max_samples=SETTINGS.max_batch_samples, now_ms=NOW)
         if fast is not None:
-            assert isinstance(parsed, ColumnBatch) is fast
-        before_slow = dict(ingest_stats(self.slow).rejected)
-        before_fast = dict(ingest_stats(self.fast).rejected)
-        expected = await ingest_rows(
-            store=self.slow,
-            session=self.session,  # metadata is compared, not written; retention is read
-            settings=SETTINGS,
-            tenant_id=tenant,
-            rows=reference.rows,
-            errors=reference.errors,
-            error_reasons=reference.reasons,
-            now_ms=NOW,
+            assert isinstance(parsed.samples, KeyedColumns) is fast
+        assert not isinstance(reference.samples, KeyedColumns)
+        before_slow = dict(self.slow_core.stats.rejected)
+        before_fast = dict(self.fast_core.stats.rejected)
+        reference.now_ms = NOW
+        # metadata is compared, not written (no metadata argument); retention is read
+        expected = await self.slow_core.ingest(
+            self.session, tenant, replace(reference, metadata=[])
         )
-        if isinstance(parsed, ColumnBatch):
-            got = await ingest_columns(
-                store=self.fast,
-                session=self.session,
-                settings=SETTINGS,
-                tenant_id=tenant,
-                columns=parsed.columns,
-                errors=parsed.errors,
-                error_reasons=parsed.reasons,
-                now_ms=NOW,
-            )
-        else:
-            got = await ingest_rows(
-                store=self.fast,
-                session=self.session,
-                settings=SETTINGS,
-                tenant_id=tenant,
-                rows=parsed.rows,
-                errors=parsed.errors,
-                error_reasons=parsed.reasons,
-                now_ms=NOW,
-            )
+        got = await self.fast_core.ingest(self.session, tenant, replace(parsed, metadata=[]))
         assert (got.accepted, got.rejected) == (expected.accepted, expected.rejected)
         assert [(e.index, e.field, e.message) for e in got.errors] == [
             (e.index, e.field, e.message) for e in expected.errors
         ]
-        assert _delta(ingest_stats(self.fast).rejected, before_fast) == _delta(
-            ingest_stats(self.slow).rejected, before_slow
+        assert _delta(self.fast_core.stats.rejected, before_fast) == _delta(
+            self.slow_core.stats.rejected, before_slow
         )
         assert parsed.metadata == reference.metadata
         assert parsed.agents == reference.agents
-        assert parsed.total == reference.total
         assert await _stored(self.fast, tenant) == await _stored(self.slow, tenant)
         return {
             "accepted": got.accepted,
@@ -317,7 +293,7 @@ async def test_random_batches_match(pair: Pair) -> None:
             samples.append(sample)
         body = _body(*samples)
         parsed = service.read_batch(body, max_samples=SETTINGS.max_batch_samples, now_ms=NOW)
-        took_fast += isinstance(parsed, ColumnBatch)
+        took_fast += isinstance(parsed.samples, KeyedColumns)
         await pair.check(body)
     assert took_fast == 40
 
@@ -356,7 +332,7 @@ async def test_a_tenants_later_batches_find_their_series_again(
         accepted += outcome["accepted"]
     assert accepted
     # Bounded memory: the numbering was cleared with the caches (one batch of 30 since).
-    assert len(_series_cache.store_state(pair.fast).tenants[tenant].slots) <= 40 + 30
+    assert len(pair.fast_core.tenants[tenant].slots) <= 40 + 30
     cap = "new series refused: the tenant has reached its limit of 50 active series"
     assert any(message == cap for _, _, message in outcome["errors"])
 

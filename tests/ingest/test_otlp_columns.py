@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.ingest.core import columns_from_rows
+from agentdeck.ingest.batch import columns_from_rows
 from agentdeck.ingest.decoders import otlp
 from agentdeck.settings import TSDBSettings
 from tests.ingest.ingest_support import now_ms, rows_and_columns_agree
@@ -44,8 +44,8 @@ async def test_columns_from_otlp_rows_match_the_row_path(
     tmp_path: Path, session: AsyncSession
 ) -> None:
     translation = otlp.translate(_request(), now_ms=NOW)
-    columns = columns_from_rows(translation.rows)
-    assert columns is not None and len(columns) == len(translation.rows)
+    columns = columns_from_rows(translation.rows, now_ms=NOW)
+    assert len(columns) == len(translation.rows)
     got = await rows_and_columns_agree(
         tmp_path,
         session=session,
@@ -53,7 +53,6 @@ async def test_columns_from_otlp_rows_match_the_row_path(
         rows=translation.rows,
         columns=columns,
         errors=translation.errors,
-        error_reasons=translation.error_reasons,
         now_ms=NOW,
     )
     assert {e.message.split(":")[0] for e in got.errors} >= {
@@ -66,14 +65,28 @@ async def test_columns_from_otlp_rows_match_the_row_path(
     assert got.accepted > 30
 
 
-def test_rows_the_columns_cannot_carry_are_left_to_the_row_path() -> None:
+def test_every_row_becomes_a_column() -> None:
+    """Rows of any kind become columns (one path through the core): an int value as a float,
+    a missing timestamp as now, no labels as the ``None`` token; a value that is no number
+    or a timestamp beyond int64 is a problem for the core to refuse."""
     labels = {"a": "b"}
-    assert columns_from_rows([]) is None
-    assert columns_from_rows([("m", labels, 1, 5, 0)]) is None  # an int value
-    assert columns_from_rows([("m", labels, 1.0, None, 0)]) is None  # timestamp "now"
-    assert columns_from_rows([("m", None, 1.0, 5, 0)]) is None  # no label dict
-    assert columns_from_rows([("m", labels, 1.0, 2**64, 0)]) is None  # beyond int64
-    columns = columns_from_rows([("m", labels, 1.0, 5, 3), ("n", labels, 2.0, 6, 4)])
-    assert columns is not None
+    assert len(columns_from_rows([], now_ms=NOW)) == 0
+    columns = columns_from_rows(
+        [
+            ("m", labels, 1, 5, 3),
+            ("n", labels, 2.0, None, 4),
+            ("o", None, "x", 6, 5),
+            ("p", labels, 1.0, 2**64, 6),
+        ],
+        now_ms=NOW,
+    )
     assert columns.tokens[0] == columns.tokens[1] == (("a", "b"),)
-    assert columns.indexes is not None and columns.indexes.tolist() == [3, 4]
+    assert columns.tokens[2] is None and columns.label_sets[None] is None
+    assert columns.values[:2].tolist() == [1.0, 2.0]
+    assert columns.timestamps[:3].tolist() == [5, NOW, 6]
+    assert columns.indexes is not None and columns.indexes.tolist() == [3, 4, 5, 6]
+    assert columns.problems is not None
+    assert {i: reason for i, (reason, _, _) in columns.problems.items()} == {
+        2: "invalid_value",
+        3: "too_far_in_future",
+    }

@@ -20,9 +20,9 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.errors import Malformed
-from agentdeck.ingest.core import SampleColumns
+from agentdeck.ingest.batch import SampleColumns
 from agentdeck.ingest.decoders import otlp
-from agentdeck.ingest.decoders.otlp_fast import samples, translate_protobuf
+from agentdeck.ingest.decoders.otlp_fast import batch, translate_protobuf
 from agentdeck.settings import TSDBSettings
 from tests.ingest.ingest_support import rows_and_columns_agree
 from tests.ingest.otlp_support import (
@@ -55,9 +55,9 @@ def _value(value: float) -> Any:
 
 def _ingested(translation: otlp.Translation) -> list[tuple[Any, ...]]:
     """The samples a translation hands to ingest (without deltas), in order."""
-    columns = samples(translation)
-    if isinstance(columns, list):
-        assert columns == []  # rows only when there is nothing to ingest
+    columns = batch(translation, now_ms=NOW).samples
+    if not isinstance(columns, SampleColumns):
+        assert columns == ()  # no columns only when there is nothing to ingest
         return []
     assert columns.indexes is not None
     return [
@@ -83,7 +83,7 @@ def _summary(translation: otlp.Translation) -> dict[str, Any]:
         "ranges": translation.ranges,
         "points": translation.points,
         "errors": [(e.index, e.field, e.message) for e in translation.errors],
-        "reasons": translation.error_reasons,
+        "reasons": [e.reason for e in translation.errors],
     }
 
 
@@ -346,7 +346,7 @@ async def test_both_paths_store_the_same(tmp_path: Path, session: AsyncSession) 
     ).SerializeToString()
     slow = otlp.translate(otlp.parse_request(body, otlp.PROTOBUF), now_ms=otlp_now)
     fast = translate_protobuf(body, now_ms=otlp_now)
-    columns = samples(fast)
+    columns = batch(fast, now_ms=now).samples
     assert isinstance(columns, SampleColumns)
     got = await rows_and_columns_agree(
         tmp_path,
@@ -355,28 +355,32 @@ async def test_both_paths_store_the_same(tmp_path: Path, session: AsyncSession) 
         rows=slow.rows,
         columns=columns,
         errors=slow.errors,
-        error_reasons=slow.error_reasons,
         now_ms=now,
     )
     assert got.rejected >= 5 and got.accepted > 30
 
 
-def test_samples_put_cumulative_deltas_last_and_fall_back_to_rows() -> None:
+def test_the_batch_puts_cumulative_deltas_last() -> None:
     body = request([gauge("g", [({"k": "v"}, 1.0, T0_NS)]), summary("s", {}, 2, 3.0)], RESOURCE)
     fast = translate_protobuf(body.SerializeToString(), now_ms=NOW)
     cumulative = [("c_total", dict(BASE), 5.0, T0_MS, 0)]
-    columns = samples(fast, cumulative)
+    columns = batch(fast, cumulative, now_ms=NOW).samples
     assert isinstance(columns, SampleColumns) and columns.indexes is not None
     assert list(columns.names) == ["g", "s_sum", "s_count", "c_total"]
     assert columns.indexes.tolist() == [0, 1, 1, 0]
-    # A row that columns cannot carry (no timestamp): everything goes as rows, same order.
+    # A row without a timestamp is stamped now, in point order.
     fast.rows.append(("late", dict(BASE), 2.0, None, 2))
-    assert samples(fast, cumulative) == [
-        ("g", {"k": "v", **BASE}, 1.0, T0_MS, 0),
-        ("s_sum", BASE, 3.0, T0_MS, 1),
-        ("s_count", BASE, 2.0, T0_MS, 1),
-        ("late", BASE, 2.0, None, 2),
-        ("c_total", BASE, 5.0, T0_MS, 0),
+    columns = batch(fast, cumulative, now_ms=NOW).samples
+    assert isinstance(columns, SampleColumns) and columns.indexes is not None
+    assert list(columns.names) == ["g", "s_sum", "s_count", "late", "c_total"]
+    assert columns.timestamps.tolist() == [T0_MS, T0_MS, T0_MS, NOW, T0_MS]
+    assert columns.indexes.tolist() == [0, 1, 1, 2, 0]
+    assert [columns.label_sets[t] for t in columns.tokens] == [
+        {"k": "v", **BASE},
+        BASE,
+        BASE,
+        BASE,
+        BASE,
     ]
 
 

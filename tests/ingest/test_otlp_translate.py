@@ -153,7 +153,7 @@ def test_exponential_histogram_points_are_rejected_by_name() -> None:
     t = translate(gauge("ok", [({}, 1.0, T0_NS)]), exponential("llm.latency"))
     assert rows(t) == [("ok", BASE, 1.0, T0_MS)]
     assert [e.index for e in t.errors] == [1] and t.points == 2
-    assert t.error_reasons == ["unsupported_type"]
+    assert [e.reason for e in t.errors] == ["unsupported_type"]
     assert t.metric_of(1) == "llm.latency" and t.metric_of(0) == "ok"
     assert "exponential histograms are not supported" in t.errors[0].message
 

@@ -74,9 +74,7 @@ async def scrape(
         assert row is not None
         agent = await session.get(Agent, row.agent_id) if row.agent_id else None
         spec = TargetSpec.of(row, agent.name if agent else None)
-    return await scrape_target(
-        spec, client=http, store=state.store, sessions=state.sessions, settings=state.settings
-    )
+    return await scrape_target(spec, client=http, ingestor=state.ingestor, sessions=state.sessions)
 
 
 async def read(api: httpx.AsyncClient, tenant_id: uuid.UUID, name: str) -> list[Series]:

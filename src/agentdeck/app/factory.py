@@ -18,6 +18,7 @@ from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders.pool import DecodePool, default_processes
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             limiter=limiter,
             metrics=metrics,
             store=store,
+            ingestor=Ingestor(store, keyed.tsdb),
             bus=bus,
             principals=principals,
             invalidations=invalidations,
@@ -102,8 +104,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
         app.state.hub = await _start_hub(state)
-        attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
-        attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
+        attach_publishers(state.ingestor, bus)  # ingested samples → the tenant's `metrics`
+        attach_overview(state.ingestor)  # ingest counters of /api/v1/real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
             "started",
@@ -195,7 +197,7 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.overview.shared_rate import SharedRateFlush, attach_shared_rate
 
-    shared = attach_shared_rate(state.store, state.settings.redis_url)
+    shared = attach_shared_rate(state.ingestor, state.settings.redis_url)
     runner = LoopRunner([SharedRateFlush(shared)], sessions=state.sessions, metrics=loop_metrics)
     runner.start()
     return runner
@@ -227,7 +229,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     )
     runner = LoopRunner(
         [
-            ScrapeLoop(sessions=sessions, store=store, settings=settings),
+            ScrapeLoop(sessions=sessions, ingestor=state.ingestor, settings=settings),
             RetentionLoop(
                 retention_days=retention_days_source(sessions, settings.tsdb.retention_days),
                 store=store,

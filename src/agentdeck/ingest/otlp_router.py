@@ -8,8 +8,7 @@ validates, enforces the series cap and writes durably. ``docs/otlp.md`` describe
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,22 +18,14 @@ from agentdeck.compression import decompress, malformed_body
 from agentdeck.errors import UnsupportedMediaType
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
-from agentdeck.ingest.core import (
-    IngestResult,
-    MetricMeta,
-    SampleColumns,
-    SampleError,
-    columns_from_rows,
-    ingest_columns,
-    ingest_rows,
-    shown,
-)
+from agentdeck.ingest import service
+from agentdeck.ingest.batch import Batch, IngestResult
 from agentdeck.ingest.decoders import otlp, otlp_fast, remote_write
+from agentdeck.ingest.series import shown
 from agentdeck.ratelimit import LimitClass
-from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, requires
+from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, requires
 from agentdeck.server.errors import ProblemError
-from agentdeck.settings import Settings
-from agentdeck.tsdb.base import Store, StoreError
+from agentdeck.server.state import AppState
 
 router = APIRouter(tags=["telemetry"])
 
@@ -73,60 +64,12 @@ def _decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
 
 
 async def _ingest(
-    *,
-    store: Store,
-    session: AsyncSession,
-    settings: Settings,
-    principal: Principal,
-    samples: SampleColumns | Sequence[tuple[str, dict[str, str], float, int | None, int]],
-    metadata: Sequence[MetricMeta],
-    errors: Sequence[SampleError] = (),
-    error_reasons: Sequence[str] = (),
-    now_ms: int,
+    state: AppState, session: AsyncSession, principal: Principal, batch: Batch
 ) -> IngestResult:
-    """Ingest ``samples`` (columns, or rows) and commit."""
-    columns = samples if isinstance(samples, SampleColumns) else columns_from_rows(samples)
-    rows = () if isinstance(samples, SampleColumns) else samples
-    try:
-        if columns is not None:
-            result = await ingest_columns(
-                store=store,
-                session=session,
-                settings=settings.tsdb,
-                tenant_id=principal.tenant_id,
-                columns=columns,
-                metadata=metadata,
-                errors=errors,
-                error_reasons=error_reasons,
-                now_ms=now_ms,
-            )
-        else:
-            result = await ingest_rows(
-                store=store,
-                session=session,
-                settings=settings.tsdb,
-                tenant_id=principal.tenant_id,
-                rows=rows,
-                metadata=metadata,
-                errors=errors,
-                error_reasons=error_reasons,
-                now_ms=now_ms,
-            )
-        await session.commit()
-    except StoreError as exc:
-        raise ProblemError(
-            503, "store-unavailable", f"the metrics store failed, retry later: {exc}"
-        ) from exc
+    """Ingest ``batch`` into the caller's tenant and commit."""
+    result = await service.ingest(state.ingestor, session, principal.tenant_id, batch)
+    await session.commit()
     return result
-
-
-def _deltas(request: Request) -> otlp.DeltaAccumulator:
-    state = request.app.state
-    accumulator: otlp.DeltaAccumulator | None = getattr(state, "otlp_deltas", None)
-    if accumulator is None:
-        accumulator = otlp.DeltaAccumulator()
-        state.otlp_deltas = accumulator
-    return accumulator
 
 
 @router.post(
@@ -155,7 +98,7 @@ async def export_otlp_metrics(
     principal: Ingester,
     session: SessionDep,
     settings: SettingsDep,
-    store: StoreDep,
+    state: StateDep,
 ) -> Response:
     """OTLP/HTTP metrics export: protobuf (default) or JSON, optionally gzip-encoded.
 
@@ -173,25 +116,17 @@ async def export_otlp_metrics(
         translation = otlp_fast.translate_protobuf(body, now_ms=now_ms)
     else:
         translation = otlp.translate(otlp.parse_request(body, kind), now_ms=now_ms)
-    common: dict[str, Any] = {
-        "store": store,
-        "session": session,
-        "settings": settings,
-        "principal": principal,
-        "metadata": translation.metadata,
-        "errors": translation.errors,
-        "error_reasons": translation.error_reasons,
-        "now_ms": now_ms,
-    }
     if translation.deltas:
-        accumulator = _deltas(request)
+        accumulator = state.otlp_deltas
         async with accumulator.lock(principal.tenant_id):
             cumulative, steps = accumulator.cumulate(principal.tenant_id, translation.deltas)
-            result = await _ingest(samples=otlp_fast.samples(translation, cumulative), **common)
+            batch = otlp_fast.batch(translation, cumulative, now_ms=now_ms)
+            result = await _ingest(state, session, principal, batch)
             rejected = {error.index for error in result.errors}
             accumulator.commit(principal.tenant_id, steps, rejected)
     else:
-        result = await _ingest(samples=otlp_fast.samples(translation), **common)
+        batch = otlp_fast.batch(translation, now_ms=now_ms)
+        result = await _ingest(state, session, principal, batch)
         rejected = {error.index for error in result.errors}
     message = ""
     if rejected:
@@ -227,7 +162,7 @@ async def prometheus_remote_write(
     principal: Ingester,
     session: SessionDep,
     settings: SettingsDep,
-    store: StoreDep,
+    state: StateDep,
 ) -> Response:
     """Prometheus remote write 1.0 receiver (snappy-compressed protobuf ``WriteRequest``).
 
@@ -244,17 +179,8 @@ async def prometheus_remote_write(
         raise malformed_body(f"unsupported Content-Encoding {encoding!r}: send snappy")
     raw = await request.body()
     decoded = remote_write.decode(decompress(raw, "snappy", limit=settings.server.max_body_bytes))
-    result = await _ingest(
-        store=store,
-        session=session,
-        settings=settings,
-        principal=principal,
-        samples=decoded.rows,
-        metadata=decoded.metadata,
-        errors=decoded.errors,
-        error_reasons=["missing_name"] * len(decoded.errors),
-        now_ms=time.time_ns() // 1_000_000,
-    )
+    decoded.now_ms = time.time_ns() // 1_000_000
+    result = await _ingest(state, session, principal, decoded)
     if result.rejected:
         names = {row[4]: row[0] for row in decoded.rows}
         problems = []

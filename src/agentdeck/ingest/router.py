@@ -1,39 +1,26 @@
-"""Telemetry HTTP routes: the JSON metric batch and the simple per-agent report.
+"""Ingest HTTP routes: the JSON metric batch and the simple per-agent report.
 
 Both authenticate with an API key (or a user token) of role developer or above, count against
-the ``ingest`` rate limit, and hand their samples to the shared ingest core
-(:mod:`agentdeck.ingest.core`). ``docs/metrics.md`` documents both bodies.
+the ``ingest`` rate limit, and hand their batch to the app's ingest core
+(:class:`~agentdeck.ingest.core.Ingestor`). ``docs/metrics.md`` documents both bodies.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import service as agents_service
 from agentdeck.compression import decompress
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.ingest import service
-from agentdeck.ingest.core import (
-    IngestResult,
-    KeyedColumns,
-    MetricMeta,
-    Row,
-    SampleColumns,
-    SampleError,
-    ingest_columns,
-    ingest_rows,
-)
+from agentdeck.ingest.batch import IngestResult
 from agentdeck.ingest.decoders import json as json_body
-from agentdeck.ingest.decoders.json_columns import ColumnBatch
-from agentdeck.ingest.decoders.report import report_rows
+from agentdeck.ingest.decoders.report import report_batch
 from agentdeck.ingest.schemas import (
     AgentMetricsReport,
     IngestResponse,
@@ -41,10 +28,8 @@ from agentdeck.ingest.schemas import (
     SampleErrorPublic,
 )
 from agentdeck.ratelimit import LimitClass
-from agentdeck.server.deps import SessionDep, SettingsDep, StoreDep, parse_uuid, requires
+from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, parse_uuid, requires
 from agentdeck.server.errors import FieldError, ProblemError
-from agentdeck.settings import Settings
-from agentdeck.tsdb.base import Store, StoreError
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 
@@ -73,57 +58,6 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
-
-
-def _seen(request: Request) -> service.SeenAgents:
-    """When each agent's ``last_seen_at`` was last written by this app (for throttling)."""
-    state = request.app.state
-    seen: service.SeenAgents | None = getattr(state, "agent_last_seen", None)
-    if seen is None:
-        seen = state.agent_last_seen = service.SeenAgents()
-    return seen
-
-
-async def _run(
-    *,
-    store: Store,
-    session: AsyncSession,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    rows: Sequence[Row] | SampleColumns | KeyedColumns,
-    metadata: Sequence[MetricMeta],
-    errors: Sequence[SampleError],
-    reasons: Sequence[str],
-    now_ms: int | None = None,
-) -> IngestResult:
-    try:
-        if isinstance(rows, SampleColumns | KeyedColumns):
-            return await ingest_columns(
-                store=store,
-                session=session,
-                settings=settings.tsdb,
-                tenant_id=tenant_id,
-                columns=rows,
-                metadata=metadata,
-                errors=errors,
-                error_reasons=reasons,
-                now_ms=now_ms,
-            )
-        return await ingest_rows(
-            store=store,
-            session=session,
-            settings=settings.tsdb,
-            tenant_id=tenant_id,
-            rows=rows,
-            metadata=metadata,
-            errors=errors,
-            error_reasons=reasons,
-            now_ms=now_ms,
-        )
-    except StoreError as exc:
-        raise ProblemError(
-            503, "store-unavailable", f"the metrics store failed, retry later: {exc}"
-        ) from exc
 
 
 def _answer(result: IngestResult) -> IngestResponse:
@@ -167,7 +101,7 @@ async def ingest_metric_batch(
     principal: Ingester,
     session: SessionDep,
     settings: SettingsDep,
-    store: StoreDep,
+    state: StateDep,
 ) -> IngestResponse:
     """Ingest a batch of samples (``samples[]``, the compact per-agent form, or both).
 
@@ -180,28 +114,17 @@ async def ingest_metric_batch(
         request.headers.get("content-encoding"),
         limit=settings.server.max_body_bytes,
     )
-    now_ms = time.time_ns() // 1_000_000
-    parsed = await json_body.read_batch_with(
-        request.app.state.deck.decoders,
+    batch = await json_body.read_batch_with(
+        state.decoders,
         body,
         max_samples=settings.tsdb.max_batch_samples,
-        now_ms=now_ms,
+        now_ms=time.time_ns() // 1_000_000,
     )
-    result = await _run(
-        store=store,
-        session=session,
-        settings=settings,
-        tenant_id=principal.tenant_id,
-        rows=parsed.columns if isinstance(parsed, ColumnBatch) else parsed.rows,
-        metadata=parsed.metadata,
-        errors=parsed.errors,
-        reasons=parsed.reasons,
-        now_ms=now_ms,
-    )
-    changed = bool(result.accepted and parsed.metadata)  # metadata rows may have been upserted
-    if result.accepted and parsed.agents:
+    result = await service.ingest(state.ingestor, session, principal.tenant_id, batch)
+    changed = bool(result.accepted and batch.metadata)  # metadata rows may have been upserted
+    if result.accepted and batch.agents:
         changed |= await service.touch_agents(
-            session, tenant_id=principal.tenant_id, names=parsed.agents, seen=_seen(request)
+            session, tenant_id=principal.tenant_id, names=batch.agents, seen=state.seen_agents
         )
     if changed:
         await session.commit()
@@ -216,11 +139,9 @@ async def ingest_metric_batch(
 async def report_agent_metrics(
     agent_id: str,
     report: AgentMetricsReport,
-    request: Request,
     principal: Ingester,
     session: SessionDep,
-    settings: SettingsDep,
-    store: StoreDep,
+    state: StateDep,
 ) -> IngestResponse:
     """Report an agent's standard metrics (CPU, memory, requests, errors, latency, tokens, cost).
 
@@ -231,25 +152,16 @@ async def report_agent_metrics(
     agent = await agents_service.get_agent(
         session, tenant_id=principal.tenant_id, agent_id=parse_uuid(agent_id, "agent")
     )
-    rows, metadata, fields, errors, reasons = report_rows(report, agent_name=agent.name)
-    if not rows and not errors:
+    batch, fields = report_batch(report, agent_name=agent.name)
+    if not batch.samples and not batch.errors:
         raise ProblemError(400, "no-valid-samples", "the report has no values")
-    result = await _run(
-        store=store,
-        session=session,
-        settings=settings,
-        tenant_id=principal.tenant_id,
-        rows=rows,
-        metadata=metadata,
-        errors=errors,
-        reasons=reasons,
-    )
+    result = await service.ingest(state.ingestor, session, principal.tenant_id, batch)
     for error in result.errors:
         if error.field in ("name", "value") and error.index < len(fields):
             error.field = fields[error.index]
     if result.accepted:
         await service.touch_agents(
-            session, tenant_id=principal.tenant_id, names={agent.name}, seen=_seen(request)
+            session, tenant_id=principal.tenant_id, names=batch.agents, seen=state.seen_agents
         )
         await session.commit()  # the report's metadata rows, when they changed
     return _answer(result)

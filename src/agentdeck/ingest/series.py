@@ -1,43 +1,31 @@
-"""Per-store ingest state: validated series per tenant, the series cap, metadata, counters.
+"""What an ingestor knows of each tenant's series: validated label sets and the series cap.
 
-Everything here hangs off the store object (:func:`store_state`), so every app (and every
-test app) has its own and nothing is global. The ingest core (:mod:`.core`) is the only
-writer.
+:class:`TenantSeries` remembers every series a tenant sent as an :class:`Entry` (validated
+once: :func:`check_series`), and :func:`admit` applies the per-tenant active-series cap.
+Both belong to one :class:`~agentdeck.ingest.core.Ingestor`, so every app (and every test
+app) has its own and nothing is global.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import math
 import time
-import weakref
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import numpy as np
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.db.base import utcnow
 from agentdeck.ingest._slots import BatchSeries, SeriesSlots
+from agentdeck.ingest.batch import Invalid
 from agentdeck.ingest.decoders.json_fast import is_unicode
-from agentdeck.ingest.models import MetricMetadata, MetricType
 from agentdeck.settings import TSDBSettings
 from agentdeck.tsdb.base import (
     ACTIVE_WINDOW_MS,
     Matcher,
     MatchOp,
-    SampleBatch,
     SeriesKey,
     Store,
     next_series_tag,
@@ -50,29 +38,6 @@ COUNT_TTL_SECONDS = 30.0
 RELOAD_INTERVAL_SECONDS = 5.0
 #: Validated label sets remembered per tenant (cleared when full).
 LABEL_CACHE_MAX = 200_000
-
-#: Why a sample is refused: (reason for /metrics, field at fault, message).
-Invalid = tuple[str, str, str]
-
-
-@dataclass(slots=True)
-class MetricMeta:
-    """Metadata of a metric family: type, unit and help (the newest report wins)."""
-
-    name: str
-    type: MetricType
-    unit: str = ""
-    help: str = ""
-
-
-class IngestStats:
-    """Counters of one store's ingest, shown on ``/metrics``."""
-
-    __slots__ = ("accepted", "rejected")
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self.rejected: Counter[str] = Counter()
 
 
 class Entry:
@@ -107,15 +72,13 @@ def _agent_label(key: SeriesKey) -> str | None:
 class TenantSeries:
     """What this process knows of a tenant's series: validated label sets and the cap."""
 
-    #: (name, labels as given) → entry, for callers that hand over label mappings.
-    cache: dict[Any, Entry] = field(default_factory=dict)
-    #: label-set token → name → entry, for callers that hand over columns with tokens (two
-    #: small lookups per sample beat one in a table of every series: see ``ingest_columns``).
+    #: label-set token → name → entry, for :class:`~agentdeck.ingest.batch.SampleColumns`
+    #: (two small lookups per sample beat one in a table of every series).
     tokens: dict[Hashable, dict[Any, Entry]] = field(default_factory=dict)
     #: Entries held in ``tokens``.
     token_entries: int = 0
-    #: Names, tokens and (name, token) pairs numbered, for callers that hand over numbered
-    #: columns (:class:`~.ingest.KeyedColumns`): a batch's series found with array lookups.
+    #: Names, tokens and (name, token) pairs numbered, for numbered columns
+    #: (:class:`~agentdeck.ingest.batch.KeyedColumns`): a batch's series found by array lookups.
     slots: SeriesSlots = field(default_factory=SeriesSlots)
     canonical: dict[SeriesKey, Entry] = field(default_factory=dict)
     #: Entries whose ``gen`` equals this are known active; a reload starts a new generation.
@@ -129,8 +92,7 @@ class TenantSeries:
 
     def trim(self) -> None:
         """Forget validated label sets when the caches are full (they refill as needed)."""
-        if len(self.cache) + self.token_entries + len(self.slots) > LABEL_CACHE_MAX:
-            self.cache.clear()
+        if self.token_entries + len(self.slots) > LABEL_CACHE_MAX:
             self.tokens.clear()
             self.token_entries = 0
             self.slots.clear()
@@ -146,74 +108,6 @@ class TenantSeries:
             if checked in self.reloaded:
                 entry.gen = self.gen
         return entry
-
-
-#: Called with the tenant, the batch written and the ``agent`` label values of its series.
-WriteListener = Callable[[UUID, SampleBatch, AbstractSet[str]], None]
-
-
-@dataclass(slots=True)
-class StoreState:
-    stats: IngestStats = field(default_factory=IngestStats)
-    tenants: dict[UUID, TenantSeries] = field(default_factory=dict)
-    metadata: dict[tuple[UUID, str], tuple[str, str, str]] = field(default_factory=dict)
-    listeners: list[WriteListener] = field(default_factory=list)
-
-    def tenant(self, tenant_id: UUID) -> TenantSeries:
-        tenant = self.tenants.get(tenant_id)
-        if tenant is None:
-            tenant = self.tenants[tenant_id] = TenantSeries()
-        tenant.trim()
-        return tenant
-
-
-_STATES: weakref.WeakKeyDictionary[Any, StoreState] = weakref.WeakKeyDictionary()
-
-
-def store_state(store: Store) -> StoreState:
-    state = _STATES.get(store)
-    if state is None:
-        state = _STATES[store] = StoreState()
-    return state
-
-
-def add_write_listener(store: Store, listener: WriteListener) -> None:
-    """Call ``listener(tenant_id, batch, agents)`` after each batch written to ``store``
-    (``agents``: the ``agent`` label values among its series); it must be quick and not
-    raise (its errors are logged and ignored)."""
-    store_state(store).listeners.append(listener)
-
-
-def ingest_stats(store: Store) -> IngestStats:
-    """The ingest counters of ``store`` (one set per store, hence per app)."""
-    return store_state(store).stats
-
-
-class _IngestCollector(Collector):
-    def __init__(self, stats: IngestStats) -> None:
-        self._stats = stats
-
-    def collect(self) -> Iterable[CounterMetricFamily]:
-        accepted = CounterMetricFamily(
-            "agentdeck_ingested_samples", "Samples accepted by ingest and written to the store."
-        )
-        accepted.add_metric([], float(self._stats.accepted))
-        yield accepted
-        rejected = CounterMetricFamily(
-            "agentdeck_rejected_samples",
-            "Samples refused by ingest, by reason.",
-            labels=["reason"],
-        )
-        for reason, count in sorted(self._stats.rejected.items()):
-            rejected.add_metric([reason], float(count))
-        yield rejected
-
-
-def exposition(store: Store) -> bytes:
-    """``agentdeck_ingested_samples_total`` and ``agentdeck_rejected_samples_total{reason}``."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_IngestCollector(ingest_stats(store)))
-    return generate_latest(registry)
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -317,27 +211,7 @@ def _bad_label_name(label: Any, limit: int) -> Invalid:
     return ("invalid_label_name", where, message)
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector during a burst of allocations.
-
-    Decoding and validating a 10,000-sample batch creates tens of thousands of containers;
-    with the collector on, that triggers dozens of young-generation collections per request
-    and a full collection of the server's whole heap every few requests. Pausing it over the
-    (synchronous, await-free) burst leaves one collection afterwards. Nothing here creates
-    reference cycles, so no memory is held longer than the burst.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-# --- the series cap and metadata --------------------------------------------------------
+# --- the series cap ----------------------------------------------------------------------
 
 
 async def admit(
@@ -400,58 +274,3 @@ async def admit(
             entries[i].gen = gen
         tenant.count += len(admitted)
     return refused
-
-
-async def upsert_metadata(
-    state: StoreState,
-    session: AsyncSession,
-    tenant_id: UUID,
-    metadata: Sequence[MetricMeta],
-    *,
-    max_name: int,
-) -> None:
-    """Insert or update the tenant's metric metadata rows that changed (no commit); names
-    that are invalid or longer than ``max_name`` have no series and get no row."""
-    latest: dict[str, MetricMeta] = {}
-    for meta in metadata:
-        if len(meta.name) <= max_name and is_valid_metric_name(meta.name):
-            try:
-                kind = MetricType(meta.type)
-            except ValueError:
-                kind = MetricType.unknown
-            latest[meta.name] = MetricMeta(meta.name, kind, meta.unit, meta.help)
-    changed = [
-        m
-        for m in latest.values()
-        if state.metadata.get((tenant_id, m.name)) != (m.type.value, m.unit, m.help)
-    ]
-    if not changed:
-        return
-    if len(state.metadata) > LABEL_CACHE_MAX:
-        state.metadata.clear()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "name": m.name,
-            "type": m.type,
-            "unit": m.unit[:64],
-            "help": m.help[:1024],
-            "updated_at": utcnow(),
-        }
-        for m in changed
-    ]
-    stmt = insert(MetricMetadata).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[MetricMetadata.tenant_id, MetricMetadata.name],
-        set_={
-            "type": stmt.excluded.type,
-            "unit": stmt.excluded.unit,
-            "help": stmt.excluded.help,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt)
-    for m in changed:
-        state.metadata[(tenant_id, m.name)] = (m.type.value, m.unit, m.help)

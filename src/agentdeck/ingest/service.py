@@ -1,4 +1,6 @@
-"""Agent liveness: the agents named by ingested samples are seen (``last_seen_at``)."""
+"""Ingest as the routers and loops call it: a batch into the store (a failing store is
+:class:`~agentdeck.errors.Unavailable`), and agent liveness (``last_seen_at``) for the agents
+the samples name."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
+from agentdeck.errors import Unavailable
+from agentdeck.ingest.batch import Batch, IngestResult
+from agentdeck.ingest.core import Ingestor
+from agentdeck.tsdb.base import StoreError
 
 #: How often (at most) one agent's ``last_seen_at`` is written.
 LAST_SEEN_INTERVAL_SECONDS = 30.0
@@ -17,6 +23,18 @@ LAST_SEEN_INTERVAL_SECONDS = 30.0
 PRUNE_INTERVAL_SECONDS = 1.0
 #: Agents remembered per tenant before the memory is cleared.
 MAX_REMEMBERED_AGENTS = 100_000
+
+
+async def ingest(
+    ingestor: Ingestor, session: AsyncSession, tenant_id: uuid.UUID, batch: Batch
+) -> IngestResult:
+    """:meth:`Ingestor.ingest`, with a failing store as a 503 ``store-unavailable``."""
+    try:
+        return await ingestor.ingest(session, tenant_id, batch)
+    except StoreError as exc:
+        raise Unavailable(
+            f"the metrics store failed, retry later: {exc}", kind="store-unavailable"
+        ) from exc
 
 
 class SeenAgents:

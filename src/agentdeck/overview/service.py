@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
-from agentdeck.ingest.core import add_write_listener
+from agentdeck.ingest.core import Ingestor
 from agentdeck.overview import probes
 from agentdeck.overview.probes import Check, probe
 from agentdeck.overview.schemas import (
@@ -168,9 +168,9 @@ def overview_of(store: Store) -> Overview:
     return overview
 
 
-def attach(store: Store) -> None:
-    """Count every batch the ingest core writes to ``store`` (call once at startup)."""
-    add_write_listener(store, overview_of(store).record)
+def attach(ingestor: Ingestor) -> None:
+    """Count every batch ``ingestor`` writes (call once at startup)."""
+    ingestor.add_write_listener(overview_of(ingestor.store).record)
 
 
 # --- health ----------------------------------------------------------------------------------

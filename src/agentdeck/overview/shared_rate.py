@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import structlog
 from redis.asyncio import Redis
 
-from agentdeck.ingest.core import add_write_listener
+from agentdeck.ingest.core import Ingestor
 from agentdeck.loops.base import Loop
 from agentdeck.tsdb.base import SampleBatch, Store
 
@@ -101,16 +101,16 @@ def shared_rate_of(store: Store) -> SharedRate | None:
     return _SHARED.get(store)
 
 
-def attach_shared_rate(store: Store, redis_url: str) -> SharedRate:
-    """Count every batch written to ``store`` into counters shared through Redis (call once at
+def attach_shared_rate(ingestor: Ingestor, redis_url: str) -> SharedRate:
+    """Count every batch ``ingestor`` writes into counters shared through Redis (call once at
     startup; the :class:`SharedRateFlush` loop sends the counts)."""
     shared = SharedRate(Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2))
 
     def record(tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         shared.record_at(tenant_id, int(time.time()), len(batch.timestamps))
 
-    add_write_listener(store, record)
-    _SHARED[store] = shared
+    ingestor.add_write_listener(record)
+    _SHARED[ingestor.store] = shared
     return shared
 
 

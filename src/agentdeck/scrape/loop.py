@@ -41,14 +41,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck import __version__
 from agentdeck.db.base import utcnow
-from agentdeck.ingest.core import MetricMeta, RawSample, ingest, shown
+from agentdeck.ingest.batch import Batch, MetricMeta, Row
+from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.models import MetricType
+from agentdeck.ingest.series import shown
 from agentdeck.loops.base import Loop
 from agentdeck.outbound import OutboundPolicy, OutboundRefused, describe, excerpt, http_client
 from agentdeck.scrape import service as scrape_service
 from agentdeck.scrape.models import ScrapeHealth, ScrapeTarget
 from agentdeck.settings import Settings
-from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)
 
@@ -159,7 +160,7 @@ def _timestamp_ms(value: Any, default_ms: int) -> int:
 
 def parse_exposition(
     body: str, content_type: str, *, target_labels: dict[str, str], default_ms: int
-) -> tuple[list[RawSample], list[MetricMeta]]:
+) -> tuple[list[Row], list[MetricMeta]]:
     """Samples (target labels merged) and metadata of a Prometheus text / OpenMetrics body.
 
     Raises :class:`ScrapeFailed` when the body does not parse. ``_created`` series of
@@ -167,7 +168,7 @@ def parse_exposition(
     """
     openmetrics = content_type.split(";")[0].strip().lower() == "application/openmetrics-text"
     parser = parse_openmetrics if openmetrics else parse_text
-    samples: list[RawSample] = []
+    samples: list[Row] = []
     metadata: list[MetricMeta] = []
     try:
         for family in parser(body):
@@ -181,12 +182,12 @@ def parse_exposition(
                     continue
                 names.add(sample.name)
                 samples.append(
-                    RawSample(
-                        name=sample.name,
-                        labels=merge_labels(dict(sample.labels), target_labels),
-                        value=float(sample.value),
-                        timestamp_ms=_timestamp_ms(sample.timestamp, default_ms),
-                        index=len(samples),
+                    (
+                        sample.name,
+                        merge_labels(dict(sample.labels), target_labels),
+                        float(sample.value),
+                        _timestamp_ms(sample.timestamp, default_ms),
+                        len(samples),
                     )
                 )
             metadata.extend(_metadata(family, names))
@@ -257,16 +258,15 @@ async def scrape_target(
     target: TargetSpec,
     *,
     client: httpx.AsyncClient,
-    store: Store,
+    ingestor: Ingestor,
     sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
 ) -> ScrapeOutcome:
     """Scrape ``target`` once, write its samples and the ``up`` series, update its row."""
     started_at = utcnow()
     start_ms = int(started_at.timestamp() * 1000)
     clock = time.perf_counter()
     labels = target.target_labels()
-    samples: list[RawSample] = []
+    samples: list[Row] = []
     metadata: list[MetricMeta] = []
     error: str | None = None
     detail: str | None = None
@@ -289,19 +289,12 @@ async def scrape_target(
             ("scrape_samples_scraped", float(scraped)),
         )
     ):
-        samples.append(RawSample(name, dict(labels), value, start_ms, n + offset))
+        samples.append((name, dict(labels), value, start_ms, n + offset))
     outcome = ScrapeOutcome(health, started_at, duration, scraped, error, detail)
     async with sessions() as session:
         try:
-            result = await ingest(
-                store=store,
-                session=session,
-                settings=settings.tsdb,
-                tenant_id=target.tenant_id,
-                samples=samples,
-                metadata=metadata,
-                now_ms=start_ms,
-            )
+            batch = Batch(samples, metadata=metadata, now_ms=start_ms)
+            result = await ingestor.ingest(session, target.tenant_id, batch)
         except Exception as exc:  # the store failed: nothing of this scrape was kept
             await session.rollback()
             log.warning("scrape write failed", target=str(target.id), error=str(exc))
@@ -311,7 +304,7 @@ async def scrape_target(
         else:
             outcome.accepted, outcome.rejected = result.accepted, result.rejected
             outcome.errors = [
-                f"{shown(samples[e.index].name)}: {e.message}" for e in result.errors[:5]
+                f"{shown(samples[e.index][0])}: {e.message}" for e in result.errors[:5]
             ]
             if outcome.rejected and not error:
                 outcome.error = (
@@ -344,12 +337,12 @@ class ScrapeLoop(Loop):
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        store: Store,
+        ingestor: Ingestor,
         settings: Settings,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.sessions = sessions
-        self.store = store
+        self.ingestor = ingestor
         self.settings = settings
         self.interval = settings.loops.scrape_tick_seconds
         self._client = client
@@ -401,9 +394,8 @@ class ScrapeLoop(Loop):
                 outcome = await scrape_target(
                     target,
                     client=self.client,
-                    store=self.store,
+                    ingestor=self.ingestor,
                     sessions=self.sessions,
-                    settings=self.settings,
                 )
             if outcome.error:
                 log.info(

@@ -1,16 +1,21 @@
 """What one running app holds: settings, database, rate limiter, metrics registry, the cache of
-authenticated principals."""
+authenticated principals, the metrics store and its ingest core, and every other piece of
+per-app state. The composition root (:mod:`agentdeck.app.factory`) builds it in the lifespan;
+:mod:`agentdeck.server.deps` hands it out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.ingest.core import Ingestor
+from agentdeck.ingest.decoders.otlp import DeltaAccumulator
 from agentdeck.ingest.decoders.pool import DecodePool
+from agentdeck.ingest.service import SeenAgents
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.readiness import Readiness
@@ -29,9 +34,15 @@ class AppState:
     limiter: RateLimiter
     metrics: ServerMetrics
     store: Store
+    #: The ingest core writing to ``store`` (its series knowledge, counters, listeners).
+    ingestor: Ingestor
     bus: Bus
     principals: PrincipalCache
     invalidations: Invalidations
     decoders: DecodePool
     readiness: Readiness
+    #: When each agent's ``last_seen_at`` was last written (throttles the writes).
+    seen_agents: SeenAgents = field(default_factory=SeenAgents)
+    #: OTLP delta sums and histograms made cumulative, per tenant and series.
+    otlp_deltas: DeltaAccumulator = field(default_factory=DeltaAccumulator)
     loops: LoopRunner | None = None

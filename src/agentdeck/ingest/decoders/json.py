@@ -2,46 +2,30 @@
 
 A batch body goes first to the columnar fast path (:mod:`.json_fast`: msgspec structs
 numbered into columns, decoded in a worker process for large bodies (:mod:`.pool`);
-:mod:`.json_columns` hands them to :func:`~agentdeck.ingest.core.ingest_columns`, which
-validates each distinct label set once); bodies it does not take (the compact form,
-per-sample mistakes, unusual shapes) are parsed with orjson and walked by hand into the plain
-rows of :func:`~agentdeck.ingest.core.ingest_rows`, which names every mistake. Pydantic
-models for 10,000 samples would cost more than everything else on the path together.
+:mod:`.json_columns` makes them a :class:`~agentdeck.ingest.batch.Batch` of
+:class:`~agentdeck.ingest.batch.KeyedColumns`, so the core validates each distinct label set
+once); bodies it does not take (the compact form, per-sample mistakes, unusual shapes) are
+parsed with orjson and walked by hand into a batch of plain rows, naming every mistake.
+Pydantic models for 10,000 samples would cost more than everything else on the path
+together.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from agentdeck.errors import Malformed, TooLarge
-from agentdeck.ingest.core import MetricMeta, Row, SampleError, paused_gc
-from agentdeck.ingest.decoders.json_columns import LABELS, ColumnBatch, column_batch, metric_meta
+from agentdeck.ingest.batch import Batch, Row, paused_gc
+from agentdeck.ingest.decoders.json_columns import LABELS, column_batch, metric_meta
 from agentdeck.ingest.decoders.json_fast import Decoded, Meta, decode, is_unicode, metadata_problem
 from agentdeck.ingest.decoders.pool import DecodePool
 
 # --- the JSON batch ------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ParsedBatch:
-    """Rows for the ingest core plus what the parser already refused."""
-
-    rows: list[Row] = field(default_factory=list)
-    metadata: list[MetricMeta] = field(default_factory=list)
-    errors: list[SampleError] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    agents: set[str] = field(default_factory=set)
-    total: int = 0
-
-    def refuse(self, index: int, reason: str, where: str, message: str) -> None:
-        self.errors.append(SampleError(index, where, message))
-        self.reasons.append(reason)
 
 
 def parse_timestamp(value: Any) -> int | str:
@@ -75,36 +59,35 @@ def _value_problem(value: Any) -> str:
     return "value must be a number"
 
 
-def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> ColumnBatch | ParsedBatch:
+def read_batch(body: bytes, *, max_samples: int, now_ms: int) -> Batch:
     """A ``/metrics/batch`` body as columns (fast path) or rows (:func:`parse_batch`).
 
-    Both answer alike; samples without a timestamp get ``now_ms`` on the fast path (pass the
-    same ``now_ms`` to the ingest core). Raises as :func:`parse_batch`.
+    Both answer alike; samples without a timestamp get ``now_ms``. Raises as
+    :func:`parse_batch`.
     """
     with paused_gc():
         decoded = decode(body, max_samples=max_samples, now_ms=now_ms, memo=LABELS)
-        return _columns_or_rows(decoded, body, max_samples)
+        return _columns_or_rows(decoded, body, max_samples, now_ms)
 
 
-async def read_batch_with(
-    pool: DecodePool, body: bytes, *, max_samples: int, now_ms: int
-) -> ColumnBatch | ParsedBatch:
+async def read_batch_with(pool: DecodePool, body: bytes, *, max_samples: int, now_ms: int) -> Batch:
     """:func:`read_batch`, with large bodies decoded by ``pool``'s worker processes."""
     decoded = await pool.decode(body, max_samples=max_samples, now_ms=now_ms)
     with paused_gc():
-        return _columns_or_rows(decoded, body, max_samples)
+        return _columns_or_rows(decoded, body, max_samples, now_ms)
 
 
-def _columns_or_rows(
-    decoded: Decoded | None, body: bytes, max_samples: int
-) -> ColumnBatch | ParsedBatch:
+def _columns_or_rows(decoded: Decoded | None, body: bytes, max_samples: int, now_ms: int) -> Batch:
     """The decoded columns for the core, or the general parser's rows when the fast path
     did not take the body."""
-    fast = None if decoded is None else column_batch(decoded)
-    return fast if fast is not None else _parse_batch(body, max_samples=max_samples)
+    batch = None if decoded is None else column_batch(decoded)
+    if batch is None:
+        batch = _parse_batch(body, max_samples=max_samples)
+    batch.now_ms = now_ms
+    return batch
 
 
-def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
+def parse_batch(body: bytes, *, max_samples: int) -> Batch:
     """Parse a ``/metrics/batch`` body (see :class:`~agentdeck.ingest.schemas.MetricBatch`).
 
     Raises :class:`~agentdeck.errors.Malformed` (``malformed-json``) for bad JSON or a body of
@@ -115,7 +98,7 @@ def parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
         return _parse_batch(body, max_samples=max_samples)
 
 
-def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
+def _parse_batch(body: bytes, *, max_samples: int) -> Batch:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -133,11 +116,12 @@ def _parse_batch(body: bytes, *, max_samples: int) -> ParsedBatch:
     total = (len(samples) if samples else 0) + (len(values) if values else 0)
     if total > max_samples:
         raise TooLarge(f"the batch has {total} samples; the limit is {max_samples}")
-    out = ParsedBatch(total=total)
+    rows: list[Row] = []
+    out = Batch(samples=rows)
     if samples:
-        _parse_samples(samples, out)
+        _parse_samples(samples, out, rows)
     if values:
-        _parse_compact(doc, values, len(samples) if samples else 0, out)
+        _parse_compact(doc, values, len(samples) if samples else 0, out, rows)
     return out
 
 
@@ -172,8 +156,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
-    rows = out.rows
+def _parse_samples(samples: list[Any], out: Batch, rows: list[Row]) -> None:
     agents = out.agents
     isfinite = math.isfinite
     stamps: dict[Any, int | str] = {}
@@ -216,7 +199,7 @@ def _parse_samples(samples: list[Any], out: ParsedBatch) -> None:
 
 
 def _parse_compact(
-    doc: dict[str, Any], values: dict[str, Any], start: int, out: ParsedBatch
+    doc: dict[str, Any], values: dict[str, Any], start: int, out: Batch, rows: list[Row]
 ) -> None:
     agent = doc.get("agent")
     labels = doc.get("labels")
@@ -243,7 +226,7 @@ def _parse_compact(
         if refuse_all:
             out.refuse(index, "invalid_" + where, where, refuse_all)
         elif (type(value) is float and isfinite(value)) or type(value) is int:
-            out.rows.append((name, merged, value, ts, index))
+            rows.append((name, merged, value, ts, index))
         else:
             out.refuse(index, "invalid_value", "value", _value_problem(value))
         index += 1

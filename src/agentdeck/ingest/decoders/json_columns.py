@@ -1,4 +1,5 @@
-"""The fast path of the JSON batch as the ingest core takes it: :class:`ColumnBatch`.
+"""The fast path of the JSON batch as the ingest core takes it: a
+:class:`~agentdeck.ingest.batch.Batch` of :class:`~agentdeck.ingest.batch.KeyedColumns`.
 
 :mod:`.json_fast` turns a ``{"samples": [...]}`` body into numbered columns (in this
 process, or in a decode worker process: :mod:`.worker`); :func:`column_batch` adds
@@ -9,9 +10,7 @@ ingest core's types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from agentdeck.ingest.core import KeyedColumns, MetricMeta, SampleError
+from agentdeck.ingest.batch import Batch, KeyedColumns, MetricMeta, SampleError
 from agentdeck.ingest.decoders.json_fast import Decoded, LabelMemo, Meta, Undecodable
 from agentdeck.ingest.models import MetricType
 
@@ -19,23 +18,11 @@ from agentdeck.ingest.models import MetricType
 LABELS = LabelMemo()
 
 
-@dataclass(slots=True)
-class ColumnBatch:
-    """A decoded batch: columns for the ingest core plus what was refused while decoding."""
-
-    columns: KeyedColumns
-    metadata: list[MetricMeta] = field(default_factory=list)
-    errors: list[SampleError] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    agents: set[str] = field(default_factory=set)
-    total: int = 0
-
-
 def metric_meta(meta: Meta) -> MetricMeta:
     return MetricMeta(meta.name, MetricType(meta.type), meta.unit, meta.help)
 
 
-def column_batch(decoded: Decoded) -> ColumnBatch | None:
+def column_batch(decoded: Decoded) -> Batch | None:
     """The ingest core's view of a decoded batch; ``None`` when the general parser must read
     the body after all (a labels object this process cannot parse)."""
     try:
@@ -52,11 +39,12 @@ def column_batch(decoded: Decoded) -> ColumnBatch | None:
         decoded.values,
         decoded.indexes,
     )
-    return ColumnBatch(
+    return Batch(
         columns,
         metadata=list(map(metric_meta, decoded.metadata)),
-        errors=[SampleError(index, where, message) for index, where, message in decoded.errors],
-        reasons=["invalid_metadata"] * len(decoded.errors),
+        errors=[
+            SampleError(index, where, message, "invalid_metadata")
+            for index, where, message in decoded.errors
+        ],
         agents={agent for _, agent in parsed if agent is not None},
-        total=decoded.total,
     )

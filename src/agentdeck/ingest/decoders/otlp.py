@@ -2,10 +2,10 @@
 
 The translation follows Prometheus's OTLP receiver (names and labels through
 :mod:`agentdeck.tsdb.names`); ``docs/otlp.md`` lists every rule with examples. The output is
-rows for the shared ingest path (:func:`~agentdeck.ingest.core.ingest_rows`: the
-``(name, labels, value, timestamp_ms, index)`` of a ``RawSample`` as a plain tuple, which is
-what ingest works on, without an object per sample) and ``MetricMeta`` lists; ingest validates
-and writes them.
+rows for the ingest core (:data:`~agentdeck.ingest.batch.Row`: ``(name, labels, value,
+timestamp_ms, index)`` as a plain tuple, without an object per sample) and ``MetricMeta``
+lists; :func:`~agentdeck.ingest.decoders.otlp_fast.batch` hands them over as one
+:class:`~agentdeck.ingest.batch.Batch`, and ingest validates and writes them.
 
 A row's ``index`` is the ordinal of the OTLP *data point* the sample came from (a histogram
 point gives several samples with the same index), so refused samples map back to the data
@@ -41,7 +41,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from agentdeck.compression import malformed_body
 from agentdeck.errors import UnsupportedMediaType
-from agentdeck.ingest.core import MetricMeta, SampleColumns, SampleError
+from agentdeck.ingest.batch import MetricMeta, SampleColumns, SampleError
 from agentdeck.ingest.models import MetricType
 from agentdeck.tsdb.names import (
     InvalidName,
@@ -129,7 +129,6 @@ class Translation:
     points: int = 0
     #: Data points refused here, before ingest, with the reason for ``/metrics``.
     errors: list[SampleError] = field(default_factory=list)
-    error_reasons: list[str] = field(default_factory=list)
     #: Samples decoded in bulk (gauge and sum points of protobuf requests, see
     #: :mod:`.otlp_fast`), in point order; ``rows`` and ``deltas`` hold the others.
     columns: SampleColumns | None = None
@@ -140,8 +139,7 @@ class Translation:
         return self.ranges[position][1] if position >= 0 else ""
 
     def reject(self, index: int, reason: str, message: str) -> None:
-        self.errors.append(SampleError(index, "data_point", message))
-        self.error_reasons.append(reason)
+        self.errors.append(SampleError(index, "data_point", message, reason))
 
 
 _LABEL_CACHE: dict[str, str] = {}

@@ -41,7 +41,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
-from agentdeck.ingest.core import SampleColumns, columns_from_rows, paused_gc
+from agentdeck.ingest.batch import Batch, SampleColumns, columns_from_rows, paused_gc
 from agentdeck.ingest.decoders import otlp
 from agentdeck.ingest.decoders._proto import field_spec as _field
 from agentdeck.ingest.models import MetricType
@@ -538,6 +538,7 @@ def _labels_of(attributes: bytes) -> dict[str, str]:
 
 def _take(columns: SampleColumns, which: _I64) -> SampleColumns:
     """Samples ``which`` of ``columns``."""
+    assert columns.problems is None  # OTLP values are floats
     n = len(columns)
     return SampleColumns(
         np.fromiter(columns.names, dtype=object, count=n)[which].tolist(),
@@ -583,20 +584,15 @@ def translate_protobuf(body: bytes, *, now_ms: int) -> otlp.Translation:
 # --- handing the samples to ingest -----------------------------------------------------------
 
 
-def samples(
-    translation: otlp.Translation, cumulative: Sequence[otlp.Row] = ()
-) -> SampleColumns | list[otlp.Row]:
-    """Every sample of ``translation`` for ingest: the bulk-decoded samples and ``rows`` in
-    point order, then the ``cumulative`` rows (delta points made cumulative).
-
-    Columns, or rows when there is no sample or some rows cannot be columns (none can't, in
-    practice, but :func:`~agentdeck.ingest.core.columns_from_rows` decides).
-    """
+def batch(
+    translation: otlp.Translation, cumulative: Sequence[otlp.Row] = (), *, now_ms: int
+) -> Batch:
+    """The request as the ingest core takes it: the bulk-decoded samples and ``rows`` in point
+    order, then the ``cumulative`` rows (delta points made cumulative), as columns; the
+    translation's metadata and refusals. Samples without a timestamp get ``now_ms``."""
     bulk = translation.columns
-    rows = columns_from_rows(translation.rows) if translation.rows else None
-    deltas = columns_from_rows(cumulative) if cumulative else None
-    if (translation.rows and rows is None) or (cumulative and deltas is None):
-        return _rows_of(bulk) + translation.rows + list(cumulative)
+    rows = columns_from_rows(translation.rows, now_ms=now_ms) if translation.rows else None
+    deltas = columns_from_rows(cumulative, now_ms=now_ms) if cumulative else None
     if bulk is None:
         ordered = rows
     elif rows is None:
@@ -605,26 +601,16 @@ def samples(
         ordered = _by_index(_concat(bulk, rows))
     if deltas is not None:
         ordered = deltas if ordered is None else _concat(ordered, deltas)
-    return [] if ordered is None else ordered
-
-
-def _rows_of(columns: SampleColumns | None) -> list[otlp.Row]:
-    if columns is None:
-        return []
-    label_sets: Any = columns.label_sets  # the bulk path's label sets are all dicts
-    return list(
-        zip(
-            columns.names,
-            [label_sets[token] for token in columns.tokens],
-            columns.values.tolist(),
-            columns.timestamps.tolist(),
-            _indexes(columns).tolist(),
-            strict=True,
-        )
+    return Batch(
+        () if ordered is None else ordered,
+        metadata=translation.metadata,
+        errors=translation.errors,
+        now_ms=now_ms,
     )
 
 
 def _concat(first: SampleColumns, second: SampleColumns) -> SampleColumns:
+    assert first.problems is None and second.problems is None  # OTLP values are floats
     return SampleColumns(
         [*first.names, *second.names],
         [*first.tokens, *second.tokens],

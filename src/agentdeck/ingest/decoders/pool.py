@@ -33,7 +33,7 @@ from prometheus_client import Metric
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from agentdeck.ingest.core import paused_gc
+from agentdeck.ingest.batch import paused_gc
 from agentdeck.ingest.decoders.json_columns import LABELS
 from agentdeck.ingest.decoders.json_fast import Decoded, decode
 from agentdeck.ingest.decoders.worker import ANSWER, REQUEST

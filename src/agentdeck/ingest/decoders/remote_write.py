@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cramjam
@@ -29,7 +29,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
 from agentdeck.compression import malformed_body
-from agentdeck.ingest.core import MetricMeta, SampleError
+from agentdeck.ingest.batch import Batch, MetricMeta, Row
 from agentdeck.ingest.decoders._proto import field_spec as _field
 from agentdeck.ingest.models import MetricType
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
@@ -44,9 +44,6 @@ METRIC_TYPES = {
     3: MetricType.histogram,
     5: MetricType.summary,
 }
-
-#: A sample for ingest: (name, labels, value, timestamp in ms, index in the request).
-Row = tuple[str, dict[str, str], float, int | None, int]
 
 REMOTE_WRITE_V2 = "io.prometheus.write.v2.Request"
 
@@ -105,16 +102,19 @@ def new_write_request() -> Any:
 
 
 @dataclass(slots=True)
-class DecodedWrite:
-    """Rows for ingest (``index`` = position among the request's samples), metadata, counts."""
+class DecodedWrite(Batch):
+    """The request as a batch of rows (``index`` = position among the request's samples; a
+    series without ``__name__`` has its samples refused), and what was skipped."""
 
-    rows: list[Row] = field(default_factory=list)
-    metadata: list[MetricMeta] = field(default_factory=list)
-    #: Samples refused while decoding (their series has no ``__name__``).
-    errors: list[SampleError] = field(default_factory=list)
     stale_markers: int = 0
     nan_samples: int = 0
     native_histograms: int = 0
+
+    @property
+    def rows(self) -> list[Row]:
+        rows = self.samples
+        assert isinstance(rows, list)
+        return rows
 
 
 def _is_stale(value: float) -> bool:
@@ -129,9 +129,10 @@ def decode(body: bytes) -> DecodedWrite:
         request.ParseFromString(body)
     except (DecodeError, ValueError) as exc:
         raise malformed_body(f"the body is not a remote-write WriteRequest: {exc}") from None
-    out = DecodedWrite()
+    rows: list[Row] = []
+    out = DecodedWrite(rows)
     index = 0
-    add = out.rows.append
+    add = rows.append
     isnan = math.isnan
     for series in request.timeseries:
         labels = {label.name: label.value for label in series.labels}
@@ -139,7 +140,7 @@ def decode(body: bytes) -> DecodedWrite:
         out.native_histograms += len(series.histograms)
         if not name:
             for _ in series.samples:
-                out.errors.append(SampleError(index, "name", "the series has no __name__ label"))
+                out.refuse(index, "missing_name", "name", "the series has no __name__ label")
                 index += 1
             continue
         for sample in series.samples:

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import math
 
-from agentdeck.ingest.core import MetricMeta, Row, SampleError
+from agentdeck.ingest.batch import Batch, MetricMeta, Row
 from agentdeck.ingest.decoders.json import parse_timestamp
 from agentdeck.ingest.schemas import AGENT_REPORT_METRICS, AgentMetricsReport
 
 
-def report_rows(
-    report: AgentMetricsReport, *, agent_name: str
-) -> tuple[list[Row], list[MetricMeta], list[str], list[SampleError], list[str]]:
-    """Rows, metadata and the report field of each row for one agent report.
+def report_batch(report: AgentMetricsReport, *, agent_name: str) -> tuple[Batch, list[str]]:
+    """One agent report as a batch, and the report field of each sample index.
 
-    Returns ``(rows, metadata, fields, errors, reasons)``; ``fields[i]`` is the report field
-    row ``i`` came from (``extra.<name>`` for extra values), used to name errors.
+    ``fields[i]`` is the report field sample ``i`` came from (``extra.<name>`` for extra
+    values), used to name errors.
     """
     labels: dict[str, str] = {**report.labels, "agent": agent_name}
     ts: int | None = None
-    errors: list[SampleError] = []
-    reasons: list[str] = []
+    batch = Batch(agents={agent_name})
     if report.timestamp is not None:
         parsed = parse_timestamp(report.timestamp)
         if isinstance(parsed, str):
-            return [], [], [], [SampleError(0, "timestamp", parsed)], ["invalid_timestamp"]
+            batch.refuse(0, "invalid_timestamp", "timestamp", parsed)
+            return batch, []
         ts = parsed
     rows: list[Row] = []
     metadata: dict[str, MetricMeta] = {}
@@ -43,8 +41,7 @@ def report_rows(
         index = len(fields)
         fields.append(field_name)
         if not math.isfinite(value):
-            errors.append(SampleError(index, field_name, "value must be a finite number"))
-            reasons.append("invalid_value")
+            batch.refuse(index, "invalid_value", field_name, "value must be a finite number")
             continue
         rows.append(
             (
@@ -60,8 +57,9 @@ def report_rows(
         index = len(fields)
         fields.append(f"extra.{name}")
         if not math.isfinite(value):
-            errors.append(SampleError(index, f"extra.{name}", "value must be a finite number"))
-            reasons.append("invalid_value")
+            batch.refuse(index, "invalid_value", f"extra.{name}", "value must be a finite number")
             continue
         rows.append((name, labels, value, ts, index))
-    return rows, list(metadata.values()), fields, errors, reasons
+    batch.samples = rows
+    batch.metadata = list(metadata.values())
+    return batch, fields
