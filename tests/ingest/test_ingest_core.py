@@ -14,7 +14,7 @@ from agentdeck.ingest import series as _series_cache
 from agentdeck.ingest.batch import Batch, KeyedColumns
 from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders import json as service
-from agentdeck.overview.service import WINDOW_SECONDS, overview_of
+from agentdeck.overview.service import WINDOW_SECONDS, Overview
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.settings import TSDBSettings
 from agentdeck.tsdb.base import Matcher, MatchOp, SampleBatch
@@ -121,7 +121,8 @@ async def test_the_overview_counts_the_agents_of_written_series_batch_after_batc
     # series beside them, series without an agent and another tenant are all counted right.
     store = await DuckDBStore.open(tmp_path / "m.duckdb")
     ingestor = Ingestor(store, TSDBSettings())
-    attach_overview(ingestor)
+    overview = Overview()
+    attach_overview(ingestor, overview)
     mine, theirs = uuid.uuid4(), uuid.uuid4()
     t = now_ms()
 
@@ -135,7 +136,6 @@ async def test_the_overview_counts_the_agents_of_written_series_batch_after_batc
         await send(mine, ("up", {"agent": "a"}), ("up", {"agent": "b"}), ("up", {"job": "j"}))
         await send(mine, ("up", {"agent": "b"}))
         await send(theirs, ("up", {"agent": "c"}))
-        overview = overview_of(store)
         clock = time.time()
         assert sorted(overview.rates(mine, clock)[2]) == ["a", "b"]
         assert overview.rates(theirs, clock)[2] == ["c"]

@@ -103,9 +103,9 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
-        app.state.hub = await _start_hub(state)
+        state.hub = hub = await _start_hub(state)
         attach_publishers(state.ingestor, bus)  # ingested samples → the tenant's `metrics`
-        attach_overview(state.ingestor)  # ingest counters of /api/v1/real-time-metrics
+        attach_overview(state.ingestor, state.overview)  # counters of /real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
             "started",
@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         )
         state.loops = _start_loops(state, loop_metrics) if settings.loops.enabled else None
         demo = _start_demo(state) if settings.features.demo else None
-        app.state.demo = demo
+        state.demo = demo
         _freeze_heap()
         try:
             yield
@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await state.loops.stop()
             if counters is not None:
                 await counters.stop()
-            await app.state.hub.stop()
+            await hub.stop()
             await readiness.aclose()
             await state.decoders.close()
             metrics.registry.unregister(state.decoders.stats)
@@ -197,7 +197,7 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.overview.shared_rate import SharedRateFlush, attach_shared_rate
 
-    shared = attach_shared_rate(state.ingestor, state.settings.redis_url)
+    shared = state.overview.shared = attach_shared_rate(state.ingestor, state.settings.redis_url)
     runner = LoopRunner([SharedRateFlush(shared)], sessions=state.sessions, metrics=loop_metrics)
     runner.start()
     return runner

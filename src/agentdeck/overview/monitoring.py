@@ -13,9 +13,8 @@ import asyncio
 import math
 import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,7 +36,7 @@ from agentdeck.overview.monitoring_schemas import (
     TrendPoint,
 )
 from agentdeck.overview.schemas import Trend
-from agentdeck.overview.service import overview_of
+from agentdeck.overview.service import Overview
 from agentdeck.pagination import decode_cursor, encode_cursor
 from agentdeck.query import service as query_service
 from agentdeck.settings import RealtimeSettings
@@ -229,52 +228,6 @@ def headline(current: float | None, previous: float | None) -> Headline:
     )
 
 
-# --- cache -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Cache:
-    entries: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
-    inflight: dict[tuple[Any, ...], asyncio.Task[Any]] = field(default_factory=dict)
-
-    async def get(
-        self, key: tuple[Any, ...], ttl: float, compute: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        hit = self.entries.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        task = self.inflight.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._run(key, ttl, compute))
-            self.inflight[key] = task
-        return await asyncio.shield(task)
-
-    async def _run(
-        self, key: tuple[Any, ...], ttl: float, compute: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        try:
-            value = await compute()
-            if len(self.entries) > 1000:
-                now = time.monotonic()
-                for old in [k for k, (exp, _) in self.entries.items() if exp <= now]:
-                    del self.entries[old]
-            self.entries[key] = (time.monotonic() + ttl, value)
-            return value
-        finally:
-            self.inflight.pop(key, None)
-
-
-_CACHES: weakref.WeakKeyDictionary[Any, _Cache] = weakref.WeakKeyDictionary()
-
-
-def cache_of(store: Store) -> _Cache:
-    cache = _CACHES.get(store)
-    if cache is None:
-        cache = _CACHES[store] = _Cache()
-    return cache
-
-
 # --- overview --------------------------------------------------------------------------------
 
 
@@ -327,6 +280,7 @@ async def overview(
     session: AsyncSession,
     *,
     store: Store,
+    live: Overview,
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
     window: Window,
@@ -341,10 +295,10 @@ async def overview(
             _fleet_figures(store, tenant_id, window, now_ms - window.seconds * 1000),
         )
 
-    current, previous = await cache_of(store).get(
+    current, previous = await live.queries.get(
         ("overview", tenant_id, window.seconds), settings.overview_cache_seconds, compute
     )
-    eps, previous_eps, _ = overview_of(store).rates(tenant_id, now.timestamp())
+    eps, previous_eps, _ = live.rates(tenant_id, now.timestamp())
     return MonitoringOverview(
         window=window.text,
         window_seconds=window.seconds,
@@ -398,7 +352,7 @@ def spark_step_seconds(window: Window) -> int:
 
 
 async def agent_figures(
-    store: Store, tenant_id: uuid.UUID, window: Window, settings: RealtimeSettings
+    store: Store, live: Overview, tenant_id: uuid.UUID, window: Window, settings: RealtimeSettings
 ) -> AgentFigures:
     """Every agent's key figures over the window (cached per tenant and window)."""
 
@@ -453,7 +407,7 @@ async def agent_figures(
             spark_step_ms=step_ms,
         )
 
-    figures: AgentFigures = await cache_of(store).get(
+    figures: AgentFigures = await live.queries.get(
         ("agents", tenant_id, window.seconds), settings.overview_cache_seconds, compute
     )
     return figures
@@ -549,6 +503,7 @@ async def agent_metrics(
     session: AsyncSession,
     *,
     store: Store,
+    live: Overview,
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
     window: Window,
@@ -574,7 +529,7 @@ async def agent_metrics(
     if q:
         stmt = stmt.where(Agent.name.icontains(q, autoescape=True))
     agents = (await session.scalars(stmt)).all()
-    figures = await agent_figures(store, tenant_id, window, settings)
+    figures = await agent_figures(store, live, tenant_id, window, settings)
     items = []
     for agent in agents:
         error_rate = figures.error_rate(agent.name)

@@ -39,6 +39,7 @@ async def get_monitoring_overview(
     return await monitoring.overview(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),
@@ -80,6 +81,7 @@ async def list_monitoring_agents(
     items, next_cursor = await monitoring.agent_metrics(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=parsed,
@@ -119,6 +121,7 @@ async def get_monitoring_topology(
     return await topology.topology(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 from collections import defaultdict
 from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
@@ -24,7 +23,7 @@ from redis.asyncio import Redis
 
 from agentdeck.ingest.core import Ingestor
 from agentdeck.loops.base import Loop
-from agentdeck.tsdb.base import SampleBatch, Store
+from agentdeck.tsdb.base import SampleBatch
 
 log = structlog.get_logger(__name__)
 
@@ -93,14 +92,6 @@ class SharedRate:
         await self.redis.aclose()
 
 
-_SHARED: weakref.WeakKeyDictionary[Any, SharedRate] = weakref.WeakKeyDictionary()
-
-
-def shared_rate_of(store: Store) -> SharedRate | None:
-    """The shared ingest counters of an app (one per metrics store), when it runs with Redis."""
-    return _SHARED.get(store)
-
-
 def attach_shared_rate(ingestor: Ingestor, redis_url: str) -> SharedRate:
     """Count every batch ``ingestor`` writes into counters shared through Redis (call once at
     startup; the :class:`SharedRateFlush` loop sends the counts)."""
@@ -110,7 +101,6 @@ def attach_shared_rate(ingestor: Ingestor, redis_url: str) -> SharedRate:
         shared.record_at(tenant_id, int(time.time()), len(batch.timestamps))
 
     ingestor.add_write_listener(record)
-    _SHARED[ingestor.store] = shared
     return shared
 
 

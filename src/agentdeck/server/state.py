@@ -16,6 +16,7 @@ from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders.otlp import DeltaAccumulator
 from agentdeck.ingest.decoders.pool import DecodePool
 from agentdeck.ingest.service import SeenAgents
+from agentdeck.overview.service import Overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.readiness import Readiness
@@ -23,7 +24,9 @@ from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
 
 if TYPE_CHECKING:
+    from agentdeck.demo.runner import DemoSimulator
     from agentdeck.loops.runner import LoopRunner
+    from agentdeck.realtime.hub import Hub
 
 
 @dataclass(slots=True)
@@ -45,4 +48,11 @@ class AppState:
     seen_agents: SeenAgents = field(default_factory=SeenAgents)
     #: OTLP delta sums and histograms made cumulative, per tenant and series.
     otlp_deltas: DeltaAccumulator = field(default_factory=DeltaAccumulator)
+    #: The live overview's counters and caches (fed by the ingestor's write listener).
+    overview: Overview = field(default_factory=Overview)
+    #: The WebSocket hub, started once the state is built.
+    hub: Hub | None = None
+    #: The background loops, when enabled.
     loops: LoopRunner | None = None
+    #: The simulated fleet of ``serve --demo``.
+    demo: DemoSimulator | None = None
