@@ -19,9 +19,9 @@ from uuid import UUID
 import numpy as np
 
 from agentdeck.tsdb.base import Int64Array, Matcher, MatchOp, SeriesKey
+from agentdeck.tsdb.duckdb.object_memo import ObjectMemo
 from agentdeck.tsdb.int_map import IntMap
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
-from agentdeck.tsdb.object_memo import ObjectMemo
 
 _NO_TS = np.iinfo(np.int64).max  # first_ts of a series without samples
 _NO_TS_LAST = np.iinfo(np.int64).min
