@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus
+from agentdeck.overview.agent_metrics import agent_figures
 from agentdeck.overview.monitoring import (
     Window,
-    agent_figures,
     agent_health,
     health_of,
     instant,
