@@ -12,6 +12,7 @@ from google.protobuf import json_format
 from agentdeck.compression import decompress
 from agentdeck.errors import Malformed, TooLarge, UnsupportedMediaType
 from agentdeck.ingest.decoders import otlp
+from agentdeck.ingest.decoders.otlp_deltas import DeltaAccumulator
 from tests.ingest.otlp_support import (
     DELTA,
     T0_MS,
@@ -248,7 +249,7 @@ def test_response_encodings() -> None:
 
 def test_delta_accumulator_commits_only_accepted_points() -> None:
     tenant, other = uuid.uuid4(), uuid.uuid4()
-    acc = otlp.DeltaAccumulator()
+    acc = DeltaAccumulator()
     t = translate(sum_metric("c", [({}, 2, T0_NS), ({}, 3, T0_NS + 10**9)], temporality=DELTA))
     assert t.rows == [] and len(t.deltas) == 2
     cumulative, steps = acc.cumulate(tenant, t.deltas)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentdeck.bus.base import Bus
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.ingest.core import Ingestor
-from agentdeck.ingest.decoders.otlp import DeltaAccumulator
+from agentdeck.ingest.decoders.otlp_deltas import DeltaAccumulator
 from agentdeck.ingest.decoders.pool import DecodePool
 from agentdeck.ingest.service import SeenAgents
 from agentdeck.overview.service import Overview
