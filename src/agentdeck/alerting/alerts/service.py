@@ -9,7 +9,7 @@ ever announces committed changes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -158,54 +158,82 @@ def _snapshot(alert: Alert) -> dict[str, Any]:
     }
 
 
+async def _change(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    action: str,
+    refuse: Callable[[Alert], DomainError | None],
+    apply: Callable[[Alert], None],
+) -> Alert:
+    """A person's change of the tenant's alert: refused (``refuse`` says why) or ``apply``-ed
+    and audited as ``alert.<action>``, before and after."""
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    refused = refuse(alert)
+    if refused is not None:
+        raise refused
+    before = _snapshot(alert)
+    apply(alert)
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"alert.{action}",
+        resource_type="alert",
+        resource_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+    )
+    await session.flush()
+    return alert
+
+
+def _refuse_acknowledge(alert: Alert) -> DomainError | None:
+    if alert.status is AlertStatus.resolved:
+        return conflict("a resolved alert cannot be acknowledged", kind="alert-resolved")
+    if alert.status is AlertStatus.acknowledged:
+        return conflict("the alert is already acknowledged", kind="alert-acknowledged")
+    return None
+
+
 async def acknowledge(
     session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, note: str | None
 ) -> Alert:
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is AlertStatus.resolved:
-        raise conflict("a resolved alert cannot be acknowledged", kind="alert-resolved")
-    if alert.status is AlertStatus.acknowledged:
-        raise conflict("the alert is already acknowledged", kind="alert-acknowledged")
-    before = _snapshot(alert)
-    lifecycle.acknowledge(
-        session,
-        alert,
-        at=_now(),
-        actor_id=actor.id,
-        user_id=_user_id(actor),
-        message=note or "",
-        data={"by": actor.name, "note": note},
-    )
-    await audit.record(
+    def apply(alert: Alert) -> None:
+        lifecycle.acknowledge(
+            session,
+            alert,
+            at=_now(),
+            actor_id=actor.id,
+            user_id=_user_id(actor),
+            message=note or "",
+            data={"by": actor.name, "note": note},
+        )
+
+    return await _change(
         session,
         actor=actor,
-        action="alert.acknowledge",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
+        alert_id=alert_id,
+        action="acknowledge",
+        refuse=_refuse_acknowledge,
+        apply=apply,
     )
-    await session.flush()
-    return alert
 
 
 async def unacknowledge(session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is not AlertStatus.acknowledged:
-        raise conflict("only an acknowledged alert can be unacknowledged", kind="not-acknowledged")
-    before = _snapshot(alert)
-    lifecycle.unacknowledge(session, alert, at=_now(), actor_id=actor.id, data={"by": actor.name})
-    await audit.record(
-        session,
-        actor=actor,
-        action="alert.unacknowledge",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
+    def refuse(alert: Alert) -> DomainError | None:
+        if alert.status is AlertStatus.acknowledged:
+            return None
+        return conflict("only an acknowledged alert can be unacknowledged", kind="not-acknowledged")
+
+    def apply(alert: Alert) -> None:
+        lifecycle.unacknowledge(
+            session, alert, at=_now(), actor_id=actor.id, data={"by": actor.name}
+        )
+
+    return await _change(
+        session, actor=actor, alert_id=alert_id, action="unacknowledge", refuse=refuse, apply=apply
     )
-    await session.flush()
-    return alert
 
 
 async def resolve(
@@ -213,31 +241,27 @@ async def resolve(
 ) -> Alert:
     """Resolve by hand. If the condition still holds after the manual-resolve grace, the
     evaluator (or the next Alertmanager push) raises a new alert linked to this one."""
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is AlertStatus.resolved:
-        raise conflict("the alert is already resolved", kind="alert-resolved")
-    before = _snapshot(alert)
-    alert.resolved_by = _user_id(actor)
-    alert.resolution_note = note
-    lifecycle.resolve(
-        session,
-        alert,
-        at=_now(),
-        actor_id=actor.id,
-        message=note or "",
-        data={"by": actor.name, "manual": True, "note": note},
+
+    def refuse(alert: Alert) -> DomainError | None:
+        if alert.status is AlertStatus.resolved:
+            return conflict("the alert is already resolved", kind="alert-resolved")
+        return None
+
+    def apply(alert: Alert) -> None:
+        alert.resolved_by = _user_id(actor)
+        alert.resolution_note = note
+        lifecycle.resolve(
+            session,
+            alert,
+            at=_now(),
+            actor_id=actor.id,
+            message=note or "",
+            data={"by": actor.name, "manual": True, "note": note},
+        )
+
+    return await _change(
+        session, actor=actor, alert_id=alert_id, action="resolve", refuse=refuse, apply=apply
     )
-    await audit.record(
-        session,
-        actor=actor,
-        action="alert.resolve",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
-    )
-    await session.flush()
-    return alert
 
 
 async def add_note(

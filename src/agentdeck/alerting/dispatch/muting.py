@@ -34,43 +34,13 @@ def recompute_muting(
         inhibited_by = inhibited.get(str(alert.id), [])
         was_muted = bool(alert.silenced_by or alert.inhibited_by)
         if silenced_by != list(alert.silenced_by):
-            kind = "silenced" if silenced_by else "unsilenced"
-            ctx.events.append(
-                timeline(alert, at=ctx.now, kind=kind, message=kind, silences=silenced_by)
-            )
-            message = (
-                f"silenced by {', '.join(silenced_by)}: notifications held"
-                if silenced_by
-                else "no longer silenced"
-            )
-            ctx.events.append(
-                decision(
-                    alert,
-                    at=ctx.now,
-                    step="silenced" if silenced_by else "unsilenced",
-                    message=message,
-                    silence_ids=silenced_by,
-                )
+            _announce(
+                ctx, alert, "silenced", "silenced by", silenced_by, ("silences", "silence_ids")
             )
             alert.silenced_by = silenced_by
         if inhibited_by != list(alert.inhibited_by):
-            kind = "inhibited" if inhibited_by else "uninhibited"
-            ctx.events.append(
-                timeline(alert, at=ctx.now, kind=kind, message=kind, alerts=inhibited_by)
-            )
-            message = (
-                f"inhibited by alert {', '.join(inhibited_by)}: notifications held"
-                if inhibited_by
-                else "no longer inhibited"
-            )
-            ctx.events.append(
-                decision(
-                    alert,
-                    at=ctx.now,
-                    step="inhibited" if inhibited_by else "uninhibited",
-                    message=message,
-                    alert_ids=inhibited_by,
-                )
+            _announce(
+                ctx, alert, "inhibited", "inhibited by alert", inhibited_by, ("alerts", "alert_ids")
             )
             alert.inhibited_by = inhibited_by
         if was_muted and not (silenced_by or inhibited_by):
@@ -80,3 +50,17 @@ def recompute_muting(
 
 def is_muted(alert: Alert) -> bool:
     return bool(alert.silenced_by or alert.inhibited_by)
+
+
+def _announce(
+    ctx: TenantContext, alert: Alert, state: str, by: str, ids: list[str], keys: tuple[str, str]
+) -> None:
+    """The timeline event and the decision for an alert now ``state`` by ``ids`` (or no
+    longer, when ``ids`` is empty); ``keys`` name the ids in each one's data."""
+    kind = state if ids else f"un{state}"
+    timeline_key, decision_key = keys
+    ctx.events.append(timeline(alert, at=ctx.now, kind=kind, message=kind, **{timeline_key: ids}))
+    message = f"{by} {', '.join(ids)}: notifications held" if ids else f"no longer {state}"
+    ctx.events.append(
+        decision(alert, at=ctx.now, step=kind, message=message, **{decision_key: ids})
+    )
