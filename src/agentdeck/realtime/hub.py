@@ -19,7 +19,6 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from pydantic import ValidationError
@@ -33,7 +32,9 @@ from agentdeck.bus.consumer import BusConsumer
 from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import Access, current_access
-from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
+from agentdeck.realtime.connection import ChannelSubscription, Connection
+from agentdeck.realtime.metric_routes import MetricRoutes
+from agentdeck.realtime.origins import Origins
 from agentdeck.realtime.protocol import (
     CHANNEL_ROLES,
     CLIENT_MESSAGE,
@@ -96,13 +97,13 @@ class Hub:
         self.sessions = sessions
         self.authenticate = authenticate
         self.cors_origins = cors_origins
-        self._allowed_origins = {_origin(allowed) for allowed in cors_origins} - {None}
+        self._origins = Origins(cors_origins)
         self.snapshot_providers: dict[str, SnapshotProvider] = {}
         self._by_user: dict[str, set[Connection]] = defaultdict(set)
         self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
         self._last_seq: dict[str, int] = {}
-        self._routes: dict[str, _MetricRoutes] = {}  # by metrics channel; rebuilt on change
+        self._routes: dict[str, MetricRoutes] = {}  # by metrics channel; rebuilt on change
         self._access_changes = 0  # announcements heard (a connection opening checks it)
         self._rechecks: set[asyncio.Task[None]] = set()
         self._consumer = BusConsumer(
@@ -169,24 +170,8 @@ class Hub:
             return
         routes = self._routes.get(event.channel)
         if routes is None:
-            routes = self._routes[event.channel] = _MetricRoutes(subscribers)
-        matched: dict[ChannelSubscription, KeyedSamples] = {}
-        for key, sample in keyed:
-            labels = sample.get("labels")
-            names = {sample.get("agent_id")}
-            if isinstance(labels, dict):
-                names.update((labels.get("agent"), labels.get("agent_id")))
-            targets = [sub for n in names if n is not None for sub in routes.by_agent.get(n, ())]
-            if len(names) > 1 and len(targets) > 1:
-                targets = list(dict.fromkeys(targets))  # an id and a name of the same agent
-            for subscription in (*targets, *routes.any_agent):
-                flt = subscription.filter
-                if flt is None or flt.metric is None or sample.get("metric") in flt.metric:
-                    found = matched.get(subscription)
-                    if found is None:
-                        matched[subscription] = [(key, sample)]
-                    else:
-                        found.append((key, sample))
+            routes = self._routes[event.channel] = MetricRoutes(subscribers)
+        matched = routes.match(keyed)
         for subscription, connection in routes.connections.items():
             if subscription.held is not None:
                 connection.deliver(subscription, event)  # filtered again on release
@@ -257,24 +242,8 @@ class Hub:
     # --- connections ---------------------------------------------------------------------
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
-        """A browser's ``Origin`` must be one of ``cors_origins`` or this server itself, the
-        same scheme, host and port: an ``http://`` page may not open the socket of an
-        ``https://`` server, nor the other way round. The server's scheme is the request's
-        (``wss`` → ``https``; behind a TLS proxy, uvicorn takes it from ``X-Forwarded-Proto``
-        when the proxy is in ``server.trusted_proxies``)."""
-        origin = websocket.headers.get("origin")
-        if origin is None:
-            return True  # not a browser
-        if "*" in self.cors_origins:
-            return True
-        presented = _origin(origin)
-        if presented is None:
-            return False  # "null" (a sandboxed page, a file) or not a URL
-        if presented in self._allowed_origins:
-            return True
-        scheme = "https" if websocket.url.scheme in ("wss", "https") else "http"
-        host = websocket.headers.get("host")
-        return host is not None and presented == _origin(f"{scheme}://{host}")
+        """See :meth:`~.origins.Origins.allow`."""
+        return self._origins.allow(websocket)
 
     async def serve(self, websocket: WebSocket) -> None:
         if not self.origin_allowed(websocket):
@@ -490,40 +459,6 @@ class Hub:
             subscribers.pop(connection, None)
             if not subscribers:
                 del self._by_channel[internal]
-
-
-class _MetricRoutes:
-    """The subscriptions of one tenant's metrics channel, indexed by the agents they filter
-    on (ids or names); those without an agent filter take every sample."""
-
-    def __init__(self, subscribers: dict[Connection, ChannelSubscription]) -> None:
-        self.connections: dict[ChannelSubscription, Connection] = {}
-        self.by_agent: dict[str, list[ChannelSubscription]] = defaultdict(list)
-        self.any_agent: list[ChannelSubscription] = []
-        for connection, subscription in subscribers.items():
-            self.connections[subscription] = connection
-            agents = subscription.filter.agent if subscription.filter else None
-            if agents is None:
-                self.any_agent.append(subscription)
-            else:
-                for agent in dict.fromkeys(agents):
-                    self.by_agent[agent].append(subscription)
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """An origin as (scheme, host, port), the default port filled in; None when it is not an
-    ``http``/``https`` URL."""
-    try:
-        parts = urlsplit(url.strip())
-        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
-    except ValueError:  # a port that is not a number or out of range
-        return None
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
 
 
 def _validation_text(exc: ValidationError) -> str:
