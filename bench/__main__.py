@@ -12,11 +12,16 @@ BENCHMARKS = [
     "bench.store_write",
     "bench.ingest_http",
     "bench.ingest_otlp",
+    "bench.logs_ingest",
     "bench.query",
     "bench.realtime_http",
     "bench.ws_fanout",
     "bench.notify",
     "bench.alerting",
+    "bench.logs_store",
+    "bench.fleet",
+    "bench.fleet_autoscale",
+    "bench.mining",
 ]
 
 

@@ -7,6 +7,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
@@ -20,6 +21,11 @@ if [ ${#need[@]} -gt 0 ]; then
   if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 \
     && [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus.service >&2 || true
+  fi
+  # The log store tests start their own ClickHouse from a scratch config; not the service.
+  if [[ " ${need[*]} " == *" clickhouse-server "* ]] && command -v systemctl >/dev/null 2>&1 \
+    && [ -d /run/systemd/system ]; then
+    systemctl disable --now clickhouse-server.service >&2 || true
   fi
 fi
 

@@ -55,14 +55,20 @@ def test_rows_carry_type_default_and_description() -> None:
     assert "`60/minute;1000/hour`" in rows["AGENTDECK_RATE_LIMIT__WRITE"]
 
 
+def _groups(model: type[BaseModel], path: str = "") -> list[str]:
+    """Every nested settings group, depth first (``fleet``, then ``fleet.kubernetes``)."""
+    found = []
+    for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            dotted = f"{path}.{name}" if path else name
+            found += [dotted, *_groups(sub, dotted)]
+    return found
+
+
 def test_sections_follow_the_model() -> None:
     headings = [line for line in render().splitlines() if line.startswith("## ")]
-    nested = [
-        name
-        for name, field in Settings.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-    ]
-    assert headings == ["## General", *[f"## `{name}`" for name in nested]]
+    assert headings == ["## General", *[f"## `{name}`" for name in _groups(Settings)]]
 
 
 def test_module_prints_the_same_document_whatever_the_environment(tmp_path: Path) -> None:

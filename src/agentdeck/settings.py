@@ -10,7 +10,7 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -226,6 +226,105 @@ class TSDBSettings(BaseModel):
         description="Worker processes that decode JSON batch bodies of 64 KiB or more beside "
         "the event loop (unset: two on a machine with two CPUs or more; 0: decode in the "
         "server process).",
+    )
+
+
+class LogStoreBackend(StrEnum):
+    duckdb = "duckdb"
+    clickhouse = "clickhouse"
+
+
+class LogsSettings(BaseModel):
+    """Logs: the log store, the limits of log ingest, queries, retention and the live tail."""
+
+    backend: LogStoreBackend = Field(
+        LogStoreBackend.duckdb,
+        description="duckdb (embedded file under the data directory) or clickhouse.",
+    )
+    duckdb_file: str = Field(
+        "logs.duckdb",
+        description="DuckDB file of the log store, relative to the data directory (beside the "
+        "metrics store's file).",
+    )
+    duckdb_memory_limit: str = Field(
+        "256MB", description="Memory the log store's DuckDB may use for queries and writes."
+    )
+    clickhouse_url: str = Field(
+        "clickhouse://127.0.0.1:9000",
+        description="ClickHouse server (backend clickhouse), native protocol: "
+        "clickhouse://host:port.",
+    )
+    clickhouse_database: str = Field("agentdeck", description="ClickHouse database of the logs.")
+    clickhouse_user: str = Field("default", description="ClickHouse user.")
+    clickhouse_password: SecretStr = Field(
+        SecretStr(""), description="ClickHouse password (empty: none)."
+    )
+    retention_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="Days log lines are kept unless the tenant sets its own; older lines are "
+        "deleted by the retention loop and refused at ingest.",
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="Seconds between runs of the log retention loop."
+    )
+    max_line_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        description="Longest log line (bytes of UTF-8); longer lines are cut to this and "
+        "flagged `truncated`.",
+    )
+    max_batch_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest ingest request body once decompressed (bytes); 413 above.",
+    )
+    max_labels: int = Field(
+        30, ge=1, le=1000, description="Most labels on one line; a line with more is refused."
+    )
+    max_label_name_bytes: int = Field(
+        128, ge=1, description="Longest label name (bytes); a line with a longer one is refused."
+    )
+    max_label_value_bytes: int = Field(
+        2048, ge=1, description="Longest label value (bytes); a line with a longer one is refused."
+    )
+    max_streams_per_tenant: int = Field(
+        10_000,
+        ge=1,
+        description="Distinct streams (service, agent and stream labels) a tenant may have "
+        "active per server; lines of new streams above it are refused (label cardinality "
+        "limit).",
+    )
+    stream_idle_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="A stream that got no line for this long stops counting against "
+        "`max_streams_per_tenant`.",
+    )
+    max_future_seconds: int = Field(
+        600,
+        ge=0,
+        description="How far in the future a line's timestamp may be; lines further ahead are "
+        "refused (older than the retention are refused too).",
+    )
+    query_default_range_seconds: int = Field(
+        3600, ge=1, description="The range a query without start and end covers (ending now)."
+    )
+    query_max_range_days: int = Field(
+        31, ge=1, description="The longest range a query or histogram may cover."
+    )
+    query_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest one log query may run before it is refused."
+    )
+    tail_queue_lines: int = Field(
+        1000,
+        ge=10,
+        description="Lines held per live-tail subscription while the client reads slower than "
+        "lines arrive; beyond it lines are dropped and counted in a `dropped` marker.",
+    )
+    tail_frame_lines: int = Field(
+        200, ge=1, le=5000, description="Most lines in one live-tail frame."
     )
 
 
@@ -466,6 +565,209 @@ class NotifySettings(BaseModel):
         return self
 
 
+class FleetDriverKind(StrEnum):
+    local = "local"
+    kubernetes = "kubernetes"
+
+
+class FleetKubernetesSettings(BaseModel):
+    """The Kubernetes driver (``fleet.driver=kubernetes``): where and how agents run as
+    Deployments."""
+
+    namespace: str = Field(
+        "agentdeck-agents",
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Namespace the agents' Deployments and Services are created in.",
+    )
+    in_cluster: bool | None = Field(
+        None,
+        description="Use the pod's service account (in-cluster config). Unset: in-cluster when "
+        "KUBERNETES_SERVICE_HOST is set and no kubeconfig is configured, else the kubeconfig.",
+    )
+    kubeconfig: Path | None = Field(
+        None,
+        description="A kubeconfig file (unset: KUBECONFIG, else ~/.kube/config) when not "
+        "in-cluster.",
+    )
+    context: str | None = Field(
+        None, description="The kubeconfig context to use (unset: its current context)."
+    )
+    image: str | None = Field(
+        None,
+        max_length=512,
+        description="Container image of the built-in templates (llm, classifier, extractor): an "
+        "image with agentdeck installed. Agents that name their own `image` do not need it.",
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="imagePullPolicy of the agents' containers."
+    )
+    default_port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        description="Container port of agents that name none (given to them in PORT).",
+    )
+    progress_deadline_seconds: int = Field(
+        600,
+        ge=10,
+        le=86_400,
+        description="progressDeadlineSeconds of the Deployments: a rollout without progress "
+        "this long is ProgressDeadlineExceeded, and the fleet's deployment of it fails (and "
+        "is rolled back to the previous revision).",
+    )
+    service_port: int = Field(
+        80, ge=1, le=65535, description="Port of each agent's ClusterIP Service."
+    )
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Timeout of one request to the API server."
+    )
+    watch_timeout_seconds: int = Field(
+        300,
+        ge=5,
+        le=3600,
+        description="A watch is closed by the server after this long and resumed from its "
+        "last resourceVersion.",
+    )
+    log_tail_lines: int = Field(
+        200, ge=1, le=10_000, description="Most lines read per pod for GET …/output."
+    )
+
+
+class AutoscalerSettings(BaseModel):
+    """The autoscaler loop: agents with ``config.auto_scaling.enabled`` gain or lose one replica
+    on their average CPU over the last 10 minutes (> 70 %: one more; < 30 %: one fewer)."""
+
+    enabled: bool = Field(True, description="Run the autoscaler loop.")
+    interval_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How often every autoscaled agent is evaluated."
+    )
+    cooldown_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="After a scale by the autoscaler, no other scale of that agent for this "
+        "long (decisions in between are recorded as `cooldown`), so it never flaps.",
+    )
+    query_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one agent's CPU query."
+    )
+    decisions_kept_per_agent: int = Field(
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="Most recorded decisions kept per agent (older ones are removed).",
+    )
+
+
+class FleetSettings(BaseModel):
+    """The fleet runtime: which driver runs the agents, and how the local supervisor behaves."""
+
+    driver: FleetDriverKind = Field(
+        FleetDriverKind.local,
+        description="local (supervised subprocesses on this host) or kubernetes.",
+    )
+    dir: Path | None = Field(
+        None,
+        description="Where the local driver keeps replica logs and its state file (unset: "
+        "`fleet/` under the data directory).",
+    )
+    reconcile_interval_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How often the fleet loop drives desired state to the driver and records "
+        "what it observes (changes in the driver wake it sooner).",
+    )
+    grace_period_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        description="How long a replica has to exit after SIGTERM before its process group "
+        "gets SIGKILL.",
+    )
+    backoff_initial_seconds: float = Field(
+        1.0, gt=0, description="First restart delay of a replica that exited; doubles per exit."
+    )
+    backoff_max_seconds: float = Field(300.0, gt=0, description="Longest restart delay (seconds).")
+    backoff_reset_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A replica that ran this long before exiting starts its backoff over.",
+    )
+    crash_loop_restarts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Quick exits in a row after which a replica is in a crash loop: the agent's "
+        "status becomes `error` with its last stderr lines (restarts go on, backed off).",
+    )
+    readiness_deadline_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="How long a deployment's new replicas have to become ready before it is "
+        "rolled back automatically (a deployment may ask for its own).",
+    )
+    max_replicas: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Most replica processes the local driver runs on this host at once; a "
+        "start, scale or deployment that needs more is refused (409).",
+    )
+    probe_interval_seconds: float = Field(
+        5.0, gt=0, le=300, description="How often a ready replica's health path is probed."
+    )
+    startup_probe_interval_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often a replica that is not ready yet is probed.",
+    )
+    probe_timeout_seconds: float = Field(
+        2.0, gt=0, le=60, description="Timeout of one health probe."
+    )
+    failure_threshold: int = Field(
+        3, ge=1, le=100, description="Failed probes in a row before a ready replica is unready."
+    )
+    min_ready_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=600,
+        description="A replica without a health path is ready once it has run this long.",
+    )
+    log_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        description="How often the replicas' output files are read for new lines.",
+    )
+    log_buffer_lines: int = Field(
+        1000, ge=10, le=100_000, description="Output lines kept in memory per replica."
+    )
+    log_file_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=64 * 1024,
+        description="A replica's output file is emptied once read past this size.",
+    )
+    keep_replicas_on_shutdown: bool = Field(
+        False,
+        description="On a graceful shutdown leave the replicas running for the next start to "
+        "re-adopt (zero-downtime upgrades); false stops them. After a crash (kill -9) they "
+        "keep running either way and are re-adopted or restarted on the next start.",
+    )
+    cgroup_root: Path | None = Field(
+        None,
+        description="A cgroup v2 directory delegated to agentdeck (writable, with the cpu and "
+        "memory controllers) under which each replica gets its own cgroup; unset: this "
+        "process's own cgroup when it allows it. Without one, limits fall back to rlimits.",
+    )
+    kubernetes: FleetKubernetesSettings = Field(default_factory=FleetKubernetesSettings)
+    autoscaler: AutoscalerSettings = Field(default_factory=AutoscalerSettings)
+
+
 class FeatureFlags(BaseModel):
     """Feature switches."""
 
@@ -519,11 +821,13 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @field_validator("secret_key")

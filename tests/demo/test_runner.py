@@ -39,6 +39,7 @@ async def test_backfill_and_live_ticks_reach_the_store_through_the_api(
     finally:
         await demo.stop()
     assert demo.fleet is not None and demo.posted_samples > 0
+    assert demo.posted_log_lines > 0  # each live tick posts the agents' log lines too
 
     await state.store.flush()
     tenant = demo.fleet.tenant_id

@@ -211,3 +211,22 @@ def test_payload_and_backfill_ticks() -> None:
     assert len(ticks) == 360 and ticks[-1] == T0 and all(t % STEP == 0 for t in ticks)
     gap = backfill_ticks(T0 + 5, T0 - 60_000, interval_ms=STEP, span_ms=3_600_000)
     assert gap == [T0 - 50_000 + i * STEP for i in range(6)]
+
+
+def test_demo_log_lines_explain_incidents() -> None:
+    from agentdeck.demo.logs import log_entries
+    from agentdeck.demo.simulate import FleetSimulator, Incident, IncidentKind, SimAgent, Template
+
+    agents = [SimAgent("bot-a", Template.llm), SimAgent("bot-b", Template.classifier)]
+    incident = Incident(
+        kind=IncidentKind.error_spike, agent="bot-a", period_s=100, offset_s=0, duration_s=99
+    )
+    simulator = FleetSimulator(agents, incidents=[incident])
+    entries = log_entries(simulator, 1_700_000_010_000, seed=3)  # 10 s into an occurrence
+    assert entries == log_entries(simulator, 1_700_000_010_000, seed=3)  # deterministic
+    by_agent = {e["agent"] for e in entries}
+    assert by_agent == {"bot-a", "bot-b"}
+    severities_a = {e["severity"] for e in entries if e["agent"] == "bot-a"}
+    assert severities_a & {"ERROR", "CRITICAL"}
+    assert all(e["severity"] in ("INFO", "DEBUG") for e in entries if e["agent"] == "bot-b")
+    assert [e["timestamp"] for e in entries] == sorted(e["timestamp"] for e in entries)

@@ -69,7 +69,7 @@ def test_theme_choice_is_remembered(new_page: NewPage) -> None:
     assert page.evaluate("() => localStorage.getItem('agentdeck.theme')") is None
 
 
-@pytest.mark.parametrize("path", ["/logs", "/deployments"])
+@pytest.mark.parametrize("path", ["/deployments"])
 def test_sections_to_come_say_what_will_be_there(new_page: NewPage, path: str) -> None:
     page = new_page()
     login(page, VIEWER)

@@ -20,7 +20,9 @@ from tests.identity.helpers import TENANT, AppFactory, counts, field_locs, probl
 async def test_viewer_reads_the_tenant_with_the_server_default_quota(
     app_factory: AppFactory, factory: Factory
 ) -> None:
-    client = await app_factory(default_agent_quota=7, tsdb={"retention_days": 12})
+    client = await app_factory(
+        default_agent_quota=7, tsdb={"retention_days": 12}, logs={"retention_days": 5}
+    )
     tenant = await factory.tenant()
     viewer = await factory.user(Role.viewer, tenant)
     key = await factory.api_key(Role.viewer, tenant)
@@ -35,6 +37,8 @@ async def test_viewer_reads_the_tenant_with_the_server_default_quota(
             "effective_agent_quota": 7,
             "retention_days": None,
             "effective_retention_days": 12,
+            "logs_retention_days": None,
+            "effective_logs_retention_days": 5,
         }
     problem(await client.get(TENANT), 401, "unauthorized")
 

@@ -64,7 +64,8 @@ async def test_ready_lists_every_configured_component(client: httpx.AsyncClient)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ready"
     found = components(response)
-    assert set(found) == {"database", "migrations", "metrics_store"}  # no Redis configured
+    # no Redis configured; the fleet driver says which it is and how it limits replicas
+    assert set(found) == {"database", "migrations", "metrics_store", "log_store", "fleet"}
     assert all(c["ok"] and c["status"] == "ok" for c in found.values())
     assert "series" not in response.text  # public: no count of every tenant's series
 
@@ -128,12 +129,12 @@ async def test_registered_checks_take_part_with_their_timeout(app_factory: AppFa
     async def broken() -> str:
         raise ConnectionRefusedError("secret-host:1234 refused")
 
-    readiness.register("log_store", stuck, timeout=0.2)
+    readiness.register("tracing_store", stuck, timeout=0.2)
     readiness.register("fleet_driver", broken)
     response = await readyz_until(client, 503)
-    assert_not_ready(response, ["log_store", "fleet_driver"])
+    assert_not_ready(response, ["tracing_store", "fleet_driver"])
     found = components(response)
-    assert found["log_store"]["status"] == "timeout"
+    assert found["tracing_store"]["status"] == "timeout"
     assert found["fleet_driver"]["status"] == "error"
     assert found["fleet_driver"]["detail"] == "ConnectionRefusedError"
     assert "secret-host" not in response.text  # the error's text stays in the log

@@ -15,6 +15,7 @@ import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { ComingSoon, NotFound } from "./pages/ComingSoon";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
+import { LogsRoute } from "./pages/logs/LogsRoute";
 import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
@@ -53,7 +54,7 @@ export const routes: RouteObject[] = [
               routingRoutes,
             ],
           },
-          { path: "logs", element: <ComingSoon section="logs" /> },
+          { path: "logs", element: <LogsRoute /> },
           { path: "deployments", element: <ComingSoon section="deployments" /> },
           {
             path: "settings",

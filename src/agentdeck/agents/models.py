@@ -60,6 +60,10 @@ class Agent(TimestampMixin, Base):
         index=True,
     )
     revision: Mapped[int] = mapped_column(default=1)
+    # Observed by the fleet: replicas passing their health check, and why the agent is not
+    # running as wished (a crash loop's last stderr lines); see agentdeck.fleet.
+    ready_replicas: Mapped[int] = mapped_column(default=0)
+    status_detail: Mapped[str | None] = mapped_column(String(4000), default=None)
     last_health_check: Mapped[datetime | None] = mapped_column(default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -16,9 +16,18 @@ from fastapi import APIRouter, Header, Query, Response, status
 from agentdeck.agents import service
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate, AgentPublic, AgentSort, AgentUpdate
+from agentdeck.fleet.service import stop_before_delete
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.realtime.publish import publish_agent_change
-from agentdeck.server.deps import BusDep, Developer, SessionDep, SettingsDep, Viewer, parse_uuid
+from agentdeck.server.deps import (
+    BusDep,
+    Developer,
+    OptionalFleetDep,
+    SessionDep,
+    SettingsDep,
+    Viewer,
+    parse_uuid,
+)
 from agentdeck.server.errors import field_error
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -222,15 +231,19 @@ async def delete_agent(
     session: SessionDep,
     agent_id: str,
     bus: BusDep,
+    fleet: OptionalFleetDep,
     if_match: Annotated[
         str | None,
         Header(description="The ETag you read; 412 if the agent changed since. Optional."),
     ] = None,
 ) -> None:
-    """Delete an agent (and its labels); honours `If-Match` like PATCH."""
+    """Delete an agent (and its labels); honours `If-Match` like PATCH. A running agent is
+    stopped first: the answer comes once its replicas have exited."""
     agent_uuid = parse_uuid(agent_id, "agent")
     agent = await service.get_agent(session, tenant_id=principal.tenant_id, agent_id=agent_uuid)
     previous_status = agent.status
+    # a running agent is stopped first (audited as such), its replicas gone before the answer
+    ran = await stop_before_delete(session, actor=principal, agent=agent)
     await service.delete_agent(
         session,
         actor=principal,
@@ -238,4 +251,7 @@ async def delete_agent(
         expected_revisions=expected_revisions(if_match),
     )
     await session.commit()
+    if fleet is not None:
+        await fleet.driver.delete(agent_uuid, wait=ran)
+        fleet.wake()
     publish_agent_change(bus, agent, action="deleted", previous_status=previous_status)

@@ -264,6 +264,35 @@ class AgentUpdate(BaseModel):
         return out
 
 
+class ReplicaCounts(BaseModel):
+    desired: int = Field(description="Replicas wanted: the replica count while not stopped.")
+    ready: int = Field(description="Replicas passing their health check now.")
+
+
+class AgentHealth(BaseModel):
+    """The agent's runtime health as the fleet observes it."""
+
+    status: AgentStatus
+    healthy: bool = Field(description="True exactly when at least one replica is ready.")
+    replicas: ReplicaCounts
+    detail: str | None = Field(
+        None,
+        description="Why the agent is not running as wished, e.g. a crash loop with its last "
+        "stderr lines; null otherwise.",
+    )
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentHealth:
+        desired = 0 if agent.status is AgentStatus.stopped else agent.replica_count
+        ready = agent.ready_replicas or 0
+        return cls(
+            status=agent.status,
+            healthy=ready > 0,
+            replicas=ReplicaCounts(desired=desired, ready=ready),
+            detail=agent.status_detail,
+        )
+
+
 class AgentPublic(BaseModel):
     """An agent as the API returns it."""
 
@@ -290,6 +319,13 @@ class AgentPublic(BaseModel):
     updated_at: datetime
     last_health_check: datetime | None
     last_seen_at: datetime | None
+    # always sent; not marked required in the schema so clients built before it still type-check
+    health: AgentHealth = Field(
+        default_factory=lambda: AgentHealth(
+            status=AgentStatus.stopped, healthy=False, replicas=ReplicaCounts(desired=0, ready=0)
+        ),
+        description="Runtime health: status, healthy (ready > 0), replicas desired and ready.",
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> AgentPublic:
@@ -315,6 +351,7 @@ class AgentPublic(BaseModel):
             updated_at=agent.updated_at,
             last_health_check=agent.last_health_check,
             last_seen_at=agent.last_seen_at,
+            health=AgentHealth.of(agent),
         )
 
 

@@ -17,13 +17,19 @@ from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
+from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
+from agentdeck.identity.service import logs_retention_lookup
 from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders.pool import DecodePool, default_processes
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logs.metrics import LogMetrics
+from agentdeck.logstore.base import LogStore
 from agentdeck.overview.service import attach as attach_overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.realtime.protocol import DURABLE_PATTERNS
 from agentdeck.realtime.publish import attach as attach_publishers
+from agentdeck.realtime.publish import attach_logs as attach_log_publisher
 from agentdeck.secret_key import with_secret_key
 from agentdeck.server.apidocs import install_docs
 from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -37,7 +43,7 @@ from agentdeck.server.middleware import (
 from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
-from agentdeck.settings import Settings
+from agentdeck.settings import LogStoreBackend, Settings
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
 
     from agentdeck.demo.runner import DemoSimulator
     from agentdeck.identity.principal import Principal
+    from agentdeck.loops.base import Loop
     from agentdeck.loops.runner import LoopMetrics, LoopRunner
     from agentdeck.realtime.hub import Hub
 
@@ -63,6 +70,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     configure_logging(settings)
     metrics = ServerMetrics()
     loop_metrics = _loop_metrics(metrics)
+    log_metrics = LogMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +81,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         if run_migrations:
             await upgrade(engine)
         store = await open_store(settings)
+        log_store = await _open_log_store(settings)
         bus = await open_bus(settings, durable=DURABLE_PATTERNS)
         principals = PrincipalCache(
             ttl=settings.auth.principal_cache_seconds, size=settings.auth.principal_cache_size
@@ -84,12 +93,17 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             timeout=settings.server.readiness_timeout_seconds,
             cache_seconds=settings.server.readiness_cache_seconds,
         )
-        # later components (a log store, a fleet driver) register their own checks here
+        # components beyond the core (the log store, the fleet driver) register theirs below
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
+        _register_log_store_check(readiness, log_store)
+        sessions = create_session_factory(engine)
+        fleet = Fleet(open_driver(keyed))
+        await fleet.start()  # re-adopts the replicas a previous process left running
+        readiness.register("fleet", fleet.readiness)
         state = AppState(
             settings=keyed,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             limiter=limiter,
             metrics=metrics,
             store=store,
@@ -99,12 +113,21 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             invalidations=invalidations,
             decoders=DecodePool(default_processes(settings.tsdb.json_decode_processes)),
             readiness=readiness,
+            log_store=log_store,
+            logs=LogIngestor(
+                store=log_store,
+                settings=settings.logs,
+                metrics=log_metrics,
+                retention_days=logs_retention_lookup(sessions, settings.logs.retention_days),
+            ),
+            fleet=fleet,
         )
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
-        state.hub = hub = await _start_hub(state)
+        state.hub = hub = await _start_hub(state, log_metrics)
         attach_publishers(state.ingestor, bus)  # ingested samples → the tenant's `metrics`
+        attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
         attach_overview(state.ingestor, state.overview)  # counters of /real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
@@ -125,6 +148,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await demo.stop()
             if state.loops is not None:
                 await state.loops.stop()
+            await fleet.close()  # stops the replicas unless fleet.keep_replicas_on_shutdown
             if counters is not None:
                 await counters.stop()
             await hub.stop()
@@ -135,6 +159,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await bus.close()
             await state.limiter.aclose()
             await store.close()
+            await log_store.close()
             await engine.dispose()
             log.info("stopped")
 
@@ -175,6 +200,35 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     return app
 
 
+async def _open_log_store(settings: Settings) -> LogStore:
+    """The configured log store, started: the DuckDB file beside the metrics store, or
+    ClickHouse."""
+    from agentdeck.logstore.factory import open_log_store
+
+    config = settings.logs
+    if config.backend is LogStoreBackend.clickhouse:
+        return await open_log_store(
+            "clickhouse",
+            url=config.clickhouse_url,
+            database=config.clickhouse_database,
+            user=config.clickhouse_user,
+            password=config.clickhouse_password.get_secret_value() or None,
+        )
+    return await open_log_store(
+        "duckdb",
+        path=settings.data_dir / config.duckdb_file,
+        memory_limit=config.duckdb_memory_limit,
+    )
+
+
+def _register_log_store_check(readiness: Readiness, log_store: LogStore) -> None:
+    async def log_store_check() -> str:
+        await log_store.ping()
+        return f"{log_store.backend} answered"
+
+    readiness.register("log_store", log_store_check)
+
+
 def _freeze_heap() -> None:
     """Leave what start-up built (modules, routes, the series dictionary, ...) out of the
     cyclic collector's collections: it lives as long as the app, and walking it made every
@@ -205,10 +259,14 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
 
 def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     """The background loops (all leased): the scraper, retention/downsampling, the alert
-    evaluator, the notification dispatcher and the delivery worker."""
+    evaluator, the notification dispatcher, the delivery worker, the fleet loop and the
+    autoscaler."""
     from agentdeck.alerting.dispatch.dispatcher import DispatcherLoop
     from agentdeck.alerting.rules.evaluator import EvaluatorLoop
-    from agentdeck.identity.service import retention_days_source
+    from agentdeck.fleet.autoscaler.loop import AutoscalerLoop
+    from agentdeck.fleet.loop import FleetLoop
+    from agentdeck.identity.service import logs_retention_days_source, retention_days_source
+    from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
     from agentdeck.scrape.loop import ScrapeLoop
@@ -227,6 +285,27 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     evaluator = EvaluatorLoop(
         sessions=sessions, store=store, settings=settings, bus=state.bus, on_change=dispatcher.wake
     )
+    loops: list[Loop] = []
+    if state.fleet is not None:
+        state.fleet.loop = FleetLoop(
+            sessions=sessions,
+            driver=state.fleet.driver,
+            bus=state.bus,
+            interval=settings.fleet.reconcile_interval_seconds,
+            store=store,
+        )
+        loops.append(state.fleet.loop)
+        if settings.fleet.autoscaler.enabled:
+            loops.append(
+                AutoscalerLoop(
+                    sessions=sessions,
+                    store=store,
+                    driver=state.fleet.driver,
+                    bus=state.bus,
+                    settings=settings.fleet.autoscaler,
+                    on_scale=state.fleet.wake,
+                )
+            )
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, ingestor=state.ingestor, settings=settings),
@@ -235,9 +314,16 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
                 store=store,
                 settings=settings,
             ),
+            LogRetentionLoop(
+                retention_days=logs_retention_days_source(sessions, settings.logs.retention_days),
+                store=state.log_store,
+                default_days=settings.logs.retention_days,
+                interval=settings.logs.retention_interval_seconds,
+            ),
             evaluator,
             delivery,
             dispatcher,
+            *loops,
         ],
         sessions=sessions,
         metrics=loop_metrics,
@@ -268,7 +354,7 @@ def _start_demo(state: AppState) -> DemoSimulator:
     return demo
 
 
-async def _start_hub(state: AppState) -> Hub:
+async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
     """The WebSocket hub, fed by the bus."""
     from agentdeck.realtime.hub import Hub
     from agentdeck.server.deps import principal_until
@@ -282,6 +368,9 @@ async def _start_hub(state: AppState) -> Hub:
         sessions=state.sessions,
         authenticate=authenticate,
         cors_origins=state.settings.server.cors_origins,
+        tail_lines=state.settings.logs.tail_queue_lines,
+        tail_frame_lines=state.settings.logs.tail_frame_lines,
+        on_tail_dropped=log_metrics.tail_dropped.inc,
     )
     state.invalidations.listen(hub.access_changed)  # open sockets end with their access
     await hub.start()
@@ -297,9 +386,15 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router
     from agentdeck.audit.router import router as audit_router
+    from agentdeck.fleet.autoscaler.router import router as autoscaler_router
+    from agentdeck.fleet.deployments.router import router as deployments_router
+    from agentdeck.fleet.github.router import router as github_router
+    from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
     from agentdeck.ingest.otlp_router import router as otlp_router
     from agentdeck.ingest.router import router as telemetry_router
+    from agentdeck.logs.ingest.router import router as log_ingest_router
+    from agentdeck.logs.query.router import router as log_query_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
@@ -313,6 +408,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(identity_router)
     app.include_router(realtime_router)
     app.include_router(agents_router)
+    app.include_router(fleet_router)
+    app.include_router(deployments_router)
+    app.include_router(autoscaler_router)
+    app.include_router(github_router)
     app.include_router(audit_router)
     app.include_router(telemetry_router)
     app.include_router(otlp_router)
@@ -326,6 +425,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(routing_router)
     app.include_router(silences_router)
     app.include_router(trace_router)
+    app.include_router(log_ingest_router)
+    app.include_router(log_query_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

@@ -1,4 +1,5 @@
-"""``agentdeck``: serve, migrate, user and API key management, secret rotation, version.
+"""``agentdeck``: serve, migrate, user and API key management, secret rotation, log files,
+version.
 
 Imports are lazy so ``agentdeck --help`` is quick.
 """
@@ -9,6 +10,9 @@ import asyncio
 from typing import Annotated
 
 import typer
+
+from agentdeck.cli.agent import agent_app
+from agentdeck.cli.logs import logs_app
 
 app = typer.Typer(
     name="agentdeck",
@@ -22,6 +26,8 @@ secrets_app = typer.Typer(help="Manage what the secret key protects.", no_args_i
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(agent_app, name="agent")
+app.add_typer(logs_app, name="logs")
 
 
 @app.command()

@@ -15,6 +15,9 @@ from agentdeck.alerting.models import (
 )
 from agentdeck.audit.models import AuditEntry
 from agentdeck.db.base import Base
+from agentdeck.fleet.autoscaler.models import AutoscalerDecision
+from agentdeck.fleet.github.models import GitHubDelivery, GitHubWebhookSecret
+from agentdeck.fleet.models import Deployment, ReplicaRow, Workload
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
 from agentdeck.ingest.models import MetricMetadata
 from agentdeck.loops.models import Lease
@@ -31,8 +34,12 @@ __all__ = [
     "AlertRuleState",
     "ApiKey",
     "AuditEntry",
+    "AutoscalerDecision",
     "Base",
+    "Deployment",
     "EscalationPolicy",
+    "GitHubDelivery",
+    "GitHubWebhookSecret",
     "InhibitionRule",
     "Lease",
     "Membership",
@@ -45,7 +52,9 @@ __all__ = [
     "Receiver",
     "ScrapeTarget",
     "RefreshToken",
+    "ReplicaRow",
     "Silence",
     "Tenant",
     "User",
+    "Workload",
 ]

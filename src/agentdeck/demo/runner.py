@@ -1,7 +1,8 @@
 """The demo simulator as a background task: register the fleet, backfill, then emit live.
 
 Samples go through the public JSON ingest API (``POST /api/v1/metrics/batch``) with the
-simulator's own API key, exactly as a real agent's would. The task waits for the server to
+simulator's own API key, exactly as a real agent's would, and so do the agents' log lines
+(``POST /api/v1/logs/batch``, live ticks only). The task waits for the server to
 answer, backfills the last hour on a first start (or the gap since the newest demo sample),
 then posts one batch every ``interval_s`` until :meth:`DemoSimulator.stop`.
 """
@@ -19,6 +20,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.demo.fleet import PreparedFleet, prepare_fleet
+from agentdeck.demo.logs import log_entries
 from agentdeck.demo.simulate import CPU, FleetSimulator, Sample
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp, Store
@@ -26,6 +28,7 @@ from agentdeck.tsdb.base import Matcher, MatchOp, Store
 log = structlog.get_logger(__name__)
 
 BATCH_PATH = "/api/v1/metrics/batch"
+LOGS_PATH = "/api/v1/logs/batch"
 
 
 def to_payload(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class DemoSimulator:
         self.backfilled = asyncio.Event()  # the backfill has been sent
         self.ticked = asyncio.Event()  # a live tick has been sent (set after each one)
         self.posted_samples = 0
+        self.posted_log_lines = 0
         self.live_ticks = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -198,6 +202,7 @@ class DemoSimulator:
             samples = self.simulator.step(next_tick)
             for i in range(0, len(samples), self.batch_samples):
                 await self._post(client, samples[i : i + self.batch_samples])
+            await self._post_logs(client, next_tick)
             self.live_ticks += 1
             self.ticked.set()
 
@@ -213,6 +218,21 @@ class DemoSimulator:
             )
             return
         self.posted_samples += len(samples)
+
+    async def _post_logs(self, client: httpx.AsyncClient, t_ms: int) -> None:
+        assert self.simulator is not None
+        entries = log_entries(self.simulator, t_ms, self.seed)
+        try:
+            response = await client.post(LOGS_PATH, json={"entries": entries})
+        except httpx.TransportError as exc:
+            log.warning("demo log ingest failed", error=repr(exc))
+            return
+        if response.status_code >= 300:
+            log.warning(
+                "demo log ingest refused", status=response.status_code, body=response.text[:500]
+            )
+            return
+        self.posted_log_lines += len(entries)
 
 
 def own_url(settings: Settings) -> str:

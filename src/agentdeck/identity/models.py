@@ -23,6 +23,8 @@ class Tenant(TimestampMixin, Base):
     agent_quota_per_user: Mapped[int | None] = mapped_column(default=None)
     # Metrics retention for this tenant in days; None means the server default (tsdb settings).
     retention_days: Mapped[int | None] = mapped_column(default=None)
+    # Log retention for this tenant in days; None means the server default (logs settings).
+    logs_retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class User(TimestampMixin, Base):

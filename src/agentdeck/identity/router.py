@@ -31,6 +31,10 @@ def _tenant_public(tenant: Tenant, settings: Settings) -> TenantPublic:
         effective_agent_quota=settings.default_agent_quota if quota is None else quota,
         retention_days=retention,
         effective_retention_days=settings.tsdb.retention_days if retention is None else retention,
+        logs_retention_days=tenant.logs_retention_days,
+        effective_logs_retention_days=settings.logs.retention_days
+        if tenant.logs_retention_days is None
+        else tenant.logs_retention_days,
     )
 
 
@@ -45,8 +49,8 @@ async def get_tenant(principal: Viewer, session: SessionDep, settings: SettingsD
 async def update_tenant(
     body: TenantUpdate, principal: Admin, session: SessionDep, settings: SettingsDep
 ) -> TenantPublic:
-    """Rename the tenant, set its per-user agent quota or its metrics retention (null: the
-    server default)."""
+    """Rename the tenant, set its per-user agent quota, its metrics retention or its log
+    retention (null: the server default)."""
     tenant = await service.update_tenant(
         session, actor=principal, tenant_id=principal.tenant_id, data=body
     )

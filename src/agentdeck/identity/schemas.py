@@ -207,6 +207,10 @@ class TenantPublic(BaseModel):
         description="Days this tenant's metric samples are kept; null means the server default."
     )
     effective_retention_days: int = Field(description="The metrics retention that applies now.")
+    logs_retention_days: int | None = Field(
+        description="Days this tenant's log lines are kept; null means the server default."
+    )
+    effective_logs_retention_days: int = Field(description="The log retention that applies now.")
 
 
 class TenantUpdate(_Input):
@@ -219,6 +223,13 @@ class TenantUpdate(_Input):
         ge=1,
         le=MAX_RETENTION_DAYS,
         description=f"Metrics retention in days (1–{MAX_RETENTION_DAYS}); null resets to the "
+        "server default.",
+    )
+    logs_retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description=f"Log retention in days (1–{MAX_RETENTION_DAYS}); null resets to the "
         "server default.",
     )
 

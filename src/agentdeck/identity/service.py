@@ -36,6 +36,7 @@ def tenant_snapshot(tenant: Tenant) -> dict[str, object]:
         "name": tenant.name,
         "agent_quota_per_user": tenant.agent_quota_per_user,
         "retention_days": tenant.retention_days,
+        "logs_retention_days": tenant.logs_retention_days,
     }
 
 
@@ -98,6 +99,41 @@ def retention_days_source(
     async def read() -> dict[uuid.UUID, int]:
         async with sessions() as session:
             return await retention_days_by_tenant(session, default)
+
+    return read
+
+
+async def effective_logs_retention_days(
+    session: AsyncSession, tenant_id: uuid.UUID, default: int
+) -> int:
+    """Days the tenant's log lines are kept: its own setting, else the server default."""
+    days = await session.scalar(select(Tenant.logs_retention_days).where(Tenant.id == tenant_id))
+    return default if days is None else days
+
+
+def logs_retention_lookup(
+    sessions: async_sessionmaker[AsyncSession], default: int
+) -> Callable[[uuid.UUID], Awaitable[int]]:
+    """What log ingest calls to bound a tenant's oldest timestamp: its retention in days."""
+
+    async def read(tenant_id: uuid.UUID) -> int:
+        async with sessions() as session:
+            return await effective_logs_retention_days(session, tenant_id, default)
+
+    return read
+
+
+def logs_retention_days_source(
+    sessions: async_sessionmaker[AsyncSession], default: int
+) -> Callable[[], Awaitable[dict[uuid.UUID, int]]]:
+    """What the log retention loop calls each tick: every tenant's log retention in days."""
+
+    async def read() -> dict[uuid.UUID, int]:
+        async with sessions() as session:
+            rows = await session.execute(
+                select(Tenant.id, Tenant.logs_retention_days).order_by(Tenant.id)
+            )
+            return {tenant_id: default if days is None else days for tenant_id, days in rows}
 
     return read
 

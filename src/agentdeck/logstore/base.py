@@ -12,6 +12,7 @@ own SQL, so both answer the same query the same way.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +32,35 @@ class Severity(StrEnum):
 
 #: Severity order, for sorting and "at least" filters.
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+
+#: Common spellings of the five severities (lower-case) beside their own names.
+SEVERITY_ALIASES: Mapping[str, Severity] = {
+    "trace": Severity.DEBUG,
+    "dbg": Severity.DEBUG,
+    "information": Severity.INFO,
+    "informational": Severity.INFO,
+    "notice": Severity.INFO,
+    "warn": Severity.WARNING,
+    "err": Severity.ERROR,
+    "crit": Severity.CRITICAL,
+    "fatal": Severity.CRITICAL,
+    "panic": Severity.CRITICAL,
+    "alert": Severity.CRITICAL,
+    "emerg": Severity.CRITICAL,
+    "emergency": Severity.CRITICAL,
+}
+
+
+def severity_from_text(text: str) -> Severity | None:
+    """The severity a name or common alias means (any case), or None when it names none."""
+    folded = text.strip().lower()
+    alias = SEVERITY_ALIASES.get(folded)
+    if alias is not None:
+        return alias
+    try:
+        return Severity(folded.upper())
+    except ValueError:
+        return None
 
 
 class LogStoreError(RuntimeError):
@@ -67,6 +97,39 @@ class LogRecord:
     template_id: int | None = None
     #: When the store received it (ns); set by the ingest path.
     observed_ns: int = 0
+
+
+class RecordIds:
+    """Makes record ids: 26 hex digits, the record's time in ms, a random per-generator node and
+    a counter (``{ms:011x}{node:08x}{seq:07x}``).
+
+    Ids from one generator increase with every call, so records of equal ``ts_ns`` keep their
+    order; ids from different processes differ by node. The time prefix lets a store find a
+    record by id without a scan (:func:`record_id_ms`), and ids of neighbouring lines share
+    most of their digits, which keeps them small once compressed. Any other unique string
+    works as an id too (stores then look it up by scanning).
+    """
+
+    __slots__ = ("_node", "_seq")
+
+    def __init__(self, node: int | None = None) -> None:
+        self._node = (secrets.randbits(32) if node is None else node) & 0xFFFF_FFFF
+        self._seq = secrets.randbits(20)
+
+    def next(self, ts_ns: int) -> str:
+        """A new id for a record at ``ts_ns``."""
+        self._seq = (self._seq + 1) & 0xFFF_FFFF
+        return f"{max(ts_ns, 0) // 1_000_000 & 0xFFF_FFFF_FFFF:011x}{self._node:08x}{self._seq:07x}"
+
+
+def record_id_ms(record_id: str) -> int | None:
+    """The time (ms) a :class:`RecordIds` id carries, or None for ids of another shape."""
+    if len(record_id) != 26 or not _HEX.issuperset(record_id):
+        return None
+    return int(record_id[:11], 16)
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 # --- the parsed query ------------------------------------------------------------------------

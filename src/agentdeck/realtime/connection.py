@@ -1,10 +1,17 @@
-"""One WebSocket connection: its subscriptions, bounded send queue, coalescing and heartbeat."""
+"""One WebSocket connection: its subscriptions, bounded send queue, coalescing and heartbeat.
+
+A ``logs`` subscription (the live tail) holds matching lines in a buffer of its own, bounded
+in lines and bytes, and sends them in frames while the send queue is less than half full; a
+client that reads slower than lines arrive loses the oldest buffered lines, and the next frame
+says how many with ``dropped``. The connection is never closed for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +21,9 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from agentdeck.bus.base import Event
 from agentdeck.identity.principal import Principal
+from agentdeck.logs.schemas import Row, row_line, row_record
+from agentdeck.logstore.base import LogQuery
+from agentdeck.logstore.logql import matches
 from agentdeck.realtime.protocol import (
     CLOSE_ACCESS_ENDED,
     CLOSE_HEARTBEAT_TIMEOUT,
@@ -32,6 +42,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
+#: Bytes of messages a live-tail subscription buffers at most (besides its line cap).
+TAIL_MAX_BYTES = 8 * 1024 * 1024
+#: How soon a tail waiting for room in the send queue tries again (seconds).
+TAIL_RETRY_SECONDS = 0.05
 
 
 @dataclass(eq=False)
@@ -49,6 +63,11 @@ class ChannelSubscription:
     pending_seq: int = 0
     timer: asyncio.TimerHandle | None = None
     bucket: TokenBucket | None = None  # metrics only: set when the subscription goes live
+    # logs only: the query lines must match (None: all), and the lines waiting to be sent
+    log_query: LogQuery | None = None
+    tail: deque[Row] = field(default_factory=deque)
+    tail_bytes: int = 0
+    dropped: int = 0
 
 
 #: Samples of one metrics event with their series keys (computed once per event by the hub).
@@ -115,6 +134,10 @@ class Connection:
         subscription.last_seq = event.seq
         if subscription.ref.kind == "metrics":
             self._coalesce(subscription, event)
+        elif subscription.ref.kind == "logs":
+            rows = event.data.get("lines")
+            if isinstance(rows, list):
+                self._tail(subscription, self._matching(subscription, rows))
         else:
             self.enqueue(
                 event_frame(subscription.ref.name, event.seq, event.data, event.at.isoformat())
@@ -132,6 +155,70 @@ class Connection:
             return
         subscription.last_seq = event.seq
         self._add_pending(subscription, event.seq, matched)
+
+    # --- the live tail ----------------------------------------------------------------------
+
+    def _matching(self, subscription: ChannelSubscription, rows: list[Row]) -> list[Row]:
+        query = subscription.log_query
+        if query is None:
+            return rows
+        tenant = self.principal.tenant_id
+        return [row for row in rows if matches(query, row_record(tenant, row))]
+
+    def deliver_lines(
+        self, subscription: ChannelSubscription, event: Event, matched: list[Row]
+    ) -> None:
+        """A logs event whose lines the hub already matched against this subscription."""
+        if subscription.held is not None:
+            subscription.held.append(event)
+            return
+        if event.seq <= subscription.last_seq:
+            return
+        subscription.last_seq = event.seq
+        self._tail(subscription, matched)
+
+    def _tail(self, subscription: ChannelSubscription, rows: list[Row]) -> None:
+        """Buffer ``rows``, dropping the oldest beyond the caps, and send what fits."""
+        if not rows:
+            return
+        tail = subscription.tail
+        cap = self.hub.tail_lines
+        for row in rows:
+            tail.append(row)
+            subscription.tail_bytes += len(row[5])
+        dropped = 0
+        while len(tail) > cap or (subscription.tail_bytes > TAIL_MAX_BYTES and len(tail) > 1):
+            subscription.tail_bytes -= len(tail.popleft()[5])
+            dropped += 1
+        if dropped:
+            subscription.dropped += dropped
+            self.hub.tail_dropped(dropped)
+        if subscription.held is None and subscription.timer is None:
+            self._send_tail(subscription)
+
+    def _send_tail(self, subscription: ChannelSubscription) -> None:
+        """Frames of buffered lines while the send queue is under half full; otherwise try
+        again shortly (lines keep arriving into the bounded buffer meanwhile)."""
+        subscription.timer = None
+        tail = subscription.tail
+        size = self.hub.tail_frame_lines
+        while tail and not self._closing.is_set():
+            if self.queue.qsize() >= self.queue.maxsize // 2:
+                if subscription.timer is None:
+                    loop = asyncio.get_running_loop()
+                    subscription.timer = loop.call_later(
+                        TAIL_RETRY_SECONDS, self._send_tail, subscription
+                    )
+                return
+            lines: list[dict[str, Any]] = []
+            while tail and len(lines) < size:
+                row = tail.popleft()
+                subscription.tail_bytes -= len(row[5])
+                lines.append(row_line(row))
+            data: dict[str, Any] = {"lines": lines}
+            if subscription.dropped:
+                data["dropped"], subscription.dropped = subscription.dropped, 0
+            self.enqueue(event_frame(subscription.ref.name, subscription.last_seq, data))
 
     def release(self, subscription: ChannelSubscription) -> None:
         """Go live: deliver what was held while the snapshot or replay was prepared."""
@@ -205,6 +292,8 @@ class Connection:
             subscription.timer.cancel()
             subscription.timer = None
         subscription.pending.clear()
+        subscription.tail.clear()
+        subscription.tail_bytes = 0
 
     # --- the connection's life -----------------------------------------------------------
 

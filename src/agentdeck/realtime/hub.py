@@ -32,6 +32,9 @@ from agentdeck.bus.consumer import BusConsumer
 from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import Access, current_access
+from agentdeck.logs.schemas import Row, row_record
+from agentdeck.logstore import logql
+from agentdeck.logstore.base import LogQuery, LogQueryError
 from agentdeck.realtime.connection import ChannelSubscription, Connection
 from agentdeck.realtime.metric_routes import MetricRoutes
 from agentdeck.realtime.origins import Origins
@@ -90,8 +93,14 @@ class Hub:
         authenticate: Authenticator,
         cors_origins: list[str],
         clock: Callable[[], float] = time.monotonic,
+        tail_lines: int = 1000,
+        tail_frame_lines: int = 200,
+        on_tail_dropped: Callable[[int], None] | None = None,
     ) -> None:
         self.bus = bus
+        self.tail_lines = tail_lines  # lines a live-tail subscription buffers at most
+        self.tail_frame_lines = tail_frame_lines
+        self._on_tail_dropped = on_tail_dropped
         self.clock = clock  # seconds; paces metric frames (tests pass their own)
         self.settings = settings
         self.sessions = sessions
@@ -124,6 +133,11 @@ class Hub:
         await asyncio.gather(*self._rechecks, return_exceptions=True)
         await self._consumer.stop()
 
+    def tail_dropped(self, lines: int) -> None:
+        """A live-tail subscription dropped ``lines`` (counted in ``/metrics``)."""
+        if self._on_tail_dropped is not None:
+            self._on_tail_dropped(lines)
+
     def register_snapshot(self, kind: str, provider: SnapshotProvider) -> None:
         """Let another module add to the ``snapshot`` of a channel kind (e.g. ``fleet``)."""
         self.snapshot_providers[kind] = provider
@@ -147,6 +161,9 @@ class Hub:
         self._last_seq[event.channel] = event.seq
         if name == "metrics":
             self._dispatch_metrics(tenant, event)
+            return
+        if name == "logs":
+            self._dispatch_logs(tenant, event)
             return
         for connection, subscription in list(self._by_channel.get(event.channel, {}).items()):
             connection.deliver(subscription, event)
@@ -177,6 +194,39 @@ class Hub:
                 connection.deliver(subscription, event)  # filtered again on release
             elif subscription in matched:
                 connection.deliver_samples(subscription, event, matched[subscription])
+
+    def _dispatch_logs(self, tenant: str, event: Event) -> None:
+        """Each subscription gets the lines its query matches; a line is turned into a record
+        (for matching) once per event, whatever the number of subscriptions."""
+        subscribers = self._by_channel.get(event.channel)
+        if not subscribers:
+            return
+        rows = event.data.get("lines")
+        if not isinstance(rows, list):
+            return
+        records = None
+        for connection, subscription in list(subscribers.items()):
+            if subscription.held is not None:
+                connection.deliver(subscription, event)  # filtered on release
+                continue
+            query = subscription.log_query
+            matched: list[Row]
+            if query is None:
+                matched = rows
+            else:
+                if records is None:
+                    try:
+                        tenant_id = uuid.UUID(tenant)
+                        records = [row_record(tenant_id, row) for row in rows]
+                    except (ValueError, TypeError, IndexError, KeyError):
+                        log.warning("logs event with malformed lines", channel=event.channel)
+                        return
+                matched = [
+                    row
+                    for row, record in zip(rows, records, strict=True)
+                    if logql.matches(query, record)
+                ]
+            connection.deliver_lines(subscription, event, matched)
 
     def _lost_events(self) -> None:
         """Events were dropped before reaching connections: those that must not miss any
@@ -328,10 +378,17 @@ class Hub:
         if isinstance(message, PingMessage):
             connection.send({"type": "pong", "id": message.id})
         elif isinstance(message, SubscribeMessage):
-            await self._attach(connection, message.channel, message.filter, message.interval)
+            await self._attach(
+                connection, message.channel, message.filter, message.interval, query=message.query
+            )
         elif isinstance(message, ResumeMessage):
             await self._attach(
-                connection, message.channel, message.filter, message.interval, message.last_seq
+                connection,
+                message.channel,
+                message.filter,
+                message.interval,
+                message.last_seq,
+                query=message.query,
             )
         elif isinstance(message, UnsubscribeMessage):
             await self._unsubscribe(connection, message.channel)
@@ -371,10 +428,20 @@ class Hub:
         flt: MetricsFilter | None,
         interval: float | None,
         resume_after: int | None = None,
+        *,
+        query: str | None = None,
     ) -> None:
         ref = await self._channel(connection, name)
         if ref is None or connection.closing:
             return
+        log_query: LogQuery | None = None
+        if ref.kind == "logs" and query and query.strip():
+            try:
+                log_query = logql.parse(query)
+            except LogQueryError as exc:
+                where = f" at position {exc.position}" if exc.position is not None else ""
+                connection.enqueue(error_frame("invalid-query", f"{exc}{where}", ref.name))
+                return
         internal = ref.internal(connection.principal.tenant_id)
         if internal in connection.subscriptions:
             self._detach(connection, internal)
@@ -383,6 +450,7 @@ class Hub:
             internal=internal,
             filter=flt,
             interval=interval or self.settings.metrics_refresh_seconds,
+            log_query=log_query,
         )
         connection.subscriptions[internal] = subscription
         self._by_channel[internal][connection] = subscription  # live events are held
@@ -423,6 +491,9 @@ class Hub:
             cache = self._latest.get(tenant)
             latest = list(cache.values()) if cache else []
             data = {"samples": [s for s in latest if flt is None or flt.matches(s)]}
+            seq = self._last_seq.get(subscription.internal, 0)
+        elif ref.kind == "logs":
+            data = {"lines": []}  # history comes from GET /api/v1/logs
             seq = self._last_seq.get(subscription.internal, 0)
         else:
             recent = (await self.bus.replay(subscription.internal, 0))[-SNAPSHOT_RECENT_EVENTS:]

@@ -31,6 +31,7 @@ CHANNEL_ROLES: dict[str, Role] = {
     "deployments": Role.viewer,
     "fleet": Role.viewer,
     "agent": Role.viewer,
+    "logs": Role.viewer,
 }
 # Kinds whose events are never dropped: buffered for replay, a slow client is closed instead.
 DURABLE_KINDS = frozenset({"alerts", "deployments", "fleet", "agent"})
@@ -50,8 +51,8 @@ class InvalidChannel(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChannelRef:
-    """A client-facing channel: ``metrics``, ``alerts``, ``deployments``, ``fleet`` or
-    ``agent:<uuid>``."""
+    """A client-facing channel: ``metrics``, ``logs``, ``alerts``, ``deployments``, ``fleet``
+    or ``agent:<uuid>``."""
 
     kind: str
     agent_id: uuid.UUID | None = None
@@ -78,7 +79,7 @@ def parse_channel(name: str) -> ChannelRef:
             raise InvalidChannel(f"agent channels are agent:<uuid>, not {name!r}") from exc
     if sep or kind not in CHANNEL_ROLES or kind == "agent":
         raise InvalidChannel(
-            f"unknown channel {name!r}; use metrics, alerts, deployments, fleet or agent:<id>"
+            f"unknown channel {name!r}; use metrics, logs, alerts, deployments, fleet or agent:<id>"
         )
     return ChannelRef(kind)
 
@@ -129,6 +130,14 @@ class AuthMessage(_Message):
     token: str = Field(min_length=1, max_length=4096)
 
 
+def _log_query() -> Any:
+    return Field(
+        None,
+        max_length=4096,
+        description='logs: a LogQL query the lines must match, e.g. {service="api"} |= "x".',
+    )
+
+
 class SubscribeMessage(_Message):
     type: Literal["subscribe"]
     channel: str = Field(max_length=200)
@@ -136,6 +145,7 @@ class SubscribeMessage(_Message):
     interval: float | None = Field(
         None, ge=0.05, le=60, description="Coalescing interval of metric frames (seconds)."
     )
+    query: str | None = _log_query()
 
 
 class UnsubscribeMessage(_Message):
@@ -154,6 +164,7 @@ class ResumeMessage(_Message):
     last_seq: int = Field(ge=0)
     filter: MetricsFilter | None = None
     interval: float | None = Field(None, ge=0.05, le=60)
+    query: str | None = _log_query()
 
 
 ClientMessage = Annotated[

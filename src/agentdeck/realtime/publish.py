@@ -1,4 +1,4 @@
-"""Publishers: push ingested samples and agent changes to the WebSocket channels.
+"""Publishers: push ingested samples, log lines and agent changes to the WebSocket channels.
 
 Publishing is fire-and-forget: the caller schedules a task and returns at once, so a slow bus
 never slows ingest or an API call down, and a bus failure is logged, never raised. At most
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,9 @@ import structlog
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.bus.base import Bus
 from agentdeck.ingest.core import Ingestor
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logs.schemas import line_row
+from agentdeck.logstore.base import LogRecord
 from agentdeck.realtime.hub import publish_event
 from agentdeck.tsdb.base import SampleBatch
 
@@ -105,6 +109,24 @@ def attach(ingestor: Ingestor, bus: Bus) -> None:
         publish_metrics(bus, tenant_id, batch)
 
     ingestor.add_write_listener(on_write)
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+#: Lines carried by one ``logs`` event (an ingest request's lines go in as few as fit).
+MAX_LINES_PER_EVENT = 1000
+
+
+def publish_logs(bus: Bus, tenant_id: uuid.UUID, records: Sequence[LogRecord]) -> None:
+    """Every written line on the tenant's ``logs`` channel, as rows (``logs.schemas``)."""
+    for start in range(0, len(records), MAX_LINES_PER_EVENT):
+        chunk = records[start : start + MAX_LINES_PER_EVENT]
+        spawn(bus, tenant_id, "logs", {"lines": [line_row(record) for record in chunk]})
+
+
+def attach_logs(ingestor: LogIngestor, bus: Bus) -> None:
+    """Publish every batch of lines ``ingestor`` writes on the tenant's ``logs`` channel."""
+    ingestor.add_listener(lambda tenant_id, records: publish_logs(bus, tenant_id, records))
 
 
 # --- agents ----------------------------------------------------------------------------------

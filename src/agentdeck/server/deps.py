@@ -7,6 +7,7 @@ public in ``PUBLIC_ROUTES``); a test walks the routes to keep it so.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.bus.base import Bus
-from agentdeck.errors import QuotaExceeded, Unauthenticated
+from agentdeck.errors import QuotaExceeded, Unauthenticated, Unavailable
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.models import ApiKey, Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.principal_cache import credential_digest
@@ -28,6 +30,8 @@ from agentdeck.identity.security import (
     decode_access_token,
     sha256_hex,
 )
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import LimitClass
 from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
@@ -47,6 +51,8 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/api/v1/info"),
+    # authenticated by its X-Hub-Signature-256 (the tenant's secret), not by a credential
+    ("POST", "/api/v1/webhooks/github/{tenant_slug}"),
 }
 
 
@@ -67,6 +73,20 @@ async def get_store(state: StateDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_log_store(state: StateDep) -> LogStore:
+    return state.log_store
+
+
+LogStoreDep = Annotated[LogStore, Depends(get_log_store)]
+
+
+async def get_log_ingestor(state: StateDep) -> LogIngestor:
+    return state.logs
+
+
+LogIngestorDep = Annotated[LogIngestor, Depends(get_log_ingestor)]
 
 
 async def get_bus(state: StateDep) -> Bus:
@@ -92,6 +112,23 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+async def get_fleet(state: StateDep) -> Fleet:
+    """The fleet runtime (its driver); 503 in a process that runs none."""
+    if state.fleet is None:
+        raise Unavailable("the fleet runtime is not running in this process", retry_after=5)
+    return state.fleet
+
+
+FleetDep = Annotated[Fleet, Depends(get_fleet)]
+
+
+async def get_optional_fleet(state: StateDep) -> Fleet | None:
+    return state.fleet
+
+
+OptionalFleetDep = Annotated[Fleet | None, Depends(get_optional_fleet)]
+
+
 # One answer for every credential that does not authenticate (malformed, forged, expired,
 # revoked, unknown, or its user gone): which of these it was is not the caller's to learn.
 # Different texts would tell an outsider, for one, whether a forged signature checked out.
@@ -103,12 +140,30 @@ def _unauthorized(detail: str = BAD_CREDENTIAL) -> Unauthenticated:
     return Unauthenticated(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _basic_api_key(value: str) -> str | None:
+    """The API key of ``Basic base64(user:adk_...)`` (log shippers such as Promtail and Fluent
+    Bit send credentials this way; the user part is not read), else None."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2].strip()
+    return password if password.startswith(API_KEY_PREFIX) else None
+
+
 def _credential(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            key = _basic_api_key(value)
+            if key is not None:
+                return key
         if scheme.lower() != "bearer" or not value.strip():
-            raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+            raise _unauthorized(
+                "the Authorization header must be 'Bearer <token>' (or Basic with an API key "
+                "as the password)"
+            )
         return value.strip()
     key = request.headers.get("x-api-key")
     return key.strip() if key else None

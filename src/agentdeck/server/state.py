@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdeck.bus.base import Bus
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders.otlp_deltas import DeltaAccumulator
 from agentdeck.ingest.decoders.pool import DecodePool
 from agentdeck.ingest.service import SeenAgents
+from agentdeck.logs.ingest.service import LogIngestor
+from agentdeck.logstore.base import LogStore
 from agentdeck.overview.service import Overview
 from agentdeck.ratelimit import RateLimiter
 from agentdeck.server.metrics import ServerMetrics
@@ -44,6 +47,8 @@ class AppState:
     invalidations: Invalidations
     decoders: DecodePool
     readiness: Readiness
+    log_store: LogStore
+    logs: LogIngestor
     #: When each agent's ``last_seen_at`` was last written (throttles the writes).
     seen_agents: SeenAgents = field(default_factory=SeenAgents)
     #: OTLP delta sums and histograms made cumulative, per tenant and series.
@@ -56,3 +61,5 @@ class AppState:
     loops: LoopRunner | None = None
     #: The simulated fleet of ``serve --demo``.
     demo: DemoSimulator | None = None
+    #: The fleet runtime: its driver (``fleet.driver``) and the loop's wake-up.
+    fleet: Fleet | None = None

@@ -8,7 +8,8 @@ type Schemas = components["schemas"];
 export type AlertPublic = Schemas["AlertPublic"];
 export type AlertEventPublic = Schemas["AlertEventPublic"];
 export type AlertStatus = Schemas["AlertStatus"];
-export type Severity = Schemas["Severity"];
+// From the alert itself: the schema name of the enum changes when another domain has a Severity too.
+export type Severity = AlertPublic["severity"];
 export type BulkAction = Schemas["BulkAction"];
 
 export const ALERT_STATUSES: AlertStatus[] = ["active", "acknowledged", "resolved"];

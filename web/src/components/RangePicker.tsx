@@ -2,19 +2,35 @@
 import { useState, type ReactNode } from "react";
 import { fromLocalInput, RELATIVE_RANGES, resolveRange, toLocalInput, type TimeRange } from "../lib/timeRange";
 
+function keyOf(range: TimeRange): string {
+  return range.kind === "relative" ? range.range : `${range.from}-${range.to}`;
+}
+
 export function RangePicker({
   value,
   onChange,
   allowAbsolute = true,
+  presets = RELATIVE_RANGES,
 }: {
   value: TimeRange;
   onChange: (range: TimeRange) => void;
   allowAbsolute?: boolean;
+  presets?: readonly string[];
 }): ReactNode {
   const [custom, setCustom] = useState(value.kind === "absolute");
   const [start, end] = resolveRange(value);
   const [from, setFrom] = useState(toLocalInput(start));
   const [to, setTo] = useState(toLocalInput(end));
+  // A range set from outside (a zoom, a link) shows in the inputs.
+  const [seen, setSeen] = useState(keyOf(value));
+  if (seen !== keyOf(value)) {
+    setSeen(keyOf(value));
+    if (value.kind === "absolute") {
+      setCustom(true);
+      setFrom(toLocalInput(value.from));
+      setTo(toLocalInput(value.to));
+    }
+  }
   const fromS = fromLocalInput(from);
   const toS = fromLocalInput(to);
   const valid = fromS !== null && toS !== null && fromS < toS;
@@ -22,7 +38,7 @@ export function RangePicker({
   return (
     <div className="range-picker">
       <div className="seg" role="group" aria-label="Time range">
-        {RELATIVE_RANGES.map((r) => (
+        {presets.map((r) => (
           <button
             key={r}
             type="button"

@@ -2,26 +2,11 @@
  * A time-series line chart on uPlot (canvas): legend with the values under the cursor,
  * resizes with its container, redraws when the colour theme changes.
  */
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, type ReactNode } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { alignSeries, formatValue, seriesColor, type ChartSeries } from "../lib/chartData";
-
-function useThemeVersion(): number {
-  const [version, setVersion] = useState(0);
-  useEffect(() => {
-    const bump = (): void => setVersion((v) => v + 1);
-    const media = typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
-    media?.addEventListener("change", bump);
-    const observer = new MutationObserver(bump);
-    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    return () => {
-      media?.removeEventListener("change", bump);
-      observer.disconnect();
-    };
-  }, []);
-  return version;
-}
+import { useThemeVersion } from "../lib/useThemeVersion";
 
 export function TimeSeriesChart({
   series,

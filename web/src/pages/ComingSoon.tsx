@@ -48,18 +48,6 @@ const SECTIONS: Record<string, Section> = {
     ],
     doc: "docs/concepts.md",
   },
-  logs: {
-    title: "Logs",
-    icon: "logs",
-    lead: "What your agents say, searchable and explained.",
-    heading: "Log streams are coming",
-    points: [
-      "Live tail and search of agent logs",
-      "Templates mined from log lines, with anomaly detection",
-      "Optional explanations from an OpenAI-compatible model",
-    ],
-    doc: "docs/concepts.md",
-  },
   deployments: {
     title: "Deployments",
     icon: "deployments",

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type ReactNode } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { lazy, Suspense, useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/problem";
 import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
 import { useCan, useSession } from "../../auth/session";
@@ -19,6 +19,9 @@ import {
 import { formatTime, pretty } from "../../lib/format";
 import { AgentCharts } from "./AgentCharts";
 
+// The log viewer (list virtualiser, histogram) loads when the tab is first opened.
+const AgentLogs = lazy(() => import("./AgentLogs").then((m) => ({ default: m.AgentLogs })));
+
 function autoScalingText(config: Record<string, unknown>): string {
   const auto = config.auto_scaling;
   if (typeof auto !== "object" || auto === null) return "off";
@@ -35,6 +38,8 @@ export function AgentDetailPage(): ReactNode {
   const session = useSession();
   const canEdit = useCan("developer");
   const [confirming, setConfirming] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const tab = params.get("tab") === "logs" ? "logs" : "overview";
   const query = useQuery(agentQuery(agentId));
 
   const remove = useMutation({
@@ -103,114 +108,136 @@ export function AgentDetailPage(): ReactNode {
           ) : undefined
         }
       />
-      <div className="stack">
-        {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
-        <div className="grid-2">
-          <section className="card">
-            <div className="card-head">
-              <h2>Details</h2>
-            </div>
-            <div className="card-body">
-              <dl className="props" aria-label="Details">
-                <dt>Type</dt>
-                <dd>{agent.type}</dd>
-                <dt>Status</dt>
-                <dd>
-                  <StatusBadge status={agent.status} />
-                </dd>
-                <dt>Model</dt>
-                <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
-                <dt>Version</dt>
-                <dd className="mono">{agent.version}</dd>
-                <dt>Owner</dt>
-                <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
-                <dt>Revision</dt>
-                <dd>{agent.revision}</dd>
-                <dt>ID</dt>
-                <dd className="mono small">{agent.id}</dd>
-              </dl>
-            </div>
-          </section>
-          <section className="card">
-            <div className="card-head">
-              <h2>Resources</h2>
-            </div>
-            <div className="card-body">
-              <dl className="props" aria-label="Resources">
-                <dt>Replicas</dt>
-                <dd>{agent.replica_count}</dd>
-                <dt>Auto-scaling</dt>
-                <dd>{autoScalingText(agent.config)}</dd>
-                <dt>CPU limit</dt>
-                <dd className="mono">{agent.cpu_limit}</dd>
-                <dt>Memory limit</dt>
-                <dd className="mono">{agent.memory_limit}</dd>
-                <dt>Created</dt>
-                <dd title={formatTime(agent.created_at)}>
-                  <Time value={agent.created_at} />
-                </dd>
-                <dt>Updated</dt>
-                <dd>
-                  <Time value={agent.updated_at} />
-                </dd>
-                <dt>Last health check</dt>
-                <dd>
-                  <Time value={agent.last_health_check} />
-                </dd>
-                <dt>Last seen</dt>
-                <dd>
-                  <Time value={agent.last_seen_at} />
-                </dd>
-              </dl>
-            </div>
-          </section>
-        </div>
-        <AgentCharts agent={agent.name} />
-        <section className="card">
-          <div className="card-head">
-            <h2>Labels</h2>
-          </div>
-          <div className="card-body">
-            <Labels labels={agent.labels} />
-          </div>
-        </section>
-        <section className="card" aria-label="Dependencies">
-          <div className="card-head">
-            <h2>Dependencies</h2>
-          </div>
-          <div className="card-body">
-            {agent.dependencies.length === 0 ? (
-              <span className="faint">None declared</span>
-            ) : (
-              <div className="chips">
-                {agent.dependencies.map((name) => (
-                  <span className="chip" key={name}>
-                    {name}
-                  </span>
-                ))}
-              </div>
-            )}
-          </div>
-        </section>
-        <div className="grid-2">
-          <section className="card">
-            <div className="card-head">
-              <h2>Configuration</h2>
-            </div>
-            <div className="card-body">
-              <pre className="json" aria-label="Configuration JSON">{pretty(agent.config)}</pre>
-            </div>
-          </section>
-          <section className="card">
-            <div className="card-head">
-              <h2>Metadata</h2>
-            </div>
-            <div className="card-body">
-              <pre className="json" aria-label="Metadata JSON">{pretty(agent.metadata)}</pre>
-            </div>
-          </section>
-        </div>
+      <div className="tabs" role="tablist" aria-label="Agent views">
+        {(["overview", "logs"] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={tab === t}
+            onClick={() => setParams(t === "overview" ? {} : { tab: t }, { replace: true })}
+          >
+            {t === "overview" ? "Overview" : "Logs"}
+          </button>
+        ))}
       </div>
+      {tab === "logs" ? (
+        <div role="tabpanel" aria-label="Logs">
+          {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+          <Suspense fallback={<Loading />}>
+            <AgentLogs key={agent.name} agent={agent.name} />
+          </Suspense>
+        </div>
+      ) : (
+        <div className="stack" role="tabpanel" aria-label="Overview">
+          {remove.isError ? <ErrorBanner error={remove.error} onReload={reload} /> : null}
+          <div className="grid-2">
+            <section className="card">
+              <div className="card-head">
+                <h2>Details</h2>
+              </div>
+              <div className="card-body">
+                <dl className="props" aria-label="Details">
+                  <dt>Type</dt>
+                  <dd>{agent.type}</dd>
+                  <dt>Status</dt>
+                  <dd>
+                    <StatusBadge status={agent.status} />
+                  </dd>
+                  <dt>Model</dt>
+                  <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
+                  <dt>Version</dt>
+                  <dd className="mono">{agent.version}</dd>
+                  <dt>Owner</dt>
+                  <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
+                  <dt>Revision</dt>
+                  <dd>{agent.revision}</dd>
+                  <dt>ID</dt>
+                  <dd className="mono small">{agent.id}</dd>
+                </dl>
+              </div>
+            </section>
+            <section className="card">
+              <div className="card-head">
+                <h2>Resources</h2>
+              </div>
+              <div className="card-body">
+                <dl className="props" aria-label="Resources">
+                  <dt>Replicas</dt>
+                  <dd>{agent.replica_count}</dd>
+                  <dt>Auto-scaling</dt>
+                  <dd>{autoScalingText(agent.config)}</dd>
+                  <dt>CPU limit</dt>
+                  <dd className="mono">{agent.cpu_limit}</dd>
+                  <dt>Memory limit</dt>
+                  <dd className="mono">{agent.memory_limit}</dd>
+                  <dt>Created</dt>
+                  <dd title={formatTime(agent.created_at)}>
+                    <Time value={agent.created_at} />
+                  </dd>
+                  <dt>Updated</dt>
+                  <dd>
+                    <Time value={agent.updated_at} />
+                  </dd>
+                  <dt>Last health check</dt>
+                  <dd>
+                    <Time value={agent.last_health_check} />
+                  </dd>
+                  <dt>Last seen</dt>
+                  <dd>
+                    <Time value={agent.last_seen_at} />
+                  </dd>
+                </dl>
+              </div>
+            </section>
+          </div>
+          <AgentCharts agent={agent.name} />
+          <section className="card">
+            <div className="card-head">
+              <h2>Labels</h2>
+            </div>
+            <div className="card-body">
+              <Labels labels={agent.labels} />
+            </div>
+          </section>
+          <section className="card" aria-label="Dependencies">
+            <div className="card-head">
+              <h2>Dependencies</h2>
+            </div>
+            <div className="card-body">
+              {agent.dependencies.length === 0 ? (
+                <span className="faint">None declared</span>
+              ) : (
+                <div className="chips">
+                  {agent.dependencies.map((name) => (
+                    <span className="chip" key={name}>
+                      {name}
+                    </span>
+                  ))}
+                </div>
+              )}
+            </div>
+          </section>
+          <div className="grid-2">
+            <section className="card">
+              <div className="card-head">
+                <h2>Configuration</h2>
+              </div>
+              <div className="card-body">
+                <pre className="json" aria-label="Configuration JSON">{pretty(agent.config)}</pre>
+              </div>
+            </section>
+            <section className="card">
+              <div className="card-head">
+                <h2>Metadata</h2>
+              </div>
+              <div className="card-body">
+                <pre className="json" aria-label="Metadata JSON">{pretty(agent.metadata)}</pre>
+              </div>
+            </section>
+          </div>
+        </div>
+      )}
       <ConfirmDialog
         open={confirming}
         title={`Delete ${agent.name}?`}

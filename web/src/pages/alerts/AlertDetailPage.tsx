@@ -9,6 +9,7 @@ import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import { ErrorBanner, Labels, Loading, PageHead, Time } from "../../components/ui";
 import { formatValue, type ChartSeries } from "../../lib/chartData";
 import { formatTime } from "../../lib/format";
+import { alertLogsHref } from "../../lib/logsUrl";
 import { useChannel } from "../../lib/wsHooks";
 import { TracePanel } from "../alerting/routing/TracePanel";
 import { NoteDialog, type NoteAction } from "./AlertActions";
@@ -71,6 +72,24 @@ function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
       {query.isError ? <ErrorBanner error={query.error} /> : null}
       <TimeSeriesChart series={query.data ?? []} height={220} label="Expression around the alert" xRange={[start, end]} />
     </>
+  );
+}
+
+/** The Logs page on the alert's agent, 15 minutes either side of the start. */
+function AlertLogsLink({ alert }: { alert: AlertPublic }): ReactNode {
+  const href = alertLogsHref(alert);
+  if (!href) return null;
+  const agent = alert.labels.agent ?? alert.labels.agent_name;
+  return (
+    <div>
+      <dt className="muted">Logs</dt>
+      <dd>
+        <Link to={href}>Logs around the start</Link>{" "}
+        <span className="faint">
+          ({agent ? <>agent <span className="mono">{agent}</span></> : "every agent"}, 15 min before to 15 min after)
+        </span>
+      </dd>
+    </div>
   );
 }
 
@@ -224,6 +243,7 @@ export function AlertDetailPage(): ReactNode {
                   {formatTime(a.starts_at)} (<Time value={a.starts_at} />)
                 </dd>
               </div>
+              <AlertLogsLink alert={a} />
               {a.resolved_at ? (
                 <div>
                   <dt className="muted">Resolved</dt>

@@ -1,0 +1,83 @@
+"""Log lines of the simulated fleet: what its agents would write in one interval.
+
+Each agent writes a few lines per interval: requests handled (INFO), the odd DEBUG detail,
+and, while an incident is under way (the same schedule as the metrics), the WARNING, ERROR and
+CRITICAL lines that explain it. Deterministic for a seed and a time, like the samples.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from agentdeck.demo.simulate import FleetSimulator, IncidentKind, SimAgent
+
+_WORDS = ("refund", "invoice", "password reset", "shipping delay", "upgrade", "cancellation")
+_INCIDENT_LINES: dict[IncidentKind, tuple[tuple[str, str], ...]] = {
+    IncidentKind.error_spike: (
+        ("ERROR", "upstream call to {dep} failed: 503 Service Unavailable (attempt {n}/3)"),
+        ("ERROR", "request {rid} failed: tool '{word}' raised TimeoutError after {ms} ms"),
+        ("CRITICAL", "circuit breaker open for {dep}: {n} failures in the last minute"),
+    ),
+    IncidentKind.latency_regression: (
+        ("WARNING", "slow request {rid}: {ms} ms (p95 budget 2000 ms), model queue depth {n}"),
+        ("WARNING", "timeout waiting for {dep} after {ms} ms, retrying"),
+    ),
+    IncidentKind.memory_leak: (
+        ("WARNING", "memory usage {n}% of limit; context cache holds {m} conversations"),
+        ("ERROR", "allocation failed growing the embedding cache ({m} entries)"),
+    ),
+}
+
+
+class _AgentLines:
+    """The lines of one agent in one interval."""
+
+    def __init__(self, agent: SimAgent, t_ms: int, span_ms: int, seed: int) -> None:
+        self.agent = agent
+        self.t_ms = t_ms
+        self.span_ms = span_ms
+        self.rng = random.Random(f"{seed}:{agent.name}:{t_ms}")
+        self.dep = agent.calls[0] if agent.calls else "llm-gateway"
+
+    def line(self, severity: str, text: str) -> dict[str, Any]:
+        rng = self.rng
+        message = text.format(
+            dep=self.dep,
+            n=rng.randrange(1, 99),
+            m=rng.randrange(100, 9000),
+            ms=rng.randrange(80, 9000),
+            rid=f"req-{rng.getrandbits(32):08x}",
+            word=rng.choice(_WORDS),
+        )
+        return {
+            "timestamp": (self.t_ms - rng.randrange(self.span_ms)) * 1_000_000,
+            "severity": severity,
+            "service": self.agent.template.value,
+            "agent": self.agent.name,
+            "message": message,
+            "labels": {"env": "demo"},
+        }
+
+
+def log_entries(simulator: FleetSimulator, t_ms: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``POST /api/v1/logs/batch`` entries of every agent for the interval ending at ``t_ms``."""
+    entries: list[dict[str, Any]] = []
+    span_ms = int(simulator.interval_s * 1000)
+    for agent in simulator.agents:
+        lines = _AgentLines(agent, t_ms, span_ms, seed)
+        rng = lines.rng
+        for _ in range(rng.randrange(1, 4)):
+            entries.append(
+                lines.line("INFO", "handled request {rid} ({word}) in {ms} ms, {m} tokens")
+            )
+        if rng.random() < 0.3:
+            entries.append(lines.line("DEBUG", "cache hit for conversation {rid}; {n} turns"))
+        if agent.degraded and rng.random() < 0.5:
+            entries.append(lines.line("ERROR", "request {rid} failed: model returned invalid JSON"))
+        for kind in simulator.active_incidents(agent.name, t_ms):
+            choices = _INCIDENT_LINES[kind]
+            for severity, text in rng.sample(choices, k=min(2, len(choices))):
+                entries.append(lines.line(severity, text))
+    entries.sort(key=lambda e: e["timestamp"])
+    return entries

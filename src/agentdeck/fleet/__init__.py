@@ -1,0 +1,1 @@
+"""The fleet runtime: drivers that run agents, deployments, autoscaling, built-in templates."""

@@ -1,0 +1,1 @@
+"""Log intelligence: template mining over log lines (and, later, streams, detectors, analysis)."""

@@ -1,0 +1,1 @@
+"""Log ingest: decoders for each wire format, normalisation, and the write path."""

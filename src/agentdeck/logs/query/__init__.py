@@ -1,0 +1,1 @@
+"""Log search: the query API over the log store (search, histogram, context, labels)."""
