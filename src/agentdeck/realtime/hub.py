@@ -31,17 +31,16 @@ from agentdeck.bus.base import Bus, BusOverflow, Event
 from agentdeck.bus.consumer import BusConsumer
 from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
-from agentdeck.identity.service import Access, current_access
 from agentdeck.logs.schemas import Row, row_record
 from agentdeck.logstore import logql
 from agentdeck.logstore.base import LogQuery, LogQueryError
+from agentdeck.realtime.access import AccessWatch
 from agentdeck.realtime.connection import ChannelSubscription, Connection
 from agentdeck.realtime.metric_routes import MetricRoutes
 from agentdeck.realtime.origins import Origins
 from agentdeck.realtime.protocol import (
     CHANNEL_ROLES,
     CLIENT_MESSAGE,
-    CLOSE_ACCESS_ENDED,
     CLOSE_CONNECTION_LIMIT,
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
@@ -114,7 +113,7 @@ class Hub:
         self._last_seq: dict[str, int] = {}
         self._routes: dict[str, MetricRoutes] = {}  # by metrics channel; rebuilt on change
         self._access_changes = 0  # announcements heard (a connection opening checks it)
-        self._rechecks: set[asyncio.Task[None]] = set()
+        self._access = AccessWatch(sessions)
         self._consumer = BusConsumer(
             bus, TENANT_PATTERN, on_event=self.dispatch, on_overflow=self._overflowed, name="ws-hub"
         )
@@ -128,9 +127,7 @@ class Hub:
         connections = [c for group in self._by_user.values() for c in group]
         for connection in connections:
             connection.request_close(CLOSE_GOING_AWAY, "server shutting down")
-        for task in list(self._rechecks):
-            task.cancel()
-        await asyncio.gather(*self._rechecks, return_exceptions=True)
+        await self._access.stop()
         await self._consumer.stop()
 
     def tail_dropped(self, lines: int) -> None:
@@ -249,45 +246,7 @@ class Hub:
         else:
             connections = list(self._by_user.get(subject, ()))
         if connections:
-            self._recheck_soon(connections)
-
-    def _recheck_soon(self, connections: list[Connection]) -> None:
-        task = asyncio.create_task(self._recheck(connections), name="ws-access-recheck")
-        self._rechecks.add(task)
-        task.add_done_callback(self._rechecks.discard)
-
-    async def _recheck(self, connections: list[Connection]) -> None:
-        try:
-            async with self.sessions() as session:
-                access = await current_access(session, {c.principal for c in connections})
-        except Exception as exc:
-            # access may be gone and cannot be confirmed: reconnecting authenticates afresh
-            log.warning("websocket access re-check failed", error=repr(exc))
-            for connection in connections:
-                connection.request_close(CLOSE_ACCESS_ENDED, "access could not be re-checked")
-            return
-        for connection in connections:
-            found = access.get(connection.principal)
-            if found is not None:
-                self._apply(connection, found)
-
-    def _apply(self, connection: Connection, access: Access) -> None:
-        principal = access.principal
-        if principal is None:
-            connection.request_close(CLOSE_ACCESS_ENDED, f"access withdrawn: {access.reason}")
-            return
-        if principal.role == connection.principal.role:
-            return
-        connection.principal = principal  # later subscriptions are checked against the new role
-        for subscription in connection.subscriptions.values():
-            needed = CHANNEL_ROLES[subscription.ref.kind]
-            if not principal.role.allows(needed):
-                connection.request_close(
-                    CLOSE_ACCESS_ENDED,
-                    f"the role changed to {principal.role.value}: "
-                    f"{subscription.ref.name} needs {needed.value}",
-                )
-                return
+            self._access.recheck_soon(connections)
 
     # --- connections ---------------------------------------------------------------------
 
@@ -319,7 +278,7 @@ class Hub:
         self._by_user[key].add(connection)
         if changes != self._access_changes:
             # access changed while the credential was being checked: check it again
-            self._recheck_soon([connection])
+            self._access.recheck_soon([connection])
         try:
             connection.send(
                 {
