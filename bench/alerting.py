@@ -108,8 +108,8 @@ async def _evaluation(rounds: int, database_url: str | None, tmp: str) -> dict[s
     from agentdeck.identity.models import Tenant
     from agentdeck.identity.principal import Principal
     from agentdeck.identity.roles import Role
+    from agentdeck.query import service as query_service
     from agentdeck.settings import Settings
-    from agentdeck.telemetry import query_service
     from agentdeck.tsdb.duckdb import DuckDBStore
 
     settings = Settings(

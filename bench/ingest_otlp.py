@@ -36,7 +36,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from agentdeck.telemetry import otlp
+from agentdeck.ingest.decoders import otlp
 from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 from bench import Figure, machine
@@ -164,9 +164,10 @@ def _cpu_steps(rounds: int) -> None:
     """CPU per sample of each step, in this process (the first round makes new series)."""
     from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.db.migrate import upgrade
+    from agentdeck.ingest.batch import Batch, columns_from_rows
+    from agentdeck.ingest.core import Ingestor
+    from agentdeck.ingest.decoders.otlp_fast import batch, translate_protobuf
     from agentdeck.settings import DatabaseSettings, TSDBSettings
-    from agentdeck.telemetry._otlp_fast import samples, translate_protobuf
-    from agentdeck.telemetry.ingest import columns_from_rows, ingest_columns
     from agentdeck.tsdb.duckdb import DuckDBStore
 
     bodies = [r.SerializeToString() for r in make_requests(rounds)]
@@ -175,10 +176,10 @@ def _cpu_steps(rounds: int) -> None:
 
     def messages(body: bytes, now_ms: int) -> Any:
         translation = otlp.translate(otlp.parse_request(body, otlp.PROTOBUF), now_ms=now_ms)
-        return columns_from_rows(translation.rows)
+        return Batch(columns_from_rows(translation.rows, now_ms=now_ms), now_ms=now_ms)
 
     def bulk(body: bytes, now_ms: int) -> Any:
-        return samples(translate_protobuf(body, now_ms=now_ms))
+        return batch(translate_protobuf(body, now_ms=now_ms), now_ms=now_ms)
 
     async def measure() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-otlp-cpu-") as tmp:
@@ -187,23 +188,17 @@ def _cpu_steps(rounds: int) -> None:
             sessions = create_session_factory(engine)
             for label, decode in (("message by message", messages), ("bulk", bulk)):
                 store = await DuckDBStore.open(Path(tmp) / f"{len(label)}.duckdb")
+                ingestor = Ingestor(store, TSDBSettings())
                 tenant = uuid.uuid4()
                 decoding: list[float] = []
                 core: list[float] = []
                 for body in bodies:
                     now_ms = time.time_ns() // 1_000_000
                     started = time.process_time()
-                    columns = decode(body, now_ms)
+                    decoded_batch = decode(body, now_ms)
                     decoded = time.process_time()
                     async with sessions() as session:
-                        result = await ingest_columns(
-                            store=store,
-                            session=session,
-                            settings=TSDBSettings(),
-                            tenant_id=tenant,
-                            columns=columns,
-                            now_ms=now_ms,
-                        )
+                        result = await ingestor.ingest(session, tenant, decoded_batch)
                         await session.commit()
                     core.append(time.process_time() - decoded)
                     decoding.append(decoded - started)

@@ -5,7 +5,8 @@ Layers, bottom to top:
 1. base: ``errors``, ``settings``, ``pagination``, ``tokenbucket``, ``context``, ``outbound``,
    ``secret_key``, ``compression``
 2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``, ``logstore``, ``ratelimit``
-3. domains: every other package (``identity``, ``agents``, ``alerting``, …) and ``crud``
+3. domains: every other package (``identity``, ``agents``, ``ingest``, ``scrape``, ``query``,
+   ``overview``, ``alerting``, …) and ``crud``
 4. the HTTP base: ``server`` (deps, problems, middleware, rate limits, ops, SPA)
 5. routers: a domain's ``router.py`` / ``*_router.py`` (and ``am_api``), which may use ``server``
 6. composition: ``app``, ``cli``, ``docs_config``, the model registry and migrations

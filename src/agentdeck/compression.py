@@ -24,8 +24,14 @@ def _too_large(limit: int) -> TooLarge:
     return TooLarge(f"the decompressed request body exceeds {limit} bytes")
 
 
+def malformed_body(detail: str) -> Malformed:
+    """A body that cannot be read (corrupt, truncated, not the format it claims): 400
+    ``malformed-body`` for every ingest path."""
+    return Malformed(detail, kind="malformed-body")
+
+
 def _corrupt(coding: str, why: object) -> Malformed:
-    return Malformed(f"the {coding} body is corrupt: {why}", kind="malformed-body")
+    return malformed_body(f"the {coding} body is corrupt: {why}")
 
 
 def _inflate(raw: bytes, coding: str, limit: int) -> bytes:
@@ -38,7 +44,7 @@ def _inflate(raw: bytes, coding: str, limit: int) -> bytes:
     if len(out) > limit or inflater.unconsumed_tail:
         raise _too_large(limit)
     if not inflater.eof:
-        raise Malformed(f"the {coding} body is truncated", kind="malformed-body")
+        raise malformed_body(f"the {coding} body is truncated")
     return out
 
 

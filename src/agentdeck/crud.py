@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -168,3 +169,72 @@ async def remove(
         resource_id=ident,
         before=before,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Named(Generic[R]):
+    """A kind of named, tenant-owned row with the steps above bound to it: ``what`` names it in
+    messages ("inhibition rule"), ``kind`` in the audit log."""
+
+    model: type[R]
+    what: str
+    kind: str
+    snapshot: Snapshot[R]
+
+    async def get(self, session: AsyncSession, *, tenant_id: uuid.UUID, ident: uuid.UUID) -> R:
+        return await get_owned(
+            session, self.model, tenant_id=tenant_id, ident=ident, what=self.what
+        )
+
+    async def page(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: uuid.UUID,
+        q: str | None,
+        where: Iterable[ColumnElement[bool]] = (),
+        keep: Callable[[R], bool] | None = None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[R], str | None]:
+        return await list_by_name(
+            session,
+            self.model,
+            tenant_id=tenant_id,
+            q=q,
+            where=where,
+            keep=keep,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def ensure_name_free(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: uuid.UUID,
+        name: str,
+        except_id: uuid.UUID | None = None,
+    ) -> None:
+        article = "an" if self.what[:1] in "aeiou" else "a"
+        await ensure_name_free(
+            session,
+            self.model,
+            tenant_id=tenant_id,
+            name=name,
+            except_id=except_id,
+            taken=f"{article} {self.what} named {name!r} already exists",
+        )
+
+    async def insert(self, session: AsyncSession, *, actor: Principal, row: R) -> R:
+        return await insert(session, actor=actor, row=row, kind=self.kind, snapshot=self.snapshot)
+
+    async def save(
+        self, session: AsyncSession, *, actor: Principal, row: R, before: dict[str, Any]
+    ) -> R:
+        return await save(
+            session, actor=actor, row=row, kind=self.kind, before=before, snapshot=self.snapshot
+        )
+
+    async def remove(self, session: AsyncSession, *, actor: Principal, row: R) -> None:
+        await remove(session, actor=actor, row=row, kind=self.kind, snapshot=self.snapshot)

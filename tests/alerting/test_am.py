@@ -22,7 +22,7 @@ from agentdeck.identity.roles import Role
 from agentdeck.settings import Settings
 from tests.alerting.support import PROMETHEUS, prometheus_server
 from tests.conftest import Factory
-from tests.telemetry.otlp_support import live_server, wait_for
+from tests.ingest.otlp_support import live_server, wait_for
 
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 

@@ -28,7 +28,7 @@ from agentdeck.identity.roles import Role
 from agentdeck.settings import AlertingSettings
 from tests.alerting.support import make_rule, store_of, write
 from tests.conftest import Factory
-from tests.telemetry.otlp_support import wait_for
+from tests.ingest.otlp_support import wait_for
 
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 T = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)

@@ -77,14 +77,14 @@ async def test_demo_flag_starts_the_simulator_and_shutdown_stops_it(
     app_factory: AppFactory, session: AsyncSession
 ) -> None:
     plain = await app_factory()
-    assert plain.app.state.demo is None  # type: ignore[attr-defined]
+    assert plain.app.state.deck.demo is None  # type: ignore[attr-defined]
 
     # Nothing listens on the configured port: the simulator registers the fleet and waits.
     demo_client = await app_factory(
         features={"demo": True, "demo_interval_seconds": 2.5},
         server={"port": _closed_port(), "host": "0.0.0.0"},
     )
-    demo: DemoSimulator = demo_client.app.state.demo  # type: ignore[attr-defined]
+    demo: DemoSimulator = demo_client.app.state.deck.demo  # type: ignore[attr-defined]
     assert demo is not None
     assert demo.interval_s == 2.5
     await asyncio.wait_for(demo.prepared.wait(), timeout=30)

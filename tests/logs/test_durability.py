@@ -17,7 +17,7 @@ import pytest
 
 from agentdeck.identity.roles import Role
 from tests.conftest import Caller, Factory
-from tests.telemetry.test_durability import _start
+from tests.ingest.test_durability import _start
 
 BATCH = 500
 

@@ -18,9 +18,9 @@ from agentdeck.identity.roles import Role
 from agentdeck.logstore.logql import parse
 from agentdeck.settings import Settings
 from tests.conftest import Factory
+from tests.ingest.otlp_support import live_server
 from tests.logs.conftest import NS, Deck, now_ns
 from tests.logs.test_decoders import push_request
-from tests.telemetry.otlp_support import live_server
 
 
 async def _lines(app: object, tenant_id: object) -> list[object]:

@@ -26,9 +26,9 @@ from agentdeck.identity.roles import Role
 from agentdeck.logstore.logql import parse
 from agentdeck.settings import Settings
 from tests.conftest import Factory
+from tests.ingest.otlp_support import live_server
 from tests.logs.conftest import NS, Deck, now_ns
 from tests.logs.test_decoders import otlp_request
-from tests.telemetry.otlp_support import live_server
 
 
 class _Recorder(OTLPLogExporter):

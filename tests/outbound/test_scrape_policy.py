@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from agentdeck.identity.roles import Role
+from agentdeck.scrape.loop import ScrapeLoop, ScrapeOutcome, TargetSpec, scrape_target
+from agentdeck.scrape.models import ScrapeTarget
 from agentdeck.server.state import AppState
-from agentdeck.telemetry.models import ScrapeTarget
-from agentdeck.telemetry.scrape import ScrapeLoop, ScrapeOutcome, TargetSpec, scrape_target
 from tests.conftest import Caller, Factory
 from tests.outbound.support import LEAK, Seen, answering_server
-from tests.telemetry.scrape_support import closed_port_url
+from tests.scrape.scrape_support import closed_port_url
 
 TARGETS = "/api/v1/scrape-targets"
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
@@ -42,7 +42,7 @@ async def _target(api: httpx.AsyncClient, caller: Caller, url: str) -> str:
 async def _scrape(api: httpx.AsyncClient, target_id: str) -> ScrapeOutcome:
     """One scrape with the scraper loop's own client (the outbound policy of the app)."""
     state: AppState = api.app.state.deck  # type: ignore[attr-defined]
-    loop = ScrapeLoop(sessions=state.sessions, store=state.store, settings=state.settings)
+    loop = ScrapeLoop(sessions=state.sessions, ingestor=state.ingestor, settings=state.settings)
     try:
         async with state.sessions() as session:
             row = await session.get(ScrapeTarget, uuid.UUID(target_id))
@@ -51,9 +51,8 @@ async def _scrape(api: httpx.AsyncClient, target_id: str) -> ScrapeOutcome:
         return await scrape_target(
             spec,
             client=loop.client,
-            store=state.store,
+            ingestor=state.ingestor,
             sessions=state.sessions,
-            settings=state.settings,
         )
     finally:
         await loop.close()

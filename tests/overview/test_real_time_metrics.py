@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent
 from agentdeck.identity.roles import Role
-from agentdeck.overview.service import overview_of
 from tests.conftest import Caller, Factory
 
 URL = "/api/v1/real-time-metrics"
@@ -211,7 +210,7 @@ async def test_concurrent_callers_share_one_computation_and_the_cache(
     tenant = await factory.tenant()
     dev = await factory.user(Role.developer, tenant)
     await _agent(client, dev, "slow", health.urls["hang"])  # every computation takes a while
-    overview = overview_of(client.app.state.deck.store)  # type: ignore[attr-defined]
+    overview = client.app.state.deck.overview  # type: ignore[attr-defined]
     responses = await asyncio.gather(*(client.get(URL, headers=dev.headers) for _ in range(10)))
     assert {r.status_code for r in responses} == {200}
     assert overview.computations == 1
@@ -231,7 +230,7 @@ async def test_more_concurrent_callers_than_pooled_connections_are_all_answered(
     tenant = await factory.tenant()
     dev = await factory.user(Role.developer, tenant)
     await _agent(client, dev, "one")
-    overview = overview_of(client.app.state.deck.store)  # type: ignore[attr-defined]
+    overview = client.app.state.deck.overview  # type: ignore[attr-defined]
     burst = asyncio.gather(*(client.get(URL, headers=dev.headers) for _ in range(60)))
     responses = await asyncio.wait_for(burst, timeout=15)
     assert [r.status_code for r in responses] == [200] * 60

@@ -11,7 +11,7 @@ import httpx
 from redis.asyncio import Redis
 
 from agentdeck.identity.roles import Role
-from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
+from agentdeck.overview.shared_rate import SharedRate
 from agentdeck.server.state import AppState
 from tests.conftest import REDIS_URL, Factory
 
@@ -21,7 +21,7 @@ AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 
 def _shared(client: httpx.AsyncClient) -> SharedRate:
     state: AppState = client.app.state.deck  # type: ignore[attr-defined]
-    shared = shared_rate_of(state.store)
+    shared = state.overview.shared
     assert shared is not None, "an app with Redis shares its ingest counts"
     return shared
 

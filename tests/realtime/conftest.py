@@ -41,7 +41,8 @@ class LiveServer:
 
     @property
     def hub(self) -> Hub:
-        hub: Hub = self.app.state.hub
+        hub = self.app.state.deck.hub
+        assert hub is not None
         return hub
 
     @property

@@ -23,7 +23,7 @@ def app() -> FastAPI:
     async def test_publish(
         tenant_id: uuid.UUID, channel: str, data: dict[str, Any], request: Request
     ) -> dict[str, int]:
-        seq = await publish_event(request.app.state.hub.bus, tenant_id, channel, data)
+        seq = await publish_event(request.app.state.deck.hub.bus, tenant_id, channel, data)
         return {"seq": seq}
 
     return application

@@ -15,7 +15,7 @@ from agentdeck.server.state import AppState
 from agentdeck.tsdb.base import Matcher, SampleBatch, Store
 from agentdeck.tsdb.retention import RetentionLoop
 from tests.conftest import Factory
-from tests.telemetry.ingest_support import now_ms, stored
+from tests.ingest.ingest_support import now_ms, stored
 
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 MINUTE = 60_000

@@ -21,6 +21,8 @@ from agentdeck.db.migrate import upgrade
 from agentdeck.fleet.runtime import Fleet, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.identity.service import logs_retention_lookup
+from agentdeck.ingest.core import Ingestor
+from agentdeck.ingest.decoders.pool import DecodePool, default_processes
 from agentdeck.logintel.templates.metrics import TemplateMetrics
 from agentdeck.logintel.templates.service import TemplateRegistry
 from agentdeck.logs.ingest.service import LogIngestor
@@ -45,7 +47,6 @@ from agentdeck.server.readiness import Readiness, register_core_checks
 from agentdeck.server.spa import STATIC_DIR, SPAStaticFiles, UINotBuilt
 from agentdeck.server.state import AppState
 from agentdeck.settings import LogStoreBackend, Settings
-from agentdeck.telemetry.decode_pool import DecodePool, default_processes
 from agentdeck.tsdb.factory import open_store
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             limiter=limiter,
             metrics=metrics,
             store=store,
+            ingestor=Ingestor(store, keyed.tsdb),
             bus=bus,
             principals=principals,
             invalidations=invalidations,
@@ -128,12 +130,12 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
-        app.state.hub = await _start_hub(state, log_metrics)
-        attach_publishers(store, bus)  # ingested samples → the tenant's `metrics` channel
+        state.hub = hub = await _start_hub(state, log_metrics)
+        attach_publishers(state.ingestor, bus)  # ingested samples → the tenant's `metrics`
         attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
         fleet_logs = FleetLogBridge(state.logs)  # replica output → the logs pipeline
         fleet_logs.start(fleet.driver.add_line_sink)
-        attach_overview(store)  # ingest counters of /api/v1/real-time-metrics
+        attach_overview(state.ingestor, state.overview)  # counters of /real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
         log.info(
             "started",
@@ -143,7 +145,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         )
         state.loops = _start_loops(state, loop_metrics) if settings.loops.enabled else None
         demo = _start_demo(state) if settings.features.demo else None
-        app.state.demo = demo
+        state.demo = demo
         _freeze_heap()
         try:
             yield
@@ -159,7 +161,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await fleet_logs.close()  # their last lines are written before the store closes
             if counters is not None:
                 await counters.stop()
-            await app.state.hub.stop()
+            await hub.stop()
             await readiness.aclose()
             await state.decoders.close()
             metrics.registry.unregister(state.decoders.stats)
@@ -270,7 +272,7 @@ def _share_ingest_counts(state: AppState, loop_metrics: LoopMetrics) -> LoopRunn
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.overview.shared_rate import SharedRateFlush, attach_shared_rate
 
-    shared = attach_shared_rate(state.store, state.settings.redis_url)
+    shared = state.overview.shared = attach_shared_rate(state.ingestor, state.settings.redis_url)
     runner = LoopRunner([SharedRateFlush(shared)], sessions=state.sessions, metrics=loop_metrics)
     runner.start()
     return runner
@@ -289,7 +291,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
     from agentdeck.logs.retention import LogRetentionLoop
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.notify.worker import DeliveryLoop
-    from agentdeck.telemetry.scrape import ScrapeLoop
+    from agentdeck.scrape.loop import ScrapeLoop
     from agentdeck.tsdb.retention import RetentionLoop
 
     sessions, store, settings = state.sessions, state.store, state.settings
@@ -330,7 +332,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         loops.append(TemplateSaveLoop(registry=state.templates, sessions=sessions))
     runner = LoopRunner(
         [
-            ScrapeLoop(sessions=sessions, store=store, settings=settings),
+            ScrapeLoop(sessions=sessions, ingestor=state.ingestor, settings=settings),
             RetentionLoop(
                 retention_days=retention_days_source(sessions, settings.tsdb.retention_days),
                 store=store,
@@ -413,18 +415,18 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.fleet.github.router import router as github_router
     from agentdeck.fleet.router import router as fleet_router
     from agentdeck.identity.router import router as identity_router
+    from agentdeck.ingest.otlp_router import router as otlp_router
+    from agentdeck.ingest.router import router as telemetry_router
     from agentdeck.logintel.templates.router import router as log_templates_router
     from agentdeck.logs.ingest.router import router as log_ingest_router
     from agentdeck.logs.query.router import router as log_query_router
     from agentdeck.notify.router import router as notify_router
     from agentdeck.overview.monitoring_router import router as monitoring_router
     from agentdeck.overview.router import router as overview_router
+    from agentdeck.query.router import router as query_router
     from agentdeck.realtime.router import router as realtime_router
+    from agentdeck.scrape.router import router as scrape_router
     from agentdeck.server.ops import router as ops_router
-    from agentdeck.telemetry.otlp_router import router as otlp_router
-    from agentdeck.telemetry.query_router import router as query_router
-    from agentdeck.telemetry.router import router as telemetry_router
-    from agentdeck.telemetry.scrape_router import router as scrape_router
 
     app.include_router(overview_router)  # first: the live view's one static path, polled hard
     app.include_router(ops_router)

@@ -19,10 +19,11 @@ from agentdeck.fleet.autoscaler.models import AutoscalerDecision
 from agentdeck.fleet.github.models import GitHubDelivery, GitHubWebhookSecret
 from agentdeck.fleet.models import Deployment, ReplicaRow, Workload
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
+from agentdeck.ingest.models import MetricMetadata
 from agentdeck.logintel.templates.models import TemplateMinerState
 from agentdeck.loops.models import Lease
 from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
-from agentdeck.telemetry.models import MetricMetadata, ScrapeTarget
+from agentdeck.scrape.models import ScrapeTarget
 
 __all__ = [
     "Agent",

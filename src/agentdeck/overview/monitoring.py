@@ -1,4 +1,7 @@
-"""The monitoring views: fleet overview, per-agent metrics and performance trends.
+"""The monitoring views' shared parts and the fleet overview.
+
+Windows, PromQL helpers and health rules shared by the fleet overview (here), the per-agent
+figures (:mod:`.agent_metrics`), performance trends (:mod:`.trends`) and the topology.
 
 Every figure comes from the metrics store through PromQL (the standard names of
 docs/metrics.md), so the same code answers on DuckDB and VictoriaMetrics. A window's figure is
@@ -11,36 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.models import Agent, AgentStatus, AgentType
-from agentdeck.agents.selectors import label_condition, parse_label_selector
+from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.errors import malformed
 from agentdeck.overview.alerts import open_alerts
 from agentdeck.overview.monitoring_schemas import (
     AgentCounts,
-    AgentMetrics,
     Headline,
     Health,
     MonitoringOverview,
-    PerformanceTrend,
-    TrendMetric,
-    TrendPoint,
 )
 from agentdeck.overview.schemas import Trend
-from agentdeck.overview.service import overview_of
-from agentdeck.pagination import decode_cursor, encode_cursor
+from agentdeck.overview.service import Overview
+from agentdeck.query import service as query_service
 from agentdeck.settings import RealtimeSettings
-from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 from agentdeck.tsdb.promql import PromQLError
 
@@ -229,50 +223,8 @@ def headline(current: float | None, previous: float | None) -> Headline:
     )
 
 
-# --- cache -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Cache:
-    entries: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
-    inflight: dict[tuple[Any, ...], asyncio.Task[Any]] = field(default_factory=dict)
-
-    async def get(
-        self, key: tuple[Any, ...], ttl: float, compute: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        hit = self.entries.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        task = self.inflight.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._run(key, ttl, compute))
-            self.inflight[key] = task
-        return await asyncio.shield(task)
-
-    async def _run(
-        self, key: tuple[Any, ...], ttl: float, compute: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        try:
-            value = await compute()
-            if len(self.entries) > 1000:
-                now = time.monotonic()
-                for old in [k for k, (exp, _) in self.entries.items() if exp <= now]:
-                    del self.entries[old]
-            self.entries[key] = (time.monotonic() + ttl, value)
-            return value
-        finally:
-            self.inflight.pop(key, None)
-
-
-_CACHES: weakref.WeakKeyDictionary[Any, _Cache] = weakref.WeakKeyDictionary()
-
-
-def cache_of(store: Store) -> _Cache:
-    cache = _CACHES.get(store)
-    if cache is None:
-        cache = _CACHES[store] = _Cache()
-    return cache
+def round_or_none(value: float | None, digits: int = 9) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -327,6 +279,7 @@ async def overview(
     session: AsyncSession,
     *,
     store: Store,
+    live: Overview,
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
     window: Window,
@@ -341,10 +294,10 @@ async def overview(
             _fleet_figures(store, tenant_id, window, now_ms - window.seconds * 1000),
         )
 
-    current, previous = await cache_of(store).get(
+    current, previous = await live.queries.get(
         ("overview", tenant_id, window.seconds), settings.overview_cache_seconds, compute
     )
-    eps, previous_eps, _ = overview_of(store).rates(tenant_id, now.timestamp())
+    eps, previous_eps, _ = live.rates(tenant_id, now.timestamp())
     return MonitoringOverview(
         window=window.text,
         window_seconds=window.seconds,
@@ -358,358 +311,3 @@ async def overview(
         alerts=await open_alerts(session, tenant_id=tenant_id),
         timestamp=now,
     )
-
-
-# --- per agent -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AgentFigures:
-    cpu: dict[str, float]
-    memory: dict[str, float]
-    requests: dict[str, float]
-    errors: dict[str, float]
-    p95: dict[str, float]
-    tokens: dict[str, float]
-    cost: dict[str, float]
-    sparklines: dict[str, dict[int, float]]
-    spark_start_ms: int
-    spark_step_ms: int
-
-    def request_rate(self, agent: str, window: Window) -> float | None:
-        requests = self.requests.get(agent)
-        return None if requests is None else requests / window.seconds
-
-    def error_rate(self, agent: str) -> float | None:
-        requests = self.requests.get(agent)
-        return ratio(self.errors.get(agent, 0.0), requests) if requests else None
-
-    def sparkline(self, agent: str) -> list[float | None]:
-        points = self.sparklines.get(agent, {})
-        out: list[float | None] = []
-        for i in range(SPARKLINE_POINTS):
-            value = points.get(self.spark_start_ms + i * self.spark_step_ms)
-            out.append(None if value is None else round(value, 4))
-        return out
-
-
-def spark_step_seconds(window: Window) -> int:
-    return max(window.seconds // SPARKLINE_POINTS, 1)
-
-
-async def agent_figures(
-    store: Store, tenant_id: uuid.UUID, window: Window, settings: RealtimeSettings
-) -> AgentFigures:
-    """Every agent's key figures over the window (cached per tenant and window)."""
-
-    async def compute() -> AgentFigures:
-        now_ms = int(time.time() * 1000)
-        w = window.promql
-        step_ms = spark_step_seconds(window) * 1000
-        end_ms = now_ms - now_ms % step_ms
-        start_ms = end_ms - (SPARKLINE_POINTS - 1) * step_ms
-        rate_range = f"{max(2 * step_ms // 1000, MIN_RATE_RANGE_S)}s"
-        figures = asyncio.gather(
-            by_label(store, tenant_id, f"avg by (agent) ({CPU})", now_ms),
-            by_label(store, tenant_id, f"avg by (agent) ({MEMORY})", now_ms),
-            by_label(store, tenant_id, f"sum by (agent) (increase({REQUESTS}[{w}]))", now_ms),
-            by_label(store, tenant_id, f"sum by (agent) (increase({ERRORS}[{w}]))", now_ms),
-            by_label(
-                store,
-                tenant_id,
-                f"histogram_quantile(0.95, sum by (agent, le) (rate({DURATION_BUCKET}[{w}])))",
-                now_ms,
-            ),
-            by_label(
-                store,
-                tenant_id,
-                f"max by (agent) (quantile_over_time(0.95, {LATENCY_GAUGE}[{w}]))",
-                now_ms,
-            ),
-            by_label(store, tenant_id, f"sum by (agent) (increase({TOKENS}[{w}]))", now_ms),
-            by_label(store, tenant_id, f"sum by (agent) (increase({COST}[{w}]))", now_ms),
-        )
-        sparkline_query = range_by_label(
-            store,
-            tenant_id,
-            f"sum by (agent) (rate({REQUESTS}[{rate_range}]))",
-            start_ms,
-            end_ms,
-            step_ms,
-            "agent",
-        )
-        labelled, sparklines = await asyncio.gather(figures, sparkline_query)
-        cpu, memory, requests, errors, p95, p95_gauge, tokens, cost = labelled
-        return AgentFigures(
-            cpu=cpu,
-            memory=memory,
-            requests=requests,
-            errors=errors,
-            p95={**p95_gauge, **p95},
-            tokens=tokens,
-            cost=cost,
-            sparklines=sparklines,
-            spark_start_ms=start_ms,
-            spark_step_ms=step_ms,
-        )
-
-    figures: AgentFigures = await cache_of(store).get(
-        ("agents", tenant_id, window.seconds), settings.overview_cache_seconds, compute
-    )
-    return figures
-
-
-# Sort keys of /monitoring/agents: API name → attribute of AgentMetrics.
-AGENT_SORTS: dict[str, str] = {
-    "name": "name",
-    "status": "status",
-    "health": "health",
-    "cpu": "cpu_percent",
-    "memory": "memory_percent",
-    "request_rate": "request_rate",
-    "error_rate": "error_rate",
-    "p95_latency": "p95_latency_seconds",
-    "tokens": "tokens",
-    "cost": "cost_usd",
-    "last_seen": "last_seen",
-}
-_TEXT_SORTS = frozenset({"name", "status", "health"})
-
-
-def parse_sort(text: str) -> tuple[str, bool]:
-    """``name`` or ``-request_rate`` → (attribute, descending); 400 naming ``sort`` else."""
-    key = text.strip()
-    descending = key.startswith("-")
-    attr = AGENT_SORTS.get(key.lstrip("-"))
-    if attr is None:
-        choices = ", ".join(AGENT_SORTS)
-        raise malformed(
-            "invalid-parameter",
-            ["query", "sort"],
-            f"cannot sort by {text!r}; use one of {choices} (prefix '-' for descending)",
-        )
-    return attr, descending
-
-
-def _sort_value(item: AgentMetrics, attr: str) -> Any:
-    value = getattr(item, attr)
-    return value.value if hasattr(value, "value") else value
-
-
-def _check_cursor_value(value: Any, attr: str) -> None:
-    if value is None:
-        return
-    if attr == "last_seen":
-        fits = isinstance(value, datetime)
-    elif attr in {AGENT_SORTS[k] for k in _TEXT_SORTS}:
-        fits = isinstance(value, str)
-    else:
-        fits = isinstance(value, int | float) and not isinstance(value, bool)
-    if not fits:
-        raise malformed(
-            "invalid-cursor", ["query", "cursor"], "the cursor belongs to another sort order"
-        )
-
-
-def order_and_page(
-    items: list[AgentMetrics], *, attr: str, descending: bool, limit: int, cursor: str | None
-) -> tuple[list[AgentMetrics], str | None]:
-    """Sort by ``attr`` then id (nulls last either way) and cut one page after ``cursor``."""
-    present = [i for i in items if _sort_value(i, attr) is not None]
-    missing = [i for i in items if _sort_value(i, attr) is None]
-    present.sort(key=lambda i: (_sort_value(i, attr), str(i.id)), reverse=descending)
-    missing.sort(key=lambda i: str(i.id), reverse=descending)
-    ordered = present + missing
-    if cursor:
-        value, ident = decode_cursor(cursor)
-        _check_cursor_value(value, attr)
-        ident_text = str(ident)
-
-        def after(item: AgentMetrics) -> bool:
-            mine = _sort_value(item, attr)
-            if value is None:
-                if mine is not None:
-                    return False
-                return str(item.id) < ident_text if descending else str(item.id) > ident_text
-            if mine is None:
-                return True
-            pair, cut = (mine, str(item.id)), (value, ident_text)
-            return bool(pair < cut) if descending else bool(pair > cut)
-
-        ordered = [i for i in ordered if after(i)]
-    page = ordered[:limit]
-    next_cursor = None
-    if len(ordered) > limit and page:
-        last = page[-1]
-        next_cursor = encode_cursor(_sort_value(last, attr), last.id)
-    return page, next_cursor
-
-
-async def agent_metrics(
-    session: AsyncSession,
-    *,
-    store: Store,
-    settings: RealtimeSettings,
-    tenant_id: uuid.UUID,
-    window: Window,
-    statuses: Collection[AgentStatus] | None = None,
-    types: Collection[AgentType] | None = None,
-    health: Collection[Health] | None = None,
-    label_selector: str | None = None,
-    q: str | None = None,
-    sort: str = "name",
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[AgentMetrics], str | None]:
-    """One page of the tenant's agents with their figures, filtered and sorted."""
-    attr, descending = parse_sort(sort)
-    stmt = select(Agent).where(Agent.tenant_id == tenant_id)
-    if statuses:
-        stmt = stmt.where(Agent.status.in_(list(statuses)))
-    if types:
-        stmt = stmt.where(Agent.type.in_(list(types)))
-    if label_selector is not None and label_selector.strip():
-        for requirement in parse_label_selector(label_selector):
-            stmt = stmt.where(label_condition(requirement))
-    if q:
-        stmt = stmt.where(Agent.name.icontains(q, autoescape=True))
-    agents = (await session.scalars(stmt)).all()
-    figures = await agent_figures(store, tenant_id, window, settings)
-    items = []
-    for agent in agents:
-        error_rate = figures.error_rate(agent.name)
-        item = AgentMetrics(
-            id=agent.id,
-            name=agent.name,
-            type=agent.type,
-            status=agent.status,
-            health=agent_health(
-                agent.status, error_rate, agent.last_seen_at, settings.heartbeat_fresh_seconds
-            ),
-            labels={str(k): str(v) for k, v in agent.labels.items()},
-            cpu_percent=_round(figures.cpu.get(agent.name)),
-            memory_percent=_round(figures.memory.get(agent.name)),
-            request_rate=_round(figures.request_rate(agent.name, window)),
-            error_rate=_round(error_rate),
-            p95_latency_seconds=_round(figures.p95.get(agent.name)),
-            tokens=_round(figures.tokens.get(agent.name)),
-            cost_usd=_round(figures.cost.get(agent.name)),
-            last_seen=agent.last_seen_at,
-            sparkline=figures.sparkline(agent.name),
-        )
-        if not health or item.health in health:
-            items.append(item)
-    return order_and_page(items, attr=attr, descending=descending, limit=limit, cursor=cursor)
-
-
-def _round(value: float | None, digits: int = 9) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-# --- trends ----------------------------------------------------------------------------------
-
-_UNITS: dict[TrendMetric, str] = {
-    TrendMetric.request_rate: "requests/s",
-    TrendMetric.error_rate: "ratio",
-    TrendMetric.p95_latency_seconds: "seconds",
-    TrendMetric.tokens: "tokens",
-    TrendMetric.cost_usd: "USD",
-    TrendMetric.cpu_percent: "percent",
-    TrendMetric.memory_percent: "percent",
-}
-
-
-def parse_metric(text: str) -> TrendMetric:
-    try:
-        return TrendMetric(text.strip())
-    except ValueError:
-        choices = ", ".join(m.value for m in TrendMetric)
-        raise malformed(
-            "invalid-parameter",
-            ["query", "metric"],
-            f"unknown metric {text!r}; use one of {choices}",
-        ) from None
-
-
-def _trend_queries(metric: TrendMetric, agent: str | None, w: str, r: str) -> tuple[str, str]:
-    """(the window's value, the per-step series) of a metric, optionally for one agent."""
-
-    def s(name: str) -> str:
-        return selector(name, agent=agent)
-
-    match metric:
-        case TrendMetric.request_rate:
-            return f"sum(rate({s(REQUESTS)}[{w}]))", f"sum(rate({s(REQUESTS)}[{r}]))"
-        case TrendMetric.error_rate:
-            return (
-                f"sum(increase({s(ERRORS)}[{w}])) / sum(increase({s(REQUESTS)}[{w}]))",
-                f"sum(rate({s(ERRORS)}[{r}])) / sum(rate({s(REQUESTS)}[{r}]))",
-            )
-        case TrendMetric.p95_latency_seconds:
-            return (
-                f"histogram_quantile(0.95, sum by (le) (rate({s(DURATION_BUCKET)}[{w}])))",
-                f"histogram_quantile(0.95, sum by (le) (rate({s(DURATION_BUCKET)}[{r}])))",
-            )
-        case TrendMetric.tokens:
-            return f"sum(increase({s(TOKENS)}[{w}]))", f"sum(increase({s(TOKENS)}[{r}]))"
-        case TrendMetric.cost_usd:
-            return f"sum(increase({s(COST)}[{w}]))", f"sum(increase({s(COST)}[{r}]))"
-        case TrendMetric.cpu_percent:
-            return f"avg(avg_over_time({s(CPU)}[{w}]))", f"avg({s(CPU)})"
-        case TrendMetric.memory_percent:
-            return f"avg(avg_over_time({s(MEMORY)}[{w}]))", f"avg({s(MEMORY)})"
-    raise AssertionError(metric)  # pragma: no cover
-
-
-async def performance_trend(
-    *,
-    store: Store,
-    tenant_id: uuid.UUID,
-    metric: TrendMetric,
-    window: Window,
-    agent: str | None = None,
-) -> PerformanceTrend:
-    """``metric`` over the window against the window before, with both series to overlay.
-
-    Series of counters (tokens, cost) hold the increase per step; the others their value."""
-    now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    win_ms = window.seconds * 1000
-    step_ms = max(win_ms // TREND_POINTS, 1000)
-    step_ms -= step_ms % 1000
-    end_ms = now_ms - now_ms % step_ms
-    start_ms = end_ms - (TREND_POINTS - 1) * step_ms
-    series_range = f"{max(2 * step_ms // 1000, MIN_RATE_RANGE_S)}s"
-    if metric in (TrendMetric.tokens, TrendMetric.cost_usd):
-        series_range = f"{step_ms // 1000}s"
-    value_q, series_q = _trend_queries(metric, agent, window.promql, series_range)
-    current, previous, current_series, previous_series = await asyncio.gather(
-        scalar(store, tenant_id, value_q, now_ms),
-        scalar(store, tenant_id, value_q, now_ms - win_ms),
-        range_by_label(store, tenant_id, series_q, start_ms, end_ms, step_ms, None),
-        range_by_label(
-            store, tenant_id, series_q, start_ms - win_ms, end_ms - win_ms, step_ms, None
-        ),
-    )
-    this, before = current_series.get("", {}), previous_series.get("", {})
-    times = [start_ms + i * step_ms for i in range(TREND_POINTS)]
-    head = headline(current, previous)
-    return PerformanceTrend(
-        metric=metric,
-        agent=agent,
-        unit=_UNITS[metric],
-        window=window.text,
-        window_seconds=window.seconds,
-        current=head.value,
-        previous=head.previous,
-        change_percent=head.change_percent,
-        direction=head.trend,
-        step_seconds=step_ms // 1000,
-        current_series=[TrendPoint(t=_at(t), v=_round(this.get(t))) for t in times],
-        previous_series=[TrendPoint(t=_at(t), v=_round(before.get(t - win_ms))) for t in times],
-        timestamp=now,
-    )
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from agentdeck.agents.models import AgentStatus, AgentType
-from agentdeck.overview import monitoring, topology
+from agentdeck.overview import agent_metrics, monitoring, topology, trends
 from agentdeck.overview.monitoring_schemas import (
     AgentMetricsPage,
     Health,
@@ -39,6 +39,7 @@ async def get_monitoring_overview(
     return await monitoring.overview(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),
@@ -68,7 +69,7 @@ async def list_monitoring_agents(
         str,
         Query(
             max_length=32,
-            description="One of " + ", ".join(monitoring.AGENT_SORTS) + "; prefix `-` for "
+            description="One of " + ", ".join(agent_metrics.AGENT_SORTS) + "; prefix `-` for "
             "descending. Agents without a value come last either way.",
         ),
     ] = "name",
@@ -77,9 +78,10 @@ async def list_monitoring_agents(
 ) -> AgentMetricsPage:
     """Every agent with its status, health and key metrics over the window, sorted and paged."""
     parsed = monitoring.parse_window(window)
-    items, next_cursor = await monitoring.agent_metrics(
+    items, next_cursor = await agent_metrics.agent_metrics(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=parsed,
@@ -98,7 +100,7 @@ async def list_monitoring_agents(
         limit=limit,
         window=parsed.text,
         window_seconds=parsed.seconds,
-        sparkline_step_seconds=monitoring.spark_step_seconds(parsed),
+        sparkline_step_seconds=agent_metrics.spark_step_seconds(parsed),
     )
 
 
@@ -119,6 +121,7 @@ async def get_monitoring_topology(
     return await topology.topology(
         session,
         store=state.store,
+        live=state.overview,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),
@@ -150,10 +153,10 @@ async def get_performance_trends(
 ) -> PerformanceTrend:
     """A metric over the window against the window before: both values, the change in
     percent, the direction, and both series aligned for an overlay chart."""
-    return await monitoring.performance_trend(
+    return await trends.performance_trend(
         store=state.store,
         tenant_id=principal.tenant_id,
-        metric=monitoring.parse_metric(metric),
+        metric=trends.parse_metric(metric),
         window=monitoring.parse_window(window),
         agent=agent or None,
     )

@@ -19,7 +19,7 @@ async def get_real_time_metrics(principal: Viewer, state: StateDep) -> Response:
     health probe marks only its own entry (`error` or `timeout`).
     """
     answer = await service.real_time_metrics(
-        store=state.store,
+        live=state.overview,
         sessions=state.sessions,
         settings=state.settings.realtime,
         tenant_id=principal.tenant_id,

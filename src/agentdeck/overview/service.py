@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
+from agentdeck.ingest.core import Ingestor
 from agentdeck.overview import probes
+from agentdeck.overview.cache import SingleFlightCache
 from agentdeck.overview.probes import Check, probe
 from agentdeck.overview.schemas import (
     ApiMetric,
@@ -37,10 +37,9 @@ from agentdeck.overview.schemas import (
     Trends,
     TrendValue,
 )
-from agentdeck.overview.shared_rate import SharedRate, shared_rate_of
+from agentdeck.overview.shared_rate import SharedRate
 from agentdeck.settings import OutboundSettings, RealtimeSettings
-from agentdeck.telemetry.ingest import add_write_listener
-from agentdeck.tsdb.base import SampleBatch, Store
+from agentdeck.tsdb.base import SampleBatch
 
 log = structlog.get_logger(__name__)
 
@@ -81,14 +80,18 @@ class Answer:
 
 @dataclass
 class Overview:
-    """Per-store (hence per-app) state: activity counters, history, cache and flights."""
+    """Per-app state of the live overview (``AppState.overview``): activity counters, probe
+    history, the ingest counters shared with other replicas and the cached answers."""
 
     activity: dict[uuid.UUID, _TenantActivity] = field(default_factory=dict)
     history: dict[tuple[uuid.UUID, uuid.UUID], _AgentHistory] = field(default_factory=dict)
     previous: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
-    cache: dict[uuid.UUID, tuple[float, Answer]] = field(default_factory=dict)
-    inflight: dict[uuid.UUID, asyncio.Task[Answer]] = field(default_factory=dict)
-    computations: int = 0
+    #: This replica's and the others' ingest counts, through Redis (when configured).
+    shared: SharedRate | None = None
+    #: Monitoring queries (overview figures, agent figures, topology), cached per window.
+    queries: SingleFlightCache[tuple[Any, ...], Any] = field(default_factory=SingleFlightCache)
+    #: Each tenant's answer, cached with single flight.
+    answers: SingleFlightCache[uuid.UUID, Answer] = field(default_factory=SingleFlightCache)
 
     def record(self, tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         """Count a written batch and its agents (called by the ingest core after each write;
@@ -126,51 +129,15 @@ class Overview:
         recent = [name for name, seen in activity.sources.items() if now - seen < WINDOW_SECONDS]
         return current / WINDOW_SECONDS, previous / WINDOW_SECONDS, recent
 
-    async def single_flight(
-        self,
-        tenant_id: uuid.UUID,
-        ttl: float,
-        compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> Answer:
-        """The cached answer while fresh; otherwise one computation shared by every caller."""
-        hit = self.cache.get(tenant_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        task = self.inflight.get(tenant_id)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._run(tenant_id, ttl, compute))
-            self.inflight[tenant_id] = task
-        return await asyncio.shield(task)
-
-    async def _run(
-        self,
-        tenant_id: uuid.UUID,
-        ttl: float,
-        compute: Callable[[], Awaitable[RealTimeMetrics]],
-    ) -> Answer:
-        try:
-            self.computations += 1
-            result = Answer.of(await compute())
-            self.cache[tenant_id] = (time.monotonic() + ttl, result)
-            return result
-        finally:
-            self.inflight.pop(tenant_id, None)
+    @property
+    def computations(self) -> int:
+        """Answers computed (the others came from the cache or a shared computation)."""
+        return self.answers.computations
 
 
-_OVERVIEWS: weakref.WeakKeyDictionary[Any, Overview] = weakref.WeakKeyDictionary()
-
-
-def overview_of(store: Store) -> Overview:
-    """The overview state of an app (one per metrics store)."""
-    overview = _OVERVIEWS.get(store)
-    if overview is None:
-        overview = _OVERVIEWS[store] = Overview()
-    return overview
-
-
-def attach(store: Store) -> None:
-    """Count every batch the ingest core writes to ``store`` (call once at startup)."""
-    add_write_listener(store, overview_of(store).record)
+def attach(ingestor: Ingestor, overview: Overview) -> None:
+    """Count every batch ``ingestor`` writes in ``overview`` (call once at startup)."""
+    ingestor.add_write_listener(overview.record)
 
 
 # --- health ----------------------------------------------------------------------------------
@@ -232,7 +199,7 @@ def _trend(current: float, previous: float) -> TrendValue:
 
 
 async def _compute(
-    overview: Overview,
+    live: Overview,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
@@ -254,9 +221,9 @@ async def _compute(
     entries: list[ApiMetric] = []
     for agent_id, name, _, _ in agents:
         check = checks[agent_id]
-        history = overview.history.get((tenant_id, agent_id))
+        history = live.history.get((tenant_id, agent_id))
         if history is None:
-            history = overview.history[(tenant_id, agent_id)] = _AgentHistory()
+            history = live.history[(tenant_id, agent_id)] = _AgentHistory()
         ok = check.status is HealthStatus.healthy
         history.checks.append(ok)
         if ok:
@@ -279,7 +246,7 @@ async def _compute(
     inactive = sum(1 for e in entries if e.status is HealthStatus.unhealthy)
     errors = len(entries) - healthy - inactive
     total = len(entries)
-    eps, previous_eps, sources = overview.rates(tenant_id, now.timestamp())
+    eps, previous_eps, sources = live.rates(tenant_id, now.timestamp())
     if shared is not None:  # with Redis: the ingest of every replica
         try:
             eps, previous_eps = await asyncio.wait_for(
@@ -292,10 +259,8 @@ async def _compute(
     sources_set.update(
         name for _, name, _, seen in agents if seen is not None and now - seen < fresh
     )
-    previous_active, previous_sources = overview.previous.get(
-        tenant_id, (healthy, len(sources_set))
-    )
-    overview.previous[tenant_id] = (healthy, len(sources_set))
+    previous_active, previous_sources = live.previous.get(tenant_id, (healthy, len(sources_set)))
+    live.previous[tenant_id] = (healthy, len(sources_set))
     return RealTimeMetrics(
         events_per_second=round(eps, 3),
         api_calls_active=healthy,
@@ -321,7 +286,7 @@ async def _compute(
 
 async def real_time_metrics(
     *,
-    store: Store,
+    live: Overview,
     sessions: async_sessionmaker[AsyncSession],
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
@@ -334,9 +299,8 @@ async def real_time_metrics(
     shared computation, which needs one itself: a burst of callers larger than the pool would
     otherwise starve it until the pool timeout).
     """
-    overview = overview_of(store)
-    return await overview.single_flight(
-        tenant_id,
-        settings.overview_cache_seconds,
-        lambda: _compute(overview, sessions, settings, tenant_id, shared_rate_of(store), outbound),
-    )
+
+    async def compute() -> Answer:
+        return Answer.of(await _compute(live, sessions, settings, tenant_id, live.shared, outbound))
+
+    return await live.answers.get(tenant_id, settings.overview_cache_seconds, compute)

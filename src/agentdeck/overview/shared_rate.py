@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 from collections import defaultdict
 from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
@@ -22,9 +21,9 @@ from typing import Any, ClassVar
 import structlog
 from redis.asyncio import Redis
 
+from agentdeck.ingest.core import Ingestor
 from agentdeck.loops.base import Loop
-from agentdeck.telemetry.ingest import add_write_listener
-from agentdeck.tsdb.base import SampleBatch, Store
+from agentdeck.tsdb.base import SampleBatch
 
 log = structlog.get_logger(__name__)
 
@@ -93,24 +92,15 @@ class SharedRate:
         await self.redis.aclose()
 
 
-_SHARED: weakref.WeakKeyDictionary[Any, SharedRate] = weakref.WeakKeyDictionary()
-
-
-def shared_rate_of(store: Store) -> SharedRate | None:
-    """The shared ingest counters of an app (one per metrics store), when it runs with Redis."""
-    return _SHARED.get(store)
-
-
-def attach_shared_rate(store: Store, redis_url: str) -> SharedRate:
-    """Count every batch written to ``store`` into counters shared through Redis (call once at
+def attach_shared_rate(ingestor: Ingestor, redis_url: str) -> SharedRate:
+    """Count every batch ``ingestor`` writes into counters shared through Redis (call once at
     startup; the :class:`SharedRateFlush` loop sends the counts)."""
     shared = SharedRate(Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2))
 
     def record(tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         shared.record_at(tenant_id, int(time.time()), len(batch.timestamps))
 
-    add_write_listener(store, record)
-    _SHARED[store] = shared
+    ingestor.add_write_listener(record)
     return shared
 
 

@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus
+from agentdeck.overview.agent_metrics import agent_figures
 from agentdeck.overview.monitoring import (
     Window,
-    agent_figures,
     agent_health,
-    cache_of,
     health_of,
     instant,
     ratio,
@@ -35,6 +34,7 @@ from agentdeck.overview.monitoring_schemas import (
     TopologyEdge,
     TopologyNode,
 )
+from agentdeck.overview.service import Overview
 from agentdeck.settings import RealtimeSettings
 from agentdeck.tsdb.base import Store
 
@@ -53,7 +53,7 @@ class _Edge:
 
 
 async def _call_counts(
-    store: Store, tenant_id: uuid.UUID, window: Window, settings: RealtimeSettings
+    store: Store, live: Overview, tenant_id: uuid.UUID, window: Window, settings: RealtimeSettings
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
     async def compute() -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
         now_ms = int(time.time() * 1000)
@@ -75,7 +75,7 @@ async def _call_counts(
         return keyed(calls), keyed(errors)
 
     result: tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]
-    result = await cache_of(store).get(
+    result = await live.queries.get(
         ("calls", tenant_id, window.seconds), settings.overview_cache_seconds, compute
     )
     return result
@@ -89,6 +89,7 @@ async def topology(
     session: AsyncSession,
     *,
     store: Store,
+    live: Overview,
     settings: RealtimeSettings,
     tenant_id: uuid.UUID,
     window: Window,
@@ -108,8 +109,8 @@ async def topology(
         )
     ).all()
     agents = {row.name: row for row in rows}
-    calls, errors = await _call_counts(store, tenant_id, window, settings)
-    figures = await agent_figures(store, tenant_id, window, settings)
+    calls, errors = await _call_counts(store, live, tenant_id, window, settings)
+    figures = await agent_figures(store, live, tenant_id, window, settings)
 
     edges: dict[tuple[str, str], _Edge] = {}
     for (caller, target), count in calls.items():

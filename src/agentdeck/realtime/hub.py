@@ -19,7 +19,6 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from pydantic import ValidationError
@@ -32,15 +31,16 @@ from agentdeck.bus.base import Bus, BusOverflow, Event
 from agentdeck.bus.consumer import BusConsumer
 from agentdeck.errors import DomainError
 from agentdeck.identity.principal import Principal
-from agentdeck.identity.service import Access, current_access
 from agentdeck.logs.schemas import Row, row_record
 from agentdeck.logstore import logql
 from agentdeck.logstore.base import LogQuery, LogQueryError
-from agentdeck.realtime.connection import ChannelSubscription, Connection, KeyedSamples
+from agentdeck.realtime.access import AccessWatch
+from agentdeck.realtime.connection import ChannelSubscription, Connection
+from agentdeck.realtime.metric_routes import MetricRoutes
+from agentdeck.realtime.origins import Origins
 from agentdeck.realtime.protocol import (
     CHANNEL_ROLES,
     CLIENT_MESSAGE,
-    CLOSE_ACCESS_ENDED,
     CLOSE_CONNECTION_LIMIT,
     CLOSE_GOING_AWAY,
     CLOSE_SLOW_CONSUMER,
@@ -105,15 +105,15 @@ class Hub:
         self.sessions = sessions
         self.authenticate = authenticate
         self.cors_origins = cors_origins
-        self._allowed_origins = {_origin(allowed) for allowed in cors_origins} - {None}
+        self._origins = Origins(cors_origins)
         self.snapshot_providers: dict[str, SnapshotProvider] = {}
         self._by_user: dict[str, set[Connection]] = defaultdict(set)
         self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
         self._last_seq: dict[str, int] = {}
-        self._routes: dict[str, _MetricRoutes] = {}  # by metrics channel; rebuilt on change
+        self._routes: dict[str, MetricRoutes] = {}  # by metrics channel; rebuilt on change
         self._access_changes = 0  # announcements heard (a connection opening checks it)
-        self._rechecks: set[asyncio.Task[None]] = set()
+        self._access = AccessWatch(sessions)
         self._consumer = BusConsumer(
             bus, TENANT_PATTERN, on_event=self.dispatch, on_overflow=self._overflowed, name="ws-hub"
         )
@@ -127,9 +127,7 @@ class Hub:
         connections = [c for group in self._by_user.values() for c in group]
         for connection in connections:
             connection.request_close(CLOSE_GOING_AWAY, "server shutting down")
-        for task in list(self._rechecks):
-            task.cancel()
-        await asyncio.gather(*self._rechecks, return_exceptions=True)
+        await self._access.stop()
         await self._consumer.stop()
 
     def tail_dropped(self, lines: int) -> None:
@@ -186,24 +184,8 @@ class Hub:
             return
         routes = self._routes.get(event.channel)
         if routes is None:
-            routes = self._routes[event.channel] = _MetricRoutes(subscribers)
-        matched: dict[ChannelSubscription, KeyedSamples] = {}
-        for key, sample in keyed:
-            labels = sample.get("labels")
-            names = {sample.get("agent_id")}
-            if isinstance(labels, dict):
-                names.update((labels.get("agent"), labels.get("agent_id")))
-            targets = [sub for n in names if n is not None for sub in routes.by_agent.get(n, ())]
-            if len(names) > 1 and len(targets) > 1:
-                targets = list(dict.fromkeys(targets))  # an id and a name of the same agent
-            for subscription in (*targets, *routes.any_agent):
-                flt = subscription.filter
-                if flt is None or flt.metric is None or sample.get("metric") in flt.metric:
-                    found = matched.get(subscription)
-                    if found is None:
-                        matched[subscription] = [(key, sample)]
-                    else:
-                        found.append((key, sample))
+            routes = self._routes[event.channel] = MetricRoutes(subscribers)
+        matched = routes.match(keyed)
         for subscription, connection in routes.connections.items():
             if subscription.held is not None:
                 connection.deliver(subscription, event)  # filtered again on release
@@ -264,67 +246,13 @@ class Hub:
         else:
             connections = list(self._by_user.get(subject, ()))
         if connections:
-            self._recheck_soon(connections)
-
-    def _recheck_soon(self, connections: list[Connection]) -> None:
-        task = asyncio.create_task(self._recheck(connections), name="ws-access-recheck")
-        self._rechecks.add(task)
-        task.add_done_callback(self._rechecks.discard)
-
-    async def _recheck(self, connections: list[Connection]) -> None:
-        try:
-            async with self.sessions() as session:
-                access = await current_access(session, {c.principal for c in connections})
-        except Exception as exc:
-            # access may be gone and cannot be confirmed: reconnecting authenticates afresh
-            log.warning("websocket access re-check failed", error=repr(exc))
-            for connection in connections:
-                connection.request_close(CLOSE_ACCESS_ENDED, "access could not be re-checked")
-            return
-        for connection in connections:
-            found = access.get(connection.principal)
-            if found is not None:
-                self._apply(connection, found)
-
-    def _apply(self, connection: Connection, access: Access) -> None:
-        principal = access.principal
-        if principal is None:
-            connection.request_close(CLOSE_ACCESS_ENDED, f"access withdrawn: {access.reason}")
-            return
-        if principal.role == connection.principal.role:
-            return
-        connection.principal = principal  # later subscriptions are checked against the new role
-        for subscription in connection.subscriptions.values():
-            needed = CHANNEL_ROLES[subscription.ref.kind]
-            if not principal.role.allows(needed):
-                connection.request_close(
-                    CLOSE_ACCESS_ENDED,
-                    f"the role changed to {principal.role.value}: "
-                    f"{subscription.ref.name} needs {needed.value}",
-                )
-                return
+            self._access.recheck_soon(connections)
 
     # --- connections ---------------------------------------------------------------------
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
-        """A browser's ``Origin`` must be one of ``cors_origins`` or this server itself, the
-        same scheme, host and port: an ``http://`` page may not open the socket of an
-        ``https://`` server, nor the other way round. The server's scheme is the request's
-        (``wss`` → ``https``; behind a TLS proxy, uvicorn takes it from ``X-Forwarded-Proto``
-        when the proxy is in ``server.trusted_proxies``)."""
-        origin = websocket.headers.get("origin")
-        if origin is None:
-            return True  # not a browser
-        if "*" in self.cors_origins:
-            return True
-        presented = _origin(origin)
-        if presented is None:
-            return False  # "null" (a sandboxed page, a file) or not a URL
-        if presented in self._allowed_origins:
-            return True
-        scheme = "https" if websocket.url.scheme in ("wss", "https") else "http"
-        host = websocket.headers.get("host")
-        return host is not None and presented == _origin(f"{scheme}://{host}")
+        """See :meth:`~.origins.Origins.allow`."""
+        return self._origins.allow(websocket)
 
     async def serve(self, websocket: WebSocket) -> None:
         if not self.origin_allowed(websocket):
@@ -350,7 +278,7 @@ class Hub:
         self._by_user[key].add(connection)
         if changes != self._access_changes:
             # access changed while the credential was being checked: check it again
-            self._recheck_soon([connection])
+            self._access.recheck_soon([connection])
         try:
             connection.send(
                 {
@@ -561,40 +489,6 @@ class Hub:
             subscribers.pop(connection, None)
             if not subscribers:
                 del self._by_channel[internal]
-
-
-class _MetricRoutes:
-    """The subscriptions of one tenant's metrics channel, indexed by the agents they filter
-    on (ids or names); those without an agent filter take every sample."""
-
-    def __init__(self, subscribers: dict[Connection, ChannelSubscription]) -> None:
-        self.connections: dict[ChannelSubscription, Connection] = {}
-        self.by_agent: dict[str, list[ChannelSubscription]] = defaultdict(list)
-        self.any_agent: list[ChannelSubscription] = []
-        for connection, subscription in subscribers.items():
-            self.connections[subscription] = connection
-            agents = subscription.filter.agent if subscription.filter else None
-            if agents is None:
-                self.any_agent.append(subscription)
-            else:
-                for agent in dict.fromkeys(agents):
-                    self.by_agent[agent].append(subscription)
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """An origin as (scheme, host, port), the default port filled in; None when it is not an
-    ``http``/``https`` URL."""
-    try:
-        parts = urlsplit(url.strip())
-        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
-    except ValueError:  # a port that is not a number or out of range
-        return None
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
 
 
 def _validation_text(exc: ValidationError) -> str:

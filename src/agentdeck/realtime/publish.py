@@ -20,12 +20,12 @@ import structlog
 
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.bus.base import Bus
+from agentdeck.ingest.core import Ingestor
 from agentdeck.logs.ingest.service import LogIngestor
 from agentdeck.logs.schemas import columns_rows, line_row
 from agentdeck.logstore.base import LogColumns, LogRecord
 from agentdeck.realtime.hub import publish_event
-from agentdeck.telemetry.ingest import add_write_listener
-from agentdeck.tsdb.base import SampleBatch, Store
+from agentdeck.tsdb.base import SampleBatch
 
 log = structlog.get_logger(__name__)
 
@@ -102,13 +102,13 @@ def publish_metrics(bus: Bus, tenant_id: uuid.UUID, batch: SampleBatch) -> None:
         spawn(bus, tenant_id, "metrics", {"samples": samples})
 
 
-def attach(store: Store, bus: Bus) -> None:
-    """Publish every batch the ingest core writes to ``store`` on the tenant's ``metrics``."""
+def attach(ingestor: Ingestor, bus: Bus) -> None:
+    """Publish every batch ``ingestor`` writes on the tenant's ``metrics`` channel."""
 
     def on_write(tenant_id: uuid.UUID, batch: SampleBatch, agents: AbstractSet[str]) -> None:
         publish_metrics(bus, tenant_id, batch)
 
-    add_write_listener(store, on_write)
+    ingestor.add_write_listener(on_write)
 
 
 # --- logs ------------------------------------------------------------------------------------

@@ -106,10 +106,8 @@ async def readyz(state: StateDep, request: Request) -> Response:
 )
 async def metrics(state: StateDep) -> Response:
     """The server's own metrics in Prometheus exposition format."""
-    from agentdeck.telemetry.ingest import exposition
-
     state.metrics.observe_pool(state.engine)
-    body = generate_latest(state.metrics.registry) + exposition(state.store)
+    body = generate_latest(state.metrics.registry) + state.ingestor.exposition()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

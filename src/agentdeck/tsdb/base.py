@@ -30,6 +30,10 @@ Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.int32]
 
+#: A PromQL query's answer as the Prometheus HTTP API's ``data``: ``resultType`` (``vector``,
+#: ``scalar``, ``string`` or ``matrix``) and ``result`` (labels without the tenant).
+QueryData = dict[str, Any]
+
 #: Largest timestamp a store accepts (ms): year 2286, far beyond any real sample.
 MAX_TIMESTAMP_MS = 10**13
 
@@ -383,6 +387,11 @@ class Store(Protocol):
     * ``series``, ``label_names`` and ``label_values`` filter by time at the granularity of
       the backend (DuckDB: each series' first..last sample; VictoriaMetrics: UTC days).
       Without a range they consider all retained data.
+    * ``query_instant`` and ``query_range`` answer PromQL (the subset in ``docs/promql.md``;
+      VictoriaMetrics answers MetricsQL, a superset) in the Prometheus HTTP API's shape.
+      They raise :class:`~agentdeck.tsdb.promql.PromQLError` for a query that cannot be
+      evaluated (bad_data), :class:`~agentdeck.tsdb.promql.QueryTimeout` past ``timeout_s``
+      and :class:`StoreError` when the backend fails.
     """
 
     backend: str
@@ -430,6 +439,29 @@ class Store(Protocol):
         end_ms: int | None = None,
     ) -> list[str]:
         """Sorted values of label ``name`` (``__name__`` gives metric names)."""
+        ...
+
+    async def query_instant(
+        self, tenant_id: UUID, query: str, time_ms: int, *, timeout_s: float
+    ) -> QueryData:
+        """The value of the PromQL ``query`` at ``time_ms``."""
+        ...
+
+    async def query_range(
+        self,
+        tenant_id: UUID,
+        query: str,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        *,
+        timeout_s: float,
+    ) -> QueryData:
+        """The value of ``query`` at ``start_ms, start_ms + step_ms, … <= end_ms`` (a matrix).
+
+        The caller checks the range (a positive step, ``end_ms >= start_ms``, at most
+        :data:`~agentdeck.tsdb.promql.MAX_POINTS` steps).
+        """
         ...
 
     async def delete_before(self, tenant_id: UUID, ts_ms: int) -> None:

@@ -4,6 +4,9 @@
 * Reads: ``/api/v1/export`` for samples; ``/api/v1/series``, ``/api/v1/labels`` and
   ``/api/v1/label/{name}/values`` for the label APIs; ``/api/v1/query`` for the
   active-series count.
+* Queries: PromQL goes to VictoriaMetrics's own ``/api/v1/query`` and ``/api/v1/query_range``
+  with ``extra_label=__tenant__=<tenant uuid>`` (a query cannot be rewritten reliably to
+  carry the tenant matcher on every selector), the tenant label stripped from the answer.
 * Retention: ``/api/v1/admin/tsdb/delete_series`` for series with nothing left after the
   cutoff, plus a per-tenant floor below which this store hides samples (VictoriaMetrics cannot
   delete part of a series; its own ``-retentionPeriod`` removes the rest).
@@ -11,8 +14,8 @@
 Tenant isolation: every series is written with the extra label ``__tenant__="<tenant uuid>"``
 and every read adds the matcher ``__tenant__="<tenant uuid>"``; the label is stripped from
 everything returned. User labels cannot collide with it, because label names starting with
-``__`` are refused at ingest. We do not rely on VictoriaMetrics's ``extra_label`` query
-argument, so the isolation holds for every endpoint used here.
+``__`` are refused at ingest. Only the PromQL queries rely on VictoriaMetrics's
+``extra_label`` argument; every other endpoint carries the tenant matcher itself.
 
 Durability and visibility are VictoriaMetrics's: an import returns once the server parsed the
 data into its in-memory buffers, which it makes searchable and flushes to disk within about a
@@ -27,8 +30,6 @@ label APIs).
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
 from collections.abc import Sequence
@@ -38,11 +39,13 @@ from uuid import UUID
 import httpx
 import numpy as np
 
+from agentdeck.tsdb import promql
 from agentdeck.tsdb.base import (
     ACTIVE_WINDOW_MS,
     MAX_TIMESTAMP_MS,
     Matcher,
     MatchOp,
+    QueryData,
     SampleBatch,
     Series,
     SeriesKey,
@@ -53,30 +56,25 @@ from agentdeck.tsdb.base import (
     check_selector,
     format_selector,
 )
-from agentdeck.tsdb.names import METRIC_NAME_LABEL
+from agentdeck.tsdb.promql import PromQLError, QueryTimeout
+from agentdeck.tsdb.victoriametrics_wire import (
+    TENANT_LABEL,
+    encode_import,
+    exact_selector,
+    key_of,
+    parse_export_line,
+    seconds,
+)
 
-TENANT_LABEL = "__tenant__"
 # VictoriaMetrics refuses samples more than two days ahead of its clock.
 _FUTURE_MS = 2 * 86_400_000
 # VictoriaMetrics treats start=0 as "not given"; the earliest useful instant is 1 ms.
 _MIN_START_MS = 1
 # Series deleted per delete_series request.
 _DELETE_CHUNK = 100
-_PREFIX_CACHE = 200_000
+# Seconds the client waits for a query beyond the timeout VictoriaMetrics was given.
+_QUERY_GRACE_S = 5.0
 _LABEL_OR_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-def _seconds(ms: int) -> str:
-    """Milliseconds as the decimal seconds VictoriaMetrics accepts (exact to the ms)."""
-    return f"{ms // 1000}.{ms % 1000:03d}"
-
-
-def _format_values(values: np.ndarray) -> str:
-    """A JSON-ish array VictoriaMetrics parses exactly: shortest round-trip reprs, ``Inf``."""
-    items = values.tolist()
-    if np.isinf(values).any():
-        return ",".join(("Inf" if v > 0 else "-Inf") if math.isinf(v) else repr(v) for v in items)
-    return ",".join(map(repr, items))
 
 
 class VictoriaMetricsStore:
@@ -163,7 +161,7 @@ class VictoriaMetricsStore:
     def _range(self, tenant_id: UUID, start_ms: int | None, end_ms: int | None) -> dict[str, str]:
         start = max(start_ms if start_ms is not None else 0, self._floors.get(tenant_id, 0))
         end = end_ms if end_ms is not None else MAX_TIMESTAMP_MS
-        return {"start": _seconds(max(start, _MIN_START_MS)), "end": _seconds(end)}
+        return {"start": seconds(max(start, _MIN_START_MS)), "end": seconds(end)}
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -171,53 +169,12 @@ class VictoriaMetricsStore:
         self._write_calls += 1
         if len(batch) == 0:
             return WriteResult(samples=0, new_series=None)
-        body = self._encode(tenant_id, batch)
+        body = encode_import(tenant_id, batch, self._prefixes)
         await self._request("POST", "/api/v1/import", content=body, ok=(200, 204))
         if self.flush_writes:
             await self.flush()
         self._samples_written += len(batch)
         return WriteResult(samples=len(batch), new_series=None)
-
-    def _encode(self, tenant_id: UUID, batch: SampleBatch) -> bytes:
-        """One JSON line per series of the batch: ``{"metric":…,"values":…,"timestamps":…}``."""
-        order = np.argsort(batch.series_index, kind="stable")
-        index = batch.series_index[order]
-        bounds = np.flatnonzero(np.diff(index)) + 1
-        starts = [0, *bounds.tolist()]
-        ends = [*bounds.tolist(), len(index)]
-        positions = index[starts].tolist()
-        values = batch.values[order]
-        # repr() is the shortest text that parses back to the same float64; VictoriaMetrics
-        # spells infinities Inf/-Inf (it drops lines with JSON's Infinity, silently).
-        if np.isinf(values).any():
-            value_text = [
-                ("Inf" if v > 0 else "-Inf") if math.isinf(v) else repr(v) for v in values.tolist()
-            ]
-        else:
-            value_text = list(map(repr, values.tolist()))
-        ts_text = list(map(str, batch.timestamps[order].tolist()))
-        prefixes = self._prefixes
-        if len(prefixes) > _PREFIX_CACHE:
-            prefixes.clear()
-        tenant = str(tenant_id)
-        parts: list[str] = []
-        for position, begin, end in zip(positions, starts, ends, strict=True):
-            key = batch.series[position]
-            prefix = prefixes.get((tenant_id, key))
-            if prefix is None:
-                metric = {METRIC_NAME_LABEL: key.name, TENANT_LABEL: tenant, **dict(key.labels)}
-                prefix = (
-                    '{"metric":'
-                    + json.dumps(metric, ensure_ascii=False, separators=(",", ":"))
-                    + ',"values":['
-                )
-                prefixes[(tenant_id, key)] = prefix
-            parts.append(prefix)
-            parts.append(",".join(value_text[begin:end]))
-            parts.append('],"timestamps":[')
-            parts.append(",".join(ts_text[begin:end]))
-            parts.append("]}\n")
-        return "".join(parts).encode()
 
     async def flush(self) -> None:
         await self._request("GET", "/internal/force_flush", ok=(200, 204))
@@ -233,17 +190,17 @@ class VictoriaMetricsStore:
             return []
         form = {
             "match[]": self._selector(tenant_id, matchers),
-            "start": _seconds(start_ms),
+            "start": seconds(start_ms),
             # One ms more: VictoriaMetrics misses samples at `end` when `end` is exactly a
             # UTC midnight and the range starts on an earlier day. Trimmed below.
-            "end": _seconds(end_ms + 1),
+            "end": seconds(end_ms + 1),
         }
         response = await self._request("POST", "/api/v1/export", data=form)
         merged: dict[SeriesKey, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         for line in response.text.splitlines():
             if not line:
                 continue
-            key, timestamps, values = _parse_export_line(line)
+            key, timestamps, values = parse_export_line(line)
             parts = merged.setdefault(key, ([], []))
             parts[0].append(timestamps)
             parts[1].append(values)
@@ -274,7 +231,7 @@ class VictoriaMetricsStore:
             **self._range(tenant_id, start_ms, end_ms),
         }
         data = await self._json("/api/v1/series", form)
-        keys = sorted(_key_of(metric) for metric in data)
+        keys = sorted(key_of(metric) for metric in data)
         return [key.metric() for key in keys]
 
     async def label_names(
@@ -323,12 +280,80 @@ class VictoriaMetricsStore:
         selector = self._selector(tenant_id, [])
         form = {
             "query": f"count(last_over_time({selector}[{int(window_ms)}ms]))",
-            "time": _seconds(now),
+            "time": seconds(now),
             "nocache": "1",
         }
         data = await self._json("/api/v1/query", form)
         result = data.get("result") or []
         return int(float(result[0]["value"][1])) if result else 0
+
+    # --- PromQL ------------------------------------------------------------------------------
+
+    async def query_instant(
+        self, tenant_id: UUID, query: str, time_ms: int, *, timeout_s: float
+    ) -> QueryData:
+        """VictoriaMetrics's own ``/api/v1/query``, the tenant enforced by ``extra_label``.
+
+        The query is first checked by our parser, so a query that is not PromQL is refused
+        with the same message on both stores.
+        """
+        form = {"query": query, "time": seconds(time_ms)}
+        return await self._query("/api/v1/query", tenant_id, query, form, timeout_s)
+
+    async def query_range(
+        self,
+        tenant_id: UUID,
+        query: str,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        *,
+        timeout_s: float,
+    ) -> QueryData:
+        form = {
+            "query": query,
+            "start": seconds(start_ms),
+            "end": seconds(end_ms),
+            "step": f"{step_ms}ms",
+            "nocache": "1",
+        }
+        return await self._query("/api/v1/query_range", tenant_id, query, form, timeout_s)
+
+    async def _query(
+        self, path: str, tenant_id: UUID, query: str, form: dict[str, str], timeout_s: float
+    ) -> QueryData:
+        promql.parse(query)
+        form = {
+            **form,
+            "timeout": f"{timeout_s}s",
+            "extra_label": f"{TENANT_LABEL}={tenant_id}",
+        }
+        # VictoriaMetrics stops at its `timeout`; the client waits a little longer for that
+        # answer, so a slow query is reported as a timeout, not as a failed request.
+        try:
+            response = await self._client.post(path, data=form, timeout=timeout_s + _QUERY_GRACE_S)
+        except httpx.TimeoutException:
+            raise QueryTimeout("query timed out in expression evaluation") from None
+        except httpx.HTTPError as exc:
+            raise StoreError(f"VictoriaMetrics {path} failed: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise StoreError(
+                f"VictoriaMetrics {path} answered {response.status_code}: {response.text[:500]}"
+            ) from None
+        if body.get("status") != "success":
+            message = str(body.get("error", "query failed"))
+            if body.get("errorType") == "timeout":
+                raise QueryTimeout(message)
+            raise PromQLError(message)
+        data: QueryData = body["data"]
+        result = data.get("result")
+        if isinstance(result, list):
+            for item in result:
+                if isinstance(item, dict):
+                    item.get("metric", {}).pop(TENANT_LABEL, None)
+        return data
 
     # --- retention ---------------------------------------------------------------------------
 
@@ -346,8 +371,8 @@ class VictoriaMetricsStore:
             "/api/v1/series",
             {
                 "match[]": tenant_selector,
-                "start": _seconds(_MIN_START_MS),
-                "end": _seconds(MAX_TIMESTAMP_MS),
+                "start": seconds(_MIN_START_MS),
+                "end": seconds(MAX_TIMESTAMP_MS),
             },
         )
         if not everything:
@@ -358,16 +383,16 @@ class VictoriaMetricsStore:
             "/api/v1/query",
             {
                 "query": f"last_over_time({tenant_selector}[{window}ms])",
-                "time": _seconds(at),
+                "time": seconds(at),
                 "nocache": "1",
             },
         )
-        alive_keys = {_key_of(item["metric"]) for item in alive.get("result") or []}
-        dead = [metric for metric in everything if _key_of(metric) not in alive_keys]
+        alive_keys = {key_of(item["metric"]) for item in alive.get("result") or []}
+        dead = [metric for metric in everything if key_of(metric) not in alive_keys]
         if not dead:
             return
         label_names = {name for metric in everything for name in metric}
-        selectors = [_exact_selector(metric, label_names) for metric in dead]
+        selectors = [exact_selector(metric, label_names) for metric in dead]
         for i in range(0, len(selectors), _DELETE_CHUNK):
             chunk = selectors[i : i + _DELETE_CHUNK]
             await self._request(
@@ -394,41 +419,6 @@ class VictoriaMetricsStore:
             write_transactions=self._write_calls,
             disk_bytes=None,
         )
-
-
-def _key_of(metric: dict[str, str]) -> SeriesKey:
-    labels = {k: v for k, v in metric.items() if k not in (METRIC_NAME_LABEL, TENANT_LABEL)}
-    return SeriesKey.of(metric.get(METRIC_NAME_LABEL, ""), labels)
-
-
-def _exact_selector(metric: dict[str, str], label_names: set[str]) -> str:
-    """A selector matching exactly this label set (other known labels must be absent)."""
-    matchers = [Matcher(name, MatchOp.eq, value) for name, value in sorted(metric.items())]
-    matchers += [Matcher(name, MatchOp.eq, "") for name in sorted(label_names - metric.keys())]
-    return format_selector(matchers)
-
-
-def _parse_export_line(line: str) -> tuple[SeriesKey, np.ndarray, np.ndarray]:
-    """Parse one ``/api/v1/export`` line.
-
-    Values may be ``+Inf``/``-Inf``, which is not JSON, so the values array is cut out and
-    parsed with :func:`float`; the metric part is ordinary JSON. ``"values":[`` cannot occur
-    unescaped inside a label value, so the last occurrence is the real one.
-    """
-    values_at = line.rfind('"values":[')
-    timestamps_at = line.rfind('],"timestamps":[')
-    if values_at < 0 or timestamps_at < values_at:
-        raise StoreError(f"unexpected VictoriaMetrics export line: {line[:200]}")
-    head = json.loads(line[:values_at].rstrip(",") + "}")
-    raw_values = line[values_at + len('"values":[') : timestamps_at]
-    raw_timestamps = line[timestamps_at + len('],"timestamps":[') : line.rfind("]")]
-    values = np.array([float(v) for v in raw_values.split(",")] if raw_values else [], np.float64)
-    timestamps = np.array(
-        [int(t) for t in raw_timestamps.split(",")] if raw_timestamps else [], np.int64
-    )
-    if len(values) != len(timestamps):
-        raise StoreError("VictoriaMetrics export line has unequal values and timestamps")
-    return _key_of(head["metric"]), timestamps, values
 
 
 if TYPE_CHECKING:

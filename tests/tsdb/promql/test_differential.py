@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
-from agentdeck.telemetry.query_service import format_value
 from agentdeck.tsdb import promql
 from agentdeck.tsdb.base import SampleBatch
 from agentdeck.tsdb.duckdb import DuckDBStore
 from agentdeck.tsdb.promql import Scalar, Vector
+from agentdeck.tsdb.promql.api import format_value
 from agentdeck.tsdb.victoriametrics import TENANT_LABEL, VictoriaMetricsStore
 
 T0 = 1_717_200_000_000  # 2024-06-01T00:00:00Z

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.alerts import service as alerts_service
+from agentdeck.alerting.alerts import lifecycle
 from agentdeck.alerting.alerts.fingerprint import fingerprint
 from agentdeck.alerting.alerts.schemas import PostableAlert
 from agentdeck.alerting.models import Alert, AlertEvent, AlertSource, AlertStatus, Severity
@@ -54,13 +54,6 @@ async def _resolved_by_hand(session: AsyncSession, alert: Alert) -> bool:
     return event is not None
 
 
-def _resolve(session: AsyncSession, alert: Alert, at: datetime, message: str) -> None:
-    alert.status = AlertStatus.resolved
-    alert.resolved_at = at
-    alert.ends_at = at
-    alerts_service.add_event(session, alert, "resolved", at=at, message=message)
-
-
 async def receive(
     session: AsyncSession,
     *,
@@ -89,7 +82,7 @@ async def receive(
         if latest is not None and latest.status is not AlertStatus.resolved:
             if ended:
                 assert item.endsAt is not None
-                _resolve(session, latest, item.endsAt, "resolved by the sender")
+                lifecycle.resolve(session, latest, at=item.endsAt, message="resolved by the sender")
                 changed.append((latest, "resolved"))
                 continue
             latest.annotations = dict(item.annotations)
@@ -102,51 +95,35 @@ async def receive(
             continue
         if ended:
             continue  # resolving something we never saw (or already resolved): nothing to do
-        previous = None
-        if latest is not None and await _resolved_by_hand(session, latest):
-            resolved_at = _aware(latest.resolved_at or now)
-            if now - resolved_at < timedelta(seconds=settings.manual_resolve_grace_seconds):
-                continue
-            previous = latest
-        alert = Alert(
-            id=uuid.uuid4(),
+        new = lifecycle.NewAlert(
             tenant_id=tenant_id,
-            rule_id=None,
-            rule_name=labels["alertname"][:200],
             source=AlertSource.external,
+            rule_name=labels["alertname"][:200],
             fingerprint=fp,
             labels=labels,
             annotations=dict(item.annotations),
             severity=severity_of(labels),
-            status=AlertStatus.active,
-            reason="firing",
-            starts_at=item.startsAt or now,
             ends_at=item.endsAt
             or now + timedelta(seconds=settings.external_resolve_timeout_seconds),
-            last_seen_at=now,
             generator_url=item.generatorURL,
         )
-        session.add(alert)
-        await session.flush()
-        alerts_service.add_event(
-            session, alert, "created", at=now, message="received through the Alertmanager API"
-        )
-        if previous is not None:
-            alerts_service.add_event(
+        created = "received through the Alertmanager API"
+        if latest is not None and await _resolved_by_hand(session, latest):
+            grace = timedelta(seconds=settings.manual_resolve_grace_seconds)
+            if not lifecycle.grace_passed(latest, now, grace):
+                continue
+            alert = await lifecycle.refire(
                 session,
-                previous,
-                "refired",
+                latest,
+                new,
                 at=now,
-                message="still firing after a manual resolve",
-                data={"new_alert_id": str(alert.id)},
+                created=created,
+                why="the sender still reported it after a manual resolve",
+                starts_at=item.startsAt,
             )
-            alerts_service.add_event(
-                session,
-                alert,
-                "refired",
-                at=now,
-                message="the sender still reported it after a manual resolve",
-                data={"previous_alert_id": str(previous.id)},
+        else:
+            alert = await lifecycle.raise_alert(
+                session, new, at=now, message=created, starts_at=item.startsAt
             )
         changed.append((alert, "created"))
     await session.flush()
@@ -170,6 +147,8 @@ async def expire(session: AsyncSession, *, now: datetime | None = None) -> list[
     )
     for alert in rows:
         assert alert.ends_at is not None
-        _resolve(session, alert, _aware(alert.ends_at), "not re-sent before its end time")
+        lifecycle.resolve(
+            session, alert, at=_aware(alert.ends_at), message="not re-sent before its end time"
+        )
     await session.flush()
     return rows

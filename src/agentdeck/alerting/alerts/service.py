@@ -1,5 +1,6 @@
-"""Alerts: list and read, acknowledge, unacknowledge, resolve, notes, timeline, bulk actions,
-and the writes the evaluator and the Alertmanager API share (raise, refresh, resolve).
+"""Alerts: list and read, acknowledge, unacknowledge, resolve, notes, timeline, bulk actions.
+Status changes go through :mod:`.lifecycle`, which the evaluator and the Alertmanager receiver
+share.
 
 Services flush; the caller commits, then calls :func:`publish` so the ``alerts`` channel only
 ever announces committed changes.
@@ -8,7 +9,7 @@ ever announces committed changes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.alerting.alerts import lifecycle
+from agentdeck.alerting.alerts.lifecycle import add_event
 from agentdeck.alerting.alerts.schemas import BulkAction, BulkItemResult, BulkResult
 from agentdeck.alerting.models import (
     Alert,
@@ -141,29 +144,6 @@ async def get_alert(session: AsyncSession, *, tenant_id: uuid.UUID, alert_id: uu
     return alert
 
 
-def add_event(
-    session: AsyncSession,
-    alert: Alert,
-    kind: str,
-    *,
-    at: datetime | None = None,
-    actor_id: uuid.UUID | None = None,
-    message: str = "",
-    data: Mapping[str, Any] | None = None,
-) -> AlertEvent:
-    event = AlertEvent(
-        tenant_id=alert.tenant_id,
-        alert_id=alert.id,
-        at=at or _now(),
-        kind=kind,
-        actor_id=actor_id,
-        message=message[:2000],
-        data=dict(data or {}),
-    )
-    session.add(event)
-    return event
-
-
 def _user_id(actor: Principal) -> uuid.UUID | None:
     """The users.id of the actor (API keys are not users; the timeline still names them)."""
     return actor.id if actor.kind == "user" else None
@@ -178,59 +158,82 @@ def _snapshot(alert: Alert) -> dict[str, Any]:
     }
 
 
+async def _change(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    action: str,
+    refuse: Callable[[Alert], DomainError | None],
+    apply: Callable[[Alert], None],
+) -> Alert:
+    """A person's change of the tenant's alert: refused (``refuse`` says why) or ``apply``-ed
+    and audited as ``alert.<action>``, before and after."""
+    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
+    refused = refuse(alert)
+    if refused is not None:
+        raise refused
+    before = _snapshot(alert)
+    apply(alert)
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"alert.{action}",
+        resource_type="alert",
+        resource_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+    )
+    await session.flush()
+    return alert
+
+
+def _refuse_acknowledge(alert: Alert) -> DomainError | None:
+    if alert.status is AlertStatus.resolved:
+        return conflict("a resolved alert cannot be acknowledged", kind="alert-resolved")
+    if alert.status is AlertStatus.acknowledged:
+        return conflict("the alert is already acknowledged", kind="alert-acknowledged")
+    return None
+
+
 async def acknowledge(
     session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, note: str | None
 ) -> Alert:
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is AlertStatus.resolved:
-        raise conflict("a resolved alert cannot be acknowledged", kind="alert-resolved")
-    if alert.status is AlertStatus.acknowledged:
-        raise conflict("the alert is already acknowledged", kind="alert-acknowledged")
-    before = _snapshot(alert)
-    alert.status = AlertStatus.acknowledged
-    alert.acknowledged_at = _now()
-    alert.acknowledged_by = _user_id(actor)
-    add_event(
-        session,
-        alert,
-        "acknowledged",
-        actor_id=actor.id,
-        message=note or "",
-        data={"by": actor.name, "note": note},
-    )
-    await audit.record(
+    def apply(alert: Alert) -> None:
+        lifecycle.acknowledge(
+            session,
+            alert,
+            at=_now(),
+            actor_id=actor.id,
+            user_id=_user_id(actor),
+            message=note or "",
+            data={"by": actor.name, "note": note},
+        )
+
+    return await _change(
         session,
         actor=actor,
-        action="alert.acknowledge",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
+        alert_id=alert_id,
+        action="acknowledge",
+        refuse=_refuse_acknowledge,
+        apply=apply,
     )
-    await session.flush()
-    return alert
 
 
 async def unacknowledge(session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is not AlertStatus.acknowledged:
-        raise conflict("only an acknowledged alert can be unacknowledged", kind="not-acknowledged")
-    before = _snapshot(alert)
-    alert.status = AlertStatus.active
-    alert.acknowledged_at = None
-    alert.acknowledged_by = None
-    add_event(session, alert, "unacknowledged", actor_id=actor.id, data={"by": actor.name})
-    await audit.record(
-        session,
-        actor=actor,
-        action="alert.unacknowledge",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
+    def refuse(alert: Alert) -> DomainError | None:
+        if alert.status is AlertStatus.acknowledged:
+            return None
+        return conflict("only an acknowledged alert can be unacknowledged", kind="not-acknowledged")
+
+    def apply(alert: Alert) -> None:
+        lifecycle.unacknowledge(
+            session, alert, at=_now(), actor_id=actor.id, data={"by": actor.name}
+        )
+
+    return await _change(
+        session, actor=actor, alert_id=alert_id, action="unacknowledge", refuse=refuse, apply=apply
     )
-    await session.flush()
-    return alert
 
 
 async def resolve(
@@ -238,36 +241,27 @@ async def resolve(
 ) -> Alert:
     """Resolve by hand. If the condition still holds after the manual-resolve grace, the
     evaluator (or the next Alertmanager push) raises a new alert linked to this one."""
-    alert = await get_alert(session, tenant_id=actor.tenant_id, alert_id=alert_id)
-    if alert.status is AlertStatus.resolved:
-        raise conflict("the alert is already resolved", kind="alert-resolved")
-    before = _snapshot(alert)
-    now = _now()
-    alert.status = AlertStatus.resolved
-    alert.resolved_at = now
-    alert.ends_at = now
-    alert.resolved_by = _user_id(actor)
-    alert.resolution_note = note
-    add_event(
-        session,
-        alert,
-        "resolved",
-        at=now,
-        actor_id=actor.id,
-        message=note or "",
-        data={"by": actor.name, "manual": True, "note": note},
+
+    def refuse(alert: Alert) -> DomainError | None:
+        if alert.status is AlertStatus.resolved:
+            return conflict("the alert is already resolved", kind="alert-resolved")
+        return None
+
+    def apply(alert: Alert) -> None:
+        alert.resolved_by = _user_id(actor)
+        alert.resolution_note = note
+        lifecycle.resolve(
+            session,
+            alert,
+            at=_now(),
+            actor_id=actor.id,
+            message=note or "",
+            data={"by": actor.name, "manual": True, "note": note},
+        )
+
+    return await _change(
+        session, actor=actor, alert_id=alert_id, action="resolve", refuse=refuse, apply=apply
     )
-    await audit.record(
-        session,
-        actor=actor,
-        action="alert.resolve",
-        resource_type="alert",
-        resource_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
-    )
-    await session.flush()
-    return alert
 
 
 async def add_note(

@@ -21,7 +21,7 @@ from agentdeck.alerting.routing.tree import ResolvedRoute
 from agentdeck.notify.outbox import enqueue
 
 if TYPE_CHECKING:
-    from agentdeck.alerting.dispatch.dispatcher import TenantContext
+    from agentdeck.alerting.dispatch.context import TenantContext
     from agentdeck.alerting.dispatch.models import AlertDispatch
 
 

@@ -91,6 +91,9 @@ def snapshot(p: EscalationPolicy) -> dict[str, Any]:
     return {"name": p.name, "description": p.description, "levels": p.levels, "enabled": p.enabled}
 
 
+POLICIES = crud.Named(EscalationPolicy, what="escalation policy", kind=KIND, snapshot=snapshot)
+
+
 async def _ensure_receivers(
     session: AsyncSession, tenant_id: uuid.UUID, levels: list[EscalationLevel]
 ) -> None:
@@ -123,9 +126,7 @@ def _levels_json(levels: list[EscalationLevel]) -> list[Any]:
 async def get_policy(
     session: AsyncSession, *, tenant_id: uuid.UUID, policy_id: uuid.UUID
 ) -> EscalationPolicy:
-    return await crud.get_owned(
-        session, EscalationPolicy, tenant_id=tenant_id, ident=policy_id, what="escalation policy"
-    )
+    return await POLICIES.get(session, tenant_id=tenant_id, ident=policy_id)
 
 
 async def list_policies(
@@ -137,9 +138,8 @@ async def list_policies(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[EscalationPolicy], str | None]:
-    return await crud.list_by_name(
+    return await POLICIES.page(
         session,
-        EscalationPolicy,
         tenant_id=tenant_id,
         q=q,
         where=[] if enabled is None else [EscalationPolicy.enabled == enabled],
@@ -148,23 +148,10 @@ async def list_policies(
     )
 
 
-async def _name_free(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
-) -> None:
-    await crud.ensure_name_free(
-        session,
-        EscalationPolicy,
-        tenant_id=tenant_id,
-        name=name,
-        except_id=except_id,
-        taken=f"an escalation policy named {name!r} already exists",
-    )
-
-
 async def create_policy(
     session: AsyncSession, *, actor: Principal, data: EscalationPolicyCreate
 ) -> EscalationPolicy:
-    await _name_free(session, actor.tenant_id, data.name)
+    await POLICIES.ensure_name_free(session, tenant_id=actor.tenant_id, name=data.name)
     await _ensure_receivers(session, actor.tenant_id, data.levels)
     row = EscalationPolicy(
         tenant_id=actor.tenant_id,
@@ -173,7 +160,7 @@ async def create_policy(
         levels=_levels_json(data.levels),
         enabled=data.enabled,
     )
-    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    return await POLICIES.insert(session, actor=actor, row=row)
 
 
 async def update_policy(
@@ -186,7 +173,9 @@ async def update_policy(
     row = await get_policy(session, tenant_id=actor.tenant_id, policy_id=policy_id)
     before = snapshot(row)
     if data.name is not None and data.name != row.name:
-        await _name_free(session, actor.tenant_id, data.name, row.id)
+        await POLICIES.ensure_name_free(
+            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
+        )
         row.name = data.name
     if data.description is not None:
         row.description = data.description
@@ -195,9 +184,7 @@ async def update_policy(
         row.levels = _levels_json(data.levels)
     if data.enabled is not None:
         row.enabled = data.enabled
-    return await crud.save(
-        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
-    )
+    return await POLICIES.save(session, actor=actor, row=row, before=before)
 
 
 async def delete_policy(
@@ -208,7 +195,7 @@ async def delete_policy(
         raise conflict(
             f"escalation policy {row.name!r} is still named by the routing tree", kind="in-use"
         )
-    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    await POLICIES.remove(session, actor=actor, row=row)
 
 
 def levels_due(levels: list[Any], unacknowledged_seconds: float) -> int:

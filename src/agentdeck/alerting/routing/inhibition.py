@@ -95,12 +95,13 @@ def snapshot(r: InhibitionRule) -> dict[str, Any]:
     }
 
 
+RULES = crud.Named(InhibitionRule, what="inhibition rule", kind=KIND, snapshot=snapshot)
+
+
 async def get_rule(
     session: AsyncSession, *, tenant_id: uuid.UUID, rule_id: uuid.UUID
 ) -> InhibitionRule:
-    return await crud.get_owned(
-        session, InhibitionRule, tenant_id=tenant_id, ident=rule_id, what="inhibition rule"
-    )
+    return await RULES.get(session, tenant_id=tenant_id, ident=rule_id)
 
 
 async def list_rules(
@@ -112,9 +113,8 @@ async def list_rules(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[InhibitionRule], str | None]:
-    return await crud.list_by_name(
+    return await RULES.page(
         session,
-        InhibitionRule,
         tenant_id=tenant_id,
         q=q,
         where=[] if enabled is None else [InhibitionRule.enabled == enabled],
@@ -123,23 +123,10 @@ async def list_rules(
     )
 
 
-async def _name_free(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
-) -> None:
-    await crud.ensure_name_free(
-        session,
-        InhibitionRule,
-        tenant_id=tenant_id,
-        name=name,
-        except_id=except_id,
-        taken=f"an inhibition rule named {name!r} already exists",
-    )
-
-
 async def create_rule(
     session: AsyncSession, *, actor: Principal, data: InhibitionRuleCreate
 ) -> InhibitionRule:
-    await _name_free(session, actor.tenant_id, data.name)
+    await RULES.ensure_name_free(session, tenant_id=actor.tenant_id, name=data.name)
     row = InhibitionRule(
         tenant_id=actor.tenant_id,
         name=data.name,
@@ -148,7 +135,7 @@ async def create_rule(
         equal=list(data.equal),
         enabled=data.enabled,
     )
-    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    return await RULES.insert(session, actor=actor, row=row)
 
 
 async def update_rule(
@@ -157,7 +144,9 @@ async def update_rule(
     row = await get_rule(session, tenant_id=actor.tenant_id, rule_id=rule_id)
     before = snapshot(row)
     if data.name is not None and data.name != row.name:
-        await _name_free(session, actor.tenant_id, data.name, row.id)
+        await RULES.ensure_name_free(
+            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
+        )
         row.name = data.name
     if data.source_matchers is not None:
         row.source_matchers = [m.model_dump() for m in data.source_matchers]
@@ -167,14 +156,12 @@ async def update_rule(
         row.equal = list(data.equal)
     if data.enabled is not None:
         row.enabled = data.enabled
-    return await crud.save(
-        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
-    )
+    return await RULES.save(session, actor=actor, row=row, before=before)
 
 
 async def delete_rule(session: AsyncSession, *, actor: Principal, rule_id: uuid.UUID) -> None:
     row = await get_rule(session, tenant_id=actor.tenant_id, rule_id=rule_id)
-    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    await RULES.remove(session, actor=actor, row=row)
 
 
 # --- evaluation -----------------------------------------------------------------------------

@@ -96,12 +96,13 @@ def snapshot(r: Receiver) -> dict[str, Any]:
     return {"name": r.name, "description": r.description, "channel_ids": r.channel_ids}
 
 
+RECEIVERS = crud.Named(Receiver, what="receiver", kind=KIND, snapshot=snapshot)
+
+
 async def get_receiver(
     session: AsyncSession, *, tenant_id: uuid.UUID, receiver_id: uuid.UUID
 ) -> Receiver:
-    return await crud.get_owned(
-        session, Receiver, tenant_id=tenant_id, ident=receiver_id, what="receiver"
-    )
+    return await RECEIVERS.get(session, tenant_id=tenant_id, ident=receiver_id)
 
 
 async def list_receivers(
@@ -120,28 +121,15 @@ async def list_receivers(
         def keep(r: Receiver) -> bool:
             return wanted in {str(c) for c in r.channel_ids}
 
-    return await crud.list_by_name(
-        session, Receiver, tenant_id=tenant_id, q=q, keep=keep, limit=limit, cursor=cursor
-    )
-
-
-async def _name_free(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
-) -> None:
-    await crud.ensure_name_free(
-        session,
-        Receiver,
-        tenant_id=tenant_id,
-        name=name,
-        except_id=except_id,
-        taken=f"a receiver named {name!r} already exists",
+    return await RECEIVERS.page(
+        session, tenant_id=tenant_id, q=q, keep=keep, limit=limit, cursor=cursor
     )
 
 
 async def create_receiver(
     session: AsyncSession, *, actor: Principal, data: ReceiverCreate
 ) -> Receiver:
-    await _name_free(session, actor.tenant_id, data.name)
+    await RECEIVERS.ensure_name_free(session, tenant_id=actor.tenant_id, name=data.name)
     await ensure_channels(
         session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
     )
@@ -151,7 +139,7 @@ async def create_receiver(
         description=data.description,
         channel_ids=[str(c) for c in dict.fromkeys(data.channel_ids)],
     )
-    return await crud.insert(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    return await RECEIVERS.insert(session, actor=actor, row=row)
 
 
 async def update_receiver(
@@ -160,7 +148,9 @@ async def update_receiver(
     row = await get_receiver(session, tenant_id=actor.tenant_id, receiver_id=receiver_id)
     before = snapshot(row)
     if data.name is not None and data.name != row.name:
-        await _name_free(session, actor.tenant_id, data.name, row.id)
+        await RECEIVERS.ensure_name_free(
+            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
+        )
         row.name = data.name
     if data.description is not None:
         row.description = data.description
@@ -169,9 +159,7 @@ async def update_receiver(
             session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
         )
         row.channel_ids = [str(c) for c in dict.fromkeys(data.channel_ids)]
-    return await crud.save(
-        session, actor=actor, row=row, kind=KIND, before=before, snapshot=snapshot
-    )
+    return await RECEIVERS.save(session, actor=actor, row=row, before=before)
 
 
 async def delete_receiver(
@@ -183,4 +171,4 @@ async def delete_receiver(
         raise conflict(
             f"receiver {row.name!r} is still used by: {', '.join(in_use)}", kind="in-use"
         )
-    await crud.remove(session, actor=actor, row=row, kind=KIND, snapshot=snapshot)
+    await RECEIVERS.remove(session, actor=actor, row=row)

@@ -2,7 +2,7 @@
 
 One evaluation of a rule at time ``at``:
 
-1. run the rule's PromQL as an instant query at ``at`` through the telemetry query service
+1. run the rule's PromQL as an instant query at ``at`` through the query service
    (our engine on the embedded store, VictoriaMetrics' API on the scale-out one);
 2. each returned series is a series whose condition holds; its alert labels are the series
    labels (without ``__name__``), then the rule's labels, then ``alertname`` (and ``severity``
@@ -10,7 +10,8 @@ One evaluation of a rule at time ``at``:
 3. every series known from earlier evaluations (``alert_rule_states``) that is absent sees a
    false condition, or *hold* when the query failed; the rule-level series (no labels of its
    own) sees the rule's ``no_data_state`` when nothing came back (:mod:`.state`);
-4. the state machine's events become alert writes: ``fired``/``nodata``/``error`` raise an
+4. the state machine's events become alert writes (through
+   :mod:`~agentdeck.alerting.alerts.lifecycle`): ``fired``/``nodata``/``error`` raise an
    alert (annotations rendered from the rule's templates), ``resolved`` resolves it, a series
    still firing refreshes its alert's value, and a series whose alert was resolved by hand
    raises a new alert (linked on both timelines) once the manual-resolve grace has passed;
@@ -32,7 +33,7 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting.alerts import am_service
+from agentdeck.alerting.alerts import am_service, lifecycle
 from agentdeck.alerting.alerts import service as alerts_service
 from agentdeck.alerting.alerts.fingerprint import fingerprint
 from agentdeck.alerting.alerts.state import (
@@ -57,8 +58,8 @@ from agentdeck.alerting.rules.compile import condition_of
 from agentdeck.alerting.rules.templates import render_annotations
 from agentdeck.bus.base import Bus
 from agentdeck.loops.base import Loop
+from agentdeck.query import service as query_service
 from agentdeck.settings import AlertingSettings, Settings
-from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)
@@ -169,15 +170,12 @@ def _observations(
     return seen
 
 
-async def _raise(
-    session: AsyncSession, rule: AlertRule, obs: _Seen, fp: str, at: datetime, reason: str
-) -> Alert:
-    alert = Alert(
-        id=uuid.uuid4(),
+def _new_alert(rule: AlertRule, obs: _Seen, fp: str, reason: str) -> lifecycle.NewAlert:
+    return lifecycle.NewAlert(
         tenant_id=rule.tenant_id,
+        source=AlertSource.rule,
         rule_id=rule.id,
         rule_name=rule.name,
-        source=AlertSource.rule,
         fingerprint=fp,
         labels=obs.labels,
         annotations=render_annotations(
@@ -186,23 +184,136 @@ async def _raise(
             value=obs.value,
         ),
         severity=rule.severity,
-        status=AlertStatus.active,
         reason=reason,
         value=obs.value,
-        starts_at=at,
-        last_seen_at=at,
+        data={"value": obs.value},
     )
-    session.add(alert)
-    await session.flush()
-    message = {
-        "firing": "condition met",
-        "nodata": "no data for the rule's expression",
-        "error": "the rule's evaluation failed",
-    }[reason]
-    alerts_service.add_event(
-        session, alert, "created", at=at, message=message, data={"value": obs.value}
-    )
-    return alert
+
+
+_CREATED = {
+    "firing": "condition met",
+    "nodata": "no data for the rule's expression",
+    "error": "the rule's evaluation failed",
+}
+
+
+@dataclass(slots=True)
+class _Evaluation:
+    """One rule evaluated at ``at``: what every series' step writes, through the lifecycle."""
+
+    session: AsyncSession
+    rule: AlertRule
+    at: datetime
+    timing: Timing
+    grace: timedelta
+    outcome: Outcome
+
+    async def raise_alert(self, obs: _Seen, fp: str, reason: str) -> Alert:
+        new = _new_alert(self.rule, obs, fp, reason)
+        alert = await lifecycle.raise_alert(self.session, new, at=self.at, message=_CREATED[reason])
+        self.outcome.changed.append((alert, "created"))
+        return alert
+
+    async def advance(
+        self, fp: str, obs: _Seen, row: AlertRuleState | None, alert: Alert | None
+    ) -> None:
+        """Step the series' state machine, write what its events mean, save its state."""
+        result = step(
+            _memory(row) if row else None,
+            obs.condition,
+            at=self.at,
+            timing=self.timing,
+            value=obs.value,
+        )
+        alert = await self._apply_events(result.events, obs, fp, alert)
+        memory = result.memory
+        if memory is not None and memory.phase in (Phase.firing, Phase.nodata, Phase.error):
+            alert = await self._keep_alert(memory, obs, fp, alert)
+        await _save_state(self.session, self.rule, fp, row, memory, obs, alert)
+
+    async def _apply_events(
+        self, events: Sequence[Event], obs: _Seen, fp: str, alert: Alert | None
+    ) -> Alert | None:
+        """``resolved`` resolves the series' alert; ``fired``/``nodata``/``error`` raise one."""
+        for event in events:
+            if event is Event.resolved and alert is not None:
+                if alert.status is not AlertStatus.resolved:
+                    lifecycle.resolve(self.session, alert, at=self.at, message="condition cleared")
+                    self.outcome.changed.append((alert, "resolved"))
+                alert = None
+            elif event in _RAISE_EVENTS:
+                reason = obs.reason if event is Event.fired else _RAISE_EVENTS[event]
+                alert = await self.raise_alert(obs, fp, reason)
+        return alert
+
+    async def _keep_alert(self, memory: Memory, obs: _Seen, fp: str, alert: Alert | None) -> Alert:
+        """A series still raised keeps an alert: raised again when its row is gone, raised
+        anew (linked) when it was resolved by hand over the grace ago, refreshed otherwise."""
+        if alert is None:  # raised earlier but the alert row is gone: raise again
+            reason = obs.reason if memory.phase is Phase.firing else memory.phase.value
+            return await self.raise_alert(obs, fp, reason)
+        if alert.status is AlertStatus.resolved:
+            if obs.condition is not Condition.hold and lifecycle.grace_passed(
+                alert, self.at, self.grace
+            ):
+                previous = alert
+                alert = await lifecycle.refire(
+                    self.session,
+                    previous,
+                    _new_alert(self.rule, obs, fp, previous.reason),
+                    at=self.at,
+                    created=_CREATED[previous.reason],
+                    why="the condition still held after a manual resolve",
+                )
+                self.outcome.changed.append((alert, "created"))
+        elif obs.condition is Condition.true and memory.phase is Phase.firing:
+            if alert.value != obs.value:
+                alert.value = obs.value
+                self.outcome.changed.append((alert, "updated"))
+            alert.last_seen_at = self.at
+        return alert
+
+
+async def _query(
+    store: Store, rule: AlertRule, at: datetime, settings: AlertingSettings, outcome: Outcome
+) -> tuple[list[tuple[dict[str, str], float]] | None, bool]:
+    """The series the rule returns (None when the query failed: the rule's error) and
+    whether an empty answer only means that nothing breached the threshold."""
+    timeout = settings.evaluation_timeout_seconds
+    series: list[tuple[dict[str, str], float]] | None
+    try:
+        series = await query_rule(store, rule, at, timeout)
+    except Exception as exc:  # any failure of the query is the rule's error, not the loop's
+        series = None
+        outcome.error = str(exc) or type(exc).__name__
+    outcome.series = len(series or [])
+    has_data = False
+    if series == [] and rule.no_data_state is not NoDataState.ok:
+        has_data = await _has_data(store, rule, at, timeout)
+    return series, has_data
+
+
+async def _known_series(
+    session: AsyncSession, rule: AlertRule, states: Sequence[AlertRuleState] | None
+) -> tuple[dict[str, AlertRuleState], dict[uuid.UUID, Alert]]:
+    """The rule's series from earlier evaluations, by fingerprint, and their alerts."""
+    if states is None:
+        states = (
+            await session.scalars(select(AlertRuleState).where(AlertRuleState.rule_id == rule.id))
+        ).all()
+    rows = {row.fingerprint: row for row in states}
+    alert_ids = [row.alert_id for row in rows.values() if row.alert_id is not None]
+    if not alert_ids:
+        return rows, {}
+    found = await session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))
+    return rows, {alert.id: alert for alert in found}
+
+
+def _record_health(rule: AlertRule, outcome: Outcome, at: datetime, started: float) -> None:
+    rule.health = "error" if outcome.error else "ok"
+    rule.last_error = outcome.error[:2000] if outcome.error else None
+    rule.last_evaluated_at = at
+    rule.last_evaluation_ms = (time.perf_counter() - started) * 1000
 
 
 async def evaluate_rule(
@@ -218,93 +329,23 @@ async def evaluate_rule(
 
     ``states``: the rule's ``alert_rule_states`` rows when the caller loaded them already
     (the loop loads a batch of rules' rows in one query); None reads them here."""
-    outcome = Outcome(rule_id=rule.id)
     started = time.perf_counter()
-    series: list[tuple[dict[str, str], float]] | None
-    try:
-        series = await query_rule(store, rule, at, settings.evaluation_timeout_seconds)
-    except Exception as exc:  # any failure of the query is the rule's error, not the loop's
-        series = None
-        outcome.error = str(exc) or type(exc).__name__
-    outcome.series = len(series or [])
-    has_data = False
-    if series == [] and rule.no_data_state is not NoDataState.ok:
-        has_data = await _has_data(store, rule, at, settings.evaluation_timeout_seconds)
-
-    if states is None:
-        states = (
-            await session.scalars(select(AlertRuleState).where(AlertRuleState.rule_id == rule.id))
-        ).all()
-    rows = {row.fingerprint: row for row in states}
-    alert_ids = [row.alert_id for row in rows.values() if row.alert_id is not None]
-    alerts = (
-        {a.id: a for a in await session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
-        if alert_ids
-        else {}
+    outcome = Outcome(rule_id=rule.id)
+    series, has_data = await _query(store, rule, at, settings, outcome)
+    rows, alerts = await _known_series(session, rule, states)
+    evaluation = _Evaluation(
+        session,
+        rule,
+        at,
+        Timing(rule.for_seconds, rule.keep_firing_for_seconds),
+        timedelta(seconds=settings.manual_resolve_grace_seconds),
+        outcome,
     )
-    timing = Timing(rule.for_seconds, rule.keep_firing_for_seconds)
-    grace = timedelta(seconds=settings.manual_resolve_grace_seconds)
-
     for fp, obs in _observations(rule, rows, series, has_data).items():
         row = rows.get(fp)
-        result = step(
-            _memory(row) if row else None, obs.condition, at=at, timing=timing, value=obs.value
-        )
         alert = alerts.get(row.alert_id) if row and row.alert_id else None
-        for event in result.events:
-            if event is Event.resolved and alert is not None:
-                if alert.status is not AlertStatus.resolved:
-                    alert.status = AlertStatus.resolved
-                    alert.resolved_at = at
-                    alert.ends_at = at
-                    alerts_service.add_event(
-                        session, alert, "resolved", at=at, message="condition cleared"
-                    )
-                    outcome.changed.append((alert, "resolved"))
-                alert = None
-            elif event in _RAISE_EVENTS:
-                reason = obs.reason if event is Event.fired else _RAISE_EVENTS[event]
-                alert = await _raise(session, rule, obs, fp, at, reason)
-                outcome.changed.append((alert, "created"))
-        memory = result.memory
-        if memory is not None and memory.phase in (Phase.firing, Phase.nodata, Phase.error):
-            if alert is None:  # raised earlier but the alert row is gone: raise again
-                reason = obs.reason if memory.phase is Phase.firing else memory.phase.value
-                alert = await _raise(session, rule, obs, fp, at, reason)
-                outcome.changed.append((alert, "created"))
-            elif alert.status is AlertStatus.resolved:
-                resolved_at = _aware(alert.resolved_at) or at
-                if obs.condition is not Condition.hold and at - resolved_at >= grace:
-                    previous = alert
-                    alert = await _raise(session, rule, obs, fp, at, previous.reason)
-                    alerts_service.add_event(
-                        session,
-                        previous,
-                        "refired",
-                        at=at,
-                        message="still firing after a manual resolve",
-                        data={"new_alert_id": str(alert.id)},
-                    )
-                    alerts_service.add_event(
-                        session,
-                        alert,
-                        "refired",
-                        at=at,
-                        message="the condition still held after a manual resolve",
-                        data={"previous_alert_id": str(previous.id)},
-                    )
-                    outcome.changed.append((alert, "created"))
-            elif obs.condition is Condition.true and memory.phase is Phase.firing:
-                if alert.value != obs.value:
-                    alert.value = obs.value
-                    outcome.changed.append((alert, "updated"))
-                alert.last_seen_at = at
-        await _save_state(session, rule, fp, row, memory, obs, alert)
-
-    rule.health = "error" if outcome.error else "ok"
-    rule.last_error = outcome.error[:2000] if outcome.error else None
-    rule.last_evaluated_at = at
-    rule.last_evaluation_ms = (time.perf_counter() - started) * 1000
+        await evaluation.advance(fp, obs, row, alert)
+    _record_health(rule, outcome, at, started)
     return outcome
 
 

@@ -36,9 +36,9 @@ from agentdeck.fleet.events import publish_agent
 from agentdeck.fleet.models import Workload
 from agentdeck.identity.service import system_principal
 from agentdeck.loops.base import Loop
+from agentdeck.query import service as query_service
 from agentdeck.realtime.publish import spawn
 from agentdeck.settings import AutoscalerSettings
-from agentdeck.telemetry import query_service
 from agentdeck.tsdb.base import Store
 
 log = structlog.get_logger(__name__)

@@ -10,6 +10,7 @@ from agentdeck.tsdb.promql.engine import LOOKBACK_MS, MAX_POINTS, Evaluation, pa
 from agentdeck.tsdb.promql.values import (
     PromQLError,
     PromQLUnsupported,
+    QueryTimeout,
     Scalar,
     String,
     Value,
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_POINTS",
     "PromQLError",
     "PromQLUnsupported",
+    "QueryTimeout",
     "Scalar",
     "String",
     "Value",

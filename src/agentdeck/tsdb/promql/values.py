@@ -34,6 +34,10 @@ class PromQLUnsupported(PromQLError):
     """The query uses a construct outside the supported subset (the message names it)."""
 
 
+class QueryTimeout(PromQLError):
+    """The query ran past its timeout."""
+
+
 @dataclass(slots=True)
 class Scalar:
     values: F64  # (steps,)

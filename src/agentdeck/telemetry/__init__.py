@@ -1,1 +1,0 @@
-"""Telemetry ingest: JSON batches, per-agent reports, OTLP/HTTP, remote write, scraping."""
