@@ -67,14 +67,3 @@ def test_theme_choice_is_remembered(new_page: NewPage) -> None:
     page.get_by_role("button", name="System").click()
     expect(html).not_to_have_attribute("data-theme", re.compile(".*"))
     assert page.evaluate("() => localStorage.getItem('agentdeck.theme')") is None
-
-
-@pytest.mark.parametrize("path", ["/deployments"])
-def test_sections_to_come_say_what_will_be_there(new_page: NewPage, path: str) -> None:
-    page = new_page()
-    login(page, VIEWER)
-    page.goto(path)
-    expect(page.get_by_text("This part of agentdeck is not built yet")).to_be_visible()
-    expect(page.get_by_role("link", name="API reference").first).to_have_attribute("href", "/docs")
-    expect(page.locator(".empty li").first).to_be_visible()
-    shoot(page, f"14-section-{path.strip('/')}")
