@@ -35,6 +35,7 @@ from agentdeck.logstore.base import LogStore
 from agentdeck.ratelimit import LimitClass
 from agentdeck.secret_key import secret_key
 from agentdeck.server.errors import ProblemError
+from agentdeck.server.proxies import trusted_proxies
 from agentdeck.server.state import AppState
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Store
@@ -312,25 +313,23 @@ Developer = Annotated[Principal, Depends(requires(Role.developer))]
 Admin = Annotated[Principal, Depends(requires(Role.admin))]
 
 
-def client_ip(request: Request, trusted_proxies: list[str]) -> str | None:
+def client_ip(request: Request, trusted: list[str]) -> str | None:
+    """The client's address (behind trusted proxies, see ``server.proxies``)."""
     peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in trusted_proxies:
-        return forwarded.split(",")[0].strip()
-    return peer
+    return trusted_proxies(tuple(trusted)).client(peer, request.headers.get("x-forwarded-for"))
 
 
-def reached_over_https(request: Request, trusted_proxies: list[str]) -> bool:
+def reached_over_https(request: Request, trusted: list[str]) -> bool:
     """Whether the client reached the server over HTTPS: the request's own scheme (which an
     ASGI server applying proxy headers has set already), or the ``X-Forwarded-Proto`` of a
     trusted proxy that terminated TLS in front of it."""
     if request.url.scheme in ("https", "wss"):
         return True
     peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-proto")
-    if forwarded and peer in trusted_proxies:
-        return forwarded.split(",")[0].strip().lower() == "https"
-    return False
+    proto = trusted_proxies(tuple(trusted)).forwarded_value(
+        peer, request.headers.get("x-forwarded-proto")
+    )
+    return proto is not None and proto.lower() == "https"
 
 
 def parse_uuid(value: str, field: str = "id") -> uuid.UUID:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentdeck.context import RequestContext, reset_request_context, set_request_context
 from agentdeck.server.errors import problem_response
 from agentdeck.server.metrics import ServerMetrics
+from agentdeck.server.proxies import TrustedProxies
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -78,7 +79,7 @@ class RequestMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.trusted_proxies = trusted_proxies
+        self.trusted_proxies = TrustedProxies(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,10 +89,9 @@ class RequestMiddleware:
         incoming = headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         client = scope.get("client")
-        ip = client[0] if client else None
-        forwarded = headers.get("x-forwarded-for")
-        if forwarded and ip in self.trusted_proxies:
-            ip = forwarded.split(",")[0].strip()
+        ip = self.trusted_proxies.client(
+            client[0] if client else None, headers.get("x-forwarded-for")
+        )
         token = set_request_context(
             RequestContext(request_id=request_id, ip=ip, user_agent=headers.get("user-agent"))
         )
