@@ -8,6 +8,8 @@ need=()
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
@@ -21,6 +23,14 @@ if [ ${#need[@]} -gt 0 ]; then
   if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 \
     && [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus.service >&2 || true
+  fi
+  # The deployment tests run nginx -t (and the scale-out tests their own nginx); not the service.
+  if [[ " ${need[*]} " == *" nginx-light "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now nginx.service >&2 || true
+    else
+      nginx -s quit >/dev/null 2>&1 || true
+    fi
   fi
   # The log store tests start their own ClickHouse from a scratch config; not the service.
   if [[ " ${need[*]} " == *" clickhouse-server "* ]] && command -v systemctl >/dev/null 2>&1 \
