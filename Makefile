@@ -9,12 +9,13 @@ WEB_STAMP := web/node_modules/.package-lock.json
 STATIC := src/agentdeck/server/static/index.html
 PY_DIRS := $(wildcard src sdk tests bench scripts)
 
-.PHONY: help venv ui run test lint types test-python test-sqlite test-postgresql test-web e2e test-deps bench docs-config clean
+.PHONY: help venv ui run test lint types test-python test-sqlite test-postgresql test-web e2e test-deps bench fuzz docs-config clean
 
 help:
 	@echo "make run    install, build the UI, migrate and serve the demo on http://127.0.0.1:8000"
 	@echo "make test   lint, types, unit + integration tests on SQLite and PostgreSQL, web tests, e2e"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make fuzz   a long API fuzzing run (schemathesis, every phase and role)"
 
 venv: .venv/.synced
 .venv/.synced: pyproject.toml sdk/pyproject.toml uv.lock
@@ -68,6 +69,10 @@ docs-config: venv
 
 bench: venv
 	$(UV) run --frozen python -m bench
+
+# A long schemathesis run (every phase, every role) against a real server: not part of `make test`.
+fuzz: venv
+	$(UV) run --frozen python -m bench fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf .venv web/node_modules src/agentdeck/server/static test-results .pytest_cache .mypy_cache

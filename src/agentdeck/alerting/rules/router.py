@@ -150,9 +150,29 @@ async def import_alert_rules(
     return result
 
 
+#: The rule file's shape (a YAML document; clients that parse YAML, as schemathesis does, check
+#: the parsed document against this).
+_RULE_FILE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["groups"],
+    "properties": {
+        "groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "rules"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "interval": {"type": "string"},
+                    "rules": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        }
+    },
+}
 _YAML: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"application/yaml": {"schema": {"type": "string"}}},
+        "content": {"application/yaml": {"schema": _RULE_FILE_SCHEMA}},
         "description": "A Prometheus rule file.",
     }
 }
