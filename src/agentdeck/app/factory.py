@@ -409,6 +409,7 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.alerting.routing.router import router as routing_router
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router
+    from agentdeck.app.backup_router import router as backup_router
     from agentdeck.audit.router import router as audit_router
     from agentdeck.fleet.autoscaler.router import router as autoscaler_router
     from agentdeck.fleet.deployments.router import router as deployments_router
@@ -430,6 +431,7 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(overview_router)  # first: the live view's one static path, polled hard
     app.include_router(ops_router)
+    app.include_router(backup_router)
     app.include_router(identity_router)
     app.include_router(realtime_router)
     app.include_router(agents_router)

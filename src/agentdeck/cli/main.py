@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from agentdeck.cli.agent import agent_app
+from agentdeck.cli.backup import backup_cmd, restore_cmd
 from agentdeck.cli.logs import logs_app
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(agent_app, name="agent")
 app.add_typer(logs_app, name="logs")
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
 
 
 @app.command()

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -586,6 +587,16 @@ class DuckDBLogStore:
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the file (DuckDB also does this by itself)."""
         await self._run_writer(lambda: self._db.execute("CHECKPOINT"))
+
+    async def snapshot(self, dest: Path) -> None:
+        """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
+        copy on the writer thread, so writes wait for it and reads go on."""
+
+        def copy() -> None:
+            self._db.execute("CHECKPOINT")
+            shutil.copyfile(self.path, dest)
+
+        await self._run_writer(copy)
 
     def disk_bytes(self) -> int:
         """The size of the database file and its write-ahead log."""

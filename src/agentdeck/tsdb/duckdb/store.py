@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -175,6 +177,16 @@ class DuckDBStore(Writes, Reads, Retention):
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (DuckDB also does this itself)."""
         await self._run_writer(lambda: self._db.execute("CHECKPOINT"))
+
+    async def snapshot(self, dest: Path) -> None:
+        """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
+        copy on the writer thread, so writes wait for it and reads go on."""
+
+        def copy() -> None:
+            self._db.execute("CHECKPOINT")
+            shutil.copyfile(self.path, dest)
+
+        await self._run_writer(copy)
 
 
 if TYPE_CHECKING:
