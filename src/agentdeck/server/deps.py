@@ -54,6 +54,8 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
     ("GET", "/api/v1/info"),
     # authenticated by its X-Hub-Signature-256 (the tenant's secret), not by a credential
     ("POST", "/api/v1/webhooks/github/{tenant_slug}"),
+    # authenticated by an operator token made from the server's secret key (agentdeck backup)
+    ("POST", "/api/v1/ops/backup"),
 }
 
 
