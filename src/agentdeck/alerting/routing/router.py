@@ -173,7 +173,7 @@ add_named_routes(
             "update": "Change an escalation policy.",
             "delete": "Delete an escalation policy; 409 while the routing tree names it.",
         },
-        list_rows=escalation.list_policies,
+        list_rows=escalation.POLICIES.page,
         create_row=lambda session, actor, data: escalation.create_policy(
             session, actor=actor, data=data
         ),
@@ -209,7 +209,7 @@ add_named_routes(
             "update": "Change an inhibition rule.",
             "delete": "Delete an inhibition rule.",
         },
-        list_rows=inhibition.list_rules,
+        list_rows=inhibition.RULES.page,
         create_row=lambda session, actor, data: inhibition.create_rule(
             session, actor=actor, data=data
         ),
