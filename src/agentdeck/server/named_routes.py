@@ -38,8 +38,10 @@ DeleteRow = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[None]]
 class NamedRoutes:
     """What differs between two named resources' routes.
 
-    ``names`` and ``docs`` are keyed by ``list``, ``create``, ``get``, ``update``, ``delete``
-    (the operation ids and the routes' descriptions); ``ident`` is the path parameter's name
+    ``noun`` is the resource's name, singular and plural (``("inhibition_rule",
+    "inhibition_rules")``): the operation ids are ``list_<plural>``, ``create_<singular>``,
+    ``get_…``, ``update_…``, ``delete_…``. ``docs`` are the routes' descriptions by ``list``,
+    ``create``, ``get``, ``update``, ``delete``. ``ident`` is the path parameter's name
     (``rule_id``) and ``label`` the field named when it is not a UUID (``rule``)."""
 
     path: str
@@ -50,7 +52,7 @@ class NamedRoutes:
     create_model: type[BaseModel]
     update_model: type[BaseModel]
     writer: Any
-    names: dict[str, str]
+    noun: tuple[str, str]
     docs: dict[str, str]
     list_rows: ListRows
     create_row: CreateRow
@@ -114,12 +116,14 @@ def add_named_routes(router: APIRouter, spec: NamedRoutes) -> None:
         )
         await kw["session"].commit()
 
-    list_rows.__name__ = list_rows.__qualname__ = spec.names["list"]
+    list_rows.__name__ = list_rows.__qualname__ = f"list_{spec.noun[1]}"
     list_rows.__doc__ = spec.docs["list"]
     writer, session, ident = ("principal", spec.writer), ("session", SessionDep), (spec.ident, str)
     viewer = ("principal", Viewer)
     body_in, body_up = ("body", spec.create_model), ("body", spec.update_model)
-    n, d = spec.names, spec.docs
+    one = spec.noun[0]
+    n = {verb: f"{verb}_{one}" for verb in ("create", "get", "update", "delete")}
+    d = spec.docs
     router.add_api_route(spec.path, list_rows, methods=["GET"], response_model=Page[public])
     router.add_api_route(
         spec.path,

@@ -159,13 +159,7 @@ add_named_routes(
         create_model=EscalationPolicyCreate,
         update_model=EscalationPolicyUpdate,
         writer=Admin,
-        names={
-            "list": "list_escalation_policies",
-            "create": "create_escalation_policy",
-            "get": "get_escalation_policy",
-            "update": "update_escalation_policy",
-            "delete": "delete_escalation_policy",
-        },
+        noun=("escalation_policy", "escalation_policies"),
         docs={
             "list": "The tenant's escalation policies by name.",
             "create": "Create an escalation policy (levels in increasing `after_seconds`).",
@@ -195,13 +189,7 @@ add_named_routes(
         create_model=InhibitionRuleCreate,
         update_model=InhibitionRuleUpdate,
         writer=Developer,
-        names={
-            "list": "list_inhibition_rules",
-            "create": "create_inhibition_rule",
-            "get": "get_inhibition_rule",
-            "update": "update_inhibition_rule",
-            "delete": "delete_inhibition_rule",
-        },
+        noun=("inhibition_rule", "inhibition_rules"),
         docs={
             "list": "The tenant's inhibition rules by name.",
             "create": "Create an inhibition rule.",
