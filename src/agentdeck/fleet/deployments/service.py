@@ -257,9 +257,23 @@ async def create_deployment(
         f"{trigger.name}",
     )
     await _insert(session, row, agent.id)
-    _point_workload(workload, spec, row, data.strategy)
+    return await _roll_out(session, actor, agent, workload, spec, row, data.strategy)
+
+
+async def _roll_out(
+    session: AsyncSession,
+    actor: Principal,
+    agent: Agent,
+    workload: Workload,
+    spec: WorkloadSpec,
+    row: Deployment,
+    strategy: Strategy,
+) -> Deployment:
+    """Point the workload at the new deployment, mark the agent deploying (its config and
+    version changed as well: a new revision) and audit the deployment's creation."""
+    _point_workload(workload, spec, row, strategy)
     set_status(agent, AgentStatus.deploying)
-    agent.revision += 1  # the config and version changed as well
+    agent.revision += 1
     await session.flush()
     await record(
         session,
@@ -366,19 +380,7 @@ async def rollback_deployment(
     agent.config = dict(target.previous_config or {})
     agent.replica_count = replicas
     workload.restart_generation = spec.restart_generation
-    _point_workload(workload, spec, row, target.strategy)
-    set_status(agent, AgentStatus.deploying)
-    agent.revision += 1
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="deployment.create",
-        resource_type=RESOURCE,
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await _roll_out(session, actor, agent, workload, spec, row, target.strategy)
 
 
 async def agent_of(session: AsyncSession, deployment: Deployment) -> Agent:
