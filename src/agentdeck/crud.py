@@ -192,11 +192,15 @@ class Named(Generic[R]):
         *,
         tenant_id: uuid.UUID,
         q: str | None,
+        enabled: bool | None = None,
         where: Iterable[ColumnElement[bool]] = (),
         keep: Callable[[R], bool] | None = None,
         limit: int,
         cursor: str | None,
     ) -> tuple[list[R], str | None]:
+        """``list_by_name`` for this kind; ``enabled`` filters on its ``enabled`` column."""
+        if enabled is not None:
+            where = [*where, _column(self.model, "enabled") == enabled]
         return await list_by_name(
             session,
             self.model,
@@ -225,6 +229,16 @@ class Named(Generic[R]):
             except_id=except_id,
             taken=f"{article} {self.what} named {name!r} already exists",
         )
+
+    async def rename(
+        self, session: AsyncSession, *, tenant_id: uuid.UUID, row: R, name: str | None
+    ) -> None:
+        """Give ``row`` the new ``name`` (None or the same: nothing), 409 when it is taken."""
+        current = cast(str, row.name)  # type: ignore[attr-defined]
+        if name is None or name == current:
+            return
+        await self.ensure_name_free(session, tenant_id=tenant_id, name=name, except_id=_id(row))
+        row.name = name  # type: ignore[attr-defined]
 
     async def insert(self, session: AsyncSession, *, actor: Principal, row: R) -> R:
         return await insert(session, actor=actor, row=row, kind=self.kind, snapshot=self.snapshot)

@@ -61,20 +61,11 @@ async def _prepare(settings: Settings) -> None:
 
 
 async def _seed_demo(session: AsyncSession) -> int:
-    from sqlalchemy import select
-
     from agentdeck.agents.demo import seed_demo_agents
-    from agentdeck.identity.bootstrap import default_tenant
-    from agentdeck.identity.models import Membership
-    from agentdeck.identity.roles import Role
+    from agentdeck.identity.bootstrap import default_tenant, first_admin_id
 
     tenant = await default_tenant(session)
-    owner = await session.scalar(
-        select(Membership.user_id)
-        .where(Membership.tenant_id == tenant.id, Membership.role == Role.admin)
-        .order_by(Membership.created_at)
-        .limit(1)
-    )
+    owner = await first_admin_id(session, tenant.id)
     return await seed_demo_agents(session, tenant.id, owner)
 
 

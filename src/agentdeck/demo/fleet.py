@@ -22,8 +22,8 @@ from agentdeck.agents.service import add_agent, new_agent
 from agentdeck.db.base import utcnow
 from agentdeck.demo.simulate import SimAgent, Template
 from agentdeck.identity import keys_service
-from agentdeck.identity.bootstrap import default_tenant
-from agentdeck.identity.models import ApiKey, Membership
+from agentdeck.identity.bootstrap import default_tenant, first_admin_id
+from agentdeck.identity.models import ApiKey
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import ApiKeyCreate
 from agentdeck.identity.service import system_principal
@@ -207,12 +207,7 @@ async def new_simulator_key(session: AsyncSession, tenant_id: uuid.UUID) -> str:
 async def prepare_fleet(session: AsyncSession) -> PreparedFleet:
     """Register the fleet in the default tenant and create the simulator's key; commits."""
     tenant = await default_tenant(session)
-    owner = await session.scalar(
-        select(Membership.user_id)
-        .where(Membership.tenant_id == tenant.id, Membership.role == Role.admin)
-        .order_by(Membership.created_at)
-        .limit(1)
-    )
+    owner = await first_admin_id(session, tenant.id)
     await seed_demo_agents(session, tenant.id, owner)
     await register_extra_agents(session, tenant.id)
     await declare_dependencies(session, tenant.id)

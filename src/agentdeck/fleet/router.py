@@ -8,15 +8,20 @@ Lifecycle calls answer at once with the agent (status ``deploying``, ``scaling``
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.models import Agent, AgentStatus
+from agentdeck.agents.models import Agent
 from agentdeck.agents.schemas import AgentPublic
 from agentdeck.agents.service import get_agent
+from agentdeck.bus.base import Bus
 from agentdeck.fleet import service
 from agentdeck.fleet.events import publish_agent
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.fleet.schemas import (
     DriverInfo,
     LogLinePublic,
@@ -24,6 +29,7 @@ from agentdeck.fleet.schemas import (
     ReplicaPublic,
     ScaleRequest,
 )
+from agentdeck.identity.principal import Principal
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import BusDep, Developer, FleetDep, SessionDep, Viewer, parse_uuid
 
@@ -34,14 +40,40 @@ _ETAG: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _status_of(session: SessionDep, principal: Viewer, agent_id: uuid.UUID) -> AgentStatus:
-    agent = await get_agent(session, tenant_id=principal.tenant_id, agent_id=agent_id)
-    return agent.status
+@dataclass(frozen=True, slots=True)
+class _Acting:
+    """What every lifecycle call needs: who acts, the session, the fleet, the bus and the
+    response (for the ETag)."""
+
+    principal: Principal
+    session: AsyncSession
+    fleet: Fleet
+    bus: Bus
+    response: Response
+
+    async def __call__(
+        self, action: str, agent_id: str, change: Callable[[uuid.UUID], Awaitable[Agent]]
+    ) -> AgentPublic:
+        """Load the agent (404 before anything changes), ``change`` it, commit, wake the fleet
+        loop, publish the change and answer the agent with its ETag."""
+        ident = parse_uuid(agent_id, "agent")
+        agent = await get_agent(self.session, tenant_id=self.principal.tenant_id, agent_id=ident)
+        previous = agent.status
+        changed = await change(ident)
+        await self.session.commit()
+        self.fleet.wake()
+        publish_agent(self.bus, changed, action=action, previous_status=previous)
+        self.response.headers["ETag"] = f'"{changed.revision}"'
+        return AgentPublic.of(changed)
 
 
-def _answer(agent: Agent, response: Response) -> AgentPublic:
-    response.headers["ETag"] = f'"{agent.revision}"'
-    return AgentPublic.of(agent)
+async def _acting(
+    principal: Developer, session: SessionDep, fleet: FleetDep, bus: BusDep, response: Response
+) -> _Acting:
+    return _Acting(principal, session, fleet, bus, response)
+
+
+Acting = Annotated[_Acting, Depends(_acting)]
 
 
 @router.post(
@@ -50,24 +82,17 @@ def _answer(agent: Agent, response: Response) -> AgentPublic:
     operation_id="start_agent",
     responses=_ETAG,
 )
-async def start_agent(
-    principal: Developer,
-    session: SessionDep,
-    fleet: FleetDep,
-    bus: BusDep,
-    agent_id: str,
-    response: Response,
-) -> AgentPublic:
+async def start_agent(act: Acting, agent_id: str) -> AgentPublic:
     """Run the agent's replicas (its replica count, at least one); 422 when its config names
     nothing runnable (the field is named), 409 when the host has no room. A running agent is
     answered as it is."""
-    ident = parse_uuid(agent_id, "agent")
-    previous = await _status_of(session, principal, ident)
-    agent = await service.start_agent(session, actor=principal, agent_id=ident, driver=fleet.driver)
-    await session.commit()
-    fleet.wake()
-    publish_agent(bus, agent, action="start", previous_status=previous)
-    return _answer(agent, response)
+    return await act(
+        "start",
+        agent_id,
+        lambda ident: service.start_agent(
+            act.session, actor=act.principal, agent_id=ident, driver=act.fleet.driver
+        ),
+    )
 
 
 @router.post(
@@ -76,23 +101,14 @@ async def start_agent(
     operation_id="stop_agent",
     responses=_ETAG,
 )
-async def stop_agent(
-    principal: Developer,
-    session: SessionDep,
-    fleet: FleetDep,
-    bus: BusDep,
-    agent_id: str,
-    response: Response,
-) -> AgentPublic:
+async def stop_agent(act: Acting, agent_id: str) -> AgentPublic:
     """Stop every replica (SIGTERM, then SIGKILL after the grace period). A rollout under way
     ends as failed. The spec and replica count are kept for the next start."""
-    ident = parse_uuid(agent_id, "agent")
-    previous = await _status_of(session, principal, ident)
-    agent = await service.stop_agent(session, actor=principal, agent_id=ident)
-    await session.commit()
-    fleet.wake()
-    publish_agent(bus, agent, action="stop", previous_status=previous)
-    return _answer(agent, response)
+    return await act(
+        "stop",
+        agent_id,
+        lambda ident: service.stop_agent(act.session, actor=act.principal, agent_id=ident),
+    )
 
 
 @router.post(
@@ -101,25 +117,16 @@ async def stop_agent(
     operation_id="restart_agent",
     responses=_ETAG,
 )
-async def restart_agent(
-    principal: Developer,
-    session: SessionDep,
-    fleet: FleetDep,
-    bus: BusDep,
-    agent_id: str,
-    response: Response,
-) -> AgentPublic:
+async def restart_agent(act: Acting, agent_id: str) -> AgentPublic:
     """Replace every replica by the agent's strategy, with the spec rebuilt from its current
     config; 409 when it is not running or a deployment is rolling out."""
-    ident = parse_uuid(agent_id, "agent")
-    previous = await _status_of(session, principal, ident)
-    agent = await service.restart_agent(
-        session, actor=principal, agent_id=ident, driver=fleet.driver
+    return await act(
+        "restart",
+        agent_id,
+        lambda ident: service.restart_agent(
+            act.session, actor=act.principal, agent_id=ident, driver=act.fleet.driver
+        ),
     )
-    await session.commit()
-    fleet.wake()
-    publish_agent(bus, agent, action="restart", previous_status=previous)
-    return _answer(agent, response)
 
 
 @router.post(
@@ -128,27 +135,21 @@ async def restart_agent(
     operation_id="scale_agent",
     responses=_ETAG,
 )
-async def scale_agent(
-    principal: Developer,
-    session: SessionDep,
-    fleet: FleetDep,
-    bus: BusDep,
-    agent_id: str,
-    body: ScaleRequest,
-    response: Response,
-) -> AgentPublic:
+async def scale_agent(act: Acting, agent_id: str, body: ScaleRequest) -> AgentPublic:
     """Set the replica count, 0 to 20 (422 "Replica count must be between 0 and 20" naming
     `replicas` otherwise): 0 stops the agent, more starts a stopped one. 409 while a
     deployment rolls out."""
-    ident = parse_uuid(agent_id, "agent")
-    previous = await _status_of(session, principal, ident)
-    agent = await service.scale_agent(
-        session, actor=principal, agent_id=ident, replicas=body.replicas, driver=fleet.driver
+    return await act(
+        "scale",
+        agent_id,
+        lambda ident: service.scale_agent(
+            act.session,
+            actor=act.principal,
+            agent_id=ident,
+            replicas=body.replicas,
+            driver=act.fleet.driver,
+        ),
     )
-    await session.commit()
-    fleet.wake()
-    publish_agent(bus, agent, action="scale", previous_status=previous)
-    return _answer(agent, response)
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -31,6 +32,16 @@ async def default_tenant(session: AsyncSession) -> Tenant:
         await session.flush()
         await tenant_created(session, tenant.id)
     return tenant
+
+
+async def first_admin_id(session: AsyncSession, tenant_id: uuid.UUID) -> uuid.UUID | None:
+    """The tenant's earliest admin (the owner of seeded agents), or None."""
+    return await session.scalar(
+        select(Membership.user_id)
+        .where(Membership.tenant_id == tenant_id, Membership.role == Role.admin)
+        .order_by(Membership.created_at)
+        .limit(1)
+    )
 
 
 async def ensure_first_admin(session: AsyncSession, username: str = "admin") -> FirstAdmin | None:

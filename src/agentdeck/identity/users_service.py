@@ -155,19 +155,7 @@ async def create_user(
     )
     session.add(user)
     await _flush_unique(session)
-    membership = Membership(tenant_id=tenant_id, user_id=user.id, role=data.role)
-    session.add(membership)
-    await session.flush()
-    member = Member(user, membership)
-    await record(
-        session,
-        actor=actor,
-        action="user.create",
-        resource_type="user",
-        resource_id=user.id,
-        after=member.snapshot(),
-    )
-    return member
+    return await _join(session, actor, tenant_id, user, data.role, action="user.create")
 
 
 async def add_member(
@@ -177,6 +165,19 @@ async def add_member(
     existing = await get_member(session, tenant_id=tenant_id, user_id=user.id)
     if existing is not None:
         raise conflict(f"{user.username} is already a member of this tenant", field="username")
+    return await _join(session, actor, tenant_id, user, role, action="user.add_membership")
+
+
+async def _join(
+    session: AsyncSession,
+    actor: Principal,
+    tenant_id: uuid.UUID,
+    user: User,
+    role: Role,
+    *,
+    action: str,
+) -> Member:
+    """Make ``user`` a member of the tenant with ``role``, audited as ``action``."""
     membership = Membership(tenant_id=tenant_id, user_id=user.id, role=role)
     session.add(membership)
     await session.flush()
@@ -184,7 +185,7 @@ async def add_member(
     await record(
         session,
         actor=actor,
-        action="user.add_membership",
+        action=action,
         resource_type="user",
         resource_id=user.id,
         after=member.snapshot(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -17,6 +17,7 @@ from agentdeck.overview.monitoring_schemas import (
 )
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from agentdeck.server.deps import SessionDep, StateDep, Viewer
+from agentdeck.server.state import AppState
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 
@@ -30,6 +31,11 @@ WindowQuery = Annotated[
 ]
 
 
+def _sources(state: AppState) -> dict[str, Any]:
+    """What the monitoring views read: the metrics store, the live overview, the settings."""
+    return {"store": state.store, "live": state.overview, "settings": state.settings.realtime}
+
+
 @router.get("/overview", response_model=MonitoringOverview, operation_id="get_monitoring_overview")
 async def get_monitoring_overview(
     principal: Viewer, session: SessionDep, state: StateDep, window: WindowQuery = "1h"
@@ -38,9 +44,7 @@ async def get_monitoring_overview(
     error rate, p95 latency, tokens and cost, each with the previous window and a trend."""
     return await monitoring.overview(
         session,
-        store=state.store,
-        live=state.overview,
-        settings=state.settings.realtime,
+        **_sources(state),
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),
     )
@@ -80,9 +84,7 @@ async def list_monitoring_agents(
     parsed = monitoring.parse_window(window)
     items, next_cursor = await agent_metrics.agent_metrics(
         session,
-        store=state.store,
-        live=state.overview,
-        settings=state.settings.realtime,
+        **_sources(state),
         tenant_id=principal.tenant_id,
         window=parsed,
         statuses=agent_status,
@@ -120,9 +122,7 @@ async def get_monitoring_topology(
     samples and declared `dependencies`), each with request rate, error rate and health."""
     return await topology.topology(
         session,
-        store=state.store,
-        live=state.overview,
-        settings=state.settings.realtime,
+        **_sources(state),
         tenant_id=principal.tenant_id,
         window=monitoring.parse_window(window),
         focus=agent,

@@ -4,6 +4,7 @@ policies, the clock, and the events and outbox rows the round writes."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,11 @@ from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.dispatch.models import AlertDispatch, NotificationGroup
+from agentdeck.alerting.dispatch.payload import decision
 from agentdeck.alerting.models import Alert, AlertStatus, EscalationPolicy, Receiver
 from agentdeck.identity.models import Tenant
 from agentdeck.notify.models import NotificationChannel
+from agentdeck.notify.outbox import enqueue
 
 
 @dataclass
@@ -42,6 +45,46 @@ class TenantContext:
 
     def live_channels(self, ids: list[Any]) -> list[uuid.UUID]:
         return [uuid.UUID(str(c)) for c in dict.fromkeys(map(str, ids)) if self.channels.get(c)]
+
+    async def queue(
+        self,
+        session: AsyncSession,
+        alerts: Sequence[Alert],
+        *,
+        channels: list[uuid.UUID],
+        event: str,
+        dedup_key: str,
+        payload: dict[str, Any],
+        group_key: str,
+        what: str,
+    ) -> None:
+        """Put one notification on each channel's outbox (a dedup key already queued adds
+        nothing) and record an ``enqueued`` decision, saying ``what`` was queued, per alert."""
+        for channel_id in channels:
+            if await enqueue(
+                session,
+                tenant_id=self.tenant_id,
+                channel_id=channel_id,
+                event=event,
+                dedup_key=dedup_key,
+                payload=payload,
+                alert_id=alerts[0].id,
+                group_key=group_key,
+            ):
+                self.enqueued += 1
+        for alert in alerts:
+            self.events.append(
+                decision(
+                    alert,
+                    at=self.now,
+                    step="enqueued",
+                    message=f"{what} queued on {len(channels)} channel(s), dedup key {dedup_key}",
+                    event=event,
+                    channel_ids=[str(c) for c in channels],
+                    dedup_key=dedup_key,
+                    group_key=group_key,
+                )
+            )
 
 
 async def tenants_with_work(session: AsyncSession) -> list[uuid.UUID]:

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.dispatch.payload import build_payload, decision, timeline
+from agentdeck.alerting.dispatch.payload import build_payload, timeline
 from agentdeck.alerting.models import Alert, AlertRule, AlertStatus
 from agentdeck.alerting.routing.escalation import levels_due
 from agentdeck.alerting.routing.tree import ResolvedRoute
-from agentdeck.notify.outbox import enqueue
 
 if TYPE_CHECKING:
     from agentdeck.alerting.dispatch.context import TenantContext
@@ -52,30 +51,15 @@ async def _send(
         external_url=ctx.external_url,
         escalation_level=escalation_level,
     )
-    for channel_id in channels:
-        if await enqueue(
-            session,
-            tenant_id=ctx.tenant_id,
-            channel_id=channel_id,
-            event=event,
-            dedup_key=dedup_key,
-            payload=payload,
-            alert_id=alert.id,
-            group_key=key,
-        ):
-            ctx.enqueued += 1
-    ctx.events.append(
-        decision(
-            alert,
-            at=ctx.now,
-            step="enqueued",
-            message=f"{event} notification ({receiver}) queued on {len(channels)} channel(s), "
-            f"dedup key {dedup_key}",
-            event=event,
-            channel_ids=[str(c) for c in channels],
-            dedup_key=dedup_key,
-            group_key=key,
-        )
+    await ctx.queue(
+        session,
+        [alert],
+        channels=channels,
+        event=event,
+        dedup_key=dedup_key,
+        payload=payload,
+        group_key=key,
+        what=f"{event} notification ({receiver})",
     )
 
 

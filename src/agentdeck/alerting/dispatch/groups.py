@@ -16,7 +16,6 @@ from agentdeck.alerting.dispatch.payload import build_payload, decision
 from agentdeck.alerting.models import Alert, AlertStatus
 from agentdeck.alerting.routing import silences
 from agentdeck.alerting.routing.tree import ResolvedRoute, key_hash
-from agentdeck.notify.outbox import enqueue
 
 
 def routed(
@@ -162,29 +161,13 @@ async def _send_group(
         tenant_slug=ctx.slug,
         external_url=ctx.external_url,
     )
-    for channel_id in channels:
-        if await enqueue(
-            session,
-            tenant_id=ctx.tenant_id,
-            channel_id=channel_id,
-            event=event,
-            dedup_key=dedup_key,
-            payload=payload,
-            alert_id=alerts[0].id,
-            group_key=group.group_key,
-        ):
-            ctx.enqueued += 1
-    for alert in alerts:
-        ctx.events.append(
-            decision(
-                alert,
-                at=ctx.now,
-                step="enqueued",
-                message=f"{event} notification to receiver {receiver.name if receiver else '?'} "
-                f"queued on {len(channels)} channel(s), dedup key {dedup_key}",
-                event=event,
-                channel_ids=[str(c) for c in channels],
-                dedup_key=dedup_key,
-                group_key=group.group_key,
-            )
-        )
+    await ctx.queue(
+        session,
+        alerts,
+        channels=channels,
+        event=event,
+        dedup_key=dedup_key,
+        payload=payload,
+        group_key=group.group_key,
+        what=f"{event} notification to receiver {receiver.name if receiver else '?'}",
+    )

@@ -129,25 +129,6 @@ async def get_policy(
     return await POLICIES.get(session, tenant_id=tenant_id, ident=policy_id)
 
 
-async def list_policies(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    q: str | None = None,
-    enabled: bool | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[EscalationPolicy], str | None]:
-    return await POLICIES.page(
-        session,
-        tenant_id=tenant_id,
-        q=q,
-        where=[] if enabled is None else [EscalationPolicy.enabled == enabled],
-        limit=limit,
-        cursor=cursor,
-    )
-
-
 async def create_policy(
     session: AsyncSession, *, actor: Principal, data: EscalationPolicyCreate
 ) -> EscalationPolicy:
@@ -172,11 +153,7 @@ async def update_policy(
 ) -> EscalationPolicy:
     row = await get_policy(session, tenant_id=actor.tenant_id, policy_id=policy_id)
     before = snapshot(row)
-    if data.name is not None and data.name != row.name:
-        await POLICIES.ensure_name_free(
-            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
-        )
-        row.name = data.name
+    await POLICIES.rename(session, tenant_id=actor.tenant_id, row=row, name=data.name)
     if data.description is not None:
         row.description = data.description
     if data.levels is not None:

@@ -104,25 +104,6 @@ async def get_rule(
     return await RULES.get(session, tenant_id=tenant_id, ident=rule_id)
 
 
-async def list_rules(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    q: str | None = None,
-    enabled: bool | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[InhibitionRule], str | None]:
-    return await RULES.page(
-        session,
-        tenant_id=tenant_id,
-        q=q,
-        where=[] if enabled is None else [InhibitionRule.enabled == enabled],
-        limit=limit,
-        cursor=cursor,
-    )
-
-
 async def create_rule(
     session: AsyncSession, *, actor: Principal, data: InhibitionRuleCreate
 ) -> InhibitionRule:
@@ -143,11 +124,7 @@ async def update_rule(
 ) -> InhibitionRule:
     row = await get_rule(session, tenant_id=actor.tenant_id, rule_id=rule_id)
     before = snapshot(row)
-    if data.name is not None and data.name != row.name:
-        await RULES.ensure_name_free(
-            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
-        )
-        row.name = data.name
+    await RULES.rename(session, tenant_id=actor.tenant_id, row=row, name=data.name)
     if data.source_matchers is not None:
         row.source_matchers = [m.model_dump() for m in data.source_matchers]
     if data.target_matchers is not None:

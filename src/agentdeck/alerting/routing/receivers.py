@@ -147,11 +147,7 @@ async def update_receiver(
 ) -> Receiver:
     row = await get_receiver(session, tenant_id=actor.tenant_id, receiver_id=receiver_id)
     before = snapshot(row)
-    if data.name is not None and data.name != row.name:
-        await RECEIVERS.ensure_name_free(
-            session, tenant_id=actor.tenant_id, name=data.name, except_id=row.id
-        )
-        row.name = data.name
+    await RECEIVERS.rename(session, tenant_id=actor.tenant_id, row=row, name=data.name)
     if data.description is not None:
         row.description = data.description
     if data.channel_ids is not None:

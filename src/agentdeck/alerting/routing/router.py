@@ -4,9 +4,11 @@ escalation; developers change inhibition rules (like silences)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.router import expected_revisions
 from agentdeck.alerting.routing import escalation, inhibition, receivers
@@ -24,8 +26,10 @@ from agentdeck.alerting.routing.inhibition import (
 from agentdeck.alerting.routing.receivers import ReceiverCreate, ReceiverPublic, ReceiverUpdate
 from agentdeck.alerting.routing.service import NotificationPolicyPublic
 from agentdeck.alerting.routing.tree import RoutingTree
+from agentdeck.identity.principal import Principal
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import Admin, Developer, SessionDep, Viewer, parse_uuid
+from agentdeck.server.named_routes import NamedRoutes, add_named_routes
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
@@ -132,133 +136,76 @@ async def delete_receiver(principal: Admin, session: SessionDep, receiver_id: st
     await session.commit()
 
 
-# --- escalation policies ---------------------------------------------------------------------
+# --- escalation policies and inhibition rules -------------------------------------------------
 
 
-@router.get("/escalation-policies", response_model=Page[EscalationPolicyPublic])
-async def list_escalation_policies(
-    principal: Viewer,
-    session: SessionDep,
-    q: Q = None,
-    enabled: bool | None = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
-) -> Page[EscalationPolicyPublic]:
-    """The tenant's escalation policies by name."""
-    rows, next_cursor = await escalation.list_policies(
-        session, tenant_id=principal.tenant_id, q=q, enabled=enabled, limit=limit, cursor=cursor
-    )
-    return Page[EscalationPolicyPublic](
-        items=[EscalationPolicyPublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
-    )
-
-
-@router.post(
-    "/escalation-policies",
-    response_model=EscalationPolicyPublic,
-    status_code=status.HTTP_201_CREATED,
-)
-async def create_escalation_policy(
-    principal: Admin, session: SessionDep, body: EscalationPolicyCreate
-) -> EscalationPolicyPublic:
-    """Create an escalation policy (levels in increasing `after_seconds`)."""
-    row = await escalation.create_policy(session, actor=principal, data=body)
-    await session.commit()
-    return EscalationPolicyPublic.of(row)
-
-
-@router.get("/escalation-policies/{policy_id}", response_model=EscalationPolicyPublic)
-async def get_escalation_policy(
-    principal: Viewer, session: SessionDep, policy_id: str
-) -> EscalationPolicyPublic:
-    """One escalation policy."""
-    row = await escalation.get_policy(
-        session, tenant_id=principal.tenant_id, policy_id=parse_uuid(policy_id, "policy")
-    )
-    return EscalationPolicyPublic.of(row)
-
-
-@router.patch("/escalation-policies/{policy_id}", response_model=EscalationPolicyPublic)
-async def update_escalation_policy(
-    principal: Admin, session: SessionDep, policy_id: str, body: EscalationPolicyUpdate
-) -> EscalationPolicyPublic:
-    """Change an escalation policy."""
-    row = await escalation.update_policy(
-        session, actor=principal, policy_id=parse_uuid(policy_id, "policy"), data=body
-    )
-    await session.commit()
-    return EscalationPolicyPublic.of(row)
-
-
-@router.delete("/escalation-policies/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_escalation_policy(principal: Admin, session: SessionDep, policy_id: str) -> None:
-    """Delete an escalation policy; 409 while the routing tree names it."""
-    ident = parse_uuid(policy_id, "policy")
+async def _delete_escalation_policy(
+    session: AsyncSession, actor: Principal, ident: uuid.UUID
+) -> None:
     in_use = await routing_service.policy_in_use(
-        session, tenant_id=principal.tenant_id, policy_id=ident
+        session, tenant_id=actor.tenant_id, policy_id=ident
     )
-    await escalation.delete_policy(session, actor=principal, policy_id=ident, in_use=in_use)
-    await session.commit()
+    await escalation.delete_policy(session, actor=actor, policy_id=ident, in_use=in_use)
 
 
-# --- inhibition rules ------------------------------------------------------------------------
-
-
-@router.get("/inhibition-rules", response_model=Page[InhibitionRulePublic])
-async def list_inhibition_rules(
-    principal: Viewer,
-    session: SessionDep,
-    q: Q = None,
-    enabled: bool | None = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
-) -> Page[InhibitionRulePublic]:
-    """The tenant's inhibition rules by name."""
-    rows, next_cursor = await inhibition.list_rules(
-        session, tenant_id=principal.tenant_id, q=q, enabled=enabled, limit=limit, cursor=cursor
-    )
-    return Page[InhibitionRulePublic](
-        items=[InhibitionRulePublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
-    )
-
-
-@router.post(
-    "/inhibition-rules", response_model=InhibitionRulePublic, status_code=status.HTTP_201_CREATED
+add_named_routes(
+    router,
+    NamedRoutes(
+        path="/escalation-policies",
+        ident="policy_id",
+        label="policy",
+        named=escalation.POLICIES,
+        public=EscalationPolicyPublic,
+        create_model=EscalationPolicyCreate,
+        update_model=EscalationPolicyUpdate,
+        writer=Admin,
+        noun=("escalation_policy", "escalation_policies"),
+        docs={
+            "list": "The tenant's escalation policies by name.",
+            "create": "Create an escalation policy (levels in increasing `after_seconds`).",
+            "get": "One escalation policy.",
+            "update": "Change an escalation policy.",
+            "delete": "Delete an escalation policy; 409 while the routing tree names it.",
+        },
+        list_rows=escalation.POLICIES.page,
+        create_row=lambda session, actor, data: escalation.create_policy(
+            session, actor=actor, data=data
+        ),
+        update_row=lambda session, actor, ident, data: escalation.update_policy(
+            session, actor=actor, policy_id=ident, data=data
+        ),
+        delete_row=_delete_escalation_policy,
+    ),
 )
-async def create_inhibition_rule(
-    principal: Developer, session: SessionDep, body: InhibitionRuleCreate
-) -> InhibitionRulePublic:
-    """Create an inhibition rule."""
-    row = await inhibition.create_rule(session, actor=principal, data=body)
-    await session.commit()
-    return InhibitionRulePublic.of(row)
 
-
-@router.get("/inhibition-rules/{rule_id}", response_model=InhibitionRulePublic)
-async def get_inhibition_rule(
-    principal: Viewer, session: SessionDep, rule_id: str
-) -> InhibitionRulePublic:
-    """One inhibition rule."""
-    row = await inhibition.get_rule(
-        session, tenant_id=principal.tenant_id, rule_id=parse_uuid(rule_id, "rule")
-    )
-    return InhibitionRulePublic.of(row)
-
-
-@router.patch("/inhibition-rules/{rule_id}", response_model=InhibitionRulePublic)
-async def update_inhibition_rule(
-    principal: Developer, session: SessionDep, rule_id: str, body: InhibitionRuleUpdate
-) -> InhibitionRulePublic:
-    """Change an inhibition rule."""
-    row = await inhibition.update_rule(
-        session, actor=principal, rule_id=parse_uuid(rule_id, "rule"), data=body
-    )
-    await session.commit()
-    return InhibitionRulePublic.of(row)
-
-
-@router.delete("/inhibition-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_inhibition_rule(principal: Developer, session: SessionDep, rule_id: str) -> None:
-    """Delete an inhibition rule."""
-    await inhibition.delete_rule(session, actor=principal, rule_id=parse_uuid(rule_id, "rule"))
-    await session.commit()
+add_named_routes(
+    router,
+    NamedRoutes(
+        path="/inhibition-rules",
+        ident="rule_id",
+        label="rule",
+        named=inhibition.RULES,
+        public=InhibitionRulePublic,
+        create_model=InhibitionRuleCreate,
+        update_model=InhibitionRuleUpdate,
+        writer=Developer,
+        noun=("inhibition_rule", "inhibition_rules"),
+        docs={
+            "list": "The tenant's inhibition rules by name.",
+            "create": "Create an inhibition rule.",
+            "get": "One inhibition rule.",
+            "update": "Change an inhibition rule.",
+            "delete": "Delete an inhibition rule.",
+        },
+        list_rows=inhibition.RULES.page,
+        create_row=lambda session, actor, data: inhibition.create_rule(
+            session, actor=actor, data=data
+        ),
+        update_row=lambda session, actor, ident, data: inhibition.update_rule(
+            session, actor=actor, rule_id=ident, data=data
+        ),
+        delete_row=lambda session, actor, ident: inhibition.delete_rule(
+            session, actor=actor, rule_id=ident
+        ),
+    ),
+)

@@ -9,7 +9,6 @@ and never fires by itself (what a rule does on no data is its ``no_data_state``)
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import promql_parser as pp
 
 from agentdeck.alerting.routing.matchers import Matcher
+from agentdeck.alerting.rules.templates import format_number
 from agentdeck.tsdb.promql import PromQLError, parse
 
 _DURATION = re.compile(
@@ -83,17 +83,6 @@ def format_duration(seconds: float) -> str:
     if millis % 1000:
         out.append(f"{millis % 1000}ms")
     return "".join(out)
-
-
-def format_number(value: float) -> str:
-    """A PromQL number literal: ``70``, ``0.5``, ``1e-06``, ``+Inf``, ``NaN``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
 
 
 @dataclass(frozen=True, slots=True)

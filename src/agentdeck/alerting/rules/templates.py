@@ -78,8 +78,12 @@ def validate(template: str) -> None:
 
 def format_value(value: float | None) -> str:
     """``{{ $value }}`` as Prometheus prints it: shortest float, ``NaN``, ``+Inf``."""
-    if value is None:
-        return ""
+    return "" if value is None else format_number(value)
+
+
+def format_number(value: float) -> str:
+    """A number as PromQL and Prometheus write it: ``70``, ``0.5``, ``1e-06``, ``+Inf``,
+    ``NaN`` (also the literal of a compiled rule's threshold)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

@@ -24,7 +24,14 @@ from agentdeck.errors import Conflict, not_found
 from agentdeck.fleet.deployments.progress import add_event, finish
 from agentdeck.fleet.deployments.schemas import DeploymentCreate, TriggeredBy
 from agentdeck.fleet.driver import Driver, Strategy, WorkloadSpec
-from agentdeck.fleet.models import ACTIVE_DEPLOYMENT, Deployment, DeploymentStatus, Transition
+from agentdeck.fleet.models import (
+    ACTIVE_DEPLOYMENT,
+    Deployment,
+    DeploymentStatus,
+    Transition,
+    Workload,
+)
+from agentdeck.fleet.schemas import RuntimeSpec
 from agentdeck.fleet.service import (
     active_deployment,
     deployment_in_progress,
@@ -43,6 +50,48 @@ SPEC_LOC = ("body", "spec")
 
 def trigger_of(actor: Principal) -> TriggeredBy:
     return TriggeredBy(kind=actor.kind, id=str(actor.id) if actor.id else None, name=actor.name)
+
+
+def _replaced(agent: Agent, workload: Workload) -> dict[str, Any]:
+    """What a new deployment replaces (kept on its row for a rollback): the workload's spec
+    and the agent's version, config and replica count as they are now."""
+    return {
+        "previous_spec": dict(workload.spec) if workload.spec else None,
+        "previous_version": agent.version,
+        "previous_config": dict(agent.config or {}),
+        "previous_replicas": agent.replica_count or None,
+    }
+
+
+def _pending(
+    agent: Agent,
+    runtime: RuntimeSpec,
+    spec: WorkloadSpec,
+    *,
+    version: str,
+    replicas: int,
+    strategy: Strategy,
+    previous: dict[str, Any],
+    **fields: Any,
+) -> Deployment:
+    """A pending deployment of ``spec`` on the agent, replacing ``previous``."""
+    return Deployment(
+        id=uuid.uuid4(),
+        tenant_id=agent.tenant_id,
+        agent_id=agent.id,
+        active_agent_id=agent.id,
+        version=version,
+        spec=runtime.model_dump(mode="json"),
+        workload_spec=spec.to_json(),
+        spec_hash=spec.spec_hash,
+        replicas=replicas,
+        strategy=strategy,
+        status=DeploymentStatus.pending,
+        events=[],
+        progress={},
+        **previous,
+        **fields,
+    )
 
 
 def snapshot(row: Deployment) -> dict[str, Any]:
@@ -177,34 +226,21 @@ async def create_deployment(
         changes = {k: getattr(data.spec, k) for k in data.spec.model_fields_set}
         runtime = runtime.model_copy(update=changes)
     replicas = data.replicas or max(agent.replica_count, 1)
-    previous = {
-        "spec": dict(workload.spec) if workload.spec else None,
-        "version": agent.version,
-        "config": dict(agent.config or {}),
-        "replicas": agent.replica_count or None,
-    }
+    previous = _replaced(agent, workload)
     agent.version = data.version
     agent.config = config_with(agent.config or {}, runtime)
     agent.replica_count = replicas
     spec = build_spec(agent, runtime, restart_generation=workload.restart_generation, loc=SPEC_LOC)
     driver.validate(spec, replicas, loc=SPEC_LOC)
     trigger = triggered_by or trigger_of(actor)
-    row = Deployment(
-        id=uuid.uuid4(),
-        tenant_id=agent.tenant_id,
-        agent_id=agent.id,
-        active_agent_id=agent.id,
+    row = _pending(
+        agent,
+        runtime,
+        spec,
         version=data.version,
-        spec=runtime.model_dump(mode="json"),
-        workload_spec=spec.to_json(),
-        spec_hash=spec.spec_hash,
         replicas=replicas,
         strategy=data.strategy,
-        previous_spec=previous["spec"],
-        previous_version=previous["version"],
-        previous_config=previous["config"],
-        previous_replicas=previous["replicas"],
-        status=DeploymentStatus.pending,
+        previous=previous,
         deadline_seconds=data.progress_deadline_seconds or default_deadline,
         max_error_rate=data.max_error_rate,
         triggered_by_kind=trigger.kind,
@@ -213,8 +249,6 @@ async def create_deployment(
         commit_sha=data.commit_sha,
         author=author,
         description=data.description,
-        events=[],
-        progress={},
     )
     add_event(
         row,
@@ -223,9 +257,23 @@ async def create_deployment(
         f"{trigger.name}",
     )
     await _insert(session, row, agent.id)
-    _point_workload(workload, spec, row, data.strategy)
+    return await _roll_out(session, actor, agent, workload, spec, row, data.strategy)
+
+
+async def _roll_out(
+    session: AsyncSession,
+    actor: Principal,
+    agent: Agent,
+    workload: Workload,
+    spec: WorkloadSpec,
+    row: Deployment,
+    strategy: Strategy,
+) -> Deployment:
+    """Point the workload at the new deployment, mark the agent deploying (its config and
+    version changed as well: a new revision) and audit the deployment's creation."""
+    _point_workload(workload, spec, row, strategy)
     set_status(agent, AgentStatus.deploying)
-    agent.revision += 1  # the config and version changed as well
+    agent.revision += 1
     await session.flush()
     await record(
         session,
@@ -310,22 +358,14 @@ async def rollback_deployment(
     runtime = runtime_of_config(target.previous_config or {})
     replicas = target.previous_replicas or target.replicas
     driver.validate(spec, replicas, loc=("body",))
-    row = Deployment(
-        id=uuid.uuid4(),
-        tenant_id=agent.tenant_id,
-        agent_id=agent.id,
-        active_agent_id=agent.id,
+    row = _pending(
+        agent,
+        runtime,
+        spec,
         version=target.previous_version,
-        spec=runtime.model_dump(mode="json"),
-        workload_spec=spec.to_json(),
-        spec_hash=spec.spec_hash,
         replicas=replicas,
         strategy=target.strategy,
-        previous_spec=dict(workload.spec) if workload.spec else None,
-        previous_version=agent.version,
-        previous_config=dict(agent.config or {}),
-        previous_replicas=agent.replica_count or None,
-        status=DeploymentStatus.pending,
+        previous=_replaced(agent, workload),
         deadline_seconds=target.deadline_seconds,
         max_error_rate=target.max_error_rate,
         triggered_by_kind=actor.kind,
@@ -333,8 +373,6 @@ async def rollback_deployment(
         triggered_by_name=actor.name,
         description=f"rollback of deployment {target.id}",
         rollback_of=target.id,
-        events=[],
-        progress={},
     )
     add_event(row, "created", f"rollback of {target.version} to {target.previous_version}")
     await _insert(session, row, agent.id)
@@ -342,19 +380,7 @@ async def rollback_deployment(
     agent.config = dict(target.previous_config or {})
     agent.replica_count = replicas
     workload.restart_generation = spec.restart_generation
-    _point_workload(workload, spec, row, target.strategy)
-    set_status(agent, AgentStatus.deploying)
-    agent.revision += 1
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="deployment.create",
-        resource_type=RESOURCE,
-        resource_id=row.id,
-        after=snapshot(row),
-    )
-    return row
+    return await _roll_out(session, actor, agent, workload, spec, row, target.strategy)
 
 
 async def agent_of(session: AsyncSession, deployment: Deployment) -> Agent:

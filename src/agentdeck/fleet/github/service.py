@@ -25,6 +25,7 @@ import hmac
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -215,41 +216,79 @@ async def matching_agents(
     return found
 
 
-async def _deploy(
-    session: AsyncSession,
-    *,
-    tenant: Tenant,
-    agents: list[Agent],
-    data: dict[str, Any],
-    trigger: TriggeredBy,
-    author: str | None,
-    driver: Driver,
-    default_deadline: float,
-) -> tuple[list[Deployed], list[Skipped], list[Deployment]]:
-    actor = system_principal(tenant.id, ACTOR)
-    deployed: list[Deployed] = []
-    skipped: list[Skipped] = []
-    rows: list[Deployment] = []
-    for agent in agents:
-        agent_id = agent.id
-        try:
-            async with session.begin_nested():
-                row = await create_deployment(
-                    session,
-                    actor=actor,
-                    agent_id=agent_id,
-                    data=DeploymentCreate.model_validate(data),
-                    driver=driver,
-                    default_deadline=default_deadline,
-                    triggered_by=trigger,
-                    author=author,
-                )
-        except (DomainError, ValidationError) as exc:
-            skipped.append(Skipped(agent_id=agent_id, reason=str(exc)[:500]))
-            continue
-        deployed.append(Deployed(agent_id=agent_id, deployment_id=row.id, version=row.version))
-        rows.append(row)
-    return deployed, skipped, rows
+Answer = tuple[WebhookResult, list[Deployment]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """One verified delivery being acted on: where it deploys and how it is answered."""
+
+    session: AsyncSession
+    tenant: Tenant
+    event: str
+    delivery: str
+    driver: Driver
+    default_deadline: float
+
+    def answer(self, status: str, detail: str) -> Answer:
+        """A delivery that deploys nothing."""
+        return WebhookResult(
+            status=status, detail=detail, event=self.event, delivery=self.delivery
+        ), []
+
+    async def deploy(
+        self,
+        *,
+        repo: str,
+        branch: str,
+        default_branch: str,
+        data: dict[str, Any],
+        trigger: TriggeredBy,
+        author: str | None,
+    ) -> Answer:
+        """Deploy ``data`` to every agent whose source is ``repo`` at ``branch`` (each in its
+        own savepoint: one refused agent is skipped, the others go on)."""
+        agents = await matching_agents(
+            self.session,
+            tenant_id=self.tenant.id,
+            repo=repo,
+            branch=branch,
+            default_branch=default_branch,
+        )
+        if not agents:
+            return self.answer("no_match", f"no agent's config.source is {repo} at {branch}")
+        actor = system_principal(self.tenant.id, ACTOR)
+        deployed: list[Deployed] = []
+        skipped: list[Skipped] = []
+        rows: list[Deployment] = []
+        for agent in agents:
+            agent_id = agent.id
+            try:
+                async with self.session.begin_nested():
+                    row = await create_deployment(
+                        self.session,
+                        actor=actor,
+                        agent_id=agent_id,
+                        data=DeploymentCreate.model_validate(data),
+                        driver=self.driver,
+                        default_deadline=self.default_deadline,
+                        triggered_by=trigger,
+                        author=author,
+                    )
+            except (DomainError, ValidationError) as exc:
+                skipped.append(Skipped(agent_id=agent_id, reason=str(exc)[:500]))
+                continue
+            deployed.append(Deployed(agent_id=agent_id, deployment_id=row.id, version=row.version))
+            rows.append(row)
+        result = WebhookResult(
+            status="deployed" if deployed else "ignored",
+            detail=f"{len(deployed)} deployed, {len(skipped)} skipped",
+            deployments=deployed,
+            skipped=skipped,
+            event=self.event,
+            delivery=self.delivery,
+        )
+        return result, rows
 
 
 async def handle(
@@ -261,64 +300,31 @@ async def handle(
     payload: Any,
     driver: Driver,
     default_deadline: float,
-) -> tuple[WebhookResult, list[Deployment]]:
+) -> Answer:
     """Act on one verified, new delivery."""
-    base = {"event": event, "delivery": delivery}
+    hook = _Delivery(session, tenant, event, delivery, driver, default_deadline)
     if event == "ping":
-        return WebhookResult(status="ok", detail="pong", **base), []
+        return hook.answer("ok", "pong")
     try:
         if event == "push":
-            return await _push(
-                session,
-                tenant=tenant,
-                push=PushEvent.model_validate(payload),
-                delivery=delivery,
-                driver=driver,
-                default_deadline=default_deadline,
-            )
+            return await _push(hook, PushEvent.model_validate(payload))
         if event == "release":
-            return await _release(
-                session,
-                tenant=tenant,
-                release=ReleaseEvent.model_validate(payload),
-                delivery=delivery,
-                driver=driver,
-                default_deadline=default_deadline,
-            )
+            return await _release(hook, ReleaseEvent.model_validate(payload))
     except ValidationError as exc:
         raise Malformed(
             f"the {event} payload lacks fields agentdeck needs: {exc.errors()[0]['msg']}",
             kind="invalid-payload",
         ) from exc
-    return WebhookResult(status="ignored", detail=f"{event} events deploy nothing", **base), []
+    return hook.answer("ignored", f"{event} events deploy nothing")
 
 
-async def _push(
-    session: AsyncSession,
-    *,
-    tenant: Tenant,
-    push: PushEvent,
-    delivery: str,
-    driver: Driver,
-    default_deadline: float,
-) -> tuple[WebhookResult, list[Deployment]]:
-    base = {"event": "push", "delivery": delivery}
+async def _push(hook: _Delivery, push: PushEvent) -> Answer:
     if not push.ref.startswith("refs/heads/"):
-        return WebhookResult(status="ignored", detail=f"{push.ref} is not a branch", **base), []
+        return hook.answer("ignored", f"{push.ref} is not a branch")
     if push.deleted or push.head_commit is None:
-        return WebhookResult(status="ignored", detail="a deleted branch", **base), []
+        return hook.answer("ignored", "a deleted branch")
     branch = push.ref.removeprefix("refs/heads/")
     repo = push.repository.full_name
-    agents = await matching_agents(
-        session,
-        tenant_id=tenant.id,
-        repo=repo,
-        branch=branch,
-        default_branch=push.repository.default_branch or "main",
-    )
-    if not agents:
-        detail = f"no agent's config.source is {repo} at {branch}"
-        return WebhookResult(status="no_match", detail=detail, **base), []
     commit = push.head_commit
     sha = commit.id.lower()
     author = (
@@ -327,77 +333,43 @@ async def _push(
         or (push.sender.login if push.sender else None)
     )
     message = commit.message.splitlines()[0] if commit.message else ""
-    data = {
-        "version": sha[:12],
-        "commit_sha": sha if _SHA.match(sha) else None,
-        "description": f"push to {repo}@{branch} by {author or 'unknown'}: {message}"[:2000],
-    }
-    trigger = TriggeredBy(kind="github", id=delivery, name=f"GitHub push to {repo}@{branch}")
-    deployed, skipped, rows = await _deploy(
-        session,
-        tenant=tenant,
-        agents=agents,
-        data=data,
-        trigger=trigger,
+    return await hook.deploy(
+        repo=repo,
+        branch=branch,
+        default_branch=push.repository.default_branch or "main",
+        data={
+            "version": sha[:12],
+            "commit_sha": sha if _SHA.match(sha) else None,
+            "description": f"push to {repo}@{branch} by {author or 'unknown'}: {message}"[:2000],
+        },
+        trigger=TriggeredBy(
+            kind="github", id=hook.delivery, name=f"GitHub push to {repo}@{branch}"
+        ),
         author=author,
-        driver=driver,
-        default_deadline=default_deadline,
     )
-    status = "deployed" if deployed else "ignored"
-    detail = f"{len(deployed)} deployed, {len(skipped)} skipped"
-    return WebhookResult(
-        status=status, detail=detail, deployments=deployed, skipped=skipped, **base
-    ), rows
 
 
-async def _release(
-    session: AsyncSession,
-    *,
-    tenant: Tenant,
-    release: ReleaseEvent,
-    delivery: str,
-    driver: Driver,
-    default_deadline: float,
-) -> tuple[WebhookResult, list[Deployment]]:
-    base = {"event": "release", "delivery": delivery}
+async def _release(hook: _Delivery, release: ReleaseEvent) -> Answer:
     if release.action != "published":
-        detail = f"release {release.action} deploys nothing (only published)"
-        return WebhookResult(status="ignored", detail=detail, **base), []
+        return hook.answer("ignored", f"release {release.action} deploys nothing (only published)")
     repo = release.repository.full_name
     default_branch = release.repository.default_branch or "main"
     target = release.release.target_commitish or default_branch
-    branch = default_branch if _SHA.match(target) else target
-    agents = await matching_agents(
-        session, tenant_id=tenant.id, repo=repo, branch=branch, default_branch=default_branch
-    )
-    if not agents:
-        detail = f"no agent's config.source is {repo} at {branch}"
-        return WebhookResult(status="no_match", detail=detail, **base), []
+    tag = release.release.tag_name
     author = (release.release.author.login if release.release.author else None) or (
         release.sender.login if release.sender else None
     )
-    data = {
-        "version": release.release.tag_name,
-        "commit_sha": target if _SHA.match(target) else None,
-        "description": f"release {release.release.tag_name} of {repo} by {author or 'unknown'}"[
-            :2000
-        ],
-    }
-    trigger = TriggeredBy(
-        kind="github", id=delivery, name=f"GitHub release {release.release.tag_name} of {repo}"
-    )
-    deployed, skipped, rows = await _deploy(
-        session,
-        tenant=tenant,
-        agents=agents,
-        data=data,
-        trigger=trigger,
+    return await hook.deploy(
+        repo=repo,
+        branch=default_branch if _SHA.match(target) else target,
+        default_branch=default_branch,
+        data={
+            "version": tag,
+            "commit_sha": target if _SHA.match(target) else None,
+            "description": f"release {tag} of {repo} by {author or 'unknown'}"[:2000],
+        },
+        trigger=TriggeredBy(
+            kind="github", id=hook.delivery, name=f"GitHub release {tag} of {repo}"
+        ),
         author=author,
-        driver=driver,
-        default_deadline=default_deadline,
     )
-    status = "deployed" if deployed else "ignored"
-    detail = f"{len(deployed)} deployed, {len(skipped)} skipped"
-    return WebhookResult(
-        status=status, detail=detail, deployments=deployed, skipped=skipped, **base
-    ), rows

@@ -21,13 +21,11 @@ import os
 import secrets
 import shutil
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
 
-from agentdeck.db.base import utcnow
 from agentdeck.errors import Conflict, invalid
 from agentdeck.fleet.driver import (
     Capabilities,
@@ -39,6 +37,7 @@ from agentdeck.fleet.driver import (
     WorkloadSpec,
     WorkloadStatus,
 )
+from agentdeck.fleet.journal import Journal
 from agentdeck.fleet.local import recovery
 from agentdeck.fleet.local.limits import Limiter
 from agentdeck.fleet.local.logs import LogTailer
@@ -49,7 +48,6 @@ from agentdeck.settings import FleetSettings
 
 log = structlog.get_logger(__name__)
 
-EVENTS_PER_WORKLOAD = 1000
 #: The server's environment variables a replica inherits; everything else (the server's own
 #: AGENTDECK_* settings, database URLs, keys) stays out of the agents' processes.
 INHERITED_ENV = (
@@ -95,11 +93,8 @@ class LocalDriver:
         )
         self.state_file = StateFile(directory / "state.json")
         self.fleet_id = ""
-        self._epoch = secrets.token_hex(6)
-        self._seq = 0
-        self._events: dict[uuid.UUID, deque[DriverEvent]] = {}
+        self.journal = Journal()
         self._workloads: dict[uuid.UUID, Workload] = {}
-        self._listeners: list[ChangeListener] = []
         self._deleting: set[asyncio.Task[None]] = set()
         self._lock_fd: int | None = None
         self._loading = False
@@ -118,7 +113,7 @@ class LocalDriver:
 
     @property
     def epoch(self) -> str:
-        return self._epoch
+        return self.journal.epoch
 
     # --- start and close -----------------------------------------------------------------------
 
@@ -298,7 +293,7 @@ class LocalDriver:
 
         async def remove() -> None:
             await workload.stop_all()
-            self._events.pop(agent_id, None)
+            self.journal.forget(agent_id)
             self._persist()
 
         task = asyncio.create_task(remove(), name=f"delete:{agent_id}")
@@ -316,7 +311,7 @@ class LocalDriver:
         return list(self._workloads)
 
     async def events(self, agent_id: uuid.UUID, *, after: int = 0) -> list[DriverEvent]:
-        return [e for e in self._events.get(agent_id, ()) if e.seq > after]
+        return self.journal.events(agent_id, after=after)
 
     async def logs(
         self, agent_id: uuid.UUID, *, replica: str | None = None, limit: int = 100
@@ -339,7 +334,7 @@ class LocalDriver:
         return self.tailer.add_sink(sink)
 
     def add_listener(self, listener: ChangeListener) -> None:
-        self._listeners.append(listener)
+        self.journal.add_listener(listener)
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -366,20 +361,7 @@ class LocalDriver:
         replica: str | None,
         spec_hash: str | None,
     ) -> None:
-        self._seq += 1
-        event = DriverEvent(
-            seq=self._seq,
-            at=utcnow(),
-            agent_id=agent_id,
-            kind=kind,
-            message=message,
-            replica=replica,
-            spec_hash=spec_hash,
-        )
-        events = self._events.get(agent_id)
-        if events is None:
-            events = self._events[agent_id] = deque(maxlen=EVENTS_PER_WORKLOAD)
-        events.append(event)
+        self.journal.emit(agent_id, kind, message, replica, spec_hash)
         if kind in ("replica_exited", "replica_crash_loop", "replica_failed", "replica_killed"):
             log.info("fleet event", agent_id=str(agent_id), kind=kind, detail=message)
         self._changed(agent_id)
@@ -388,11 +370,7 @@ class LocalDriver:
         workload = self._workloads.get(agent_id)
         if workload is not None:
             workload.wake()
-        for listener in list(self._listeners):
-            try:
-                listener(agent_id)
-            except Exception:
-                log.exception("fleet change listener failed")
+        self.journal.changed(agent_id)
 
     def _persist(self) -> None:
         if self._loading or not self.active:

@@ -27,6 +27,7 @@ import structlog
 
 from agentdeck.db.base import utcnow
 from agentdeck.fleet.driver import LineSink, LogLine, Stream
+from agentdeck.fleet.journal import LineSinks
 
 log = structlog.get_logger(__name__)
 
@@ -84,20 +85,14 @@ class LogTailer:
         self.buffer_lines = buffer_lines
         self.max_bytes = max_bytes
         self._outputs: dict[str, ReplicaOutput] = {}
-        self._sinks: list[LineSink] = []
+        self.sinks = LineSinks()
         self._task: asyncio.Task[None] | None = None
 
     def paths(self, replica: str) -> tuple[Path, Path]:
         return (self.directory / f"{replica}.stdout.log", self.directory / f"{replica}.stderr.log")
 
     def add_sink(self, sink: LineSink) -> Callable[[], None]:
-        self._sinks.append(sink)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._sinks.remove(sink)
-
-        return remove
+        return self.sinks.add(sink)
 
     def track(
         self,
@@ -136,7 +131,7 @@ class LogTailer:
         output = self._outputs.pop(replica, None)
         if output is None:
             return
-        self._deliver(self._read(output))
+        self.sinks.deliver(self._read(output))
         for file in output.files:
             file.close()
             if remove_files:
@@ -147,13 +142,13 @@ class LogTailer:
         """Read one replica's files now (its process just exited: its last words)."""
         output = self._outputs.get(replica)
         if output is not None:
-            self._deliver(self._read(output))
+            self.sinks.deliver(self._read(output))
 
     def read_all(self) -> None:
         lines: list[LogLine] = []
         for output in list(self._outputs.values()):
             lines.extend(self._read(output))
-        self._deliver(lines)
+        self.sinks.deliver(lines)
 
     def start(self) -> None:
         if self._task is None:
@@ -233,12 +228,3 @@ class LogTailer:
             part[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
             for part in complete
         ]
-
-    def _deliver(self, lines: list[LogLine]) -> None:
-        if not lines:
-            return
-        for sink in list(self._sinks):
-            try:
-                sink(lines)
-            except Exception:  # one failing sink must not stop the others or the tailing
-                log.exception("fleet log sink failed")

@@ -131,6 +131,22 @@ def _deterministic(config: TemplateConfig) -> float:
     return config.llm.temperature if config.llm.temperature is not None else 0.0
 
 
+async def _ask_json(
+    http: httpx.AsyncClient, config: TemplateConfig, system: str, text: str
+) -> Completion:
+    """One deterministic chat turn that must answer JSON: ``system`` (plus the agent's own
+    system prompt, if any), then the user's ``text``."""
+    if config.system_prompt:
+        system += "\n\n" + config.system_prompt
+    return await chat(
+        http,
+        config.llm,
+        [{"role": "system", "content": system}, {"role": "user", "content": text}],
+        temperature=_deterministic(config),
+        json_answer=True,
+    )
+
+
 async def run_classifier(
     http: httpx.AsyncClient, config: TemplateConfig, request: ClassifyRequest
 ) -> tuple[ClassifyResponse, Completion]:
@@ -147,15 +163,7 @@ async def run_classifier(
         '{"label": "<one of the labels, verbatim>", "confidence": <number from 0 to 1>} '
         "and nothing else."
     )
-    if config.system_prompt:
-        system += "\n\n" + config.system_prompt
-    done = await chat(
-        http,
-        config.llm,
-        [{"role": "system", "content": system}, {"role": "user", "content": request.text}],
-        temperature=_deterministic(config),
-        json_answer=True,
-    )
+    done = await _ask_json(http, config, system, request.text)
     label, confidence = match_label(done.content, labels)
     if label is None:
         raise BadAnswer(
@@ -230,15 +238,7 @@ async def run_extractor(
         f"follows this JSON Schema: {json.dumps(schema, ensure_ascii=False)}. Use null for a "
         "value the text does not give. Answer with the JSON object only."
     )
-    if config.system_prompt:
-        system += "\n\n" + config.system_prompt
-    done = await chat(
-        http,
-        config.llm,
-        [{"role": "system", "content": system}, {"role": "user", "content": request.text}],
-        temperature=_deterministic(config),
-        json_answer=True,
-    )
+    done = await _ask_json(http, config, system, request.text)
     data = json_object(done.content)
     if data is None:
         raise BadAnswer(
