@@ -168,6 +168,8 @@ def _single_valued(vals: F64, lo: I64, hi: I64) -> Bools:
 def group_sums(rows: F64, starts: I64) -> F64:
     """Column sums of each group of consecutive ``rows`` (group ``g`` starts at row
     ``starts[g]``; ascending, the first 0): (groups × columns)."""
+    if len(starts) == len(rows):  # groups of one row: each sum is that row, exactly
+        return rows.copy()
     if _small_integers(rows.ravel()):
         exact: F64 = np.add.reduceat(rows, starts, axis=0)
         return exact
