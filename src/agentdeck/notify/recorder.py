@@ -97,6 +97,33 @@ _RECORD_PG = text(
 )
 
 
+_LOG_COLUMNS = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("outbox_id", "uuid"),
+    ("channel_id", "uuid"),
+    ("alert_id", "uuid"),
+    ("attempt", "integer"),
+    ("status", "varchar"),
+    ("response_code", "integer"),
+    ("error", "varchar"),
+    ("error_detail", "varchar"),
+    ("latency_ms", "float8"),
+    ("at", "timestamptz"),
+)
+#: the delivery-log rows of a batch as one ``INSERT … SELECT unnest(arrays)`` on PostgreSQL
+_LOG_PG = text(
+    f"INSERT INTO notification_deliveries ({', '.join(name for name, _ in _LOG_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LOG_COLUMNS)
+    + ")"
+)
+
+
+def _log_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name, _ in _LOG_COLUMNS}
+
+
 def _columns(params: list[dict[str, Any]], holder: str) -> dict[str, Any]:
     """The per-row parameters of :meth:`Recorder.record` as one array per column."""
     return {
@@ -214,10 +241,12 @@ class Recorder:
             if connection.dialect.name == "postgresql":
                 # one statement for the batch (an executemany runs the UPDATE once per row)
                 await connection.execute(_RECORD_PG, _columns(params, self.holder))
+                if deliveries:
+                    await connection.execute(_LOG_PG, _log_columns(deliveries))
             else:
                 await connection.execute(self._record_stmt(), params)
-            if deliveries:
-                await connection.execute(DELIVERIES.insert(), deliveries)
+                if deliveries:
+                    await connection.execute(DELIVERIES.insert(), deliveries)
             await session.commit()
 
     def _record_stmt(self) -> Any:
