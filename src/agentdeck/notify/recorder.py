@@ -13,10 +13,11 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.db.base import utcnow
@@ -77,6 +78,63 @@ class Outcome:
     detail: str | None = None  # the cause, for admins; ``error`` is the summary everyone sees
     delivery_id: uuid.UUID | None = None
     kind: str = ""
+
+
+#: the outcomes of a batch as one ``UPDATE … FROM unnest(arrays)`` on PostgreSQL
+_RECORD_PG = text(
+    """
+    UPDATE notification_outbox AS o SET
+        status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+        delivered_at = v.delivered_at, last_error = v.last_error,
+        locked_until = NULL, locked_by = NULL
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:attempts AS integer[]),
+        CAST(:nexts AS timestamptz[]), CAST(:delivered AS timestamptz[]),
+        CAST(:errors AS varchar[])
+    ) AS v(id, status, attempts, next_attempt_at, delivered_at, last_error)
+    WHERE o.id = v.id AND o.locked_by = :holder
+    """
+)
+
+
+_LOG_COLUMNS = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("outbox_id", "uuid"),
+    ("channel_id", "uuid"),
+    ("alert_id", "uuid"),
+    ("attempt", "integer"),
+    ("status", "varchar"),
+    ("response_code", "integer"),
+    ("error", "varchar"),
+    ("error_detail", "varchar"),
+    ("latency_ms", "float8"),
+    ("at", "timestamptz"),
+)
+#: the delivery-log rows of a batch as one ``INSERT … SELECT unnest(arrays)`` on PostgreSQL
+_LOG_PG = text(
+    f"INSERT INTO notification_deliveries ({', '.join(name for name, _ in _LOG_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LOG_COLUMNS)
+    + ")"
+)
+
+
+def _log_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name, _ in _LOG_COLUMNS}
+
+
+def _columns(params: list[dict[str, Any]], holder: str) -> dict[str, Any]:
+    """The per-row parameters of :meth:`Recorder.record` as one array per column."""
+    return {
+        "ids": [p["b_id"] for p in params],
+        "statuses": [p["b_status"].name for p in params],
+        "attempts": [p["b_attempts"] for p in params],
+        "nexts": [p["b_next"] for p in params],
+        "delivered": [p["b_delivered"] for p in params],
+        "errors": [p["b_error"] for p in params],
+        "holder": holder,
+    }
 
 
 class NotRecorded(Exception):
@@ -178,7 +236,21 @@ class Recorder:
                     "at": now,
                 }
             )
-        stmt = (
+        async with self.sessions() as session:
+            connection = await session.connection()
+            if connection.dialect.name == "postgresql":
+                # one statement for the batch (an executemany runs the UPDATE once per row)
+                await connection.execute(_RECORD_PG, _columns(params, self.holder))
+                if deliveries:
+                    await connection.execute(_LOG_PG, _log_columns(deliveries))
+            else:
+                await connection.execute(self._record_stmt(), params)
+                if deliveries:
+                    await connection.execute(DELIVERIES.insert(), deliveries)
+            await session.commit()
+
+    def _record_stmt(self) -> Any:
+        return (
             update(OUTBOX)
             .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.locked_by == self.holder)
             .values(
@@ -191,12 +263,6 @@ class Recorder:
                 locked_by=None,
             )
         )
-        async with self.sessions() as session:
-            connection = await session.connection()
-            await connection.execute(stmt, params)
-            if deliveries:
-                await connection.execute(DELIVERIES.insert(), deliveries)
-            await session.commit()
 
     def _observe(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:

@@ -25,7 +25,8 @@ next worker sends them without waiting for the claim to expire.
 A failed attempt is retried after a full-jitter exponential backoff (``uniform(0, min(max,
 base * 2**(attempt-1)))``, at least what a ``Retry-After`` asked for); a rejection (4xx other than
 408/425/429) or the last allowed attempt dead-letters the row. Rows over a channel's rate limit
-are put back with a later ``next_attempt_at`` and no attempt counted.
+are put back with a later ``next_attempt_at`` and no attempt counted. Sending and judging one row:
+:mod:`agentdeck.notify.sending`; writing outcomes: :mod:`agentdeck.notify.recorder`.
 """
 
 from __future__ import annotations
@@ -38,28 +39,22 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck import __version__
 from agentdeck.db.base import utcnow
 from agentdeck.loops.base import Loop
 from agentdeck.loops.lease import new_holder_id
-from agentdeck.notify.channels import spec
-from agentdeck.notify.channels.base import SendContext, SendResult, describe
-from agentdeck.notify.channels.urls import unpack
-from agentdeck.notify.crypto import SecretBox
+from agentdeck.notify.channels.base import describe
 from agentdeck.notify.lanes import Lanes
 from agentdeck.notify.models import NotificationChannel, NotificationOutbox, OutboxStatus
 from agentdeck.notify.ratelimit import ChannelLimits, RedisChannelLimits
 from agentdeck.notify.recorder import DeliveryMetrics, NotRecorded, Outcome, Recorder
-from agentdeck.outbound import OutboundPolicy, connector
-from agentdeck.settings import NotifySettings, Settings
+from agentdeck.notify.sending import Sender, backoff_seconds
+from agentdeck.settings import Settings
 
 __all__ = ["DeliveryLoop", "DeliveryMetrics", "Deliverer", "Outcome", "backoff_seconds"]
 
@@ -69,17 +64,6 @@ log = structlog.get_logger(__name__)
 TICK_BUDGET_SECONDS = 20.0
 #: a claimed outbox row with its channel, ready to send
 Loaded = tuple[NotificationOutbox, NotificationChannel]
-
-
-def backoff_seconds(
-    attempt: int, settings: NotifySettings, rng: random.Random, retry_after: float | None = None
-) -> float:
-    """Full jitter: uniform(0, min(max, base * 2**(attempt-1))), at least ``retry_after``."""
-    cap = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
-    delay = rng.uniform(0.0, cap)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, settings.backoff_max_seconds))
-    return delay
 
 
 def _due(now: Any) -> Any:
@@ -120,32 +104,16 @@ class Deliverer:
         self.sessions = sessions
         self.metrics = metrics
         self.config = config = settings.notify
-        self.box = SecretBox.from_settings(settings)
-        self.policy = OutboundPolicy.from_settings(settings.outbound)
         self.holder = holder or f"notify:{new_holder_id()}"
         self.rng = rng or random.Random()
+        self.sender = Sender(settings, rng=self.rng, metrics=metrics)
         self.limits = limits or _limits(settings)
         self.recorder = Recorder(sessions=sessions, holder=self.holder, metrics=metrics)
         #: ``on_room`` is called when a lane (or the worker) that was full has room again
         self.lanes = Lanes(config, on_room)
-        self._http: aiohttp.ClientSession | None = None
-        self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
         self._semaphore = asyncio.Semaphore(config.concurrency)
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._closed = False
-
-    @property
-    def http(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            n = self.config.concurrency
-            self._http = aiohttp.ClientSession(
-                connector=connector(self.policy, limit=n),
-                headers={"User-Agent": f"agentdeck/{__version__}"},
-                # HTTP(S)_PROXY / NO_PROXY, as before: a proxy's own address must be allowed
-                # by the outbound policy, and it resolves the destination's name itself
-                trust_env=True,
-            )
-        return self._http
 
     # --- claim -----------------------------------------------------------------------------
 
@@ -229,66 +197,6 @@ class Deliverer:
 
     # --- send ------------------------------------------------------------------------------
 
-    def _secrets_of(self, channel: NotificationChannel) -> dict[str, Any]:
-        key = (channel.id, channel.revision)
-        found = self._secrets.get(key)
-        if found is None:
-            found = self._secrets[key] = self.box.decrypt(channel.secrets_encrypted)
-        return found
-
-    async def _send(self, row: NotificationOutbox, channel: NotificationChannel) -> SendResult:
-        kind = spec(channel.kind.value)
-        try:
-            stored, hidden = unpack(self._secrets_of(channel))
-            config = kind.config_model.model_validate({**channel.config, **hidden})
-            secrets = kind.secrets_model.model_validate(stored)
-        except ValidationError as exc:  # never the values: they may be secrets
-            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-            error = "channel settings unusable"
-            return SendResult(ok=False, error=error, detail=f"{error}: invalid {fields}")
-        except Exception as exc:
-            error = "channel settings unusable"
-            return SendResult(ok=False, error=error, detail=f"{error}: {describe(exc)}")
-        ctx = SendContext(
-            http=self.http,
-            timeout=self.config.timeout_seconds,
-            channel_name=channel.name,
-            dedup_key=row.dedup_key,
-            event=row.event,
-            group_key=row.group_key,
-            policy=self.policy,
-        )
-        gauge = self.metrics.in_flight.labels(kind=kind.kind) if self.metrics else None
-        if gauge is not None:
-            gauge.inc()
-        try:
-            return await kind.send(ctx, row.payload, config, secrets)
-        except Exception as exc:  # a bug in a renderer must not stop the worker
-            log.exception("channel send raised", channel_id=str(channel.id), kind=kind.kind)
-            return SendResult(ok=False, error="internal error", detail=describe(exc))
-        finally:
-            if gauge is not None:
-                gauge.dec()
-
-    def _outcome(self, row: NotificationOutbox, result: SendResult, latency_ms: float) -> Outcome:
-        now = utcnow()
-        attempts = row.attempts + 1
-        if result.ok:
-            return Outcome(
-                row, "success", OutboxStatus.delivered, attempts, now,
-                result.status_code, None, latency_ms,
-            )  # fmt: skip
-        if result.permanent or attempts >= row.max_attempts:
-            return Outcome(
-                row, "dead", OutboxStatus.dead, attempts, now,
-                result.status_code, result.error, latency_ms, result.detail,
-            )  # fmt: skip
-        delay = backoff_seconds(attempts, self.config, self.rng, result.retry_after)
-        return Outcome(
-            row, "failure", OutboxStatus.pending, attempts, now + timedelta(seconds=delay),
-            result.status_code, result.error, latency_ms, result.detail,
-        )  # fmt: skip
-
     async def _one(
         self, row: NotificationOutbox, channel: NotificationChannel, limited: bool
     ) -> Outcome:
@@ -303,10 +211,10 @@ class Deliverer:
                     utcnow() + timedelta(seconds=wait), error="channel rate limit; deferred",
                 )  # fmt: skip
         started = time.perf_counter()
-        result = await self._send(row, channel)
+        result = await self.sender.send(row, channel)
         took = time.perf_counter() - started
         self.lanes.paced(channel.id, took)
-        return self._outcome(row, result, took * 1000.0)
+        return self.sender.outcome(row, result, took * 1000.0)
 
     async def _run(
         self, row: NotificationOutbox, channel: NotificationChannel, limited: bool
@@ -471,9 +379,7 @@ class Deliverer:
             return
         self._closed = True
         await self.stop()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.sender.close()
         await self.limits.close()
 
 

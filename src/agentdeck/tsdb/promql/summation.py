@@ -1,24 +1,37 @@
 """Accurate sums for the engine: the windows of ``sum_over_time`` and ``avg_over_time``, and
 the groups of ``sum``, ``avg``, ``stddev`` and ``stdvar``.
 
-A result depends on its own samples only, never on the other series of the query, and is
-as accurate as adding in twice the float precision and rounding once (Prometheus uses
-Kahan-Neumaier summation, which has the same bound): the error is at most about one unit
-in the last place of the result plus a term of the order of n² × 1.2e-32 × the largest
-magnitude added (n the number of values), which matters only when the values cancel to a
-result many orders of magnitude below them. Both ways are vectorised:
+**Windows** are exactly rounded: every window sum is the float nearest to the exact sum of
+its samples, bit for bit what ``math.fsum`` gives. So a series' answer depends on its own
+samples only, never on the other series of the query nor on how the engine chose to add
+them, and the engine may choose per query:
 
-* Split (groups; windows that overlap little: instant queries, ranges no longer than the
-  step): every value is split exactly into a high part, a multiple of a unit chosen per
-  series (per group) large enough that any sum of the high parts is exact whatever the
-  order, and the small remainder (Rump, Ogita and Oishi's ExtractVector, 2008). The parts
-  are added with ``np.add.reduceat``, so the windows cost their length.
-* Running (windows that overlap a lot: ranges of many steps): window sums are differences
-  of running sums that start again at every series' first sample, each running sum
-  carrying the exact rounding errors of its additions (Knuth's TwoSum) beside it, the
-  cascaded summation of Ogita, Rump and Oishi (2005). Series are padded with zeros into
-  blocks by the power of two of their length (a block is at most twice its data). The
-  error's second term grows with the series' length instead of the window's.
+* a query whose windows hold at most ``_FEW`` samples in all (one series over an hour, as an
+  alert rule asks) adds them with ``math.fsum``, one window at a time;
+* windows that overlap little (instant queries): every value is split exactly into a high
+  part, a multiple of a unit chosen per series large enough that any sum of the high parts
+  is exact whatever the order, and a small remainder (Rump, Ogita and Oishi's
+  ExtractVector, 2008); both are added with ``np.add.reduceat``;
+* windows that overlap a lot (ranges of many steps): differences of running sums that start
+  again at every series' first sample, each carrying the exact rounding errors of its
+  additions (Knuth's TwoSum, for every step at once) summed beside it, the cascaded
+  summation of Ogita, Rump and Oishi (2005). Series of one length are rows of a matrix (a
+  view of the samples); others are padded with zeros into blocks by the power of two of
+  their length.
+
+Both vectorised ways end in an exact high part, a low part and a bound on the low part's
+error; where the bound shows that high + low rounds to the nearest float, that is the
+answer. Elsewhere (the sum lies within the bound of halfway between two floats: decimal
+data does land exactly halfway in about one window in seventy) the low part is shown exact
+when every partial sum of it is a representable multiple of the smallest last place among
+the samples, and what is left goes to ``math.fsum``. A window of n samples that all hold v
+therefore sums to n × v rounded once; its mean (the sum over n) is v, exactly: the few
+windows where n × v / n is not v (0.1 three times) are looked at for one value.
+
+**Groups** are as accurate as adding in twice the float precision and rounding once
+(Prometheus uses Kahan-Neumaier summation, which has the same bound): split parts as above,
+added with ``np.add.reduceat``; the error is at most about one unit in the last place plus
+a term of the order of n² × 1.2e-32 × the largest magnitude added.
 
 NaN and ±Inf follow IEEE addition, a sum beyond the float range is ``±Inf`` and the mean of
 finite samples stays finite (added scaled down).
@@ -34,46 +47,89 @@ most gauges sampled as whole numbers take it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from agentdeck.tsdb.promql.values import F64, I64, Bools
 
-OVERLAP_LIMIT = 8  # windows covering each sample more often on average: running sums
 _SCALE = 2.0**-64  # exact scaling for the few sums of finite values beyond the float range
 #: integers whose magnitudes add up to less than this add exactly in any order (with room for
 #: the rounding of the test's own sum of magnitudes)
 _EXACT_INTEGERS = 2.0**52
+_U = 2.0**-53  # the unit roundoff
+_TINY = 2.0**-1074  # the smallest float above 0
+#: windows added one at a time in Python when a query has no more samples in its windows
+_FEW = 1024
+_FEW_WINDOWS = 32
+#: windows covering each sample more often than this on average: running sums
+_OVERLAP = 12
 
 
 def window_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
-    """``Σ vals[lo:hi]`` per window: ``lo``/``hi`` are (series × steps), series ``s``'s
-    windows lie in ``vals[offsets[s]:offsets[s + 1]]``. A window of n samples that all
-    hold one value v gives n × v, exactly rounded."""
+    """``Σ vals[lo:hi]`` per window, exactly rounded: ``lo``/``hi`` are (series × steps),
+    series ``s``'s windows lie in ``vals[offsets[s]:offsets[s + 1]]``."""
     if _small_integers(vals):
         return _plain_window_sums(vals, lo, hi)
+    if _few(lo, hi):
+        return _each(vals, lo, hi, _exact_sum)
     sums, finite = _window_sums(vals, offsets, lo, hi)
-    for i in np.flatnonzero(~np.isfinite(sums) & finite):  # beyond the float range (or near)
-        sums.flat[i] = _exact_sum(vals[lo.flat[i] : hi.flat[i]])
-    single = _single_valued(vals, offsets, lo, hi)
-    return np.where(single, (hi - lo) * vals[np.where(single, lo, 0)], sums)
+    for i in np.flatnonzero(~np.isfinite(sums) & finite & (hi > lo)):  # beyond the range
+        sums.flat[i] = _exact_sum(vals[lo.flat[i] : hi.flat[i]].tolist())
+    return sums
 
 
 def window_means(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
     """The mean of ``vals[lo:hi]`` per window (as :func:`window_sums`; NaN for an empty
-    one). A window whose samples all hold one value gives that value exactly."""
+    one): the exactly rounded sum over the count, and a window whose samples all hold one
+    value gives that value exactly."""
+    count = hi - lo
     if _small_integers(vals):  # exact sums: n × v / n is v
         with np.errstate(invalid="ignore"):
-            means: F64 = _plain_window_sums(vals, lo, hi) / (hi - lo)
+            means: F64 = _plain_window_sums(vals, lo, hi) / count
         return means
+    if _few(lo, hi):
+        return _each(vals, lo, hi, _mean)
     sums, finite = _window_sums(vals, offsets, lo, hi)
-    count = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / count
     for i in np.flatnonzero(~np.isfinite(sums) & finite & (count > 0)):
         means.flat[i] = _finite_mean(vals[lo.flat[i] : hi.flat[i]])
-    single = _single_valued(vals, offsets, lo, hi)
-    return np.where(single, vals[np.where(single, lo, 0)], means)
+    # A window of n samples holding v sums to n × v rounded once, exactly; where that over
+    # n is not v (0.1 three times: 0.30000000000000004 / 3), look whether it holds one value.
+    firsts = vals[np.where(count > 0, lo, 0)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        maybe = np.flatnonzero((means != firsts) & (sums == count * firsts) & (count > 1))
+    if len(maybe):
+        single = maybe[_single_valued(vals, lo.flat[maybe], hi.flat[maybe])]
+        means.flat[single] = firsts.flat[single]
+    return means
+
+
+def _few(lo: I64, hi: I64) -> bool:
+    """Whether the windows are few and short enough to add one at a time (the answers are
+    the same either way: exactly rounded)."""
+    return lo.size <= _FEW_WINDOWS and int((hi - lo).sum()) <= _FEW
+
+
+def _each(vals: F64, lo: I64, hi: I64, total: Callable[[list[float]], float]) -> F64:
+    out = np.zeros(lo.shape)
+    for i, (start, end) in enumerate(zip(lo.flat, hi.flat, strict=True)):
+        out.flat[i] = total(vals[start:end].tolist())
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    if not values:
+        return math.nan
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    total = _exact_sum(values)
+    if math.isinf(total) and all(map(math.isfinite, values)):
+        return _finite_mean(np.array(values))
+    return total / len(values)
 
 
 def _small_integers(vals: F64) -> bool:
@@ -98,45 +154,22 @@ def _plain_window_sums(vals: F64, lo: I64, hi: I64) -> F64:
     return sums
 
 
-def _single_valued(vals: F64, offsets: I64, lo: I64, hi: I64) -> Bools:
-    """Whether each non-empty window's samples all hold one value."""
-    single = np.zeros(lo.shape, dtype=bool)
-    if len(vals) == 0:
-        return single
-    running = _overlapping(offsets, lo, hi)
-    if not running.all():  # the windows' own largest and smallest sample
-        split = np.flatnonzero(~running)
-        padded, pairs = np.append(vals, 0.0), _pairs(lo[split], hi[split])
-        with np.errstate(invalid="ignore"):
-            top = np.maximum.reduceat(padded, pairs)[0::2].reshape(len(split), -1)
-            bottom = np.minimum.reduceat(padded, pairs)[0::2].reshape(len(split), -1)
-        single[split] = (top == bottom) & (hi[split] > lo[split])
-    if running.any():  # no change after the window's first sample (NaN counting as one)
-        changed = np.ones(len(vals), dtype=bool)
-        changed[1:] = (vals[1:] != vals[:-1]) & ~(np.isnan(vals[1:]) & np.isnan(vals[:-1]))
-        changes = _running_count(changed)
-        ahead, end = np.minimum(lo[running] + 1, hi[running]), hi[running]
-        single[running] = (end > lo[running]) & (changes[end] == changes[ahead])
+def _single_valued(vals: F64, lo: I64, hi: I64) -> Bools:
+    """Whether each window ``[lo, hi)`` (none empty) holds one value only."""
+    lengths = hi - lo
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    inside = np.arange(int(ends[-1])) + np.repeat(lo - starts, lengths)
+    same = vals[inside] == np.repeat(vals[lo], lengths)
+    single: Bools = np.logical_and.reduceat(same, starts)
     return single
-
-
-def _overlapping(offsets: I64, lo: I64, hi: I64) -> Bools:
-    """The series whose windows overlap a lot: summed by running sums. Each series' own
-    way (never the query's), so other series cannot change its answers."""
-    overlapping: Bools = (hi - lo).sum(axis=1) > OVERLAP_LIMIT * np.diff(offsets)
-    return overlapping
-
-
-def _pairs(lo: I64, hi: I64) -> I64:
-    """``(lo, hi)`` interleaved for ``reduceat``: every other result is a window's (garbage
-    for empty ones); the values need one element past the last window's end."""
-    pairs: I64 = np.stack((lo.ravel(), hi.ravel()), axis=1).ravel()
-    return pairs
 
 
 def group_sums(rows: F64, starts: I64) -> F64:
     """Column sums of each group of consecutive ``rows`` (group ``g`` starts at row
     ``starts[g]``; ascending, the first 0): (groups × columns)."""
+    if len(starts) == len(rows):  # groups of one row: each sum is that row, exactly
+        return rows.copy()
     if _small_integers(rows.ravel()):
         exact: F64 = np.add.reduceat(rows, starts, axis=0)
         return exact
@@ -161,74 +194,181 @@ def group_sums(rows: F64, starts: I64) -> F64:
 
 
 def _window_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> tuple[F64, Bools]:
-    """The sums, and whether each window's samples are all finite."""
+    """The exactly rounded sums, and whether each window's samples are all finite."""
+    every = np.ones(lo.shape, dtype=bool)
     if len(vals) == 0:
-        return np.zeros(lo.shape), np.ones(lo.shape, dtype=bool)
+        return np.zeros(lo.shape), every
     finite = np.isfinite(vals)
     all_finite = bool(finite.all())
     clean = vals if all_finite else np.where(finite, vals, 0.0)
     count = hi - lo
-    running = _overlapping(offsets, lo, hi)
-    sums = np.zeros(lo.shape)
-    if not running.all():
-        split = np.flatnonzero(~running)
-        sums[split] = _split_sums(clean, offsets, lo[split], hi[split])
-    if running.any():
-        sums[running] = _running_sums(clean, offsets, lo, hi, np.flatnonzero(running))
-    sums = np.where(count > 0, sums, 0.0)
+    if int(count.sum()) > _OVERLAP * len(vals):
+        added = _running_sums(clean, offsets, lo, hi)
+    else:
+        added = _split_sums(clean, offsets, lo, hi)
+    sums = _rounded(added, clean, lo, hi)
     if all_finite:
-        return sums, np.ones(lo.shape, dtype=bool)
+        return sums, every
     counts = (_running_count(f) for f in _specials(vals))
     return _with_specials(sums, *(c[hi] - c[lo] for c in counts))
 
 
-def _split_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> F64:
-    """The sums of the windows ``lo``/``hi`` (rows of any of the series)."""
+@dataclass(slots=True)
+class _Added:
+    """Window sums ``high + low`` but for an error of at most ``bound``, which is 0 where the
+    smallest unit in the last place of the window's nonzero samples (of its series' with
+    ``offsets``) is at least ``exact_above``: every partial sum of the small parts is then a
+    representable multiple of it."""
+
+    high: F64
+    low: F64
+    bound: F64
+    exact_above: F64
+    offsets: I64 | None = None
+
+
+def _rounded(added: _Added, vals: F64, lo: I64, hi: I64) -> F64:
+    """The exactly rounded sums: ``high + low`` where the bound shows that this is the
+    float nearest to the sum, or the small parts are exact; ``math.fsum`` elsewhere (rare)."""
+    a, b = added.high, added.low
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = a + b
+        part = total - a  # TwoSum: total + rest is a + b exactly
+        rest = (a - (total - part)) + (b - part)
+        # rounding is monotonic: where a float above rest + bound and one below rest - bound
+        # both added to total round to it, so does the sum
+        bound = added.bound
+        above = _beyond(rest + bound, 1.0)
+        below = _beyond(rest - bound, -1.0)
+        sure = (total + above == total) & (total + below == total)
+    unsure = np.flatnonzero(~sure & (hi > lo))
+    if len(unsure):  # near halfway (often exactly: decimal data) or beyond the float range
+        if added.offsets is None:
+            smallest = _smallest_gap(vals, lo.flat[unsure], hi.flat[unsure])
+        else:
+            series, which = np.unique(unsure // lo.shape[1], return_inverse=True)
+            offsets = added.offsets
+            smallest = _smallest_gap(vals, offsets[series], offsets[series + 1])[which]
+        with np.errstate(invalid="ignore"):
+            exact = added.exact_above.flat[unsure] <= smallest
+        unsure = unsure[~(exact & np.isfinite(total.flat[unsure]))]
+    for i in unsure:
+        total.flat[i] = _exact_sum(vals[lo.flat[i] : hi.flat[i]].tolist())
+    return np.where(hi > lo, total, 0.0)
+
+
+def _beyond(values: F64, direction: float) -> F64:
+    """Floats at least one unit in the last place beyond ``values`` in ``direction`` (±1),
+    so beyond the sums ``values`` were rounded from (cheaper than ``np.nextafter``)."""
+    step = np.abs(values) * 2.0**-51 + _TINY
+    beyond: F64 = values + direction * step
+    return beyond
+
+
+def _smallest_gap(vals: F64, lo: I64, hi: I64) -> F64:
+    """The smallest unit in the last place of the nonzero values of each ``vals[lo:hi]``
+    (none empty; ``Inf`` for zeros only)."""
+    lengths = hi - lo
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    values = vals[np.arange(int(ends[-1])) + np.repeat(lo - starts, lengths)]
+    gaps = np.where(values != 0, np.spacing(np.abs(values)), np.inf)
+    smallest: F64 = np.minimum.reduceat(gaps, starts)
+    return smallest
+
+
+def _split_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> _Added:
+    """The sums of the windows ``lo``/``hi`` (rows of the series) as exact high parts and
+    added low parts, and a bound on the error of the latter."""
     lengths = np.diff(offsets)
     firsts = np.minimum(offsets[:-1], len(vals) - 1)  # (an empty series repeats no unit)
-    unit = _unit(np.maximum.reduceat(np.abs(vals), firsts), lengths)
+    largest = np.maximum.reduceat(np.abs(vals), firsts)
+    unit = _unit(largest, 2 * lengths)  # a bit to spare: every sum of high parts is exact
     # One 0 after the samples: reduceat takes the index past a window's end.
     high, low = np.zeros(len(vals) + 1), np.zeros(len(vals) + 1)
     _split(vals, np.repeat(unit, lengths), high[:-1], low[:-1])
-    pairs = _pairs(lo, hi)
+    pairs = np.stack((lo.ravel(), hi.ravel()), axis=1).ravel()
     with np.errstate(invalid="ignore"):
-        sums = np.add.reduceat(high, pairs)[0::2] + np.add.reduceat(low, pairs)[0::2]
-    return sums.reshape(lo.shape)
+        highs = np.add.reduceat(high, pairs)[0::2].reshape(lo.shape)
+        lows = np.add.reduceat(low, pairs)[0::2].reshape(lo.shape)
+        # n lows of at most min(|v|, unit × u) each, added in any order
+        n = (hi - lo).astype(np.float64)
+        bound = 1.01 * n * (n * _U) * np.minimum(unit * _U, largest)[:, None]
+        # the lows are multiples of their values' last places, n of at most unit × u
+        exact_above = n * unit[:, None] * 2.0**-105
+    bound = np.where(np.isfinite(bound), bound, np.inf)
+    return _Added(highs, lows, bound, exact_above)
 
 
-def _running_sums(vals: F64, offsets: I64, lo: I64, hi: I64, series: I64) -> F64:
-    """The sums of the windows of ``series`` (those rows of ``lo``/``hi``)."""
-    out = np.zeros((len(series), lo.shape[1]))
-    lengths = np.diff(offsets)[series]
-    powers = np.frexp(lengths)[1]
-    for power in np.unique(powers[lengths > 0]):
-        rows = np.flatnonzero(powers == power)
-        members = series[rows]
-        width = int(lengths[rows].max())
+def _running_sums(vals: F64, offsets: I64, lo: I64, hi: I64) -> _Added:
+    """The sums of the windows as the exact difference of running sums, with the added
+    differences of their errors."""
+    rows = len(offsets) - 1
+    high_parts, low_parts, bound = np.zeros(lo.shape), np.zeros(lo.shape), np.zeros(lo.shape)
+    largest = np.zeros(rows)
+    lengths = np.diff(offsets)
+    width = int(lengths.max())
+    blocks: list[tuple[I64, F64]] = []
+    if width == 0:
+        pass
+    elif (lengths == width).all():  # one length: the samples as a matrix, no copy
+        blocks = [(np.arange(rows), vals.reshape(rows, width))]
+    else:  # padded with zeros into blocks by the power of two of their length
+        powers = np.frexp(lengths)[1]
+        for power in np.unique(powers[lengths > 0]):
+            members = np.flatnonzero(powers == power)
+            block_width = int(lengths[members].max())
+            inside = np.arange(block_width) < lengths[members][:, None]
+            at = np.where(inside, offsets[members][:, None] + np.arange(block_width), 0)
+            blocks.append((members, np.where(inside, vals[at], 0.0)))
+    for members, values in blocks:
         first = offsets[members][:, None]
-        inside = np.arange(width) < lengths[rows][:, None]
-        values = np.where(inside, vals[np.where(inside, first + np.arange(width), 0)], 0.0)
-        high = np.zeros((len(members), width + 1))  # high[:, k] + low[:, k]: Σ values[:, :k]
-        np.cumsum(values, axis=1, out=high[:, 1:])
-        before, after = high[:, :-1], high[:, 1:]
-        with np.errstate(invalid="ignore"):
-            # Knuth's TwoSum: the exact error of after = before + values, whatever the order
-            # of magnitude of the two.
-            part = after - before
-            errors = (before - (after - part)) + (values - part)
-        low = np.zeros_like(high)
+        parts = _block_sums(values, lo[members] - first, hi[members] - first)
+        high_parts[members], low_parts[members], bound[members], largest[members] = parts
+    # every running sum, error and partial sum of errors is a multiple of the smallest last
+    # place of the series' values, and the errors add up to at most (2n + 2) u × the largest
+    # running sum: exact when that is below 2⁵³ of those places
+    with np.errstate(over="ignore"):
+        exact_above = ((2.0 * lengths + 2.0) * largest * 2.0**-105)[:, None]
+    exact_above = np.broadcast_to(exact_above, lo.shape)
+    return _Added(high_parts, low_parts, bound, exact_above, offsets)
+
+
+def _block_sums(values: F64, lo: I64, hi: I64) -> tuple[F64, F64, F64, F64]:
+    """:func:`_running_sums` of the rows of ``values`` (``lo``/``hi`` relative to a row): the
+    high and low parts, the bound, and each row's largest running sum."""
+    rows, width = values.shape
+    high = np.empty((rows, width + 1))  # high[:, k] + low[:, k]: Σ values[:, :k]
+    high[:, 0] = 0.0
+    np.cumsum(values, axis=1, out=high[:, 1:])
+    before, after = high[:, :-1], high[:, 1:]
+    with np.errstate(invalid="ignore", over="ignore"):
+        # Knuth's TwoSum: the exact error of after = before + values, whatever the order of
+        # magnitude of the two, for every step at once.
+        part = after - before
+        errors = after - part
+        np.subtract(before, errors, out=errors)
+        np.subtract(values, part, out=part)
+        errors += part
+        low = np.empty_like(high)
+        low[:, 0] = 0.0
         np.cumsum(errors, axis=1, out=low[:, 1:])
-        row = (np.arange(len(members)) * (width + 1))[:, None]
-        start, end = (row + lo[members] - first).ravel(), (row + hi[members] - first).ravel()
+        # each error is at most u × its running sum; the running sum of k of them is off
+        # by at most k u × their sum
+        largest = np.maximum(high.max(axis=1), -high.min(axis=1))
+        row = (np.arange(rows) * (width + 1))[:, None]
+        start, end = row + lo, row + hi
         flat_high, flat_low = high.ravel(), low.ravel()
-        with np.errstate(invalid="ignore"):
-            # high[end] - high[start] exactly (TwoSum again), then the small parts
-            difference = flat_high[end] - flat_high[start]
-            part = difference - flat_high[end]
-            rest = (flat_high[end] - (difference - part)) - (flat_high[start] + part)
-            sums = difference + (rest + (flat_low[end] - flat_low[start]))
-        out[rows] = sums.reshape(len(members), -1)
-    return out
+        high_end, high_start = flat_high[end], flat_high[start]
+        # high[end] - high[start] exactly (TwoSum again), plus the small parts
+        difference = high_end - high_start
+        part = difference - high_end
+        rest = (high_end - (difference - part)) - (high_start + part)
+        errors_between = flat_low[end] - flat_low[start]
+        small = rest + errors_between
+        bound = 2.02 * width * _U * (width * _U * largest[:, None])
+        bound = bound + _U * (np.abs(errors_between) + np.abs(small))
+    return difference, small, np.where(np.isfinite(bound), bound, np.inf), largest
 
 
 def _unit(largest: F64, count: I64 | np.ndarray) -> F64:
@@ -268,13 +408,13 @@ def _running_count(flags: Bools) -> I64:
     return running
 
 
-def _exact_sum(values: F64) -> float:
+def _exact_sum(values: F64 | list[float]) -> float:
     """The exactly rounded sum (IEEE's answer where NaN or infinities are added)."""
     try:
         try:
             return math.fsum(values)
         except OverflowError:  # an intermediate sum beyond the float range: add scaled down
-            return math.fsum(values * _SCALE) / _SCALE
+            return math.fsum(np.asarray(values) * _SCALE) / _SCALE
     except ValueError:  # Inf + -Inf
         return math.nan
 

@@ -1,0 +1,140 @@
+"""Sending one claimed notification through its channel and judging the result: the delivery
+worker's (:mod:`agentdeck.notify.worker`) per-row step, with the HTTP client it shares.
+
+A failed attempt is retried after a full-jitter exponential backoff (``uniform(0, min(max,
+base * 2**(attempt-1)))``, at least what a ``Retry-After`` asked for); a rejection (4xx other than
+408/425/429) or the last allowed attempt dead-letters the row.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import structlog
+from pydantic import ValidationError
+
+from agentdeck import __version__
+from agentdeck.db.base import utcnow
+from agentdeck.notify.channels import spec
+from agentdeck.notify.channels.base import SendContext, SendResult, describe
+from agentdeck.notify.channels.urls import unpack
+from agentdeck.notify.crypto import SecretBox
+from agentdeck.notify.models import NotificationChannel, NotificationOutbox, OutboxStatus
+from agentdeck.notify.recorder import DeliveryMetrics, Outcome
+from agentdeck.outbound import OutboundPolicy, connector
+from agentdeck.settings import NotifySettings, Settings
+
+log = structlog.get_logger(__name__)
+
+
+def backoff_seconds(
+    attempt: int, settings: NotifySettings, rng: random.Random, retry_after: float | None = None
+) -> float:
+    """Full jitter: uniform(0, min(max, base * 2**(attempt-1))), at least ``retry_after``."""
+    cap = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
+    delay = rng.uniform(0.0, cap)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.backoff_max_seconds))
+    return delay
+
+
+class Sender:
+    """Sends rows to their channels (decrypting each channel revision's secrets once) and
+    turns the results into outcomes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rng: random.Random,
+        metrics: DeliveryMetrics | None = None,
+    ) -> None:
+        self.config = settings.notify
+        self.box = SecretBox.from_settings(settings)
+        self.policy = OutboundPolicy.from_settings(settings.outbound)
+        self.rng = rng
+        self.metrics = metrics
+        self._http: aiohttp.ClientSession | None = None
+        self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            n = self.config.concurrency
+            self._http = aiohttp.ClientSession(
+                connector=connector(self.policy, limit=n),
+                headers={"User-Agent": f"agentdeck/{__version__}"},
+                # HTTP(S)_PROXY / NO_PROXY, as before: a proxy's own address must be allowed
+                # by the outbound policy, and it resolves the destination's name itself
+                trust_env=True,
+            )
+        return self._http
+
+    def secrets_of(self, channel: NotificationChannel) -> dict[str, Any]:
+        key = (channel.id, channel.revision)
+        found = self._secrets.get(key)
+        if found is None:
+            found = self._secrets[key] = self.box.decrypt(channel.secrets_encrypted)
+        return found
+
+    async def send(self, row: NotificationOutbox, channel: NotificationChannel) -> SendResult:
+        kind = spec(channel.kind.value)
+        try:
+            stored, hidden = unpack(self.secrets_of(channel))
+            config = kind.config_model.model_validate({**channel.config, **hidden})
+            secrets = kind.secrets_model.model_validate(stored)
+        except ValidationError as exc:  # never the values: they may be secrets
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            error = "channel settings unusable"
+            return SendResult(ok=False, error=error, detail=f"{error}: invalid {fields}")
+        except Exception as exc:
+            error = "channel settings unusable"
+            return SendResult(ok=False, error=error, detail=f"{error}: {describe(exc)}")
+        ctx = SendContext(
+            http=self.http,
+            timeout=self.config.timeout_seconds,
+            channel_name=channel.name,
+            dedup_key=row.dedup_key,
+            event=row.event,
+            group_key=row.group_key,
+            policy=self.policy,
+        )
+        gauge = self.metrics.in_flight.labels(kind=kind.kind) if self.metrics else None
+        if gauge is not None:
+            gauge.inc()
+        try:
+            return await kind.send(ctx, row.payload, config, secrets)
+        except Exception as exc:  # a bug in a renderer must not stop the worker
+            log.exception("channel send raised", channel_id=str(channel.id), kind=kind.kind)
+            return SendResult(ok=False, error="internal error", detail=describe(exc))
+        finally:
+            if gauge is not None:
+                gauge.dec()
+
+    def outcome(self, row: NotificationOutbox, result: SendResult, latency_ms: float) -> Outcome:
+        now = utcnow()
+        attempts = row.attempts + 1
+        if result.ok:
+            return Outcome(
+                row, "success", OutboxStatus.delivered, attempts, now,
+                result.status_code, None, latency_ms,
+            )  # fmt: skip
+        if result.permanent or attempts >= row.max_attempts:
+            return Outcome(
+                row, "dead", OutboxStatus.dead, attempts, now,
+                result.status_code, result.error, latency_ms, result.detail,
+            )  # fmt: skip
+        delay = backoff_seconds(attempts, self.config, self.rng, result.retry_after)
+        return Outcome(
+            row, "failure", OutboxStatus.pending, attempts, now + timedelta(seconds=delay),
+            result.status_code, result.error, latency_ms, result.detail,
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
