@@ -8,10 +8,8 @@ from typing import Any
 from uuid import UUID
 
 import duckdb
-import numpy as np
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from agentdeck.logstore import _common, logql
 from agentdeck.logstore.base import COLUMN_FIELDS, LogColumns, LogQuery, LogRecord, Matcher
@@ -190,38 +188,6 @@ def arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], st
             "observed_ns": pa.array(batch.observed_ns, pa.int64()),
         }
     )
-
-
-#: Leading characters of a message that stand in for its template when none is assigned.
-SORT_PREFIX = 16
-
-
-def similar_together(table: pa.Table) -> pa.Table:
-    """The rows of one insert grouped by (tenant, service, template, message start), arrival
-    order kept inside a group, so that lines of the same kind sit side by side and zstd finds
-    their common text: 6 to 12 % fewer bytes for the message column on the benchmark's lines,
-    for ~0.3 µs a line on the prepare thread. An insert covers a short span of time, so its row
-    groups' time ranges (what a time-window query skips by) stay as narrow as in arrival order;
-    queries order by (time, id) themselves."""
-    if table.num_rows < 2:
-        return table
-
-    def codes(column: pa.ChunkedArray) -> np.ndarray:
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        indices: np.ndarray = encoded.indices.to_numpy(zero_copy_only=False)
-        return indices
-
-    message = table["message"].cast(pa.binary())
-    templates = pc.fill_null(table["template_id"], -1).to_numpy()
-    order = np.lexsort(
-        (
-            codes(pc.binary_slice(message, 0, SORT_PREFIX)),
-            templates,
-            codes(table["service"]),
-            codes(table["tenant_id"]),
-        )
-    )
-    return table.take(pa.array(order))
 
 
 def to_record(tenant_id: UUID, row: tuple[Any, ...]) -> LogRecord:

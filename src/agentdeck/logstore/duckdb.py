@@ -38,7 +38,6 @@ from agentdeck.logstore._duckdb_sql import (
     arrow_records,
     json_pointer,
     row_count,
-    similar_together,
     to_record,
     where_sql,
 )
@@ -157,7 +156,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
                     part_low, part_high = min(part.ts_ns), max(part.ts_ns)
                     low = part_low if low is None else min(low, part_low)
                     high = part_high if high is None else max(high, part_high)
-            table = similar_together(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
         except (KeyError, TypeError, ValueError, IndexError, pa.ArrowException) as exc:
             raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc
         assert low is not None and high is not None
