@@ -339,23 +339,17 @@ class Hub:
             return  # its access may have ended: nothing more is done for it
         if isinstance(message, PingMessage):
             connection.send({"type": "pong", "id": message.id})
-        elif isinstance(message, SubscribeMessage):
+        elif isinstance(message, SubscribeMessage | ResumeMessage):
+            resume = message.last_seq if isinstance(message, ResumeMessage) else None
+            since = message.since if isinstance(message, SubscribeMessage) else None
             await self._attach(
                 connection,
                 message.channel,
                 message.filter,
                 message.interval,
+                resume,
                 query=message.query,
-                since=message.since,
-            )
-        elif isinstance(message, ResumeMessage):
-            await self._attach(
-                connection,
-                message.channel,
-                message.filter,
-                message.interval,
-                message.last_seq,
-                query=message.query,
+                since=since,
             )
         elif isinstance(message, UnsubscribeMessage):
             await self._unsubscribe(connection, message.channel)
