@@ -176,6 +176,30 @@ async def test_context_around_a_line_of_the_same_service(deck: Deck) -> None:
     assert numbers(body["before"]) == ["10", "12"]
     assert body["line"]["id"] == middle["id"]
     assert numbers(body["after"]) == ["16", "18", "20"]
+    assert body["more_before"] is True and body["more_after"] is True
+    everything = await deck.api.get(
+        f"/api/v1/logs/{middle['id']}/context",
+        params={"before": 7, "after": 7},
+        headers=deck.viewer.headers,
+    )
+    body = everything.json()
+    assert numbers(body["before"])[0] == "0" and numbers(body["after"])[-1] == "28"
+    assert body["more_before"] is False and body["more_after"] is False
+    just_one_short = await deck.api.get(
+        f"/api/v1/logs/{middle['id']}/context",
+        params={"before": 6, "after": 6},
+        headers=deck.viewer.headers,
+    )
+    body = just_one_short.json()  # 7 lines each side: one more than asked
+    assert len(body["before"]) == 6 and len(body["after"]) == 6
+    assert body["more_before"] is True and body["more_after"] is True
+    bad = await deck.api.get(
+        f"/api/v1/logs/{middle['id']}/context",
+        params={"before": -1},
+        headers=deck.viewer.headers,
+    )
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert "before" in bad.text
     missing = await deck.api.get(
         "/api/v1/logs/ffffffffffffffffffffffffffffffff/context", headers=deck.viewer.headers
     )
@@ -194,6 +218,48 @@ async def test_labels_and_values_for_autocomplete(deck: Deck) -> None:
         "/api/v1/logs/labels/env/values", params={"limit": 1}, headers=deck.viewer.headers
     )
     assert response.json()["values"] == ["dev"]
+
+
+async def test_label_values_narrowed_by_a_stream_selector(deck: Deck) -> None:
+    await _seed(deck, now_ns() - 600 * NS)
+
+    async def values(name: str, query: str) -> list[str]:
+        response = await deck.api.get(
+            f"/api/v1/logs/labels/{name}/values",
+            params={"query": query},
+            headers=deck.viewer.headers,
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["values"])
+
+    assert await values("agent", "") == ["bot-0", "bot-1", "bot-2"]
+    # bot-0 and dev: i = 21, 24, 27, severities i % 5 = 1, 4, 2
+    assert await values("severity", '{agent="bot-0", env="dev"}') == [
+        "CRITICAL",
+        "INFO",
+        "WARNING",
+    ]
+    assert await values("service", '{env="dev"}') == ["api", "worker"]
+    assert await values("env", '{service="worker", severity="ERROR"}') == ["dev", "prod"]
+    assert await values("agent", '{service="api", agent=~"bot-[01]"}') == ["bot-0", "bot-1"]
+    assert await values("service", '{service="nope"}') == []
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [('{service="api"', "position"), ('{service="api"} |= "x"', "stream selector")],
+)
+async def test_a_bad_label_values_selector_is_a_problem_naming_the_query(
+    deck: Deck, query: str, fragment: str
+) -> None:
+    response = await deck.api.get(
+        "/api/v1/logs/labels/service/values", params={"query": query}, headers=deck.viewer.headers
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/invalid-query" and fragment in body["detail"]
+    assert body["errors"][0]["loc"] == ["query", "query"]
 
 
 async def test_limits_are_bounded(app_factory: AppFactory, factory: Factory) -> None:

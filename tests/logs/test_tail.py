@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 from websockets.asyncio.client import connect
@@ -77,6 +78,54 @@ async def test_a_bad_tail_query_is_an_error_frame(
         assert frame["code"] == "invalid-query" and "position" in frame["message"]
         snapshot = await subscribe(ws, "logs")  # the connection stays usable
         assert snapshot["channel"] == "logs"
+
+
+async def test_since_replays_recent_matching_lines_then_goes_live(
+    live_server: Start,
+    factory: Factory,
+) -> None:
+    server = await live_server(logs={"tail_queue_lines": 10})
+    tenant = await factory.tenant()
+    viewer = await factory.user(Role.viewer, tenant)
+    key = await factory.api_key(Role.developer, tenant)
+    base = time.time_ns() - 60 * 1_000_000_000
+    old = [entry("too old timeout", timestamp=base - 1_000_000_000)]
+    recent = [entry(f"timeout {i}", timestamp=base + i * 1_000_000) for i in range(12)]
+    recent.append(entry("fine", timestamp=base + 10_000_000))  # does not match the query
+    async with _http(server) as http, authed(server, token_of(viewer)) as ws:
+        response = await http.post(
+            "/api/v1/logs/batch", json={"entries": old + recent}, headers=key.headers
+        )
+        assert response.status_code == 200 and response.json()["accepted"] == 14
+        snapshot = await subscribe(ws, "logs", query='|= "timeout"', since=str(base - 1))
+        # the newest 10 (the tail's bound) of the 12 matching lines after since, oldest first
+        lines = snapshot["data"]["lines"]
+        assert [line["message"] for line in lines] == [f"timeout {i}" for i in range(2, 12)]
+        assert snapshot["data"]["more"] is True
+        response = await http.post(
+            "/api/v1/logs/batch", json={"entries": [entry("live timeout")]}, headers=key.headers
+        )
+        assert response.status_code == 200
+        frame = await recv_type(ws, "event")
+        assert [line["message"] for line in frame["data"]["lines"]] == ["live timeout"]
+        # RFC 3339 works too; nothing after a future since
+        snapshot = await subscribe(ws, "logs", since="2999-01-01T00:00:00Z")
+        assert snapshot["data"] == {"lines": [], "more": False}
+
+
+async def test_a_bad_since_is_an_error_frame_naming_it(
+    live_server: Start,
+    factory: Factory,
+) -> None:
+    server = await live_server()
+    viewer = await factory.user(Role.viewer)
+    async with authed(server, token_of(viewer)) as ws:
+        for bad in ("yesterday", True, [1]):
+            await send(ws, {"type": "subscribe", "channel": "logs", "since": bad})
+            frame = await recv_type(ws, "error")
+            assert frame["code"] == "invalid-message" and "since" in frame["message"]
+        snapshot = await subscribe(ws, "logs")  # the connection stays usable
+        assert snapshot["data"] == {"lines": []}
 
 
 async def test_a_slow_reader_gets_a_dropped_marker_and_the_server_stays_bounded(

@@ -518,8 +518,13 @@ async def test_context_is_the_same_service_around_the_line(store: LogStore) -> N
     assert context.record == middle
     assert list(context.before) == api[5:8]
     assert list(context.after) == api[9:11]
+    assert context.more_before and context.more_after
     edge = await store.context(tenant, api[1].id, before=5, after=0)
     assert edge is not None and list(edge.before) == api[:1] and list(edge.after) == []
+    assert not edge.more_before and edge.more_after
+    exact = await store.context(tenant, middle.id, before=8, after=len(api) - 9)
+    assert exact is not None and list(exact.before) == api[:8] and list(exact.after) == api[9:]
+    assert not exact.more_before and not exact.more_after
     assert await store.context(tenant, "missing", before=1, after=1) is None
 
 
@@ -550,6 +555,18 @@ async def test_label_names_and_values(store: LogStore) -> None:
     assert await values("template") == ["7"]
     assert await values("trace_id") == ["t"]
     assert await values("nothing") == []
+
+    async def narrowed(name: str, selector: str) -> list[str]:
+        found = await store.label_values(
+            tenant, name, start_ns=T0, end_ns=END, limit=100, query=parse(selector)
+        )
+        return list(found)
+
+    assert await narrowed("region", '{severity="error"}') == ["us"]
+    assert await narrowed("service", '{region=~"eu|us"}') == ["api"]
+    assert await narrowed("severity", '{service!="api"}') == ["INFO"]
+    assert await narrowed("template", '{zone="z"}') == ["7"]
+    assert await narrowed("region", '{service="db"}') == []
 
 
 # --- tenancy, retention, errors -----------------------------------------------------------------

@@ -162,7 +162,7 @@ async def test_overlapping_writers_share_a_commit(
     tenant = uuid.uuid4()
     gate = threading.Event()
     try:
-        store._writer.submit(gate.wait)  # the writer thread is busy until the gate opens
+        store._threads.writer.submit(gate.wait)  # the writer thread is busy until the gate opens
         first = asyncio.create_task(store.write(tenant, _one_sample(0)))
         for _ in range(1000):  # yield until the writer took it (to the busy thread)
             await asyncio.sleep(0)

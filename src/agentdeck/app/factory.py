@@ -381,6 +381,7 @@ def _start_demo(state: AppState) -> DemoSimulator:
 async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
     """The WebSocket hub, fed by the bus."""
     from agentdeck.realtime.hub import Hub
+    from agentdeck.realtime.log_history import store_history
     from agentdeck.server.deps import principal_until
 
     async def authenticate(session: AsyncSession, token: str) -> tuple[Principal, datetime | None]:
@@ -395,6 +396,11 @@ async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
         tail_lines=state.settings.logs.tail_queue_lines,
         tail_frame_lines=state.settings.logs.tail_frame_lines,
         on_tail_dropped=log_metrics.tail_dropped.inc,
+    )
+    hub.log_history = store_history(
+        state.log_store,
+        limit=state.settings.logs.tail_queue_lines,
+        max_range_ns=state.settings.logs.query_max_range_days * 86_400 * 1_000_000_000,
     )
     state.invalidations.listen(hub.access_changed)  # open sockets end with their access
     await hub.start()

@@ -11,7 +11,7 @@ runs, :mod:`agentdeck.logstore.logql`), in chunks, with a bound on the rows scan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from agentdeck.logstore import logql
@@ -171,3 +171,24 @@ def template_number(value: str) -> int | None:
     except ValueError:
         return None
     return number if str(number) == value and -(2**63) <= number < 2**63 else None
+
+
+def count_filtered(
+    rows: Iterable[tuple[int, int, str]],
+    residual: Callable[[str], bool],
+    step_ns: int,
+    max_scan: int,
+    counts: dict[int, dict[Severity, int]],
+) -> None:
+    """Add the ``(ts_ns, severity code, message)`` rows whose message passes ``residual`` to
+    ``counts`` by bucket and severity; refuses to read more than ``max_scan`` rows."""
+    for scanned, (ts, code, message) in enumerate(rows, 1):
+        if scanned > max_scan:
+            raise LogQueryError(
+                f"field filters over more than {max_scan} lines: narrow the range or add a "
+                "line filter"
+            )
+        if residual(message):
+            per = counts.setdefault(histogram_bucket(ts, step_ns), {})
+            severity = SEVERITIES[code]
+            per[severity] = per.get(severity, 0) + 1

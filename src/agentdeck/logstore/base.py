@@ -301,6 +301,9 @@ class LogContext:
     before: Sequence[LogRecord]
     record: LogRecord
     after: Sequence[LogRecord]
+    #: Are there older (newer) lines of the service beyond ``before`` (``after``)?
+    more_before: bool = False
+    more_after: bool = False
 
 
 @runtime_checkable
@@ -356,9 +359,17 @@ class LogStore(Protocol):
         """Column fields that have values plus every label name seen in the range, sorted."""
 
     async def label_values(
-        self, tenant_id: UUID, name: str, *, start_ns: int, end_ns: int, limit: int
+        self,
+        tenant_id: UUID,
+        name: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        query: LogQuery | None = None,
     ) -> Sequence[str]:
-        """Distinct values of a column field or label in the range, sorted, at most ``limit``."""
+        """Distinct values of a column field or label in the range, sorted, at most ``limit``;
+        with ``query``, only on the lines its stream selector (its matchers) selects."""
 
     async def delete_before(self, cutoffs: Mapping[UUID, int], *, default_ns: int) -> int:
         """Drop records older than their tenant's cutoff (``default_ns`` for tenants not in

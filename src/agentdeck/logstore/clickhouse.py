@@ -17,13 +17,10 @@ rest with ``ALTER TABLE … DELETE`` (a mutation), waiting until the mutation is
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import queue
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
@@ -32,19 +29,30 @@ from clickhouse_driver import Client  # type: ignore[import-untyped]
 from clickhouse_driver import errors as ch_errors
 
 from agentdeck.logstore import _common, logql
-from agentdeck.logstore._writer import Batch, GroupCommit
+from agentdeck.logstore._clickhouse_sql import (
+    COLUMNS,
+    FLAG_NAMES,
+    INSERT_COLUMNS,
+    SIMPLE_COLUMNS,
+    day_start_ns,
+    error_message,
+    insert_columns,
+    table_ddl,
+    to_record,
+    where_sql,
+)
+from agentdeck.logstore._store import LogStoreBase
+from agentdeck.logstore._writer import Batch, WritePath
 from agentdeck.logstore.base import (
     Cursor,
     HistogramBucket,
     LogColumns,
-    LogContext,
     LogPage,
     LogQuery,
     LogQueryError,
     LogRecord,
     LogStore,
     LogStoreError,
-    Matcher,
     Severity,
     record_id_ms,
 )
@@ -52,21 +60,11 @@ from agentdeck.logstore.base import (
 T = TypeVar("T")
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_SIMPLE_COLUMNS = {"service", "agent", "trace_id", "span_id"}
-_FLAG_NAMES = ("agent", "trace_id", "span_id", "template")
-_COLUMNS = (
-    "ts_ns, id, service, severity, agent, trace_id, span_id, message, labels.key, "
-    "labels.value, truncated, template_id, observed_ns"
-)
-_INSERT_COLUMNS = (
-    "tenant_id, ts_ns, id, service, severity, agent, trace_id, span_id, message, "
-    "labels.key, labels.value, truncated, template_id, observed_ns"
-)
 _DAY_NS = 86_400 * 1_000_000_000
 _CANNOT_COMPILE_REGEXP = 427
 
 
-class ClickHouseLogStore:
+class ClickHouseLogStore(LogStoreBase[Client, list[list[Any]]]):
     """The scale-out :class:`~agentdeck.logstore.base.LogStore`.
 
     ``url``: ``clickhouse://[user[:password]@]host[:port][/database]`` (native TCP, port 9000
@@ -109,23 +107,19 @@ class ClickHouseLogStore:
             if password is not None
             else (unquote(parts.password) if parts.password else "")
         )
-        self._read_connections = read_connections
-        self._max_batch_records = max_batch_records
-        self._commit_linger = commit_linger
         self._max_scan = max_scan
         self._mutation_timeout = mutation_timeout
         self._connect_timeout = connect_timeout
         self._query_timeout = query_timeout
         self._table = f"`{self.database}`.logs"
-        self._clients: queue.SimpleQueue[Client] = queue.SimpleQueue()
-        self._all_clients: list[Client] = []
         self._writer_client: Client | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._preparer: ThreadPoolExecutor | None = None
-        self._readers: ThreadPoolExecutor | None = None
-        self._group: GroupCommit[list[list[Any]]] | None = None
-        self._closing = False
-        self._closed = False
+        self._path = WritePath(
+            "logstore-ch",
+            read_connections,
+            read_error=_read_error,
+            linger=commit_linger,
+            max_records=max_batch_records,
+        )
         self.server_version = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -141,129 +135,30 @@ class ClickHouseLogStore:
             settings={"max_execution_time": int(self._query_timeout)},
         )
 
-    async def start(self) -> None:
-        if self._writer is not None:
-            return
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="logstore-ch-writer")
-        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="logstore-ch-prepare")
-        self._readers = ThreadPoolExecutor(
-            self._read_connections, thread_name_prefix="logstore-ch-read"
-        )
-        try:
-            await self._run_writer(self._open_sync)
-        except BaseException:
-            self._writer.shutdown(wait=False)
-            self._preparer.shutdown(wait=False)
-            self._readers.shutdown(wait=False)
-            raise
-        self._group = GroupCommit(
-            self._prepare_sync,
-            self._insert_sync,
-            self._writer,
-            self._preparer,
-            linger=self._commit_linger,
-            max_records=self._max_batch_records,
-            name="logstore-clickhouse-writer",
-        )
-        self._group.start()
-
     def _open_sync(self) -> None:
         client = self._client()
         try:
             self.server_version = str(client.execute("SELECT version()")[0][0])
             client.execute(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
-            client.execute(
-                f"""
-                CREATE TABLE IF NOT EXISTS {self._table} (
-                    tenant_id UUID,
-                    ts_ns Int64,
-                    id String,
-                    service String,
-                    severity UInt8,
-                    agent String,
-                    trace_id String,
-                    span_id String,
-                    message String,
-                    labels Nested(key String, value String),
-                    truncated UInt8,
-                    template_id Nullable(Int64),
-                    observed_ns Int64
-                ) ENGINE = MergeTree()
-                PARTITION BY toDate(toDateTime(intDiv(ts_ns, 1000000000), 'UTC'))
-                ORDER BY (tenant_id, ts_ns, id)
-                """
-            )
+            client.execute(table_ddl(self._table))
         except (ch_errors.Error, OSError, EOFError) as exc:
             client.disconnect()
             raise LogStoreError(
                 f"cannot open the ClickHouse log store at {self._host}:{self._port}: "
-                f"{_message(exc)}"
+                f"{error_message(exc)}"
             ) from exc
         self._writer_client = client
-        for _ in range(self._read_connections):
-            reader = self._client()
-            self._all_clients.append(reader)
-            self._clients.put(reader)
-
-    async def close(self) -> None:
-        if self._closed or self._writer is None:
-            self._closed = True
-            return
-        self._closing = True
-        if self._group is not None:
-            await self._group.close()
-        self._closed = True
-        loop = asyncio.get_running_loop()
-        assert self._readers is not None
-        await loop.run_in_executor(None, self._readers.shutdown, True)
-        await self._run_writer(self._close_sync)
-        self._writer.shutdown(wait=False)
-        if self._preparer is not None:
-            self._preparer.shutdown(wait=False)
+        for _ in range(self._path.threads.read_threads):
+            self._path.threads.add_reader(self._client())
 
     def _close_sync(self) -> None:
-        for client in [*self._all_clients, self._writer_client]:
+        for client in [*self._path.threads.resources, self._writer_client]:
             if client is not None:
                 client.disconnect()
         self._writer_client = None
 
-    async def __aenter__(self) -> ClickHouseLogStore:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def ping(self) -> None:
-        if self._closing or self._group is None:
-            raise LogStoreError("the log store is closed")
-        if not self._group.running:
-            raise LogStoreError("the log store's writer has stopped")
-        await self._run_reader(lambda client: client.execute("SELECT 1"))
-
-    async def _run_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        assert self._writer is not None
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
-
-    async def _run_reader(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._closed or self._readers is None:
-            raise LogStoreError("the log store is closed")
-
-        def call() -> T:
-            client = self._clients.get()
-            try:
-                return fn(client, *args)
-            except ch_errors.ServerException as exc:
-                if exc.code == _CANNOT_COMPILE_REGEXP:
-                    raise LogQueryError(f"invalid regex: {_message(exc)}") from exc
-                raise LogStoreError(f"ClickHouse read failed: {_message(exc)}") from exc
-            except (ch_errors.Error, OSError, EOFError) as exc:
-                client.disconnect()  # reconnects on next use
-                raise LogStoreError(f"ClickHouse read failed: {_message(exc)}") from exc
-            finally:
-                self._clients.put(client)
-
-        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+    def _ping_sync(self, client: Client) -> None:
+        client.execute("SELECT 1")
 
     @property
     def _write_client(self) -> Client:
@@ -273,28 +168,6 @@ class ClickHouseLogStore:
 
     # --- writes ------------------------------------------------------------------------------
 
-    async def write(self, records: Sequence[LogRecord]) -> None:
-        if self._closing or self._group is None:
-            raise LogStoreError("the log store is closed")
-        await self._group.submit(records)
-
-    async def write_columns(self, batch: LogColumns) -> None:
-        if self._closing or self._group is None:
-            raise LogStoreError("the log store is closed")
-        await self._group.submit(batch)
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Write calls, inserts and records written since start."""
-        group = self._group
-        if group is None:
-            return {"write_calls": 0, "transactions": 0, "records": 0}
-        return {
-            "write_calls": group.calls,
-            "transactions": group.transactions,
-            "records": group.records,
-        }
-
     def _prepare_sync(self, parts: list[Batch]) -> list[list[Any]]:
         """The insert's columns (on the prepare thread, while the previous insert runs)."""
         try:
@@ -303,7 +176,7 @@ class ClickHouseLogStore:
                 for part in parts
                 for r in (part.records() if isinstance(part, LogColumns) else part)
             ]
-            return _columns(records)
+            return insert_columns(records)
         except (KeyError, TypeError, ValueError) as exc:
             raise LogStoreError(f"log records cannot be stored: {exc!r}") from exc
 
@@ -311,34 +184,16 @@ class ClickHouseLogStore:
         client = self._write_client
         try:
             client.execute(
-                f"INSERT INTO {self._table} ({_INSERT_COLUMNS}) VALUES",
+                f"INSERT INTO {self._table} ({INSERT_COLUMNS}) VALUES",
                 columns,
                 columnar=True,
                 types_check=False,
             )
         except (ch_errors.Error, OSError, EOFError) as exc:
             client.disconnect()
-            raise LogStoreError(f"ClickHouse log write failed: {_message(exc)}") from exc
+            raise LogStoreError(f"ClickHouse log write failed: {error_message(exc)}") from exc
 
     # --- reads -------------------------------------------------------------------------------
-
-    async def search(
-        self,
-        tenant_id: UUID,
-        query: LogQuery,
-        *,
-        start_ns: int,
-        end_ns: int,
-        limit: int,
-        direction: str = "backward",
-        cursor: Cursor | None = None,
-    ) -> LogPage:
-        backward = _common.check_direction(direction)
-        _common.check_range(start_ns, end_ns, limit)
-        logql.validate(query)
-        return await self._run_reader(
-            self._search_sync, tenant_id, query, start_ns, end_ns, limit, backward, cursor
-        )
 
     def _search_sync(
         self,
@@ -351,14 +206,14 @@ class ClickHouseLogStore:
         backward: bool,
         cursor: Cursor | None,
     ) -> LogPage:
-        where, params = _where(tenant_id, query)
+        where, params = where_sql(tenant_id, query)
         order = "DESC" if backward else "ASC"
         after_op = "<" if backward else ">"
 
         def fetch(lo: int, hi: int, after: Cursor | None, n: int) -> list[LogRecord]:
             args = dict(params, lo=lo, hi=hi)
             sql = (
-                f"SELECT {_COLUMNS} FROM {self._table} "
+                f"SELECT {COLUMNS} FROM {self._table} "
                 f"WHERE {where} AND ts_ns >= %(lo)s AND ts_ns < %(hi)s"
             )
             if after is not None:
@@ -368,7 +223,7 @@ class ClickHouseLogStore:
                 )
                 args.update(after_ts=after.ts_ns, after_id=after.id)
             sql += f" ORDER BY ts_ns {order}, id {order} LIMIT {int(n)}"
-            return [_record(tenant_id, row) for row in client.execute(sql, args)]
+            return [to_record(tenant_id, row) for row in client.execute(sql, args)]
 
         return _common.windowed_search(
             fetch,
@@ -381,15 +236,6 @@ class ClickHouseLogStore:
             max_scan=self._max_scan,
         )
 
-    async def histogram(
-        self, tenant_id: UUID, query: LogQuery, *, start_ns: int, end_ns: int, step_ns: int
-    ) -> Sequence[HistogramBucket]:
-        _common.check_step(step_ns, start_ns, end_ns)
-        logql.validate(query)
-        return await self._run_reader(
-            self._histogram_sync, tenant_id, query, start_ns, end_ns, step_ns
-        )
-
     def _histogram_sync(
         self,
         client: Client,
@@ -399,7 +245,7 @@ class ClickHouseLogStore:
         end_ns: int,
         step_ns: int,
     ) -> list[HistogramBucket]:
-        where, params = _where(tenant_id, query)
+        where, params = where_sql(tenant_id, query)
         args = dict(params, lo=start_ns, hi=end_ns, step=step_ns)
         scope = f"{where} AND ts_ns >= %(lo)s AND ts_ns < %(hi)s"
         counts: dict[int, dict[Severity, int]] = {}
@@ -417,24 +263,15 @@ class ClickHouseLogStore:
             rows = client.execute_iter(
                 f"SELECT ts_ns, severity, message FROM {self._table} WHERE {scope}", args
             )
-            for scanned, (ts, code, message) in enumerate(rows, 1):
-                if scanned > self._max_scan:
-                    client.disconnect()  # drops the rest of the stream
-                    raise LogQueryError(
-                        f"field filters over more than {self._max_scan} lines: narrow the "
-                        "range or add a line filter"
-                    )
-                if residual(message):
-                    per = counts.setdefault(_common.histogram_bucket(ts, step_ns), {})
-                    severity = _common.SEVERITIES[code]
-                    per[severity] = per.get(severity, 0) + 1
+            try:
+                _common.count_filtered(rows, residual, step_ns, self._max_scan, counts)
+            except LogQueryError:
+                client.disconnect()  # drops the rest of the stream
+                raise
         return [HistogramBucket(start, counts[start]) for start in sorted(counts)]
 
-    async def get(self, tenant_id: UUID, record_id: str) -> LogRecord | None:
-        return await self._run_reader(self._get_sync, tenant_id, record_id)
-
     def _get_sync(self, client: Client, tenant_id: UUID, record_id: str) -> LogRecord | None:
-        sql = f"SELECT {_COLUMNS} FROM {self._table} WHERE tenant_id = %(t)s AND id = %(id)s"
+        sql = f"SELECT {COLUMNS} FROM {self._table} WHERE tenant_id = %(t)s AND id = %(id)s"
         args: dict[str, Any] = {"t": str(tenant_id), "id": record_id}
         ms = record_id_ms(record_id)
         if ms is not None:
@@ -443,47 +280,19 @@ class ClickHouseLogStore:
                 dict(args, lo=ms * 1_000_000, hi=(ms + 1) * 1_000_000),
             )
             if rows:
-                return _record(tenant_id, rows[0])
+                return to_record(tenant_id, rows[0])
         rows = client.execute(sql + " LIMIT 1", args)
-        return _record(tenant_id, rows[0]) if rows else None
+        return to_record(tenant_id, rows[0]) if rows else None
 
-    async def context(
-        self, tenant_id: UUID, record_id: str, *, before: int, after: int
-    ) -> LogContext | None:
-        record = await self.get(tenant_id, record_id)
-        if record is None:
-            return None
-        bounds = await self._run_reader(
+    async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
+        low, high = await self._run_reader(
             lambda client: client.execute(
                 f"SELECT min(ts_ns), max(ts_ns) FROM {self._table} "
                 "WHERE tenant_id = %(t)s AND service = %(s)s",
                 {"t": str(tenant_id), "s": record.service},
             )[0]
         )
-        same_service = LogQuery(matchers=(Matcher("service", "=", record.service),))
-        here = Cursor(record.ts_ns, record.id)
-        earlier = await self.search(
-            tenant_id,
-            same_service,
-            start_ns=int(bounds[0]),
-            end_ns=record.ts_ns + 1,
-            limit=before,
-            direction="backward",
-            cursor=here,
-        )
-        later = await self.search(
-            tenant_id,
-            same_service,
-            start_ns=record.ts_ns,
-            end_ns=int(bounds[1]) + 1,
-            limit=after,
-            direction="forward",
-            cursor=here,
-        )
-        return LogContext(list(reversed(earlier.records)), record, list(later.records))
-
-    async def label_names(self, tenant_id: UUID, *, start_ns: int, end_ns: int) -> Sequence[str]:
-        return await self._run_reader(self._label_names_sync, tenant_id, start_ns, end_ns)
+        return int(low), int(high) + 1
 
     def _label_names_sync(
         self, client: Client, tenant_id: UUID, start_ns: int, end_ns: int
@@ -499,33 +308,34 @@ class ClickHouseLogStore:
         names: set[str] = set()
         if row[0]:
             names.update(("service", "severity"))
-            names.update(n for n, present in zip(_FLAG_NAMES, row[1:], strict=True) if present)
+            names.update(n for n, present in zip(FLAG_NAMES, row[1:], strict=True) if present)
         keys = client.execute(
             f"SELECT DISTINCT arrayJoin(labels.key) FROM {self._table} WHERE {scope}", args
         )
         names.update(key for (key,) in keys)
         return sorted(names)
 
-    async def label_values(
-        self, tenant_id: UUID, name: str, *, start_ns: int, end_ns: int, limit: int
-    ) -> Sequence[str]:
-        return await self._run_reader(
-            self._label_values_sync, tenant_id, name, start_ns, end_ns, limit
-        )
-
     def _label_values_sync(
-        self, client: Client, tenant_id: UUID, name: str, start_ns: int, end_ns: int, limit: int
+        self,
+        client: Client,
+        tenant_id: UUID,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        selector: LogQuery,
     ) -> list[str]:
         if limit <= 0:
             return []
-        scope = "tenant_id = %(t)s AND ts_ns >= %(lo)s AND ts_ns < %(hi)s"
-        args: dict[str, Any] = {"t": str(tenant_id), "lo": start_ns, "hi": end_ns, "e": ""}
+        where, params = where_sql(tenant_id, selector)
+        scope = f"{where} AND ts_ns >= %(lo)s AND ts_ns < %(hi)s"
+        args: dict[str, Any] = dict(params, lo=start_ns, hi=end_ns, e="")
         if name == "severity":
             codes = client.execute(
                 f"SELECT DISTINCT severity FROM {self._table} WHERE {scope}", args
             )
             return sorted(_common.SEVERITIES[code].value for (code,) in codes)[:limit]
-        if name in _SIMPLE_COLUMNS:
+        if name in SIMPLE_COLUMNS:
             value = name
         elif name == "template":
             value = "ifNull(toString(template_id), %(e)s)"
@@ -569,7 +379,7 @@ class ClickHouseLogStore:
             )
             for (partition,) in partitions:
                 day = dt.date.fromisoformat(str(partition).strip("'"))
-                if _day_start_ns(day) + _DAY_NS <= oldest_kept:
+                if day_start_ns(day) + _DAY_NS <= oldest_kept:
                     client.execute(
                         f"ALTER TABLE {self._table} DROP PARTITION %(p)s", {"p": str(day)}
                     )
@@ -578,7 +388,7 @@ class ClickHouseLogStore:
                 client.execute(f"ALTER TABLE {self._table} DELETE WHERE {condition}", args)
                 self._wait_for_mutations(client)
         except (ch_errors.Error, OSError, EOFError) as exc:
-            raise LogStoreError(f"ClickHouse log retention failed: {_message(exc)}") from exc
+            raise LogStoreError(f"ClickHouse log retention failed: {error_message(exc)}") from exc
         return count
 
     def _wait_for_mutations(self, client: Client) -> None:
@@ -617,114 +427,15 @@ class ClickHouseLogStore:
         return int(rows[0][0] or 0)
 
 
-# --- SQL -------------------------------------------------------------------------------------
-
-
-def _where(tenant_id: UUID, query: LogQuery) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (tenant, matchers, line filters) and its named parameters."""
-    params: dict[str, Any] = {"tenant": str(tenant_id), "empty": ""}
-    parts = ["tenant_id = %(tenant)s"]
-    for i, matcher in enumerate(query.matchers):
-        parts.append(_matcher_sql(matcher, f"m{i}", params))
-    for i, line_filter in enumerate(query.line_filters):
-        key = f"l{i}"
-        op, value = line_filter.op, line_filter.value
-        if op == "|=":
-            parts.append(f"position(message, %({key})s) > 0")
-        elif op == "!=":
-            parts.append(f"position(message, %({key})s) = 0")
-        else:
-            value = logql.line_regex(value)
-            negate = "NOT " if op == "!~" else ""
-            parts.append(f"{negate}match(message, %({key})s)")
-        params[key] = value
-    return " AND ".join(parts), params
-
-
-def _matcher_sql(matcher: Matcher, key: str, params: dict[str, Any]) -> str:
-    name, op, value = matcher.name, matcher.op, matcher.value
-    if name == "severity":
-        codes = _common.severity_codes(matcher)
-        if codes.everything:
-            return "1"
-        if not codes.codes:
-            return "0"
-        return f"severity IN ({', '.join(str(c) for c in codes.codes)})"
-    if name == "template" and op in ("=", "!="):
-        if value == "":
-            return "isNull(template_id)" if op == "=" else "isNotNull(template_id)"
-        number = _common.template_number(value)
-        if number is None:
-            return "0" if op == "=" else "1"
-        params[key] = number
-        if op == "=":
-            return f"ifNull(template_id = %({key})s, 0)"
-        return f"ifNull(template_id != %({key})s, 1)"
-    if name in _SIMPLE_COLUMNS:
-        column = name
-    elif name == "template":
-        column = "ifNull(toString(template_id), %(empty)s)"
-    else:
-        params[f"{key}_name"] = name
-        column = f"labels.value[indexOf(labels.key, %({key}_name)s)]"
-    if op == "=":
-        params[key] = value
-        return f"{column} = %({key})s"
-    if op == "!=":
-        params[key] = value
-        return f"{column} != %({key})s"
-    params[key] = logql.anchored_regex(value)
-    negate = "NOT " if op == "!~" else ""
-    return f"{negate}match({column}, %({key})s)"
-
-
-def _columns(records: Sequence[LogRecord]) -> list[list[Any]]:
-    return [
-        [r.tenant_id for r in records],
-        [r.ts_ns for r in records],
-        [r.id for r in records],
-        [r.service for r in records],
-        [_common.SEVERITY_CODE[r.severity] for r in records],
-        [r.agent for r in records],
-        [r.trace_id for r in records],
-        [r.span_id for r in records],
-        [r.message for r in records],
-        [list(r.labels) for r in records],
-        [list(r.labels.values()) for r in records],
-        [1 if r.truncated else 0 for r in records],
-        [r.template_id for r in records],
-        [r.observed_ns for r in records],
-    ]
-
-
-def _record(tenant_id: UUID, row: Sequence[Any]) -> LogRecord:
-    ts, rid, service, code, agent, trace, span, message, keys, values, truncated, tpl, obs = row
-    return LogRecord(
-        id=rid,
-        tenant_id=tenant_id,
-        ts_ns=ts,
-        service=service,
-        severity=_common.SEVERITIES[code],
-        message=message,
-        agent=agent,
-        labels=dict(zip(keys, values, strict=True)),
-        trace_id=trace,
-        span_id=span,
-        truncated=bool(truncated),
-        template_id=tpl,
-        observed_ns=obs,
-    )
-
-
-def _day_start_ns(day: dt.date) -> int:
-    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-    return int(midnight.timestamp()) * 1_000_000_000
-
-
-def _message(exc: BaseException) -> str:
-    """The first line of a driver error (server errors carry a whole stack trace)."""
-    text = str(getattr(exc, "message", "") or exc)
-    return text.split(". Stack trace:", 1)[0].splitlines()[0] if text else type(exc).__name__
+def _read_error(client: Client, exc: Exception) -> Exception | None:
+    if isinstance(exc, ch_errors.ServerException):
+        if exc.code == _CANNOT_COMPILE_REGEXP:
+            return LogQueryError(f"invalid regex: {error_message(exc)}")
+        return LogStoreError(f"ClickHouse read failed: {error_message(exc)}")
+    if isinstance(exc, ch_errors.Error | OSError | EOFError):
+        client.disconnect()  # reconnects on next use
+        return LogStoreError(f"ClickHouse read failed: {error_message(exc)}")
+    return None
 
 
 if TYPE_CHECKING:

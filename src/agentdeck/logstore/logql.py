@@ -32,11 +32,16 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-import re2  # type: ignore[import-untyped]
-
+from agentdeck.logstore._fields import extract_fields, sanitise_field
+from agentdeck.logstore._regex import (
+    MAX_REGEX_CHARS,
+    anchored_regex,
+    compiled_regex,
+    line_regex,
+    regex_problem,
+)
 from agentdeck.logstore.base import (
     FieldFilter,
     LineFilter,
@@ -59,13 +64,12 @@ __all__ = [
     "matches",
     "parse",
     "render",
+    "sanitise_field",
     "validate",
 ]
 
 #: Longest query text accepted.
 MAX_QUERY_CHARS = 16_384
-#: Longest regex accepted (RE2 also refuses programs above its memory budget).
-MAX_REGEX_CHARS = 4_096
 #: Most matchers plus filters in one query.
 MAX_TERMS = 64
 
@@ -75,7 +79,6 @@ PARSERS = ("json", "logfmt")
 
 # Label names: a letter or "_" (any script), then letters, digits and ``_ . : / -``.
 _NAME = re.compile(r"[^\W\d][\w.:/\-]*")
-_FIELD_SANITISE = re.compile(r"[^A-Za-z0-9_]")
 _GO_ESCAPES = {
     "a": "\a",
     "b": "\b",
@@ -88,71 +91,6 @@ _GO_ESCAPES = {
     "'": "'",
     '"': '"',
 }
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-
-
-# --- regexes ---------------------------------------------------------------------------------
-
-
-def anchored_regex(pattern: str) -> str:
-    """The pattern every engine searches with for a whole-value match (matchers, fields)."""
-    return f"^(?s:{pattern})$"
-
-
-def line_regex(pattern: str) -> str:
-    """The pattern every engine searches with for a line filter (any part of the line)."""
-    return f"(?s:{pattern})"
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(wrapped: str) -> Any:
-    return re2.compile(wrapped, _RE2_OPTIONS)
-
-
-def _regex_problem(pattern: str) -> str | None:
-    """Why RE2 refuses ``pattern`` (alone and wrapped), or None when it compiles."""
-    if len(pattern) > MAX_REGEX_CHARS:
-        return f"longer than {MAX_REGEX_CHARS} characters"
-    if "\x00" in pattern:
-        return "contains a NUL character"
-    if _has_new_named_group(pattern):  # RE2 releases before 2023 (old ClickHouse) lack it
-        return "write named groups as (?P<name>...)"
-    for candidate in (pattern, anchored_regex(pattern)):
-        try:
-            _compiled(candidate)
-        except re2.error as exc:
-            detail = exc.args[0] if exc.args else exc
-            if isinstance(detail, bytes):
-                detail = detail.decode("utf-8", "replace")
-            return str(detail)
-    return None
-
-
-def _has_new_named_group(pattern: str) -> bool:
-    """Does ``pattern`` use ``(?<name>...)`` outside escapes and character classes?"""
-    i, n = 0, len(pattern)
-    in_class = False
-    while i < n:
-        char = pattern[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            if char == "]":
-                in_class = False
-        elif char == "[":
-            in_class = True
-            # a "]" right after "[" or "[^" is a literal member
-            if pattern.startswith("^]", i + 1):
-                i += 2
-            elif pattern.startswith("]", i + 1):
-                i += 1
-        elif pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
-            return True
-        i += 1
-    return False
 
 
 # --- the parser ------------------------------------------------------------------------------
@@ -378,7 +316,7 @@ class _Parser:
         return severity.value
 
     def check_regex(self, pattern: str, at: int) -> None:
-        problem = _regex_problem(pattern)
+        problem = regex_problem(pattern)
         if problem is not None:
             shown = pattern if len(pattern) <= 40 else pattern[:37] + "..."
             raise self.fail(f"invalid regex {json.dumps(shown, ensure_ascii=False)}: {problem}", at)
@@ -410,117 +348,6 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def sanitise_field(name: str) -> str:
-    """A parsed field's name as filters see it: characters other than ``[A-Za-z0-9_]`` → ``_``."""
-    return _FIELD_SANITISE.sub("_", name)
-
-
-# --- field extraction ------------------------------------------------------------------------
-
-
-def extract_fields(parser: str, message: str) -> dict[str, str]:
-    """The fields ``| json`` or ``| logfmt`` finds in ``message`` (none when it is no such line).
-
-    json: the top-level object's members; nested objects flatten with ``_`` (``{"a":{"b":1}}``
-    gives ``a_b``); strings unescaped, numbers as written, booleans ``true``/``false``, null
-    ``""``; arrays are skipped. logfmt: ``key=value`` and ``key="quoted \\"value\\""`` pairs, a
-    bare ``key`` being ``""``. Names are sanitised (:func:`sanitise_field`); the last of equal
-    names wins.
-    """
-    if parser == "json":
-        return _json_fields(message)
-    if parser == "logfmt":
-        return _logfmt_fields(message)
-    raise ValueError(f"unknown parser {parser!r}")
-
-
-def _json_fields(message: str) -> dict[str, str]:
-    if not message.lstrip().startswith("{"):
-        return {}
-    try:
-        parsed = json.loads(message, parse_int=str, parse_float=str, parse_constant=str)
-    except (ValueError, RecursionError):
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
-    out: dict[str, str] = {}
-    _flatten(parsed, "", out)
-    return out
-
-
-def _flatten(obj: Mapping[str, Any], prefix: str, out: dict[str, str]) -> None:
-    for key, value in obj.items():
-        name = prefix + sanitise_field(key)
-        if isinstance(value, dict):
-            _flatten(value, name + "_", out)
-        elif isinstance(value, str):
-            out[name] = value
-        elif value is True:
-            out[name] = "true"
-        elif value is False:
-            out[name] = "false"
-        elif value is None:
-            out[name] = ""
-        # lists are skipped
-
-
-def _logfmt_fields(message: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    text = message
-    n = len(text)
-    pos = 0
-    while pos < n:
-        while pos < n and text[pos] <= " ":
-            pos += 1
-        start = pos
-        while pos < n and text[pos] > " " and text[pos] not in '="':
-            pos += 1
-        key = text[start:pos]
-        if not key:
-            pos += 1  # a stray "=" or quote: skip it
-            continue
-        if pos < n and text[pos] == "=":
-            pos += 1
-            if pos < n and text[pos] == '"':
-                value, pos = _logfmt_quoted(text, pos)
-            else:
-                begin = pos
-                while pos < n and text[pos] > " ":
-                    pos += 1
-                value = text[begin:pos]
-        else:
-            value = ""
-        out[sanitise_field(key)] = value
-    return out
-
-
-def _logfmt_quoted(text: str, pos: int) -> tuple[str, int]:
-    """The quoted value starting at ``pos`` (a quote), unescaped, and the position after it."""
-    out: list[str] = []
-    i = pos + 1
-    n = len(text)
-    while i < n:
-        char = text[i]
-        if char == '"':
-            return "".join(out), i + 1
-        if char == "\\" and i + 1 < n:
-            nxt = text[i + 1]
-            if nxt == "u" and i + 6 <= n:
-                digits = text[i + 2 : i + 6]
-                try:
-                    out.append(chr(int(digits, 16)))
-                    i += 6
-                    continue
-                except ValueError:
-                    pass
-            out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return "".join(out), n  # unterminated: the rest of the line
-
-
 # --- matching --------------------------------------------------------------------------------
 
 
@@ -546,7 +373,7 @@ def _value_test(op: str, value: str) -> Callable[[str], bool]:
         return lambda got: got == value
     if op == "!=":
         return lambda got: got != value
-    regex = _compiled(anchored_regex(value))
+    regex = compiled_regex(anchored_regex(value))
     if op == "=~":
         return lambda got: regex.search(got) is not None
     return lambda got: regex.search(got) is None
@@ -558,7 +385,7 @@ def _line_test(line_filter: LineFilter) -> Callable[[str], bool]:
         return lambda line: value in line
     if op == "!=":
         return lambda line: value not in line
-    regex = _compiled(line_regex(value))
+    regex = compiled_regex(line_regex(value))
     if op == "|~":
         return lambda line: regex.search(line) is not None
     return lambda line: regex.search(line) is None
@@ -626,7 +453,7 @@ def validate(query: LogQuery) -> None:
         if field_filter.op in ("=~", "!~"):
             regexes.append(field_filter.value)
     for pattern in regexes:
-        problem = _regex_problem(pattern)
+        problem = regex_problem(pattern)
         if problem is not None:
             raise LogQueryError(f"invalid regex {pattern!r}: {problem}")
 

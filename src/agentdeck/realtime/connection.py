@@ -66,6 +66,8 @@ class ChannelSubscription:
     # logs only: the query lines must match (None: all), and the lines waiting to be sent
     log_query: LogQuery | None = None
     tail: deque[Row] = field(default_factory=deque)
+    since_ns: int | None = None  # replay the lines after it in the snapshot
+    replayed: set[str] = field(default_factory=set)  # their ids, not sent again live
     tail_bytes: int = 0
     dropped: int = 0
 
@@ -179,6 +181,8 @@ class Connection:
 
     def _tail(self, subscription: ChannelSubscription, rows: list[Row]) -> None:
         """Buffer ``rows``, dropping the oldest beyond the caps, and send what fits."""
+        if subscription.replayed:
+            rows = [row for row in rows if row[0] not in subscription.replayed]
         if not rows:
             return
         tail = subscription.tail
@@ -229,6 +233,7 @@ class Connection:
             )
         for event in held:
             self.deliver(subscription, event)
+        subscription.replayed = set()
 
     def _coalesce(self, subscription: ChannelSubscription, event: Event) -> None:
         samples = event.data.get("samples")

@@ -36,6 +36,7 @@ from agentdeck.logstore import logql
 from agentdeck.logstore.base import LogQuery, LogQueryError
 from agentdeck.realtime.access import AccessWatch
 from agentdeck.realtime.connection import ChannelSubscription, Connection
+from agentdeck.realtime.log_history import LogHistory, log_snapshot
 from agentdeck.realtime.metric_routes import MetricRoutes
 from agentdeck.realtime.origins import Origins
 from agentdeck.realtime.protocol import (
@@ -60,6 +61,7 @@ from agentdeck.realtime.protocol import (
     parse_channel,
     series_key,
     split_internal,
+    validation_text,
 )
 from agentdeck.settings import RealtimeSettings
 
@@ -107,6 +109,7 @@ class Hub:
         self.cors_origins = cors_origins
         self._origins = Origins(cors_origins)
         self.snapshot_providers: dict[str, SnapshotProvider] = {}
+        self.log_history: LogHistory | None = None  # replays ``since`` on ``logs``
         self._by_user: dict[str, set[Connection]] = defaultdict(set)
         self._by_channel: dict[str, dict[Connection, ChannelSubscription]] = defaultdict(dict)
         self._latest: dict[str, OrderedDict[str, dict[str, Any]]] = defaultdict(OrderedDict)
@@ -330,24 +333,23 @@ class Hub:
         try:
             message = CLIENT_MESSAGE.validate_json(text)
         except ValidationError as exc:
-            connection.enqueue(error_frame("invalid-message", _validation_text(exc)))
+            connection.enqueue(error_frame("invalid-message", validation_text(exc)))
             return
         if connection.closing:
             return  # its access may have ended: nothing more is done for it
         if isinstance(message, PingMessage):
             connection.send({"type": "pong", "id": message.id})
-        elif isinstance(message, SubscribeMessage):
-            await self._attach(
-                connection, message.channel, message.filter, message.interval, query=message.query
-            )
-        elif isinstance(message, ResumeMessage):
+        elif isinstance(message, SubscribeMessage | ResumeMessage):
+            resume = message.last_seq if isinstance(message, ResumeMessage) else None
+            since = message.since if isinstance(message, SubscribeMessage) else None
             await self._attach(
                 connection,
                 message.channel,
                 message.filter,
                 message.interval,
-                message.last_seq,
+                resume,
                 query=message.query,
+                since=since,
             )
         elif isinstance(message, UnsubscribeMessage):
             await self._unsubscribe(connection, message.channel)
@@ -389,6 +391,7 @@ class Hub:
         resume_after: int | None = None,
         *,
         query: str | None = None,
+        since: int | None = None,
     ) -> None:
         ref = await self._channel(connection, name)
         if ref is None or connection.closing:
@@ -410,6 +413,7 @@ class Hub:
             filter=flt,
             interval=interval or self.settings.metrics_refresh_seconds,
             log_query=log_query,
+            since_ns=since if ref.kind == "logs" else None,
         )
         connection.subscriptions[internal] = subscription
         self._by_channel[internal][connection] = subscription  # live events are held
@@ -452,7 +456,7 @@ class Hub:
             data = {"samples": [s for s in latest if flt is None or flt.matches(s)]}
             seq = self._last_seq.get(subscription.internal, 0)
         elif ref.kind == "logs":
-            data = {"lines": []}  # history comes from GET /api/v1/logs
+            data = await log_snapshot(self.log_history, connection, subscription)
             seq = self._last_seq.get(subscription.internal, 0)
         else:
             recent = (await self.bus.replay(subscription.internal, 0))[-SNAPSHOT_RECENT_EVENTS:]
@@ -489,12 +493,3 @@ class Hub:
             subscribers.pop(connection, None)
             if not subscribers:
                 del self._by_channel[internal]
-
-
-def _validation_text(exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False, include_input=False)
-    parts = []
-    for error in errors[:3]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else error["msg"])  # no location: none
-    return "; ".join(parts) or "invalid message"

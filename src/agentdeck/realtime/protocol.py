@@ -5,14 +5,16 @@ Documented with examples in docs/websocket.md.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from agentdeck.identity.roles import Role
+from agentdeck.logs.ingest.normalize import Refused, timestamp_ns
 
 # Close codes (4000–4999 are the application's)
 CLOSE_CONNECTION_LIMIT = 4000
@@ -138,6 +140,14 @@ def _log_query() -> Any:
     )
 
 
+def parse_since(value: str | int) -> int:
+    """``since`` in ns: RFC 3339 or Unix time in s, ms, µs or ns."""
+    try:
+        return timestamp_ns(value, time.time_ns())
+    except Refused as exc:
+        raise ValueError(exc.message) from None
+
+
 class SubscribeMessage(_Message):
     type: Literal["subscribe"]
     channel: str = Field(max_length=200)
@@ -146,6 +156,20 @@ class SubscribeMessage(_Message):
         None, ge=0.05, le=60, description="Coalescing interval of metric frames (seconds)."
     )
     query: str | None = _log_query()
+    since: int | None = Field(
+        None,
+        description="logs: first replay the lines after this time (RFC 3339 or Unix time), "
+        "newest ones first kept when there are many, in the snapshot; then live lines.",
+    )
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since_ns(cls, value: object) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValueError("since must be an RFC 3339 time or a Unix time")
+        return parse_since(value)
 
 
 class UnsubscribeMessage(_Message):
@@ -206,3 +230,12 @@ def series_key(sample: dict[str, Any]) -> str:
     labels = sample.get("labels") or {}
     key = {"m": sample.get("metric"), "a": sample.get("agent_id"), "l": sorted(labels.items())}
     return dump(key)
+
+
+def validation_text(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = []
+    for error in errors[:3]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])  # no location: none
+    return "; ".join(parts) or "invalid message"

@@ -30,7 +30,8 @@ export const logKeys = {
   histogram: (query: string, start: string, end: string) => [...all, "histogram", query, start, end] as const,
   context: (id: string, around: number) => [...all, "context", id, around] as const,
   labelNames: (range: string) => [...all, "labels", range] as const,
-  labelValues: (name: string, range: string) => [...all, "labels", range, name] as const,
+  labelValues: (name: string, range: string, selector = "") =>
+    [...all, "labels", range, name, selector] as const,
 };
 
 /** The range and cursor of the page after one (the server pages inside the range it answered). */
@@ -103,16 +104,17 @@ export function logLabelNamesQuery(range: TimeRange) {
   });
 }
 
-/** Values of one field or label in the range; idle without a name. */
-export function logLabelValuesQuery(name: string, range: TimeRange) {
+/** Values of one field or label in the range, on the lines a stream selector such as
+ * `{service="api"}` selects (empty: all lines); idle without a name. */
+export function logLabelValuesQuery(name: string, range: TimeRange, selector = "") {
   return queryOptions({
-    queryKey: logKeys.labelValues(name, rangeKey(range)),
+    queryKey: logKeys.labelValues(name, rangeKey(range), selector),
     enabled: name !== "",
     staleTime: 30_000,
     queryFn: ({ signal }) =>
       unwrap(
         api.GET("/api/v1/logs/labels/{name}/values", {
-          params: { path: { name }, query: { ...boundsOf(range), limit: 200 } },
+          params: { path: { name }, query: { ...boundsOf(range), limit: 200, query: selector } },
           signal,
         }),
       ).then((r) => r.values),
@@ -127,7 +129,9 @@ export function queryErrorPosition(error: unknown): number | null {
 }
 
 /** One frame of the live tail (`logs` channel): lines oldest first, and how many the server
- * dropped before them because this client read slower than they came. */
+ * dropped before them because this client read slower than they came. A subscribe with
+ * `since` (RFC 3339 or Unix time) gets the lines after it in its snapshot (`more`: older ones
+ * were left out), then live frames. */
 export interface TailFrame {
   lines: LogLine[];
   dropped: number;

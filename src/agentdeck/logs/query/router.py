@@ -189,11 +189,27 @@ async def log_label_values(
     start: Start = None,
     end: End = None,
     limit: Annotated[int, Query(ge=1, le=MAX_VALUES)] = 100,
+    query: Annotated[
+        str,
+        Query(
+            max_length=4096,
+            description='A stream selector, e.g. `{service="api"}`: only values on the lines '
+            "it selects (line filters are refused). Empty: every line.",
+        ),
+    ] = "",
 ) -> LabelValues:
-    """Distinct values of a field (service, severity, agent, ...) or label in the range."""
+    """Distinct values of a field (service, severity, agent, ...) or label in the range,
+    optionally on the lines a stream selector selects."""
+    selector = service.parse_selector(query)
     span = service.time_range(start, end, settings.logs, time.time_ns())
     values = await service.label_values(
-        store, settings.logs, tenant_id=principal.tenant_id, name=name, span=span, limit=limit
+        store,
+        settings.logs,
+        tenant_id=principal.tenant_id,
+        name=name,
+        span=span,
+        limit=limit,
+        selector=selector,
     )
     return LabelValues(name=name, values=values, limit=limit)
 
@@ -223,5 +239,7 @@ async def log_context(
             "before": [line_dict(r) for r in found.before],
             "line": line_dict(found.record),
             "after": [line_dict(r) for r in found.after],
+            "more_before": found.more_before,
+            "more_after": found.more_after,
         }
     )

@@ -44,6 +44,10 @@ class LogContextPublic(BaseModel):
     before: list[LogLine] = Field(description="Lines before it, same service, oldest first.")
     line: LogLine
     after: list[LogLine] = Field(description="Lines after it, same service, oldest first.")
+    more_before: bool = Field(
+        description="Older lines of the service exist beyond `before` (ask with a larger one)."
+    )
+    more_after: bool = Field(description="Newer lines of the service exist beyond `after`.")
 
 
 class LabelNames(BaseModel):

@@ -92,6 +92,22 @@ def parse_query(text: str) -> LogQuery:
         ) from None
 
 
+def parse_selector(text: str) -> LogQuery | None:
+    """A stream selector (``{service="api"}``) narrowing label values; None for an empty one.
+    Line and field filters are refused (400 naming ``query``)."""
+    if not text.strip():
+        return None
+    query = parse_query(text)
+    if query.line_filters or query.field_filters:
+        message = 'only a stream selector such as {service="api"} narrows label values'
+        raise Malformed(
+            f"the query cannot be used here: {message}",
+            kind="invalid-query",
+            errors=[FieldIssue(loc=["query", "query"], message=message, type="invalid-query")],
+        )
+    return query
+
+
 def _instant(value: str | None, field: str, now_ns: int) -> int | None:
     if value is None or value == "":
         return None
@@ -289,10 +305,16 @@ async def label_values(
     name: str,
     span: TimeRange,
     limit: int,
+    selector: LogQuery | None = None,
 ) -> list[str]:
     values = await _bounded(
         store.label_values(
-            tenant_id, name, start_ns=span.start_ns, end_ns=span.end_ns, limit=limit
+            tenant_id,
+            name,
+            start_ns=span.start_ns,
+            end_ns=span.end_ns,
+            limit=limit,
+            query=selector,
         ),
         settings,
     )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +15,7 @@ from uuid import UUID
 import duckdb
 import structlog
 
+from agentdeck.db.threads import StoreThreads
 from agentdeck.tsdb.base import Matcher, SampleBatch, SeriesKey, StoreError, WriteResult
 from agentdeck.tsdb.duckdb._head import HeadBuffer, SharedLock
 from agentdeck.tsdb.duckdb._index import SeriesIndex
@@ -63,10 +62,9 @@ class StoreCore:
         self._compacted_to = 0  # the span boundary compaction last moved the head up to
         self._index = SeriesIndex()
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
-        self._all_cursors: list[duckdb.DuckDBPyConnection] = []
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="tsdb-duckdb-writer")
-        self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="tsdb-duckdb-read")
+        self._threads: StoreThreads[duckdb.DuckDBPyConnection] = StoreThreads(
+            "tsdb-duckdb", read_threads, closed=_closed, read_error=_read_error
+        )
         self._pending: list[_Pending] = []
         self._wake: asyncio.Event | None = None
         self._writer_task: asyncio.Task[None] | None = None
@@ -79,22 +77,10 @@ class StoreCore:
     # --- running work -----------------------------------------------------------------------
 
     async def _run_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        return await self._threads.run_writer(fn, *args)
 
     async def _run_reader(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._closed:
-            raise StoreError("the metrics store is closed")
-
-        def call() -> T:
-            cursor = self._cursors.get()
-            try:
-                return fn(cursor, *args)
-            except duckdb.Error as exc:
-                raise StoreError(f"metrics store read failed: {exc}") from exc
-            finally:
-                self._cursors.put(cursor)
-
-        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+        return await self._threads.run_reader(fn, *args)
 
     @property
     def _db(self) -> duckdb.DuckDBPyConnection:
@@ -104,9 +90,7 @@ class StoreCore:
 
     async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
         """Run index-only work off the event loop (matching may touch many label values)."""
-        if self._closed:
-            raise StoreError("the metrics store is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._readers, fn, *args)
+        return await self._threads.in_reader(fn, *args)
 
     def _resolve(
         self,
@@ -187,3 +171,13 @@ class StoreCore:
             self._compact_sync(before)
         except StoreError:
             log.exception("metrics compaction failed; the data stays in the head")
+
+
+def _closed() -> StoreError:
+    return StoreError("the metrics store is closed")
+
+
+def _read_error(_cursor: duckdb.DuckDBPyConnection, exc: Exception) -> Exception | None:
+    if isinstance(exc, duckdb.Error):
+        return StoreError(f"metrics store read failed: {exc}")
+    return None

@@ -4,7 +4,6 @@ what is left (stats, ping, checkpoint)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ from uuid import UUID
 import duckdb
 import numpy as np
 
+from agentdeck.db.threads import close_duckdb, connect_duckdb, duckdb_disk_bytes
 from agentdeck.tsdb.base import QueryData, SeriesKey, Store, StoreError, StoreStats
 from agentdeck.tsdb.duckdb.reads import Reads
 from agentdeck.tsdb.duckdb.retention import Retention
@@ -35,22 +35,17 @@ class DuckDBStore(Writes, Reads, Retention):
         try:
             await store._run_writer(store._open_sync)
         except BaseException:
-            store._writer.shutdown(wait=False)
-            store._readers.shutdown(wait=False)
+            store._threads.abandon()
             raise
         store._wake = asyncio.Event()
         store._writer_task = asyncio.create_task(store._writer_loop(), name="tsdb-duckdb-writer")
         return store
 
     def _open_sync(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str | bool | int | float | list[str]] = {}
-        if self._duckdb_threads:
-            config["threads"] = self._duckdb_threads
-        if self._memory_limit:
-            config["memory_limit"] = self._memory_limit
         try:
-            con = duckdb.connect(str(self.path), config=config)
+            con = connect_duckdb(
+                self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
+            )
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the metrics store {self.path}: {exc}") from exc
         con.execute(_SCHEMA)
@@ -93,9 +88,7 @@ class DuckDBStore(Writes, Reads, Retention):
             self._max_ts = int(np.max(spans["max(ts)"]))
         self._maybe_compact()
         for _ in range(self._read_threads):
-            cursor = con.cursor()
-            self._all_cursors.append(cursor)
-            self._cursors.put(cursor)
+            self._threads.add_reader(con.cursor())
 
     async def close(self) -> None:
         if self._closed:
@@ -106,18 +99,11 @@ class DuckDBStore(Writes, Reads, Retention):
         if self._writer_task is not None:
             await self._writer_task
         self._closed = True
-        loop = asyncio.get_running_loop()
-        # Let reads in flight finish (waiting off the event loop), then close the connection.
-        await loop.run_in_executor(None, self._readers.shutdown, True)
-        await self._run_writer(self._close_sync)
-        self._writer.shutdown(wait=False)  # nothing is left to run on it
+        await self._threads.close(self._close_sync)
 
     def _close_sync(self) -> None:
-        for cursor in self._all_cursors:
-            cursor.close()
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        close_duckdb(self._con, self._threads.resources)
+        self._con = None
 
     async def __aenter__(self) -> DuckDBStore:
         return self
@@ -151,10 +137,7 @@ class DuckDBStore(Writes, Reads, Retention):
         """Nothing to do: a write is visible once it returned."""
 
     async def stats(self) -> StoreStats:
-        disk = 0
-        for suffix in ("", ".wal"):
-            with contextlib.suppress(FileNotFoundError):
-                disk += os.stat(f"{self.path}{suffix}").st_size
+        disk = duckdb_disk_bytes(self.path)
         return StoreStats(
             backend=self.backend,
             series=len(self._index.keys),

@@ -1,0 +1,217 @@
+"""The embedded log store's SQL: the schema, queries compiled from a parsed LogQL query, and
+the Arrow tables its inserts are built from (see :mod:`agentdeck.logstore.duckdb`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import duckdb
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from agentdeck.logstore import _common, logql
+from agentdeck.logstore.base import COLUMN_FIELDS, LogColumns, LogQuery, LogRecord, Matcher
+
+SCHEMA_VERSION = "1"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS log_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    tenant_id UUID NOT NULL,
+    ts_ns BIGINT NOT NULL,
+    id VARCHAR NOT NULL USING COMPRESSION zstd,
+    service VARCHAR NOT NULL,
+    severity UTINYINT NOT NULL,
+    agent VARCHAR NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    message VARCHAR NOT NULL USING COMPRESSION zstd,
+    labels VARCHAR NOT NULL,
+    truncated BOOLEAN NOT NULL,
+    template_id BIGINT,
+    observed_ns BIGINT NOT NULL
+);
+"""
+COLUMNS = (
+    "ts_ns, id, service, severity, agent, trace_id, span_id, message, labels, truncated, "
+    "template_id, observed_ns"
+)
+SIMPLE_COLUMNS = {"service", "agent", "trace_id", "span_id"}
+# Column fields label_names reports when some line in the range has them.
+FLAG_NAMES = ("agent", "trace_id", "span_id", "template")
+
+
+def where_sql(tenant_id: UUID, query: LogQuery) -> tuple[str, list[object]]:
+    """The WHERE clause (tenant, matchers, line filters) and its parameters, in order."""
+    parts = ["tenant_id = ?::UUID"]
+    params: list[object] = [str(tenant_id)]
+    for matcher in query.matchers:
+        sql, args = matcher_sql(matcher)
+        parts.append(sql)
+        params.extend(args)
+    for line_filter in query.line_filters:
+        op, value = line_filter.op, line_filter.value
+        if op == "|=":
+            parts.append("contains(message, ?)")
+        elif op == "!=":
+            parts.append("NOT contains(message, ?)")
+        elif op == "|~":
+            parts.append("regexp_matches(message, ?)")
+            value = logql.line_regex(value)
+        else:
+            parts.append("NOT regexp_matches(message, ?)")
+            value = logql.line_regex(value)
+        params.append(value)
+    return " AND ".join(parts), params
+
+
+def matcher_sql(matcher: Matcher) -> tuple[str, list[object]]:
+    name, op, value = matcher.name, matcher.op, matcher.value
+    if name == "severity":
+        codes = _common.severity_codes(matcher)
+        if codes.everything:
+            return "TRUE", []
+        if not codes.codes:
+            return "FALSE", []
+        return f"severity IN ({', '.join(str(c) for c in codes.codes)})", []
+    if name == "template" and op in ("=", "!="):
+        if value == "":
+            return ("template_id IS NULL" if op == "=" else "template_id IS NOT NULL"), []
+        number = _common.template_number(value)
+        if number is None:
+            return ("FALSE" if op == "=" else "TRUE"), []
+        if op == "=":
+            return "template_id = ?", [number]
+        return "template_id IS DISTINCT FROM ?", [number]
+    args: list[object] = []
+    if name in SIMPLE_COLUMNS:
+        column = name
+    elif name == "template":
+        column = "coalesce(CAST(template_id AS VARCHAR), '')"
+    else:
+        column = "coalesce(json_extract_string(labels, ?), '')"
+        args.append(json_pointer(name))
+    if op == "=":
+        return f"{column} = ?", [*args, value]
+    if op == "!=":
+        return f"{column} <> ?", [*args, value]
+    negate = "NOT " if op == "!~" else ""
+    return f"{negate}regexp_matches({column}, ?)", [*args, logql.anchored_regex(value)]
+
+
+def json_pointer(name: str) -> str:
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
+def _labels_json(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return "{}"
+    return orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode()
+
+
+_LABELS_CACHE_SIZE = 10_000
+
+
+def labels_texts(
+    label_sets: Sequence[Mapping[str, str]], cache: dict[tuple[tuple[str, str], ...], str]
+) -> list[str]:
+    """The stored JSON of each label set (lines of one stream often share their object)."""
+    texts: list[str] = []
+    append = texts.append
+    by_object: dict[int, str] = {}
+    for labels in label_sets:
+        text = by_object.get(id(labels))
+        if text is None:
+            key = tuple(labels.items())
+            text = cache.get(key)
+            if text is None:
+                if len(cache) >= _LABELS_CACHE_SIZE:
+                    cache.clear()
+                text = cache[key] = _labels_json(labels)
+            by_object[id(labels)] = text
+        append(text)
+    return texts
+
+
+def arrow_records(
+    records: Sequence[LogRecord], cache: dict[tuple[tuple[str, str], ...], str]
+) -> pa.Table:
+    tenants: dict[UUID, str] = {}
+    for r in records:
+        if r.tenant_id not in tenants:
+            tenants[r.tenant_id] = str(r.tenant_id)
+    return pa.table(
+        {
+            "tenant_id": pa.array([tenants[r.tenant_id] for r in records], pa.string()),
+            "ts_ns": pa.array([r.ts_ns for r in records], pa.int64()),
+            "id": pa.array([r.id for r in records], pa.string()),
+            "service": pa.array([r.service for r in records], pa.string()),
+            "severity": pa.array([_common.SEVERITY_CODE[r.severity] for r in records], pa.uint8()),
+            "agent": pa.array([r.agent for r in records], pa.string()),
+            "trace_id": pa.array([r.trace_id for r in records], pa.string()),
+            "span_id": pa.array([r.span_id for r in records], pa.string()),
+            "message": pa.array([r.message for r in records], pa.string()),
+            "labels": pa.array(labels_texts([r.labels for r in records], cache), pa.string()),
+            "truncated": pa.array([r.truncated for r in records], pa.bool_()),
+            "template_id": pa.array([r.template_id for r in records], pa.int64()),
+            "observed_ns": pa.array([r.observed_ns for r in records], pa.int64()),
+        }
+    )
+
+
+def arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], str]) -> pa.Table:
+    """The Arrow table of one tenant's columns: no Python object per line besides the label
+    texts."""
+    n = len(batch.id)
+    for column in (batch.ts_ns, batch.service, batch.message, batch.labels, batch.observed_ns):
+        if len(column) != n:
+            raise ValueError("the columns of a batch differ in length")
+    codes = _common.SEVERITY_CODE
+    templates = batch.template_id
+    return pa.table(
+        {
+            "tenant_id": pa.repeat(pa.scalar(str(batch.tenant_id), pa.string()), n),
+            "ts_ns": pa.array(batch.ts_ns, pa.int64()),
+            "id": pa.array(batch.id, pa.string()),
+            "service": pa.array(batch.service, pa.string()),
+            "severity": pa.array([codes[s] for s in batch.severity], pa.uint8()),
+            "agent": pa.array(batch.agent, pa.string()),
+            "trace_id": pa.array(batch.trace_id, pa.string()),
+            "span_id": pa.array(batch.span_id, pa.string()),
+            "message": pa.array(batch.message, pa.string()),
+            "labels": pa.array(labels_texts(batch.labels, cache), pa.string()),
+            "truncated": pa.array(batch.truncated, pa.bool_()),
+            "template_id": (
+                pa.nulls(n, pa.int64()) if templates is None else pa.array(templates, pa.int64())
+            ),
+            "observed_ns": pa.array(batch.observed_ns, pa.int64()),
+        }
+    )
+
+
+def to_record(tenant_id: UUID, row: tuple[Any, ...]) -> LogRecord:
+    ts, rid, service, code, agent, trace, span, message, labels, truncated, template, obs = row
+    return LogRecord(
+        id=rid,
+        tenant_id=tenant_id,
+        ts_ns=ts,
+        service=service,
+        severity=_common.SEVERITIES[code],
+        message=message,
+        agent=agent,
+        labels=orjson.loads(labels) if labels != "{}" else {},
+        trace_id=trace,
+        span_id=span,
+        truncated=bool(truncated),
+        template_id=template,
+        observed_ns=obs,
+    )
+
+
+def row_count(result: duckdb.DuckDBPyConnection) -> int:
+    rows = result.fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+assert set(COLUMN_FIELDS) == SIMPLE_COLUMNS | {"severity", "template"}

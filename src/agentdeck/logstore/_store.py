@@ -1,0 +1,230 @@
+"""What both log stores do the same way around their own SQL: start and close (through
+:class:`~agentdeck.logstore._writer.WritePath`), writes, ping, stats and the context of a line.
+
+A store subclasses :class:`LogStoreBase` and supplies the functions the write path runs
+(``_open_sync``, ``_prepare_sync``, ``_insert_sync``, ``_close_sync``), ``_ping_sync``, and
+the reads as ``_*_sync(reader, ...)`` functions run on a reader thread (``_search_sync``,
+``_histogram_sync``, ``_get_sync``, ``_label_names_sync``, ``_label_values_sync``) and
+``_context_bounds``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Self, TypeVar
+from uuid import UUID
+
+from agentdeck.logstore import _common, logql
+from agentdeck.logstore._writer import Batch, WritePath
+from agentdeck.logstore.base import (
+    Cursor,
+    HistogramBucket,
+    LogColumns,
+    LogContext,
+    LogPage,
+    LogQuery,
+    LogRecord,
+    Matcher,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+P = TypeVar("P")
+
+
+class LogStoreBase(Generic[R, P]):
+    _path: WritePath[R, P]
+
+    # --- what a store supplies ---------------------------------------------------------------
+
+    def _open_sync(self) -> None:
+        raise NotImplementedError
+
+    def _prepare_sync(self, parts: list[Batch]) -> P:
+        raise NotImplementedError
+
+    def _insert_sync(self, prepared: P) -> None:
+        raise NotImplementedError
+
+    def _close_sync(self) -> None:
+        raise NotImplementedError
+
+    def _ping_sync(self, reader: R) -> None:
+        raise NotImplementedError
+
+    def _search_sync(
+        self,
+        reader: R,
+        tenant_id: UUID,
+        query: LogQuery,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        backward: bool,
+        cursor: Cursor | None,
+    ) -> LogPage:
+        raise NotImplementedError
+
+    def _histogram_sync(
+        self,
+        reader: R,
+        tenant_id: UUID,
+        query: LogQuery,
+        start_ns: int,
+        end_ns: int,
+        step_ns: int,
+    ) -> list[HistogramBucket]:
+        raise NotImplementedError
+
+    def _get_sync(self, reader: R, tenant_id: UUID, record_id: str) -> LogRecord | None:
+        raise NotImplementedError
+
+    def _label_names_sync(
+        self, reader: R, tenant_id: UUID, start_ns: int, end_ns: int
+    ) -> list[str]:
+        raise NotImplementedError
+
+    def _label_values_sync(
+        self,
+        reader: R,
+        tenant_id: UUID,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        selector: LogQuery,
+    ) -> list[str]:
+        raise NotImplementedError
+
+    async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
+        """``[lo, hi)`` holding every line of ``record``'s service (for context's scans)."""
+        raise NotImplementedError
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._path.start(self._open_sync, self._prepare_sync, self._insert_sync)
+
+    async def close(self) -> None:
+        await self._path.close(self._close_sync)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def ping(self) -> None:
+        self._path.check_running()
+        await self._run_reader(self._ping_sync)
+
+    async def _run_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._path.threads.run_writer(fn, *args)
+
+    async def _run_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._path.threads.run_reader(fn, *args)
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def write(self, records: Sequence[LogRecord]) -> None:
+        await self._path.submit(records)
+
+    async def write_columns(self, batch: LogColumns) -> None:
+        await self._path.submit(batch)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Write calls, transactions (inserts) and records written since start."""
+        return self._path.stats
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        tenant_id: UUID,
+        query: LogQuery,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        direction: str = "backward",
+        cursor: Cursor | None = None,
+    ) -> LogPage:
+        backward = _common.check_direction(direction)
+        _common.check_range(start_ns, end_ns, limit)
+        logql.validate(query)
+        return await self._run_reader(
+            self._search_sync, tenant_id, query, start_ns, end_ns, limit, backward, cursor
+        )
+
+    async def histogram(
+        self, tenant_id: UUID, query: LogQuery, *, start_ns: int, end_ns: int, step_ns: int
+    ) -> Sequence[HistogramBucket]:
+        _common.check_step(step_ns, start_ns, end_ns)
+        logql.validate(query)
+        return await self._run_reader(
+            self._histogram_sync, tenant_id, query, start_ns, end_ns, step_ns
+        )
+
+    async def get(self, tenant_id: UUID, record_id: str) -> LogRecord | None:
+        return await self._run_reader(self._get_sync, tenant_id, record_id)
+
+    async def label_names(self, tenant_id: UUID, *, start_ns: int, end_ns: int) -> Sequence[str]:
+        return await self._run_reader(self._label_names_sync, tenant_id, start_ns, end_ns)
+
+    async def label_values(
+        self,
+        tenant_id: UUID,
+        name: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        query: LogQuery | None = None,
+    ) -> Sequence[str]:
+        selector = LogQuery(matchers=query.matchers) if query is not None else LogQuery()
+        logql.validate(selector)
+        return await self._run_reader(
+            self._label_values_sync, tenant_id, name, start_ns, end_ns, limit, selector
+        )
+
+    # --- context -----------------------------------------------------------------------------
+
+    async def context(
+        self, tenant_id: UUID, record_id: str, *, before: int, after: int
+    ) -> LogContext | None:
+        record = await self.get(tenant_id, record_id)
+        if record is None:
+            return None
+        lo, hi = await self._context_bounds(tenant_id, record)
+        same_service = LogQuery(matchers=(Matcher("service", "=", record.service),))
+        here = Cursor(record.ts_ns, record.id)
+        # One line more each side tells whether there are more.
+        earlier = await self.search(
+            tenant_id,
+            same_service,
+            start_ns=lo,
+            end_ns=record.ts_ns + 1,
+            limit=before + 1,
+            direction="backward",
+            cursor=here,
+        )
+        later = await self.search(
+            tenant_id,
+            same_service,
+            start_ns=record.ts_ns,
+            end_ns=hi,
+            limit=after + 1,
+            direction="forward",
+            cursor=here,
+        )
+        earlier_lines = list(earlier.records)
+        later_lines = list(later.records)
+        return LogContext(
+            list(reversed(earlier_lines[:before])),
+            record,
+            later_lines[:after],
+            more_before=len(earlier_lines) > before,
+            more_after=len(later_lines) > after,
+        )
