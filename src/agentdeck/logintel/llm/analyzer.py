@@ -145,9 +145,7 @@ class LLMAnalyzer:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
             )
-        parsed = parse.drafts(
-            decoded, refs=built.refs, lines=list(batch.lines), masker=masker
-        )
+        parsed = parse.drafts(decoded, refs=built.refs, lines=list(batch.lines), masker=masker)
         self._count_call("ok")
         if self.metrics is not None:
             self.metrics.drafts.inc(len(parsed.drafts))

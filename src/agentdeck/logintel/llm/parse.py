@@ -157,8 +157,7 @@ def drafts(
         if template_ids:
             count = max(count, sum(1 for line in lines if line.template_id in template_ids))
         actions = [
-            _text(a, masker)
-            for a in _strings(item.get("recommended_actions", item.get("actions")))
+            _text(a, masker) for a in _strings(item.get("recommended_actions", item.get("actions")))
         ]
         kept.append(
             AnomalyDraft(

@@ -97,8 +97,10 @@ class Prompt:
 
 def _line_text(ref: str, line: BatchLine, masker: Masker) -> str:
     when = datetime.fromtimestamp(line.ts_ns / 1e9, UTC).strftime("%H:%M:%S.%f")[:-3]
-    message = line.message if len(line.message) <= MAX_MESSAGE_CHARS else (
-        line.message[:MAX_MESSAGE_CHARS] + "…"
+    message = (
+        line.message
+        if len(line.message) <= MAX_MESSAGE_CHARS
+        else (line.message[:MAX_MESSAGE_CHARS] + "…")
     )
     template = f" T{line.template_id}" if line.template_id is not None else ""
     return f"{ref} {when} {line.service} {line.severity}{template}: {masker.mask(message)}"
@@ -128,9 +130,7 @@ def build(batch: BatchContext, masker: Masker, *, token_share: int) -> Prompt:
         template_block = ""
     budget -= len(template_block)
 
-    order = sorted(
-        range(len(lines)), key=lambda i: (_RANK.get(lines[i].severity.upper(), 3), i)
-    )
+    order = sorted(range(len(lines)), key=lambda i: (_RANK.get(lines[i].severity.upper(), 3), i))
     chosen: dict[int, str] = {}
     for i in order:
         text = _line_text(f"L{i + 1}", lines[i], masker)
