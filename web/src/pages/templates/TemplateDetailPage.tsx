@@ -6,7 +6,7 @@ import { Link, useParams } from "react-router";
 import { ApiError } from "../../api/problem";
 import { templateQuery } from "../../api/templates";
 import { EmptyState, ErrorBanner, LinkButton, Loading, PageHead, Time } from "../../components/ui";
-import { risingText, templateHref, templateLogsHref } from "../../lib/templates";
+import { risingText, templateLogsHref } from "../../lib/templates";
 import { TemplateText, TrendBars } from "./parts";
 import "./templates.css";
 
@@ -114,9 +114,6 @@ export function TemplateDetailPage(): ReactNode {
           )}
         </div>
       </section>
-      <p className="small muted">
-        Link to this template: <Link to={templateHref(t.id)}>{templateHref(t.id)}</Link>
-      </p>
     </>
   );
 }

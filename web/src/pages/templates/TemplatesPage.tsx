@@ -103,7 +103,9 @@ export function TemplatesPage(): ReactNode {
             value={service}
             onChange={(e) => setService(e.target.value)}
           />
-          <span className="small muted">{NOTES[filters.sort]}</span>
+          <span className="small muted" style={{ alignSelf: "center" }}>
+            {NOTES[filters.sort]}
+          </span>
         </FilterBar>
         <QueryStates
           query={query}
@@ -131,7 +133,6 @@ export function TemplatesPage(): ReactNode {
                       Rising
                     </th>
                     <th>Services</th>
-                    <th>First seen</th>
                     <th>Last seen</th>
                     <th aria-label="Actions" />
                   </tr>
@@ -157,9 +158,6 @@ export function TemplatesPage(): ReactNode {
                       <td className="small">
                         {t.services.slice(0, 3).join(", ")}
                         {t.services.length > 3 ? <span className="muted"> +{t.services.length - 3}</span> : null}
-                      </td>
-                      <td>
-                        <Time value={t.first_seen} />
                       </td>
                       <td>
                         <Time value={t.last_seen} />

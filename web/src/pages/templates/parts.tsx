@@ -45,6 +45,7 @@ export function TrendBars({
       role="img"
       aria-label={`${total} lines over the last ${trend.length} hours; ${trend[trend.length - 1] ?? 0} this hour`}
     >
+      <rect className="base" x={0} y={height - 1} width={width} height={1} />
       {trend.map((v, i) => {
         const h = v === 0 ? 0 : Math.max(1.5, (v / max) * (height - 2));
         const from = Number.isNaN(startMs) ? "" : formatTime(new Date(startMs + i * stepSeconds * 1000).toISOString());
