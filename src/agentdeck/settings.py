@@ -359,9 +359,10 @@ class LogIntelSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    """LLM analysis of closed log batches through any OpenAI-compatible chat-completions
-    endpoint (Ollama, vLLM, llama.cpp's server, OpenAI, Gemini's OpenAI endpoint). Off unless
-    `base_url` is set; personal data and secrets are masked before a batch leaves."""
+    """LLM analysis of closed log batches (off unless `base_url` is set); data is masked first.
+
+    Any OpenAI-compatible chat-completions endpoint: Ollama, vLLM, llama.cpp's server, OpenAI,
+    Gemini's OpenAI endpoint. Personal data and secrets are masked before a batch leaves."""
 
     base_url: str | None = Field(
         None,

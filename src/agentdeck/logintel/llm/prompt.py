@@ -103,7 +103,8 @@ def _line_text(ref: str, line: BatchLine, masker: Masker) -> str:
         else (line.message[:MAX_MESSAGE_CHARS] + "…")
     )
     template = f" T{line.template_id}" if line.template_id is not None else ""
-    return f"{ref} {when} {line.service} {line.severity}{template}: {masker.mask(message)}"
+    service = masker.mask(line.service)
+    return f"{ref} {when} {service} {line.severity}{template}: {masker.mask(message)}"
 
 
 def build(batch: BatchContext, masker: Masker, *, token_share: int) -> Prompt:
