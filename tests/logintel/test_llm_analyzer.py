@@ -4,6 +4,7 @@ budget; masking of what is sent and unmasking of what comes back; its metrics.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -209,15 +210,20 @@ async def test_a_body_that_is_not_json_is_an_error(
 
 async def test_a_slow_server_times_out(server: LLMServer, registry: CollectorRegistry) -> None:
     server.script(Reply(hang=True))
-    result = await analyzer(server, registry, timeout_seconds=0.3).analyze(batch())
+    llm = analyzer(server, registry, timeout_seconds=0.3)
+    result = await llm.analyze(batch())
     assert result == AnalysisResult(error="timeout")
+    # the server may have spent the prompt: its estimate counts, not the completion's share
+    assert 0 < llm.budget.used(TENANT) < 1000
     assert metric(registry, "agentdeck_llm_errors_total", reason="timeout") == 1
 
 
 async def test_http_500_is_an_error(server: LLMServer, registry: CollectorRegistry) -> None:
     server.script(Reply(status=500))
-    result = await analyzer(server, registry).analyze(batch())
+    llm = analyzer(server, registry)
+    result = await llm.analyze(batch())
     assert result == AnalysisResult(error="http 500")
+    assert llm.budget.used(TENANT) == 0  # the reservation is released
     assert metric(registry, "agentdeck_llm_errors_total", reason="http") == 1
 
 
@@ -268,6 +274,16 @@ async def test_the_hourly_budget_stops_calls_per_tenant(
     assert (await llm.analyze(batch())).error == ""
     assert len(server.requests) == 3
     assert metric(registry, "agentdeck_llm_errors_total", reason="budget") == 1
+
+
+async def test_concurrent_batches_cannot_pass_the_budget_together(
+    server: LLMServer, registry: CollectorRegistry
+) -> None:
+    # one call reserves its prompt estimate + 1,000 completion tokens: two do not fit in 2,000
+    llm = analyzer(server, registry, tenant_tokens_per_hour=2000)
+    results = await asyncio.gather(llm.analyze(batch()), llm.analyze(batch()))
+    assert sorted(r.error[:22] for r in results) == ["", "token budget exhausted"]
+    assert len(server.requests) == 1
 
 
 async def test_a_server_refusing_response_format_is_asked_without_it(

@@ -113,7 +113,8 @@ class LLMAnalyzer:
         share = settings.max_tokens_per_batch - settings.max_completion_tokens
         built = prompt.build(batch, masker, token_share=max(share, 200))
         reserved = built.estimated_tokens + settings.max_completion_tokens
-        if not self.budget.allows(batch.tenant_id, reserved):
+        spend = self.budget.reserve(batch.tenant_id, reserved)
+        if spend is None:
             self._count_call("skipped")
             used = self.budget.used(batch.tenant_id)
             raise _Failure(
@@ -123,12 +124,19 @@ class LLMAnalyzer:
             )
         started = time.perf_counter()
         try:
-            body = await self._complete(built.messages, batch, built.estimated_tokens)
+            body = await self._complete(built.messages)
+        except _Failure as failure:
+            # a timed-out call may have spent its prompt; a refused or failed one spent nothing
+            self.budget.settle(spend, built.estimated_tokens if failure.reason == "timeout" else 0)
+            raise
+        except BaseException:
+            self.budget.settle(spend, 0)
+            raise
         finally:
             if self.metrics is not None:
                 self.metrics.seconds.observe(time.perf_counter() - started)
         prompt_tokens, completion_tokens = self._usage(body, built.estimated_tokens)
-        self.budget.record(batch.tenant_id, prompt_tokens + completion_tokens)
+        self.budget.settle(spend, prompt_tokens + completion_tokens)
         if self.metrics is not None:
             self.metrics.tokens.labels("prompt").inc(prompt_tokens)
             self.metrics.tokens.labels("completion").inc(completion_tokens)
@@ -156,9 +164,7 @@ class LLMAnalyzer:
             completion_tokens=completion_tokens,
         )
 
-    async def _complete(
-        self, messages: list[dict[str, str]], batch: BatchContext, estimate: int
-    ) -> Any:
+    async def _complete(self, messages: list[dict[str, str]]) -> Any:
         """POST the request (again without ``response_format`` when the server refuses it);
         the decoded answer, or :class:`_Failure`."""
         settings = self.settings
@@ -193,8 +199,6 @@ class LLMAnalyzer:
             self._count_call("error")
             raise _Failure("refused", exc.summary) from exc
         except (TimeoutError, httpx.TimeoutException) as exc:
-            # the server may have spent tokens on it: count the prompt against the budget
-            self.budget.record(batch.tenant_id, estimate)
             self._count_call("error")
             raise _Failure("timeout", "timeout") from exc
         except (httpx.HTTPError, OSError) as exc:
