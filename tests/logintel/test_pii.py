@@ -4,6 +4,8 @@ placeholders' consistency within a batch, and the round trip back for the UI."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentdeck.logintel.llm.pii import Masker, luhn
 
@@ -116,3 +118,27 @@ def test_luhn() -> None:
     assert luhn("4111111111111111")
     assert luhn("378282246310005")
     assert not luhn("4111111111111112")
+
+
+ALPHABET = "abcdefxyzABCEF0123456789 .:@-+/=_()%"
+
+
+@given(st.lists(st.sampled_from([*ALPHABET, *(line for line, _ in POSITIVES)]), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_unmask_of_mask_is_the_text(parts: list[str]) -> None:
+    text = "".join(parts)
+    masker = Masker()
+    masked = masker.mask(text)
+    assert masker.unmask(masked) == text
+    assert masker.mask(masked) == masked  # placeholders are never masked again
+
+
+def test_long_lines() -> None:
+    # a line at the store's size limit, with thousands of values (the cost is in bench/)
+    text = " ".join(f"10.0.{i % 250}.{i % 200}" for i in range(5000))
+    masker = Masker()
+    masked = masker.mask(text)
+    assert masked.split(" ")[:2] == ["<IP_1>", "<IP_2>"]
+    assert set(masked.split(" ")) == {f"<IP_{n}>" for n in range(1, masker.masked["IP"] + 1)}
+    for text in ("a." * 32_000, "ab:" * 21_000, "4111 " * 12_000, "a@" * 32_000):
+        assert Masker().mask(text) == text

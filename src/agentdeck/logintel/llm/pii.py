@@ -34,6 +34,7 @@ Hashes (hex digests), UUIDs, timestamps, versions with three parts, ports and pl
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
@@ -54,7 +55,9 @@ KINDS = (URL_CREDENTIALS, JWT, TOKEN, AWS_KEY, API_KEY, EMAIL, CARD, IP, PHONE)
 _PLACEHOLDER = re.compile(r"<(" + "|".join(KINDS) + r")_(\d+)>")
 
 #: ``scheme://user:password@`` (or ``scheme://token@``): group 1 is the credentials.
-_URL_CREDS = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://([^\s/@:]+(?::[^\s/@]*)?)@(?=[^\s/@])")
+_URL_CREDS = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://([^\s/@:]+(?::[^\s/@]*)?)@(?=[^\s/@])"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _AUTH = re.compile(r"\b(?:Bearer|Basic|Token)\s+([A-Za-z0-9._~+/-]{8,}=*)", re.IGNORECASE)
 _AWS_ID = re.compile(
@@ -93,6 +96,7 @@ _IPV4 = re.compile(
     r"(?<![0-9A-Za-z.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})"
     r"(?![0-9]|\.\d)"
 )
+_VERSION_REACH = 16  # characters before a dotted quad searched for a version word
 _VERSION_BEFORE = re.compile(r"(?i:(?:\bv|\bversion|\bver|\brelease|\bbuild)[\s:=]*)$")
 _PHONE = re.compile(
     r"(?<![\w+.:/-])(?:"
@@ -124,8 +128,19 @@ class _Span:
 Finder = Callable[[str], Iterable[_Span]]
 
 
-def _groups(pattern: re.Pattern[str], kind: str, group: int = 0) -> Finder:
+def _groups(
+    pattern: re.Pattern[str], kind: str, group: int = 0, *, needles: tuple[str, ...] = ()
+) -> Finder:
+    """Spans of ``pattern`` (its ``group``), looked for only in a text holding one of
+    ``needles`` (in the lower-cased text when every needle is lower-case letters): a cheap
+    pre-check."""
+    folded = all(n == n.lower() for n in needles) and any(n != n.upper() for n in needles)
+
     def find(text: str) -> Iterable[_Span]:
+        if needles:
+            haystack = text.lower() if folded else text
+            if not any(n in haystack for n in needles):
+                return
         for match in pattern.finditer(text):
             if match.group(group):
                 yield _Span(match.start(group), match.end(group), kind)
@@ -152,7 +167,8 @@ def _ipv6(text: str) -> Iterable[_Span]:
 
 def _ipv4(text: str) -> Iterable[_Span]:
     for match in _IPV4.finditer(text):
-        if _VERSION_BEFORE.search(text, 0, match.start()):
+        start = match.start()
+        if _VERSION_BEFORE.search(text[max(0, start - _VERSION_REACH) : start]):
             continue
         yield _Span(match.start(1), match.end(1), IP)
 
@@ -165,14 +181,19 @@ def _phones(text: str) -> Iterable[_Span]:
 
 
 _FINDERS: tuple[Finder, ...] = (
-    _groups(_URL_CREDS, URL_CREDENTIALS, 1),
-    _groups(_JWT, JWT),
-    _groups(_AUTH, TOKEN, 1),
+    _groups(_URL_CREDS, URL_CREDENTIALS, 1, needles=("://",)),
+    _groups(_JWT, JWT, needles=("eyJ",)),
+    _groups(_AUTH, TOKEN, 1, needles=("bearer", "basic", "token")),
     _groups(_AWS_ID, AWS_KEY),
-    _groups(_AWS_SECRET, AWS_KEY, 1),
+    _groups(_AWS_SECRET, AWS_KEY, 1, needles=("aws",)),
     _groups(_VENDOR_KEY, API_KEY),
-    _groups(_NAMED_SECRET, API_KEY, 1),
-    _groups(_EMAIL, EMAIL),
+    _groups(
+        _NAMED_SECRET,
+        API_KEY,
+        1,
+        needles=("pass", "pwd", "secret", "key", "token"),
+    ),
+    _groups(_EMAIL, EMAIL, needles=("@",)),
     _cards,
     _ipv6,
     _ipv4,
@@ -183,15 +204,19 @@ _FINDERS: tuple[Finder, ...] = (
 def find(text: str) -> list[tuple[int, int, str]]:
     """The spans to mask in ``text`` as ``(start, end, kind)``, in order, never overlapping
     (where two kinds overlap, the earlier one in :data:`KINDS` wins)."""
+    starts: list[int] = []  # the taken spans, sorted and disjoint
     taken: list[_Span] = []
     for finder in _FINDERS:
         for span in finder(text):
-            if _PLACEHOLDER.fullmatch(text[span.start : span.end]):
+            if _PLACEHOLDER.fullmatch(text, span.start, span.end):
                 continue
-            if any(span.start < t.end and t.start < span.end for t in taken):
-                continue
-            taken.append(span)
-    taken.sort(key=lambda s: s.start)
+            i = bisect.bisect_right(starts, span.start)
+            if i > 0 and taken[i - 1].end > span.start:
+                continue  # overlaps the taken span before it
+            if i < len(taken) and taken[i].start < span.end:
+                continue  # overlaps the one after it
+            starts.insert(i, span.start)
+            taken.insert(i, span)
     return [(s.start, s.end, s.kind) for s in taken]
 
 
