@@ -80,7 +80,7 @@ _VENDOR_KEY = re.compile(
 )
 #: A secret-sounding name, then ``=`` or ``:``, then the value (group 1).
 _NAMED_SECRET = re.compile(
-    r"(?<![A-Za-z0-9_])(?i:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|"
+    r"(?<![A-Za-z_])(?i:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|"
     r"access[_-]?token|refresh[_-]?token|auth[_-]?token|token|private[_-]?key|x-api-key)"
     r"[\"']?\s*[:=]\s*[\"']?([^\s\"'&,;]{4,})"
 )
