@@ -349,3 +349,24 @@ def test_base_url_must_be_http() -> None:
 async def test_an_empty_batch_makes_no_call(server: LLMServer, registry: CollectorRegistry) -> None:
     assert await analyzer(server, registry).analyze(batch([])) == AnalysisResult()
     assert server.requests == []
+
+
+async def test_the_prompt_carries_masked_templates_counts_and_services(
+    server: LLMServer, registry: CollectorRegistry
+) -> None:
+    lines = [
+        line(1, "login failed for bob@example.com from 203.0.113.9"),
+        line(2, "request ok fine", severity="INFO", service="ops-carol@example.com"),
+    ]
+    server.script(Reply(content=anomalies_json()))
+    await analyzer(server, registry).analyze(batch(lines))
+    system, user = server.requests[0]["messages"]
+    assert system["role"] == "system" and "anomaly_type" in system["content"]
+    text = user["content"]
+    assert "Stream: auth-errors" in text
+    assert "Lines: 2; by severity: ERROR 1, INFO 1" in text
+    assert "T7: login failed for <*> from <*>" in text
+    # the header comes first, so the service's address is the first e-mail placeholder
+    assert "by service: auth 1, <EMAIL_1> 1" in text
+    assert " auth ERROR T7: login failed for <EMAIL_2> from <IP_1>" in text
+    assert "ops-carol@example.com" not in text and " <EMAIL_1> INFO T8: request ok" in text

@@ -98,7 +98,8 @@ class LLMAnalyzer:
             self._count_error(failure.reason)
             return AnalysisResult(error=failure.error)
         except Exception as exc:  # never raise: the batch keeps its rule anomalies
-            log.warning("llm analysis failed", batch=str(batch.batch_id), error=repr(exc))
+            # the type only: a message could carry the endpoint's URL or a line's content
+            log.warning("llm analysis failed", batch=str(batch.batch_id), error=type(exc).__name__)
             self._count_error("error")
             return AnalysisResult(error=f"error: {type(exc).__name__}")
 
