@@ -170,10 +170,11 @@ async def test_unknown_types_and_severities_are_dropped_and_confidence_defaults(
         {**SPIKE, "anomaly_type": "alien_invasion"},
         {**SPIKE, "severity": "catastrophic"},
         "not an object",
-        {
-            "anomaly_type": "Error Spike",
+        {  # the seed's spelling: `type` and `analysis`
+            "type": "Error Spike",
             "severity": "CRITICAL",
             "description": "errors",
+            "analysis": "Most lines are errors",
             "evidence_lines": ["L2"],
         },
         {**SPIKE, "confidence": 7},
@@ -185,6 +186,7 @@ async def test_unknown_types_and_severities_are_dropped_and_confidence_defaults(
         (AnomalyType.SECURITY_INCIDENT, AnomalySeverity.HIGH),
     ]
     assert result.drafts[0].confidence == 0.5  # missing
+    assert result.drafts[0].explanation == "Most lines are errors"
     assert result.drafts[0].service == "auth"  # from its evidence line
     assert result.drafts[1].confidence == 1.0  # clamped
     assert metric(registry, "agentdeck_llm_items_dropped_total") == 3
@@ -364,7 +366,7 @@ async def test_the_prompt_carries_masked_templates_counts_and_services(
     assert system["role"] == "system" and "anomaly_type" in system["content"]
     text = user["content"]
     assert "Stream: auth-errors" in text
-    assert "Lines: 2; by severity: ERROR 1, INFO 1" in text
+    assert "Lines: 2 over 0.0 s; error rate 50.0%; by severity: ERROR 1, INFO 1" in text
     assert "T7: login failed for <*> from <*>" in text
     # the header comes first, so the service's address is the first e-mail placeholder
     assert "by service: auth 1, <EMAIL_1> 1" in text

@@ -171,7 +171,7 @@ def drafts(
                 evidence_line_ids=tuple(line_ids),
                 evidence_template_ids=tuple(template_ids),
                 evidence_count=count,
-                explanation=_text(item.get("explanation"), masker),
+                explanation=_text(item.get("explanation", item.get("analysis")), masker),
             )
         )
     return Parsed(tuple(kept), dropped)

@@ -112,9 +112,12 @@ def build(batch: BatchContext, masker: Masker, *, token_share: int) -> Prompt:
     lines = list(batch.lines)
     severities = Counter(line.severity.upper() for line in lines)
     services = Counter(line.service for line in lines)
+    errors = severities["ERROR"] + severities["CRITICAL"]
+    span = (lines[-1].ts_ns - lines[0].ts_ns) / 1e9 if lines else 0.0
+    rate = errors / len(lines) if lines else 0.0
     header = (
         f"Stream: {masker.mask(batch.stream_name)}\n"
-        f"Lines: {len(lines)}; by severity: "
+        f"Lines: {len(lines)} over {span:.1f} s; error rate {rate:.1%}; by severity: "
         + ", ".join(f"{k} {v}" for k, v in severities.most_common())
         + "; by service: "
         + ", ".join(f"{masker.mask(k)} {v}" for k, v in services.most_common(20))
