@@ -22,6 +22,7 @@ BENCHMARKS = [
     "bench.fleet",
     "bench.fleet_autoscale",
     "bench.mining",
+    "bench.llm_masking",
 ]
 
 

@@ -144,7 +144,9 @@ def _default(field: FieldInfo) -> str:
         return "(required)"
     else:
         value = field.default
-    if isinstance(value, SecretStr) or (value is None and SecretStr in get_args(field.annotation)):
+    if isinstance(value, SecretStr):
+        return "(empty)" if not value.get_secret_value() else "(set)"
+    if value is None and SecretStr in get_args(field.annotation):
         return SECRET_DEFAULT
     if value is None:
         return "(unset)"

@@ -18,6 +18,8 @@ import { DeploymentsPage } from "./pages/deployments/DeploymentsPage";
 import { ExplorePage } from "./pages/explore/ExplorePage";
 import { LoginPage } from "./pages/LoginPage";
 import { LogsRoute } from "./pages/logs/LogsRoute";
+import { TemplateDetailPage } from "./pages/templates/TemplateDetailPage";
+import { TemplatesPage } from "./pages/templates/TemplatesPage";
 import { OverviewPage } from "./pages/overview/OverviewPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
@@ -57,6 +59,8 @@ export const routes: RouteObject[] = [
             ],
           },
           { path: "logs", element: <LogsRoute /> },
+          { path: "templates", element: <TemplatesPage /> },
+          { path: "templates/:templateId", element: <TemplateDetailPage /> },
           { path: "deployments", element: <DeploymentsPage /> },
           { path: "deployments/:deploymentId", element: <DeploymentDetailPage /> },
           {

@@ -21,7 +21,8 @@ class ServerSettings(BaseModel):
     )
     trusted_proxies: CsvList = Field(
         default_factory=list,
-        description="Proxy addresses or networks (CIDR) whose X-Forwarded-For is trusted for the client IP.",
+        description="Proxy addresses or networks (CIDR) whose X-Forwarded-For is trusted for "
+        "the client IP.",
     )
     hsts_seconds: int = Field(
         0,

@@ -14,6 +14,7 @@ const NAV: { to: string; label: string; icon: IconName; also?: string }[] = [
   { to: "/explore", label: "Metrics", icon: "metrics" },
   { to: "/alerts", label: "Alerts", icon: "alerts", also: "/alerting" },
   { to: "/logs", label: "Logs", icon: "logs" },
+  { to: "/templates", label: "Templates", icon: "templates" },
   { to: "/deployments", label: "Deployments", icon: "deployments" },
 ];
 

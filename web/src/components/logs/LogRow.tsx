@@ -1,8 +1,10 @@
 /** One log line as a row (time, severity, service, message) and, expanded, its fields and labels
  * with actions: filter by a value, show the lines around it, copy it. */
 import type { ReactNode } from "react";
+import { Link } from "react-router";
 import type { LogLine } from "../../api/logs";
 import { lineDate, shortTime } from "../../lib/logFormat";
+import { templateHref } from "../../lib/templates";
 import { CopyButton } from "../ui";
 import { Icon } from "../Icon";
 
@@ -41,24 +43,37 @@ export function LogRowView({
       data-live={live ? "true" : undefined}
       aria-current={highlighted ? "true" : undefined}
     >
-      <button type="button" className="log-summary" aria-expanded={expanded} onClick={onToggle}>
-        <span className="log-chevron" aria-hidden="true">
-          <Icon name={expanded ? "chevronDown" : "chevronRight"} />
-        </span>
-        <time className="log-time" dateTime={line.ts} title={`${line.ts} (UTC)`}>
-          {shortTime(line.ts)}
-        </time>
-        <SeverityBadge severity={line.severity} />
-        <span className="log-service" title={line.service}>
-          {line.service}
-        </span>
-        <span className="log-msg">
-          {line.message}
-          {line.truncated ? <span className="badge badge-warn log-cut">truncated</span> : null}
-        </span>
-      </button>
+      <div className="log-head">
+        <button type="button" className="log-summary" aria-expanded={expanded} onClick={onToggle}>
+          <span className="log-chevron" aria-hidden="true">
+            <Icon name={expanded ? "chevronDown" : "chevronRight"} />
+          </span>
+          <time className="log-time" dateTime={line.ts} title={`${line.ts} (UTC)`}>
+            {shortTime(line.ts)}
+          </time>
+          <SeverityBadge severity={line.severity} />
+          <span className="log-service" title={line.service}>
+            {line.service}
+          </span>
+          <span className="log-msg">
+            {line.message}
+            {line.truncated ? <span className="badge badge-warn log-cut">truncated</span> : null}
+          </span>
+        </button>
+        <TemplateChip id={line.template_id} />
+      </div>
       {expanded ? <LogDetails line={line} onFilter={onFilter} onContext={onContext} /> : null}
     </div>
+  );
+}
+
+/** The line's template as a chip linking to its page (nothing for a line without one). */
+export function TemplateChip({ id }: { id: number | null }): ReactNode {
+  if (id === null) return null;
+  return (
+    <Link className="tpl-chip mono" to={templateHref(id)} title={`Log template #${id}: open it`} aria-label={`Template ${id}`}>
+      #{id}
+    </Link>
   );
 }
 
@@ -137,7 +152,7 @@ export function LogDetails({
               <span className="faint">—</span>
             ) : (
               <>
-                <span className="mono">{line.template_id}</span>{" "}
+                <TemplateChip id={line.template_id} />{" "}
                 <FilterButton name="template" value={String(line.template_id)} onFilter={onFilter} />
               </>
             )}

@@ -1,0 +1,62 @@
+"""Settings of the LLM analysis of log batches (``llm``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+
+class LLMSettings(BaseModel):
+    """LLM analysis of closed log batches (off unless `base_url` is set); data is masked first.
+
+    Any OpenAI-compatible chat-completions endpoint: Ollama, vLLM, llama.cpp's server, OpenAI,
+    Gemini's OpenAI endpoint. Personal data and secrets are masked before a batch leaves."""
+
+    base_url: str | None = Field(
+        None,
+        description="Base URL of the OpenAI-compatible API, up to `/v1` (e.g. "
+        "`http://localhost:11434/v1` for Ollama). Unset: no LLM analysis (rules only). The "
+        "host is added to the outbound policy's allow list for these calls only.",
+    )
+    model: str = Field("llama3.1", description="Model name sent with each request.")
+    api_key: SecretStr = Field(
+        SecretStr(""), description="API key, sent as a bearer token (empty: none)."
+    )
+    timeout_seconds: float = Field(
+        60.0, gt=0, le=600, description="Most time one analysis call may take, all included."
+    )
+    max_tokens_per_batch: int = Field(
+        4000,
+        ge=500,
+        le=200_000,
+        description="Tokens one batch's call may use, prompt and answer together (estimated at "
+        "4 characters a token): lines that would not fit are left out of the prompt.",
+    )
+    max_completion_tokens: int = Field(
+        1000,
+        ge=100,
+        le=50_000,
+        description="Most tokens of the model's answer (`max_tokens`); part of the batch's share.",
+    )
+    tenant_tokens_per_hour: int = Field(
+        100_000,
+        ge=1000,
+        description="Tokens each tenant's batches may use in any hour (per replica). A call "
+        "that could pass it is not made; the batch keeps its rule anomalies.",
+    )
+    structured_output: bool = Field(
+        True,
+        description="Ask for a JSON-schema answer (`response_format`); servers that refuse it "
+        "are asked again without it.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("llm.base_url must be an http(s) URL with a host")
+        return value.strip()
