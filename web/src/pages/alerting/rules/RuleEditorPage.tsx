@@ -219,7 +219,7 @@ function RuleEditor({
                   </Field>
                   <Field label="Threshold" error={errors.threshold}>
                     {(p) => (
-                      <input {...p} className="input" inputMode="decimal" value={form.threshold} onChange={(e) => set("threshold", e.target.value)} />
+                      <input {...p} className="input" type="number" step="any" value={form.threshold} onChange={(e) => set("threshold", e.target.value)} />
                     )}
                   </Field>
                 </div>
