@@ -311,9 +311,9 @@ def test_titles_agent_alerts_link_url_filters_and_a_quiet_first_visit(
     page.goto("/alerting/rules")
     expect(page).to_have_title("Alert rules · agentdeck")
     # The new agent page opens at its top, wherever the previous page was scrolled (an
-    # in-app navigation from the scrolled overview: the router's own history push).
-    page.goto("/overview")
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    # in-app navigation from the scrolled rule editor: the router's own history push).
+    page.goto("/alerting/rules/new")
+    expect(page.get_by_test_id("backtest-result")).to_be_visible(timeout=15_000)
     scrolled = page.evaluate(
         "() => { window.scrollTo(0, document.body.scrollHeight); return window.scrollY; }"
     )
