@@ -21,8 +21,19 @@ async def test_receivers_and_escalation_policies_crud(
     )
     assert made.status_code == 201, made.text
     rid = made.json()["id"]
-    dup = await api.post("/api/v1/receivers", json={"name": "oncall"}, headers=h)
+    dup = await api.post(
+        "/api/v1/receivers", json={"name": "oncall", "channel_ids": [str(channel.id)]}, headers=h
+    )
     assert dup.status_code == 409
+    # A receiver notifies somewhere: no channels is refused, naming the field.
+    for body in ({"name": "empty"}, {"name": "empty", "channel_ids": []}):
+        empty = await api.post("/api/v1/receivers", json=body, headers=h)
+        assert empty.status_code == 422, empty.text
+        assert empty.headers["content-type"].startswith("application/problem+json")
+        assert empty.json()["errors"][0]["loc"] == ["body", "channel_ids"]
+    emptied = await api.patch(f"/api/v1/receivers/{rid}", json={"channel_ids": []}, headers=h)
+    assert emptied.status_code == 422, emptied.text
+    assert emptied.json()["errors"][0]["loc"] == ["body", "channel_ids"]
     bad = await api.post(
         "/api/v1/receivers", json={"name": "x", "channel_ids": [str(uuid.uuid4())]}, headers=h
     )
@@ -97,9 +108,14 @@ async def test_receivers_and_escalation_policies_crud(
 
 
 async def test_other_tenants_receivers_and_policies_are_invisible(
-    api: httpx.AsyncClient, admin: Caller, factory: Factory
+    api: httpx.AsyncClient, admin: Caller, factory: Factory, world: World
 ) -> None:
-    made = await api.post("/api/v1/receivers", json={"name": "mine"}, headers=admin.headers)
+    channel = await world.channel("slack")
+    made = await api.post(
+        "/api/v1/receivers",
+        json={"name": "mine", "channel_ids": [str(channel.id)]},
+        headers=admin.headers,
+    )
     rid = made.json()["id"]
     outsider = await factory.user(Role.admin)
     assert (await api.get(f"/api/v1/receivers/{rid}", headers=outsider.headers)).status_code == 404

@@ -155,10 +155,16 @@ async def test_get_put_with_etag_and_if_match(
 
 
 async def test_tree_must_name_existing_receivers_and_policies(
-    api: httpx.AsyncClient, admin: Caller, factory: Factory
+    api: httpx.AsyncClient, admin: Caller, factory: Factory, world: World
 ) -> None:
-    other = await factory.user(Role.admin)
-    foreign = await api.post("/api/v1/receivers", json={"name": "theirs"}, headers=other.headers)
+    tenant = await factory.tenant()
+    other = await factory.user(Role.admin, tenant)
+    theirs = await World(world.sessions, tenant).channel()
+    foreign = await api.post(
+        "/api/v1/receivers",
+        json={"name": "theirs", "channel_ids": [str(theirs.id)]},
+        headers=other.headers,
+    )
     assert foreign.status_code == 201
     body = {
         "receiver_id": foreign.json()["id"],  # another tenant's receiver

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from agentdeck.identity.roles import Role
+from tests.alerting.routing_fixtures import World
 from tests.conftest import Caller, Factory
 
 MATCHERS = {
@@ -17,15 +18,22 @@ MATCHERS = {
 }
 
 
-async def _body(api: httpx.AsyncClient, admin: Caller, kind: str, name: str) -> dict[str, Any]:
+async def _body(
+    api: httpx.AsyncClient, admin: Caller, world: World, kind: str, name: str
+) -> dict[str, Any]:
+    channels = [str((await world.channel()).id)]
     if kind == "escalation_policy":
-        made = await api.post("/api/v1/receivers", json={"name": "pager"}, headers=admin.headers)
+        made = await api.post(
+            "/api/v1/receivers",
+            json={"name": "pager", "channel_ids": channels},
+            headers=admin.headers,
+        )
         assert made.status_code == 201, made.text
         level = {"after_seconds": 60, "receiver_ids": [made.json()["id"]]}
         return {"name": name, "levels": [level]}
     if kind == "inhibition_rule":
         return {"name": name, **MATCHERS}
-    return {"name": name}
+    return {"name": name, "channel_ids": channels}
 
 
 @pytest.mark.parametrize(
@@ -37,10 +45,10 @@ async def _body(api: httpx.AsyncClient, admin: Caller, kind: str, name: str) -> 
     ],
 )
 async def test_create_rename_and_delete_are_audited_with_before_and_after(
-    api: httpx.AsyncClient, admin: Caller, kind: str, url: str
+    api: httpx.AsyncClient, admin: Caller, world: World, kind: str, url: str
 ) -> None:
     h = admin.headers
-    made = await api.post(url, json=await _body(api, admin, kind, "first"), headers=h)
+    made = await api.post(url, json=await _body(api, admin, world, kind, "first"), headers=h)
     assert made.status_code == 201, made.text
     ident = made.json()["id"]
     renamed = await api.patch(f"{url}/{ident}", json={"name": "second"}, headers=h)

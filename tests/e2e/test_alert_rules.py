@@ -54,7 +54,7 @@ def test_create_preview_backtest_and_disable(new_page: NewPage, server: Server) 
     page.get_by_label("Window").fill("1m")
     page.get_by_label("Operator").select_option(">=")
     page.get_by_role("spinbutton", name="Threshold").fill("50")
-    page.get_by_label("For (seconds pending before firing)").fill("120")
+    page.get_by_label("Pending for").fill("2m")
 
     expect(page.get_by_test_id("compiled-expr")).to_have_text(
         f"max_over_time({METRIC}[1m]) >= 50", timeout=15_000

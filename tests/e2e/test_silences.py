@@ -102,20 +102,45 @@ def test_bad_regex_matcher_is_refused_with_the_reason(new_page: NewPage, server:
     expect(form.get_by_role("alert", name="Field errors")).to_contain_text("regular expression")
 
 
-def test_admin_creates_receiver_and_saves_routing_tree(new_page: NewPage, server: Server) -> None:
-    name = f"oncall-{uuid.uuid4().hex[:6]}"
-    page = new_page()
-    login(page, ADMIN)
-    page.goto("/alerting/receivers")
+def _channel(server: Server) -> str:
+    """A webhook channel for receivers to name (a receiver needs at least one)."""
+    name = f"hook-{uuid.uuid4().hex[:6]}"
+    with server.api(ADMIN) as api:
+        response = api.post(
+            "/api/v1/notification-channels",
+            json={
+                "name": name,
+                "kind": "webhook",
+                "enabled": True,
+                "send_resolved": True,
+                "config": {"url": "http://127.0.0.1:9/hook"},
+            },
+        )
+        assert response.status_code == 201, response.text
+    return name
+
+
+def _create_receiver(page: Page, name: str, channel: str) -> None:
     page.get_by_role("button", name="New receiver").click()
     form = page.get_by_role("form", name="New receiver")
     form.get_by_label("Name").fill(name)
+    form.get_by_role("checkbox", name=channel).check()
     form.get_by_role("button", name="Create receiver").click()
+
+
+def test_admin_creates_receiver_and_saves_routing_tree(new_page: NewPage, server: Server) -> None:
+    name = f"oncall-{uuid.uuid4().hex[:6]}"
+    channel = _channel(server)
+    page = new_page()
+    login(page, ADMIN)
+    page.goto("/alerting/receivers")
+    _create_receiver(page, name, channel)
     row = page.get_by_role("table", name="Receivers").locator("tr", has_text=name)
     expect(row).to_be_visible()
-    receiver_id = row.locator("td.mono").inner_text().strip()
+    receiver_id = row.get_attribute("data-receiver")
 
     page.get_by_role("link", name="Routing tree").click()
+    page.get_by_role("tab", name="JSON (advanced)").click()
     editor = page.get_by_label("Routing tree JSON")
     expect(editor).to_have_value(re.compile(r'"routes"'))
     tree = json.dumps(
@@ -148,20 +173,18 @@ def test_admin_creates_receiver_and_saves_routing_tree(new_page: NewPage, server
 def test_admin_deletes_an_unused_receiver_and_one_in_use_is_kept(
     new_page: NewPage, server: Server
 ) -> None:
+    channel = _channel(server)
     page = new_page()
     login(page, ADMIN)
     page.goto("/alerting/receivers")
     table = page.get_by_role("table", name="Receivers")
     names = [f"spare-{uuid.uuid4().hex[:6]}", f"used-{uuid.uuid4().hex[:6]}"]
     for name in names:
-        page.get_by_role("button", name="New receiver").click()
-        form = page.get_by_role("form", name="New receiver")
-        form.get_by_label("Name").fill(name)
-        form.get_by_role("button", name="Create receiver").click()
+        _create_receiver(page, name, channel)
         expect(table.locator("tr", has_text=name)).to_be_visible()
     spare, used = (table.locator("tr", has_text=name) for name in names)
     with server.api(ADMIN) as api:
-        used_id = used.locator("td.mono").inner_text().strip()
+        used_id = used.get_attribute("data-receiver")
         response = api.put("/api/v1/notification-policy", json={"receiver_id": used_id})
         assert response.status_code == 200, response.text
 

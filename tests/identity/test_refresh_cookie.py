@@ -90,3 +90,31 @@ async def test_refresh_cookie_is_secure_over_https_and_in_production(
         attributes = _cookie_attributes(answer)
         assert {"httponly", "samesite", "path"} <= attributes
         assert ("secure" in attributes) is secure, (answer.request.url, attributes)
+
+
+async def test_a_page_load_without_a_cookie_is_not_an_error(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """The web UI asks `optional=true` on load: no cookie is a 204 (no console error in the
+    browser), a bad cookie is still a 401, and without the flag no cookie stays a 401."""
+    client.cookies.clear()
+    quiet = await client.post(REFRESH, params={"optional": "true"})
+    assert (quiet.status_code, quiet.content) == (204, b"")
+    assert (await client.post(REFRESH)).status_code == 401
+    bad = await client.post(
+        REFRESH, params={"optional": "true"}, headers={"Cookie": f"{COOKIE}=not-a-token"}
+    )
+    assert bad.status_code == 401
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+    user = await factory.user(Role.viewer)
+    login = await client.post(TOKEN, data={"username": user.username, "password": TEST_PASSWORD})
+    assert login.status_code == 200, login.text
+    client.cookies.clear()
+    again = await client.post(
+        REFRESH,
+        params={"optional": "true"},
+        headers={"Cookie": f"{COOKIE}={login.cookies[COOKIE]}"},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["access_token"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from starlette.responses import Response as PlainResponse
 
 from agentdeck.errors import DomainError, QuotaExceeded
@@ -133,15 +133,31 @@ async def login(
     return _answer(issued, request, response, settings)
 
 
-@router.post("/refresh", response_model=TokenPublic)
+@router.post(
+    "/refresh",
+    response_model=TokenPublic,
+    responses={204: {"description": "`optional=true` and no refresh cookie was sent."}},
+)
 async def refresh_access_token(
-    request: Request, response: Response, state: StateDep, session: SessionDep
-) -> TokenPublic:
+    request: Request,
+    response: Response,
+    state: StateDep,
+    session: SessionDep,
+    optional: Annotated[
+        bool,
+        Query(
+            description="A page load asking whether a session exists: answer 204 instead of "
+            "401 when the request carries no refresh cookie at all."
+        ),
+    ] = False,
+) -> TokenPublic | Response:
     """Trade the refresh cookie for a new access token and a new refresh cookie.
 
     A refresh token works once; presenting a used one ends every session of that login.
     """
     settings = state.settings
+    if optional and not request.cookies.get(REFRESH_COOKIE):
+        return PlainResponse(status_code=204)
     try:
         issued = await auth_service.refresh(
             session, token=request.cookies.get(REFRESH_COOKIE), tokens=_tokens(settings)

@@ -31,10 +31,12 @@ function origin(): string {
   return typeof window === "undefined" ? "http://localhost" : window.location.origin;
 }
 
-async function postRefresh(): Promise<TokenResponse | null> {
+async function postRefresh(optional: boolean): Promise<TokenResponse | null> {
   let response: Response;
   try {
-    response = await fetch(`${origin()}/api/v1/auth/refresh`, {
+    // optional: a page load asking whether there is a session; with no cookie the answer is
+    // 204, not a 401 the browser would log as a console error on every visit.
+    response = await fetch(`${origin()}/api/v1/auth/refresh${optional ? "?optional=true" : ""}`, {
       method: "POST",
       credentials: "same-origin",
       headers: { Accept: "application/json" },
@@ -42,19 +44,21 @@ async function postRefresh(): Promise<TokenResponse | null> {
   } catch {
     return null;
   }
-  if (!response.ok) return null;
+  if (!response.ok || response.status === 204) return null;
   const body = (await response.json()) as TokenResponse;
   accessToken = body.access_token;
   return body;
 }
 
-/** Exchange the refresh cookie for a new access token; concurrent callers share one call. */
-export function refreshSession(): Promise<TokenResponse | null> {
+/** Exchange the refresh cookie for a new access token; concurrent callers share one call.
+ * `optional` (on page load): no cookie is simply no session, not an error. */
+export function refreshSession({ optional = false }: { optional?: boolean } = {}): Promise<TokenResponse | null> {
   if (refreshing) return refreshing;
+  const post = (): Promise<TokenResponse | null> => postRefresh(optional);
   const run = async (): Promise<TokenResponse | null> =>
     typeof navigator !== "undefined" && "locks" in navigator
-      ? await navigator.locks.request("agentdeck-refresh", postRefresh)
-      : await postRefresh();
+      ? await navigator.locks.request("agentdeck-refresh", post)
+      : await post();
   refreshing = run().finally(() => {
     refreshing = null;
   });

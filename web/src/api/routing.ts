@@ -159,6 +159,10 @@ export function createReceiver(body: S["ReceiverCreate"]) {
   return unwrap(api.POST("/api/v1/receivers", { body }));
 }
 
+export function updateReceiver(id: string, body: S["ReceiverUpdate"]) {
+  return unwrap(api.PATCH("/api/v1/receivers/{receiver_id}", { params: { path: { receiver_id: id } }, body }));
+}
+
 export function deleteReceiver(id: string) {
   return unwrap(api.DELETE("/api/v1/receivers/{receiver_id}", { params: { path: { receiver_id: id } } }));
 }

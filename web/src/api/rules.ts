@@ -125,6 +125,7 @@ export function addDefaultRules() {
 
 /** The tenant's rules as a Prometheus rule file (YAML). */
 export async function exportRules(): Promise<Blob> {
-  const { response } = await api.GET("/api/v1/alert-rules/export", { parseAs: "text" });
-  return response.clone().blob();
+  // parseAs "blob": the body is read once, by openapi-fetch (a second read would throw).
+  const text = await unwrap(api.GET("/api/v1/alert-rules/export", { parseAs: "text" }));
+  return new Blob([text], { type: "application/yaml" });
 }

@@ -18,7 +18,7 @@ export function AuthProvider({ children }: { children: ReactNode }): ReactNode {
   // On load: the refresh cookie (if any) buys an access token without asking for a password.
   useEffect(() => {
     let live = true;
-    void refreshSession().then((token) => {
+    void refreshSession({ optional: true }).then((token) => {
       if (!live) return;
       setState(token ? sessionOf(token) : { status: "anonymous" });
     });

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { infoQuery } from "../api/identity";
 import { useSession } from "../auth/session";
@@ -22,6 +22,11 @@ export function AppLayout(): ReactNode {
   const session = useSession();
   const info = useQuery(infoQuery());
   const { pathname } = useLocation();
+  // A new page opens at its top (a single-page app otherwise keeps the last page's scroll).
+  // (braces: newer Chromium returns a promise from scrollTo, which must not become the cleanup)
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [pathname]);
   return (
     <div className="app">
       <aside className="sidebar">

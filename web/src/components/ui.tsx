@@ -5,6 +5,7 @@ import { errorMessage, isStale } from "../api/problem";
 import type { AgentStatus, Role } from "../api/types";
 import { formatTime, timeAgo } from "../lib/format";
 import { Icon, type IconName } from "./Icon";
+import { useDocumentTitle } from "../lib/useDocumentTitle";
 
 export function StatusBadge({ status }: { status: AgentStatus }): ReactNode {
   return (
@@ -130,12 +131,16 @@ export function PageHead({
   subtitle,
   crumbs,
   actions,
+  docTitle,
 }: {
   title: ReactNode;
   subtitle?: ReactNode;
   crumbs?: ReactNode;
   actions?: ReactNode;
+  /** The tab title when `title` is not plain text (defaults to `title` when it is). */
+  docTitle?: string;
 }): ReactNode {
+  useDocumentTitle(docTitle ?? (typeof title === "string" ? title : null));
   return (
     <div className="page-head">
       <div className="titles">

@@ -6,6 +6,7 @@ import { infoQuery } from "../api/identity";
 import { useAuth } from "../auth/session";
 import { BrandMark, Icon } from "../components/Icon";
 import { Banner, Loading, Spinner } from "../components/ui";
+import { useDocumentTitle } from "../lib/useDocumentTitle";
 import { useTheme } from "../theme/theme";
 
 interface FromState {
@@ -31,6 +32,7 @@ function ThemeFlip(): ReactNode {
 
 export function LoginPage(): ReactNode {
   const { state, login } = useAuth();
+  useDocumentTitle("Sign in");
   const location = useLocation();
   const navigate = useNavigate();
   const info = useQuery(infoQuery());

@@ -30,7 +30,9 @@ class ReceiverCreate(BaseModel):
 
     name: Name
     description: Text = ""
-    channel_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    channel_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=50, description="At least one: a receiver notifies somewhere."
+    )
 
 
 class ReceiverUpdate(BaseModel):
@@ -38,7 +40,7 @@ class ReceiverUpdate(BaseModel):
 
     name: Name | None = None
     description: Text | None = None
-    channel_ids: list[uuid.UUID] | None = Field(None, max_length=50)
+    channel_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=50)
 
 
 class ReceiverPublic(BaseModel):

@@ -74,8 +74,13 @@ async def list_alert_rules(
         limit=limit,
         cursor=cursor,
     )
+    states = await service.series_states(
+        session, tenant_id=principal.tenant_id, rule_ids=[r.id for r in rows]
+    )
     return Page[AlertRulePublic](
-        items=[AlertRulePublic.of(r) for r in rows], next_cursor=next_cursor, limit=limit
+        items=[AlertRulePublic.of(r, states.get(r.id)) for r in rows],
+        next_cursor=next_cursor,
+        limit=limit,
     )
 
 
@@ -223,7 +228,8 @@ async def get_alert_rule(
     if _not_modified(if_none_match, rule):
         return Response(status_code=304, headers={"ETag": etag(rule)})
     response.headers["ETag"] = etag(rule)
-    return AlertRulePublic.of(rule)
+    states = await service.series_states(session, tenant_id=principal.tenant_id, rule_ids=[rule.id])
+    return AlertRulePublic.of(rule, states.get(rule.id))
 
 
 @router.patch(

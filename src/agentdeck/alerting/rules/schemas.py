@@ -35,6 +35,7 @@ MAX_CHANNELS = 32
 # Labels the evaluator sets itself.
 RESERVED_LABELS = frozenset({"alertname", "__name__"})
 
+RuleState = Literal["normal", "pending", "firing"]
 Aggregation = Literal[
     "avg", "min", "max", "sum", "count", "last", "p50", "p90", "p95", "p99", "rate", "increase"
 ]
@@ -252,12 +253,25 @@ class AlertRulePublic(BaseModel):
     last_evaluated_at: datetime | None
     last_evaluation_ms: float | None
     last_error: str | None
+    state: RuleState = Field(
+        "normal",
+        description="normal, pending or firing: the worst state of the rule's series "
+        "(nodata and error count as firing when the rule raises an alert for them).",
+    )
+    pending_series: int = Field(0, description="Series waiting out `for` right now.")
+    firing_series: int = Field(0, description="Series firing right now.")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, rule: AlertRule) -> AlertRulePublic:
+    def of(cls, rule: AlertRule, states: dict[str, int] | None = None) -> AlertRulePublic:
+        counts = states or {}
+        pending = counts.get("pending", 0)
+        firing = sum(counts.get(s, 0) for s in ("firing", "nodata", "error"))
         return cls(
+            state="firing" if firing else "pending" if pending else "normal",
+            pending_series=pending,
+            firing_series=firing,
             id=rule.id,
             tenant_id=rule.tenant_id,
             name=rule.name,

@@ -9,11 +9,11 @@ import uuid
 from collections.abc import Collection
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.alerting.models import AlertRule, Severity
+from agentdeck.alerting.models import AlertRule, AlertRuleState, Severity
 from agentdeck.alerting.routing.receivers import ensure_channels
 from agentdeck.alerting.rules.compile import Condition, Threshold, condition_of
 from agentdeck.alerting.rules.schemas import (
@@ -100,6 +100,23 @@ async def get_rule(session: AsyncSession, *, tenant_id: uuid.UUID, rule_id: uuid
     if rule is None:
         raise not_found("alert rule", rule_id)
     return cast(AlertRule, rule)
+
+
+async def series_states(
+    session: AsyncSession, *, tenant_id: uuid.UUID, rule_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """How many series of each rule are pending, firing, nodata or error right now."""
+    if not rule_ids:
+        return {}
+    rows = await session.execute(
+        select(AlertRuleState.rule_id, AlertRuleState.state, func.count())
+        .where(AlertRuleState.tenant_id == tenant_id, AlertRuleState.rule_id.in_(list(rule_ids)))
+        .group_by(AlertRuleState.rule_id, AlertRuleState.state)
+    )
+    out: dict[uuid.UUID, dict[str, int]] = {}
+    for rule_id, state, count in rows.all():
+        out.setdefault(rule_id, {})[str(state)] = int(count)
+    return out
 
 
 async def list_rules(

@@ -100,9 +100,14 @@ export function AgentDetailPage(): ReactNode {
             {agent.name} <StatusBadge status={agent.status} />
           </span>
         }
+        docTitle={agent.name}
         subtitle={agent.description || <span className="faint">No description</span>}
         actions={
-          canEdit ? (
+          <>
+            <LinkButton to={`/alerts?${new URLSearchParams({ agent: agent.name }).toString()}`} icon="alerts">
+              Alerts
+            </LinkButton>
+            {canEdit ? (
             <>
               <LinkButton to={`/agents/${agent.id}/edit`} icon="edit">
                 Edit
@@ -111,7 +116,8 @@ export function AgentDetailPage(): ReactNode {
                 <Icon name="trash" /> Delete
               </button>
             </>
-          ) : undefined
+            ) : null}
+          </>
         }
       />
       <div className="tabs" role="tablist" aria-label="Agent views">

@@ -172,6 +172,7 @@ export function AlertDetailPage(): ReactNode {
     <>
       <PageHead
         crumbs={<Link to="/alerts">Alerts</Link>}
+        docTitle={`${a.rule_name} · Alerts`}
         title={
           <span className="row" style={{ gap: 10 }}>
             {a.rule_name} <SeverityBadge severity={a.severity} /> <AlertStatusBadge status={a.status} />

@@ -1,18 +1,20 @@
-/** The alerts list: live over the WebSocket `alerts` channel, filters, ack/resolve, bulk. */
+/** The alerts list: live over the WebSocket `alerts` channel (refetched at most once a second
+ * however many events arrive), filters and grouping in the URL, ack/resolve, bulk actions. */
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useSearchParams } from "react-router";
 import { errorMessage } from "../../api/problem";
 import { useCan } from "../../auth/session";
 import { FilterBar, FilterSelect, type FilterOption } from "../../components/FilterBar";
 import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
-import { Banner, EmptyState, ErrorBanner, Labels, PageHead, Time } from "../../components/ui";
-import { formatValue } from "../../lib/chartData";
+import { Banner, EmptyState, ErrorBanner, PageHead } from "../../components/ui";
 import { useDebounced } from "../../lib/useDebounced";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
+import { throttle } from "../overview/live";
 import { NoteDialog, type NoteAction } from "./AlertActions";
-import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
+import { AlertsTable } from "./AlertsTable";
+import { bulkTargets, labelKeys } from "./grouping";
 import {
   ALERT_STATUSES,
   alertKeys,
@@ -24,7 +26,11 @@ import {
   type AlertPublic,
 } from "../../api/alerts";
 import { TableFoot } from "../../components/TableFoot";
+import "./alerts.css";
 
+/** Alert events refetch the list at most this often (a storm of events is one refetch). */
+const REFRESH_GAP_MS = 1_000;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 function filtersFrom(params: URLSearchParams): AlertFilters {
   const raw = params.get("status") ?? DEFAULT_ALERT_FILTERS.status;
   const status = raw === "all" ? "" : raw;
@@ -46,30 +52,28 @@ const STATUS_OPTIONS: readonly FilterOption<AlertFilters["status"]>[] = [
   { value: "", label: "All" },
 ];
 
-function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
-}
-
 export function AlertsPage(): ReactNode {
   const [params, setParams] = useSearchParams();
   const filters = filtersFrom(params);
+  const rawGroup = params.get("group") ?? "";
+  const groupBy = LABEL_NAME.test(rawGroup) ? rawGroup : "";
   const canAct = useCan("developer");
   const client = useQueryClient();
   const live = useLiveConnection();
   const [matcherText, setMatcherText] = useState(filters.matcher);
   const [ruleText, setRuleText] = useState(filters.rule);
+  const [agentText, setAgentText] = useState(filters.agent);
   const debouncedMatcher = useDebounced(matcherText, 500);
   const debouncedRule = useDebounced(ruleText, 400);
+  const debouncedAgent = useDebounced(agentText, 400);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [pending, setPending] = useState<{ action: NoteAction; ids: string[] } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const update = (patch: Partial<AlertFilters>): void => {
+  const update = (patch: Partial<AlertFilters>, group: string = groupBy): void => {
     const next = { ...filters, ...patch };
     const out = new URLSearchParams();
+    if (group) out.set("group", group);
     if (next.status !== DEFAULT_ALERT_FILTERS.status) out.set("status", next.status || "all");
     if (next.severity) out.set("severity", next.severity);
     if (next.rule) out.set("rule", next.rule);
@@ -85,17 +89,26 @@ export function AlertsPage(): ReactNode {
     if (debouncedRule !== filters.rule) update({ rule: debouncedRule });
     // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
   }, [debouncedRule]);
+  useEffect(() => {
+    if (debouncedAgent !== filters.agent) update({ agent: debouncedAgent });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
+  }, [debouncedAgent]);
 
-  // Any alert change in the tenant refetches the list (and open detail pages).
-  useChannel("alerts", {
-    onEvent: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
-    onSnapshot: () => void client.invalidateQueries({ queryKey: alertKeys.all }),
-  });
+  // Any alert change in the tenant refetches the list, at most once per REFRESH_GAP_MS.
+  const refresh = useMemo(
+    () => throttle(() => void client.invalidateQueries({ queryKey: alertKeys.all }), REFRESH_GAP_MS),
+    [client],
+  );
+  useEffect(() => () => refresh.cancel(), [refresh]);
+  useChannel("alerts", { onEvent: refresh.call, onSnapshot: refresh.call });
 
   const query = useInfiniteQuery(alertsQuery(filters));
-  const alerts: AlertPublic[] = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const open = alerts.filter((a) => a.is_active);
-  const chosen = [...selected].filter((id) => alerts.some((a) => a.id === id));
+  const alerts: AlertPublic[] = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
+  const targets = bulkTargets(alerts, selected);
+  const groupOptions = useMemo(() => {
+    const keys = labelKeys(alerts);
+    return groupBy && !keys.includes(groupBy) ? [...keys, groupBy] : keys;
+  }, [alerts, groupBy]);
 
   const act = useMutation({
     mutationFn: ({ action, ids, note }: { action: NoteAction | "unacknowledge"; ids: string[]; note: string }) =>
@@ -118,7 +131,7 @@ export function AlertsPage(): ReactNode {
     else next.add(id);
     setSelected(next);
   };
-  const allChecked = open.length > 0 && open.every((a) => selected.has(a.id));
+  const toggleMany = (ids: string[], on: boolean): void => setSelected(on ? new Set(ids) : new Set());
 
   return (
     <>
@@ -157,20 +170,47 @@ export function AlertsPage(): ReactNode {
             onChange={(e) => setRuleText(e.target.value)}
           />
           <input
+            className="input"
+            placeholder="Agent"
+            aria-label="Agent"
+            value={agentText}
+            onChange={(e) => setAgentText(e.target.value)}
+            style={{ width: 140 }}
+          />
+          <input
             className="input mono grow"
             placeholder='Labels: agent="a1" or {team=~"ops|infra"}'
             aria-label="Label matcher"
             value={matcherText}
             onChange={(e) => setMatcherText(e.target.value)}
           />
-          {canAct && chosen.length > 0 ? (
+          <label className="row small muted" style={{ gap: 6 }}>
+            Group by
+            <select
+              className="select"
+              aria-label="Group by"
+              value={groupBy}
+              onChange={(e) => update({}, e.target.value)}
+              style={{ width: "auto" }}
+            >
+              <option value="">(no grouping)</option>
+              {groupOptions.map((key) => (
+                <option key={key} value={key}>
+                  {key === "alertname" ? "alertname (rule)" : key}
+                </option>
+              ))}
+            </select>
+          </label>
+          {canAct && targets.resolve.length > 0 ? (
             <>
-              <span className="small muted">{chosen.length} selected</span>
-              <button type="button" className="btn btn-sm" onClick={() => setPending({ action: "acknowledge", ids: chosen })}>
-                Acknowledge
-              </button>
-              <button type="button" className="btn btn-sm" onClick={() => setPending({ action: "resolve", ids: chosen })}>
-                Resolve
+              <span className="small muted">{targets.resolve.length} selected</span>
+              {targets.acknowledge.length > 0 ? (
+                <button type="button" className="btn btn-sm" onClick={() => setPending({ action: "acknowledge", ids: targets.acknowledge })}>
+                  Acknowledge {targets.acknowledge.length}
+                </button>
+              ) : null}
+              <button type="button" className="btn btn-sm" onClick={() => setPending({ action: "resolve", ids: targets.resolve })}>
+                Resolve {targets.resolve.length}
               </button>
             </>
           ) : null}
@@ -194,99 +234,15 @@ export function AlertsPage(): ReactNode {
           }
         >
           <>
-            <div className="table-wrap">
-              <table className="table" aria-label="Alerts">
-                <thead>
-                  <tr>
-                    {canAct ? (
-                      <th style={{ width: 32 }}>
-                        <input
-                          type="checkbox"
-                          className="checkbox"
-                          aria-label="Select all open alerts"
-                          checked={allChecked}
-                          onChange={() => setSelected(allChecked ? new Set() : new Set(open.map((a) => a.id)))}
-                        />
-                      </th>
-                    ) : null}
-                    <th>Alert</th>
-                    <th>Severity</th>
-                    <th>Status</th>
-                    <th>Value</th>
-                    <th>Labels</th>
-                    <th>Started</th>
-                    <th>Duration</th>
-                    {canAct ? <th aria-label="Actions" /> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {alerts.map((alert) => (
-                    <tr key={alert.id} data-alert={alert.rule_name} data-status={alert.status}>
-                      {canAct ? (
-                        <td>
-                          <input
-                            type="checkbox"
-                            className="checkbox"
-                            aria-label={`Select ${alert.rule_name}`}
-                            checked={selected.has(alert.id)}
-                            disabled={!alert.is_active}
-                            onChange={() => toggle(alert.id)}
-                          />
-                        </td>
-                      ) : null}
-                      <td>
-                        <Link className="primary-link" to={`/alerts/${alert.id}`}>
-                          {alert.rule_name}
-                        </Link>
-                        {alert.annotations.summary ? (
-                          <div className="small muted" style={{ maxWidth: 360 }}>
-                            {alert.annotations.summary}
-                          </div>
-                        ) : null}
-                        {alert.reason !== "firing" ? <span className="badge badge-muted">{alert.reason}</span> : null}
-                        {alert.silenced ? <span className="badge badge-muted">silenced</span> : null}
-                      </td>
-                      <td>
-                        <SeverityBadge severity={alert.severity} />
-                      </td>
-                      <td>
-                        <AlertStatusBadge status={alert.status} />
-                      </td>
-                      <td className="mono">{formatValue(alert.value)}</td>
-                      <td className="labels-cell">
-                        <Labels labels={alert.labels} />
-                      </td>
-                      <td>
-                        <Time value={alert.starts_at} />
-                      </td>
-                      <td className="nowrap">{duration(alert.duration_seconds)}</td>
-                      {canAct ? (
-                        <td className="nowrap">
-                          {alert.status === "active" ? (
-                            <button
-                              type="button"
-                              className="btn btn-sm"
-                              onClick={() => setPending({ action: "acknowledge", ids: [alert.id] })}
-                            >
-                              Ack
-                            </button>
-                          ) : null}
-                          {alert.is_active ? (
-                            <button
-                              type="button"
-                              className="btn btn-sm btn-ghost"
-                              onClick={() => setPending({ action: "resolve", ids: [alert.id] })}
-                            >
-                              Resolve
-                            </button>
-                          ) : null}
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <AlertsTable
+              alerts={alerts}
+              groupBy={groupBy}
+              canAct={canAct}
+              selected={selected}
+              onToggle={toggle}
+              onToggleMany={toggleMany}
+              onAction={(action, ids) => setPending({ action, ids })}
+            />
             <TableFoot query={query} count={alerts.length} noun={["alert", "alerts"]} />
           </>
         </QueryStates>

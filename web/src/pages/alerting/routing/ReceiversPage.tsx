@@ -1,27 +1,86 @@
-/** Receivers: named sets of notification channels that routes and escalation levels notify. */
+/** Receivers: named sets of notification channels that routes and escalation levels notify.
+ * Channels are picked by name (no ids to copy); a receiver is edited in place. */
 import { FieldErrorList } from "./FieldErrorList";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
+import { Link } from "react-router";
 import { fieldErrors } from "../../../api/problem";
+import { channelsQuery, type Channel } from "../../../api/notify";
 import { useCan } from "../../../auth/session";
+import { Icon } from "../../../components/Icon";
 import { QueryStates } from "../../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
-import { createReceiver, deleteReceiver, receiversQuery, routingKeys, type Receiver } from "../../../api/routing";
+import {
+  createReceiver,
+  deleteReceiver,
+  receiversQuery,
+  routingKeys,
+  updateReceiver,
+  type Receiver,
+} from "../../../api/routing";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
+import "./routing.css";
 
-function ids(text: string): string[] {
-  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+/** Checkboxes of the tenant's channels, by name and kind. */
+function ChannelPicker({
+  channels,
+  value,
+  onChange,
+  error,
+}: {
+  channels: Channel[];
+  value: string[];
+  onChange: (ids: string[]) => void;
+  error?: string | undefined;
+}): ReactNode {
+  return (
+    <fieldset className="matcher-editor" aria-label="Channels" aria-invalid={Boolean(error)}>
+      <legend>Channels</legend>
+      {channels.length === 0 ? (
+        <p className="small muted">
+          No notification channels yet: <Link to="/alerting/channels">add one</Link> first.
+        </p>
+      ) : (
+        <div className="channel-picks">
+          {channels.map((c) => (
+            <label key={c.id} className="check-row">
+              <input
+                type="checkbox"
+                checked={value.includes(c.id)}
+                onChange={(e) => onChange(e.target.checked ? [...value, c.id] : value.filter((id) => id !== c.id))}
+              />
+              <span>{c.name}</span>
+              <span className="badge badge-muted">{c.kind}</span>
+              {!c.enabled ? <span className="small faint">disabled</span> : null}
+            </label>
+          ))}
+        </div>
+      )}
+      {error ? <div className="error">{error}</div> : null}
+    </fieldset>
+  );
 }
 
-function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
+function ReceiverForm({
+  receiver,
+  channels,
+  onDone,
+}: {
+  receiver: Receiver | null;
+  channels: Channel[];
+  onDone: () => void;
+}): ReactNode {
   const queryClient = useQueryClient();
-  const [name, setName] = useState("");
-  const [channels, setChannels] = useState("");
+  const [name, setName] = useState(receiver?.name ?? "");
+  const [description, setDescription] = useState(receiver?.description ?? "");
+  const [picked, setPicked] = useState<string[]>(receiver?.channel_ids ?? []);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const create = useMutation({
-    mutationFn: () =>
-      createReceiver({ name: name.trim(), description: "", channel_ids: ids(channels) }),
+  const save = useMutation({
+    mutationFn: () => {
+      const body = { name: name.trim(), description: description.trim(), channel_ids: picked };
+      return receiver ? updateReceiver(receiver.id, body) : createReceiver(body);
+    },
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
       onDone();
@@ -30,24 +89,34 @@ function CreateReceiver({ onDone }: { onDone: () => void }): ReactNode {
   });
   const submit = (event: SyntheticEvent): void => {
     event.preventDefault();
-    if (!name.trim()) return setErrors({ name: "Name the receiver." });
-    create.mutate();
+    const found: Record<string, string> = {};
+    if (!name.trim()) found["name"] = "Name the receiver.";
+    if (picked.length === 0) found["channel_ids"] = "Pick at least one channel: a receiver must notify somewhere.";
+    setErrors(found);
+    if (Object.keys(found).length === 0) save.mutate();
   };
+  const label = receiver ? `Edit receiver ${receiver.name}` : "New receiver";
   return (
-    <form className="card-body form" onSubmit={submit} aria-label="New receiver" noValidate>
-      {create.isError ? <ErrorBanner error={create.error} /> : null}
-      {create.isError ? <FieldErrorList error={create.error} /> : null}
+    <form className="card-body form" onSubmit={submit} aria-label={label} noValidate>
+      {save.isError ? <ErrorBanner error={save.error} /> : null}
+      {save.isError ? <FieldErrorList error={save.error} /> : null}
       <div className="grid-2">
-        <Field label="Name" error={errors.name} hint="e.g. db-oncall">
+        <Field label="Name" error={errors["name"]} hint="e.g. db-oncall">
           {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
         </Field>
-        <Field label="Channel ids" error={errors.channel_ids} hint="Notification channel ids, comma-separated.">
-          {(p) => <input {...p} className="input mono" value={channels} onChange={(e) => setChannels(e.target.value)} />}
+        <Field label="Description" error={errors["description"]}>
+          {(p) => <input {...p} className="input" value={description} onChange={(e) => setDescription(e.target.value)} />}
         </Field>
       </div>
+      <ChannelPicker channels={channels} value={picked} onChange={setPicked} error={errors["channel_ids"]} />
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          Create receiver
+        {receiver ? (
+          <button type="button" className="btn" onClick={onDone}>
+            Cancel
+          </button>
+        ) : null}
+        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+          {receiver ? "Save receiver" : "Create receiver"}
         </button>
       </div>
     </form>
@@ -58,11 +127,13 @@ export function ReceiversPage(): ReactNode {
   const isAdmin = useCan("admin");
   const queryClient = useQueryClient();
   const query = useQuery(receiversQuery());
+  const channels = useQuery(channelsQuery()).data?.items ?? [];
+  const channelById = new Map(channels.map((c) => [c.id, c]));
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Receiver | null>(null);
   const remove = useMutation({
-    mutationFn: (id: string) =>
-      deleteReceiver(id),
+    mutationFn: (id: string) => deleteReceiver(id),
     onSuccess: async () => {
       setDeleting(null);
       await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
@@ -70,12 +141,14 @@ export function ReceiversPage(): ReactNode {
     onError: () => setDeleting(null),
   });
   const rows = query.data?.items ?? [];
+  const edited = rows.find((r) => r.id === editing) ?? null;
   return (
     <ResourceSection
       title="Receivers"
       actions={isAdmin ? <CreateToggle open={creating} label="New receiver" onToggle={() => setCreating((v) => !v)} /> : undefined}
     >
-      {creating ? <CreateReceiver onDone={() => setCreating(false)} /> : null}
+      {creating ? <ReceiverForm receiver={null} channels={channels} onDone={() => setCreating(false)} /> : null}
+      {edited ? <ReceiverForm key={edited.id} receiver={edited} channels={channels} onDone={() => setEditing(null)} /> : null}
       <CardError error={remove.error} />
       <QueryStates
         query={query}
@@ -91,20 +164,40 @@ export function ReceiversPage(): ReactNode {
             <thead>
               <tr>
                 <th>Name</th>
-                <th>Id</th>
                 <th>Channels</th>
+                <th>Description</th>
                 <th />
               </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={r.id}>
+                <tr key={r.id} data-receiver={r.id}>
                   <td>
                     <strong>{r.name}</strong>
                   </td>
-                  <td className="mono small">{r.id}</td>
-                  <td className="small">{r.channel_ids.length} channel{r.channel_ids.length === 1 ? "" : "s"}</td>
-                  <td className="actions">
+                  <td>
+                    {r.channel_ids.length === 0 ? (
+                      <span className="badge badge-warn">no channels: notifies nobody</span>
+                    ) : (
+                      <div className="chips">
+                        {r.channel_ids.map((id) => {
+                          const c = channelById.get(id);
+                          return (
+                            <span className="chip" key={id} title={id}>
+                              {c ? `${c.name} (${c.kind})` : "deleted channel"}
+                            </span>
+                          );
+                        })}
+                      </div>
+                    )}
+                  </td>
+                  <td className="small muted">{r.description}</td>
+                  <td className="actions nowrap">
+                    {isAdmin ? (
+                      <button type="button" className="btn btn-sm btn-ghost" aria-label={`Edit ${r.name}`} onClick={() => setEditing(r.id)}>
+                        <Icon name="edit" /> Edit
+                      </button>
+                    ) : null}
                     <DeleteButton shown={isAdmin} onClick={() => setDeleting(r)} />
                   </td>
                 </tr>

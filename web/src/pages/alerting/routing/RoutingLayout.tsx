@@ -1,12 +1,21 @@
 /** The notification routing section: silences, inhibition, receivers, tree, escalation. */
 import type { ReactNode } from "react";
-import { NavLink, Outlet } from "react-router";
+import { NavLink, Outlet, useLocation } from "react-router";
 import { PageHead } from "../../../components/ui";
 
+const SECTIONS: Record<string, string> = {
+  silences: "Silences",
+  inhibition: "Inhibition",
+  routing: "Routing tree",
+  receivers: "Receivers",
+  escalation: "Escalation",
+};
+
 export function RoutingLayout(): ReactNode {
+  const section = SECTIONS[useLocation().pathname.split("/")[2] ?? ""];
   return (
     <>
-      <PageHead title="Routing" subtitle="Who is notified about which alerts, when, and what is muted." />
+      <PageHead title="Routing" docTitle={section ? `${section} · Routing` : "Routing"} subtitle="Who is notified about which alerts, when, and what is muted." />
       <div className="settings">
         <nav className="subnav" aria-label="Routing">
           <NavLink to="/alerting/silences">Silences</NavLink>

@@ -1,4 +1,5 @@
-/** The routing tree: a tree view of routes and a JSON editor saved with If-Match. */
+/** The routing tree: a tree view of routes, and an editor (a form with pickers, or JSON as the
+ * advanced view) saved with If-Match. A success banner lasts until the next edit. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { useCan } from "../../../auth/session";
@@ -14,6 +15,11 @@ import {
 import { spacedSeconds } from "../../../lib/format";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips } from "./MatcherEditor";
+import { RouteEditor } from "./RouteForm";
+import { timingErrors, type RouteDraft } from "./routeTimings";
+import "./routing.css";
+
+type EditorMode = "form" | "json";
 
 function RouteView({
   node,
@@ -63,26 +69,53 @@ export function RoutingTreePage(): ReactNode {
     ...receivers.map((r): [string, string] => [r.id, r.name]),
     ...escalations.map((p): [string, string] => [p.id, p.name]),
   ]);
-  // null: show the saved tree; a string: the user's unsaved edit
-  const [draft, setDraft] = useState<string | null>(null);
+  // null: the saved tree; otherwise the user's unsaved edit (the form's tree, or JSON text)
+  const [draft, setDraft] = useState<RouteDraft | null>(null);
+  const [jsonDraft, setJsonDraft] = useState<string | null>(null);
+  const [texts, setTexts] = useState<Record<string, string>>({});
+  const [mode, setMode] = useState<EditorMode>("form");
   const [parseError, setParseError] = useState<string>();
   const loaded = policy.data;
-  const text = draft ?? (loaded ? JSON.stringify(loaded.data.tree, null, 2) : "");
+  const saved: RouteDraft | null = loaded ? loaded.data.tree : null;
+  const tree = draft ?? saved;
+  const text = jsonDraft ?? (tree ? JSON.stringify(tree, null, 2) : "");
   const save = useMutation({
-    mutationFn: (tree: RoutingTreeInput) => saveRoutingTree(tree, loaded?.etag ?? null),
-    onSuccess: (saved) => {
-      queryClient.setQueryData(policyQuery().queryKey, saved);
+    mutationFn: (next: RoutingTreeInput) => saveRoutingTree(next, loaded?.etag ?? null),
+    onSuccess: (result) => {
+      queryClient.setQueryData(policyQuery().queryKey, result);
       setDraft(null);
+      setJsonDraft(null);
+      setTexts({});
     },
   });
-  const submit = (): void => {
+  const edited = (): void => {
+    if (!save.isIdle) save.reset(); // the last save's banner no longer describes the editor
+    setParseError(undefined);
+  };
+  const badTimings = tree && mode === "form" ? timingErrors(tree, texts) : [];
+  const parsed = (): RouteDraft | null => {
     try {
-      const tree = JSON.parse(text) as RoutingTreeInput;
-      setParseError(undefined);
-      save.mutate(tree);
+      return JSON.parse(text) as RouteDraft;
     } catch (error) {
       setParseError(`Not valid JSON: ${(error as Error).message}`);
+      return null;
     }
+  };
+  const switchTo = (next: EditorMode): void => {
+    if (next === mode) return;
+    if (next === "form" && jsonDraft !== null) {
+      const fromJson = parsed();
+      if (!fromJson) return;
+      setDraft(fromJson);
+      setJsonDraft(null);
+    }
+    setMode(next);
+  };
+  const submit = (): void => {
+    const next = mode === "json" ? parsed() : tree;
+    if (!next || badTimings.length > 0) return;
+    setParseError(undefined);
+    save.mutate(next);
   };
   if (policy.isPending) return <Spinner />;
   if (policy.isError) return <ErrorBanner error={policy.error} />;
@@ -103,10 +136,18 @@ export function RoutingTreePage(): ReactNode {
           </ul>
         </div>
       </section>
-      {isAdmin ? (
+      {isAdmin && tree ? (
         <section className="card">
           <div className="card-head">
-            <h2>Edit as JSON</h2>
+            <h2>Edit the tree</h2>
+            <div className="editor-tabs" role="tablist" aria-label="Editor">
+              <button type="button" role="tab" className={`btn btn-sm ${mode === "form" ? "btn-primary" : ""}`} aria-selected={mode === "form"} onClick={() => switchTo("form")}>
+                Form
+              </button>
+              <button type="button" role="tab" className={`btn btn-sm ${mode === "json" ? "btn-primary" : ""}`} aria-selected={mode === "json"} onClick={() => switchTo("json")}>
+                JSON (advanced)
+              </button>
+            </div>
           </div>
           <div className="card-body form">
             {save.isError ? (
@@ -114,6 +155,7 @@ export function RoutingTreePage(): ReactNode {
                 error={save.error}
                 onReload={() => {
                   setDraft(null);
+                  setJsonDraft(null);
                   void policy.refetch();
                 }}
               />
@@ -121,16 +163,53 @@ export function RoutingTreePage(): ReactNode {
             {save.isError ? <FieldErrorList error={save.error} /> : null}
             {save.isSuccess ? <Banner tone="success">Saved revision {save.data.data.revision}.</Banner> : null}
             {parseError ? <Banner tone="error">{parseError}</Banner> : null}
-            <textarea
-              className="textarea code"
-              aria-label="Routing tree JSON"
-              rows={18}
-              spellCheck={false}
-              value={text}
-              onChange={(e) => setDraft(e.target.value)}
-            />
+            {mode === "form" ? (
+              <div className="route-form">
+                <RouteEditor
+                  node={tree}
+                  path="root"
+                  receivers={receivers}
+                  escalations={escalations}
+                  texts={texts}
+                  onText={(key, value) => {
+                    edited();
+                    setTexts((t) => ({ ...t, [key]: value }));
+                  }}
+                  onChange={(next) => {
+                    edited();
+                    setDraft(next);
+                  }}
+                />
+              </div>
+            ) : (
+              <textarea
+                className="textarea code"
+                aria-label="Routing tree JSON"
+                rows={18}
+                spellCheck={false}
+                value={text}
+                onChange={(e) => {
+                  edited();
+                  setJsonDraft(e.target.value);
+                }}
+              />
+            )}
             <div className="form-actions">
-              <button type="button" className="btn btn-primary" onClick={submit} disabled={save.isPending}>
+              {draft !== null || jsonDraft !== null ? (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => {
+                    edited();
+                    setDraft(null);
+                    setJsonDraft(null);
+                    setTexts({});
+                  }}
+                >
+                  Discard changes
+                </button>
+              ) : null}
+              <button type="button" className="btn btn-primary" onClick={submit} disabled={save.isPending || badTimings.length > 0}>
                 Save tree
               </button>
             </div>

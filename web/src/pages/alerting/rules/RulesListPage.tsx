@@ -6,7 +6,7 @@ import { FilterBar, FilterSelect, type FilterOption } from "../../../components/
 import { QueryStates } from "../../../components/QueryStates";
 import { ResourceSection } from "../../../components/ResourceSection";
 import { TableFoot } from "../../../components/TableFoot";
-import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead } from "../../../components/ui";
+import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead, Time } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
 import {
   addDefaultRules,
@@ -18,6 +18,29 @@ import {
   type RuleFilters,
 } from "../../../api/rules";
 import { compactSeconds } from "../../../lib/format";
+import type { AlertRule } from "../../../api/rules";
+import "./rules.css";
+
+const STATE_BADGE: Record<AlertRule["state"], string> = {
+  normal: "badge-ok",
+  pending: "badge-warn",
+  firing: "badge-error",
+};
+
+/** Normal / pending / firing as Grafana shows it, with how many series are in it. */
+function RuleState({ rule }: { rule: AlertRule }): ReactNode {
+  if (!rule.enabled) return <span className="badge badge-muted">paused</span>;
+  const count = rule.state === "firing" ? rule.firing_series : rule.state === "pending" ? rule.pending_series : 0;
+  return (
+    <span className="rule-state" data-state={rule.state}>
+      <span className={`badge ${STATE_BADGE[rule.state]}`}>
+        <span className="dot" aria-hidden="true" />
+        {rule.state}
+      </span>
+      {count > 1 ? <span className="small muted">{count} series</span> : null}
+    </span>
+  );
+}
 
 const SEVERITY_BADGE: Record<string, string> = {
   critical: "badge-error",
@@ -57,8 +80,11 @@ export function RulesListPage(): ReactNode {
       const link = document.createElement("a");
       link.href = url;
       link.download = "alert-rules.yml";
+      document.body.append(link);
       link.click();
-      URL.revokeObjectURL(url);
+      link.remove();
+      // revoke after the click has been handled (a synchronous revoke can cancel the download)
+      window.setTimeout(() => URL.revokeObjectURL(url), 1000);
     },
   });
 
@@ -92,6 +118,7 @@ export function RulesListPage(): ReactNode {
         </Banner>
       ) : null}
       {toggle.isError ? <ErrorBanner error={toggle.error} /> : null}
+      {exportFile.isError ? <ErrorBanner error={exportFile.error} /> : null}
       <ResourceSection>
         <FilterBar>
           <input
@@ -120,9 +147,11 @@ export function RulesListPage(): ReactNode {
             <thead>
               <tr>
                 <th>Name</th>
+                <th>State</th>
                 <th>Severity</th>
                 <th>Expression</th>
                 <th>For</th>
+                <th>Last evaluation</th>
                 <th>Group</th>
                 <th>Enabled</th>
               </tr>
@@ -134,12 +163,26 @@ export function RulesListPage(): ReactNode {
                     <Link to={`/alerting/rules/${rule.id}`}>{rule.name}</Link>
                   </td>
                   <td>
+                    <RuleState rule={rule} />
+                  </td>
+                  <td>
                     <span className={`badge ${SEVERITY_BADGE[rule.severity]}`}>{rule.severity}</span>
                   </td>
-                  <td className="mono" style={{ maxWidth: 520, overflowWrap: "anywhere" }}>
+                  <td className="mono" style={{ maxWidth: 440, overflowWrap: "anywhere" }}>
                     {rule.expr}
                   </td>
                   <td>{compactSeconds(rule.for_seconds)}</td>
+                  <td data-health={rule.health}>
+                    <Time value={rule.last_evaluated_at} />
+                    {rule.last_evaluation_ms !== null && rule.last_evaluated_at ? (
+                      <span className="small muted"> · {Math.round(rule.last_evaluation_ms)} ms</span>
+                    ) : null}
+                    {rule.health === "error" && rule.last_error ? (
+                      <div className="rule-error" role="note" aria-label={`Evaluation error of ${rule.name}`}>
+                        {rule.last_error}
+                      </div>
+                    ) : null}
+                  </td>
                   <td>{rule.group}</td>
                   <td>
                     <input
