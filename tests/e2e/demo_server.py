@@ -18,7 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import SECRET, SETUP_TIMEOUT_S, Server, _free_port, _setup_users, _wait_ready
+from tests.e2e.conftest import (
+    SECRET,
+    SETUP_TIMEOUT_S,
+    Server,
+    _free_port,
+    _setup_users,
+    _wait_ready,
+)
 from tests.e2e.support import ADMIN
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Annotated, Any
 
 import typer
@@ -60,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         return  # the notifications themselves are the output
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(HTTPServer):  # one request at a time: handle_request returns when it is done
     received = 0
 
 
