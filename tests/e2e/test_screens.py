@@ -40,7 +40,7 @@ def _pages(server: Server, account: Account) -> list[tuple[str, str]]:
         ("overview", "/overview"),
         ("agents", "/agents"),
         ("agent-detail", f"/agents/{agent}"),
-        ("explore", "/explore?query=sum%20by%20(agent)%20(rate(agent_requests_total%5B5m%5D))"),
+        ("explore", "/explore?q=sum%20by%20(agent)%20(rate(agent_requests_total%5B5m%5D))"),
         ("alerts", "/alerts"),
         ("rules", "/alerting/rules"),
         ("rule-editor", f"/alerting/rules/{rule}"),
