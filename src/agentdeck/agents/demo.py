@@ -12,8 +12,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentConfig, AgentCreate, AutoScaling
-from agentdeck.agents.service import add_agent, new_agent
+from agentdeck.agents.service import RESOURCE, add_agent, new_agent, snapshot
+from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
+from agentdeck.identity.principal import Principal
+from agentdeck.identity.roles import Role
+
+#: The audit actor of the agents the demo registers.
+DEMO_ACTOR = "demo"
+
+
+def demo_actor(tenant_id: uuid.UUID) -> Principal:
+    """The system principal the demo's changes are audited under."""
+    return Principal(kind="system", id=None, name=DEMO_ACTOR, tenant_id=tenant_id, role=Role.admin)
+
+
+async def add_audited(session: AsyncSession, agent: Agent) -> Agent:
+    """Insert a demo agent and audit its creation like any other (``agent.create``)."""
+    await add_agent(session, agent)
+    await record(
+        session,
+        actor=demo_actor(agent.tenant_id),
+        action="agent.create",
+        resource_type=RESOURCE,
+        resource_id=agent.id,
+        after=snapshot(agent),
+    )
+    return agent
 
 
 @dataclass(frozen=True)
@@ -128,5 +153,5 @@ async def seed_demo_agents(
         if spec.status in (AgentStatus.running, AgentStatus.scaling, AgentStatus.error):
             agent.last_health_check = now - timedelta(seconds=15)
             agent.last_seen_at = now - timedelta(seconds=5)
-        await add_agent(session, agent)
+        await add_audited(session, agent)
     return len(_FLEET)

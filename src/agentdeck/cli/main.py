@@ -14,6 +14,7 @@ import typer
 from agentdeck.cli.agent import agent_app
 from agentdeck.cli.backup import backup_cmd, restore_cmd
 from agentdeck.cli.logs import logs_app
+from agentdeck.cli.webhook import webhook_app
 
 app = typer.Typer(
     name="agentdeck",
@@ -29,6 +30,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(agent_app, name="agent")
 app.add_typer(logs_app, name="logs")
+app.add_typer(webhook_app, name="webhook")
 app.command("backup")(backup_cmd)
 app.command("restore")(restore_cmd)
 

@@ -15,10 +15,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.demo import seed_demo_agents
+from agentdeck.agents.demo import add_audited, demo_actor, seed_demo_agents
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate
-from agentdeck.agents.service import add_agent, new_agent
+from agentdeck.agents.service import RESOURCE, new_agent, snapshot
+from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.demo.simulate import SimAgent, Template
 from agentdeck.identity import keys_service
@@ -88,7 +89,8 @@ _TEMPLATE: dict[AgentType, Template] = {
     AgentType.custom: Template.classifier,  # the demo's custom agents are small and fast
 }
 
-_SIMULATED = (AgentStatus.running, AgentStatus.scaling, AgentStatus.deploying, AgentStatus.error)
+# Agents in `error` are down: they send nothing (the overview shows them unhealthy).
+_SIMULATED = (AgentStatus.running, AgentStatus.scaling, AgentStatus.deploying)
 _LABELS = ("team", "env")
 
 
@@ -131,14 +133,14 @@ async def register_extra_agents(session: AsyncSession, tenant_id: uuid.UUID) -> 
         agent.status = AgentStatus.running
         agent.last_health_check = now - timedelta(seconds=15)
         agent.last_seen_at = now - timedelta(seconds=5)
-        await add_agent(session, agent)
+        await add_audited(session, agent)
         created += 1
     return created
 
 
 async def declare_dependencies(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     """Give demo agents without declared dependencies the demo's call graph; returns how many
-    changed (flushes only)."""
+    changed (flushes only; each change is audited as ``agent.update``)."""
     rows = (
         await session.scalars(
             select(Agent).where(
@@ -149,14 +151,24 @@ async def declare_dependencies(session: AsyncSession, tenant_id: uuid.UUID) -> i
     changed = 0
     for row in rows:
         if (row.metadata_ or {}).get("source") == "demo" and not row.dependencies:
+            before = snapshot(row)
             row.dependencies = list(DEMO_DEPENDENCIES[row.name])
+            await record(
+                session,
+                actor=demo_actor(tenant_id),
+                action="agent.update",
+                resource_type=RESOURCE,
+                resource_id=row.id,
+                before=before,
+                after=snapshot(row),
+            )
             changed += 1
     await session.flush()
     return changed
 
 
 async def simulated_agents(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[SimAgent, ...]:
-    """The tenant's demo agents that are up (running, scaling, deploying or failing)."""
+    """The tenant's demo agents that are up (running, scaling or deploying)."""
     rows = (
         await session.scalars(
             select(Agent).where(Agent.tenant_id == tenant_id, Agent.status.in_(_SIMULATED))

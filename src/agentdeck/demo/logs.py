@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from agentdeck.demo.simulate import FleetSimulator, IncidentKind, SimAgent
+from agentdeck.demo.simulate import FleetSimulator, IncidentKind, Profile, SimAgent
 
 _WORDS = ("refund", "invoice", "password reset", "shipping delay", "upgrade", "cancellation")
 _INCIDENT_LINES: dict[IncidentKind, tuple[tuple[str, str], ...]] = {
@@ -20,7 +20,7 @@ _INCIDENT_LINES: dict[IncidentKind, tuple[tuple[str, str], ...]] = {
         ("CRITICAL", "circuit breaker open for {dep}: {n} failures in the last minute"),
     ),
     IncidentKind.latency_regression: (
-        ("WARNING", "slow request {rid}: {ms} ms (p95 budget 2000 ms), model queue depth {n}"),
+        ("WARNING", "slow request {rid}: {ms} ms (p95 budget 1000 ms), model queue depth {n}"),
         ("WARNING", "timeout waiting for {dep} after {ms} ms, retrying"),
     ),
     IncidentKind.memory_leak: (
@@ -33,20 +33,30 @@ _INCIDENT_LINES: dict[IncidentKind, tuple[tuple[str, str], ...]] = {
 class _AgentLines:
     """The lines of one agent in one interval."""
 
-    def __init__(self, agent: SimAgent, t_ms: int, span_ms: int, seed: int) -> None:
+    def __init__(
+        self, agent: SimAgent, t_ms: int, span_ms: int, seed: int, profile: Profile
+    ) -> None:
         self.agent = agent
         self.t_ms = t_ms
         self.span_ms = span_ms
         self.rng = random.Random(f"{seed}:{agent.name}:{t_ms}")
         self.dep = agent.calls[0] if agent.calls else "llm-gateway"
+        self.profile = profile
 
     def line(self, severity: str, text: str) -> dict[str, Any]:
         rng = self.rng
+        p = self.profile
+        # a request time like the agent's latency histogram (slow requests during incidents
+        # come from the incident lines' own wording)
+        typical_ms = 1000 * p.latency_median_s * rng.lognormvariate(0, p.latency_sigma)
         message = text.format(
             dep=self.dep,
             n=rng.randrange(1, 99),
             m=rng.randrange(100, 9000),
-            ms=rng.randrange(80, 9000),
+            ms=max(1, round(typical_ms))
+            if severity in ("INFO", "DEBUG")
+            else rng.randrange(2000, 9000),
+            tokens=round(rng.uniform(0.7, 1.3) * (p.tokens_in + p.tokens_out)),
             rid=f"req-{rng.getrandbits(32):08x}",
             word=rng.choice(_WORDS),
         )
@@ -65,12 +75,13 @@ def log_entries(simulator: FleetSimulator, t_ms: int, seed: int = 0) -> list[dic
     entries: list[dict[str, Any]] = []
     span_ms = int(simulator.interval_s * 1000)
     for agent in simulator.agents:
-        lines = _AgentLines(agent, t_ms, span_ms, seed)
+        lines = _AgentLines(agent, t_ms, span_ms, seed, simulator.profiles[agent.name])
         rng = lines.rng
+        handled = "handled request {rid} ({word}) in {ms} ms"
+        if simulator.profiles[agent.name].tokens_in:
+            handled += ", {tokens} tokens"
         for _ in range(rng.randrange(1, 4)):
-            entries.append(
-                lines.line("INFO", "handled request {rid} ({word}) in {ms} ms, {m} tokens")
-            )
+            entries.append(lines.line("INFO", handled))
         if rng.random() < 0.3:
             entries.append(lines.line("DEBUG", "cache hit for conversation {rid}; {n} turns"))
         if agent.degraded and rng.random() < 0.5:

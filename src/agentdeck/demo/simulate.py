@@ -1,9 +1,14 @@
-"""The simulated fleet's numbers: per-agent profiles, an incident schedule, and one step.
+"""The simulated fleet's numbers: per-agent profiles, an incident script, and one step.
 
 Everything here is pure: the same seed, agents and timestamps give the same samples, so the
 tests can check plausibility and the incident schedule without a server. Time is in
 milliseconds since the epoch; incidents follow wall-clock time, so a restart (or the one-hour
 backfill) shows them at the same moments.
+
+The story: a healthy fleet (every figure well inside the default rule pack's thresholds) and,
+every hour, three scripted incidents (:data:`SCRIPT`), each on its own agent. Each starts at a
+level that crosses the pack's *warning* threshold, escalates at ``escalate_s`` to a level that
+crosses the *critical* one, and ends (the agent recovers or is restarted) at ``duration_s``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ CALL_ERRORS = "agent_call_errors_total"
 EXTERNAL_ERROR_RATE = 0.003
 
 #: Upper bounds of the latency histogram buckets (seconds); +Inf is added.
-BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 
 
 class Template(StrEnum):
@@ -78,11 +83,18 @@ class Profile:
 
 
 # (rps, median latency, sigma, tokens in, tokens out) per template, before per-agent jitter.
+# Latencies keep every healthy agent's p95 under the default pack's 1 s warning (a streaming
+# LLM agent's request is measured to its first token).
 _BASE: dict[Template, tuple[float, float, float, float, float]] = {
-    Template.llm: (2.0, 1.2, 0.45, 900.0, 260.0),
+    Template.llm: (2.0, 0.3, 0.35, 900.0, 260.0),
     Template.classifier: (25.0, 0.03, 0.35, 0.0, 0.0),
-    Template.extractor: (0.8, 3.0, 0.4, 2600.0, 420.0),
+    Template.extractor: (1.2, 0.35, 0.3, 2600.0, 420.0),
 }
+#: Healthy levels: error rate and CPU at peak load stay under these (the default pack warns at
+#: 5 % errors and 70 % CPU; the overview calls 1 % errors degraded).
+HEALTHY_ERROR_RATE = (0.001, 0.006)
+HEALTHY_PEAK_CPU = (25.0, 55.0)
+_LOAD_SWING = 0.3  # of the hourly load wave
 
 # USD per 1,000 input / output tokens; local models cost little but not nothing (GPU time).
 _PRICES: dict[str, tuple[float, float]] = {
@@ -103,14 +115,18 @@ def profile_for(agent: SimAgent, seed: int = 0) -> Profile:
     rps, median, sigma, t_in, t_out = _BASE[agent.template]
     has_model = agent.model is not None and t_in > 0
     price_in, price_out = _PRICES.get(agent.model or "", _LOCAL_PRICE)
+    replicas = max(agent.replicas, 1)
+    rps = rps * float(rng.uniform(0.5, 1.8)) * replicas**0.5
+    cpu_base = float(rng.uniform(4, 12))
+    peak_cpu = float(rng.uniform(*HEALTHY_PEAK_CPU))
     return Profile(
-        rps=rps * float(rng.uniform(0.5, 1.8)) * max(agent.replicas, 1) ** 0.5,
-        error_rate=0.12 if agent.degraded else float(rng.uniform(0.002, 0.015)),
-        latency_median_s=median * float(rng.uniform(0.7, 1.4)),
+        rps=rps,
+        error_rate=0.12 if agent.degraded else float(rng.uniform(*HEALTHY_ERROR_RATE)),
+        latency_median_s=median * float(rng.uniform(0.7, 1.2)),
         latency_sigma=sigma,
-        cpu_base=float(rng.uniform(4, 12)),
-        cpu_per_rps=float(rng.uniform(1.0, 4.0))
-        * (0.25 if agent.template is Template.classifier else 10),
+        cpu_base=cpu_base,
+        # CPU reaches peak_cpu at the top of the load wave
+        cpu_per_rps=(peak_cpu - cpu_base) / ((1 + _LOAD_SWING) * rps / replicas),
         memory_base=float(rng.uniform(25, 55)),
         tokens_in=t_in * float(rng.uniform(0.7, 1.3)) if has_model else 0.0,
         tokens_out=t_out * float(rng.uniform(0.7, 1.3)) if has_model else 0.0,
@@ -122,13 +138,21 @@ def profile_for(agent: SimAgent, seed: int = 0) -> Profile:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """A recurring incident on one agent: active for ``duration_s`` of every ``period_s``."""
+    """A recurring incident on one agent: active for ``duration_s`` of every ``period_s``,
+    at a warning level until ``escalate_s`` into it and at a critical level after that."""
 
     kind: IncidentKind
     agent: str
     period_s: int
     offset_s: int
     duration_s: int
+    escalate_s: int | None = None  # None: 40 % into the incident
+
+    @property
+    def escalation(self) -> float:
+        """The phase (0..1) at which the incident escalates to its critical level."""
+        at = self.escalate_s if self.escalate_s is not None else 0.4 * self.duration_s
+        return at / self.duration_s
 
     def phase(self, t_ms: int) -> float | None:
         """How far into the incident ``t_ms`` is (0..1), or ``None`` when it is not active."""
@@ -152,31 +176,60 @@ class Incident:
             n += 1
 
 
-# (period, duration) in seconds: every kind happens at least once in any hour.
-_CADENCE: dict[IncidentKind, tuple[int, int]] = {
-    IncidentKind.error_spike: (30 * 60, 6 * 60),
-    IncidentKind.latency_regression: (45 * 60, 10 * 60),
-    IncidentKind.memory_leak: (60 * 60, 40 * 60),
-}
+@dataclass(frozen=True, slots=True)
+class Scripted:
+    """One incident of the hourly script: on ``agent`` (or, when the fleet lacks it, another
+    agent chosen from the seed), starting ``start_s`` into every hour."""
+
+    kind: IncidentKind
+    agent: str
+    start_s: int
+    duration_s: int
+    escalate_s: int
+
+
+#: The hourly story (minutes past every hour, wall clock):
+#: - :05 error spike on ``support-triage`` (an upstream outage): 7.5 % of requests fail,
+#:   20 % from :13; over at :25;
+#: - :28 latency regression on ``invoice-extractor`` (a slow model host): p95 about 1.8 s,
+#:   5 s from :36; over at :46;
+#: - :38 memory leak on ``meeting-summarizer``: memory climbs past 84 %, past 95 % from :44;
+#:   the agent is restarted at :60.
+#: With the default rule pack (5 minute windows, ``for: 5m``) each pages as a warning, escalates
+#: to critical and resolves a few minutes after its end.
+SCRIPT: tuple[Scripted, ...] = (
+    Scripted(IncidentKind.error_spike, "support-triage", 5 * 60, 20 * 60, 8 * 60),
+    Scripted(IncidentKind.latency_regression, "invoice-extractor", 28 * 60, 18 * 60, 8 * 60),
+    Scripted(IncidentKind.memory_leak, "meeting-summarizer", 38 * 60, 22 * 60, 6 * 60),
+)
+SCRIPT_PERIOD_S = 3600
+
+#: Warning and critical levels: error rate (fraction), p95 latency (s), memory (%).
+ERROR_LEVELS = (0.075, 0.2)
+LATENCY_P95_LEVELS = (1.8, 5.0)
+MEMORY_LEVELS = ((84.0, 90.0), (97.0, 98.5))  # (start, end) of each stage's climb
 
 
 def incident_schedule(agents: Sequence[SimAgent], seed: int = 0) -> tuple[Incident, ...]:
-    """One recurring incident of each kind, each on its own agent, chosen from the seed."""
+    """The script's incidents, each on its own healthy agent (the scripted one when present)."""
     names = sorted(a.name for a in agents if not a.degraded)
-    if len(names) < len(_CADENCE):
+    if len(names) < len(SCRIPT):
         return ()
+    taken = {s.agent for s in SCRIPT if s.agent in names}
+    spare = [n for n in names if n not in taken]
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(names), size=len(_CADENCE), replace=False)
+    rng.shuffle(spare)
     out = []
-    for kind, index in zip(_CADENCE, chosen, strict=True):
-        period, duration = _CADENCE[kind]
+    for scripted in SCRIPT:
+        agent = scripted.agent if scripted.agent in names else str(spare.pop())
         out.append(
             Incident(
-                kind=kind,
-                agent=names[int(index)],
-                period_s=period,
-                offset_s=int(rng.integers(0, period)),
-                duration_s=duration,
+                kind=scripted.kind,
+                agent=agent,
+                period_s=SCRIPT_PERIOD_S,
+                offset_s=scripted.start_s,
+                duration_s=scripted.duration_s,
+                escalate_s=scripted.escalate_s,
             )
         )
     return tuple(out)
@@ -203,6 +256,17 @@ class _Counters:
     cost: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)
     call_errors: dict[str, int] = field(default_factory=dict)
+
+
+def _leak(base: float, stage: int, progress: float) -> float:
+    """Memory (%) during a leak: the first fifth of each stage climbs from where the agent was
+    to the stage's start level, the rest climbs on through the stage's :data:`MEMORY_LEVELS`
+    (until the restart)."""
+    start, end = MEMORY_LEVELS[stage]
+    before = base if stage == 0 else MEMORY_LEVELS[stage - 1][1]
+    if progress < 0.2:
+        return before + (start - before) * progress / 0.2
+    return start + (end - start) * (progress - 0.2) / 0.8
 
 
 def _lognormal_cdf(x: float, median: float, sigma: float) -> float:
@@ -239,14 +303,30 @@ class FleetSimulator:
                     out[incident.kind] = phase
         return out
 
+    def stages(self, agent: str, t_ms: int) -> dict[IncidentKind, tuple[int, float]]:
+        """Per incident under way: its stage (0 warning, 1 critical) and how far into it."""
+        out: dict[IncidentKind, tuple[int, float]] = {}
+        for incident in self.incidents:
+            if incident.agent != agent:
+                continue
+            phase = incident.phase(t_ms)
+            if phase is None:
+                continue
+            cut = incident.escalation
+            if phase < cut:
+                out[incident.kind] = (0, phase / cut if cut else 1.0)
+            else:
+                out[incident.kind] = (1, (phase - cut) / (1 - cut) if cut < 1 else 1.0)
+        return out
+
     def error_rate(self, agent: str, t_ms: int) -> float:
         """The share of ``agent``'s requests that fail at ``t_ms`` (external services: small)."""
         profile = self.profiles.get(agent)
         if profile is None:
             return EXTERNAL_ERROR_RATE
-        phase = self.active_incidents(agent, t_ms).get(IncidentKind.error_spike)
-        if phase is not None:
-            return min(0.2 + 0.25 * math.sin(math.pi * phase), 0.9)
+        stage = self.stages(agent, t_ms).get(IncidentKind.error_spike)
+        if stage is not None:
+            return ERROR_LEVELS[stage[0]]
         return profile.error_rate
 
     def step(self, t_ms: int) -> list[Sample]:
@@ -261,15 +341,17 @@ class FleetSimulator:
     def _agent_step(self, agent: SimAgent, t_ms: int, rng: np.random.Generator) -> list[Sample]:
         p = self.profiles[agent.name]
         c = self._counters[agent.name]
-        incidents = self.active_incidents(agent.name, t_ms)
+        stages = self.stages(agent.name, t_ms)
         t_s = t_ms / 1000
-        load = 1 + 0.3 * math.sin(2 * math.pi * t_s / 3600 + p.phase)
+        load = 1 + _LOAD_SWING * math.sin(2 * math.pi * t_s / 3600 + p.phase)
         rps = max(p.rps * load * float(rng.normal(1, 0.05)), 0.0)
 
         error_rate = self.error_rate(agent.name, t_ms)
         latency_factor = 1.0
-        if (phase := incidents.get(IncidentKind.latency_regression)) is not None:
-            latency_factor = 1 + 3 * min(phase * 4, 1.0)  # ramps up to 4x, then stays
+        if (stage := stages.get(IncidentKind.latency_regression)) is not None:
+            # the median grows so that the p95 reaches the stage's level
+            p95 = p.latency_median_s * math.exp(1.645 * p.latency_sigma)
+            latency_factor = max(LATENCY_P95_LEVELS[stage[0]] / p95, 1.0)
 
         n = int(rng.poisson(rps * self.interval_s))
         errors = int(rng.binomial(n, error_rate)) if n else 0
@@ -291,11 +373,11 @@ class FleetSimulator:
         c.cost += t_in / 1000 * p.price_in + t_out / 1000 * p.price_out
 
         per_replica = rps / max(agent.replicas, 1)
-        cpu = p.cpu_base + p.cpu_per_rps * per_replica * latency_factor**0.5
+        cpu = p.cpu_base + p.cpu_per_rps * per_replica
         cpu = float(np.clip(cpu + rng.normal(0, 1.5), 0.5, 99.5))
         memory = p.memory_base + float(rng.normal(0, 0.8))
-        if (phase := incidents.get(IncidentKind.memory_leak)) is not None:
-            memory += (96 - p.memory_base) * phase  # climbs until the restart at the end
+        if (stage := stages.get(IncidentKind.memory_leak)) is not None:
+            memory = _leak(p.memory_base, *stage) + float(rng.normal(0, 0.3))
         memory = float(np.clip(memory, 1, 99.9))
 
         base = {"agent": agent.name, **agent.labels}

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.selectors import label_condition, parse_label_selector
 from agentdeck.errors import malformed
+from agentdeck.overview.alerts import firing_by_agent
 from agentdeck.overview.monitoring import (
     COST,
     CPU,
@@ -258,6 +259,7 @@ async def agent_metrics(
         stmt = stmt.where(Agent.name.icontains(q, autoescape=True))
     agents = (await session.scalars(stmt)).all()
     figures = await agent_figures(store, live, tenant_id, window, settings)
+    firing = await firing_by_agent(session, tenant_id=tenant_id)
     items = []
     for agent in agents:
         error_rate = figures.error_rate(agent.name)
@@ -267,7 +269,11 @@ async def agent_metrics(
             type=agent.type,
             status=agent.status,
             health=agent_health(
-                agent.status, error_rate, agent.last_seen_at, settings.heartbeat_fresh_seconds
+                agent.status,
+                error_rate,
+                agent.last_seen_at,
+                settings.heartbeat_fresh_seconds,
+                firing.get(agent.name),
             ),
             labels={str(k): str(v) for k, v in agent.labels.items()},
             cpu_percent=round_or_none(figures.cpu.get(agent.name)),

@@ -1,6 +1,8 @@
-"""Open alerts for the overview's strip: counts by severity and the most recent ones.
+"""Open alerts for the overview's strip (counts by severity and the most recent ones) and for
+agent health (the worst severity firing per agent).
 
-Open means not resolved: `active` or `acknowledged`.
+Open means not resolved: `active` or `acknowledged` (an acknowledged or silenced alert still
+fires).
 """
 
 from __future__ import annotations
@@ -48,3 +50,34 @@ async def open_alerts(session: AsyncSession, *, tenant_id: uuid.UUID) -> AlertCo
         for row in rows
     ]
     return AlertCounts(active=sum(by_severity.values()), by_severity=by_severity, recent=recent)
+
+
+_RANK = {
+    AlertSeverity.info: 0,
+    AlertSeverity.warning: 1,
+    AlertSeverity.error: 2,
+    AlertSeverity.critical: 3,
+}
+
+
+async def firing_by_agent(
+    session: AsyncSession, *, tenant_id: uuid.UUID
+) -> dict[str, AlertSeverity]:
+    """The worst severity among each agent's open alerts (by the alerts' ``agent`` label)."""
+    rows = (
+        await session.execute(
+            select(Alert.labels, Alert.severity).where(
+                Alert.tenant_id == tenant_id, Alert.status.in_(_OPEN)
+            )
+        )
+    ).all()
+    worst: dict[str, AlertSeverity] = {}
+    for labels, severity in rows:
+        agent = (labels or {}).get("agent")
+        if not agent:
+            continue
+        level = AlertSeverity(severity)
+        current = worst.get(str(agent))
+        if current is None or _RANK[level] > _RANK[current]:
+            worst[str(agent)] = level
+    return worst

@@ -27,6 +27,7 @@ from agentdeck.errors import malformed
 from agentdeck.overview.alerts import open_alerts
 from agentdeck.overview.monitoring_schemas import (
     AgentCounts,
+    AlertSeverity,
     Headline,
     Health,
     MonitoringOverview,
@@ -188,19 +189,41 @@ def health_of(error_rate: float | None) -> Health:
     return Health.healthy
 
 
+_HEALTH_RANK = {Health.unknown: 0, Health.healthy: 1, Health.degraded: 2, Health.unhealthy: 3}
+#: What a firing alert of each severity makes of an agent's health (at least).
+_ALERT_HEALTH = {
+    AlertSeverity.info: Health.unknown,  # no floor: an info alert changes nothing
+    AlertSeverity.warning: Health.degraded,
+    AlertSeverity.error: Health.unhealthy,
+    AlertSeverity.critical: Health.unhealthy,
+}
+
+
 def agent_health(
-    status: AgentStatus, error_rate: float | None, last_seen: datetime | None, fresh_s: float
+    status: AgentStatus,
+    error_rate: float | None,
+    last_seen: datetime | None,
+    fresh_s: float,
+    alert: AlertSeverity | None = None,
 ) -> Health:
     """Error status → unhealthy; otherwise the error rate; no traffic → healthy when seen
-    recently and meant to run, else unknown."""
+    recently and meant to run, else unknown. A firing alert on the agent (``alert``: the worst
+    severity among its open alerts) makes it at least degraded (warning) or unhealthy (error,
+    critical): an agent that pages is never called healthy."""
     if status is AgentStatus.error:
         return Health.unhealthy
     if error_rate is not None:
-        return health_of(error_rate)
-    recent = last_seen is not None and datetime.now(UTC) - last_seen <= timedelta(seconds=fresh_s)
-    if recent and status is not AgentStatus.stopped:
-        return Health.healthy
-    return Health.unknown
+        health = health_of(error_rate)
+    else:
+        recent = last_seen is not None and datetime.now(UTC) - last_seen <= timedelta(
+            seconds=fresh_s
+        )
+        health = Health.healthy if recent and status is not AgentStatus.stopped else Health.unknown
+    if alert is not None:
+        floor = _ALERT_HEALTH[alert]
+        if _HEALTH_RANK[floor] > _HEALTH_RANK[health]:
+            return floor
+    return health
 
 
 def headline(current: float | None, previous: float | None) -> Headline:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.overview.agent_metrics import agent_figures
+from agentdeck.overview.alerts import firing_by_agent
 from agentdeck.overview.monitoring import (
     Window,
     agent_health,
@@ -111,6 +112,7 @@ async def topology(
     agents = {row.name: row for row in rows}
     calls, errors = await _call_counts(store, live, tenant_id, window, settings)
     figures = await agent_figures(store, live, tenant_id, window, settings)
+    firing = await firing_by_agent(session, tenant_id=tenant_id)
 
     edges: dict[tuple[str, str], _Edge] = {}
     for (caller, target), count in calls.items():
@@ -151,7 +153,11 @@ async def topology(
                 request_rate=_round(figures.request_rate(name, window)),
                 error_rate=_round(error_rate),
                 health=agent_health(
-                    row.status, error_rate, row.last_seen_at, settings.heartbeat_fresh_seconds
+                    row.status,
+                    error_rate,
+                    row.last_seen_at,
+                    settings.heartbeat_fresh_seconds,
+                    firing.get(name),
                 ),
             )
         )

@@ -2,6 +2,13 @@
 each as a warning and a critical rule. Thresholds are inclusive (``>=``): a value equal to the
 threshold breaches.
 
+Every rule carries a ``signal`` label (``cpu``, ``memory``, ``error_rate``, ``latency``) and the
+pack adds the inhibition rule :data:`INHIBITION_NAME`: while an agent's critical alert fires,
+the warning of the same signal and agent is muted, so an incident that escalates pages once per
+level and not twice at once. Notifications are grouped by the routing tree's ``group_by``;
+the pack's rules share the rule group :data:`GROUP`, and ``agent`` plus ``signal`` identify an
+incident (``group_by: ["agent"]`` makes one notification per troubled agent).
+
 :func:`install_default_pack` adds the rules a tenant lacks (by name) and is idempotent. It runs
 when a tenant is created, from ``POST /api/v1/alert-rules/default-pack``, and once per existing
 tenant at startup (:func:`backfill_default_packs`); the audit entry ``alert_rule.default_pack``
@@ -17,7 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.alerting.models import AlertRule, NoDataState, Severity
+from agentdeck.alerting.models import AlertRule, InhibitionRule, NoDataState, Severity
+from agentdeck.alerting.routing import inhibition
+from agentdeck.alerting.routing.matchers import MatcherModel
 from agentdeck.alerting.rules.schemas import AlertRuleCreate, DefaultPackResult, ThresholdForm
 from agentdeck.alerting.rules.service import create_rule
 from agentdeck.audit.models import AuditEntry
@@ -30,17 +39,19 @@ log = structlog.get_logger(__name__)
 
 GROUP = "agentdeck-defaults"
 PACK_ACTION = "alert_rule.default_pack"
+INHIBITION_NAME = "Critical mutes its warning"
 
 # (name suffix, severity, threshold) for each of the four signals.
 _LEVELS = (("Warning", Severity.warning), ("Critical", Severity.critical))
 
 
 def _threshold_rule(
-    name: str, severity: Severity, metric: str, threshold: float, what: str
+    name: str, severity: Severity, metric: str, threshold: float, what: str, signal: str
 ) -> AlertRuleCreate:
     return AlertRuleCreate(
         name=name,
         group=GROUP,
+        labels={"signal": signal},
         description=f"{what} at or above {threshold:g} % (5 minute average).",
         threshold=ThresholdForm(
             metric_name=metric, aggregation="avg", window="5m", operator=">=", threshold=threshold
@@ -57,11 +68,12 @@ def _threshold_rule(
 
 
 def _expr_rule(
-    name: str, severity: Severity, expr: str, description: str, summary: str
+    name: str, severity: Severity, expr: str, description: str, summary: str, signal: str
 ) -> AlertRuleCreate:
     return AlertRuleCreate(
         name=name,
         group=GROUP,
+        labels={"signal": signal},
         description=description,
         expr=expr,
         for_seconds=300,
@@ -80,11 +92,16 @@ def default_pack() -> list[AlertRuleCreate]:
         _LEVELS, (70, 90), (80, 95), (5, 10), (1000, 3000), strict=True
     ):
         rules.append(
-            _threshold_rule(f"AgentCPU{suffix}", severity, "agent_cpu_percent", cpu, "CPU")
+            _threshold_rule(f"AgentCPU{suffix}", severity, "agent_cpu_percent", cpu, "CPU", "cpu")
         )
         rules.append(
             _threshold_rule(
-                f"AgentMemory{suffix}", severity, "agent_memory_percent", memory, "Memory"
+                f"AgentMemory{suffix}",
+                severity,
+                "agent_memory_percent",
+                memory,
+                "Memory",
+                "memory",
             )
         )
         rules.append(
@@ -96,6 +113,7 @@ def default_pack() -> list[AlertRuleCreate]:
                 f" >= {errors}",
                 f"Failed requests are at or above {errors} % of requests over 5 minutes.",
                 'Error rate of {{ $labels.agent }} is {{ $value | printf "%.1f" }} %',
+                "error_rate",
             )
         )
         rules.append(
@@ -107,9 +125,20 @@ def default_pack() -> list[AlertRuleCreate]:
                 f" >= {latency}",
                 f"95th percentile request latency is at or above {latency} ms over 5 minutes.",
                 'p95 latency of {{ $labels.agent }} is {{ $value | printf "%.0f" }} ms',
+                "latency",
             )
         )
     return rules
+
+
+def default_inhibition() -> inhibition.InhibitionRuleCreate:
+    """Critical mutes the warning of the same agent and signal."""
+    return inhibition.InhibitionRuleCreate(
+        name=INHIBITION_NAME,
+        source_matchers=[MatcherModel(name="severity", op="=", value="critical")],
+        target_matchers=[MatcherModel(name="severity", op="=", value="warning")],
+        equal=["agent", "signal"],
+    )
 
 
 def _system(tenant_id: uuid.UUID) -> Principal:
@@ -136,6 +165,13 @@ async def install_default_pack(
             continue
         await create_rule(session, actor=actor, data=data)
         created.append(data.name)
+    has_inhibition = await session.scalar(
+        select(InhibitionRule.id).where(
+            InhibitionRule.tenant_id == tenant_id, InhibitionRule.name == INHIBITION_NAME
+        )
+    )
+    if has_inhibition is None:
+        await inhibition.create_rule(session, actor=actor, data=default_inhibition())
     await record(
         session,
         actor=actor,

@@ -12,6 +12,7 @@ import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import type { ChartSeries } from "../../lib/chartData";
 import { AGENT_PANELS, rateWindow, type Panel } from "./agentPanels";
 import { Spinner } from "../../components/ui";
+import { TelemetryEmpty } from "./TelemetryEmpty";
 import { autoStep, formatDuration, paramsFromState, resolveRange, type TimeRange } from "../../lib/timeRange";
 
 function ChartPanel({
@@ -91,6 +92,7 @@ export function AgentCharts({ agent }: { agent: string }): ReactNode {
         <span className="faint small">step {formatDuration(step)}</span>
         <RangePicker value={range} onChange={setRange} allowAbsolute={false} />
       </div>
+      {results.every((r) => r.isSuccess && r.data.length === 0) ? <TelemetryEmpty agent={agent} /> : null}
       <div className="chart-grid">
         {AGENT_PANELS.map((panel, p) => (
           <ChartPanel
