@@ -95,10 +95,6 @@ def test_every_page_in_both_themes_has_no_console_error_and_no_overflow(
     where = {"page": "login"}
 
     def console(message: ConsoleMessage) -> None:
-        # The login page's silent-refresh probe answers 401 before anyone signed in; the
-        # browser logs that as an error (issue 19, defect 12, fixed in the UI's session code).
-        if where["page"] == "login" and "401" in message.text:
-            return
         if message.type == "error":
             problems.append(f"{where['page']}: console error: {message.text}")
 
