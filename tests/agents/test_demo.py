@@ -51,3 +51,22 @@ async def test_seed_leaves_a_tenant_with_agents_alone(
     assert await seed_demo_agents(session, tenant.id, dev.user_id) == 0
     await session.commit()
     assert await count_agents(session, tenant.id) == 1
+
+
+async def test_simulated_agents_report_health_that_matches_their_status(
+    client: httpx.AsyncClient, session: AsyncSession, tenant: Tenant, dev: Caller
+) -> None:
+    """No process runs for a demo agent, but its health must not call a reporting agent down:
+    up (running, scaling) means all its replicas ready, error and stopped mean none."""
+    await seed_demo_agents(session, tenant.id, dev.user_id)
+    await session.commit()
+    agents = (await client.get(AGENTS, params={"limit": 500}, headers=dev.headers)).json()["items"]
+    for agent in agents:
+        health = agent["health"]
+        desired = health["replicas"]["desired"]
+        if agent["status"] in ("running", "scaling"):
+            assert health["healthy"] is True, agent["name"]
+            assert health["replicas"]["ready"] == desired == agent["replica_count"]
+        elif agent["status"] in ("error", "stopped"):
+            assert health["healthy"] is False, agent["name"]
+            assert health["replicas"]["ready"] == 0

@@ -150,8 +150,15 @@ async def seed_demo_agents(
         )
         agent, _ = new_agent(data, tenant_id=tenant_id, owner_id=owner_id if spec.owned else None)
         agent.status = spec.status
+        agent.ready_replicas = simulated_ready(spec.status, spec.replicas)
         if spec.status in (AgentStatus.running, AgentStatus.scaling, AgentStatus.error):
             agent.last_health_check = now - timedelta(seconds=15)
             agent.last_seen_at = now - timedelta(seconds=5)
         await add_audited(session, agent)
     return len(_FLEET)
+
+
+def simulated_ready(status: AgentStatus, replicas: int) -> int:
+    """Ready replicas of a simulated demo agent: all of them while it is up, none otherwise.
+    No process runs for it; its health must still agree with the telemetry it reports."""
+    return replicas if status in (AgentStatus.running, AgentStatus.scaling) else 0

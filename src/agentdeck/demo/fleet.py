@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.demo import add_audited, demo_actor, seed_demo_agents
+from agentdeck.agents.demo import add_audited, demo_actor, seed_demo_agents, simulated_ready
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate
 from agentdeck.agents.service import RESOURCE, new_agent, snapshot
@@ -131,6 +131,7 @@ async def register_extra_agents(session: AsyncSession, tenant_id: uuid.UUID) -> 
         )
         agent, _ = new_agent(data, tenant_id=tenant_id, owner_id=None)
         agent.status = AgentStatus.running
+        agent.ready_replicas = simulated_ready(agent.status, replicas)
         agent.last_health_check = now - timedelta(seconds=15)
         agent.last_seen_at = now - timedelta(seconds=5)
         await add_audited(session, agent)

@@ -43,7 +43,13 @@ export function ReplicasCard({ agent }: { agent: AgentPublic }): ReactNode {
         <CardError error={query.error} />
       ) : replicas.length === 0 ? (
         <div className="card-body">
-          <span className="faint">{query.isPending ? "Loading…" : "No replicas run."}</span>
+          <span className="faint">
+            {query.isPending
+              ? "Loading…"
+              : agent.metadata.source === "demo"
+                ? "Simulated by the demo: no process runs for this agent; its metrics and logs are generated. Start runs it for real."
+                : "No replicas run."}
+          </span>
         </div>
       ) : (
         <div className="table-wrap">
