@@ -211,7 +211,10 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
         cy.center(node);
       }
     }
-    if (holder.current) holder.current.dataset.found = found ?? "";
+    if (holder.current) {
+      holder.current.dataset.found = found ?? "";
+      holder.current.dataset.visible = String(cy.nodes().not(".hidden").length);
+    }
   }, [hidden, found, shape]);
 
   const needle = search.trim().toLowerCase();
