@@ -26,6 +26,9 @@ const FONT_PX = 12;
 /** The view never zooms out past this (labels stay at least FONT_PX × MIN_ZOOM px). */
 const MIN_ZOOM = 0.85;
 const NODE = 22;
+const MIN_HEIGHT = 320;
+const MAX_HEIGHT = 900;
+const EDGE_LABELS_UP_TO = 16;
 
 function topologyElements(topology: Topology): cytoscape.ElementDefinition[] {
   const byName = [...topology.nodes].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
@@ -139,6 +142,7 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
           },
         },
         { selector: "edge[declaredOnly = 1]", style: { "line-style": "dashed" } },
+        { selector: "edge.quiet", style: { label: "" } },
         { selector: ".faded", style: { opacity: 0.18 } },
         { selector: ".hidden", style: { display: "none" } },
         { selector: "node.found", style: { "border-width": 3, "border-color": text, "font-weight": "bold" } },
@@ -146,14 +150,21 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
       layout: { name: "preset" },
     });
     layOut(cy, el.clientWidth);
-    // Fit, but never so small that labels become unreadable: pan instead.
-    cy.fit(undefined, 30);
-    if (cy.zoom() < MIN_ZOOM) {
-      cy.zoom(MIN_ZOOM);
-      const bb = cy.elements().boundingBox({});
-      cy.pan({ x: 30 - bb.x1 * MIN_ZOOM, y: 30 - bb.y1 * MIN_ZOOM });
+    // Fit the width, but never so small that labels become unreadable; the box grows to the
+    // graph's height (up to a limit, then the view pans).
+    const bb = cy.elements().boundingBox({});
+    const zoom = Math.min(1.3, Math.max(MIN_ZOOM, (el.clientWidth - 60) / Math.max(bb.w, 1)));
+    el.style.height = `${Math.round(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, bb.h * zoom + 60)))}px`;
+    cy.resize();
+    cy.zoom(zoom);
+    const left = Math.max(30, (el.clientWidth - bb.w * zoom) / 2);
+    cy.pan({ x: left - bb.x1 * zoom, y: 30 - bb.y1 * zoom });
+    // Many calls: rates show on hover, not as a heap of overlapping labels.
+    if (cy.edges().length > EDGE_LABELS_UP_TO) {
+      cy.edges().addClass("quiet");
+      cy.on("mouseover", "edge", (e) => (e.target as cytoscape.EdgeSingular).removeClass("quiet"));
+      cy.on("mouseout", "edge", (e) => (e.target as cytoscape.EdgeSingular).addClass("quiet"));
     }
-    if (cy.zoom() > 1.3) cy.zoom(1.3);
     el.dataset.zoom = cy.zoom().toFixed(3);
     el.dataset.positions = cy
       .nodes()
@@ -231,7 +242,6 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
       </div>
     );
   }
-  const height = Math.min(720, Math.max(360, 140 + Math.ceil(topology.nodes.length / 6) * 70));
   return (
     <div className="ov-topology-wrap">
       <div className="row ov-topology-tools">
@@ -300,7 +310,7 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
       <div
         className="ov-topology"
         ref={holder}
-        style={{ height }}
+        style={{ height: MIN_HEIGHT }}
         role="img"
         aria-label={`Call graph: ${topology.nodes.length} nodes, ${topology.edges.length} calls`}
         data-testid="topology"
