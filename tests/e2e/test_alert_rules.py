@@ -66,8 +66,8 @@ def test_create_preview_backtest_and_disable(new_page: NewPage, server: Server) 
     expect(transitions.get_by_role("cell", name="firing", exact=True)).to_have_count(1)
     expect(transitions.get_by_role("cell", name="resolved", exact=True)).to_have_count(1)
     # The preview chart draws the series and the threshold line (legend entries).
-    chart = page.locator(".uplot")
-    expect(chart).to_be_visible()
+    chart = page.locator(".chart")
+    expect(chart.locator(".uplot")).to_be_visible()
     expect(chart.get_by_text("threshold >= 50")).to_be_visible()
     shoot(page, "alert-rule-editor")
 

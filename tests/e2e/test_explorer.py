@@ -151,7 +151,7 @@ def _canvas_has_pixels(chart: Locator) -> bool:
 def _expect_chart_lists(page: Page, names: list[str]) -> Locator:
     chart = page.get_by_role("img", name="Query result chart")
     expect(chart.locator("canvas").first).to_be_visible()
-    legend = chart.locator(".u-legend")
+    legend = page.get_by_role("table", name="Query result chart legend")
     for name in names:
         expect(legend).to_contain_text(f'agent="{name}"')
     assert _canvas_has_pixels(chart)
@@ -232,8 +232,8 @@ def test_label_filters_narrow_the_query(new_page: NewPage, fleet: dict[str, str]
     expect(page.get_by_label("PromQL query")).to_have_value(
         f'agent_memory_percent{{agent="{name}"}}'
     )
-    chart = page.get_by_role("img", name="Query result chart")
-    expect(chart.locator(".u-legend")).to_contain_text(f'agent="{name}"')
+    legend = page.get_by_role("table", name="Query result chart legend")
+    expect(legend).to_contain_text(f'agent="{name}"')
     expect(page.get_by_text("1 series")).to_be_visible()
 
 
@@ -255,7 +255,8 @@ def test_agent_detail_charts_its_telemetry(new_page: NewPage, fleet: dict[str, s
     ]:
         panel = telemetry.get_by_role("region", name=f"{title} chart")
         chart = panel.get_by_role("img", name=f"{title} over time")
-        expect(chart.locator(".u-legend")).to_contain_text(series)
+        legend = panel.get_by_role("table", name=f"{title} over time legend")
+        expect(legend).to_contain_text(series)
         assert _canvas_has_pixels(chart), title
     telemetry.get_by_role("group", name="Time range").get_by_role("button", name="6h").click()
     expect(telemetry.get_by_text("step 5m")).to_be_visible()

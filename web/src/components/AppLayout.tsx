@@ -4,6 +4,7 @@ import { NavLink, Outlet, useLocation } from "react-router";
 import { infoQuery } from "../api/identity";
 import { useSession } from "../auth/session";
 import { BrandMark, Icon, type IconName } from "./Icon";
+import { GlobalSearch } from "./GlobalSearch";
 import { UserMenu } from "./UserMenu";
 
 // "/metrics" belongs to the server (Prometheus exposition), so the metrics page lives at /explore.
@@ -67,6 +68,7 @@ export function AppLayout(): ReactNode {
             Tenant <strong>{session.tenant.name}</strong>
           </span>
           <span className="spacer" />
+          <GlobalSearch />
           <UserMenu />
         </header>
         <main className="content">

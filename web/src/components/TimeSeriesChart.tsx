@@ -1,12 +1,18 @@
 /**
- * A time-series line chart on uPlot (canvas): legend with the values under the cursor,
- * resizes with its container, redraws when the colour theme changes.
+ * A time-series line chart on uPlot (canvas) with a table legend (last/min/avg/max, search,
+ * click to hide a series); drag across it to zoom into that span, "Reset zoom" to go back.
+ * Pages that own a time range pass `onZoom` and turn the dragged span into their range (the
+ * query then runs at the finer step); otherwise the chart zooms in place. It resizes with its
+ * container and redraws when the colour theme changes.
  */
-import { useEffect, useMemo, useRef, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { alignSeries, formatValue, seriesColor, type ChartSeries } from "../lib/chartData";
+import { alignSeries, seriesColor, type ChartSeries } from "../lib/chartData";
+import { formatUnit, type Unit } from "../lib/format";
+import { formatClock } from "../lib/timeZone";
 import { useThemeVersion } from "../lib/useThemeVersion";
+import { ChartLegend } from "./ChartLegend";
 
 export function TimeSeriesChart({
   series,
@@ -14,26 +20,55 @@ export function TimeSeriesChart({
   unit = "",
   label,
   xRange,
+  onZoom,
+  utc = false,
 }: {
   series: ChartSeries[];
   height?: number;
-  unit?: string;
+  unit?: Unit;
   label?: string;
   /** The queried time range (seconds): the x axis spans it even where data is missing. */
   xRange?: [number, number];
+  /** Called with the span dragged across (seconds); without it the chart zooms in place. */
+  onZoom?: (range: [number, number]) => void;
+  /** Times on the axis and in the legend in UTC rather than the browser's zone. */
+  utc?: boolean;
 }): ReactNode {
   const holder = useRef<HTMLDivElement>(null);
   const span = useRef(xRange);
+  const zoomHandler = useRef(onZoom);
   useEffect(() => {
     span.current = xRange;
+    zoomHandler.current = onZoom;
   });
+  const zoom = useRef<[number, number] | null>(null);
+  const [zoomed, setZoomed] = useState(false);
+  const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
+  const [cursorIdx, setCursorIdx] = useState<number | null>(null);
   const plot = useRef<uPlot | null>(null);
   const theme = useThemeVersion();
   const data = useMemo(() => alignSeries(series), [series]);
   const labels = useMemo(() => series.map((s) => s.label).join("\n"), [series]);
+  const name = label ?? "Chart";
+
+  // A new range from outside (the page's picker, a zoom the page applied) ends an in-place zoom.
+  const rangeKey = xRange ? `${xRange[0]}-${xRange[1]}` : "";
+  const [seenRange, setSeenRange] = useState(rangeKey);
+  if (seenRange !== rangeKey) {
+    setSeenRange(rangeKey);
+    setZoomed(false);
+  }
+  useEffect(() => {
+    zoom.current = null;
+  }, [rangeKey]);
+  const [seenLabels, setSeenLabels] = useState(labels);
+  if (seenLabels !== labels) {
+    setSeenLabels(labels);
+    setHidden(new Set());
+  }
 
   useEffect(() => {
-    const el = holder.current;
+    const el = holder.current?.querySelector<HTMLDivElement>(".chart-canvas");
     if (!el || typeof window.ResizeObserver === "undefined" || series.length === 0) return;
     const style = getComputedStyle(el);
     const axisColor = style.color;
@@ -46,20 +81,21 @@ export function TimeSeriesChart({
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height,
-      cursor: { drag: { x: true, y: false } },
-      legend: { show: true, live: true },
+      ...(utc ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC") } : {}),
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      legend: { show: false },
       scales: {
         x: {
           time: true,
-          range: (_u, min, max): uPlot.Range.MinMax => span.current ?? [min, max],
+          range: (_u, min, max): uPlot.Range.MinMax => zoom.current ?? span.current ?? [min, max],
         },
       },
       axes: [
         axis(),
-        { ...axis(), size: 60, values: (_u, splits) => splits.map((v) => formatValue(v, unit)) },
+        { ...axis(), size: 72, values: (_u, splits) => splits.map((v) => formatUnit(v, unit)) },
       ],
       series: [
-        { label: "Time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" },
+        {},
         ...series.map((s, i) => ({
           label: s.label,
           stroke: seriesColor(i),
@@ -67,9 +103,36 @@ export function TimeSeriesChart({
           spanGaps: s.spanGaps ?? false,
           ...(s.dashed ? { dash: [6, 4] } : {}),
           points: { show: false },
-          value: (_u: uPlot, v: number | null) => formatValue(v, unit),
         })),
       ],
+      hooks: {
+        setCursor: [(u) => setCursorIdx(u.cursor.idx ?? null)],
+        setScale: [
+          (u, key) => {
+            if (key !== "x" || !holder.current) return;
+            holder.current.dataset.xMin = String(Math.round(u.scales.x?.min ?? 0));
+            holder.current.dataset.xMax = String(Math.round(u.scales.x?.max ?? 0));
+          },
+        ],
+        setSelect: [
+          (u) => {
+            const { left, width } = u.select;
+            if (width < 3) return;
+            const from = u.posToVal(left, "x");
+            const to = u.posToVal(left + width, "x");
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            if (!(to > from)) return;
+            const handler = zoomHandler.current;
+            if (handler) {
+              handler([Math.floor(from), Math.ceil(to)]);
+              return;
+            }
+            zoom.current = [from, to];
+            setZoomed(true);
+            u.setScale("x", { min: from, max: to });
+          },
+        ],
+      },
     };
     const chart = new uPlot(opts, data, el);
     plot.current = chart;
@@ -83,11 +146,41 @@ export function TimeSeriesChart({
       plot.current = null;
     };
     // labels stands for the series list: a new set of series rebuilds the chart.
-  }, [labels, height, unit, theme]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [labels, height, unit, theme, utc]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     plot.current?.setData(data);
   }, [data]);
+
+  // The x range given from outside applies at once (setData keeps the old scale otherwise).
+  useEffect(() => {
+    const u = plot.current;
+    if (u && xRange && !zoom.current) u.setScale("x", { min: xRange[0], max: xRange[1] });
+  }, [rangeKey]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    const u = plot.current;
+    if (!u) return;
+    series.forEach((_, i) => u.setSeries(i + 1, { show: !hidden.has(i) }));
+  }, [hidden, series]);
+
+  const resetZoom = (): void => {
+    zoom.current = null;
+    setZoomed(false);
+    const u = plot.current;
+    const xs = data[0];
+    const [min, max] = span.current ?? [xs[0] ?? 0, xs[xs.length - 1] ?? 1];
+    u?.setScale("x", { min, max });
+  };
+
+  const toggle = (i: number): void => {
+    setHidden((prev) => {
+      const next = new Set(prev);
+      if (next.has(i)) next.delete(i);
+      else next.add(i);
+      return next;
+    });
+  };
 
   if (series.length === 0) {
     return (
@@ -96,5 +189,23 @@ export function TimeSeriesChart({
       </div>
     );
   }
-  return <div className="chart" ref={holder} role="img" aria-label={label ?? "Chart"} />;
+  const cursorTime = cursorIdx === null ? null : data[0][cursorIdx];
+  const cursor =
+    cursorIdx === null || cursorTime === undefined || cursorTime === null
+      ? null
+      : {
+          time: formatClock(cursorTime, utc),
+          values: series.map((_, i) => data[i + 1]?.[cursorIdx] ?? null),
+        };
+  return (
+    <div className="chart" ref={holder} data-zoomed={zoomed || undefined}>
+      {zoomed ? (
+        <button type="button" className="btn btn-sm chart-reset" onClick={resetZoom}>
+          Reset zoom
+        </button>
+      ) : null}
+      <div className="chart-canvas" role="img" aria-label={name} title="Drag across the chart to zoom in" />
+      <ChartLegend series={series} unit={unit} label={name} hidden={hidden} onToggle={toggle} cursor={cursor} />
+    </div>
+  );
 }

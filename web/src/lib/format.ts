@@ -67,3 +67,116 @@ export function spacedSeconds(s: number | null | undefined): string {
   if (s % 60 === 0 && s >= 60) return `${s / 60} min`;
   return `${s} s`;
 }
+
+/* ---------- numbers and units: the one place values are formatted for display ---------- */
+
+/** What a value measures; decides its suffix and scaling everywhere it is shown. */
+export type Unit =
+  | "" // a plain number
+  | "count" // a plain number (a total)
+  | "percent" // already 0–100
+  | "ratio" // 0–1, shown as a percentage
+  | "seconds"
+  | "rate" // per second
+  | "usd"
+  | "usd/h"
+  | "tokens/s";
+
+const DASH = "—";
+
+function trimZeros(text: string): string {
+  return text.includes("e") || !text.includes(".") ? text : text.replace(/\.?0+$/, "");
+}
+
+/** Three significant digits with k/M/G/T for large values: 7.246005517 → "7.25",
+ * 1234567 → "1.23M", 0.00042 → "0.00042", 100 → "100". */
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return DASH;
+  if (!Number.isFinite(v)) return v > 0 ? "∞" : "-∞";
+  if (v === 0) return "0";
+  const abs = Math.abs(v);
+  const sign = v < 0 ? "-" : "";
+  for (const [size, suffix] of [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]] as const) {
+    if (abs >= size) {
+      const scaled = abs / size;
+      // 999.95k rounds to "1000k": move up a suffix instead
+      const text = trimZeros(scaled.toPrecision(3));
+      return Number(text) >= 1000 && suffix !== "T" ? `${sign}${trimZeros((scaled / 1000).toPrecision(3))}${suffix === "k" ? "M" : suffix === "M" ? "G" : "T"}` : `${sign}${text}${suffix}`;
+    }
+  }
+  if (abs >= 100) return `${sign}${Math.round(abs)}`;
+  return `${sign}${trimZeros(abs.toPrecision(3))}`;
+}
+
+function formatSeconds(v: number): string {
+  const abs = Math.abs(v);
+  if (abs === 0) return "0 s";
+  if (abs < 1e-3) return `${formatNumber(v * 1e6)} µs`;
+  if (abs < 1) return `${formatNumber(v * 1e3)} ms`;
+  if (abs < 60) return `${formatNumber(v)} s`;
+  if (abs < 3600) return `${formatNumber(v / 60)} min`;
+  return `${formatNumber(v / 3600)} h`;
+}
+
+function formatUsd(v: number): string {
+  const abs = Math.abs(v);
+  const sign = v < 0 ? "-" : "";
+  if (abs === 0) return "$0.00";
+  if (abs < 0.01) return `${sign}$${trimZeros(abs.toPrecision(2))}`;
+  if (abs < 1e4) return `${sign}$${abs.toFixed(2)}`;
+  return `${sign}$${formatNumber(abs)}`;
+}
+
+/** A value with its unit: the formatter of every chart axis, legend, tile and table cell. */
+export function formatUnit(v: number | null | undefined, unit: Unit = ""): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return DASH;
+  switch (unit) {
+    case "percent":
+      return `${formatNumber(v)}%`;
+    case "ratio":
+      return `${formatNumber(v * 100)}%`;
+    case "seconds":
+      return formatSeconds(v);
+    case "rate":
+      return `${formatNumber(v)}/s`;
+    case "usd":
+      return formatUsd(v);
+    case "usd/h":
+      return `${formatUsd(v)}/h`;
+    case "tokens/s":
+      return `${formatNumber(v)} tok/s`;
+    default:
+      return formatNumber(v);
+  }
+}
+
+/** Formatters by unit, for props that take a function. */
+export const fmt = {
+  rate: (v: number | null | undefined) => formatUnit(v, "rate"),
+  /** a 0–1 ratio as a percentage */
+  percent: (v: number | null | undefined) => formatUnit(v, "ratio"),
+  /** a value already in 0–100 */
+  percentValue: (v: number | null | undefined) => formatUnit(v, "percent"),
+  seconds: (v: number | null | undefined) => formatUnit(v, "seconds"),
+  count: (v: number | null | undefined) => formatUnit(v, "count"),
+  usd: (v: number | null | undefined) => formatUnit(v, "usd"),
+};
+
+/** A change between two windows, or why there is none to show. A previous window with
+ * (almost) nothing in it makes any percentage meaningless ("+3254 %"): past ten times the
+ * previous figure, or with no previous figure at all, the tile says so instead. */
+export function describeChange(
+  value: number | null | undefined,
+  previous: number | null | undefined,
+): { kind: "change"; text: string; percent: number } | { kind: "none"; text: string } {
+  if (value === null || value === undefined) return { kind: "none", text: "no data" };
+  if (previous === null || previous === undefined || previous === 0) {
+    return value === 0 && previous === 0
+      ? { kind: "change", text: "0%", percent: 0 }
+      : { kind: "none", text: "not enough history" };
+  }
+  const percent = (100 * (value - previous)) / Math.abs(previous);
+  if (Math.abs(percent) >= 1000) return { kind: "none", text: "not enough history" };
+  const text = `${percent > 0 ? "+" : ""}${Math.abs(percent) < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
+  return { kind: "change", text, percent };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyCompletion, buildSelector, completionAt, suggest } from "./promqlComplete";
+import { applyCompletion, buildSelector, completionAt, parseSelector, suggest } from "./promqlComplete";
 
 describe("PromQL completion", () => {
   it("completes metric names outside braces and label names inside", () => {
@@ -25,5 +25,18 @@ describe("PromQL completion", () => {
   it("builds selectors with escaped values", () => {
     expect(buildSelector("up", {})).toBe("up");
     expect(buildSelector("up", { agent: 'a"b', env: "" })).toBe('up{agent="a\\"b"}');
+  });
+});
+
+describe("parseSelector", () => {
+  it("reads back what buildSelector writes", () => {
+    const q = buildSelector("agent_cpu_percent", { agent: 'odd"one', env: "prod" });
+    expect(parseSelector(q)).toEqual({ metric: "agent_cpu_percent", filters: { agent: 'odd"one', env: "prod" } });
+    expect(parseSelector("up")).toEqual({ metric: "up", filters: {} });
+  });
+  it("gives null for any other PromQL", () => {
+    expect(parseSelector("sum(rate(agent_requests_total[5m]))")).toBeNull();
+    expect(parseSelector('up{agent=~"a.*"}')).toBeNull();
+    expect(parseSelector("up > 1")).toBeNull();
   });
 });

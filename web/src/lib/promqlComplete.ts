@@ -56,3 +56,24 @@ export function buildSelector(metric: string, filters: Record<string, string>): 
     .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
   return parts.length ? `${metric}{${parts.join(", ")}}` : metric;
 }
+
+/** The metric and `label="value"` matchers of a plain selector (what `buildSelector` makes);
+ * null for any other PromQL (functions, operators, regex matchers). */
+export function parseSelector(query: string): { metric: string; filters: Record<string, string> } | null {
+  const match = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$/s.exec(query);
+  if (!match) return null;
+  const metric = match[1] ?? "";
+  const body = (match[2] ?? "").trim();
+  const filters: Record<string, string> = {};
+  if (body) {
+    const matcher = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/gy;
+    let consumed = 0;
+    for (let m = matcher.exec(body); m; m = matcher.exec(body)) {
+      filters[m[1] ?? ""] = (m[2] ?? "").replace(/\\(.)/g, "$1");
+      consumed = matcher.lastIndex;
+      if (consumed >= body.length) break;
+    }
+    if (consumed < body.length) return null;
+  }
+  return { metric, filters };
+}

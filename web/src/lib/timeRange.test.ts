@@ -6,6 +6,9 @@ import {
   parseDuration,
   resolveRange,
   stateFromParams,
+  timeSettingsFromParams,
+  withTimeSettings,
+  zoomOut,
 } from "./timeRange";
 
 describe("durations", () => {
@@ -52,5 +55,35 @@ describe("explorer URL state", () => {
     expect(state.range).toEqual({ kind: "relative", range: "1h" });
     expect(state.step).toBeNull();
     expect(state.query).toBe("");
+  });
+});
+
+describe("shared time settings", () => {
+  it("zooms out to twice the span", () => {
+    expect(zoomOut({ kind: "relative", range: "1h" })).toEqual({ kind: "relative", range: "2h" });
+    expect(zoomOut({ kind: "absolute", from: 1000, to: 2000 }, 10_000_000)).toEqual({
+      kind: "absolute",
+      from: 500,
+      to: 2500,
+    });
+  });
+  it("keeps several queries, the time zone and the refresh interval in the address", () => {
+    const params = paramsFromState({
+      query: "a",
+      extra: ["b", "c"],
+      range: { kind: "relative", range: "1h" },
+      step: null,
+      view: "chart",
+    });
+    expect(params.getAll("q")).toEqual(["a", "b", "c"]);
+    expect(stateFromParams(params).extra).toEqual(["b", "c"]);
+    const withTime = withTimeSettings(params, { utc: true, refresh: 30, range: { kind: "relative", range: "6h" } });
+    expect(withTime.getAll("q")).toEqual(["a", "b", "c"]);
+    expect(timeSettingsFromParams(withTime)).toEqual({ range: { kind: "relative", range: "6h" }, utc: true, refresh: 30 });
+    expect(timeSettingsFromParams(new URLSearchParams())).toEqual({
+      range: { kind: "relative", range: "1h" },
+      utc: false,
+      refresh: null,
+    });
   });
 });

@@ -43,6 +43,8 @@ export function autoStep(start: number, end: number, points = 240): number {
 
 export interface ExploreState {
   query: string;
+  /** Further queries charted with the first (B, C, …), e.g. every latency quantile. */
+  extra?: string[];
   range: TimeRange;
   step: number | null; // null: auto
   view: "chart" | "table";
@@ -63,8 +65,11 @@ export function stateFromParams(params: URLSearchParams): ExploreState {
   }
   const stepText = params.get("step");
   const step = stepText ? parseDuration(stepText) : null;
+  const [first, ...more] = params.getAll("q");
+  const extra = more.filter((q) => q.trim() !== "");
   return {
-    query: params.get("q") ?? "",
+    query: first ?? "",
+    ...(extra.length ? { extra } : {}),
     range,
     step,
     view: params.get("view") === "table" ? "table" : "chart",
@@ -74,6 +79,7 @@ export function stateFromParams(params: URLSearchParams): ExploreState {
 export function paramsFromState(state: ExploreState): URLSearchParams {
   const params = new URLSearchParams();
   if (state.query) params.set("q", state.query);
+  for (const q of state.extra ?? []) if (q.trim()) params.append("q", q);
   if (state.range.kind === "relative") params.set("range", state.range.range);
   else {
     params.set("from", String(state.range.from));
@@ -94,4 +100,61 @@ export function toLocalInput(seconds: number): string {
 export function fromLocalInput(text: string): number | null {
   const ms = new Date(text).getTime();
   return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+/** Twice the span around the same middle: a relative range stays relative ("1h" → "2h"). */
+export function zoomOut(range: TimeRange, now: number = Date.now()): TimeRange {
+  if (range.kind === "relative") {
+    const span = parseDuration(range.range) ?? 3600;
+    return { kind: "relative", range: formatDuration(span * 2) };
+  }
+  const span = range.to - range.from;
+  const end = Math.min(range.to + Math.round(span / 2), Math.floor(now / 1000));
+  return { kind: "absolute", from: end - span * 2, to: end };
+}
+
+export const REFRESH_INTERVALS = ["5s", "10s", "30s", "1m", "5m"] as const;
+
+/** The time settings every metrics page shares, as they sit in the address:
+ * `range=1h` or `from=…&to=…`, `tz=utc`, `refresh=30s`. */
+export interface TimeSettings {
+  range: TimeRange;
+  utc: boolean;
+  /** seconds between refreshes; null: off */
+  refresh: number | null;
+}
+
+export function timeSettingsFromParams(params: URLSearchParams, fallback: TimeRange = DEFAULT_RANGE): TimeSettings {
+  const hasRange = params.has("range") || (params.has("from") && params.has("to"));
+  const range = hasRange ? stateFromParams(params).range : fallback;
+  const refreshText = params.get("refresh");
+  return {
+    range,
+    utc: params.get("tz") === "utc",
+    refresh: refreshText ? parseDuration(refreshText) : null,
+  };
+}
+
+/** `params` with the time settings written in (other parameters kept). */
+export function withTimeSettings(params: URLSearchParams, settings: Partial<TimeSettings>): URLSearchParams {
+  const next = new URLSearchParams(params);
+  if (settings.range) {
+    next.delete("range");
+    next.delete("from");
+    next.delete("to");
+    if (settings.range.kind === "relative") next.set("range", settings.range.range);
+    else {
+      next.set("from", String(settings.range.from));
+      next.set("to", String(settings.range.to));
+    }
+  }
+  if (settings.utc !== undefined) {
+    if (settings.utc) next.set("tz", "utc");
+    else next.delete("tz");
+  }
+  if (settings.refresh !== undefined) {
+    if (settings.refresh === null) next.delete("refresh");
+    else next.set("refresh", formatDuration(settings.refresh));
+  }
+  return next;
 }

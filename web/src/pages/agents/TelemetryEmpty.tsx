@@ -1,39 +1,36 @@
-/**
- * What an agent's Telemetry section shows while the agent has sent no metrics: how to send
- * them, with the agent's name filled in (SDK, OpenTelemetry, curl).
- */
+/** What an agent's telemetry shows before it sent anything: how to send its first metrics,
+ * with the agent's name already in each snippet (SDK, OpenTelemetry, curl). */
 import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { CopyButton } from "../../components/ui";
-import { Icon } from "../../components/Icon";
 
 type Way = "sdk" | "otel" | "curl";
 
 function telemetrySnippets(origin: string, agent: string): Record<Way, { title: string; text: string }> {
+  const name = JSON.stringify(agent);
   return {
     sdk: {
       title: "Python SDK",
-      text: `# pip install agentdeck-sdk
+      text: `pip install agentdeck-sdk
+
 from agentdeck_sdk import Client
 
-metrics = Client("${origin}", api_key="adk_...", agent="${agent}")
-with metrics.timer("agent_request_duration_seconds"):
-    handle(request)
+metrics = Client("${origin}", api_key="adk_…", agent=${name})
 metrics.counter("agent_requests_total")
-metrics.record_llm_call("gpt-4o-mini", tokens_in=812, tokens_out=144, latency=1.9, cost=0.004)`,
+metrics.record_llm_call("gpt-4o", tokens_in=812, tokens_out=144, latency=1.9, cost=0.004)`,
     },
     otel: {
       title: "OpenTelemetry (OTLP/HTTP)",
       text: `export OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=${origin}/v1/metrics
-export OTEL_EXPORTER_OTLP_METRICS_HEADERS="x-api-key=$AGENTDECK_KEY"
+export OTEL_EXPORTER_OTLP_METRICS_HEADERS="x-api-key=$AGENTDECK_API_KEY"
 export OTEL_SERVICE_NAME=${agent}   # becomes the agent label`,
     },
     curl: {
-      title: "curl (JSON batch)",
+      title: "curl",
       text: `curl -X POST ${origin}/api/v1/metrics/batch \\
-  -H "X-API-Key: $AGENTDECK_KEY" -H "Content-Type: application/json" \\
-  -d '{"samples": [{"name": "agent_cpu_percent", "value": 42,
-       "labels": {"agent": "${agent}"}}]}'`,
+  -H "X-API-Key: $AGENTDECK_API_KEY" -H "Content-Type: application/json" \\
+  -d '{"samples": [{"name": "agent_requests_total", "type": "counter", "value": 1,
+       "labels": {"agent": ${name}}}]}'`,
     },
   };
 }
@@ -44,15 +41,11 @@ export function TelemetryEmpty({ agent }: { agent: string }): ReactNode {
   const all = telemetrySnippets(origin, agent);
   const chosen = all[way];
   return (
-    <div className="empty logs-empty card" data-empty="no-telemetry">
-      <div className="empty-icon">
-        <Icon name="metrics" />
-      </div>
-      <h2>No metrics from {agent} yet</h2>
+    <section className="card empty telemetry-empty" aria-label="Send telemetry" data-empty="no-telemetry">
+      <h2>No telemetry from {agent} yet</h2>
       <p>
-        Send them with an API key of role developer (create one under{" "}
-        <Link to="/settings/api-keys">Settings → API keys</Link>), labelled <code>agent=&quot;{agent}&quot;</code>.
-        The charts below fill in within seconds.
+        Send metrics labelled <code>agent="{agent}"</code> with an API key of role developer (create one under{" "}
+        <Link to="/settings/api-keys">Settings → API keys</Link>). The charts below fill within seconds.
       </p>
       <div className="seg" role="group" aria-label="How to send metrics">
         {(Object.keys(all) as Way[]).map((w) => (
@@ -67,6 +60,6 @@ export function TelemetryEmpty({ agent }: { agent: string }): ReactNode {
         </pre>
         <CopyButton text={chosen.text} />
       </div>
-    </div>
+    </section>
   );
 }

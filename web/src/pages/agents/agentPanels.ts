@@ -1,10 +1,11 @@
 /** The charts of the agent detail page: PromQL per panel on the agent's series. */
 import type { Labels } from "../../api/prom";
-import { formatDuration } from "../../lib/timeRange";
+import type { Unit } from "../../lib/format";
+import { formatDuration, paramsFromState, type TimeRange } from "../../lib/timeRange";
 
 export interface Panel {
   title: string;
-  unit: string;
+  unit: Unit;
   queries: { expr: (sel: string, w: string) => string; label: (metric: Labels) => string }[];
 }
 
@@ -13,22 +14,22 @@ const fixed = (label: string) => (): string => label;
 export const AGENT_PANELS: Panel[] = [
   {
     title: "CPU",
-    unit: "%",
+    unit: "percent",
     queries: [{ expr: (s) => `avg(agent_cpu_percent${s})`, label: fixed("cpu") }],
   },
   {
     title: "Memory",
-    unit: "%",
+    unit: "percent",
     queries: [{ expr: (s) => `avg(agent_memory_percent${s})`, label: fixed("memory") }],
   },
   {
     title: "Request rate",
-    unit: "/s",
+    unit: "rate",
     queries: [{ expr: (s, w) => `sum(rate(agent_requests_total${s}[${w}]))`, label: fixed("requests/s") }],
   },
   {
     title: "Error rate",
-    unit: "%",
+    unit: "percent",
     queries: [
       {
         expr: (s, w) => `100 * sum(rate(agent_errors_total${s}[${w}])) / sum(rate(agent_requests_total${s}[${w}]))`,
@@ -38,7 +39,7 @@ export const AGENT_PANELS: Panel[] = [
   },
   {
     title: "Latency",
-    unit: "s",
+    unit: "seconds",
     queries: [
       ...[0.5, 0.95, 0.99].map((q) => ({
         expr: (s: string, w: string) =>
@@ -51,7 +52,7 @@ export const AGENT_PANELS: Panel[] = [
   },
   {
     title: "Tokens",
-    unit: "/s",
+    unit: "tokens/s",
     queries: [
       {
         expr: (s, w) => `sum by (type) (rate(agent_tokens_total${s}[${w}]))`,
@@ -61,7 +62,7 @@ export const AGENT_PANELS: Panel[] = [
   },
   {
     title: "Cost",
-    unit: "",
+    unit: "usd/h",
     queries: [{ expr: (s, w) => `3600 * sum(rate(agent_cost_usd_total${s}[${w}]))`, label: fixed("USD/hour") }],
   },
 ];
@@ -69,5 +70,12 @@ export const AGENT_PANELS: Panel[] = [
 /** The rate window for a step: at least a minute and four steps. */
 export function rateWindow(step: number): string {
   return formatDuration(Math.max(60, step * 4));
+}
+
+
+/** The explorer's address for a panel: every query of it (all latency quantiles, say). */
+export function exploreHref(panel: Panel, selector: string, window: string, range: TimeRange): string {
+  const [first = "", ...extra] = panel.queries.map((q) => q.expr(selector, window));
+  return `/explore?${paramsFromState({ query: first, extra, range, step: null, view: "chart" }).toString()}`;
 }
 

@@ -19,10 +19,10 @@ describe("an agent without telemetry", () => {
   it("shows how to send metrics with the agent's name filled in", async () => {
     answer(false);
     renderAt("/a", [{ path: "/a", element: <AgentCharts agent="classifier-eu" /> }], "viewer");
-    expect(await screen.findByText("No metrics from classifier-eu yet")).toBeInTheDocument();
+    expect(await screen.findByText("No telemetry from classifier-eu yet")).toBeInTheDocument();
     expect(screen.getByLabelText("Python SDK").textContent).toContain('agent="classifier-eu"');
-    fireEvent.click(screen.getByRole("button", { name: "curl (JSON batch)" }));
-    const curl = screen.getByLabelText("curl (JSON batch)").textContent;
+    fireEvent.click(screen.getByRole("button", { name: "curl" }));
+    const curl = screen.getByLabelText("curl").textContent;
     expect(curl).toContain('"labels": {"agent": "classifier-eu"}');
     expect(curl).toContain(`${window.location.origin}/api/v1/metrics/batch`);
     fireEvent.click(screen.getByRole("button", { name: "OpenTelemetry (OTLP/HTTP)" }));
@@ -36,6 +36,6 @@ describe("an agent without telemetry", () => {
     renderAt("/a", [{ path: "/a", element: <AgentCharts agent="bot" /> }], "viewer");
     expect(await screen.findByText("store unavailable")).toBeInTheDocument();
     await waitFor(() => expect(screen.queryAllByText("No data in this range").length).toBeGreaterThan(0));
-    expect(screen.queryByText("No metrics from bot yet")).not.toBeInTheDocument();
+    expect(screen.queryByText("No telemetry from bot yet")).not.toBeInTheDocument();
   });
 });

@@ -7,7 +7,7 @@ import { queryRange, toChartSeries } from "../../api/prom";
 import { useCan } from "../../auth/session";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
 import { ErrorBanner, Labels, Loading, PageHead, Time } from "../../components/ui";
-import { formatValue, type ChartSeries } from "../../lib/chartData";
+import { formatValue, seriesOfAlert, type ChartSeries } from "../../lib/chartData";
 import { formatTime } from "../../lib/format";
 import { alertLogsHref } from "../../lib/logsUrl";
 import { useChannel } from "../../lib/wsHooks";
@@ -44,7 +44,11 @@ function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
     enabled: Boolean(charted),
     queryFn: ({ signal }) =>
       queryRange({ query: charted ?? "", start, end, step }, signal).then((data) => {
-        const series: ChartSeries[] = toChartSeries(data).map((s) => ({ label: s.label, points: s.points }));
+        // the alert's own series only: the expression may cover every agent's
+        const series: ChartSeries[] = seriesOfAlert(toChartSeries(data), alert.labels).map((s) => ({
+          label: s.label,
+          points: s.points,
+        }));
         if (split && series.length > 0) {
           const threshold: [number, number | null][] = [
             [start, split.threshold],

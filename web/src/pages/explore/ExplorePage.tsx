@@ -4,32 +4,30 @@
  * see a chart or a table. The executed query, range, step and view live in the address, so
  * the URL can be shared and reopening it runs the query again.
  */
-import { useQuery } from "@tanstack/react-query";
-import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useQueries, useQuery } from "@tanstack/react-query";
+import { useMemo, useState, type ReactNode } from "react";
+import { QueryEditor } from "./QueryEditor";
 import { useSearchParams } from "react-router";
 import { toChartSeries } from "../../api/prom";
-import { labelNamesQuery, metricNamesQuery, metricSeriesQuery, rangeQuery } from "../../api/telemetry";
+import { metricNamesQuery, metricSeriesQuery, rangeQuery } from "../../api/telemetry";
 import { Icon } from "../../components/Icon";
-import { RangePicker } from "../../components/RangePicker";
+import { TimePicker } from "../../components/TimePicker";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
-import { formatValue, seriesColor } from "../../lib/chartData";
+import { seriesColor, seriesStats, type ChartSeries } from "../../lib/chartData";
 import { Banner, CopyButton, ErrorBanner, PageHead, Spinner } from "../../components/ui";
-import { formatTime } from "../../lib/format";
-import {
-  applyCompletion,
-  buildSelector,
-  completionAt,
-  PROMQL_FUNCTIONS,
-  suggest,
-  type Completion,
-} from "../../lib/promqlComplete";
+import { formatUnit } from "../../lib/format";
+import { formatClock } from "../../lib/timeZone";
+import { useTimeSettings } from "../../lib/useTimeSettings";
+import { buildSelector, parseSelector } from "../../lib/promqlComplete";
 import {
   formatDuration,
   paramsFromState,
   parseDuration,
   stateFromParams,
+  withTimeSettings,
   type ExploreState,
   type TimeRange,
+  type TimeSettings,
 } from "../../lib/timeRange";
 import { useDebounced } from "../../lib/useDebounced";
 
@@ -137,152 +135,35 @@ function LabelFilters({
   );
 }
 
-function QueryEditor({
-  value,
-  onChange,
-  onRun,
-}: {
-  value: string;
-  onChange: (text: string) => void;
-  onRun: () => void;
-}): ReactNode {
-  const metrics = useQuery(metricNamesQuery());
-  const labels = useQuery(labelNamesQuery());
-  const area = useRef<HTMLTextAreaElement>(null);
-  // Where the caret goes once an accepted completion is in the textarea. Set in a layout effect,
-  // i.e. before the browser handles the next key, so fast typing after Tab lands after the word.
-  const pendingCaret = useRef<number | null>(null);
-  useLayoutEffect(() => {
-    if (pendingCaret.current === null) return;
-    area.current?.setSelectionRange(pendingCaret.current, pendingCaret.current);
-    pendingCaret.current = null;
-  }, [value]);
-  const [completion, setCompletion] = useState<{ at: Completion; caret: number; items: string[] } | null>(null);
-  const [active, setActive] = useState(0);
-
-  const refresh = (text: string, caret: number): void => {
-    const at = completionAt(text, caret);
-    if (!at) {
-      setCompletion(null);
-      return;
-    }
-    const pool =
-      at.context === "label"
-        ? (labels.data ?? []).filter((l) => l !== "__name__")
-        : [...(metrics.data ?? []), ...PROMQL_FUNCTIONS];
-    const items = suggest(at.prefix, pool);
-    setCompletion(items.length ? { at, caret, items } : null);
-    setActive(0);
-  };
-
-  const accept = (item: string): void => {
-    if (!completion) return;
-    const [text, caret] = applyCompletion(value, completion.at, completion.caret, item);
-    if (text === value) area.current?.setSelectionRange(caret, caret);
-    else pendingCaret.current = caret;
-    onChange(text);
-    setCompletion(null);
-    area.current?.focus();
-  };
-
-  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
-    if (completion) {
-      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-        e.preventDefault();
-        const n = completion.items.length;
-        setActive((i) => (i + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
-        return;
-      }
-      if (e.key === "Tab" || (e.key === "Enter" && !e.shiftKey)) {
-        e.preventDefault();
-        const item = completion.items[active] ?? completion.items[0];
-        if (item !== undefined) accept(item);
-        return;
-      }
-      if (e.key === "Escape") {
-        setCompletion(null);
-        return;
-      }
-    }
-    if (e.key === "Enter" && !e.shiftKey) {
-      e.preventDefault();
-      onRun();
-    }
-  };
-
-  return (
-    <div className="query-editor">
-      <textarea
-        ref={area}
-        className="textarea code"
-        aria-label="PromQL query"
-        placeholder='e.g. sum by (agent) (rate(agent_requests_total[5m]))'
-        spellCheck={false}
-        rows={2}
-        value={value}
-        onChange={(e) => {
-          onChange(e.target.value);
-          refresh(e.target.value, e.target.selectionStart);
-        }}
-        onKeyDown={onKeyDown}
-        onBlur={() => setCompletion(null)}
-        aria-autocomplete="list"
-        aria-expanded={completion !== null}
-        aria-controls="promql-completions"
-      />
-      {completion ? (
-        <ul className="completions" id="promql-completions" role="listbox" aria-label="Suggestions">
-          {completion.items.map((item, i) => (
-            <li
-              key={item}
-              role="option"
-              aria-selected={i === active}
-              className="mono"
-              onMouseDown={(e) => {
-                e.preventDefault();
-                accept(item);
-              }}
-            >
-              {item}
-              {PROMQL_FUNCTIONS.includes(item) ? <span className="faint small"> function</span> : null}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-    </div>
-  );
-}
-
-function ResultTable({ rows }: { rows: ReturnType<typeof toChartSeries> }): ReactNode {
+function ResultTable({ rows, utc }: { rows: ChartSeries[]; utc: boolean }): ReactNode {
   return (
     <div className="table-wrap">
       <table className="table" aria-label="Query result">
         <thead>
           <tr>
             <th>Series</th>
-            <th>Last</th>
-            <th>Min</th>
-            <th>Avg</th>
-            <th>Max</th>
+            <th className="num">Last</th>
+            <th className="num">Min</th>
+            <th className="num">Avg</th>
+            <th className="num">Max</th>
             <th>At</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((r, i) => {
-            const vals = r.points.map(([, v]) => v).filter((v): v is number => v !== null && Number.isFinite(v));
+            const st = seriesStats(r.points);
             const last = r.points[r.points.length - 1];
-            const avg = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
             return (
-              <tr key={r.label}>
+              <tr key={`${i}-${r.label}`}>
                 <td className="mono small series-cell">
                   <span className="swatch" style={{ background: seriesColor(i) }} />
                   {r.label}
                 </td>
-                <td>{formatValue(last?.[1] ?? null)}</td>
-                <td>{formatValue(vals.length ? Math.min(...vals) : null)}</td>
-                <td>{formatValue(avg)}</td>
-                <td>{formatValue(vals.length ? Math.max(...vals) : null)}</td>
-                <td className="small nowrap">{last ? formatTime(new Date(last[0] * 1000).toISOString()) : "—"}</td>
+                <td className="num">{formatUnit(st.last)}</td>
+                <td className="num">{formatUnit(st.min)}</td>
+                <td className="num">{formatUnit(st.avg)}</td>
+                <td className="num">{formatUnit(st.max)}</td>
+                <td className="small nowrap">{last ? formatClock(last[0], utc) : "—"}</td>
               </tr>
             );
           })}
@@ -292,44 +173,95 @@ function ResultTable({ rows }: { rows: ReturnType<typeof toChartSeries> }): Reac
   );
 }
 
+const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** The series of every query, named by query letter when there are several. */
+function combine(queries: string[], results: { data?: RangeResultLike }[]): ChartSeries[] {
+  return results.flatMap((r, q) => {
+    if (!r.data) return [];
+    return toChartSeries(r.data.data).map((s) => {
+      const name = s.label === "{}" ? (queries[q] ?? "") : s.label;
+      return { label: queries.length > 1 ? `${LETTERS[q] ?? q}: ${name}` : s.label, points: s.points };
+    });
+  });
+}
+
+type RangeResultLike = { data: Parameters<typeof toChartSeries>[0]; start: number; end: number; step: number };
+
 export function ExplorePage(): ReactNode {
   const [params, setParams] = useSearchParams();
-  const executed = useMemo(() => stateFromParams(params), [params]);
+  const time = useTimeSettings();
+  const parsed = useMemo(() => stateFromParams(params), [params]);
+  // No range in the address: the range last chosen on any metrics page.
+  const executed = useMemo(() => ({ ...parsed, range: time.range }), [parsed, time.range]);
   const [draft, setDraft] = useState(executed.query);
   const [stepText, setStepText] = useState(executed.step === null ? "" : formatDuration(executed.step));
-  const [picked, setPicked] = useState("");
-  const [filters, setFilters] = useState<Record<string, string>>({});
+  const [extraDraft, setExtraDraft] = useState<string[]>(executed.extra ?? []);
+  const [beforeZoom, setBeforeZoom] = useState<TimeRange | null>(null);
+  // The label panel follows the query that ran (typed or picked), never a stale pick.
+  const selector = useMemo(() => parseSelector(executed.query), [executed.query]);
+  const picked = selector?.metric ?? "";
+  const filters = selector?.filters ?? {};
   const stepValid = stepText.trim() === "" || parseDuration(stepText) !== null;
 
+  /** The address for a state, keeping the shared time zone and refresh settings. */
+  const addressOf = (state: ExploreState): URLSearchParams =>
+    withTimeSettings(paramsFromState(state), { utc: time.utc, refresh: time.refresh });
   const commit = (patch: Partial<ExploreState>): void => {
-    setParams(paramsFromState({ ...executed, ...patch }));
+    setParams(addressOf({ ...executed, ...patch }));
   };
 
-  const result = useQuery(rangeQuery(executed.query, executed.range, executed.step));
+  const queries = [executed.query, ...(executed.extra ?? [])].filter((q) => q.trim() !== "");
+  const results = useQueries({
+    queries: queries.map((q) => ({
+      ...rangeQuery(q, executed.range, executed.step),
+      refetchInterval: executed.range.kind === "relative" && time.refresh ? time.refresh * 1000 : (false as const),
+    })),
+  });
 
-  const run = (query = draft): void => {
+  const result = {
+    data: results.find((r) => r.data)?.data,
+    isError: results.some((r) => r.isError),
+    error: results.find((r) => r.error)?.error ?? null,
+    isFetching: results.some((r) => r.isFetching),
+    dataUpdatedAt: Math.max(0, ...results.map((r) => r.dataUpdatedAt)),
+    refetch: () => results.forEach((r) => void r.refetch()),
+  };
+
+  const run = (query = draft, extra = extraDraft): void => {
     const step = stepText.trim() ? parseDuration(stepText) : null;
-    const next = { ...executed, query: query.trim(), step };
-    if (paramsFromState(next).toString() === params.toString()) void result.refetch();
-    else setParams(paramsFromState(next));
+    const next = { ...executed, query: query.trim(), extra: extra.map((q) => q.trim()).filter(Boolean), step };
+    if (addressOf(next).toString() === params.toString()) result.refetch();
+    else setParams(addressOf(next));
   };
 
   const pick = (name: string): void => {
-    setPicked(name);
-    setFilters({});
     setDraft(name);
-    run(name);
+    setExtraDraft([]);
+    run(name, []);
   };
 
   const changeFilters = (next: Record<string, string>): void => {
-    setFilters(next);
     const query = buildSelector(picked, next);
     setDraft(query);
     run(query);
   };
 
-  const chartSeries = useMemo(() => (result.data ? toChartSeries(result.data.data).slice(0, MAX_SERIES) : []), [result.data]);
-  const total = result.data ? toChartSeries(result.data.data).length : 0;
+  const changeTime = (patch: Partial<TimeSettings>): void => {
+    if (patch.range) setBeforeZoom(null);
+    time.set(patch);
+  };
+  const zoomTo = ([from, to]: [number, number]): void => {
+    setBeforeZoom((prev) => prev ?? executed.range);
+    commit({ range: { kind: "absolute", from, to } });
+  };
+
+  const queriesKey = queries.join("\n");
+  const dataKey = results.map((r) => r.dataUpdatedAt).join(",");
+  // results is a new array on every render; its data changes only with dataUpdatedAt
+  const allSeries = useMemo(() => combine(queries, results), [queriesKey, dataKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  const chartSeries = useMemo(() => allSeries.slice(0, MAX_SERIES), [allSeries]);
+  const total = allSeries.length;
   const shareUrl = typeof window === "undefined" ? "" : window.location.href;
 
   return (
@@ -348,13 +280,68 @@ export function ExplorePage(): ReactNode {
           <section className="card">
             <div className="card-body stack" style={{ gap: 12 }}>
               <div className="query-row">
-                <QueryEditor value={draft} onChange={setDraft} onRun={() => run()} />
+                <div className="stack query-stack">
+                  <QueryEditor value={draft} onChange={setDraft} onRun={() => run()} />
+                  {extraDraft.map((q, i) => (
+                    <div className="row extra-query" key={i}>
+                      <span className="mono faint">{LETTERS[i + 1]}</span>
+                      <textarea
+                        className="textarea code"
+                        rows={1}
+                        spellCheck={false}
+                        aria-label={`Query ${LETTERS[i + 1] ?? i + 2}`}
+                        value={q}
+                        onChange={(e) => setExtraDraft(extraDraft.map((x, k) => (k === i ? e.target.value : x)))}
+                        onKeyDown={(e) => {
+                          if (e.key === "Enter" && !e.shiftKey) {
+                            e.preventDefault();
+                            run();
+                          }
+                        }}
+                      />
+                      <button
+                        type="button"
+                        className="btn btn-sm"
+                        aria-label={`Remove query ${LETTERS[i + 1] ?? i + 2}`}
+                        onClick={() => {
+                          const next = extraDraft.filter((_, k) => k !== i);
+                          setExtraDraft(next);
+                          run(draft, next);
+                        }}
+                      >
+                        ×
+                      </button>
+                    </div>
+                  ))}
+                  <div>
+                    <button type="button" className="btn btn-sm" onClick={() => setExtraDraft([...extraDraft, ""])}>
+                      Add query
+                    </button>
+                  </div>
+                </div>
                 <button type="button" className="btn btn-primary" onClick={() => run()} disabled={!draft.trim() || !stepValid}>
                   <Icon name="refresh" /> Run query
                 </button>
               </div>
               <div className="row explore-controls">
-                <RangePicker value={executed.range} onChange={(range: TimeRange) => commit({ range })} />
+                <TimePicker
+                  settings={{ range: executed.range, utc: time.utc, refresh: time.refresh }}
+                  onChange={changeTime}
+                  updatedAt={result.dataUpdatedAt || undefined}
+                  onRefreshNow={() => result.refetch()}
+                />
+                {beforeZoom ? (
+                  <button
+                    type="button"
+                    className="btn btn-sm"
+                    onClick={() => {
+                      commit({ range: beforeZoom });
+                      setBeforeZoom(null);
+                    }}
+                  >
+                    Reset zoom
+                  </button>
+                ) : null}
                 <label className="step-field">
                   <span>Step</span>
                   <input
@@ -412,9 +399,11 @@ export function ExplorePage(): ReactNode {
                     height={360}
                     label="Query result chart"
                     xRange={[result.data.start, result.data.end]}
+                    utc={time.utc}
+                    onZoom={zoomTo}
                   />
                 ) : (
-                  <ResultTable rows={chartSeries} />
+                  <ResultTable rows={chartSeries} utc={time.utc} />
                 )
               ) : null}
             </div>

@@ -1,15 +1,17 @@
-/** The live agent table: status colours, health, key figures and a request-rate sparkline. */
+/** The agent table: status colours, health, key figures and a request-rate sparkline. CPU,
+ * memory and "last seen" are the latest sample (the API's latest gauge, then each live frame:
+ * the same kind of figure); rates, errors, latency, tokens and cost are the window's
+ * aggregates only, so a column never flips between a window figure and a single sample. */
 import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { Icon } from "../../components/Icon";
 import { StatusBadge, Time } from "../../components/ui";
-import { formatValue } from "../../lib/chartData";
 import type { AgentLive } from "./live";
 import type { AgentMetrics } from "../../api/overview";
-import { fmt } from "./format";
+import { fmt } from "../../lib/format";
 
 export function Sparkline({ values, label }: { values: (number | null)[]; label: string }): ReactNode {
-  const width = 96;
+  const width = 72;
   const height = 24;
   const present = values.filter((v): v is number => v !== null);
   if (present.length < 2) return <span className="faint small">no data</span>;
@@ -30,8 +32,8 @@ const COLUMNS: { field: string; label: string }[] = [
   { field: "name", label: "Agent" },
   { field: "status", label: "Status" },
   { field: "health", label: "Health" },
-  { field: "cpu", label: "CPU" },
-  { field: "memory", label: "Memory" },
+  { field: "cpu", label: "CPU now" },
+  { field: "memory", label: "Mem now" },
   { field: "request_rate", label: "Req/s" },
   { field: "error_rate", label: "Errors" },
   { field: "p95_latency", label: "p95" },
@@ -62,18 +64,26 @@ export function AgentTable({
   sort,
   onSort,
   footer,
+  window,
+  states,
 }: {
   agents: AgentMetrics[];
   live: (name: string) => AgentLive;
   sort: string;
   onSort: (sort: string) => void;
   footer: ReactNode;
+  window: string;
+  /** Loading and error states (shown instead of an empty table that would read "0 agents"). */
+  states: ReactNode;
 }): ReactNode {
   return (
     <section className="card" aria-label="Agents">
       <div className="card-head">
         <h2>Agents</h2>
+        <span className="small faint">figures over the last {window}</span>
       </div>
+      {states}
+      {states && agents.length === 0 ? null : (
       <div className="table-wrap">
         <table className="table ov-table" data-testid="agent-table">
           <thead>
@@ -89,8 +99,6 @@ export function AgentTable({
               const now = live(a.name);
               const cpu = now.cpu ?? a.cpu_percent;
               const memory = now.memory ?? a.memory_percent;
-              const requests = now.requestRate ?? a.request_rate;
-              const errors = now.errorRate !== undefined ? now.errorRate : a.error_rate;
               const seen = now.lastSeen ?? a.last_seen;
               return (
                 <tr key={a.id} data-agent={a.name} className={`ov-row-${a.health}`}>
@@ -108,10 +116,10 @@ export function AgentTable({
                       {a.health}
                     </span>
                   </td>
-                  <td className="num" data-col="cpu">{cpu === null ? "—" : `${cpu.toFixed(1)}%`}</td>
-                  <td className="num">{memory === null ? "—" : `${memory.toFixed(1)}%`}</td>
-                  <td className="num" data-col="requests">{requests === null ? "—" : formatValue(requests)}</td>
-                  <td className="num">{fmt.percent(errors)}</td>
+                  <td className="num" data-col="cpu">{fmt.percentValue(cpu)}</td>
+                  <td className="num">{fmt.percentValue(memory)}</td>
+                  <td className="num" data-col="requests">{fmt.rate(a.request_rate)}</td>
+                  <td className="num">{fmt.percent(a.error_rate)}</td>
                   <td className="num">{fmt.seconds(a.p95_latency_seconds)}</td>
                   <td className="num">{fmt.count(a.tokens)}</td>
                   <td className="num">{fmt.usd(a.cost_usd)}</td>
@@ -127,6 +135,7 @@ export function AgentTable({
           </tbody>
         </table>
       </div>
+      )}
       {footer}
     </section>
   );

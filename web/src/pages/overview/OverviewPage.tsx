@@ -12,6 +12,10 @@ import { ErrorBanner, PageHead, Spinner } from "../../components/ui";
 import type { ChartSeries } from "../../lib/chartData";
 import type { ConnectionStatus } from "../../lib/ws";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
+import type { TimeRange, TimeSettings } from "../../lib/timeRange";
+import { useTimeSettings } from "../../lib/useTimeSettings";
+import { TimePicker } from "../../components/TimePicker";
+import { QueryStates } from "../../components/QueryStates";
 import { AgentTable } from "./AgentTable";
 import { appendPoint, LiveFleet, throttle, type LiveSample } from "./live";
 import {
@@ -23,8 +27,8 @@ import {
   WINDOWS,
   type PerformanceTrend,
 } from "../../api/overview";
-import { fmt } from "./format";
-import { AlertStrip, ConnectionIndicator, HeadlineTile } from "./Tiles";
+import { fmt } from "../../lib/format";
+import { AlertStrip, ConnectionIndicator, HeadlineTile, TileFailure, type TileState } from "./Tiles";
 import "./overview.css";
 import { TableFoot } from "../../components/TableFoot";
 
@@ -65,10 +69,20 @@ function trendSeries(trend: PerformanceTrend | undefined, live: Points, label: s
   ];
 }
 
+const isWindow = (range: TimeRange): boolean => range.kind === "relative" && (WINDOWS as readonly string[]).includes(range.range);
+
 export function OverviewPage(): ReactNode {
   const [params, setParams] = useSearchParams();
-  const chosen = params.get("window") ?? "1h";
-  const window = (WINDOWS as readonly string[]).includes(chosen) ? chosen : "1h";
+  // The shared time range, limited to the windows the overview aggregates over; the older
+  // `?window=` address still works.
+  const time = useTimeSettings(isWindow);
+  const legacy = params.get("window");
+  const window =
+    legacy && (WINDOWS as readonly string[]).includes(legacy) && !params.has("range")
+      ? legacy
+      : time.range.kind === "relative"
+        ? time.range.range
+        : "1h";
   const sort = params.get("sort") ?? "name";
   const client = useQueryClient();
   const status = useLiveConnection();
@@ -146,9 +160,22 @@ export function OverviewPage(): ReactNode {
   };
 
   const o = overview.data;
+  const summaryState: TileState = {
+    pending: overview.isPending,
+    error: overview.isError,
+    retry: () => void overview.refetch(),
+  };
+  const changeTime = (patch: Partial<TimeSettings>): void => {
+    if (patch.range && params.has("window")) {
+      const next = new URLSearchParams(params);
+      next.delete("window");
+      setParams(next, { replace: true });
+    }
+    time.set(patch);
+  };
   const rows = agents.data?.pages.flatMap((p) => p.items) ?? [];
   const requestSeries = useMemo(() => trendSeries(requests.data, live.requests, "requests/s"), [requests.data, live.requests]);
-  const errorSeries = useMemo(() => trendSeries(errors.data, live.errors, "error ratio"), [errors.data, live.errors]);
+  const errorSeries = useMemo(() => trendSeries(errors.data, live.errors, "error rate"), [errors.data, live.errors]);
 
   return (
     <div className="ov-page">
@@ -158,45 +185,50 @@ export function OverviewPage(): ReactNode {
         actions={
           <>
             <ConnectionIndicator status={status} />
-            <div className="segmented" role="group" aria-label="Window">
-              {WINDOWS.map((w) => (
-                <button
-                  key={w}
-                  type="button"
-                  className={w === window ? "btn btn-sm btn-primary" : "btn btn-sm"}
-                  aria-pressed={w === window}
-                  onClick={() => setParam("window", w, "1h")}
-                >
-                  {w}
-                </button>
-              ))}
-            </div>
+            <TimePicker
+              settings={{ ...time, range: { kind: "relative", range: window } }}
+              onChange={changeTime}
+              presets={WINDOWS}
+              allowAbsolute={false}
+              allowZoomOut={false}
+              allowRefresh={false}
+              updatedAt={overview.dataUpdatedAt || undefined}
+            />
           </>
         }
       />
-      <ErrorBanner error={overview.error ?? agents.error ?? topology.error} />
+      <ErrorBanner error={overview.error ?? topology.error} onRetry={() => void client.invalidateQueries({ queryKey: overviewKeys.all })} />
       <div className="ov-tiles">
         <div className="ov-tile card" data-testid="tile-agents">
           <div className="ov-tile-title">Agents</div>
-          <div className="ov-tile-value">
-            {o ? `${o.agents.by_status.running ?? 0}/${o.agents.total}` : <Spinner />}
-          </div>
-          <div className="ov-trend faint">
-            running
-            {o && (o.agents.by_status.error ?? 0) > 0 ? <span className="error"> · {o.agents.by_status.error} failing</span> : null}
-          </div>
+          {o ? (
+            <>
+              <div className="ov-tile-value">{`${o.agents.by_status.running ?? 0}/${o.agents.total}`}</div>
+              <div className="ov-trend faint">
+                running
+                {(o.agents.by_status.error ?? 0) > 0 ? <span className="error"> · {o.agents.by_status.error} failing</span> : null}
+              </div>
+            </>
+          ) : overview.isError ? (
+            <TileFailure retry={summaryState.retry} />
+          ) : (
+            <div className="ov-tile-value">
+              <Spinner />
+            </div>
+          )}
         </div>
-        <HeadlineTile title="Ingest rate" testId="tile-ingest" headline={o?.ingest_rate} format={fmt.rate} />
-        <HeadlineTile title="Requests" testId="tile-requests" headline={o?.request_rate} format={fmt.rate} goodWhenUp />
-        <HeadlineTile title="Error rate" testId="tile-errors" headline={o?.error_rate} format={fmt.percent} goodWhenUp={false} />
-        <HeadlineTile title="p95 latency" testId="tile-latency" headline={o?.p95_latency_seconds} format={fmt.seconds} goodWhenUp={false} />
-        <HeadlineTile title={`Tokens (${window})`} testId="tile-tokens" headline={o?.tokens} format={fmt.count} />
-        <HeadlineTile title={`Cost (${window})`} testId="tile-cost" headline={o?.cost_usd} format={fmt.usd} goodWhenUp={false} />
+        <HeadlineTile title="Ingest rate" testId="tile-ingest" state={summaryState} headline={o?.ingest_rate} format={fmt.rate} />
+        <HeadlineTile title="Requests" testId="tile-requests" state={summaryState} headline={o?.request_rate} format={fmt.rate} goodWhenUp />
+        <HeadlineTile title="Error rate" testId="tile-errors" state={summaryState} headline={o?.error_rate} format={fmt.percent} goodWhenUp={false} />
+        <HeadlineTile title="p95 latency" testId="tile-latency" state={summaryState} headline={o?.p95_latency_seconds} format={fmt.seconds} goodWhenUp={false} />
+        <HeadlineTile title={`Tokens (${window})`} testId="tile-tokens" state={summaryState} headline={o?.tokens} format={fmt.count} />
+        <HeadlineTile title={`Cost (${window})`} testId="tile-cost" state={summaryState} headline={o?.cost_usd} format={fmt.usd} goodWhenUp={false} />
       </div>
       <AlertStrip
         items={o?.alerts.recent ?? []}
-        active={o?.alerts.active ?? 0}
+        active={o ? o.alerts.active : null}
         bySeverity={o?.alerts.by_severity ?? {}}
+        state={summaryState}
       />
       <div className="grid-2">
         <section className="card chart-card" aria-label="Request rate chart">
@@ -204,15 +236,15 @@ export function OverviewPage(): ReactNode {
             <h2>Fleet requests per second</h2>
           </div>
           <div className="card-body">
-            <TimeSeriesChart series={requestSeries} height={200} label="Fleet request rate" />
+            <TimeSeriesChart series={requestSeries} height={200} unit="rate" label="Fleet request rate" utc={time.utc} />
           </div>
         </section>
         <section className="card chart-card" aria-label="Error rate chart">
           <div className="card-head">
-            <h2>Fleet error ratio</h2>
+            <h2>Fleet error rate</h2>
           </div>
           <div className="card-body">
-            <TimeSeriesChart series={errorSeries} height={200} label="Fleet error ratio" />
+            <TimeSeriesChart series={errorSeries} height={200} unit="ratio" label="Fleet error ratio" utc={time.utc} />
           </div>
         </section>
       </div>
@@ -221,8 +253,22 @@ export function OverviewPage(): ReactNode {
         live={(name) => fleet.current.agent(name)}
         sort={sort}
         onSort={(s) => setParam("sort", s, "name")}
+        window={window}
+        states={
+          agents.isPending || (agents.isError && rows.length === 0) ? (
+            <QueryStates query={agents} isEmpty={rows.length === 0} minHeight={120}>
+              {null}
+            </QueryStates>
+          ) : agents.isError ? (
+            <QueryStates query={agents} isEmpty={false}>
+              {null}
+            </QueryStates>
+          ) : null
+        }
         footer={
-          <TableFoot query={agents} count={rows.length} noun={["agent", "agents"]} />
+          agents.isPending || agents.isError ? null : (
+            <TableFoot query={agents} count={rows.length} noun={["agent", "agents"]} />
+          )
         }
       />
       <section className="card" aria-label="Topology">
@@ -231,7 +277,15 @@ export function OverviewPage(): ReactNode {
           <span className="small faint">solid: reported calls · dashed: declared only · colour: health</span>
         </div>
         <div className="card-body">
-          <Suspense fallback={<Spinner />}>{topology.data ? <TopologyGraph topology={topology.data} /> : <Spinner />}</Suspense>
+          <Suspense fallback={<Spinner />}>
+            {topology.data ? (
+              <TopologyGraph topology={topology.data} />
+            ) : topology.isError ? (
+              <TileFailure retry={() => void topology.refetch()} />
+            ) : (
+              <Spinner />
+            )}
+          </Suspense>
         </div>
       </section>
     </div>

@@ -1,11 +1,30 @@
 /** Headline tiles with trend arrows, the connection indicator and the alert strip. */
 import type { ReactNode } from "react";
 import { Link } from "react-router";
-import { Time } from "../../components/ui";
+import { Spinner, Time } from "../../components/ui";
+import { describeChange } from "../../lib/format";
 import type { ConnectionStatus } from "../../lib/ws";
 import type { AlertItem, Headline } from "../../api/overview";
 
 const ARROW: Record<Headline["trend"], string> = { up: "↑", down: "↓", flat: "→" };
+
+/** Whether a tile's figures are loaded, loading, or failed (then with a Retry). */
+export interface TileState {
+  pending: boolean;
+  error: boolean;
+  retry: () => void;
+}
+
+export function TileFailure({ retry }: { retry: () => void }): ReactNode {
+  return (
+    <div className="ov-tile-failed">
+      <span className="error small">Not loaded</span>
+      <button type="button" className="btn btn-sm" onClick={retry}>
+        Retry
+      </button>
+    </div>
+  );
+}
 
 export function HeadlineTile({
   title,
@@ -13,6 +32,7 @@ export function HeadlineTile({
   format,
   goodWhenUp,
   testId,
+  state,
 }: {
   title: string;
   headline: Headline | undefined;
@@ -20,21 +40,39 @@ export function HeadlineTile({
   /** Colours the arrow: up is good (green) or bad (red); undefined keeps it neutral. */
   goodWhenUp?: boolean;
   testId: string;
+  state: TileState;
 }): ReactNode {
-  const trend = headline?.trend ?? "flat";
+  if (!headline) {
+    return (
+      <div className="ov-tile card" data-testid={testId} aria-busy={state.pending && !state.error}>
+        <div className="ov-tile-title">{title}</div>
+        {state.error ? <TileFailure retry={state.retry} /> : <div className="ov-tile-value"><Spinner /></div>}
+      </div>
+    );
+  }
+  const change = describeChange(headline.value, headline.previous);
+  const trend = change.kind === "none" ? "flat" : headline.trend;
   const tone =
     trend === "flat" || goodWhenUp === undefined ? "neutral" : (trend === "up") === goodWhenUp ? "good" : "bad";
-  const change = headline?.change_percent;
   return (
     <div className="ov-tile card" data-testid={testId}>
       <div className="ov-tile-title">{title}</div>
       <div className="ov-tile-value" data-testid={`${testId}-value`}>
-        {format(headline?.value)}
+        {format(headline.value)}
       </div>
-      <div className={`ov-trend ov-trend-${tone}`} title={`previous window: ${format(headline?.previous)}`}>
-        <span aria-label={`trend ${trend}`}>{ARROW[trend]}</span>{" "}
-        {change === null || change === undefined ? "" : `${change > 0 ? "+" : ""}${change.toFixed(1)}% `}
-        <span className="faint">vs {format(headline?.previous)}</span>
+      <div
+        className={`ov-trend ov-trend-${tone}`}
+        data-testid={`${testId}-trend`}
+        title={`previous window: ${format(headline.previous)}`}
+      >
+        {change.kind === "none" ? (
+          <span className="faint">{change.text}</span>
+        ) : (
+          <>
+            <span aria-label={`trend ${trend}`}>{ARROW[trend]}</span> {change.text}{" "}
+            <span className="faint">vs {format(headline.previous)}</span>
+          </>
+        )}
       </div>
     </div>
   );
@@ -60,15 +98,22 @@ export function AlertStrip({
   items,
   active,
   bySeverity,
+  state,
 }: {
   items: AlertItem[];
-  active: number;
+  /** null while the figures are not loaded: never claim "no alerts" then */
+  active: number | null;
   bySeverity: Record<string, number>;
+  state: TileState;
 }): ReactNode {
+  let head: ReactNode;
+  if (active !== null) head = <strong>{active === 0 ? "No active alerts" : `${active} active alert${active === 1 ? "" : "s"}`}</strong>;
+  else if (state.error) head = <><strong>Alerts not loaded</strong><button type="button" className="btn btn-sm" onClick={state.retry}>Retry</button></>;
+  else head = <><Spinner label="Loading alerts" /><span className="faint">Loading alerts…</span></>;
   return (
     <section className="card ov-alerts" aria-label="Active alerts" data-testid="alert-strip">
       <div className="ov-alerts-head">
-        <strong>{active === 0 ? "No active alerts" : `${active} active alert${active === 1 ? "" : "s"}`}</strong>
+        {head}
         {(["critical", "error", "warning", "info"] as const).map((s) =>
           bySeverity[s] ? (
             <span key={s} className={`ov-sev ov-sev-${s}`}>
