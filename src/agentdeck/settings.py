@@ -358,6 +358,40 @@ class LogIntelSettings(BaseModel):
     )
 
 
+class LogStreamSettings(BaseModel):
+    """Log intelligence: streams cut ingested lines into batches; detectors and alerts."""
+
+    flush_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds between writes of each replica's buffered stream lines to the "
+        "state database (sooner when a stream's buffer reaches its batch size).",
+    )
+    batch_interval_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Seconds between rounds of the leased loop that cuts and analyses batches.",
+    )
+    max_buffered_lines: int = Field(
+        100_000,
+        ge=1000,
+        description="Lines a replica buffers per stream before it drops (counted in "
+        "`agentdeck_log_stream_lines_dropped_total`).",
+    )
+    retention_days: int = Field(
+        30, ge=1, le=365, description="Days batches and anomalies are kept."
+    )
+    cleanup_interval_seconds: float = Field(
+        3600.0, gt=0, description="Seconds between rounds of the batch and anomaly cleanup."
+    )
+    alert_min_severity: Literal["low", "medium", "high", "critical", "none"] = Field(
+        "high",
+        description="Anomalies of this severity or worse raise an alert (`none`: no alerts).",
+    )
+
+
 class RealtimeSettings(BaseModel):
     """The WebSocket hub: heartbeats, connection caps, replay and metric coalescing."""
 
@@ -853,6 +887,7 @@ class Settings(BaseSettings):
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     logintel: LogIntelSettings = Field(default_factory=LogIntelSettings)
+    logstreams: LogStreamSettings = Field(default_factory=LogStreamSettings)
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
