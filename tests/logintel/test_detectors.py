@@ -287,3 +287,13 @@ def test_every_detector_on_a_batch_of_1000_lines_is_fast() -> None:
     for detector in detectors:
         detector.detect(context)
     assert time.perf_counter() - started < 0.5  # the bench measures it; this catches blow-ups
+
+
+def test_hidden_errors_does_not_learn_a_template_mostly_logged_as_info() -> None:
+    detector = HiddenErrors()
+    texts = {4: "request <*> served"}
+    mixed_lines = [
+        line(i, "ERROR" if i < 3 else "INFO", f"request {i} served", template=4) for i in range(10)
+    ]
+    assert detector.detect(batch(mixed_lines, templates=texts)) == []
+    assert detector.detect(batch(mixed_lines, templates=texts)) == []

@@ -280,11 +280,11 @@ class HiddenErrors:
     """Lines that are errors by their words but not by their severity (DEBUG, INFO, WARNING).
 
     A template's class is learned once per stream: from its text (the crash, exhaustion and
-    error vocabularies above), or ``error`` as soon as any of its lines is logged as ERROR or
-    CRITICAL. Per (service, template) in a batch: crash-class lines (``FATAL``, ``panic``, ...)
-    → ``error_spike`` high from 1 line; exhaustion-class (out of memory, no space left) →
-    ``resource_exhaustion`` high from 1 line; error-class → ``error_spike`` medium from 3
-    lines. Confidence 0.75 (crash, exhaustion), 0.6 (error)."""
+    error vocabularies above), or ``error`` once most of its lines in a batch were logged as
+    ERROR or CRITICAL. Per (service, template) in a batch: crash-class lines (``FATAL``,
+    ``panic``, ...) → ``error_spike`` high from 1 line; exhaustion-class (out of memory,
+    no space left) → ``resource_exhaustion`` high from 1 line; error-class → ``error_spike``
+    medium from 3 lines. Confidence 0.75 (crash, exhaustion), 0.6 (error)."""
 
     name = "hidden_errors"
     min_error_lines = 3
@@ -306,9 +306,15 @@ class HiddenErrors:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         vocab = self._streams.get(batch.stream_id)
-        for line in batch.lines:  # learn from what was logged as an error first
+        # learn from what was logged as an error first: a template most of whose lines in
+        # the batch are ERROR/CRITICAL is error-class from then on
+        balance: dict[int, int] = {}
+        for line in batch.lines:
             tid = line.template_id
-            if tid is not None and is_error(line) and not vocab.classes.get(tid):
+            if tid is not None:
+                balance[tid] = balance.get(tid, 0) + (1 if is_error(line) else -1)
+        for tid, lead in balance.items():
+            if lead > 0 and not vocab.classes.get(tid):
                 vocab.classes[tid] = "error"
         groups: dict[tuple[str, int | None, str], list[BatchLine]] = {}
         for line in batch.lines:

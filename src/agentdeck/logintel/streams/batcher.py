@@ -217,7 +217,7 @@ class Batcher:
                 .where(LogBatch.status.in_(("pending", "processing")))
                 .group_by(LogBatch.status)
             )
-            counts: dict[str, int] = dict(rows.tuples().all())
+            counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows.all()}
         self.metrics.active_streams.set(active or 0)
         for status in ("pending", "processing"):
             self.metrics.open_batches.labels(status=status).set(counts.get(status, 0))
