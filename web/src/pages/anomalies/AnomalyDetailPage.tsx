@@ -57,11 +57,7 @@ export function AnomalyDetailPage(): ReactNode {
                       <>
                         {" "}
                         · templates{" "}
-                        {a.evidence.template_ids.map((t) => (
-                          <Link key={t} className="mono" to={`/logs?q=${encodeURIComponent(`template=${t}`)}`}>
-                            #{t}{" "}
-                          </Link>
-                        ))}
+                        <span className="mono">{a.evidence.template_ids.map((t) => `#${t}`).join(" ")}</span>
                       </>
                     ) : null}
                   </dd>
