@@ -297,3 +297,19 @@ def test_hidden_errors_does_not_learn_a_template_mostly_logged_as_info() -> None
     ]
     assert detector.detect(batch(mixed_lines, templates=texts)) == []
     assert detector.detect(batch(mixed_lines, templates=texts)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("worker panicked at index out of bounds", "crash"),
+        ("job aborted by scheduler", "error"),
+        ("printing stacktrace for request", "error"),
+        ("write failed: no space left on device", "exhaustion"),
+        ("segmentation fault (core dumped)", "crash"),
+        ("oom-killer invoked", "exhaustion"),
+        ("all good, 0 errors", ""),
+    ],
+)
+def test_every_vocabulary_form_is_read(text: str, kind: str) -> None:
+    assert classify(text) == kind

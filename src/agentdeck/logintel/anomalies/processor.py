@@ -94,8 +94,10 @@ class BatchProcessor:
         self.alert_min_severity = alert_min_severity
         self.external_url = external_url
 
-    def context(self, batch: LogBatch, stream: LogStream) -> BatchContext:
-        lines = batch_lines(batch.lines)
+    def context(
+        self, batch: LogBatch, stream: LogStream, rows: Sequence[Sequence[Any]]
+    ) -> BatchContext:
+        lines = batch_lines(rows)
         texts: Mapping[int, str] = {}
         if self.templates is not None:
             ids = sorted({line.template_id for line in lines if line.template_id is not None})
@@ -110,12 +112,21 @@ class BatchProcessor:
         )
 
     async def process(
-        self, session: AsyncSession, batch: LogBatch, stream: LogStream, *, now: datetime
+        self,
+        session: AsyncSession,
+        batch: LogBatch,
+        stream: LogStream,
+        *,
+        now: datetime,
+        rows: Sequence[Sequence[Any]] | None = None,
     ) -> Outcome:
         """Analyse ``batch`` and store what was found (in the caller's transaction); sets the
-        batch's status (completed or failed), counts, errors and token usage."""
+        batch's status (completed or failed), counts, errors and token usage. ``rows``: the
+        batch's lines when the caller has them (else read from the batch)."""
         started = time.perf_counter()
-        context = self.context(batch, stream)
+        if rows is None:
+            rows = batch.lines
+        context = self.context(batch, stream, rows)
         drafts, errors = run_detectors(self.detectors, context)
         failed = bool(errors)
         llm: list[tuple[AnomalyDraft, AnalysisResult]] = []
@@ -131,7 +142,7 @@ class BatchProcessor:
             batch.completion_tokens += result.completion_tokens
             llm.extend((draft, result) for draft in result.drafts)
         outcome = Outcome()
-        by_id = {row[0]: row for row in batch.lines}
+        by_id = {row[0]: row for row in rows}
         found: list[tuple[AnomalyDraft, AnalysisResult | None]] = [(d, None) for d in drafts]
         found.extend(llm)
         for draft, usage in found:

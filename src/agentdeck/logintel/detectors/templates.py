@@ -254,26 +254,43 @@ class TemplateRateSpike:
 CRASH_WORDS = r"fatal|panic(?:ked)?|segfault|segmentation fault|core dumped|kernel oops"
 EXHAUSTION_WORDS = r"out of memory|oom(?:-killer)?|no space left|too many open files"
 ERROR_WORDS = r"exception|traceback|unhandled|stack ?trace|error|failed|failure|abort(?:ed)?"
-_CRASH = re.compile(rf"\b(?:{CRASH_WORDS})\b", re.IGNORECASE)
-_EXHAUSTION = re.compile(rf"\b(?:{EXHAUSTION_WORDS})\b", re.IGNORECASE)
-_ERROR = re.compile(rf"\b(?:{ERROR_WORDS})\b", re.IGNORECASE)
+#: One pass over the lower-cased text; the first group that matched names the class.
+_CLASSES = re.compile(
+    rf"\b(?:(?P<crash>{CRASH_WORDS})|(?P<exhaustion>{EXHAUSTION_WORDS})|(?P<error>{ERROR_WORDS}))\b"
+)
+_RANK = {"crash": 3, "exhaustion": 2, "error": 1, "": 0}
+#: A word of every vocabulary entry: text without any of them cannot match (a cheap filter
+#: before the regular expression, which costs ~30 µs on a 200-character line).
+_TRIGGERS = frozenset(
+    word.split("(")[0].split("?")[0].split(" ")[0]
+    for group in (CRASH_WORDS, EXHAUSTION_WORDS, ERROR_WORDS)
+    for word in group.split("|")
+) | {"aborted", "panicked", "stacktrace"}
+_WORDS = re.compile(r"[a-z]+")
 
 
 class _Vocabulary:
     def __init__(self) -> None:
         #: template id → its class ("crash", "exhaustion", "error", "" for none)
         self.classes: OrderedDict[int, str] = OrderedDict()
+        #: message → its class, for lines without a template id (bounded)
+        self.messages: dict[str, str] = {}
 
 
 def classify(text: str) -> str:
-    """``crash``, ``exhaustion``, ``error`` or ``""``: the error class ``text`` reads as."""
-    if _CRASH.search(text):
-        return "crash"
-    if _EXHAUSTION.search(text):
-        return "exhaustion"
-    if _ERROR.search(text):
-        return "error"
-    return ""
+    """``crash``, ``exhaustion``, ``error`` or ``""``: the error class ``text`` reads as (the
+    worst class any of its words has)."""
+    lowered = text.lower()
+    if _TRIGGERS.isdisjoint(_WORDS.findall(lowered)):
+        return ""
+    best = ""
+    for match in _CLASSES.finditer(lowered):
+        found = match.lastgroup or ""
+        if _RANK[found] > _RANK[best]:
+            best = found
+            if best == "crash":
+                break
+    return best
 
 
 class HiddenErrors:
@@ -294,8 +311,14 @@ class HiddenErrors:
 
     def _class(self, vocab: _Vocabulary, batch: BatchContext, line: BatchLine) -> str:
         tid = line.template_id
-        if tid is None:
-            return classify(line.message)
+        if tid is None:  # no miner: read the line itself (its classes cached per message)
+            found = vocab.messages.get(line.message)
+            if found is None:
+                found = classify(line.message)
+                if len(vocab.messages) >= MAX_TEMPLATES:
+                    vocab.messages.clear()
+                vocab.messages[line.message] = found
+            return found
         found = vocab.classes.get(tid)
         if found is None:
             found = classify(batch.templates.get(tid) or line.message)

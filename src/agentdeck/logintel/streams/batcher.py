@@ -11,6 +11,7 @@ replicas one of them cuts batches.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 
 from agentdeck.db.base import utcnow
 from agentdeck.logintel.anomalies.processor import BatchProcessor
@@ -62,6 +64,7 @@ def new_batch(
     stats = statistics(rows)
     stamps = [row[1] for row in rows]
     return LogBatch(
+        id=uuid.uuid4(),
         tenant_id=stream.tenant_id,
         stream_id=stream.id,
         status="pending",
@@ -90,6 +93,8 @@ class Batcher:
         self.metrics = metrics
         self.clock = clock
         self.on_alert = on_alert
+        #: Lines of the batches cut this round, so analysing them does not read them back.
+        self._fresh: dict[uuid.UUID, list[list[Any]]] = {}
 
     async def cut(self, session: AsyncSession, stream: LogStream, now: datetime) -> int:
         """Cut the stream's full (and timed-out) batches from its chunks; how many."""
@@ -118,7 +123,9 @@ class Batcher:
                 break
             rows = [row for _, row in lines[start:end]]
             opened = lines[start][0]
-            session.add(new_batch(stream, rows, opened=opened, closed_by=closed_by, now=now))
+            batch = new_batch(stream, rows, opened=opened, closed_by=closed_by, now=now)
+            session.add(batch)
+            self._fresh[batch.id] = rows
             stream.batches_total += 1
             stream.lines_total += len(rows)
             stream.last_batch_at = now
@@ -168,14 +175,22 @@ class Batcher:
                 )
             )
         done = 0
-        for batch_id in ids:
-            await self._process_one(batch_id, now)
-            done += 1
+        try:
+            for batch_id in ids:
+                await self._process_one(batch_id, now, self._fresh.pop(batch_id, None))
+                done += 1
+        finally:
+            self._fresh.clear()
         return done
 
-    async def _process_one(self, batch_id: Any, now: datetime | None) -> None:
+    async def _process_one(
+        self, batch_id: uuid.UUID, now: datetime | None, rows: list[list[Any]] | None
+    ) -> None:
         async with self.sessions() as session:
-            batch = await session.get(LogBatch, batch_id)
+            stmt = select(LogBatch).where(LogBatch.id == batch_id)
+            if rows is not None:
+                stmt = stmt.options(defer(LogBatch.lines))
+            batch = await session.scalar(stmt)
             if batch is None:
                 return
             stream = await session.get(LogStream, batch.stream_id)
@@ -185,7 +200,7 @@ class Batcher:
             await session.commit()
             try:
                 outcome = await self.processor.process(
-                    session, batch, stream, now=now or self.clock()
+                    session, batch, stream, now=now or self.clock(), rows=rows
                 )
                 await session.commit()
             except Exception as exc:
