@@ -12,6 +12,8 @@ import { RulesListPage } from "./pages/alerting/rules/RulesListPage";
 import { AlertDetailPage } from "./pages/alerts/AlertDetailPage";
 import { AlertingSection } from "./pages/alerts/AlertingTabs";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
+import { AnomaliesPage } from "./pages/anomalies/AnomaliesPage";
+import { AnomalyDetailPage } from "./pages/anomalies/AnomalyDetailPage";
 import { NotFound } from "./pages/ComingSoon";
 import { DeploymentDetailPage } from "./pages/deployments/DeploymentDetailPage";
 import { DeploymentsPage } from "./pages/deployments/DeploymentsPage";
@@ -21,6 +23,7 @@ import { LogsRoute } from "./pages/logs/LogsRoute";
 import { TemplateDetailPage } from "./pages/templates/TemplateDetailPage";
 import { TemplatesPage } from "./pages/templates/TemplatesPage";
 import { OverviewPage } from "./pages/overview/OverviewPage";
+import { StreamsPage } from "./pages/streams/StreamsPage";
 import { AccountPage } from "./pages/settings/AccountPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { AuditLogPage } from "./pages/settings/AuditLogPage";
@@ -61,6 +64,9 @@ export const routes: RouteObject[] = [
           { path: "logs", element: <LogsRoute /> },
           { path: "templates", element: <TemplatesPage /> },
           { path: "templates/:templateId", element: <TemplateDetailPage /> },
+          { path: "anomalies", element: <AnomaliesPage /> },
+          { path: "anomalies/:anomalyId", element: <AnomalyDetailPage /> },
+          { path: "log-streams", element: <StreamsPage /> },
           { path: "deployments", element: <DeploymentsPage /> },
           { path: "deployments/:deploymentId", element: <DeploymentDetailPage /> },
           {

@@ -49,6 +49,7 @@ class SeriesState(StrEnum):
 class AlertSource(StrEnum):
     rule = "rule"
     external = "external"  # pushed through the Alertmanager v2 API
+    logs = "logs"  # raised by a log anomaly (log intelligence)
 
 
 def _severity() -> Enum:

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from agentdeck import __version__
 from agentdeck.app.fleet_logs import FleetLogBridge
 from agentdeck.app.hooks import wire_domain_hooks
+from agentdeck.app.logintel import start_streams, stream_loops
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
@@ -23,6 +24,8 @@ from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.identity.service import logs_retention_lookup
 from agentdeck.ingest.core import Ingestor
 from agentdeck.ingest.decoders.pool import DecodePool, default_processes
+from agentdeck.logintel.llm import build_analyzer
+from agentdeck.logintel.metrics import LogIntelMetrics
 from agentdeck.logintel.templates.metrics import TemplateMetrics
 from agentdeck.logintel.templates.service import TemplateRegistry
 from agentdeck.logs.ingest.service import LogIngestor
@@ -75,6 +78,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     loop_metrics = _loop_metrics(metrics)
     log_metrics = LogMetrics(metrics.registry)
     template_metrics = TemplateMetrics(metrics.registry)
+    logintel_metrics = LogIntelMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,6 +131,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             fleet=fleet,
         )
         state.templates = await _start_mining(state, template_metrics)
+        # stream batching on the ingest path; the LLM analyser (when llm.base_url is set) runs
+        # after the rule detectors on every closed batch
+        llm = build_analyzer(settings, registry=metrics.registry)
+        start_streams(state, logintel_metrics, analyzers=[llm] if llm is not None else [])
         app.state.deck = state
         metrics.registry.register(state.decoders.stats)  # its counters on /metrics
         await _backfill_rule_packs(state)
@@ -330,6 +338,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             )
     if state.templates is not None:
         loops.append(TemplateSaveLoop(registry=state.templates, sessions=sessions))
+    loops.extend(stream_loops(state, on_alert=dispatcher.wake))
     runner = LoopRunner(
         [
             ScrapeLoop(sessions=sessions, ingestor=state.ingestor, settings=settings),
@@ -424,6 +433,8 @@ def _include_routers(app: FastAPI) -> None:
     from agentdeck.identity.router import router as identity_router
     from agentdeck.ingest.otlp_router import router as otlp_router
     from agentdeck.ingest.router import router as telemetry_router
+    from agentdeck.logintel.anomalies.router import router as anomalies_router
+    from agentdeck.logintel.streams.router import router as log_streams_router
     from agentdeck.logintel.templates.router import router as log_templates_router
     from agentdeck.logs.ingest.router import router as log_ingest_router
     from agentdeck.logs.query.router import router as log_query_router
@@ -461,6 +472,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(log_ingest_router)
     app.include_router(log_templates_router)  # before the query router's /{line_id} paths
     app.include_router(log_query_router)
+    app.include_router(log_streams_router)
+    app.include_router(anomalies_router)
 
 
 def _mount_ui(app: FastAPI) -> None:

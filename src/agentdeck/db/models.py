@@ -20,6 +20,8 @@ from agentdeck.fleet.github.models import GitHubDelivery, GitHubWebhookSecret
 from agentdeck.fleet.models import Deployment, ReplicaRow, Workload
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
 from agentdeck.ingest.models import MetricMetadata
+from agentdeck.logintel.anomalies.models import Anomaly
+from agentdeck.logintel.streams.models import LogBatch, LogStream, LogStreamChunk
 from agentdeck.logintel.templates.models import TemplateMinerState
 from agentdeck.loops.models import Lease
 from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
@@ -33,6 +35,7 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "AlertRuleState",
+    "Anomaly",
     "ApiKey",
     "AuditEntry",
     "AutoscalerDecision",
@@ -43,6 +46,9 @@ __all__ = [
     "GitHubWebhookSecret",
     "InhibitionRule",
     "Lease",
+    "LogBatch",
+    "LogStream",
+    "LogStreamChunk",
     "Membership",
     "MetricMetadata",
     "NotificationChannel",

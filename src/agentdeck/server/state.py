@@ -29,6 +29,8 @@ from agentdeck.tsdb.base import Store
 
 if TYPE_CHECKING:
     from agentdeck.demo.runner import DemoSimulator
+    from agentdeck.logintel.streams.batcher import Batcher
+    from agentdeck.logintel.streams.buffers import StreamBuffers
     from agentdeck.loops.runner import LoopRunner
     from agentdeck.realtime.hub import Hub
 
@@ -66,3 +68,6 @@ class AppState:
     fleet: Fleet | None = None
     #: Every tenant's template miner (None when ``logintel.mining_enabled`` is off).
     templates: TemplateRegistry | None = None
+    #: Log streams' buffers of matched lines (the ingest listener) and their batcher.
+    log_streams: StreamBuffers | None = None
+    log_batcher: Batcher | None = None

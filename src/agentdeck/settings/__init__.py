@@ -16,7 +16,7 @@ from agentdeck.settings.fleet import (
     FleetKubernetesSettings,
     FleetSettings,
 )
-from agentdeck.settings.llm import LLMSettings
+from agentdeck.settings.llm import LLMSettings, LogStreamSettings
 from agentdeck.settings.logs import LogIntelSettings, LogsSettings, LogStoreBackend
 from agentdeck.settings.metrics import LoopSettings, MetricsStoreBackend, TSDBSettings
 from agentdeck.settings.network import DEFAULT_PROBE_ALLOW, OutboundSettings, RealtimeSettings
@@ -30,6 +30,7 @@ from agentdeck.settings.server import (
 
 __all__ = [
     "LLMSettings",
+    "LogStreamSettings",
     "DEFAULT_PROBE_ALLOW",
     "MIN_SECRET_KEY_LENGTH",
     "AlertingSettings",

@@ -1,6 +1,9 @@
-"""Settings of the LLM analysis of log batches (``llm``)."""
+"""Settings of log intelligence beyond mining: streams and batches (``logstreams``) and the LLM
+analysis of batches (``llm``)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
@@ -60,3 +63,37 @@ class LLMSettings(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("llm.base_url must be an http(s) URL with a host")
         return value.strip()
+
+
+class LogStreamSettings(BaseModel):
+    """Log intelligence: streams cut ingested lines into batches; detectors and alerts."""
+
+    flush_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds between writes of each replica's buffered stream lines to the "
+        "state database (sooner when a stream's buffer reaches its batch size).",
+    )
+    batch_interval_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="Seconds between rounds of the leased loop that cuts and analyses batches.",
+    )
+    max_buffered_lines: int = Field(
+        100_000,
+        ge=1000,
+        description="Lines a replica buffers per stream before it drops (counted in "
+        "`agentdeck_log_stream_lines_dropped_total`).",
+    )
+    retention_days: int = Field(
+        30, ge=1, le=365, description="Days batches and anomalies are kept."
+    )
+    cleanup_interval_seconds: float = Field(
+        3600.0, gt=0, description="Seconds between rounds of the batch and anomaly cleanup."
+    )
+    alert_min_severity: Literal["low", "medium", "high", "critical", "none"] = Field(
+        "high",
+        description="Anomalies of this severity or worse raise an alert (`none`: no alerts).",
+    )

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentdeck.settings.alerting import AlertingSettings, NotifySettings
 from agentdeck.settings.fleet import FleetSettings
-from agentdeck.settings.llm import LLMSettings
+from agentdeck.settings.llm import LLMSettings, LogStreamSettings
 from agentdeck.settings.logs import LogIntelSettings, LogsSettings
 from agentdeck.settings.metrics import LoopSettings, TSDBSettings
 from agentdeck.settings.network import OutboundSettings, RealtimeSettings
@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     logintel: LogIntelSettings = Field(default_factory=LogIntelSettings)
+    logstreams: LogStreamSettings = Field(default_factory=LogStreamSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     loops: LoopSettings = Field(default_factory=LoopSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)

@@ -16,6 +16,8 @@ const NAV: { to: string; label: string; icon: IconName; also?: string }[] = [
   { to: "/alerts", label: "Alerts", icon: "alerts", also: "/alerting" },
   { to: "/logs", label: "Logs", icon: "logs" },
   { to: "/templates", label: "Templates", icon: "templates" },
+  { to: "/anomalies", label: "Anomalies", icon: "alert" },
+  { to: "/log-streams", label: "Log streams", icon: "history" },
   { to: "/deployments", label: "Deployments", icon: "deployments" },
 ];
 

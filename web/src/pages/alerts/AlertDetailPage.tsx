@@ -249,6 +249,14 @@ export function AlertDetailPage(): ReactNode {
                 </dd>
               </div>
               <AlertLogsLink alert={a} />
+              {a.annotations.anomaly_id ? (
+                <div>
+                  <dt className="muted">Log anomaly</dt>
+                  <dd>
+                    <Link to={`/anomalies/${a.annotations.anomaly_id}`}>The anomaly and its lines</Link>
+                  </dd>
+                </div>
+              ) : null}
               {a.resolved_at ? (
                 <div>
                   <dt className="muted">Resolved</dt>

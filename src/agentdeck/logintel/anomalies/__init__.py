@@ -1,0 +1,1 @@
+"""Anomalies found in closed log batches, their API, and the alerts they raise."""

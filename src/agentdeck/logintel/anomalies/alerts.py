@@ -1,0 +1,127 @@
+"""Anomalies → alerts, through the alert lifecycle (``alerting.alerts.lifecycle``).
+
+An anomaly at or above ``logstreams.alert_min_severity`` (high by default) raises one alert
+with source ``logs``; it is then routed, silenced, inhibited, escalated and acknowledged like
+any alert. Its identity (fingerprint) is the anomaly's: service, type and template (the one
+template of its evidence, when it has exactly one). While that alert is unresolved, the same
+anomaly recurring updates it (annotations, last seen, severity raised if worse, a
+``recurred`` event on its timeline) instead of opening another; once resolved, a recurrence
+raises a new alert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.alerting.alerts import lifecycle
+from agentdeck.alerting.alerts.fingerprint import fingerprint
+from agentdeck.alerting.models import Alert, AlertSource, AlertStatus, Severity
+from agentdeck.logintel.analysis import AnomalyDraft
+from agentdeck.logintel.anomalies.models import Anomaly
+
+ALERT_NAME = "LogAnomaly"
+#: Anomaly severity → alert severity.
+ALERT_SEVERITY = {
+    "low": Severity.info,
+    "medium": Severity.warning,
+    "high": Severity.error,
+    "critical": Severity.critical,
+}
+RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3, "none": 99}
+_ALERT_RANK = {Severity.info: 0, Severity.warning: 1, Severity.error: 2, Severity.critical: 3}
+
+
+def template_key(draft: AnomalyDraft) -> str:
+    """The template part of an anomaly's identity: its one evidence template, else empty."""
+    ids = draft.evidence_template_ids
+    return str(ids[0]) if len(ids) == 1 else ""
+
+
+def anomaly_fingerprint(service: str, anomaly_type: str, template: str) -> str:
+    labels = {"alertname": ALERT_NAME, "service": service, "anomaly_type": anomaly_type}
+    return fingerprint({**labels, "template": template})
+
+
+def anomaly_path(anomaly: Anomaly) -> str:
+    """Where the UI shows the anomaly (relative to the server's base URL)."""
+    return f"/anomalies/{anomaly.id}"
+
+
+def wants_alert(severity: str, min_severity: str) -> bool:
+    return RANK.get(severity, 0) >= RANK[min_severity]
+
+
+async def raise_or_update(
+    session: AsyncSession,
+    anomaly: Anomaly,
+    *,
+    template: str,
+    external_url: str,
+    now: datetime,
+) -> tuple[Alert, str]:
+    """The anomaly's alert: a new one (``created``) or its unresolved one (``updated``)."""
+    severity = ALERT_SEVERITY.get(anomaly.severity, Severity.warning)
+    url = external_url.rstrip("/") + anomaly_path(anomaly)
+    annotations = {
+        "summary": anomaly.description[:500],
+        "description": anomaly.explanation[:2000] or anomaly.description,
+        "anomaly_id": str(anomaly.id),
+        "anomaly_url": url,
+        "batch_id": str(anomaly.batch_id or ""),
+        "stream": anomaly.stream_name,
+        "evidence_lines": str(anomaly.evidence_count),
+    }
+    existing = await session.scalar(
+        select(Alert)
+        .where(
+            Alert.tenant_id == anomaly.tenant_id,
+            Alert.source == AlertSource.logs,
+            Alert.fingerprint == anomaly.fingerprint,
+            Alert.status != AlertStatus.resolved,
+        )
+        .order_by(Alert.starts_at.desc())
+        .limit(1)
+    )
+    if existing is not None:
+        existing.annotations = annotations
+        existing.last_seen_at = now
+        existing.generator_url = url
+        if _ALERT_RANK[severity] > _ALERT_RANK[existing.severity]:
+            existing.severity = severity
+            existing.labels = {**existing.labels, "severity": severity.value}
+        lifecycle.add_event(
+            session,
+            existing,
+            "recurred",
+            at=now,
+            message=anomaly.description[:2000],
+            data={"anomaly_id": str(anomaly.id)},
+        )
+        return existing, "updated"
+    labels = {
+        "alertname": ALERT_NAME,
+        "source": "logs",
+        "service": anomaly.service,
+        "anomaly_type": anomaly.anomaly_type,
+        "severity": severity.value,
+    }
+    if template:
+        labels["template"] = template
+    new = lifecycle.NewAlert(
+        tenant_id=anomaly.tenant_id,
+        source=AlertSource.logs,
+        rule_name=ALERT_NAME,
+        fingerprint=anomaly.fingerprint,
+        labels={k: v for k, v in labels.items() if v},
+        annotations=annotations,
+        severity=severity,
+        generator_url=url,
+        data={"anomaly_id": str(anomaly.id)},
+    )
+    alert = await lifecycle.raise_alert(
+        session, new, at=now, message=f"log anomaly: {anomaly.description[:1900]}"
+    )
+    return alert, "created"

@@ -1,0 +1,1 @@
+"""Log streams: filters that cut a tenant's ingested lines into batches for analysis."""

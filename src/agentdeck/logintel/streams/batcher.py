@@ -1,0 +1,245 @@
+"""Cutting batches and analysing them: the work of the leased batch loop.
+
+Each round, for every active stream: read its waiting chunks (every replica's, oldest first),
+cut a batch of ``batch_size`` lines as often as they fill one (closed by ``size``), and cut
+the rest when its oldest line has waited ``batch_timeout_seconds`` (closed by ``timeout``).
+A batch is stored ``pending`` with its statistics and lines, then analysed: ``processing``,
+then ``completed`` or ``failed`` (:class:`~agentdeck.logintel.anomalies.processor.BatchProcessor`).
+Chunks of stopped streams are dropped. Work is done under the loop's lease, so with several
+replicas one of them cuts batches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
+
+from agentdeck.db.base import utcnow
+from agentdeck.logintel.anomalies.processor import BatchProcessor
+from agentdeck.logintel.metrics import LogIntelMetrics
+from agentdeck.logintel.streams.models import LogBatch, LogStream, LogStreamChunk
+
+log = structlog.get_logger(__name__)
+
+#: Batches analysed per round at most (the rest wait for the next round).
+MAX_BATCHES_PER_ROUND = 200
+ERROR_SEVERITIES = ("ERROR", "CRITICAL")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def statistics(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """total, errors (ERROR + CRITICAL), warnings, error_rate, by_service, by_severity."""
+    by_severity = Counter(row[3] for row in rows)
+    by_service = Counter(row[2] for row in rows)
+    total = len(rows)
+    errors = sum(by_severity.get(s, 0) for s in ERROR_SEVERITIES)
+    return {
+        "total": total,
+        "errors": errors,
+        "warnings": by_severity.get("WARNING", 0),
+        "error_rate": errors / total if total else 0.0,
+        "by_service": dict(sorted(by_service.items())),
+        "by_severity": dict(sorted(by_severity.items())),
+    }
+
+
+def _ts(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def new_batch(
+    stream: LogStream, rows: list[list[Any]], *, opened: datetime, closed_by: str, now: datetime
+) -> LogBatch:
+    stats = statistics(rows)
+    stamps = [row[1] for row in rows]
+    return LogBatch(
+        id=uuid.uuid4(),
+        tenant_id=stream.tenant_id,
+        stream_id=stream.id,
+        status="pending",
+        closed_by=closed_by,
+        opened_at=opened,
+        created_at=now,
+        first_ts=_ts(min(stamps)),
+        last_ts=_ts(max(stamps)),
+        lines=rows,
+        **stats,
+    )
+
+
+class Batcher:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        processor: BatchProcessor,
+        metrics: LogIntelMetrics | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        on_alert: Callable[[], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.processor = processor
+        self.metrics = metrics
+        self.clock = clock
+        self.on_alert = on_alert
+        #: Lines of the batches cut this round, so analysing them does not read them back.
+        self._fresh: dict[uuid.UUID, list[list[Any]]] = {}
+
+    async def cut(self, session: AsyncSession, stream: LogStream, now: datetime) -> int:
+        """Cut the stream's full (and timed-out) batches from its chunks; how many."""
+        chunks = list(
+            await session.scalars(
+                select(LogStreamChunk)
+                .where(LogStreamChunk.stream_id == stream.id)
+                .order_by(LogStreamChunk.id)
+            )
+        )
+        if not chunks:
+            return 0
+        # each line with the arrival of its chunk, oldest first
+        lines: list[tuple[datetime, list[Any]]] = [
+            (_aware(chunk.received_at), row) for chunk in chunks for row in chunk.lines
+        ]
+        size, cut, start = stream.batch_size, 0, 0
+        timeout = timedelta(seconds=stream.batch_timeout_seconds)
+        while start < len(lines):
+            rest = len(lines) - start
+            if rest >= size:
+                closed_by, end = "size", start + size
+            elif now - lines[start][0] >= timeout:
+                closed_by, end = "timeout", len(lines)
+            else:
+                break
+            rows = [row for _, row in lines[start:end]]
+            opened = lines[start][0]
+            batch = new_batch(stream, rows, opened=opened, closed_by=closed_by, now=now)
+            session.add(batch)
+            self._fresh[batch.id] = rows
+            stream.batches_total += 1
+            stream.lines_total += len(rows)
+            stream.last_batch_at = now
+            if self.metrics is not None:
+                self.metrics.batches.labels(closed_by=closed_by).inc()
+            start, cut = end, cut + 1
+        if not cut:
+            return 0
+        await session.execute(
+            delete(LogStreamChunk).where(LogStreamChunk.id.in_([c.id for c in chunks]))
+        )
+        if start < len(lines):
+            session.add(
+                LogStreamChunk(
+                    tenant_id=stream.tenant_id,
+                    stream_id=stream.id,
+                    received_at=lines[start][0],
+                    lines=[row for _, row in lines[start:]],
+                )
+            )
+        return cut
+
+    async def cut_all(self, now: datetime | None = None) -> int:
+        now = now or self.clock()
+        async with self.sessions() as session:
+            active = select(LogStream).where(LogStream.active.is_(True))
+            streams = list(await session.scalars(active))
+            cut = 0
+            for stream in streams:
+                cut += await self.cut(session, stream, now)
+            stopped = select(LogStream.id).where(LogStream.active.is_(False))
+            await session.execute(
+                delete(LogStreamChunk).where(LogStreamChunk.stream_id.in_(stopped))
+            )
+            await session.commit()
+        return cut
+
+    async def process_pending(self, now: datetime | None = None) -> int:
+        """Analyse the waiting batches (and any left ``processing`` by a stopped holder)."""
+        async with self.sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(LogBatch.id)
+                    .where(LogBatch.status.in_(("pending", "processing")))
+                    .order_by(LogBatch.created_at, LogBatch.id)
+                    .limit(MAX_BATCHES_PER_ROUND)
+                )
+            )
+        done = 0
+        try:
+            for batch_id in ids:
+                await self._process_one(batch_id, now, self._fresh.pop(batch_id, None))
+                done += 1
+        finally:
+            self._fresh.clear()
+        return done
+
+    async def _process_one(
+        self, batch_id: uuid.UUID, now: datetime | None, rows: list[list[Any]] | None
+    ) -> None:
+        async with self.sessions() as session:
+            stmt = select(LogBatch).where(LogBatch.id == batch_id)
+            if rows is not None:
+                stmt = stmt.options(defer(LogBatch.lines))
+            batch = await session.scalar(stmt)
+            if batch is None:
+                return
+            stream = await session.get(LogStream, batch.stream_id)
+            if stream is None:
+                return
+            batch.status = "processing"
+            await session.commit()
+            try:
+                outcome = await self.processor.process(
+                    session, batch, stream, now=now or self.clock(), rows=rows
+                )
+                await session.commit()
+            except Exception as exc:
+                log.exception("log_batch_failed", batch=str(batch_id))
+                await session.rollback()
+                batch = await session.get(LogBatch, batch_id, populate_existing=True)
+                if batch is None:
+                    return
+                batch.status = "failed"
+                batch.error = f"{exc!r}"[:2000]
+                batch.processed_at = now or self.clock()
+                await session.commit()
+                if self.metrics is not None:
+                    self.metrics.batches_done.labels(status="failed").inc()
+                return
+        if outcome.alerts and self.on_alert is not None:
+            self.on_alert()
+
+    async def gauges(self) -> None:
+        """Refresh the gauges of active streams and open batches (all tenants)."""
+        if self.metrics is None:
+            return
+        async with self.sessions() as session:
+            active = await session.scalar(
+                select(func.count()).select_from(LogStream).where(LogStream.active.is_(True))
+            )
+            rows = await session.execute(
+                select(LogBatch.status, func.count())
+                .where(LogBatch.status.in_(("pending", "processing")))
+                .group_by(LogBatch.status)
+            )
+            counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows.all()}
+        self.metrics.active_streams.set(active or 0)
+        for status in ("pending", "processing"):
+            self.metrics.open_batches.labels(status=status).set(counts.get(status, 0))
+
+    async def run_once(self, now: datetime | None = None) -> tuple[int, int]:
+        """One round: cut, then analyse; (batches cut, batches analysed)."""
+        cut = await self.cut_all(now)
+        done = await self.process_pending(now)
+        await self.gauges()
+        return cut, done

@@ -1,0 +1,152 @@
+/** The anomalies list: what the detectors (and the LLM, when configured) found in the log
+ * streams' batches, newest first, filtered by severity, type and service (kept in the address). */
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useEffect, useState, type ReactNode } from "react";
+import { Link, useSearchParams } from "react-router";
+import {
+  ANOMALY_SEVERITIES,
+  ANOMALY_TYPES,
+  anomaliesQuery,
+  type AnomalyFilters,
+  type AnomalyPublic,
+} from "../../api/anomalies";
+import { FilterBar, FilterSelect } from "../../components/FilterBar";
+import { QueryStates } from "../../components/QueryStates";
+import { ResourceSection } from "../../components/ResourceSection";
+import { TableFoot } from "../../components/TableFoot";
+import { EmptyState, PageHead, Time } from "../../components/ui";
+import { useDebounced } from "../../lib/useDebounced";
+import { AnomalySeverityBadge } from "./AnomalyBadges";
+
+function filtersFrom(params: URLSearchParams): AnomalyFilters {
+  const severity = params.get("severity") ?? "";
+  const type = params.get("type") ?? "";
+  return {
+    severity: (ANOMALY_SEVERITIES as readonly string[]).includes(severity) ? severity : "",
+    type: (ANOMALY_TYPES as readonly string[]).includes(type) ? type : "",
+    service: params.get("service") ?? "",
+  };
+}
+
+export function AnomaliesPage(): ReactNode {
+  const [params, setParams] = useSearchParams();
+  const filters = filtersFrom(params);
+  const [serviceText, setServiceText] = useState(filters.service);
+  const debouncedService = useDebounced(serviceText, 400);
+  const update = (patch: Partial<AnomalyFilters>): void => {
+    const next = { ...filters, ...patch };
+    const out = new URLSearchParams();
+    if (next.severity) out.set("severity", next.severity);
+    if (next.type) out.set("type", next.type);
+    if (next.service) out.set("service", next.service);
+    setParams(out, { replace: true });
+  };
+  useEffect(() => {
+    if (debouncedService !== filters.service) update({ service: debouncedService });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
+  }, [debouncedService]);
+  const query = useInfiniteQuery(anomaliesQuery(filters));
+  const items: AnomalyPublic[] = query.data?.pages.flatMap((p) => p.items) ?? [];
+  const filtered = Boolean(filters.severity || filters.type || filters.service);
+  return (
+    <>
+      <PageHead
+        title="Anomalies"
+        subtitle="What the detectors found in your log streams' batches; high and critical ones raise alerts."
+        actions={
+          <Link className="btn" to="/log-streams">
+            Log streams
+          </Link>
+        }
+      />
+      <ResourceSection>
+        <FilterBar
+          filtered={filtered}
+          onClear={() => {
+            setServiceText("");
+            setParams(new URLSearchParams(), { replace: true });
+          }}
+        >
+          <FilterSelect
+            label="Severity"
+            all="All severities"
+            options={ANOMALY_SEVERITIES}
+            value={filters.severity}
+            onChange={(severity) => update({ severity })}
+          />
+          <FilterSelect
+            label="Type"
+            all="All types"
+            options={ANOMALY_TYPES}
+            value={filters.type}
+            onChange={(type) => update({ type })}
+          />
+          <input
+            className="input"
+            placeholder="Service"
+            aria-label="Service"
+            value={serviceText}
+            onChange={(e) => setServiceText(e.target.value)}
+          />
+        </FilterBar>
+        <QueryStates
+          query={query}
+          isEmpty={items.length === 0}
+          minHeight={200}
+          empty={
+            <EmptyState icon="alert" title={filtered ? "No anomalies match" : "No anomalies yet"}>
+              <p>
+                Create a <Link to="/log-streams">log stream</Link>: its lines are cut into batches and every
+                batch is checked by the detectors.
+              </p>
+            </EmptyState>
+          }
+        >
+          <div className="table-wrap">
+            <table className="table" aria-label="Anomalies">
+              <thead>
+                <tr>
+                  <th>Severity</th>
+                  <th>Type</th>
+                  <th>Service</th>
+                  <th>Description</th>
+                  <th>Lines</th>
+                  <th>Confidence</th>
+                  <th>Detected</th>
+                  <th>Alert</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((a) => (
+                  <tr key={a.anomaly_id} data-anomaly={a.anomaly_type}>
+                    <td>
+                      <AnomalySeverityBadge severity={a.severity} />
+                    </td>
+                    <td className="mono small">{a.anomaly_type}</td>
+                    <td>{a.service || <span className="faint">—</span>}</td>
+                    <td>
+                      <Link to={`/anomalies/${a.anomaly_id}`}>{a.description}</Link>
+                    </td>
+                    <td>{a.evidence_count}</td>
+                    <td>{Math.round(a.confidence_score * 100)}%</td>
+                    <td>
+                      <Time value={a.detected_at} />
+                    </td>
+                    <td>
+                      {a.alert_id ? (
+                        <Link to={`/alerts/${a.alert_id}`}>alert</Link>
+                      ) : (
+                        <span className="faint">—</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </QueryStates>
+        <TableFoot query={query} count={items.length} noun={["anomaly", "anomalies"]} />
+      </ResourceSection>
+    </>
+  );
+}
