@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from agentdeck.audit.service import record
 from agentdeck.db.base import Base
-from agentdeck.errors import conflict, malformed, not_found
+from agentdeck.errors import DomainError, conflict, malformed, not_found
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import apply_cursor, decode_cursor, page_of
 
@@ -61,16 +62,27 @@ async def ensure_name_free(
     name: str,
     taken: str,
     except_id: uuid.UUID | None = None,
+    field: str = "name",
 ) -> None:
-    """409 naming the ``name`` field (detail ``taken``) when another row of the tenant has it."""
+    """409 naming ``field`` (detail ``taken``) when another row of the tenant has the value
+    ``name`` in that column (``name`` by default; a scrape target's ``url``, ...)."""
     id_column = _column(model, "id")
     stmt = select(id_column).where(
-        _column(model, "tenant_id") == tenant_id, _column(model, "name") == name
+        _column(model, "tenant_id") == tenant_id, _column(model, field) == name
     )
     if except_id is not None:
         stmt = stmt.where(id_column != except_id)
     if await session.scalar(stmt) is not None:
-        raise conflict(taken, field="name")
+        raise conflict(taken, field=field)
+
+
+async def flush_unique(session: AsyncSession, taken: Callable[[], DomainError]) -> None:
+    """Flush; a unique violation (a concurrent create of the same name) becomes ``taken()``."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise taken() from exc
 
 
 async def list_by_name(

@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.agents.models import Agent, AgentLabel, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate, AgentSort, AgentUpdate
 from agentdeck.agents.selectors import label_condition, parse_label_selector
@@ -165,11 +166,10 @@ def _name_taken(name: str) -> DomainError:
 async def _ensure_name_free(
     session: AsyncSession, *, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(Agent.id).where(Agent.tenant_id == tenant_id, Agent.name == name)
-    if except_id is not None:
-        stmt = stmt.where(Agent.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise _name_taken(name)
+    taken = f"an agent named {name!r} already exists in this tenant"
+    await crud.ensure_name_free(
+        session, Agent, tenant_id=tenant_id, name=name, taken=taken, except_id=except_id
+    )
 
 
 async def _ensure_quota(

@@ -25,6 +25,7 @@ from agentdeck.ingest.series import shown
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, requires
 from agentdeck.server.errors import ProblemError
+from agentdeck.server.openapi_docs import BINARY, otlp_export_docs
 from agentdeck.server.state import AppState
 
 router = APIRouter(tags=["telemetry"])
@@ -51,9 +52,6 @@ class OtlpExportResponse(BaseModel):
     partial_success: OtlpPartialSuccess | None = Field(None, alias="partialSuccess")
 
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
-
-
 def _decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
     """The body with its ``Content-Encoding`` undone; an unknown encoding is a malformed body
     here (400, as ``docs/otlp.md`` documents), not a 415."""
@@ -75,23 +73,11 @@ async def _ingest(
 @router.post(
     "/v1/metrics",
     response_class=Response,
-    responses={
-        200: {
-            "description": "Accepted, possibly partly (see partialSuccess).",
-            "content": {
-                otlp.PROTOBUF: _BINARY,
-                otlp.JSON: {"schema": {"$ref": "#/components/schemas/OtlpExportResponse"}},
-            },
-            "model": OtlpExportResponse,
-        }
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "An OTLP ExportMetricsServiceRequest, optionally gzip-encoded.",
-            "content": {otlp.PROTOBUF: _BINARY, otlp.JSON: {"schema": {"type": "object"}}},
-        }
-    },
+    **otlp_export_docs(
+        response_model=OtlpExportResponse,
+        request="An OTLP ExportMetricsServiceRequest, optionally gzip-encoded.",
+        problems={},
+    ),
 )
 async def export_otlp_metrics(
     request: Request,
@@ -153,7 +139,7 @@ async def export_otlp_metrics(
         "requestBody": {
             "required": True,
             "description": "A snappy-compressed Prometheus remote-write 1.0 WriteRequest.",
-            "content": {"application/x-protobuf": _BINARY},
+            "content": {"application/x-protobuf": BINARY},
         }
     },
 )

@@ -11,7 +11,6 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
 
 from agentdeck.agents import service as agents_service
 from agentdeck.compression import decompress
@@ -30,6 +29,7 @@ from agentdeck.ingest.schemas import (
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, parse_uuid, requires
 from agentdeck.server.errors import FieldError, ProblemError
+from agentdeck.server.openapi_docs import inline_schema
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 
@@ -39,25 +39,6 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Unknown Content-Encoding (problem+json)."},
     503: {"description": "The metrics store failed; retry later (problem+json)."},
 }
-
-
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema of ``model`` with its definitions inlined (for ``openapi_extra``)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.removeprefix("#/$defs/")])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
 
 
 def _answer(result: IngestResult) -> IngestResponse:
@@ -92,7 +73,7 @@ def _answer(result: IngestResult) -> IngestResponse:
             "required": True,
             "description": "JSON, optionally gzip-, deflate- or zstd-encoded "
             "(Content-Encoding). See docs/metrics.md.",
-            "content": {"application/json": {"schema": _inline_schema(MetricBatch)}},
+            "content": {"application/json": {"schema": inline_schema(MetricBatch)}},
         }
     },
 )

@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
@@ -234,21 +234,19 @@ def _name_taken(name: str) -> DomainError:
 async def _ensure_name_free(
     session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(NotificationChannel.id).where(
-        NotificationChannel.tenant_id == tenant_id, NotificationChannel.name == name
+    taken = f"a channel named {name!r} already exists in this tenant"
+    await crud.ensure_name_free(
+        session,
+        NotificationChannel,
+        tenant_id=tenant_id,
+        name=name,
+        taken=taken,
+        except_id=except_id,
     )
-    if except_id is not None:
-        stmt = stmt.where(NotificationChannel.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise _name_taken(name)
 
 
 async def _flush(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise _name_taken(name) from exc
+    await crud.flush_unique(session, lambda: _name_taken(name))
 
 
 async def create_channel(

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.agents.models import Agent
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
@@ -119,21 +119,21 @@ def _url_taken(url: str) -> DomainError:
 async def _ensure_url_free(
     session: AsyncSession, tenant_id: uuid.UUID, url: str, except_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(ScrapeTarget.id).where(
-        ScrapeTarget.tenant_id == tenant_id, ScrapeTarget.url == url
+    taken = f"a scrape target for {url} already exists in this tenant"
+    await crud.ensure_name_free(
+        session,
+        ScrapeTarget,
+        tenant_id=tenant_id,
+        name=url,
+        taken=taken,
+        except_id=except_id,
+        field="url",
     )
-    if except_id is not None:
-        stmt = stmt.where(ScrapeTarget.id != except_id)
-    if await session.scalar(stmt) is not None:
-        raise _url_taken(url)
 
 
 async def _flush(session: AsyncSession, url: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent create of the same URL
-        await session.rollback()
-        raise _url_taken(url) from exc
+    # a concurrent create of the same URL fails on the unique index
+    await crud.flush_unique(session, lambda: _url_taken(url))
 
 
 async def create_target(

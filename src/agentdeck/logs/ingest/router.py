@@ -32,6 +32,7 @@ from agentdeck.logs.ingest.service import IngestResult
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import LogIngestorDep, SettingsDep, requires
 from agentdeck.server.errors import FieldError, ProblemError
+from agentdeck.server.openapi_docs import BINARY, inline_schema, otlp_export_docs
 
 router = APIRouter(tags=["logs"])
 
@@ -41,29 +42,10 @@ Ingester = Annotated[Principal, Depends(requires(Role.developer, LimitClass.inge
 THREAD_DECODE_BYTES = 1 << 20
 _MAX_MESSAGES = 5
 _MAX_ERRORS = 1000
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Unknown Content-Type or Content-Encoding (problem+json)."},
     503: {"description": "The log store failed; retry later (problem+json)."},
 }
-
-
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.removeprefix("#/$defs/")])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -101,7 +83,7 @@ def _errors(result: IngestResult) -> list[FieldError]:
             "required": True,
             "description": "JSON, optionally gzip-, deflate- or zstd-encoded "
             "(Content-Encoding). See docs/logs.md.",
-            "content": {"application/json": {"schema": _inline_schema(LogBatch)}},
+            "content": {"application/json": {"schema": inline_schema(LogBatch)}},
         }
     },
 )
@@ -181,24 +163,11 @@ def _summary(result: IngestResult, total: int) -> str:
     "/v1/logs",
     operation_id="export_otlp_logs",
     response_class=Response,
-    responses={
-        200: {
-            "description": "Accepted, possibly partly (see partialSuccess).",
-            "content": {
-                otlp.PROTOBUF: _BINARY,
-                otlp.JSON: {"schema": {"$ref": "#/components/schemas/OtlpLogsExportResponse"}},
-            },
-            "model": OtlpLogsExportResponse,
-        },
-        **_PROBLEMS,
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "An OTLP ExportLogsServiceRequest, optionally gzip- or zstd-encoded.",
-            "content": {otlp.PROTOBUF: _BINARY, otlp.JSON: {"schema": {"type": "object"}}},
-        }
-    },
+    **otlp_export_docs(
+        response_model=OtlpLogsExportResponse,
+        request="An OTLP ExportLogsServiceRequest, optionally gzip- or zstd-encoded.",
+        problems=_PROBLEMS,
+    ),
 )
 async def export_otlp_logs(
     request: Request, principal: Ingester, settings: SettingsDep, logs: LogIngestorDep
@@ -245,7 +214,7 @@ async def export_otlp_logs(
             "PushRequest (Content-Type application/x-protobuf). See docs/logs.md.",
             "content": {
                 "application/json": {"schema": {"type": "object"}},
-                "application/x-protobuf": _BINARY,
+                "application/x-protobuf": BINARY,
             },
         }
     },
