@@ -19,6 +19,8 @@ import pytest
 import agentdeck
 from tests.e2e.conftest import STATIC_INDEX, _free_port
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 240
 

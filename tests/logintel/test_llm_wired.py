@@ -50,6 +50,7 @@ async def test_a_closed_batch_gets_the_llms_anomaly(
     flush = StreamFlushLoop(
         buffers=state.log_streams, sessions=state.sessions, interval=600, after_flush=batches.wake
     )
+    flush.initial_delay = None  # no refresh of the stream list racing the stream created below
     runner = LoopRunner([flush, batches], sessions=state.sessions, registry=CollectorRegistry())
     runner.start()
     try:
