@@ -111,6 +111,8 @@ def test_every_leased_loop_has_exactly_one_holder(cluster: Cluster) -> None:
         "autoscaler",
         "fleet",
         "logintel_templates_save",
+        "logintel_batches",  # the stream batcher
+        "logintel_cleanup",
     }
     assert expected <= set(held), held
 
