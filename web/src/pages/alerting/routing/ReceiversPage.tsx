@@ -127,7 +127,8 @@ export function ReceiversPage(): ReactNode {
   const isAdmin = useCan("admin");
   const queryClient = useQueryClient();
   const query = useQuery(receiversQuery());
-  const channels = useQuery(channelsQuery()).data?.items ?? [];
+  // channels are an admin's to see: other roles see the receiver's channel ids only
+  const channels = useQuery({ ...channelsQuery(), enabled: isAdmin }).data?.items ?? [];
   const channelById = new Map(channels.map((c) => [c.id, c]));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
@@ -184,7 +185,7 @@ export function ReceiversPage(): ReactNode {
                           const c = channelById.get(id);
                           return (
                             <span className="chip" key={id} title={id}>
-                              {c ? `${c.name} (${c.kind})` : "deleted channel"}
+                              {c ? `${c.name} (${c.kind})` : isAdmin ? "deleted channel" : `channel ${id.slice(0, 8)}`}
                             </span>
                           );
                         })}
