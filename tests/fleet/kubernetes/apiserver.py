@@ -575,7 +575,12 @@ class ApiServer:
                         if bookmarks:
                             mark = {
                                 "kind": "Bookmark",
-                                "metadata": {"resourceVersion": str(max(after, self.current))},
+                                # a frozen watch delivers no progress, bookmarks included
+                                "metadata": {
+                                    "resourceVersion": str(
+                                        after if self.frozen else max(after, self.current)
+                                    )
+                                },
                             }
                             yield line("BOOKMARK", mark)
                         return
