@@ -20,7 +20,15 @@ from pydantic import ValidationError
 from agentdeck import __version__
 from agentdeck.db.base import utcnow
 from agentdeck.notify.channels import spec
-from agentdeck.notify.channels.base import SendContext, SendResult, describe
+from agentdeck.notify.channels.base import (
+    ChannelKindSpec,
+    KindConfig,
+    KindSecrets,
+    SendContext,
+    SendResult,
+    describe,
+)
+from agentdeck.notify.channels.routes import Routes
 from agentdeck.notify.channels.urls import unpack
 from agentdeck.notify.crypto import SecretBox
 from agentdeck.notify.models import NotificationChannel, NotificationOutbox, OutboxStatus
@@ -29,6 +37,11 @@ from agentdeck.outbound import OutboundPolicy, connector
 from agentdeck.settings import NotifySettings, Settings
 
 log = structlog.get_logger(__name__)
+
+#: channels whose validated settings are remembered (forgotten all at once beyond this)
+KNOWN_CHANNELS = 1024
+#: a channel's validated config and secrets
+Validated = tuple[KindConfig, KindSecrets]
 
 
 def backoff_seconds(
@@ -43,8 +56,8 @@ def backoff_seconds(
 
 
 class Sender:
-    """Sends rows to their channels (decrypting each channel revision's secrets once) and
-    turns the results into outcomes."""
+    """Sends rows to their channels (decrypting and validating each channel version's
+    settings once) and turns the results into outcomes."""
 
     def __init__(
         self,
@@ -56,10 +69,12 @@ class Sender:
         self.config = settings.notify
         self.box = SecretBox.from_settings(settings)
         self.policy = OutboundPolicy.from_settings(settings.outbound)
+        self.routes = Routes(self.policy)
         self.rng = rng
         self.metrics = metrics
         self._http: aiohttp.ClientSession | None = None
-        self._secrets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+        #: channel → (its version, its validated config and secrets)
+        self._settings: dict[uuid.UUID, tuple[tuple[int, str | None, Any], Validated]] = {}
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -68,25 +83,37 @@ class Sender:
             self._http = aiohttp.ClientSession(
                 connector=connector(self.policy, limit=n),
                 headers={"User-Agent": f"agentdeck/{__version__}"},
-                # HTTP(S)_PROXY / NO_PROXY, as before: a proxy's own address must be allowed
-                # by the outbound policy, and it resolves the destination's name itself
-                trust_env=True,
+                # HTTP(S)_PROXY / NO_PROXY are read once, by ``self.routes``: trust_env would
+                # read them (and ~/.netrc) on worker threads at every request
+                trust_env=False,
             )
         return self._http
 
-    def secrets_of(self, channel: NotificationChannel) -> dict[str, Any]:
-        key = (channel.id, channel.revision)
-        found = self._secrets.get(key)
-        if found is None:
-            found = self._secrets[key] = self.box.decrypt(channel.secrets_encrypted)
-        return found
+    def settings_of(self, channel: NotificationChannel, kind: ChannelKindSpec) -> Validated:
+        """The channel's config and secrets, decrypted and validated once per version of the
+        channel (its revision, config and encrypted secrets)."""
+        found = self._settings.get(channel.id)
+        if found is not None and found[0] == (
+            channel.revision,
+            channel.secrets_encrypted,
+            channel.config,
+        ):
+            return found[1]
+        stored, hidden = unpack(self.box.decrypt(channel.secrets_encrypted))
+        validated = (
+            kind.config_model.model_validate({**channel.config, **hidden}),
+            kind.secrets_model.model_validate(stored),
+        )
+        if len(self._settings) >= KNOWN_CHANNELS:
+            self._settings.clear()
+        version = (channel.revision, channel.secrets_encrypted, channel.config)
+        self._settings[channel.id] = (version, validated)
+        return validated
 
     async def send(self, row: NotificationOutbox, channel: NotificationChannel) -> SendResult:
         kind = spec(channel.kind.value)
         try:
-            stored, hidden = unpack(self.secrets_of(channel))
-            config = kind.config_model.model_validate({**channel.config, **hidden})
-            secrets = kind.secrets_model.model_validate(stored)
+            config, secrets = self.settings_of(channel, kind)
         except ValidationError as exc:  # never the values: they may be secrets
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
             error = "channel settings unusable"
@@ -102,6 +129,7 @@ class Sender:
             event=row.event,
             group_key=row.group_key,
             policy=self.policy,
+            routes=self.routes,
         )
         gauge = self.metrics.in_flight.labels(kind=kind.kind) if self.metrics else None
         if gauge is not None:

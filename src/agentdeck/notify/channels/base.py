@@ -28,6 +28,7 @@ import orjson
 from multidict import CIMultiDictProxy
 from pydantic import BaseModel, ConfigDict
 
+from agentdeck.notify.channels.routes import DIRECT, Routes
 from agentdeck.outbound import OutboundPolicy, OutboundRefused, check_url, excerpt
 from agentdeck.outbound import describe as describe_failure
 
@@ -65,6 +66,8 @@ class SendContext:
     event: str
     group_key: str | None = None
     policy: OutboundPolicy = OutboundPolicy()
+    #: the sender's remembered routes (policy checks and proxies); none: checked per request
+    routes: Routes | None = None
 
 
 SendFn = Callable[[SendContext, dict[str, Any], Any, Any], Awaitable[SendResult]]
@@ -133,13 +136,19 @@ async def post_bytes(
     """POST ``content`` (JSON unless the headers say otherwise); transport errors are retried."""
     sent = {"Content-Type": "application/json", **(headers or {})}
     try:
-        check_url(ctx.policy, url)
+        if ctx.routes is None:
+            check_url(ctx.policy, url)
+            route = DIRECT
+        else:
+            route = ctx.routes.route(url)
         async with ctx.http.post(
             url,
             data=content,
             headers=sent,
             timeout=aiohttp.ClientTimeout(total=ctx.timeout),
             allow_redirects=False,
+            proxy=route.proxy,
+            proxy_auth=route.proxy_auth,
         ) as response:
             body = await response.read()
     except OutboundRefused as exc:
