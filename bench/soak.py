@@ -325,6 +325,7 @@ def main(argv: list[str]) -> list[Figure]:
     # default loop intervals (the tests shorten them), and no rate limits: one generator
     # stands in for the whole fleet
     harness.LOOP_ENV = {"AGENTDECK_RATE_LIMIT__ENABLED": "false"}
+    harness.START_TIMEOUT_S = 600.0  # a first start on a loaded machine
     print(
         f"soak: {machine()}; {args.minutes:g} min ({args.warmup_minutes:g} warm-up), "
         f"{args.agents:,} agents × {args.series} series every {INTERVAL_S:g} s, "
