@@ -209,15 +209,19 @@ def _notify_setup(cluster: Cluster, headers: dict[str, str], url: str) -> None:
 
 
 def _stored_seqs(cluster: Cluster, headers: dict[str, str]) -> set[int]:
-    answer = httpx.post(
-        f"{cluster.url}/api/v1/query",
-        data={"query": f"{SEQ_METRIC}[30m]", "time": f"{time.time() + 1:.3f}"},
-        headers=headers,
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    result = answer.json()["data"]["result"]
-    return {int(float(value)) for series in result for _, value in series["values"]}
+    """The sequence numbers stored, read back through the raw-sample API."""
+    seqs: set[int] = set()
+    params: dict[str, object] = {"name": SEQ_METRIC, "limit": 500}
+    while True:
+        answer = httpx.get(
+            f"{cluster.url}/api/v1/metrics", params=params, headers=headers, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        seqs.update(int(item["value"]) for item in page["items"])
+        if not page.get("next_cursor"):
+            return seqs
+        params["cursor"] = page["next_cursor"]
 
 
 async def test_a_rolling_restart_under_load_loses_nothing(cluster: Cluster) -> None:
