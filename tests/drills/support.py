@@ -54,3 +54,14 @@ async def stored_values(
         if not page.get("next_cursor"):
             return [v for _, v in sorted(values)]
         params["cursor"] = page["next_cursor"]
+
+
+async def assert_stored(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str, expected: list[float]
+) -> None:
+    """The stored samples of ``name`` become ``expected`` (VictoriaMetrics makes a write
+    searchable within about a second of acknowledging it)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while (found := await stored_values(client, headers, name)) != expected:
+        assert time.monotonic() < deadline, f"stored {found}, expected {expected}"
+        await asyncio.sleep(0.1)  # polling the store's read-after-write delay

@@ -17,6 +17,8 @@ from starlette.routing import Match
 
 from agentdeck import errors as domain
 from agentdeck.context import current_request_id
+from agentdeck.logstore.base import LogStoreError
+from agentdeck.tsdb.base import StoreError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -213,6 +215,14 @@ def database_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _failed_store(exc: BaseException) -> tuple[str, str] | None:
+    if isinstance(exc, StoreError):
+        return "store-unavailable", "metrics store"
+    if isinstance(exc, LogStoreError):
+        return "log-store-unavailable", "log store"
+    return None
+
+
 def kind_for_status(status: int) -> str:
     return _KIND_BY_STATUS.get(status, "http-error" if status < 500 else "internal-error")
 
@@ -249,7 +259,20 @@ def allowed_methods(request: Request) -> list[str]:
 def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
     """The answer to an exception nothing else handled: 503 ``database-unavailable`` when the
     state database did not answer (down or restarting: the request did not complete, and a
-    transaction that did not commit kept nothing), else a logged 500."""
+    transaction that did not commit kept nothing), 503 ``store-unavailable`` or
+    ``log-store-unavailable`` when the metrics or log store failed under a route that did not
+    say so itself, else a logged 500."""
+    store = _failed_store(exc)
+    if store is not None:
+        kind, what = store
+        log.warning(f"{kind}", path=request.url.path, method=request.method, error=str(exc))
+        return problem_response(
+            request,
+            status=503,
+            kind=kind,
+            detail=f"the {what} failed; the request was not completed, retry",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if database_unreachable(exc):
         log.warning(
             "database_unavailable",
