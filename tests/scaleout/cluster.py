@@ -28,7 +28,7 @@ NGINX_CONF = ROOT / "deploy" / "nginx" / "agentdeck.conf"
 PG_ADMIN = os.environ.get("AGENTDECK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "scale-out-secret-key-that-is-long-enough-0123456789abcdef"
 ADMIN_USER, ADMIN_PASSWORD = "ops-admin", "correct horse battery staple 42"
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 240.0  # three interpreters starting at once on a busy 2-core machine
 #: Loop intervals short enough for failover to be seen in seconds (lease TTL = 3 intervals).
 LOOP_ENV = {
     "AGENTDECK_ALERTING__EVALUATOR_TICK_SECONDS": "0.5",
