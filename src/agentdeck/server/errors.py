@@ -265,7 +265,9 @@ def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
     store = _failed_store(exc)
     if store is not None:
         kind, what = store
-        log.warning(f"{kind}", path=request.url.path, method=request.method, error=str(exc))
+        log.warning(
+            "store_unavailable", store=what, path=request.url.path, error=type(exc).__name__
+        )
         return problem_response(
             request,
             status=503,
