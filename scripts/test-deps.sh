@@ -9,6 +9,7 @@ need=()
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ -x /usr/bin/faketime ] || need+=(faketime)
 [ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 
 if [ ${#need[@]} -gt 0 ]; then

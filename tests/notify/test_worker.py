@@ -162,7 +162,11 @@ async def test_dead_letter_after_max_attempts_then_retry_now(
         rec.default_status = 500
         cid = await _webhook(api, admin, rec.url)
         await _enqueue(sessions, admin, cid, 1, max_attempts=2)
-        worker = Deliverer(sessions=sessions, settings=settings)
+        # no retry window: the attempts alone decide (tests/drills covers the window)
+        notify = settings.notify.model_copy(update={"retry_window_seconds": 0})
+        worker = Deliverer(
+            sessions=sessions, settings=settings.model_copy(update={"notify": notify})
+        )
         try:
             await worker.run_once()
             await _make_due(sessions)

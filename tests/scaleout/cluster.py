@@ -28,7 +28,7 @@ NGINX_CONF = ROOT / "deploy" / "nginx" / "agentdeck.conf"
 PG_ADMIN = os.environ.get("AGENTDECK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "scale-out-secret-key-that-is-long-enough-0123456789abcdef"
 ADMIN_USER, ADMIN_PASSWORD = "ops-admin", "correct horse battery staple 42"
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 240.0  # three interpreters starting at once on a busy 2-core machine
 #: Loop intervals short enough for failover to be seen in seconds (lease TTL = 3 intervals).
 LOOP_ENV = {
     "AGENTDECK_ALERTING__EVALUATOR_TICK_SECONDS": "0.5",
@@ -103,21 +103,33 @@ class Cluster:
 
     def start_replica(self, name: str) -> Replica:
         port = free_port()
+        replica = Replica(name, port, self._spawn(name, port), self.home / f"{name}.log")
+        self.replicas.append(replica)
+        return replica
+
+    def _spawn(self, name: str, port: int) -> subprocess.Popen[bytes]:
         data = self.home / name
         data.mkdir(exist_ok=True)
-        log = self.home / f"{name}.log"
         env = {**self.env, "AGENTDECK_DATA_DIR": str(data)}
-        with log.open("wb") as out:
-            process = subprocess.Popen(
+        with (self.home / f"{name}.log").open("ab") as out:
+            return subprocess.Popen(
                 [sys.executable, "-m", "agentdeck.cli.main", "serve", "--port", str(port)],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        replica = Replica(name, port, process, log)
-        self.replicas.append(replica)
-        return replica
+
+    def terminate(self, replica: Replica, timeout: float = 60.0) -> int:
+        """A graceful stop (SIGTERM, as systemd, Kubernetes and compose send): its exit code."""
+        replica.process.send_signal(signal.SIGTERM)
+        return replica.process.wait(timeout=timeout)
+
+    def restart(self, replica: Replica) -> None:
+        """Start a stopped replica again, on its port and data directory, and wait until ready."""
+        assert not replica.alive()
+        replica.process = self._spawn(replica.name, replica.port)
+        self.wait_ready(replica)
 
     def wait_ready(self, replica: Replica) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -6,6 +6,11 @@ extended when the caller already holds it, and left alone otherwise. The databas
 concurrent statements on the same row, so exactly one contender wins. ``RETURNING`` tells the
 caller whether its statement changed the row.
 
+Lease times come from one clock for every replica: the database's (PostgreSQL's
+``clock_timestamp()``; with SQLite, one host's). A replica whose own clock jumps forward
+therefore does not take leases that are still held, and one whose clock jumps back does not
+hand out leases that others see as expired.
+
 Leases are advisory: they keep replicas from doing the same periodic work twice. A holder
 that stalls longer than the TTL may overlap with its successor for one tick, so work done
 under a lease must be safe to repeat.
@@ -18,12 +23,19 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.db.base import utcnow
 from agentdeck.loops.models import Lease
+
+
+async def database_now(session: AsyncSession) -> datetime:
+    """The time on the database's clock (PostgreSQL), or this host's (SQLite: the one host)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return utcnow()
+    return (await session.execute(select(func.clock_timestamp()))).scalar_one()  # type: ignore[no-any-return]
 
 
 def new_holder_id() -> str:
@@ -43,7 +55,7 @@ async def acquire(
 
     Commits (a lease must be visible to other processes at once).
     """
-    now = now or utcnow()
+    now = now or await database_now(session)
     expires = now + timedelta(seconds=ttl_seconds)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -79,7 +91,7 @@ async def renew(
     now: datetime | None = None,
 ) -> bool:
     """Extend a lease ``holder`` holds; false (nothing changed) when someone else holds it."""
-    now = now or utcnow()
+    now = now or await database_now(session)
     result = await session.execute(
         update(Lease)
         .where(Lease.name == name, Lease.holder == holder)
@@ -100,7 +112,8 @@ async def current_holder(
     session: AsyncSession, *, name: str, now: datetime | None = None
 ) -> str | None:
     """Who holds lease ``name`` now (``None`` when free or expired)."""
+    now = now or await database_now(session)
     lease = await session.get(Lease, name, populate_existing=True)
-    if lease is None or lease.expires_at <= (now or utcnow()):
+    if lease is None or lease.expires_at <= now:
         return None
     return lease.holder

@@ -3,14 +3,16 @@ worker's (:mod:`agentdeck.notify.worker`) per-row step, with the HTTP client it 
 
 A failed attempt is retried after a full-jitter exponential backoff (``uniform(0, min(max,
 base * 2**(attempt-1)))``, at least what a ``Retry-After`` asked for); a rejection (4xx other than
-408/425/429) or the last allowed attempt dead-letters the row.
+408/425/429) dead-letters the row, and so does the last allowed attempt once
+``notify.retry_window_seconds`` have passed since the row was queued (a receiver that is down for
+less than the window gets the notification once it is back).
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -151,7 +153,7 @@ class Sender:
                 row, "success", OutboxStatus.delivered, attempts, now,
                 result.status_code, None, latency_ms,
             )  # fmt: skip
-        if result.permanent or attempts >= row.max_attempts:
+        if result.permanent or self._gives_up(row, attempts, now):
             return Outcome(
                 row, "dead", OutboxStatus.dead, attempts, now,
                 result.status_code, result.error, latency_ms, result.detail,
@@ -161,6 +163,18 @@ class Sender:
             row, "failure", OutboxStatus.pending, attempts, now + timedelta(seconds=delay),
             result.status_code, result.error, latency_ms, result.detail,
         )  # fmt: skip
+
+    def _gives_up(self, row: NotificationOutbox, attempts: int, now: datetime) -> bool:
+        """After the last allowed attempt (the row's or the settings' limit, whichever is
+        lower), once the retry window since it was queued has passed too; a row allowed one
+        attempt only (a test send) is never retried."""
+        limit = min(row.max_attempts, self.config.max_attempts)
+        if attempts < limit:
+            return False
+        if limit == 1:
+            return True
+        queued = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        return now - queued >= timedelta(seconds=self.config.retry_window_seconds)
 
     async def close(self) -> None:
         if self._http is not None:

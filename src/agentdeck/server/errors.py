@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -10,12 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from agentdeck import errors as domain
 from agentdeck.context import current_request_id
+from agentdeck.logstore.base import LogStoreError
+from agentdeck.tsdb.base import StoreError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -157,10 +160,13 @@ def status_for(exc: domain.DomainError) -> int:
 def problem_from_domain(exc: domain.DomainError) -> ProblemError:
     """The problem document a domain error answers with."""
     headers = dict(exc.headers)
+    status = status_for(exc)
     if exc.retry_after is not None:
         headers.setdefault("Retry-After", str(max(1, round(exc.retry_after))))
+    elif status == 503:  # a refusal for now always says when to come back
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     return ProblemError(
-        status_for(exc),
+        status,
         exc.kind,
         exc.detail,
         title=exc.title,
@@ -170,6 +176,51 @@ def problem_from_domain(exc: domain.DomainError) -> ProblemError:
         headers=headers,
         extra=exc.extra,
     )
+
+
+#: ``Retry-After`` of a 503 that did not name its own.
+RETRY_AFTER_SECONDS = 1
+
+#: Names of the driver errors that mean the connection to the database is gone or refused
+#: (asyncpg's; SQLAlchemy flags most of them as ``connection_invalidated`` already).
+_DISCONNECTS = frozenset(
+    {
+        "CannotConnectNowError",  # the server is starting up or shutting down
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the state database did not answer (down, restarting, refusing
+    connections), rather than that a statement failed. A refused connect comes through
+    SQLAlchemy's pool as the bare ``OSError`` the driver raised, so one raised from inside
+    SQLAlchemy counts too."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        return (
+            exc.connection_invalidated
+            or type(orig).__name__ in _DISCONNECTS
+            or (isinstance(orig, OSError | TimeoutError))
+        )
+    if isinstance(exc, OSError | TimeoutError) or type(exc).__name__ in _DISCONNECTS:
+        return any(
+            str(frame.f_globals.get("__name__", "")).startswith(("sqlalchemy.", "asyncpg."))
+            for frame, _ in traceback.walk_tb(exc.__traceback__)
+        )
+    return False
+
+
+def _failed_store(exc: BaseException) -> tuple[str, str] | None:
+    if isinstance(exc, StoreError):
+        return "store-unavailable", "metrics store"
+    if isinstance(exc, LogStoreError):
+        return "log-store-unavailable", "log store"
+    return None
 
 
 def kind_for_status(status: int) -> str:
@@ -203,6 +254,53 @@ def allowed_methods(request: Request) -> list[str]:
         if any(route.matches(probe)[0] is Match.FULL for route in routes):
             allowed.append(method)
     return allowed
+
+
+def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
+    """The answer to an exception nothing else handled: 503 ``database-unavailable`` when the
+    state database did not answer (down or restarting: the request did not complete, and a
+    transaction that did not commit kept nothing), 503 ``store-unavailable`` or
+    ``log-store-unavailable`` when the metrics or log store failed under a route that did not
+    say so itself, else a logged 500."""
+    store = _failed_store(exc)
+    if store is not None:
+        kind, what = store
+        log.warning(
+            "store_unavailable", store=what, path=request.url.path, error=type(exc).__name__
+        )
+        return problem_response(
+            request,
+            status=503,
+            kind=kind,
+            detail=f"the {what} failed; the request was not completed, retry",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if database_unreachable(exc):
+        log.warning(
+            "database_unavailable",
+            path=request.url.path,
+            method=request.method,
+            error=type(exc).__name__,
+        )
+        return problem_response(
+            request,
+            status=503,
+            kind="database-unavailable",
+            detail="the state database did not answer; the request was not completed, retry",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    log.error(
+        "unhandled_error",
+        path=request.url.path,
+        method=request.method,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem_response(
+        request,
+        status=500,
+        kind="internal-error",
+        detail="an unexpected error occurred; quote the request id when reporting it",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -273,13 +371,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path, method=request.method)
-        return problem_response(
-            request,
-            status=500,
-            kind="internal-error",
-            detail="an unexpected error occurred; quote the request id when reporting it",
-        )
+        return unexpected_response(request, exc)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(domain.DomainError, on_domain)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentdeck.context import RequestContext, reset_request_context, set_request_context
-from agentdeck.server.errors import problem_response
+from agentdeck.server.errors import problem_response, unexpected_response
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.proxies import TrustedProxies
 
@@ -124,18 +124,12 @@ class RequestMiddleware:
                 None, status=413, kind="payload-too-large", detail=str(exc.detail)
             )
             await response(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             # Answered here rather than by Starlette's outermost handler, so the 500 problem
             # and the log line still carry the request id.
             if response_started:
                 raise
-            log.exception("unhandled_error", method=scope["method"], path=scope["path"])
-            response = problem_response(
-                Request(scope),
-                status=500,
-                kind="internal-error",
-                detail="an unexpected error occurred; quote the request id when reporting it",
-            )
+            response = unexpected_response(Request(scope), exc)
             await response(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started

@@ -71,7 +71,18 @@ class NotifySettings(BaseModel):
         description="How long a claimed row stays locked to one replica; longer than the timeout.",
     )
     max_attempts: int = Field(
-        8, ge=1, le=100, description="Attempts before a notification is dead-lettered."
+        8,
+        ge=1,
+        le=100,
+        description="Attempts before a notification is dead-lettered (once `retry_window_seconds` "
+        "has passed too).",
+    )
+    retry_window_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="A notification that keeps failing is retried for at least this long after "
+        "it was queued, beyond `max_attempts` if need be, before it is dead-lettered: a receiver "
+        "that is down for less gets it once it is back (within `backoff_max_seconds`).",
     )
     shutdown_grace_seconds: float = Field(
         5.0,
