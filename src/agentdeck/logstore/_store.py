@@ -10,6 +10,7 @@ the reads as ``_*_sync(reader, ...)`` functions run on a reader thread (``_searc
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
@@ -32,26 +33,27 @@ R = TypeVar("R")
 P = TypeVar("P")
 
 
-class LogStoreBase(Generic[R, P]):
+class LogStoreBase(ABC, Generic[R, P]):
     _path: WritePath[R, P]
 
     # --- what a store supplies ---------------------------------------------------------------
 
-    def _open_sync(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _open_sync(self) -> None: ...
 
-    def _prepare_sync(self, parts: list[Batch]) -> P:
-        raise NotImplementedError
+    @abstractmethod
+    def _prepare_sync(self, parts: list[Batch]) -> P: ...
 
-    def _insert_sync(self, prepared: P) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _insert_sync(self, prepared: P) -> None: ...
 
-    def _close_sync(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _close_sync(self) -> None: ...
 
-    def _ping_sync(self, reader: R) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _ping_sync(self, reader: R) -> None: ...
 
+    @abstractmethod
     def _search_sync(
         self,
         reader: R,
@@ -62,9 +64,9 @@ class LogStoreBase(Generic[R, P]):
         limit: int,
         backward: bool,
         cursor: Cursor | None,
-    ) -> LogPage:
-        raise NotImplementedError
+    ) -> LogPage: ...
 
+    @abstractmethod
     def _histogram_sync(
         self,
         reader: R,
@@ -73,17 +75,17 @@ class LogStoreBase(Generic[R, P]):
         start_ns: int,
         end_ns: int,
         step_ns: int,
-    ) -> list[HistogramBucket]:
-        raise NotImplementedError
+    ) -> list[HistogramBucket]: ...
 
-    def _get_sync(self, reader: R, tenant_id: UUID, record_id: str) -> LogRecord | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _get_sync(self, reader: R, tenant_id: UUID, record_id: str) -> LogRecord | None: ...
 
+    @abstractmethod
     def _label_names_sync(
         self, reader: R, tenant_id: UUID, start_ns: int, end_ns: int
-    ) -> list[str]:
-        raise NotImplementedError
+    ) -> list[str]: ...
 
+    @abstractmethod
     def _label_values_sync(
         self,
         reader: R,
@@ -93,12 +95,12 @@ class LogStoreBase(Generic[R, P]):
         end_ns: int,
         limit: int,
         selector: LogQuery,
-    ) -> list[str]:
-        raise NotImplementedError
+    ) -> list[str]: ...
 
+    @abstractmethod
     async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
         """``[lo, hi)`` holding every line of ``record``'s service (for context's scans)."""
-        raise NotImplementedError
+        ...
 
     # --- lifecycle ---------------------------------------------------------------------------
 
