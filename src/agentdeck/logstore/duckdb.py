@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +26,12 @@ from uuid import UUID
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from agentdeck.db.threads import close_duckdb, connect_duckdb, duckdb_disk_bytes
+from agentdeck.db.threads import (
+    checkpoint_copy,
+    close_duckdb,
+    connect_duckdb,
+    duckdb_disk_bytes,
+)
 from agentdeck.logstore import _common, logql
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
@@ -385,12 +389,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     async def snapshot(self, dest: Path) -> None:
         """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
         copy on the writer thread, so writes wait for it and reads go on."""
-
-        def copy() -> None:
-            self._db.execute("CHECKPOINT")
-            shutil.copyfile(self.path, dest)
-
-        await self._run_writer(copy)
+        await self._run_writer(checkpoint_copy, self._db, self.path, dest)
 
     def disk_bytes(self) -> int:
         """The size of the database file and its write-ahead log."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -13,7 +12,12 @@ from uuid import UUID
 import duckdb
 import numpy as np
 
-from agentdeck.db.threads import close_duckdb, connect_duckdb, duckdb_disk_bytes
+from agentdeck.db.threads import (
+    checkpoint_copy,
+    close_duckdb,
+    connect_duckdb,
+    duckdb_disk_bytes,
+)
 from agentdeck.tsdb.base import QueryData, SeriesKey, Store, StoreError, StoreStats
 from agentdeck.tsdb.duckdb.reads import Reads
 from agentdeck.tsdb.duckdb.retention import Retention
@@ -161,12 +165,7 @@ class DuckDBStore(Writes, Reads, Retention):
     async def snapshot(self, dest: Path) -> None:
         """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
         copy on the writer thread, so writes wait for it and reads go on."""
-
-        def copy() -> None:
-            self._db.execute("CHECKPOINT")
-            shutil.copyfile(self.path, dest)
-
-        await self._run_writer(copy)
+        await self._run_writer(checkpoint_copy, self._db, self.path, dest)
 
 
 if TYPE_CHECKING:
