@@ -164,11 +164,13 @@ async def test_overlapping_writers_share_a_commit(
     try:
         store._threads.writer.submit(gate.wait)  # the writer thread is busy until the gate opens
         first = asyncio.create_task(store.write(tenant, _one_sample(0)))
+        group = store._group
+        assert group is not None
         for _ in range(1000):  # yield until the writer took it (to the busy thread)
             await asyncio.sleep(0)
-            if store._write_calls and not store._pending:
+            if group.calls and not group.queued:
                 break
-        assert store._write_calls == 1 and not store._pending
+        assert group.calls == 1 and not group.queued
         second = asyncio.create_task(store.write(tenant, _one_sample(1)))  # during its commit
         await asyncio.sleep(0)
         gate.set()

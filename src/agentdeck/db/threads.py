@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -127,3 +128,12 @@ def duckdb_disk_bytes(path: str | os.PathLike[str]) -> int:
         with contextlib.suppress(FileNotFoundError):
             total += os.stat(f"{path}{suffix}").st_size
     return total
+
+
+def checkpoint_copy(
+    con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], dest: str | os.PathLike[str]
+) -> None:
+    """Fold the write-ahead log into the file at ``path``, then copy it to ``dest`` (run on
+    the writer thread: an online backup, writes wait for it and reads go on)."""
+    con.execute("CHECKPOINT")
+    shutil.copyfile(path, dest)

@@ -124,22 +124,8 @@ def insert_columns(records: Sequence[LogRecord]) -> list[list[Any]]:
 
 
 def to_record(tenant_id: UUID, row: Sequence[Any]) -> LogRecord:
-    ts, rid, service, code, agent, trace, span, message, keys, values, truncated, tpl, obs = row
-    return LogRecord(
-        id=rid,
-        tenant_id=tenant_id,
-        ts_ns=ts,
-        service=service,
-        severity=_common.SEVERITIES[code],
-        message=message,
-        agent=agent,
-        labels=dict(zip(keys, values, strict=True)),
-        trace_id=trace,
-        span_id=span,
-        truncated=bool(truncated),
-        template_id=tpl,
-        observed_ns=obs,
-    )
+    keys, values = row[8], row[9]
+    return _common.row_record(tenant_id, row[:8], dict(zip(keys, values, strict=True)), row[10:])
 
 
 def day_start_ns(day: dt.date) -> int:

@@ -11,8 +11,10 @@ runs, :mod:`agentdeck.logstore.logql`), in chunks, with a bound on the rows scan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 from agentdeck.logstore import logql
 from agentdeck.logstore.base import (
@@ -192,3 +194,28 @@ def count_filtered(
             per = counts.setdefault(histogram_bucket(ts, step_ns), {})
             severity = SEVERITIES[code]
             per[severity] = per.get(severity, 0) + 1
+
+
+def row_record(
+    tenant_id: UUID, head: Sequence[Any], labels: Mapping[str, str], tail: Sequence[Any]
+) -> LogRecord:
+    """A line from a row of either store: ``head`` is (ts, id, service, severity code, agent,
+    trace, span, message), ``tail`` (truncated, template id, observed ns); the labels are
+    decoded by the store (a JSON text in DuckDB, key and value arrays in ClickHouse)."""
+    ts, rid, service, code, agent, trace, span, message = head
+    truncated, template, observed = tail
+    return LogRecord(
+        id=rid,
+        tenant_id=tenant_id,
+        ts_ns=ts,
+        service=service,
+        severity=SEVERITIES[code],
+        message=message,
+        agent=agent,
+        labels=dict(labels),
+        trace_id=trace,
+        span_id=span,
+        truncated=bool(truncated),
+        template_id=template,
+        observed_ns=observed,
+    )

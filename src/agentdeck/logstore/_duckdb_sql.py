@@ -191,22 +191,9 @@ def arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], st
 
 
 def to_record(tenant_id: UUID, row: tuple[Any, ...]) -> LogRecord:
-    ts, rid, service, code, agent, trace, span, message, labels, truncated, template, obs = row
-    return LogRecord(
-        id=rid,
-        tenant_id=tenant_id,
-        ts_ns=ts,
-        service=service,
-        severity=_common.SEVERITIES[code],
-        message=message,
-        agent=agent,
-        labels=orjson.loads(labels) if labels != "{}" else {},
-        trace_id=trace,
-        span_id=span,
-        truncated=bool(truncated),
-        template_id=template,
-        observed_ns=obs,
-    )
+    labels = row[8]
+    decoded = orjson.loads(labels) if labels != "{}" else {}
+    return _common.row_record(tenant_id, row[:8], decoded, row[9:])
 
 
 def row_count(result: duckdb.DuckDBPyConnection) -> int:

@@ -2,19 +2,22 @@
 :class:`~agentdeck.logstore._writer.WritePath`), writes, ping, stats and the context of a line.
 
 A store subclasses :class:`LogStoreBase` and supplies the functions the write path runs
-(``_open_sync``, ``_prepare_sync``, ``_insert_sync``, ``_close_sync``), ``_ping_sync``, and
-the reads as ``_*_sync(reader, ...)`` functions run on a reader thread (``_search_sync``,
-``_histogram_sync``, ``_get_sync``, ``_label_names_sync``, ``_label_values_sync``) and
+(``_open_sync``, ``_prepare_sync``, ``_insert_sync``, ``_close_sync``), ``_ping_sync``,
+``_delete_sync`` (retention), the SQL step of a search (``_fetcher``, and ``_clamp`` to skip
+what holds no lines), the other reads as ``_*_sync(reader, ...)`` functions run on a reader
+thread (``_histogram_sync``, ``_get_sync``, ``_label_names_sync``, ``_label_values_sync``) and
 ``_context_bounds``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
 from agentdeck.logstore import _common, logql
+from agentdeck.logstore._common import Fetch
 from agentdeck.logstore._writer import Batch, WritePath
 from agentdeck.logstore.base import (
     Cursor,
@@ -32,39 +35,41 @@ R = TypeVar("R")
 P = TypeVar("P")
 
 
-class LogStoreBase(Generic[R, P]):
+class LogStoreBase(ABC, Generic[R, P]):
     _path: WritePath[R, P]
+    _max_scan: int
 
     # --- what a store supplies ---------------------------------------------------------------
 
-    def _open_sync(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _open_sync(self) -> None: ...
 
-    def _prepare_sync(self, parts: list[Batch]) -> P:
-        raise NotImplementedError
+    @abstractmethod
+    def _prepare_sync(self, parts: list[Batch]) -> P: ...
 
-    def _insert_sync(self, prepared: P) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _insert_sync(self, prepared: P) -> None: ...
 
-    def _close_sync(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _close_sync(self) -> None: ...
 
-    def _ping_sync(self, reader: R) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _ping_sync(self, reader: R) -> None: ...
 
-    def _search_sync(
-        self,
-        reader: R,
-        tenant_id: UUID,
-        query: LogQuery,
-        start_ns: int,
-        end_ns: int,
-        limit: int,
-        backward: bool,
-        cursor: Cursor | None,
-    ) -> LogPage:
-        raise NotImplementedError
+    @abstractmethod
+    def _fetcher(self, reader: R, tenant_id: UUID, query: LogQuery, backward: bool) -> Fetch:
+        """The SQL step of a search: ``fetch(lo, hi, after, n)`` → at most ``n`` matching
+        lines with ``lo <= ts < hi`` strictly after the cursor ``after``, in the search's
+        order (see :func:`~agentdeck.logstore._common.windowed_search`)."""
 
+    def _clamp(self, start_ns: int, end_ns: int) -> tuple[int, int] | None:
+        """The part of ``[start_ns, end_ns)`` that may hold lines (None: none)."""
+        return start_ns, end_ns
+
+    @abstractmethod
+    def _delete_sync(self, cutoffs: dict[UUID, int], default_ns: int) -> int: ...
+
+    @abstractmethod
     def _histogram_sync(
         self,
         reader: R,
@@ -73,17 +78,17 @@ class LogStoreBase(Generic[R, P]):
         start_ns: int,
         end_ns: int,
         step_ns: int,
-    ) -> list[HistogramBucket]:
-        raise NotImplementedError
+    ) -> list[HistogramBucket]: ...
 
-    def _get_sync(self, reader: R, tenant_id: UUID, record_id: str) -> LogRecord | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _get_sync(self, reader: R, tenant_id: UUID, record_id: str) -> LogRecord | None: ...
 
+    @abstractmethod
     def _label_names_sync(
         self, reader: R, tenant_id: UUID, start_ns: int, end_ns: int
-    ) -> list[str]:
-        raise NotImplementedError
+    ) -> list[str]: ...
 
+    @abstractmethod
     def _label_values_sync(
         self,
         reader: R,
@@ -93,12 +98,12 @@ class LogStoreBase(Generic[R, P]):
         end_ns: int,
         limit: int,
         selector: LogQuery,
-    ) -> list[str]:
-        raise NotImplementedError
+    ) -> list[str]: ...
 
+    @abstractmethod
     async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
         """``[lo, hi)`` holding every line of ``record``'s service (for context's scans)."""
-        raise NotImplementedError
+        ...
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -188,6 +193,36 @@ class LogStoreBase(Generic[R, P]):
         return await self._run_reader(
             self._label_values_sync, tenant_id, name, start_ns, end_ns, limit, selector
         )
+
+    def _search_sync(
+        self,
+        reader: R,
+        tenant_id: UUID,
+        query: LogQuery,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        backward: bool,
+        cursor: Cursor | None,
+    ) -> LogPage:
+        clamped = self._clamp(start_ns, end_ns)
+        if clamped is None:
+            return LogPage([], None)
+        return _common.windowed_search(
+            self._fetcher(reader, tenant_id, query, backward),
+            query,
+            start_ns=clamped[0],
+            end_ns=clamped[1],
+            limit=limit,
+            backward=backward,
+            cursor=cursor,
+            max_scan=self._max_scan,
+        )
+
+    # --- retention ---------------------------------------------------------------------------
+
+    async def delete_before(self, cutoffs: Mapping[UUID, int], *, default_ns: int) -> int:
+        return await self._run_writer(self._delete_sync, dict(cutoffs), default_ns)
 
     # --- context -----------------------------------------------------------------------------
 

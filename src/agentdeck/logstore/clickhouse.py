@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
@@ -47,7 +46,6 @@ from agentdeck.logstore.base import (
     Cursor,
     HistogramBucket,
     LogColumns,
-    LogPage,
     LogQuery,
     LogQueryError,
     LogRecord,
@@ -195,17 +193,9 @@ class ClickHouseLogStore(LogStoreBase[Client, list[list[Any]]]):
 
     # --- reads -------------------------------------------------------------------------------
 
-    def _search_sync(
-        self,
-        client: Client,
-        tenant_id: UUID,
-        query: LogQuery,
-        start_ns: int,
-        end_ns: int,
-        limit: int,
-        backward: bool,
-        cursor: Cursor | None,
-    ) -> LogPage:
+    def _fetcher(
+        self, client: Client, tenant_id: UUID, query: LogQuery, backward: bool
+    ) -> _common.Fetch:
         where, params = where_sql(tenant_id, query)
         order = "DESC" if backward else "ASC"
         after_op = "<" if backward else ">"
@@ -225,16 +215,7 @@ class ClickHouseLogStore(LogStoreBase[Client, list[list[Any]]]):
             sql += f" ORDER BY ts_ns {order}, id {order} LIMIT {int(n)}"
             return [to_record(tenant_id, row) for row in client.execute(sql, args)]
 
-        return _common.windowed_search(
-            fetch,
-            query,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            limit=limit,
-            backward=backward,
-            cursor=cursor,
-            max_scan=self._max_scan,
-        )
+        return fetch
 
     def _histogram_sync(
         self,
@@ -350,9 +331,6 @@ class ClickHouseLogStore(LogStoreBase[Client, list[list[Any]]]):
         return [v for (v,) in rows]
 
     # --- retention ---------------------------------------------------------------------------
-
-    async def delete_before(self, cutoffs: Mapping[UUID, int], *, default_ns: int) -> int:
-        return await self._run_writer(self._delete_sync, dict(cutoffs), default_ns)
 
     def _delete_sync(self, cutoffs: dict[UUID, int], default_ns: int) -> int:
         client = self._write_client

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -27,7 +26,12 @@ from uuid import UUID
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from agentdeck.db.threads import close_duckdb, connect_duckdb, duckdb_disk_bytes
+from agentdeck.db.threads import (
+    checkpoint_copy,
+    close_duckdb,
+    connect_duckdb,
+    duckdb_disk_bytes,
+)
 from agentdeck.logstore import _common, logql
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
@@ -48,7 +52,6 @@ from agentdeck.logstore.base import (
     Cursor,
     HistogramBucket,
     LogColumns,
-    LogPage,
     LogQuery,
     LogQueryError,
     LogRecord,
@@ -179,21 +182,14 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
 
     # --- reads -------------------------------------------------------------------------------
 
-    def _search_sync(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        tenant_id: UUID,
-        query: LogQuery,
-        start_ns: int,
-        end_ns: int,
-        limit: int,
-        backward: bool,
-        cursor: Cursor | None,
-    ) -> LogPage:
+    def _clamp(self, start_ns: int, end_ns: int) -> tuple[int, int] | None:
         if self._min_ts is None or self._max_ts is None:
-            return LogPage([], None)
-        start_ns = max(start_ns, self._min_ts)
-        end_ns = min(end_ns, self._max_ts + 1)
+            return None
+        return max(start_ns, self._min_ts), min(end_ns, self._max_ts + 1)
+
+    def _fetcher(
+        self, con: duckdb.DuckDBPyConnection, tenant_id: UUID, query: LogQuery, backward: bool
+    ) -> _common.Fetch:
         where, params = where_sql(tenant_id, query)
         order = "DESC" if backward else "ASC"
         after_op = "<" if backward else ">"
@@ -207,16 +203,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             sql += f" ORDER BY ts_ns {order}, id {order} LIMIT {int(n)}"
             return [to_record(tenant_id, row) for row in con.execute(sql, args).fetchall()]
 
-        return _common.windowed_search(
-            fetch,
-            query,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            limit=limit,
-            backward=backward,
-            cursor=cursor,
-            max_scan=self._max_scan,
-        )
+        return fetch
 
     def _histogram_sync(
         self,
@@ -330,9 +317,6 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
 
     # --- retention ---------------------------------------------------------------------------
 
-    async def delete_before(self, cutoffs: Mapping[UUID, int], *, default_ns: int) -> int:
-        return await self._run_writer(self._delete_sync, dict(cutoffs), default_ns)
-
     def _delete_sync(self, cutoffs: dict[UUID, int], default_ns: int) -> int:
         con = self._db
         con.execute("BEGIN TRANSACTION")
@@ -385,12 +369,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     async def snapshot(self, dest: Path) -> None:
         """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
         copy on the writer thread, so writes wait for it and reads go on."""
-
-        def copy() -> None:
-            self._db.execute("CHECKPOINT")
-            shutil.copyfile(self.path, dest)
-
-        await self._run_writer(copy)
+        await self._run_writer(checkpoint_copy, self._db, self.path, dest)
 
     def disk_bytes(self) -> int:
         """The size of the database file and its write-ahead log."""

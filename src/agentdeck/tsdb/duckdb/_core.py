@@ -3,7 +3,6 @@ index, the in-memory head, and compaction (which writes, opening and reads all r
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from uuid import UUID
 import duckdb
 import structlog
 
+from agentdeck.db.group_commit import GroupCommit
 from agentdeck.db.threads import StoreThreads
 from agentdeck.tsdb.base import Matcher, SampleBatch, SeriesKey, StoreError, WriteResult
 from agentdeck.tsdb.duckdb._head import HeadBuffer, SharedLock
@@ -26,10 +26,14 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
-class _Pending:
+class TenantBatch:
+    """One write call: a tenant's samples (its length is theirs)."""
+
     tenant_id: UUID
     batch: SampleBatch
-    future: asyncio.Future[WriteResult]
+
+    def __len__(self) -> int:
+        return len(self.batch)
 
 
 class StoreCore:
@@ -65,14 +69,9 @@ class StoreCore:
         self._threads: StoreThreads[duckdb.DuckDBPyConnection] = StoreThreads(
             "tsdb-duckdb", read_threads, closed=_closed, read_error=_read_error
         )
-        self._pending: list[_Pending] = []
-        self._wake: asyncio.Event | None = None
-        self._writer_task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[TenantBatch, list[TenantBatch], WriteResult] | None = None
         self._closing = False
         self._closed = False
-        self._samples_written = 0
-        self._write_calls = 0
-        self._transactions = 0
 
     # --- running work -----------------------------------------------------------------------
 

@@ -3,10 +3,8 @@ what is left (stats, ping, checkpoint)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -14,7 +12,12 @@ from uuid import UUID
 import duckdb
 import numpy as np
 
-from agentdeck.db.threads import close_duckdb, connect_duckdb, duckdb_disk_bytes
+from agentdeck.db.threads import (
+    checkpoint_copy,
+    close_duckdb,
+    connect_duckdb,
+    duckdb_disk_bytes,
+)
 from agentdeck.tsdb.base import QueryData, SeriesKey, Store, StoreError, StoreStats
 from agentdeck.tsdb.duckdb.reads import Reads
 from agentdeck.tsdb.duckdb.retention import Retention
@@ -37,8 +40,7 @@ class DuckDBStore(Writes, Reads, Retention):
         except BaseException:
             store._threads.abandon()
             raise
-        store._wake = asyncio.Event()
-        store._writer_task = asyncio.create_task(store._writer_loop(), name="tsdb-duckdb-writer")
+        store._start_writes()
         return store
 
     def _open_sync(self) -> None:
@@ -94,10 +96,8 @@ class DuckDBStore(Writes, Reads, Retention):
         if self._closed:
             return
         self._closing = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._writer_task is not None:
-            await self._writer_task
+        if self._group is not None:
+            await self._group.close()
         self._closed = True
         await self._threads.close(self._close_sync)
 
@@ -138,22 +138,23 @@ class DuckDBStore(Writes, Reads, Retention):
 
     async def stats(self) -> StoreStats:
         disk = duckdb_disk_bytes(self.path)
+        group = self._group
         return StoreStats(
             backend=self.backend,
             series=len(self._index.keys),
-            samples_written=self._samples_written,
-            write_calls=self._write_calls,
-            write_transactions=self._transactions,
+            samples_written=group.records if group else 0,
+            write_calls=group.calls if group else 0,
+            write_transactions=group.transactions if group else 0,
             disk_bytes=disk,
         )
 
     async def ping(self) -> None:
         """A query on a reader connection; fails too when the writer task has stopped (writes
         would wait forever)."""
-        task = self._writer_task
-        if self._closing or task is None:
+        group = self._group
+        if self._closing or group is None:
             raise StoreError("the metrics store is closed")
-        if task.done():
+        if not group.running:
             raise StoreError("the metrics store's writer has stopped")
         await self._run_reader(lambda cursor: cursor.execute("SELECT 1").fetchall())
 
@@ -164,12 +165,7 @@ class DuckDBStore(Writes, Reads, Retention):
     async def snapshot(self, dest: Path) -> None:
         """A consistent copy of the store at ``dest`` (online backup): a checkpoint and a file
         copy on the writer thread, so writes wait for it and reads go on."""
-
-        def copy() -> None:
-            self._db.execute("CHECKPOINT")
-            shutil.copyfile(self.path, dest)
-
-        await self._run_writer(copy)
+        await self._run_writer(checkpoint_copy, self._db, self.path, dest)
 
 
 if TYPE_CHECKING:

@@ -1,18 +1,18 @@
 """Writes of the DuckDB store: queued calls coalesced into one transaction on the writer
-thread, acknowledged once committed."""
+thread (:class:`~agentdeck.db.group_commit.GroupCommit`), acknowledged once committed."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from collections.abc import Callable
 from uuid import UUID
 
 import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from agentdeck.db.group_commit import GroupCommit
 from agentdeck.tsdb.base import SampleBatch, SeriesKey, StoreError, WriteResult
-from agentdeck.tsdb.duckdb._core import StoreCore, _Pending
+from agentdeck.tsdb.duckdb._core import StoreCore, TenantBatch, _closed
 from agentdeck.tsdb.duckdb.sql import insert_series, transaction
 
 
@@ -20,79 +20,41 @@ class Writes(StoreCore):
     # --- writes ------------------------------------------------------------------------------
 
     async def write(self, tenant_id: UUID, batch: SampleBatch) -> WriteResult:
-        if self._closing or self._wake is None:
+        if self._closing or self._group is None:
             raise StoreError("the metrics store is closed")
-        self._write_calls += 1
-        if len(batch) == 0:
-            return WriteResult(samples=0, new_series=0)
-        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(tenant_id, batch, future))
-        self._wake.set()
-        return await future
+        return await self._group.submit(TenantBatch(tenant_id, batch))
 
-    async def _writer_loop(self) -> None:
-        assert self._wake is not None
-        overlapping = False  # did a write arrive while the last group committed?
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                if overlapping and len(self._pending) == 1 and not self._closing:
-                    await self._linger()
-                group = self._take_group()
-                arrived = self._write_calls
-                await self._commit_group(group)
-                overlapping = self._write_calls > arrived
-            if self._closing and not self._pending:
-                return
+    def _start_writes(self) -> None:
+        """Start the group commit (after the file is open)."""
+        self._group = GroupCommit(
+            list,
+            self._commit_sync,
+            self._threads.writer,
+            None,  # preparing is nothing: the series are resolved on the writer thread
+            empty=WriteResult(samples=0, new_series=0),
+            closed=_closed,
+            linger=self._commit_linger,
+            max_records=self._max_transaction_samples,
+            name="tsdb-duckdb-writer",
+            housekeeping=self._compaction_work,
+        )
+        self._group.start()
 
-    async def _linger(self) -> None:
-        """Wait up to ``commit_linger`` for one more batch to join the next commit."""
-        assert self._wake is not None
-        if self._commit_linger <= 0:
-            return
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._commit_linger):
-                await self._wake.wait()
+    def _compaction_work(self) -> Callable[[], None] | None:
+        return self._maybe_compact if self._compaction_due() is not None else None
 
-    def _take_group(self) -> list[_Pending]:
-        taken = 0
-        count = 0
-        for item in self._pending:
-            if count and taken + len(item.batch) > self._max_transaction_samples:
-                break
-            taken += len(item.batch)
-            count += 1
-        group, self._pending = self._pending[:count], self._pending[count:]
-        return group
-
-    async def _commit_group(self, group: list[_Pending]) -> None:
-        try:
-            new_counts = await self._run_writer(
-                self._commit_sync, [(p.tenant_id, p.batch) for p in group]
-            )
-        except Exception as exc:
-            if len(group) == 1:
-                _settle(group[0].future, exc=exc)
-                return
-            # One bad batch must not fail its neighbours: retry them one by one.
-            for item in group:
-                await self._commit_group([item])
-            return
-        for item, new in zip(group, new_counts, strict=True):
-            _settle(item.future, WriteResult(samples=len(item.batch), new_series=new))
-        if self._compaction_due() is not None:
-            await self._run_writer(self._maybe_compact)
-
-    def _commit_sync(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
+    def _commit_sync(self, items: list[TenantBatch]) -> list[WriteResult]:
         """One transaction for all ``items``; publishes new series to the index on commit."""
         try:
-            return self._commit_unchecked(items)
+            new_counts = self._commit_unchecked([(i.tenant_id, i.batch) for i in items])
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"metrics write failed: {exc}") from exc
+        return [
+            WriteResult(samples=len(item.batch), new_series=new)
+            for item, new in zip(items, new_counts, strict=True)
+        ]
 
     def _commit_unchecked(self, items: list[tuple[UUID, SampleBatch]]) -> list[int]:
         con = self._db
@@ -148,21 +110,4 @@ class Writes(StoreCore):
             index.update_times(ids, timestamps)
         self._head.append(ids, timestamps, values)
         self._max_ts = max(self._max_ts, int(timestamps.max()))
-        self._samples_written += len(ids)
-        self._transactions += 1
         return new_counts
-
-
-def _settle(
-    future: asyncio.Future[WriteResult],
-    result: WriteResult | None = None,
-    *,
-    exc: BaseException | None = None,
-) -> None:
-    if future.done():  # the caller was cancelled; the write happened (or failed) anyway
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        assert result is not None
-        future.set_result(result)
