@@ -6,7 +6,7 @@ from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD
 from agentdeck.logintel.mining.matching import UNINDEXED, Cluster, SigKey, sig_keys
-from agentdeck.logintel.mining.tokens import pure_value, star_parts
+from agentdeck.logintel.mining.tokens import TAIL, pure_value, star_parts
 
 W = WILDCARD
 # a long line's template is indexed by its first words only (bounded work per template)
@@ -54,7 +54,7 @@ class TemplateIndex:
         valued = [t for t in toks if W in t]
         pure = [t for t in valued if pure_value(t)]
         c.words = len(toks) - len(pure)
-        c.stars = sum(star_parts(t) is not None for t in valued)
+        c.stars = sum(t == TAIL or star_parts(t) is not None for t in valued)
         if words and toks[0] == words[0]:
             first = (self.first, toks[0])
         else:
