@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD
 from agentdeck.logintel.mining.tokens import (
@@ -18,9 +19,10 @@ from agentdeck.logintel.mining.tokens import (
 W = WILDCARD
 Span = tuple[int, int]
 SigKey = tuple[int, int]
-# where the miner's indexes hold a template: (first-word index, its key), words, signatures
-# (each with its position), (length, first token)
-Indexed = tuple[tuple[dict[str, set[int]], str], set[str], dict[SigKey, int], tuple[int, str]]
+# where the miner's indexes hold a template: (the index by leading words or first word inside,
+# its key there), words, signatures (each with its position), (length, first token)
+Bucket = dict[int, None]  # template ids, in the order they were indexed
+Indexed = tuple[tuple[dict[Any, Bucket], Any], set[str], dict[SigKey, int], tuple[int, str]]
 UNINDEXED: Indexed = (({}, ""), set(), {}, (0, ""))
 
 

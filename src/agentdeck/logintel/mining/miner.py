@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex
+from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex, head, newest
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, kept_digits, mask
 from agentdeck.logintel.mining.matching import (
     Cluster,
@@ -97,6 +97,9 @@ class TemplateMiner:
         self._tails = Tails(cache_size)  # key sequences of context-field runs, per prefix
         self._runs = RunCache(cache_size)  # prefix before such a run -> template
         self._next_id = 1
+        # templates looked at to place lines the caches did not know (a diagnostic, not
+        # saved): at most a few ``index.MAX_SCAN`` per such line
+        self.scanned = 0
 
     # -- the public surface
 
@@ -198,14 +201,12 @@ class TemplateMiner:
     def _live(self, cid: int) -> Cluster | None:
         return self._clusters.get(self._alias.get(cid, cid))
 
-    def _match(
-        self, tokens: list[str], candidates: set[int] | None = None, exclude: int = 0
-    ) -> tuple[Cluster, list[Span]] | None:
+    def _match(self, tokens: list[str], exclude: int = 0) -> tuple[Cluster, list[Span]] | None:
         """The most specific template that covers ``tokens`` (the oldest among equals)."""
         words: bool | None = None  # whether the line has a word (computed when needed)
         best: tuple[int, int, Cluster, list[Span]] | None = None
-        if candidates is None:
-            candidates = self._index.candidates(tokens)
+        candidates = self._index.candidates(tokens)
+        self.scanned += len(candidates)
         for cid in candidates:
             if cid == exclude:
                 continue
@@ -262,7 +263,10 @@ class TemplateMiner:
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
-        candidates = self._index.alike(n, tokens[0]) | self._index.alike(n, W)
+        candidates = self._index.alike(n, tokens[0])
+        if head(tokens[0]) != W:
+            candidates += self._index.alike(n, W)
+        self.scanned += len(candidates)
         most = n // 2  # at most half of the tokens may differ
         for cid in candidates:
             c = self._clusters[cid]
@@ -301,7 +305,9 @@ class TemplateMiner:
             sig = wild(tokens, p)
             members = []
             at = []
-            for cid in sorted(group):
+            ids = sorted(newest(group))
+            self.scanned += len(ids)
+            for cid in ids:
                 member = self._clusters[cid]
                 q = member.indexed[2].get(key)
                 if q is None or member.tokens[q] == TAIL:
@@ -364,9 +370,10 @@ class TemplateMiner:
         n = len(c.tokens)
         # those it covers hold all its words (look among the holders of its rarest), or start
         # like it at the same length
-        covered = self._index.holders(c.indexed[1])
+        covered = set(self._index.holders(c.indexed[1]))
         if not new:
-            covered |= self._index.alike(n, c.tokens[0])
+            covered.update(self._index.alike(n, c.tokens[0]))
+        self.scanned += len(covered)
         # (a run of context fields may be empty)
         shortest = n - 1 if c.tokens[-1] == TAIL else n + 1 if new else n
         for cid in sorted(covered):
