@@ -116,18 +116,25 @@ def _learn(token: str) -> str:
     return masked
 
 
-def kept_digits(line: str) -> tuple[int, ...] | None:
+def kept_digits(line: str, masked: str) -> tuple[int, ...] | None:
     """Where in ``line`` the digits are that ``mask`` keeps (``ssh2``), or None for a line
-    whose masking does not follow its shape alone (a named date: it spans tokens)."""
+    whose masking does not follow its shape alone (a named date: it spans tokens).
+    ``masked``: ``mask(line)``, whose tokens are the line's, one space apart."""
     tokens = line.split()
     if not _MONTH_NAMES.isdisjoint(tokens):
         return None
+    # the tokens whose masked form holds a digit, by their index among the line's tokens
+    holders = sorted({masked.count(" ", 0, d.start()) for d in _DIGIT.finditer(masked)})
     kept: list[int] = []
-    for match in _NONSPACE.finditer(line):
-        token = match.group()
-        masked = _tokens.get(token) or _learn(token)
-        if _DIGIT.search(masked) is None:
+    want = iter(holders)
+    index = next(want, None)
+    for k, match in enumerate(_NONSPACE.finditer(line)):
+        if index is None:
+            break
+        if k != index:
             continue
+        index = next(want, None)
+        token = match.group()
         key = shape(token)
         spans = _shapes.get(key)
         if spans is None:  # the shape cache was emptied meanwhile

@@ -142,7 +142,7 @@ class TemplateMiner:
             elif entry is None:  # where kept digits are is worth finding once a shape repeats
                 entry = _ONCE
             else:
-                entry = kept_digits(line)
+                entry = kept_digits(line, masked)
             if entry is not None:
                 _remember(self._by_shape, form, entry or cluster.id, self.cache_size)
         if isinstance(entry, tuple) and entry and entry is not _ONCE:

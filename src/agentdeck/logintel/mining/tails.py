@@ -51,6 +51,8 @@ class Tails:
         """Note the line's key sequence; if its prefix is open, how many of its tokens to keep
         before a ``TAIL`` (None: keep the line as it is)."""
         t = run_start(tokens)
+        if t == len(tokens):
+            return None  # no run (a template ending in a TAIL takes such a line as it is)
         prefix = tuple(tokens[:t])
         if all(map(pure_value, prefix)):
             return None  # no word before the run: nothing says which message it is
@@ -83,8 +85,13 @@ class RunCache:
         self.limit = limit
         self._entries: dict[str, tuple[int, tuple[str, ...]]] = {}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, raw: list[str]) -> int | None:
         """The id of the template a line of masked tokens ``raw`` belongs to, if known."""
+        if not self._entries:
+            return None
         t = run_start(raw)
         entry = self._entries.get(" ".join(raw[:t]))
         if entry is None:
