@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,3 +94,27 @@ def test_masking_depends_on_the_shape_only(token: str, digits: str) -> None:
     masking.clear_cache()
     masking.mask_token(token)  # the shape's spans now come from ``token``
     assert masking.mask_token(other) == masked
+
+
+def test_simple_words_are_masked_as_the_full_pattern_would() -> None:
+    """``key=word`` and plain words of letters, digits and ``_`` skip the big pattern: the
+    spans they get are those the pattern finds (random tokens of that form, in brackets,
+    quotes or with a trailing comma too)."""
+
+    def by_pattern(token: str) -> tuple[tuple[int, int], ...]:
+        start = len(token) - len(token.lstrip(masking._OPEN))
+        end = len(token.rstrip(masking._CLOSE))
+        if end > start:
+            m = masking._TOKEN.match(token, start, end)
+            if m is not None and m.end() == end:
+                return ((start, end),)
+        return tuple(m.span() for m in masking._TOKEN.finditer(token))
+
+    rnd = random.Random(1)
+    alphabet = "abcdefxyzABCFXZ_0123456789"
+    for _ in range(20_000):
+        word = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 10)))
+        key = rnd.choice(["", "", "request_id=", "span=", "a=", "_k="])
+        token = rnd.choice(["", "", "(", '"', "["]) + key + word
+        token += rnd.choice(["", "", ")", ",", '"', ";", "),"])
+        assert masking._spans(token) == by_pattern(token), token

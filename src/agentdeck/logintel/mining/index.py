@@ -1,51 +1,75 @@
-"""The lookups a miner keeps over its templates (all bounded by the number of templates)."""
+"""The lookups a miner keeps over its templates (all bounded by the number of templates).
+
+Every lookup hands back at most ``MAX_SCAN`` templates (the most recently indexed first), so
+the work to place one line is bounded whatever the templates are: a stream of ever new shapes
+that share their first words costs the same per line as one of a few templates.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD
-from agentdeck.logintel.mining.matching import UNINDEXED, Cluster, SigKey, sig_keys
-from agentdeck.logintel.mining.tokens import pure_value, star_parts
+from agentdeck.logintel.mining.matching import UNINDEXED, Bucket, Cluster, SigKey, sig_keys
+from agentdeck.logintel.mining.tokens import TAIL, pure_value, star_parts
 
 W = WILDCARD
 # a long line's template is indexed by its first words only (bounded work per template)
 INDEXED_POSITIONS = 32
+# templates starting with words are found by up to this many of them (a prefix tree)
+DEPTH = 3
+# the most templates one lookup hands back (the most recently indexed first)
+MAX_SCAN = 64
+ANY_LENGTH = -1  # the length key of templates with value tokens (they take longer lines)
 
 
 class TemplateIndex:
-    """Templates by first word, by every word, by (length, first token) and by signature
-    (a hash of the template with one position made ``<*>``, for every position)."""
+    """Templates by their leading words and length, by first word inside (those that start
+    with a value), by every word, by (length, first token) and by signature (a hash of the
+    template with one position made ``<*>``, for every position)."""
 
     def __init__(self) -> None:
-        self.first: dict[str, set[int]] = {}  # templates starting with a word, by that word
-        self.inner: dict[str, set[int]] = {}  # the others, by their first word ("" if none)
-        self.has: dict[str, set[int]] = {}  # every word -> templates holding it
-        self.heads: dict[tuple[int, str], set[int]] = {}  # (length, first token) -> templates
-        self.sigs: dict[SigKey, set[int]] = {}  # signature -> templates
+        # (first words up to DEPTH, length or ANY_LENGTH) -> templates starting with them
+        self.lead: dict[tuple[tuple[str, ...], int], Bucket] = {}
+        self.inner: dict[str, Bucket] = {}  # the others, by their first word ("" if none)
+        self.has: dict[str, Bucket] = {}  # every word -> templates holding it
+        self.heads: dict[tuple[int, str], Bucket] = {}  # (length, first token) -> templates
+        self.sigs: dict[SigKey, Bucket] = {}  # signature -> templates
 
-    def candidates(self, tokens: list[str]) -> set[int]:
-        """Templates that may match ``tokens``: by first word, or by their first word inside."""
-        out: set[int] = set()
-        if tokens[0] != W:
-            out.update(self.first.get(tokens[0], ()))
+    def candidates(self, tokens: list[str]) -> list[int]:
+        """Templates that may match ``tokens`` (at most ``MAX_SCAN``): those whose leading
+        words the line starts with (the longest such prefix first), then those starting with
+        a value that hold one of the line's words."""
+        out: list[int] = []
+        lead, m = self.lead, len(tokens)
+        for d in range(min(DEPTH, m), 0, -1):
+            prefix = tuple(tokens[:d])
+            for key in ((prefix, m), (prefix, ANY_LENGTH)):
+                ids = lead.get(key)
+                if ids and _take(out, ids):
+                    return out
         inner = self.inner
-        for tok in set(tokens):
+        for tok in dict.fromkeys(tokens):
             ids = inner.get(tok)
-            if ids:
-                out.update(ids)
-        out.update(inner.get("", ()))
+            if ids and _take(out, ids):
+                return out
+        ids = inner.get("")
+        if ids:
+            _take(out, ids)
         return out
 
-    def alike(self, length: int, first: str) -> set[int]:
-        """Templates of ``length`` tokens whose first token is ``first`` (values alike)."""
-        return self.heads.get((length, head(first)), set())
+    def alike(self, length: int, first: str) -> list[int]:
+        """Templates of ``length`` tokens whose first token is ``first`` (values alike), at
+        most ``MAX_SCAN``."""
+        return newest(self.heads.get((length, head(first))))
 
-    def holders(self, words: set[str]) -> set[int]:
-        """Templates holding the rarest of ``words`` (a superset of those holding all)."""
-        sets = [self.has.get(word) or set() for word in words]
-        rarest: set[int] = min(sets, key=len) if sets else set()
-        return set(rarest)
+    def holders(self, words: Iterable[str]) -> list[int]:
+        """Templates holding the rarest of ``words`` (a superset of those holding all), at
+        most ``MAX_SCAN``."""
+        sets = [self.has.get(word) or {} for word in words]
+        return newest(min(sets, key=len)) if sets else []
 
     def add(self, c: Cluster, keys: list[SigKey] | None = None) -> None:
         """Index ``c`` (``keys``: its signature keys when already computed)."""
@@ -54,9 +78,15 @@ class TemplateIndex:
         valued = [t for t in toks if W in t]
         pure = [t for t in valued if pure_value(t)]
         c.words = len(toks) - len(pure)
-        c.stars = sum(star_parts(t) is not None for t in valued)
+        c.stars = sum(t == TAIL or star_parts(t) is not None for t in valued)
         if words and toks[0] == words[0]:
-            first = (self.first, toks[0])
+            d = 1
+            while d < DEPTH and d < len(toks) and W not in toks[d]:
+                d += 1
+            first: tuple[dict[Any, Bucket], Any] = (
+                self.lead,
+                (tuple(toks[:d]), ANY_LENGTH if c.stars else len(toks)),
+            )
         else:
             first = (self.inner, words[0] if words else "")
         if keys is None:
@@ -71,18 +101,10 @@ class TemplateIndex:
         _add(self.heads, key, cid)
         has = self.has
         for word in c.indexed[1]:
-            ids = has.get(word)
-            if ids is None:
-                has[word] = {cid}
-            else:
-                ids.add(cid)
+            _add(has, word, cid)
         signatures = self.sigs
         for sig in sigs:
-            members = signatures.get(sig)
-            if members is None:
-                signatures[sig] = {cid}
-            else:
-                members.add(cid)
+            _add(signatures, sig, cid)
 
     def remove(self, c: Cluster) -> None:
         """Take ``c`` out (before its tokens change, or when it goes)."""
@@ -101,17 +123,36 @@ def head(token: str) -> str:
     return W if pure_value(token) else token
 
 
-def _add(index: dict[Any, set[int]], key: object, cid: int) -> None:
+def newest(ids: Bucket | None) -> list[int]:
+    """At most ``MAX_SCAN`` of ``ids``, the most recently indexed first."""
+    if not ids:
+        return []
+    if len(ids) <= MAX_SCAN:
+        return list(ids)
+    return list(islice(reversed(ids), MAX_SCAN))
+
+
+def _take(out: list[int], ids: Bucket) -> bool:
+    """Add ``ids`` to ``out`` up to ``MAX_SCAN`` in all; whether ``out`` is full."""
+    room = MAX_SCAN - len(out)
+    if len(ids) <= room:
+        out.extend(ids)
+    else:
+        out.extend(islice(reversed(ids), room))
+    return len(out) >= MAX_SCAN
+
+
+def _add(index: dict[Any, Bucket], key: object, cid: int) -> None:
     ids = index.get(key)
     if ids is None:
-        index[key] = {cid}
+        index[key] = {cid: None}
     else:
-        ids.add(cid)
+        ids[cid] = None
 
 
-def _discard(index: dict[Any, set[int]], key: object, cid: int) -> None:
+def _discard(index: dict[Any, Bucket], key: object, cid: int) -> None:
     ids = index.get(key)
     if ids is not None:
-        ids.discard(cid)
+        ids.pop(cid, None)
         if not ids:
             del index[key]

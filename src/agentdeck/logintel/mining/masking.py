@@ -116,18 +116,25 @@ def _learn(token: str) -> str:
     return masked
 
 
-def kept_digits(line: str) -> tuple[int, ...] | None:
+def kept_digits(line: str, masked: str) -> tuple[int, ...] | None:
     """Where in ``line`` the digits are that ``mask`` keeps (``ssh2``), or None for a line
-    whose masking does not follow its shape alone (a named date: it spans tokens)."""
+    whose masking does not follow its shape alone (a named date: it spans tokens).
+    ``masked``: ``mask(line)``, whose tokens are the line's, one space apart."""
     tokens = line.split()
     if not _MONTH_NAMES.isdisjoint(tokens):
         return None
+    # the tokens whose masked form holds a digit, by their index among the line's tokens
+    holders = sorted({masked.count(" ", 0, d.start()) for d in _DIGIT.finditer(masked)})
     kept: list[int] = []
-    for match in _NONSPACE.finditer(line):
-        token = match.group()
-        masked = _tokens.get(token) or _learn(token)
-        if _DIGIT.search(masked) is None:
+    want = iter(holders)
+    index = next(want, None)
+    for k, match in enumerate(_NONSPACE.finditer(line)):
+        if index is None:
+            break
+        if k != index:
             continue
+        index = next(want, None)
+        token = match.group()
         key = shape(token)
         spans = _shapes.get(key)
         if spans is None:  # the shape cache was emptied meanwhile
@@ -176,6 +183,11 @@ def mask_token(token: str) -> str:
     return "".join(parts)
 
 
+# A word or ``key=word`` holding a digit, letters, digits and ``_`` only: an atom takes the
+# whole word when a digit starts it (or follows ``_``) or three digits stand in a row (what
+# ``_TOKEN`` decides for such a token, at a fraction of its cost; a test compares the two).
+_SIMPLE_VALUE = re.compile(r"(?:[A-Za-z_]+=)?([A-Za-z_]*\d\w*)", re.ASCII)
+_NUMBER_IN_WORD = re.compile(r"(?<![A-Za-z\d])\d|\d{3}", re.ASCII)
 _OPEN = "([{<\"'"
 _CLOSE = ")]}>\"',;"
 
@@ -189,6 +201,10 @@ def _spans(token: str) -> tuple[tuple[int, int], ...]:
     """
     start = len(token) - len(token.lstrip(_OPEN))
     end = len(token.rstrip(_CLOSE))
+    simple = _SIMPLE_VALUE.fullmatch(token, start, end)
+    if simple is not None:  # ``8f3ab2c1``, ``request_id=8f3ab2c1``: no pattern needed
+        value = simple.start(1)
+        return ((value, end),) if _NUMBER_IN_WORD.search(token, value, end) else ()
     if end > start:
         m = _TOKEN.match(token, start, end)
         if m is not None and m.end() == end:

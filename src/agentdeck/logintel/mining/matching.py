@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentdeck.logintel.mining.masking import WILDCARD
-from agentdeck.logintel.mining.tokens import refold, star_parts, stretchy, token_matches
+from agentdeck.logintel.mining.tokens import (
+    TAIL,
+    keyed,
+    refold,
+    star_parts,
+    stretchy,
+    token_matches,
+)
 
 W = WILDCARD
 Span = tuple[int, int]
 SigKey = tuple[int, int]
-# where the miner's indexes hold a template: (first-word index, its key), words, signatures
-# (each with its position), (length, first token)
-Indexed = tuple[tuple[dict[str, set[int]], str], set[str], dict[SigKey, int], tuple[int, str]]
+# where the miner's indexes hold a template: (the index by leading words or first word inside,
+# its key there), words, signatures (each with its position), (length, first token)
+Bucket = dict[int, None]  # template ids, in the order they were indexed
+Indexed = tuple[tuple[dict[Any, Bucket], Any], set[str], dict[SigKey, int], tuple[int, str]]
 UNINDEXED: Indexed = (({}, ""), set(), {}, (0, ""))
 
 
@@ -32,7 +41,7 @@ class Cluster:
 
     def render(self) -> str:
         return " ".join(
-            tok if shape is None else shape
+            (W if tok == TAIL else tok) if shape is None else shape
             for tok, shape in zip(self.tokens, self.shapes, strict=True)
         )
 
@@ -44,11 +53,12 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     ``<*>,``) whose span must then end on a token ending the same way, or a quoted value
     (``tag="<*>",``). It takes a second or further token only where ``stretchy`` allows it
     (tokens that look like values, not words; between quotes, anything); any other token
-    holding ``<*>`` (``uid=<*>``) matches its instances. Returns, per template token, the span
+    holding ``<*>`` (``uid=<*>``) matches its instances. A ``TAIL`` (last) takes the rest
+    when it is a run of ``key=value`` tokens, or nothing. Returns, per template token, the span
     of ``tokens`` it took, or None. Greedy, backtracking on the last value token only.
     """
     n, m = len(template), len(tokens)
-    if n > m:
+    if n > m and (n > m + 1 or template[-1] != TAIL):
         return None
     spans: list[Span] = []
     i = j = 0
@@ -56,7 +66,15 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
     while j < m:
         if i < n:
             pattern = template[i]
-            parts = star_parts(pattern)
+            if pattern == TAIL:
+                if i == n - 1 and all(map(keyed, tokens[j:])):
+                    del spans[i:]
+                    spans.append((j, m))
+                    i, j = n, m
+                    continue
+                parts = None
+            else:
+                parts = star_parts(pattern)
             if parts is not None:
                 end = _span_end(pattern, parts, tokens, j, j)
                 if end is not None:
@@ -83,6 +101,10 @@ def glob(template: list[str], tokens: list[str]) -> list[Span] | None:
         spans.append((start, longer))
         i = star + 1
         j = longer
+    if i == n - 1 and template[i] == TAIL:  # an empty run
+        del spans[i:]
+        spans.append((m, m))
+        i = n
     return spans if i == n else None
 
 

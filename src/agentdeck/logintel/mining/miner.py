@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex
+from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex, head, newest
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, kept_digits, mask
 from agentdeck.logintel.mining.matching import (
     Cluster,
@@ -19,7 +19,9 @@ from agentdeck.logintel.mining.matching import (
     sig_keys,
     wild,
 )
+from agentdeck.logintel.mining.tails import RunCache, Tails
 from agentdeck.logintel.mining.tokens import (
+    TAIL,
     fold,
     generalise,
     needed,
@@ -32,6 +34,8 @@ W = WILDCARD
 _DIGIT = re.compile(r"\d")
 # tokens of a line the miner looks at; the rest of a longer line is one value
 MAX_TOKENS = 256
+# a shape seen once whose masking keeps digits (``ssh2``): their places are found next time
+_ONCE: tuple[int, ...] = (-1,)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,12 @@ class TemplateMiner:
         self._by_mask: dict[str, int] = {}  # masked line -> id
         self._alias: dict[int, int] = {}  # merged id -> the live id it went into
         self._index = TemplateIndex()
+        self._tails = Tails(cache_size)  # key sequences of context-field runs, per prefix
+        self._runs = RunCache(cache_size)  # prefix before such a run -> template
         self._next_id = 1
+        # templates looked at to place lines the caches did not know (a diagnostic, not
+        # saved): at most a few ``index.MAX_SCAN`` per such line
+        self.scanned = 0
 
     # -- the public surface
 
@@ -104,7 +113,7 @@ class TemplateMiner:
         # those digits are, and the shape with them to the template: no masking at all.
         form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
         entry = self._by_shape.get(form)
-        if entry is not None:
+        if entry is not None and entry is not _ONCE:
             if isinstance(entry, int):
                 cid: int | None = entry
             else:
@@ -122,13 +131,21 @@ class TemplateMiner:
             raw = masked.split() or [""]
             if len(raw) > MAX_TOKENS:  # bounded work per line: the rest is one value
                 raw = [*raw[: MAX_TOKENS - 1], W]
-            cluster = self._place(raw)
-            _remember(self._by_mask, masked, cluster.id, self.cache_size)
-        if entry is None:
-            entry = () if _DIGIT.search(masked) is None else kept_digits(line)
+            cid = self._runs.get(raw)  # a known message before a run of context fields
+            cluster = None if cid is None else self._live(cid)
+            if cluster is None or cluster.tokens[-1] != TAIL:
+                cluster = self._place(raw)
+                _remember(self._by_mask, masked, cluster.id, self.cache_size)
+        if entry is None or entry is _ONCE:
+            if _DIGIT.search(masked) is None:
+                entry = ()
+            elif entry is None:  # where kept digits are is worth finding once a shape repeats
+                entry = _ONCE
+            else:
+                entry = kept_digits(line, masked)
             if entry is not None:
                 _remember(self._by_shape, form, entry or cluster.id, self.cache_size)
-        if isinstance(entry, tuple) and entry:
+        if isinstance(entry, tuple) and entry and entry is not _ONCE:
             key = (form, "".join([line[i] for i in entry]))
             _remember(self._by_kept, key, cluster.id, self.cache_size)
         cluster.count += 1
@@ -184,14 +201,12 @@ class TemplateMiner:
     def _live(self, cid: int) -> Cluster | None:
         return self._clusters.get(self._alias.get(cid, cid))
 
-    def _match(
-        self, tokens: list[str], candidates: set[int] | None = None, exclude: int = 0
-    ) -> tuple[Cluster, list[Span]] | None:
+    def _match(self, tokens: list[str], exclude: int = 0) -> tuple[Cluster, list[Span]] | None:
         """The most specific template that covers ``tokens`` (the oldest among equals)."""
         words: bool | None = None  # whether the line has a word (computed when needed)
         best: tuple[int, int, Cluster, list[Span]] | None = None
-        if candidates is None:
-            candidates = self._index.candidates(tokens)
+        candidates = self._index.candidates(tokens)
+        self.scanned += len(candidates)
         for cid in candidates:
             if cid == exclude:
                 continue
@@ -210,9 +225,14 @@ class TemplateMiner:
         return None if best is None else (best[2], best[3])
 
     def _place(self, raw: list[str]) -> Cluster:
-        tokens, shapes = fold(raw)
-        candidates = self._index.candidates(tokens)
-        found = self._match(tokens, candidates)
+        line, shapes = fold(raw)
+        tokens = line
+        found = self._match(tokens)
+        if found is None:
+            keep = self._tails.rewrite(tokens)
+            if keep is not None:  # a run of context fields: one variable
+                tokens, shapes = [*tokens[:keep], TAIL], [*shapes[:keep], None]
+                found = self._match(tokens)
         keys = None
         if found is None:
             keys = sig_keys(tokens)
@@ -221,6 +241,7 @@ class TemplateMiner:
         if found is not None:
             c, spans = found
             observe(c, spans, shapes)
+            self._runs.put(raw, line, c)
             return c
         c = Cluster(self._next_id, tokens, list(shapes))
         self._next_id += 1
@@ -230,6 +251,7 @@ class TemplateMiner:
         if c.stars:  # a template with values may cover older, longer ones
             self._absorb_covered(c, new=True)
             c = self._live(c.id) or c
+        self._runs.put(raw, line, c)
         return c
 
     def _values(self, tokens: list[str]) -> bool:
@@ -241,7 +263,10 @@ class TemplateMiner:
         """
         n = len(tokens)
         best: tuple[int, int, Cluster, list[int]] | None = None
-        candidates = self._index.alike(n, tokens[0]) | self._index.alike(n, W)
+        candidates = self._index.alike(n, tokens[0])
+        if head(tokens[0]) != W:
+            candidates += self._index.alike(n, W)
+        self.scanned += len(candidates)
         most = n // 2  # at most half of the tokens may differ
         for cid in candidates:
             c = self._clusters[cid]
@@ -275,15 +300,19 @@ class TemplateMiner:
         """Merge the templates that differ from this line at one position that looks variable."""
         for p, key in enumerate(keys[:INDEXED_POSITIONS]):
             group = self._index.sigs.get(key)
-            if not group:
+            if not group or tokens[p] == TAIL:
                 continue
             sig = wild(tokens, p)
             members = []
             at = []
-            for cid in sorted(group):
+            ids = sorted(newest(group))
+            self.scanned += len(ids)
+            for cid in ids:
                 member = self._clusters[cid]
                 q = member.indexed[2].get(key)
-                if q is not None and wild(member.tokens, q) == sig:  # else a hash collision
+                if q is None or member.tokens[q] == TAIL:
+                    continue
+                if wild(member.tokens, q) == sig:  # else a hash collision
                     members.append(member)
                     at.append(q)
             if not members:
@@ -341,10 +370,12 @@ class TemplateMiner:
         n = len(c.tokens)
         # those it covers hold all its words (look among the holders of its rarest), or start
         # like it at the same length
-        covered = self._index.holders(c.indexed[1])
+        covered = set(self._index.holders(c.indexed[1]))
         if not new:
-            covered |= self._index.alike(n, c.tokens[0])
-        shortest = n + 1 if new else n
+            covered.update(self._index.alike(n, c.tokens[0]))
+        self.scanned += len(covered)
+        # (a run of context fields may be empty)
+        shortest = n - 1 if c.tokens[-1] == TAIL else n + 1 if new else n
         for cid in sorted(covered):
             other = self._clusters.get(cid)
             if other is None or other is c or len(other.tokens) < shortest:

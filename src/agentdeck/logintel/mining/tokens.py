@@ -7,6 +7,11 @@ import re
 from agentdeck.logintel.mining.masking import WILDCARD
 
 W = WILDCARD
+# A run of ``key=value`` context fields made one variable (``tails``): any such run, or none.
+# Rendered as ``<*>``; the unit separator cannot occur inside a line's token (it is whitespace).
+TAIL = W + "\x1f"
+# a ``key=value`` token: a name, then ``=`` (what follows is the value, maybe empty)
+_KEY = re.compile(r"[A-Za-z_][\w.\-]*=")
 _DIGIT = re.compile(r"\d")
 _RUNS = re.compile(r"\d+")
 _ALNUM = re.compile(r"[^\W_]")
@@ -126,6 +131,8 @@ def generalise(values: list[str]) -> str:
     head = first[: cut + 1]
     j = len(first)
     while j > len(first) - suf and first[j - 1] in _TRAILING + _CLOSERS:
+        if first.endswith(W, 0, j):
+            break  # the ``>`` of a wildcard is not a closing bracket
         j -= 1
     tail = first[j:]
     if any(len(v) < len(head) + len(tail) for v in values) or W in head + tail:
@@ -305,3 +312,17 @@ def clear_cache() -> None:
     """Forget the cached token judgements (a benchmark measures a cold start with it)."""
     _stretchy.clear()
     _stars.clear()
+
+
+def keyed(token: str) -> bool:
+    """A ``key=value`` token (or a ``TAIL``, which stands for a run of them)."""
+    return token == TAIL or _KEY.match(token) is not None
+
+
+def run_start(tokens: list[str]) -> int:
+    """Where the trailing run of ``key=value`` tokens starts (``len(tokens)`` if none)."""
+    t = len(tokens)
+    match = _KEY.match
+    while t > 0 and match(tokens[t - 1]) is not None:
+        t -= 1
+    return t

@@ -44,6 +44,10 @@ class StreamFilter:
         )
 
 
+# a stream created on this replica, or (tenant, stream) of one stopped
+_Change = StreamFilter | tuple[uuid.UUID, uuid.UUID]
+
+
 @dataclass(slots=True)
 class _Pending:
     received_at: datetime
@@ -66,6 +70,9 @@ class StreamBuffers:
         self.pending: dict[uuid.UUID, _Pending] = {}
         #: Called (once per fill) when a stream's buffer reaches its batch size.
         self.on_full: Callable[[], None] | None = None
+        #: Streams created or stopped on this replica while a refresh reads the database,
+        #: one journal per refresh under way (re-applied on what it read).
+        self._journals: list[list[_Change]] = []
 
     # -- the directory of active streams
 
@@ -79,18 +86,39 @@ class StreamBuffers:
             del self.pending[stream_id]
 
     def add_stream(self, stream: StreamFilter) -> None:
+        for journal in self._journals:
+            journal.append(stream)
         filters = [s for s in self.by_tenant.get(stream.tenant_id, []) if s.id != stream.id]
         self.by_tenant[stream.tenant_id] = [*filters, stream]
 
     def remove_stream(self, tenant_id: uuid.UUID, stream_id: uuid.UUID) -> None:
+        for journal in self._journals:
+            journal.append((tenant_id, stream_id))
         filters = [s for s in self.by_tenant.get(tenant_id, []) if s.id != stream_id]
         self.by_tenant[tenant_id] = filters
         self.pending.pop(stream_id, None)
 
     async def refresh(self, session: AsyncSession) -> None:
-        """Reload the active streams (another replica may have created or stopped some)."""
-        rows = await session.scalars(select(LogStream).where(LogStream.active.is_(True)))
-        self.set_streams(StreamFilter.of(row) for row in rows)
+        """Reload the active streams (another replica may have created or stopped some).
+
+        A stream this replica creates or stops while the query runs may be missing from (or
+        still in) what it reads: those changes are applied again on top of it, so the
+        refresh cannot undo them.
+        """
+        journal: list[_Change] = []
+        self._journals.append(journal)
+        try:
+            rows = await session.scalars(select(LogStream).where(LogStream.active.is_(True)))
+            loaded = [StreamFilter.of(row) for row in rows]
+        finally:
+            self._journals = [j for j in self._journals if j is not journal]
+        by_id = {s.id: s for s in loaded}
+        for change in journal:
+            if isinstance(change, StreamFilter):
+                by_id[change.id] = change
+            else:
+                by_id.pop(change[1], None)
+        self.set_streams(by_id.values())
 
     # -- the ingest path
 
