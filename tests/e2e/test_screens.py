@@ -87,6 +87,7 @@ def _overflow(page: Page) -> int:
     )
 
 
+@pytest.mark.timeout(600, func_only=True)  # about 30 pages, each settled and shot twice
 @pytest.mark.parametrize("account", [ADMIN, VIEWER], ids=["admin", "viewer"])
 def test_every_page_in_both_themes_has_no_console_error_and_no_overflow(
     demo: Server, browser: Browser, account: Account

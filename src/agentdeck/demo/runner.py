@@ -2,9 +2,11 @@
 
 Samples go through the public JSON ingest API (``POST /api/v1/metrics/batch``) with the
 simulator's own API key, exactly as a real agent's would, and so do the agents' log lines
-(``POST /api/v1/logs/batch``, live ticks only). The task waits for the server to
-answer, backfills the last hour on a first start (or the gap since the newest demo sample),
-then posts one batch every ``interval_s`` until :meth:`DemoSimulator.stop`.
+(``POST /api/v1/logs/batch``). The task waits for the server to answer, creates the demo's
+log stream when the tenant has none by its name (``POST /api/v1/log-streams``, so the
+incidents' lines are cut into batches and the detectors raise anomalies), backfills metrics
+and logs of the last hour on a first start (or the gap since the newest demo sample), then
+posts one batch of each every ``interval_s`` until :meth:`DemoSimulator.stop`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.demo.fleet import PreparedFleet, prepare_fleet
-from agentdeck.demo.logs import log_entries
-from agentdeck.demo.simulate import CPU, FleetSimulator, Sample
+from agentdeck.demo.logs import STREAM, log_entries
+from agentdeck.demo.simulate import CPU, FleetSimulator, Incident, Sample
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp, Store
 
@@ -29,6 +31,9 @@ log = structlog.get_logger(__name__)
 
 BATCH_PATH = "/api/v1/metrics/batch"
 LOGS_PATH = "/api/v1/logs/batch"
+STREAMS_PATH = "/api/v1/log-streams"
+#: Log lines per backfill request at most (well under the ingest's body limit).
+LOG_BATCH_LINES = 5_000
 
 
 def to_payload(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -74,6 +79,7 @@ class DemoSimulator:
         backfill_s: float = 3600.0,
         batch_samples: int = 10_000,
         seed: int = 7,
+        incidents: Sequence[Incident] | None = None,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -83,6 +89,7 @@ class DemoSimulator:
         self.backfill_s = backfill_s
         self.batch_samples = batch_samples
         self.seed = seed
+        self._incidents = incidents  # None: the hourly script
         self.fleet: PreparedFleet | None = None
         self.simulator: FleetSimulator | None = None
         self.prepared = asyncio.Event()  # the fleet is registered and the key exists
@@ -90,6 +97,7 @@ class DemoSimulator:
         self.ticked = asyncio.Event()  # a live tick has been sent (set after each one)
         self.posted_samples = 0
         self.posted_log_lines = 0
+        self.stream_id: str | None = None  # the demo's log stream, once it exists
         self.live_ticks = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -123,7 +131,10 @@ class DemoSimulator:
             async with self._sessions() as session:
                 self.fleet = await prepare_fleet(session)
             self.simulator = FleetSimulator(
-                self.fleet.agents, seed=self.seed, interval_s=self.interval_s
+                self.fleet.agents,
+                seed=self.seed,
+                interval_s=self.interval_s,
+                incidents=self._incidents,
             )
             self.prepared.set()
             log.info("demo fleet registered", agents=len(self.fleet.agents))
@@ -135,6 +146,7 @@ class DemoSimulator:
             ) as client:
                 if not await self._wait_for_server(client):
                     return
+                await self._ensure_stream(client)
                 await self._backfill(client)
                 self.backfilled.set()
                 await self._live(client)
@@ -179,17 +191,24 @@ class DemoSimulator:
             span_ms=int(self.backfill_s * 1000),
         )
         pending: list[Sample] = []
+        lines: list[dict[str, Any]] = []
         for tick in ticks:
             if self._stopping.is_set():
                 return
             pending.extend(self.simulator.step(tick))
+            lines.extend(log_entries(self.simulator, tick, self.seed))
             if len(pending) >= self.batch_samples:
                 await self._post(client, pending[: self.batch_samples])
                 pending = pending[self.batch_samples :]
+            if len(lines) >= LOG_BATCH_LINES:
+                await self._post_log_entries(client, lines)
+                lines = []
         while pending:
             await self._post(client, pending[: self.batch_samples])
             pending = pending[self.batch_samples :]
-        log.info("demo backfill sent", ticks=len(ticks))
+        if lines:
+            await self._post_log_entries(client, lines)
+        log.info("demo backfill sent", ticks=len(ticks), log_lines=self.posted_log_lines)
 
     async def _live(self, client: httpx.AsyncClient) -> None:
         assert self.simulator is not None
@@ -219,9 +238,34 @@ class DemoSimulator:
             return
         self.posted_samples += len(samples)
 
+    async def _ensure_stream(self, client: httpx.AsyncClient) -> None:
+        """Find the demo's active log stream by name, or create it."""
+        try:
+            listed = await client.get(STREAMS_PATH, params={"limit": 500})
+            if listed.status_code == 200:
+                for stream in listed.json()["items"]:
+                    if stream["name"] == STREAM["name"]:
+                        self.stream_id = str(stream["stream_id"])
+                        return
+            created = await client.post(STREAMS_PATH, json=STREAM)
+        except httpx.TransportError as exc:
+            log.warning("demo log stream not created", error=repr(exc))
+            return
+        if created.status_code == 201:
+            self.stream_id = str(created.json()["stream_id"])
+            log.info("demo log stream created", stream_id=self.stream_id)
+        else:
+            log.warning(
+                "demo log stream refused", status=created.status_code, body=created.text[:500]
+            )
+
     async def _post_logs(self, client: httpx.AsyncClient, t_ms: int) -> None:
         assert self.simulator is not None
-        entries = log_entries(self.simulator, t_ms, self.seed)
+        await self._post_log_entries(client, log_entries(self.simulator, t_ms, self.seed))
+
+    async def _post_log_entries(
+        self, client: httpx.AsyncClient, entries: list[dict[str, Any]]
+    ) -> None:
         try:
             response = await client.post(LOGS_PATH, json={"entries": entries})
         except httpx.TransportError as exc:
