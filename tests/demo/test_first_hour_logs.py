@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.demo.runner import DemoSimulator
@@ -37,6 +38,7 @@ async def _until(check: Callable[[], Coroutine[Any, Any, Any]], within_s: float)
     raise AssertionError(f"nothing after {within_s} s")
 
 
+@pytest.mark.timeout(240)  # the backfill's lines go through ingest, mining and the detectors
 async def test_the_demo_backfills_logs_and_its_error_spike_becomes_an_anomaly(
     app_factory: AppFactory, factory: Factory, session: AsyncSession
 ) -> None:
@@ -65,7 +67,7 @@ async def test_the_demo_backfills_logs_and_its_error_spike_becomes_an_anomaly(
     )
     demo.start()
     try:
-        await asyncio.wait_for(demo.backfilled.wait(), timeout=60)
+        await asyncio.wait_for(demo.backfilled.wait(), timeout=150)
         assert demo.fleet is not None
         tenant = await session.get(Tenant, demo.fleet.tenant_id)
         assert tenant is not None

@@ -32,8 +32,9 @@ log = structlog.get_logger(__name__)
 BATCH_PATH = "/api/v1/metrics/batch"
 LOGS_PATH = "/api/v1/logs/batch"
 STREAMS_PATH = "/api/v1/log-streams"
-#: Log lines per backfill request at most (well under the ingest's body limit).
-LOG_BATCH_LINES = 5_000
+#: Log lines per backfill request at most: small slices, so the server keeps answering the
+#: UI while it mines the backfill's templates.
+LOG_BATCH_LINES = 1_000
 
 
 def to_payload(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -191,21 +192,25 @@ class DemoSimulator:
             span_ms=int(self.backfill_s * 1000),
         )
         pending: list[Sample] = []
-        lines: list[dict[str, Any]] = []
         for tick in ticks:
             if self._stopping.is_set():
                 return
             pending.extend(self.simulator.step(tick))
-            lines.extend(log_entries(self.simulator, tick, self.seed))
             if len(pending) >= self.batch_samples:
                 await self._post(client, pending[: self.batch_samples])
                 pending = pending[self.batch_samples :]
-            if len(lines) >= LOG_BATCH_LINES:
-                await self._post_log_entries(client, lines)
-                lines = []
         while pending:
             await self._post(client, pending[: self.batch_samples])
             pending = pending[self.batch_samples :]
+        # then the logs of the same ticks (the metrics first: the charts fill sooner)
+        lines: list[dict[str, Any]] = []
+        for tick in ticks:
+            if self._stopping.is_set():
+                return
+            lines.extend(log_entries(self.simulator, tick, self.seed))
+            if len(lines) >= LOG_BATCH_LINES:
+                await self._post_log_entries(client, lines)
+                lines = []
         if lines:
             await self._post_log_entries(client, lines)
         log.info("demo backfill sent", ticks=len(ticks), log_lines=self.posted_log_lines)
