@@ -104,3 +104,55 @@ async def test_the_demo_backfills_logs_and_its_error_spike_becomes_an_anomaly(
         assert all(a["evidence_count"] > 0 and a["evidence"]["line_ids"] for a in found)
     finally:
         await demo.stop()
+
+
+@pytest.mark.timeout(240)
+async def test_the_demo_resolves_log_alerts_of_an_incident_that_is_over(
+    app_factory: AppFactory, factory: Factory, session: AsyncSession
+) -> None:
+    """Log anomalies are events, so nothing would end their alerts: the demo's scripted on-call
+    resolves them, with a note, once the incident is over and they are quiet."""
+    client = await app_factory()
+    app = client.app  # type: ignore[attr-defined]
+    state: AppState = app.state.deck
+    now_s = int(time.time())
+    over = Incident(  # critical from its start, over half-way through the backfill
+        kind=IncidentKind.error_spike,
+        agent="support-triage",
+        period_s=3600,
+        offset_s=(now_s - BACKFILL_S) % 3600,
+        duration_s=BACKFILL_S // 2,
+        escalate_s=0,
+    )
+    demo = DemoSimulator(
+        sessions=state.sessions,
+        store=state.store,
+        base_url="http://testserver",
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50003)),
+        interval_s=INTERVAL_S,
+        backfill_s=BACKFILL_S,
+        incidents=[over],
+        log_alert_quiet_s=0,
+    )
+    demo.start()
+    try:
+        await asyncio.wait_for(demo.backfilled.wait(), timeout=150)
+        assert demo.fleet is not None
+        tenant = await session.get(Tenant, demo.fleet.tenant_id)
+        assert tenant is not None
+        viewer = await factory.user(Role.viewer, tenant)
+
+        async def resolved() -> list[dict[str, Any]]:
+            params = {"source": "logs", "limit": 100}
+            items = await client.get("/api/v1/alerts", params=params, headers=viewer.headers)
+            alerts = list(items.json()["items"])
+            done = all(a["status"] == "resolved" for a in alerts)
+            return alerts if alerts and done else []
+
+        alerts = await _until(resolved, within_s=90)
+        assert {a["labels"]["alertname"] for a in alerts} == {"LogAnomaly"}
+        assert {a["resolution_note"] for a in alerts} == {
+            "demo: the incident is over and its logs are quiet"
+        }
+    finally:
+        await demo.stop()

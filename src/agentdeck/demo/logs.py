@@ -21,8 +21,8 @@ STREAM: dict[str, Any] = {
     "name": "demo fleet",
     "services": [],
     "severity_filter": ["ERROR", "CRITICAL", "WARNING", "INFO"],
-    "batch_size": 500,
-    "batch_timeout_seconds": 120,
+    "batch_size": 1000,  # about two minutes of the fleet's lines
+    "batch_timeout_seconds": 300,
 }
 
 #: Incident lines per agent and interval: (at the warning stage, once escalated), as ranges.

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -32,6 +33,11 @@ log = structlog.get_logger(__name__)
 BATCH_PATH = "/api/v1/metrics/batch"
 LOGS_PATH = "/api/v1/logs/batch"
 STREAMS_PATH = "/api/v1/log-streams"
+ALERTS_PATH = "/api/v1/alerts"
+#: A log-anomaly alert quiet this long while no incident is under way is resolved by the
+#: demo's scripted on-call (log anomalies are events: nothing else would end their alerts).
+LOG_ALERT_QUIET_S = 60.0
+RESOLUTION_NOTE = "demo: the incident is over and its logs are quiet"
 #: Log lines per backfill request at most: small slices, so the server keeps answering the
 #: UI while it mines the backfill's templates.
 LOG_BATCH_LINES = 1_000
@@ -81,6 +87,7 @@ class DemoSimulator:
         batch_samples: int = 10_000,
         seed: int = 7,
         incidents: Sequence[Incident] | None = None,
+        log_alert_quiet_s: float = LOG_ALERT_QUIET_S,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -91,6 +98,7 @@ class DemoSimulator:
         self.batch_samples = batch_samples
         self.seed = seed
         self._incidents = incidents  # None: the hourly script
+        self.log_alert_quiet_s = log_alert_quiet_s
         self.fleet: PreparedFleet | None = None
         self.simulator: FleetSimulator | None = None
         self.prepared = asyncio.Event()  # the fleet is registered and the key exists
@@ -227,6 +235,8 @@ class DemoSimulator:
             for i in range(0, len(samples), self.batch_samples):
                 await self._post(client, samples[i : i + self.batch_samples])
             await self._post_logs(client, next_tick)
+            if self.live_ticks % max(1, round(self.log_alert_quiet_s / self.interval_s)) == 0:
+                await self._resolve_quiet_log_alerts(client, next_tick)
             self.live_ticks += 1
             self.ticked.set()
 
@@ -263,6 +273,28 @@ class DemoSimulator:
             log.warning(
                 "demo log stream refused", status=created.status_code, body=created.text[:500]
             )
+
+    async def _resolve_quiet_log_alerts(self, client: httpx.AsyncClient, t_ms: int) -> None:
+        """Resolve the log-anomaly alerts of incidents that are over, as an operator would."""
+        assert self.simulator is not None
+        if any(self.simulator.active_incidents(a.name, t_ms) for a in self.simulator.agents):
+            return
+        try:
+            listed = await client.get(
+                ALERTS_PATH, params={"source": "logs", "active": "true", "limit": 100}
+            )
+            if listed.status_code != 200:
+                return
+            for alert in listed.json()["items"]:
+                seen = alert.get("last_seen_at") or alert["starts_at"]
+                age_s = t_ms / 1000 - datetime.fromisoformat(seen).timestamp()
+                if age_s >= self.log_alert_quiet_s:
+                    await client.post(
+                        f"{ALERTS_PATH}/{alert['id']}/resolve",
+                        params={"resolution_note": RESOLUTION_NOTE},
+                    )
+        except httpx.TransportError as exc:
+            log.warning("demo could not resolve log alerts", error=repr(exc))
 
     async def _post_logs(self, client: httpx.AsyncClient, t_ms: int) -> None:
         assert self.simulator is not None
