@@ -63,11 +63,12 @@ async def test_user_create_admin_in_a_new_tenant_can_log_in(
     assert membership is not None
     assert (membership.tenant_id, membership.role) == (tenant.id, Role.admin)
     actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.at)))
-    # A new tenant also gets the default alert rule pack and its inhibition rule (critical
-    # mutes its own warning), each audited.
+    # A new tenant also gets the default alert rule pack, its inhibition rule (critical
+    # mutes its own warning) and the default routing tree, each audited.
     assert [a for a in actions if not a.startswith("alert_rule.")] == [
         "tenant.create",
         "inhibition_rule.create",
+        "notification_policy.update",
         "user.create",
     ]
     types = set(await session.scalars(select(AuditEntry.actor_type)))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
+import pytest
 
 from agentdeck.demo.runner import DemoSimulator
 from agentdeck.demo.simulate import CPU, DURATION, REQUESTS
@@ -17,6 +18,7 @@ from agentdeck.tsdb.base import Matcher, MatchOp
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
 
 
+@pytest.mark.timeout(180)  # 150 ticks of metrics and of log lines
 async def test_backfill_and_live_ticks_reach_the_store_through_the_api(
     app_factory: AppFactory,
 ) -> None:
@@ -34,7 +36,7 @@ async def test_backfill_and_live_ticks_reach_the_store_through_the_api(
     )
     demo.start()
     try:
-        await asyncio.wait_for(demo.backfilled.wait(), timeout=40)
+        await asyncio.wait_for(demo.backfilled.wait(), timeout=120)  # metrics, then logs
         await asyncio.wait_for(demo.ticked.wait(), timeout=10)
     finally:
         await demo.stop()

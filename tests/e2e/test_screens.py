@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response
 
 from tests.e2e.demo_server import Server, first_id, start_demo_server
 from tests.e2e.support import ADMIN, VIEWER, Account, login
@@ -87,6 +87,7 @@ def _overflow(page: Page) -> int:
     )
 
 
+@pytest.mark.timeout(600, func_only=True)  # about 30 pages, each settled and shot twice
 @pytest.mark.parametrize("account", [ADMIN, VIEWER], ids=["admin", "viewer"])
 def test_every_page_in_both_themes_has_no_console_error_and_no_overflow(
     demo: Server, browser: Browser, account: Account
@@ -102,12 +103,18 @@ def test_every_page_in_both_themes_has_no_console_error_and_no_overflow(
     def page_error(error: Error) -> None:
         problems.append(f"{where['page']}: uncaught: {error}")
 
+    def response(reply: Response) -> None:
+        # names the request behind a "Failed to load resource" console error
+        if reply.status >= 400:
+            problems.append(f"{where['page']}: {reply.status} {reply.request.method} {reply.url}")
+
     context = browser.new_context(base_url=demo.base_url, viewport=VIEWPORT)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     try:
         page = context.new_page()
         page.on("console", console)
         page.on("pageerror", page_error)
+        page.on("response", response)
         login(page, account)
         for slug, path in _pages(demo, account):
             where["page"] = path

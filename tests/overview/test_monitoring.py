@@ -161,6 +161,27 @@ async def test_overview_headlines_against_the_window_before(fleet: Fleet) -> Non
     assert set(body["alerts"]["by_severity"]) == {"info", "warning", "error", "critical"}
 
 
+async def test_headlines_say_when_the_window_before_is_only_partly_filled(fleet: Fleet) -> None:
+    """30 minutes of samples: the 10-minute window before is filled, the 30-minute one (back to
+    an hour ago) is not, so its change compares against too little: the client shows "not
+    enough history" instead of a percentage."""
+
+    async def body(window: str) -> dict[str, Any]:
+        response = await fleet.client.get(
+            "/api/v1/monitoring/overview", params={"window": window}, headers=fleet.viewer.headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    filled = await body("10m")
+    figures = ("request_rate", "error_rate", "p95_latency_seconds", "tokens", "cost_usd")
+    assert {name: filled[name]["history"] for name in figures} == dict.fromkeys(figures, True)
+    partial = await body("30m")
+    assert {name: partial[name]["history"] for name in figures} == dict.fromkeys(figures, False)
+    # nothing was ingested in the minute before the last one (the process just started)
+    assert partial["ingest_rate"]["history"] is False
+
+
 async def test_agents_have_their_figures_and_sort_filter_and_page(fleet: Fleet) -> None:
     url = "/api/v1/monitoring/agents"
     headers = fleet.viewer.headers

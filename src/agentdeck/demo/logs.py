@@ -2,7 +2,11 @@
 
 Each agent writes a few lines per interval: requests handled (INFO), the odd DEBUG detail,
 and, while an incident is under way (the same schedule as the metrics), the WARNING, ERROR and
-CRITICAL lines that explain it. Deterministic for a seed and a time, like the samples.
+CRITICAL lines that explain it, more of them once it escalates (:data:`INCIDENT_LINES`). The
+demo's log stream (:data:`STREAM`) takes the fleet's INFO, WARNING and ERROR lines, so its
+detectors see the incidents: the error spike's failures are well over a tenth of a batch (an
+``error_spike`` anomaly), and the other incidents bring templates the stream never had.
+Deterministic for a seed and a time, like the samples.
 """
 
 from __future__ import annotations
@@ -11,6 +15,22 @@ import random
 from typing import Any
 
 from agentdeck.demo.simulate import FleetSimulator, IncidentKind, Profile, SimAgent
+
+#: The log stream the demo creates (``POST /api/v1/log-streams``) when it has none by that name.
+STREAM: dict[str, Any] = {
+    "name": "demo fleet",
+    "services": [],
+    "severity_filter": ["ERROR", "CRITICAL", "WARNING", "INFO"],
+    "batch_size": 1000,  # about two minutes of the fleet's lines
+    "batch_timeout_seconds": 300,
+}
+
+#: Incident lines per agent and interval: (at the warning stage, once escalated), as ranges.
+INCIDENT_LINES: dict[IncidentKind, tuple[tuple[int, int], tuple[int, int]]] = {
+    IncidentKind.error_spike: ((8, 13), (26, 40)),  # an upstream outage: every retry fails
+    IncidentKind.latency_regression: ((2, 4), (4, 8)),
+    IncidentKind.memory_leak: ((1, 3), (3, 6)),
+}
 
 _WORDS = ("refund", "invoice", "password reset", "shipping delay", "upgrade", "cancellation")
 _INCIDENT_LINES: dict[IncidentKind, tuple[tuple[str, str], ...]] = {
@@ -86,9 +106,11 @@ def log_entries(simulator: FleetSimulator, t_ms: int, seed: int = 0) -> list[dic
             entries.append(lines.line("DEBUG", "cache hit for conversation {rid}; {n} turns"))
         if agent.degraded and rng.random() < 0.5:
             entries.append(lines.line("ERROR", "request {rid} failed: model returned invalid JSON"))
-        for kind in simulator.active_incidents(agent.name, t_ms):
+        for kind, (stage, _) in simulator.stages(agent.name, t_ms).items():
             choices = _INCIDENT_LINES[kind]
-            for severity, text in rng.sample(choices, k=min(2, len(choices))):
+            low, high = INCIDENT_LINES[kind][stage]
+            for _ in range(rng.randrange(low, high)):
+                severity, text = rng.choice(choices)
                 entries.append(lines.line(severity, text))
     entries.sort(key=lambda e: e["timestamp"])
     return entries

@@ -2,9 +2,11 @@
 
 Samples go through the public JSON ingest API (``POST /api/v1/metrics/batch``) with the
 simulator's own API key, exactly as a real agent's would, and so do the agents' log lines
-(``POST /api/v1/logs/batch``, live ticks only). The task waits for the server to
-answer, backfills the last hour on a first start (or the gap since the newest demo sample),
-then posts one batch every ``interval_s`` until :meth:`DemoSimulator.stop`.
+(``POST /api/v1/logs/batch``). The task waits for the server to answer, creates the demo's
+log stream when the tenant has none by its name (``POST /api/v1/log-streams``, so the
+incidents' lines are cut into batches and the detectors raise anomalies), backfills metrics
+and logs of the last hour on a first start (or the gap since the newest demo sample), then
+posts one batch of each every ``interval_s`` until :meth:`DemoSimulator.stop`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,8 +23,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.demo.fleet import PreparedFleet, prepare_fleet
-from agentdeck.demo.logs import log_entries
-from agentdeck.demo.simulate import CPU, FleetSimulator, Sample
+from agentdeck.demo.logs import STREAM, log_entries
+from agentdeck.demo.simulate import CPU, FleetSimulator, Incident, Sample
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp, Store
 
@@ -29,6 +32,15 @@ log = structlog.get_logger(__name__)
 
 BATCH_PATH = "/api/v1/metrics/batch"
 LOGS_PATH = "/api/v1/logs/batch"
+STREAMS_PATH = "/api/v1/log-streams"
+ALERTS_PATH = "/api/v1/alerts"
+#: A log-anomaly alert quiet this long while no incident is under way is resolved by the
+#: demo's scripted on-call (log anomalies are events: nothing else would end their alerts).
+LOG_ALERT_QUIET_S = 60.0
+RESOLUTION_NOTE = "demo: the incident is over and its logs are quiet"
+#: Log lines per backfill request at most: small slices, so the server keeps answering the
+#: UI while it mines the backfill's templates.
+LOG_BATCH_LINES = 1_000
 
 
 def to_payload(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -74,6 +86,8 @@ class DemoSimulator:
         backfill_s: float = 3600.0,
         batch_samples: int = 10_000,
         seed: int = 7,
+        incidents: Sequence[Incident] | None = None,
+        log_alert_quiet_s: float = LOG_ALERT_QUIET_S,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -83,6 +97,8 @@ class DemoSimulator:
         self.backfill_s = backfill_s
         self.batch_samples = batch_samples
         self.seed = seed
+        self._incidents = incidents  # None: the hourly script
+        self.log_alert_quiet_s = log_alert_quiet_s
         self.fleet: PreparedFleet | None = None
         self.simulator: FleetSimulator | None = None
         self.prepared = asyncio.Event()  # the fleet is registered and the key exists
@@ -90,6 +106,7 @@ class DemoSimulator:
         self.ticked = asyncio.Event()  # a live tick has been sent (set after each one)
         self.posted_samples = 0
         self.posted_log_lines = 0
+        self.stream_id: str | None = None  # the demo's log stream, once it exists
         self.live_ticks = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -123,7 +140,10 @@ class DemoSimulator:
             async with self._sessions() as session:
                 self.fleet = await prepare_fleet(session)
             self.simulator = FleetSimulator(
-                self.fleet.agents, seed=self.seed, interval_s=self.interval_s
+                self.fleet.agents,
+                seed=self.seed,
+                interval_s=self.interval_s,
+                incidents=self._incidents,
             )
             self.prepared.set()
             log.info("demo fleet registered", agents=len(self.fleet.agents))
@@ -135,6 +155,7 @@ class DemoSimulator:
             ) as client:
                 if not await self._wait_for_server(client):
                     return
+                await self._ensure_stream(client)
                 await self._backfill(client)
                 self.backfilled.set()
                 await self._live(client)
@@ -189,7 +210,18 @@ class DemoSimulator:
         while pending:
             await self._post(client, pending[: self.batch_samples])
             pending = pending[self.batch_samples :]
-        log.info("demo backfill sent", ticks=len(ticks))
+        # then the logs of the same ticks (the metrics first: the charts fill sooner)
+        lines: list[dict[str, Any]] = []
+        for tick in ticks:
+            if self._stopping.is_set():
+                return
+            lines.extend(log_entries(self.simulator, tick, self.seed))
+            if len(lines) >= LOG_BATCH_LINES:
+                await self._post_log_entries(client, lines)
+                lines = []
+        if lines:
+            await self._post_log_entries(client, lines)
+        log.info("demo backfill sent", ticks=len(ticks), log_lines=self.posted_log_lines)
 
     async def _live(self, client: httpx.AsyncClient) -> None:
         assert self.simulator is not None
@@ -203,6 +235,8 @@ class DemoSimulator:
             for i in range(0, len(samples), self.batch_samples):
                 await self._post(client, samples[i : i + self.batch_samples])
             await self._post_logs(client, next_tick)
+            if self.live_ticks % max(1, round(self.log_alert_quiet_s / self.interval_s)) == 0:
+                await self._resolve_quiet_log_alerts(client, next_tick)
             self.live_ticks += 1
             self.ticked.set()
 
@@ -219,9 +253,56 @@ class DemoSimulator:
             return
         self.posted_samples += len(samples)
 
+    async def _ensure_stream(self, client: httpx.AsyncClient) -> None:
+        """Find the demo's active log stream by name, or create it."""
+        try:
+            listed = await client.get(STREAMS_PATH, params={"limit": 500})
+            if listed.status_code == 200:
+                for stream in listed.json()["items"]:
+                    if stream["name"] == STREAM["name"]:
+                        self.stream_id = str(stream["stream_id"])
+                        return
+            created = await client.post(STREAMS_PATH, json=STREAM)
+        except httpx.TransportError as exc:
+            log.warning("demo log stream not created", error=repr(exc))
+            return
+        if created.status_code == 201:
+            self.stream_id = str(created.json()["stream_id"])
+            log.info("demo log stream created", stream_id=self.stream_id)
+        else:
+            log.warning(
+                "demo log stream refused", status=created.status_code, body=created.text[:500]
+            )
+
+    async def _resolve_quiet_log_alerts(self, client: httpx.AsyncClient, t_ms: int) -> None:
+        """Resolve the log-anomaly alerts of incidents that are over, as an operator would."""
+        assert self.simulator is not None
+        if any(self.simulator.active_incidents(a.name, t_ms) for a in self.simulator.agents):
+            return
+        try:
+            listed = await client.get(
+                ALERTS_PATH, params={"source": "logs", "active": "true", "limit": 100}
+            )
+            if listed.status_code != 200:
+                return
+            for alert in listed.json()["items"]:
+                seen = alert.get("last_seen_at") or alert["starts_at"]
+                age_s = t_ms / 1000 - datetime.fromisoformat(seen).timestamp()
+                if age_s >= self.log_alert_quiet_s:
+                    await client.post(
+                        f"{ALERTS_PATH}/{alert['id']}/resolve",
+                        params={"resolution_note": RESOLUTION_NOTE},
+                    )
+        except httpx.TransportError as exc:
+            log.warning("demo could not resolve log alerts", error=repr(exc))
+
     async def _post_logs(self, client: httpx.AsyncClient, t_ms: int) -> None:
         assert self.simulator is not None
-        entries = log_entries(self.simulator, t_ms, self.seed)
+        await self._post_log_entries(client, log_entries(self.simulator, t_ms, self.seed))
+
+    async def _post_log_entries(
+        self, client: httpx.AsyncClient, entries: list[dict[str, Any]]
+    ) -> None:
         try:
             response = await client.post(LOGS_PATH, json={"entries": entries})
         except httpx.TransportError as exc:

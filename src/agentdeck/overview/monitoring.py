@@ -226,7 +226,7 @@ def agent_health(
     return health
 
 
-def headline(current: float | None, previous: float | None) -> Headline:
+def headline(current: float | None, previous: float | None, *, history: bool = True) -> Headline:
     change = None
     if current is not None and previous is not None and previous != 0:
         change = round(100 * (current - previous) / abs(previous), 2)
@@ -243,6 +243,7 @@ def headline(current: float | None, previous: float | None) -> Headline:
         previous=previous,
         change_percent=change,
         trend=trend,
+        history=history,
     )
 
 
@@ -284,6 +285,18 @@ async def _fleet_figures(
     }
 
 
+#: The series the fleet figures come from; one of them at the start of the previous window
+#: means that window is filled.
+_FIGURE_SERIES = "|".join((REQUESTS, DURATION_BUCKET, LATENCY_GAUGE, TOKENS, COST))
+
+
+async def history_from(store: Store, tenant_id: uuid.UUID, at_ms: int) -> bool:
+    """Whether any series of the fleet figures has a sample at ``at_ms`` (within the lookback):
+    data reaches back that far, so a window starting there is not partly empty."""
+    found = await scalar(store, tenant_id, f'count({{__name__=~"{_FIGURE_SERIES}"}})', at_ms)
+    return bool(found)
+
+
 async def _agent_counts(session: AsyncSession, tenant_id: uuid.UUID) -> AgentCounts:
     rows = (
         await session.execute(
@@ -317,20 +330,27 @@ async def overview(
             _fleet_figures(store, tenant_id, window, now_ms - window.seconds * 1000),
         )
 
+    async def covered() -> bool:
+        return await history_from(store, tenant_id, now_ms - 2 * window.seconds * 1000)
+
     current, previous = await live.queries.get(
         ("overview", tenant_id, window.seconds), settings.overview_cache_seconds, compute
+    )
+    history = await live.queries.get(
+        ("overview-history", tenant_id, window.seconds), settings.overview_cache_seconds, covered
     )
     eps, previous_eps, _ = live.rates(tenant_id, now.timestamp())
     return MonitoringOverview(
         window=window.text,
         window_seconds=window.seconds,
         agents=await _agent_counts(session, tenant_id),
-        ingest_rate=headline(round(eps, 3), round(previous_eps, 3)),
-        request_rate=headline(current["request_rate"], previous["request_rate"]),
-        error_rate=headline(current["error_rate"], previous["error_rate"]),
-        p95_latency_seconds=headline(current["p95"], previous["p95"]),
-        tokens=headline(current["tokens"], previous["tokens"]),
-        cost_usd=headline(current["cost"], previous["cost"]),
+        # the in-memory ingest counts cover two short windows once the process has seen any
+        ingest_rate=headline(round(eps, 3), round(previous_eps, 3), history=previous_eps > 0),
+        request_rate=headline(current["request_rate"], previous["request_rate"], history=history),
+        error_rate=headline(current["error_rate"], previous["error_rate"], history=history),
+        p95_latency_seconds=headline(current["p95"], previous["p95"], history=history),
+        tokens=headline(current["tokens"], previous["tokens"], history=history),
+        cost_usd=headline(current["cost"], previous["cost"], history=history),
         alerts=await open_alerts(session, tenant_id=tenant_id),
         timestamp=now,
     )

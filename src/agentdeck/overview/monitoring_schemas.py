@@ -32,6 +32,12 @@ class Headline(BaseModel):
         "previous is 0."
     )
     trend: Trend = Field(description="`flat` when the change is under 1 % (or unknown).")
+    history: bool = Field(
+        True,
+        description="Whether data reaches back to the start of the previous window. False: "
+        "the previous window is only partly filled (a fresh install, a new tenant), so the "
+        "change compares against too little and should read as 'not enough history'.",
+    )
 
 
 class AgentCounts(BaseModel):

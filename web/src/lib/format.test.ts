@@ -53,8 +53,11 @@ describe("describeChange", () => {
     expect(describeChange(110, 100)).toEqual({ kind: "change", text: "+10%", percent: 10 });
     expect(describeChange(95, 100)).toEqual({ kind: "change", text: "-5.0%", percent: -5 });
   });
-  it("says there is not enough history when the previous window is (nearly) empty", () => {
-    expect(describeChange(3255, 99).text).toBe("not enough history");
+  it("says there is not enough history when the server says the previous window is partly empty", () => {
+    expect(describeChange(3255, 99, false).text).toBe("not enough history");
+    expect(describeChange(110, 100, false).text).toBe("not enough history");
+    // with history, a large change is a real one (an incident), shown as it is
+    expect(describeChange(3255, 99, true)).toEqual({ kind: "change", text: "+3188%", percent: (100 * (3255 - 99)) / 99 });
     expect(describeChange(5, null).text).toBe("not enough history");
     expect(describeChange(5, 0).text).toBe("not enough history");
     expect(describeChange(null, 5).text).toBe("no data");

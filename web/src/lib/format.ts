@@ -162,21 +162,24 @@ export const fmt = {
   usd: (v: number | null | undefined) => formatUnit(v, "usd"),
 };
 
-/** A change between two windows, or why there is none to show. A previous window with
- * (almost) nothing in it makes any percentage meaningless ("+3254 %"): past ten times the
- * previous figure, or with no previous figure at all, the tile says so instead. */
+/** A change between two windows, or why there is none to show. The server says whether data
+ * reaches back to the start of the previous window (`history`); when it does not (a fresh
+ * install, a new tenant), the previous window is only partly filled and any percentage is
+ * meaningless ("+3254 %"), so the tile says "not enough history" instead; likewise with no
+ * previous figure at all. */
 export function describeChange(
   value: number | null | undefined,
   previous: number | null | undefined,
+  history = true,
 ): { kind: "change"; text: string; percent: number } | { kind: "none"; text: string } {
   if (value === null || value === undefined) return { kind: "none", text: "no data" };
+  if (!history) return { kind: "none", text: "not enough history" };
   if (previous === null || previous === undefined || previous === 0) {
     return value === 0 && previous === 0
       ? { kind: "change", text: "0%", percent: 0 }
       : { kind: "none", text: "not enough history" };
   }
   const percent = (100 * (value - previous)) / Math.abs(previous);
-  if (Math.abs(percent) >= 1000) return { kind: "none", text: "not enough history" };
   const text = `${percent > 0 ? "+" : ""}${Math.abs(percent) < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
   return { kind: "change", text, percent };
 }

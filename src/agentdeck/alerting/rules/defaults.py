@@ -7,7 +7,10 @@ pack adds the inhibition rule :data:`INHIBITION_NAME`: while an agent's critical
 the warning of the same signal and agent is muted, so an incident that escalates pages once per
 level and not twice at once. Notifications are grouped by the routing tree's ``group_by``;
 the pack's rules share the rule group :data:`GROUP`, and ``agent`` plus ``signal`` identify an
-incident (``group_by: ["agent"]`` makes one notification per troubled agent).
+incident. A tenant without a routing tree of its own also gets :func:`default_routing_tree`,
+Alertmanager's root route with grouping preset: one notification group per alert name and
+agent, the default timings written out, and no receiver yet (the tenant picks one on the
+routing page, where the tree is shown and edited like any other).
 
 :func:`install_default_pack` adds the rules a tenant lacks (by name) and is idempotent. It runs
 when a tenant is created, from ``POST /api/v1/alert-rules/default-pack``, and once per existing
@@ -26,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.alerting.models import AlertRule, InhibitionRule, NoDataState, Severity
 from agentdeck.alerting.routing import inhibition
+from agentdeck.alerting.routing import service as routing
 from agentdeck.alerting.routing.matchers import MatcherModel
+from agentdeck.alerting.routing.tree import (
+    DEFAULT_GROUP_INTERVAL,
+    DEFAULT_GROUP_WAIT,
+    DEFAULT_REPEAT_INTERVAL,
+    RoutingTree,
+)
 from agentdeck.alerting.rules.schemas import AlertRuleCreate, DefaultPackResult, ThresholdForm
 from agentdeck.alerting.rules.service import create_rule
 from agentdeck.audit.models import AuditEntry
@@ -141,6 +151,20 @@ def default_inhibition() -> inhibition.InhibitionRuleCreate:
     )
 
 
+#: What the default routing tree groups notifications by.
+DEFAULT_GROUP_BY = ("alertname", "agent")
+
+
+def default_routing_tree() -> RoutingTree:
+    """The root route a tenant starts with: grouped by alert name and agent, default timings."""
+    return RoutingTree(
+        group_by=list(DEFAULT_GROUP_BY),
+        group_wait_seconds=DEFAULT_GROUP_WAIT,
+        group_interval_seconds=DEFAULT_GROUP_INTERVAL,
+        repeat_interval_seconds=DEFAULT_REPEAT_INTERVAL,
+    )
+
+
 def _system(tenant_id: uuid.UUID) -> Principal:
     return Principal(
         kind="system", id=None, name="default-rule-pack", tenant_id=tenant_id, role=Role.admin
@@ -172,6 +196,11 @@ async def install_default_pack(
     )
     if has_inhibition is None:
         await inhibition.create_rule(session, actor=actor, data=default_inhibition())
+    if await routing.get_policy(session, tenant_id=tenant_id) is None:
+        # only a tenant that never stored a tree: an edited tree is never replaced
+        await routing.put_policy(
+            session, actor=actor, tree=default_routing_tree(), expected_revisions={0}
+        )
     await record(
         session,
         actor=actor,

@@ -50,7 +50,7 @@ export function HeadlineTile({
       </div>
     );
   }
-  const change = describeChange(headline.value, headline.previous);
+  const change = describeChange(headline.value, headline.previous, headline.history);
   const trend = change.kind === "none" ? "flat" : headline.trend;
   const tone =
     trend === "flat" || goodWhenUp === undefined ? "neutral" : (trend === "up") === goodWhenUp ? "good" : "bad";

@@ -11,6 +11,7 @@ import dagre from "cytoscape-dagre";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import { fmt } from "../../lib/format";
+import { useThemeVersion } from "../../lib/useThemeVersion";
 import type { Topology } from "../../api/overview";
 
 cytoscape.use(dagre);
@@ -27,7 +28,7 @@ const FONT_PX = 12;
 const MIN_ZOOM = 0.85;
 const NODE = 22;
 const MIN_HEIGHT = 320;
-const MAX_HEIGHT = 900;
+const MAX_HEIGHT = 1600;
 const EDGE_LABELS_UP_TO = 16;
 
 function topologyElements(topology: Topology): cytoscape.ElementDefinition[] {
@@ -82,6 +83,59 @@ function layOut(cy: cytoscape.Core, width: number): void {
   }
 }
 
+/** The graph's style, coloured from the holder's CSS (read again when the theme changes):
+ * labels in the text colour with a halo of the card's background, so they stay readable where
+ * edges cross them, in either theme. */
+function graphStyle(el: HTMLElement): cytoscape.StylesheetJson {
+  const css = getComputedStyle(el);
+  const text = css.color;
+  let halo = "rgba(0, 0, 0, 0)";
+  for (let node: HTMLElement | null = el; node && halo === "rgba(0, 0, 0, 0)"; node = node.parentElement) {
+    halo = getComputedStyle(node).backgroundColor;
+  }
+  return [
+    {
+      selector: "node",
+      style: {
+        "background-color": "data(colour)",
+        label: "data(label)",
+        color: text,
+        "font-size": FONT_PX,
+        "text-valign": "bottom",
+        "text-margin-y": 4,
+        "text-wrap": "ellipsis",
+        "text-max-width": "160px",
+        "text-outline-color": halo,
+        "text-outline-width": 3,
+        "text-outline-opacity": 0.9,
+        width: NODE,
+        height: NODE,
+      },
+    },
+    { selector: 'node[kind = "service"]', style: { shape: "round-rectangle", width: 26, height: 18 } },
+    {
+      selector: "edge",
+      style: {
+        width: 1.5,
+        "line-color": "data(colour)",
+        "target-arrow-color": "data(colour)",
+        "target-arrow-shape": "triangle",
+        "curve-style": "bezier",
+        label: "data(label)",
+        "font-size": 10,
+        color: text,
+        "text-outline-color": halo,
+        "text-outline-width": 2,
+      },
+    },
+    { selector: "edge[declaredOnly = 1]", style: { "line-style": "dashed" } },
+    { selector: "edge.quiet", style: { label: "" } },
+    { selector: ".faded", style: { opacity: 0.18 } },
+    { selector: ".hidden", style: { display: "none" } },
+    { selector: "node.found", style: { "border-width": 3, "border-color": text, "font-weight": "bold" } },
+  ];
+}
+
 export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
   const holder = useRef<HTMLDivElement>(null);
   const graph = useRef<cytoscape.Core | null>(null);
@@ -103,50 +157,13 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
   useEffect(() => {
     const el = holder.current;
     if (!el) return;
-    const text = getComputedStyle(el).color;
     const cy = cytoscape({
       container: el,
       elements,
       minZoom: 0.3,
       maxZoom: 2,
       wheelSensitivity: 0.3,
-      style: [
-        {
-          selector: "node",
-          style: {
-            "background-color": "data(colour)",
-            label: "data(label)",
-            color: text,
-            "font-size": FONT_PX,
-            "text-valign": "bottom",
-            "text-margin-y": 4,
-            "text-wrap": "ellipsis",
-            "text-max-width": "140px",
-            width: NODE,
-            height: NODE,
-          },
-        },
-        { selector: 'node[kind = "service"]', style: { shape: "round-rectangle", width: 26, height: 18 } },
-        {
-          selector: "edge",
-          style: {
-            width: 1.5,
-            "line-color": "data(colour)",
-            "target-arrow-color": "data(colour)",
-            "target-arrow-shape": "triangle",
-            "curve-style": "bezier",
-            label: "data(label)",
-            "font-size": 10,
-            color: text,
-            "text-background-opacity": 0,
-          },
-        },
-        { selector: "edge[declaredOnly = 1]", style: { "line-style": "dashed" } },
-        { selector: "edge.quiet", style: { label: "" } },
-        { selector: ".faded", style: { opacity: 0.18 } },
-        { selector: ".hidden", style: { display: "none" } },
-        { selector: "node.found", style: { "border-width": 3, "border-color": text, "font-weight": "bold" } },
-      ],
+      style: graphStyle(el),
       layout: { name: "preset" },
     });
     layOut(cy, el.clientWidth);
@@ -195,6 +212,13 @@ export function TopologyGraph({ topology }: { topology: Topology }): ReactNode {
       }
     });
   }, [elements]);
+
+  // A new theme restyles the canvas (it cannot follow CSS variables by itself).
+  const theme = useThemeVersion();
+  useEffect(() => {
+    const cy = graph.current;
+    if (cy && holder.current && theme > 0) cy.style(graphStyle(holder.current));
+  }, [theme]);
 
   // Health filter and search focus.
   useEffect(() => {

@@ -65,7 +65,7 @@ export function DeliveriesPage(): ReactNode {
           minHeight={160}
           empty={
             <EmptyState icon="history" title="No deliveries">
-              <p>Attempts to deliver notifications show up here.</p>
+              <p>Every attempt to send a notification shows up here. Alerts are sent once the routing tree names a receiver whose channels should get them.</p>
             </EmptyState>
           }
         >

@@ -120,7 +120,7 @@ export function EscalationPage(): ReactNode {
         isEmpty={rows.length === 0}
         empty={
           <EmptyState icon="alerts" title="No escalation policies">
-            <p>Name a policy on a route (escalation_policy_id); acknowledging an alert stops it.</p>
+            <p>A policy notifies more receivers, level by level, while an alert stays unacknowledged. Pick it on a route of the routing tree; acknowledging the alert stops it.</p>
           </EmptyState>
         }
       >

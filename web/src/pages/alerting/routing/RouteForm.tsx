@@ -77,7 +77,7 @@ export function RouteEditor({
             </select>
           )}
         </Field>
-        <Field label={`${label} group by`} hint="Label names, comma-separated; empty: inherit.">
+        <Field label={`${label} group by`} hint={root ? "Label names, comma-separated; empty: one group for every alert." : "Label names, comma-separated; empty: inherit."}>
           {(p) => (
             <input
               {...p}
@@ -96,13 +96,13 @@ export function RouteEditor({
           const text = texts[id] ?? (seconds != null ? formatDuration(seconds) : "");
           const bad = text.trim() !== "" && parseDuration(text) === null;
           return (
-            <Field key={key} label={`${label} ${name.toLowerCase()}`} error={bad ? "Use a duration such as 30s, 5m or 4h." : undefined} hint="Empty: inherit.">
+            <Field key={key} label={`${label} ${name.toLowerCase()}`} error={bad ? "Use a duration such as 30s, 5m or 4h." : undefined} hint={root ? "Empty: the default." : "Empty: inherit."}>
               {(p) => (
                 <input
                   {...p}
                   className="input"
                   value={text}
-                  placeholder="inherit"
+                  placeholder={root ? "default" : "inherit"}
                   onChange={(e) => {
                     onText(id, e.target.value);
                     const parsed = parseDuration(e.target.value);

@@ -40,7 +40,7 @@ function RouteView({
       <div className="route-box">
         <span className="mono small faint">{path}</span>
         {node.matchers && node.matchers.length > 0 ? <MatcherChips matchers={node.matchers} /> : <span className="chip">every alert</span>}
-        <span>→ {node.receiver_id ? <strong>{names.get(node.receiver_id) ?? node.receiver_id}</strong> : <span className="faint">inherited receiver</span>}</span>
+        <span>→ {node.receiver_id ? <strong>{names.get(node.receiver_id) ?? node.receiver_id}</strong> : <span className="faint">{path === "root" ? "no receiver: nothing is sent" : "inherited receiver"}</span>}</span>
         {node.group_by ? <span className="small">group by {node.group_by.join(", ") || "nothing"}</span> : null}
         {timing.length ? <span className="small muted">{timing.join(" · ")}</span> : null}
         {node.escalation_policy_id ? (
