@@ -25,6 +25,7 @@ PUBLIC_FIELDS = {
     "name",
     "prefix",
     "role",
+    "agent_id",
     "created_by",
     "created_at",
     "expires_at",

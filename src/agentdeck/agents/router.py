@@ -16,7 +16,9 @@ from fastapi import APIRouter, Header, Query, Response, status
 from agentdeck.agents import service
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate, AgentPublic, AgentSort, AgentUpdate
+from agentdeck.fleet.credentials import revoke_agent_keys
 from agentdeck.fleet.service import stop_before_delete
+from agentdeck.identity.principal import principal_key
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.realtime.publish import publish_agent_change
 from agentdeck.server.deps import (
@@ -25,7 +27,9 @@ from agentdeck.server.deps import (
     OptionalFleetDep,
     SessionDep,
     SettingsDep,
+    StateDep,
     Viewer,
+    access_changed,
     parse_uuid,
 )
 from agentdeck.server.errors import field_error
@@ -231,6 +235,7 @@ async def delete_agent(
     session: SessionDep,
     agent_id: str,
     bus: BusDep,
+    state: StateDep,
     fleet: OptionalFleetDep,
     if_match: Annotated[
         str | None,
@@ -244,6 +249,8 @@ async def delete_agent(
     previous_status = agent.status
     # a running agent is stopped first (audited as such), its replicas gone before the answer
     ran = await stop_before_delete(session, actor=principal, agent=agent)
+    # its telemetry key goes with it (refused from the next request, on every replica)
+    revoked = await revoke_agent_keys(session, actor=principal, agent_id=agent_uuid)
     await service.delete_agent(
         session,
         actor=principal,
@@ -251,6 +258,8 @@ async def delete_agent(
         expected_revisions=expected_revisions(if_match),
     )
     await session.commit()
+    for key_id in revoked:
+        await access_changed(state, principal_key("api_key", key_id))
     if fleet is not None:
         await fleet.driver.delete(agent_uuid, wait=ran)
         fleet.wake()

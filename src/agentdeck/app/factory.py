@@ -19,7 +19,7 @@ from agentdeck.app.logintel import start_streams, stream_loops
 from agentdeck.bus.factory import open_bus
 from agentdeck.db.engine import create_engine, create_session_factory
 from agentdeck.db.migrate import upgrade
-from agentdeck.fleet.runtime import Fleet, open_driver
+from agentdeck.fleet.runtime import Fleet, agent_credentials, open_driver
 from agentdeck.identity.principal_cache import Invalidations, PrincipalCache
 from agentdeck.identity.service import logs_retention_lookup
 from agentdeck.ingest.core import Ingestor
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         register_core_checks(readiness, engine=engine, store=store, limiter=limiter, bus=bus)
         _register_log_store_check(readiness, log_store)
         sessions = create_session_factory(engine)
-        fleet = Fleet(open_driver(keyed))
+        fleet = Fleet(open_driver(keyed), agent_credentials(keyed, sessions))
         await fleet.start()  # re-adopts the replicas a previous process left running
         readiness.register("fleet", fleet.readiness)
         state = AppState(
@@ -141,7 +141,12 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         state.hub = hub = await _start_hub(state, log_metrics)
         attach_publishers(state.ingestor, bus)  # ingested samples → the tenant's `metrics`
         attach_log_publisher(state.logs, bus)  # written log lines → the tenant's `logs` channel
-        fleet_logs = FleetLogBridge(state.logs)  # replica output → the logs pipeline
+        fleet_logs = FleetLogBridge(  # replica output → the logs pipeline, bounded
+            state.logs,
+            lines_per_second=settings.fleet.log_lines_per_second,
+            burst=settings.fleet.log_lines_burst,
+            max_line_bytes=settings.fleet.log_line_max_bytes,
+        )
         fleet_logs.start(fleet.driver.add_line_sink)
         attach_overview(state.ingestor, state.overview)  # counters of /real-time-metrics
         counters = _share_ingest_counts(state, loop_metrics)  # across replicas (Redis)
@@ -323,6 +328,7 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
             bus=state.bus,
             interval=settings.fleet.reconcile_interval_seconds,
             store=store,
+            credentials=state.fleet.credentials,
         )
         loops.append(state.fleet.loop)
         if settings.fleet.autoscaler.enabled:

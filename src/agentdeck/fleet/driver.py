@@ -225,15 +225,20 @@ class LogLine:
     stream: Stream
     line: str
     at: datetime
+    #: The agent version the replica runs (what its deployment rolled out); "" unknown.
+    version: str = ""
 
     @property
     def labels(self) -> dict[str, str]:
-        return {
+        labels = {
             "agent": self.agent,
             "agent_id": str(self.agent_id),
             "replica": self.replica,
             "stream": self.stream,
         }
+        if self.version:
+            labels["version"] = self.version
+        return labels
 
 
 #: Receives the lines read since the last call, in order per replica and stream. Called on the
@@ -241,6 +246,9 @@ class LogLine:
 LineSink = Callable[[Sequence[LogLine]], None]
 #: Told the agent id whenever a workload changed (a replica started, became ready, exited).
 ChangeListener = Callable[[uuid.UUID], None]
+#: Secret environment variables of a replica of this spec, asked each time one starts (the
+#: agent's telemetry key): never part of the spec, so never stored, hashed or shown with it.
+EnvSource = Callable[[WorkloadSpec], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,3 +319,6 @@ class Driver(Protocol):
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener`` with the agent id when its workload changes."""
+
+    def set_env_source(self, source: EnvSource) -> None:
+        """Ask ``source`` for the secret environment of every replica started from now on."""

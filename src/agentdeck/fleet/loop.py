@@ -30,6 +30,7 @@ from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.audit.service import record
 from agentdeck.bus.base import Bus
 from agentdeck.db.base import Base, utcnow
+from agentdeck.fleet.credentials import AgentCredentials
 from agentdeck.fleet.deployments.guard import breach
 from agentdeck.fleet.deployments.progress import advance
 from agentdeck.fleet.deployments.schemas import DeploymentSummary
@@ -106,8 +107,10 @@ class FleetLoop(Loop):
         bus: Bus | None,
         interval: float,
         store: Store | None = None,
+        credentials: AgentCredentials | None = None,
     ) -> None:
         self.sessions = sessions
+        self.credentials = credentials
         self.driver = driver
         self.bus = bus
         self.store = store
@@ -139,6 +142,8 @@ class FleetLoop(Loop):
             if agent_id not in known:
                 log.info("fleet: removing the workload of a deleted agent", agent_id=str(agent_id))
                 await self.driver.delete(agent_id)
+                if self.credentials is not None:
+                    self.credentials.forget(agent_id)
                 self._applied.pop(agent_id, None)
                 self._seen.pop(agent_id, None)
         for workload, agent in pairs:
@@ -155,6 +160,8 @@ class FleetLoop(Loop):
             return
         if running:
             spec = WorkloadSpec.from_json(workload.spec)
+            if self.credentials is not None:
+                await self.credentials.ensure(agent)  # its telemetry key, before it starts
             await self.driver.apply(spec, replicas=replicas, strategy=workload.strategy)
         else:
             await self.driver.stop(agent.id)

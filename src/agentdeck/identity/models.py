@@ -92,3 +92,9 @@ class ApiKey(TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Set on the telemetry key the fleet mints for an agent it runs: such a key may only
+    #: send that agent's metrics and logs (see ``fleet.credentials``). Null: an ordinary key.
+    #: Kept (null) after the agent is gone; the key is revoked before that.
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None, index=True
+    )

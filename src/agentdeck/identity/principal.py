@@ -23,6 +23,11 @@ class Principal:
     name: str
     tenant_id: uuid.UUID
     role: Role
+    #: An agent's telemetry key (minted by the fleet): the agent it may send metrics and logs
+    #: for, and nothing else. None for every other principal.
+    agent_id: uuid.UUID | None = None
+    #: That agent's name (the ``agent`` label its series and log lines must carry).
+    agent: str | None = None
 
     @property
     def user_id(self) -> uuid.UUID | None:

@@ -186,6 +186,11 @@ class ApiKeyPublic(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    agent_id: uuid.UUID | None = Field(
+        None,
+        description="Set on an agent's telemetry key, minted by the fleet when it runs the "
+        "agent: it may only send that agent's metrics and logs, and is revoked with the agent.",
+    )
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -59,6 +59,7 @@ def _key_public(key: ApiKey) -> ApiKeyPublic:
         expires_at=key.expires_at,
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
+        agent_id=key.agent_id,
     )
 
 

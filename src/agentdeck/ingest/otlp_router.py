@@ -21,6 +21,7 @@ from agentdeck.identity.roles import Role
 from agentdeck.ingest import service
 from agentdeck.ingest.batch import Batch, IngestResult
 from agentdeck.ingest.decoders import otlp, otlp_fast, remote_write
+from agentdeck.ingest.scope import check_agent_scope
 from agentdeck.ingest.series import shown
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, requires
@@ -30,7 +31,10 @@ from agentdeck.server.state import AppState
 
 router = APIRouter(tags=["telemetry"])
 
-Ingester = Annotated[Principal, Depends(requires(Role.developer, LimitClass.ingest))]
+# an agent's telemetry key (minted by the fleet) is taken here, for its own agent's series
+Ingester = Annotated[
+    Principal, Depends(requires(Role.developer, LimitClass.ingest, agent_keys=True))
+]
 
 _MAX_MESSAGES = 5
 
@@ -64,7 +68,9 @@ def _decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
 async def _ingest(
     state: AppState, session: AsyncSession, principal: Principal, batch: Batch
 ) -> IngestResult:
-    """Ingest ``batch`` into the caller's tenant and commit."""
+    """Ingest ``batch`` into the caller's tenant and commit (an agent's key: its series
+    only)."""
+    check_agent_scope(principal.agent, batch)
     result = await service.ingest(state.ingestor, session, principal.tenant_id, batch)
     await session.commit()
     return result

@@ -26,6 +26,8 @@ from agentdeck.ingest.schemas import (
     MetricBatch,
     SampleErrorPublic,
 )
+from agentdeck.ingest.scope import check_agent_scope
+from agentdeck.ingest.scope import refuse as scope_refused
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import SessionDep, SettingsDep, StateDep, parse_uuid, requires
 from agentdeck.server.errors import FieldError, ProblemError
@@ -33,7 +35,10 @@ from agentdeck.server.openapi_docs import inline_schema
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 
-Ingester = Annotated[Principal, Depends(requires(Role.developer, LimitClass.ingest))]
+# an agent's telemetry key (minted by the fleet) is taken here, for its own agent's series
+Ingester = Annotated[
+    Principal, Depends(requires(Role.developer, LimitClass.ingest, agent_keys=True))
+]
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Unknown Content-Encoding (problem+json)."},
@@ -101,6 +106,7 @@ async def ingest_metric_batch(
         max_samples=settings.tsdb.max_batch_samples,
         now_ms=time.time_ns() // 1_000_000,
     )
+    check_agent_scope(principal.agent, batch)
     result = await service.ingest(state.ingestor, session, principal.tenant_id, batch)
     changed = bool(result.accepted and batch.metadata)  # metadata rows may have been upserted
     if result.accepted and batch.agents:
@@ -133,6 +139,8 @@ async def report_agent_metrics(
     agent = await agents_service.get_agent(
         session, tenant_id=principal.tenant_id, agent_id=parse_uuid(agent_id, "agent")
     )
+    if principal.agent is not None and principal.agent_id != agent.id:
+        raise scope_refused(principal.agent, agent.name)
     batch, fields = report_batch(report, agent_name=agent.name)
     if not batch.samples and not batch.errors:
         raise ProblemError(400, "no-valid-samples", "the report has no values")

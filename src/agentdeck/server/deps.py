@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.agents.models import Agent
 from agentdeck.bus.base import Bus
 from agentdeck.errors import QuotaExceeded, Unauthenticated, Unavailable
 from agentdeck.fleet.runtime import Fleet
@@ -175,20 +176,34 @@ def _credential(request: Request) -> str | None:
 async def _principal_from_api_key(
     session: AsyncSession, plaintext: str
 ) -> tuple[Principal, datetime | None]:
-    """The key's principal and its expiry."""
-    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256_hex(plaintext)))
+    """The key's principal and its expiry (an agent's telemetry key names its agent)."""
+    row = (
+        await session.execute(
+            select(ApiKey, Agent.name)
+            .outerjoin(Agent, Agent.id == ApiKey.agent_id)
+            .where(ApiKey.key_hash == sha256_hex(plaintext))
+        )
+    ).first()
+    key, agent_name = (row[0], row[1]) if row is not None else (None, None)
     now = datetime.now(UTC)
     if (
         key is None
         or key.revoked_at is not None
         or (key.expires_at is not None and key.expires_at <= now)
+        or (key.agent_id is not None and agent_name is None)
     ):
         raise _unauthorized()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         await session.commit()
     principal = Principal(
-        kind="api_key", id=key.id, name=key.name, tenant_id=key.tenant_id, role=key.role
+        kind="api_key",
+        id=key.id,
+        name=key.name,
+        tenant_id=key.tenant_id,
+        role=key.role,
+        agent_id=key.agent_id,
+        agent=agent_name,
     )
     return principal, key.expires_at
 
@@ -248,9 +263,13 @@ async def principal_until(
     state: AppState, session: AsyncSession, credential: str
 ) -> tuple[Principal, datetime | None]:
     """The principal of a JWT or an API key and when the credential expires (None: never),
-    always read from the database (a WebSocket authenticates once and then keeps both)."""
+    always read from the database (a WebSocket authenticates once and then keeps both). An
+    agent's telemetry key opens no WebSocket: it may only send telemetry."""
     if credential.startswith(API_KEY_PREFIX):
-        return await _principal_from_api_key(session, credential)
+        principal, until = await _principal_from_api_key(session, credential)
+        if principal.agent_id is not None:
+            raise _unauthorized()
+        return principal, until
     return await _principal_from_jwt(session, credential, secret_key(state.settings))
 
 
@@ -278,17 +297,25 @@ async def access_changed(state: AppState, subject: str | None = None) -> None:
 
 
 def requires(
-    role: Role, limit: LimitClass | None = None
+    role: Role, limit: LimitClass | None = None, *, agent_keys: bool = False
 ) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency factory: authenticate, require at least ``role``, apply the rate limit.
 
-    ``limit`` defaults to ``read`` for safe methods and ``write`` for the others.
+    ``limit`` defaults to ``read`` for safe methods and ``write`` for the others. An agent's
+    telemetry key (``Principal.agent_id``) is refused (403) unless ``agent_keys``: only the
+    telemetry ingest routes take it, and they keep it to its agent's series and lines.
     """
 
     # No session here: a route that needs one asks for it (SessionDep), one that does not
     # (a cache hit on a cheap route) costs no session at all.
     async def dependency(request: Request, state: StateDep) -> Principal:
         principal = await authenticate(request, state)
+        if principal.agent_id is not None and not agent_keys:
+            raise ProblemError(
+                403,
+                "agent-key-scope",
+                "this is an agent's telemetry key: it may only send that agent's metrics and logs",
+            )
         if not principal.role.allows(role):
             raise ProblemError(
                 403,

@@ -196,6 +196,24 @@ class FleetSettings(BaseModel):
         ge=64 * 1024,
         description="A replica's output file is emptied once read past this size.",
     )
+    log_lines_per_second: float = Field(
+        1000.0,
+        gt=0,
+        le=1_000_000,
+        description="Output lines per second each replica (process or pod) may send into the "
+        "logs on average; lines beyond are dropped, counted in "
+        'agentdeck_log_lines_rejected_total{reason="fleet_rate_limit"} and reported by a '
+        "WARNING line of that replica.",
+    )
+    log_lines_burst: int = Field(
+        2000, ge=1, le=10_000_000, description="Lines a replica may send at once above the rate."
+    )
+    log_line_max_bytes: int = Field(
+        16 * 1024,
+        ge=256,
+        le=1024 * 1024,
+        description="Replica output lines longer than this (UTF-8 bytes) are cut there.",
+    )
     keep_replicas_on_shutdown: bool = Field(
         False,
         description="On a graceful shutdown leave the replicas running for the next start to "
@@ -207,6 +225,18 @@ class FleetSettings(BaseModel):
         description="A cgroup v2 directory delegated to agentdeck (writable, with the cpu and "
         "memory controllers) under which each replica gets its own cgroup; unset: this "
         "process's own cgroup when it allows it. Without one, limits fall back to rlimits.",
+    )
+    agent_keys: bool = Field(
+        True,
+        description="Give each agent the fleet runs its own telemetry key (in its replicas' "
+        "environment as AGENTDECK_API_KEY, beside AGENTDECK_URL): it may only send that "
+        "agent's metrics and logs, and is revoked when the agent is deleted. Local driver.",
+    )
+    agent_telemetry_url: str = Field(
+        "",
+        max_length=2048,
+        description="The URL the agents send their telemetry to (AGENTDECK_URL); unset: this "
+        "server's own address on the loopback interface (server.host and server.port).",
     )
     kubernetes: FleetKubernetesSettings = Field(default_factory=FleetKubernetesSettings)
     autoscaler: AutoscalerSettings = Field(default_factory=AutoscalerSettings)

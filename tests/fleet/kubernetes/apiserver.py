@@ -41,7 +41,7 @@ import itertools
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,7 +57,6 @@ from starlette.routing import Route
 
 TOKEN = "emulated-cluster-token"
 VERSION = kubernetes_validate.latest_version()
-BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 REVISION = "deployment.kubernetes.io/revision"
 TEMPLATE_HASH = "pod-template-hash"
 
@@ -154,6 +153,7 @@ class ApiServer:
         self.current = 99
         self.step_seconds = step_seconds
         self.clock = 0.0
+        self.base_time = datetime(2026, 1, 1, tzinfo=UTC)  # of the controller's emulated time
         self.crashing_images: set[str] = set()
         #: Names another writer creates (from ``race_body``) just before the driver's POST.
         self.race_create: set[str] = set()
@@ -172,12 +172,15 @@ class ApiServer:
         #: Open watches deliver nothing while set (changes pile up unseen).
         self.frozen = False
         self.open_watches = 0
+        self.open_log_follows = 0
+        #: Bumped to end every open log follow (as an API server restart would).
+        self.epoch_of_log_follows = 0
         self.app = Starlette(routes=self._routes())
 
     # --- time, versions, events ----------------------------------------------------------------
 
     def now(self) -> str:
-        return (BASE_TIME + timedelta(seconds=self.clock)).isoformat().replace("+00:00", "Z")
+        return (self.base_time + timedelta(seconds=self.clock)).isoformat().replace("+00:00", "Z")
 
     def _bump(self, obj: dict[str, Any]) -> int:
         self.current = next(self.version)
@@ -521,16 +524,63 @@ class ApiServer:
         if self.get("pods", ns, name) is None:
             doc = status_doc(404, "NotFound", f'pods "{name}" not found')
             return JSONResponse(doc, status_code=404)
-        lines = self.logs.get(name, [])
+        pod = self.get("pods", ns, name)
+        assert pod is not None
+        follow = _go_bool(request.query_params.get("follow"))
+        state = pod["status"]["containerStatuses"][0]["state"]
+        if (state.get("waiting") or {}).get("reason") == "ContainerCreating":
+            doc = status_doc(
+                400,
+                "BadRequest",
+                f'container "agent" in pod "{name}" is waiting to start: ContainerCreating',
+            )
+            return JSONResponse(doc, status_code=400)
+        lines = list(self.logs.get(name, []))
+        total = len(lines)  # a follow sends what is written after these
+        since = request.query_params.get("sinceSeconds")
+        if since is not None:
+            cutoff = datetime.now(UTC) - timedelta(seconds=int(since))
+            lines = [x for x in lines if _stamp(x) >= cutoff]
         tail = request.query_params.get("tailLines")
         if tail is not None:
             lines = lines[-int(tail) :] if int(tail) else []
-        stamped = request.query_params.get("timestamps") in ("true", "1")
-        text = "".join(
-            (f"{at} {line}\n" if stamped else f"{line}\n")
-            for at, line in (x.split(" ", 1) for x in lines)
-        )
-        return PlainTextResponse(text)
+        stamped = _go_bool(request.query_params.get("timestamps"))
+
+        def text(chunk: list[str]) -> str:
+            return "".join(
+                (f"{at} {line}\n" if stamped else f"{line}\n")
+                for at, line in (x.split(" ", 1) for x in chunk)
+            )
+
+        if not follow:
+            return PlainTextResponse(text(lines))
+        return StreamingResponse(self._follow(ns, name, text(lines), total, text))
+
+    async def _follow(
+        self, ns: str, name: str, first: str, sent: int, text: Callable[[list[str]], str]
+    ) -> AsyncIterator[bytes]:
+        """``follow=true``: what is there, then each line as it is written, until the pod is
+        gone (the container's end) or the server closes."""
+        self.open_log_follows += 1
+        epoch = self.epoch_of_log_follows
+        try:
+            if first:
+                yield first.encode()
+            while (
+                self.get("pods", ns, name) is not None
+                and not self.closing.is_set()
+                and epoch == self.epoch_of_log_follows
+            ):
+                lines = self.logs.get(name, [])
+                if len(lines) > sent:
+                    yield text(lines[sent:]).encode()
+                    sent = len(lines)
+                    continue
+                async with self.changed:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), 1.0)
+        finally:
+            self.open_log_follows -= 1
 
     def _watch(
         self, request: Request, resource: str, namespace: str, terms: list[tuple[str, str, str]]
@@ -600,7 +650,20 @@ class ApiServer:
         return [p for p in self._objects("pods", ns) if _matches(p, terms)]
 
     def _log_line(self, pod: str, text: str) -> None:
-        self.logs.setdefault(pod, []).append(f"{self.now()} {text}")
+        # stamped as the kubelet does: the node's real time, RFC 3339 with nanoseconds
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+        self.logs.setdefault(pod, []).append(f"{stamp} {text}")
+
+    async def cut_log_follows(self) -> None:
+        """End every open ``follow=true`` log stream (the clients reconnect)."""
+        self.epoch_of_log_follows += 1
+        await self._notify()
+
+    async def write_log(self, pod: str, *lines: str) -> None:
+        """The pod's container prints ``lines`` (followers of its log get them)."""
+        for text in lines:
+            self._log_line(pod, text)
+        await self._notify()
 
     def _save_pod(self, pod: dict[str, Any], kind_of_event: str = "MODIFIED") -> None:
         meta = pod["metadata"]
@@ -897,6 +960,16 @@ class ApiServer:
         while True:
             await self.step()
             await asyncio.sleep(interval)
+
+
+def _stamp(line: str) -> datetime:
+    return datetime.strptime(line.split(" ", 1)[0][:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+def _go_bool(value: str | None) -> bool:
+    """A boolean query parameter as the API server reads it (Go's ``strconv.ParseBool``:
+    the Python client sends ``True``)."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")
 
 
 def write_kubeconfig(path: Path, url: str, *, token: str = TOKEN) -> Path:

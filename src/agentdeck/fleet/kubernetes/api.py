@@ -9,7 +9,8 @@ grants and the tests' emulation serves):
   (PUT with ``metadata.resourceVersion``: a stale one is 409), delete; the ``scale``
   subresource: patch (merge patch of ``spec.replicas``);
 - ``v1`` services: get, create, replace, delete;
-- ``v1`` pods: list and watch (by label); ``pods/log``: get (the output tail).
+- ``v1`` pods: list and watch (by label); ``pods/log``: get (the output tail, and followed
+  as it is written).
 """
 
 from __future__ import annotations
@@ -225,6 +226,43 @@ class Kube:
         if not 200 <= response.status < 300:
             raise _error(response.status, body)
         return bytes(body).decode(errors="replace")
+
+    async def follow_pod_log(
+        self, name: str, *, since_seconds: int | None = None, tail_lines: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The pod's log as it is written (``follow=true``, each line stamped), in chunks,
+        until the container exits or the server ends the stream; KubeError when refused."""
+        import aiohttp
+
+        options: dict[str, Any] = {}
+        if since_seconds is not None:
+            options["since_seconds"] = since_seconds
+        if tail_lines is not None:
+            options["tail_lines"] = tail_lines
+        try:
+            response = await self._core.read_namespaced_pod_log(
+                name,
+                self.namespace,
+                follow=True,
+                timestamps=True,
+                _preload_content=False,
+                _request_timeout=aiohttp.ClientTimeout(
+                    connect=self.settings.request_timeout_seconds
+                ),
+                **options,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise KubeError(0, type(exc).__name__, str(exc)) from exc
+        try:
+            if not 200 <= response.status < 300:
+                raise _error(response.status, await response.read())
+            try:
+                async for chunk in response.content.iter_any():
+                    yield bytes(chunk)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise KubeError(0, type(exc).__name__, str(exc)) from exc
+        finally:
+            response.close()
 
     # --- list and watch --------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ does not answer, keep it and retry in the background with a backoff (the agent's
 why meanwhile). A rollback is a re-apply: the fleet hands back the previous spec, whose pod
 template (and so ReplicaSet) is the previous revision's.
 
-Pod output is read from ``pods/log`` when asked (``logs``); it is not streamed into agentdeck's
-logs pipeline (a cluster's own log collector does that).
+Pod output is followed from ``pods/log`` into the line sinks (agentdeck's logs pipeline, see
+``podlogs``), and read from it when asked (``logs``, the output tail).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from agentdeck.fleet.driver import (
     Capabilities,
     ChangeListener,
     DriverEvent,
+    EnvSource,
     LineSink,
     LogLine,
     Strategy,
@@ -45,6 +46,7 @@ from agentdeck.fleet.kubernetes.mirror import (
     ClusterMirror,
 )
 from agentdeck.fleet.kubernetes.observe import workload_status
+from agentdeck.fleet.kubernetes.podlogs import PodLogs
 from agentdeck.fleet.kubernetes.writes import ClusterWriter
 from agentdeck.settings import FleetKubernetesSettings
 
@@ -93,6 +95,11 @@ class KubernetesDriver:
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._connected = False
+        #: Every pod's output, followed into the line sinks (the logs pipeline).
+        self.pod_logs = PodLogs(self.kube, self.sinks)
+        self.journal.add_listener(
+            lambda agent_id: self.pod_logs.sync(agent_id, self.mirror.pods.get(agent_id, {}))
+        )
 
     @property
     def epoch(self) -> str:
@@ -110,6 +117,7 @@ class KubernetesDriver:
         done, pending = await asyncio.wait(waiting, timeout=self.settings.request_timeout_seconds)
         for future in pending:
             future.cancel()
+        self.pod_logs.initial = False  # pods created from now on are followed from their start
         if pending:
             log.warning(
                 "fleet: the Kubernetes API did not answer at start; retrying in the background",
@@ -132,6 +140,7 @@ class KubernetesDriver:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pod_logs.close()
         await self.kube.close()
         self._connected = False
 
@@ -273,12 +282,17 @@ class KubernetesDriver:
         return lines[-limit:]
 
     def add_line_sink(self, sink: LineSink) -> Callable[[], None]:
-        """Kept for the protocol: pod output is not streamed into agentdeck (the cluster's log
-        collector ships it); ``logs`` reads it on demand."""
+        """Hand every pod's output lines to ``sink`` (see ``podlogs``)."""
         return self.sinks.add(sink)
 
     def add_listener(self, listener: ChangeListener) -> None:
         self.journal.add_listener(listener)
+
+    def set_env_source(self, source: EnvSource) -> None:
+        """Kept for the protocol: a pod's environment is in its Deployment, readable by anyone
+        who may read Deployments, so the agents' telemetry keys are not put there (a
+        Kubernetes Secret per agent would be the way; not built)."""
+        del source
 
     # --- writing ---------------------------------------------------------------------------
 

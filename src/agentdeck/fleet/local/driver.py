@@ -31,6 +31,7 @@ from agentdeck.fleet.driver import (
     Capabilities,
     ChangeListener,
     DriverEvent,
+    EnvSource,
     LineSink,
     LogLine,
     Strategy,
@@ -332,6 +333,9 @@ class LocalDriver:
 
     def add_line_sink(self, sink: LineSink) -> Callable[[], None]:
         return self.tailer.add_sink(sink)
+
+    def set_env_source(self, source: EnvSource) -> None:
+        self._runtime.env_source = source
 
     def add_listener(self, listener: ChangeListener) -> None:
         self.journal.add_listener(listener)

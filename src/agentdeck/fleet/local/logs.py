@@ -68,6 +68,7 @@ class ReplicaOutput:
     agent: str
     replica: str
     files: tuple[_File, _File]
+    version: str
     lines: deque[LogLine]
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL))
 
@@ -101,6 +102,7 @@ class LogTailer:
         agent_id: uuid.UUID,
         agent: str,
         replica: str,
+        version: str = "",
         offsets: dict[str, int] | None = None,
     ) -> ReplicaOutput:
         """Start (or keep) reading a replica's files, from saved offsets when re-adopting."""
@@ -118,6 +120,7 @@ class LogTailer:
                 _File(stdout, "stdout", offsets.get("stdout", 0)),
                 _File(stderr, "stderr", offsets.get("stderr", 0)),
             ),
+            version=version,
             lines=deque(maxlen=self.buffer_lines),
         )
         self._outputs[replica] = output
@@ -187,6 +190,7 @@ class LogTailer:
                     stream=file.stream,
                     line=text,
                     at=utcnow(),
+                    version=output.version,
                 )
                 lines.append(line)
                 output.lines.append(line)

@@ -73,6 +73,7 @@ def adopt(record: ReplicaRecord, runtime: Runtime) -> Replica | None:
         agent_id=spec.agent_id,
         agent=spec.agent_name,
         replica=record.name,
+        version=spec.version,
         offsets=record.offsets,
     )
     return Replica(

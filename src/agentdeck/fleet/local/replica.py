@@ -24,7 +24,7 @@ from datetime import datetime
 import structlog
 
 from agentdeck.db.base import utcnow
-from agentdeck.fleet.driver import ReplicaPhase, ReplicaStatus, WorkloadSpec
+from agentdeck.fleet.driver import EnvSource, ReplicaPhase, ReplicaStatus, WorkloadSpec
 from agentdeck.fleet.local import procs
 from agentdeck.fleet.local.limits import Limiter, memory_bytes
 from agentdeck.fleet.local.logs import LogTailer
@@ -49,6 +49,8 @@ class Runtime:
     emit: Callable[[uuid.UUID, str, str, str | None, str | None], None]
     changed: Callable[[uuid.UUID], None]
     persist: Callable[[], None]
+    #: The secret environment of a replica (its agent's telemetry key), asked at each start.
+    env_source: EnvSource | None = None
 
 
 def _argv(spec: WorkloadSpec) -> list[str]:
@@ -92,7 +94,11 @@ class Replica:
         if port is not None:
             runtime.ports.add(port)
         self.output = runtime.tailer.track(
-            tenant_id=spec.tenant_id, agent_id=spec.agent_id, agent=spec.agent_name, replica=name
+            tenant_id=spec.tenant_id,
+            agent_id=spec.agent_id,
+            agent=spec.agent_name,
+            replica=name,
+            version=spec.version,
         )
 
     # --- control -------------------------------------------------------------------------------
@@ -194,6 +200,8 @@ class Replica:
                 "AGENTDECK_FLEET_ID": self.rt.fleet_id,
             }
         )
+        if self.rt.env_source is not None:
+            env.update(self.rt.env_source(self.spec))
         if self.spec.config:
             env["AGENTDECK_AGENT_CONFIG"] = json.dumps(dict(self.spec.config), default=str)
         memory = memory_bytes(self.spec.memory_limit)

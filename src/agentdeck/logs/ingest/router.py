@@ -28,6 +28,7 @@ from agentdeck.logs.ingest.schemas import (
     LogBatch,
     LogIngestResponse,
 )
+from agentdeck.logs.ingest.scope import check_agent_scope
 from agentdeck.logs.ingest.service import IngestResult
 from agentdeck.ratelimit import LimitClass
 from agentdeck.server.deps import LogIngestorDep, SettingsDep, requires
@@ -36,7 +37,10 @@ from agentdeck.server.openapi_docs import BINARY, inline_schema, otlp_export_doc
 
 router = APIRouter(tags=["logs"])
 
-Ingester = Annotated[Principal, Depends(requires(Role.developer, LimitClass.ingest))]
+# an agent's telemetry key (minted by the fleet) is taken here, for its own agent's series
+Ingester = Annotated[
+    Principal, Depends(requires(Role.developer, LimitClass.ingest, agent_keys=True))
+]
 
 #: Bodies at least this large are decoded in a worker thread (the event loop stays free).
 THREAD_DECODE_BYTES = 1 << 20
@@ -105,6 +109,7 @@ async def ingest_log_batch(
         )
     body = await _body(request, settings.logs.max_batch_bytes)
     decoded = await _decode(body, json_batch.decode)
+    check_agent_scope(principal.agent, decoded)
     result = await logs.ingest(
         tenant_id=principal.tenant_id, decoded=decoded, path="batch", body_bytes=len(body)
     )
@@ -182,6 +187,7 @@ async def export_otlp_logs(
     body = await _body(request, settings.logs.max_batch_bytes)
     decoder = otlp.decode_protobuf if kind == otlp.PROTOBUF else otlp.decode_json
     decoded = await _decode(body, decoder)
+    check_agent_scope(principal.agent, decoded)
     result = await logs.ingest(
         tenant_id=principal.tenant_id, decoded=decoded, path="otlp", body_bytes=len(body)
     )
@@ -246,6 +252,7 @@ async def push_loki_logs(
             "application/x-protobuf (snappy)",
             kind="unsupported-media-type",
         )
+    check_agent_scope(principal.agent, decoded)
     result = await logs.ingest(
         tenant_id=principal.tenant_id, decoded=decoded, path="loki", body_bytes=len(body)
     )
