@@ -80,23 +80,6 @@ class Outcome:
     kind: str = ""
 
 
-#: the outcomes of a batch as one ``UPDATE … FROM unnest(arrays)`` on PostgreSQL
-_RECORD_PG = text(
-    """
-    UPDATE notification_outbox AS o SET
-        status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
-        delivered_at = v.delivered_at, last_error = v.last_error,
-        locked_until = NULL, locked_by = NULL
-    FROM unnest(
-        CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:attempts AS integer[]),
-        CAST(:nexts AS timestamptz[]), CAST(:delivered AS timestamptz[]),
-        CAST(:errors AS varchar[])
-    ) AS v(id, status, attempts, next_attempt_at, delivered_at, last_error)
-    WHERE o.id = v.id AND o.locked_by = :holder
-    """
-)
-
-
 _LOG_COLUMNS = (
     ("id", "uuid"),
     ("tenant_id", "uuid"),
@@ -111,8 +94,23 @@ _LOG_COLUMNS = (
     ("latency_ms", "float8"),
     ("at", "timestamptz"),
 )
-#: the delivery-log rows of a batch as one ``INSERT … SELECT unnest(arrays)`` on PostgreSQL
-_LOG_PG = text(
+#: a batch's outcomes and its delivery-log rows as one statement on PostgreSQL (one round
+#: trip): ``UPDATE … FROM unnest(arrays)`` in a CTE, ``INSERT … SELECT unnest(arrays)``
+_RECORD_PG = text(
+    """
+    WITH recorded AS (
+        UPDATE notification_outbox AS o SET
+            status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+            delivered_at = v.delivered_at, last_error = v.last_error,
+            locked_until = NULL, locked_by = NULL
+        FROM unnest(
+            CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:attempts AS integer[]),
+            CAST(:nexts AS timestamptz[]), CAST(:delivered AS timestamptz[]),
+            CAST(:errors AS varchar[])
+        ) AS v(id, status, attempts, next_attempt_at, delivered_at, last_error)
+        WHERE o.id = v.id AND o.locked_by = :holder
+    )
+    """
     f"INSERT INTO notification_deliveries ({', '.join(name for name, _ in _LOG_COLUMNS)}) "
     "SELECT * FROM unnest("
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LOG_COLUMNS)
@@ -240,9 +238,9 @@ class Recorder:
             connection = await session.connection()
             if connection.dialect.name == "postgresql":
                 # one statement for the batch (an executemany runs the UPDATE once per row)
-                await connection.execute(_RECORD_PG, _columns(params, self.holder))
-                if deliveries:
-                    await connection.execute(_LOG_PG, _log_columns(deliveries))
+                await connection.execute(
+                    _RECORD_PG, {**_columns(params, self.holder), **_log_columns(deliveries)}
+                )
             else:
                 await connection.execute(self._record_stmt(), params)
                 if deliveries:
