@@ -26,8 +26,8 @@ from tests.scaleout.cluster import ADMIN_PASSWORD, ADMIN_USER, Cluster, Replica,
 LOG = logging.getLogger(__name__)
 TICK = os.sysconf("SC_CLK_TCK")
 BATCH = 10_000
-BATCHES_PER_REPLICA = 12
-REPORTS = 600  # agent reports of 50 samples through nginx
+BATCHES_PER_REPLICA = 6
+REPORTS = 330  # agent reports of 50 samples through nginx
 AGENTS = 200
 
 
