@@ -26,7 +26,10 @@ from tests.notify.support import Request, recording_server
 from tests.scaleout.cluster import Cluster, start_cluster
 from tests.scaleout.test_cluster import bearer, login, new_key, wait_until
 
-pytestmark = [pytest.mark.postgresql_only, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.postgresql_only,
+    pytest.mark.timeout(900),
+]  # a loaded machine starts replicas slowly
 DEADLINE_S = 60.0
 #: A replica has this long to stop on SIGTERM (notification sends get 5 s of it).
 STOP_WITHIN_S = 30.0
