@@ -182,6 +182,9 @@ def _notify_setup(cluster: Cluster, headers: dict[str, str], url: str) -> None:
         f"{cluster.url}/api/v1/notification-policy",
         json={
             "receiver_id": receiver.json()["id"],
+            # one group per rule: each alert's notification is its own (with one group, the
+            # second alert's notification lists the first again, as Alertmanager's do)
+            "group_by": ["alertname"],
             "group_wait_seconds": 0,
             "group_interval_seconds": 1,
             "repeat_interval_seconds": 3600,
