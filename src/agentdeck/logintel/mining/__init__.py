@@ -6,11 +6,15 @@ How a line is placed (details in ``docs/log-intelligence.md``):
    not glued to a word, hex, ids, IPs and ports, paths and URLs, MAC addresses, booleans,
    dates with month names. Decided per token through caches keyed by the token's shape (its
    digits made 0), so a repeated shape costs a lookup.
-2. **Caches**: the line's shape, else its masked form, is looked up; a hit is the answer.
+2. **Caches**: the line's shape, else its masked form, else (for a line ending in
+   ``key=value`` fields) its masked text before those fields (``tails.RunCache``) is looked
+   up; a hit is the answer.
 3. **Folding** (``tokens.fold``): a run of values with their units (``<*> bytes (<*> KB)``)
    becomes one value token, so lines whose values span a varying number of words align.
-4. **Matching** (``matching.glob``): templates whose first word (or first word inside) the line
-   holds are tried; a value token may take several value-like tokens; the most specific wins.
+4. **Matching** (``matching.glob``): templates whose leading words (or first word inside) the
+   line holds are tried, at most ``index.MAX_SCAN`` per lookup; a value token may take several
+   value-like tokens; the most specific wins. A trailing run of ``key=value`` fields whose keys
+   vary (4 key sequences after one prefix) becomes one run variable (``tails``).
 5. **Generalising**: otherwise the template that differs only in values (``key=value`` with
    the same key, paths, bracketed values, numbers in names) takes the line's values; or the
    templates that differ from the line at one position form a family, and once the position

@@ -101,10 +101,18 @@ class TemplateIndex:
         _add(self.heads, key, cid)
         has = self.has
         for word in c.indexed[1]:
-            _add(has, word, cid)
+            ids = has.get(word)
+            if ids is None:
+                has[word] = {cid: None}
+            else:
+                ids[cid] = None
         signatures = self.sigs
         for sig in sigs:
-            _add(signatures, sig, cid)
+            ids = signatures.get(sig)
+            if ids is None:
+                signatures[sig] = {cid: None}
+            else:
+                ids[cid] = None
 
     def remove(self, c: Cluster) -> None:
         """Take ``c`` out (before its tokens change, or when it goes)."""

@@ -100,6 +100,7 @@ class TemplateMiner:
         # templates looked at to place lines the caches did not know (a diagnostic, not
         # saved): at most a few ``index.MAX_SCAN`` per such line
         self.scanned = 0
+        self._shape_hits = self._shape_misses = 0  # how often the shape cache answers
 
     # -- the public surface
 
@@ -121,6 +122,7 @@ class TemplateMiner:
             if cid is not None:
                 cluster = self._clusters.get(cid) or self._live(cid)
                 if cluster is not None:
+                    self._shape_hits += 1
                     cluster.count += 1
                     self._clusters.move_to_end(cluster.id)
                     return cluster.id
@@ -139,11 +141,12 @@ class TemplateMiner:
         if entry is None or entry is _ONCE:
             if _DIGIT.search(masked) is None:
                 entry = ()
-            elif entry is None:  # where kept digits are is worth finding once a shape repeats
-                entry = _ONCE
+            elif entry is None and self._shapes_rarely_repeat():
+                entry = _ONCE  # where kept digits are is worth finding once this one repeats
             else:
                 entry = kept_digits(line, masked)
             if entry is not None:
+                self._shape_misses += 1
                 _remember(self._by_shape, form, entry or cluster.id, self.cache_size)
         if isinstance(entry, tuple) and entry and entry is not _ONCE:
             key = (form, "".join([line[i] for i in entry]))
@@ -152,6 +155,13 @@ class TemplateMiner:
         self._clusters.move_to_end(cluster.id)
         self._evict()
         return cluster.id
+
+    def _shapes_rarely_repeat(self) -> bool:
+        """Whether most lines lately had a shape never seen before (ids in every line)."""
+        if self._shape_misses >= 1 << 16:
+            self._shape_misses >>= 1
+            self._shape_hits >>= 1
+        return self._shape_misses >= 1_000 and self._shape_hits * 4 < self._shape_misses
 
     def resolve(self, cid: int) -> int:
         """The current id of an id handed out before (itself unless it was merged away)."""
