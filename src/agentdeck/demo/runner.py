@@ -220,6 +220,8 @@ class DemoSimulator:
             if len(lines) >= LOG_BATCH_LINES:
                 await self._post_log_entries(client, lines)
                 lines = []
+                if await self._sleep(0.05):  # room for the UI's requests between slices
+                    return
         if lines:
             await self._post_log_entries(client, lines)
         log.info("demo backfill sent", ticks=len(ticks), log_lines=self.posted_log_lines)
