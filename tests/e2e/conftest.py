@@ -67,7 +67,7 @@ class Server:
         response = httpx.post(
             f"{self.base_url}/api/v1/auth/token",
             data={"username": account.username, "password": account.password},
-            timeout=10,
+            timeout=30,  # a demo server may still be taking in its backfill on a busy machine
         )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])

@@ -183,7 +183,7 @@ export function RulesListPage(): ReactNode {
                       </div>
                     ) : null}
                   </td>
-                  <td>{rule.group}</td>
+                  <td className="nowrap">{rule.group}</td>
                   <td>
                     <input
                       type="checkbox"
