@@ -19,6 +19,8 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from agentdeck.app.factory import create_app
 from agentdeck.audit.models import AuditEntry
@@ -98,7 +100,13 @@ async def serve(settings_factory: Callable[..., Settings]) -> AsyncIterator[Serv
         )
         app = create_app(settings, run_migrations=False)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="on", log_config=None, log_level="warning"
+            app,
+            host="127.0.0.1",
+            port=port,
+            ws="websockets-sansio",
+            lifespan="on",
+            log_config=None,
+            log_level="warning",
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
@@ -204,8 +212,14 @@ async def test_a_replica_sends_its_own_telemetry_with_its_key_and_nothing_else(
     bearer = {"Authorization": f"Bearer {key}"}
     own = {"samples": [{"name": "keyed_probe", "value": 8, "labels": {"agent": "keyed"}}]}
     assert (await client.post("/api/v1/metrics/batch", json=own, headers=bearer)).status_code == 200
-    # ... never for a WebSocket or another route
+    # ... never for another route or a WebSocket
     assert (await client.get("/api/v1/api-keys", headers=bearer)).status_code == 403
+    ws_url = str(client.base_url).replace("http://", "ws://") + "/api/v1/ws"
+    async with connect(ws_url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": key}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
 
     # deleting the agent revokes it at once (the principal cache holds no stale entry)
     deleted = await client.delete(f"{AGENTS}/{agent_id}", headers=dev.headers)

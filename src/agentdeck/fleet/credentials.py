@@ -164,9 +164,10 @@ class AgentCredentials:
             log.warning("fleet: agent telemetry keys re-minted after a secret key change", n=stale)
 
     async def ensure(self, agent: Agent) -> None:
-        """Mint ``agent``'s key unless it has a live one (the fleet loop, before it hands the
-        workload to the driver)."""
-        if not self.enabled or agent.id in self._keys:
+        """Mint ``agent``'s key unless it has a live one (the fleet loop, each time it hands a
+        changed workload to the driver: a key revoked by hand is replaced at the agent's next
+        start, restart, scale or deployment)."""
+        if not self.enabled:
             return
         async with self.sessions() as session:
             keys = await live_keys(session, agent.id)

@@ -57,6 +57,20 @@ export const fleetKeys = {
   diff: (id: string, base: string | null) => [...deployments, "diff", id, base] as const,
 };
 
+/** Decisions kept in the agent page's list. */
+const DECISIONS_SHOWN = 20;
+
+export type DecisionPage = { items: AutoscalerDecision[]; next_cursor?: string | null; limit?: number };
+
+/** The decisions list with `decision` in it: a repeat replaces its row, a new one goes first. */
+export function withDecision(page: DecisionPage, decision: AutoscalerDecision): DecisionPage {
+  const known = page.items.some((d) => d.id === decision.id);
+  const items = known
+    ? page.items.map((d) => (d.id === decision.id ? decision : d))
+    : [decision, ...page.items].slice(0, DECISIONS_SHOWN);
+  return { ...page, items };
+}
+
 export function replicasQuery(agentId: string) {
   return queryOptions({
     queryKey: fleetKeys.replicas(agentId),
@@ -89,7 +103,7 @@ export function decisionsQuery(agentId: string) {
     queryFn: ({ signal }) =>
       unwrap(
         api.GET("/api/v1/agents/{agent_id}/autoscaler/decisions", {
-          params: { path: { agent_id: agentId }, query: { limit: 20 } },
+          params: { path: { agent_id: agentId }, query: { limit: DECISIONS_SHOWN } },
           signal,
         }),
       ),

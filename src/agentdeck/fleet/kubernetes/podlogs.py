@@ -157,6 +157,10 @@ class PodFollower:
             except KubeError as exc:  # not running yet, gone, or the API server away
                 if exc.status not in (400, 404):
                     log.info("fleet: following a pod's log failed", pod=self.name, error=str(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a malformed answer must not end the following for good
+                log.exception("fleet: following a pod's log failed", pod=self.name)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 

@@ -1,13 +1,25 @@
 /** The agent page's runtime cards: replicas, recent output and autoscaler decisions. */
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ReactNode } from "react";
-import { decisionsQuery, outputQuery, replicasQuery, type ReplicaPublic } from "../../api/fleet";
+import {
+  type AutoscalerDecision,
+  type DecisionPage,
+  decisionsQuery,
+  fleetKeys,
+  outputQuery,
+  replicasQuery,
+  type ReplicaPublic,
+  withDecision,
+} from "../../api/fleet";
 import type { AgentPublic } from "../../api/types";
 import { CardError } from "../../components/ResourceSection";
 import { ErrorBanner, Spinner, Time } from "../../components/ui";
+import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 
 /** How often the output is read again while replicas run (it has no channel of its own). */
 const OUTPUT_POLL_MS = 2000;
+/** How often the decisions are read again while the live connection is down. */
+const DECISIONS_POLL_MS = 15_000;
 
 function exitText(replica: ReplicaPublic): string {
   const exit = replica.last_exit;
@@ -131,7 +143,24 @@ export function OutputCard({ agent }: { agent: AgentPublic }): ReactNode {
 }
 
 export function DecisionsCard({ agent }: { agent: AgentPublic }): ReactNode {
-  const query = useQuery(decisionsQuery(agent.id));
+  const client = useQueryClient();
+  const live = useLiveConnection() === "live";
+  // Every decision (a repeat too) comes on the agent's channel; read again only while the
+  // connection is down.
+  const query = useQuery({ ...decisionsQuery(agent.id), refetchInterval: live ? false : DECISIONS_POLL_MS });
+  useChannel(`agent:${agent.id}`, {
+    onEvent: (data) => {
+      const message = data as { action?: string; decision?: AutoscalerDecision };
+      if (message.action !== "autoscaler" || !message.decision) return;
+      const decision = message.decision;
+      const key = fleetKeys.decisions(agent.id);
+      if (client.getQueryData(key) === undefined) {
+        void client.invalidateQueries({ queryKey: key });
+        return;
+      }
+      client.setQueryData<DecisionPage>(key, (page) => (page ? withDecision(page, decision) : page));
+    },
+  });
   const decisions = query.data?.items ?? [];
   return (
     <section className="card" aria-label="Autoscaler decisions">
@@ -161,7 +190,7 @@ export function DecisionsCard({ agent }: { agent: AgentPublic }): ReactNode {
             </thead>
             <tbody>
               {decisions.map((d) => (
-                <tr key={d.id}>
+                <tr key={d.id} data-decision={d.id}>
                   <td>
                     <Time value={d.last_at} />
                     {d.repeats > 1 ? <span className="small muted"> ×{d.repeats}</span> : null}

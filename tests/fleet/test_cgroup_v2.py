@@ -1,0 +1,116 @@
+"""The cgroup v2 path of the local driver on a real cgroup2 hierarchy, mounted by the test.
+
+Where the kernel offers cgroup2 and the tests run as root, the hierarchy is mounted on a
+temporary directory (``mount -t cgroup2``) and a child cgroup made in it stands for the one
+delegated to agentdeck. On the machines these tests were written on (and CI's, the same
+kind) the ``cpu`` and ``memory`` controllers are bound to the cgroup v1 hierarchies, so the v2
+hierarchy cannot offer them: the driver must say so and fall back to rlimits. Where the
+controllers are free, the second test runs a real replica in its own cgroup with ``cpu.max``
+and ``memory.max``. Tests skip only where the platform lacks what they need (not root, no
+cgroup2 in the kernel, the controllers taken by v1); under ``CI=true`` a mount that should
+work and fails is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentdeck.fleet.local.limits import Limiter
+from tests.conftest import Caller
+from tests.fleet.conftest import FAST_FLEET, AppFactory
+from tests.fleet.helpers import act, create_agent, replicas, wait_status
+
+
+def _kernel_has_cgroup2() -> bool:
+    try:
+        return any(
+            line.split()[-1] == "cgroup2"
+            for line in Path("/proc/filesystems").read_text().splitlines()
+        )
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def cgroup2(tmp_path: Path) -> Iterator[Path]:
+    """A fresh child cgroup of the real cgroup2 hierarchy (removed afterwards)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting cgroup2 needs root")
+    if not _kernel_has_cgroup2():
+        pytest.skip("the kernel has no cgroup2")
+    mount = tmp_path / "cgroup2"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "cgroup2", "none", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"root, cgroup2 in the kernel, and the mount failed: {done.stderr}")
+        pytest.skip(f"cgroup2 cannot be mounted here: {done.stderr.strip()}")
+    group = mount / f"agentdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        group.mkdir()
+        yield group
+    finally:
+        for child in sorted(group.glob("*/"), reverse=True):
+            with contextlib.suppress(OSError):
+                child.rmdir()
+        with contextlib.suppress(OSError):
+            group.rmdir()
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def _controllers(group: Path) -> set[str]:
+    return set((group / "cgroup.controllers").read_text().split())
+
+
+async def test_a_cgroup2_without_cpu_and_memory_falls_back_to_rlimits_and_says_why(
+    cgroup2: Path, app_factory: AppFactory, dev: Caller
+) -> None:
+    missing = {"cpu", "memory"} - _controllers(cgroup2)
+    if not missing:
+        pytest.skip("this machine's cgroup2 offers cpu and memory (the next test covers it)")
+    limiter = Limiter(cgroup2)
+    assert limiter.support.mode == "rlimit"
+    assert limiter.support.memory and not limiter.support.cpu
+    assert f"lacks the {' and '.join(sorted(missing))} controller" in limiter.support.detail
+
+    client: httpx.AsyncClient = await app_factory(fleet={**FAST_FLEET, "cgroup_root": str(cgroup2)})
+    info = (await client.get("/api/v1/fleet/driver", headers=dev.headers)).json()
+    assert info["limits"] == "rlimit" and info["cpu_limit"] is False
+    assert str(cgroup2) in info["detail"] and "controller" in info["detail"]
+
+
+async def test_each_replica_runs_in_its_own_cgroup_with_its_limits(
+    cgroup2: Path, app_factory: AppFactory, dev: Caller, programs: dict[str, Path]
+) -> None:
+    parent = cgroup2.parent  # the hierarchy's root
+    if not {"cpu", "memory"} <= _controllers(parent):
+        pytest.skip(
+            "the cpu and memory controllers are bound to cgroup v1 here; cgroup2 offers "
+            f"only {sorted(_controllers(parent)) or 'none'}"
+        )
+    (parent / "cgroup.subtree_control").write_text("+cpu +memory")
+    client: httpx.AsyncClient = await app_factory(fleet={**FAST_FLEET, "cgroup_root": str(cgroup2)})
+    info = (await client.get("/api/v1/fleet/driver", headers=dev.headers)).json()
+    assert info["limits"] == "cgroup-v2" and info["cpu_limit"] is True
+    created = await create_agent(
+        client, dev, programs["server"], cpu_limit="250m", memory_limit="64Mi"
+    )
+    await act(client, dev, created["id"], "start")
+    await wait_status(client, dev, created["id"], "running", ready=1)
+    (replica,) = await replicas(client, dev, created["id"])
+    group = cgroup2 / replica["name"]
+    assert (group / "cpu.max").read_text().split() == ["25000", "100000"]  # a quarter core
+    assert (group / "memory.max").read_text().strip() == str(64 * 2**20)
+    assert str(replica["pid"]) in (group / "cgroup.procs").read_text().split()
+    await act(client, dev, created["id"], "stop")
+    await wait_status(client, dev, created["id"], "stopped")
