@@ -16,8 +16,7 @@ import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, PageHead, Time } from "../../components/ui";
 import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
-import { DeploymentBadge, DeploymentProgress } from "./parts";
-import { triggerText } from "../../lib/fleet";
+import { DeploymentCells } from "./parts";
 
 function filtersFrom(params: URLSearchParams): DeploymentFilters {
   const status = params.get("status") ?? "";
@@ -135,18 +134,7 @@ export function DeploymentsPage(): ReactNode {
               <td>
                 <Link to={`/agents/${d.agent_id}`}>{names.get(d.agent_id) ?? d.agent_id.slice(0, 8)}</Link>
               </td>
-              <td>
-                <DeploymentBadge status={d.status} />
-                {d.error ? <div className="small danger-text">{d.error}</div> : null}
-              </td>
-              <td>
-                <DeploymentProgress deployment={d} />
-              </td>
-              <td>{d.strategy}</td>
-              <td>{triggerText(d)}</td>
-              <td>
-                <Time value={d.started_at ?? d.created_at} />
-              </td>
+              <DeploymentCells deployment={d} />
               <td>
                 <Time value={d.completed_at} />
               </td>
