@@ -81,5 +81,7 @@ describe("filters kept in the address", () => {
     fireEvent.click(screen.getByRole("button", { name: "Clear" }));
     expect(address()).toBe("");
     expect(screen.getByRole("textbox", { name: "Search" })).toHaveValue("");
+    fireEvent.change(screen.getByRole("textbox", { name: "Search" }), { target: { value: "pay" } });
+    await waitFor(() => expect(address()).toBe("?q=pay"));
   });
 });

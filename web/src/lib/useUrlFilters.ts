@@ -63,8 +63,10 @@ export function useFilterText(
   const [text, setText] = useState(value);
   const settled = useDebounced(text, delay);
   useEffect(() => {
-    if (settled !== value) onSettle(settled);
+    // Checked when the text settles, and when it is typed back to what had settled before
+    // (cleared, then the same text again: the settled value never changed).
+    if (settled === text && settled !== value) onSettle(settled);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [settled]);
+  }, [settled, text]);
   return [text, setText];
 }
