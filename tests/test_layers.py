@@ -8,7 +8,7 @@ Layers, bottom to top:
 3. domains: every other package (``identity``, ``agents``, ``ingest``, ``scrape``, ``query``,
    ``overview``, ``alerting``, …) and ``crud``
 4. the HTTP base: ``server`` (deps, problems, middleware, rate limits, ops, SPA)
-5. routers: a domain's ``router.py`` / ``*_router.py`` (and ``am_api``), which may use ``server``
+5. routers: a domain's ``router.py`` / ``*_router.py``, which may use ``server``
 6. composition: ``app``, ``cli``, ``docs_config``, the model registry and migrations
 
 A module may import its own layer or any below. The SDK (``sdk/src/agentdeck_sdk``) is its own
@@ -78,7 +78,7 @@ def layer_of(module: str) -> int:
         return 2
     if top == "server":
         return 4
-    if leaf == "router" or leaf.endswith("_router") or leaf in {"am_api", "trace"}:
+    if leaf == "router" or leaf.endswith("_router"):
         return 5
     return 3
 

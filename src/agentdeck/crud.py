@@ -1,7 +1,8 @@
 """Steps shared by the services of tenant-owned resources.
 
 Fetch one row of the caller's tenant or 404, keep names unique within a tenant, page a
-tenant's rows by name, and write a row together with its audit entry. The domain services stay
+tenant's rows by name, write a row together with its audit entry, and write or delete a row
+at the revision read (If-Match). The domain services stay
 explicit about their fields and rules; only the steps that are the same everywhere live here.
 Like the services, these flush and never commit.
 """
@@ -9,21 +10,21 @@ Like the services, these flush and never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from agentdeck.audit.service import record
-from agentdeck.db.base import Base
-from agentdeck.errors import DomainError, conflict, malformed, not_found
+from agentdeck.db.base import Base, utcnow
+from agentdeck.errors import DomainError, PreconditionFailed, conflict, not_found
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import apply_cursor, page_of, require_cursor
 
 R = TypeVar("R", bound=Base)
 Snapshot = Callable[[R], dict[str, Any]]
@@ -39,6 +40,10 @@ def _column(model: type[Base], name: str) -> InstrumentedAttribute[Any]:
 
 def _id(row: Base) -> uuid.UUID:
     return cast(uuid.UUID, row.id)  # type: ignore[attr-defined]
+
+
+def _value(row: Base, name: str) -> Any:
+    return getattr(row, name)
 
 
 async def get_owned(
@@ -121,8 +126,7 @@ async def list_by_name(
 
 def require_time_cursor(cursor: str | None) -> None:
     """400 unless the cursor is one of a list sorted by time (a name cursor is stale here)."""
-    if cursor and not isinstance(decode_cursor(cursor)[0], datetime):
-        raise malformed("invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale")
+    require_cursor(cursor, of=datetime)
 
 
 async def insert(
@@ -181,6 +185,80 @@ async def remove(
         resource_id=ident,
         before=before,
     )
+
+
+def stale(what: str, ident: uuid.UUID) -> PreconditionFailed:
+    """412: the row's revision is not one the If-Match header named."""
+    return PreconditionFailed(
+        f"{what} {ident} has changed since the ETag in If-Match; fetch it again and retry"
+    )
+
+
+def check_revision(row: Base, expected: Collection[int] | None, *, what: str) -> None:
+    """412 unless ``expected`` (If-Match revisions, when sent) holds the row's revision."""
+    if expected is not None and _value(row, "revision") not in expected:
+        raise stale(what, _id(row))
+
+
+async def write_revision(
+    session: AsyncSession,
+    row: R,
+    values: dict[Any, Any],
+    *,
+    expected: Collection[int] | None,
+    what: str,
+    taken: DomainError,
+) -> bool:
+    """Write ``values`` (column: value) to ``row`` if its revision is still the one read,
+    bumping the revision and ``updated_at``. False when another writer came first and nothing
+    was written (412 instead when If-Match revisions were ``expected``); ``taken`` is raised
+    when a unique name is taken."""
+    model = type(row)
+    revision = _value(row, "revision")
+    stmt = (
+        update(model)
+        .where(
+            _column(model, "id") == _id(row),
+            _column(model, "tenant_id") == _value(row, "tenant_id"),
+            _column(model, "revision") == revision,
+        )
+        .values(
+            {
+                **values,
+                _column(model, "revision"): revision + 1,
+                _column(model, "updated_at"): utcnow(),
+            }
+        )
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        result = cast(CursorResult[Any], await session.execute(stmt))
+    except IntegrityError as exc:
+        raise taken from exc
+    if result.rowcount == 0 and expected is not None:
+        raise stale(what, _id(row))
+    return result.rowcount != 0
+
+
+async def delete_revision(
+    session: AsyncSession, row: Base, *, expected: Collection[int] | None, what: str
+) -> None:
+    """Delete ``row`` (at the revision read, when If-Match revisions were ``expected``): 412
+    when it changed since, 404 when it is gone. The row leaves the session."""
+    model = type(row)
+    stmt = delete(model).where(
+        _column(model, "id") == _id(row), _column(model, "tenant_id") == _value(row, "tenant_id")
+    )
+    if expected is not None:
+        stmt = stmt.where(_column(model, "revision") == _value(row, "revision"))
+    result = cast(
+        CursorResult[Any], await session.execute(stmt.execution_options(synchronize_session=False))
+    )
+    if result.rowcount == 0:
+        if expected is not None:
+            raise stale(what, _id(row))
+        raise not_found(what, _id(row))
+    session.expunge(row)
 
 
 @dataclass(frozen=True, slots=True)

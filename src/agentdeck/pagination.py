@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from agentdeck.errors import malformed
@@ -50,6 +51,13 @@ def decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
         ) from exc
 
 
+def require_cursor(cursor: str | None, *, of: type) -> None:
+    """400 unless ``cursor`` continues a list sorted by values of type ``of`` (a cursor of a
+    list sorted by another kind of value is stale here)."""
+    if cursor and not isinstance(decode_cursor(cursor)[0], of):
+        raise malformed("invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale")
+
+
 def apply_cursor(
     stmt: Select[Any],
     *,
@@ -84,3 +92,32 @@ def page_of(
         last = items[-1]
         next_cursor = encode_cursor(getattr(last, sort_attr), getattr(last, id_attr))
     return items, next_cursor
+
+
+def where_given(stmt: Select[Any], *pairs: tuple[InstrumentedAttribute[Any], Any]) -> Select[Any]:
+    """``stmt`` narrowed to ``column == value`` for each pair whose value is given (not None)."""
+    return stmt.where(*(column == value for column, value in pairs if value is not None))
+
+
+async def fetch_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    order: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+    cursor: str | None,
+    limit: int,
+    descending: bool = True,
+) -> tuple[list[Any], str | None]:
+    """One page of ``stmt``'s rows ordered by ``order`` (a sort column, then the id column)
+    after ``cursor`` (newest first by default), and the next page's cursor."""
+    sort_column, id_column = order
+    stmt = apply_cursor(
+        stmt,
+        sort_column=sort_column,
+        id_column=id_column,
+        cursor=cursor,
+        limit=limit,
+        descending=descending,
+    )
+    rows = list((await session.scalars(stmt)).all())
+    return page_of(rows, limit=limit, sort_attr=sort_column.key, id_attr=id_column.key)

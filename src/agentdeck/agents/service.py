@@ -8,9 +8,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,14 +23,13 @@ from agentdeck.db.base import utcnow
 from agentdeck.errors import (
     Conflict,
     DomainError,
-    PreconditionFailed,
     conflict,
     malformed,
     not_found,
 )
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import effective_agent_quota
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import decode_cursor, fetch_page
 
 RESOURCE = "agent"
 UPDATE_ATTEMPTS = 5
@@ -123,16 +122,14 @@ async def list_agents(
         )
     if cursor:
         _check_cursor(cursor, sort)
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=_SORT_COLUMNS[sort.field],
-        id_column=Agent.id,
+        order=(_SORT_COLUMNS[sort.field], Agent.id),
         cursor=cursor,
         limit=limit,
         descending=sort.descending,
     )
-    rows = (await session.scalars(stmt)).all()
-    return page_of(rows, limit=limit, sort_attr=sort.field)
 
 
 # --- writes ---------------------------------------------------------------------------------
@@ -271,17 +268,6 @@ async def create_agent(
     return agent
 
 
-def _precondition_failed(agent_id: uuid.UUID) -> DomainError:
-    return PreconditionFailed(
-        f"agent {agent_id} has changed since the ETag in If-Match; fetch it again and retry",
-    )
-
-
-def _check_expected(agent: Agent, expected: Collection[int] | None) -> None:
-    if expected is not None and agent.revision not in expected:
-        raise _precondition_failed(agent.id)
-
-
 async def update_agent(
     session: AsyncSession,
     *,
@@ -299,7 +285,7 @@ async def update_agent(
     tenant_id = actor.tenant_id
     for _ in range(UPDATE_ATTEMPTS):
         agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
-        _check_expected(agent, expected_revisions)
+        crud.check_revision(agent, expected_revisions, what=RESOURCE)
         before = snapshot(agent)
         changes = {
             field: value for field, value in data.changes().items() if before[field] != value
@@ -310,26 +296,15 @@ async def update_agent(
             await _ensure_name_free(
                 session, tenant_id=tenant_id, name=changes["name"], except_id=agent.id
             )
-        values: dict[Any, Any] = {_COLUMNS[field]: value for field, value in changes.items()}
-        values[Agent.revision] = agent.revision + 1
-        values[Agent.updated_at] = utcnow()
-        stmt = (
-            update(Agent)
-            .where(
-                Agent.id == agent.id,
-                Agent.tenant_id == tenant_id,
-                Agent.revision == agent.revision,
-            )
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
-        try:
-            result = cast(CursorResult[Any], await session.execute(stmt))
-        except IntegrityError as exc:
-            raise _name_taken(str(changes.get("name", agent.name))) from exc
-        if result.rowcount == 0:
-            if expected_revisions is not None:
-                raise _precondition_failed(agent.id)
+        values = {_COLUMNS[field]: value for field, value in changes.items()}
+        if not await crud.write_revision(
+            session,
+            agent,
+            values,
+            expected=expected_revisions,
+            what=RESOURCE,
+            taken=_name_taken(str(changes.get("name", agent.name))),
+        ):
             continue  # someone else wrote in between: re-read and re-apply
         if "labels" in changes:
             await _write_labels(session, agent, changes["labels"], replace=True)
@@ -357,21 +332,10 @@ async def delete_agent(
     """Delete the tenant's agent (and its labels); If-Match revisions are honoured."""
     tenant_id = actor.tenant_id
     agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
-    _check_expected(agent, expected_revisions)
+    crud.check_revision(agent, expected_revisions, what=RESOURCE)
     before = snapshot(agent)
-    stmt = delete(Agent).where(Agent.id == agent.id, Agent.tenant_id == tenant_id)
-    if expected_revisions is not None:
-        stmt = stmt.where(Agent.revision == agent.revision)
     await session.execute(delete(AgentLabel).where(AgentLabel.agent_id == agent.id))
-    result = cast(
-        CursorResult[Any],
-        await session.execute(stmt.execution_options(synchronize_session=False)),
-    )
-    if result.rowcount == 0:
-        if expected_revisions is not None:
-            raise _precondition_failed(agent.id)
-        raise not_found(RESOURCE, agent_id)
-    session.expunge(agent)
+    await crud.delete_revision(session, agent, expected=expected_revisions, what=RESOURCE)
     await record(
         session,
         actor=actor,

@@ -424,9 +424,9 @@ async def _start_hub(state: AppState, log_metrics: LogMetrics) -> Hub:
 
 def _include_routers(app: FastAPI) -> None:
     from agentdeck.agents.router import router as agents_router
-    from agentdeck.alerting.alerts.am_api import router as alertmanager_router
+    from agentdeck.alerting.alerts.am_router import router as alertmanager_router
     from agentdeck.alerting.alerts.router import router as alerts_router
-    from agentdeck.alerting.alerts.trace import router as trace_router
+    from agentdeck.alerting.alerts.trace_router import router as trace_router
     from agentdeck.alerting.routing.router import router as routing_router
     from agentdeck.alerting.routing.silences_router import router as silences_router
     from agentdeck.alerting.rules.router import router as alert_rules_router

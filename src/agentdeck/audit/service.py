@@ -15,7 +15,7 @@ from agentdeck.audit.models import AuditEntry
 from agentdeck.audit.schemas import AuditFilter
 from agentdeck.context import request_context
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 REDACTED = "[redacted]"
 SECRET_MARKERS = ("password", "secret", "token", "api_key", "key_hash", "authorization")
@@ -134,16 +134,9 @@ async def list_entries(
 ) -> tuple[list[AuditEntry], str | None]:
     """One page of a tenant's audit entries, newest first; returns (entries, next cursor)."""
     stmt = _filtered(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id), filters)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=AuditEntry.at,
-        id_column=AuditEntry.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    return await fetch_page(
+        session, stmt, order=(AuditEntry.at, AuditEntry.id), cursor=cursor, limit=limit
     )
-    rows = (await session.scalars(stmt)).all()
-    return page_of(rows, limit=limit, sort_attr="at")
 
 
 async def get_entry(

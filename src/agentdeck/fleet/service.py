@@ -33,7 +33,7 @@ from agentdeck.fleet.models import (
 )
 from agentdeck.fleet.spec import build_spec, runtime_of_config
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 RESOURCE = "agent"
 CONFIG_LOC = ("config",)
@@ -71,16 +71,14 @@ async def list_replicas(
     stmt = select(ReplicaRow).where(
         ReplicaRow.tenant_id == tenant_id, ReplicaRow.agent_id == agent_id
     )
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=ReplicaRow.name,
-        id_column=ReplicaRow.agent_id,
+        order=(ReplicaRow.name, ReplicaRow.agent_id),
         cursor=cursor,
         limit=limit,
         descending=False,
     )
-    rows = list((await session.scalars(stmt)).all())
-    return page_of(rows, limit=limit, sort_attr="name", id_attr="agent_id")
 
 
 # --- helpers --------------------------------------------------------------------------------

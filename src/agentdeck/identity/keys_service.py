@@ -16,7 +16,7 @@ from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import ApiKeyCreate
 from agentdeck.identity.security import new_api_key
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 
 def _snapshot(key: ApiKey) -> dict[str, Any]:
@@ -50,16 +50,14 @@ async def list_keys(
         stmt = stmt.where(ApiKey.revoked_at.is_(None))
     if q:
         stmt = stmt.where(ApiKey.name.icontains(q, autoescape=True))
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=ApiKey.created_at,
-        id_column=ApiKey.id,
+        order=(ApiKey.created_at, ApiKey.id),
         cursor=cursor,
         limit=limit,
         descending=descending,
     )
-    rows = list((await session.scalars(stmt)).all())
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 async def get_key(

@@ -48,7 +48,7 @@ from agentdeck.notify.schemas import (
     ChannelUpdate,
     KindField,
 )
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 RESOURCE = "notification channel"
 AUDIT_TYPE = "notification_channel"
@@ -202,16 +202,13 @@ async def list_channels(
     if q:
         stmt = stmt.where(NotificationChannel.name.ilike(f"%{q}%"))
     require_time_cursor(cursor)
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=NotificationChannel.created_at,
-        id_column=NotificationChannel.id,
+        order=(NotificationChannel.created_at, NotificationChannel.id),
         cursor=cursor,
         limit=limit,
-        descending=True,
     )
-    rows = (await session.scalars(stmt)).all()
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 def snapshot(channel: NotificationChannel, secret_names: list[str]) -> dict[str, Any]:

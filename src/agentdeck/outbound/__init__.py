@@ -14,6 +14,7 @@ from agentdeck.outbound.clients import (
 )
 from agentdeck.outbound.failures import EXCERPT_CHARS, Failure, describe, excerpt
 from agentdeck.outbound.policy import OutboundPolicy, OutboundRefused, literal_address, parse_entry
+from agentdeck.outbound.urls import split_http_url
 
 __all__ = [
     "EXCERPT_CHARS",
@@ -30,4 +31,5 @@ __all__ = [
     "http_client",
     "literal_address",
     "parse_entry",
+    "split_http_url",
 ]

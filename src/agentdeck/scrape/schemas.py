@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from agentdeck.outbound import OutboundPolicy
+from agentdeck.outbound import OutboundPolicy, split_http_url
 from agentdeck.scrape.models import ScrapeHealth, ScrapeTarget
 from agentdeck.tsdb.names import is_valid_label_name
 
@@ -22,18 +21,10 @@ RESERVED_LABELS = frozenset({"job", "instance", "agent"})
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("the URL must start with http:// or https://")
-    if not parts.hostname:
-        raise ValueError("the URL needs a host")
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise ValueError("the URL has an invalid port") from exc
+    parts = split_http_url(url)
     if parts.username or parts.password:
         raise ValueError("credentials in the URL are not supported")
-    refused = OutboundPolicy().refuses_always(parts.hostname)
+    refused = OutboundPolicy().refuses_always(parts.hostname or "")
     if refused is not None:
         raise ValueError(f"the URL's host is never reached: {refused.summary}")
     return url

@@ -16,9 +16,9 @@ from agentdeck import crud
 from agentdeck.agents.models import Agent
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
-from agentdeck.errors import DomainError, conflict, invalid, malformed, not_found
+from agentdeck.errors import DomainError, conflict, invalid, not_found
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import fetch_page, require_cursor
 from agentdeck.scrape.models import ScrapeHealth, ScrapeTarget
 from agentdeck.scrape.schemas import ScrapeTargetCreate, ScrapeTargetUpdate
 
@@ -62,22 +62,10 @@ async def list_targets(
         stmt = stmt.where(ScrapeTarget.health == health)
     if enabled is not None:
         stmt = stmt.where(ScrapeTarget.enabled == enabled)
-    if cursor:
-        value, _ = decode_cursor(cursor)
-        if not isinstance(value, datetime):
-            raise malformed(
-                "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
-            )
-    stmt = apply_cursor(
-        stmt,
-        sort_column=ScrapeTarget.created_at,
-        id_column=ScrapeTarget.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    require_cursor(cursor, of=datetime)
+    return await fetch_page(
+        session, stmt, order=(ScrapeTarget.created_at, ScrapeTarget.id), cursor=cursor, limit=limit
     )
-    rows = (await session.scalars(stmt)).all()
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 def snapshot(target: ScrapeTarget) -> dict[str, Any]:

@@ -3,6 +3,7 @@
  * Its answers use Prometheus's JSON shapes, not problem+json, so they are fetched here
  * rather than through the generated client; authentication is the same (authFetch).
  */
+import { queryOptions } from "@tanstack/react-query";
 import { authFetch } from "./client";
 import { ApiError, isProblem } from "./problem";
 
@@ -164,4 +165,18 @@ export function toChartSeries(data: QueryData): { label: string; metric: Labels;
 export function parseSampleValue(v: string): number | null {
   const n = Number(v);
   return Number.isFinite(n) ? n : v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : null;
+}
+
+/** Query keys of the Prometheus API's lookups. */
+export const promKeys = {
+  metricNames: ["prom", "metric-names"] as const,
+};
+
+/** Every metric name the store knows (the label values of `__name__`). */
+export function metricNamesQuery() {
+  return queryOptions({
+    queryKey: promKeys.metricNames,
+    queryFn: ({ signal }) => labelValues("__name__", {}, signal),
+    staleTime: 60_000,
+  });
 }

@@ -5,7 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useNavigate } from "react-router";
-import { api, unwrap } from "../api/client";
+import { agentSearchQuery, openAlertsQuery, ruleSearchQuery, SEARCH_LIMIT } from "../api/search";
 import { useDebounced } from "../lib/useDebounced";
 import { Icon } from "./Icon";
 import { Spinner } from "./ui";
@@ -17,8 +17,6 @@ interface Hit {
   to: string;
 }
 
-const LIMIT = 8;
-
 function typingInField(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
@@ -26,24 +24,10 @@ function typingInField(target: EventTarget | null): boolean {
 
 function useHits(q: string): { hits: Hit[]; pending: boolean } {
   const enabled = q.length > 0;
-  const agents = useQuery({
-    queryKey: ["search", "agents", q],
-    enabled,
-    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/agents", { params: { query: { q, limit: LIMIT } }, signal })),
-  });
-  const rules = useQuery({
-    queryKey: ["search", "rules", q],
-    enabled,
-    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/alert-rules", { params: { query: { q, limit: LIMIT } }, signal })),
-  });
+  const agents = useQuery(agentSearchQuery(q));
+  const rules = useQuery(ruleSearchQuery(q));
   // Open alerts are few: fetched once, matched here on rule, agent and summary.
-  const alerts = useQuery({
-    queryKey: ["search", "alerts"],
-    enabled,
-    staleTime: 10_000,
-    queryFn: ({ signal }) =>
-      unwrap(api.GET("/api/v1/alerts", { params: { query: { status: ["active", "acknowledged"], limit: 100 } }, signal })),
-  });
+  const alerts = useQuery(openAlertsQuery(enabled));
   const hits = useMemo(() => {
     const needle = q.toLowerCase();
     const out: Hit[] = [];
@@ -53,7 +37,7 @@ function useHits(q: string): { hits: Hit[]; pending: boolean } {
     const openAlerts = (alerts.data?.items ?? []).filter((a) =>
       [a.rule_name, a.labels.agent ?? "", a.annotations.summary ?? ""].some((t) => t.toLowerCase().includes(needle)),
     );
-    for (const a of openAlerts.slice(0, LIMIT)) {
+    for (const a of openAlerts.slice(0, SEARCH_LIMIT)) {
       out.push({
         kind: "Alert",
         title: a.rule_name,

@@ -1,4 +1,4 @@
-"""`GET /api/v1/alerts/{id}/trace`: why each notification was or was not sent.
+"""An alert's trace: why each notification was or was not sent (``trace_router`` serves it).
 
 The dispatcher's ``decision`` events (route, group, silenced, inhibited, enqueued, ...) in
 order, each ``enqueued`` step followed by what the delivery log says about it (delivered,
@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import Alert, AlertEvent
+from agentdeck.errors import not_found
 from agentdeck.notify.models import NotificationChannel, NotificationDelivery, NotificationOutbox
-from agentdeck.server.deps import SessionDep, Viewer, parse_uuid
-from agentdeck.server.errors import not_found
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 MAX_STEPS = 2000
 
 
@@ -137,16 +134,3 @@ async def _deliveries(
             )
         )
     return out
-
-
-@router.get("/{alert_id}/trace", response_model=AlertTrace)
-async def get_alert_trace(
-    principal: Viewer,
-    session: SessionDep,
-    alert_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_STEPS)] = MAX_STEPS,
-) -> AlertTrace:
-    """Every routing decision about the alert, in order, with the delivery outcomes."""
-    return await alert_trace(
-        session, tenant_id=principal.tenant_id, alert_id=parse_uuid(alert_id, "alert"), limit=limit
-    )

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Collection
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.alerting.models import AlertRule, AlertRuleState, Severity
 from agentdeck.alerting.routing.receivers import ensure_channels
 from agentdeck.alerting.rules.compile import Condition, Threshold, condition_of
@@ -27,14 +28,13 @@ from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.errors import (
     DomainError,
-    PreconditionFailed,
     conflict,
     invalid,
     malformed,
     not_found,
 )
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, decode_cursor, page_of
+from agentdeck.pagination import fetch_page, require_cursor
 from agentdeck.tsdb.promql import PromQLError
 
 RESOURCE = "alert_rule"
@@ -144,22 +144,15 @@ async def list_rules(
         stmt = stmt.where(AlertRule.enabled.is_(enabled))
     if group is not None:
         stmt = stmt.where(AlertRule.group_name == group)
-    if cursor:
-        value, _ = decode_cursor(cursor)
-        if not isinstance(value, str):
-            raise malformed(
-                "invalid-cursor", ["query", "cursor"], "the cursor is malformed or stale"
-            )
-    stmt = apply_cursor(
+    require_cursor(cursor, of=str)
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=AlertRule.name,
-        id_column=AlertRule.id,
+        order=(AlertRule.name, AlertRule.id),
         cursor=cursor,
         limit=limit,
         descending=False,
     )
-    rows = (await session.scalars(stmt)).all()
-    return page_of(rows, limit=limit, sort_attr="name")
 
 
 async def all_rules(
@@ -291,12 +284,6 @@ async def create_rule(
     return rule
 
 
-def _precondition_failed(rule_id: uuid.UUID) -> DomainError:
-    return PreconditionFailed(
-        f"alert rule {rule_id} has changed since the ETag in If-Match; fetch it again and retry",
-    )
-
-
 def _changes(data: AlertRuleUpdate) -> dict[str, Any]:
     """The fields sent, as column values; `expr`/`threshold` resolved into both columns."""
     out: dict[str, Any] = {}
@@ -341,8 +328,7 @@ async def update_rule(
         )
     for _ in range(UPDATE_ATTEMPTS):
         rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
-        if expected_revisions is not None and rule.revision not in expected_revisions:
-            raise _precondition_failed(rule.id)
+        crud.check_revision(rule, expected_revisions, what="alert rule")
         before = snapshot(rule)
         now_wanted = wanted
         if "threshold" in wanted or "annotations" in wanted:  # the defaults follow the form
@@ -361,26 +347,15 @@ async def update_rule(
             other = await rule_by_name(session, tenant_id=tenant_id, name=changes["name"])
             if other is not None and other.id != rule.id:
                 raise _name_taken(changes["name"])
-        values: dict[Any, Any] = {_COLUMNS[k]: v for k, v in changes.items()}
-        values[AlertRule.revision] = rule.revision + 1
-        values[AlertRule.updated_at] = utcnow()
-        stmt = (
-            update(AlertRule)
-            .where(
-                AlertRule.id == rule.id,
-                AlertRule.tenant_id == tenant_id,
-                AlertRule.revision == rule.revision,
-            )
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
-        try:
-            result = cast(CursorResult[Any], await session.execute(stmt))
-        except IntegrityError as exc:
-            raise _name_taken(str(changes.get("name", rule.name))) from exc
-        if result.rowcount == 0:
-            if expected_revisions is not None:
-                raise _precondition_failed(rule.id)
+        values = {_COLUMNS[k]: v for k, v in changes.items()}
+        if not await crud.write_revision(
+            session,
+            rule,
+            values,
+            expected=expected_revisions,
+            what="alert rule",
+            taken=_name_taken(str(changes.get("name", rule.name))),
+        ):
             continue
         await session.refresh(rule)
         await record(
@@ -406,20 +381,9 @@ async def delete_rule(
     """Delete the tenant's rule (its alerts stay, detached); If-Match honoured."""
     tenant_id = actor.tenant_id
     rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
-    if expected_revisions is not None and rule.revision not in expected_revisions:
-        raise _precondition_failed(rule.id)
+    crud.check_revision(rule, expected_revisions, what="alert rule")
     before = snapshot(rule)
-    stmt = delete(AlertRule).where(AlertRule.id == rule.id, AlertRule.tenant_id == tenant_id)
-    if expected_revisions is not None:
-        stmt = stmt.where(AlertRule.revision == rule.revision)
-    result = cast(
-        CursorResult[Any], await session.execute(stmt.execution_options(synchronize_session=False))
-    )
-    if result.rowcount == 0:
-        if expected_revisions is not None:
-            raise _precondition_failed(rule.id)
-        raise not_found("alert rule", rule_id)
-    session.expunge(rule)
+    await crud.delete_revision(session, rule, expected=expected_revisions, what="alert rule")
     await record(
         session,
         actor=actor,

@@ -21,7 +21,7 @@ from agentdeck.crud import require_time_cursor
 from agentdeck.fleet.autoscaler.models import AutoscalerDecision
 from agentdeck.fleet.autoscaler.rule import Bounds
 from agentdeck.fleet.autoscaler.schemas import Outcome
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 SCALED = (Outcome.scaled_up.value, Outcome.scaled_down.value)
 
@@ -130,13 +130,10 @@ async def list_decisions(
     if outcomes:
         stmt = stmt.where(AutoscalerDecision.outcome.in_([o.value for o in outcomes]))
     require_time_cursor(cursor)
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=AutoscalerDecision.at,
-        id_column=AutoscalerDecision.id,
+        order=(AutoscalerDecision.at, AutoscalerDecision.id),
         cursor=cursor,
         limit=limit,
-        descending=True,
     )
-    rows = list((await session.scalars(stmt)).all())
-    return page_of(rows, limit=limit, sort_attr="at")

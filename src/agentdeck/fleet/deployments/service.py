@@ -42,7 +42,7 @@ from agentdeck.fleet.service import (
 )
 from agentdeck.fleet.spec import build_spec, config_with, diff, runtime_of_config
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 RESOURCE = "deployment"
 SPEC_LOC = ("body", "spec")
@@ -147,16 +147,9 @@ async def list_deployments(
     if triggered_by:
         stmt = stmt.where(Deployment.triggered_by_kind.in_(list(triggered_by)))
     require_time_cursor(cursor)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=Deployment.created_at,
-        id_column=Deployment.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    return await fetch_page(
+        session, stmt, order=(Deployment.created_at, Deployment.id), cursor=cursor, limit=limit
     )
-    rows = list((await session.scalars(stmt)).all())
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 def _compared(row: Deployment) -> dict[str, Any]:

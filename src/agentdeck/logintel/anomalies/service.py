@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.crud import get_owned
 from agentdeck.logintel.anomalies.models import Anomaly
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page, where_given
 
 
 @dataclass(slots=True)
@@ -32,29 +32,19 @@ async def list_anomalies(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Anomaly], str | None]:
-    stmt = select(Anomaly).where(Anomaly.tenant_id == tenant_id)
-    if flt.service is not None:
-        stmt = stmt.where(Anomaly.service == flt.service)
-    if flt.severity is not None:
-        stmt = stmt.where(Anomaly.severity == flt.severity)
-    if flt.anomaly_type is not None:
-        stmt = stmt.where(Anomaly.anomaly_type == flt.anomaly_type)
+    stmt = where_given(
+        select(Anomaly).where(Anomaly.tenant_id == tenant_id),
+        (Anomaly.service, flt.service),
+        (Anomaly.severity, flt.severity),
+        (Anomaly.anomaly_type, flt.anomaly_type),
+        (Anomaly.stream_id, flt.stream_id),
+        (Anomaly.batch_id, flt.batch_id),
+    )
     if flt.since is not None:
         stmt = stmt.where(Anomaly.detected_at >= flt.since)
-    if flt.stream_id is not None:
-        stmt = stmt.where(Anomaly.stream_id == flt.stream_id)
-    if flt.batch_id is not None:
-        stmt = stmt.where(Anomaly.batch_id == flt.batch_id)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=Anomaly.detected_at,
-        id_column=Anomaly.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    return await fetch_page(
+        session, stmt, order=(Anomaly.detected_at, Anomaly.id), cursor=cursor, limit=limit
     )
-    rows = list(await session.scalars(stmt))
-    return page_of(rows, limit=limit, sort_attr="detected_at")
 
 
 async def get_anomaly(session: AsyncSession, *, tenant_id: uuid.UUID, ident: uuid.UUID) -> Anomaly:

@@ -22,7 +22,7 @@ from agentdeck.identity.principal import Principal
 from agentdeck.logintel.anomalies.models import Anomaly
 from agentdeck.logintel.streams.models import LogBatch, LogStream
 from agentdeck.logintel.streams.schemas import LogStreamCreate
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page, where_given
 
 BATCH_STATUSES = ("pending", "processing", "completed", "failed")
 
@@ -76,16 +76,9 @@ async def list_streams(
     stmt = select(LogStream).where(LogStream.tenant_id == tenant_id)
     if not include_stopped:
         stmt = stmt.where(LogStream.active.is_(True))
-    stmt = apply_cursor(
-        stmt,
-        sort_column=LogStream.created_at,
-        id_column=LogStream.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    return await fetch_page(
+        session, stmt, order=(LogStream.created_at, LogStream.id), cursor=cursor, limit=limit
     )
-    rows = list(await session.scalars(stmt))
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 async def get_stream(session: AsyncSession, *, tenant_id: uuid.UUID, ident: uuid.UUID) -> LogStream:
@@ -126,25 +119,18 @@ async def list_batches(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[LogBatch], str | None]:
-    stmt = select(LogBatch).where(LogBatch.tenant_id == tenant_id)
-    if flt.stream_id is not None:
-        stmt = stmt.where(LogBatch.stream_id == flt.stream_id)
-    if flt.status is not None:
-        stmt = stmt.where(LogBatch.status == flt.status)
+    stmt = where_given(
+        select(LogBatch).where(LogBatch.tenant_id == tenant_id),
+        (LogBatch.stream_id, flt.stream_id),
+        (LogBatch.status, flt.status),
+    )
     if flt.since is not None:
         stmt = stmt.where(LogBatch.created_at >= flt.since)
     if flt.until is not None:
         stmt = stmt.where(LogBatch.created_at <= flt.until)
-    stmt = apply_cursor(
-        stmt,
-        sort_column=LogBatch.created_at,
-        id_column=LogBatch.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    return await fetch_page(
+        session, stmt, order=(LogBatch.created_at, LogBatch.id), cursor=cursor, limit=limit
     )
-    rows = list(await session.scalars(stmt))
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 async def get_batch(session: AsyncSession, *, tenant_id: uuid.UUID, ident: uuid.UUID) -> LogBatch:

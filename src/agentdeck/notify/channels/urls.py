@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agentdeck.outbound import OutboundPolicy
+from agentdeck.outbound import OutboundPolicy, split_http_url
 
 MASK = "***"
 
@@ -29,16 +29,7 @@ def check_host(host: str) -> str:
 
 
 def _check(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("the URL must start with http:// or https://")
-    if not parts.hostname:
-        raise ValueError("the URL needs a host")
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise ValueError("the URL has an invalid port") from exc
-    check_host(parts.hostname)
+    check_host(split_http_url(url).hostname or "")
     return url
 
 

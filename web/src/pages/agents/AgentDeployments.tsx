@@ -13,10 +13,10 @@ import {
 import { fieldErrors } from "../../api/problem";
 import type { AgentPublic } from "../../api/types";
 import { CardError } from "../../components/ResourceSection";
-import { ErrorBanner, Field, Spinner, Time } from "../../components/ui";
+import { ErrorBanner, Field, Spinner } from "../../components/ui";
 import { useChannel } from "../../lib/wsHooks";
-import { DeploymentBadge, DeploymentDiffView, DeploymentProgress } from "../deployments/parts";
-import { deploymentBody, initialForm, TEMPLATES, triggerText, type DeployForm } from "../../lib/fleet";
+import { DeploymentCells, DeploymentDiffView } from "../deployments/parts";
+import { deploymentBody, initialForm, TEMPLATES, type DeployForm } from "../../lib/fleet";
 
 function DeployDialog({ agent, open, onClose }: { agent: AgentPublic; open: boolean; onClose: () => void }): ReactNode {
   const ref = useRef<HTMLDialogElement>(null);
@@ -223,18 +223,7 @@ export function DeploymentsCard({ agent, canEdit }: { agent: AgentPublic; canEdi
                       </Link>
                       {d.rollback_of ? <div className="small muted">rollback</div> : null}
                     </td>
-                    <td>
-                      <DeploymentBadge status={d.status} />
-                      {d.error ? <div className="small danger-text">{d.error}</div> : null}
-                    </td>
-                    <td>
-                      <DeploymentProgress deployment={d} />
-                    </td>
-                    <td>{d.strategy}</td>
-                    <td>{triggerText(d)}</td>
-                    <td>
-                      <Time value={d.started_at ?? d.created_at} />
-                    </td>
+                    <DeploymentCells deployment={d} />
                     <td className="actions">
                       <button
                         type="button"

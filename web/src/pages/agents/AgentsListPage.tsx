@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { type ReactNode } from "react";
+import { Link } from "react-router";
 import { agentKeys, agentsQuery, DEFAULT_AGENT_FILTERS, type AgentFilters } from "../../api/agents";
 import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
 import { useCan } from "../../auth/session";
@@ -9,7 +9,7 @@ import { FilterBar, FilterSelect } from "../../components/FilterBar";
 import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, Labels, LinkButton, PageHead, StatusBadge, Time } from "../../components/ui";
-import { useDebounced } from "../../lib/useDebounced";
+import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { TableFoot } from "../../components/TableFoot";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { FleetControls, ReplicaCount } from "./FleetControls";
@@ -58,33 +58,10 @@ function SortHeader({
 }
 
 export function AgentsListPage(): ReactNode {
-  const [params, setParams] = useSearchParams();
-  const filters = filtersFrom(params);
+  const { filters, update, clear: clearFilters } = useUrlFilters(filtersFrom, DEFAULT_AGENT_FILTERS);
   const canEdit = useCan("developer");
-  const [search, setSearch] = useState(filters.q);
-  const [labelText, setLabelText] = useState(filters.label);
-  const debouncedSearch = useDebounced(search);
-  const debouncedLabel = useDebounced(labelText, 500);
-
-  const update = (patch: Partial<AgentFilters>): void => {
-    const next = { ...filters, ...patch };
-    const out = new URLSearchParams();
-    if (next.q) out.set("q", next.q);
-    if (next.type) out.set("type", next.type);
-    if (next.status) out.set("status", next.status);
-    if (next.label) out.set("label", next.label);
-    if (next.sort !== DEFAULT_AGENT_FILTERS.sort) out.set("sort", next.sort);
-    setParams(out, { replace: true });
-  };
-
-  useEffect(() => {
-    if (debouncedSearch !== filters.q) update({ q: debouncedSearch });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedSearch]);
-  useEffect(() => {
-    if (debouncedLabel !== filters.label) update({ label: debouncedLabel });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedLabel]);
+  const [search, setSearch] = useFilterText(filters.q, (q) => update({ q }));
+  const [labelText, setLabelText] = useFilterText(filters.label, (label) => update({ label }), 500);
 
   const query = useInfiniteQuery(agentsQuery(filters));
   const client = useQueryClient();
@@ -100,7 +77,7 @@ export function AgentsListPage(): ReactNode {
   const clear = (): void => {
     setSearch("");
     setLabelText("");
-    setParams(new URLSearchParams(), { replace: true });
+    clearFilters();
   };
 
   return (

@@ -9,7 +9,7 @@ import { FilterBar, FilterSelect, type FilterOption } from "../../components/Fil
 import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
 import { Banner, EmptyState, ErrorBanner, PageHead } from "../../components/ui";
-import { useDebounced } from "../../lib/useDebounced";
+import { useFilterText } from "../../lib/useUrlFilters";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { throttle } from "../overview/live";
 import { NoteDialog, type NoteAction } from "./AlertActions";
@@ -60,12 +60,6 @@ export function AlertsPage(): ReactNode {
   const canAct = useCan("developer");
   const client = useQueryClient();
   const live = useLiveConnection();
-  const [matcherText, setMatcherText] = useState(filters.matcher);
-  const [ruleText, setRuleText] = useState(filters.rule);
-  const [agentText, setAgentText] = useState(filters.agent);
-  const debouncedMatcher = useDebounced(matcherText, 500);
-  const debouncedRule = useDebounced(ruleText, 400);
-  const debouncedAgent = useDebounced(agentText, 400);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [pending, setPending] = useState<{ action: NoteAction; ids: string[] } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -81,18 +75,9 @@ export function AlertsPage(): ReactNode {
     if (next.matcher) out.set("matcher", next.matcher);
     setParams(out, { replace: true });
   };
-  useEffect(() => {
-    if (debouncedMatcher !== filters.matcher) update({ matcher: debouncedMatcher });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedMatcher]);
-  useEffect(() => {
-    if (debouncedRule !== filters.rule) update({ rule: debouncedRule });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedRule]);
-  useEffect(() => {
-    if (debouncedAgent !== filters.agent) update({ agent: debouncedAgent });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedAgent]);
+  const [matcherText, setMatcherText] = useFilterText(filters.matcher, (matcher) => update({ matcher }), 500);
+  const [ruleText, setRuleText] = useFilterText(filters.rule, (rule) => update({ rule }), 400);
+  const [agentText, setAgentText] = useFilterText(filters.agent, (agent) => update({ agent }), 400);
 
   // Any alert change in the tenant refetches the list, at most once per REFRESH_GAP_MS.
   const refresh = useMemo(

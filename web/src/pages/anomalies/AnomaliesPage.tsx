@@ -1,8 +1,8 @@
 /** The anomalies list: what the detectors (and the LLM, when configured) found in the log
  * streams' batches, newest first, filtered by severity, type and service (kept in the address). */
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { type ReactNode } from "react";
+import { Link } from "react-router";
 import {
   ANOMALY_SEVERITIES,
   ANOMALY_TYPES,
@@ -11,11 +11,10 @@ import {
   type AnomalyPublic,
 } from "../../api/anomalies";
 import { FilterBar, FilterSelect } from "../../components/FilterBar";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { ResourceSection } from "../../components/ResourceSection";
-import { TableFoot } from "../../components/TableFoot";
 import { EmptyState, PageHead, Time } from "../../components/ui";
-import { useDebounced } from "../../lib/useDebounced";
+import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { AnomalySeverityBadge } from "./AnomalyBadges";
 
 function filtersFrom(params: URLSearchParams): AnomalyFilters {
@@ -29,22 +28,8 @@ function filtersFrom(params: URLSearchParams): AnomalyFilters {
 }
 
 export function AnomaliesPage(): ReactNode {
-  const [params, setParams] = useSearchParams();
-  const filters = filtersFrom(params);
-  const [serviceText, setServiceText] = useState(filters.service);
-  const debouncedService = useDebounced(serviceText, 400);
-  const update = (patch: Partial<AnomalyFilters>): void => {
-    const next = { ...filters, ...patch };
-    const out = new URLSearchParams();
-    if (next.severity) out.set("severity", next.severity);
-    if (next.type) out.set("type", next.type);
-    if (next.service) out.set("service", next.service);
-    setParams(out, { replace: true });
-  };
-  useEffect(() => {
-    if (debouncedService !== filters.service) update({ service: debouncedService });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedService]);
+  const { filters, update, clear } = useUrlFilters(filtersFrom);
+  const [serviceText, setServiceText] = useFilterText(filters.service, (service) => update({ service }), 400);
   const query = useInfiniteQuery(anomaliesQuery(filters));
   const items: AnomalyPublic[] = query.data?.pages.flatMap((p) => p.items) ?? [];
   const filtered = Boolean(filters.severity || filters.type || filters.service);
@@ -64,7 +49,7 @@ export function AnomaliesPage(): ReactNode {
           filtered={filtered}
           onClear={() => {
             setServiceText("");
-            setParams(new URLSearchParams(), { replace: true });
+            clear();
           }}
         >
           <FilterSelect
@@ -89,10 +74,23 @@ export function AnomaliesPage(): ReactNode {
             onChange={(e) => setServiceText(e.target.value)}
           />
         </FilterBar>
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={items.length === 0}
-          minHeight={200}
+          count={items.length}
+          label="Anomalies"
+          noun={["anomaly", "anomalies"]}
+          head={
+            <>
+              <th>Severity</th>
+              <th>Type</th>
+              <th>Service</th>
+              <th>Description</th>
+              <th>Lines</th>
+              <th>Confidence</th>
+              <th>Detected</th>
+              <th>Alert</th>
+            </>
+          }
           empty={
             <EmptyState icon="alert" title={filtered ? "No anomalies match" : "No anomalies yet"}>
               <p>
@@ -102,50 +100,31 @@ export function AnomaliesPage(): ReactNode {
             </EmptyState>
           }
         >
-          <div className="table-wrap">
-            <table className="table" aria-label="Anomalies">
-              <thead>
-                <tr>
-                  <th>Severity</th>
-                  <th>Type</th>
-                  <th>Service</th>
-                  <th>Description</th>
-                  <th>Lines</th>
-                  <th>Confidence</th>
-                  <th>Detected</th>
-                  <th>Alert</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((a) => (
-                  <tr key={a.anomaly_id} data-anomaly={a.anomaly_type}>
-                    <td>
-                      <AnomalySeverityBadge severity={a.severity} />
-                    </td>
-                    <td className="mono small">{a.anomaly_type}</td>
-                    <td>{a.service || <span className="faint">—</span>}</td>
-                    <td>
-                      <Link to={`/anomalies/${a.anomaly_id}`}>{a.description}</Link>
-                    </td>
-                    <td>{a.evidence_count}</td>
-                    <td>{Math.round(a.confidence_score * 100)}%</td>
-                    <td>
-                      <Time value={a.detected_at} />
-                    </td>
-                    <td>
-                      {a.alert_id ? (
-                        <Link to={`/alerts/${a.alert_id}`}>alert</Link>
-                      ) : (
-                        <span className="faint">—</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </QueryStates>
-        <TableFoot query={query} count={items.length} noun={["anomaly", "anomalies"]} />
+          {items.map((a) => (
+            <tr key={a.anomaly_id} data-anomaly={a.anomaly_type}>
+              <td>
+                <AnomalySeverityBadge severity={a.severity} />
+              </td>
+              <td className="mono small">{a.anomaly_type}</td>
+              <td>{a.service || <span className="faint">—</span>}</td>
+              <td>
+                <Link to={`/anomalies/${a.anomaly_id}`}>{a.description}</Link>
+              </td>
+              <td>{a.evidence_count}</td>
+              <td>{Math.round(a.confidence_score * 100)}%</td>
+              <td>
+                <Time value={a.detected_at} />
+              </td>
+              <td>
+                {a.alert_id ? (
+                  <Link to={`/alerts/${a.alert_id}`}>alert</Link>
+                ) : (
+                  <span className="faint">—</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </>
   );

@@ -1,7 +1,7 @@
 /** Every rollout of the tenant, newest first, with live progress over the `deployments` channel. */
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { type ReactNode } from "react";
+import { Link } from "react-router";
 import { agentsQuery, DEFAULT_AGENT_FILTERS } from "../../api/agents";
 import {
   DEPLOYMENT_STATUSES,
@@ -11,14 +11,12 @@ import {
   type DeploymentFilters,
 } from "../../api/fleet";
 import { FilterBar, FilterSelect } from "../../components/FilterBar";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { ResourceSection } from "../../components/ResourceSection";
-import { TableFoot } from "../../components/TableFoot";
 import { EmptyState, PageHead, Time } from "../../components/ui";
-import { useDebounced } from "../../lib/useDebounced";
+import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
-import { DeploymentBadge, DeploymentProgress } from "./parts";
-import { triggerText } from "../../lib/fleet";
+import { DeploymentCells } from "./parts";
 
 function filtersFrom(params: URLSearchParams): DeploymentFilters {
   const status = params.get("status") ?? "";
@@ -34,23 +32,10 @@ function filtersFrom(params: URLSearchParams): DeploymentFilters {
 }
 
 export function DeploymentsPage(): ReactNode {
-  const [params, setParams] = useSearchParams();
-  const filters = filtersFrom(params);
+  const { filters, update, clear: clearFilters } = useUrlFilters(filtersFrom);
   const client = useQueryClient();
   const live = useLiveConnection();
-  const [version, setVersion] = useState(filters.version);
-  const debouncedVersion = useDebounced(version);
-
-  const update = (patch: Partial<DeploymentFilters>): void => {
-    const next = { ...filters, ...patch };
-    const out = new URLSearchParams();
-    for (const [key, value] of Object.entries(next)) if (value) out.set(key, value);
-    setParams(out, { replace: true });
-  };
-  useEffect(() => {
-    if (debouncedVersion !== filters.version) update({ version: debouncedVersion });
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [debouncedVersion]);
+  const [version, setVersion] = useFilterText(filters.version, (text) => update({ version: text }));
 
   useChannel("deployments", {
     onEvent: () => {
@@ -66,7 +51,7 @@ export function DeploymentsPage(): ReactNode {
   const filtered = Boolean(filters.status || filters.triggered_by || filters.version || filters.agent_id);
   const clear = (): void => {
     setVersion("");
-    setParams(new URLSearchParams(), { replace: true });
+    clearFilters();
   };
 
   return (
@@ -111,10 +96,23 @@ export function DeploymentsPage(): ReactNode {
             </button>
           ) : null}
         </FilterBar>
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={items.length === 0}
-          minHeight={200}
+          count={items.length}
+          label="Deployments"
+          noun={["deployment", "deployments"]}
+          head={
+            <>
+              <th>Version</th>
+              <th>Agent</th>
+              <th>Status</th>
+              <th>Progress</th>
+              <th>Strategy</th>
+              <th>Triggered by</th>
+              <th>Started</th>
+              <th>Finished</th>
+            </>
+          }
           empty={
             <EmptyState icon="deployments" title={filtered ? "No deployments match these filters" : "No deployments yet"}>
               <p>
@@ -125,56 +123,24 @@ export function DeploymentsPage(): ReactNode {
             </EmptyState>
           }
         >
-          <>
-            <div className="table-wrap">
-              <table className="table" aria-label="Deployments">
-                <thead>
-                  <tr>
-                    <th>Version</th>
-                    <th>Agent</th>
-                    <th>Status</th>
-                    <th>Progress</th>
-                    <th>Strategy</th>
-                    <th>Triggered by</th>
-                    <th>Started</th>
-                    <th>Finished</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((d) => (
-                    <tr key={d.id} data-version={d.version}>
-                      <td>
-                        <Link className="primary-link mono" to={`/deployments/${d.id}`}>
-                          {d.version}
-                        </Link>
-                        {d.commit_sha ? <div className="mono small muted">{d.commit_sha.slice(0, 7)}</div> : null}
-                      </td>
-                      <td>
-                        <Link to={`/agents/${d.agent_id}`}>{names.get(d.agent_id) ?? d.agent_id.slice(0, 8)}</Link>
-                      </td>
-                      <td>
-                        <DeploymentBadge status={d.status} />
-                        {d.error ? <div className="small danger-text">{d.error}</div> : null}
-                      </td>
-                      <td>
-                        <DeploymentProgress deployment={d} />
-                      </td>
-                      <td>{d.strategy}</td>
-                      <td>{triggerText(d)}</td>
-                      <td>
-                        <Time value={d.started_at ?? d.created_at} />
-                      </td>
-                      <td>
-                        <Time value={d.completed_at} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <TableFoot query={query} count={items.length} noun={["deployment", "deployments"]} />
-          </>
-        </QueryStates>
+          {items.map((d) => (
+            <tr key={d.id} data-version={d.version}>
+              <td>
+                <Link className="primary-link mono" to={`/deployments/${d.id}`}>
+                  {d.version}
+                </Link>
+                {d.commit_sha ? <div className="mono small muted">{d.commit_sha.slice(0, 7)}</div> : null}
+              </td>
+              <td>
+                <Link to={`/agents/${d.agent_id}`}>{names.get(d.agent_id) ?? d.agent_id.slice(0, 8)}</Link>
+              </td>
+              <DeploymentCells deployment={d} />
+              <td>
+                <Time value={d.completed_at} />
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </>
   );

@@ -3,7 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { diffQuery, type DeploymentStatus, type DeploymentSummary } from "../../api/fleet";
 import { CardError } from "../../components/ResourceSection";
-import { Spinner } from "../../components/ui";
+import { Spinner, Time } from "../../components/ui";
+import { triggerText } from "../../lib/fleet";
 
 export function DeploymentBadge({ status }: { status: DeploymentStatus }): ReactNode {
   return (
@@ -11,6 +12,26 @@ export function DeploymentBadge({ status }: { status: DeploymentStatus }): React
       <span className="dot" aria-hidden="true" />
       {status.replace("_", " ")}
     </span>
+  );
+}
+
+/** A deployment row's status (with its error), progress, strategy, trigger and start cells. */
+export function DeploymentCells({ deployment: d }: { deployment: DeploymentSummary }): ReactNode {
+  return (
+    <>
+      <td>
+        <DeploymentBadge status={d.status} />
+        {d.error ? <div className="small danger-text">{d.error}</div> : null}
+      </td>
+      <td>
+        <DeploymentProgress deployment={d} />
+      </td>
+      <td>{d.strategy}</td>
+      <td>{triggerText(d)}</td>
+      <td>
+        <Time value={d.started_at ?? d.created_at} />
+      </td>
+    </>
   );
 }
 

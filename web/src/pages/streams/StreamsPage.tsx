@@ -14,9 +14,8 @@ import {
 } from "../../api/anomalies";
 import { fieldErrors } from "../../api/problem";
 import { useCan } from "../../auth/session";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
-import { TableFoot } from "../../components/TableFoot";
 import { ConfirmDialog, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../components/ui";
 
 type Severity = (typeof LOG_SEVERITIES)[number];
@@ -195,74 +194,68 @@ export function StreamsPage(): ReactNode {
       >
         {creating ? <CreateStream onCreated={() => setCreating(false)} /> : null}
         <CardError error={stop.error} />
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={streams.length === 0}
+          count={streams.length}
+          label="Log streams"
           minHeight={160}
+          head={
+            <>
+              <th>Name</th>
+              <th>Services</th>
+              <th>Severities</th>
+              <th>Batch</th>
+              <th>Lines</th>
+              <th>Batches</th>
+              <th>Anomalies</th>
+              <th>Last batch</th>
+              <th />
+            </>
+          }
           empty={
             <EmptyState icon="logs" title="No log streams yet">
               <p>A stream takes the lines of some services and severities and cuts them into batches for the detectors.</p>
             </EmptyState>
           }
         >
-          <div className="table-wrap">
-            <table className="table" aria-label="Log streams">
-              <thead>
+          {streams.map((s) => (
+            <Fragment key={s.stream_id}>
+              <tr data-stream={s.name}>
+                <td>
+                  <strong>{s.name}</strong>
+                </td>
+                <td className="small">{s.services.length ? s.services.join(", ") : <span className="faint">all</span>}</td>
+                <td className="mono small">{s.severity_filter.join(" ")}</td>
+                <td className="small nowrap">
+                  {s.batch_size} lines / {s.batch_timeout_seconds} s
+                </td>
+                <td>{s.lines_total}</td>
+                <td>{s.batches_total}</td>
+                <td>{s.anomalies_total}</td>
+                <td>
+                  <Time value={s.last_batch_at} />
+                </td>
+                <td className="actions nowrap">
+                  <button type="button" className="btn btn-sm" onClick={() => setOpen(open === s.stream_id ? null : s.stream_id)}>
+                    {open === s.stream_id ? "Hide batches" : "Batches"}
+                  </button>{" "}
+                  {canWrite ? (
+                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setStopping(s)}>
+                      Stop
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+              {open === s.stream_id ? (
                 <tr>
-                  <th>Name</th>
-                  <th>Services</th>
-                  <th>Severities</th>
-                  <th>Batch</th>
-                  <th>Lines</th>
-                  <th>Batches</th>
-                  <th>Anomalies</th>
-                  <th>Last batch</th>
-                  <th />
+                  <td colSpan={9}>
+                    <Batches stream={s} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {streams.map((s) => (
-                  <Fragment key={s.stream_id}>
-                    <tr data-stream={s.name}>
-                      <td>
-                        <strong>{s.name}</strong>
-                      </td>
-                      <td className="small">{s.services.length ? s.services.join(", ") : <span className="faint">all</span>}</td>
-                      <td className="mono small">{s.severity_filter.join(" ")}</td>
-                      <td className="small nowrap">
-                        {s.batch_size} lines / {s.batch_timeout_seconds} s
-                      </td>
-                      <td>{s.lines_total}</td>
-                      <td>{s.batches_total}</td>
-                      <td>{s.anomalies_total}</td>
-                      <td>
-                        <Time value={s.last_batch_at} />
-                      </td>
-                      <td className="actions nowrap">
-                        <button type="button" className="btn btn-sm" onClick={() => setOpen(open === s.stream_id ? null : s.stream_id)}>
-                          {open === s.stream_id ? "Hide batches" : "Batches"}
-                        </button>{" "}
-                        {canWrite ? (
-                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setStopping(s)}>
-                            Stop
-                          </button>
-                        ) : null}
-                      </td>
-                    </tr>
-                    {open === s.stream_id ? (
-                      <tr>
-                        <td colSpan={9}>
-                          <Batches stream={s} />
-                        </td>
-                      </tr>
-                    ) : null}
-                  </Fragment>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </QueryStates>
-        <TableFoot query={query} />
+              ) : null}
+            </Fragment>
+          ))}
+        </PagedTable>
         <ConfirmDialog
           open={stopping !== null}
           title={`Stop ${stopping?.name ?? ""}?`}

@@ -2,8 +2,8 @@
  * counts, the hourly trend and a sample line. A template opens its page; "Lines" opens the
  * Logs page filtered to it. The sort and filters live in the address. */
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { type ReactNode } from "react";
+import { Link } from "react-router";
 import {
   DEFAULT_TEMPLATE_FILTERS,
   TEMPLATE_SORTS,
@@ -13,12 +13,11 @@ import {
 } from "../../api/templates";
 import { FilterBar } from "../../components/FilterBar";
 import { Icon } from "../../components/Icon";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { ResourceSection } from "../../components/ResourceSection";
-import { TableFoot } from "../../components/TableFoot";
 import { EmptyState, PageHead, Time } from "../../components/ui";
 import { risingText, templateHref, templateLogsHref } from "../../lib/templates";
-import { useDebounced } from "../../lib/useDebounced";
+import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { TemplateText, TrendBars } from "./parts";
 import "./templates.css";
 
@@ -38,27 +37,9 @@ const NOTES: Record<TemplateSort, string> = {
 };
 
 export function TemplatesPage(): ReactNode {
-  const [params, setParams] = useSearchParams();
-  const filters = filtersFrom(params);
-  const [search, setSearch] = useState(filters.search);
-  const [service, setService] = useState(filters.service);
-  const settledSearch = useDebounced(search);
-  const settledService = useDebounced(service);
-
-  const update = (patch: Partial<TemplateFilters>): void => {
-    const next = { ...filters, ...patch };
-    const out = new URLSearchParams();
-    if (next.sort !== DEFAULT_TEMPLATE_FILTERS.sort) out.set("sort", next.sort);
-    if (next.search) out.set("search", next.search);
-    if (next.service) out.set("service", next.service);
-    setParams(out, { replace: true });
-  };
-  useEffect(() => {
-    if (settledSearch !== filters.search || settledService !== filters.service) {
-      update({ search: settledSearch, service: settledService });
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the typing settles
-  }, [settledSearch, settledService]);
+  const { filters, update } = useUrlFilters(filtersFrom, DEFAULT_TEMPLATE_FILTERS);
+  const [search, setSearch] = useFilterText(filters.search, (text) => update({ search: text }));
+  const [service, setService] = useFilterText(filters.service, (text) => update({ service: text }));
 
   const query = useInfiniteQuery(templatesQuery(filters));
   const items = query.data?.pages.flatMap((p) => p.items) ?? [];
@@ -107,10 +88,25 @@ export function TemplatesPage(): ReactNode {
             {NOTES[filters.sort]}
           </span>
         </FilterBar>
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={items.length === 0}
-          minHeight={200}
+          count={items.length}
+          label="Templates"
+          className="tpl-table"
+          noun={["template", "templates"]}
+          head={
+            <>
+              <th>Template</th>
+              <th className="num">Lines</th>
+              <th>Last 24 h</th>
+              <th className="num" title="This hour against the template's own hourly mean">
+                Rising
+              </th>
+              <th>Services</th>
+              <th>Last seen</th>
+              <th aria-label="Actions" />
+            </>
+          }
           empty={
             <EmptyState icon="templates" title={filtered ? "No templates match these filters" : "No templates yet"}>
               <p>
@@ -121,64 +117,42 @@ export function TemplatesPage(): ReactNode {
             </EmptyState>
           }
         >
-          <>
-            <div className="table-wrap">
-              <table className="table tpl-table" aria-label="Templates">
-                <thead>
-                  <tr>
-                    <th>Template</th>
-                    <th className="num">Lines</th>
-                    <th>Last 24 h</th>
-                    <th className="num" title="This hour against the template's own hourly mean">
-                      Rising
-                    </th>
-                    <th>Services</th>
-                    <th>Last seen</th>
-                    <th aria-label="Actions" />
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((t) => (
-                    <tr key={t.id} data-template-id={t.id}>
-                      <td className="tpl-cell">
-                        <Link className="primary-link tpl-link" to={templateHref(t.id)} title={t.template}>
-                          <span className="tpl-id mono">#{t.id}</span> <TemplateText text={t.template} />
-                        </Link>
-                        {t.samples[0] ? (
-                          <div className="tpl-sample mono small muted" title={t.samples[0]}>
-                            {t.samples[0]}
-                          </div>
-                        ) : null}
-                      </td>
-                      <td className="num">{t.count.toLocaleString("en")}</td>
-                      <td>
-                        <TrendBars trend={t.trend} start={t.trend_start} stepSeconds={t.trend_step_seconds} />
-                      </td>
-                      <td className="num mono">{risingText(t.rising)}</td>
-                      <td className="small">
-                        {t.services.slice(0, 3).join(", ")}
-                        {t.services.length > 3 ? <span className="muted"> +{t.services.length - 3}</span> : null}
-                      </td>
-                      <td>
-                        <Time value={t.last_seen} />
-                      </td>
-                      <td>
-                        <Link
-                          className="btn btn-sm"
-                          to={templateLogsHref(t.id, t.merged_ids)}
-                          aria-label={`Lines of template ${t.id}`}
-                        >
-                          <Icon name="logs" /> Lines
-                        </Link>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <TableFoot query={query} count={items.length} noun={["template", "templates"]} />
-          </>
-        </QueryStates>
+          {items.map((t) => (
+            <tr key={t.id} data-template-id={t.id}>
+              <td className="tpl-cell">
+                <Link className="primary-link tpl-link" to={templateHref(t.id)} title={t.template}>
+                  <span className="tpl-id mono">#{t.id}</span> <TemplateText text={t.template} />
+                </Link>
+                {t.samples[0] ? (
+                  <div className="tpl-sample mono small muted" title={t.samples[0]}>
+                    {t.samples[0]}
+                  </div>
+                ) : null}
+              </td>
+              <td className="num">{t.count.toLocaleString("en")}</td>
+              <td>
+                <TrendBars trend={t.trend} start={t.trend_start} stepSeconds={t.trend_step_seconds} />
+              </td>
+              <td className="num mono">{risingText(t.rising)}</td>
+              <td className="small">
+                {t.services.slice(0, 3).join(", ")}
+                {t.services.length > 3 ? <span className="muted"> +{t.services.length - 3}</span> : null}
+              </td>
+              <td>
+                <Time value={t.last_seen} />
+              </td>
+              <td>
+                <Link
+                  className="btn btn-sm"
+                  to={templateLogsHref(t.id, t.merged_ids)}
+                  aria-label={`Lines of template ${t.id}`}
+                >
+                  <Icon name="logs" /> Lines
+                </Link>
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </>
   );

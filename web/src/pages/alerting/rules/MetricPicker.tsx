@@ -2,17 +2,9 @@
  * `__name__`), filtered as you type; any valid name can still be typed by hand. */
 import { useQuery } from "@tanstack/react-query";
 import { useId, useMemo, useState, type KeyboardEvent, type ReactNode } from "react";
-import { labelValues } from "../../../api/prom";
+import { metricNamesQuery } from "../../../api/prom";
 
 const SHOWN = 60;
-
-function metricNamesQuery() {
-  return {
-    queryKey: ["prom", "metric-names"] as const,
-    queryFn: ({ signal }: { signal: AbortSignal }) => labelValues("__name__", {}, signal),
-    staleTime: 60_000,
-  };
-}
 
 export function MetricPicker({
   value,
