@@ -32,6 +32,7 @@ import numpy as np
 from agentdeck.tsdb.base import SampleBatch, SeriesKey, next_series_tag
 from agentdeck.tsdb.duckdb import DuckDBStore
 from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
+from agentdeck.tsdb.victoriametrics_wire import encode_import
 from bench import Figure, machine
 from bench._victoriametrics import victoria_metrics
 
@@ -126,10 +127,9 @@ async def duckdb_rate(batches: list[SampleBatch]) -> tuple[float, dict[str, floa
 async def victoriametrics_rate(batches: list[SampleBatch], url: str) -> tuple[float, float]:
     """(import API samples/s with pre-encoded bodies, VictoriaMetricsStore.write samples/s)."""
     samples = sum(len(b) for b in batches)
-    encoder = VictoriaMetricsStore(url)
     tenant = uuid.uuid4()
-    bodies = [encoder._encode(tenant, b) for b in batches]
-    await encoder.close()
+    prefixes: dict[tuple[uuid.UUID, SeriesKey], str] = {}
+    bodies = [encode_import(tenant, b, prefixes) for b in batches]
     limits = httpx.Limits(max_connections=WRITERS, max_keepalive_connections=WRITERS)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
 
