@@ -71,7 +71,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_installed_version_is_the_package_version(installed: Path) -> None:
     out = _run(str(installed / "bin" / "agentdeck"), "version", cwd=installed)
-    assert agentdeck.__version__ in out
+    # the version of the wheel built from this checkout (its file name carries it) ...
+    (wheel,) = (installed.parent / "dist").glob("agentdeck-*.whl")
+    built = wheel.name.split("-")[1]
+    assert built in out.split()
+    # ... is the checkout's git version: this commit's abbreviated hash (a clean tag has none)
+    head = _run("git", "rev-parse", "HEAD").strip()
+    local = re.search(r"\+g([0-9a-f]+)", built)
+    if local is None:  # a tagged commit: exactly the tag's version, as the checkout reports it
+        assert built == agentdeck.__version__
+    else:
+        assert head.startswith(local.group(1)), (built, head)
     # the SDK is its own distribution, importable without the server's checkout
     code = "import agentdeck_sdk, agentdeck; print(agentdeck.__file__)"
     where = _run(str(installed / "bin" / "python"), "-c", code, cwd=installed)
