@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
 from agentdeck.audit.service import record
-from agentdeck.db.base import utcnow
 from agentdeck.fleet.driver import WorkloadSpec
 from agentdeck.fleet.templates import ENV_API_KEY, ENV_URL
+from agentdeck.identity.keys_service import key_snapshot, revoke_row
 from agentdeck.identity.models import ApiKey
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -52,16 +52,6 @@ def derive(secret: str, key_id: uuid.UUID) -> str:
     """The plaintext of the agent key ``key_id`` under the server's ``secret``."""
     digest = hmac.new(secret.encode(), _CONTEXT + key_id.bytes, hashlib.sha256).digest()
     return API_KEY_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def _snapshot(key: ApiKey) -> dict[str, object]:
-    return {
-        "name": key.name,
-        "prefix": key.prefix,
-        "role": key.role,
-        "agent_id": key.agent_id,
-        "revoked_at": key.revoked_at,
-    }
 
 
 async def live_keys(session: AsyncSession, agent_id: uuid.UUID | None = None) -> list[ApiKey]:
@@ -93,24 +83,9 @@ async def mint(session: AsyncSession, *, agent: Agent, secret: str) -> ApiKey:
         action="apikey.create",
         resource_type="api_key",
         resource_id=key.id,
-        after=_snapshot(key),
+        after=key_snapshot(key),
     )
     return key
-
-
-async def revoke(session: AsyncSession, *, actor: Principal, key: ApiKey) -> None:
-    before = _snapshot(key)
-    key.revoked_at = utcnow()
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="apikey.revoke",
-        resource_type="api_key",
-        resource_id=key.id,
-        before=before,
-        after=_snapshot(key),
-    )
 
 
 async def revoke_agent_keys(
@@ -120,7 +95,7 @@ async def revoke_agent_keys(
     caller to announce after its commit (``access_changed``)."""
     keys = await live_keys(session, agent_id)
     for key in keys:
-        await revoke(session, actor=actor, key=key)
+        await revoke_row(session, actor=actor, key=key)
     return [key.id for key in keys]
 
 
@@ -155,7 +130,9 @@ class AgentCredentials:
                     self._keys[key.agent_id] = key.id
                     continue
                 stale += 1
-                await revoke(session, actor=system_principal(key.tenant_id, FLEET_ACTOR), key=key)
+                await revoke_row(
+                    session, actor=system_principal(key.tenant_id, FLEET_ACTOR), key=key
+                )
                 agent = await session.get(Agent, key.agent_id)
                 if agent is not None:
                     self._keys[agent.id] = (await mint(session, agent=agent, secret=self.secret)).id

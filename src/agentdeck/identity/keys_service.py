@@ -19,14 +19,18 @@ from agentdeck.identity.security import new_api_key
 from agentdeck.pagination import fetch_page
 
 
-def _snapshot(key: ApiKey) -> dict[str, Any]:
-    return {
+def key_snapshot(key: ApiKey) -> dict[str, Any]:
+    """What the audit log records of a key (never its secret or hash)."""
+    snapshot: dict[str, Any] = {
         "name": key.name,
         "prefix": key.prefix,
         "role": key.role,
         "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
     }
+    if key.agent_id is not None:  # an agent's telemetry key (made by the fleet)
+        snapshot["agent_id"] = key.agent_id
+    return snapshot
 
 
 async def list_keys(
@@ -94,7 +98,7 @@ async def create_key(
         action="apikey.create",
         resource_type="api_key",
         resource_id=key.id,
-        after=_snapshot(key),
+        after=key_snapshot(key),
     )
     return key, secret.plaintext
 
@@ -108,7 +112,13 @@ async def revoke_key(
         raise not_found("API key", key_id)
     if key.revoked_at is not None:
         return key
-    before = _snapshot(key)
+    await revoke_row(session, actor=actor, key=key)
+    return key
+
+
+async def revoke_row(session: AsyncSession, *, actor: Principal, key: ApiKey) -> None:
+    """Mark a live key revoked and audit it (the callers announce it to the principal caches)."""
+    before = key_snapshot(key)
     key.revoked_at = datetime.now(UTC)
     await session.flush()
     await record(
@@ -118,6 +128,5 @@ async def revoke_key(
         resource_type="api_key",
         resource_id=key.id,
         before=before,
-        after=_snapshot(key),
+        after=key_snapshot(key),
     )
-    return key

@@ -193,11 +193,15 @@ export function Labels({ labels }: { labels: Record<string, string> }): ReactNod
   if (entries.length === 0) return <span className="faint">—</span>;
   return (
     <div className="chips">
-      {entries.map(([k, v]) => (
-        <span className="chip" key={k}>
-          {v ? `${k}=${v}` : k}
-        </span>
-      ))}
+      {entries.map(([k, v]) => {
+        const text = v ? `${k}=${v}` : k;
+        // a narrow cell cuts a long chip with an ellipsis; the whole label shows on hover
+        return (
+          <span className="chip" key={k} title={text}>
+            {text}
+          </span>
+        );
+      })}
     </div>
   );
 }
