@@ -47,12 +47,23 @@ def _value(row: Base, name: str) -> Any:
 
 
 async def get_owned(
-    session: AsyncSession, model: type[R], *, tenant_id: uuid.UUID, ident: uuid.UUID, what: str
+    session: AsyncSession,
+    model: type[R],
+    *,
+    tenant_id: uuid.UUID,
+    ident: uuid.UUID,
+    what: str,
+    fresh: bool = False,
 ) -> R:
-    """The tenant's row with this id; another tenant's id is "not found" (``what`` names it)."""
+    """The tenant's row with this id; another tenant's id is "not found" (``what`` names it).
+
+    ``fresh`` reloads a row the session already holds from the database (a read before an
+    If-Match write must see another request's committed revision)."""
     stmt = select(model).where(
         _column(model, "tenant_id") == tenant_id, _column(model, "id") == ident
     )
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
     row = await session.scalar(stmt)
     if row is None:
         raise not_found(what, ident)

@@ -25,7 +25,6 @@ from agentdeck.errors import (
     DomainError,
     conflict,
     malformed,
-    not_found,
 )
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import effective_agent_quota
@@ -67,14 +66,9 @@ def _tenant_agents(tenant_id: uuid.UUID) -> Select[Agent]:
 
 async def get_agent(session: AsyncSession, *, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
     """The tenant's agent, fresh from the database; another tenant's id is not found."""
-    agent = await session.scalar(
-        _tenant_agents(tenant_id)
-        .where(Agent.id == agent_id)
-        .execution_options(populate_existing=True)
+    return await crud.get_owned(
+        session, Agent, tenant_id=tenant_id, ident=agent_id, what=RESOURCE, fresh=True
     )
-    if agent is None:
-        raise not_found(RESOURCE, agent_id)
-    return agent
 
 
 def _check_cursor(cursor: str, sort: AgentSort) -> None:

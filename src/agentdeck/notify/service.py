@@ -25,7 +25,7 @@ from agentdeck import crud
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
-from agentdeck.errors import DomainError, FieldIssue, Invalid, conflict, invalid, not_found
+from agentdeck.errors import DomainError, FieldIssue, Invalid, conflict, invalid
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import system_principal
 from agentdeck.notify.channels import all_specs, spec
@@ -173,14 +173,14 @@ async def get_channel(
     session: AsyncSession, *, tenant_id: uuid.UUID, channel_id: uuid.UUID
 ) -> NotificationChannel:
     """The tenant's channel; another tenant's id is not found."""
-    channel = await session.scalar(
-        _tenant_channels(tenant_id)
-        .where(NotificationChannel.id == channel_id)
-        .execution_options(populate_existing=True)
+    return await crud.get_owned(
+        session,
+        NotificationChannel,
+        tenant_id=tenant_id,
+        ident=channel_id,
+        what=RESOURCE,
+        fresh=True,
     )
-    if channel is None:
-        raise not_found(RESOURCE, channel_id)
-    return channel
 
 
 async def list_channels(

@@ -16,7 +16,7 @@ from agentdeck import crud
 from agentdeck.agents.models import Agent
 from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
-from agentdeck.errors import DomainError, conflict, invalid, not_found
+from agentdeck.errors import DomainError, conflict, invalid
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import fetch_page, require_cursor
 from agentdeck.scrape.models import ScrapeHealth, ScrapeTarget
@@ -34,14 +34,9 @@ async def get_target(
     session: AsyncSession, *, tenant_id: uuid.UUID, target_id: uuid.UUID
 ) -> ScrapeTarget:
     """The tenant's target; another tenant's id is not found."""
-    target = await session.scalar(
-        _tenant_targets(tenant_id)
-        .where(ScrapeTarget.id == target_id)
-        .execution_options(populate_existing=True)
+    return await crud.get_owned(
+        session, ScrapeTarget, tenant_id=tenant_id, ident=target_id, what=RESOURCE, fresh=True
     )
-    if target is None:
-        raise not_found(RESOURCE, target_id)
-    return target
 
 
 async def list_targets(

@@ -31,7 +31,6 @@ from agentdeck.errors import (
     conflict,
     invalid,
     malformed,
-    not_found,
 )
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import fetch_page, require_cursor
@@ -92,14 +91,9 @@ def _tenant_rules(tenant_id: uuid.UUID) -> Select[Any]:
 
 async def get_rule(session: AsyncSession, *, tenant_id: uuid.UUID, rule_id: uuid.UUID) -> AlertRule:
     """The tenant's rule, fresh from the database; another tenant's id is not found."""
-    rule = await session.scalar(
-        _tenant_rules(tenant_id)
-        .where(AlertRule.id == rule_id)
-        .execution_options(populate_existing=True)
+    return await crud.get_owned(
+        session, AlertRule, tenant_id=tenant_id, ident=rule_id, what="alert rule", fresh=True
     )
-    if rule is None:
-        raise not_found("alert rule", rule_id)
-    return cast(AlertRule, rule)
 
 
 async def series_states(

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck import crud
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.agents.service import get_agent
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
-from agentdeck.errors import Conflict, not_found
+from agentdeck.errors import Conflict
 from agentdeck.fleet.deployments.progress import add_event, finish
 from agentdeck.fleet.deployments.schemas import DeploymentCreate, TriggeredBy
 from agentdeck.fleet.driver import Driver, Strategy, WorkloadSpec
@@ -113,14 +114,9 @@ def snapshot(row: Deployment) -> dict[str, Any]:
 async def get_deployment(
     session: AsyncSession, *, tenant_id: uuid.UUID, deployment_id: uuid.UUID
 ) -> Deployment:
-    row = await session.scalar(
-        select(Deployment)
-        .where(Deployment.tenant_id == tenant_id, Deployment.id == deployment_id)
-        .execution_options(populate_existing=True)
+    return await crud.get_owned(
+        session, Deployment, tenant_id=tenant_id, ident=deployment_id, what=RESOURCE, fresh=True
     )
-    if row is None:
-        raise not_found(RESOURCE, deployment_id)
-    return row
 
 
 async def list_deployments(
