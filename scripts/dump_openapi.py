@@ -21,6 +21,9 @@ def openapi_document() -> dict[str, Any]:
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     document: dict[str, Any] = create_app(settings, run_migrations=False).openapi()
+    # The package version comes from git (every commit has its own), so the committed document
+    # names none; the served /openapi.json carries the running server's version.
+    document["info"]["version"] = "current"
     return document
 
 

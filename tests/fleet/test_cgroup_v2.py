@@ -6,9 +6,8 @@ delegated to agentdeck. On the machines these tests were written on (and CI's, t
 kind) the ``cpu`` and ``memory`` controllers are bound to the cgroup v1 hierarchies, so the v2
 hierarchy cannot offer them: the driver must say so and fall back to rlimits. Where the
 controllers are free, the second test runs a real replica in its own cgroup with ``cpu.max``
-and ``memory.max``. Tests skip only where the platform lacks what they need (not root, no
-cgroup2 in the kernel, the controllers taken by v1); under ``CI=true`` a mount that should
-work and fails is a failure.
+and ``memory.max``. The test skips only where the platform lacks cgroup2 itself (not root, no
+cgroup2 in the kernel); under ``CI=true`` a mount that should work and fails is a failure.
 """
 
 from __future__ import annotations
@@ -72,12 +71,23 @@ def _controllers(group: Path) -> set[str]:
     return set((group / "cgroup.controllers").read_text().split())
 
 
-async def test_a_cgroup2_without_cpu_and_memory_falls_back_to_rlimits_and_says_why(
-    cgroup2: Path, app_factory: AppFactory, dev: Caller
+async def test_replicas_get_cgroup2_limits_where_offered_else_rlimits_and_the_reason(
+    cgroup2: Path, app_factory: AppFactory, dev: Caller, programs: dict[str, Path]
 ) -> None:
-    missing = {"cpu", "memory"} - _controllers(cgroup2)
-    if not missing:
-        pytest.skip("this machine's cgroup2 offers cpu and memory (the next test covers it)")
+    """One test for both platforms, so it never skips on either: where the hierarchy offers
+    cpu and memory each replica runs in its own cgroup with its limits; where v1 holds them
+    (this project's machines) the driver falls back to rlimits and says why."""
+    parent = cgroup2.parent  # the hierarchy's root
+    missing = {"cpu", "memory"} - _controllers(parent)
+    if missing:
+        await _falls_back_to_rlimits(cgroup2, missing, app_factory, dev)
+    else:
+        await _runs_each_replica_in_its_own_cgroup(cgroup2, app_factory, dev, programs)
+
+
+async def _falls_back_to_rlimits(
+    cgroup2: Path, missing: set[str], app_factory: AppFactory, dev: Caller
+) -> None:
     limiter = Limiter(cgroup2)
     assert limiter.support.mode == "rlimit"
     assert limiter.support.memory and not limiter.support.cpu
@@ -89,16 +99,10 @@ async def test_a_cgroup2_without_cpu_and_memory_falls_back_to_rlimits_and_says_w
     assert str(cgroup2) in info["detail"] and "controller" in info["detail"]
 
 
-async def test_each_replica_runs_in_its_own_cgroup_with_its_limits(
+async def _runs_each_replica_in_its_own_cgroup(
     cgroup2: Path, app_factory: AppFactory, dev: Caller, programs: dict[str, Path]
 ) -> None:
-    parent = cgroup2.parent  # the hierarchy's root
-    if not {"cpu", "memory"} <= _controllers(parent):
-        pytest.skip(
-            "the cpu and memory controllers are bound to cgroup v1 here; cgroup2 offers "
-            f"only {sorted(_controllers(parent)) or 'none'}"
-        )
-    (parent / "cgroup.subtree_control").write_text("+cpu +memory")
+    (cgroup2.parent / "cgroup.subtree_control").write_text("+cpu +memory")
     client: httpx.AsyncClient = await app_factory(fleet={**FAST_FLEET, "cgroup_root": str(cgroup2)})
     info = (await client.get("/api/v1/fleet/driver", headers=dev.headers)).json()
     assert info["limits"] == "cgroup-v2" and info["cpu_limit"] is True
