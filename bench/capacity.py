@@ -1,10 +1,10 @@
 """The capacity model: what one replica sustains, from the benchmarks, and a sizing from it.
 
 docs/scaling.md shows :func:`render` between its ``capacity-model`` markers (a test fails when
-they differ: ``python -m bench capacity --write`` regenerates them), and
-``tests/scaleout/test_capacity.py`` checks the per-replica CPU costs on three real replicas
-within 2×. One replica is one ``agentdeck serve`` process on 2 CPUs; its event loop is one
-thread, so a cost in event-loop time bounds the replica at ``1 / cost`` operations per second.
+they differ: ``python -m bench capacity --write`` regenerates them). No simulation holds the
+scale-out figures to 2× yet (docs/scaling.md says why). One replica is one ``agentdeck
+serve`` process on 2 CPUs; its event loop is one thread, so a cost in event-loop time bounds
+the replica at ``1 / cost`` operations per second.
 """
 
 from __future__ import annotations
@@ -55,10 +55,9 @@ COSTS: dict[str, Cost] = {
         "metric samples, scale-out (VictoriaMetrics backend, JSON batches of 10,000)",
         "samples",
         loop_us=10.0,
-        measured="not run as a benchmark; the simulation test's figure",
-        source="tests/scaleout/test_capacity.py, 2026-12-07: 10.4 µs of event loop per sample "
-        "on one of three replicas (load average ~20): the write to VictoriaMetrics costs the "
-        "event loop about 11× the embedded store's",
+        measured="not run as a benchmark; a three-replica simulation's figure",
+        source="a three-replica simulation, 2026-12-07: 10.4 µs of event loop per sample on "
+        "one of three replicas at load average ~20, 3.75 µs on a quiet machine; to re-measure",
     ),
     "report": Cost(
         "agent reports (one small batch per agent, answered)",

@@ -612,6 +612,10 @@ class ApiServer:
                 loop = asyncio.get_running_loop()
                 end = loop.time() + timeout
                 while True:
+                    # a watch the server has ended delivers nothing more (it may wake up only
+                    # after the end, with events appended meanwhile)
+                    if self.closing.is_set() or epoch != self.epoch_of_watches:
+                        return
                     for rv, kind, kind_of_event, obj in [] if self.frozen else list(self.events):
                         if rv <= after or kind != resource:
                             continue

@@ -344,12 +344,17 @@ async def test_watches_resume_from_their_version_and_list_again_after_410(
     api.frozen = False
     await api.end_watches()
     await roll(api, driver, spec.agent_id, spec.spec_hash, 1)
-    lists_after = sum(
-        1
-        for s in api.requests
-        if s.path.endswith("/deployments") and "watch" not in s.query and s.method == "GET"
-    )
-    assert lists_after > lists_now
+
+    async def lists() -> int:
+        return sum(
+            1
+            for s in api.requests
+            if s.path.endswith("/deployments") and "watch" not in s.query and s.method == "GET"
+        )
+
+    # the status may settle from the driver's other reads before its watch loop comes back
+    # for the 410 and lists again: wait for that list (bounded)
+    await eventually(lists, lambda n: n > lists_now, what="a list again after the 410")
 
 
 async def test_delete_removes_the_deployment_service_and_pods(
