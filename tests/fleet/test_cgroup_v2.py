@@ -6,8 +6,8 @@ delegated to agentdeck. On the machines these tests were written on (and CI's, t
 kind) the ``cpu`` and ``memory`` controllers are bound to the cgroup v1 hierarchies, so the v2
 hierarchy cannot offer them: the driver must say so and fall back to rlimits. Where the
 controllers are free, the second test runs a real replica in its own cgroup with ``cpu.max``
-and ``memory.max``. The test skips only where the platform lacks cgroup2 itself (not root, no
-cgroup2 in the kernel); under ``CI=true`` a mount that should work and fails is a failure.
+and ``memory.max``. The test skips only on a developer's machine that lacks cgroup2 itself (not
+root, no cgroup2 in the kernel, no mount); under ``CI=true`` each of those is a failure.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -38,22 +39,27 @@ def _kernel_has_cgroup2() -> bool:
         return False
 
 
+def _unavailable(reason: str) -> NoReturn:
+    """Skip on a developer's machine that lacks cgroup2; under CI (root, cgroup2 kernels) fail."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must be able to mount cgroup2: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def cgroup2(tmp_path: Path) -> Iterator[Path]:
     """A fresh child cgroup of the real cgroup2 hierarchy (removed afterwards)."""
     if os.geteuid() != 0:
-        pytest.skip("mounting cgroup2 needs root")
+        _unavailable("mounting cgroup2 needs root")
     if not _kernel_has_cgroup2():
-        pytest.skip("the kernel has no cgroup2")
+        _unavailable("the kernel has no cgroup2")
     mount = tmp_path / "cgroup2"
     mount.mkdir()
     done = subprocess.run(
         ["mount", "-t", "cgroup2", "none", str(mount)], capture_output=True, text=True
     )
     if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"root, cgroup2 in the kernel, and the mount failed: {done.stderr}")
-        pytest.skip(f"cgroup2 cannot be mounted here: {done.stderr.strip()}")
+        _unavailable(f"root, cgroup2 in the kernel, and the mount failed: {done.stderr.strip()}")
     group = mount / f"agentdeck-test-{uuid.uuid4().hex[:8]}"
     try:
         group.mkdir()
