@@ -5,7 +5,6 @@ later components take part; probes share one run and its cached verdict."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import httpx
 from agentdeck.identity.roles import Role
 from agentdeck.server.readiness import Readiness
 from tests.conftest import Factory
+from tests.drills.support import readyz_until
 from tests.redis_server import RedisServer, private_redis  # noqa: F401
 from tests.tsdb.conftest import VictoriaMetricsServer, vm_binary
 
@@ -25,20 +25,6 @@ DEADLINE_S = 20.0
 def readiness_of(client: httpx.AsyncClient) -> Readiness:
     registry: Readiness = client.app.state.deck.readiness  # type: ignore[attr-defined]
     return registry
-
-
-async def readyz_until(
-    client: httpx.AsyncClient, status: int, deadline_s: float = DEADLINE_S
-) -> httpx.Response:
-    """Probe until /readyz answers ``status`` (verdicts are cached for a second)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        response = await client.get("/readyz")
-        if response.status_code == status:
-            return response
-        if time.monotonic() > deadline:
-            raise AssertionError(f"/readyz still answers {response.status_code}: {response.text}")
-        await asyncio.sleep(0.05)
 
 
 def components(response: httpx.Response) -> dict[str, dict[str, Any]]:
@@ -82,12 +68,12 @@ async def test_redis_down_is_named_and_requests_still_work(
     assert components(response)["redis"]["ok"] is True
 
     private_redis.stop()
-    assert_not_ready(await readyz_until(client, 503), ["redis"])
+    assert_not_ready(await readyz_until(client, 503, DEADLINE_S), ["redis"])
     me = await client.get("/api/v1/auth/me", headers=caller.headers)
     assert me.status_code == 200, me.text  # rate limits fail open
 
     private_redis.start()
-    response = await readyz_until(client, 200)
+    response = await readyz_until(client, 200, DEADLINE_S)
     assert components(response)["redis"]["ok"] is True
 
 
@@ -107,11 +93,11 @@ async def test_victoriametrics_down_is_named_until_it_is_back(
         assert components(response)["metrics_store"]["ok"] is True
 
         await asyncio.to_thread(server.stop)
-        assert_not_ready(await readyz_until(client, 503), ["metrics_store"])
+        assert_not_ready(await readyz_until(client, 503, DEADLINE_S), ["metrics_store"])
 
         server = VictoriaMetricsServer(binary, data, port=server.port)
         await asyncio.to_thread(server.wait_ready)
-        response = await readyz_until(client, 200)
+        response = await readyz_until(client, 200, DEADLINE_S)
         assert components(response)["metrics_store"]["ok"] is True
     finally:
         await asyncio.to_thread(server.stop)
@@ -131,7 +117,7 @@ async def test_registered_checks_take_part_with_their_timeout(app_factory: AppFa
 
     readiness.register("tracing_store", stuck, timeout=0.2)
     readiness.register("fleet_driver", broken)
-    response = await readyz_until(client, 503)
+    response = await readyz_until(client, 503, DEADLINE_S)
     assert_not_ready(response, ["tracing_store", "fleet_driver"])
     found = components(response)
     assert found["tracing_store"]["status"] == "timeout"
