@@ -166,7 +166,10 @@ class ApiServer:
         self.rollouts: dict[str, Rollout] = {}
         self.pod_numbers = itertools.count(1)
         self.ips = itertools.count(10)
-        self.changed = asyncio.Condition()
+        # a change signal without a lock: on Python 3.11 a watch cancelled twice (anyio
+        # re-delivers a cancel scope's cancellation) while inside Condition.wait() can leave
+        # the condition's lock held by an orphaned task, and every later write then hangs
+        self._changed = asyncio.Event()
         self.closing = asyncio.Event()
         self.epoch_of_watches = 0
         #: Open watches deliver nothing while set (changes pile up unseen).
@@ -196,8 +199,18 @@ class ApiServer:
             self.compacted = max(self.compacted, dropped[-1][0])
 
     async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
+        fired, self._changed = self._changed, asyncio.Event()
+        fired.set()
+
+    def _since(self) -> asyncio.Event:
+        """The signal the next change sets: take it before looking at the state, then wait
+        on it, and no change in between is missed."""
+        return self._changed
+
+    @staticmethod
+    async def _wait(since: asyncio.Event, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(since.wait(), seconds)
 
     def compact(self) -> None:
         """Forget every event so far (etcd compaction): watches from an older version get
@@ -571,14 +584,13 @@ class ApiServer:
                 and not self.closing.is_set()
                 and epoch == self.epoch_of_log_follows
             ):
+                since = self._since()
                 lines = self.logs.get(name, [])
                 if len(lines) > sent:
                     yield text(lines[sent:]).encode()
                     sent = len(lines)
                     continue
-                async with self.changed:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self.changed.wait(), 1.0)
+                await self._wait(since, 1.0)
         finally:
             self.open_log_follows -= 1
 
@@ -616,6 +628,7 @@ class ApiServer:
                     # after the end, with events appended meanwhile)
                     if self.closing.is_set() or epoch != self.epoch_of_watches:
                         return
+                    since = self._since()
                     for rv, kind, kind_of_event, obj in [] if self.frozen else list(self.events):
                         if rv <= after or kind != resource:
                             continue
@@ -638,9 +651,7 @@ class ApiServer:
                             }
                             yield line("BOOKMARK", mark)
                         return
-                    async with self.changed:
-                        with suppress(TimeoutError):
-                            await asyncio.wait_for(self.changed.wait(), left)
+                    await self._wait(since, left)
             finally:
                 self.open_watches -= 1
 
