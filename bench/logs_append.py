@@ -38,7 +38,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from agentdeck.db.threads import duckdb_disk_bytes
 from agentdeck.logstore._duckdb_sql import SCHEMA, arrow_columns
 from agentdeck.logstore.base import LogColumns
-from agentdeck.logstore.duckdb import DuckDBLogStore
+from agentdeck.logstore.duckdb import CHECKPOINT_WAL, DuckDBLogStore
 from bench import Figure, machine
 from bench._logs_data import generate
 
@@ -75,9 +75,10 @@ def _fresh(directory: Path, name: str, schema: str = SCHEMA) -> duckdb.DuckDBPyC
 
 
 def insert_paths(
-    directory: Path, tables: list[pa.Table], rows_many: int, repeat: int
+    directory: Path, tables: list[pa.Table], rows_many: int, repeat: int, *, every: bool = True
 ) -> dict[str, float]:
-    """CPU seconds per line of each insert path (best of ``repeat``)."""
+    """CPU seconds per line of each insert path (best of ``repeat``; only the reference
+    unless ``every``)."""
     lines = sum(t.num_rows for t in tables)
     # The store's columns (compression clauses included) without the tenant.
     ref_schema = SCHEMA.replace(
@@ -127,6 +128,8 @@ def insert_paths(
         ("store statement, 1 thread", one_thread, lines),
         ("executemany", executemany, len(many)),
     )
+    if not every:
+        paths = paths[:1]
     # Rounds interleave the paths, so a change in the machine's load hits them all alike.
     results = {name: float("inf") for name, _, _ in paths}
     for _ in range(repeat):
@@ -135,14 +138,17 @@ def insert_paths(
     return results
 
 
-def store_write(directory: Path, batches: list[LogColumns], repeat: int) -> float:
-    """CPU seconds per line through ``DuckDBLogStore.write_columns``, 4 writers."""
+def store_write(
+    directory: Path, batches: list[LogColumns], repeat: int, checkpoint_wal: str = CHECKPOINT_WAL
+) -> tuple[float, float]:
+    """CPU seconds per line through ``DuckDBLogStore.write_columns``, 4 writers, closing the
+    store included (its last checkpoint), and the file's bytes per line after it."""
     lines = sum(len(b) for b in batches)
 
     path = directory / "store.duckdb"
 
     async def run() -> None:
-        async with DuckDBLogStore(path) as store:
+        async with DuckDBLogStore(path, checkpoint_wal=checkpoint_wal) as store:
             queue = iter(batches)
 
             async def writer() -> None:
@@ -156,7 +162,8 @@ def store_write(directory: Path, batches: list[LogColumns], repeat: int) -> floa
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         asyncio.run(run())
 
-    return min(_cpu(once) for _ in range(repeat)) / lines
+    cpu = min(_cpu(once) for _ in range(repeat)) / lines
+    return cpu, duckdb_disk_bytes(path) / lines
 
 
 def _split(message: str) -> tuple[str, str]:
@@ -230,7 +237,9 @@ def _load(
     return int(used) * int(block)
 
 
-def run(lines: int, insert: int, rows_many: int, repeat: int) -> list[Figure]:
+def run(
+    lines: int, insert: int, rows_many: int, repeat: int, *, store_only: bool = False
+) -> list[Figure]:
     _, batches = _batches(lines, insert)
     cache: dict[tuple[tuple[str, str], ...], str] = {}
     tables = [arrow_columns(b, cache) for b in batches]
@@ -240,9 +249,21 @@ def run(lines: int, insert: int, rows_many: int, repeat: int) -> list[Figure]:
     )
     with tempfile.TemporaryDirectory(prefix="bench-logs-append-") as tmp:
         directory = Path(tmp)
-        paths = insert_paths(directory, tables, rows_many, repeat)
-        paths["the store (write_columns)"] = store_write(directory, batches, repeat)
-        sizes = compression(directory, tables)
+        paths = insert_paths(directory, tables, rows_many, repeat, every=not store_only)
+        # DuckDB's default checkpoint threshold beside the store's, rounds interleaved.
+        stored: dict[str, tuple[float, float]] = {}
+        for _ in range(repeat):
+            for name, wal in (
+                (f"the store, {CHECKPOINT_WAL} WAL", CHECKPOINT_WAL),
+                ("the store, 16MiB WAL (DuckDB's)", "16MiB"),
+            ):
+                cpu, size = store_write(directory, batches, 1, wal)
+                best = stored.get(name)
+                stored[name] = (min(cpu, best[0]) if best else cpu, size)
+        for name, (cpu, size) in stored.items():
+            paths[name] = cpu
+            print(f"  {name}: file {size:.1f} bytes/line after close")
+        sizes = {} if store_only else compression(directory, tables)
     ref = paths["reference"]
     for name, seconds in paths.items():
         print(f"  {name:28} {seconds * 1e6:8.2f} µs CPU/line  ({seconds / ref:6.2f}× reference)")
@@ -252,17 +273,23 @@ def run(lines: int, insert: int, rows_many: int, repeat: int) -> list[Figure]:
     return [
         Figure(
             "log store write CPU per line (reference: raw insert)",
-            paths["the store (write_columns)"] * 1e9,
+            paths[f"the store, {CHECKPOINT_WAL} WAL"] * 1e9,
             "ns",
             reference=ref * 1e9,
             lower_is_better=True,
         ),
-        Figure(
-            "log store bytes per line (insert path bench)",
-            sizes["zstd (the store)"],
-            "B",
-            40,
-            lower_is_better=True,
+        *(
+            [
+                Figure(
+                    "log store bytes per line (insert path bench)",
+                    sizes["zstd (the store)"],
+                    "B",
+                    40,
+                    lower_is_better=True,
+                )
+            ]
+            if sizes
+            else []
         ),
     ]
 
@@ -273,9 +300,16 @@ def main(argv: list[str] | None = None) -> list[Figure]:
     parser.add_argument("--insert", type=int, default=4_000, help="lines per insert")
     parser.add_argument("--rows-executemany", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="only the reference and the whole store (no other insert paths, no compression)",
+    )
     args = parser.parse_args(argv)
     print(machine())
-    figures = run(args.lines, args.insert, args.rows_executemany, args.repeat)
+    figures = run(
+        args.lines, args.insert, args.rows_executemany, args.repeat, store_only=args.store_only
+    )
     for figure in figures:
         print(figure.line())
     return figures

@@ -146,6 +146,36 @@ async def test_reopen_keeps_everything(tmp_path: Path) -> None:
         await again.close()
 
 
+def _file_bytes(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+async def test_the_wal_is_checkpointed_at_the_stores_threshold(tmp_path: Path) -> None:
+    tenant = uuid.uuid4()
+    wal_bytes = {}
+    for threshold in ("128MiB", "64KiB"):
+        path = tmp_path / f"{threshold}.duckdb"
+        store = DuckDBLogStore(path, checkpoint_wal=threshold)
+        await store.start()
+        try:
+            for k in range(10):
+                await store.write(lines(tenant, 500, 500 * k))
+            wal_bytes[threshold] = _file_bytes(Path(f"{path}.wal"))
+            assert await count(store, tenant) == 5000
+        finally:
+            await store.close()
+    # Under the default threshold the lines wait in the log (replayed on open); past a small
+    # one DuckDB folded them into the file as it went.
+    assert wal_bytes["128MiB"] > 200_000
+    assert wal_bytes["64KiB"] < 100_000
+    again = DuckDBLogStore(tmp_path / "128MiB.duckdb")
+    await again.start()
+    try:
+        assert await count(again, tenant) == 5000
+    finally:
+        await again.close()
+
+
 async def test_a_failing_batch_fails_alone(tmp_path: Path) -> None:
     store = DuckDBLogStore(tmp_path / "logs.duckdb")
     await store.start()

@@ -61,6 +61,14 @@ from agentdeck.logstore.base import (
     record_id_ms,
 )
 
+#: DuckDB's default (16 MiB, ~80,000 of these lines) checkpoints before a row group (122,880
+#: rows) is full, so each checkpoint compresses the unfinished last row group again: at a
+#: 128 MiB write-ahead log a checkpoint writes ~5 whole row groups, which costs less CPU per
+#: line and fewer bytes on disk (``docs/benchmarks.md``, log store). The price: up to that much
+#: log to replay on a restart after a crash, and the lines not yet checkpointed held in memory
+#: uncompressed (within DuckDB's ``memory_limit``).
+CHECKPOINT_WAL = "128MiB"
+
 
 class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int, int]]):
     """The embedded :class:`~agentdeck.logstore.base.LogStore`.
@@ -70,6 +78,8 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     defaults). ``max_batch_records``: most records coalesced into one transaction.
     ``commit_linger``: seconds a lone batch waits for company while writers overlap.
     ``max_scan``: rows a field-filtered (``| json``/``| logfmt``) search or histogram reads.
+    ``checkpoint_wal``: the write-ahead log's size that makes DuckDB fold it into the file
+    (its ``wal_autocheckpoint``; see :data:`CHECKPOINT_WAL`).
     """
 
     backend = "duckdb"
@@ -84,8 +94,10 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         max_batch_records: int = 100_000,
         commit_linger: float = 0.002,
         max_scan: int = _common.DEFAULT_MAX_SCAN,
+        checkpoint_wal: str = CHECKPOINT_WAL,
     ) -> None:
         self.path = Path(path)
+        self._checkpoint_wal = checkpoint_wal
         self._duckdb_threads = duckdb_threads
         self._memory_limit = memory_limit
         self._max_scan = max_scan
@@ -113,6 +125,8 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         except duckdb.Error as exc:
             raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
         try:
+            # The setting is per database: this file's own DuckDB instance only.
+            con.execute(f"SET wal_autocheckpoint = '{self._checkpoint_wal}'")
             con.execute(SCHEMA)
             con.execute(
                 "INSERT INTO log_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
