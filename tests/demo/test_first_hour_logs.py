@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -102,8 +102,32 @@ async def test_the_demo_backfills_logs_and_its_error_spike_becomes_an_anomaly(
         assert all(a["stream"] == "demo fleet" for a in found)
         assert all(a["description"].startswith("High error rate") for a in found)
         assert all(a["evidence_count"] > 0 and a["evidence"]["line_ids"] for a in found)
+
+        # an anomaly found in backfilled lines is dated in its own window (the newest line of
+        # its batch), not "detected just now" when the detectors got round to the backfill
+        until = demo.backfill_until
+        assert until is not None
+
+        async def dated() -> list[tuple[datetime, datetime]]:
+            listed = await client.get("/api/v1/anomalies", headers=viewer.headers)
+            pairs = []
+            for anomaly in listed.json()["items"]:
+                batch = await client.get(
+                    f"/api/v1/log-batches/{anomaly['batch_id']}", headers=viewer.headers
+                )
+                last = _when(batch.json()["last_ts"])
+                if last <= until:  # a batch of backfilled lines only
+                    pairs.append((_when(anomaly["detected_at"]), last))
+            return pairs if pairs and all(d == last for d, last in pairs) else []
+
+        backfilled = await _until(dated, within_s=90)
+        assert all(detected <= until < datetime.now(UTC) for detected, _ in backfilled)
     finally:
         await demo.stop()
+
+
+def _when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 @pytest.mark.timeout(240)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.models import AuditEntry
 from agentdeck.identity.models import ApiKey, Membership, RefreshToken, Tenant, User
+from agentdeck.identity.security import sha256_hex
 from tests.conftest import TEST_PASSWORD, Caller
 
 TOKEN = "/api/v1/auth/token"
@@ -110,3 +112,22 @@ async def create(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def age_family(session: AsyncSession, token: str, seconds: float) -> None:
+    """Move a family's rotation ``seconds`` into the past (instead of waiting that long)."""
+    await session.commit()
+    family = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == sha256_hex(token))
+    )
+    rows = list(await session.scalars(select(RefreshToken).where(RefreshToken.family_id == family)))
+    for row in rows:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id)
+            .values(
+                created_at=row.created_at - timedelta(seconds=seconds),
+                used_at=row.used_at - timedelta(seconds=seconds) if row.used_at else None,
+            )
+        )
+    await session.commit()

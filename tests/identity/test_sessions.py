@@ -20,6 +20,7 @@ from tests.identity.helpers import (
     PASSWORD,
     REFRESH,
     AppFactory,
+    age_family,
     audit_actions,
     counts,
     login,
@@ -97,6 +98,7 @@ async def test_reusing_a_refresh_token_revokes_the_whole_family(
     stolen = refresh_cookie(await login(client, caller.username or ""))
     other_login = refresh_cookie(await login(client, caller.username or ""))
     legit = refresh_cookie(await post_with_cookie(client, REFRESH, stolen))
+    await age_family(session, stolen, 6)  # past the reuse grace (test_refresh_grace.py)
 
     reused = await post_with_cookie(client, REFRESH, stolen)
     problem(reused, 401, "refresh-token-reused")

@@ -393,3 +393,45 @@ async def test_open_alerts_are_counted_by_severity_newest_first(
     assert [a["alertname"] for a in body["recent"]] == ["SlowAgent", "HighErrorRate", "Noisy"]
     assert body["recent"][0]["status"] == "acknowledged"
     assert body["recent"][0]["agent"] == "alpha"
+
+
+async def test_suppressed_alerts_are_marked_and_counted(
+    fleet: Fleet, session: AsyncSession
+) -> None:
+    """An inhibited or silenced alert is still open, but the strip says its notifications are
+    held (Alertmanager's `suppressed` state) instead of showing it as plainly active."""
+    now = datetime.now(UTC)
+    tenant = fleet.dev.tenant_id
+
+    def alert(name: str, severity: str, ago: int, **muting: list[str]) -> Alert:
+        labels = {"alertname": name, "agent": "alpha"}
+        return Alert(
+            tenant_id=tenant,
+            rule_name=name,
+            fingerprint=fingerprint(labels),
+            labels=labels,
+            severity=severity,
+            status="active",
+            starts_at=now - timedelta(minutes=ago),
+            **muting,
+        )
+
+    critical = alert("ErrorRateCritical", "critical", 3)
+    session.add(critical)
+    await session.flush()
+    session.add_all(
+        [
+            alert("ErrorRateWarning", "warning", 4, inhibited_by=[str(critical.id)]),
+            alert("Noisy", "info", 5, silenced_by=[str(uuid.uuid4())], inhibited_by=["x"]),
+        ]
+    )
+    await session.commit()
+    body = (
+        await fleet.client.get("/api/v1/monitoring/overview", headers=fleet.viewer.headers)
+    ).json()["alerts"]
+    assert body["active"] == 3 and body["suppressed"] == 2
+    assert [(a["alertname"], a["suppressed"]) for a in body["recent"]] == [
+        ("ErrorRateCritical", None),
+        ("ErrorRateWarning", "inhibited"),
+        ("Noisy", "silenced"),
+    ]

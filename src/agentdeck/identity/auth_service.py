@@ -22,6 +22,7 @@ from agentdeck.identity.security import (
     hash_password,
     new_opaque_token,
     sha256_hex,
+    successor_token,
     verify_password,
 )
 from agentdeck.ratelimit import LimitClass, RateLimiter
@@ -37,6 +38,7 @@ class TokenSettings:
     secret: str
     access_ttl_seconds: int
     refresh_ttl_seconds: int
+    reuse_grace_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, auth: AuthSettings, secret: str) -> TokenSettings:
@@ -44,6 +46,7 @@ class TokenSettings:
             secret=secret,
             access_ttl_seconds=auth.access_token_ttl_seconds,
             refresh_ttl_seconds=auth.refresh_token_ttl_seconds,
+            reuse_grace_seconds=auth.refresh_reuse_grace_seconds,
         )
 
 
@@ -133,9 +136,10 @@ async def _issue(
     role: Role,
     family_id: uuid.UUID,
     tokens: TokenSettings,
+    refresh: str | None = None,
 ) -> IssuedTokens:
     now = datetime.now(UTC)
-    refresh = new_opaque_token()
+    refresh = refresh or new_opaque_token()
     session.add(
         RefreshToken(
             family_id=family_id,
@@ -147,6 +151,13 @@ async def _issue(
         )
     )
     await session.flush()
+    return _answer(user, tenant, role, tokens, refresh, tokens.refresh_ttl_seconds)
+
+
+def _answer(
+    user: User, tenant: Tenant, role: Role, tokens: TokenSettings, refresh: str, refresh_ttl: int
+) -> IssuedTokens:
+    """A fresh access token beside the refresh token ``refresh`` (valid ``refresh_ttl`` s)."""
     access, _ = create_access_token(
         user_id=user.id,
         tenant_id=tenant.id,
@@ -158,7 +169,7 @@ async def _issue(
         access_token=access,
         expires_in=tokens.access_ttl_seconds,
         refresh_token=refresh,
-        refresh_expires_in=tokens.refresh_ttl_seconds,
+        refresh_expires_in=refresh_ttl,
         user=user,
         tenant=tenant,
         role=role,
@@ -248,8 +259,10 @@ async def refresh(
     """Rotate: mark the presented token used and issue its successor in the same family.
 
     A token presented a second time means it leaked: the whole family is revoked, so every
-    holder has to log in again. Rejections may have revoked tokens, so the caller commits
-    before answering with the problem.
+    holder has to log in again. Except inside the reuse grace (``tokens.reuse_grace_seconds``
+    after the rotation, while the successor is unused and unrevoked): two tabs refreshing at
+    once, or a reload that lost the rotation's answer, get the same successor again.
+    Rejections may have revoked tokens, so the caller commits before answering with the problem.
     """
     if not token:
         raise invalid_refresh_token("no refresh token was sent; log in again")
@@ -263,14 +276,16 @@ async def refresh(
         raise invalid_refresh_token("the refresh token has expired; log in again")
     claimed = None
     if row.used_at is None:
-        # Atomic: of two concurrent presentations only one wins; the other is a reuse.
+        # Atomic: of two concurrent presentations only one wins; the other is a second use.
         claimed = await session.scalar(
             update(RefreshToken)
             .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
             .values(used_at=now)
             .returning(RefreshToken.id)
         )
-    if claimed is None:
+    successor = successor_token(token, secret=tokens.secret)
+    again = None if claimed is not None else await _in_grace(session, row, successor, tokens)
+    if claimed is None and again is None:
         await _reused(session, row)
         raise Unauthenticated(
             kind="refresh-token-reused",
@@ -288,6 +303,9 @@ async def refresh(
         await revoke_family(session, row.family_id)
         raise invalid_refresh_token("this account is inactive or no longer a member")
     user, membership, tenant = found
+    if again is not None:
+        left = int((again.expires_at - now).total_seconds())
+        return _answer(user, tenant, membership.role, tokens, successor, max(left, 1))
     return await _issue(
         session,
         user=user,
@@ -295,7 +313,28 @@ async def refresh(
         role=membership.role,
         family_id=row.family_id,
         tokens=tokens,
+        refresh=successor,
     )
+
+
+async def _in_grace(
+    session: AsyncSession, row: RefreshToken, successor: str, tokens: TokenSettings
+) -> RefreshToken | None:
+    """The successor of the already-used ``row`` when a second presentation is still inside
+    the reuse grace: minted that recently, in the same family, neither used nor revoked."""
+    if tokens.reuse_grace_seconds <= 0:
+        return None
+    found: RefreshToken | None = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == sha256_hex(successor))
+        .execution_options(populate_existing=True)
+    )
+    if found is None or found.family_id != row.family_id:
+        return None
+    if found.used_at is not None or found.revoked_at is not None:
+        return None
+    age = (datetime.now(UTC) - found.created_at).total_seconds()
+    return found if age <= tokens.reuse_grace_seconds else None
 
 
 async def _reused(session: AsyncSession, row: RefreshToken) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -97,6 +99,17 @@ def decode_access_token(token: str, *, secret: str) -> AccessClaims:
 
 def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def successor_token(token: str, *, secret: str) -> str:
+    """The refresh token that replaces ``token`` when it is rotated.
+
+    Derived (HMAC under the server secret) rather than random, so a second presentation of
+    ``token`` inside the reuse grace can be answered with the same successor although only its
+    hash is stored. Without the secret it cannot be computed from ``token``.
+    """
+    mac = hmac.new(secret.encode(), b"refresh-successor\0" + token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ fires).
 from __future__ import annotations
 
 import uuid
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,9 @@ async def open_alerts(session: AsyncSession, *, tenant_id: uuid.UUID) -> AlertCo
     by_severity = dict.fromkeys(AlertSeverity, 0)
     for severity, count in counts:
         by_severity[AlertSeverity(severity)] = int(count)
+    muting = (
+        await session.execute(select(Alert.silenced_by, Alert.inhibited_by).where(*open_))
+    ).all()
     rows = (
         await session.scalars(
             select(Alert)
@@ -46,10 +50,25 @@ async def open_alerts(session: AsyncSession, *, tenant_id: uuid.UUID) -> AlertCo
             status=AlertStatus(row.status).value,
             agent=str(row.labels["agent"]) if (row.labels or {}).get("agent") else None,
             starts_at=row.starts_at,
+            suppressed=suppression(row.silenced_by, row.inhibited_by),
         )
         for row in rows
     ]
-    return AlertCounts(active=sum(by_severity.values()), by_severity=by_severity, recent=recent)
+    return AlertCounts(
+        active=sum(by_severity.values()),
+        suppressed=sum(1 for s, i in muting if suppression(s, i)),
+        by_severity=by_severity,
+        recent=recent,
+    )
+
+
+def suppression(
+    silenced_by: list[Any] | None, inhibited_by: list[Any] | None
+) -> Literal["silenced", "inhibited"] | None:
+    """Why an alert's notifications are held: a silence wins over an inhibition."""
+    if silenced_by:
+        return "silenced"
+    return "inhibited" if inhibited_by else None
 
 
 _RANK = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -61,10 +62,18 @@ class AlertItem(BaseModel):
     status: str = Field(description="`active` or `acknowledged`.")
     agent: str | None = Field(description="The `agent` label of the alert, when it has one.")
     starts_at: datetime
+    suppressed: Literal["silenced", "inhibited"] | None = Field(
+        None,
+        description="Why its notifications are held, like Alertmanager's `suppressed` state: "
+        "a silence matches it, or a firing alert inhibits it (null: it notifies).",
+    )
 
 
 class AlertCounts(BaseModel):
     active: int = Field(description="Open alerts: active or acknowledged (not resolved).")
+    suppressed: int = Field(
+        0, description="Of the open alerts, those silenced or inhibited (notifications held)."
+    )
     by_severity: dict[AlertSeverity, int] = Field(description="Every severity, zeros included.")
     recent: list[AlertItem] = Field(description="The 10 most recent open alerts, newest first.")
 

@@ -76,6 +76,17 @@ class AuthSettings(BaseModel):
     refresh_token_ttl_seconds: int = Field(
         14 * 24 * 3600, ge=300, description="Lifetime of a refresh token (seconds)."
     )
+    refresh_reuse_grace_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description=(
+            "A refresh token presented again this soon after it was rotated (two tabs, or a "
+            "page reload racing the refresh) gets the same successor instead of ending the "
+            "login; later, or once the successor was used, a second presentation still revokes "
+            "every token of that login (0: no grace)."
+        ),
+    )
     cookie_secure: bool = Field(
         False,
         description="Always mark the refresh cookie Secure. It is Secure anyway in production "

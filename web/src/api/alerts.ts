@@ -15,9 +15,22 @@ export type BulkAction = Schemas["BulkAction"];
 export const ALERT_STATUSES: AlertStatus[] = ["active", "acknowledged", "resolved"];
 export const SEVERITIES: Severity[] = ["critical", "error", "warning", "info"];
 
+/** Why an open alert's notifications are held (Alertmanager's `suppressed` state): a silence
+ * matches it, or another firing alert inhibits it. A silence is named first. */
+export type Suppression = "silenced" | "inhibited";
+export const SUPPRESSIONS: Suppression[] = ["silenced", "inhibited"];
+
+export function suppressionOf(alert: Pick<AlertPublic, "silenced_by" | "inhibited_by" | "is_active">): Suppression | null {
+  if (!alert.is_active) return null;
+  if (alert.silenced_by.length > 0) return "silenced";
+  return alert.inhibited_by.length > 0 ? "inhibited" : null;
+}
+
 export interface AlertFilters {
   /** "open" = active or acknowledged; "" = all. */
   status: AlertStatus | "open" | "";
+  /** "notifying": neither silenced nor inhibited; "suppressed": either; "" = both. */
+  state: "notifying" | "suppressed" | "";
   severity: Severity | "";
   rule: string;
   agent: string;
@@ -26,6 +39,7 @@ export interface AlertFilters {
 
 export const DEFAULT_ALERT_FILTERS: AlertFilters = {
   status: "open",
+  state: "",
   severity: "",
   rule: "",
   agent: "",
@@ -63,6 +77,7 @@ export function alertsQuery(filters: AlertFilters) {
                     ? [filters.status]
                     : undefined,
               severity: filters.severity ? [filters.severity] : undefined,
+              silenced: filters.state ? filters.state === "suppressed" : undefined,
               rule: filters.rule.trim() || undefined,
               agent: filters.agent.trim() || undefined,
               matcher: filters.matcher.trim() ? [filters.matcher.trim()] : undefined,

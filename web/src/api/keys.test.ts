@@ -28,7 +28,7 @@ describe("agentKeys", () => {
     filtered: agentKeys.list({ ...DEFAULT_AGENT_FILTERS, q: "support" }),
     detail: agentKeys.detail("a-1"),
     other: agentKeys.detail("a-2"),
-    alerts: alertKeys.list({ status: "open", severity: "", rule: "", agent: "", matcher: "" }),
+    alerts: alertKeys.list({ status: "open", state: "", severity: "", rule: "", agent: "", matcher: "" }),
   };
   it("all covers every list and every agent, nothing else", () => {
     expect(reached(cached, agentKeys.all)).toEqual(["detail", "filtered", "list", "other"]);
@@ -44,7 +44,7 @@ describe("agentKeys", () => {
 describe("alertKeys", () => {
   it("all covers lists, details, timelines and charts", () => {
     const cached = {
-      list: alertKeys.list({ status: "", severity: "", rule: "", agent: "", matcher: "" }),
+      list: alertKeys.list({ status: "", state: "", severity: "", rule: "", agent: "", matcher: "" }),
       detail: alertKeys.detail("x"),
       timeline: alertKeys.timeline("x"),
       chart: alertKeys.chart("x", "up == 0", 100, "live"),

@@ -13,7 +13,7 @@ import { alertLogsHref } from "../../lib/logsUrl";
 import { useChannel } from "../../lib/wsHooks";
 import { TracePanel } from "../alerting/routing/TracePanel";
 import { NoteDialog, type NoteAction } from "./AlertActions";
-import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
+import { AlertStateBadge, SeverityBadge, SuppressedBy } from "./AlertBadges";
 import {
   acknowledge,
   addNote,
@@ -179,7 +179,7 @@ export function AlertDetailPage(): ReactNode {
         docTitle={`${a.rule_name} · Alerts`}
         title={
           <span className="row" style={{ gap: 10 }}>
-            {a.rule_name} <SeverityBadge severity={a.severity} /> <AlertStatusBadge status={a.status} />
+            {a.rule_name} <SeverityBadge severity={a.severity} /> <AlertStateBadge alert={a} />
           </span>
         }
         subtitle={a.annotations.summary ?? a.annotations.description ?? undefined}
@@ -282,7 +282,7 @@ export function AlertDetailPage(): ReactNode {
                 <dt className="muted">Source · reason</dt>
                 <dd>
                   {a.source} · {a.reason}
-                  {a.silenced ? " · silenced" : ""}
+                  {a.silenced && a.is_active ? <> · <SuppressedBy alert={a} /></> : null}
                 </dd>
               </div>
               <div>

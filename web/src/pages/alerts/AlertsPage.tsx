@@ -35,16 +35,23 @@ function filtersFrom(params: URLSearchParams): AlertFilters {
   const raw = params.get("status") ?? DEFAULT_ALERT_FILTERS.status;
   const status = raw === "all" ? "" : raw;
   const severity = params.get("severity") ?? "";
+  const state = params.get("state") ?? "";
   return {
     status: (["", "open", ...ALERT_STATUSES] as string[]).includes(status)
       ? (status as AlertFilters["status"])
       : "open",
+    state: state === "notifying" || state === "suppressed" ? state : "",
     severity: (SEVERITIES as string[]).includes(severity) ? (severity as AlertFilters["severity"]) : "",
     rule: params.get("rule") ?? "",
     agent: params.get("agent") ?? "",
     matcher: params.get("matcher") ?? "",
   };
 }
+
+const STATE_OPTIONS: readonly FilterOption<Exclude<AlertFilters["state"], "">>[] = [
+  { value: "notifying", label: "Notifying" },
+  { value: "suppressed", label: "Suppressed (silenced or inhibited)" },
+];
 
 const STATUS_OPTIONS: readonly FilterOption<AlertFilters["status"]>[] = [
   { value: "open", label: "Open (active + acknowledged)" },
@@ -69,6 +76,7 @@ export function AlertsPage(): ReactNode {
     const out = new URLSearchParams();
     if (group) out.set("group", group);
     if (next.status !== DEFAULT_ALERT_FILTERS.status) out.set("status", next.status || "all");
+    if (next.state) out.set("state", next.state);
     if (next.severity) out.set("severity", next.severity);
     if (next.rule) out.set("rule", next.rule);
     if (next.agent) out.set("agent", next.agent);
@@ -139,6 +147,13 @@ export function AlertsPage(): ReactNode {
             options={STATUS_OPTIONS}
             value={filters.status}
             onChange={(status) => update({ status })}
+          />
+          <FilterSelect
+            label="State"
+            all="Notifying or suppressed"
+            options={STATE_OPTIONS}
+            value={filters.state}
+            onChange={(state) => update({ state })}
           />
           <FilterSelect
             label="Severity"

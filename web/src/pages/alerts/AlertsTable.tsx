@@ -2,11 +2,11 @@
  * with its count and severities), with selection and the per-row actions. */
 import { Fragment, type ReactNode } from "react";
 import { Link } from "react-router";
-import type { AlertPublic } from "../../api/alerts";
+import { suppressionOf, type AlertPublic } from "../../api/alerts";
 import { Labels, Time } from "../../components/ui";
 import { formatValue } from "../../lib/chartData";
 import type { NoteAction } from "./AlertActions";
-import { AlertStatusBadge, SeverityBadge } from "./AlertBadges";
+import { AlertStateBadge, SeverityBadge } from "./AlertBadges";
 import { groupAlerts, type AlertGroup } from "./grouping";
 
 function duration(seconds: number): string {
@@ -14,21 +14,6 @@ function duration(seconds: number): string {
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
   return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
-}
-
-/** Silenced (by a silence) or inhibited (by another alert): notifications are held. */
-export function MutedBadge({ alert }: { alert: AlertPublic }): ReactNode {
-  if (!alert.silenced || !alert.is_active) return null;
-  const bySilence = alert.silenced_by.length > 0;
-  return (
-    <span
-      className="badge badge-muted"
-      data-muted={bySilence ? "silenced" : "inhibited"}
-      title={bySilence ? `Silenced by ${alert.silenced_by.join(", ")}: notifications are held` : "Inhibited by another alert: notifications are held"}
-    >
-      {bySilence ? "silenced" : "inhibited"}
-    </span>
-  );
 }
 
 export function AlertsTable({
@@ -54,7 +39,7 @@ export function AlertsTable({
   const columns = canAct ? 9 : 7;
 
   const row = (alert: AlertPublic): ReactNode => (
-    <tr key={alert.id} data-alert={alert.rule_name} data-status={alert.status} data-silenced={alert.silenced || undefined}>
+    <tr key={alert.id} data-alert={alert.rule_name} data-status={alert.status} data-silenced={alert.silenced || undefined} data-suppressed={suppressionOf(alert) ?? undefined}>
       {canAct ? (
         <td>
           <input
@@ -82,10 +67,7 @@ export function AlertsTable({
         <SeverityBadge severity={alert.severity} />
       </td>
       <td>
-        <span className="row" style={{ gap: 4, flexWrap: "wrap" }}>
-          <AlertStatusBadge status={alert.status} />
-          <MutedBadge alert={alert} />
-        </span>
+        <AlertStateBadge alert={alert} />
       </td>
       <td className="mono">{formatValue(alert.value)}</td>
       <td className="labels-cell">

@@ -227,6 +227,7 @@ export function OverviewPage(): ReactNode {
       <AlertStrip
         items={o?.alerts.recent ?? []}
         active={o ? o.alerts.active : null}
+        suppressed={o?.alerts.suppressed ?? 0}
         bySeverity={o?.alerts.by_severity ?? {}}
         state={summaryState}
       />

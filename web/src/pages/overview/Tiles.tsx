@@ -97,17 +97,32 @@ export function ConnectionIndicator({ status }: { status: ConnectionStatus }): R
 export function AlertStrip({
   items,
   active,
+  suppressed = 0,
   bySeverity,
   state,
 }: {
   items: AlertItem[];
   /** null while the figures are not loaded: never claim "no alerts" then */
   active: number | null;
+  /** of `active`, those silenced or inhibited: their notifications are held */
+  suppressed?: number;
   bySeverity: Record<string, number>;
   state: TileState;
 }): ReactNode {
   let head: ReactNode;
-  if (active !== null) head = <strong>{active === 0 ? "No active alerts" : `${active} active alert${active === 1 ? "" : "s"}`}</strong>;
+  if (active !== null) {
+    const notifying = active - suppressed;
+    head = (
+      <>
+        <strong>{notifying === 0 ? "No active alerts" : `${notifying} active alert${notifying === 1 ? "" : "s"}`}</strong>
+        {suppressed > 0 ? (
+          <span className="muted" data-testid="alerts-suppressed" title="Silenced or inhibited: the condition holds, notifications are held">
+            {suppressed} suppressed
+          </span>
+        ) : null}
+      </>
+    );
+  }
   else if (state.error) head = <><strong>Alerts not loaded</strong><button type="button" className="btn btn-sm" onClick={state.retry}>Retry</button></>;
   else head = <><Spinner label="Loading alerts" /><span className="faint">Loading alerts…</span></>;
   return (
@@ -128,11 +143,17 @@ export function AlertStrip({
       {items.length > 0 ? (
         <ul className="ov-alert-list">
           {items.map((a) => (
-            <li key={a.id} className={`ov-sev-${a.severity}`}>
+            <li key={a.id} className={`ov-sev-${a.severity}${a.suppressed ? " ov-suppressed" : ""}`} data-suppressed={a.suppressed ?? undefined}>
               <span className={`ov-sev ov-sev-${a.severity}`}>{a.severity}</span>
               <span className="ov-alert-name">{a.alertname}</span>
               {a.agent ? <span className="chip">{a.agent}</span> : null}
-              <span className="faint">{a.status}</span>
+              {a.suppressed ? (
+                <span className="badge badge-muted" data-state="suppressed" title="The condition holds; its notifications are held">
+                  {a.suppressed}
+                </span>
+              ) : (
+                <span className="faint">{a.status}</span>
+              )}
               <Time value={a.starts_at} />
             </li>
           ))}
