@@ -1,8 +1,8 @@
 """Steps shared by the services of tenant-owned resources.
 
 Fetch one row of the caller's tenant or 404, keep names unique within a tenant, page a
-tenant's rows by name, write a row together with its audit entry, and write or delete a row
-at the revision read (If-Match). The domain services stay
+tenant's rows by name, write a row together with its audit entry, and update or delete a row
+at the revision read (If-Match, retried on a concurrent writer). The domain services stay
 explicit about their fields and rules; only the steps that are the same everywhere live here.
 Like the services, these flush and never commit.
 """
@@ -10,7 +10,7 @@ Like the services, these flush and never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
@@ -135,25 +135,91 @@ async def list_by_name(
     return page_of(rows, limit=limit, sort_attr="name")
 
 
+@dataclass(frozen=True, slots=True)
+class Unique(Generic[R]):
+    """A column of ``model`` whose values are unique within a tenant (a name, a URL): the 409
+    that names it, its check before a write, and the flush that turns a lost race (a concurrent
+    write of the same value) into the same 409. ``message`` formats the value into the detail."""
+
+    model: type[R]
+    message: str
+    field: str = "name"
+
+    def taken(self, value: object) -> DomainError:
+        return conflict(self.message.format(value), field=self.field)
+
+    async def ensure_free(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: uuid.UUID,
+        value: str,
+        except_id: uuid.UUID | None = None,
+    ) -> None:
+        await ensure_name_free(
+            session,
+            self.model,
+            tenant_id=tenant_id,
+            name=value,
+            taken=self.message.format(value),
+            except_id=except_id,
+            field=self.field,
+        )
+
+    async def flush(self, session: AsyncSession, row: R) -> None:
+        """Flush; a unique violation becomes the 409 for ``row``'s value."""
+        await flush_unique(session, lambda: self.taken(_value(row, self.field)))
+
+
 def require_time_cursor(cursor: str | None) -> None:
     """400 unless the cursor is one of a list sorted by time (a name cursor is stale here)."""
     require_cursor(cursor, of=datetime)
 
 
-async def insert(
-    session: AsyncSession, *, actor: Principal, row: R, kind: str, snapshot: Snapshot[R]
-) -> R:
-    """Add the row, flush, audit ``<kind>.create`` with its snapshot."""
-    session.add(row)
-    await session.flush()
+async def _audit(
+    session: AsyncSession,
+    actor: Principal,
+    kind: str,
+    verb: str,
+    ident: uuid.UUID,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry ``<kind>.<verb>`` of the row ``ident`` (resource type ``kind``)."""
     await record(
         session,
         actor=actor,
-        action=f"{kind}.create",
+        action=f"{kind}.{verb}",
         resource_type=kind,
-        resource_id=_id(row),
-        after=snapshot(row),
+        resource_id=ident,
+        before=before,
+        after=after,
     )
+
+
+async def _flush(session: AsyncSession, row: R, unique: Unique[R] | None) -> None:
+    if unique is None:
+        await session.flush()
+    else:
+        await unique.flush(session, row)
+
+
+async def insert(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    row: R,
+    kind: str,
+    snapshot: Snapshot[R],
+    unique: Unique[R] | None = None,
+    verb: str = "create",
+) -> R:
+    """Add the row, flush (a lost race on ``unique`` is its 409), audit ``<kind>.<verb>``
+    with its snapshot."""
+    session.add(row)
+    await _flush(session, row, unique)
+    await _audit(session, actor, kind, verb, _id(row), after=snapshot(row))
     return row
 
 
@@ -166,18 +232,12 @@ async def save(
     before: dict[str, Any],
     snapshot: Snapshot[R],
     verb: str = "update",
+    unique: Unique[R] | None = None,
 ) -> R:
-    """Flush the changed row, audit ``<kind>.<verb>`` with the snapshots before and after."""
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action=f"{kind}.{verb}",
-        resource_type=kind,
-        resource_id=_id(row),
-        before=before,
-        after=snapshot(row),
-    )
+    """Flush the changed row (a lost race on ``unique`` is its 409), audit ``<kind>.<verb>``
+    with the snapshots before and after."""
+    await _flush(session, row, unique)
+    await _audit(session, actor, kind, verb, _id(row), before=before, after=snapshot(row))
     return row
 
 
@@ -188,14 +248,7 @@ async def remove(
     ident, before = _id(row), snapshot(row)
     await session.delete(row)
     await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action=f"{kind}.delete",
-        resource_type=kind,
-        resource_id=ident,
-        before=before,
-    )
+    await _audit(session, actor, kind, "delete", ident, before=before)
 
 
 def stale(what: str, ident: uuid.UUID) -> PreconditionFailed:
@@ -270,6 +323,79 @@ async def delete_revision(
             raise stale(what, _id(row))
         raise not_found(what, _id(row))
     session.expunge(row)
+
+
+async def update_revised(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    model: type[R],
+    ident: uuid.UUID,
+    expected: Collection[int] | None,
+    what: str,
+    kind: str,
+    snapshot: Snapshot[R],
+    columns: Mapping[str, Any],
+    wanted: Callable[[dict[str, Any]], dict[str, Any]],
+    unique: Unique[R],
+    then: Callable[[R, dict[str, Any]], Awaitable[None]] | None = None,
+    attempts: int = 5,
+) -> R:
+    """Apply a partial update to the tenant's row ``ident``, bumping its revision when anything
+    changed, and audit ``<kind>.update``.
+
+    ``wanted`` gives the fields to set (by snapshot key; ``columns`` maps each to its column)
+    from the snapshot read; fields equal to the snapshot are left out, and nothing left writes
+    nothing. ``expected`` (If-Match revisions) must hold the revision read, else 412. Without
+    it the last writer wins, still atomically: a concurrent change is re-read and the update
+    re-applied on top of it, at most ``attempts`` times (then 409). ``then`` runs after the
+    write with the changes (rows kept beside the main one)."""
+    for _ in range(attempts):
+        row = await get_owned(
+            session, model, tenant_id=actor.tenant_id, ident=ident, what=what, fresh=True
+        )
+        check_revision(row, expected, what=what)
+        before = snapshot(row)
+        changes = {field: v for field, v in wanted(before).items() if before[field] != v}
+        if not changes:
+            return row
+        if unique.field in changes:
+            await unique.ensure_free(
+                session, tenant_id=actor.tenant_id, value=changes[unique.field], except_id=_id(row)
+            )
+        if not await write_revision(
+            session,
+            row,
+            {columns[field]: v for field, v in changes.items()},
+            expected=expected,
+            what=what,
+            taken=unique.taken(changes.get(unique.field, _value(row, unique.field))),
+        ):
+            continue  # someone else wrote in between: re-read and re-apply
+        if then is not None:
+            await then(row, changes)
+        await session.refresh(row)
+        await _audit(session, actor, kind, "update", _id(row), before=before, after=snapshot(row))
+        return row
+    raise conflict(f"{what} {ident} is being changed by others; retry the update")
+
+
+async def delete_audited(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    row: R,
+    expected: Collection[int] | None = None,
+    what: str,
+    kind: str,
+    snapshot: Snapshot[R],
+) -> None:
+    """Delete ``row`` (at the revision read when If-Match revisions were ``expected``: else
+    412; 404 when it is gone) and audit ``<kind>.delete`` with its last snapshot."""
+    check_revision(row, expected, what=what)
+    ident, before = _id(row), snapshot(row)
+    await delete_revision(session, row, expected=expected, what=what)
+    await _audit(session, actor, kind, "delete", ident, before=before)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents.models import Agent, AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentConfig, AgentCreate, AutoScaling
-from agentdeck.agents.service import RESOURCE, add_agent, new_agent, snapshot
-from agentdeck.audit.service import record
+from agentdeck.agents.service import add_agent, new_agent
 from agentdeck.db.base import utcnow
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -29,16 +28,7 @@ def demo_actor(tenant_id: uuid.UUID) -> Principal:
 
 async def add_audited(session: AsyncSession, agent: Agent) -> Agent:
     """Insert a demo agent and audit its creation like any other (``agent.create``)."""
-    await add_agent(session, agent)
-    await record(
-        session,
-        actor=demo_actor(agent.tenant_id),
-        action="agent.create",
-        resource_type=RESOURCE,
-        resource_id=agent.id,
-        after=snapshot(agent),
-    )
-    return agent
+    return await add_agent(session, agent, actor=demo_actor(agent.tenant_id))
 
 
 @dataclass(frozen=True)

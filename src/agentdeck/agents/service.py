@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
@@ -22,8 +21,6 @@ from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.errors import (
     Conflict,
-    DomainError,
-    conflict,
     malformed,
 )
 from agentdeck.identity.principal import Principal
@@ -150,17 +147,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
     }
 
 
-def _name_taken(name: str) -> DomainError:
-    return conflict(f"an agent named {name!r} already exists in this tenant", field="name")
-
-
-async def _ensure_name_free(
-    session: AsyncSession, *, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
-) -> None:
-    taken = f"an agent named {name!r} already exists in this tenant"
-    await crud.ensure_name_free(
-        session, Agent, tenant_id=tenant_id, name=name, taken=taken, except_id=except_id
-    )
+NAME = crud.Unique(Agent, "an agent named {!r} already exists in this tenant")
 
 
 async def _ensure_quota(
@@ -224,14 +211,23 @@ def new_agent(
     return agent, labels
 
 
-async def add_agent(session: AsyncSession, agent: Agent) -> Agent:
-    """Insert an agent row and its label rows (no checks, no audit: callers do those)."""
+async def add_agent(
+    session: AsyncSession, agent: Agent, *, actor: Principal | None = None
+) -> Agent:
+    """Insert an agent row and its label rows (no checks: callers do those), audited as
+    ``agent.create`` when an ``actor`` is given."""
     session.add(agent)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise _name_taken(agent.name) from exc
+    await NAME.flush(session, agent)
     await _write_labels(session, agent, dict(agent.labels), replace=False)
+    if actor is not None:
+        await record(
+            session,
+            actor=actor,
+            action="agent.create",
+            resource_type=RESOURCE,
+            resource_id=agent.id,
+            after=snapshot(agent),
+        )
     return agent
 
 
@@ -243,23 +239,14 @@ async def create_agent(
     A user may own at most the tenant's per-user quota of agents.
     """
     tenant_id = actor.tenant_id
-    await _ensure_name_free(session, tenant_id=tenant_id, name=data.name)
+    await NAME.ensure_free(session, tenant_id=tenant_id, value=data.name)
     owner_id = actor.user_id
     if owner_id is not None:
         await _ensure_quota(
             session, tenant_id=tenant_id, owner_id=owner_id, default_quota=default_quota
         )
     agent, _ = new_agent(data, tenant_id=tenant_id, owner_id=owner_id)
-    await add_agent(session, agent)
-    await record(
-        session,
-        actor=actor,
-        action="agent.create",
-        resource_type=RESOURCE,
-        resource_id=agent.id,
-        after=snapshot(agent),
-    )
-    return agent
+    return await add_agent(session, agent, actor=actor)
 
 
 async def update_agent(
@@ -276,44 +263,26 @@ async def update_agent(
     nothing is written. Without it the last writer wins; the write is still atomic, so a
     concurrent change is re-read and the update re-applied on top of it.
     """
-    tenant_id = actor.tenant_id
-    for _ in range(UPDATE_ATTEMPTS):
-        agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
-        crud.check_revision(agent, expected_revisions, what=RESOURCE)
-        before = snapshot(agent)
-        changes = {
-            field: value for field, value in data.changes().items() if before[field] != value
-        }
-        if not changes:
-            return agent
-        if "name" in changes:
-            await _ensure_name_free(
-                session, tenant_id=tenant_id, name=changes["name"], except_id=agent.id
-            )
-        values = {_COLUMNS[field]: value for field, value in changes.items()}
-        if not await crud.write_revision(
-            session,
-            agent,
-            values,
-            expected=expected_revisions,
-            what=RESOURCE,
-            taken=_name_taken(str(changes.get("name", agent.name))),
-        ):
-            continue  # someone else wrote in between: re-read and re-apply
+
+    async def write_labels(agent: Agent, changes: dict[str, Any]) -> None:
         if "labels" in changes:
             await _write_labels(session, agent, changes["labels"], replace=True)
-        await session.refresh(agent)
-        await record(
-            session,
-            actor=actor,
-            action="agent.update",
-            resource_type=RESOURCE,
-            resource_id=agent.id,
-            before=before,
-            after=snapshot(agent),
-        )
-        return agent
-    raise conflict(f"agent {agent_id} is being changed by others; retry the update")
+
+    return await crud.update_revised(
+        session,
+        actor=actor,
+        model=Agent,
+        ident=agent_id,
+        expected=expected_revisions,
+        what=RESOURCE,
+        kind=RESOURCE,
+        snapshot=snapshot,
+        columns=_COLUMNS,
+        wanted=lambda _: data.changes(),
+        unique=NAME,
+        then=write_labels,
+        attempts=UPDATE_ATTEMPTS,
+    )
 
 
 async def delete_agent(
@@ -324,17 +293,15 @@ async def delete_agent(
     expected_revisions: Collection[int] | None = None,
 ) -> None:
     """Delete the tenant's agent (and its labels); If-Match revisions are honoured."""
-    tenant_id = actor.tenant_id
-    agent = await get_agent(session, tenant_id=tenant_id, agent_id=agent_id)
+    agent = await get_agent(session, tenant_id=actor.tenant_id, agent_id=agent_id)
     crud.check_revision(agent, expected_revisions, what=RESOURCE)
-    before = snapshot(agent)
     await session.execute(delete(AgentLabel).where(AgentLabel.agent_id == agent.id))
-    await crud.delete_revision(session, agent, expected=expected_revisions, what=RESOURCE)
-    await record(
+    await crud.delete_audited(
         session,
         actor=actor,
-        action="agent.delete",
-        resource_type=RESOURCE,
-        resource_id=agent_id,
-        before=before,
+        row=agent,
+        expected=expected_revisions,
+        what=RESOURCE,
+        kind=RESOURCE,
+        snapshot=snapshot,
     )

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.db.base import utcnow
-from agentdeck.errors import DomainError, FieldIssue, Invalid, conflict, invalid
+from agentdeck.errors import FieldIssue, Invalid, invalid
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.service import system_principal
 from agentdeck.notify.channels import all_specs, spec
@@ -48,7 +48,7 @@ from agentdeck.notify.schemas import (
     ChannelUpdate,
     KindField,
 )
-from agentdeck.pagination import fetch_page
+from agentdeck.pagination import fetch_page, where_given
 
 RESOURCE = "notification channel"
 AUDIT_TYPE = "notification_channel"
@@ -194,11 +194,11 @@ async def list_channels(
     cursor: str | None = None,
 ) -> tuple[list[NotificationChannel], str | None]:
     """One page of the tenant's channels (newest first) matching the filters, and a cursor."""
-    stmt = _tenant_channels(tenant_id)
-    if kind is not None:
-        stmt = stmt.where(NotificationChannel.kind == kind)
-    if enabled is not None:
-        stmt = stmt.where(NotificationChannel.enabled == enabled)
+    stmt = where_given(
+        _tenant_channels(tenant_id),
+        (NotificationChannel.kind, kind),
+        (NotificationChannel.enabled, enabled),
+    )
     if q:
         stmt = stmt.where(NotificationChannel.name.ilike(f"%{q}%"))
     require_time_cursor(cursor)
@@ -224,26 +224,7 @@ def snapshot(channel: NotificationChannel, secret_names: list[str]) -> dict[str,
     }
 
 
-def _name_taken(name: str) -> DomainError:
-    return conflict(f"a channel named {name!r} already exists in this tenant", field="name")
-
-
-async def _ensure_name_free(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
-) -> None:
-    taken = f"a channel named {name!r} already exists in this tenant"
-    await crud.ensure_name_free(
-        session,
-        NotificationChannel,
-        tenant_id=tenant_id,
-        name=name,
-        taken=taken,
-        except_id=except_id,
-    )
-
-
-async def _flush(session: AsyncSession, name: str) -> None:
-    await crud.flush_unique(session, lambda: _name_taken(name))
+NAME = crud.Unique(NotificationChannel, "a channel named {!r} already exists in this tenant")
 
 
 async def create_channel(
@@ -251,7 +232,7 @@ async def create_channel(
 ) -> NotificationChannel:
     config, secrets = validate_settings(data.kind.value, data.config, data.secrets)
     config, hidden = hide(spec(data.kind.value).config_model, config)
-    await _ensure_name_free(session, actor.tenant_id, data.name)
+    await NAME.ensure_free(session, tenant_id=actor.tenant_id, value=data.name)
     now = utcnow()
     channel = NotificationChannel(
         id=uuid.uuid4(),
@@ -268,17 +249,14 @@ async def create_channel(
         created_at=now,
         updated_at=now,
     )
-    session.add(channel)
-    await _flush(session, data.name)
-    await record(
+    return await crud.insert(
         session,
         actor=actor,
-        action="notification_channel.create",
-        resource_type=AUDIT_TYPE,
-        resource_id=channel.id,
-        after=snapshot(channel, sorted(secrets)),
+        row=channel,
+        kind=AUDIT_TYPE,
+        snapshot=lambda c: snapshot(c, sorted(secrets)),
+        unique=NAME,
     )
-    return channel
 
 
 def _merge(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +297,9 @@ async def update_channel(
     )
     config, hidden = hide(spec(kind).config_model, config)
     if "name" in changes:
-        await _ensure_name_free(session, actor.tenant_id, changes["name"], except_id=channel.id)
+        await NAME.ensure_free(
+            session, tenant_id=actor.tenant_id, value=changes["name"], except_id=channel.id
+        )
         channel.name = changes["name"]
     for name in ("enabled", "send_resolved", "rate_limit_per_minute"):
         if name in changes:
@@ -328,17 +308,15 @@ async def update_channel(
     channel.secrets_encrypted = box.encrypt(pack(secrets, hidden))  # under the current key
     channel.revision += 1
     channel.updated_at = utcnow()
-    await _flush(session, channel.name)
-    await record(
+    return await crud.save(
         session,
         actor=actor,
-        action="notification_channel.update",
-        resource_type=AUDIT_TYPE,
-        resource_id=channel.id,
+        row=channel,
+        kind=AUDIT_TYPE,
         before=before,
-        after=snapshot(channel, sorted(secrets)),
+        snapshot=lambda c: snapshot(c, sorted(secrets)),
+        unique=NAME,
     )
-    return channel
 
 
 def _sent_urls(kind: str, stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
@@ -404,19 +382,13 @@ def _require_secrets_on_new_host(
 async def delete_channel(session: AsyncSession, *, actor: Principal, channel_id: uuid.UUID) -> None:
     """Delete a channel with its pending notifications and delivery log."""
     channel = await get_channel(session, tenant_id=actor.tenant_id, channel_id=channel_id)
-    before = snapshot(channel, [])
-    await session.execute(
-        delete(NotificationChannel).where(
-            NotificationChannel.id == channel.id, NotificationChannel.tenant_id == actor.tenant_id
-        )
-    )
-    await record(
+    await crud.delete_audited(
         session,
         actor=actor,
-        action="notification_channel.delete",
-        resource_type=AUDIT_TYPE,
-        resource_id=channel.id,
-        before=before,
+        row=channel,
+        what=RESOURCE,
+        kind=AUDIT_TYPE,
+        snapshot=lambda c: snapshot(c, []),
     )
 
 

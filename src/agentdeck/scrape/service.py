@@ -9,16 +9,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.agents.models import Agent
-from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
-from agentdeck.errors import DomainError, conflict, invalid
+from agentdeck.errors import invalid
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import fetch_page, require_cursor
+from agentdeck.pagination import fetch_page, where_given
 from agentdeck.scrape.models import ScrapeHealth, ScrapeTarget
 from agentdeck.scrape.schemas import ScrapeTargetCreate, ScrapeTargetUpdate
 
@@ -50,14 +49,13 @@ async def list_targets(
     cursor: str | None = None,
 ) -> tuple[list[ScrapeTarget], str | None]:
     """One page of the tenant's targets (newest first) matching the filters, and a cursor."""
-    stmt = _tenant_targets(tenant_id)
-    if agent_id is not None:
-        stmt = stmt.where(ScrapeTarget.agent_id == agent_id)
-    if health is not None:
-        stmt = stmt.where(ScrapeTarget.health == health)
-    if enabled is not None:
-        stmt = stmt.where(ScrapeTarget.enabled == enabled)
-    require_cursor(cursor, of=datetime)
+    stmt = where_given(
+        _tenant_targets(tenant_id),
+        (ScrapeTarget.agent_id, agent_id),
+        (ScrapeTarget.health, health),
+        (ScrapeTarget.enabled, enabled),
+    )
+    crud.require_time_cursor(cursor)
     return await fetch_page(
         session, stmt, order=(ScrapeTarget.created_at, ScrapeTarget.id), cursor=cursor, limit=limit
     )
@@ -95,28 +93,7 @@ def _check_timeout(interval: float, timeout: float) -> None:
         )
 
 
-def _url_taken(url: str) -> DomainError:
-    return conflict(f"a scrape target for {url} already exists in this tenant", field="url")
-
-
-async def _ensure_url_free(
-    session: AsyncSession, tenant_id: uuid.UUID, url: str, except_id: uuid.UUID | None = None
-) -> None:
-    taken = f"a scrape target for {url} already exists in this tenant"
-    await crud.ensure_name_free(
-        session,
-        ScrapeTarget,
-        tenant_id=tenant_id,
-        name=url,
-        taken=taken,
-        except_id=except_id,
-        field="url",
-    )
-
-
-async def _flush(session: AsyncSession, url: str) -> None:
-    # a concurrent create of the same URL fails on the unique index
-    await crud.flush_unique(session, lambda: _url_taken(url))
+URL = crud.Unique(ScrapeTarget, "a scrape target for {} already exists in this tenant", "url")
 
 
 async def create_target(
@@ -126,7 +103,7 @@ async def create_target(
     _check_timeout(data.interval_seconds, data.timeout_seconds)
     if data.agent_id is not None:
         await _check_agent(session, actor.tenant_id, data.agent_id)
-    await _ensure_url_free(session, actor.tenant_id, data.url)
+    await URL.ensure_free(session, tenant_id=actor.tenant_id, value=data.url)
     now = utcnow()
     target = ScrapeTarget(
         id=uuid.uuid4(),
@@ -142,17 +119,9 @@ async def create_target(
         created_at=now,
         updated_at=now,
     )
-    session.add(target)
-    await _flush(session, data.url)
-    await record(
-        session,
-        actor=actor,
-        action="scrape_target.create",
-        resource_type=AUDIT_TYPE,
-        resource_id=target.id,
-        after=snapshot(target),
+    return await crud.insert(
+        session, actor=actor, row=target, kind=AUDIT_TYPE, snapshot=snapshot, unique=URL
     )
-    return target
 
 
 async def update_target(
@@ -172,41 +141,30 @@ async def update_target(
     if changes.get("agent_id") is not None:
         await _check_agent(session, actor.tenant_id, changes["agent_id"])
     if "url" in changes:
-        await _ensure_url_free(session, actor.tenant_id, changes["url"], except_id=target.id)
+        await URL.ensure_free(
+            session, tenant_id=actor.tenant_id, value=changes["url"], except_id=target.id
+        )
     for name, value in changes.items():
         setattr(target, name, value)
     if {"url", "agent_id", "job", "labels"} & changes.keys():
         # a different endpoint or identity: its health is unknown until the next scrape
         target.health = ScrapeHealth.unknown
     target.updated_at = utcnow()
-    await _flush(session, target.url)
-    await record(
+    return await crud.save(
         session,
         actor=actor,
-        action="scrape_target.update",
-        resource_type=AUDIT_TYPE,
-        resource_id=target.id,
+        row=target,
+        kind=AUDIT_TYPE,
         before=before,
-        after=snapshot(target),
+        snapshot=snapshot,
+        unique=URL,
     )
-    return target
 
 
 async def delete_target(session: AsyncSession, *, actor: Principal, target_id: uuid.UUID) -> None:
     target = await get_target(session, tenant_id=actor.tenant_id, target_id=target_id)
-    before = snapshot(target)
-    await session.execute(
-        delete(ScrapeTarget).where(
-            ScrapeTarget.id == target.id, ScrapeTarget.tenant_id == actor.tenant_id
-        )
-    )
-    await record(
-        session,
-        actor=actor,
-        action="scrape_target.delete",
-        resource_type=AUDIT_TYPE,
-        resource_id=target.id,
-        before=before,
+    await crud.delete_audited(
+        session, actor=actor, row=target, what=RESOURCE, kind=AUDIT_TYPE, snapshot=snapshot
     )
 
 

@@ -4,6 +4,7 @@ import { Link } from "react-router";
 import { errorMessage, isStale } from "../api/problem";
 import type { AgentStatus, Role } from "../api/types";
 import { formatTime, timeAgo } from "../lib/format";
+import type { Confirm } from "../lib/useConfirm";
 import { Icon, type IconName } from "./Icon";
 import { useDocumentTitle } from "../lib/useDocumentTitle";
 
@@ -294,6 +295,40 @@ export function ConfirmDialog({
         </>
       ) : null}
     </dialog>
+  );
+}
+
+/** The confirmation of a row action held by `useConfirm`: open while it has a row, which
+ * `title` and `onConfirm` are given. */
+export function ConfirmFor<T>({
+  confirm,
+  title,
+  confirmLabel,
+  busy = false,
+  onConfirm,
+  children,
+}: {
+  confirm: Confirm<T>;
+  title: (row: T) => string;
+  confirmLabel: string;
+  busy?: boolean;
+  onConfirm: (row: T) => void;
+  children: ReactNode;
+}): ReactNode {
+  const row = confirm.target;
+  return (
+    <ConfirmDialog
+      open={row !== null}
+      title={row === null ? "" : title(row)}
+      confirmLabel={confirmLabel}
+      busy={busy}
+      onConfirm={() => {
+        if (row !== null) onConfirm(row);
+      }}
+      onCancel={confirm.close}
+    >
+      {children}
+    </ConfirmDialog>
   );
 }
 

@@ -10,7 +10,6 @@ from collections.abc import Collection
 from typing import Any, cast
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
@@ -24,11 +23,8 @@ from agentdeck.alerting.rules.schemas import (
     ThresholdForm,
     threshold_json,
 )
-from agentdeck.audit.service import record
 from agentdeck.db.base import utcnow
 from agentdeck.errors import (
-    DomainError,
-    conflict,
     invalid,
     malformed,
 )
@@ -183,8 +179,7 @@ def snapshot(rule: AlertRule) -> dict[str, Any]:
     }
 
 
-def _name_taken(name: str) -> DomainError:
-    return conflict(f"an alert rule named {name!r} already exists in this tenant", field="name")
+NAME = crud.Unique(AlertRule, "an alert rule named {!r} already exists in this tenant")
 
 
 async def rule_by_name(
@@ -260,22 +255,16 @@ async def create_rule(
     await ensure_channels(
         session, tenant_id=actor.tenant_id, ids=data.channel_ids, field="channel_ids"
     )
-    if await rule_by_name(session, tenant_id=actor.tenant_id, name=rule.name) is not None:
-        raise _name_taken(rule.name)
-    session.add(rule)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise _name_taken(rule.name) from exc
-    await record(
+    await NAME.ensure_free(session, tenant_id=actor.tenant_id, value=rule.name)
+    return await crud.insert(
         session,
         actor=actor,
-        action=f"alert_rule.{action}",
-        resource_type=RESOURCE,
-        resource_id=rule.id,
-        after=snapshot(rule),
+        row=rule,
+        kind=RESOURCE,
+        snapshot=snapshot,
+        unique=NAME,
+        verb=action,
     )
-    return rule
 
 
 def _changes(data: AlertRuleUpdate) -> dict[str, Any]:
@@ -320,49 +309,33 @@ async def update_rule(
         await ensure_channels(
             session, tenant_id=tenant_id, ids=data.channel_ids, field="channel_ids"
         )
-    for _ in range(UPDATE_ATTEMPTS):
-        rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
-        crud.check_revision(rule, expected_revisions, what="alert rule")
-        before = snapshot(rule)
-        now_wanted = wanted
-        if "threshold" in wanted or "annotations" in wanted:  # the defaults follow the form
-            now_wanted = {
-                **wanted,
-                "annotations": with_default_annotations(
-                    wanted.get("annotations", before["annotations"] or {}),
-                    wanted.get("threshold", before["threshold"]),
-                    previous=before["threshold"],
-                ),
-            }
-        changes = {k: v for k, v in now_wanted.items() if before[k] != v}
-        if not changes:
-            return rule
-        if "name" in changes:
-            other = await rule_by_name(session, tenant_id=tenant_id, name=changes["name"])
-            if other is not None and other.id != rule.id:
-                raise _name_taken(changes["name"])
-        values = {_COLUMNS[k]: v for k, v in changes.items()}
-        if not await crud.write_revision(
-            session,
-            rule,
-            values,
-            expected=expected_revisions,
-            what="alert rule",
-            taken=_name_taken(str(changes.get("name", rule.name))),
-        ):
-            continue
-        await session.refresh(rule)
-        await record(
-            session,
-            actor=actor,
-            action="alert_rule.update",
-            resource_type=RESOURCE,
-            resource_id=rule.id,
-            before=before,
-            after=snapshot(rule),
-        )
-        return rule
-    raise conflict(f"alert rule {rule_id} is being changed by others; retry the update")
+
+    def with_defaults(before: dict[str, Any]) -> dict[str, Any]:
+        if "threshold" not in wanted and "annotations" not in wanted:
+            return wanted
+        return {  # the default annotations follow the form
+            **wanted,
+            "annotations": with_default_annotations(
+                wanted.get("annotations", before["annotations"] or {}),
+                wanted.get("threshold", before["threshold"]),
+                previous=before["threshold"],
+            ),
+        }
+
+    return await crud.update_revised(
+        session,
+        actor=actor,
+        model=AlertRule,
+        ident=rule_id,
+        expected=expected_revisions,
+        what="alert rule",
+        kind=RESOURCE,
+        snapshot=snapshot,
+        columns=_COLUMNS,
+        wanted=with_defaults,
+        unique=NAME,
+        attempts=UPDATE_ATTEMPTS,
+    )
 
 
 async def delete_rule(
@@ -373,16 +346,13 @@ async def delete_rule(
     expected_revisions: Collection[int] | None = None,
 ) -> None:
     """Delete the tenant's rule (its alerts stay, detached); If-Match honoured."""
-    tenant_id = actor.tenant_id
-    rule = await get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
-    crud.check_revision(rule, expected_revisions, what="alert rule")
-    before = snapshot(rule)
-    await crud.delete_revision(session, rule, expected=expected_revisions, what="alert rule")
-    await record(
+    rule = await get_rule(session, tenant_id=actor.tenant_id, rule_id=rule_id)
+    await crud.delete_audited(
         session,
         actor=actor,
-        action="alert_rule.delete",
-        resource_type=RESOURCE,
-        resource_id=rule_id,
-        before=before,
+        row=rule,
+        expected=expected_revisions,
+        what="alert rule",
+        kind=RESOURCE,
+        snapshot=snapshot,
     )

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useState, type ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/problem";
 import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
@@ -7,7 +7,7 @@ import { useCan, useSession } from "../../auth/session";
 import { Icon } from "../../components/Icon";
 import {
   Banner,
-  ConfirmDialog,
+  ConfirmFor,
   EmptyState,
   ErrorBanner,
   Labels,
@@ -17,7 +17,9 @@ import {
   StatusBadge,
   Time,
 } from "../../components/ui";
+import type { AgentPublic } from "../../api/types";
 import { formatTime, pretty } from "../../lib/format";
+import { useConfirm } from "../../lib/useConfirm";
 import { AgentCharts } from "./AgentCharts";
 import { DeploymentsCard } from "./AgentDeployments";
 import { DecisionsCard, OutputCard, ReplicasCard } from "./AgentRuntime";
@@ -42,7 +44,7 @@ export function AgentDetailPage(): ReactNode {
   const queryClient = useQueryClient();
   const session = useSession();
   const canEdit = useCan("developer");
-  const [confirming, setConfirming] = useState(false);
+  const deleting = useConfirm<AgentPublic>();
   const [params, setParams] = useSearchParams();
   const tab = params.get("tab") === "logs" ? "logs" : "overview";
   const query = useQuery(agentQuery(agentId));
@@ -51,12 +53,12 @@ export function AgentDetailPage(): ReactNode {
   const remove = useMutation({
     mutationFn: (etag: string | null) => deleteAgent(agentId, etag),
     onSuccess: async () => {
-      setConfirming(false);
+      deleting.close();
       queryClient.removeQueries({ queryKey: agentKeys.detail(agentId) });
       await queryClient.invalidateQueries({ queryKey: agentKeys.lists });
       await navigate("/agents", { replace: true });
     },
-    onError: () => setConfirming(false),
+    onError: () => deleting.close(),
   });
 
   const reload = (): void => {
@@ -112,7 +114,7 @@ export function AgentDetailPage(): ReactNode {
               <LinkButton to={`/agents/${agent.id}/edit`} icon="edit">
                 Edit
               </LinkButton>
-              <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirming(true)}>
+              <button type="button" className="btn btn-danger-ghost" onClick={() => deleting.ask(agent)}>
                 <Icon name="trash" /> Delete
               </button>
             </>
@@ -271,19 +273,18 @@ export function AgentDetailPage(): ReactNode {
           </div>
         </div>
       )}
-      <ConfirmDialog
-        open={confirming}
-        title={`Delete ${agent.name}?`}
+      <ConfirmFor
+        confirm={deleting}
+        title={(a) => `Delete ${a.name}?`}
         confirmLabel="Delete agent"
         busy={remove.isPending}
         onConfirm={() => remove.mutate(etag)}
-        onCancel={() => setConfirming(false)}
       >
         <p>
           The agent and its labels are removed from the registry. This cannot be undone; the audit
           log keeps a record.
         </p>
-      </ConfirmDialog>
+      </ConfirmFor>
     </>
   );
 }

@@ -8,7 +8,7 @@ import { QueryStates } from "../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import {
   Banner,
-  ConfirmDialog,
+  ConfirmFor,
   CopyButton,
   EmptyState,
   ErrorBanner,
@@ -18,6 +18,7 @@ import {
   Time,
 } from "../../components/ui";
 import { TableFoot } from "../../components/TableFoot";
+import { useConfirm } from "../../lib/useConfirm";
 
 function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
   if (key.revoked_at) return <span className="badge badge-muted">revoked</span>;
@@ -89,16 +90,16 @@ function ApiKeys(): ReactNode {
   const query = useInfiniteQuery(apiKeysQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
-  const [revoking, setRevoking] = useState<ApiKeyPublic | null>(null);
+  const revoking = useConfirm<ApiKeyPublic>();
   const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
 
   const revoke = useMutation({
     mutationFn: revokeApiKey,
     onSuccess: async () => {
-      setRevoking(null);
+      revoking.close();
       await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
     },
-    onError: () => setRevoking(null),
+    onError: () => revoking.close(),
   });
 
   return (
@@ -171,7 +172,7 @@ function ApiKeys(): ReactNode {
                   <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
                   <td className="actions">
                     {k.revoked_at ? null : (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(k)}>
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => revoking.ask(k)}>
                         Revoke
                       </button>
                     )}
@@ -183,18 +184,15 @@ function ApiKeys(): ReactNode {
         </div>
       </QueryStates>
       <TableFoot query={query} />
-      <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke ${revoking?.name ?? ""}?`}
+      <ConfirmFor
+        confirm={revoking}
+        title={(k) => `Revoke ${k.name}?`}
         confirmLabel="Revoke key"
         busy={revoke.isPending}
-        onConfirm={() => {
-          if (revoking) revoke.mutate(revoking.id);
-        }}
-        onCancel={() => setRevoking(null)}
+        onConfirm={(k) => revoke.mutate(k.id)}
       >
         <p>Anything using this key is refused from now on. This cannot be undone.</p>
-      </ConfirmDialog>
+      </ConfirmFor>
     </ResourceSection>
   );
 }

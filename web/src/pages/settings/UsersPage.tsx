@@ -7,8 +7,9 @@ import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
 import { QueryStates } from "../../components/QueryStates";
 import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
-import { Banner, ConfirmDialog, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
+import { Banner, ConfirmFor, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
 import { TableFoot } from "../../components/TableFoot";
+import { useConfirm } from "../../lib/useConfirm";
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,64}$/;
 const EMAIL_RE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
@@ -98,17 +99,17 @@ function UsersTable(): ReactNode {
   const query = useInfiniteQuery(usersQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
-  const [deactivating, setDeactivating] = useState<UserPublic | null>(null);
+  const deactivating = useConfirm<UserPublic>();
   const users = query.data?.pages.flatMap((p) => p.items) ?? [];
 
   const update = useMutation({
     mutationFn: ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) =>
       updateUser(id, body),
     onSuccess: async () => {
-      setDeactivating(null);
+      deactivating.close();
       await queryClient.invalidateQueries({ queryKey: identityKeys.users });
     },
-    onError: () => setDeactivating(null),
+    onError: () => deactivating.close(),
   });
 
   return (
@@ -179,7 +180,7 @@ function UsersTable(): ReactNode {
                     </td>
                     <td className="actions">
                       {self ? null : u.is_active ? (
-                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeactivating(u)}>
+                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => deactivating.ask(u)}>
                           Deactivate
                         </button>
                       ) : (
@@ -201,18 +202,15 @@ function UsersTable(): ReactNode {
         </div>
       </QueryStates>
       <TableFoot query={query} />
-      <ConfirmDialog
-        open={deactivating !== null}
-        title={`Deactivate ${deactivating?.username ?? ""}?`}
+      <ConfirmFor
+        confirm={deactivating}
+        title={(u) => `Deactivate ${u.username}?`}
         confirmLabel="Deactivate"
         busy={update.isPending}
-        onConfirm={() => {
-          if (deactivating) update.mutate({ id: deactivating.id, body: { is_active: false } });
-        }}
-        onCancel={() => setDeactivating(null)}
+        onConfirm={(u) => update.mutate({ id: u.id, body: { is_active: false } })}
       >
         <p>They are signed out at once and cannot sign in until reactivated. Their agents stay.</p>
-      </ConfirmDialog>
+      </ConfirmFor>
     </ResourceSection>
   );
 }

@@ -18,7 +18,8 @@ import {
 import { RequireRole } from "../../../auth/guards";
 import { QueryStates } from "../../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
-import { Banner, ConfirmDialog, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../../components/ui";
+import { Banner, ConfirmFor, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../../components/ui";
+import { useConfirm } from "../../../lib/useConfirm";
 
 type Values = Record<string, string | boolean>;
 
@@ -214,7 +215,7 @@ function Channels(): ReactNode {
   const kinds = useQuery(channelKindsQuery());
   const list = useQuery(channelsQuery());
   const [editing, setEditing] = useState<Channel | "new" | null>(null);
-  const [deleting, setDeleting] = useState<Channel | null>(null);
+  const deleting = useConfirm<Channel>();
   const [tested, setTested] = useState<{ id: string; result: TestResult } | null>(null);
   const test = useMutation({
     mutationFn: testChannel,
@@ -226,7 +227,7 @@ function Channels(): ReactNode {
   const remove = useMutation({
     mutationFn: deleteChannel,
     onSuccess: async () => {
-      setDeleting(null);
+      deleting.close();
       await queryClient.invalidateQueries({ queryKey: notifyKeys.channels });
     },
   });
@@ -289,7 +290,7 @@ function Channels(): ReactNode {
                     <Link className="btn btn-sm" to={`/alerting/deliveries?channel_id=${c.id}`}>
                       Log
                     </Link>{" "}
-                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(c)}>
+                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => deleting.ask(c)}>
                       Delete
                     </button>
                   </td>
@@ -299,19 +300,15 @@ function Channels(): ReactNode {
           </table>
         </div>
       </QueryStates>
-      {deleting ? (
-        <ConfirmDialog
-          open
-          title={`Delete channel ${deleting.name}?`}
-          confirmLabel="Delete"
-          danger
-          busy={remove.isPending}
-          onConfirm={() => remove.mutate(deleting.id)}
-          onCancel={() => setDeleting(null)}
-        >
-          <p>Its queued notifications and delivery log go with it.</p>
-        </ConfirmDialog>
-      ) : null}
+      <ConfirmFor
+        confirm={deleting}
+        title={(c) => `Delete channel ${c.name}?`}
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onConfirm={(c) => remove.mutate(c.id)}
+      >
+        <p>Its queued notifications and delivery log go with it.</p>
+      </ConfirmFor>
     </ResourceSection>
   );
 }

@@ -1,7 +1,8 @@
 /** Deleting a named routing object: the row's Delete button (admins only) and the confirmation. */
 import type { ReactNode } from "react";
 
-import { ConfirmDialog } from "../../../components/ui";
+import { ConfirmFor } from "../../../components/ui";
+import type { Confirm } from "../../../lib/useConfirm";
 
 export function DeleteButton({ shown, onClick }: { shown: boolean; onClick: () => void }): ReactNode {
   if (!shown) return null;
@@ -12,31 +13,26 @@ export function DeleteButton({ shown, onClick }: { shown: boolean; onClick: () =
   );
 }
 
-export function DeleteDialog({
-  item,
+export function DeleteDialog<T extends { id: string; name: string }>({
+  confirm,
   busy,
   onDelete,
-  onCancel,
   children,
 }: {
-  item: { id: string; name: string } | null;
+  confirm: Confirm<T>;
   busy: boolean;
   onDelete: (id: string) => void;
-  onCancel: () => void;
   children: ReactNode;
 }): ReactNode {
   return (
-    <ConfirmDialog
-      open={item !== null}
-      title={`Delete ${item?.name ?? ""}?`}
+    <ConfirmFor
+      confirm={confirm}
+      title={(item) => `Delete ${item.name}?`}
       confirmLabel="Delete"
       busy={busy}
-      onConfirm={() => {
-        if (item) onDelete(item.id);
-      }}
-      onCancel={onCancel}
+      onConfirm={(item) => onDelete(item.id)}
     >
       {children}
-    </ConfirmDialog>
+    </ConfirmFor>
   );
 }

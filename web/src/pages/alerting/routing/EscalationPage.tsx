@@ -18,6 +18,7 @@ import {
 } from "../../../api/routing";
 import { spacedSeconds } from "../../../lib/format";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
+import { useConfirm } from "../../../lib/useConfirm";
 
 interface LevelDraft {
   minutes: string;
@@ -97,15 +98,15 @@ export function EscalationPage(): ReactNode {
   const query = useQuery(escalationQuery());
   const receivers = new Map((useQuery(receiversQuery()).data?.items ?? []).map((r) => [r.id, r.name]));
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<EscalationPolicy | null>(null);
+  const deleting = useConfirm<EscalationPolicy>();
   const remove = useMutation({
     mutationFn: (id: string) =>
       deleteEscalationPolicy(id),
     onSuccess: async () => {
-      setDeleting(null);
+      deleting.close();
       await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
     },
-    onError: () => setDeleting(null),
+    onError: () => deleting.close(),
   });
   const rows = query.data?.items ?? [];
   return (
@@ -153,7 +154,7 @@ export function EscalationPage(): ReactNode {
                   </td>
                   <td>{p.enabled ? "yes" : "no"}</td>
                   <td className="actions">
-                    <DeleteButton shown={isAdmin} onClick={() => setDeleting(p)} />
+                    <DeleteButton shown={isAdmin} onClick={() => deleting.ask(p)} />
                   </td>
                 </tr>
               ))}
@@ -161,7 +162,7 @@ export function EscalationPage(): ReactNode {
           </table>
         </div>
       </QueryStates>
-      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
+      <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Refused while the routing tree names it.</p>
       </DeleteDialog>
     </ResourceSection>

@@ -18,6 +18,7 @@ import {
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
+import { useConfirm } from "../../../lib/useConfirm";
 
 function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   const queryClient = useQueryClient();
@@ -77,12 +78,12 @@ export function InhibitionPage(): ReactNode {
   const queryClient = useQueryClient();
   const query = useInfiniteQuery(inhibitionQuery());
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<InhibitionRule | null>(null);
+  const deleting = useConfirm<InhibitionRule>();
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const remove = useMutation({
     mutationFn: deleteInhibitionRule,
     onSettled: async () => {
-      setDeleting(null);
+      deleting.close();
       await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
     },
   });
@@ -140,7 +141,7 @@ export function InhibitionPage(): ReactNode {
                     />
                   </td>
                   <td className="actions">
-                    <DeleteButton shown={canWrite} onClick={() => setDeleting(r)} />
+                    <DeleteButton shown={canWrite} onClick={() => deleting.ask(r)} />
                   </td>
                 </tr>
               ))}
@@ -148,7 +149,7 @@ export function InhibitionPage(): ReactNode {
           </table>
         </div>
       </QueryStates>
-      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
+      <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Alerts it mutes are notified at once if they still fire.</p>
       </DeleteDialog>
     </ResourceSection>

@@ -20,6 +20,7 @@ import {
   type Receiver,
 } from "../../../api/routing";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
+import { useConfirm } from "../../../lib/useConfirm";
 import "./routing.css";
 
 /** Checkboxes of the tenant's channels, by name and kind. */
@@ -132,14 +133,14 @@ export function ReceiversPage(): ReactNode {
   const channelById = new Map(channels.map((c) => [c.id, c]));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<Receiver | null>(null);
+  const deleting = useConfirm<Receiver>();
   const remove = useMutation({
     mutationFn: (id: string) => deleteReceiver(id),
     onSuccess: async () => {
-      setDeleting(null);
+      deleting.close();
       await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
     },
-    onError: () => setDeleting(null),
+    onError: () => deleting.close(),
   });
   const rows = query.data?.items ?? [];
   const edited = rows.find((r) => r.id === editing) ?? null;
@@ -199,7 +200,7 @@ export function ReceiversPage(): ReactNode {
                         <Icon name="edit" /> Edit
                       </button>
                     ) : null}
-                    <DeleteButton shown={isAdmin} onClick={() => setDeleting(r)} />
+                    <DeleteButton shown={isAdmin} onClick={() => deleting.ask(r)} />
                   </td>
                 </tr>
               ))}
@@ -207,7 +208,7 @@ export function ReceiversPage(): ReactNode {
           </table>
         </div>
       </QueryStates>
-      <DeleteDialog item={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)} onCancel={() => setDeleting(null)}>
+      <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Refused while a route or an escalation policy still names it.</p>
       </DeleteDialog>
     </ResourceSection>

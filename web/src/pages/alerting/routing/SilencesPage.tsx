@@ -8,7 +8,7 @@ import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
 import { QueryStates } from "../../../components/QueryStates";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import {
-  ConfirmDialog,
+  ConfirmFor,
   EmptyState,
   ErrorBanner,
   Field,
@@ -30,6 +30,7 @@ import {
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { TableFoot } from "../../../components/TableFoot";
+import { useConfirm } from "../../../lib/useConfirm";
 
 const STATES: readonly FilterOption<SilenceState | "">[] = [
   { value: "", label: "any state" },
@@ -156,13 +157,13 @@ export function SilencesPage(): ReactNode {
   const [state, setState] = useState<SilenceState | "">("active");
   const [q, setQ] = useState("");
   const [creating, setCreating] = useState(prefill.length > 0);
-  const [expiring, setExpiring] = useState<Silence | null>(null);
+  const expiring = useConfirm<Silence>();
   const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const expire = useMutation({
     mutationFn: expireSilence,
     onSettled: async () => {
-      setExpiring(null);
+      expiring.close();
       await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
     },
   });
@@ -217,7 +218,7 @@ export function SilencesPage(): ReactNode {
                   <td className="small">{s.comment}</td>
                   <td className="actions">
                     {canWrite && s.status !== "expired" ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setExpiring(s)}>
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => expiring.ask(s)}>
                         Expire
                       </button>
                     ) : null}
@@ -229,18 +230,15 @@ export function SilencesPage(): ReactNode {
         </div>
       </QueryStates>
       <TableFoot query={query} />
-      <ConfirmDialog
-        open={expiring !== null}
-        title="Expire this silence now?"
+      <ConfirmFor
+        confirm={expiring}
+        title={() => "Expire this silence now?"}
         confirmLabel="Expire"
         busy={expire.isPending}
-        onConfirm={() => {
-          if (expiring) expire.mutate(expiring.id);
-        }}
-        onCancel={() => setExpiring(null)}
+        onConfirm={(s) => expire.mutate(s.id)}
       >
         <p>Alerts it mutes that are still firing are notified at once.</p>
-      </ConfirmDialog>
+      </ConfirmFor>
     </ResourceSection>
   );
 }
