@@ -255,19 +255,33 @@ def _volume_fault(request: Request, failed: _FailedStore) -> Fault | None:
     return fault
 
 
+def _log_withheld(
+    event: str, request: Request, error: str | None, cause: BaseException | None, **fields: str
+) -> None:
+    """Log what a 5xx detail leaves out, under the request id the client got."""
+    log.warning(
+        event,
+        method=request.method,
+        path=request.url.path,
+        request_id=current_request_id(),
+        error=error,
+        cause=repr(cause) if cause is not None else None,
+        **fields,
+    )
+
+
 def _store_detail(request: Request, failed: _FailedStore, error: str | None) -> str:
     """The client-safe detail of a failed store call: the store and, for a volume fault, the
     reason; never the driver's text (it names files, hosts and URLs). The full error goes to
     the log under the request id."""
     fault = _volume_fault(request, failed)
-    log.warning(
+    cause = failed.error.__cause__
+    _log_withheld(
         "store_unavailable",
+        request,
+        error or str(failed.error),
+        cause,
         store=failed.what,
-        method=request.method,
-        path=request.url.path,
-        request_id=current_request_id(),
-        error=error or str(failed.error),
-        cause=repr(failed.error.__cause__) if failed.error.__cause__ else None,
     )
     reason = f" ({fault.reason})" if fault is not None else ""
     return f"the {failed.what} failed{reason}; the request was not completed, retry"
@@ -282,15 +296,7 @@ def client_safe_detail(request: Request, exc: domain.DomainError, detail: str | 
     cause = exc.__cause__
     if cause is None or isinstance(cause, domain.DomainError):
         return detail
-    log.warning(
-        "unavailable",
-        kind=exc.kind,
-        method=request.method,
-        path=request.url.path,
-        request_id=current_request_id(),
-        error=detail,
-        cause=repr(cause),
-    )
+    _log_withheld("unavailable", request, detail, cause, kind=exc.kind)
     return "a component this request needs failed; the request was not completed, retry"
 
 
