@@ -4,6 +4,7 @@ component is down (503 problem+json with Retry-After, naming the kind of outage)
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -25,14 +26,24 @@ async def readyz_until(
         await asyncio.sleep(0.05)  # polling a probe against a deadline
 
 
-def assert_unavailable(response: httpx.Response, kind: str) -> None:
-    """A refusal that tells the client to come back: nothing of the request was kept."""
+#: What a detail must not show: a URL, an absolute file path, an IP address, localhost.
+INTERNALS = re.compile(r"://|(?:^|[\s\"'(=])/[\w.-]+/|\b\d{1,3}(?:\.\d{1,3}){3}\b|localhost")
+
+
+def assert_unavailable(response: httpx.Response, kind: str, *hidden: str) -> None:
+    """A refusal that tells the client to come back: nothing of the request was kept. Its
+    detail names no internals: no URL, path or host:port, and none of ``hidden`` (the store's
+    file, URL or host)."""
     assert response.status_code == 503, (response.status_code, response.text)
     assert response.headers["content-type"] == "application/problem+json", response.headers
     assert int(response.headers["retry-after"]) >= 1, response.headers
     body = response.json()
     assert body["type"] == f"/problems/{kind}", body
     assert body["status"] == 503
+    detail = body.get("detail", "")
+    assert not INTERNALS.search(detail), detail
+    for secret in hidden:
+        assert secret not in response.text, (secret, response.text)
 
 
 def metric_batch(name: str, value: float, **labels: str) -> dict[str, Any]:

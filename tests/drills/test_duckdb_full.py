@@ -3,8 +3,9 @@ up under ingest, then gets room again.
 
 A small tmpfs (mounted by the test; it needs root, as CI has) is the data directory. What a
 user relies on: once a write cannot be kept, ingest answers 503 problem+json with Retry-After
-and acknowledges nothing it did not store; every sample acknowledged before is still there;
-when the volume has room again, the same process takes writes again without a restart."""
+and acknowledges nothing it did not store; /readyz fails (``metrics_store``) while the volume
+is full; every sample acknowledged before is still there; when the volume has room again, the
+same process is ready and takes writes again without a restart."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 
 from agentdeck.identity.roles import Role
 from tests.conftest import Factory
-from tests.drills.support import assert_unavailable
+from tests.drills.support import assert_unavailable, readyz_until
 
 pytestmark = pytest.mark.timeout(240)
 AppFactory = Callable[..., Coroutine[Any, Any, httpx.AsyncClient]]
@@ -94,13 +95,24 @@ async def test_a_full_volume_refuses_writes_keeps_what_it_acknowledged_and_recov
         assert answer.json()["accepted"] == BATCH, answer.text
         acked += BATCH
     assert refused is not None, f"{SMALL} took {MAX_BATCHES * BATCH} samples"
-    assert_unavailable(refused, "store-unavailable")
+    # the detail says why, and names no file of the server's
+    assert_unavailable(refused, "store-unavailable", str(small_volume))
+    assert "no space left on the volume" in refused.json()["detail"], refused.text
     assert acked > 0
     # what it said yes to is kept; what it refused is not
     assert await _count(client, caller.headers) == acked
-    readyz = await client.get("/readyz")
+    # readiness: the replica cannot keep writes, so it leaves the balancer's rotation
+    readyz = await readyz_until(client, 503)
+    assert readyz.json()["failed"] == ["metrics_store"], readyz.text
+    assert "no space left on the volume" in readyz.text, readyz.text
+    assert str(small_volume) not in readyz.text, readyz.text
+    # ... and says so on every probe while the volume stays full, with no write to retry
+    await asyncio.sleep(1.5)  # past the readiness cache: the next probe checks the volume again
+    assert (await client.get("/readyz")).status_code == 503
 
     await asyncio.to_thread(_resize, small_volume, ROOMY)
+    # ready again without a write: the check looks at the volume itself
+    await readyz_until(client, 200)
     answer = await client.post(
         "/api/v1/metrics/batch",
         json=_batch(start_ms + MAX_BATCHES * BATCH, rng),
@@ -108,7 +120,6 @@ async def test_a_full_volume_refuses_writes_keeps_what_it_acknowledged_and_recov
     )
     assert answer.status_code == 200, answer.text
     assert await _count(client, caller.headers) == acked + BATCH
-    assert (await client.get("/readyz")).status_code == 200, readyz.text
     print(  # noqa: T201  # the measured figures for docs/operations.md (pytest -s)
         f"volume full: acked {acked}, refused {refused.json()['detail']!r}, "
         f"readyz while full {readyz.status_code} {readyz.text}"

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ LOOP_ENV = {
     "AGENTDECK_LOGSTREAMS__CLEANUP_INTERVAL_SECONDS": "1",
 }
 READ_LIMIT = 40
+#: nginx's connections per worker (one worker here). Every request in flight and every
+#: WebSocket client holds two: the client's and the one to a replica. nginx's built-in 512
+#: is less than the soak's 200 WebSocket clients and 64 pooled requests take.
+NGINX_WORKER_CONNECTIONS = 4096
 
 
 def _binary(name: str) -> str:
@@ -78,6 +83,7 @@ class Cluster:
     replicas: list[Replica] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
     nginx_port: int = 0
+    nginx_temp: Path | None = None
 
     @property
     def url(self) -> str:
@@ -157,11 +163,18 @@ class Cluster:
         conf = conf.replace("listen 80;", f"listen 127.0.0.1:{self.nginx_port};")
         site = self.home / "agentdeck.conf"
         site.write_text(conf)
+        # nginx's workers drop root for an unprivileged user (as on any host), so their
+        # temporary files (request bodies past client_body_buffer_size) go where that user
+        # can reach: not inside the test's private directory
+        self.nginx_temp = Path(tempfile.mkdtemp(prefix="agentdeck-nginx-"))
+        self.nginx_temp.chmod(0o755)
         main = self.home / "nginx.conf"
         main.write_text(
-            f"daemon off;\npid {self.home}/nginx.pid;\nerror_log {self.home}/nginx-error.log;\n"
-            f"events {{}}\nhttp {{ access_log off; client_body_temp_path {self.home}/body; "
-            f"proxy_temp_path {self.home}/proxy; include {site}; }}\n"
+            f"daemon off;\npid {self.home}/nginx.pid;\n"
+            f"error_log {self.home}/nginx-error.log warn;\n"
+            f"events {{ worker_connections {NGINX_WORKER_CONNECTIONS}; }}\n"
+            f"http {{ access_log off; client_body_temp_path {self.nginx_temp}/body; "
+            f"proxy_temp_path {self.nginx_temp}/proxy; include {site}; }}\n"
         )
         self.nginx = subprocess.Popen(
             [_binary("nginx"), "-p", str(self.home), "-c", str(main)],
@@ -187,6 +200,8 @@ class Cluster:
         if self.nginx is not None:
             self.nginx.terminate()
             self.nginx.wait(timeout=15)
+        if self.nginx_temp is not None:
+            shutil.rmtree(self.nginx_temp, ignore_errors=True)
         for replica in self.replicas:
             if replica.alive():
                 replica.process.terminate()

@@ -13,8 +13,6 @@ import asyncio
 import json
 import signal
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -23,27 +21,28 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.notify.support import Request, recording_server
-from tests.scaleout.cluster import Cluster, start_cluster
-from tests.scaleout.test_cluster import bearer, login, new_key, wait_until
+from tests.scaleout.cluster import Cluster
+from tests.scaleout.support import (
+    authenticate,
+    bearer,
+    follow_metrics,
+    login,
+    loop_ticks,
+    new_key,
+    route_alerts_to,
+    sample_values,
+    threshold_rule,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.postgresql_only,
     pytest.mark.timeout(900),
 ]  # a loaded machine starts replicas slowly
-DEADLINE_S = 60.0
 #: A replica has this long to stop on SIGTERM (notification sends get 5 s of it).
 STOP_WITHIN_S = 30.0
 WS_CLIENTS = 3
 SEQ_METRIC = "rolling_seq"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    running = start_cluster(tmp_path_factory.mktemp("rolling"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @dataclass
@@ -120,18 +119,14 @@ class WatchClient:
         while not stop.is_set():
             try:
                 async with connect(f"ws://127.0.0.1:{self.port}/api/v1/ws") as ws:
-                    await ws.send(json.dumps({"type": "auth", "token": self.token}))
-                    hello = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE_S))
-                    assert hello["type"] == "connected", hello
+                    await authenticate(ws, self.token)
                     self.connections += 1
                     if self.alert_seqs:
                         resume = {"channel": "alerts", "last_seq": self.alert_seqs[-1]}
                         await ws.send(json.dumps({"type": "resume", **resume}))
                     else:
                         await ws.send(json.dumps({"type": "subscribe", "channel": "alerts"}))
-                    await ws.send(
-                        json.dumps({"type": "subscribe", "channel": "metrics", "interval": 0.1})
-                    )
+                    await follow_metrics(ws, 0.1)
                     await self._read(ws, stop)
             except (ConnectionClosed, InvalidStatus, OSError, TimeoutError) as exc:
                 self.errors.append(type(exc).__name__)
@@ -152,66 +147,16 @@ class WatchClient:
             if frame["channel"] == "alerts":
                 self.alert_seqs.append(int(frame["seq"]))
                 self.alert_events.append(frame["data"])
-            elif frame["channel"] == "metrics":
-                for sample in frame["data"].get("samples", []):
-                    if sample.get("metric") == SEQ_METRIC:
-                        self.seqs_seen.append((self.connections, float(sample["value"])))
+            else:
+                self.seqs_seen += [(self.connections, v) for v in sample_values(frame, SEQ_METRIC)]
 
 
 def _notify_setup(cluster: Cluster, headers: dict[str, str], url: str) -> None:
-    channel = httpx.post(
-        f"{cluster.url}/api/v1/notification-channels",
-        json={
-            "name": f"roll-{uuid.uuid4().hex[:6]}",
-            "kind": "webhook",
-            "config": {"url": url},
-            "send_resolved": False,
-        },
-        headers=headers,
-        timeout=10,
-    )
-    assert channel.status_code == 201, channel.text
-    receiver = httpx.post(
-        f"{cluster.url}/api/v1/receivers",
-        json={"name": f"roll-{uuid.uuid4().hex[:6]}", "channel_ids": [channel.json()["id"]]},
-        headers=headers,
-        timeout=10,
-    )
-    assert receiver.status_code == 201, receiver.text
-    policy = httpx.put(
-        f"{cluster.url}/api/v1/notification-policy",
-        json={
-            "receiver_id": receiver.json()["id"],
-            # one group per rule: each alert's notification is its own (with one group, the
-            # second alert's notification lists the first again, as Alertmanager's do)
-            "group_by": ["alertname"],
-            "group_wait_seconds": 0,
-            "group_interval_seconds": 1,
-            "repeat_interval_seconds": 3600,
-        },
-        headers=headers,
-        timeout=10,
-    )
-    assert policy.status_code == 200, policy.text
+    # one group per rule: each alert's notification is its own (with one group, the second
+    # alert's notification lists the first again, as Alertmanager's do)
+    route_alerts_to(cluster, headers, url, group_by=["alertname"])
     for name in ("RollingBefore", "RollingDuring"):
-        rule = httpx.post(
-            f"{cluster.url}/api/v1/alert-rules",
-            json={
-                "name": name,
-                "severity": "critical",
-                "interval_seconds": 1,
-                "threshold": {
-                    "metric_name": f"rolling_{name.lower()}",
-                    "aggregation": "max",
-                    "window": "1m",
-                    "operator": ">",
-                    "threshold": 100,
-                },
-            },
-            headers=headers,
-            timeout=10,
-        )
-        assert rule.status_code == 201, rule.text
+        threshold_rule(cluster, headers, name, f"rolling_{name.lower()}")
 
 
 def _stored_seqs(cluster: Cluster, headers: dict[str, str]) -> set[int]:
@@ -283,9 +228,11 @@ async def test_a_rolling_restart_under_load_loses_nothing(cluster: Cluster) -> N
             await asyncio.gather(*tasks)
 
         # every replica ran its dispatcher again: 20 more ticks, and still one notification each
-        ticks = _dispatcher_ticks(cluster)
+        ticks = loop_ticks(cluster, "alert-dispatcher")
         await asyncio.to_thread(
-            wait_until, lambda: _dispatcher_ticks(cluster) >= ticks + 20, "dispatcher ticks"
+            wait_until,
+            lambda: loop_ticks(cluster, "alert-dispatcher") >= ticks + 20,
+            "dispatcher ticks",
         )
         assert len(notified("RollingBefore")) == 1, [r.body for r in notified("RollingBefore")]
         assert len(notified("RollingDuring")) == 1, [r.body for r in notified("RollingDuring")]
@@ -309,9 +256,3 @@ async def test_a_rolling_restart_under_load_loses_nothing(cluster: Cluster) -> N
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs  # no gap, no repeat
         fired = {str(e.get("rule_name")) for e in watcher.alert_events}
         assert {"RollingBefore", "RollingDuring"} <= fired, watcher.alert_events
-
-
-def _dispatcher_ticks(cluster: Cluster) -> float:
-    from tests.scaleout.test_cluster import _loop_ticks
-
-    return _loop_ticks(cluster, "alert-dispatcher")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.audit.models import AuditEntry
 from agentdeck.audit.service import record
+from agentdeck.errors import Unavailable
 from agentdeck.identity.roles import Role
 from agentdeck.server.deps import Developer, SessionDep
 from tests.conftest import Factory
@@ -55,6 +56,14 @@ def _probe_router() -> APIRouter:
             session, actor=principal, action="note.create", resource_type="note", resource_id=2
         )
         raise RuntimeError("database password is hunter2")
+
+    @router.post("/test-relay", response_model=NoteOut)
+    async def relay_test(principal: Developer) -> NoteOut:
+        """A 503 whose detail quotes the error it was raised from."""
+        try:
+            raise ConnectionRefusedError(111, "refused by relay.internal:7000")
+        except OSError as exc:
+            raise Unavailable(f"the relay failed: {exc}", kind="relay-unavailable") from exc
 
     return router
 
@@ -239,6 +248,17 @@ async def test_exception_in_a_route_is_500_without_internals(
     assert await entries(session) == 0  # the failed request's write was rolled back
     # the server keeps serving
     assert (await api.get("/healthz")).status_code == 200
+
+
+async def test_a_503_raised_from_another_error_shows_no_text_of_it(
+    api: httpx.AsyncClient, factory: Factory
+) -> None:
+    dev = await factory.api_key(Role.developer)
+    response = await api.post("/api/v1/test-relay", headers=dev.headers)
+    body = problem(response, 503, "relay-unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert "relay.internal" not in response.text and "7000" not in response.text, body
+    assert "retry" in body["detail"]
 
 
 @pytest.mark.parametrize(

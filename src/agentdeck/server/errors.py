@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -18,6 +20,7 @@ from starlette.routing import Match
 from agentdeck import errors as domain
 from agentdeck.context import current_request_id
 from agentdeck.logstore.base import LogStoreError
+from agentdeck.server.volume import Fault
 from agentdeck.tsdb.base import StoreError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -215,12 +218,86 @@ def database_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def _failed_store(exc: BaseException) -> tuple[str, str] | None:
-    if isinstance(exc, StoreError):
-        return "store-unavailable", "metrics store"
-    if isinstance(exc, LogStoreError):
-        return "log-store-unavailable", "log store"
+@dataclass(frozen=True, slots=True)
+class _FailedStore:
+    error: StoreError | LogStoreError
+    kind: str  # of the problem
+    what: str  # in its detail
+    component: str  # on /readyz
+
+
+def _failed_store(exc: BaseException) -> _FailedStore | None:
+    """The store failure in ``exc`` or its causes, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StoreError):
+            return _FailedStore(current, "store-unavailable", "metrics store", "metrics_store")
+        if isinstance(current, LogStoreError):
+            return _FailedStore(current, "log-store-unavailable", "log store", "log_store")
+        current = current.__cause__ or current.__context__
     return None
+
+
+def _volume_fault(request: Request, failed: _FailedStore) -> Fault | None:
+    """Tell readiness about a failed store call of an embedded store (one with a file)."""
+    state = getattr(request.app.state, "deck", None)
+    if state is None:
+        return None
+    store = state.store if failed.component == "metrics_store" else state.log_store
+    path = getattr(store, "path", None)
+    if path is None:  # a store on a server: its own readiness check sees it down
+        return None
+    fault: Fault | None = state.readiness.volume_fault(
+        failed.component, failed.error, Path(path).parent
+    )
+    return fault
+
+
+def _log_withheld(
+    event: str, request: Request, error: str | None, cause: BaseException | None, **fields: str
+) -> None:
+    """Log what a 5xx detail leaves out, under the request id the client got."""
+    log.warning(
+        event,
+        method=request.method,
+        path=request.url.path,
+        request_id=current_request_id(),
+        error=error,
+        cause=repr(cause) if cause is not None else None,
+        **fields,
+    )
+
+
+def _store_detail(request: Request, failed: _FailedStore, error: str | None) -> str:
+    """The client-safe detail of a failed store call: the store and, for a volume fault, the
+    reason; never the driver's text (it names files, hosts and URLs). The full error goes to
+    the log under the request id."""
+    fault = _volume_fault(request, failed)
+    cause = failed.error.__cause__
+    _log_withheld(
+        "store_unavailable",
+        request,
+        error or str(failed.error),
+        cause,
+        store=failed.what,
+    )
+    reason = f" ({fault.reason})" if fault is not None else ""
+    return f"the {failed.what} failed{reason}; the request was not completed, retry"
+
+
+def client_safe_detail(request: Request, exc: domain.DomainError, detail: str | None) -> str | None:
+    """The detail a 5xx answer may show: a store failure's own, or a general one when the
+    error was raised from another exception (its text came from outside our code)."""
+    failed = _failed_store(exc)
+    if failed is not None:
+        return _store_detail(request, failed, detail)
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, domain.DomainError):
+        return detail
+    _log_withheld("unavailable", request, detail, cause, kind=exc.kind)
+    return "a component this request needs failed; the request was not completed, retry"
 
 
 def kind_for_status(status: int) -> str:
@@ -262,17 +339,13 @@ def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
     transaction that did not commit kept nothing), 503 ``store-unavailable`` or
     ``log-store-unavailable`` when the metrics or log store failed under a route that did not
     say so itself, else a logged 500."""
-    store = _failed_store(exc)
-    if store is not None:
-        kind, what = store
-        log.warning(
-            "store_unavailable", store=what, path=request.url.path, error=type(exc).__name__
-        )
+    failed = _failed_store(exc)
+    if failed is not None:
         return problem_response(
             request,
             status=503,
-            kind=kind,
-            detail=f"the {what} failed; the request was not completed, retry",
+            kind=failed.kind,
+            detail=_store_detail(request, failed, None),
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if database_unreachable(exc):
@@ -280,7 +353,8 @@ def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
             "database_unavailable",
             path=request.url.path,
             method=request.method,
-            error=type(exc).__name__,
+            request_id=current_request_id(),
+            error=f"{type(exc).__name__}: {exc}",
         )
         return problem_response(
             request,
@@ -319,7 +393,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, domain.DomainError)
-        return await on_problem(request, problem_from_domain(exc))
+        problem = problem_from_domain(exc)
+        if problem.status >= 500:
+            problem.detail = client_safe_detail(request, exc, problem.detail)
+        return await on_problem(request, problem)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

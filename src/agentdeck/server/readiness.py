@@ -8,6 +8,9 @@ every check at once, each under its own timeout, and reuses the verdict for ``ca
 probes that arrive while a run is under way wait for that run instead of starting another, so
 however many probes there are, each component sees at most one check at a time.
 
+A store whose volume refused a write (full, read-only, ...) fails its check until the volume
+takes writes again, however well it answers a ping (:mod:`agentdeck.server.volume`).
+
 ``/readyz`` is public, so a failed check reports only the kind of error (``ConnectionError``,
 ``timeout``), or the message of a :class:`CheckFailed` (written to be shown); the full message
 goes to the log when a component's verdict changes.
@@ -19,12 +22,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import structlog
 from sqlalchemy import text
 
 from agentdeck.db.migrate import current_revision, head_revision
+from agentdeck.server.volume import Fault, VolumeFaults, VolumeStillFailing
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,6 +96,7 @@ class Readiness:
         self._cached: tuple[float, Report] | None = None
         self._running: asyncio.Task[Report] | None = None
         self._last_status: dict[str, CheckStatus] = {}
+        self.volumes = VolumeFaults()
 
     @property
     def names(self) -> list[str]:
@@ -102,6 +108,14 @@ class Readiness:
             raise ValueError(f"a readiness check named {name!r} is registered already")
         self._checks[name] = _Registered(check, timeout or self.timeout)
         self._cached = None
+
+    def volume_fault(self, component: str, exc: BaseException, directory: Path) -> Fault | None:
+        """Note a failed write of ``component`` (a store in ``directory``): a volume fault
+        fails its check from the next probe on, until the volume takes writes again."""
+        fault = self.volumes.record(component, exc, directory)
+        if fault is not None:
+            self._cached = None
+        return fault
 
     async def report(self) -> Report:
         """The verdict of every check: the cached one while fresh, else that of a run (the
@@ -137,12 +151,13 @@ class Readiness:
         status: CheckStatus
         try:
             async with asyncio.timeout(registered.timeout):
+                await self.volumes.verify(name)
                 detail = await registered.check()
             status, message = "ok", detail
         except TimeoutError:
             detail = f"no answer within {registered.timeout:g} s"
             status, message = "timeout", detail
-        except CheckFailed as exc:
+        except (CheckFailed, VolumeStillFailing) as exc:
             detail = str(exc)
             status, message = "error", detail
         except Exception as exc:  # the point is to report any failure
