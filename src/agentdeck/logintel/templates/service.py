@@ -1,9 +1,9 @@
 """Per-tenant template miners: every ingested line gets a template id before it is stored.
 
 :class:`TemplateRegistry` holds one :class:`~agentdeck.logintel.mining.TemplateMiner` per
-tenant and the bounded statistics of its templates (:mod:`.stats`). It is registered as a line
-processor on the log ingestor (:meth:`TemplateRegistry.processor`), so the template id is part
-of the stored record. The miners and statistics are saved as JSON in the state database
+tenant and the bounded statistics of its templates (:mod:`.stats`). It is registered as a
+column processor on the log ingestor (:meth:`TemplateRegistry.columns`), so the template id is
+part of the stored record. The miners and statistics are saved as JSON in the state database
 (``log_template_states``) by :class:`TemplateSaveLoop` and on shutdown, and loaded on start, so
 template ids survive a restart.
 """
@@ -29,7 +29,7 @@ from agentdeck.logintel.mining import TemplateMiner
 from agentdeck.logintel.templates.metrics import TemplateMetrics
 from agentdeck.logintel.templates.models import TemplateMinerState
 from agentdeck.logintel.templates.stats import HOUR_NS, StatLimits, TemplateStats, rising_score
-from agentdeck.logstore.base import LogRecord
+from agentdeck.logstore.base import LogColumns, LogRecord
 from agentdeck.loops.base import Loop
 from agentdeck.settings import LogIntelSettings
 
@@ -178,6 +178,11 @@ class TemplateRegistry:
             [r.ts_ns for r in records],
         )
         return [with_template(r, cid) for r, cid in zip(records, ids, strict=True)]
+
+    def columns(self, tenant_id: uuid.UUID, lines: LogColumns) -> None:
+        """The log ingestor's column processor: sets ``template_id`` on the lines (in place;
+        no record per line)."""
+        lines.template_id = self.assign(tenant_id, lines.message, lines.service, lines.ts_ns)
 
     # -- reads
 
