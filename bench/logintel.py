@@ -112,24 +112,29 @@ def detectors(runs: int = 50) -> Figure:
     )
 
 
-def _drained(url: str, key: str, deadline: float) -> bool:
-    """Poll until no batch is pending or processing (true) or the deadline passes (false)."""
+def _drained(url: str, key: str, lines: int, deadline: float) -> tuple[int, int, bool]:
+    """Poll until ``lines`` are in batches and no batch is pending or processing, or the
+    deadline passes; (lines in batches, batches, whether it finished in time)."""
+    headers = {"X-API-Key": key}
     while True:
+        streams = httpx.get(f"{url}/api/v1/log-streams", headers=headers, timeout=30).json()
+        batched = sum(int(s.get("lines_total") or 0) for s in streams["items"])
+        batches = sum(int(s.get("batches_total") or 0) for s in streams["items"])
         waiting = 0
-        for status in ("pending", "processing"):
+        for status in ("pending", "processing") if batched >= lines else ():
             waiting += len(
                 httpx.get(
                     f"{url}/api/v1/log-batches",
                     params={"limit": 1, "status": status},
-                    headers={"X-API-Key": key},
+                    headers=headers,
                     timeout=30,
                 ).json()["items"]
             )
-        if not waiting:
-            return True
+        if batched >= lines and not waiting:
+            return batched, batches, True
         if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
+            return batched, batches, False
+        time.sleep(1.0)  # each poll costs the server CPU: seldom
 
 
 @dataclass
@@ -137,6 +142,7 @@ class _Run:
     rate: float  # lines/s through the timed sends
     cpu_us: float  # server CPU per line, all threads (the load and draining the batches)
     loop_us: float  # of which the event-loop thread
+    load_us: float  # server CPU per line during the timed load alone (all threads)
     lines: int  # lines sent in the timed part
     batched: int  # lines in batches (intel runs)
     note: str
@@ -158,28 +164,27 @@ def _rate(bodies: list[bytes], budget: float, intel: bool, mining: bool) -> _Run
         path = "/api/v1/logs/batch"
         send(url, path, bodies[:WARMUP], auth, clients=CLIENTS, check=_all_accepted)
         if intel:
-            _drained(url, key, time.monotonic() + 60)
+            _drained(url, key, WARMUP * BATCH, time.monotonic() + 60)
         loop_before, all_before, _ = _cpu_seconds(pid)
         sent, elapsed = send(
             url, path, bodies[WARMUP:], auth, clients=CLIENTS, check=_all_accepted, budget=budget
         )
+        _, load_after, _ = _cpu_seconds(pid)
         note = ""
         batched = 0
         if intel:
             # the loops' work on these lines counts: wait until every batch is analysed
-            drained = _drained(url, key, time.monotonic() + 120)
-            streams = httpx.get(
-                f"{url}/api/v1/log-streams", headers={"X-API-Key": key}, timeout=30
-            ).json()["items"]
-            batched = sum(int(s.get("lines_total") or 0) for s in streams)
-            batches = sum(int(s.get("batches_total") or 0) for s in streams)
-            note = f"; {batches} batches" + ("" if drained else ", NOT all analysed in 120 s")
+            expected = (WARMUP + sent) * BATCH
+            batched, batches, done = _drained(url, key, expected, time.monotonic() + 120)
+            batched -= WARMUP * BATCH
+            note = f"; {batches} batches" + ("" if done else ", NOT all analysed in 120 s")
         loop_after, all_after, _ = _cpu_seconds(pid)
     lines = sent * BATCH
     return _Run(
         rate=lines / elapsed,
         cpu_us=(all_after - all_before) * 1e6 / lines,
         loop_us=(loop_after - loop_before) * 1e6 / lines,
+        load_us=(load_after - all_before) * 1e6 / lines,
         lines=lines,
         batched=batched,
         note=note,
@@ -210,7 +215,8 @@ def ingest(requests: int, budget: float, rounds: int) -> list[Figure]:
             print(
                 f"    {label}: {run.rate:,.0f} lines/s (ratio {run.rate / base.rate:.2f}); "
                 f"server CPU {run.cpu_us:.1f} µs a line ({run.loop_us:.1f} event loop; "
-                f"+{run.cpu_us - base.cpu_us:.1f} over without){batched}{run.note}"
+                f"+{run.cpu_us - base.cpu_us:.1f} over without; {run.load_us:.1f} during the "
+                f"load alone){batched}{run.note}"
             )
     return [
         Figure(

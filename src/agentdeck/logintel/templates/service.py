@@ -143,16 +143,34 @@ class TemplateRegistry:
         evicted_before = miner.counters.templates_evicted
         now = self.clock_ns()
         now_hour = now // HOUR_NS
-        ids: list[int] = []
-        for i, message in enumerate(messages):
-            cid = miner.add(message)
-            ids.append(cid)
-            ts = ts_ns[i] if ts_ns is not None else now
-            service = services[i] if services is not None else ""
+        ids = list(map(miner.add, messages))
+        # the statistics once per template of the batch, not once per line
+        lines_of: dict[int, list[int]] = {}
+        for i, cid in enumerate(ids):
+            group = lines_of.get(cid)
+            if group is None:
+                lines_of[cid] = [i]
+            else:
+                group.append(i)
+        for cid, group in lines_of.items():
+            stamps = [ts_ns[i] for i in group] if ts_ns is not None else [now] * len(group)
             found = stats.get(cid)
             if found is None:
-                found = stats[cid] = TemplateStats(first_ns=ts, last_ns=ts)
-            found.see(ts, service, message, now_hour=now_hour, limits=limits)
+                found = stats[cid] = TemplateStats(first_ns=stamps[0], last_ns=stamps[0])
+            wanted = limits.samples - len(found.samples)
+            if services is None:
+                kinds: Sequence[str] = [""]
+            elif len(found.services) < limits.services:
+                kinds = [services[i] for i in group]
+            else:
+                kinds = ()
+            found.see_many(
+                stamps,
+                kinds,
+                [messages[i] for i in group[: max(wanted, 0)]],
+                now_hour=now_hour,
+                limits=limits,
+            )
         if len(stats) > 2 * miner.max_templates:
             entry.tidy(limits)
         entry.dirty = entry.dirty or bool(messages)
