@@ -22,13 +22,15 @@ import os
 import statistics
 import time
 import uuid
+from dataclasses import dataclass
 
 import httpx
 
 from bench import Figure, machine
-from bench._agentdeck import agentdeck_server
+from bench._agentdeck import SERVERS, agentdeck_server
 from bench._load import send
 from bench._logs_data import generate
+from bench.ingest_http import _cpu_seconds
 from bench.logs_ingest import BATCH, CLIENTS, WARMUP, _all_accepted, make_bodies
 
 DETECT_TARGET_US = 50_000.0
@@ -110,9 +112,46 @@ def detectors(runs: int = 50) -> Figure:
     )
 
 
-def _rate(bodies: list[bytes], budget: float, intel: bool, mining: bool) -> tuple[float, str]:
+def _drained(url: str, key: str, lines: int, deadline: float) -> tuple[int, int, bool]:
+    """Poll until ``lines`` are in batches and no batch is pending or processing, or the
+    deadline passes; (lines in batches, batches, whether it finished in time)."""
+    headers = {"X-API-Key": key}
+    while True:
+        streams = httpx.get(f"{url}/api/v1/log-streams", headers=headers, timeout=30).json()
+        batched = sum(int(s.get("lines_total") or 0) for s in streams["items"])
+        batches = sum(int(s.get("batches_total") or 0) for s in streams["items"])
+        waiting = 0
+        for status in ("pending", "processing") if batched >= lines else ():
+            waiting += len(
+                httpx.get(
+                    f"{url}/api/v1/log-batches",
+                    params={"limit": 1, "status": status},
+                    headers=headers,
+                    timeout=30,
+                ).json()["items"]
+            )
+        if batched >= lines and not waiting:
+            return batched, batches, True
+        if time.monotonic() > deadline:
+            return batched, batches, False
+        time.sleep(1.0)  # each poll costs the server CPU: seldom
+
+
+@dataclass
+class _Run:
+    rate: float  # lines/s through the timed sends
+    cpu_us: float  # server CPU per line, all threads (the load and draining the batches)
+    loop_us: float  # of which the event-loop thread
+    load_us: float  # server CPU per line during the timed load alone (all threads)
+    lines: int  # lines sent in the timed part
+    batched: int  # lines in batches (intel runs)
+    note: str
+
+
+def _rate(bodies: list[bytes], budget: float, intel: bool, mining: bool) -> _Run:
     extra = {} if mining else {"AGENTDECK_LOGINTEL__MINING_ENABLED": "false"}
     with agentdeck_server("bench-intel-", extra_env=extra) as (url, key):
+        pid = SERVERS[url].pid
         auth = {"Content-Type": "application/json", "X-API-Key": key}
         if intel:
             stream = httpx.post(
@@ -124,23 +163,32 @@ def _rate(bodies: list[bytes], budget: float, intel: bool, mining: bool) -> tupl
             stream.raise_for_status()
         path = "/api/v1/logs/batch"
         send(url, path, bodies[:WARMUP], auth, clients=CLIENTS, check=_all_accepted)
+        if intel:
+            _drained(url, key, WARMUP * BATCH, time.monotonic() + 60)
+        loop_before, all_before, _ = _cpu_seconds(pid)
         sent, elapsed = send(
             url, path, bodies[WARMUP:], auth, clients=CLIENTS, check=_all_accepted, budget=budget
         )
+        _, load_after, _ = _cpu_seconds(pid)
         note = ""
+        batched = 0
         if intel:
-            time.sleep(3)  # let the loops finish the last batches before counting them
-            page = httpx.get(
-                f"{url}/api/v1/log-batches",
-                params={"limit": 500},
-                headers={"X-API-Key": key},
-                timeout=30,
-            ).json()["items"]
-            states: dict[str, int] = {}
-            for item in page:
-                states[item["status"]] = states.get(item["status"], 0) + 1
-            note = f"; batches {states}"
-    return sent * BATCH / elapsed, note
+            # the loops' work on these lines counts: wait until every batch is analysed
+            expected = (WARMUP + sent) * BATCH
+            batched, batches, done = _drained(url, key, expected, time.monotonic() + 120)
+            batched -= WARMUP * BATCH
+            note = f"; {batches} batches" + ("" if done else ", NOT all analysed in 120 s")
+        loop_after, all_after, _ = _cpu_seconds(pid)
+    lines = sent * BATCH
+    return _Run(
+        rate=lines / elapsed,
+        cpu_us=(all_after - all_before) * 1e6 / lines,
+        loop_us=(loop_after - loop_before) * 1e6 / lines,
+        load_us=(load_after - all_before) * 1e6 / lines,
+        lines=lines,
+        batched=batched,
+        note=note,
+    )
 
 
 def ingest(requests: int, budget: float, rounds: int) -> list[Figure]:
@@ -148,21 +196,28 @@ def ingest(requests: int, budget: float, rounds: int) -> list[Figure]:
     bodies = make_bodies(requests)
     totals = {"none": 0.0, "stream": 0.0, "full": 0.0}
     for n in range(rounds):
-        rates = {
+        runs = {
             "none": _rate(bodies, budget, intel=False, mining=False),
             "stream": _rate(bodies, budget, intel=True, mining=False),
             "full": _rate(bodies, budget, intel=True, mining=True),
         }
-        for key, (rate, _) in rates.items():
-            totals[key] += rate
-        base = rates["none"][0]
-        print(
-            f"  round {n + 1}: without {base:,.0f} lines/s; stream batching alone "
-            f"{rates['stream'][0]:,.0f} (ratio {rates['stream'][0] / base:.2f})"
-            f"{rates['stream'][1]}; "
-            f"mining + stream {rates['full'][0]:,.0f} (ratio {rates['full'][0] / base:.2f})"
-            f"{rates['full'][1]}; load average {os.getloadavg()[0]:.1f}"
-        )
+        for key, run in runs.items():
+            totals[key] += run.rate
+        base = runs["none"]
+        print(f"  round {n + 1} (load average {os.getloadavg()[0]:.1f}):")
+        for key, label in (
+            ("none", "without"),
+            ("stream", "stream batching alone"),
+            ("full", "mining + stream batching"),
+        ):
+            run = runs[key]
+            batched = f", {run.batched:,} lines in batches" if key != "none" else ""
+            print(
+                f"    {label}: {run.rate:,.0f} lines/s (ratio {run.rate / base.rate:.2f}); "
+                f"server CPU {run.cpu_us:.1f} µs a line ({run.loop_us:.1f} event loop; "
+                f"+{run.cpu_us - base.cpu_us:.1f} over without; {run.load_us:.1f} during the "
+                f"load alone){batched}{run.note}"
+            )
     return [
         Figure(
             "HTTP log ingest, stream batching / without (%)",

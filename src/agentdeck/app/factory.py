@@ -259,7 +259,7 @@ async def _start_mining(state: AppState, metrics: TemplateMetrics) -> TemplateRe
         return None
     registry = TemplateRegistry(state.settings.logintel, metrics)
     await registry.load(state.sessions)
-    state.logs.add_processor(registry.processor)
+    state.logs.add_column_processor(registry.columns)
     return registry
 
 

@@ -55,7 +55,9 @@ def start_streams(
         external_url=settings.alerting.external_url,
     )
     state.log_streams = buffers
-    state.log_batcher = Batcher(sessions=state.sessions, processor=processor, metrics=metrics)
+    state.log_batcher = Batcher(
+        sessions=state.sessions, processor=processor, metrics=metrics, buffers=buffers
+    )
 
 
 def stream_loops(state: AppState, on_alert: Callable[[], None] | None) -> list[Loop]:

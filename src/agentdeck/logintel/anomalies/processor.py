@@ -41,18 +41,8 @@ TemplateLookup = Callable[[uuid.UUID, Sequence[int]], Mapping[int, str]]
 
 
 def batch_lines(rows: Sequence[Sequence[Any]]) -> list[BatchLine]:
-    return [
-        BatchLine(
-            id=r[0],
-            ts_ns=r[1],
-            service=r[2],
-            severity=r[3],
-            message=r[4],
-            agent=r[5] or "",
-            template_id=r[6],
-        )
-        for r in rows
-    ]
+    """A batch's rows ``(id, ts_ns, service, severity, message, agent, template_id)`` as lines."""
+    return list(map(BatchLine._make, rows))
 
 
 def run_detectors(

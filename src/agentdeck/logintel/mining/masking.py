@@ -104,8 +104,10 @@ def mask(line: str) -> str:
     tokens = line.split()
     if not _MONTH_NAMES.isdisjoint(tokens):
         tokens = _DATE.sub(WILDCARD, line).split()
-    get = _tokens.get
-    return " ".join([get(token) or _learn(token) for token in tokens])
+    masked = list(map(_tokens.get, tokens))  # no Python work per known token
+    if None in masked:
+        masked = [m or _learn(t) for m, t in zip(masked, tokens, strict=True)]
+    return " ".join(masked)  # type: ignore[arg-type]
 
 
 def _learn(token: str) -> str:

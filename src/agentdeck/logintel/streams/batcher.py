@@ -1,8 +1,10 @@
 """Cutting batches and analysing them: the work of the leased batch loop.
 
-Each round, for every active stream: read its waiting chunks (every replica's, oldest first),
-cut a batch of ``batch_size`` lines as often as they fill one (closed by ``size``), and cut
-the rest when its oldest line has waited ``batch_timeout_seconds`` (closed by ``timeout``).
+Each round, for every active stream: read its waiting chunks (every replica's, oldest first)
+and take this replica's own lines from memory after them (the holder's lines need not go
+through the database: :mod:`.buffers`), cut a batch of ``batch_size`` lines as often as they
+fill one (closed by ``size``), and cut the rest when its oldest line has waited
+``batch_timeout_seconds`` (closed by ``timeout``).
 A batch is stored ``pending`` with its statistics and lines, then analysed: ``processing``,
 then ``completed`` or ``failed`` (:class:`~agentdeck.logintel.anomalies.processor.BatchProcessor`).
 Chunks of stopped streams are dropped. Work is done under the loop's lease, so with several
@@ -25,6 +27,7 @@ from sqlalchemy.orm import defer
 from agentdeck.db.base import utcnow
 from agentdeck.logintel.anomalies.processor import BatchProcessor
 from agentdeck.logintel.metrics import LogIntelMetrics
+from agentdeck.logintel.streams.buffers import Pending, Row, StreamBuffers
 from agentdeck.logintel.streams.models import LogBatch, LogStream, LogStreamChunk
 
 log = structlog.get_logger(__name__)
@@ -40,7 +43,9 @@ def _aware(moment: datetime) -> datetime:
 
 def statistics(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     """total, errors (ERROR + CRITICAL), warnings, error_rate, by_service, by_severity."""
-    by_severity = Counter(row[3] for row in rows)
+    by_severity: Counter[str] = Counter()
+    for severity, count in Counter(row[3] for row in rows).items():
+        by_severity[str(severity)] += count  # a Severity from memory, a str from a chunk
     by_service = Counter(row[2] for row in rows)
     total = len(rows)
     errors = sum(by_severity.get(s, 0) for s in ERROR_SEVERITIES)
@@ -59,7 +64,7 @@ def _ts(ns: int) -> datetime:
 
 
 def new_batch(
-    stream: LogStream, rows: list[list[Any]], *, opened: datetime, closed_by: str, now: datetime
+    stream: LogStream, rows: list[Row], *, opened: datetime, closed_by: str, now: datetime
 ) -> LogBatch:
     stats = statistics(rows)
     stamps = [row[1] for row in rows]
@@ -87,17 +92,23 @@ class Batcher:
         metrics: LogIntelMetrics | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_alert: Callable[[], None] | None = None,
+        buffers: StreamBuffers | None = None,
     ) -> None:
         self.sessions = sessions
+        #: This replica's buffers: its own lines are cut from memory.
+        self.buffers = buffers
         self.processor = processor
         self.metrics = metrics
         self.clock = clock
         self.on_alert = on_alert
         #: Lines of the batches cut this round, so analysing them does not read them back.
-        self._fresh: dict[uuid.UUID, list[list[Any]]] = {}
+        self._fresh: dict[uuid.UUID, list[Row]] = {}
 
-    async def cut(self, session: AsyncSession, stream: LogStream, now: datetime) -> int:
-        """Cut the stream's full (and timed-out) batches from its chunks; how many."""
+    async def cut(
+        self, session: AsyncSession, stream: LogStream, now: datetime, local: Pending | None = None
+    ) -> tuple[int, Pending | None]:
+        """Cut the stream's full (and timed-out) batches from its chunks, then ``local`` (this
+        replica's lines taken from memory); how many, and the local lines left uncut."""
         chunks = list(
             await session.scalars(
                 select(LogStreamChunk)
@@ -105,12 +116,16 @@ class Batcher:
                 .order_by(LogStreamChunk.id)
             )
         )
-        if not chunks:
-            return 0
-        # each line with the arrival of its chunk, oldest first
-        lines: list[tuple[datetime, list[Any]]] = [
+        # each line with the arrival of its chunk, oldest first; this replica's lines last
+        lines: list[tuple[datetime, Row]] = [
             (_aware(chunk.received_at), row) for chunk in chunks for row in chunk.lines
         ]
+        stored = len(lines)
+        if local is not None and local.rows:
+            arrived = _aware(local.received_at)
+            lines.extend((arrived, row) for row in local.rows)
+        if not lines:
+            return 0, None
         size, cut, start = stream.batch_size, 0, 0
         timeout = timedelta(seconds=stream.batch_timeout_seconds)
         while start < len(lines):
@@ -132,35 +147,59 @@ class Batcher:
             if self.metrics is not None:
                 self.metrics.batches.labels(closed_by=closed_by).inc()
             start, cut = end, cut + 1
+        left = None
+        if local is not None and local.rows:
+            first = max(start - stored, 0)
+            left = Pending(received_at=local.received_at, rows=local.rows[first:])
         if not cut:
-            return 0
-        await session.execute(
-            delete(LogStreamChunk).where(LogStreamChunk.id.in_([c.id for c in chunks]))
-        )
-        if start < len(lines):
+            return 0, left
+        if chunks:
+            await session.execute(
+                delete(LogStreamChunk).where(LogStreamChunk.id.in_([c.id for c in chunks]))
+            )
+        if start < stored:  # the other replicas' lines left: back as one chunk
             session.add(
                 LogStreamChunk(
                     tenant_id=stream.tenant_id,
                     stream_id=stream.id,
                     received_at=lines[start][0],
-                    lines=[row for _, row in lines[start:]],
+                    lines=[row for _, row in lines[start:stored]],
                 )
             )
-        return cut
+        return cut, left
 
     async def cut_all(self, now: datetime | None = None) -> int:
         now = now or self.clock()
-        async with self.sessions() as session:
-            active = select(LogStream).where(LogStream.active.is_(True))
-            streams = list(await session.scalars(active))
-            cut = 0
-            for stream in streams:
-                cut += await self.cut(session, stream, now)
-            stopped = select(LogStream.id).where(LogStream.active.is_(False))
-            await session.execute(
-                delete(LogStreamChunk).where(LogStreamChunk.stream_id.in_(stopped))
-            )
-            await session.commit()
+        buffers = self.buffers
+        taken: dict[uuid.UUID, Pending] = {}
+        left: dict[uuid.UUID, Pending] = {}
+        try:
+            async with self.sessions() as session:
+                active = select(LogStream).where(LogStream.active.is_(True))
+                streams = list(await session.scalars(active))
+                cut = 0
+                for stream in streams:
+                    local = buffers.take(stream.id) if buffers is not None else None
+                    if local is not None:
+                        taken[stream.id] = local
+                    done, rest = await self.cut(session, stream, now, local)
+                    cut += done
+                    if rest is not None:
+                        left[stream.id] = rest
+                stopped = select(LogStream.id).where(LogStream.active.is_(False))
+                await session.execute(
+                    delete(LogStreamChunk).where(LogStreamChunk.stream_id.in_(stopped))
+                )
+                await session.commit()
+        except BaseException:
+            self._fresh.clear()
+            if buffers is not None:  # nothing was cut: every line taken goes back
+                for stream_id, pending in taken.items():
+                    buffers.give_back(stream_id, pending)
+            raise
+        if buffers is not None:
+            for stream_id, pending in left.items():
+                buffers.give_back(stream_id, pending)
         return cut
 
     async def process_pending(self, now: datetime | None = None) -> int:
@@ -184,7 +223,7 @@ class Batcher:
         return done
 
     async def _process_one(
-        self, batch_id: uuid.UUID, now: datetime | None, rows: list[list[Any]] | None
+        self, batch_id: uuid.UUID, now: datetime | None, rows: list[Row] | None
     ) -> None:
         async with self.sessions() as session:
             stmt = select(LogBatch).where(LogBatch.id == batch_id)

@@ -2,17 +2,31 @@
 
 :meth:`StreamBuffers.listener` runs on the ingest path for every written batch of lines: it
 keeps the lines each active stream of the tenant matches (services, severities) as compact
-rows ``[id, ts_ns, service, severity, message, agent, template_id]``, and nothing else. The
-flush loop (:meth:`StreamBuffers.flush`, on every replica) writes them as one chunk per stream
-to the state database, where the leased batch loop cuts batches from every replica's chunks.
+rows ``(id, ts_ns, service, severity, message, agent, template_id)``, and nothing else (a
+stream that takes every line of a batch costs no Python work per line). The flush loop
+(:meth:`StreamBuffers.flush`, on every replica) writes them as one chunk per stream to the
+state database, where the leased batch loop cuts batches from every replica's chunks.
+
+On the replica that holds the batch loop's lease (:meth:`StreamBuffers.hold`, renewed by each
+of its ticks) the flush loop leaves the lines in memory for up to ``HOLD_SECONDS``: the batch
+loop takes them (:meth:`take`) and cuts them into batches together with the other replicas'
+chunks, so a busy stream's lines are never written to the database and read back before they
+make a batch. Lines are taken out of the buffer before they are cut and given back
+(:meth:`give_back`) when the cut is not committed, so each line makes exactly one batch; once
+the lease is lost (no tick for a lease's time to live) or the server stops (the flush loop's
+``close``), the lines held go to the database like any replica's. A crash of the holder loses
+at most ``HOLD_SECONDS`` of its own lines (the other replicas lose at most one flush interval).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +35,12 @@ from agentdeck.db.base import utcnow
 from agentdeck.logintel.metrics import LogIntelMetrics
 from agentdeck.logintel.streams.models import LogStream, LogStreamChunk
 from agentdeck.logstore.base import LogColumns
+
+#: Seconds the lease holder keeps a stream's own lines in memory, for the batch loop to cut
+#: straight into batches, before they are written to the database like any replica's.
+HOLD_SECONDS = 10.0
+#: A buffered line: ``(id, ts_ns, service, severity, message, agent, template_id)``.
+Row = tuple[Any, ...] | list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +69,11 @@ _Change = StreamFilter | tuple[uuid.UUID, uuid.UUID]
 
 
 @dataclass(slots=True)
-class _Pending:
+class Pending:
+    """A stream's lines waiting on this replica, and when the first of them arrived."""
+
     received_at: datetime
-    rows: list[list[object]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     woke: bool = False
 
 
@@ -67,12 +89,14 @@ class StreamBuffers:
         self.metrics = metrics
         self.clock = clock
         self.by_tenant: dict[uuid.UUID, list[StreamFilter]] = {}
-        self.pending: dict[uuid.UUID, _Pending] = {}
+        self.pending: dict[uuid.UUID, Pending] = {}
         #: Called (once per fill) when a stream's buffer reaches its batch size.
         self.on_full: Callable[[], None] | None = None
         #: Streams created or stopped on this replica while a refresh reads the database,
         #: one journal per refresh under way (re-applied on what it read).
         self._journals: list[list[_Change]] = []
+        #: Until when (``time.monotonic``) this replica holds the batch loop's lease.
+        self.holding_until = 0.0
 
     # -- the directory of active streams
 
@@ -129,14 +153,17 @@ class StreamBuffers:
             return
         templates = lines.template_id or (None,) * len(lines.id)
         matched = dropped = 0
+        kinds: set[Any] | None = None
         for stream in filters:
             services, severities = stream.services, stream.severities
             pending = self.pending.get(stream.id)
             if pending is None:
-                pending = self.pending[stream.id] = _Pending(received_at=self.clock())
+                pending = self.pending[stream.id] = Pending(received_at=self.clock())
             rows = pending.rows
             room = self.max_lines - len(rows)
-            for rid, ts, service, severity, message, agent, template in zip(
+            if kinds is None:
+                kinds = set(lines.severity)
+            columns = zip(
                 lines.id,
                 lines.ts_ns,
                 lines.service,
@@ -145,15 +172,22 @@ class StreamBuffers:
                 lines.agent,
                 templates,
                 strict=True,
-            ):
-                if severity not in severities or (services and service not in services):
-                    continue
-                if room <= 0:
-                    dropped += 1
-                    continue
-                rows.append([rid, ts, service, str(severity), message, agent, template])
-                room -= 1
-                matched += 1
+            )
+            if not services and kinds <= severities:  # every line: no work per line
+                taken = min(room, len(lines.id))
+                rows.extend(islice(columns, taken) if taken < len(lines.id) else columns)
+                matched += taken
+                dropped += len(lines.id) - taken
+            else:
+                for row in columns:
+                    if row[3] not in severities or (services and row[2] not in services):
+                        continue
+                    if room <= 0:
+                        dropped += 1
+                        continue
+                    rows.append(row)
+                    room -= 1
+                    matched += 1
             if not rows:
                 del self.pending[stream.id]
             elif len(rows) >= stream.batch_size and not pending.woke:
@@ -166,14 +200,56 @@ class StreamBuffers:
             if dropped:
                 self.metrics.dropped.inc(dropped)
 
+    # -- the lease holder's lines, cut straight from memory
+
+    def hold(self, seconds: float) -> None:
+        """This replica holds the batch loop's lease for ``seconds`` more: its flush loop
+        leaves young lines in memory for the batch loop."""
+        self.holding_until = time.monotonic() + seconds
+
+    def holding(self) -> bool:
+        return time.monotonic() < self.holding_until
+
+    def ready(self) -> bool:
+        """Whether a stream's buffer on this replica holds a full batch."""
+        live = {s.id: s.batch_size for filters in self.by_tenant.values() for s in filters}
+        return any(len(p.rows) >= live.get(sid, 1 << 62) for sid, p in self.pending.items())
+
+    def take(self, stream_id: uuid.UUID) -> Pending | None:
+        """The stream's lines waiting on this replica, taken out of the buffer (the caller
+        cuts them into batches, or gives them back)."""
+        return self.pending.pop(stream_id, None)
+
+    def give_back(self, stream_id: uuid.UUID, taken: Pending) -> None:
+        """Put lines taken (and not cut) back in front of what arrived meanwhile; dropped if
+        the stream was stopped meanwhile."""
+        if not taken.rows or not any(
+            s.id == stream_id for filters in self.by_tenant.values() for s in filters
+        ):
+            return
+        current = self.pending.get(stream_id)
+        if current is None:
+            self.pending[stream_id] = Pending(received_at=taken.received_at, rows=taken.rows)
+            return
+        current.rows[:0] = taken.rows
+        current.received_at = min(current.received_at, taken.received_at)
+
     # -- the flush loop
 
-    async def flush(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+    async def flush(
+        self, sessions: async_sessionmaker[AsyncSession], *, everything: bool = False
+    ) -> int:
         """Write the buffered lines (one chunk per stream) and reload the active streams;
-        returns how many lines were written."""
+        returns how many lines were written. While this replica holds the batch loop's lease,
+        lines younger than ``HOLD_SECONDS`` stay for the batch loop (unless ``everything``)."""
         async with sessions() as session:
             await self.refresh(session)
-            taken, self.pending = self.pending, {}
+            keep = self.holding() and not everything
+            oldest = self.clock() - timedelta(seconds=HOLD_SECONDS)
+            taken: dict[uuid.UUID, Pending] = {}
+            for stream_id, pending in list(self.pending.items()):
+                if not keep or _aware(pending.received_at) <= _aware(oldest):
+                    taken[stream_id] = self.pending.pop(stream_id)
             live = {s.id: s for filters in self.by_tenant.values() for s in filters}
             written = 0
             for stream_id, pending in taken.items():
@@ -189,5 +265,14 @@ class StreamBuffers:
                     )
                 )
                 written += len(pending.rows)
-            await session.commit()
+            try:
+                await session.commit()
+            except BaseException:
+                for stream_id, pending in taken.items():
+                    self.give_back(stream_id, pending)
+                raise
         return written
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

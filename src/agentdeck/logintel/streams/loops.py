@@ -2,8 +2,10 @@
 
 * :class:`StreamFlushLoop` — on every replica (not leased): writes the lines its streams
   matched to the state database, every ``logstreams.flush_interval_seconds`` or as soon as a
-  stream's buffer holds a batch; then wakes the batch loop.
-* :class:`LogBatchLoop` — leased (one replica): cuts batches and analyses them.
+  stream's buffer holds a batch; then wakes the batch loop. On the lease holder young lines
+  stay in memory for the batch loop (:mod:`.buffers`); on stop every line is written.
+* :class:`LogBatchLoop` — leased (one replica): cuts batches (from the chunks and its own
+  replica's lines in memory) and analyses them.
 * :class:`LogIntelCleanupLoop` — leased: deletes batches and anomalies past
   ``logstreams.retention_days`` (anomalies whose alert is unresolved stay).
 """
@@ -47,8 +49,13 @@ class StreamFlushLoop(Loop):
 
     async def tick(self) -> None:
         written = await self.buffers.flush(self.sessions)
-        if written and self.after_flush is not None:
+        if (written or self.buffers.ready()) and self.after_flush is not None:
             self.after_flush()
+
+    async def close(self) -> None:
+        """The server stops: every line still buffered (held ones too) goes to the database,
+        where the next holder cuts it."""
+        await self.buffers.flush(self.sessions, everything=True)
 
 
 class LogBatchLoop(Loop):
@@ -61,6 +68,8 @@ class LogBatchLoop(Loop):
         self.interval = interval
 
     async def tick(self) -> None:
+        if self.batcher.buffers is not None:  # ticking means holding the lease
+            self.batcher.buffers.hold(self.lease_ttl)
         await self.batcher.run_once()
 
 

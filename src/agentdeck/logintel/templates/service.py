@@ -1,9 +1,9 @@
 """Per-tenant template miners: every ingested line gets a template id before it is stored.
 
 :class:`TemplateRegistry` holds one :class:`~agentdeck.logintel.mining.TemplateMiner` per
-tenant and the bounded statistics of its templates (:mod:`.stats`). It is registered as a line
-processor on the log ingestor (:meth:`TemplateRegistry.processor`), so the template id is part
-of the stored record. The miners and statistics are saved as JSON in the state database
+tenant and the bounded statistics of its templates (:mod:`.stats`). It is registered as a
+column processor on the log ingestor (:meth:`TemplateRegistry.columns`), so the template id is
+part of the stored record. The miners and statistics are saved as JSON in the state database
 (``log_template_states``) by :class:`TemplateSaveLoop` and on shutdown, and loaded on start, so
 template ids survive a restart.
 """
@@ -29,7 +29,7 @@ from agentdeck.logintel.mining import TemplateMiner
 from agentdeck.logintel.templates.metrics import TemplateMetrics
 from agentdeck.logintel.templates.models import TemplateMinerState
 from agentdeck.logintel.templates.stats import HOUR_NS, StatLimits, TemplateStats, rising_score
-from agentdeck.logstore.base import LogRecord
+from agentdeck.logstore.base import LogColumns, LogRecord
 from agentdeck.loops.base import Loop
 from agentdeck.settings import LogIntelSettings
 
@@ -143,16 +143,34 @@ class TemplateRegistry:
         evicted_before = miner.counters.templates_evicted
         now = self.clock_ns()
         now_hour = now // HOUR_NS
-        ids: list[int] = []
-        for i, message in enumerate(messages):
-            cid = miner.add(message)
-            ids.append(cid)
-            ts = ts_ns[i] if ts_ns is not None else now
-            service = services[i] if services is not None else ""
+        ids = list(map(miner.add, messages))
+        # the statistics once per template of the batch, not once per line
+        lines_of: dict[int, list[int]] = {}
+        for i, cid in enumerate(ids):
+            group = lines_of.get(cid)
+            if group is None:
+                lines_of[cid] = [i]
+            else:
+                group.append(i)
+        for cid, group in lines_of.items():
+            stamps = [ts_ns[i] for i in group] if ts_ns is not None else [now] * len(group)
             found = stats.get(cid)
             if found is None:
-                found = stats[cid] = TemplateStats(first_ns=ts, last_ns=ts)
-            found.see(ts, service, message, now_hour=now_hour, limits=limits)
+                found = stats[cid] = TemplateStats(first_ns=stamps[0], last_ns=stamps[0])
+            wanted = limits.samples - len(found.samples)
+            if services is None:
+                kinds: Sequence[str] = [""]
+            elif len(found.services) < limits.services:
+                kinds = [services[i] for i in group]
+            else:
+                kinds = ()
+            found.see_many(
+                stamps,
+                kinds,
+                [messages[i] for i in group[: max(wanted, 0)]],
+                now_hour=now_hour,
+                limits=limits,
+            )
         if len(stats) > 2 * miner.max_templates:
             entry.tidy(limits)
         entry.dirty = entry.dirty or bool(messages)
@@ -178,6 +196,11 @@ class TemplateRegistry:
             [r.ts_ns for r in records],
         )
         return [with_template(r, cid) for r, cid in zip(records, ids, strict=True)]
+
+    def columns(self, tenant_id: uuid.UUID, lines: LogColumns) -> None:
+        """The log ingestor's column processor: sets ``template_id`` on the lines (in place;
+        no record per line)."""
+        lines.template_id = self.assign(tenant_id, lines.message, lines.service, lines.ts_ns)
 
     # -- reads
 

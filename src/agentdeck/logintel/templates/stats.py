@@ -3,6 +3,8 @@ hourly rate trend, all bounded."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,38 @@ class TemplateStats:
             if len(self.hours) > limits.hours:
                 for stale in [h for h in self.hours if h < oldest]:
                     del self.hours[stale]
+
+    def see_many(
+        self,
+        stamps: list[int],
+        services: Sequence[str],
+        messages: Sequence[str],
+        *,
+        now_hour: int,
+        limits: StatLimits,
+    ) -> None:
+        """``see`` for several lines of this template at once (same result, in the order
+        given; ``services`` and ``messages`` may stop early once the limits need no more)."""
+        first, last = min(stamps), max(stamps)
+        if first < self.first_ns:
+            self.first_ns = first
+        if last > self.last_ns:
+            self.last_ns = last
+        if len(self.services) < limits.services:
+            for service in dict.fromkeys(services):
+                if service not in self.services and len(self.services) < limits.services:
+                    self.services.append(service)
+        room = limits.samples - len(self.samples)
+        if room > 0:
+            self.samples.extend(m[:MAX_SAMPLE_CHARS] for m in messages[:room])
+        oldest = now_hour - limits.hours + 1
+        hours = self.hours
+        for hour, count in Counter(ts // HOUR_NS for ts in stamps).items():
+            if oldest <= hour <= now_hour:
+                hours[hour] = hours.get(hour, 0) + count
+        if len(hours) > limits.hours:
+            for stale in [h for h in hours if h < oldest]:
+                del hours[stale]
 
     def absorb(self, other: TemplateStats, limits: StatLimits) -> None:
         """Fold a merged template's statistics into this one."""

@@ -7,7 +7,9 @@
    others records;
 2. passes the records through the registered *line processors* (``add_processor``): the hook
    where log intelligence assigns template ids; a processor returns the records to keep going
-   with (e.g. copies with ``template_id`` set) or None to leave them as they are;
+   with (e.g. copies with ``template_id`` set) or None to leave them as they are; a *column
+   processor* (``add_column_processor``) gets the columns and may set some in place (no
+   record per line: log intelligence's template ids);
 3. writes them to the :class:`~agentdeck.logstore.base.LogStore`: when that returns they are
    durable, and only then does the request get its 2xx;
 4. hands them to the *write listeners* (``add_listener``): the live tail's publisher
@@ -42,6 +44,9 @@ RETENTION_CACHE_NS = 60 * NS
 #: Called with the tenant and the records about to be written; returns the records to write
 #: instead (same order, same ids) or None to keep them.
 LineProcessor = Callable[[UUID, Sequence[LogRecord]], Sequence[LogRecord] | None]
+#: Called with the tenant and the lines about to be written, as columns (no record per line);
+#: may set columns in place (log intelligence sets ``template_id``), same order, same lines.
+ColumnProcessor = Callable[[UUID, LogColumns], None]
 #: Called with the tenant and the lines just written (durable), as columns.
 WriteListener = Callable[[UUID, LogColumns], None]
 #: A tenant's log retention in days.
@@ -76,6 +81,7 @@ class LogIngestor:
         self.label_cache: LabelCache = {}
         self.ids = RecordIds()
         self.processors: list[LineProcessor] = []
+        self.column_processors: list[ColumnProcessor] = []
         self.listeners: list[WriteListener] = []
         self._retention_days = retention_days
         self._retention: dict[UUID, tuple[int, int]] = {}  # tenant → (days, read at ns)
@@ -84,6 +90,11 @@ class LogIngestor:
     def add_processor(self, processor: LineProcessor) -> None:
         """Run ``processor`` on every batch of records before it is written."""
         self.processors.append(processor)
+
+    def add_column_processor(self, processor: ColumnProcessor) -> None:
+        """Run ``processor`` on every batch of lines, as columns, before it is written (after
+        the line processors)."""
+        self.column_processors.append(processor)
 
     def add_listener(self, listener: WriteListener) -> None:
         """Call ``listener`` with every batch of records once it is written."""
@@ -130,6 +141,9 @@ class LogIngestor:
                 if changed is not None:
                     records = changed
             batch = LogColumns.of(tenant_id, records)
+        if len(batch):
+            for column_processor in self.column_processors:
+                column_processor(tenant_id, batch)
         metrics = self.metrics
         if body_bytes:
             metrics.bytes.labels(path=path).inc(body_bytes)
