@@ -28,7 +28,7 @@ BEGIN, END = "<!-- capacity-model: begin -->", "<!-- capacity-model: end -->"
 TARGET_UTILISATION = 0.5
 #: The reference operation of the simulated figures, and its replica CPU (process CPU of one
 #: replica, its idle rate taken out) in the three-replica simulation of 2026-12-07 at load
-#: average ~17 on 2 CPUs (1.1–1.35 ms over its runs at 17–29); on a quiet machine it costs
+#: average ~17 on 2 CPUs (0.95–1.35 ms over its runs at 17–29); on a quiet machine it costs
 #: less, and so does everything else.
 REFERENCE = "GET /healthz"
 REFERENCE_US = 1_330.0
@@ -83,7 +83,7 @@ COSTS: dict[str, Cost] = {
         "samples",
         per_reference=0.0055,
         source="the three-replica simulation (test_capacity), 2026-12-07, load average 17–29: "
-        "0.0040–0.0081 of a /healthz per sample (5.2–9.0 µs); decode in 2 worker processes "
+        "0.0040–0.0081 of a /healthz per sample (4.2–9.0 µs); decode in 2 worker processes "
         "not counted",
     ),
     "report": simulated(
@@ -91,7 +91,7 @@ COSTS: dict[str, Cost] = {
         "reports",
         per_reference=12.5,
         source="the three-replica simulation (test_capacity), 2026-12-07, load average 17–29: "
-        "11.4–13.8 /healthz per report (15.0–17.5 ms); about a quarter of it is the write to "
+        "11.0–14.9 /healthz per report (14.1–17.5 ms); about a quarter of it is the write to "
         "VictoriaMetrics over HTTP",
     ),
     "ws_client": Cost(
