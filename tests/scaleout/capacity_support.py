@@ -16,18 +16,18 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import orjson
+from bench.realtime_load import cpu_seconds
 
 from tests.scaleout import cluster as harness
 from tests.scaleout.cluster import ADMIN_PASSWORD, ADMIN_USER, Cluster, Replica, start_cluster
 
 LOG = logging.getLogger(__name__)
-TICK = os.sysconf("SC_CLK_TCK")
 #: A replica's first start can take minutes on a loaded machine: the simulation's bound is on
 #: its own phases, not on the start-up.
 START_TIMEOUT_S = 600.0
@@ -52,9 +52,7 @@ def start_quiet_cluster(home: Path) -> Cluster:
 
 def process_cpu(replica: Replica) -> float:
     """CPU seconds the replica's process (all its threads) has used so far."""
-    with open(f"/proc/{replica.process.pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return cpu_seconds(replica.process.pid)
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,9 @@ def idle_rates(replicas: Sequence[Replica]) -> list[float]:
     return [(process_cpu(r) - b) / wall for r, b in zip(replicas, before, strict=True)]
 
 
-def spend(replicas: Sequence[Replica], phase: Callable[[], Awaitable[None]]) -> Spent:
+def spend(
+    replicas: Sequence[Replica], phase: Callable[[], Coroutine[object, object, None]]
+) -> Spent:
     """Run ``phase`` and return each replica's CPU over it beyond its idle rate."""
     idle = idle_rates(replicas)
     before, started = [process_cpu(r) for r in replicas], time.monotonic()
