@@ -82,15 +82,15 @@ COSTS: dict[str, Cost] = {
         "metric samples, scale-out (VictoriaMetrics backend, JSON batches of 10,000)",
         "samples",
         per_reference=0.0055,
-        source="the three-replica simulation (test_capacity), 2026-12-07, load average 17–29: "
-        "0.0040–0.0081 of a /healthz per sample (4.2–9.0 µs); decode in 2 worker processes "
+        source="the three-replica simulation (test_capacity), 2026-12-07, load average 6–29: "
+        "0.0034–0.0081 of a /healthz per sample (4.2–9.0 µs); decode in 2 worker processes "
         "not counted",
     ),
     "report": simulated(
         "agent reports, scale-out (one JSON batch of 50 samples through nginx, answered)",
         "reports",
         per_reference=12.5,
-        source="the three-replica simulation (test_capacity), 2026-12-07, load average 17–29: "
+        source="the three-replica simulation (test_capacity), 2026-12-07, load average 6–29: "
         "11.0–14.9 /healthz per report (14.1–17.5 ms); about a quarter of it is the write to "
         "VictoriaMetrics over HTTP",
     ),
