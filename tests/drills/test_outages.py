@@ -19,7 +19,13 @@ import pytest
 
 from agentdeck.identity.roles import Role
 from tests.conftest import Factory
-from tests.drills.support import assert_stored, assert_unavailable, metric_batch, readyz_until
+from tests.drills.support import (
+    INTERNALS,
+    assert_stored,
+    assert_unavailable,
+    metric_batch,
+    readyz_until,
+)
 from tests.logstore.conftest import ClickHouseServer, clickhouse_binary
 from tests.redis_server import RedisServer, private_redis  # noqa: F401
 from tests.tsdb.conftest import VictoriaMetricsServer, vm_binary
@@ -60,6 +66,14 @@ async def test_victoriametrics_down_refuses_ingest_and_recovers(
             "/api/v1/metrics", params={"name": "drill_value"}, headers=caller.headers
         )
         assert_unavailable(query, "store-unavailable", vm.url, str(data))
+        # the Prometheus API answers in its own error shape, naming no internals either
+        promql = await client.get(
+            "/api/v1/query", params={"query": "drill_value"}, headers=caller.headers
+        )
+        assert promql.status_code == 503, promql.text
+        assert promql.json()["errorType"] == "unavailable", promql.text
+        assert not INTERNALS.search(promql.json()["error"]), promql.text
+        assert vm.url not in promql.text and str(data) not in promql.text, promql.text
         # the rest of the API does not need the store
         assert (await client.get("/api/v1/agents", headers=caller.headers)).status_code == 200
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -26,6 +27,7 @@ from agentdeck.tsdb.base import InvalidMatcher, Matcher, MatchOp, StoreError
 from agentdeck.tsdb.promql import PromQLError
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
+log = structlog.get_logger(__name__)
 
 _PROM_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": 'Bad query or parameters: `{"status":"error","errorType":"bad_data"}`.'},
@@ -79,7 +81,9 @@ async def _answer(work: Any) -> JSONResponse:
     except PromQLError as exc:
         return _error(400, "bad_data", str(exc))
     except StoreError as exc:
-        return _error(503, "unavailable", str(exc))
+        # the store's own text names its address or file: logged, never answered
+        log.warning("query_store_failed", error=str(exc))
+        return _error(503, "unavailable", "the metrics store failed; retry")
 
 
 async def _instant(request: Request, principal: Viewer, store: StoreDep) -> JSONResponse:

@@ -14,12 +14,16 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import structlog
+
 from agentdeck.logs.schemas import Row, line_row, row_line
 from agentdeck.logstore.base import LogQuery, LogQueryError, LogStore, LogStoreError
 from agentdeck.realtime.protocol import error_frame
 
 if TYPE_CHECKING:
     from agentdeck.realtime.connection import ChannelSubscription, Connection
+
+log = structlog.get_logger(__name__)
 
 NS = 1_000_000_000
 #: ``(tenant, query, since_ns)`` → (rows oldest first, were older ones left out?)
@@ -59,8 +63,15 @@ async def log_snapshot(
         rows, more = await history(
             connection.principal.tenant_id, subscription.log_query, subscription.since_ns
         )
-    except (LogQueryError, LogStoreError) as exc:
+    except LogQueryError as exc:
         connection.enqueue(error_frame("replay-failed", str(exc), subscription.ref.name))
+        return {"lines": [], "more": False}
+    except LogStoreError as exc:
+        # the store's own text names its host or file: logged, never sent
+        log.warning("log_replay_failed", error=str(exc))
+        connection.enqueue(
+            error_frame("replay-failed", "the log store failed; resubscribe", subscription.ref.name)
+        )
         return {"lines": [], "more": False}
     subscription.replayed = {row[0] for row in rows}
     return {"lines": [row_line(row) for row in rows], "more": more}
