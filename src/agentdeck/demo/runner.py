@@ -272,26 +272,28 @@ class DemoSimulator:
         """
         if self.fleet is None or self.stream_id is None or self.backfill_until is None:
             return 0
+        batch_end = (
+            select(LogBatch.last_ts)
+            .where(
+                LogBatch.id == Anomaly.batch_id,
+                LogBatch.created_at >= self._backfill_started,
+                LogBatch.last_ts <= self.backfill_until,
+            )
+            .scalar_subquery()
+        )
         async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Anomaly.id, LogBatch.last_ts)
-                    .join(LogBatch, LogBatch.id == Anomaly.batch_id)
-                    .where(
-                        Anomaly.tenant_id == self.fleet.tenant_id,
-                        Anomaly.stream_id == uuid.UUID(self.stream_id),
-                        LogBatch.created_at >= self._backfill_started,
-                        LogBatch.last_ts <= self.backfill_until,
-                        Anomaly.detected_at > LogBatch.last_ts,
-                    )
+            result = await session.execute(
+                update(Anomaly)
+                .where(
+                    Anomaly.tenant_id == self.fleet.tenant_id,
+                    Anomaly.stream_id == uuid.UUID(self.stream_id),
+                    Anomaly.detected_at > batch_end,
                 )
-            ).all()
-            for anomaly_id, last_ts in rows:
-                await session.execute(
-                    update(Anomaly).where(Anomaly.id == anomaly_id).values(detected_at=last_ts)
-                )
+                .values(detected_at=batch_end)
+                .execution_options(synchronize_session=False)
+            )
             await session.commit()
-        return len(rows)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _post(self, client: httpx.AsyncClient, samples: Sequence[Sample]) -> None:
         try:
