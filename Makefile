@@ -51,16 +51,16 @@ test-python: venv
 	$(MAKE) --no-print-directory -O -j2 test-sqlite test-postgresql
 
 test-sqlite: venv
-	$(PYTEST) --db sqlite -m "not e2e"
+	$(PYTEST) --db sqlite -m "not e2e" --durations=30
 
 test-postgresql: venv
-	$(PYTEST) --db postgresql -m "not e2e"
+	$(PYTEST) --db postgresql -m "not e2e" --durations=30
 
 test-web: $(WEB_STAMP)
 	cd web && npm run typecheck && npm run lint && npm run test
 
 e2e: venv ui
-	$(PYTEST) -m e2e tests/e2e
+	$(PYTEST) -m e2e tests/e2e --durations=15
 
 test: test-deps venv lint types test-python test-web e2e
 

@@ -46,9 +46,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of one database's behaviour are deselected (not skipped) in the other's pass:
-    SQLite-only ones in the PostgreSQL pass, PostgreSQL-only ones (replicas) in the SQLite one."""
-    other = "postgresql_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
-    kept = [item for item in items if item.get_closest_marker(other) is None]
+    SQLite-only ones in the PostgreSQL pass, PostgreSQL-only ones (replicas) in the SQLite one.
+
+    A test that does not depend on the state database (``db_kind`` is not among its fixtures,
+    e.g. the stores, the miner, the decoders) behaves the same in both passes: it runs once, in
+    the SQLite pass, unless it is marked ``postgresql_only``."""
+    postgresql = config.getoption("--db") == "postgresql"
+    other = "sqlite_only" if postgresql else "postgresql_only"
+
+    def kept_here(item: pytest.Item) -> bool:
+        if item.get_closest_marker(other) is not None:
+            return False
+        if postgresql and item.get_closest_marker("postgresql_only") is None:
+            return "db_kind" in getattr(item, "fixturenames", ())
+        return True
+
+    kept = [item for item in items if kept_here(item)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
