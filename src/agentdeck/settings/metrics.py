@@ -35,6 +35,31 @@ class TSDBSettings(BaseModel):
     victoriametrics_url: str = Field(
         "http://127.0.0.1:8428", description="VictoriaMetrics base URL (backend victoriametrics)."
     )
+    victoriametrics_write_coalescing: bool = Field(
+        True,
+        description="Concurrent writes to VictoriaMetrics share one import request (each "
+        "is acknowledged once that request succeeded); off: one request per write.",
+    )
+    victoriametrics_write_linger_ms: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        description="While writes to VictoriaMetrics overlap, how long one waits for others "
+        "to share its import request (a lone writer never waits); 0: never waits (writes "
+        "queued while a request is in flight still share the next one).",
+    )
+    victoriametrics_max_request_samples: int = Field(
+        20_000,
+        ge=1,
+        description="Most samples in one coalesced import request (a larger single write is "
+        "sent alone, never split).",
+    )
+    victoriametrics_max_queued_samples: int = Field(
+        200_000,
+        ge=1,
+        description="Most samples waiting for or in an import request; a write beyond it is "
+        "refused as store-unavailable (503, retry) instead of buffered.",
+    )
     retention_days: int = Field(30, ge=1, description="Default retention of raw samples (days).")
     max_active_series: int = Field(
         200_000, ge=1, description="Active series per tenant; new series above it are rejected."

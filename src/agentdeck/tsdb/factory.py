@@ -11,7 +11,13 @@ async def open_store(settings: Settings) -> Store:
     if config.backend is MetricsStoreBackend.victoriametrics:
         from agentdeck.tsdb.victoriametrics import VictoriaMetricsStore
 
-        return await VictoriaMetricsStore.open(config.victoriametrics_url)
+        return await VictoriaMetricsStore.open(
+            config.victoriametrics_url,
+            coalesce=config.victoriametrics_write_coalescing,
+            write_linger=config.victoriametrics_write_linger_ms / 1000,
+            max_request_samples=config.victoriametrics_max_request_samples,
+            max_queued_samples=config.victoriametrics_max_queued_samples,
+        )
     from agentdeck.tsdb.duckdb import DuckDBStore
 
     return await DuckDBStore.open(

@@ -19,8 +19,14 @@ everything returned. User labels cannot collide with it, because label names sta
 
 Durability and visibility are VictoriaMetrics's: an import returns once the server parsed the
 data into its in-memory buffers, which it makes searchable and flushes to disk within about a
-second. With ``flush_writes=True`` each write is followed by ``/internal/force_flush`` so it is
-visible (and on disk) when ``write`` returns — meant for tests and small deployments.
+second. With ``flush_writes=True`` each import request is followed by ``/internal/force_flush``
+so its samples are visible (and on disk) when ``write`` returns — meant for tests and small
+deployments.
+
+Concurrent writes are coalesced (:mod:`.victoriametrics_writes`): writes queued while an import
+request is in flight (and, while writers overlap, within ``write_linger`` seconds) share the next
+import request, and ``write`` returns once that request succeeded (a failure fails every write
+of the request). ``coalesce=False`` sends one request per write.
 
 The server must accept our label count: start it with ``-maxLabelsPerTimeseries=64`` (its
 default, 30, is below our 40 user labels + tenant + name). ``docs/storage.md`` lists the
@@ -65,6 +71,7 @@ from agentdeck.tsdb.victoriametrics_wire import (
     parse_export_line,
     seconds,
 )
+from agentdeck.tsdb.victoriametrics_writes import ImportCoalescer
 
 # VictoriaMetrics refuses samples more than two days ahead of its clock.
 _FUTURE_MS = 2 * 86_400_000
@@ -89,9 +96,26 @@ class VictoriaMetricsStore:
         flush_writes: bool = False,
         timeout: float = 30.0,
         client: httpx.AsyncClient | None = None,
+        coalesce: bool = True,
+        write_linger: float = 0.002,
+        max_request_samples: int = 20_000,
+        max_queued_samples: int = 200_000,
     ) -> None:
+        """``write_linger`` (seconds), ``max_request_samples`` and ``max_queued_samples``
+        shape write coalescing (:class:`~.victoriametrics_writes.ImportCoalescer`)."""
         self.url = url.rstrip("/")
         self.flush_writes = flush_writes
+        self._writes = (
+            ImportCoalescer(
+                self._import,
+                linger=write_linger,
+                max_request_samples=max_request_samples,
+                max_queued_samples=max_queued_samples,
+            )
+            if coalesce
+            else None
+        )
+        self._import_requests = 0
         self._client = client or httpx.AsyncClient(base_url=self.url, timeout=timeout)
         self._owns_client = client is None
         self._floors: dict[UUID, int] = {}
@@ -115,6 +139,9 @@ class VictoriaMetricsStore:
         return store
 
     async def close(self) -> None:
+        """Send the writes still queued, then close the client (when it is ours)."""
+        if self._writes is not None:
+            await self._writes.close()
         if self._owns_client:
             await self._client.aclose()
 
@@ -170,11 +197,19 @@ class VictoriaMetricsStore:
         if len(batch) == 0:
             return WriteResult(samples=0, new_series=None)
         body = encode_import(tenant_id, batch, self._prefixes)
+        if self._writes is None:
+            await self._import(body)
+        else:
+            await self._writes.submit(body, len(batch))
+        self._samples_written += len(batch)
+        return WriteResult(samples=len(batch), new_series=None)
+
+    async def _import(self, body: bytes) -> None:
+        """One import request (and the flush, with ``flush_writes``)."""
         await self._request("POST", "/api/v1/import", content=body, ok=(200, 204))
         if self.flush_writes:
             await self.flush()
-        self._samples_written += len(batch)
-        return WriteResult(samples=len(batch), new_series=None)
+        self._import_requests += 1
 
     async def flush(self) -> None:
         await self._request("GET", "/internal/force_flush", ok=(200, 204))
@@ -416,8 +451,9 @@ class VictoriaMetricsStore:
             series=None,
             samples_written=self._samples_written,
             write_calls=self._write_calls,
-            write_transactions=self._write_calls,
+            write_transactions=self._import_requests,
             disk_bytes=None,
+            extra={"queued_samples": self._writes.held_samples if self._writes else 0},
         )
 
 
