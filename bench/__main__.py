@@ -10,6 +10,7 @@ from bench import Figure
 # Each module has main(argv) -> list[Figure]; the list grows with the issues that add them.
 BENCHMARKS = [
     "bench.store_write",
+    "bench.vm_coalesce",
     "bench.ingest_http",
     "bench.ingest_otlp",
     "bench.logs_ingest",

@@ -91,8 +91,8 @@ COSTS: dict[str, Cost] = {
         "reports",
         per_reference=12.5,
         source="the three-replica simulation (test_capacity), 2026-12-07, load average 6–29: "
-        "11.0–14.9 /healthz per report (14.1–17.5 ms); about a quarter of it is the write to "
-        "VictoriaMetrics over HTTP",
+        "11.0–14.9 /healthz per report (14.1–17.5 ms); about a quarter of it was the write to "
+        "VictoriaMetrics over HTTP, one request per report (coalesced since; not re-simulated)",
     ),
     "ws_client": Cost(
         "live-view WebSocket messages (a client follows one agent)",

@@ -7,6 +7,11 @@ returned, into a fresh ``victoria-metrics`` on 127.0.0.1. The same run alternate
 with coalescing (the default settings: 2 ms linger, 20,000 samples per request) and without
 (one import request per report), so background load hits both alike.
 
+With ``--work-ms W``, each writer first spends W ms of CPU on the event loop per report (a
+stand-in for the rest of a report request: HTTP framework, authentication, session), so the
+loop is saturated as a replica at its ceiling is, and writes wait for it; the printed CPU per
+report leaves W out.
+
 Figure: the CPU of this process (the replica side: encoding, HTTP client, event loop; the
 VictoriaMetrics process is not counted) per report, with coalescing; reference: the same
 without. Lower is better. Also printed: import requests per report and reports per second.
@@ -64,7 +69,16 @@ class Result:
     reports_per_s: float
 
 
-async def one_run(url: str, batches: list[SampleBatch], concurrency: int, coalesce: bool) -> Result:
+def burn(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+async def one_run(
+    url: str, batches: list[SampleBatch], concurrency: int, coalesce: bool, work_s: float
+) -> Result:
     tenant = uuid.uuid4()
     async with await VictoriaMetricsStore.open(url, coalesce=coalesce) as store:
         await store.write(tenant, batches[0])  # connection and first series out of the clock
@@ -72,6 +86,9 @@ async def one_run(url: str, batches: list[SampleBatch], concurrency: int, coales
 
         async def writer() -> None:
             for batch in todo:
+                if work_s:
+                    burn(work_s)
+                    await asyncio.sleep(0)  # the rest of the request yields too
                 await store.write(tenant, batch)
 
         cpu, wall = time.process_time(), time.perf_counter()
@@ -79,14 +96,14 @@ async def one_run(url: str, batches: list[SampleBatch], concurrency: int, coales
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         stats = await store.stats()
     n = len(batches) - 1
-    return Result(cpu / n * 1e6, (stats.write_transactions - 1) / n, n / wall)
+    return Result((cpu / n - work_s) * 1e6, (stats.write_transactions - 1) / n, n / wall)
 
 
-async def run(count: int, concurrency: list[int], repeats: int) -> list[Figure]:
+async def run(count: int, concurrency: list[int], repeats: int, work_s: float) -> list[Figure]:
     batches = reports(count + 1)
     print(
         f"vm coalesce: {count:,} reports of {REPORT} samples per run, writers {concurrency}, "
-        f"{repeats} runs each, alternating"
+        f"{repeats} runs each, alternating, {work_s * 1000:g} ms of other work per report"
     )
     figures: list[Figure] = []
     with victoria_metrics() as url:
@@ -94,8 +111,8 @@ async def run(count: int, concurrency: list[int], repeats: int) -> list[Figure]:
             on: list[Result] = []
             off: list[Result] = []
             for _ in range(repeats):
-                off.append(await one_run(url, batches, writers, coalesce=False))
-                on.append(await one_run(url, batches, writers, coalesce=True))
+                off.append(await one_run(url, batches, writers, False, work_s))
+                on.append(await one_run(url, batches, writers, True, work_s))
             for label, results in (("off", off), ("on", on)):
                 cpu = sorted(r.cpu_us_per_report for r in results)
                 print(
@@ -110,7 +127,7 @@ async def run(count: int, concurrency: list[int], repeats: int) -> list[Figure]:
             best_off = min(r.cpu_us_per_report for r in off)
             figures.append(
                 Figure(
-                    f"VM write CPU per report, {writers} writers, coalesced",
+                    f"VM write CPU/report, {writers} writers, {work_s * 1000:g} ms work, coalesced",
                     best_on,
                     "µs",
                     reference=best_off,
@@ -127,9 +144,12 @@ def main(argv: list[str] | None = None) -> list[Figure]:
         "--concurrency", type=int, nargs="+", default=[1, 8, 32], help="concurrent writers"
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per setting")
+    parser.add_argument(
+        "--work-ms", type=float, default=0.0, help="other CPU per report on the event loop"
+    )
     args = parser.parse_args(argv)
     print(machine())
-    figures = asyncio.run(run(args.reports, args.concurrency, args.repeats))
+    figures = asyncio.run(run(args.reports, args.concurrency, args.repeats, args.work_ms / 1000))
     for figure in figures:
         print(figure.line())
     return figures
