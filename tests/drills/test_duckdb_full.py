@@ -5,11 +5,13 @@ A small tmpfs (mounted by the test; it needs root, as CI has) is the data direct
 user relies on: once a write cannot be kept, ingest answers 503 problem+json with Retry-After
 and acknowledges nothing it did not store; /readyz fails (``metrics_store``) while the volume
 is full; every sample acknowledged before is still there; when the volume has room again, the
-same process is ready and takes writes again without a restart."""
+same process is ready and takes writes again without a restart. A write of a background loop
+(downsampling) that the full volume refuses fails /readyz the same way."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import random
 import subprocess
@@ -124,3 +126,57 @@ async def test_a_full_volume_refuses_writes_keeps_what_it_acknowledged_and_recov
         f"volume full: acked {acked}, refused {refused.json()['detail']!r}, "
         f"readyz while full {readyz.status_code} {readyz.text}"
     )
+
+
+def _fill(mount: Path) -> None:
+    """Write a filler file until the volume refuses (ENOSPC): not a page is left."""
+    chunk = bytes(256 * 1024)
+    with (mount / "filler").open("wb", buffering=0) as out:
+        while True:
+            try:
+                out.write(chunk)  # a short write when the volume fills; then ENOSPC
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+                return
+
+
+def _spread_batch(start_ms: int, rng: random.Random) -> dict[str, Any]:
+    """500 series × 10 minutes: thousands of rollup rows, more than a partial page holds."""
+    return {
+        "samples": [
+            {
+                "name": "drill_rollup",
+                "value": rng.random(),
+                "timestamp": start_ms + (i // 500) * 60_000,
+                "labels": {"agent": "filler", "shard": str(i % 500)},
+            }
+            for i in range(BATCH)
+        ]
+    }
+
+
+async def test_a_background_write_refused_by_the_volume_fails_readiness(
+    small_volume: Path, app_factory: AppFactory, factory: Factory
+) -> None:
+    # downsampling (the retention loop) rolls up everything written; it runs when woken
+    client = await app_factory(data_dir=small_volume, loops={"rollup_lag_seconds": 0})
+    caller = await factory.api_key(Role.developer)
+    rng = random.Random(11)
+    two_hours_ago = int(time.time() * 1000) - 2 * 3_600_000
+    answer = await client.post(
+        "/api/v1/metrics/batch", json=_spread_batch(two_hours_ago, rng), headers=caller.headers
+    )
+    assert answer.status_code == 200, answer.text
+    await asyncio.to_thread(_fill, small_volume)
+    assert (await client.get("/readyz")).status_code == 200  # no write has failed yet
+
+    client.app.state.deck.loops.wake("retention")  # type: ignore[attr-defined]
+    # the rollup's write is refused: the replica leaves rotation as for a request's write
+    readyz = await readyz_until(client, 503)
+    assert readyz.json()["failed"] == ["metrics_store"], readyz.text
+    assert "no space left on the volume" in readyz.text, readyz.text
+    assert str(small_volume) not in readyz.text, readyz.text
+
+    (small_volume / "filler").unlink()
+    await asyncio.to_thread(_resize, small_volume, ROOMY)
+    await readyz_until(client, 200)

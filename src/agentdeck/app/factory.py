@@ -38,7 +38,7 @@ from agentdeck.realtime.publish import attach as attach_publishers
 from agentdeck.realtime.publish import attach_logs as attach_log_publisher
 from agentdeck.secret_key import with_secret_key
 from agentdeck.server.apidocs import install_docs
-from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers
+from agentdeck.server.errors import PROBLEM_RESPONSES, install_error_handlers, record_volume_fault
 from agentdeck.server.logging import configure_logging
 from agentdeck.server.metrics import ServerMetrics
 from agentdeck.server.middleware import (
@@ -146,6 +146,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             lines_per_second=settings.fleet.log_lines_per_second,
             burst=settings.fleet.log_lines_burst,
             max_line_bytes=settings.fleet.log_line_max_bytes,
+            on_failure=lambda exc: _background_failure(state, exc),
         )
         fleet_logs.start(fleet.driver.add_line_sink)
         attach_overview(state.ingestor, state.overview)  # counters of /real-time-metrics
@@ -366,9 +367,16 @@ def _start_loops(state: AppState, loop_metrics: LoopMetrics) -> LoopRunner:
         ],
         sessions=sessions,
         metrics=loop_metrics,
+        on_error=lambda _loop, exc: _background_failure(state, exc),
     )
     runner.start()
     return runner
+
+
+def _background_failure(state: AppState, exc: BaseException) -> None:
+    """A background write refused by a store's volume (full, read-only, I/O errors) fails
+    readiness as a request's write does (retention, downsampling, replica log lines)."""
+    record_volume_fault(state.readiness, state.store, state.log_store, exc)
 
 
 async def _backfill_rule_packs(state: AppState) -> None:

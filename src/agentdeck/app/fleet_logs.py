@@ -100,8 +100,11 @@ class FleetLogBridge:
         burst: float = 2000.0,
         max_line_bytes: int = 16 * 1024,
         clock: Callable[[], float] = time.monotonic,
+        on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
+        """``on_failure(exc)``: told of each write the store refused (lines shed)."""
         self.ingestor = ingestor
+        self.on_failure = on_failure
         self.max_pending = max_pending
         self.lines_per_second = lines_per_second
         self.burst = max(burst, 1.0)
@@ -204,6 +207,8 @@ class FleetLogBridge:
                         len(entries)
                     )
                     log.warning("fleet_log_lines_shed", lines=len(entries), error=str(exc))
+                    if self.on_failure is not None:
+                        self.on_failure(exc)
                     continue
                 self.written_lines += result.accepted
                 if result.errors:  # the ingestor counted them by reason

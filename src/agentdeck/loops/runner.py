@@ -78,8 +78,12 @@ class LoopRunner:
         clock: Callable[[], datetime] = utcnow,
         stop_timeout: float = 5.0,
         rng: random.Random | None = None,
+        on_error: Callable[[Loop, Exception], None] | None = None,
     ) -> None:
+        """``on_error(loop, exc)``, when given, is told of each failed tick (after it is
+        logged); it must be quick, and its own errors are logged and ignored."""
         self.loops = list(loops)
+        self.on_error = on_error
         names = [loop.name for loop in self.loops]
         if len(set(names)) != len(names):
             raise ValueError(f"loop names must be unique: {names}")
@@ -188,9 +192,14 @@ class LoopRunner:
             await loop.tick()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             self.metrics.ticks.labels(loop=loop.name, outcome="error").inc()
             log.exception("loop tick failed", loop=loop.name)
+            if self.on_error is not None:
+                try:
+                    self.on_error(loop, exc)
+                except Exception:
+                    log.exception("loop error hook failed", loop=loop.name)
         else:
             self.metrics.ticks.labels(loop=loop.name, outcome="success").inc()
             self.metrics.last_success.labels(loop=loop.name).set(time.time())

@@ -20,6 +20,7 @@ from starlette.routing import Match
 from agentdeck import errors as domain
 from agentdeck.context import current_request_id
 from agentdeck.logstore.base import LogStoreError
+from agentdeck.server.readiness import Readiness
 from agentdeck.server.volume import Fault
 from agentdeck.tsdb.base import StoreError
 
@@ -245,14 +246,27 @@ def _volume_fault(request: Request, failed: _FailedStore) -> Fault | None:
     state = getattr(request.app.state, "deck", None)
     if state is None:
         return None
-    store = state.store if failed.component == "metrics_store" else state.log_store
-    path = getattr(store, "path", None)
+    return _record_fault(state.readiness, state.store, state.log_store, failed)
+
+
+def record_volume_fault(
+    readiness: Readiness, store: object, log_store: object, exc: BaseException
+) -> None:
+    """Tell readiness about a store failure outside a request (a background loop's write):
+    a volume fault of an embedded store fails its check as a request's write does."""
+    failed = _failed_store(exc)
+    if failed is not None:
+        _record_fault(readiness, store, log_store, failed)
+
+
+def _record_fault(
+    readiness: Readiness, store: object, log_store: object, failed: _FailedStore
+) -> Fault | None:
+    target = store if failed.component == "metrics_store" else log_store
+    path = getattr(target, "path", None)
     if path is None:  # a store on a server: its own readiness check sees it down
         return None
-    fault: Fault | None = state.readiness.volume_fault(
-        failed.component, failed.error, Path(path).parent
-    )
-    return fault
+    return readiness.volume_fault(failed.component, failed.error, Path(path).parent)
 
 
 def _log_withheld(

@@ -67,6 +67,7 @@ class RetentionLoop(Loop):
         now = self.clock_ms()
         retention = await self.retention_days()
         failed = []
+        first: Exception | None = None
         for tenant_id, days in retention.items():
             try:
                 rolled = await self.store.rollup(
@@ -74,10 +75,12 @@ class RetentionLoop(Loop):
                 )
                 cutoff = now - days * DAY_MS
                 await self.store.delete_before(tenant_id, cutoff)
-            except Exception:
+            except Exception as exc:
                 log.exception("retention failed", tenant=str(tenant_id))
                 failed.append(tenant_id)
+                first = first or exc
             else:
                 log.debug("retention done", tenant=str(tenant_id), rolled_up=rolled, cutoff=cutoff)
         if failed:
-            raise RetentionError(f"retention failed for {len(failed)} tenant(s)")
+            # chained to the first failure, so that the runner's hook sees what failed
+            raise RetentionError(f"retention failed for {len(failed)} tenant(s)") from first
