@@ -85,6 +85,9 @@ def test_stream_batches_anomaly_and_alert(new_page: NewPage, server: Server) -> 
     expect(when).to_contain_text("2 hours ago")
     detected = re.compile(r"^detected (just now|\d+ (seconds?|minutes?) ago)")
     expect(when.locator(".faint")).to_contain_text(detected)
+    page.get_by_label("Sort").select_option("window")  # newest lines first
+    expect(page).to_have_url(re.compile(r"sort=window"))
+    expect(table.locator('tr[data-anomaly="error_spike"]')).to_have_count(2)
     page.get_by_label("Severity").select_option("")
     # the message repeated 6 times is an unusual_pattern (medium: no alert)
     expect(table.locator('tr[data-anomaly="unusual_pattern"]')).to_have_count(2)

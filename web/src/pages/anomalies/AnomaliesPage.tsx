@@ -26,6 +26,7 @@ function filtersFrom(params: URLSearchParams): AnomalyFilters {
     severity: (ANOMALY_SEVERITIES as readonly string[]).includes(severity) ? severity : "",
     type: (ANOMALY_TYPES as readonly string[]).includes(type) ? type : "",
     service: params.get("service") ?? "",
+    sort: params.get("sort") === "window" ? "window" : "",
   };
 }
 
@@ -67,6 +68,13 @@ export function AnomaliesPage(): ReactNode {
             options={ANOMALY_TYPES}
             value={filters.type}
             onChange={(type) => update({ type })}
+          />
+          <FilterSelect
+            label="Sort"
+            all="Newest detected first"
+            options={[{ value: "window", label: "Newest lines first" }]}
+            value={filters.sort === "window" ? "window" : ""}
+            onChange={(sort) => update({ sort })}
           />
           <input
             className="input"
