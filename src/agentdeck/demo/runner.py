@@ -14,21 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.demo.fleet import PreparedFleet, prepare_fleet
 from agentdeck.demo.logs import STREAM, log_entries
 from agentdeck.demo.simulate import CPU, FleetSimulator, Incident, Sample
-from agentdeck.logintel.anomalies.models import Anomaly
-from agentdeck.logintel.streams.models import LogBatch
 from agentdeck.settings import Settings
 from agentdeck.tsdb.base import Matcher, MatchOp, Store
 
@@ -43,8 +39,6 @@ ALERTS_PATH = "/api/v1/alerts"
 #: goes on, each new batch's anomaly renews the alert's evidence, so it stays open.
 LOG_ALERT_QUIET_S = 300.0
 RESOLUTION_NOTE = "demo: the incident is over and its logs are quiet"
-#: How often the live loop dates the anomalies the detectors found in the backfill (seconds).
-DATE_ANOMALIES_S = 10.0
 #: Log lines per backfill request at most: small slices, so the server keeps answering the
 #: UI while it mines the backfill's templates.
 LOG_BATCH_LINES = 1_000
@@ -115,11 +109,8 @@ class DemoSimulator:
         self.posted_log_lines = 0
         self.stream_id: str | None = None  # the demo's log stream, once it exists
         self.live_ticks = 0
-        #: The backfill's newest line time and when it began (wall clock): a batch closed since
-        #: then whose lines all end by that time holds backfilled history.
+        #: The backfill's newest line time: an anomaly whose window ends by then is history.
         self.backfill_until: datetime | None = None
-        self._backfill_started: datetime | None = None
-        self._dated_at = 0.0  # monotonic time of the last date_backfilled_anomalies pass
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -212,7 +203,6 @@ class DemoSimulator:
             span_ms=int(self.backfill_s * 1000),
         )
         if ticks:
-            self._backfill_started = datetime.now(UTC)
             self.backfill_until = datetime.fromtimestamp(ticks[-1] / 1000, UTC)
         pending: list[Sample] = []
         for tick in ticks:
@@ -252,48 +242,11 @@ class DemoSimulator:
             for i in range(0, len(samples), self.batch_samples):
                 await self._post(client, samples[i : i + self.batch_samples])
             await self._post_logs(client, next_tick)
-            if time.monotonic() - self._dated_at >= DATE_ANOMALIES_S:
-                self._dated_at = time.monotonic()
-                await self.date_backfilled_anomalies()
             every = max(1, round(min(60.0, self.log_alert_quiet_s) / self.interval_s))
             if self.live_ticks % every == 0:
                 await self._resolve_quiet_log_alerts(client, next_tick)
             self.live_ticks += 1
             self.ticked.set()
-
-    async def date_backfilled_anomalies(self) -> int:
-        """Date the anomalies found in backfilled log batches at the end of their batch's lines.
-
-        The stream's detectors mine the backfill after the fact, so they stamp its anomalies
-        with the moment they ran: an hour of history would show every incident as "detected
-        just now". The demo plays a server that was running through that hour, so each such
-        anomaly gets the time of its own window (the newest line of its batch). Returns how
-        many were dated; live batches are left as detected.
-        """
-        if self.fleet is None or self.stream_id is None or self.backfill_until is None:
-            return 0
-        batch_end = (
-            select(LogBatch.last_ts)
-            .where(
-                LogBatch.id == Anomaly.batch_id,
-                LogBatch.created_at >= self._backfill_started,
-                LogBatch.last_ts <= self.backfill_until,
-            )
-            .scalar_subquery()
-        )
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(Anomaly)
-                .where(
-                    Anomaly.tenant_id == self.fleet.tenant_id,
-                    Anomaly.stream_id == uuid.UUID(self.stream_id),
-                    Anomaly.detected_at > batch_end,
-                )
-                .values(detected_at=batch_end)
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _post(self, client: httpx.AsyncClient, samples: Sequence[Sample]) -> None:
         try:
@@ -338,13 +291,10 @@ class DemoSimulator:
             if listed.status_code != 200:
                 return
             for alert in listed.json()["items"]:
-                batch_id = alert["annotations"].get("batch_id")
-                if not batch_id:
+                window_end = alert["annotations"].get("window_end")
+                if not window_end:
                     continue
-                batch = await client.get(f"/api/v1/log-batches/{batch_id}")
-                if batch.status_code != 200 or not batch.json().get("last_ts"):
-                    continue
-                last = datetime.fromisoformat(batch.json()["last_ts"]).timestamp()
+                last = datetime.fromisoformat(window_end).timestamp()
                 if t_ms / 1000 - last >= self.log_alert_quiet_s:
                     await client.post(
                         f"{ALERTS_PATH}/{alert['id']}/resolve",

@@ -27,9 +27,11 @@ export interface AnomalyFilters {
   severity: string;
   type: string;
   service: string;
+  /** "" (newest detected first) or "window" (newest lines first). */
+  sort: string;
 }
 
-export const DEFAULT_ANOMALY_FILTERS: AnomalyFilters = { severity: "", type: "", service: "" };
+export const DEFAULT_ANOMALY_FILTERS: AnomalyFilters = { severity: "", type: "", service: "", sort: "" };
 
 const all = ["logintel"] as const;
 
@@ -54,6 +56,7 @@ export function anomaliesQuery(filters: AnomalyFilters) {
               severity: filters.severity || undefined,
               type: filters.type || undefined,
               service: filters.service.trim() || undefined,
+              sort: filters.sort === "window" ? "window" : undefined,
               limit: PAGE_SIZE,
               cursor: pageParam ?? undefined,
             },

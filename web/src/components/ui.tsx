@@ -3,7 +3,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { errorMessage, isStale } from "../api/problem";
 import type { AgentStatus, Role } from "../api/types";
-import { formatTime, timeAgo } from "../lib/format";
+import { formatTime, formatWindow, timeAgo } from "../lib/format";
 import type { Confirm } from "../lib/useConfirm";
 import { Icon, type IconName } from "./Icon";
 import { useDocumentTitle } from "../lib/useDocumentTitle";
@@ -186,6 +186,24 @@ export function Time({ value }: { value: string | null | undefined }): ReactNode
     <time dateTime={value} title={formatTime(value)} className="nowrap">
       {timeAgo(value)}
     </time>
+  );
+}
+
+/** When a span of log lines happened (relative to its start; the span on hover) and, beneath
+ * it, a second moment in smaller type: "detected just now", "closed 2 minutes ago". */
+export function LinesWhen({ start, end, label, at }: { start: string; end: string; label: string; at: string }): ReactNode {
+  return (
+    <div className="nowrap" data-window={`${start}/${end}`}>
+      <time dateTime={start} title={`lines ${formatWindow(start, end)}`}>
+        {timeAgo(start)}
+      </time>
+      <div className="small faint">
+        {label}{" "}
+        <time dateTime={at} title={formatTime(at)}>
+          {timeAgo(at)}
+        </time>
+      </div>
+    </div>
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeChange, fmt, formatNumber, formatUnit } from "./format";
+import { describeChange, fmt, formatNumber, formatTime, formatUnit, formatWindow } from "./format";
 
 describe("formatNumber", () => {
   it("keeps three significant digits, never a raw float", () => {
@@ -61,5 +61,16 @@ describe("describeChange", () => {
     expect(describeChange(5, null).text).toBe("not enough history");
     expect(describeChange(5, 0).text).toBe("not enough history");
     expect(describeChange(null, 5).text).toBe("no data");
+  });
+});
+
+describe("formatWindow", () => {
+  it("shows a span once, the end's date only when it differs", () => {
+    const start = "2026-12-07T08:00:00Z";
+    expect(formatWindow(start, start)).toBe(formatTime(start));
+    const span = formatWindow(start, "2026-12-07T08:01:35Z");
+    expect(span.startsWith(`${formatTime(start)} – `)).toBe(true);
+    expect(span.length).toBeLessThan(2 * formatTime(start).length);
+    expect(formatWindow(start, "2026-12-09T08:00:00Z")).toBe(`${formatTime(start)} – ${formatTime("2026-12-09T08:00:00Z")}`);
   });
 });

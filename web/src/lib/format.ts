@@ -42,6 +42,19 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(then) ? iso : absolute.format(then);
 }
 
+const clock = new Intl.DateTimeFormat("en", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** A span of time: "Dec 7, 2026, 08:00:00 – 08:01:35" (the end's date only when it differs);
+ * one time when both ends are the same. */
+export function formatWindow(start: string, end: string): string {
+  const from = Date.parse(start);
+  const to = Date.parse(end);
+  if (Number.isNaN(from) || Number.isNaN(to)) return `${start} – ${end}`;
+  if (from === to) return absolute.format(from);
+  const sameDay = new Date(from).toDateString() === new Date(to).toDateString();
+  return `${absolute.format(from)} – ${sameDay ? clock.format(to) : absolute.format(to)}`;
+}
+
 export function initials(name: string): string {
   const parts = name.trim().split(/[\s._-]+/).filter(Boolean);
   const letters = parts.length > 1 ? (parts[0]?.[0] ?? "") + (parts[1]?.[0] ?? "") : name.slice(0, 2);

@@ -43,6 +43,22 @@ describe("the Logs page's address", () => {
     );
     expect(alertLogsHref({ labels: {}, starts_at: "not a time" })).toBeNull();
   });
+
+  it("covers a log anomaly's window, on its agent or else its service", () => {
+    const start = 1767323045; // 2026-01-02T03:04:05Z, the alert's start and its window's
+    const windowed = {
+      labels: { service: "checkout" },
+      annotations: { window_start: "2026-01-02T03:04:05Z", window_end: "2026-01-02T05:04:05Z" },
+      starts_at: "2026-01-02T03:04:05Z",
+    };
+    expect(alertLogsHref(windowed)).toBe(
+      `/logs?q=${encodeURIComponent('{service="checkout"}')}&from=${start - 900}&to=${start + 7200 + 900}`,
+    );
+    const withAgent = { ...windowed, annotations: { ...windowed.annotations, agent: "bot" } };
+    expect(alertLogsHref(withAgent, 60, 60)).toBe(
+      `/logs?q=${encodeURIComponent('{agent="bot"}')}&from=${start - 60}&to=${start + 7200 + 60}`,
+    );
+  });
 });
 
 describe("ranges", () => {

@@ -89,15 +89,34 @@ export function agentLogQuery(agent: string): string {
   return `{agent=${quote(agent)}}`;
 }
 
+/** The query of one service's lines. */
+export function serviceLogQuery(service: string): string {
+  return `{service=${quote(service)}}`;
+}
+
+interface AlertForLogs {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  starts_at: string;
+}
+
 /** The Logs page around an alert's start: its agent's lines (every line when it names none)
- * from `before` seconds before to `after` seconds after. */
-export function alertLogsHref(
-  alert: { labels: Record<string, string>; starts_at: string },
-  before = 15 * 60,
-  after = 15 * 60,
-): string | null {
-  const range = rangeAround(alert.starts_at, before, after);
+ * from `before` seconds before to `after` seconds after. A log-anomaly alert carries the
+ * window of the lines analysed (`window_start`, `window_end` annotations, and `agent` when the
+ * evidence has one): the range then covers its start to the end of that window, and without an
+ * agent the query is its service's lines. */
+export function alertLogsHref(alert: AlertForLogs, before = 15 * 60, after = 15 * 60): string | null {
+  const notes = alert.annotations ?? {};
+  const windowEnd = notes.window_start ? Date.parse(notes.window_end ?? "") : NaN;
+  let range = rangeAround(alert.starts_at, before, after);
   if (!range) return null;
-  const agent = alert.labels.agent ?? alert.labels.agent_name ?? "";
-  return logsHref({ query: agent ? agentLogQuery(agent) : "", range });
+  if (range.kind === "absolute" && !Number.isNaN(windowEnd)) {
+    const windowStart = Math.floor(Date.parse(notes.window_start ?? "") / 1000);
+    const from = Number.isNaN(windowStart) ? range.from : Math.min(range.from, windowStart - before);
+    range = { kind: "absolute", from, to: Math.max(range.to, Math.ceil(windowEnd / 1000) + after) };
+  }
+  const agent = alert.labels.agent ?? alert.labels.agent_name ?? notes.agent ?? "";
+  const service = !Number.isNaN(windowEnd) ? (alert.labels.service ?? "") : "";
+  const query = agent ? agentLogQuery(agent) : service ? serviceLogQuery(service) : "";
+  return logsHref({ query, range });
 }

@@ -7,11 +7,16 @@ template of its evidence, when it has exactly one). While that alert is unresolv
 anomaly recurring updates it (annotations, last seen, severity raised if worse, a
 ``recurred`` event on its timeline) instead of opening another; once resolved, a recurrence
 raises a new alert.
+
+The alert starts when the anomaly's lines do (its window's start), not when the analysis
+ran: for a backfill or a replay that is long before. Its annotations carry the window
+(``window_start``, ``window_end``) and the agent of the evidence lines when they share one, so
+the alert's page links to the logs that were analysed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +55,17 @@ def anomaly_path(anomaly: Anomaly) -> str:
     return f"/anomalies/{anomaly.id}"
 
 
+def evidence_agent(anomaly: Anomaly) -> str:
+    """The agent of every evidence line (``[id, ts_ns, service, severity, message, agent,
+    template]``) when they share one, else empty."""
+    agents = {row[5] for row in anomaly.evidence_lines if len(row) > 5}
+    return str(agents.pop() or "") if len(agents) == 1 else ""
+
+
+def _iso(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def wants_alert(severity: str, min_severity: str) -> bool:
     return RANK.get(severity, 0) >= RANK[min_severity]
 
@@ -73,7 +89,12 @@ async def raise_or_update(
         "batch_id": str(anomaly.batch_id or ""),
         "stream": anomaly.stream_name,
         "evidence_lines": str(anomaly.evidence_count),
+        "window_start": _iso(anomaly.window_start),
+        "window_end": _iso(anomaly.window_end),
     }
+    agent = evidence_agent(anomaly)
+    if agent:
+        annotations["agent"] = agent
     existing = await session.scalar(
         select(Alert)
         .where(
@@ -122,6 +143,10 @@ async def raise_or_update(
         data={"anomaly_id": str(anomaly.id)},
     )
     alert = await lifecycle.raise_alert(
-        session, new, at=now, message=f"log anomaly: {anomaly.description[:1900]}"
+        session,
+        new,
+        at=now,
+        message=f"log anomaly: {anomaly.description[:1900]}",
+        starts_at=min(anomaly.window_start, now),
     )
     return alert, "created"

@@ -17,6 +17,7 @@ class Anomaly(Base):
     __table_args__ = (
         Index("ix_log_anomalies_tenant_detected", "tenant_id", "detected_at"),
         Index("ix_log_anomalies_batch", "batch_id"),
+        Index("ix_log_anomalies_tenant_window", "tenant_id", "window_start"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -44,7 +45,11 @@ class Anomaly(Base):
     evidence_lines: Mapped[list[Any]] = mapped_column(default=list)
     #: Identity of a recurring anomaly: service, type and template (see ``anomalies.alerts``).
     fingerprint: Mapped[str] = mapped_column(String(32), default="")
+    #: When the analysis ran (truthful: for backfilled lines, long after they happened).
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When its lines happened: its batch's window (earliest and latest line timestamp).
+    window_start: Mapped[datetime] = mapped_column()
+    window_end: Mapped[datetime] = mapped_column()
     alert_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("alerts.id", ondelete="SET NULL"), default=None
     )

@@ -204,6 +204,8 @@ class BatchProcessor:
                 draft.service, draft.anomaly_type.value, alerts.template_key(draft)
             ),
             detected_at=now,
+            window_start=batch.window_start or batch.opened_at,
+            window_end=batch.window_end or batch.created_at,
             prompt_tokens=result.prompt_tokens if result is not None else 0,
             completion_tokens=result.completion_tokens if result is not None else 0,
         )

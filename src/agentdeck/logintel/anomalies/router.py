@@ -44,14 +44,32 @@ async def list_anomalies(
         Query(alias="type", max_length=64, description="An anomaly type (any case)."),
     ] = None,
     since: Annotated[datetime | None, Query(description="Detected at or after (RFC 3339).")] = None,
+    window_from: Annotated[
+        datetime | None,
+        Query(description="Whose lines end at or after this time (RFC 3339; window overlap)."),
+    ] = None,
+    window_to: Annotated[
+        datetime | None,
+        Query(description="Whose lines start at or before this time (RFC 3339)."),
+    ] = None,
+    sort: Annotated[
+        service.AnomalySort,
+        Query(description="detected: newest detection first; window: newest lines first."),
+    ] = "detected",
     stream_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AnomalyPage:
-    """The tenant's anomalies, newest first, filtered and paged."""
-    if since is not None and since.tzinfo is None:
-        raise field_error(422, "invalid-time", ["query", "since"], "a time zone is required")
+    """The tenant's anomalies, newest first (detected, or by the time of their lines),
+    filtered and paged."""
+    for name, moment in (("since", since), ("window_from", window_from), ("window_to", window_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise field_error(422, "invalid-time", ["query", name], "a time zone is required")
+    if window_from is not None and window_to is not None and window_to < window_from:
+        raise field_error(
+            422, "invalid-range", ["query", "window_to"], "window_to is before window_from"
+        )
     flt = service.AnomalyFilter(
         service=service_name,
         severity=_choice(severity, AnomalySeverity, "severity"),
@@ -59,9 +77,11 @@ async def list_anomalies(
         since=since,
         stream_id=stream_id,
         batch_id=batch_id,
+        window_from=window_from,
+        window_to=window_to,
     )
     rows, next_cursor = await service.list_anomalies(
-        session, tenant_id=principal.tenant_id, flt=flt, limit=limit, cursor=cursor
+        session, tenant_id=principal.tenant_id, flt=flt, limit=limit, cursor=cursor, sort=sort
     )
 
     return AnomalyPage(

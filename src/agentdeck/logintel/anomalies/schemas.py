@@ -34,7 +34,13 @@ class AnomalyPublic(BaseModel):
     explanation: str = Field(description="The LLM's explanation; empty for rule detectors.")
     detector: str = Field(description="The detector or analyser that found it.")
     evidence_count: int
-    detected_at: datetime
+    detected_at: datetime = Field(
+        description="When the analysis found it (for backfilled lines, long after them)."
+    )
+    window_start: datetime = Field(
+        description="When its lines happened: the earliest line of its batch (own timestamp)."
+    )
+    window_end: datetime = Field(description="The latest line of its batch (own timestamp).")
     stream_id: uuid.UUID | None
     stream: str
     batch_id: uuid.UUID | None
@@ -57,6 +63,8 @@ class AnomalyPublic(BaseModel):
             detector=a.detector,
             evidence_count=a.evidence_count,
             detected_at=_aware(a.detected_at),
+            window_start=_aware(a.window_start),
+            window_end=_aware(a.window_end),
             stream_id=a.stream_id,
             stream=a.stream_name,
             batch_id=a.batch_id,

@@ -1,10 +1,12 @@
-"""Reading anomalies: a tenant's, filtered, newest first; one with its evidence lines."""
+"""Reading anomalies: a tenant's, filtered, newest first (by detection or by the time of their
+lines); one with its evidence lines."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,13 @@ class AnomalyFilter:
     since: datetime | None = None
     stream_id: uuid.UUID | None = None
     batch_id: uuid.UUID | None = None
+    #: Anomalies whose window (the time of their lines) overlaps [window_from, window_to].
+    window_from: datetime | None = None
+    window_to: datetime | None = None
+
+
+#: ``detected``: newest detection first; ``window``: newest lines first (by window start).
+AnomalySort = Literal["detected", "window"]
 
 
 async def list_anomalies(
@@ -31,6 +40,7 @@ async def list_anomalies(
     flt: AnomalyFilter,
     limit: int,
     cursor: str | None,
+    sort: AnomalySort = "detected",
 ) -> tuple[list[Anomaly], str | None]:
     stmt = where_given(
         select(Anomaly).where(Anomaly.tenant_id == tenant_id),
@@ -42,9 +52,12 @@ async def list_anomalies(
     )
     if flt.since is not None:
         stmt = stmt.where(Anomaly.detected_at >= flt.since)
-    return await fetch_page(
-        session, stmt, order=(Anomaly.detected_at, Anomaly.id), cursor=cursor, limit=limit
-    )
+    if flt.window_from is not None:
+        stmt = stmt.where(Anomaly.window_end >= flt.window_from)
+    if flt.window_to is not None:
+        stmt = stmt.where(Anomaly.window_start <= flt.window_to)
+    column = Anomaly.window_start if sort == "window" else Anomaly.detected_at
+    return await fetch_page(session, stmt, order=(column, Anomaly.id), cursor=cursor, limit=limit)
 
 
 async def get_anomaly(session: AsyncSession, *, tenant_id: uuid.UUID, ident: uuid.UUID) -> Anomaly:

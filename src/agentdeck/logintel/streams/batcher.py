@@ -76,8 +76,8 @@ def new_batch(
         closed_by=closed_by,
         opened_at=opened,
         created_at=now,
-        first_ts=_ts(min(stamps)),
-        last_ts=_ts(max(stamps)),
+        window_start=_ts(min(stamps)),
+        window_end=_ts(max(stamps)),
         lines=rows,
         **stats,
     )

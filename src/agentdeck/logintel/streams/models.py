@@ -75,8 +75,11 @@ class LogBatch(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)  # when it closed
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
-    first_ts: Mapped[datetime | None] = mapped_column(default=None)
-    last_ts: Mapped[datetime | None] = mapped_column(default=None)
+    #: The span of its lines' own timestamps (earliest, latest): when they happened, which
+    #: for a backfill or a replay is long before the batch closed. Always set (a batch has
+    #: lines); nullable only because the column predates it (see migration 0016).
+    window_start: Mapped[datetime | None] = mapped_column(default=None)
+    window_end: Mapped[datetime | None] = mapped_column(default=None)
     total: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
     warnings: Mapped[int] = mapped_column(default=0)

@@ -104,8 +104,10 @@ class LogBatchPublic(BaseModel):
     opened_at: datetime
     created_at: datetime = Field(description="When the batch closed.")
     processed_at: datetime | None
-    first_ts: datetime | None
-    last_ts: datetime | None
+    window_start: datetime = Field(
+        description="When its lines happened: the earliest line's own timestamp."
+    )
+    window_end: datetime = Field(description="The latest line's own timestamp.")
     statistics: BatchStatistics
     anomalies: int
     error: str = Field(description="Why it failed, or what an analyser reported.")
@@ -122,8 +124,8 @@ class LogBatchPublic(BaseModel):
             opened_at=_aware(b.opened_at) or b.opened_at,
             created_at=_aware(b.created_at) or b.created_at,
             processed_at=_aware(b.processed_at),
-            first_ts=_aware(b.first_ts),
-            last_ts=_aware(b.last_ts),
+            window_start=_aware(b.window_start or b.opened_at) or b.opened_at,
+            window_end=_aware(b.window_end or b.created_at) or b.created_at,
             statistics=BatchStatistics(
                 total=b.total,
                 errors=b.errors,

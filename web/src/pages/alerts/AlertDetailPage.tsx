@@ -79,18 +79,33 @@ function ExpressionChart({ alert }: { alert: AlertPublic }): ReactNode {
   );
 }
 
-/** The Logs page on the alert's agent, 15 minutes either side of the start. */
+/** The Logs page on the alert's agent, 15 minutes either side of the start (for a log
+ * anomaly: to 15 minutes after the lines it analysed, on its service when no agent). */
 function AlertLogsLink({ alert }: { alert: AlertPublic }): ReactNode {
   const href = alertLogsHref(alert);
   if (!href) return null;
-  const agent = alert.labels.agent ?? alert.labels.agent_name;
+  const agent = alert.labels.agent ?? alert.labels.agent_name ?? alert.annotations.agent;
+  const windowed = Boolean(alert.annotations.window_start && alert.annotations.window_end);
+  const service = windowed && !agent ? alert.labels.service : undefined;
   return (
     <div>
       <dt className="muted">Logs</dt>
       <dd>
-        <Link to={href}>Logs around the start</Link>{" "}
+        <Link to={href}>{windowed ? "Logs of the lines analysed" : "Logs around the start"}</Link>{" "}
         <span className="faint">
-          ({agent ? <>agent <span className="mono">{agent}</span></> : "every agent"}, 15 min before to 15 min after)
+          (
+          {agent ? (
+            <>
+              agent <span className="mono">{agent}</span>
+            </>
+          ) : service ? (
+            <>
+              service <span className="mono">{service}</span>
+            </>
+          ) : (
+            "every agent"
+          )}
+          , {windowed ? "15 min before their window to 15 min after" : "15 min before to 15 min after"})
         </span>
       </dd>
     </div>

@@ -1,5 +1,7 @@
 /** The anomalies list: what the detectors (and the LLM, when configured) found in the log
- * streams' batches, newest first, filtered by severity, type and service (kept in the address). */
+ * streams' batches, newest first, filtered by severity, type and service (kept in the address).
+ * Each says when its lines happened (a backfill's are in the past) and, beneath, when it was
+ * detected. */
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { type ReactNode } from "react";
 import { Link } from "react-router";
@@ -13,7 +15,7 @@ import {
 import { FilterBar, FilterSelect } from "../../components/FilterBar";
 import { PagedTable } from "../../components/PagedTable";
 import { ResourceSection } from "../../components/ResourceSection";
-import { EmptyState, PageHead, Time } from "../../components/ui";
+import { EmptyState, LinesWhen, PageHead } from "../../components/ui";
 import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
 import { AnomalySeverityBadge } from "./AnomalyBadges";
 
@@ -24,6 +26,7 @@ function filtersFrom(params: URLSearchParams): AnomalyFilters {
     severity: (ANOMALY_SEVERITIES as readonly string[]).includes(severity) ? severity : "",
     type: (ANOMALY_TYPES as readonly string[]).includes(type) ? type : "",
     service: params.get("service") ?? "",
+    sort: params.get("sort") === "window" ? "window" : "",
   };
 }
 
@@ -66,6 +69,13 @@ export function AnomaliesPage(): ReactNode {
             value={filters.type}
             onChange={(type) => update({ type })}
           />
+          <FilterSelect
+            label="Sort"
+            all="Newest detected first"
+            options={[{ value: "window", label: "Newest lines first" }]}
+            value={filters.sort === "window" ? "window" : ""}
+            onChange={(sort) => update({ sort })}
+          />
           <input
             className="input"
             placeholder="Service"
@@ -87,7 +97,7 @@ export function AnomaliesPage(): ReactNode {
               <th>Description</th>
               <th>Lines</th>
               <th>Confidence</th>
-              <th>Detected</th>
+              <th title="When the lines happened; beneath, when the analysis found it">When</th>
               <th>Alert</th>
             </>
           }
@@ -113,7 +123,7 @@ export function AnomaliesPage(): ReactNode {
               <td>{a.evidence_count}</td>
               <td>{Math.round(a.confidence_score * 100)}%</td>
               <td>
-                <Time value={a.detected_at} />
+                <LinesWhen start={a.window_start} end={a.window_end} label="detected" at={a.detected_at} />
               </td>
               <td>
                 {a.alert_id ? (

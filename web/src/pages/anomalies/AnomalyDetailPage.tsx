@@ -1,5 +1,6 @@
-/** One anomaly: what was found, why (the LLM's explanation when there is one), what to do,
- * the alert it raised, and the evidence lines themselves. */
+/** One anomaly: what was found, when its lines happened (and, apart, when it was detected),
+ * why (the LLM's explanation when there is one), what to do, the alert it raised, and the
+ * evidence lines themselves. */
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { Link, useParams } from "react-router";
@@ -7,7 +8,16 @@ import { anomalyQuery } from "../../api/anomalies";
 import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, PageHead, Time } from "../../components/ui";
+import { formatTime, formatWindow } from "../../lib/format";
+import { logsHref, serviceLogQuery } from "../../lib/logsUrl";
 import { AnomalySeverityBadge } from "./AnomalyBadges";
+
+/** The Logs page on the anomaly's service over its window, a minute either side. */
+function windowLogsHref(start: string, end: string, service: string): string {
+  const from = Math.floor(Date.parse(start) / 1000) - 60;
+  const to = Math.ceil(Date.parse(end) / 1000) + 60;
+  return logsHref({ query: service ? serviceLogQuery(service) : "", range: { kind: "absolute", from, to } });
+}
 
 export function AnomalyDetailPage(): ReactNode {
   const { anomalyId = "" } = useParams();
@@ -42,9 +52,16 @@ export function AnomalyDetailPage(): ReactNode {
                   <dd>{a.service || "—"}</dd>
                   <dt>Confidence</dt>
                   <dd>{Math.round(a.confidence_score * 100)}%</dd>
+                  <dt>Lines</dt>
+                  <dd data-testid="window">
+                    {formatWindow(a.window_start, a.window_end)} (<Time value={a.window_start} />){" "}
+                    <Link to={windowLogsHref(a.window_start, a.window_end, a.service)} className="small">
+                      Logs of this window
+                    </Link>
+                  </dd>
                   <dt>Detected</dt>
-                  <dd>
-                    <Time value={a.detected_at} />
+                  <dd className="muted" data-testid="detected">
+                    {formatTime(a.detected_at)} (<Time value={a.detected_at} />)
                   </dd>
                   <dt>Found by</dt>
                   <dd className="mono">{a.detector}</dd>

@@ -16,7 +16,7 @@ import { fieldErrors } from "../../api/problem";
 import { useCan } from "../../auth/session";
 import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
-import { ConfirmDialog, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../components/ui";
+import { ConfirmDialog, EmptyState, ErrorBanner, Field, LinesWhen, PageHead, Spinner, Time } from "../../components/ui";
 
 type Severity = (typeof LOG_SEVERITIES)[number];
 
@@ -129,7 +129,7 @@ function Batches({ stream }: { stream: LogStreamPublic }): ReactNode {
     <table className="table" aria-label={`Batches of ${stream.name}`}>
       <thead>
         <tr>
-          <th>Closed</th>
+          <th title="When its lines happened; beneath, when the batch closed">When</th>
           <th>Status</th>
           <th>By</th>
           <th>Lines</th>
@@ -143,7 +143,7 @@ function Batches({ stream }: { stream: LogStreamPublic }): ReactNode {
         {batches.map((b) => (
           <tr key={b.batch_id}>
             <td>
-              <Time value={b.created_at} />
+              <LinesWhen start={b.window_start} end={b.window_end} label="closed" at={b.created_at} />
             </td>
             <td>
               <span className={`badge badge-${b.status}`}>{b.status}</span>
