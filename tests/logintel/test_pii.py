@@ -143,3 +143,22 @@ def test_long_lines() -> None:
     assert set(masked.split(" ")) == {f"<IP_{n}>" for n in range(1, masker.masked["IP"] + 1)}
     for text in ("a." * 32_000, "ab:" * 21_000, "4111 " * 12_000, "a@" * 32_000):
         assert Masker().mask(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a named secret's value runs into an AWS secret: no part of either leaves
+        (
+            "password=hunter22aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "password=<API_KEY_1><AWS_KEY_1>",
+        ),
+        # a phone number that ran into an address is masked once the address is
+        ("call +44 20 7946 1.2.3.4", "call <PHONE_1> <IP_1>"),
+    ],
+)
+def test_overlapping_values_are_all_masked(text: str, masked: str) -> None:
+    masker = Masker()
+    assert masker.mask(text) == masked
+    assert masker.unmask(masked) == text
+    assert masker.mask(masked) == masked

@@ -201,22 +201,51 @@ _FINDERS: tuple[Finder, ...] = (
 )
 
 
+#: Kinds whose value must never leave in part: where such a span overlaps one already taken,
+#: the rest of it is masked on its own (``password=hunter2aws_secret_access_key=…``).
+_SECRETS = frozenset({URL_CREDENTIALS, JWT, TOKEN, AWS_KEY, API_KEY})
+#: Masking passes over a text at most (a pass finds what overlapped the previous one's spans).
+_PASSES = 4
+
+
+def _free(text: str, span: _Span, starts: list[int], taken: list[_Span]) -> list[tuple[int, int]]:
+    """The parts of ``span`` outside the taken spans and the placeholders already in ``text``."""
+    first = max(bisect.bisect_right(starts, span.start) - 1, 0)
+    last = bisect.bisect_left(starts, span.end)
+    cuts = [(t.start, t.end) for t in taken[first:last] if t.end > span.start]
+    if "<" in text[span.start : span.end]:
+        cuts.extend(m.span() for m in _PLACEHOLDER.finditer(text, span.start, span.end))
+        cuts.sort()
+    free: list[tuple[int, int]] = []
+    at = span.start
+    for start, end in cuts:
+        if start > at:
+            free.append((at, min(start, span.end)))
+        at = max(at, end)
+    if at < span.end:
+        free.append((at, span.end))
+    return free
+
+
 def find(text: str) -> list[tuple[int, int, str]]:
-    """The spans to mask in ``text`` as ``(start, end, kind)``, in order, never overlapping
-    (where two kinds overlap, the earlier one in :data:`KINDS` wins)."""
+    """The spans to mask in ``text`` as ``(start, end, kind)``, in order, never overlapping.
+
+    Where two kinds overlap, the earlier one in :data:`KINDS` wins; a secret's parts outside
+    the winner are masked too (as that secret's kind), any other kind's span is dropped. Text
+    already masked (a placeholder) is never masked again."""
     starts: list[int] = []  # the taken spans, sorted and disjoint
     taken: list[_Span] = []
     for finder in _FINDERS:
         for span in finder(text):
-            if _PLACEHOLDER.fullmatch(text, span.start, span.end):
-                continue
-            i = bisect.bisect_right(starts, span.start)
-            if i > 0 and taken[i - 1].end > span.start:
-                continue  # overlaps the taken span before it
-            if i < len(taken) and taken[i].start < span.end:
-                continue  # overlaps the one after it
-            starts.insert(i, span.start)
-            taken.insert(i, span)
+            free = _free(text, span, starts, taken)
+            if free != [(span.start, span.end)]:
+                if span.kind not in _SECRETS:
+                    continue
+                free = [(a, b) for a, b in free if any(c.isalnum() for c in text[a:b])]
+            for start, end in free:
+                i = bisect.bisect_right(starts, start)
+                starts.insert(i, start)
+                taken.insert(i, _Span(start, end, span.kind))
     return [(s.start, s.end, s.kind) for s in taken]
 
 
@@ -229,9 +258,17 @@ class Masker:
     _counts: dict[str, int] = field(default_factory=dict)
 
     def mask(self, text: str) -> str:
-        spans = find(text)
-        if not spans:
-            return text
+        """``text`` with every value found made a placeholder. A value dropped because it
+        overlapped another kind's is looked for again in what is left (``+44 20 7946 1.2.3.4``:
+        the phone number once the address is masked), until nothing more is found."""
+        for _ in range(_PASSES):
+            spans = find(text)
+            if not spans:
+                break
+            text = self._replace(text, spans)
+        return text
+
+    def _replace(self, text: str, spans: list[tuple[int, int, str]]) -> str:
         out: list[str] = []
         last = 0
         for start, end, kind in spans:
