@@ -45,11 +45,11 @@ describe("the Logs page's address", () => {
   });
 
   it("covers a log anomaly's window, on its agent or else its service", () => {
-    const start = 1767323045; // 2026-01-02T03:04:05Z, the alert's start and its window's
+    const start = 1767323045; // 2026-01-02T03:04:05Z, the window's start
     const windowed = {
       labels: { service: "checkout" },
       annotations: { window_start: "2026-01-02T03:04:05Z", window_end: "2026-01-02T05:04:05Z" },
-      starts_at: "2026-01-02T03:04:05Z",
+      starts_at: "2026-01-03T00:00:00Z", // raised by a later analysis (a backfill)
     };
     expect(alertLogsHref(windowed)).toBe(
       `/logs?q=${encodeURIComponent('{service="checkout"}')}&from=${start - 900}&to=${start + 7200 + 900}`,

@@ -103,20 +103,24 @@ interface AlertForLogs {
 /** The Logs page around an alert's start: its agent's lines (every line when it names none)
  * from `before` seconds before to `after` seconds after. A log-anomaly alert carries the
  * window of the lines analysed (`window_start`, `window_end` annotations, and `agent` when the
- * evidence has one): the range then covers its start to the end of that window, and without an
- * agent the query is its service's lines. */
+ * evidence has one): the range is then that window widened by `before` and `after` (a backfill's
+ * lines are long before the alert was raised), and without an agent the query is its service's
+ * lines. */
 export function alertLogsHref(alert: AlertForLogs, before = 15 * 60, after = 15 * 60): string | null {
   const notes = alert.annotations ?? {};
-  const windowEnd = notes.window_start ? Date.parse(notes.window_end ?? "") : NaN;
-  let range = rangeAround(alert.starts_at, before, after);
+  const windowStart = Date.parse(notes.window_start ?? "");
+  const windowEnd = Date.parse(notes.window_end ?? "");
+  const windowed = !Number.isNaN(windowStart) && !Number.isNaN(windowEnd);
+  const range = windowed
+    ? {
+        kind: "absolute" as const,
+        from: Math.floor(windowStart / 1000) - before,
+        to: Math.ceil(windowEnd / 1000) + after,
+      }
+    : rangeAround(alert.starts_at, before, after);
   if (!range) return null;
-  if (range.kind === "absolute" && !Number.isNaN(windowEnd)) {
-    const windowStart = Math.floor(Date.parse(notes.window_start ?? "") / 1000);
-    const from = Number.isNaN(windowStart) ? range.from : Math.min(range.from, windowStart - before);
-    range = { kind: "absolute", from, to: Math.max(range.to, Math.ceil(windowEnd / 1000) + after) };
-  }
   const agent = alert.labels.agent ?? alert.labels.agent_name ?? notes.agent ?? "";
-  const service = !Number.isNaN(windowEnd) ? (alert.labels.service ?? "") : "";
+  const service = windowed ? (alert.labels.service ?? "") : "";
   const query = agent ? agentLogQuery(agent) : service ? serviceLogQuery(service) : "";
   return logsHref({ query, range });
 }

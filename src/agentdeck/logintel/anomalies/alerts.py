@@ -8,8 +8,9 @@ anomaly recurring updates it (annotations, last seen, severity raised if worse, 
 ``recurred`` event on its timeline) instead of opening another; once resolved, a recurrence
 raises a new alert.
 
-The alert starts when the anomaly's lines do (its window's start), not when the analysis
-ran: for a backfill or a replay that is long before. Its annotations carry the window
+The alert starts when it is raised (the analysis), so escalation counts from when someone
+could first know of it: a backfill or a replay of lines from hours ago does not jump to a late
+escalation level at its first routing. Its annotations carry the lines' window
 (``window_start``, ``window_end``) and the agent of the evidence lines when they share one, so
 the alert's page links to the logs that were analysed.
 """
@@ -147,6 +148,5 @@ async def raise_or_update(
         new,
         at=now,
         message=f"log anomaly: {anomaly.description[:1900]}",
-        starts_at=min(anomaly.window_start, now),
     )
     return alert, "created"
