@@ -96,6 +96,7 @@ _shapes: dict[bytes, tuple[tuple[int, int], ...]] = {}  # shape(token) -> spans 
 # ``_kept`` has the masked form by those digits), or None: the text names a month
 _texts: dict[bytes, str | tuple[int, ...] | None] = {}
 _kept: dict[tuple[bytes, str], str] = {}
+_parts: dict[bytes, tuple[tuple[int, int], ...]] = {}  # shape(part between quotes) -> spans
 _UNKNOWN = object()
 
 
@@ -257,7 +258,28 @@ def _spans(token: str) -> tuple[tuple[int, int], ...]:
         m = _TOKEN.match(token, start, end)
         if m is not None and m.end() == end:
             return ((start, end),)
+    if '"' in token:
+        return _quoted_spans(token)
     return tuple(m.span() for m in _TOKEN.finditer(token))
+
+
+def _quoted_spans(token: str) -> tuple[tuple[int, int], ...]:
+    """``_spans`` of a token with quotes (a JSON object without spaces): no match holds a
+    ``"`` and none looks past one (to every pattern it is a boundary, like the token's ends),
+    so the spans are those of the parts between quotes, each found once per shape."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for part in token.split('"'):
+        if part:
+            key = shape(part)
+            found = _parts.get(key)
+            if found is None:
+                if len(_parts) >= CACHE_SIZE:
+                    _parts.clear()
+                found = _parts[key] = _spans(part)
+            spans.extend([(at + start, at + end) for start, end in found])
+        at += len(part) + 1
+    return tuple(spans)
 
 
 def clear_cache() -> None:
@@ -266,3 +288,4 @@ def clear_cache() -> None:
     _shapes.clear()
     _texts.clear()
     _kept.clear()
+    _parts.clear()
