@@ -88,6 +88,7 @@ _NONSPACE = re.compile(r"\S+")
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 CACHE_SIZE = 1 << 18
+TEXTS_SIZE = 1 << 16  # entries of the caches of masked texts (a message: longer than a token)
 _KEEP = ()  # a shape without variables: the token stays as it is
 _WHOLE = ((0, -1),)  # a shape that is one variable: the token becomes <*>
 _tokens: dict[str, str] = {}  # token -> masked token
@@ -129,13 +130,13 @@ def mask_shaped(line: str, end: int, form: bytes) -> str | None:
         key = (form, "".join([text[i] for i in entry]))
         masked = _kept.get(key)
         if masked is None:
-            if len(_kept) >= CACHE_SIZE:
+            if len(_kept) >= TEXTS_SIZE:
                 _kept.clear()
             masked = _kept[key] = mask(text)
         return masked
     if entry is None:
         return None
-    if len(_texts) >= CACHE_SIZE:
+    if len(_texts) >= TEXTS_SIZE:
         _texts.clear()
     tokens = text.split()
     if not _MONTH_NAMES.isdisjoint(tokens):
@@ -146,7 +147,7 @@ def mask_shaped(line: str, end: int, form: bytes) -> str | None:
         _texts[form] = masked
         return masked
     kept = _texts[form] = kept_digits(text, masked) or ()
-    if len(_kept) >= CACHE_SIZE:
+    if len(_kept) >= TEXTS_SIZE:
         _kept.clear()
     _kept[(form, "".join([text[i] for i in kept]))] = masked
     return masked
