@@ -118,3 +118,17 @@ def test_simple_words_are_masked_as_the_full_pattern_would() -> None:
         token = rnd.choice(["", "", "(", '"', "["]) + key + word
         token += rnd.choice(["", "", ")", ",", '"', ";", "),"])
         assert masking._spans(token) == by_pattern(token), token
+
+
+def test_tokens_with_quotes_are_masked_as_the_full_pattern_would() -> None:
+    """A token holding quotes (JSON without spaces) is masked part by part between its quotes:
+    the spans are those one scan of the whole token finds."""
+    rnd = random.Random(2)
+    alphabet = 'ab0129.:/-_=,()[]"{}#xX@ef'
+    for _ in range(5_000):
+        token = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 40)))
+        full = tuple(m.span() for m in masking._TOKEN.finditer(token))
+        assert masking._spans(token) == full, token
+    token = '"tool":"web_search","args_bytes":1234,"step":3,"run_id":"e0857972"}'
+    masked = '"tool":"web_search","args_bytes"<*>,"step"<*>,"run_id":"<*>"}'
+    assert masking.mask_token(token) == masked

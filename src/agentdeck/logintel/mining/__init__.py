@@ -8,7 +8,8 @@ How a line is placed (details in ``docs/log-intelligence.md``):
    digits made 0), so a repeated shape costs a lookup.
 2. **Caches**: the line's shape, else its masked form, else (for a line ending in
    ``key=value`` fields) its masked text before those fields (``tails.RunCache``) is looked
-   up; a hit is the answer.
+   up; a hit is the answer. ``add_many`` (ingest's batches) asks the run cache before masking
+   the line: only the text before the run is masked (``RunCache.find``).
 3. **Folding** (``tokens.fold``): a run of values with their units (``<*> bytes (<*> KB)``)
    becomes one value token, so lines whose values span a varying number of words align.
 4. **Matching** (``matching.glob``): templates whose leading words (or first word inside) the

@@ -88,10 +88,17 @@ _NONSPACE = re.compile(r"\S+")
 ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 CACHE_SIZE = 1 << 18
+TEXTS_SIZE = 1 << 16  # entries of the caches of masked texts (a message: longer than a token)
 _KEEP = ()  # a shape without variables: the token stays as it is
 _WHOLE = ((0, -1),)  # a shape that is one variable: the token becomes <*>
 _tokens: dict[str, str] = {}  # token -> masked token
 _shapes: dict[bytes, tuple[tuple[int, int], ...]] = {}  # shape(token) -> spans to mask
+# shape(text) -> its masked form, or where in it the digits are that masking keeps (then
+# ``_kept`` has the masked form by those digits), or None: the text names a month
+_texts: dict[bytes, str | tuple[int, ...] | None] = {}
+_kept: dict[tuple[bytes, str], str] = {}
+_parts: dict[bytes, tuple[tuple[int, int], ...]] = {}  # shape(part between quotes) -> spans
+_UNKNOWN = object()
 
 
 def shape(text: str) -> bytes:
@@ -108,6 +115,47 @@ def mask(line: str) -> str:
     if None in masked:
         masked = [m or _learn(t) for m, t in zip(masked, tokens, strict=True)]
     return " ".join(masked)  # type: ignore[arg-type]
+
+
+def mask_shaped(line: str, end: int, form: bytes) -> str | None:
+    """``mask(line[:end])``, looked up by ``form``, its shape (and the digits masking keeps);
+    None when that text names a month (a date is masked across tokens: what follows the
+    text may belong to it). Masking decides by shape alone, so the text of a message with
+    ever new ids and counters is masked once per shape."""
+    entry = _texts.get(form, _UNKNOWN)
+    if isinstance(entry, str):
+        return entry
+    text = line[:end]
+    if isinstance(entry, tuple):
+        key = (form, "".join([text[i] for i in entry]))
+        masked = _kept.get(key)
+        if masked is None:
+            if len(_kept) >= TEXTS_SIZE:
+                _kept.clear()
+            masked = _kept[key] = mask(text)
+        return masked
+    if entry is None:
+        return None
+    if len(_texts) >= TEXTS_SIZE:
+        _texts.clear()
+    tokens = text.split()
+    if not _MONTH_NAMES.isdisjoint(tokens):
+        _texts[form] = None
+        return None
+    masked = " ".join([_tokens.get(t) or _learn(t) for t in tokens])
+    if _DIGIT.search(masked) is None:
+        _texts[form] = masked
+        return masked
+    kept = _texts[form] = kept_digits(text, masked) or ()
+    if len(_kept) >= TEXTS_SIZE:
+        _kept.clear()
+    _kept[(form, "".join([text[i] for i in kept]))] = masked
+    return masked
+
+
+def mask_cached(token: str) -> str:
+    """``mask_token`` through the cache ``mask`` uses."""
+    return _tokens.get(token) or _learn(token)
 
 
 def _learn(token: str) -> str:
@@ -211,10 +259,34 @@ def _spans(token: str) -> tuple[tuple[int, int], ...]:
         m = _TOKEN.match(token, start, end)
         if m is not None and m.end() == end:
             return ((start, end),)
+    if '"' in token:
+        return _quoted_spans(token)
     return tuple(m.span() for m in _TOKEN.finditer(token))
+
+
+def _quoted_spans(token: str) -> tuple[tuple[int, int], ...]:
+    """``_spans`` of a token with quotes (a JSON object without spaces): no match holds a
+    ``"`` and none looks past one (to every pattern it is a boundary, like the token's ends),
+    so the spans are those of the parts between quotes, each found once per shape."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for part in token.split('"'):
+        if part:
+            key = shape(part)
+            found = _parts.get(key)
+            if found is None:
+                if len(_parts) >= CACHE_SIZE:
+                    _parts.clear()
+                found = _parts[key] = _spans(part)
+            spans.extend([(at + start, at + end) for start, end in found])
+        at += len(part) + 1
+    return tuple(spans)
 
 
 def clear_cache() -> None:
     """Forget the masked tokens and shapes (a benchmark measures a cold start with it)."""
     _tokens.clear()
     _shapes.clear()
+    _texts.clear()
+    _kept.clear()
+    _parts.clear()

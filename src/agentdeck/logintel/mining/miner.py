@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,17 +116,59 @@ class TemplateMiner:
         form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
         entry = self._by_shape.get(form)
         if entry is not None and entry is not _ONCE:
-            if isinstance(entry, int):
-                cid: int | None = entry
-            else:
-                cid = self._by_kept.get((form, "".join([line[i] for i in entry])))
-            if cid is not None:
-                cluster = self._clusters.get(cid) or self._live(cid)
+            cluster = self._by_form(line, form, entry)
+            if cluster is not None:
+                return cluster.id
+        return self._add(line, form, entry)
+
+    def add_many(self, lines: Iterable[str]) -> list[int]:
+        """``add`` for each line, in order, for a batch: a line whose message (the text before
+        a trailing run of ``key=value`` fields) is known takes its template without the run
+        being masked (``RunCache.find``): the answer ``add`` gives, but that this lookup comes
+        before the one by masked line (``add`` looks it up first, but the two agree: a masked
+        line placed before its message's run became one variable went into a template the
+        run's template absorbed)."""
+        ids = []
+        runs = self._runs
+        clusters = self._clusters
+        for line in lines:
+            self.counters.lines += 1
+            if len(line) > self.max_line:
+                line = line[: self.max_line]
+            form = line.encode("utf-8", "surrogatepass").translate(ZEROS)
+            entry = self._by_shape.get(form)
+            if entry is not None and entry is not _ONCE:
+                cluster = self._by_form(line, form, entry)
                 if cluster is not None:
-                    self._shape_hits += 1
-                    cluster.count += 1
-                    self._clusters.move_to_end(cluster.id)
-                    return cluster.id
+                    ids.append(cluster.id)
+                    continue
+            if runs and (len(line) < 2 * MAX_TOKENS or _fits(line)):
+                cid = runs.find(line, form)
+                if cid is not None:
+                    cluster = clusters.get(cid) or self._live(cid)
+                    if cluster is not None and cluster.tokens[-1] == TAIL:
+                        cluster.count += 1
+                        clusters.move_to_end(cluster.id)
+                        ids.append(cluster.id)
+                        continue
+            ids.append(self._add(line, form, entry))
+        return ids
+
+    def _by_form(self, line: str, form: bytes, entry: int | tuple[int, ...]) -> Cluster | None:
+        """The template the shape cache knows for the line, counted as seen."""
+        if isinstance(entry, int):
+            cid: int | None = entry
+        else:
+            cid = self._by_kept.get((form, "".join([line[i] for i in entry])))
+        cluster = None if cid is None else self._clusters.get(cid) or self._live(cid)
+        if cluster is not None:
+            self._shape_hits += 1
+            cluster.count += 1
+            self._clusters.move_to_end(cluster.id)
+        return cluster
+
+    def _add(self, line: str, form: bytes, entry: int | tuple[int, ...] | None) -> int:
+        """``add`` for a line the shape cache did not know."""
         masked = mask(line)
         cid = self._by_mask.get(masked)
         cluster = None if cid is None else self._live(cid)
@@ -417,3 +460,8 @@ def _remember(cache: dict[Any, Any], key: object, value: object, limit: int) -> 
     if len(cache) >= limit:
         del cache[next(iter(cache))]  # the oldest entry
     cache[key] = value
+
+
+def _fits(line: str) -> bool:
+    """Whether the line has at most ``MAX_TOKENS`` tokens (else the rest is one value)."""
+    return len(line.split()) <= MAX_TOKENS

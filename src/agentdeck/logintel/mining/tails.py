@@ -18,13 +18,32 @@ template kept, belongs to the same template without being matched again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from agentdeck.logintel.mining.masking import WILDCARD, mask_cached, mask_shaped
 from agentdeck.logintel.mining.matching import Cluster, glob
 from agentdeck.logintel.mining.tokens import TAIL, pure_value, run_start, token_matches
 
 # distinct key sequences a prefix must show before its runs become one variable
 MIN_SEQUENCES = 4
+
+# ``RunCache.find``: the trailing run of a raw line, found on its shape read backwards
+# (``str.split``'s ASCII whitespace). Its keys are letters, ``_``, ``.``, ``-``, which masking
+# leaves as they are (a digit in a key ends the run here, and the line takes the full path)
+# but for a key that starts with a boolean word (``true.x=``: the lookbehinds) or holds a
+# MAC address of letters (``_MAC_KEY``).
+_SPACE = rb" \t\n\r\f\v\x1c-\x1f"
+_NO_BOOL = rb"(?<![.=](?:eurt|eurT|EURT|llun|LLUN|enoN))(?<![.=](?:eslaf|eslaF|ESLAF))"
+_RUN_REVERSED = re.compile(
+    rb"[%s]*(?:[^%s]*=[A-Za-z_.\-]*[A-Za-z_]%s(?:[%s]+|\Z))*" % (_SPACE, _SPACE, _NO_BOOL, _SPACE)
+)
+_MAC_KEY = re.compile(rb"-[A-Fa-f]{2}-[A-Fa-f]{2}-[A-Fa-f]{2}-[A-Fa-f]{2}-")
+# whitespace ``str.split`` splits on beyond ASCII
+_WIDE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z_.\-]*=")
+# a template's lead (``RunCache``) -> ``_lead_pattern``
+_leads: dict[tuple[str, ...], tuple[re.Pattern[str], tuple[str, ...]]] = {}
 
 
 def _key(token: str) -> str:
@@ -104,6 +123,32 @@ class RunCache:
                 return None
         return cid
 
+    def find(self, line: str, form: bytes) -> int | None:
+        """``get`` for a line not yet masked (``form``: its shape), the same answer: the line's
+        trailing run is found on its text and only the tokens before it are masked (through
+        ``mask_shaped``: once per shape); the run's values are never looked at, but for the
+        tokens a template's lead must match. None when unknown, or when the run's keys may
+        not survive masking as they are (then the line takes the full path)."""
+        if not self._entries:
+            return None
+        cut = len(form) - _RUN_REVERSED.match(form[::-1]).end()  # type: ignore[union-attr]
+        if cut < len(form) and _MAC_KEY.search(form, cut) is not None:
+            return None
+        if line.isascii():
+            end = cut
+        elif _WIDE_SPACE.search(line) is not None:
+            return None
+        else:
+            end = len(form[:cut].decode("utf-8", "surrogatepass"))
+        masked = mask_shaped(line, end, form[:cut])
+        entry = None if masked is None else self._entries.get(masked)
+        if entry is None:
+            return None
+        cid, lead = entry
+        if lead and not _lead_matches(lead, line, end):
+            return None
+        return cid
+
     def put(self, raw: list[str], tokens: list[str], c: Cluster) -> None:
         """Remember that ``c`` took the line ``raw`` (``tokens``: as folded), when its ``TAIL``
         took the line's run after tokens matched one for one."""
@@ -121,6 +166,43 @@ class RunCache:
         if len(self._entries) >= self.limit:
             del self._entries[next(iter(self._entries))]
         self._entries[" ".join(raw[:t])] = (c.id, tuple(c.tokens[n - 1 - k : n - 1]))
+
+
+def _lead_matches(lead: tuple[str, ...], line: str, start: int) -> bool:
+    """Whether the run from ``line[start:]`` starts with tokens that ``lead`` matches, as
+    masked: ``_lead_pattern`` checks what it can on the raw text, the rest is masked."""
+    try:
+        pattern, rest = _leads[lead]
+    except KeyError:
+        if len(_leads) >= 1 << 12:
+            _leads.clear()
+        pattern, rest = _leads[lead] = _lead_pattern(lead)
+    found = pattern.match(line, start)
+    if found is None:
+        return False
+    if rest:
+        tokens = found.groups()
+        for p, tok in zip(rest, tokens, strict=True):
+            if not token_matches(p, mask_cached(tok)):
+                return False
+    return True
+
+
+def _lead_pattern(lead: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A pattern for the raw text of a run's first tokens, and the lead's tokens it leaves to
+    be compared masked (one group each). Masking keeps a literal token (it came from masking)
+    and the key of ``key=<*>`` (a key ``_RUN_REVERSED`` takes), and a value is never empty."""
+    parts = []
+    rest = []
+    for p in lead:
+        if WILDCARD not in p:
+            parts.append(re.escape(p) + r"(?!\S)")
+        elif p.endswith("=" + WILDCARD) and _SIMPLE_KEY.fullmatch(p[: -len(WILDCARD)]):
+            parts.append(re.escape(p[: -len(WILDCARD)]) + r"\S+")
+        else:
+            parts.append(r"(\S+)")
+            rest.append(p)
+    return re.compile(r"\s*" + r"\s+".join(parts)), tuple(rest)
 
 
 def _common(a: tuple[str, ...], b: tuple[str, ...]) -> int:

@@ -143,7 +143,7 @@ class TemplateRegistry:
         evicted_before = miner.counters.templates_evicted
         now = self.clock_ns()
         now_hour = now // HOUR_NS
-        ids = list(map(miner.add, messages))
+        ids = miner.add_many(messages)
         # the statistics once per template of the batch, not once per line
         lines_of: dict[int, list[int]] = {}
         for i, cid in enumerate(ids):
