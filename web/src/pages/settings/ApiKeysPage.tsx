@@ -4,7 +4,7 @@ import { fieldErrors } from "../../api/problem";
 import { apiKeysQuery, createApiKey, identityKeys, revokeApiKey } from "../../api/identity";
 import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import {
   Banner,
@@ -17,7 +17,6 @@ import {
   Spinner,
   Time,
 } from "../../components/ui";
-import { TableFoot } from "../../components/TableFoot";
 import { useConfirm } from "../../lib/useConfirm";
 
 function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
@@ -128,62 +127,56 @@ function ApiKeys(): ReactNode {
         </div>
       ) : null}
       <CardError error={revoke.error} />
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={keys.length === 0}
+        count={keys.length}
         minHeight={160}
+        label="API keys"
+        head={
+          <>
+            <th>Name</th>
+            <th>Prefix</th>
+            <th>Role</th>
+            <th>Status</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Expires</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="key" title="No API keys yet">
             <p>API keys let machines — agents, CI jobs, scripts — call agentdeck with a role of their own.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="API keys">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Prefix</th>
-                <th>Role</th>
-                <th>Status</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Expires</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={k.id} data-key={k.name}>
-                  <td>
-                    <strong>{k.name}</strong>
-                  </td>
-                  <td className="mono small">{k.prefix}…</td>
-                  <td>
-                    <RoleBadge role={k.role} />
-                  </td>
-                  <td>{keyState(k)}</td>
-                  <td>
-                    <Time value={k.created_at} />
-                  </td>
-                  <td>
-                    <Time value={k.last_used_at} />
-                  </td>
-                  <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
-                  <td className="actions">
-                    {k.revoked_at ? null : (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => revoking.ask(k)}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
-      <TableFoot query={query} />
+        {keys.map((k) => (
+          <tr key={k.id} data-key={k.name}>
+            <td>
+              <strong>{k.name}</strong>
+            </td>
+            <td className="mono small">{k.prefix}…</td>
+            <td>
+              <RoleBadge role={k.role} />
+            </td>
+            <td>{keyState(k)}</td>
+            <td>
+              <Time value={k.created_at} />
+            </td>
+            <td>
+              <Time value={k.last_used_at} />
+            </td>
+            <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
+            <td className="actions">
+              {k.revoked_at ? null : (
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => revoking.ask(k)}>
+                  Revoke
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
       <ConfirmFor
         confirm={revoking}
         title={(k) => `Revoke ${k.name}?`}

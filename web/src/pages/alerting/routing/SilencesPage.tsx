@@ -5,7 +5,7 @@ import { useSearchParams } from "react-router";
 import { errorMessage } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
-import { QueryStates } from "../../../components/QueryStates";
+import { PagedTable } from "../../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import {
   ConfirmFor,
@@ -29,7 +29,6 @@ import {
 } from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
-import { TableFoot } from "../../../components/TableFoot";
 import { useConfirm } from "../../../lib/useConfirm";
 
 const STATES: readonly FilterOption<SilenceState | "">[] = [
@@ -180,56 +179,50 @@ export function SilencesPage(): ReactNode {
     >
       {creating ? <CreateSilence initial={prefill} onDone={() => setCreating(false)} /> : null}
       <CardError error={expire.error} />
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={rows.length === 0}
+        count={rows.length}
         minHeight={120}
+        label="Silences"
+        head={
+          <>
+            <th>Matchers</th>
+            <th>Status</th>
+            <th>Starts</th>
+            <th>Ends</th>
+            <th>Comment</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
             <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Silences">
-            <thead>
-              <tr>
-                <th>Matchers</th>
-                <th>Status</th>
-                <th>Starts</th>
-                <th>Ends</th>
-                <th>Comment</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr key={s.id} data-silence={s.id}>
-                  <td>
-                    <MatcherChips matchers={s.matchers} />
-                  </td>
-                  <td>{stateBadge(s.status)}</td>
-                  <td>
-                    <Time value={s.starts_at} />
-                  </td>
-                  <td>
-                    <Time value={s.ends_at} />
-                  </td>
-                  <td className="small">{s.comment}</td>
-                  <td className="actions">
-                    {canWrite && s.status !== "expired" ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => expiring.ask(s)}>
-                        Expire
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
-      <TableFoot query={query} />
+        {rows.map((s) => (
+          <tr key={s.id} data-silence={s.id}>
+            <td>
+              <MatcherChips matchers={s.matchers} />
+            </td>
+            <td>{stateBadge(s.status)}</td>
+            <td>
+              <Time value={s.starts_at} />
+            </td>
+            <td>
+              <Time value={s.ends_at} />
+            </td>
+            <td className="small">{s.comment}</td>
+            <td className="actions">
+              {canWrite && s.status !== "expired" ? (
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => expiring.ask(s)}>
+                  Expire
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
       <ConfirmFor
         confirm={expiring}
         title={() => "Expire this silence now?"}
