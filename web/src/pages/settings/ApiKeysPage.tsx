@@ -17,7 +17,7 @@ import {
   Spinner,
   Time,
 } from "../../components/ui";
-import { useConfirm } from "../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
   if (key.revoked_at) return <span className="badge badge-muted">revoked</span>;
@@ -85,21 +85,13 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): 
 }
 
 function ApiKeys(): ReactNode {
-  const queryClient = useQueryClient();
   const query = useInfiniteQuery(apiKeysQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const revoking = useConfirm<ApiKeyPublic>();
   const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
 
-  const revoke = useMutation({
-    mutationFn: revokeApiKey,
-    onSuccess: async () => {
-      revoking.close();
-      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
-    },
-    onError: () => revoking.close(),
-  });
+  const revoke = useConfirmedMutation(revoking, revokeApiKey, identityKeys.apiKeys);
 
   return (
     <ResourceSection title="API keys" actions={<CreateToggle open={creating} label="New API key" onToggle={() => setCreating((v) => !v)} />}>

@@ -8,7 +8,7 @@ import { useSession } from "../../auth/session";
 import { PagedTable } from "../../components/PagedTable";
 import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import { Banner, ConfirmFor, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
-import { useConfirm } from "../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,64}$/;
 const EMAIL_RE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
@@ -94,22 +94,17 @@ function CreateUser({ onDone }: { onDone: (user: UserPublic) => void }): ReactNo
 
 function UsersTable(): ReactNode {
   const session = useSession();
-  const queryClient = useQueryClient();
   const query = useInfiniteQuery(usersQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
   const deactivating = useConfirm<UserPublic>();
   const users = query.data?.pages.flatMap((p) => p.items) ?? [];
 
-  const update = useMutation({
-    mutationFn: ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) =>
-      updateUser(id, body),
-    onSuccess: async () => {
-      deactivating.close();
-      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
-    },
-    onError: () => deactivating.close(),
-  });
+  const update = useConfirmedMutation(
+    deactivating,
+    ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) => updateUser(id, body),
+    identityKeys.users,
+  );
 
   return (
     <ResourceSection title="Users" actions={<CreateToggle open={creating} label="New user" onToggle={() => setCreating((v) => !v)} />}>

@@ -17,7 +17,7 @@ import { useCan } from "../../auth/session";
 import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import { ConfirmFor, EmptyState, ErrorBanner, Field, PageHead, Spinner, Time } from "../../components/ui";
-import { useConfirm } from "../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 type Severity = (typeof LOG_SEVERITIES)[number];
 
@@ -163,21 +163,13 @@ function Batches({ stream }: { stream: LogStreamPublic }): ReactNode {
 }
 
 export function StreamsPage(): ReactNode {
-  const client = useQueryClient();
   const canWrite = useCan("developer");
   const query = useInfiniteQuery(streamsQuery());
   const streams = query.data?.pages.flatMap((p) => p.items) ?? [];
   const [creating, setCreating] = useState(false);
   const stopping = useConfirm<LogStreamPublic>();
   const [open, setOpen] = useState<string | null>(null);
-  const stop = useMutation({
-    mutationFn: stopStream,
-    onSuccess: async () => {
-      stopping.close();
-      await client.invalidateQueries({ queryKey: logintelKeys.streams });
-    },
-    onError: () => stopping.close(),
-  });
+  const stop = useConfirmedMutation(stopping, stopStream, logintelKeys.streams);
   return (
     <>
       <PageHead

@@ -29,7 +29,7 @@ import {
 } from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
-import { useConfirm } from "../../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 
 const STATES: readonly FilterOption<SilenceState | "">[] = [
   { value: "", label: "any state" },
@@ -150,7 +150,6 @@ function initialMatchers(params: URLSearchParams): Matcher[] {
 
 export function SilencesPage(): ReactNode {
   const canWrite = useCan("developer");
-  const queryClient = useQueryClient();
   const [params] = useSearchParams();
   const prefill = initialMatchers(params);
   const [state, setState] = useState<SilenceState | "">("active");
@@ -159,13 +158,7 @@ export function SilencesPage(): ReactNode {
   const expiring = useConfirm<Silence>();
   const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const expire = useMutation({
-    mutationFn: expireSilence,
-    onSettled: async () => {
-      expiring.close();
-      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
-    },
-  });
+  const expire = useConfirmedMutation(expiring, expireSilence, routingKeys.silences);
   return (
     <ResourceSection
       title="Silences"
