@@ -92,15 +92,6 @@ async def ensure_name_free(
         raise conflict(taken, field=field)
 
 
-async def flush_unique(session: AsyncSession, taken: Callable[[], DomainError]) -> None:
-    """Flush; a unique violation (a concurrent create of the same name) becomes ``taken()``."""
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise taken() from exc
-
-
 async def list_by_name(
     session: AsyncSession,
     model: type[R],
@@ -137,13 +128,16 @@ async def list_by_name(
 
 @dataclass(frozen=True, slots=True)
 class Unique(Generic[R]):
-    """A column of ``model`` whose values are unique within a tenant (a name, a URL): the 409
-    that names it, its check before a write, and the flush that turns a lost race (a concurrent
-    write of the same value) into the same 409. ``message`` formats the value into the detail."""
+    """A column of ``model`` whose values are unique within a tenant (a name, a URL, the agent
+    of the deployment under way): the 409 that names it, its check before a write, and the
+    flush that turns a lost race (a concurrent write of the same value) into the same 409.
+    ``message`` formats the value into the detail; ``held``, when given, builds the 409 from
+    the row that holds the value instead (both before the write and after a lost race)."""
 
     model: type[R]
     message: str
     field: str = "name"
+    held: Callable[[R], DomainError] | None = None
 
     def taken(self, value: object) -> DomainError:
         return conflict(self.message.format(value), field=self.field)
@@ -153,22 +147,28 @@ class Unique(Generic[R]):
         session: AsyncSession,
         *,
         tenant_id: uuid.UUID,
-        value: str,
+        value: object,
         except_id: uuid.UUID | None = None,
     ) -> None:
-        await ensure_name_free(
-            session,
-            self.model,
-            tenant_id=tenant_id,
-            name=value,
-            taken=self.message.format(value),
-            except_id=except_id,
-            field=self.field,
+        model = self.model
+        stmt = select(model).where(
+            _column(model, "tenant_id") == tenant_id, _column(model, self.field) == value
         )
+        if except_id is not None:
+            stmt = stmt.where(_column(model, "id") != except_id)
+        holder = await session.scalar(stmt.limit(1))
+        if holder is not None:
+            raise self.held(holder) if self.held else self.taken(value)
 
     async def flush(self, session: AsyncSession, row: R) -> None:
         """Flush; a unique violation becomes the 409 for ``row``'s value."""
-        await flush_unique(session, lambda: self.taken(_value(row, self.field)))
+        tenant_id, ident, value = _value(row, "tenant_id"), _id(row), _value(row, self.field)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            await session.rollback()
+            await self.ensure_free(session, tenant_id=tenant_id, value=value, except_id=ident)
+            raise self.taken(value) from exc  # the winner is gone already
 
 
 def require_time_cursor(cursor: str | None) -> None:

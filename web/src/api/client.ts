@@ -27,7 +27,8 @@ export function onSessionExpired(listener: () => void): () => void {
   return () => expiredListeners.delete(listener);
 }
 
-function origin(): string {
+/** The server's address (the page's own origin). */
+export function serverOrigin(): string {
   return typeof window === "undefined" ? "http://localhost" : window.location.origin;
 }
 
@@ -36,7 +37,7 @@ async function postRefresh(optional: boolean): Promise<TokenResponse | null> {
   try {
     // optional: a page load asking whether there is a session; with no cookie the answer is
     // 204, not a 401 the browser would log as a console error on every visit.
-    response = await fetch(`${origin()}/api/v1/auth/refresh${optional ? "?optional=true" : ""}`, {
+    response = await fetch(`${serverOrigin()}/api/v1/auth/refresh${optional ? "?optional=true" : ""}`, {
       method: "POST",
       credentials: "same-origin",
       headers: { Accept: "application/json" },
@@ -95,7 +96,7 @@ export async function authFetch(request: Request): Promise<Response> {
 }
 
 export const api = createClient<paths>({
-  baseUrl: origin(),
+  baseUrl: serverOrigin(),
   fetch: authFetch,
   credentials: "same-origin",
 });

@@ -4,7 +4,7 @@
  * rather than through the generated client; authentication is the same (authFetch).
  */
 import { queryOptions } from "@tanstack/react-query";
-import { authFetch } from "./client";
+import { authFetch, serverOrigin } from "./client";
 import { ApiError, isProblem } from "./problem";
 
 export type Labels = Record<string, string>;
@@ -49,12 +49,8 @@ export class QueryError extends Error {
   }
 }
 
-function origin(): string {
-  return typeof window === "undefined" ? "http://localhost" : window.location.origin;
-}
-
 async function promGet<T>(path: string, params: URLSearchParams, signal?: AbortSignal): Promise<T> {
-  const url = `${origin()}${path}?${params.toString()}`;
+  const url = `${serverOrigin()}${path}?${params.toString()}`;
   const response = await authFetch(
     new Request(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal }),
   );

@@ -1,11 +1,12 @@
 /** Small shared building blocks: badges, banners, fields, empty states, page heads. */
-import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { errorMessage, isStale } from "../api/problem";
 import type { AgentStatus, Role } from "../api/types";
 import { formatTime, formatWindow, timeAgo } from "../lib/format";
 import type { Confirm } from "../lib/useConfirm";
 import { Icon, type IconName } from "./Icon";
+import { Modal } from "./Modal";
 import { useDocumentTitle } from "../lib/useDocumentTitle";
 
 export function StatusBadge({ status }: { status: AgentStatus }): ReactNode {
@@ -268,51 +269,22 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }): ReactNode {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      if (typeof dialog.showModal === "function") dialog.showModal();
-      else dialog.setAttribute("open", "");
-    } else if (!open && dialog.open) {
-      if (typeof dialog.close === "function") dialog.close();
-      else dialog.removeAttribute("open");
-    }
-  }, [open]);
   return (
-    <dialog
-      ref={ref}
-      className="dialog"
-      aria-labelledby="confirm-title"
-      onCancel={(event) => {
-        event.preventDefault();
-        onCancel();
-      }}
-    >
-      {open ? (
-        <>
-          <div className="dialog-body">
-            <h2 id="confirm-title">{title}</h2>
-            <div className="muted">{children}</div>
-          </div>
-          <div className="dialog-actions">
-            <button type="button" className="btn" onClick={onCancel} disabled={busy}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={danger ? "btn btn-danger" : "btn btn-primary"}
-              onClick={onConfirm}
-              disabled={busy}
-            >
-              {busy ? <Spinner label="Working" /> : null}
-              {confirmLabel}
-            </button>
-          </div>
-        </>
-      ) : null}
-    </dialog>
+    <Modal open={open} labelledBy="confirm-title" onClose={onCancel}>
+      <div className="dialog-body">
+        <h2 id="confirm-title">{title}</h2>
+        <div className="muted">{children}</div>
+      </div>
+      <div className="dialog-actions">
+        <button type="button" className="btn" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="button" className={danger ? "btn btn-danger" : "btn btn-primary"} onClick={onConfirm} disabled={busy}>
+          {busy ? <Spinner label="Working" /> : null}
+          {confirmLabel}
+        </button>
+      </div>
+    </Modal>
   );
 }
 

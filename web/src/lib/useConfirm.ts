@@ -1,4 +1,5 @@
 /** The row a page asks to confirm a destructive action on (revoke, deactivate, expire, delete). */
+import { useMutation, useQueryClient, type QueryKey, type UseMutationResult } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 export interface Confirm<T> {
@@ -20,4 +21,22 @@ export function useConfirm<T>(): Confirm<T> {
     }),
     [target],
   );
+}
+
+/** The mutation a confirmation asks for: when it settles (done or failed) the confirmation
+ * closes and the queries under `refresh` are fetched again (a failure may mean the row changed
+ * meanwhile). Its error is the page's to show. */
+export function useConfirmedMutation<T, V>(
+  confirm: Confirm<T>,
+  mutationFn: (variables: V) => Promise<unknown>,
+  refresh: QueryKey,
+): UseMutationResult<unknown, Error, V> {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn,
+    onSettled: async () => {
+      confirm.close();
+      await queryClient.invalidateQueries({ queryKey: refresh });
+    },
+  });
 }

@@ -2,8 +2,9 @@
 
 A deployment writes the new version and runtime fields into the agent (so its config says what
 runs), freezes the workload spec, and records what it replaced for a rollback. One deployment
-at a time per agent: the database's unique ``active_agent_id`` refuses a second (409), also
-when two requests race. The fleet loop moves it on (``progress.advance``).
+at a time per agent: ``active_agent_id`` holds the agent's id while a deployment is under way,
+unique, so a second one is refused (409 naming the first, ``ROLLOUT``), also when two requests
+race. The fleet loop moves it on (``progress.advance``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.agents.models import Agent, AgentStatus
 from agentdeck.agents.service import get_agent
-from agentdeck.audit.service import record
 from agentdeck.crud import require_time_cursor
 from agentdeck.errors import Conflict
 from agentdeck.fleet.deployments.progress import add_event, finish
@@ -34,7 +33,6 @@ from agentdeck.fleet.models import (
 )
 from agentdeck.fleet.schemas import RuntimeSpec
 from agentdeck.fleet.service import (
-    active_deployment,
     deployment_in_progress,
     freeze,
     get_workload,
@@ -47,6 +45,12 @@ from agentdeck.pagination import fetch_page
 
 RESOURCE = "deployment"
 SPEC_LOC = ("body", "spec")
+ROLLOUT = crud.Unique(
+    Deployment,
+    "agent {} has a deployment in progress already; one at a time",
+    "active_agent_id",
+    held=deployment_in_progress,
+)
 
 
 def trigger_of(actor: Principal) -> TriggeredBy:
@@ -186,13 +190,6 @@ async def diff_deployments(
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _refuse_second(exc: IntegrityError, agent_id: uuid.UUID) -> Conflict:
-    return Conflict(
-        f"agent {agent_id} has a deployment in progress already; one at a time",
-        kind="deployment-in-progress",
-    )
-
-
 async def create_deployment(
     session: AsyncSession,
     *,
@@ -206,9 +203,7 @@ async def create_deployment(
 ) -> Deployment:
     """Roll ``data.version`` out to the agent's replicas (starting a stopped agent)."""
     agent = await get_agent(session, tenant_id=actor.tenant_id, agent_id=agent_id)
-    busy = await active_deployment(session, agent.id)
-    if busy is not None:
-        raise deployment_in_progress(busy)
+    await ROLLOUT.ensure_free(session, tenant_id=actor.tenant_id, value=agent.id)
     workload = await workload_for(session, agent)
     runtime = runtime_of_config(agent.config or {})
     if data.spec is not None:
@@ -245,42 +240,27 @@ async def create_deployment(
         f"version {data.version} ({spec.spec_hash}) × {replicas}, {data.strategy.value}, by "
         f"{trigger.name}",
     )
-    await _insert(session, row, agent.id)
-    return await _roll_out(session, actor, agent, workload, spec, row, data.strategy)
+    await crud.insert(
+        session, actor=actor, row=row, kind=RESOURCE, snapshot=snapshot, unique=ROLLOUT
+    )
+    return await _roll_out(session, agent, workload, spec, row, data.strategy)
 
 
 async def _roll_out(
     session: AsyncSession,
-    actor: Principal,
     agent: Agent,
     workload: Workload,
     spec: WorkloadSpec,
     row: Deployment,
     strategy: Strategy,
 ) -> Deployment:
-    """Point the workload at the new deployment, mark the agent deploying (its config and
-    version changed as well: a new revision) and audit the deployment's creation."""
+    """Point the workload at the new (inserted) deployment and mark the agent deploying (its
+    config and version changed as well: a new revision)."""
     _point_workload(workload, spec, row, strategy)
     set_status(agent, AgentStatus.deploying)
     agent.revision += 1
     await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="deployment.create",
-        resource_type=RESOURCE,
-        resource_id=row.id,
-        after=snapshot(row),
-    )
     return row
-
-
-async def _insert(session: AsyncSession, row: Deployment, agent_id: uuid.UUID) -> None:
-    session.add(row)
-    try:
-        await session.flush()  # the unique active_agent_id refuses a second rollout
-    except IntegrityError as exc:
-        raise _refuse_second(exc, agent_id) from exc
 
 
 def _point_workload(workload: Any, spec: WorkloadSpec, row: Deployment, strategy: Strategy) -> None:
@@ -331,15 +311,14 @@ async def rollback_deployment(
         message=f"rolled back by {actor.name}",
         error=target.error,
     )
-    await session.flush()
-    await record(
+    await crud.save(
         session,
         actor=actor,
-        action="deployment.rollback",
-        resource_type=RESOURCE,
-        resource_id=target.id,
+        row=target,
+        kind=RESOURCE,
         before=before,
-        after=snapshot(target),
+        snapshot=snapshot,
+        verb="rollback",
     )
     workload = await get_workload(session, agent.id)
     assert workload is not None
@@ -364,12 +343,14 @@ async def rollback_deployment(
         rollback_of=target.id,
     )
     add_event(row, "created", f"rollback of {target.version} to {target.previous_version}")
-    await _insert(session, row, agent.id)
+    await crud.insert(
+        session, actor=actor, row=row, kind=RESOURCE, snapshot=snapshot, unique=ROLLOUT
+    )
     agent.version = target.previous_version
     agent.config = dict(target.previous_config or {})
     agent.replica_count = replicas
     workload.restart_generation = spec.restart_generation
-    return await _roll_out(session, actor, agent, workload, spec, row, target.strategy)
+    return await _roll_out(session, agent, workload, spec, row, target.strategy)
 
 
 async def agent_of(session: AsyncSession, deployment: Deployment) -> Agent:

@@ -5,35 +5,16 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { logContextQuery, type LogLine } from "../../api/logs";
 import { ErrorBanner, Spinner } from "../ui";
 import { Icon } from "../Icon";
+import { Modal } from "../Modal";
 import { LogRowView } from "./LogRow";
 
 const STEPS = [20, 100, 500];
 
 export function LogContextDialog({ line, onClose }: { line: LogLine | null; onClose: () => void }): ReactNode {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (line && !dialog.open) {
-      if (typeof dialog.showModal === "function") dialog.showModal();
-      else dialog.setAttribute("open", "");
-    } else if (!line && dialog.open) {
-      if (typeof dialog.close === "function") dialog.close();
-      else dialog.removeAttribute("open");
-    }
-  }, [line]);
   return (
-    <dialog
-      ref={ref}
-      className="dialog log-context-dialog"
-      aria-labelledby="log-context-title"
-      onCancel={(event) => {
-        event.preventDefault();
-        onClose();
-      }}
-    >
+    <Modal open={line !== null} className="log-context-dialog" labelledBy="log-context-title" onClose={onClose}>
       {line ? <ContextBody key={line.id} line={line} onClose={onClose} /> : null}
-    </dialog>
+    </Modal>
   );
 }
 

@@ -1,12 +1,13 @@
 /** What the Logs page shows when the tenant has no lines in the range: how to send some. */
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { serverOrigin } from "../../api/client";
 import { Link } from "react-router";
-import { CopyButton } from "../ui";
+import { Snippets, type Snippet } from "../Snippets";
 import { Icon } from "../Icon";
 
 type Way = "curl" | "otel" | "promtail";
 
-function snippets(origin: string): Record<Way, { title: string; text: string }> {
+function snippets(origin: string): Record<Way, Snippet> {
   return {
     curl: {
       title: "curl (JSON batch)",
@@ -34,7 +35,6 @@ clients:
 }
 
 export function LogsEmpty({ filtered, onWiden }: { filtered: boolean; onWiden?: () => void }): ReactNode {
-  const [way, setWay] = useState<Way>("curl");
   if (filtered) {
     return (
       <div className="empty" data-empty="no-match">
@@ -53,9 +53,6 @@ export function LogsEmpty({ filtered, onWiden }: { filtered: boolean; onWiden?: 
       </div>
     );
   }
-  const origin = typeof window === "undefined" ? "http://localhost:8000" : window.location.origin;
-  const all = snippets(origin);
-  const chosen = all[way];
   return (
     <div className="empty logs-empty" data-empty="no-logs">
       <div className="empty-icon">
@@ -66,19 +63,7 @@ export function LogsEmpty({ filtered, onWiden }: { filtered: boolean; onWiden?: 
         Send lines with an API key of role developer (create one under{" "}
         <Link to="/settings/api-keys">Settings → API keys</Link>). They show up here within a second.
       </p>
-      <div className="seg" role="group" aria-label="How to send logs">
-        {(Object.keys(all) as Way[]).map((w) => (
-          <button key={w} type="button" aria-pressed={w === way} onClick={() => setWay(w)}>
-            {all[w].title}
-          </button>
-        ))}
-      </div>
-      <div className="snippet">
-        <pre className="mono" aria-label={chosen.title}>
-          {chosen.text}
-        </pre>
-        <CopyButton text={chosen.text} />
-      </div>
+      <Snippets label="How to send logs" snippets={snippets(serverOrigin())} initial="curl" />
       <p className="guide">
         Vector, Fluent Bit and Grafana Alloy use the Loki push address too. Every path, the query language and
         retention are described in <code>docs/logs.md</code>; the routes are in the{" "}

@@ -1,6 +1,6 @@
 /** The agent page's deployments: the deploy dialog and the history with diff and rollback. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Fragment, useEffect, useRef, useState, type ReactNode } from "react";
+import { Fragment, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { agentKeys } from "../../api/agents";
 import {
@@ -12,6 +12,7 @@ import {
 } from "../../api/fleet";
 import { fieldErrors } from "../../api/problem";
 import type { AgentPublic } from "../../api/types";
+import { Modal } from "../../components/Modal";
 import { CardError } from "../../components/ResourceSection";
 import { ErrorBanner, Field, Spinner } from "../../components/ui";
 import { useChannel } from "../../lib/wsHooks";
@@ -19,7 +20,6 @@ import { DeploymentCells, DeploymentDiffView } from "../deployments/parts";
 import { deploymentBody, initialForm, TEMPLATES, type DeployForm } from "../../lib/fleet";
 
 function DeployDialog({ agent, open, onClose }: { agent: AgentPublic; open: boolean; onClose: () => void }): ReactNode {
-  const ref = useRef<HTMLDialogElement>(null);
   const client = useQueryClient();
   const [form, setForm] = useState<DeployForm>(() => initialForm(agent));
   const [localError, setLocalError] = useState<string | null>(null);
@@ -34,21 +34,6 @@ function DeployDialog({ agent, open, onClose }: { agent: AgentPublic; open: bool
       onClose();
     },
   });
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      setForm(initialForm(agent));
-      setLocalError(null);
-      deploy.reset();
-      if (typeof dialog.showModal === "function") dialog.showModal();
-      else dialog.setAttribute("open", "");
-    } else if (!open && dialog.open) {
-      if (typeof dialog.close === "function") dialog.close();
-      else dialog.removeAttribute("open");
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- reset only when it opens
-  }, [open]);
   const errors = fieldErrors(deploy.error);
   const set = (patch: Partial<DeployForm>): void => setForm((f) => ({ ...f, ...patch }));
   const submit = (): void => {
@@ -61,97 +46,97 @@ function DeployDialog({ agent, open, onClose }: { agent: AgentPublic; open: bool
     deploy.mutate(built.body);
   };
   return (
-    <dialog
-      ref={ref}
-      className="dialog dialog-wide"
-      aria-labelledby="deploy-title"
-      onCancel={(event) => {
-        event.preventDefault();
-        onClose();
+    <Modal
+      open={open}
+      className="dialog-wide"
+      labelledBy="deploy-title"
+      onOpen={() => {
+        setForm(initialForm(agent));
+        setLocalError(null);
+        deploy.reset();
       }}
+      onClose={onClose}
     >
-      {open ? (
-        <form
-          aria-label="Deploy"
-          onSubmit={(event) => {
-            event.preventDefault();
-            submit();
-          }}
-        >
-          <div className="dialog-body">
-            <h2 id="deploy-title">Deploy {agent.name}</h2>
-            <p className="muted small">
-              Now running version <span className="mono">{agent.version}</span>. Runtime fields left as they are keep the
-              agent&apos;s current values.
-            </p>
-            {localError ? <ErrorBanner error={new Error(localError)} /> : null}
-            {deploy.isError ? <ErrorBanner error={deploy.error} /> : null}
-            <div className="form-grid">
-              <Field label="Version" error={errors["version"]}>
-                {(p) => (
-                  <input {...p} className="input mono" required value={form.version} placeholder="1.4.0" onChange={(e) => set({ version: e.target.value })} />
-                )}
+      <form
+        aria-label="Deploy"
+        onSubmit={(event) => {
+          event.preventDefault();
+          submit();
+        }}
+      >
+        <div className="dialog-body">
+          <h2 id="deploy-title">Deploy {agent.name}</h2>
+          <p className="muted small">
+            Now running version <span className="mono">{agent.version}</span>. Runtime fields left as they are keep the
+            agent&apos;s current values.
+          </p>
+          {localError ? <ErrorBanner error={new Error(localError)} /> : null}
+          {deploy.isError ? <ErrorBanner error={deploy.error} /> : null}
+          <div className="form-grid">
+            <Field label="Version" error={errors["version"]}>
+              {(p) => (
+                <input {...p} className="input mono" required value={form.version} placeholder="1.4.0" onChange={(e) => set({ version: e.target.value })} />
+              )}
+            </Field>
+            <Field label="Strategy" hint={form.strategy === "rolling" ? "One new replica ready before one old stops." : "All old replicas stop, then the new start."}>
+              {(p) => (
+                <select {...p} className="input" value={form.strategy} onChange={(e) => set({ strategy: e.target.value as DeployForm["strategy"] })}>
+                  <option value="rolling">rolling</option>
+                  <option value="recreate">recreate</option>
+                </select>
+              )}
+            </Field>
+            <Field label="Replicas" error={errors["replicas"]}>
+              {(p) => (
+                <input {...p} className="input mono" type="number" min={0} max={20} value={form.replicas} onChange={(e) => set({ replicas: e.target.value })} />
+              )}
+            </Field>
+            <Field label="Template">
+              {(p) => (
+                <select {...p} className="input" value={form.template} onChange={(e) => set({ template: e.target.value as DeployForm["template"] })}>
+                  {TEMPLATES.map((t) => (
+                    <option key={t} value={t}>
+                      {t || "none (command)"}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <div className="span-2">
+              <Field label="Command" error={errors["spec.command"]}>
+                {(p) => <input {...p} className="input mono" value={form.command} onChange={(e) => set({ command: e.target.value })} />}
               </Field>
-              <Field label="Strategy" hint={form.strategy === "rolling" ? "One new replica ready before one old stops." : "All old replicas stop, then the new start."}>
-                {(p) => (
-                  <select {...p} className="input" value={form.strategy} onChange={(e) => set({ strategy: e.target.value as DeployForm["strategy"] })}>
-                    <option value="rolling">rolling</option>
-                    <option value="recreate">recreate</option>
-                  </select>
-                )}
+            </div>
+            <Field label="Arguments" hint="One per line.">
+              {(p) => <textarea {...p} className="input mono" rows={3} value={form.args} onChange={(e) => set({ args: e.target.value })} />}
+            </Field>
+            <Field label="Environment" hint="KEY=value, one per line.">
+              {(p) => <textarea {...p} className="input mono" rows={3} value={form.env} onChange={(e) => set({ env: e.target.value })} />}
+            </Field>
+            <Field label="Port" hint="Empty: one per replica." error={errors["spec.port"]}>
+              {(p) => <input {...p} className="input mono" type="number" value={form.port} onChange={(e) => set({ port: e.target.value })} />}
+            </Field>
+            <Field label="Health path">
+              {(p) => <input {...p} className="input mono" value={form.health_path} placeholder="/healthz" onChange={(e) => set({ health_path: e.target.value })} />}
+            </Field>
+            <div className="span-2">
+              <Field label="Description">
+                {(p) => <input {...p} className="input" value={form.description} onChange={(e) => set({ description: e.target.value })} />}
               </Field>
-              <Field label="Replicas" error={errors["replicas"]}>
-                {(p) => (
-                  <input {...p} className="input mono" type="number" min={0} max={20} value={form.replicas} onChange={(e) => set({ replicas: e.target.value })} />
-                )}
-              </Field>
-              <Field label="Template">
-                {(p) => (
-                  <select {...p} className="input" value={form.template} onChange={(e) => set({ template: e.target.value as DeployForm["template"] })}>
-                    {TEMPLATES.map((t) => (
-                      <option key={t} value={t}>
-                        {t || "none (command)"}
-                      </option>
-                    ))}
-                  </select>
-                )}
-              </Field>
-              <div className="span-2">
-                <Field label="Command" error={errors["spec.command"]}>
-                  {(p) => <input {...p} className="input mono" value={form.command} onChange={(e) => set({ command: e.target.value })} />}
-                </Field>
-              </div>
-              <Field label="Arguments" hint="One per line.">
-                {(p) => <textarea {...p} className="input mono" rows={3} value={form.args} onChange={(e) => set({ args: e.target.value })} />}
-              </Field>
-              <Field label="Environment" hint="KEY=value, one per line.">
-                {(p) => <textarea {...p} className="input mono" rows={3} value={form.env} onChange={(e) => set({ env: e.target.value })} />}
-              </Field>
-              <Field label="Port" hint="Empty: one per replica." error={errors["spec.port"]}>
-                {(p) => <input {...p} className="input mono" type="number" value={form.port} onChange={(e) => set({ port: e.target.value })} />}
-              </Field>
-              <Field label="Health path">
-                {(p) => <input {...p} className="input mono" value={form.health_path} placeholder="/healthz" onChange={(e) => set({ health_path: e.target.value })} />}
-              </Field>
-              <div className="span-2">
-                <Field label="Description">
-                  {(p) => <input {...p} className="input" value={form.description} onChange={(e) => set({ description: e.target.value })} />}
-                </Field>
-              </div>
             </div>
           </div>
-          <div className="dialog-actions">
-            <button type="button" className="btn" onClick={onClose} disabled={deploy.isPending}>
-              Cancel
-            </button>
-            <button type="submit" className="btn btn-primary" disabled={deploy.isPending || !form.version.trim()}>
-              {deploy.isPending ? <Spinner label="Working" /> : null}
-              Deploy
-            </button>
-          </div>
-        </form>
-      ) : null}
-    </dialog>
+        </div>
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose} disabled={deploy.isPending}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={deploy.isPending || !form.version.trim()}>
+            {deploy.isPending ? <Spinner label="Working" /> : null}
+            Deploy
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 

@@ -1,12 +1,13 @@
 /** What an agent's telemetry shows before it sent anything: how to send its first metrics,
  * with the agent's name already in each snippet (SDK, OpenTelemetry, curl). */
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { serverOrigin } from "../../api/client";
 import { Link } from "react-router";
-import { CopyButton } from "../../components/ui";
+import { Snippets, type Snippet } from "../../components/Snippets";
 
 type Way = "sdk" | "otel" | "curl";
 
-function telemetrySnippets(origin: string, agent: string): Record<Way, { title: string; text: string }> {
+function telemetrySnippets(origin: string, agent: string): Record<Way, Snippet> {
   const name = JSON.stringify(agent);
   return {
     sdk: {
@@ -36,10 +37,6 @@ export OTEL_SERVICE_NAME=${agent}   # becomes the agent label`,
 }
 
 export function TelemetryEmpty({ agent }: { agent: string }): ReactNode {
-  const [way, setWay] = useState<Way>("sdk");
-  const origin = typeof window === "undefined" ? "http://localhost:8000" : window.location.origin;
-  const all = telemetrySnippets(origin, agent);
-  const chosen = all[way];
   return (
     <section className="card empty telemetry-empty" aria-label="Send telemetry" data-empty="no-telemetry">
       <h2>No telemetry from {agent} yet</h2>
@@ -47,19 +44,7 @@ export function TelemetryEmpty({ agent }: { agent: string }): ReactNode {
         Send metrics labelled <code>agent="{agent}"</code> with an API key of role developer (create one under{" "}
         <Link to="/settings/api-keys">Settings → API keys</Link>). The charts below fill within seconds.
       </p>
-      <div className="seg" role="group" aria-label="How to send metrics">
-        {(Object.keys(all) as Way[]).map((w) => (
-          <button key={w} type="button" aria-pressed={w === way} onClick={() => setWay(w)}>
-            {all[w].title}
-          </button>
-        ))}
-      </div>
-      <div className="snippet">
-        <pre className="mono" aria-label={chosen.title}>
-          {chosen.text}
-        </pre>
-        <CopyButton text={chosen.text} />
-      </div>
+      <Snippets label="How to send metrics" snippets={telemetrySnippets(serverOrigin(), agent)} initial="sdk" />
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { fieldErrors } from "../../api/problem";
 import { apiKeysQuery, createApiKey, identityKeys, revokeApiKey } from "../../api/identity";
 import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import {
   Banner,
@@ -17,8 +17,7 @@ import {
   Spinner,
   Time,
 } from "../../components/ui";
-import { TableFoot } from "../../components/TableFoot";
-import { useConfirm } from "../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 function keyState(key: ApiKeyPublic, now = Date.now()): ReactNode {
   if (key.revoked_at) return <span className="badge badge-muted">revoked</span>;
@@ -86,21 +85,13 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): 
 }
 
 function ApiKeys(): ReactNode {
-  const queryClient = useQueryClient();
   const query = useInfiniteQuery(apiKeysQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const revoking = useConfirm<ApiKeyPublic>();
   const keys = query.data?.pages.flatMap((p) => p.items) ?? [];
 
-  const revoke = useMutation({
-    mutationFn: revokeApiKey,
-    onSuccess: async () => {
-      revoking.close();
-      await queryClient.invalidateQueries({ queryKey: identityKeys.apiKeys });
-    },
-    onError: () => revoking.close(),
-  });
+  const revoke = useConfirmedMutation(revoking, revokeApiKey, identityKeys.apiKeys);
 
   return (
     <ResourceSection title="API keys" actions={<CreateToggle open={creating} label="New API key" onToggle={() => setCreating((v) => !v)} />}>
@@ -128,62 +119,56 @@ function ApiKeys(): ReactNode {
         </div>
       ) : null}
       <CardError error={revoke.error} />
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={keys.length === 0}
+        count={keys.length}
         minHeight={160}
+        label="API keys"
+        head={
+          <>
+            <th>Name</th>
+            <th>Prefix</th>
+            <th>Role</th>
+            <th>Status</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Expires</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="key" title="No API keys yet">
             <p>API keys let machines — agents, CI jobs, scripts — call agentdeck with a role of their own.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="API keys">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Prefix</th>
-                <th>Role</th>
-                <th>Status</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Expires</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={k.id} data-key={k.name}>
-                  <td>
-                    <strong>{k.name}</strong>
-                  </td>
-                  <td className="mono small">{k.prefix}…</td>
-                  <td>
-                    <RoleBadge role={k.role} />
-                  </td>
-                  <td>{keyState(k)}</td>
-                  <td>
-                    <Time value={k.created_at} />
-                  </td>
-                  <td>
-                    <Time value={k.last_used_at} />
-                  </td>
-                  <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
-                  <td className="actions">
-                    {k.revoked_at ? null : (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => revoking.ask(k)}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
-      <TableFoot query={query} />
+        {keys.map((k) => (
+          <tr key={k.id} data-key={k.name}>
+            <td>
+              <strong>{k.name}</strong>
+            </td>
+            <td className="mono small">{k.prefix}…</td>
+            <td>
+              <RoleBadge role={k.role} />
+            </td>
+            <td>{keyState(k)}</td>
+            <td>
+              <Time value={k.created_at} />
+            </td>
+            <td>
+              <Time value={k.last_used_at} />
+            </td>
+            <td>{k.expires_at ? <Time value={k.expires_at} /> : <span className="faint">never</span>}</td>
+            <td className="actions">
+              {k.revoked_at ? null : (
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => revoking.ask(k)}>
+                  Revoke
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
       <ConfirmFor
         confirm={revoking}
         title={(k) => `Revoke ${k.name}?`}

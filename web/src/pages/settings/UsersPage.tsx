@@ -5,11 +5,10 @@ import { createUser, identityKeys, updateUser, usersQuery } from "../../api/iden
 import { ROLES, type Role, type UserPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import { Banner, ConfirmFor, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
-import { TableFoot } from "../../components/TableFoot";
-import { useConfirm } from "../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,64}$/;
 const EMAIL_RE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
@@ -95,22 +94,17 @@ function CreateUser({ onDone }: { onDone: (user: UserPublic) => void }): ReactNo
 
 function UsersTable(): ReactNode {
   const session = useSession();
-  const queryClient = useQueryClient();
   const query = useInfiniteQuery(usersQuery());
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
   const deactivating = useConfirm<UserPublic>();
   const users = query.data?.pages.flatMap((p) => p.items) ?? [];
 
-  const update = useMutation({
-    mutationFn: ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) =>
-      updateUser(id, body),
-    onSuccess: async () => {
-      deactivating.close();
-      await queryClient.invalidateQueries({ queryKey: identityKeys.users });
-    },
-    onError: () => deactivating.close(),
-  });
+  const update = useConfirmedMutation(
+    deactivating,
+    ({ id, body }: { id: string; body: { role?: Role; is_active?: boolean } }) => updateUser(id, body),
+    identityKeys.users,
+  );
 
   return (
     <ResourceSection title="Users" actions={<CreateToggle open={creating} label="New user" onToggle={() => setCreating((v) => !v)} />}>
@@ -128,80 +122,78 @@ function UsersTable(): ReactNode {
           {update.isError ? <ErrorBanner error={update.error} /> : null}
         </div>
       ) : null}
-      <QueryStates query={query} isEmpty={false} minHeight={160}>
-        <div className="table-wrap">
-          <table className="table" aria-label="Users">
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Status</th>
-                <th>Last login</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => {
-                const self = u.id === session.user.id;
-                return (
-                  <tr key={u.id} data-user={u.username}>
-                    <td>
-                      <strong>{u.username}</strong>
-                      {self ? <span className="faint small"> (you)</span> : null}
-                      {u.display_name ? <div className="small muted">{u.display_name}</div> : null}
-                    </td>
-                    <td>{u.email}</td>
-                    <td>
-                      {self ? (
-                        <RoleBadge role={u.role} />
-                      ) : (
-                        <select
-                          className="select"
-                          style={{ width: 130, height: 30 }}
-                          aria-label={`Role of ${u.username}`}
-                          value={u.role}
-                          disabled={update.isPending}
-                          onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}
-                        >
-                          {ROLES.map((r) => (
-                            <option key={r} value={r}>
-                              {r}
-                            </option>
-                          ))}
-                        </select>
-                      )}
-                    </td>
-                    <td>
-                      {u.is_active ? <span className="badge badge-ok">active</span> : <span className="badge badge-muted">deactivated</span>}
-                    </td>
-                    <td>
-                      <Time value={u.last_login} />
-                    </td>
-                    <td className="actions">
-                      {self ? null : u.is_active ? (
-                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => deactivating.ask(u)}>
-                          Deactivate
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="btn btn-sm"
-                          disabled={update.isPending}
-                          onClick={() => update.mutate({ id: u.id, body: { is_active: true } })}
-                        >
-                          Reactivate
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
-      <TableFoot query={query} />
+      <PagedTable
+        query={query}
+        count={users.length}
+        minHeight={160}
+        label="Users"
+        head={
+          <>
+            <th>User</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Status</th>
+            <th>Last login</th>
+            <th />
+          </>
+        }
+      >
+        {users.map((u) => {
+          const self = u.id === session.user.id;
+          return (
+            <tr key={u.id} data-user={u.username}>
+              <td>
+                <strong>{u.username}</strong>
+                {self ? <span className="faint small"> (you)</span> : null}
+                {u.display_name ? <div className="small muted">{u.display_name}</div> : null}
+              </td>
+              <td>{u.email}</td>
+              <td>
+                {self ? (
+                  <RoleBadge role={u.role} />
+                ) : (
+                  <select
+                    className="select"
+                    style={{ width: 130, height: 30 }}
+                    aria-label={`Role of ${u.username}`}
+                    value={u.role}
+                    disabled={update.isPending}
+                    onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </td>
+              <td>
+                {u.is_active ? <span className="badge badge-ok">active</span> : <span className="badge badge-muted">deactivated</span>}
+              </td>
+              <td>
+                <Time value={u.last_login} />
+              </td>
+              <td className="actions">
+                {self ? null : u.is_active ? (
+                  <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => deactivating.ask(u)}>
+                    Deactivate
+                  </button>
+                ) : (
+                  <button
+                    type="button"
+                    className="btn btn-sm"
+                    disabled={update.isPending}
+                    onClick={() => update.mutate({ id: u.id, body: { is_active: true } })}
+                  >
+                    Reactivate
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </PagedTable>
       <ConfirmFor
         confirm={deactivating}
         title={(u) => `Deactivate ${u.username}?`}

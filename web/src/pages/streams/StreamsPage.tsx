@@ -16,7 +16,8 @@ import { fieldErrors } from "../../api/problem";
 import { useCan } from "../../auth/session";
 import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
-import { ConfirmDialog, EmptyState, ErrorBanner, Field, LinesWhen, PageHead, Spinner, Time } from "../../components/ui";
+import { ConfirmFor, EmptyState, ErrorBanner, Field, LinesWhen, PageHead, Spinner, Time } from "../../components/ui";
+import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 type Severity = (typeof LOG_SEVERITIES)[number];
 
@@ -162,21 +163,13 @@ function Batches({ stream }: { stream: LogStreamPublic }): ReactNode {
 }
 
 export function StreamsPage(): ReactNode {
-  const client = useQueryClient();
   const canWrite = useCan("developer");
   const query = useInfiniteQuery(streamsQuery());
   const streams = query.data?.pages.flatMap((p) => p.items) ?? [];
   const [creating, setCreating] = useState(false);
-  const [stopping, setStopping] = useState<LogStreamPublic | null>(null);
+  const stopping = useConfirm<LogStreamPublic>();
   const [open, setOpen] = useState<string | null>(null);
-  const stop = useMutation({
-    mutationFn: stopStream,
-    onSuccess: async () => {
-      setStopping(null);
-      await client.invalidateQueries({ queryKey: logintelKeys.streams });
-    },
-    onError: () => setStopping(null),
-  });
+  const stop = useConfirmedMutation(stopping, stopStream, logintelKeys.streams);
   return (
     <>
       <PageHead
@@ -240,7 +233,7 @@ export function StreamsPage(): ReactNode {
                     {open === s.stream_id ? "Hide batches" : "Batches"}
                   </button>{" "}
                   {canWrite ? (
-                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setStopping(s)}>
+                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => stopping.ask(s)}>
                       Stop
                     </button>
                   ) : null}
@@ -256,18 +249,15 @@ export function StreamsPage(): ReactNode {
             </Fragment>
           ))}
         </PagedTable>
-        <ConfirmDialog
-          open={stopping !== null}
-          title={`Stop ${stopping?.name ?? ""}?`}
+        <ConfirmFor
+          confirm={stopping}
+          title={(stream) => `Stop ${stream.name}?`}
           confirmLabel="Stop stream"
           busy={stop.isPending}
-          onConfirm={() => {
-            if (stopping) stop.mutate(stopping.stream_id);
-          }}
-          onCancel={() => setStopping(null)}
+          onConfirm={(stream) => stop.mutate(stream.stream_id)}
         >
           <p>No further batches are cut from its lines. Its batches and anomalies stay.</p>
-        </ConfirmDialog>
+        </ConfirmFor>
       </ResourceSection>
     </>
   );

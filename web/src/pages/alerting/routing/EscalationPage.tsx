@@ -18,7 +18,7 @@ import {
 } from "../../../api/routing";
 import { spacedSeconds } from "../../../lib/format";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
-import { useConfirm } from "../../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 
 interface LevelDraft {
   minutes: string;
@@ -94,20 +94,11 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
 
 export function EscalationPage(): ReactNode {
   const isAdmin = useCan("admin");
-  const queryClient = useQueryClient();
   const query = useQuery(escalationQuery());
   const receivers = new Map((useQuery(receiversQuery()).data?.items ?? []).map((r) => [r.id, r.name]));
   const [creating, setCreating] = useState(false);
   const deleting = useConfirm<EscalationPolicy>();
-  const remove = useMutation({
-    mutationFn: (id: string) =>
-      deleteEscalationPolicy(id),
-    onSuccess: async () => {
-      deleting.close();
-      await queryClient.invalidateQueries({ queryKey: routingKeys.escalationPolicies });
-    },
-    onError: () => deleting.close(),
-  });
+  const remove = useConfirmedMutation(deleting, deleteEscalationPolicy, routingKeys.escalationPolicies);
   const rows = query.data?.items ?? [];
   return (
     <ResourceSection

@@ -18,7 +18,7 @@ import {
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
-import { useConfirm } from "../../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 
 function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
   const queryClient = useQueryClient();
@@ -80,13 +80,7 @@ export function InhibitionPage(): ReactNode {
   const [creating, setCreating] = useState(false);
   const deleting = useConfirm<InhibitionRule>();
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const remove = useMutation({
-    mutationFn: deleteInhibitionRule,
-    onSettled: async () => {
-      deleting.close();
-      await queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules });
-    },
-  });
+  const remove = useConfirmedMutation(deleting, deleteInhibitionRule, routingKeys.inhibitionRules);
   const toggle = useMutation({
     mutationFn: toggleInhibitionRule,
     onSettled: () => queryClient.invalidateQueries({ queryKey: routingKeys.inhibitionRules }),

@@ -20,7 +20,7 @@ import {
   type Receiver,
 } from "../../../api/routing";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
-import { useConfirm } from "../../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 import "./routing.css";
 
 /** Checkboxes of the tenant's channels, by name and kind. */
@@ -126,7 +126,6 @@ function ReceiverForm({
 
 export function ReceiversPage(): ReactNode {
   const isAdmin = useCan("admin");
-  const queryClient = useQueryClient();
   const query = useQuery(receiversQuery());
   // channels are an admin's to see: other roles see the receiver's channel ids only
   const channels = useQuery({ ...channelsQuery(), enabled: isAdmin }).data?.items ?? [];
@@ -134,14 +133,7 @@ export function ReceiversPage(): ReactNode {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   const deleting = useConfirm<Receiver>();
-  const remove = useMutation({
-    mutationFn: (id: string) => deleteReceiver(id),
-    onSuccess: async () => {
-      deleting.close();
-      await queryClient.invalidateQueries({ queryKey: routingKeys.receivers });
-    },
-    onError: () => deleting.close(),
-  });
+  const remove = useConfirmedMutation(deleting, deleteReceiver, routingKeys.receivers);
   const rows = query.data?.items ?? [];
   const edited = rows.find((r) => r.id === editing) ?? null;
   return (

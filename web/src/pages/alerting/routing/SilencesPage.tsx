@@ -5,7 +5,7 @@ import { useSearchParams } from "react-router";
 import { errorMessage } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { FilterSelect, type FilterOption } from "../../../components/FilterBar";
-import { QueryStates } from "../../../components/QueryStates";
+import { PagedTable } from "../../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
 import {
   ConfirmFor,
@@ -29,8 +29,7 @@ import {
 } from "../../../api/routing";
 import { FieldErrorList } from "./FieldErrorList";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
-import { TableFoot } from "../../../components/TableFoot";
-import { useConfirm } from "../../../lib/useConfirm";
+import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 
 const STATES: readonly FilterOption<SilenceState | "">[] = [
   { value: "", label: "any state" },
@@ -151,7 +150,6 @@ function initialMatchers(params: URLSearchParams): Matcher[] {
 
 export function SilencesPage(): ReactNode {
   const canWrite = useCan("developer");
-  const queryClient = useQueryClient();
   const [params] = useSearchParams();
   const prefill = initialMatchers(params);
   const [state, setState] = useState<SilenceState | "">("active");
@@ -160,13 +158,7 @@ export function SilencesPage(): ReactNode {
   const expiring = useConfirm<Silence>();
   const query = useInfiniteQuery(silencesQuery(state, useDebounced(q, 250)));
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
-  const expire = useMutation({
-    mutationFn: expireSilence,
-    onSettled: async () => {
-      expiring.close();
-      await queryClient.invalidateQueries({ queryKey: routingKeys.silences });
-    },
-  });
+  const expire = useConfirmedMutation(expiring, expireSilence, routingKeys.silences);
   return (
     <ResourceSection
       title="Silences"
@@ -180,56 +172,50 @@ export function SilencesPage(): ReactNode {
     >
       {creating ? <CreateSilence initial={prefill} onDone={() => setCreating(false)} /> : null}
       <CardError error={expire.error} />
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={rows.length === 0}
+        count={rows.length}
         minHeight={120}
+        label="Silences"
+        head={
+          <>
+            <th>Matchers</th>
+            <th>Status</th>
+            <th>Starts</th>
+            <th>Ends</th>
+            <th>Comment</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="alerts" title={state ? `No ${state} silences` : "No silences"}>
             <p>A silence mutes notifications for alerts matching its matchers until it ends.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Silences">
-            <thead>
-              <tr>
-                <th>Matchers</th>
-                <th>Status</th>
-                <th>Starts</th>
-                <th>Ends</th>
-                <th>Comment</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr key={s.id} data-silence={s.id}>
-                  <td>
-                    <MatcherChips matchers={s.matchers} />
-                  </td>
-                  <td>{stateBadge(s.status)}</td>
-                  <td>
-                    <Time value={s.starts_at} />
-                  </td>
-                  <td>
-                    <Time value={s.ends_at} />
-                  </td>
-                  <td className="small">{s.comment}</td>
-                  <td className="actions">
-                    {canWrite && s.status !== "expired" ? (
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => expiring.ask(s)}>
-                        Expire
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
-      <TableFoot query={query} />
+        {rows.map((s) => (
+          <tr key={s.id} data-silence={s.id}>
+            <td>
+              <MatcherChips matchers={s.matchers} />
+            </td>
+            <td>{stateBadge(s.status)}</td>
+            <td>
+              <Time value={s.starts_at} />
+            </td>
+            <td>
+              <Time value={s.ends_at} />
+            </td>
+            <td className="small">{s.comment}</td>
+            <td className="actions">
+              {canWrite && s.status !== "expired" ? (
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => expiring.ask(s)}>
+                  Expire
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
       <ConfirmFor
         confirm={expiring}
         title={() => "Expire this silence now?"}
