@@ -9,9 +9,12 @@ than ``limit`` decoded bytes (no decompression bombs) and
 
 from __future__ import annotations
 
+import json
 import zlib
+from typing import Any
 
 import cramjam
+import orjson
 import zstandard
 
 from agentdeck.errors import Malformed, TooLarge, UnsupportedMediaType
@@ -28,6 +31,18 @@ def malformed_body(detail: str) -> Malformed:
     """A body that cannot be read (corrupt, truncated, not the format it claims): 400
     ``malformed-body`` for every ingest path."""
     return Malformed(detail, kind="malformed-body")
+
+
+def load_json(body: bytes) -> Any:
+    """The JSON document of a body: orjson, then the standard library with invalid UTF-8
+    replaced (orjson refuses it); 400 ``malformed-body`` naming the fault when neither reads."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(body.decode("utf-8", errors="replace"))
+        except ValueError as exc:
+            raise malformed_body(f"the body is not valid JSON: {exc}") from None
 
 
 def _corrupt(coding: str, why: object) -> Malformed:
@@ -94,4 +109,22 @@ def decompress(raw: bytes, encoding: str | None, *, limit: int) -> bytes:
     raise UnsupportedMediaType(
         f"unsupported Content-Encoding {coding!r}: send identity, gzip, deflate, zstd or snappy",
         kind="unsupported-media-type",
+    )
+
+
+#: The two OTLP/HTTP body types (metrics and logs alike).
+OTLP_PROTOBUF = "application/x-protobuf"
+OTLP_JSON = "application/json"
+
+
+def otlp_media_type(content_type: str | None) -> str:
+    """``application/x-protobuf`` (the default) or ``application/json``: the OTLP body type a
+    ``Content-Type`` names; :class:`~agentdeck.errors.UnsupportedMediaType` for any other."""
+    base = (content_type or OTLP_PROTOBUF).split(";", 1)[0].strip().lower()
+    if base in ("", OTLP_PROTOBUF, "application/protobuf"):
+        return OTLP_PROTOBUF
+    if base == OTLP_JSON:
+        return OTLP_JSON
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type {content_type!r}: send {OTLP_PROTOBUF} or {OTLP_JSON}"
     )

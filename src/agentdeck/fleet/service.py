@@ -153,6 +153,24 @@ async def _audit(
     )
 
 
+async def _roll_out(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    agent: Agent,
+    before: dict[str, Any],
+    workload: Workload,
+    spec: WorkloadSpec,
+) -> Agent:
+    """Give the workload ``spec`` to roll out (the agent deploying) and audit ``action``."""
+    workload.transition = Transition.deploying
+    freeze(workload, spec)
+    set_status(agent, AgentStatus.deploying)
+    await session.flush()
+    await _audit(session, actor, action, agent, before, workload)
+    return agent
+
+
 def build(
     agent: Agent, driver: Driver, *, replicas: int, generation: int, loc: Sequence[str]
 ) -> WorkloadSpec:
@@ -181,12 +199,7 @@ async def start_agent(
     )
     agent.replica_count = replicas
     workload.running = True
-    workload.transition = Transition.deploying
-    freeze(workload, spec)
-    set_status(agent, AgentStatus.deploying)
-    await session.flush()
-    await _audit(session, actor, "agent.start", agent, before, workload)
-    return agent
+    return await _roll_out(session, actor, "agent.start", agent, before, workload, spec)
 
 
 async def stop_agent(
@@ -232,12 +245,7 @@ async def restart_agent(
     generation = workload.restart_generation + 1
     spec = build(agent, driver, replicas=agent.replica_count, generation=generation, loc=CONFIG_LOC)
     workload.restart_generation = generation
-    workload.transition = Transition.deploying
-    freeze(workload, spec)
-    set_status(agent, AgentStatus.deploying)
-    await session.flush()
-    await _audit(session, actor, "agent.restart", agent, before, workload)
-    return agent
+    return await _roll_out(session, actor, "agent.restart", agent, before, workload, spec)
 
 
 async def scale_agent(

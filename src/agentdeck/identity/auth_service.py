@@ -338,25 +338,38 @@ async def _in_grace(
 
 
 async def _reused(session: AsyncSession, row: RefreshToken) -> None:
+    log.warning("refresh_token_reused", user_id=str(row.user_id), family=str(row.family_id))
+    await _revoke_and_audit(
+        session, row, action="auth.refresh_reuse", after={"family_id": row.family_id}
+    )
+
+
+async def _revoke_and_audit(
+    session: AsyncSession,
+    row: RefreshToken,
+    *,
+    action: str,
+    after: dict[str, object] | None = None,
+) -> None:
+    """Revoke the token's family and audit ``action`` as its user (with their role in the
+    token's tenant; viewer once that membership is gone)."""
     await revoke_family(session, row.family_id)
     user = await session.get(User, row.user_id)
+    if user is None:
+        return
     membership = await session.scalar(
         select(Membership).where(
             Membership.user_id == row.user_id, Membership.tenant_id == row.tenant_id
         )
     )
-    log.warning("refresh_token_reused", user_id=str(row.user_id), family=str(row.family_id))
-    if user is not None:
-        await record(
-            session,
-            actor=user_principal(
-                user, row.tenant_id, membership.role if membership else Role.viewer
-            ),
-            action="auth.refresh_reuse",
-            resource_type="user",
-            resource_id=user.id,
-            after={"family_id": row.family_id},
-        )
+    await record(
+        session,
+        actor=user_principal(user, row.tenant_id, membership.role if membership else Role.viewer),
+        action=action,
+        resource_type="user",
+        resource_id=user.id,
+        after=after,
+    )
 
 
 async def logout(session: AsyncSession, *, token: str | None) -> None:
@@ -366,23 +379,7 @@ async def logout(session: AsyncSession, *, token: str | None) -> None:
     row = await _token_row(session, token)
     if row is None or row.revoked_at is not None:
         return
-    await revoke_family(session, row.family_id)
-    user = await session.get(User, row.user_id)
-    if user is not None:
-        membership = await session.scalar(
-            select(Membership).where(
-                Membership.user_id == row.user_id, Membership.tenant_id == row.tenant_id
-            )
-        )
-        await record(
-            session,
-            actor=user_principal(
-                user, row.tenant_id, membership.role if membership else Role.viewer
-            ),
-            action="auth.logout",
-            resource_type="user",
-            resource_id=user.id,
-        )
+    await _revoke_and_audit(session, row, action="auth.logout")
 
 
 async def family_of(

@@ -118,26 +118,27 @@ async def _range(request: Request, principal: Viewer, store: StoreDep) -> JSONRe
     return await _answer(work())
 
 
-def _optional_range(params: dict[str, list[str]]) -> tuple[int | None, int | None]:
+async def _selection(request: Request) -> tuple[list[str], int | None, int | None]:
+    """The ``match[]`` selectors and the optional ``start``/``end`` of the series and label
+    routes."""
+    params = await _params(request)
     start_text, end_text = _one(params, "start"), _one(params, "end")
     start = service.parse_time(start_text, 0, "start") if start_text else None
     end = service.parse_time(end_text, 0, "end") if end_text else None
-    return start, end
+    return params.get("match[]", []), start, end
 
 
 async def _series(request: Request, principal: Viewer, store: StoreDep) -> JSONResponse:
     async def work() -> list[dict[str, str]]:
-        params = await _params(request)
-        start, end = _optional_range(params)
-        return await service.series(
-            store, principal.tenant_id, params.get("match[]", []), start, end
-        )
+        matches, start, end = await _selection(request)
+        return await service.series(store, principal.tenant_id, matches, start, end)
 
     return await _answer(work())
 
 
 QueryParam = Annotated[str | None, Query(description="PromQL expression (or in a form body).")]
 TimeParam = Annotated[str | None, Query(description="Unix seconds or RFC 3339.")]
+TimeoutParam = Annotated[str | None, Query(description="Duration, e.g. 30s.")]
 MatchParam = Annotated[
     list[str] | None, Query(alias="match[]", description="Series selectors (repeatable).")
 ]
@@ -150,7 +151,7 @@ async def instant_query(
     store: StoreDep,
     query: QueryParam = None,
     time: TimeParam = None,  # noqa: ASYNC109 - Prometheus's parameter name
-    timeout: Annotated[str | None, Query(description="Duration, e.g. 30s.")] = None,  # noqa: ASYNC109
+    timeout: TimeoutParam = None,  # noqa: ASYNC109 - Prometheus's parameter name
 ) -> JSONResponse:
     """Evaluate a PromQL expression at one instant (Prometheus `GET /api/v1/query`)."""
     return await _instant(request, principal, store)
@@ -171,7 +172,7 @@ async def range_query(
     start: TimeParam = None,
     end: TimeParam = None,
     step: Annotated[str | None, Query(description="Seconds or a duration (15s).")] = None,
-    timeout: Annotated[str | None, Query(description="Duration, e.g. 30s.")] = None,  # noqa: ASYNC109
+    timeout: TimeoutParam = None,  # noqa: ASYNC109 - Prometheus's parameter name
 ) -> JSONResponse:
     """Evaluate a PromQL expression over a range (at most 11,000 steps per series)."""
     return await _range(request, principal, store)
@@ -214,11 +215,8 @@ async def list_label_names(
     """Label names in use (optionally only on series matching `match[]`)."""
 
     async def work() -> list[str]:
-        params = await _params(request)
-        lo, hi = _optional_range(params)
-        return await service.label_names(
-            store, principal.tenant_id, params.get("match[]", []), lo, hi
-        )
+        matches, start, end = await _selection(request)
+        return await service.label_names(store, principal.tenant_id, matches, start, end)
 
     return await _answer(work())
 
@@ -236,11 +234,8 @@ async def list_label_values(
     """Values of label `name` (`__name__` lists metric names)."""
 
     async def work() -> list[str]:
-        params = await _params(request)
-        lo, hi = _optional_range(params)
-        return await service.label_values(
-            store, principal.tenant_id, name, params.get("match[]", []), lo, hi
-        )
+        matches, start, end = await _selection(request)
+        return await service.label_values(store, principal.tenant_id, name, matches, start, end)
 
     return await _answer(work())
 

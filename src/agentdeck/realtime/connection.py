@@ -128,12 +128,8 @@ class Connection:
     # --- events from the hub -------------------------------------------------------------
 
     def deliver(self, subscription: ChannelSubscription, event: Event) -> None:
-        if subscription.held is not None:
-            subscription.held.append(event)
+        if not _admit(subscription, event):
             return
-        if event.seq <= subscription.last_seq:
-            return  # already sent (replay and live overlap)
-        subscription.last_seq = event.seq
         if subscription.ref.kind == "metrics":
             self._coalesce(subscription, event)
         elif subscription.ref.kind == "logs":
@@ -150,12 +146,8 @@ class Connection:
     ) -> None:
         """A metrics event whose samples the hub already matched against this subscription's
         filter (the hub routes by an index instead of asking every subscription)."""
-        if subscription.held is not None:
-            subscription.held.append(event)
+        if not _admit(subscription, event):
             return
-        if event.seq <= subscription.last_seq:
-            return
-        subscription.last_seq = event.seq
         self._add_pending(subscription, event.seq, matched)
 
     # --- the live tail ----------------------------------------------------------------------
@@ -171,12 +163,8 @@ class Connection:
         self, subscription: ChannelSubscription, event: Event, matched: list[Row]
     ) -> None:
         """A logs event whose lines the hub already matched against this subscription."""
-        if subscription.held is not None:
-            subscription.held.append(event)
+        if not _admit(subscription, event):
             return
-        if event.seq <= subscription.last_seq:
-            return
-        subscription.last_seq = event.seq
         self._tail(subscription, matched)
 
     def _tail(self, subscription: ChannelSubscription, rows: list[Row]) -> None:
@@ -367,3 +355,16 @@ class Connection:
                 )
                 return
             self.send({"type": "heartbeat"})
+
+
+def _admit(subscription: ChannelSubscription, event: Event) -> bool:
+    """Whether to send ``event`` now: not while the subscription's snapshot or replay is
+    prepared (the event is held for after it), nor when it was sent already (replay and live
+    overlap); an admitted event becomes the subscription's latest."""
+    if subscription.held is not None:
+        subscription.held.append(event)
+        return False
+    if event.seq <= subscription.last_seq:
+        return False
+    subscription.last_seq = event.seq
+    return True

@@ -185,10 +185,21 @@ class VictoriaMetricsStore:
     def _selector(self, tenant_id: UUID, matchers: Sequence[Matcher]) -> str:
         return format_selector([Matcher(TENANT_LABEL, MatchOp.eq, str(tenant_id)), *matchers])
 
-    def _range(self, tenant_id: UUID, start_ms: int | None, end_ms: int | None) -> dict[str, str]:
+    def _match_form(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int | None,
+        end_ms: int | None,
+    ) -> dict[str, str]:
+        """The form of the series and label routes: the tenant's selector and the range."""
         start = max(start_ms if start_ms is not None else 0, self._floors.get(tenant_id, 0))
         end = end_ms if end_ms is not None else MAX_TIMESTAMP_MS
-        return {"start": seconds(max(start, _MIN_START_MS)), "end": seconds(end)}
+        return {
+            "match[]": self._selector(tenant_id, matchers),
+            "start": seconds(max(start, _MIN_START_MS)),
+            "end": seconds(end),
+        }
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -261,10 +272,7 @@ class VictoriaMetricsStore:
         end_ms: int | None = None,
     ) -> list[dict[str, str]]:
         check_selector(matchers)
-        form = {
-            "match[]": self._selector(tenant_id, matchers),
-            **self._range(tenant_id, start_ms, end_ms),
-        }
+        form = self._match_form(tenant_id, matchers, start_ms, end_ms)
         data = await self._json("/api/v1/series", form)
         keys = sorted(key_of(metric) for metric in data)
         return [key.metric() for key in keys]
@@ -278,10 +286,7 @@ class VictoriaMetricsStore:
     ) -> list[str]:
         if matchers:
             check_selector(matchers)
-        form = {
-            "match[]": self._selector(tenant_id, matchers),
-            **self._range(tenant_id, start_ms, end_ms),
-        }
+        form = self._match_form(tenant_id, matchers, start_ms, end_ms)
         names = set(await self._json("/api/v1/labels", form))
         # VictoriaMetrics lists __name__ even when nothing matched; every series we wrote has
         # the tenant label, so its absence means "no series".
@@ -302,10 +307,7 @@ class VictoriaMetricsStore:
             check_selector(matchers)
         if name == TENANT_LABEL or not _LABEL_OR_NAME.fullmatch(name):
             return []
-        form = {
-            "match[]": self._selector(tenant_id, matchers),
-            **self._range(tenant_id, start_ms, end_ms),
-        }
+        form = self._match_form(tenant_id, matchers, start_ms, end_ms)
         return sorted(await self._json(f"/api/v1/label/{name}/values", form))
 
     async def active_series_count(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.models import Agent, AgentStatus
+from agentdeck.agents.models import AgentStatus
 from agentdeck.agents.service import get_agent
 from agentdeck.bus.base import Bus
 from agentdeck.fleet.deployments import service
@@ -20,6 +21,7 @@ from agentdeck.fleet.deployments.schemas import (
 )
 from agentdeck.fleet.events import publish_agent, publish_deployment
 from agentdeck.fleet.models import Deployment, DeploymentStatus
+from agentdeck.fleet.runtime import Fleet
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import (
     BusDep,
@@ -69,18 +71,29 @@ async def create_deployment(
         driver=fleet.driver,
         default_deadline=settings.fleet.readiness_deadline_seconds,
     )
+    return await _rolled_out(session, fleet, bus, row, response, agent_status_before=previous)
+
+
+async def _rolled_out(
+    session: AsyncSession,
+    fleet: Fleet,
+    bus: Bus,
+    row: Deployment,
+    response: Response,
+    *,
+    agent_status_before: AgentStatus | None,
+) -> DeploymentPublic:
+    """Commit a new deployment, wake the fleet loop, announce it and answer it (201 with its
+    ``Location``). ``agent_status_before``: None for the agent's status as it is now."""
     agent = await service.agent_of(session, row)
+    previous = agent.status if agent_status_before is None else agent_status_before
     await session.commit()
     fleet.wake()
-    _announce(bus, row, agent_status_before=previous, agent=agent)
-    response.headers["Location"] = f"{router.prefix}/deployments/{row.id}"
-    return DeploymentPublic.of(row)
-
-
-def _announce(bus: Bus, row: Deployment, *, agent_status_before: AgentStatus, agent: Agent) -> None:
     summary = DeploymentSummary.of(row).model_dump(mode="json")
     publish_deployment(bus, row, action="created", summary=summary)
-    publish_agent(bus, agent, action="deploy", previous_status=agent_status_before)
+    publish_agent(bus, agent, action="deploy", previous_status=previous)
+    response.headers["Location"] = f"{router.prefix}/deployments/{row.id}"
+    return DeploymentPublic.of(row)
 
 
 @router.get(
@@ -212,9 +225,4 @@ async def rollback_deployment(
         deployment_id=parse_uuid(deployment_id, "deployment"),
         driver=fleet.driver,
     )
-    agent = await service.agent_of(session, row)
-    await session.commit()
-    fleet.wake()
-    _announce(bus, row, agent_status_before=agent.status, agent=agent)
-    response.headers["Location"] = f"{router.prefix}/deployments/{row.id}"
-    return DeploymentPublic.of(row)
+    return await _rolled_out(session, fleet, bus, row, response, agent_status_before=None)

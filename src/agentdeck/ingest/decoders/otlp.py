@@ -37,8 +37,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from agentdeck.compression import malformed_body
-from agentdeck.errors import UnsupportedMediaType
+from agentdeck.compression import OTLP_JSON, OTLP_PROTOBUF, malformed_body, otlp_media_type
 from agentdeck.ingest.batch import MetricMeta, SampleColumns, SampleError
 from agentdeck.ingest.models import MetricType
 from agentdeck.tsdb.names import (
@@ -49,8 +48,10 @@ from agentdeck.tsdb.names import (
     otel_unit_suffix,
 )
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
+PROTOBUF = OTLP_PROTOBUF
+JSON = OTLP_JSON
+#: The body type a ``Content-Type`` names (415 for any other).
+media_type = otlp_media_type
 
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _NO_RECORDED_VALUE = metrics_pb2.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
@@ -63,18 +64,6 @@ AGENT_ATTRIBUTES = ("service.name", "gen_ai.agent.name", "gen_ai.agent.id")
 
 
 # --- decoding --------------------------------------------------------------------------------
-
-
-def media_type(content_type: str | None) -> str:
-    """``application/x-protobuf`` (the default) or ``application/json``."""
-    base = (content_type or PROTOBUF).split(";", 1)[0].strip().lower()
-    if base in ("", PROTOBUF, "application/protobuf"):
-        return PROTOBUF
-    if base == JSON:
-        return JSON
-    raise UnsupportedMediaType(
-        f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}"
-    )
 
 
 def parse_request(body: bytes, kind: str) -> ExportMetricsServiceRequest:

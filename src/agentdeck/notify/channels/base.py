@@ -125,6 +125,24 @@ async def post_json(
     return await post_bytes(ctx, url, orjson.dumps(body), headers=headers, ok_codes=ok_codes)
 
 
+def webhook_kind(
+    kind: str,
+    title: str,
+    config_model: type[KindConfig],
+    secrets_model: type[KindSecrets],
+    render: Callable[[dict[str, Any], Any], Any],
+) -> ChannelKindSpec:
+    """A kind whose send posts ``render(message, config)`` as JSON to its secret
+    ``webhook_url`` (Slack, Discord, Teams)."""
+
+    async def send(
+        ctx: SendContext, message: dict[str, Any], config: Any, secrets: Any
+    ) -> SendResult:
+        return await post_json(ctx, secrets.webhook_url, render(message, config))
+
+    return ChannelKindSpec(kind, title, config_model, secrets_model, send)
+
+
 async def post_bytes(
     ctx: SendContext,
     url: str,

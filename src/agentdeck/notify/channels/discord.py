@@ -7,20 +7,17 @@ from typing import Any
 from pydantic import Field
 
 from agentdeck.notify.channels.base import (
-    ChannelKindSpec,
     KindConfig,
     KindSecrets,
-    SendContext,
-    SendResult,
     alert_name,
     alerts_of,
     event_of,
     label_text,
     now_iso,
-    post_json,
     summary_of,
     title_of,
     url_of,
+    webhook_kind,
 )
 from agentdeck.notify.channels.urls import HttpUrl
 
@@ -59,10 +56,4 @@ def render(message: dict[str, Any], config: DiscordConfig) -> dict[str, Any]:
     return body
 
 
-async def send(
-    ctx: SendContext, message: dict[str, Any], config: DiscordConfig, secrets: DiscordSecrets
-) -> SendResult:
-    return await post_json(ctx, secrets.webhook_url, render(message, config))
-
-
-SPEC = ChannelKindSpec("discord", "Discord", DiscordConfig, DiscordSecrets, send)
+SPEC = webhook_kind("discord", "Discord", DiscordConfig, DiscordSecrets, render)

@@ -9,21 +9,18 @@ from typing import Any
 from pydantic import Field
 
 from agentdeck.notify.channels.base import (
-    ChannelKindSpec,
     KindConfig,
     KindSecrets,
-    SendContext,
-    SendResult,
     alert_name,
     alerts_of,
     event_of,
     label_text,
     meta,
-    post_json,
     severity_of,
     summary_of,
     title_of,
     url_of,
+    webhook_kind,
 )
 from agentdeck.notify.channels.urls import HttpUrl
 
@@ -109,10 +106,4 @@ def render(message: dict[str, Any], config: SlackConfig) -> dict[str, Any]:
     return body
 
 
-async def send(
-    ctx: SendContext, message: dict[str, Any], config: SlackConfig, secrets: SlackSecrets
-) -> SendResult:
-    return await post_json(ctx, secrets.webhook_url, render(message, config))
-
-
-SPEC = ChannelKindSpec("slack", "Slack", SlackConfig, SlackSecrets, send)
+SPEC = webhook_kind("slack", "Slack", SlackConfig, SlackSecrets, render)

@@ -8,19 +8,16 @@ from typing import Any
 from pydantic import Field
 
 from agentdeck.notify.channels.base import (
-    ChannelKindSpec,
     KindConfig,
     KindSecrets,
-    SendContext,
-    SendResult,
     alert_name,
     alerts_of,
     event_of,
     label_text,
-    post_json,
     summary_of,
     title_of,
     url_of,
+    webhook_kind,
 )
 from agentdeck.notify.channels.urls import HttpUrl
 
@@ -77,10 +74,6 @@ def render(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def send(
-    ctx: SendContext, message: dict[str, Any], config: TeamsConfig, secrets: TeamsSecrets
-) -> SendResult:
-    return await post_json(ctx, secrets.webhook_url, render(message))
-
-
-SPEC = ChannelKindSpec("teams", "Microsoft Teams", TeamsConfig, TeamsSecrets, send)
+SPEC = webhook_kind(
+    "teams", "Microsoft Teams", TeamsConfig, TeamsSecrets, lambda message, _: render(message)
+)

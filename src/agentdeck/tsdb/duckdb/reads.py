@@ -111,6 +111,20 @@ class Reads(StoreCore):
         found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
         return [key.metric() for key in sorted(key for _, key in found)]
 
+    async def _label_scope(
+        self,
+        tenant_id: UUID,
+        matchers: Sequence[Matcher],
+        start_ms: int | None,
+        end_ms: int | None,
+    ) -> list[tuple[int, SeriesKey]] | None:
+        """The series the label routes look at, or None for all of them (the index answers)."""
+        if matchers:
+            check_selector(matchers)
+        elif start_ms is None and end_ms is None:
+            return None
+        return await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
+
     async def label_names(
         self,
         tenant_id: UUID,
@@ -118,11 +132,9 @@ class Reads(StoreCore):
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[str]:
-        if matchers:
-            check_selector(matchers)
-        elif start_ms is None and end_ms is None:
+        found = await self._label_scope(tenant_id, matchers, start_ms, end_ms)
+        if found is None:
             return await self._in_reader(self._all_label_names, tenant_id)
-        found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
         names = {name for _, key in found for name, _ in key.labels}
         if found:
             names.add(METRIC_NAME_LABEL)
@@ -141,11 +153,9 @@ class Reads(StoreCore):
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[str]:
-        if matchers:
-            check_selector(matchers)
-        elif start_ms is None and end_ms is None:
+        found = await self._label_scope(tenant_id, matchers, start_ms, end_ms)
+        if found is None:
             return await self._in_reader(self._all_label_values, tenant_id, name)
-        found = await self._in_reader(self._resolve, tenant_id, matchers, start_ms, end_ms)
         if name == METRIC_NAME_LABEL:
             return sorted({key.name for _, key in found})
         values = {dict(key.labels).get(name) for _, key in found}

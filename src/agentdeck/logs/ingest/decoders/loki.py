@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import orjson
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from agentdeck.compression import load_json
 from agentdeck.errors import Malformed
 from agentdeck.logs.ingest.decoders.otlp import label_name
 from agentdeck.logs.ingest.entry import Decoded, DefaultedEntry, EntryError
@@ -199,15 +199,7 @@ def _entry(
 
 
 def decode_json(body: bytes) -> Decoded:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        import json
-
-        try:
-            document = json.loads(body.decode("utf-8", errors="replace"))
-        except ValueError as exc:
-            raise _malformed(f"the body is not valid JSON: {exc}") from None
+    document = load_json(body)
     streams = document.get("streams") if isinstance(document, dict) else None
     if not isinstance(streams, list):
         raise _malformed('the body must be {"streams": [{"stream": {...}, "values": [...]}]}')

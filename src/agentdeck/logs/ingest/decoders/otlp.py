@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,28 +33,18 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
-from agentdeck.errors import Malformed, UnsupportedMediaType
+from agentdeck.compression import OTLP_JSON, OTLP_PROTOBUF, load_json, otlp_media_type
+from agentdeck.errors import Malformed
 from agentdeck.logs.ingest.entry import Decoded, DefaultedEntry, EntryError
 from agentdeck.logs.ingest.normalize import RESERVED
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
+PROTOBUF = OTLP_PROTOBUF
+JSON = OTLP_JSON
+#: The body type a ``Content-Type`` names (415 for any other).
+media_type = otlp_media_type
 AGENT_KEYS = ("gen_ai.agent.name", "gen_ai.agent.id", "agent.name", "agent")
 _NAMES: dict[str, str] = {}
 _NAMES_MAX = 10_000
-
-
-def media_type(content_type: str | None) -> str:
-    """``application/x-protobuf`` (the default) or ``application/json``."""
-    base = (content_type or PROTOBUF).split(";", 1)[0].strip().lower()
-    if base in ("", PROTOBUF, "application/protobuf"):
-        return PROTOBUF
-    if base == JSON:
-        return JSON
-    raise UnsupportedMediaType(
-        f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}",
-        kind="unsupported-media-type",
-    )
 
 
 def label_name(key: str) -> str:
@@ -183,13 +172,7 @@ def decode_protobuf(body: bytes) -> Decoded:
 
 
 def decode_json(body: bytes) -> Decoded:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:
-            document = json.loads(body.decode("utf-8", errors="replace"))
-        except ValueError as exc:
-            raise _malformed(f"the body is not valid JSON: {exc}") from None
+    document = load_json(body)
     if not isinstance(document, dict):
         raise _malformed("the JSON body must be an OTLP ExportLogsServiceRequest object")
     bad_ids = _hex_ids_to_base64(document)
