@@ -14,13 +14,17 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from agentdeck.logstore import _common, logql
 from agentdeck.logstore.base import COLUMN_FIELDS, LogColumns, LogQuery, LogRecord, Matcher
 
-SCHEMA_VERSION = "1"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS log_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS logs (
+SCHEMA_VERSION = "2"
+#: The table (schema 2). A record id of :class:`~agentdeck.logstore.base.RecordIds`' shape
+#: whose time is the line's own millisecond is stored as its last 15 digits, a number
+#: (``id_seq``: node and counter, which count up line by line and so bit-pack to ~0.3 byte),
+#: the time digits coming back from ``ts_ns`` (:data:`ID_SQL`); any other id is kept as text
+#: in ``id_text``. Schema 1 kept every id as zstd text (~8.7 bytes a line).
+LOGS_COLUMNS = """(
     tenant_id UUID NOT NULL,
     ts_ns BIGINT NOT NULL,
-    id VARCHAR NOT NULL USING COMPRESSION zstd,
+    id_seq UBIGINT,
+    id_text VARCHAR,
     service VARCHAR NOT NULL,
     severity UTINYINT NOT NULL,
     agent VARCHAR NOT NULL,
@@ -31,10 +35,35 @@ CREATE TABLE IF NOT EXISTS logs (
     truncated BOOLEAN NOT NULL,
     template_id BIGINT,
     observed_ns BIGINT NOT NULL
-);
+)"""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS log_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS logs {LOGS_COLUMNS};
+"""
+_MS = "CASE WHEN ts_ns > 0 THEN (ts_ns // 1000000) & 17592186044415 ELSE 0 END"
+#: The record id of a stored row.
+ID_SQL = f"coalesce(id_text, printf('%011x%015x', {_MS}, id_seq))"
+_SEQ = "TRY_CAST('0x' || substr(id, 12) AS UBIGINT)"
+_FITS = f"length(id) = 26 AND printf('%011x%015x', {_MS}, {_SEQ}) = id"
+_REST = "service, severity, agent, trace_id, span_id, message, labels, truncated, template_id"
+#: The stored columns from rows with a text ``id`` (an insert's Arrow table, a schema-1 table).
+STORED_SQL = (
+    f"ts_ns, CASE WHEN {_FITS} THEN {_SEQ} END, CASE WHEN {_FITS} THEN NULL ELSE id END, "
+    f"{_REST}, observed_ns"
+)
+#: An insert's projection of its Arrow table.
+INSERT_SQL = f"CAST(tenant_id AS UUID), {STORED_SQL}"
+#: Schema 1 → 2, in one transaction (``docs/logs-storage.md``).
+MIGRATE_1_SQL = f"""
+CREATE TABLE logs_v2 {LOGS_COLUMNS};
+INSERT INTO logs_v2 SELECT tenant_id, {STORED_SQL} FROM logs;
+DROP TABLE logs;
+ALTER TABLE logs_v2 RENAME TO logs;
+INSERT INTO log_meta VALUES ('schema_version', '2')
+    ON CONFLICT DO UPDATE SET value = excluded.value;
 """
 COLUMNS = (
-    "ts_ns, id, service, severity, agent, trace_id, span_id, message, labels, truncated, "
+    f"ts_ns, {ID_SQL}, service, severity, agent, trace_id, span_id, message, labels, truncated, "
     "template_id, observed_ns"
 )
 SIMPLE_COLUMNS = {"service", "agent", "trace_id", "span_id"}

@@ -36,6 +36,9 @@ from agentdeck.logstore import _common, logql
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
     FLAG_NAMES,
+    ID_SQL,
+    INSERT_SQL,
+    MIGRATE_1_SQL,
     SCHEMA,
     SCHEMA_VERSION,
     SIMPLE_COLUMNS,
@@ -128,6 +131,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             # The setting is per database: this file's own DuckDB instance only.
             con.execute(f"SET wal_autocheckpoint = '{self._checkpoint_wal}'")
             con.execute(SCHEMA)
+            _migrate(con)
             con.execute(
                 "INSERT INTO log_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
@@ -185,10 +189,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         con = self._db
         try:
             # One INSERT is one transaction: committed (WAL synced) when it returns.
-            con.from_arrow(table).project(
-                "CAST(tenant_id AS UUID), ts_ns, id, service, severity, agent, trace_id, "
-                "span_id, message, labels, truncated, template_id, observed_ns"
-            ).insert_into("logs")
+            con.from_arrow(table).project(INSERT_SQL).insert_into("logs")
         except duckdb.Error as exc:
             raise LogStoreError(f"log write failed: {exc}") from exc
         self._min_ts = low if self._min_ts is None else min(self._min_ts, low)
@@ -212,9 +213,9 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             sql = f"SELECT {COLUMNS} FROM logs WHERE {where} AND ts_ns >= ? AND ts_ns < ?"
             args = [*params, lo, hi]
             if after is not None:
-                sql += f" AND (ts_ns {after_op} ? OR (ts_ns = ? AND id {after_op} ?))"
+                sql += f" AND (ts_ns {after_op} ? OR (ts_ns = ? AND {ID_SQL} {after_op} ?))"
                 args += [after.ts_ns, after.ts_ns, after.id]
-            sql += f" ORDER BY ts_ns {order}, id {order} LIMIT {int(n)}"
+            sql += f" ORDER BY ts_ns {order}, {ID_SQL} {order} LIMIT {int(n)}"
             return [to_record(tenant_id, row) for row in con.execute(sql, args).fetchall()]
 
         return fetch
@@ -253,7 +254,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     def _get_sync(
         self, con: duckdb.DuckDBPyConnection, tenant_id: UUID, record_id: str
     ) -> LogRecord | None:
-        sql = f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND id = ?"
+        sql = f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND {ID_SQL} = ?"
         args: list[object] = [str(tenant_id), record_id]
         ms = record_id_ms(record_id)
         if ms is not None:  # the id carries its time: read one millisecond's row groups
@@ -263,7 +264,13 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             ).fetchall()
             if rows:
                 return to_record(tenant_id, rows[0])
-        rows = con.execute(sql + " LIMIT 1", args).fetchall()
+        # Anywhere: an id kept as text, or one of RecordIds' shape by its stored number.
+        seq = int(record_id[11:], 16) if ms is not None else None
+        rows = con.execute(
+            f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND (id_text = ? OR "
+            f"(id_seq = ? AND {ID_SQL} = ?)) LIMIT 1",
+            [str(tenant_id), record_id, seq, record_id],
+        ).fetchall()
         return to_record(tenant_id, rows[0]) if rows else None
 
     async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
@@ -388,6 +395,26 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     def disk_bytes(self) -> int:
         """The size of the database file and its write-ahead log."""
         return duckdb_disk_bytes(self.path)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store file of an older schema to :data:`SCHEMA_VERSION` (one transaction: a
+    failure leaves the file as it was)."""
+    old = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'logs' AND column_name = 'id'"
+    ).fetchall()[0][0]
+    if not old:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(MIGRATE_1_SQL)
+        con.execute("COMMIT")
+    except duckdb.Error:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    con.execute("CHECKPOINT")
 
 
 def _chunked(reader: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, int, str]]:
