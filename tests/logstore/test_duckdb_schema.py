@@ -33,7 +33,8 @@ CREATE TABLE logs (
 
 def mixed_lines(tenant: uuid.UUID) -> list[LogRecord]:
     """Lines whose ids take every shape: the store's own, foreign text, upper-case hex, the
-    store's shape with another time's digits, and equal times ordered by id alone."""
+    store's shape with another time's digits, and equal times ordered by id alone; trace and
+    span ids of every shape too."""
     ids = RecordIds(node=0xABCDEF01)
     out = []
     for i in range(50):
@@ -73,6 +74,9 @@ def mixed_lines(tenant: uuid.UUID) -> list[LogRecord]:
                 service="api",
                 severity=Severity.WARNING,
                 message=f"tie {k}",
+                # Trace and span ids of any text, or one without the other.
+                trace_id=("é-trace", "", "t" * 40, "")[k % 4],
+                span_id=("spän", "only-a-span", "", "")[k % 4],
             )
         )
     return out
@@ -143,6 +147,16 @@ async def assert_everything_readable(
     )
     expected = [r for r in records if r.service == "worker"]
     assert errors.records == in_order(expected)[::-1]
+    for field in ("trace_id", "span_id"):
+        for value in {getattr(r, field) for r in records} - {""}:
+            page = await store.search(
+                tenant, parse(f'{{{field}="{value}"}}'), start_ns=0, end_ns=END, limit=100
+            )
+            assert (
+                page.records == in_order([r for r in records if getattr(r, field) == value])[::-1]
+            )
+        values = await store.label_values(tenant, field, start_ns=0, end_ns=END, limit=100)
+        assert values == sorted({getattr(r, field) for r in records} - {""})
 
 
 async def test_ids_of_every_shape_round_trip(tmp_path: Path) -> None:

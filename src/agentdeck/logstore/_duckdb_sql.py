@@ -19,7 +19,10 @@ SCHEMA_VERSION = "2"
 #: whose time is the line's own millisecond is stored as its last 15 digits, a number
 #: (``id_seq``: node and counter, which count up line by line and so bit-pack to ~0.3 byte),
 #: the time digits coming back from ``ts_ns`` (:data:`ID_SQL`); any other id is kept as text
-#: in ``id_text``. Schema 1 kept every id as zstd text (~8.7 bytes a line).
+#: in ``id_text``. Schema 1 kept every id as zstd text (~8.7 bytes a line). The trace and span
+#: ids are one text, ``trace_span`` (the trace id's characters, then the span id's) and the
+#: trace id's length in characters: one dictionary entry and index per line instead of two
+#: (~2.9 bytes a line less than two columns on lines one in ten of which are traced).
 LOGS_COLUMNS = """(
     tenant_id UUID NOT NULL,
     ts_ns BIGINT NOT NULL,
@@ -28,8 +31,8 @@ LOGS_COLUMNS = """(
     service VARCHAR NOT NULL,
     severity UTINYINT NOT NULL,
     agent VARCHAR NOT NULL,
-    trace_id VARCHAR NOT NULL,
-    span_id VARCHAR NOT NULL,
+    trace_span VARCHAR NOT NULL,
+    trace_len UINTEGER NOT NULL,
     message VARCHAR NOT NULL USING COMPRESSION zstd,
     labels VARCHAR NOT NULL,
     truncated BOOLEAN NOT NULL,
@@ -45,7 +48,13 @@ _MS = "CASE WHEN ts_ns > 0 THEN (ts_ns // 1000000) & 17592186044415 ELSE 0 END"
 ID_SQL = f"coalesce(id_text, printf('%011x%015x', {_MS}, id_seq))"
 _SEQ = "TRY_CAST('0x' || substr(id, 12) AS UBIGINT)"
 _FITS = f"length(id) = 26 AND printf('%011x%015x', {_MS}, {_SEQ}) = id"
-_REST = "service, severity, agent, trace_id, span_id, message, labels, truncated, template_id"
+_REST = (
+    "service, severity, agent, trace_id || span_id, length(trace_id), message, labels, "
+    "truncated, template_id"
+)
+#: The trace and span ids of a stored row.
+TRACE_SQL = "substring(trace_span, 1, trace_len)"
+SPAN_SQL = "substring(trace_span, trace_len + 1)"
 #: The stored columns from rows with a text ``id`` (an insert's Arrow table, a schema-1 table).
 STORED_SQL = (
     f"ts_ns, CASE WHEN {_FITS} THEN {_SEQ} END, CASE WHEN {_FITS} THEN NULL ELSE id END, "
@@ -63,10 +72,16 @@ INSERT INTO log_meta VALUES ('schema_version', '2')
     ON CONFLICT DO UPDATE SET value = excluded.value;
 """
 COLUMNS = (
-    f"ts_ns, {ID_SQL}, service, severity, agent, trace_id, span_id, message, labels, truncated, "
-    "template_id, observed_ns"
+    f"ts_ns, {ID_SQL}, service, severity, agent, {TRACE_SQL}, {SPAN_SQL}, message, labels, "
+    "truncated, template_id, observed_ns"
 )
-SIMPLE_COLUMNS = {"service", "agent", "trace_id", "span_id"}
+#: The stream-selector fields that are columns, by their SQL.
+SIMPLE_COLUMNS = {
+    "service": "service",
+    "agent": "agent",
+    "trace_id": TRACE_SQL,
+    "span_id": SPAN_SQL,
+}
 # Column fields label_names reports when some line in the range has them.
 FLAG_NAMES = ("agent", "trace_id", "span_id", "template")
 
@@ -115,7 +130,7 @@ def matcher_sql(matcher: Matcher) -> tuple[str, list[object]]:
         return "template_id IS DISTINCT FROM ?", [number]
     args: list[object] = []
     if name in SIMPLE_COLUMNS:
-        column = name
+        column = SIMPLE_COLUMNS[name]
     elif name == "template":
         column = "coalesce(CAST(template_id AS VARCHAR), '')"
     else:
@@ -230,4 +245,4 @@ def row_count(result: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-assert set(COLUMN_FIELDS) == SIMPLE_COLUMNS | {"severity", "template"}
+assert set(COLUMN_FIELDS) == set(SIMPLE_COLUMNS) | {"severity", "template"}

@@ -283,8 +283,9 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         scope = "tenant_id = ?::UUID AND ts_ns >= ? AND ts_ns < ?"
         args = [str(tenant_id), start_ns, end_ns]
         row = con.execute(
-            "SELECT count(*) > 0, bool_or(agent <> ''), bool_or(trace_id <> ''), "
-            f"bool_or(span_id <> ''), bool_or(template_id IS NOT NULL) FROM logs WHERE {scope}",
+            "SELECT count(*) > 0, bool_or(agent <> ''), bool_or(trace_len > 0), "
+            "bool_or(length(trace_span) > trace_len), bool_or(template_id IS NOT NULL) "
+            f"FROM logs WHERE {scope}",
             args,
         ).fetchall()[0]
         names: set[str] = set()
@@ -323,7 +324,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             found = sorted(_common.SEVERITIES[code].value for (code,) in codes)
             return found[:limit]
         if name in SIMPLE_COLUMNS:
-            value = name
+            value = SIMPLE_COLUMNS[name]
         elif name == "template":
             value = "CAST(template_id AS VARCHAR)"
         else:
