@@ -20,9 +20,12 @@ SCHEMA_VERSION = "2"
 #: (``id_seq``: node and counter, which count up line by line and so bit-pack to ~0.3 byte),
 #: the time digits coming back from ``ts_ns`` (:data:`ID_SQL`); any other id is kept as text
 #: in ``id_text``. Schema 1 kept every id as zstd text (~8.7 bytes a line). The trace and span
-#: ids are one text, ``trace_span`` (the trace id's characters, then the span id's) and the
-#: trace id's length in characters: one dictionary entry and index per line instead of two
-#: (~2.9 bytes a line less than two columns on lines one in ten of which are traced).
+#: ids are one text, ``trace_span`` (the trace id's characters, then the span id's): one
+#: dictionary entry and index a line instead of two (~2.9 bytes a line less on lines one in
+#: ten of which are traced). Where the trace id ends is ``trace_split``, the trace id's length
+#: less twice the span id's (in characters): 0 for the W3C ids (32 and 16 hex digits) and for
+#: none, so the column is a constant (a length would cost ~0.8 byte a line); the span id's
+#: length is then (length(trace_span) - trace_split) / 3.
 LOGS_COLUMNS = """(
     tenant_id UUID NOT NULL,
     ts_ns BIGINT NOT NULL,
@@ -32,7 +35,7 @@ LOGS_COLUMNS = """(
     severity UTINYINT NOT NULL,
     agent VARCHAR NOT NULL,
     trace_span VARCHAR NOT NULL,
-    trace_len UINTEGER NOT NULL,
+    trace_split INTEGER NOT NULL,
     message VARCHAR NOT NULL USING COMPRESSION zstd,
     labels VARCHAR NOT NULL,
     truncated BOOLEAN NOT NULL,
@@ -49,12 +52,17 @@ ID_SQL = f"coalesce(id_text, printf('%011x%015x', {_MS}, id_seq))"
 _SEQ = "TRY_CAST('0x' || substr(id, 12) AS UBIGINT)"
 _FITS = f"length(id) = 26 AND printf('%011x%015x', {_MS}, {_SEQ}) = id"
 _REST = (
-    "service, severity, agent, trace_id || span_id, length(trace_id), message, labels, "
+    "service, severity, agent, trace_id || span_id, length(trace_id) - 2 * length(span_id), "
+    "message, labels, "
     "truncated, template_id"
 )
 #: The trace and span ids of a stored row.
-TRACE_SQL = "substring(trace_span, 1, trace_len)"
-SPAN_SQL = "substring(trace_span, trace_len + 1)"
+_SPAN_LEN = "(length(trace_span) - trace_split) // 3"
+TRACE_SQL = f"substring(trace_span, 1, length(trace_span) - {_SPAN_LEN})"
+SPAN_SQL = f"right(trace_span, {_SPAN_LEN})"
+#: Whether a stored row has a trace id, and a span id.
+HAS_TRACE_SQL = f"length(trace_span) > {_SPAN_LEN}"
+HAS_SPAN_SQL = f"{_SPAN_LEN} > 0"
 #: The stored columns from rows with a text ``id`` (an insert's Arrow table, a schema-1 table).
 STORED_SQL = (
     f"ts_ns, CASE WHEN {_FITS} THEN {_SEQ} END, CASE WHEN {_FITS} THEN NULL ELSE id END, "

@@ -36,6 +36,8 @@ from agentdeck.logstore import _common, logql
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
     FLAG_NAMES,
+    HAS_SPAN_SQL,
+    HAS_TRACE_SQL,
     ID_SQL,
     INSERT_SQL,
     MIGRATE_1_SQL,
@@ -283,9 +285,8 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         scope = "tenant_id = ?::UUID AND ts_ns >= ? AND ts_ns < ?"
         args = [str(tenant_id), start_ns, end_ns]
         row = con.execute(
-            "SELECT count(*) > 0, bool_or(agent <> ''), bool_or(trace_len > 0), "
-            "bool_or(length(trace_span) > trace_len), bool_or(template_id IS NOT NULL) "
-            f"FROM logs WHERE {scope}",
+            f"SELECT count(*) > 0, bool_or(agent <> ''), bool_or({HAS_TRACE_SQL}), "
+            f"bool_or({HAS_SPAN_SQL}), bool_or(template_id IS NOT NULL) FROM logs WHERE {scope}",
             args,
         ).fetchall()[0]
         names: set[str] = set()
