@@ -62,7 +62,9 @@ def _used(con: duckdb.DuckDBPyConnection, database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def column_bytes(directory: Path, tables: list[pa.Table], schema: str, project: str) -> dict:
+def column_bytes(
+    directory: Path, tables: list[pa.Table], schema: str, project: str
+) -> dict[str, int]:
     """Bytes of each column of ``schema`` (its lines from ``tables`` through ``project``)."""
     con = duckdb.connect()
     con.execute(f"CREATE TABLE logs {schema}")

@@ -201,3 +201,4 @@ async def test_a_schema_1_file_opens_with_all_its_lines(tmp_path: Path) -> None:
         assert stored_as_text.fetchall() == [(5,)]
     finally:
         con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs.duckdb"]  # no copy left

@@ -70,15 +70,6 @@ STORED_SQL = (
 )
 #: An insert's projection of its Arrow table.
 INSERT_SQL = f"CAST(tenant_id AS UUID), {STORED_SQL}"
-#: Schema 1 → 2, in one transaction (``docs/logs-storage.md``).
-MIGRATE_1_SQL = f"""
-CREATE TABLE logs_v2 {LOGS_COLUMNS};
-INSERT INTO logs_v2 SELECT tenant_id, {STORED_SQL} FROM logs;
-DROP TABLE logs;
-ALTER TABLE logs_v2 RENAME TO logs;
-INSERT INTO log_meta VALUES ('schema_version', '2')
-    ON CONFLICT DO UPDATE SET value = excluded.value;
-"""
 COLUMNS = (
     f"ts_ns, {ID_SQL}, service, severity, agent, {TRACE_SQL}, {SPAN_SQL}, message, labels, "
     "truncated, template_id, observed_ns"

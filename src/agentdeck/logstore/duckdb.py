@@ -33,6 +33,7 @@ from agentdeck.db.threads import (
     duckdb_disk_bytes,
 )
 from agentdeck.logstore import _common, logql
+from agentdeck.logstore._duckdb_migrate import migrate
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
     FLAG_NAMES,
@@ -40,7 +41,6 @@ from agentdeck.logstore._duckdb_sql import (
     HAS_TRACE_SQL,
     ID_SQL,
     INSERT_SQL,
-    MIGRATE_1_SQL,
     SCHEMA,
     SCHEMA_VERSION,
     SIMPLE_COLUMNS,
@@ -124,6 +124,10 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
 
     def _open_sync(self) -> None:
         try:
+            migrate(self.path)
+        except (duckdb.Error, OSError) as exc:
+            raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
+        try:
             con = connect_duckdb(
                 self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
             )
@@ -133,7 +137,6 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             # The setting is per database: this file's own DuckDB instance only.
             con.execute(f"SET wal_autocheckpoint = '{self._checkpoint_wal}'")
             con.execute(SCHEMA)
-            _migrate(con)
             con.execute(
                 "INSERT INTO log_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
@@ -397,26 +400,6 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     def disk_bytes(self) -> int:
         """The size of the database file and its write-ahead log."""
         return duckdb_disk_bytes(self.path)
-
-
-def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a store file of an older schema to :data:`SCHEMA_VERSION` (one transaction: a
-    failure leaves the file as it was)."""
-    old = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = 'logs' AND column_name = 'id'"
-    ).fetchall()[0][0]
-    if not old:
-        return
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(MIGRATE_1_SQL)
-        con.execute("COMMIT")
-    except duckdb.Error:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
-    con.execute("CHECKPOINT")
 
 
 def _chunked(reader: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, int, str]]:
