@@ -70,9 +70,11 @@ STORED_SQL = (
 )
 #: An insert's projection of its Arrow table.
 INSERT_SQL = f"CAST(tenant_id AS UUID), {STORED_SQL}"
+#: The stored columns a record is read from (:func:`to_record` decodes the id, trace and span
+#: ids in Python: as SQL they would be computed for every matching row, before the LIMIT).
 COLUMNS = (
-    f"ts_ns, {ID_SQL}, service, severity, agent, {TRACE_SQL}, {SPAN_SQL}, message, labels, "
-    "truncated, template_id, observed_ns"
+    "ts_ns, id_text, id_seq, service, severity, agent, trace_span, trace_split, message, "
+    "labels, truncated, template_id, observed_ns"
 )
 #: The stream-selector fields that are columns, by their SQL.
 SIMPLE_COLUMNS = {
@@ -234,9 +236,29 @@ def arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], st
 
 
 def to_record(tenant_id: UUID, row: tuple[Any, ...]) -> LogRecord:
-    labels = row[8]
+    """The record of a row of :data:`COLUMNS`."""
+    ts, id_text, id_seq, service, code, agent, trace_span, split = row[:8]
+    labels = row[9]
     decoded = orjson.loads(labels) if labels != "{}" else {}
-    return _common.row_record(tenant_id, row[:8], decoded, row[9:])
+    span_len = (len(trace_span) - split) // 3
+    trace_len = len(trace_span) - span_len
+    head = (
+        ts,
+        id_text if id_text is not None else stored_id(ts, id_seq),
+        service,
+        code,
+        agent,
+        trace_span[:trace_len],
+        trace_span[trace_len:],
+        row[8],
+    )
+    return _common.row_record(tenant_id, head, decoded, row[10:])
+
+
+def stored_id(ts_ns: int, id_seq: int) -> str:
+    """A record id kept as its number (as :data:`ID_SQL`)."""
+    ms = (ts_ns // 1_000_000 if ts_ns > 0 else 0) & 0xFFF_FFFF_FFFF
+    return f"{ms:011x}{id_seq:015x}"
 
 
 def row_count(result: duckdb.DuckDBPyConnection) -> int:

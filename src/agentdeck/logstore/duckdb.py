@@ -220,8 +220,17 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             if after is not None:
                 sql += f" AND (ts_ns {after_op} ? OR (ts_ns = ? AND {ID_SQL} {after_op} ?))"
                 args += [after.ts_ns, after.ts_ns, after.id]
-            sql += f" ORDER BY ts_ns {order}, {ID_SQL} {order} LIMIT {int(n)}"
-            return [to_record(tenant_id, row) for row in con.execute(sql, args).fetchall()]
+            # By time alone, one row more: unless that row shares the last one's time (the
+            # LIMIT may have cut a group of equal times), these are the first n by (time, id),
+            # put in order here; an id as SQL in the ORDER BY would be computed for every row.
+            rows = con.execute(f"{sql} ORDER BY ts_ns {order} LIMIT {int(n) + 1}", args)
+            found = rows.fetchall()
+            if len(found) > n and found[n][0] == found[n - 1][0]:
+                exact = f"{sql} ORDER BY ts_ns {order}, {ID_SQL} {order} LIMIT {int(n)}"
+                found = con.execute(exact, args).fetchall()
+            records = [to_record(tenant_id, row) for row in found[:n]]
+            records.sort(key=lambda r: (r.ts_ns, r.id), reverse=backward)
+            return records
 
         return fetch
 
