@@ -268,18 +268,18 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     def _get_sync(
         self, con: duckdb.DuckDBPyConnection, tenant_id: UUID, record_id: str
     ) -> LogRecord | None:
-        sql = f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND {ID_SQL} = ?"
-        args: list[object] = [str(tenant_id), record_id]
         ms = record_id_ms(record_id)
+        seq = int(record_id[11:], 16) if ms is not None else None
         if ms is not None:  # the id carries its time: read one millisecond's row groups
+            # A row there kept as the number ``seq`` has this id (its time gives the rest).
             rows = con.execute(
-                sql + " AND ts_ns >= ? AND ts_ns < ? LIMIT 1",
-                [*args, ms * 1_000_000, (ms + 1) * 1_000_000],
+                f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND id_seq = ? "
+                "AND ts_ns >= ? AND ts_ns < ? LIMIT 1",
+                [str(tenant_id), seq, ms * 1_000_000, (ms + 1) * 1_000_000],
             ).fetchall()
             if rows:
                 return to_record(tenant_id, rows[0])
         # Anywhere: an id kept as text, or one of RecordIds' shape by its stored number.
-        seq = int(record_id[11:], 16) if ms is not None else None
         rows = con.execute(
             f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND (id_text = ? OR "
             f"(id_seq = ? AND {ID_SQL} = ?)) LIMIT 1",
