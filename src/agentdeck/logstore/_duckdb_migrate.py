@@ -10,6 +10,7 @@ attempt). It takes about 10 s per million lines on a busy 2-core machine.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -27,19 +28,21 @@ INSERT INTO new.logs SELECT tenant_id, {STORED_SQL} FROM logs;
 """
 
 
-def migrate(path: Path) -> bool:
-    """Migrate the store file at ``path`` if it has an older schema; True if it did."""
-    if not path.exists():
-        return False
+def open_migrated(
+    path: Path, connect: Callable[[], duckdb.DuckDBPyConnection]
+) -> duckdb.DuckDBPyConnection:
+    """A connection from ``connect`` to the store file at ``path``, migrated first if it has an
+    older schema. (The file is replaced only after its connection closed: the store opens its
+    file once per process; a second store on the same file finds it migrated.)"""
+    con = connect()
     copy = path.with_name(path.name + ".migrating")
-    con = duckdb.connect(str(path))
     try:
         old = con.execute(
             "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
             "AND schema_name = 'main' AND table_name = 'logs' AND column_name = 'id'"
         ).fetchall()[0][0]
         if not old:
-            return False
+            return con
         _remove(copy)
         quoted = str(copy).replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS new")
@@ -56,7 +59,7 @@ def migrate(path: Path) -> bool:
         _remove(copy)  # a log DuckDB would replay onto the wrong file: keep the old one
         raise duckdb.IOException(f"{path}: a write-ahead log remained; not migrated")
     os.replace(copy, path)
-    return True
+    return connect()
 
 
 def _remove(copy: Path) -> None:

@@ -3,7 +3,9 @@
 One table, ``logs``, in arrival order, which for logs is time order: DuckDB keeps min/max per
 row group, so a query of a time window reads only the row groups of that window. The message
 is zstd-compressed; service, agent and the label set (canonical JSON, sorted keys) compress as
-dictionaries, severity is a one-byte code.
+dictionaries, severity is a one-byte code; ids of the store's own shape are kept as numbers,
+trace and span ids as one text (the layout: :mod:`agentdeck.logstore._duckdb_sql`). A file of
+an older layout is migrated when opened (:mod:`agentdeck.logstore._duckdb_migrate`).
 
 Writes: one writer thread owns the connection that writes. Concurrent :meth:`write` calls queue
 up and are coalesced into one INSERT (one transaction) from an Arrow table; each call returns
@@ -33,7 +35,7 @@ from agentdeck.db.threads import (
     duckdb_disk_bytes,
 )
 from agentdeck.logstore import _common, logql
-from agentdeck.logstore._duckdb_migrate import migrate
+from agentdeck.logstore._duckdb_migrate import open_migrated
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
     FLAG_NAMES,
@@ -124,14 +126,13 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
 
     def _open_sync(self) -> None:
         try:
-            migrate(self.path)
-        except (duckdb.Error, OSError) as exc:
-            raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
-        try:
-            con = connect_duckdb(
-                self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
+            con = open_migrated(
+                self.path,
+                lambda: connect_duckdb(
+                    self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
+                ),
             )
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
             raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
         try:
             # The setting is per database: this file's own DuckDB instance only.
