@@ -79,11 +79,11 @@ def insert_paths(
     lines = sum(t.num_rows for t in tables)
     # The Arrow table's columns (the store's compression clauses) without the tenant.
     ref_schema = (
-        "CREATE TABLE ref (ts_ns BIGINT NOT NULL, id VARCHAR NOT NULL, service VARCHAR NOT NULL, "
-        "severity UTINYINT NOT NULL, agent VARCHAR NOT NULL, trace_id VARCHAR NOT NULL, "
-        "span_id VARCHAR NOT NULL, message VARCHAR NOT NULL USING COMPRESSION zstd, "
-        "labels VARCHAR NOT NULL, truncated BOOLEAN NOT NULL, template_id BIGINT, "
-        "observed_ns BIGINT NOT NULL)"
+        "CREATE TABLE ref (ts_ns BIGINT NOT NULL, id_seq UBIGINT, id_text VARCHAR, "
+        "service VARCHAR NOT NULL, severity UTINYINT NOT NULL, agent VARCHAR NOT NULL, "
+        "trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, "
+        "message VARCHAR NOT NULL USING COMPRESSION zstd, labels VARCHAR NOT NULL, "
+        "truncated BOOLEAN NOT NULL, template_id BIGINT, observed_ns BIGINT NOT NULL)"
     )
 
     def reference() -> None:
@@ -119,7 +119,8 @@ def insert_paths(
         con = _fresh(directory, "many")
         con.executemany(
             f"INSERT INTO logs SELECT {PROJECT} FROM (SELECT ?::VARCHAR AS tenant_id, "
-            "?::BIGINT AS ts_ns, ?::VARCHAR AS id, ?::VARCHAR AS service, "
+            "?::BIGINT AS ts_ns, ?::UBIGINT AS id_seq, ?::VARCHAR AS id_text, "
+            "?::VARCHAR AS service, "
             "?::UTINYINT AS severity, ?::VARCHAR AS agent, ?::VARCHAR AS trace_id, "
             "?::VARCHAR AS span_id, ?::VARCHAR AS message, ?::VARCHAR AS labels, "
             "?::BOOLEAN AS truncated, ?::BIGINT AS template_id, ?::BIGINT AS observed_ns)",

@@ -12,6 +12,7 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from agentdeck.logstore import _common, logql
+from agentdeck.logstore._duckdb_ids import split_ids
 from agentdeck.logstore.base import COLUMN_FIELDS, LogColumns, LogQuery, LogRecord, Matcher
 
 SCHEMA_VERSION = "2"
@@ -63,13 +64,14 @@ SPAN_SQL = f"right(trace_span, {_SPAN_LEN})"
 #: Whether a stored row has a trace id, and a span id.
 HAS_TRACE_SQL = f"length(trace_span) > {_SPAN_LEN}"
 HAS_SPAN_SQL = f"{_SPAN_LEN} > 0"
-#: The stored columns from rows with a text ``id`` (an insert's Arrow table, a schema-1 table).
+#: The stored columns from rows with a text ``id`` (a schema-1 table; the same split as
+#: :func:`~agentdeck.logstore._duckdb_ids.split_ids` makes of an insert's ids, in SQL).
 STORED_SQL = (
     f"ts_ns, CASE WHEN {_FITS} THEN {_SEQ} END, CASE WHEN {_FITS} THEN NULL ELSE id END, "
     f"{_REST}, observed_ns"
 )
-#: An insert's projection of its Arrow table.
-INSERT_SQL = f"CAST(tenant_id AS UUID), {STORED_SQL}"
+#: An insert's projection of its Arrow table (:func:`arrow_columns`: ids already split).
+INSERT_SQL = f"CAST(tenant_id AS UUID), ts_ns, id_seq, id_text, {_REST}, observed_ns"
 #: The stored columns a record is read from (:func:`to_record` decodes the id, trace and span
 #: ids in Python: as SQL they would be computed for every matching row, before the LIMIT).
 COLUMNS = (
@@ -186,11 +188,14 @@ def arrow_records(
     for r in records:
         if r.tenant_id not in tenants:
             tenants[r.tenant_id] = str(r.tenant_id)
+    ts_ns = pa.array([r.ts_ns for r in records], pa.int64())
+    id_seq, id_text = split_ids(pa.array([r.id for r in records], pa.string()), ts_ns)
     return pa.table(
         {
             "tenant_id": pa.array([tenants[r.tenant_id] for r in records], pa.string()),
-            "ts_ns": pa.array([r.ts_ns for r in records], pa.int64()),
-            "id": pa.array([r.id for r in records], pa.string()),
+            "ts_ns": ts_ns,
+            "id_seq": id_seq,
+            "id_text": id_text,
             "service": pa.array([r.service for r in records], pa.string()),
             "severity": pa.array([_common.SEVERITY_CODE[r.severity] for r in records], pa.uint8()),
             "agent": pa.array([r.agent for r in records], pa.string()),
@@ -214,11 +219,14 @@ def arrow_columns(batch: LogColumns, cache: dict[tuple[tuple[str, str], ...], st
             raise ValueError("the columns of a batch differ in length")
     codes = _common.SEVERITY_CODE
     templates = batch.template_id
+    ts_ns = pa.array(batch.ts_ns, pa.int64())
+    id_seq, id_text = split_ids(pa.array(batch.id, pa.string()), ts_ns)
     return pa.table(
         {
             "tenant_id": pa.repeat(pa.scalar(str(batch.tenant_id), pa.string()), n),
-            "ts_ns": pa.array(batch.ts_ns, pa.int64()),
-            "id": pa.array(batch.id, pa.string()),
+            "ts_ns": ts_ns,
+            "id_seq": id_seq,
+            "id_text": id_text,
             "service": pa.array(batch.service, pa.string()),
             "severity": pa.array([codes[s] for s in batch.severity], pa.uint8()),
             "agent": pa.array(batch.agent, pa.string()),
