@@ -4,7 +4,7 @@ The lines are copied into a new file beside the old one (``<file>.migrating``), 
 replaces it: a migrated file is as compact as a new one (rewriting the table inside the old
 file would leave the old table's blocks free in it, the file at the size of both), and a crash
 or failure part way leaves the old file as it was (a leftover copy is removed on the next
-attempt). It takes about 10 s per million lines on a busy 2-core machine.
+attempt). It takes 3-7 s per million lines on a busy 2-core machine.
 """
 
 from __future__ import annotations
