@@ -36,17 +36,14 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from agentdeck.db.threads import duckdb_disk_bytes
-from agentdeck.logstore._duckdb_sql import SCHEMA, arrow_columns
+from agentdeck.logstore._duckdb_sql import INSERT_SQL, SCHEMA, arrow_columns
 from agentdeck.logstore.base import LogColumns
 from agentdeck.logstore.duckdb import CHECKPOINT_WAL, DuckDBLogStore
 from bench import Figure, machine
 from bench._logs_data import generate
 
 T0 = 1_717_372_800 * 1_000_000_000
-PROJECT = (
-    "CAST(tenant_id AS UUID), ts_ns, id, service, severity, agent, trace_id, span_id, message, "
-    "labels, truncated, template_id, observed_ns"
-)
+PROJECT = INSERT_SQL
 _VARIABLE = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
 
 
@@ -80,9 +77,13 @@ def insert_paths(
     """CPU seconds per line of each insert path (best of ``repeat``; only the reference
     unless ``every``)."""
     lines = sum(t.num_rows for t in tables)
-    # The store's columns (compression clauses included) without the tenant.
-    ref_schema = SCHEMA.replace(
-        "CREATE TABLE IF NOT EXISTS logs (\n    tenant_id UUID NOT NULL,", "CREATE TABLE ref ("
+    # The Arrow table's columns (the store's compression clauses) without the tenant.
+    ref_schema = (
+        "CREATE TABLE ref (ts_ns BIGINT NOT NULL, id_seq UBIGINT, id_text VARCHAR, "
+        "service VARCHAR NOT NULL, severity UTINYINT NOT NULL, agent VARCHAR NOT NULL, "
+        "trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, "
+        "message VARCHAR NOT NULL USING COMPRESSION zstd, labels VARCHAR NOT NULL, "
+        "truncated BOOLEAN NOT NULL, template_id BIGINT, observed_ns BIGINT NOT NULL)"
     )
 
     def reference() -> None:
@@ -117,7 +118,13 @@ def insert_paths(
     def executemany() -> None:
         con = _fresh(directory, "many")
         con.executemany(
-            "INSERT INTO logs VALUES (?::UUID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", many
+            f"INSERT INTO logs SELECT {PROJECT} FROM (SELECT ?::VARCHAR AS tenant_id, "
+            "?::BIGINT AS ts_ns, ?::UBIGINT AS id_seq, ?::VARCHAR AS id_text, "
+            "?::VARCHAR AS service, "
+            "?::UTINYINT AS severity, ?::VARCHAR AS agent, ?::VARCHAR AS trace_id, "
+            "?::VARCHAR AS span_id, ?::VARCHAR AS message, ?::VARCHAR AS labels, "
+            "?::BOOLEAN AS truncated, ?::BIGINT AS template_id, ?::BIGINT AS observed_ns)",
+            many,
         )
         con.close()
 
@@ -223,8 +230,10 @@ def _load(
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     con.execute(schema)
-    names = ", ".join(f"{n}" for n in shape(tables[0].slice(0, 1)).column_names)
-    project = names.replace("tenant_id", "CAST(tenant_id AS UUID)", 1)
+    names = shape(tables[0].slice(0, 1)).column_names
+    project = INSERT_SQL.replace("message, labels", "message, params, labels")
+    if "params" not in names:
+        project = INSERT_SQL
     for table in tables:
         con.from_arrow(shape(table)).project(project).insert_into("logs")
     con.execute("CHECKPOINT")

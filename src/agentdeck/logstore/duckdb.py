@@ -3,7 +3,9 @@
 One table, ``logs``, in arrival order, which for logs is time order: DuckDB keeps min/max per
 row group, so a query of a time window reads only the row groups of that window. The message
 is zstd-compressed; service, agent and the label set (canonical JSON, sorted keys) compress as
-dictionaries, severity is a one-byte code.
+dictionaries, severity is a one-byte code; ids of the store's own shape are kept as numbers,
+trace and span ids as one text (the layout: :mod:`agentdeck.logstore._duckdb_sql`). A file of
+an older layout is migrated when opened (:mod:`agentdeck.logstore._duckdb_migrate`).
 
 Writes: one writer thread owns the connection that writes. Concurrent :meth:`write` calls queue
 up and are coalesced into one INSERT (one transaction) from an Arrow table; each call returns
@@ -33,9 +35,14 @@ from agentdeck.db.threads import (
     duckdb_disk_bytes,
 )
 from agentdeck.logstore import _common, logql
+from agentdeck.logstore._duckdb_migrate import open_migrated
 from agentdeck.logstore._duckdb_sql import (
     COLUMNS,
     FLAG_NAMES,
+    HAS_SPAN_SQL,
+    HAS_TRACE_SQL,
+    ID_SQL,
+    INSERT_SQL,
     SCHEMA,
     SCHEMA_VERSION,
     SIMPLE_COLUMNS,
@@ -119,10 +126,13 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
 
     def _open_sync(self) -> None:
         try:
-            con = connect_duckdb(
-                self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
+            con = open_migrated(
+                self.path,
+                lambda: connect_duckdb(
+                    self.path, threads=self._duckdb_threads, memory_limit=self._memory_limit
+                ),
             )
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
             raise LogStoreError(f"cannot open the log store {self.path}: {exc}") from exc
         try:
             # The setting is per database: this file's own DuckDB instance only.
@@ -185,10 +195,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         con = self._db
         try:
             # One INSERT is one transaction: committed (WAL synced) when it returns.
-            con.from_arrow(table).project(
-                "CAST(tenant_id AS UUID), ts_ns, id, service, severity, agent, trace_id, "
-                "span_id, message, labels, truncated, template_id, observed_ns"
-            ).insert_into("logs")
+            con.from_arrow(table).project(INSERT_SQL).insert_into("logs")
         except duckdb.Error as exc:
             raise LogStoreError(f"log write failed: {exc}") from exc
         self._min_ts = low if self._min_ts is None else min(self._min_ts, low)
@@ -212,10 +219,19 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             sql = f"SELECT {COLUMNS} FROM logs WHERE {where} AND ts_ns >= ? AND ts_ns < ?"
             args = [*params, lo, hi]
             if after is not None:
-                sql += f" AND (ts_ns {after_op} ? OR (ts_ns = ? AND id {after_op} ?))"
+                sql += f" AND (ts_ns {after_op} ? OR (ts_ns = ? AND {ID_SQL} {after_op} ?))"
                 args += [after.ts_ns, after.ts_ns, after.id]
-            sql += f" ORDER BY ts_ns {order}, id {order} LIMIT {int(n)}"
-            return [to_record(tenant_id, row) for row in con.execute(sql, args).fetchall()]
+            # By time alone, one row more: unless that row shares the last one's time (the
+            # LIMIT may have cut a group of equal times), these are the first n by (time, id),
+            # put in order here; an id as SQL in the ORDER BY would be computed for every row.
+            rows = con.execute(f"{sql} ORDER BY ts_ns {order} LIMIT {int(n) + 1}", args)
+            found = rows.fetchall()
+            if len(found) > n and found[n][0] == found[n - 1][0]:
+                exact = f"{sql} ORDER BY ts_ns {order}, {ID_SQL} {order} LIMIT {int(n)}"
+                found = con.execute(exact, args).fetchall()
+            records = [to_record(tenant_id, row) for row in found[:n]]
+            records.sort(key=lambda r: (r.ts_ns, r.id), reverse=backward)
+            return records
 
         return fetch
 
@@ -253,17 +269,23 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
     def _get_sync(
         self, con: duckdb.DuckDBPyConnection, tenant_id: UUID, record_id: str
     ) -> LogRecord | None:
-        sql = f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND id = ?"
-        args: list[object] = [str(tenant_id), record_id]
         ms = record_id_ms(record_id)
+        seq = int(record_id[11:], 16) if ms is not None else None
         if ms is not None:  # the id carries its time: read one millisecond's row groups
+            # A row there kept as the number ``seq`` has this id (its time gives the rest).
             rows = con.execute(
-                sql + " AND ts_ns >= ? AND ts_ns < ? LIMIT 1",
-                [*args, ms * 1_000_000, (ms + 1) * 1_000_000],
+                f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND id_seq = ? "
+                "AND ts_ns >= ? AND ts_ns < ? LIMIT 1",
+                [str(tenant_id), seq, ms * 1_000_000, (ms + 1) * 1_000_000],
             ).fetchall()
             if rows:
                 return to_record(tenant_id, rows[0])
-        rows = con.execute(sql + " LIMIT 1", args).fetchall()
+        # Anywhere: an id kept as text, or one of RecordIds' shape by its stored number.
+        rows = con.execute(
+            f"SELECT {COLUMNS} FROM logs WHERE tenant_id = ?::UUID AND (id_text = ? OR "
+            f"(id_seq = ? AND {ID_SQL} = ?)) LIMIT 1",
+            [str(tenant_id), record_id, seq, record_id],
+        ).fetchall()
         return to_record(tenant_id, rows[0]) if rows else None
 
     async def _context_bounds(self, tenant_id: UUID, record: LogRecord) -> tuple[int, int]:
@@ -276,8 +298,8 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
         scope = "tenant_id = ?::UUID AND ts_ns >= ? AND ts_ns < ?"
         args = [str(tenant_id), start_ns, end_ns]
         row = con.execute(
-            "SELECT count(*) > 0, bool_or(agent <> ''), bool_or(trace_id <> ''), "
-            f"bool_or(span_id <> ''), bool_or(template_id IS NOT NULL) FROM logs WHERE {scope}",
+            f"SELECT count(*) > 0, bool_or(agent <> ''), bool_or({HAS_TRACE_SQL}), "
+            f"bool_or({HAS_SPAN_SQL}), bool_or(template_id IS NOT NULL) FROM logs WHERE {scope}",
             args,
         ).fetchall()[0]
         names: set[str] = set()
@@ -316,7 +338,7 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             found = sorted(_common.SEVERITIES[code].value for (code,) in codes)
             return found[:limit]
         if name in SIMPLE_COLUMNS:
-            value = name
+            value = SIMPLE_COLUMNS[name]
         elif name == "template":
             value = "CAST(template_id AS VARCHAR)"
         else:
