@@ -83,6 +83,22 @@ async def test_a_backfilled_spike_is_dated_by_its_lines_and_detected_now(deck: D
     assert notes["agent"] == "checkout-bot"
 
 
+async def test_a_recurring_anomaly_widens_its_alerts_window(deck: Deck) -> None:
+    first = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    later = first + timedelta(hours=1)
+    await create_stream(deck, batch_size=20)
+    await deck.batch(spike_at(later))
+    await round_trip(deck)
+    await deck.batch(spike_at(first))  # the same anomaly, about older lines
+    await round_trip(deck)
+    [alert] = (await _get(deck, "/api/v1/alerts", source="logs"))["items"]
+    notes = alert["annotations"]
+    # the Logs link covers the lines of both anomalies
+    assert _when(notes["window_start"]) == first
+    assert _when(notes["window_end"]) == later + timedelta(seconds=95)
+    assert notes["agent"] == "checkout-bot"
+
+
 async def test_the_list_filters_and_sorts_on_the_window(deck: Deck) -> None:
     now = utcnow().replace(microsecond=0)
     old, recent = now - timedelta(hours=3), now - timedelta(minutes=30)

@@ -11,8 +11,9 @@ raises a new alert.
 The alert starts when it is raised (the analysis), so escalation counts from when someone
 could first know of it: a backfill or a replay of lines from hours ago does not jump to a late
 escalation level at its first routing. Its annotations carry the lines' window
-(``window_start``, ``window_end``) and the agent of the evidence lines when they share one, so
-the alert's page links to the logs that were analysed.
+(``window_start``, ``window_end``; a recurrence widens it to span every anomaly of the alert)
+and the agent of the evidence lines when they share one, so the alert's page links to the logs
+that were analysed.
 """
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ def _iso(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
+def _widened(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """A recurrence's annotations, with the window spanning every anomaly of the alert (so its
+    Logs link covers all their lines) and the agent only while they all share it."""
+    merged = dict(after)
+    try:
+        starts = [datetime.fromisoformat(a["window_start"]) for a in (before, after)]
+        ends = [datetime.fromisoformat(a["window_end"]) for a in (before, after)]
+    except (KeyError, ValueError):  # an alert raised before windows were annotated
+        return merged
+    merged["window_start"] = _iso(min(starts))
+    merged["window_end"] = _iso(max(ends))
+    if before.get("agent") != after.get("agent"):
+        merged.pop("agent", None)
+    return merged
+
+
 def wants_alert(severity: str, min_severity: str) -> bool:
     return RANK.get(severity, 0) >= RANK[min_severity]
 
@@ -108,7 +125,7 @@ async def raise_or_update(
         .limit(1)
     )
     if existing is not None:
-        existing.annotations = annotations
+        existing.annotations = _widened(existing.annotations or {}, annotations)
         existing.last_seen_at = now
         existing.generator_url = url
         if _ALERT_RANK[severity] > _ALERT_RANK[existing.severity]:
