@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agentdeck.db.group_commit import GroupCommit
+from agentdeck.db.group_commit import GroupCommit, on_executor
 
 
 class Refused(Exception):
@@ -36,12 +36,13 @@ async def test_each_caller_gets_its_own_result_and_a_bad_batch_fails_alone(
     gate = threading.Event()
     group: GroupCommit[list[int], list[list[int]], int] = GroupCommit(
         list,
-        _commit_sums(groups),
-        writer,
+        on_executor(writer, _commit_sums(groups)),
         preparer,
         empty=0,
         closed=lambda: RuntimeError("closed"),
+        on_failure="retry_each_batch",
         linger=0.0,
+        linger_for="company",
         max_records=1000,
         name="test-group",
     )
@@ -75,12 +76,13 @@ async def test_a_group_holds_at_most_max_records_but_a_large_batch_still_commits
     gate = threading.Event()
     group: GroupCommit[list[int], list[list[int]], int] = GroupCommit(
         list,
-        _commit_sums(groups),
-        writer,
+        on_executor(writer, _commit_sums(groups)),
         None,
         empty=0,
         closed=lambda: RuntimeError("closed"),
+        on_failure="retry_each_batch",
         linger=0.0,
+        linger_for="company",
         max_records=3,
         name="test-group",
     )
@@ -99,3 +101,122 @@ async def test_a_group_holds_at_most_max_records_but_a_large_batch_still_commits
         gate.set()
         await group.close()
         writer.shutdown()
+
+
+class Sender:
+    """An async commit (as an HTTP send): each call waits for ``gate``, then commits or fails."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.groups: list[list[list[int]]] = []
+        self.calls = 0
+        self.down = False
+
+    async def __call__(self, batches: list[list[int]]) -> list[int]:
+        self.calls += 1
+        await self.gate.wait()
+        if self.down or any(-1 in batch for batch in batches):
+            raise Refused("the server is down")
+        self.groups.append(batches)
+        return [sum(batch) for batch in batches]
+
+
+def _sending(
+    sender: Sender, *, max_records: int, linger: float = 0.0, max_queued: int | None = None
+) -> GroupCommit[list[int], list[list[int]], int]:
+    return GroupCommit(
+        list,
+        sender,
+        None,
+        empty=0,
+        closed=lambda: RuntimeError("closed"),
+        on_failure="fail_group",
+        linger=linger,
+        linger_for="full_group",
+        max_records=max_records,
+        max_queued=max_queued,
+        backed_up=lambda held: RuntimeError(f"backed up: {held} held"),
+        name="test-send",
+    )
+
+
+async def test_a_failed_group_fails_every_caller_once_without_retries() -> None:
+    sender = Sender()
+    group = _sending(sender, max_records=100)
+    first = asyncio.create_task(group.submit([1]))
+    await asyncio.sleep(0)  # taken alone: its send waits at the gate
+    rest = [asyncio.create_task(group.submit(b)) for b in ([2], [-1], [3, 4])]
+    await asyncio.sleep(0)
+    assert group.held == 5  # records queued or in flight
+    sender.gate.set()
+    assert await first == 1
+    outcomes = await asyncio.gather(*rest, return_exceptions=True)
+    assert all(isinstance(o, Refused) for o in outcomes)
+    assert len({id(o) for o in outcomes}) == 1  # the one failed send, not one per batch
+    assert sender.calls == 2 and group.transactions == 1 and group.held == 0
+    assert await group.submit([5]) == 5  # the group commit goes on after a failure
+    await group.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await group.submit([1])
+
+
+async def test_records_queued_or_in_flight_are_capped() -> None:
+    sender = Sender()
+    group = _sending(sender, max_records=100, max_queued=4)
+    first = asyncio.create_task(group.submit([1, 1]))
+    await asyncio.sleep(0)  # in flight
+    with pytest.raises(RuntimeError, match="backed up: 2 held"):
+        await group.submit([1, 1, 1])  # over the cap: refused at once, not queued
+    second = asyncio.create_task(group.submit([1, 1]))  # exactly at the cap
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="backed up: 4 held"):
+        await group.submit([1])
+    assert group.calls == 2  # refused batches are no calls
+    sender.gate.set()
+    assert (await first, await second) == (2, 2)
+    assert group.held == 0
+    assert await group.submit([1, 1, 1, 1]) == 4  # room again
+    await group.close()
+    assert sender.groups == [[[1, 1]], [[1, 1]], [[1, 1, 1, 1]]]
+
+
+async def test_a_lone_batch_over_the_cap_still_goes_when_nothing_is_held() -> None:
+    sender = Sender()
+    sender.gate.set()
+    group = _sending(sender, max_records=100, max_queued=2)
+    assert await group.submit([1, 2, 3]) == 6
+    await group.close()
+
+
+async def test_overlapping_writers_linger_until_a_full_group_is_queued() -> None:
+    sender = Sender()
+    group = _sending(sender, max_records=4, linger=60.0)  # the clock never ends the wait here
+    first = asyncio.create_task(group.submit([1]))
+    await asyncio.sleep(0)  # a lone writer never waits: sent at once, held at the gate
+    queued = [asyncio.create_task(group.submit([1])) for _ in range(3)]
+    await asyncio.sleep(0)
+    sender.gate.set()
+    assert await first == 1
+    for _ in range(5):  # turns of the loop: the three wait for a group's worth
+        await asyncio.sleep(0)
+    assert sender.calls == 1 and group.queued == 3
+    last = asyncio.create_task(group.submit([1]))
+    assert await asyncio.gather(*queued, last) == [1, 1, 1, 1]
+    assert [len(g) for g in sender.groups] == [1, 4]  # one send for the four
+    await group.close()
+
+
+async def test_close_sends_what_is_queued_without_lingering() -> None:
+    sender = Sender()
+    group = _sending(sender, max_records=100, linger=60.0)
+    first = asyncio.create_task(group.submit([1]))
+    await asyncio.sleep(0)
+    queued = asyncio.create_task(group.submit([2]))
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(group.close())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="closed"):
+        await group.submit([3])
+    sender.gate.set()
+    await closing
+    assert (await first, await queued) == (1, 2)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-from agentdeck.db.group_commit import GroupCommit
+from agentdeck.db.group_commit import GroupCommit, on_executor
 from agentdeck.db.threads import StoreThreads
 from agentdeck.logstore.base import LogColumns, LogRecord, LogStoreError
 
@@ -74,12 +74,13 @@ class WritePath(Generic[R, P]):
 
         self._group = GroupCommit(
             prepare_group,
-            commit_group,
-            self.threads.writer,
+            on_executor(self.threads.writer, commit_group),
             self._preparer,
             empty=None,
             closed=_closed,
+            on_failure="retry_each_batch",  # one bad batch fails only its own caller
             linger=self._linger,
+            linger_for="company",
             max_records=self._max_records,
             name=f"{self.name}-writer",
         )

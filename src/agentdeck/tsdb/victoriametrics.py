@@ -71,7 +71,7 @@ from agentdeck.tsdb.victoriametrics_wire import (
     parse_export_line,
     seconds,
 )
-from agentdeck.tsdb.victoriametrics_writes import ImportCoalescer
+from agentdeck.tsdb.victoriametrics_writes import ImportBody, import_writes
 
 # VictoriaMetrics refuses samples more than two days ahead of its clock.
 _FUTURE_MS = 2 * 86_400_000
@@ -102,11 +102,11 @@ class VictoriaMetricsStore:
         max_queued_samples: int = 200_000,
     ) -> None:
         """``write_linger`` (seconds), ``max_request_samples`` and ``max_queued_samples``
-        shape write coalescing (:class:`~.victoriametrics_writes.ImportCoalescer`)."""
+        shape write coalescing (:func:`~.victoriametrics_writes.import_writes`)."""
         self.url = url.rstrip("/")
         self.flush_writes = flush_writes
         self._writes = (
-            ImportCoalescer(
+            import_writes(
                 self._import,
                 linger=write_linger,
                 max_request_samples=max_request_samples,
@@ -211,7 +211,7 @@ class VictoriaMetricsStore:
         if self._writes is None:
             await self._import(body)
         else:
-            await self._writes.submit(body, len(batch))
+            await self._writes.submit(ImportBody(body, len(batch)))
         self._samples_written += len(batch)
         return WriteResult(samples=len(batch), new_series=None)
 
@@ -455,7 +455,7 @@ class VictoriaMetricsStore:
             write_calls=self._write_calls,
             write_transactions=self._import_requests,
             disk_bytes=None,
-            extra={"queued_samples": self._writes.held_samples if self._writes else 0},
+            extra={"queued_samples": self._writes.held if self._writes else 0},
         )
 
 

@@ -3,14 +3,14 @@ thread (:class:`~agentdeck.db.group_commit.GroupCommit`), acknowledged once comm
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable
 from uuid import UUID
 
 import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from agentdeck.db.group_commit import GroupCommit
+from agentdeck.db.group_commit import GroupCommit, on_executor
 from agentdeck.tsdb.base import SampleBatch, SeriesKey, StoreError, WriteResult
 from agentdeck.tsdb.duckdb._core import StoreCore, TenantBatch, _closed
 from agentdeck.tsdb.duckdb.sql import insert_series, transaction
@@ -28,20 +28,23 @@ class Writes(StoreCore):
         """Start the group commit (after the file is open)."""
         self._group = GroupCommit(
             list,
-            self._commit_sync,
-            self._threads.writer,
+            on_executor(self._threads.writer, self._commit_sync),
             None,  # preparing is nothing: the series are resolved on the writer thread
             empty=WriteResult(samples=0, new_series=0),
             closed=_closed,
+            on_failure="retry_each_batch",  # one bad batch fails only its own caller
             linger=self._commit_linger,
+            linger_for="company",
             max_records=self._max_transaction_samples,
             name="tsdb-duckdb-writer",
             housekeeping=self._compaction_work,
         )
         self._group.start()
 
-    def _compaction_work(self) -> Callable[[], None] | None:
-        return self._maybe_compact if self._compaction_due() is not None else None
+    def _compaction_work(self) -> Awaitable[None] | None:
+        if self._compaction_due() is None:
+            return None
+        return self._threads.run_writer(self._maybe_compact)
 
     def _commit_sync(self, items: list[TenantBatch]) -> list[WriteResult]:
         """One transaction for all ``items``; publishes new series to the index on commit."""
