@@ -131,3 +131,68 @@ async def test_other_tenants_receivers_and_policies_are_invisible(
         headers=outsider.headers,
     )
     assert foreign.status_code == 422
+
+
+async def test_unknown_references_are_named_where_they_stand(
+    api: httpx.AsyncClient, admin: Caller, factory: Factory, world: World
+) -> None:
+    h = admin.headers
+    mine = await world.channel("mine")
+    outsider = await factory.user(Role.admin)
+    theirs = await api.post(
+        "/api/v1/receivers",
+        json={"name": "theirs", "channel_ids": [str(mine.id)]},
+        headers=h,
+    )
+    missing, other = str(uuid.uuid4()), str(uuid.uuid4())
+    # each unknown channel once, at its place among the distinct ids; another tenant's counts
+    bad = await api.post(
+        "/api/v1/receivers",
+        json={"name": "x", "channel_ids": [missing, missing, str(mine.id), other]},
+        headers=outsider.headers,
+    )
+    assert bad.status_code == 422, bad.text
+    problem = bad.json()
+    assert problem["detail"] == "unknown notification channels"
+    assert [(e["loc"], e["type"], e["message"]) for e in problem["errors"]] == [
+        (["body", "channel_ids", 0], "unknown-channel", f"channel {missing} does not exist"),
+        (["body", "channel_ids", 1], "unknown-channel", f"channel {mine.id} does not exist"),
+        (["body", "channel_ids", 2], "unknown-channel", f"channel {other} does not exist"),
+    ]
+    # each unknown receiver wherever a level names it
+    rid = theirs.json()["id"]
+    levels = [
+        {"after_seconds": 60, "receiver_ids": [missing]},
+        {"after_seconds": 120, "receiver_ids": [rid, missing]},
+    ]
+    unknown = await api.post(
+        "/api/v1/escalation-policies",
+        json={"name": "p", "levels": levels},
+        headers=outsider.headers,
+    )
+    assert unknown.status_code == 422, unknown.text
+    problem = unknown.json()
+    assert problem["detail"] == "unknown receivers"
+    assert [(e["loc"], e["type"], e["message"]) for e in problem["errors"]] == [
+        (
+            ["body", "levels", 0, "receiver_ids", 0],
+            "unknown-receiver",
+            f"receiver {missing} does not exist",
+        ),
+        (
+            ["body", "levels", 1, "receiver_ids", 0],
+            "unknown-receiver",
+            f"receiver {rid} does not exist",
+        ),
+        (
+            ["body", "levels", 1, "receiver_ids", 1],
+            "unknown-receiver",
+            f"receiver {missing} does not exist",
+        ),
+    ]
+    # the tenant's own receiver is known
+    own = [{"after_seconds": 60, "receiver_ids": [rid]}]
+    made = await api.post(
+        "/api/v1/escalation-policies", json={"name": "p", "levels": own}, headers=h
+    )
+    assert made.status_code == 201, made.text

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.alerting.models import EscalationPolicy, Receiver
-from agentdeck.errors import FieldIssue, Invalid, conflict
+from agentdeck.alerting.routing.references import ensure_known
+from agentdeck.errors import conflict
 from agentdeck.identity.principal import Principal
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -97,26 +97,19 @@ POLICIES = crud.Named(EscalationPolicy, what="escalation policy", kind=KIND, sna
 async def _ensure_receivers(
     session: AsyncSession, tenant_id: uuid.UUID, levels: list[EscalationLevel]
 ) -> None:
-    wanted = {r for level in levels for r in level.receiver_ids}
-    found = set(
-        (
-            await session.scalars(
-                select(Receiver.id).where(Receiver.tenant_id == tenant_id, Receiver.id.in_(wanted))
-            )
-        ).all()
+    await ensure_known(
+        session,
+        id_column=Receiver.id,
+        tenant_column=Receiver.tenant_id,
+        tenant_id=tenant_id,
+        refs=(
+            (r, ["body", "levels", i, "receiver_ids", j])
+            for i, level in enumerate(levels)
+            for j, r in enumerate(level.receiver_ids)
+        ),
+        what="receiver",
+        detail="unknown receivers",
     )
-    errors = [
-        FieldIssue(
-            loc=["body", "levels", i, "receiver_ids", j],
-            message=f"receiver {r} does not exist",
-            type="unknown-receiver",
-        )
-        for i, level in enumerate(levels)
-        for j, r in enumerate(level.receiver_ids)
-        if r not in found
-    ]
-    if errors:
-        raise Invalid("unknown receivers", errors=errors)
 
 
 def _levels_json(levels: list[EscalationLevel]) -> list[Any]:

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck import crud
 from agentdeck.alerting.models import Receiver
-from agentdeck.errors import FieldIssue, Invalid, conflict
+from agentdeck.alerting.routing.references import ensure_known
+from agentdeck.errors import conflict
 from agentdeck.identity.principal import Principal
 from agentdeck.notify.models import NotificationChannel
 
@@ -67,31 +67,15 @@ async def ensure_channels(
     session: AsyncSession, *, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID], field: str
 ) -> None:
     """422 naming each channel id that is not one of the tenant's channels."""
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return
-    found = set(
-        (
-            await session.scalars(
-                select(NotificationChannel.id).where(
-                    NotificationChannel.tenant_id == tenant_id, NotificationChannel.id.in_(wanted)
-                )
-            )
-        ).all()
+    await ensure_known(
+        session,
+        id_column=NotificationChannel.id,
+        tenant_column=NotificationChannel.tenant_id,
+        tenant_id=tenant_id,
+        refs=((c, ["body", field, i]) for i, c in enumerate(dict.fromkeys(ids))),
+        what="channel",
+        detail="unknown notification channels",
     )
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise Invalid(
-            "unknown notification channels",
-            errors=[
-                FieldIssue(
-                    loc=["body", field, wanted.index(m)],
-                    message=f"channel {m} does not exist",
-                    type="unknown-channel",
-                )
-                for m in missing
-            ],
-        )
 
 
 def snapshot(r: Receiver) -> dict[str, Any]:
