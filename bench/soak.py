@@ -167,10 +167,18 @@ async def _probe(client: httpx.AsyncClient, stats: Stats, end: float) -> None:
 
 
 def _cpu_s(pid: int) -> float:
-    """A process's user + system CPU so far (seconds)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
+    """A process's user + system CPU so far (seconds); NaN once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[tuple[int, int]]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return list(enumerate(int(child) for child in children.read().split()))
 
 
 async def _rss(
@@ -262,12 +270,19 @@ async def _run(
                 for i in range(args.ws_clients)
             ),
         ]
-        cpu = {r.name: -_cpu_s(r.process.pid) for r in cluster.replicas}
+        pids = {r.name: r.process.pid for r in cluster.replicas}
+        pids["victoria-metrics"] = cluster.vm.process.pid
+        if cluster.redis.process is not None:
+            pids["redis"] = cluster.redis.process.pid
+        if cluster.nginx is not None:
+            pids["nginx"] = cluster.nginx.pid  # the master; its worker is added below
+            pids.update({f"nginx worker {n + 1}": pid for n, pid in _children(cluster.nginx.pid)})
+        cpu = {name: -_cpu_s(pid) for name, pid in pids.items()}
         cpu["generator"] = -time.process_time()
         started = time.monotonic()
         await asyncio.gather(*jobs)
-        for replica in cluster.replicas:
-            cpu[replica.name] += _cpu_s(replica.process.pid) if replica.alive() else math.nan
+        for name, pid in pids.items():
+            cpu[name] += _cpu_s(pid)
         cpu["generator"] += time.process_time()
     return started, cpu, loads
 
@@ -282,7 +297,11 @@ def _report(
     took = max(1e-9, min(args.load_minutes * 60, time.monotonic() - started))
     print(f"  load phase: {args.load_minutes:.2f} min")
     cores = ", ".join(f"{name} {spent / took:.2f}" for name, spent in cpu.items())
-    print(f"  CPU over the run (cores): {cores}")
+    deployment = sum(spent for name, spent in cpu.items() if name != "generator") / took
+    print(
+        f"  CPU over the run (cores): {cores}; the deployment without PostgreSQL "
+        f"{deployment:.2f}, with the generator {deployment + cpu['generator'] / took:.2f}"
+    )
     if loads:
         print(f"  load average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f}")
     warm = started + args.warmup_minutes * 60
@@ -329,9 +348,15 @@ def _report(
         )
         by_minute = " · ".join(f"{_p99(v):,.0f}" for _, v in sorted(minutes.items()))
         median = sorted(ms for _, ms in points)[len(points) // 2]
+        rate = args.agents * args.log_lines
+        due = {
+            "read": 3.0,
+            "ingest": args.agents / INTERVAL_S,
+            "logs": rate / max(1, min(LOG_BATCH, int(rate))) if rate > 0 else 0.0,
+        }[kind] * took  # a generator short of CPU sends less than it should
         print(
-            f"  {kind}: {len(points):,} requests, median {median:,.0f} ms, "
-            f"p99 by minute {by_minute} ms"
+            f"  {kind}: {len(points):,} requests sent of {due:,.0f} due, median {median:,.0f} "
+            f"ms, p99 by minute {by_minute} ms"
         )
     print(
         f"  WebSocket frames received: {stats.ws_frames:,}; logins {stats.logins}, "
@@ -401,11 +426,11 @@ def main(argv: list[str]) -> list[Figure]:
             )
             stats = Stats()
             started, cpu, loads = asyncio.run(_run(cluster, key, operators, args, stats))
+            figures = _report(args, stats, started, cpu, loads)  # before the (slow) stop
+            for figure in figures:
+                print(figure.line(), flush=True)
         finally:
             cluster.stop()
-    figures = _report(args, stats, started, cpu, loads)
-    for figure in figures:
-        print(figure.line())
     return figures
 
 
