@@ -29,7 +29,11 @@ from its first post-warm-up sample (target: within ±10 %); p99 latency of the p
 and of the ingest requests (target ≤ 100 ms, over the whole run and per minute); errors (any
 non-2xx, transport error or WebSocket closed or refused by the server; target 0), every kind
 listed with its count at the end, apart from the generator's own failures (not counted).
-Beside them: each replica's and the generator's CPU over the run, and the load average.
+Beside them: the CPU of each process of the run over the load phase (replicas,
+VictoriaMetrics, Redis, nginx, the generator; PostgreSQL is a shared server), the load average,
+and the requests sent against those due (a generator short of CPU falls behind).
+``--budget-minutes B`` ends the load B minutes after the launch at the latest (the
+deployment's start, minutes on a loaded machine, included), for runs bounded in time.
 """
 
 from __future__ import annotations
