@@ -1,7 +1,8 @@
 """Soak: nominal load on three replicas for a long time; memory flat, latency low, no errors.
 
-    python -m bench soak --minutes 60 [--agents 1000] [--ws-clients 200] [--rules 500]
-                         [--log-lines 20] [--series 20] [--warmup-minutes 5]
+    python -m bench soak --minutes 60 [--scale 1.0] [--agents 1000] [--ws-clients 200]
+                         [--rules 500] [--log-lines 20] [--series 20] [--warmup-minutes 5]
+                         [--budget-minutes B]
 
 Setup: the scale-out deployment of ``tests/scaleout`` (three ``agentdeck serve`` replicas on a
 fresh PostgreSQL database, a private Redis and VictoriaMetrics, nginx in front with the shipped
@@ -12,14 +13,27 @@ generator stands in for a thousand agents). Through nginx, for ``--minutes``:
   spread evenly over the interval);
 * each agent sends ``--log-lines`` log lines per second (``POST /api/v1/logs/batch``, batches
   of up to 1,000 lines);
-* ``--ws-clients`` WebSocket clients follow one agent's metrics each (the agent page);
+* ``--ws-clients`` WebSocket clients follow one agent's metrics each (the agent page), as
+  viewer users created through the API, as many clients per user as the hub's per-user cap
+  (``realtime.max_connections_per_user``) allows (see ``bench/_soak_clients.py``);
 * ``--rules`` alert rules (one per agent, ``avg_over_time`` over 5 m, 15 s interval) evaluate;
 * a probe reads the API once a second (the agents list, the alerts list, a PromQL query).
+
+``--scale F`` multiplies the agents, the WebSocket clients and the rules by F (the fleet's log
+rate follows the agents; the lines per agent and the series per agent stay), so that a
+fraction of the nominal load can be tried on a small machine; the header prints the scaled
+figures and the load per CPU.
 
 Figures, beside the targets: each replica's RSS after the warm-up, as the largest deviation
 from its first post-warm-up sample (target: within ±10 %); p99 latency of the probe's reads
 and of the ingest requests (target ≤ 100 ms, over the whole run and per minute); errors (any
-non-2xx, transport error or WebSocket closed early; target 0).
+non-2xx, transport error or WebSocket closed or refused by the server; target 0), every kind
+listed with its count at the end, apart from the generator's own failures (not counted).
+Beside them: the CPU of each process of the run over the load phase (replicas,
+VictoriaMetrics, Redis, nginx, the generator; PostgreSQL is a shared server), the load average,
+and the requests sent against those due (a generator short of CPU falls behind).
+``--budget-minutes B`` ends the load B minutes after the launch at the latest (the
+deployment's start, minutes on a loaded machine, included), for runs bounded in time.
 """
 
 from __future__ import annotations
@@ -27,9 +41,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +51,15 @@ import httpx
 import orjson
 
 from bench import Figure, machine
+from bench._soak_clients import HARNESS, SERVER, Operator, Stats, request, ws_cap, ws_client
 
 TARGET_P99_MS = 100.0
 TARGET_RSS_DRIFT = 0.10
 INTERVAL_S = 15.0
 LOG_BATCH = 1_000
 SEVERITIES = ("info", "info", "info", "warning", "error")
-
-
-@dataclass
-class Stats:
-    latencies: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (t, ms)
-    errors: list[str] = field(default_factory=list)
-    rss: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
-    ws_frames: int = 0
-
-    def record(self, kind: str, started: float, answer: httpx.Response | None, what: str) -> None:
-        took = (time.monotonic() - started) * 1000
-        self.latencies.setdefault(kind, []).append((started, took))
-        if answer is None or answer.status_code >= 300:
-            detail = "no answer" if answer is None else f"{answer.status_code} {answer.text[:200]}"
-            self.errors.append(f"{what}: {detail}")
+#: The nominal load of issue 20, which ``--scale`` multiplies.
+NOMINAL_AGENTS, NOMINAL_WS_CLIENTS, NOMINAL_RULES = 1000, 200, 500
 
 
 def _rss_kb(pid: int) -> int:
@@ -78,13 +80,7 @@ def _p99(values: list[float]) -> float:
 async def _call(
     client: httpx.AsyncClient, stats: Stats, kind: str, method: str, path: str, **kw: Any
 ) -> None:
-    started = time.monotonic()
-    try:
-        answer = await client.request(method, path, **kw)
-    except httpx.HTTPError as exc:
-        stats.record(kind, started, None, f"{method} {path} {exc!r}")
-        return
-    stats.record(kind, started, answer, f"{method} {path}")
+    await request(client, stats, kind, method, path, **kw)
 
 
 async def _agents(
@@ -129,7 +125,7 @@ async def _logs(
     rate = args.agents * args.log_lines
     if rate <= 0:
         return
-    per_batch = min(LOG_BATCH, rate)
+    per_batch = max(1, min(LOG_BATCH, int(rate)))
     gap = per_batch / rate
     n = 0
     tasks: set[asyncio.Task[None]] = set()
@@ -160,7 +156,7 @@ async def _logs(
 
 async def _probe(client: httpx.AsyncClient, stats: Stats, end: float) -> None:
     """The dashboards' reads, once a second each."""
-    reads = [
+    reads: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/api/v1/agents", {"params": {"limit": 50}}),
         ("GET", "/api/v1/alerts", {"params": {"limit": 50}}),
         ("GET", "/api/v1/query", {"params": {"query": "avg(soak_cpu)"}}),
@@ -174,41 +170,39 @@ async def _probe(client: httpx.AsyncClient, stats: Stats, end: float) -> None:
         await asyncio.sleep(max(0.0, start + n / len(reads) - time.monotonic()))  # 1/s per read
 
 
-async def _ws_client(url: str, key: str, agent: str, stats: Stats, end: float) -> None:
-    from websockets.asyncio.client import connect
-
+def _cpu_s(pid: int) -> float:
+    """A process's user + system CPU so far (seconds); NaN once it is gone."""
     try:
-        async with connect(url, max_queue=None, ping_interval=20) as ws:
-            await ws.send(orjson.dumps({"type": "auth", "token": key}).decode())
-            if orjson.loads(await ws.recv())["type"] != "connected":
-                stats.errors.append(f"ws {agent}: not connected")
-                return
-            subscribe = {"type": "subscribe", "channel": "metrics", "filter": {"agent": agent}}
-            await ws.send(orjson.dumps(subscribe).decode())
-            while time.monotonic() < end:
-                try:
-                    frame = await asyncio.wait_for(
-                        ws.recv(), timeout=max(0.1, end - time.monotonic())
-                    )
-                except TimeoutError:
-                    break
-                if orjson.loads(frame).get("type") == "event":
-                    stats.ws_frames += 1
-    except Exception as exc:  # noqa: BLE001 - every failure of a client is counted
-        stats.errors.append(f"ws {agent}: {exc!r}")
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _rss(replicas: list[Any], stats: Stats, end: float, every: float) -> None:
+def _children(pid: int) -> list[tuple[int, int]]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return list(enumerate(int(child) for child in children.read().split()))
+
+
+async def _rss(
+    replicas: list[Any], stats: Stats, end: float, every: float, loads: list[float]
+) -> None:
     while time.monotonic() < end:
         for replica in replicas:
             if replica.alive():
                 stats.rss.setdefault(replica.name, []).append(
                     (time.monotonic(), _rss_kb(replica.process.pid))
                 )
+        loads.append(os.getloadavg()[0])
         await asyncio.sleep(every)  # the sampling period
 
 
-def _setup(url: str, args: argparse.Namespace, admin_user: str, password: str) -> str:
+def _setup(
+    url: str, args: argparse.Namespace, admin_user: str, password: str, cap: int
+) -> tuple[str, list[Operator]]:
+    """The ingest key, the rules, and the viewer users of the WebSocket clients (``cap``
+    clients per user), created through the API as an administrator does."""
     token = httpx.post(
         f"{url}/api/v1/auth/token", data={"username": admin_user, "password": password}, timeout=60
     ).json()["access_token"]
@@ -216,6 +210,20 @@ def _setup(url: str, args: argparse.Namespace, admin_user: str, password: str) -
     key = httpx.post(
         f"{url}/api/v1/api-keys", json={"name": "soak", "role": "admin"}, headers=admin, timeout=60
     ).json()["key"]
+    operators = []
+    with httpx.Client(base_url=url, headers=admin, timeout=60) as client:
+        for n in range(math.ceil(args.ws_clients / cap)):
+            operator = Operator(f"soak-viewer-{n:03d}", f"soak viewer password {n:03d}")
+            client.post(
+                "/api/v1/users",
+                json={
+                    "username": operator.username,
+                    "email": f"{operator.username}@example.com",
+                    "password": operator.password,
+                    "role": "viewer",
+                },
+            ).raise_for_status()
+            operators.append(operator)
     with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as client:
         for rule in range(args.rules):
             agent = f"agent-{rule % args.agents:04d}"
@@ -229,33 +237,77 @@ def _setup(url: str, args: argparse.Namespace, admin_user: str, password: str) -
                 },
             )
             answer.raise_for_status()
-    return str(key)
+    return str(key), operators
 
 
-async def _run(cluster: Any, key: str, args: argparse.Namespace, stats: Stats) -> float:
-    end = time.monotonic() + args.minutes * 60
+async def _run(
+    cluster: Any, key: str, operators: list[Operator], args: argparse.Namespace, stats: Stats
+) -> tuple[float, dict[str, float], list[float]]:
+    """The load until ``--minutes`` are over (or ``--budget-minutes`` since the launch): (start,
+    CPU seconds by process, load averages)."""
+    end = min(time.monotonic() + args.minutes * 60, args.deadline)
+    args.load_minutes = (end - time.monotonic()) / 60
     ws_url = cluster.url.replace("http://", "ws://") + "/api/v1/ws"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
-    async with httpx.AsyncClient(
-        base_url=cluster.url, headers=headers, limits=limits, timeout=30
-    ) as client:
+    loads: list[float] = []
+    async with (
+        httpx.AsyncClient(
+            base_url=cluster.url, headers=headers, limits=limits, timeout=30
+        ) as client,
+        httpx.AsyncClient(base_url=cluster.url, timeout=30) as logins,
+    ):
         jobs = [
             _agents(client, args, stats, end),
             _logs(client, args, stats, end),
             _probe(client, stats, end),
-            _rss(cluster.replicas, stats, end, args.rss_every),
+            _rss(cluster.replicas, stats, end, args.rss_every, loads),
             *(
-                _ws_client(ws_url, key, f"agent-{i % args.agents:04d}", stats, end)
+                ws_client(
+                    ws_url,
+                    operators[i // args.ws_per_user],
+                    logins,
+                    f"agent-{i % args.agents:04d}",
+                    stats,
+                    end,
+                )
                 for i in range(args.ws_clients)
             ),
         ]
+        pids = {r.name: r.process.pid for r in cluster.replicas}
+        pids["victoria-metrics"] = cluster.vm.process.pid
+        if cluster.redis.process is not None:
+            pids["redis"] = cluster.redis.process.pid
+        if cluster.nginx is not None:
+            pids["nginx"] = cluster.nginx.pid  # the master; its worker is added below
+            pids.update({f"nginx worker {n + 1}": pid for n, pid in _children(cluster.nginx.pid)})
+        cpu = {name: -_cpu_s(pid) for name, pid in pids.items()}
+        cpu["generator"] = -time.process_time()
         started = time.monotonic()
         await asyncio.gather(*jobs)
-    return started
+        for name, pid in pids.items():
+            cpu[name] += _cpu_s(pid)
+        cpu["generator"] += time.process_time()
+    return started, cpu, loads
 
 
-def _report(args: argparse.Namespace, stats: Stats, started: float) -> list[Figure]:
+def _report(
+    args: argparse.Namespace,
+    stats: Stats,
+    started: float,
+    cpu: dict[str, float],
+    loads: list[float],
+) -> list[Figure]:
+    took = max(1e-9, min(args.load_minutes * 60, time.monotonic() - started))
+    print(f"  load phase: {args.load_minutes:.2f} min")
+    cores = ", ".join(f"{name} {spent / took:.2f}" for name, spent in cpu.items())
+    deployment = sum(spent for name, spent in cpu.items() if name != "generator") / took
+    print(
+        f"  CPU over the run (cores): {cores}; the deployment without PostgreSQL "
+        f"{deployment:.2f}, with the generator {deployment + cpu['generator'] / took:.2f}"
+    )
+    if loads:
+        print(f"  load average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f}")
     warm = started + args.warmup_minutes * 60
     figures: list[Figure] = []
     for name, samples in sorted(stats.rss.items()):
@@ -285,7 +337,7 @@ def _report(args: argparse.Namespace, stats: Stats, started: float) -> list[Figu
                 lower_is_better=True,
             )
         )
-        minutes = {}
+        minutes: dict[int, list[float]] = {}
         for t, ms in points:
             minutes.setdefault(int((t - started) // 60), []).append(ms)
         worst = max(_p99(v) for v in minutes.values())
@@ -298,25 +350,66 @@ def _report(args: argparse.Namespace, stats: Stats, started: float) -> list[Figu
                 lower_is_better=True,
             )
         )
-        print(f"  {kind}: {len(points):,} requests")
-    print(f"  WebSocket frames received: {stats.ws_frames:,}")
-    figures.append(Figure("errors", len(stats.errors), "", 0, lower_is_better=True))
-    for error in stats.errors[:10]:
-        print(f"  error: {error}")
+        by_minute = " · ".join(f"{_p99(v):,.0f}" for _, v in sorted(minutes.items()))
+        median = sorted(ms for _, ms in points)[len(points) // 2]
+        rate = args.agents * args.log_lines
+        due = {
+            "read": 3.0,
+            "ingest": args.agents / INTERVAL_S,
+            "logs": rate / max(1, min(LOG_BATCH, int(rate))) if rate > 0 else 0.0,
+        }[kind] * took  # a generator short of CPU sends less than it should
+        print(
+            f"  {kind}: {len(points):,} requests sent of {due:,.0f} due, median {median:,.0f} "
+            f"ms, p99 by minute {by_minute} ms"
+        )
+    print(
+        f"  WebSocket frames received: {stats.ws_frames:,}; logins {stats.logins}, "
+        f"reconnections after the token expired {stats.ws_renewals}"
+    )
+    figures.append(Figure("errors (server)", stats.count(SERVER), "", 0, lower_is_better=True))
+    figures.append(Figure("errors of the generator itself (not counted)", stats.count(HARNESS), ""))
+    if stats.errors:
+        print("  errors by kind (source, kind, endpoint: count; first detail):")
+    for (source, kind, endpoint), n in sorted(stats.errors.items(), key=lambda e: -e[1]):
+        detail = stats.first_detail[(source, kind, endpoint)]
+        print(f"    {source:<7} {kind:<22} {endpoint:<28} {n:>7,}  {detail!r}")
     return figures
+
+
+def _scaled(nominal: int, scale: float) -> int:
+    return 0 if nominal == 0 else max(1, round(nominal * scale))
 
 
 def main(argv: list[str]) -> list[Figure]:
     parser = argparse.ArgumentParser(prog="python -m bench soak")
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--warmup-minutes", type=float, default=None)
-    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiplies the agents, WebSocket clients and rules (and so the fleet's log rate)",
+    )
+    parser.add_argument("--agents", type=int, default=NOMINAL_AGENTS, help="before --scale")
     parser.add_argument("--series", type=int, default=20)
-    parser.add_argument("--ws-clients", type=int, default=200)
-    parser.add_argument("--rules", type=int, default=500)
+    parser.add_argument("--ws-clients", type=int, default=NOMINAL_WS_CLIENTS, help="before --scale")
+    parser.add_argument("--rules", type=int, default=NOMINAL_RULES, help="before --scale")
     parser.add_argument("--log-lines", type=float, default=20, help="per agent per second")
     parser.add_argument("--rss-every", type=float, default=10, help="seconds between samples")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=math.inf,
+        help="the load ends this long after the launch at the latest (the deployment's start, "
+        "slow on a loaded machine, included): a bounded run",
+    )
     args = parser.parse_args(argv)
+    args.deadline = time.monotonic() + args.budget_minutes * 60
+    if args.scale <= 0:
+        parser.error("--scale must be above 0")
+    args.agents = _scaled(args.agents, args.scale)
+    args.ws_clients = _scaled(args.ws_clients, args.scale)
+    args.rules = _scaled(args.rules, args.scale)
     if args.warmup_minutes is None:
         args.warmup_minutes = min(5.0, args.minutes / 4)
 
@@ -326,21 +419,40 @@ def main(argv: list[str]) -> list[Figure]:
     # stands in for the whole fleet
     harness.LOOP_ENV = {"AGENTDECK_RATE_LIMIT__ENABLED": "false"}
     harness.START_TIMEOUT_S = 600.0  # a first start on a loaded machine
-    print(
-        f"soak: {machine()}; {args.minutes:g} min ({args.warmup_minutes:g} warm-up), "
-        f"{args.agents:,} agents × {args.series} series every {INTERVAL_S:g} s, "
-        f"{args.log_lines:g} log lines/s per agent, {args.ws_clients} WebSocket clients, "
-        f"{args.rules} rules, 3 replicas behind nginx"
-    )
     with tempfile.TemporaryDirectory(prefix="agentdeck-soak-") as home:
+        begun = time.monotonic()
         cluster = harness.start_cluster(Path(home))
         try:
-            key = _setup(cluster.url, args, harness.ADMIN_USER, harness.ADMIN_PASSWORD)
+            args.ws_per_user = ws_cap(cluster.env)
+            _header(args, time.monotonic() - begun)
+            key, operators = _setup(
+                cluster.url, args, harness.ADMIN_USER, harness.ADMIN_PASSWORD, args.ws_per_user
+            )
             stats = Stats()
-            started = asyncio.run(_run(cluster, key, args, stats))
+            started, cpu, loads = asyncio.run(_run(cluster, key, operators, args, stats))
+            figures = _report(args, stats, started, cpu, loads)  # before the (slow) stop
+            for figure in figures:
+                print(figure.line(), flush=True)
         finally:
             cluster.stop()
-    figures = _report(args, stats, started)
-    for figure in figures:
-        print(figure.line())
     return figures
+
+
+def _header(args: argparse.Namespace, start_s: float) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    reports = args.agents / INTERVAL_S
+    lines = args.agents * args.log_lines
+    users = math.ceil(args.ws_clients / args.ws_per_user)
+    one, five, fifteen = os.getloadavg()
+    print(
+        f"soak: {machine()}; load average {one:.2f} {five:.2f} {fifteen:.2f}; "
+        f"{args.minutes:g} min ({args.warmup_minutes:g} warm-up), 3 replicas behind nginx "
+        f"(up in {start_s:.0f} s)\n"
+        f"  load: {args.scale:g} × nominal: {args.agents:,} agents × {args.series} series every "
+        f"{INTERVAL_S:g} s ({reports:,.1f} reports/s, {reports * args.series:,.0f} samples/s), "
+        f"{lines:,.0f} log lines/s ({args.log_lines:g} per agent), {args.ws_clients} WebSocket "
+        f"clients as {users} users ({args.ws_per_user} per user, the hub's cap), "
+        f"{args.rules} rules at 15 s\n"
+        f"  per CPU ({cpus}): {reports / cpus:,.1f} reports/s, {lines / cpus:,.0f} log lines/s, "
+        f"{args.ws_clients / cpus:,.0f} WebSocket clients, {args.rules / cpus:,.0f} rules"
+    )
