@@ -97,7 +97,9 @@ class Kube:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    async def _call(
+        self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
         """Call ``method`` and answer its JSON document; KubeError for any non-2xx."""
         import aiohttp
 
@@ -114,7 +116,31 @@ class Kube:
             response.release()
         if not 200 <= response.status < 300:
             raise _error(response.status, body)
-        return json.loads(body) if body else {}
+        doc: dict[str, Any] = json.loads(body) if body else {}
+        return doc
+
+    async def _read(
+        self, method: Callable[..., Awaitable[Any]], name: str
+    ) -> dict[str, Any] | None:
+        """The named object's document in the namespace; None when it is not there (404)."""
+        try:
+            return await self._call(method, name, self.namespace)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def _delete(
+        self, method: Callable[..., Awaitable[Any]], name: str, **kwargs: Any
+    ) -> bool:
+        """Delete the named object in the namespace; False when it was not there (404)."""
+        try:
+            await self._call(method, name, self.namespace, **kwargs)
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _lister(self, kind: Kind) -> Callable[..., Awaitable[Any]]:
         if kind == "deployments":
@@ -124,86 +150,45 @@ class Kube:
     # --- deployments -----------------------------------------------------------------------
 
     async def get_deployment(self, name: str) -> dict[str, Any] | None:
-        try:
-            doc: dict[str, Any] = await self._call(
-                self._apps.read_namespaced_deployment, name, self.namespace
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return doc
+        return await self._read(self._apps.read_namespaced_deployment, name)
 
     async def create_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._apps.create_namespaced_deployment, self.namespace, body
-        )
-        return doc
+        return await self._call(self._apps.create_namespaced_deployment, self.namespace, body)
 
     async def replace_deployment(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
+        return await self._call(
             self._apps.replace_namespaced_deployment, name, self.namespace, body
         )
-        return doc
 
     async def scale_deployment(self, name: str, replicas: int) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
+        return await self._call(
             self._apps.patch_namespaced_deployment_scale,
             name,
             self.namespace,
             {"spec": {"replicas": replicas}},
             _content_type=MERGE_PATCH,
         )
-        return doc
 
     async def delete_deployment(self, name: str) -> bool:
         """False when it was not there."""
-        try:
-            await self._call(
-                self._apps.delete_namespaced_deployment,
-                name,
-                self.namespace,
-                body={"propagationPolicy": "Background"},
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return await self._delete(
+            self._apps.delete_namespaced_deployment, name, body={"propagationPolicy": "Background"}
+        )
 
     # --- services --------------------------------------------------------------------------
 
     async def get_service(self, name: str) -> dict[str, Any] | None:
-        try:
-            doc: dict[str, Any] = await self._call(
-                self._core.read_namespaced_service, name, self.namespace
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return doc
+        return await self._read(self._core.read_namespaced_service, name)
 
     async def create_service(self, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._core.create_namespaced_service, self.namespace, body
-        )
-        return doc
+        return await self._call(self._core.create_namespaced_service, self.namespace, body)
 
     async def replace_service(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._core.replace_namespaced_service, name, self.namespace, body
-        )
-        return doc
+        return await self._call(self._core.replace_namespaced_service, name, self.namespace, body)
 
     async def delete_service(self, name: str) -> bool:
-        try:
-            await self._call(self._core.delete_namespaced_service, name, self.namespace)
-        except KubeError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        """False when it was not there."""
+        return await self._delete(self._core.delete_namespaced_service, name)
 
     # --- pods ------------------------------------------------------------------------------
 
