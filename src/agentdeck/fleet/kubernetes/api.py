@@ -97,10 +97,11 @@ class Kube:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def _call(
+    async def _body(
         self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
-    ) -> dict[str, Any]:
-        """Call ``method`` and answer its JSON document; KubeError for any non-2xx."""
+    ) -> bytes:
+        """Call ``method`` and answer the body of its answer; KubeError for no answer or any
+        non-2xx."""
         import aiohttp
 
         kwargs.setdefault("_request_timeout", self.settings.request_timeout_seconds)
@@ -110,12 +111,19 @@ class Kube:
             raise KubeError(0, type(exc).__name__, str(exc)) from exc
         try:
             body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise KubeError(0, type(exc).__name__, str(exc)) from exc
         finally:
             response.release()
         if not 200 <= response.status < 300:
             raise _error(response.status, body)
+        return bytes(body)
+
+    async def _call(
+        self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Call ``method`` and answer its JSON document; KubeError for any non-2xx."""
+        body = await self._body(method, *args, **kwargs)
         doc: dict[str, Any] = json.loads(body) if body else {}
         return doc
 
@@ -193,24 +201,14 @@ class Kube:
     # --- pods ------------------------------------------------------------------------------
 
     async def pod_log(self, name: str, *, tail_lines: int) -> str:
-        import aiohttp
-
-        try:
-            response = await self._core.read_namespaced_pod_log(
-                name,
-                self.namespace,
-                tail_lines=tail_lines,
-                timestamps=True,
-                _preload_content=False,
-                _request_timeout=self.settings.request_timeout_seconds,
-            )
-            body = await response.read()
-            response.release()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise KubeError(0, type(exc).__name__, str(exc)) from exc
-        if not 200 <= response.status < 300:
-            raise _error(response.status, body)
-        return bytes(body).decode(errors="replace")
+        body = await self._body(
+            self._core.read_namespaced_pod_log,
+            name,
+            self.namespace,
+            tail_lines=tail_lines,
+            timestamps=True,
+        )
+        return body.decode(errors="replace")
 
     async def follow_pod_log(
         self, name: str, *, since_seconds: int | None = None, tail_lines: int | None = None
