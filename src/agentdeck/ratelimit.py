@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -116,16 +117,7 @@ class RateLimiter:
 
     async def hit(self, cls: LimitClass, key: str) -> Verdict:
         """Count one call; the tightest limit decides."""
-        if not self.enabled:
-            return _UNLIMITED
-        if self._backing_off():
-            return self._undecided(cls, None)
-        try:
-            verdict = await self._hit(cls, key)
-        except StorageError as exc:
-            return self._undecided(cls, exc)
-        self._recovered()
-        return verdict
+        return await self._decide(cls, lambda: self._hit(cls, key))
 
     async def _hit(self, cls: LimitClass, key: str) -> Verdict:
         verdict: Verdict | None = None
@@ -140,18 +132,27 @@ class RateLimiter:
 
     async def test(self, cls: LimitClass, key: str) -> Verdict:
         """Check without counting (used before a login attempt)."""
+        return await self._decide(cls, lambda: self._test(cls, key))
+
+    async def _test(self, cls: LimitClass, key: str) -> Verdict:
+        for item in self.items[cls]:
+            if not await self.strategy.test(item, cls.value, key):
+                return await self._stats(item, cls, key, False)
+        return _UNLIMITED
+
+    async def _decide(self, cls: LimitClass, ask: Callable[[], Awaitable[Verdict]]) -> Verdict:
+        """The store's answer to ``ask`` when limits apply and the store is not known to be
+        down; otherwise (or when it fails now) the verdict without it."""
         if not self.enabled:
             return _UNLIMITED
         if self._backing_off():
             return self._undecided(cls, None)
         try:
-            for item in self.items[cls]:
-                if not await self.strategy.test(item, cls.value, key):
-                    return await self._stats(item, cls, key, False)
+            verdict = await ask()
         except StorageError as exc:
             return self._undecided(cls, exc)
         self._recovered()
-        return _UNLIMITED
+        return verdict
 
     async def clear(self, cls: LimitClass, key: str) -> None:
         """Forget the calls counted for ``key`` (best effort: a store failure is logged)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import NoReturn
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
@@ -13,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.app.hooks import wire_domain_hooks
 from agentdeck.settings import Settings
 
+if TYPE_CHECKING:
+    from agentdeck.identity.models import Tenant
+
 console = Console(stderr=True)
+
+_T = TypeVar("_T")
 
 
 async def run_migrations(settings: Settings) -> str | None:
@@ -29,24 +36,64 @@ async def run_migrations(settings: Settings) -> str | None:
         await engine.dispose()
 
 
+@asynccontextmanager
+async def _session(settings: Settings, *, migrate: bool = True) -> AsyncIterator[AsyncSession]:
+    """A session on the configured database (migrated first unless told not to); the engine
+    is disposed of afterwards."""
+    from agentdeck.db.engine import create_engine, create_session_factory
+    from agentdeck.db.migrate import upgrade
+
+    engine = create_engine(settings.database)
+    try:
+        if migrate:
+            await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _tenant_session(
+    settings: Settings, tenant: str
+) -> AsyncIterator[tuple[AsyncSession, Tenant, bool]]:
+    """A session on the migrated database, the tenant of slug ``tenant`` (created when
+    missing) and whether it was created."""
+    from agentdeck.identity import service
+
+    service.check_tenant_slug(tenant)
+    async with _session(settings) as session:
+        row, created = await service.ensure_tenant(session, slug=tenant)
+        yield session, row, created
+
+
+def _run_as(role: str, work: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """``work()`` run to its end for a known ``role``; bad input ends the command with its
+    problems."""
+    from pydantic import ValidationError
+
+    from agentdeck.errors import DomainError
+    from agentdeck.identity.roles import Role
+
+    if role not in Role.__members__:
+        _fail(f"unknown role {role!r}; use viewer, developer or admin")
+    try:
+        return asyncio.run(work())
+    except (ValidationError, DomainError) as exc:
+        _fail(_problem_message(exc))
+
+
 async def _prepare(settings: Settings) -> None:
     """Migrate and create the first admin, printing its password once."""
     wire_domain_hooks()
-    from agentdeck.db.engine import create_engine, create_session_factory
-    from agentdeck.db.migrate import upgrade
     from agentdeck.identity.bootstrap import ensure_first_admin
 
-    engine = create_engine(settings.database)
     seeded = 0
-    try:
-        await upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            first = await ensure_first_admin(session)
-            if settings.features.demo:
-                seeded = await _seed_demo(session)
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with _session(settings) as session:
+        first = await ensure_first_admin(session)
+        if settings.features.demo:
+            seeded = await _seed_demo(session)
+        await session.commit()
     if seeded:
         console.print(f"demo: registered {seeded} agents in the default tenant")
     if first is not None:
@@ -142,8 +189,6 @@ async def _create_user(
 ) -> tuple[str, str, bool, bool]:
     """Returns (user id, tenant slug, tenant created, user existed and was added)."""
     wire_domain_hooks()
-    from agentdeck.db.engine import create_engine, create_session_factory
-    from agentdeck.db.migrate import upgrade
     from agentdeck.errors import conflict
     from agentdeck.identity import service, users_service
     from agentdeck.identity.roles import Role
@@ -156,32 +201,25 @@ async def _create_user(
         role=Role(role),
         display_name=display_name,
     )
-    service.check_tenant_slug(tenant)
-    engine = create_engine(settings.database)
-    try:
-        await upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            row, tenant_created = await service.ensure_tenant(session, slug=tenant)
-            actor = service.system_principal(row.id)
-            existing = await users_service.user_by_username(session, username=data.username)
-            if existing is not None:
-                # The same person joining one more tenant: same username and email.
-                if existing.email != data.email:
-                    raise conflict(
-                        f"the username {data.username!r} is taken by a user with another email",
-                        field="username",
-                    )
-                member = await users_service.add_member(
-                    session, actor=actor, tenant_id=row.id, user=existing, role=data.role
+    async with _tenant_session(settings, tenant) as (session, row, tenant_created):
+        actor = service.system_principal(row.id)
+        existing = await users_service.user_by_username(session, username=data.username)
+        if existing is not None:
+            # The same person joining one more tenant: same username and email.
+            if existing.email != data.email:
+                raise conflict(
+                    f"the username {data.username!r} is taken by a user with another email",
+                    field="username",
                 )
-            else:
-                member = await users_service.create_user(
-                    session, actor=actor, tenant_id=row.id, data=data
-                )
-            await session.commit()
-            return str(member.id), row.slug, tenant_created, existing is not None
-    finally:
-        await engine.dispose()
+            member = await users_service.add_member(
+                session, actor=actor, tenant_id=row.id, user=existing, role=data.role
+            )
+        else:
+            member = await users_service.create_user(
+                session, actor=actor, tenant_id=row.id, data=data
+            )
+        await session.commit()
+        return str(member.id), row.slug, tenant_created, existing is not None
 
 
 def create_user(
@@ -191,27 +229,18 @@ def create_user(
 
     An existing user with the same email is added to the tenant instead (their password stays).
     """
-    from pydantic import ValidationError
-
-    from agentdeck.errors import DomainError
-    from agentdeck.identity.roles import Role
-
-    if role not in Role.__members__:
-        _fail(f"unknown role {role!r}; use viewer, developer or admin")
-    try:
-        user_id, slug, tenant_created, added = asyncio.run(
-            _create_user(
-                Settings(),
-                username=username,
-                email=email,
-                password=password,
-                role=role,
-                tenant=tenant,
-                display_name=display_name,
-            )
-        )
-    except (ValidationError, DomainError) as exc:
-        _fail(_problem_message(exc))
+    user_id, slug, tenant_created, added = _run_as(
+        role,
+        lambda: _create_user(
+            Settings(),
+            username=username,
+            email=email,
+            password=password,
+            role=role,
+            tenant=tenant,
+            display_name=display_name,
+        ),
+    )
     if tenant_created:
         console.print(f"created tenant [bold]{slug}[/bold]")
     verb = "added existing user" if added else "created user"
@@ -230,46 +259,28 @@ async def _create_api_key(
 ) -> tuple[str, str, str, str | None, bool]:
     """Returns (key id, plaintext, tenant slug, expiry, tenant created)."""
     wire_domain_hooks()
-    from agentdeck.db.engine import create_engine, create_session_factory
-    from agentdeck.db.migrate import upgrade
     from agentdeck.identity import keys_service, service
     from agentdeck.identity.roles import Role
     from agentdeck.identity.schemas import ApiKeyCreate
 
     data = ApiKeyCreate(name=name, role=Role(role), expires_in_days=expires_in_days)
-    service.check_tenant_slug(tenant)
-    engine = create_engine(settings.database)
-    try:
-        await upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            row, tenant_created = await service.ensure_tenant(session, slug=tenant)
-            key, plaintext = await keys_service.create_key(
-                session, actor=service.system_principal(row.id), tenant_id=row.id, data=data
-            )
-            await session.commit()
-            expires = key.expires_at.isoformat() if key.expires_at else None
-            return str(key.id), plaintext, row.slug, expires, tenant_created
-    finally:
-        await engine.dispose()
+    async with _tenant_session(settings, tenant) as (session, row, tenant_created):
+        key, plaintext = await keys_service.create_key(
+            session, actor=service.system_principal(row.id), tenant_id=row.id, data=data
+        )
+        await session.commit()
+        expires = key.expires_at.isoformat() if key.expires_at else None
+        return str(key.id), plaintext, row.slug, expires, tenant_created
 
 
 def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | None) -> None:
     """Create an API key in a tenant (created when missing); the key goes to stdout once."""
-    from pydantic import ValidationError
-
-    from agentdeck.errors import DomainError
-    from agentdeck.identity.roles import Role
-
-    if role not in Role.__members__:
-        _fail(f"unknown role {role!r}; use viewer, developer or admin")
-    try:
-        key_id, plaintext, slug, expires, tenant_created = asyncio.run(
-            _create_api_key(
-                Settings(), name=name, role=role, tenant=tenant, expires_in_days=expires_in_days
-            )
-        )
-    except (ValidationError, DomainError) as exc:
-        _fail(_problem_message(exc))
+    key_id, plaintext, slug, expires, tenant_created = _run_as(
+        role,
+        lambda: _create_api_key(
+            Settings(), name=name, role=role, tenant=tenant, expires_in_days=expires_in_days
+        ),
+    )
     if tenant_created:
         console.print(f"created tenant [bold]{slug}[/bold]")
     console.print(
@@ -286,18 +297,13 @@ def create_api_key(*, name: str, role: str, tenant: str, expires_in_days: int | 
 
 async def _rotate_secrets(settings: Settings) -> tuple[int, int]:
     """(channels re-encrypted, of those under a previous key), committed in one transaction."""
-    from agentdeck.db.engine import create_engine, create_session_factory
     from agentdeck.notify.crypto import SecretBox
     from agentdeck.notify.service import rotate_secrets as rotate
 
-    engine = create_engine(settings.database)
-    try:
-        async with create_session_factory(engine)() as session:
-            done = await rotate(session, box=SecretBox.from_settings(settings))
-            await session.commit()
-            return done.channels, done.from_previous
-    finally:
-        await engine.dispose()
+    async with _session(settings, migrate=False) as session:
+        done = await rotate(session, box=SecretBox.from_settings(settings))
+        await session.commit()
+        return done.channels, done.from_previous
 
 
 def rotate_secrets() -> None:

@@ -249,17 +249,8 @@ class DemoSimulator:
             self.ticked.set()
 
     async def _post(self, client: httpx.AsyncClient, samples: Sequence[Sample]) -> None:
-        try:
-            response = await client.post(BATCH_PATH, json=to_payload(samples))
-        except httpx.TransportError as exc:
-            log.warning("demo ingest failed", error=repr(exc))
-            return
-        if response.status_code >= 300:
-            log.warning(
-                "demo ingest refused", status=response.status_code, body=response.text[:500]
-            )
-            return
-        self.posted_samples += len(samples)
+        if await _posted(client, BATCH_PATH, to_payload(samples), "ingest"):
+            self.posted_samples += len(samples)
 
     async def _ensure_stream(self, client: httpx.AsyncClient) -> None:
         """Find the demo's active log stream by name, or create it."""
@@ -310,17 +301,21 @@ class DemoSimulator:
     async def _post_log_entries(
         self, client: httpx.AsyncClient, entries: list[dict[str, Any]]
     ) -> None:
-        try:
-            response = await client.post(LOGS_PATH, json={"entries": entries})
-        except httpx.TransportError as exc:
-            log.warning("demo log ingest failed", error=repr(exc))
-            return
-        if response.status_code >= 300:
-            log.warning(
-                "demo log ingest refused", status=response.status_code, body=response.text[:500]
-            )
-            return
-        self.posted_log_lines += len(entries)
+        if await _posted(client, LOGS_PATH, {"entries": entries}, "log ingest"):
+            self.posted_log_lines += len(entries)
+
+
+async def _posted(client: httpx.AsyncClient, path: str, body: Any, what: str) -> bool:
+    """POST ``body`` as JSON to ``path``; False, with a warning, when it failed or was refused."""
+    try:
+        response = await client.post(path, json=body)
+    except httpx.TransportError as exc:
+        log.warning(f"demo {what} failed", error=repr(exc))
+        return False
+    if response.status_code >= 300:
+        log.warning(f"demo {what} refused", status=response.status_code, body=response.text[:500])
+        return False
+    return True
 
 
 def own_url(settings: Settings) -> str:

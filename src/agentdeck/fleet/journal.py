@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
 
@@ -23,6 +24,19 @@ log = structlog.get_logger(__name__)
 
 #: Events kept per workload (the oldest go first).
 EVENTS_PER_WORKLOAD = 1000
+
+_T = TypeVar("_T")
+
+
+def _added(items: list[_T], item: _T) -> Callable[[], None]:
+    """Append ``item`` to ``items``; the answer removes it again (a second call does nothing)."""
+    items.append(item)
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            items.remove(item)
+
+    return remove
 
 
 class Journal:
@@ -70,13 +84,7 @@ class Journal:
 
     def add_listener(self, listener: ChangeListener) -> Callable[[], None]:
         """Tell ``listener`` of every changed workload; the answer removes it again."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return _added(self._listeners, listener)
 
     def changed(self, agent_id: uuid.UUID) -> None:
         for listener in list(self._listeners):
@@ -94,13 +102,7 @@ class LineSinks:
 
     def add(self, sink: LineSink) -> Callable[[], None]:
         """Add ``sink``; the answer removes it again."""
-        self._sinks.append(sink)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._sinks.remove(sink)
-
-        return remove
+        return _added(self._sinks, sink)
 
     def deliver(self, lines: Sequence[LogLine]) -> None:
         if not lines:

@@ -97,8 +97,11 @@ class Kube:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
-        """Call ``method`` and answer its JSON document; KubeError for any non-2xx."""
+    async def _body(
+        self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> bytes:
+        """Call ``method`` and answer the body of its answer; KubeError for no answer or any
+        non-2xx."""
         import aiohttp
 
         kwargs.setdefault("_request_timeout", self.settings.request_timeout_seconds)
@@ -108,13 +111,44 @@ class Kube:
             raise KubeError(0, type(exc).__name__, str(exc)) from exc
         try:
             body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise KubeError(0, type(exc).__name__, str(exc)) from exc
         finally:
             response.release()
         if not 200 <= response.status < 300:
             raise _error(response.status, body)
-        return json.loads(body) if body else {}
+        return bytes(body)
+
+    async def _call(
+        self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Call ``method`` and answer its JSON document; KubeError for any non-2xx."""
+        body = await self._body(method, *args, **kwargs)
+        doc: dict[str, Any] = json.loads(body) if body else {}
+        return doc
+
+    async def _read(
+        self, method: Callable[..., Awaitable[Any]], name: str
+    ) -> dict[str, Any] | None:
+        """The named object's document in the namespace; None when it is not there (404)."""
+        try:
+            return await self._call(method, name, self.namespace)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def _delete(
+        self, method: Callable[..., Awaitable[Any]], name: str, **kwargs: Any
+    ) -> bool:
+        """Delete the named object in the namespace; False when it was not there (404)."""
+        try:
+            await self._call(method, name, self.namespace, **kwargs)
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _lister(self, kind: Kind) -> Callable[..., Awaitable[Any]]:
         if kind == "deployments":
@@ -124,108 +158,57 @@ class Kube:
     # --- deployments -----------------------------------------------------------------------
 
     async def get_deployment(self, name: str) -> dict[str, Any] | None:
-        try:
-            doc: dict[str, Any] = await self._call(
-                self._apps.read_namespaced_deployment, name, self.namespace
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return doc
+        return await self._read(self._apps.read_namespaced_deployment, name)
 
     async def create_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._apps.create_namespaced_deployment, self.namespace, body
-        )
-        return doc
+        return await self._call(self._apps.create_namespaced_deployment, self.namespace, body)
 
     async def replace_deployment(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
+        return await self._call(
             self._apps.replace_namespaced_deployment, name, self.namespace, body
         )
-        return doc
 
     async def scale_deployment(self, name: str, replicas: int) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
+        return await self._call(
             self._apps.patch_namespaced_deployment_scale,
             name,
             self.namespace,
             {"spec": {"replicas": replicas}},
             _content_type=MERGE_PATCH,
         )
-        return doc
 
     async def delete_deployment(self, name: str) -> bool:
         """False when it was not there."""
-        try:
-            await self._call(
-                self._apps.delete_namespaced_deployment,
-                name,
-                self.namespace,
-                body={"propagationPolicy": "Background"},
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return await self._delete(
+            self._apps.delete_namespaced_deployment, name, body={"propagationPolicy": "Background"}
+        )
 
     # --- services --------------------------------------------------------------------------
 
     async def get_service(self, name: str) -> dict[str, Any] | None:
-        try:
-            doc: dict[str, Any] = await self._call(
-                self._core.read_namespaced_service, name, self.namespace
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return doc
+        return await self._read(self._core.read_namespaced_service, name)
 
     async def create_service(self, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._core.create_namespaced_service, self.namespace, body
-        )
-        return doc
+        return await self._call(self._core.create_namespaced_service, self.namespace, body)
 
     async def replace_service(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        doc: dict[str, Any] = await self._call(
-            self._core.replace_namespaced_service, name, self.namespace, body
-        )
-        return doc
+        return await self._call(self._core.replace_namespaced_service, name, self.namespace, body)
 
     async def delete_service(self, name: str) -> bool:
-        try:
-            await self._call(self._core.delete_namespaced_service, name, self.namespace)
-        except KubeError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        """False when it was not there."""
+        return await self._delete(self._core.delete_namespaced_service, name)
 
     # --- pods ------------------------------------------------------------------------------
 
     async def pod_log(self, name: str, *, tail_lines: int) -> str:
-        import aiohttp
-
-        try:
-            response = await self._core.read_namespaced_pod_log(
-                name,
-                self.namespace,
-                tail_lines=tail_lines,
-                timestamps=True,
-                _preload_content=False,
-                _request_timeout=self.settings.request_timeout_seconds,
-            )
-            body = await response.read()
-            response.release()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise KubeError(0, type(exc).__name__, str(exc)) from exc
-        if not 200 <= response.status < 300:
-            raise _error(response.status, body)
-        return bytes(body).decode(errors="replace")
+        body = await self._body(
+            self._core.read_namespaced_pod_log,
+            name,
+            self.namespace,
+            tail_lines=tail_lines,
+            timestamps=True,
+        )
+        return body.decode(errors="replace")
 
     async def follow_pod_log(
         self, name: str, *, since_seconds: int | None = None, tail_lines: int | None = None

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,14 +232,7 @@ class KubernetesDriver:
         status = workload_status(agent_id, deployment, self.mirror.pods.get(agent_id, {}).values())
         if error is not None:
             combined = f"{error}; {status.error}" if status.error else error
-            status = WorkloadStatus(
-                agent_id=status.agent_id,
-                spec_hash=status.spec_hash,
-                desired=status.desired,
-                replicas=status.replicas,
-                error=combined,
-                rollout_failed=status.rollout_failed,
-            )
+            status = replace(status, error=combined)
         return status
 
     async def workloads(self) -> list[uuid.UUID]:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from agentdeck.fleet.templates.llm_client import estimate_tokens
+from agentdeck.fleet.templates.llm_client import estimate_tokens, text_of
 
 ECHO_MODEL = "agentdeck-echo"
 ECHO_HEADER = "X-Agentdeck-Echo"
@@ -31,14 +31,6 @@ def _error(status: int, message: str, *, param: str | None = None) -> JSONRespon
     """An error in the OpenAI shape, which OpenAI clients read."""
     body = {"error": {"message": message, "type": "invalid_request_error", "param": param}}
     return JSONResponse(body, status_code=status, headers={ECHO_HEADER: ECHO_NOTICE})
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
 
 
 def completion(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
@@ -55,13 +47,13 @@ def completion(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
         isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
     ):
         return _error(400, "max_tokens must be a positive integer", param="max_tokens")
-    users = [_text(m.get("content")) for m in messages if m["role"] == "user"]
+    users = [text_of(m.get("content")) for m in messages if m["role"] == "user"]
     content = users[-1] if users else ""
     finish = "stop"
     if max_tokens is not None and estimate_tokens(content) > max_tokens:
         content, finish = content[: max_tokens * 4], "length"
     prompt_tokens = sum(
-        TOKENS_PER_MESSAGE + estimate_tokens(_text(m.get("content"))) for m in messages
+        TOKENS_PER_MESSAGE + estimate_tokens(text_of(m.get("content"))) for m in messages
     )
     completion_tokens = estimate_tokens(content)
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:24]

@@ -94,7 +94,7 @@ def require_endpoint(llm: LLMConfig) -> tuple[str, str]:
     return llm.base_url, llm.model
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """A message's text: a string, or the text parts of a list of content parts."""
     if isinstance(content, str):
         return content
@@ -197,7 +197,7 @@ def _completion(
         body = response.json()
         choice = body["choices"][0]
         message = choice["message"]
-        content = _text_of(message.get("content"))
+        content = text_of(message.get("content"))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise LLMFailed(
             f"{where} did not answer a chat completion: {response.text[:QUOTE_CHARS]!r}",
