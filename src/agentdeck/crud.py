@@ -24,7 +24,7 @@ from agentdeck.audit.service import record
 from agentdeck.db.base import Base, utcnow
 from agentdeck.errors import DomainError, PreconditionFailed, conflict, not_found
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of, require_cursor
+from agentdeck.pagination import fetch_page, require_cursor
 
 R = TypeVar("R", bound=Base)
 Snapshot = Callable[[R], dict[str, Any]]
@@ -112,18 +112,16 @@ async def list_by_name(
     stmt = select(model).where(_column(model, "tenant_id") == tenant_id, *where)
     if q:
         stmt = stmt.where(name.icontains(q, autoescape=True))
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=name,
-        id_column=_column(model, "id"),
+        order=(name, _column(model, "id")),
         cursor=cursor,
-        limit=limit if keep is None else scan,
+        limit=limit,
         descending=False,
+        keep=keep,
+        scan=scan,
     )
-    rows: list[R] = list((await session.scalars(stmt)).all())
-    if keep is not None:
-        rows = [r for r in rows if keep(r)]
-    return page_of(rows, limit=limit, sort_attr="name")
 
 
 @dataclass(frozen=True, slots=True)

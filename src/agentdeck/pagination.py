@@ -5,18 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Row, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from agentdeck.errors import malformed
 
 T = TypeVar("T")
+#: the (sort column, id column) a page is ordered by
+Order = tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
@@ -59,27 +61,25 @@ def require_cursor(cursor: str | None, *, of: type) -> None:
 
 
 def apply_cursor(
-    stmt: Select[Any],
-    *,
-    sort_column: InstrumentedAttribute[Any],
-    id_column: InstrumentedAttribute[Any],
-    cursor: str | None,
-    limit: int,
-    descending: bool,
+    stmt: Select[Any], *, order: Order, cursor: str | None, limit: int, descending: bool
 ) -> Select[Any]:
     """Order by (sort, id), continue after the cursor, fetch one extra row to see if more exist."""
+    sort_column, id_column = order
     if cursor:
         value, ident = decode_cursor(cursor)
-        if descending:
-            stmt = stmt.where(
-                or_(sort_column < value, and_(sort_column == value, id_column < ident))
-            )
-        else:
-            stmt = stmt.where(
-                or_(sort_column > value, and_(sort_column == value, id_column > ident))
-            )
-    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
-    return stmt.order_by(*order).limit(limit + 1)
+        stmt = continue_after(stmt, order, value, ident, descending=descending)
+    by = (sort_column.desc(), id_column.desc()) if descending else order
+    return stmt.order_by(*by).limit(limit + 1)
+
+
+def continue_after(
+    stmt: Select[Any], order: Order, value: Any, ident: uuid.UUID, *, descending: bool
+) -> Select[Any]:
+    """``stmt`` narrowed to the rows after (``value``, ``ident``) in (sort, id) order."""
+    sort_column, id_column = order
+    if descending:
+        return stmt.where(or_(sort_column < value, and_(sort_column == value, id_column < ident)))
+    return stmt.where(or_(sort_column > value, and_(sort_column == value, id_column > ident)))
 
 
 def page_of(
@@ -103,21 +103,39 @@ async def fetch_page(
     session: AsyncSession,
     stmt: Select[Any],
     *,
-    order: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+    order: Order,
     cursor: str | None,
     limit: int,
     descending: bool = True,
+    keep: Callable[[Any], bool] | None = None,
+    scan: int = 10_000,
 ) -> tuple[list[Any], str | None]:
     """One page of ``stmt``'s rows ordered by ``order`` (a sort column, then the id column)
-    after ``cursor`` (newest first by default), and the next page's cursor."""
-    sort_column, id_column = order
-    stmt = apply_cursor(
-        stmt,
-        sort_column=sort_column,
-        id_column=id_column,
-        cursor=cursor,
-        limit=limit,
-        descending=descending,
-    )
+    after ``cursor`` (newest first by default), and the next page's cursor.
+
+    ``keep``, when given, filters in Python over at most ``scan`` rows.
+    """
+    fetch = limit if keep is None else scan
+    stmt = apply_cursor(stmt, order=order, cursor=cursor, limit=fetch, descending=descending)
     rows = list((await session.scalars(stmt)).all())
-    return page_of(rows, limit=limit, sort_attr=sort_column.key, id_attr=id_column.key)
+    if keep is not None:
+        rows = [row for row in rows if keep(row)]
+    return page_of(rows, limit=limit, sort_attr=order[0].key, id_attr=order[1].key)
+
+
+async def fetch_row_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    order: Order,
+    cursor: str | None,
+    limit: int,
+    descending: bool = True,
+) -> tuple[list[Row[*tuple[Any, ...]]], str | None]:
+    """`fetch_page` for a select of several entities (a join): its rows, paged by the first
+    entity's ``order`` columns."""
+    stmt = apply_cursor(stmt, order=order, cursor=cursor, limit=limit, descending=descending)
+    rows = (await session.execute(stmt)).all()
+    firsts = [row[0] for row in rows]
+    _, next_cursor = page_of(firsts, limit=limit, sort_attr=order[0].key, id_attr=order[1].key)
+    return list(rows[:limit]), next_cursor

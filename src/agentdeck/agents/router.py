@@ -7,14 +7,13 @@ a stale tag is refused with 412 and nothing is written. Without `If-Match` the l
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from agentdeck.agents import service
-from agentdeck.agents.models import Agent, AgentStatus, AgentType
+from agentdeck.agents.models import AgentStatus, AgentType
 from agentdeck.agents.schemas import AgentCreate, AgentPublic, AgentSort, AgentUpdate
 from agentdeck.fleet.credentials import revoke_agent_keys
 from agentdeck.fleet.service import stop_before_delete
@@ -33,50 +32,14 @@ from agentdeck.server.deps import (
     parse_uuid,
 )
 from agentdeck.server.errors import field_error
+from agentdeck.server.etags import expected_revisions, tag, tag_or_not_modified
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
-_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
 _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "The agent is unchanged since the ETag in If-None-Match."}
 }
 _ETAG_HEADER = {"ETag": {"description": 'The agent\'s revision as a strong ETag, e.g. "3".'}}
-
-
-def etag(agent: Agent) -> str:
-    return f'"{agent.revision}"'
-
-
-def _entity_tags(header: str) -> list[tuple[bool, str]] | None:
-    """(weak, opaque tag) pairs of an If-Match / If-None-Match header; None for `*`."""
-    if header.strip() == "*":
-        return None
-    tags = []
-    for part in header.split(","):
-        match = _ENTITY_TAG.fullmatch(part)
-        if match:
-            tags.append((match[1] is not None, match[2]))
-    return tags
-
-
-def expected_revisions(if_match: str | None) -> set[int] | None:
-    """Revisions allowed by If-Match (strong comparison); None means no precondition.
-
-    Unparseable or weak tags match nothing, so a malformed header fails safe with 412.
-    """
-    if if_match is None:
-        return None
-    tags = _entity_tags(if_match)
-    if tags is None:
-        return None  # `*`: any current representation; a missing agent is a 404 anyway
-    return {int(tag) for weak, tag in tags if not weak and tag.isdigit()}
-
-
-def _not_modified(if_none_match: str | None, agent: Agent) -> bool:
-    if if_none_match is None:
-        return False
-    tags = _entity_tags(if_none_match)
-    return tags is None or any(tag == str(agent.revision) for _, tag in tags)
 
 
 def _owner_filter(owner: str | None, caller_user_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -164,7 +127,7 @@ async def create_agent(
     )
     await session.commit()
     publish_agent_change(bus, agent, action="created")
-    response.headers["ETag"] = etag(agent)
+    tag(response, agent.revision)
     response.headers["Location"] = f"{router.prefix}/agents/{agent.id}"
     return AgentPublic.of(agent)
 
@@ -185,9 +148,8 @@ async def get_agent(
     agent = await service.get_agent(
         session, tenant_id=principal.tenant_id, agent_id=parse_uuid(agent_id, "agent")
     )
-    if _not_modified(if_none_match, agent):
-        return Response(status_code=304, headers={"ETag": etag(agent)})
-    response.headers["ETag"] = etag(agent)
+    if (unchanged := tag_or_not_modified(response, agent.revision, if_none_match)) is not None:
+        return unchanged
     return AgentPublic.of(agent)
 
 
@@ -225,7 +187,7 @@ async def update_agent(
     )
     await session.commit()
     publish_agent_change(bus, agent, action="updated", previous_status=previous_status)
-    response.headers["ETag"] = etag(agent)
+    tag(response, agent.revision)
     return AgentPublic.of(agent)
 
 

@@ -90,6 +90,12 @@ async def create_key(
         created_by=actor.user_id,
         expires_at=expires_at,
     )
+    return await add_key(session, actor=actor, key=key), secret.plaintext
+
+
+async def add_key(session: AsyncSession, *, actor: Principal, key: ApiKey) -> ApiKey:
+    """Insert a new key row and audit it as ``apikey.create`` (hand-made and fleet-made keys
+    alike); flushes, never commits."""
     session.add(key)
     await session.flush()
     await record(
@@ -100,7 +106,7 @@ async def create_key(
         resource_id=key.id,
         after=key_snapshot(key),
     )
-    return key, secret.plaintext
+    return key
 
 
 async def revoke_key(

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdeck.audit.service import record
+from agentdeck import crud
 from agentdeck.errors import invalid, not_found
 from agentdeck.identity.hooks import tenant_created
 from agentdeck.identity.models import ApiKey, Membership, Tenant, User
@@ -56,17 +56,9 @@ async def update_tenant(
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
         setattr(tenant, name, value)
-    after = tenant_snapshot(tenant)
-    if after != before:
-        await session.flush()
-        await record(
-            session,
-            actor=actor,
-            action="tenant.update",
-            resource_type="tenant",
-            resource_id=tenant.id,
-            before=before,
-            after=after,
+    if tenant_snapshot(tenant) != before:
+        await crud.save(
+            session, actor=actor, row=tenant, kind="tenant", before=before, snapshot=tenant_snapshot
         )
     return tenant
 
@@ -162,16 +154,13 @@ async def ensure_tenant(
     tenant = await tenant_by_slug(session, slug=slug)
     if tenant is not None:
         return tenant, False
-    tenant = Tenant(slug=slug, name=slug.replace("-", " ").title())
-    session.add(tenant)
-    await session.flush()
-    await record(
+    tenant = Tenant(id=uuid.uuid4(), slug=slug, name=slug.replace("-", " ").title())
+    await crud.insert(
         session,
         actor=system_principal(tenant.id, actor_name),
-        action="tenant.create",
-        resource_type="tenant",
-        resource_id=tenant.id,
-        after=tenant_snapshot(tenant),
+        row=tenant,
+        kind="tenant",
+        snapshot=tenant_snapshot,
     )
     await tenant_created(session, tenant.id)
     return tenant, True

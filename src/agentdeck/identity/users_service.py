@@ -22,7 +22,7 @@ from agentdeck.identity.models import Membership, User
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
 from agentdeck.identity.schemas import UserCreate, UserUpdate
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_row_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +84,15 @@ async def list_users(
         stmt = stmt.where(Membership.role == role)
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
-    stmt = apply_cursor(
+    rows, next_cursor = await fetch_row_page(
+        session,
         stmt,
-        sort_column=User.created_at,
-        id_column=User.id,
+        order=(User.created_at, User.id),
         cursor=cursor,
         limit=limit,
         descending=descending,
     )
-    result = await session.execute(stmt)
-    rows = [Member(row[0], row[1]) for row in result.all()]
-    return page_of(rows, limit=limit, sort_attr="created_at")
+    return [Member(row[0], row[1]) for row in rows], next_cursor
 
 
 async def get_member(

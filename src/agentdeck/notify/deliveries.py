@@ -24,7 +24,7 @@ from agentdeck.notify.models import (
 from agentdeck.notify.outbox import enqueue
 from agentdeck.notify.schemas import DeliveryPublic, RetryResult, TestResult
 from agentdeck.notify.service import get_channel
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_row_page
 from agentdeck.settings import Settings
 
 DELIVERY_STATUSES = ("success", "failure", "dead", "rate_limited", "skipped")
@@ -97,18 +97,14 @@ async def list_deliveries(
     if until is not None:
         stmt = stmt.where(NotificationDelivery.at < until)
     require_time_cursor(cursor)
-    stmt = apply_cursor(
+    rows, next_cursor = await fetch_row_page(
+        session,
         stmt,
-        sort_column=NotificationDelivery.at,
-        id_column=NotificationDelivery.id,
+        order=(NotificationDelivery.at, NotificationDelivery.id),
         cursor=cursor,
         limit=limit,
-        descending=True,
     )
-    rows = (await session.execute(stmt)).all()
-    deliveries, next_cursor = page_of([r[0] for r in rows], limit=limit, sort_attr="at")
-    outboxes = {r[0].id: r[1] for r in rows}
-    return [public(d, outboxes[d.id], admin=admin) for d in deliveries], next_cursor
+    return [public(delivery, outbox, admin=admin) for delivery, outbox in rows], next_cursor
 
 
 async def retry_now(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.alerts import lifecycle
@@ -33,7 +33,7 @@ from agentdeck.audit import service as audit
 from agentdeck.bus.base import Bus
 from agentdeck.errors import DomainError, conflict, not_found
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import decode_cursor, encode_cursor
+from agentdeck.pagination import continue_after, decode_cursor, encode_cursor, fetch_page
 from agentdeck.realtime.publish import spawn
 
 #: Rows read per round when filters run in Python (labels, agent, silenced).
@@ -115,10 +115,7 @@ async def list_alerts(
     while True:
         stmt = base
         if after is not None:
-            value, ident = after
-            stmt = stmt.where(
-                or_(Alert.starts_at < value, and_(Alert.starts_at == value, Alert.id < ident))
-            )
+            stmt = continue_after(stmt, (Alert.starts_at, Alert.id), *after, descending=True)
         chunk = _SCAN_CHUNK if flt.in_python else limit + 1
         ordered = stmt.order_by(Alert.starts_at.desc(), Alert.id.desc()).limit(chunk)
         rows: list[Alert] = list(await session.scalars(ordered))
@@ -296,15 +293,14 @@ async def timeline(
     stmt = select(AlertEvent).where(
         AlertEvent.alert_id == alert_id, AlertEvent.tenant_id == tenant_id
     )
-    if cursor:
-        value, ident = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(AlertEvent.at > value, and_(AlertEvent.at == value, AlertEvent.id > ident))
-        )
-    rows = list(await session.scalars(stmt.order_by(AlertEvent.at, AlertEvent.id).limit(limit + 1)))
-    items = rows[:limit]
-    next_cursor = encode_cursor(items[-1].at, items[-1].id) if len(rows) > limit else None
-    return items, next_cursor
+    return await fetch_page(
+        session,
+        stmt,
+        order=(AlertEvent.at, AlertEvent.id),
+        cursor=cursor,
+        limit=limit,
+        descending=False,
+    )
 
 
 async def bulk(

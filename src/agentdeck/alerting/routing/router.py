@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.agents.router import expected_revisions
 from agentdeck.alerting.routing import escalation, inhibition, receivers
 from agentdeck.alerting.routing import service as routing_service
 from agentdeck.alerting.routing.escalation import (
@@ -29,6 +28,7 @@ from agentdeck.alerting.routing.tree import RoutingTree
 from agentdeck.identity.principal import Principal
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import Admin, Developer, SessionDep, Viewer, parse_uuid
+from agentdeck.server.etags import expected_revisions, tag
 from agentdeck.server.named_routes import NamedRoutes, add_named_routes
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
@@ -50,7 +50,7 @@ async def get_notification_policy(
     """The routing tree (revision 0 and the defaults until one is saved), with its ETag."""
     row = await routing_service.get_policy(session, tenant_id=principal.tenant_id)
     out = routing_service.public(row)
-    response.headers["ETag"] = f'"{out.revision}"'
+    tag(response, out.revision)
     return out
 
 
@@ -70,7 +70,7 @@ async def put_notification_policy(
     )
     await session.commit()
     out = routing_service.public(row)
-    response.headers["ETag"] = f'"{out.revision}"'
+    tag(response, out.revision)
     return out
 
 

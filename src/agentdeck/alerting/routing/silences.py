@@ -22,7 +22,7 @@ from agentdeck.alerting.routing.matchers import Matcher, MatcherModel, from_dict
 from agentdeck.db.base import utcnow
 from agentdeck.errors import Conflict, invalid, not_found
 from agentdeck.identity.principal import Principal
-from agentdeck.pagination import apply_cursor, page_of
+from agentdeck.pagination import fetch_page
 
 Comment = Annotated[str, StringConstraints(max_length=2000)]
 MAX_DURATION = timedelta(days=365)
@@ -182,19 +182,15 @@ async def list_silences(
         stmt = stmt.where(condition)
     if q:
         stmt = stmt.where(Silence.comment.icontains(q, autoescape=True))
-    fetch = limit if not matchers else 5000
-    stmt = apply_cursor(
+    return await fetch_page(
+        session,
         stmt,
-        sort_column=Silence.created_at,
-        id_column=Silence.id,
+        order=(Silence.created_at, Silence.id),
         cursor=cursor,
-        limit=fetch,
-        descending=True,
+        limit=limit,
+        keep=(lambda s: _silence_matches_filter(s, matchers)) if matchers else None,
+        scan=5000,
     )
-    rows = list((await session.scalars(stmt)).all())
-    if matchers:
-        rows = [s for s in rows if _silence_matches_filter(s, matchers)]
-    return page_of(rows, limit=limit, sort_attr="created_at")
 
 
 async def create_silence(

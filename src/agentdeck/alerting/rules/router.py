@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from agentdeck.agents.router import expected_revisions
-from agentdeck.alerting.models import AlertRule, Severity
+from agentdeck.alerting.models import Severity
 from agentdeck.alerting.rules import defaults, promfile, service
 from agentdeck.alerting.rules.backtest import backtest
 from agentdeck.alerting.rules.importer import import_rule_file
@@ -30,23 +29,13 @@ from agentdeck.alerting.rules.schemas import (
 from agentdeck.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from agentdeck.server.deps import Developer, SessionDep, StoreDep, Viewer, parse_uuid
 from agentdeck.server.errors import field_error
+from agentdeck.server.etags import expected_revisions, tag, tag_or_not_modified
 from agentdeck.tsdb.promql import PromQLError
 
 router = APIRouter(prefix="/api/v1/alert-rules", tags=["alert-rules"])
 
 _ETAG_HEADER = {"ETag": {"description": 'The rule\'s revision as a strong ETag, e.g. "3".'}}
 _IF_MATCH = Header(description="The ETag you read; 412 if the rule changed since. Optional.")
-
-
-def etag(rule: AlertRule) -> str:
-    return f'"{rule.revision}"'
-
-
-def _not_modified(if_none_match: str | None, rule: AlertRule) -> bool:
-    if if_none_match is None:
-        return False
-    tags = [t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")]
-    return "*" in tags or str(rule.revision) in tags
 
 
 @router.get("", response_model=Page[AlertRulePublic], operation_id="list_alert_rules")
@@ -97,7 +86,7 @@ async def create_alert_rule(
     """Add a rule (PromQL `expr` or the `threshold` form); 400 names `expr` if it does not parse."""
     rule = await service.create_rule(session, actor=principal, data=body)
     await session.commit()
-    response.headers["ETag"] = etag(rule)
+    tag(response, rule.revision)
     response.headers["Location"] = f"{router.prefix}/{rule.id}"
     return AlertRulePublic.of(rule)
 
@@ -225,9 +214,8 @@ async def get_alert_rule(
     rule = await service.get_rule(
         session, tenant_id=principal.tenant_id, rule_id=parse_uuid(rule_id, "rule_id")
     )
-    if _not_modified(if_none_match, rule):
-        return Response(status_code=304, headers={"ETag": etag(rule)})
-    response.headers["ETag"] = etag(rule)
+    if (unchanged := tag_or_not_modified(response, rule.revision, if_none_match)) is not None:
+        return unchanged
     states = await service.series_states(session, tenant_id=principal.tenant_id, rule_ids=[rule.id])
     return AlertRulePublic.of(rule, states.get(rule.id))
 
@@ -255,7 +243,7 @@ async def update_alert_rule(
         expected_revisions=expected_revisions(if_match),
     )
     await session.commit()
-    response.headers["ETag"] = etag(rule)
+    tag(response, rule.revision)
     return AlertRulePublic.of(rule)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -55,34 +56,42 @@ def _check_window(value: str) -> str:
 def _check_labels(labels: dict[str, str]) -> dict[str, str]:
     if len(labels) > MAX_LABELS:
         raise ValueError(f"at most {MAX_LABELS} labels are allowed; got {len(labels)}")
-    for key, value in labels.items():
-        if not LABEL_NAME.match(key):
-            raise ValueError(f"label name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]*")
-        if key in RESERVED_LABELS or key == "severity":
-            raise ValueError(
-                f"label {key!r} is set by agentdeck (alertname from the rule name, severity "
-                "from the severity field)"
-            )
-        try:
-            templates.validate(value)
-        except templates.TemplateError as exc:
-            raise ValueError(f"label {key!r}: {exc}") from None
-    return labels
+    return _check_templated(labels, "label", _not_reserved)
 
 
 def _check_annotations(annotations: dict[str, str]) -> dict[str, str]:
     if len(annotations) > MAX_LABELS:
         raise ValueError(f"at most {MAX_LABELS} annotations are allowed")
-    for key, value in annotations.items():
+    return _check_templated(annotations, "annotation", _not_too_long)
+
+
+def _check_templated(
+    entries: dict[str, str], noun: str, check: Callable[[str, str], None]
+) -> dict[str, str]:
+    """A rule's labels or annotations (``noun``): names of label shape, then ``check`` (the
+    rules of that kind), then each value a valid template."""
+    for key, value in entries.items():
         if not LABEL_NAME.match(key):
-            raise ValueError(f"annotation name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]*")
-        if len(value) > 4000:
-            raise ValueError(f"annotation {key!r} is longer than 4000 characters")
+            raise ValueError(f"{noun} name {key!r} must match [a-zA-Z_][a-zA-Z0-9_]*")
+        check(key, value)
         try:
             templates.validate(value)
         except templates.TemplateError as exc:
-            raise ValueError(f"annotation {key!r}: {exc}") from None
-    return annotations
+            raise ValueError(f"{noun} {key!r}: {exc}") from None
+    return entries
+
+
+def _not_reserved(key: str, _value: str) -> None:
+    if key in RESERVED_LABELS or key == "severity":
+        raise ValueError(
+            f"label {key!r} is set by agentdeck (alertname from the rule name, severity "
+            "from the severity field)"
+        )
+
+
+def _not_too_long(key: str, value: str) -> None:
+    if len(value) > 4000:
+        raise ValueError(f"annotation {key!r} is longer than 4000 characters")
 
 
 RuleName = Annotated[
