@@ -32,10 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdeck.agents.models import Agent
-from agentdeck.audit.service import record
 from agentdeck.fleet.driver import WorkloadSpec
 from agentdeck.fleet.templates import ENV_API_KEY, ENV_URL
-from agentdeck.identity.keys_service import key_snapshot, revoke_row
+from agentdeck.identity.keys_service import add_key, revoke_row
 from agentdeck.identity.models import ApiKey
 from agentdeck.identity.principal import Principal
 from agentdeck.identity.roles import Role
@@ -75,17 +74,7 @@ async def mint(session: AsyncSession, *, agent: Agent, secret: str) -> ApiKey:
         role=Role.developer,
         agent_id=agent.id,
     )
-    session.add(key)
-    await session.flush()
-    await record(
-        session,
-        actor=system_principal(agent.tenant_id, FLEET_ACTOR),
-        action="apikey.create",
-        resource_type="api_key",
-        resource_id=key.id,
-        after=key_snapshot(key),
-    )
-    return key
+    return await add_key(session, actor=system_principal(agent.tenant_id, FLEET_ACTOR), key=key)
 
 
 async def revoke_agent_keys(
