@@ -3,7 +3,7 @@
 Layers, bottom to top:
 
 1. base: ``errors``, ``settings``, ``pagination``, ``tokenbucket``, ``context``, ``outbound``,
-   ``secret_key``, ``compression``
+   ``secret_key``, ``compression``, ``protodesc``
 2. infrastructure: ``db`` (engine, base), ``bus``, ``loops``, ``tsdb``, ``logstore``, ``ratelimit``
 3. domains: every other package (``identity``, ``agents``, ``ingest``, ``scrape``, ``query``,
    ``overview``, ``alerting``, …) and ``crud``
@@ -41,6 +41,7 @@ BASE = {
     "outbound",
     "secret_key",
     "compression",
+    "protodesc",
     "__init__",
 }
 INFRA = {"db", "bus", "loops", "tsdb", "logstore", "ratelimit"}

@@ -15,7 +15,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
-from agentdeck.ingest.decoders._proto import field_spec as _field
+from agentdeck.protodesc import field_spec as _field
 
 _U64 = npt.NDArray[np.uint64]
 _I64 = npt.NDArray[np.int64]

@@ -30,8 +30,8 @@ from google.protobuf.message import DecodeError
 
 from agentdeck.compression import malformed_body
 from agentdeck.ingest.batch import Batch, MetricMeta, Row
-from agentdeck.ingest.decoders._proto import field_spec as _field
 from agentdeck.ingest.models import MetricType
+from agentdeck.protodesc import field_spec as _field
 from agentdeck.tsdb.names import METRIC_NAME_LABEL
 
 #: Prometheus's staleness marker: a NaN with this bit pattern.

@@ -24,6 +24,7 @@ from agentdeck.compression import load_json
 from agentdeck.errors import Malformed
 from agentdeck.logs.ingest.decoders.otlp import label_name
 from agentdeck.logs.ingest.entry import Decoded, DefaultedEntry, EntryError
+from agentdeck.protodesc import field_spec as _field
 
 SERVICE_LABELS = ("service_name", "service", "job", "app")
 SEVERITY_LABELS = ("level", "severity", "detected_level")
@@ -32,20 +33,6 @@ _ID_FIELDS = ("trace_id", "span_id")
 
 _F = descriptor_pb2.FieldDescriptorProto
 _PKG = "logproto"
-
-
-def _field(
-    name: str, number: int, kind: int, type_name: str = "", *, repeated: bool = False
-) -> Any:
-    spec = _F(
-        name=name,
-        number=number,
-        type=kind,  # type: ignore[arg-type]
-        label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
-    )
-    if type_name:
-        spec.type_name = type_name
-    return spec
 
 
 @functools.cache

@@ -1,5 +1,5 @@
-"""Building protobuf message types at runtime (no protoc step): the remote-write messages and
-the OTLP shadow messages whose data points stay raw bytes."""
+"""Building protobuf message types at runtime (no protoc step): the remote-write messages, the
+OTLP shadow messages whose data points stay raw bytes, and Loki's push messages."""
 
 from __future__ import annotations
 
