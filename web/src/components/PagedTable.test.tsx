@@ -1,6 +1,6 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { PagedTable } from "./PagedTable";
+import { PagedTable, QueryTable } from "./PagedTable";
 
 type Query = Parameters<typeof PagedTable>[0]["query"];
 
@@ -75,5 +75,41 @@ describe("PagedTable", () => {
     expect(screen.getByRole("status", { name: "Loading" })).toBeInTheDocument();
     expect(screen.queryByRole("table")).not.toBeInTheDocument();
     expect(screen.queryByText(/users/)).not.toBeInTheDocument();
+  });
+
+  it("takes the rows in groups as the table's own bodies, and counts every row in the foot", () => {
+    render(
+      <PagedTable query={query({})} count={3} label="Alerts" head={head} noun={["alert", "alerts"]} grouped>
+        <tbody aria-label="team=ops">
+          <tr>
+            <td>a</td>
+          </tr>
+          <tr>
+            <td>b</td>
+          </tr>
+        </tbody>
+        <tbody aria-label="team=ml">
+          <tr>
+            <td>c</td>
+          </tr>
+        </tbody>
+      </PagedTable>,
+    );
+    const table = screen.getByRole("table", { name: "Alerts" });
+    expect(table.querySelectorAll(":scope > tbody")).toHaveLength(2);
+    expect(screen.getByRole("rowgroup", { name: "team=ml" })).toHaveTextContent("c");
+    expect(screen.getByText("3 alerts")).toBeInTheDocument();
+  });
+
+  it("as a QueryTable (no pages) shows the rows and no foot", () => {
+    render(
+      <QueryTable query={query({})} count={1} label="Receivers" head={head} empty={empty}>
+        <tr>
+          <td>oncall</td>
+        </tr>
+      </QueryTable>,
+    );
+    expect(screen.getByRole("table", { name: "Receivers" })).toHaveTextContent("oncall");
+    expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
   });
 });

@@ -1,19 +1,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, type ReactNode } from "react";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router";
-import { ApiError } from "../../api/problem";
+import { useNavigate, useParams, useSearchParams } from "react-router";
 import { agentKeys, agentQuery, deleteAgent } from "../../api/agents";
 import { useCan, useSession } from "../../auth/session";
+import { DetailFailure, DetailHead, PropList } from "../../components/DetailHead";
 import { Icon } from "../../components/Icon";
 import {
   Banner,
   ConfirmFor,
-  EmptyState,
   ErrorBanner,
   Labels,
   LinkButton,
   Loading,
-  PageHead,
   StatusBadge,
   Time,
 } from "../../components/ui";
@@ -25,6 +23,8 @@ import { DeploymentsCard } from "./AgentDeployments";
 import { DecisionsCard, OutputCard, ReplicasCard } from "./AgentRuntime";
 import { useAgentLive } from "../../lib/fleet";
 import { FleetControls, ReplicaCount } from "./FleetControls";
+
+const AGENTS = { to: "/agents", label: "Agents" };
 
 // The log viewer (list virtualiser, histogram) loads when the tab is first opened.
 const AgentLogs = lazy(() => import("./AgentLogs").then((m) => ({ default: m.AgentLogs })));
@@ -68,20 +68,10 @@ export function AgentDetailPage(): ReactNode {
 
   if (query.isPending) return <Loading />;
   if (query.isError) {
-    const missing = query.error instanceof ApiError && query.error.status === 404;
     return (
-      <>
-        <PageHead title="Agent" crumbs={<Link to="/agents">Agents</Link>} />
-        {missing ? (
-          <div className="card">
-            <EmptyState icon="agents" title="This agent does not exist" action={<LinkButton to="/agents">Back to agents</LinkButton>}>
-              <p>It may have been deleted, or the link is wrong.</p>
-            </EmptyState>
-          </div>
-        ) : (
-          <ErrorBanner error={query.error} />
-        )}
-      </>
+      <DetailFailure what="Agent" list={AGENTS} icon="agents" error={query.error}>
+        <p>It may have been deleted, or the link is wrong.</p>
+      </DetailFailure>
     );
   }
 
@@ -91,17 +81,11 @@ export function AgentDetailPage(): ReactNode {
 
   return (
     <>
-      <PageHead
-        crumbs={
-          <>
-            <Link to="/agents">Agents</Link> / {agent.name}
-          </>
-        }
-        title={
-          <span className="row" style={{ gap: 12 }}>
-            {agent.name} <StatusBadge status={agent.status} />
-          </span>
-        }
+      <DetailHead
+        list={AGENTS}
+        crumb={agent.name}
+        title={agent.name}
+        badges={<StatusBadge status={agent.status} />}
         docTitle={agent.name}
         subtitle={agent.description || <span className="faint">No description</span>}
         actions={
@@ -172,24 +156,18 @@ export function AgentDetailPage(): ReactNode {
                 <h2>Details</h2>
               </div>
               <div className="card-body">
-                <dl className="props" aria-label="Details">
-                  <dt>Type</dt>
-                  <dd>{agent.type}</dd>
-                  <dt>Status</dt>
-                  <dd>
-                    <StatusBadge status={agent.status} />
-                  </dd>
-                  <dt>Model</dt>
-                  <dd className="mono">{agent.model ?? <span className="faint">—</span>}</dd>
-                  <dt>Version</dt>
-                  <dd className="mono">{agent.version}</dd>
-                  <dt>Owner</dt>
-                  <dd className={owner.length > 10 ? "mono small" : undefined}>{owner}</dd>
-                  <dt>Revision</dt>
-                  <dd>{agent.revision}</dd>
-                  <dt>ID</dt>
-                  <dd className="mono small">{agent.id}</dd>
-                </dl>
+                <PropList
+                  label="Details"
+                  items={[
+                    ["Type", agent.type],
+                    ["Status", <StatusBadge status={agent.status} />],
+                    ["Model", agent.model ?? <span className="faint">—</span>, "mono"],
+                    ["Version", agent.version, "mono"],
+                    ["Owner", owner, owner.length > 10 ? "mono small" : undefined],
+                    ["Revision", agent.revision],
+                    ["ID", agent.id, "mono small"],
+                  ]}
+                />
               </div>
             </section>
             <section className="card">
@@ -197,32 +175,19 @@ export function AgentDetailPage(): ReactNode {
                 <h2>Resources</h2>
               </div>
               <div className="card-body">
-                <dl className="props" aria-label="Resources">
-                  <dt>Replicas</dt>
-                  <dd>{agent.replica_count}</dd>
-                  <dt>Auto-scaling</dt>
-                  <dd>{autoScalingText(agent.config)}</dd>
-                  <dt>CPU limit</dt>
-                  <dd className="mono">{agent.cpu_limit}</dd>
-                  <dt>Memory limit</dt>
-                  <dd className="mono">{agent.memory_limit}</dd>
-                  <dt>Created</dt>
-                  <dd title={formatTime(agent.created_at)}>
-                    <Time value={agent.created_at} />
-                  </dd>
-                  <dt>Updated</dt>
-                  <dd>
-                    <Time value={agent.updated_at} />
-                  </dd>
-                  <dt>Last health check</dt>
-                  <dd>
-                    <Time value={agent.last_health_check} />
-                  </dd>
-                  <dt>Last seen</dt>
-                  <dd>
-                    <Time value={agent.last_seen_at} />
-                  </dd>
-                </dl>
+                <PropList
+                  label="Resources"
+                  items={[
+                    ["Replicas", agent.replica_count],
+                    ["Auto-scaling", autoScalingText(agent.config)],
+                    ["CPU limit", agent.cpu_limit, "mono"],
+                    ["Memory limit", agent.memory_limit, "mono"],
+                    ["Created", <Time value={agent.created_at} />, undefined, formatTime(agent.created_at)],
+                    ["Updated", <Time value={agent.updated_at} />],
+                    ["Last health check", <Time value={agent.last_health_check} />],
+                    ["Last seen", <Time value={agent.last_seen_at} />],
+                  ]}
+                />
               </div>
             </section>
           </div>

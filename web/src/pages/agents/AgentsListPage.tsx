@@ -6,11 +6,10 @@ import { AGENT_STATUSES, AGENT_TYPES, type AgentSort } from "../../api/types";
 import { useCan } from "../../auth/session";
 import { Icon } from "../../components/Icon";
 import { FilterBar, FilterSelect } from "../../components/FilterBar";
-import { QueryStates } from "../../components/QueryStates";
+import { PagedTable } from "../../components/PagedTable";
 import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, Labels, LinkButton, PageHead, StatusBadge, Time } from "../../components/ui";
 import { useFilterText, useUrlFilters } from "../../lib/useUrlFilters";
-import { TableFoot } from "../../components/TableFoot";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { FleetControls, ReplicaCount } from "./FleetControls";
 
@@ -126,10 +125,23 @@ export function AgentsListPage(): ReactNode {
             onChange={(e) => setLabelText(e.target.value)}
           />
         </FilterBar>
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={agents.length === 0}
-          minHeight={200}
+          count={agents.length}
+          label="Agents"
+          noun={["agent", "agents"]}
+          head={
+            <>
+              <SortHeader field="name" label="Name" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+              <th>Type · model</th>
+              <SortHeader field="status" label="Status" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+              <th>Replicas</th>
+              {canEdit ? <th>Actions</th> : null}
+              <th>Labels</th>
+              <SortHeader field="created_at" label="Created" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+              <SortHeader field="updated_at" label="Updated" sort={filters.sort} onSort={(s) => update({ sort: s })} />
+            </>
+          }
           empty={
             filtered ? (
               <EmptyState
@@ -164,66 +176,45 @@ export function AgentsListPage(): ReactNode {
             )
           }
         >
-          <>
-            <div className="table-wrap">
-              <table className="table" aria-label="Agents">
-                <thead>
-                  <tr>
-                    <SortHeader field="name" label="Name" sort={filters.sort} onSort={(s) => update({ sort: s })} />
-                    <th>Type · model</th>
-                    <SortHeader field="status" label="Status" sort={filters.sort} onSort={(s) => update({ sort: s })} />
-                    <th>Replicas</th>
-                    {canEdit ? <th>Actions</th> : null}
-                    <th>Labels</th>
-                    <SortHeader field="created_at" label="Created" sort={filters.sort} onSort={(s) => update({ sort: s })} />
-                    <SortHeader field="updated_at" label="Updated" sort={filters.sort} onSort={(s) => update({ sort: s })} />
-                  </tr>
-                </thead>
-                <tbody>
-                  {agents.map((agent) => (
-                    <tr key={agent.id} data-agent={agent.name}>
-                      <td>
-                        <Link className="primary-link" to={`/agents/${agent.id}`}>
-                          {agent.name}
-                        </Link>
-                        {agent.description ? (
-                          <div className="small muted" style={{ maxWidth: 320, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
-                            {agent.description}
-                          </div>
-                        ) : null}
-                      </td>
-                      <td>
-                        {agent.type}
-                        {agent.model ? <div className="mono small muted nowrap">{agent.model}</div> : null}
-                      </td>
-                      <td>
-                        <StatusBadge status={agent.status} />
-                      </td>
-                      <td>
-                        <ReplicaCount agent={agent} />
-                      </td>
-                      {canEdit ? (
-                        <td>
-                          <FleetControls agent={agent} compact />
-                        </td>
-                      ) : null}
-                      <td className="labels-cell">
-                        <Labels labels={agent.labels} />
-                      </td>
-                      <td>
-                        <Time value={agent.created_at} />
-                      </td>
-                      <td>
-                        <Time value={agent.updated_at} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <TableFoot query={query} count={agents.length} noun={["agent", "agents"]} />
-          </>
-        </QueryStates>
+          {agents.map((agent) => (
+            <tr key={agent.id} data-agent={agent.name}>
+              <td>
+                <Link className="primary-link" to={`/agents/${agent.id}`}>
+                  {agent.name}
+                </Link>
+                {agent.description ? (
+                  <div className="small muted" style={{ maxWidth: 320, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+                    {agent.description}
+                  </div>
+                ) : null}
+              </td>
+              <td>
+                {agent.type}
+                {agent.model ? <div className="mono small muted nowrap">{agent.model}</div> : null}
+              </td>
+              <td>
+                <StatusBadge status={agent.status} />
+              </td>
+              <td>
+                <ReplicaCount agent={agent} />
+              </td>
+              {canEdit ? (
+                <td>
+                  <FleetControls agent={agent} compact />
+                </td>
+              ) : null}
+              <td className="labels-cell">
+                <Labels labels={agent.labels} />
+              </td>
+              <td>
+                <Time value={agent.created_at} />
+              </td>
+              <td>
+                <Time value={agent.updated_at} />
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </>
   );

@@ -6,7 +6,8 @@ import { Link, useParams } from "react-router";
 import { queryRange, toChartSeries } from "../../api/prom";
 import { useCan } from "../../auth/session";
 import { TimeSeriesChart } from "../../components/TimeSeriesChart";
-import { ErrorBanner, Labels, Loading, PageHead, Time } from "../../components/ui";
+import { DetailHead } from "../../components/DetailHead";
+import { ErrorBanner, Labels, Loading, Time } from "../../components/ui";
 import { formatValue, seriesOfAlert, type ChartSeries } from "../../lib/chartData";
 import { formatTime } from "../../lib/format";
 import { alertLogsHref } from "../../lib/logsUrl";
@@ -189,14 +190,16 @@ export function AlertDetailPage(): ReactNode {
   const a = alert.data;
   return (
     <>
-      <PageHead
-        crumbs={<Link to="/alerts">Alerts</Link>}
+      <DetailHead
+        list={{ to: "/alerts", label: "Alerts" }}
         docTitle={`${a.rule_name} · Alerts`}
-        title={
-          <span className="row" style={{ gap: 10 }}>
-            {a.rule_name} <SeverityBadge severity={a.severity} /> <AlertStateBadge alert={a} />
-          </span>
+        title={a.rule_name}
+        badges={
+          <>
+            <SeverityBadge severity={a.severity} /> <AlertStateBadge alert={a} />
+          </>
         }
+        gap={10}
         subtitle={a.annotations.summary ?? a.annotations.description ?? undefined}
         actions={
           canAct ? (

@@ -6,7 +6,6 @@ import { useSearchParams } from "react-router";
 import { errorMessage } from "../../api/problem";
 import { useCan } from "../../auth/session";
 import { FilterBar, FilterSelect, type FilterOption } from "../../components/FilterBar";
-import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
 import { Banner, EmptyState, ErrorBanner, PageHead } from "../../components/ui";
 import { useFilterText } from "../../lib/useUrlFilters";
@@ -25,7 +24,6 @@ import {
   type AlertFilters,
   type AlertPublic,
 } from "../../api/alerts";
-import { TableFoot } from "../../components/TableFoot";
 import "./alerts.css";
 
 /** Alert events refetch the list at most this often (a storm of events is one refetch). */
@@ -220,10 +218,15 @@ export function AlertsPage(): ReactNode {
             {act.isError ? <ErrorBanner error={act.error} /> : <Banner tone="warning">{notice}</Banner>}
           </div>
         ) : null}
-        <QueryStates
+        <AlertsTable
           query={query}
-          isEmpty={alerts.length === 0}
-          minHeight={200}
+          alerts={alerts}
+          groupBy={groupBy}
+          canAct={canAct}
+          selected={selected}
+          onToggle={toggle}
+          onToggleMany={toggleMany}
+          onAction={(action, ids) => setPending({ action, ids })}
           empty={
             <EmptyState icon="alerts" title={filters.status === "open" ? "Nothing is firing" : "No alerts match"}>
               <p>
@@ -232,20 +235,7 @@ export function AlertsPage(): ReactNode {
               </p>
             </EmptyState>
           }
-        >
-          <>
-            <AlertsTable
-              alerts={alerts}
-              groupBy={groupBy}
-              canAct={canAct}
-              selected={selected}
-              onToggle={toggle}
-              onToggleMany={toggleMany}
-              onAction={(action, ids) => setPending({ action, ids })}
-            />
-            <TableFoot query={query} count={alerts.length} noun={["alert", "alerts"]} />
-          </>
-        </QueryStates>
+        />
       </ResourceSection>
       <NoteDialog
         action={pending?.action ?? null}

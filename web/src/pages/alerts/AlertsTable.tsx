@@ -1,8 +1,12 @@
-/** The alerts table: one row per alert, optionally in groups (a header row per label value
- * with its count and severities), with selection and the per-row actions. */
-import { Fragment, type ReactNode } from "react";
+/** The alerts table: one row per alert, optionally in groups (a body per label value, headed
+ * by a row with its count and severities), with selection and the per-row actions; below it
+ * the list's foot. */
+import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { suppressionOf, type AlertPublic } from "../../api/alerts";
+import { PagedTable } from "../../components/PagedTable";
+import type { QueryState } from "../../components/QueryStates";
+import type { PagedQuery } from "../../components/TableFoot";
 import { Labels, Time } from "../../components/ui";
 import { formatValue } from "../../lib/chartData";
 import type { NoteAction } from "./AlertActions";
@@ -17,6 +21,8 @@ function duration(seconds: number): string {
 }
 
 export function AlertsTable({
+  query,
+  empty,
   alerts,
   groupBy,
   canAct,
@@ -25,6 +31,10 @@ export function AlertsTable({
   onToggleMany,
   onAction,
 }: {
+  /** The list's infinite query. */
+  query: QueryState & PagedQuery;
+  /** Stands in for the table while no alert is loaded. */
+  empty: ReactNode;
   alerts: AlertPublic[];
   groupBy: string;
   canAct: boolean;
@@ -95,53 +105,56 @@ export function AlertsTable({
   );
 
   return (
-    <div className="table-wrap">
-      <table className="table" aria-label="Alerts">
-        <thead>
-          <tr>
-            {canAct ? (
-              <th style={{ width: 32 }}>
-                <input
-                  type="checkbox"
-                  className="checkbox"
-                  aria-label="Select all open alerts"
-                  checked={allChecked}
-                  onChange={() => onToggleMany(open.map((a) => a.id), !allChecked)}
-                />
+    <PagedTable
+      query={query}
+      count={alerts.length}
+      label="Alerts"
+      noun={["alert", "alerts"]}
+      empty={empty}
+      grouped
+      head={
+        <>
+          {canAct ? (
+            <th style={{ width: 32 }}>
+              <input
+                type="checkbox"
+                className="checkbox"
+                aria-label="Select all open alerts"
+                checked={allChecked}
+                onChange={() => onToggleMany(open.map((a) => a.id), !allChecked)}
+              />
+            </th>
+          ) : null}
+          <th>Alert</th>
+          <th>Severity</th>
+          <th>Status</th>
+          <th>Value</th>
+          <th>Labels</th>
+          <th>Started</th>
+          <th>Duration</th>
+          {canAct ? <th aria-label="Actions" /> : null}
+        </>
+      }
+    >
+      {groups.map((group) => (
+        <tbody key={group.key} aria-label={groupBy ? `${groupBy}=${group.key || "(none)"}` : undefined}>
+          {groupBy ? (
+            <tr className="group-row" data-group={group.key}>
+              <th colSpan={columns} scope="rowgroup">
+                <span className="mono">
+                  {groupBy}={group.key ? group.key : <span className="faint">(not set)</span>}
+                </span>
+                <span className="small muted">
+                  {" · "}
+                  {group.alerts.length} {group.alerts.length === 1 ? "alert" : "alerts"}
+                  {Object.entries(group.severities).map(([s, n]) => ` · ${n} ${s}`)}
+                </span>
               </th>
-            ) : null}
-            <th>Alert</th>
-            <th>Severity</th>
-            <th>Status</th>
-            <th>Value</th>
-            <th>Labels</th>
-            <th>Started</th>
-            <th>Duration</th>
-            {canAct ? <th aria-label="Actions" /> : null}
-          </tr>
-        </thead>
-        {groups.map((group) => (
-          <Fragment key={group.key}>
-            <tbody aria-label={groupBy ? `${groupBy}=${group.key || "(none)"}` : undefined}>
-              {groupBy ? (
-                <tr className="group-row" data-group={group.key}>
-                  <th colSpan={columns} scope="rowgroup">
-                    <span className="mono">
-                      {groupBy}={group.key ? group.key : <span className="faint">(not set)</span>}
-                    </span>
-                    <span className="small muted">
-                      {" · "}
-                      {group.alerts.length} {group.alerts.length === 1 ? "alert" : "alerts"}
-                      {Object.entries(group.severities).map(([s, n]) => ` · ${n} ${s}`)}
-                    </span>
-                  </th>
-                </tr>
-              ) : null}
-              {group.alerts.map(row)}
-            </tbody>
-          </Fragment>
-        ))}
-      </table>
-    </div>
+            </tr>
+          ) : null}
+          {group.alerts.map(row)}
+        </tbody>
+      ))}
+    </PagedTable>
   );
 }

@@ -4,12 +4,14 @@ import type { ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { agentQuery } from "../../api/agents";
 import { deploymentQuery, fleetKeys } from "../../api/fleet";
-import { ApiError } from "../../api/problem";
-import { EmptyState, ErrorBanner, LinkButton, Loading, PageHead, Time } from "../../components/ui";
+import { DetailFailure, DetailHead, PropList } from "../../components/DetailHead";
+import { ErrorBanner, Loading, Time } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { useChannel, useLiveConnection } from "../../lib/wsHooks";
 import { DeploymentBadge, DeploymentDiffView, DeploymentProgress } from "./parts";
 import { triggerText } from "../../lib/fleet";
+
+const DEPLOYMENTS = { to: "/deployments", label: "Deployments" };
 
 export function DeploymentDetailPage(): ReactNode {
   const { deploymentId = "" } = useParams();
@@ -27,37 +29,21 @@ export function DeploymentDetailPage(): ReactNode {
 
   if (query.isPending) return <Loading />;
   if (query.isError) {
-    const missing = query.error instanceof ApiError && query.error.status === 404;
     return (
-      <>
-        <PageHead title="Deployment" crumbs={<Link to="/deployments">Deployments</Link>} />
-        {missing ? (
-          <div className="card">
-            <EmptyState icon="deployments" title="This deployment does not exist" action={<LinkButton to="/deployments">Back to deployments</LinkButton>}>
-              <p>The link may be wrong.</p>
-            </EmptyState>
-          </div>
-        ) : (
-          <ErrorBanner error={query.error} />
-        )}
-      </>
+      <DetailFailure what="Deployment" list={DEPLOYMENTS} icon="deployments" error={query.error}>
+        <p>The link may be wrong.</p>
+      </DetailFailure>
     );
   }
   const d = query.data;
   const agentName = agent.data?.data.name ?? d.agent_id;
   return (
     <>
-      <PageHead
-        crumbs={
-          <>
-            <Link to="/deployments">Deployments</Link> / {d.version}
-          </>
-        }
-        title={
-          <span className="row" style={{ gap: 12 }}>
-            <span className="mono" style={{ fontSize: "inherit" }}>{d.version}</span> <DeploymentBadge status={d.status} />
-          </span>
-        }
+      <DetailHead
+        list={DEPLOYMENTS}
+        crumb={d.version}
+        title={<span className="mono" style={{ fontSize: "inherit" }}>{d.version}</span>}
+        badges={<DeploymentBadge status={d.status} />}
         subtitle={
           <>
             of <Link to={`/agents/${d.agent_id}`}>{agentName}</Link>
@@ -73,44 +59,27 @@ export function DeploymentDetailPage(): ReactNode {
               <h2>Rollout</h2>
             </div>
             <div className="card-body">
-              <dl className="props" aria-label="Rollout">
-                <dt>Progress</dt>
-                <dd>
-                  <DeploymentProgress deployment={d} />
-                </dd>
-                <dt>Phase</dt>
-                <dd>{d.phase.replace("_", " ")}</dd>
-                <dt>Replaced</dt>
-                <dd className="mono">{d.previous_version ?? "—"}</dd>
-                <dt>Strategy</dt>
-                <dd>{d.strategy}</dd>
-                <dt>Replicas</dt>
-                <dd>{d.replicas}</dd>
-                <dt>Triggered by</dt>
-                <dd>{triggerText(d)}</dd>
-                <dt>Commit</dt>
-                <dd className="mono">{d.commit_sha ?? "—"}{d.author ? ` by ${d.author}` : ""}</dd>
-                <dt>Started</dt>
-                <dd title={formatTime(d.started_at)}>
-                  <Time value={d.started_at} />
-                </dd>
-                <dt>Finished</dt>
-                <dd>
-                  <Time value={d.completed_at} />
-                </dd>
-                <dt>Deadline</dt>
-                <dd>{d.deadline_seconds} s{d.max_error_rate !== null ? `, error rate ≤ ${d.max_error_rate}` : ""}</dd>
-                {d.rollback_of ? (
-                  <>
-                    <dt>Rollback of</dt>
-                    <dd>
-                      <Link className="mono small" to={`/deployments/${d.rollback_of}`}>
-                        {d.rollback_of}
-                      </Link>
-                    </dd>
-                  </>
-                ) : null}
-              </dl>
+              <PropList
+                label="Rollout"
+                items={[
+                  ["Progress", <DeploymentProgress deployment={d} />],
+                  ["Phase", d.phase.replace("_", " ")],
+                  ["Replaced", d.previous_version ?? "—", "mono"],
+                  ["Strategy", d.strategy],
+                  ["Replicas", d.replicas],
+                  ["Triggered by", triggerText(d)],
+                  ["Commit", `${d.commit_sha ?? "—"}${d.author ? ` by ${d.author}` : ""}`, "mono"],
+                  ["Started", <Time value={d.started_at} />, undefined, formatTime(d.started_at)],
+                  ["Finished", <Time value={d.completed_at} />],
+                  ["Deadline", `${d.deadline_seconds} s${d.max_error_rate !== null ? `, error rate ≤ ${d.max_error_rate}` : ""}`],
+                  Boolean(d.rollback_of) && [
+                    "Rollback of",
+                    <Link className="mono small" to={`/deployments/${d.rollback_of}`}>
+                      {d.rollback_of}
+                    </Link>,
+                  ],
+                ]}
+              />
             </div>
           </section>
           <section className="card">

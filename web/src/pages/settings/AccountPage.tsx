@@ -3,7 +3,8 @@ import { useState, type SyntheticEvent, type ReactNode } from "react";
 import { api, unwrap } from "../../api/client";
 import { fieldErrors } from "../../api/problem";
 import { useSession } from "../../auth/session";
-import { Banner, ErrorBanner, Field, RoleBadge, Spinner } from "../../components/ui";
+import { FormActions } from "../../components/FormActions";
+import { Banner, ErrorBanner, Field, RoleBadge } from "../../components/ui";
 
 const MIN_PASSWORD = 12;
 
@@ -90,12 +91,7 @@ export function AccountPage(): ReactNode {
               )}
             </Field>
           </div>
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={change.isPending}>
-              {change.isPending ? <Spinner label="Saving" /> : null}
-              Change password
-            </button>
-          </div>
+          <FormActions submit="Change password" pending={change.isPending} busyLabel="Saving" />
         </form>
       </section>
     </>

@@ -4,6 +4,7 @@ import { fieldErrors } from "../../api/problem";
 import { apiKeysQuery, createApiKey, identityKeys, revokeApiKey } from "../../api/identity";
 import { ROLES, type ApiKeyCreated, type ApiKeyPublic, type Role } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
+import { FormActions } from "../../components/FormActions";
 import { PagedTable } from "../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../components/ResourceSection";
 import {
@@ -14,7 +15,6 @@ import {
   ErrorBanner,
   Field,
   RoleBadge,
-  Spinner,
   Time,
 } from "../../components/ui";
 import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
@@ -74,12 +74,7 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKeyCreated) => void }): 
           {(p) => <input {...p} name="expires_in_days" className="input" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} />}
         </Field>
       </div>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? <Spinner label="Creating" /> : null}
-          Create key
-        </button>
-      </div>
+      <FormActions submit="Create key" pending={create.isPending} busyLabel="Creating" />
     </form>
   );
 }

@@ -5,12 +5,11 @@ import type { AuditEntryPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { Icon } from "../../components/Icon";
 import { FilterBar } from "../../components/FilterBar";
-import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
 import { EmptyState, Time } from "../../components/ui";
 import { formatTime, pretty } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
-import { TableFoot } from "../../components/TableFoot";
+import { PagedTable } from "../../components/PagedTable";
 
 function Entry({ entry }: { entry: AuditEntryPublic }): ReactNode {
   const [open, setOpen] = useState(false);
@@ -78,37 +77,32 @@ function AuditLog(): ReactNode {
           <input className="input" type="datetime-local" aria-label="Until" value={draft.until} onChange={(e) => set("until", e.target.value)} />
         </label>
       </FilterBar>
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={entries.length === 0}
+        count={entries.length}
+        label="Audit log"
+        noun={["entry", "entries"]}
         minHeight={160}
+        head={
+          <>
+            <th style={{ width: 44 }} />
+            <th>When</th>
+            <th>Actor</th>
+            <th>Action</th>
+            <th>Resource</th>
+            <th>IP</th>
+          </>
+        }
         empty={
           <EmptyState icon="history" title={filtered ? "No entries match" : "Nothing recorded yet"}>
             <p>Creating, changing or deleting agents, users, keys and settings leaves an entry here.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Audit log">
-            <thead>
-              <tr>
-                <th style={{ width: 44 }} />
-                <th>When</th>
-                <th>Actor</th>
-                <th>Action</th>
-                <th>Resource</th>
-                <th>IP</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <Entry key={e.id} entry={e} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <TableFoot query={query} count={entries.length} noun={["entry", "entries"]} />
-      </QueryStates>
+        {entries.map((e) => (
+          <Entry key={e.id} entry={e} />
+        ))}
+      </PagedTable>
     </ResourceSection>
   );
 }

@@ -5,9 +5,10 @@ import { tenantQuery, updateTenant } from "../../api/identity";
 import type { TenantPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useAuth } from "../../auth/session";
+import { FormActions } from "../../components/FormActions";
 import { QueryStates } from "../../components/QueryStates";
 import { ResourceSection } from "../../components/ResourceSection";
-import { Banner, ErrorBanner, Field, Spinner } from "../../components/ui";
+import { Banner, ErrorBanner, Field } from "../../components/ui";
 
 const MAX_QUOTA = 1000;
 const MAX_RETENTION_DAYS = 3650;
@@ -80,12 +81,7 @@ function TenantForm({ tenant }: { tenant: TenantPublic }): ReactNode {
           )}
         </Field>
       </div>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {save.isPending ? <Spinner label="Saving" /> : null}
-          Save
-        </button>
-      </div>
+      <FormActions submit="Save" pending={save.isPending} busyLabel="Saving" />
     </form>
   );
 }

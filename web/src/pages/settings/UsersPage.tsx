@@ -5,9 +5,10 @@ import { createUser, identityKeys, updateUser, usersQuery } from "../../api/iden
 import { ROLES, type Role, type UserPublic } from "../../api/types";
 import { RequireRole } from "../../auth/guards";
 import { useSession } from "../../auth/session";
+import { FormActions } from "../../components/FormActions";
 import { PagedTable } from "../../components/PagedTable";
 import { CreateToggle, ResourceSection } from "../../components/ResourceSection";
-import { Banner, ConfirmFor, ErrorBanner, Field, RoleBadge, Spinner, Time } from "../../components/ui";
+import { Banner, ConfirmFor, ErrorBanner, Field, RoleBadge, Time } from "../../components/ui";
 import { useConfirm, useConfirmedMutation } from "../../lib/useConfirm";
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,64}$/;
@@ -82,12 +83,7 @@ function CreateUser({ onDone }: { onDone: (user: UserPublic) => void }): ReactNo
       <Field label="Initial password" error={errors.password} hint={`At least ${MIN_PASSWORD} characters. Share it with the user privately.`}>
         {(p) => <input {...p} name="password" className="input" type="password" autoComplete="new-password" value={user.password} onChange={(e) => set("password", e.target.value)} />}
       </Field>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? <Spinner label="Creating" /> : null}
-          Create user
-        </button>
-      </div>
+      <FormActions submit="Create user" pending={create.isPending} busyLabel="Creating" />
     </form>
   );
 }

@@ -2,47 +2,36 @@
  * to its lines on the Logs page. */
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
-import { Link, useParams } from "react-router";
-import { ApiError } from "../../api/problem";
+import { useParams } from "react-router";
 import { templateQuery } from "../../api/templates";
-import { EmptyState, ErrorBanner, LinkButton, Loading, PageHead, Time } from "../../components/ui";
+import { DetailFailure, DetailHead, PropList } from "../../components/DetailHead";
+import { LinkButton, Loading, Time } from "../../components/ui";
 import { risingText, templateLogsHref } from "../../lib/templates";
 import { TemplateText, TrendBars } from "./parts";
 import "./templates.css";
+
+const TEMPLATES = { to: "/templates", label: "Templates" };
 
 export function TemplateDetailPage(): ReactNode {
   const { templateId = "" } = useParams();
   const id = Number(templateId);
   const query = useQuery(templateQuery(id));
-  const crumbs = <Link to="/templates">Templates</Link>;
+  const invalid = !Number.isInteger(id) || id <= 0;
 
-  if (!Number.isInteger(id) || id <= 0 || (query.isError && query.error instanceof ApiError && query.error.status === 404)) {
+  if (invalid || query.isError) {
     return (
-      <>
-        <PageHead title="Template" crumbs={crumbs} />
-        <div className="card">
-          <EmptyState icon="templates" title="This template does not exist" action={<LinkButton to="/templates">Back to templates</LinkButton>}>
-            <p>The link may be wrong, or the template was evicted (the least recently seen go first).</p>
-          </EmptyState>
-        </div>
-      </>
+      <DetailFailure what="Template" list={TEMPLATES} icon="templates" error={query.error} missing={invalid} onRetry={() => void query.refetch()}>
+        <p>The link may be wrong, or the template was evicted (the least recently seen go first).</p>
+      </DetailFailure>
     );
   }
   if (query.isPending) return <Loading />;
-  if (query.isError) {
-    return (
-      <>
-        <PageHead title="Template" crumbs={crumbs} />
-        <ErrorBanner error={query.error} onRetry={() => void query.refetch()} />
-      </>
-    );
-  }
   const t = query.data;
   return (
     <>
-      <PageHead
+      <DetailHead
+        list={TEMPLATES}
         title={`Template #${t.id}`}
-        crumbs={crumbs}
         subtitle={t.id !== id ? `Template #${id} was merged into this one.` : undefined}
         actions={
           <LinkButton to={templateLogsHref(t.id, t.merged_ids)} icon="logs" primary>
@@ -55,44 +44,33 @@ export function TemplateDetailPage(): ReactNode {
           <pre className="tpl-full">
             <TemplateText text={t.template} />
           </pre>
-          <dl className="props">
-            <dt>Lines</dt>
-            <dd>{t.count.toLocaleString("en")}</dd>
-            <dt>First seen</dt>
-            <dd>
-              <Time value={t.first_seen} />
-            </dd>
-            <dt>Last seen</dt>
-            <dd>
-              <Time value={t.last_seen} />
-            </dd>
-            <dt>Rising</dt>
-            <dd className="mono">{risingText(t.rising)}</dd>
-            <dt>Services</dt>
-            <dd>
-              {t.services.length ? (
-                <div className="chips">
-                  {t.services.map((s) => (
-                    <span className="chip" key={s}>
-                      {s}
-                    </span>
-                  ))}
-                </div>
-              ) : (
-                <span className="faint">—</span>
-              )}
-            </dd>
-            {t.merged_ids.length ? (
-              <>
-                <dt>Merged ids</dt>
-                <dd className="mono">{t.merged_ids.map((m) => `#${m}`).join(", ")}</dd>
-              </>
-            ) : null}
-            <dt>Lines per hour</dt>
-            <dd>
-              <TrendBars trend={t.trend} start={t.trend_start} stepSeconds={t.trend_step_seconds} width={480} height={64} />
-            </dd>
-          </dl>
+          <PropList
+            items={[
+              ["Lines", t.count.toLocaleString("en")],
+              ["First seen", <Time value={t.first_seen} />],
+              ["Last seen", <Time value={t.last_seen} />],
+              ["Rising", risingText(t.rising), "mono"],
+              [
+                "Services",
+                t.services.length ? (
+                  <div className="chips">
+                    {t.services.map((s) => (
+                      <span className="chip" key={s}>
+                        {s}
+                      </span>
+                    ))}
+                  </div>
+                ) : (
+                  <span className="faint">—</span>
+                ),
+              ],
+              t.merged_ids.length > 0 && ["Merged ids", t.merged_ids.map((m) => `#${m}`).join(", "), "mono"],
+              [
+                "Lines per hour",
+                <TrendBars trend={t.trend} start={t.trend_start} stepSeconds={t.trend_step_seconds} width={480} height={64} />,
+              ],
+            ]}
+          />
         </div>
       </section>
       <section className="card" aria-label="Sample lines">

@@ -5,9 +5,8 @@ import { channelsQuery, deliveriesQuery, notifyKeys, retryDelivery, type Deliver
 import { useAuth } from "../../../auth/session";
 import { roleAllows } from "../../../api/types";
 import { FilterBar, FilterSelect } from "../../../components/FilterBar";
-import { QueryStates } from "../../../components/QueryStates";
 import { CardError, ResourceSection } from "../../../components/ResourceSection";
-import { TableFoot } from "../../../components/TableFoot";
+import { PagedTable } from "../../../components/PagedTable";
 import { EmptyState, PageHead, Time } from "../../../components/ui";
 
 const STATUSES = ["success", "failure", "dead", "rate_limited", "skipped"] as const;
@@ -59,58 +58,52 @@ export function DeliveriesPage(): ReactNode {
           />
         </FilterBar>
         <CardError error={retry.error} />
-        <QueryStates
+        <PagedTable
           query={log}
-          isEmpty={items.length === 0}
+          count={items.length}
+          label="Deliveries"
           minHeight={160}
+          head={
+            <>
+              <th>At</th>
+              <th>Channel</th>
+              <th>Event</th>
+              <th>Attempt</th>
+              <th>Status</th>
+              <th>Response</th>
+              <th>Latency</th>
+              <th>Alert</th>
+              <th />
+            </>
+          }
           empty={
             <EmptyState icon="history" title="No deliveries">
               <p>Every attempt to send a notification shows up here. Alerts are sent once the routing tree names a receiver whose channels should get them.</p>
             </EmptyState>
           }
         >
-          <div className="table-wrap">
-            <table className="table" aria-label="Deliveries">
-              <thead>
-                <tr>
-                  <th>At</th>
-                  <th>Channel</th>
-                  <th>Event</th>
-                  <th>Attempt</th>
-                  <th>Status</th>
-                  <th>Response</th>
-                  <th>Latency</th>
-                  <th>Alert</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((d) => (
-                  <tr key={d.id} data-status={d.status}>
-                    <td><Time value={d.at} /></td>
-                    <td>{channelName(d.channel_id)}</td>
-                    <td>{d.event}</td>
-                    <td>{d.attempt}</td>
-                    <td><span className={`badge ${BADGE[d.status] ?? "badge-muted"}`}>{d.status.replace("_", " ")}</span></td>
-                    <td className="small" title={d.error ?? undefined}>
-                      {d.response_code ?? ""} {d.error ? <span className="muted">{d.error.slice(0, 80)}</span> : null}
-                    </td>
-                    <td className="small">{d.latency_ms != null ? `${Math.round(d.latency_ms)} ms` : ""}</td>
-                    <td className="small mono">{d.alert_id ? <Link to={`/alerts/${d.alert_id}`}>{d.alert_id.slice(0, 8)}</Link> : ""}</td>
-                    <td className="actions">
-                      {isAdmin && d.status === "dead" && d.outbox_status === "dead" ? (
-                        <button type="button" className="btn btn-sm" disabled={retry.isPending} onClick={() => retry.mutate(d.outbox_id)}>
-                          Retry now
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </QueryStates>
-        <TableFoot query={log} />
+          {items.map((d) => (
+            <tr key={d.id} data-status={d.status}>
+              <td><Time value={d.at} /></td>
+              <td>{channelName(d.channel_id)}</td>
+              <td>{d.event}</td>
+              <td>{d.attempt}</td>
+              <td><span className={`badge ${BADGE[d.status] ?? "badge-muted"}`}>{d.status.replace("_", " ")}</span></td>
+              <td className="small" title={d.error ?? undefined}>
+                {d.response_code ?? ""} {d.error ? <span className="muted">{d.error.slice(0, 80)}</span> : null}
+              </td>
+              <td className="small">{d.latency_ms != null ? `${Math.round(d.latency_ms)} ms` : ""}</td>
+              <td className="small mono">{d.alert_id ? <Link to={`/alerts/${d.alert_id}`}>{d.alert_id.slice(0, 8)}</Link> : ""}</td>
+              <td className="actions">
+                {isAdmin && d.status === "dead" && d.outbox_status === "dead" ? (
+                  <button type="button" className="btn btn-sm" disabled={retry.isPending} onClick={() => retry.mutate(d.outbox_id)}>
+                    Retry now
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </div>
   );

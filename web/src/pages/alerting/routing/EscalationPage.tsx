@@ -1,13 +1,13 @@
 /** Escalation policies: levels {after N minutes unacknowledged, notify these receivers}. */
-import { FieldErrorList } from "./FieldErrorList";
+import { CardForm } from "./CardForm";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { QueryStates } from "../../../components/QueryStates";
+import { QueryTable } from "../../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
-import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import { EmptyState, Field } from "../../../components/ui";
 import {
   createEscalationPolicy,
   deleteEscalationPolicy,
@@ -55,9 +55,7 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
   const set = (i: number, patch: Partial<LevelDraft>): void =>
     setLevels(levels.map((l, j) => (j === i ? { ...l, ...patch } : l)));
   return (
-    <form className="card-body form" onSubmit={submit} aria-label="New escalation policy" noValidate>
-      {create.isError ? <ErrorBanner error={create.error} /> : null}
-      {create.isError ? <FieldErrorList error={create.error} /> : null}
+    <CardForm label="New escalation policy" onSubmit={submit} save={create} submit="Create policy">
       <Field label="Name" error={errors.name}>
         {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>
@@ -83,12 +81,7 @@ function CreatePolicy({ onDone }: { onDone: () => void }): ReactNode {
         </button>
         {errors.levels ? <div className="error">{errors.levels}</div> : null}
       </fieldset>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          Create policy
-        </button>
-      </div>
-    </form>
+    </CardForm>
   );
 }
 
@@ -107,52 +100,47 @@ export function EscalationPage(): ReactNode {
     >
       {creating ? <CreatePolicy onDone={() => setCreating(false)} /> : null}
       <CardError error={remove.error} />
-      <QueryStates
+      <QueryTable
         query={query}
-        isEmpty={rows.length === 0}
+        count={rows.length}
+        label="Escalation policies"
+        head={
+          <>
+            <th>Name</th>
+            <th>Levels</th>
+            <th>Enabled</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="alerts" title="No escalation policies">
             <p>A policy notifies more receivers, level by level, while an alert stays unacknowledged. Pick it on a route of the routing tree; acknowledging the alert stops it.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Escalation policies">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Levels</th>
-                <th>Enabled</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <strong>{p.name}</strong>
-                    <div className="mono small faint">{p.id}</div>
-                  </td>
-                  <td>
-                    <ol className="small">
-                      {p.levels.map((l, i) => (
-                        <li key={i}>
-                          after {spacedSeconds(l.after_seconds)}:{" "}
-                          {l.receiver_ids.map((id) => receivers.get(id) ?? id).join(", ")}
-                        </li>
-                      ))}
-                    </ol>
-                  </td>
-                  <td>{p.enabled ? "yes" : "no"}</td>
-                  <td className="actions">
-                    <DeleteButton shown={isAdmin} onClick={() => deleting.ask(p)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
+        {rows.map((p) => (
+          <tr key={p.id}>
+            <td>
+              <strong>{p.name}</strong>
+              <div className="mono small faint">{p.id}</div>
+            </td>
+            <td>
+              <ol className="small">
+                {p.levels.map((l, i) => (
+                  <li key={i}>
+                    after {spacedSeconds(l.after_seconds)}:{" "}
+                    {l.receiver_ids.map((id) => receivers.get(id) ?? id).join(", ")}
+                  </li>
+                ))}
+              </ol>
+            </td>
+            <td>{p.enabled ? "yes" : "no"}</td>
+            <td className="actions">
+              <DeleteButton shown={isAdmin} onClick={() => deleting.ask(p)} />
+            </td>
+          </tr>
+        ))}
+      </QueryTable>
       <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Refused while the routing tree names it.</p>
       </DeleteDialog>

@@ -3,9 +3,9 @@ import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-q
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { fieldErrors } from "../../../api/problem";
 import { useCan } from "../../../auth/session";
-import { QueryStates } from "../../../components/QueryStates";
+import { PagedTable } from "../../../components/PagedTable";
 import { CreateToggle, ResourceSection } from "../../../components/ResourceSection";
-import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import { EmptyState, Field } from "../../../components/ui";
 import {
   createInhibitionRule,
   deleteInhibitionRule,
@@ -15,7 +15,7 @@ import {
   type InhibitionRule,
   type Matcher,
 } from "../../../api/routing";
-import { FieldErrorList } from "./FieldErrorList";
+import { CardForm } from "./CardForm";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { DeleteButton, DeleteDialog } from "./DeleteDialog";
 import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
@@ -51,9 +51,7 @@ function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
     create.mutate();
   };
   return (
-    <form className="card-body form" onSubmit={submit} aria-label="New inhibition rule" noValidate>
-      {create.isError ? <ErrorBanner error={create.error} /> : null}
-      {create.isError ? <FieldErrorList error={create.error} /> : null}
+    <CardForm label="New inhibition rule" onSubmit={submit} save={create} submit="Create rule">
       <Field label="Name" error={errors.name}>
         {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>
@@ -64,12 +62,7 @@ function CreateRule({ onDone }: { onDone: () => void }): ReactNode {
       <Field label="Equal labels" error={errors.equal} hint="Comma-separated: source and target must agree on these.">
         {(p) => <input {...p} className="input mono" value={equal} onChange={(e) => setEqual(e.target.value)} />}
       </Field>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          Create rule
-        </button>
-      </div>
-    </form>
+    </CardForm>
   );
 }
 
@@ -91,58 +84,54 @@ export function InhibitionPage(): ReactNode {
       actions={canWrite ? <CreateToggle open={creating} label="New rule" onToggle={() => setCreating((v) => !v)} /> : undefined}
     >
       {creating ? <CreateRule onDone={() => setCreating(false)} /> : null}
-      <QueryStates
+      <PagedTable
         query={query}
-        isEmpty={rows.length === 0}
+        count={rows.length}
+        noun={["inhibition rule", "inhibition rules"]}
+        label="Inhibition rules"
+        head={
+          <>
+            <th>Name</th>
+            <th>While firing</th>
+            <th>Mute</th>
+            <th>Equal</th>
+            <th>Enabled</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="alerts" title="No inhibition rules">
             <p>For example: while a critical alert fires for an agent, hold its warnings.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Inhibition rules">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>While firing</th>
-                <th>Mute</th>
-                <th>Equal</th>
-                <th>Enabled</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <strong>{r.name}</strong>
-                  </td>
-                  <td>
-                    <MatcherChips matchers={r.source_matchers} />
-                  </td>
-                  <td>
-                    <MatcherChips matchers={r.target_matchers} />
-                  </td>
-                  <td className="mono small">{r.equal.join(", ") || "—"}</td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`Enable ${r.name}`}
-                      checked={r.enabled}
-                      disabled={!canWrite}
-                      onChange={() => toggle.mutate(r)}
-                    />
-                  </td>
-                  <td className="actions">
-                    <DeleteButton shown={canWrite} onClick={() => deleting.ask(r)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
+        {rows.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <strong>{r.name}</strong>
+            </td>
+            <td>
+              <MatcherChips matchers={r.source_matchers} />
+            </td>
+            <td>
+              <MatcherChips matchers={r.target_matchers} />
+            </td>
+            <td className="mono small">{r.equal.join(", ") || "—"}</td>
+            <td>
+              <input
+                type="checkbox"
+                aria-label={`Enable ${r.name}`}
+                checked={r.enabled}
+                disabled={!canWrite}
+                onChange={() => toggle.mutate(r)}
+              />
+            </td>
+            <td className="actions">
+              <DeleteButton shown={canWrite} onClick={() => deleting.ask(r)} />
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
       <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Alerts it mutes are notified at once if they still fire.</p>
       </DeleteDialog>

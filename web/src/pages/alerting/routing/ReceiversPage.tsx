@@ -1,6 +1,6 @@
 /** Receivers: named sets of notification channels that routes and escalation levels notify.
  * Channels are picked by name (no ids to copy); a receiver is edited in place. */
-import { FieldErrorList } from "./FieldErrorList";
+import { CardForm } from "./CardForm";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode, type SyntheticEvent } from "react";
 import { Link } from "react-router";
@@ -8,9 +8,9 @@ import { fieldErrors } from "../../../api/problem";
 import { channelsQuery, type Channel } from "../../../api/notify";
 import { useCan } from "../../../auth/session";
 import { Icon } from "../../../components/Icon";
-import { QueryStates } from "../../../components/QueryStates";
+import { QueryTable } from "../../../components/PagedTable";
 import { CardError, CreateToggle, ResourceSection } from "../../../components/ResourceSection";
-import { EmptyState, ErrorBanner, Field } from "../../../components/ui";
+import { EmptyState, Field } from "../../../components/ui";
 import {
   createReceiver,
   deleteReceiver,
@@ -96,11 +96,14 @@ function ReceiverForm({
     setErrors(found);
     if (Object.keys(found).length === 0) save.mutate();
   };
-  const label = receiver ? `Edit receiver ${receiver.name}` : "New receiver";
   return (
-    <form className="card-body form" onSubmit={submit} aria-label={label} noValidate>
-      {save.isError ? <ErrorBanner error={save.error} /> : null}
-      {save.isError ? <FieldErrorList error={save.error} /> : null}
+    <CardForm
+      label={receiver ? `Edit receiver ${receiver.name}` : "New receiver"}
+      onSubmit={submit}
+      save={save}
+      submit={receiver ? "Save receiver" : "Create receiver"}
+      onCancel={receiver ? onDone : undefined}
+    >
       <div className="grid-2">
         <Field label="Name" error={errors["name"]} hint="e.g. db-oncall">
           {(p) => <input {...p} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
@@ -110,17 +113,7 @@ function ReceiverForm({
         </Field>
       </div>
       <ChannelPicker channels={channels} value={picked} onChange={setPicked} error={errors["channel_ids"]} />
-      <div className="form-actions">
-        {receiver ? (
-          <button type="button" className="btn" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {receiver ? "Save receiver" : "Create receiver"}
-        </button>
-      </div>
-    </form>
+    </CardForm>
   );
 }
 
@@ -144,62 +137,57 @@ export function ReceiversPage(): ReactNode {
       {creating ? <ReceiverForm receiver={null} channels={channels} onDone={() => setCreating(false)} /> : null}
       {edited ? <ReceiverForm key={edited.id} receiver={edited} channels={channels} onDone={() => setEditing(null)} /> : null}
       <CardError error={remove.error} />
-      <QueryStates
+      <QueryTable
         query={query}
-        isEmpty={rows.length === 0}
+        count={rows.length}
+        label="Receivers"
+        head={
+          <>
+            <th>Name</th>
+            <th>Channels</th>
+            <th>Description</th>
+            <th />
+          </>
+        }
         empty={
           <EmptyState icon="users" title="No receivers">
             <p>Routes and escalation levels notify receivers; each receiver is a set of channels.</p>
           </EmptyState>
         }
       >
-        <div className="table-wrap">
-          <table className="table" aria-label="Receivers">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Channels</th>
-                <th>Description</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id} data-receiver={r.id}>
-                  <td>
-                    <strong>{r.name}</strong>
-                  </td>
-                  <td>
-                    {r.channel_ids.length === 0 ? (
-                      <span className="badge badge-warn">no channels: notifies nobody</span>
-                    ) : (
-                      <div className="chips">
-                        {r.channel_ids.map((id) => {
-                          const c = channelById.get(id);
-                          return (
-                            <span className="chip" key={id} title={id}>
-                              {c ? `${c.name} (${c.kind})` : isAdmin ? "deleted channel" : `channel ${id.slice(0, 8)}`}
-                            </span>
-                          );
-                        })}
-                      </div>
-                    )}
-                  </td>
-                  <td className="small muted">{r.description}</td>
-                  <td className="actions nowrap">
-                    {isAdmin ? (
-                      <button type="button" className="btn btn-sm btn-ghost" aria-label={`Edit ${r.name}`} onClick={() => setEditing(r.id)}>
-                        <Icon name="edit" /> Edit
-                      </button>
-                    ) : null}
-                    <DeleteButton shown={isAdmin} onClick={() => deleting.ask(r)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </QueryStates>
+        {rows.map((r) => (
+          <tr key={r.id} data-receiver={r.id}>
+            <td>
+              <strong>{r.name}</strong>
+            </td>
+            <td>
+              {r.channel_ids.length === 0 ? (
+                <span className="badge badge-warn">no channels: notifies nobody</span>
+              ) : (
+                <div className="chips">
+                  {r.channel_ids.map((id) => {
+                    const c = channelById.get(id);
+                    return (
+                      <span className="chip" key={id} title={id}>
+                        {c ? `${c.name} (${c.kind})` : isAdmin ? "deleted channel" : `channel ${id.slice(0, 8)}`}
+                      </span>
+                    );
+                  })}
+                </div>
+              )}
+            </td>
+            <td className="small muted">{r.description}</td>
+            <td className="actions nowrap">
+              {isAdmin ? (
+                <button type="button" className="btn btn-sm btn-ghost" aria-label={`Edit ${r.name}`} onClick={() => setEditing(r.id)}>
+                  <Icon name="edit" /> Edit
+                </button>
+              ) : null}
+              <DeleteButton shown={isAdmin} onClick={() => deleting.ask(r)} />
+            </td>
+          </tr>
+        ))}
+      </QueryTable>
       <DeleteDialog confirm={deleting} busy={remove.isPending} onDelete={(id) => remove.mutate(id)}>
         <p>Refused while a route or an escalation policy still names it.</p>
       </DeleteDialog>

@@ -10,7 +10,6 @@ import { CardError, CreateToggle, ResourceSection } from "../../../components/Re
 import {
   ConfirmFor,
   EmptyState,
-  ErrorBanner,
   Field,
   Labels,
   Spinner,
@@ -27,7 +26,7 @@ import {
   type Silence,
   type SilenceState,
 } from "../../../api/routing";
-import { FieldErrorList } from "./FieldErrorList";
+import { CardForm } from "./CardForm";
 import { MatcherChips, MatcherEditor } from "./MatcherEditor";
 import { useConfirm, useConfirmedMutation } from "../../../lib/useConfirm";
 
@@ -100,9 +99,7 @@ function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => 
     create.mutate();
   };
   return (
-    <form className="card-body form" onSubmit={submit} aria-label="New silence" noValidate>
-      {create.isError ? <ErrorBanner error={create.error} /> : null}
-      {create.isError ? <FieldErrorList error={create.error} /> : null}
+    <CardForm label="New silence" onSubmit={submit} save={create} submit="Create silence" busyLabel="Saving">
       <div className="grid-2">
         <div className="stack">
           <MatcherEditor label="Matcher" value={matchers} onChange={setMatchers} error={error} />
@@ -125,13 +122,7 @@ function CreateSilence({ initial, onDone }: { initial: Matcher[]; onDone: () => 
           <Preview matchers={matchers} />
         </div>
       </div>
-      <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? <Spinner label="Saving" /> : null}
-          Create silence
-        </button>
-      </div>
-    </form>
+    </CardForm>
   );
 }
 

@@ -3,9 +3,8 @@ import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { useCan } from "../../../auth/session";
 import { FilterBar, FilterSelect, type FilterOption } from "../../../components/FilterBar";
-import { QueryStates } from "../../../components/QueryStates";
 import { ResourceSection } from "../../../components/ResourceSection";
-import { TableFoot } from "../../../components/TableFoot";
+import { PagedTable } from "../../../components/PagedTable";
 import { Banner, EmptyState, ErrorBanner, LinkButton, PageHead, Time } from "../../../components/ui";
 import { useDebounced } from "../../../lib/useDebounced";
 import {
@@ -132,74 +131,67 @@ export function RulesListPage(): ReactNode {
           <FilterSelect label="Severity" all="All severities" options={RULE_SEVERITIES} value={severity} onChange={setSeverity} />
           <FilterSelect label="Enabled" options={ENABLED_OPTIONS} value={enabled} onChange={setEnabled} />
         </FilterBar>
-        <QueryStates
+        <PagedTable
           query={query}
-          isEmpty={rules.length === 0}
-          minHeight={200}
+          count={rules.length}
+          label="Alert rules"
+          head={
+            <>
+              <th>Name</th>
+              <th>State</th>
+              <th>Severity</th>
+              <th>Expression</th>
+              <th>For</th>
+              <th>Last evaluation</th>
+              <th>Group</th>
+              <th>Enabled</th>
+            </>
+          }
           empty={
             <EmptyState icon="search" title="No alert rules">
               <p>Create one from a metric and a threshold, write PromQL, or add the default rules.</p>
             </EmptyState>
           }
         >
-          <div className="table-wrap">
-          <table className="table" aria-label="Alert rules">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>State</th>
-                <th>Severity</th>
-                <th>Expression</th>
-                <th>For</th>
-                <th>Last evaluation</th>
-                <th>Group</th>
-                <th>Enabled</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rules.map((rule) => (
-                <tr key={rule.id}>
-                  <td>
-                    <Link to={`/alerting/rules/${rule.id}`}>{rule.name}</Link>
-                  </td>
-                  <td>
-                    <RuleState rule={rule} />
-                  </td>
-                  <td>
-                    <span className={`badge ${SEVERITY_BADGE[rule.severity]}`}>{rule.severity}</span>
-                  </td>
-                  <td className="mono" style={{ maxWidth: 440, overflowWrap: "anywhere" }}>
-                    {rule.expr}
-                  </td>
-                  <td>{compactSeconds(rule.for_seconds)}</td>
-                  <td data-health={rule.health}>
-                    <Time value={rule.last_evaluated_at} />
-                    {rule.last_evaluation_ms !== null && rule.last_evaluated_at ? (
-                      <span className="small muted"> · {Math.round(rule.last_evaluation_ms)} ms</span>
-                    ) : null}
-                    {rule.health === "error" && rule.last_error ? (
-                      <div className="rule-error" role="note" aria-label={`Evaluation error of ${rule.name}`}>
-                        {rule.last_error}
-                      </div>
-                    ) : null}
-                  </td>
-                  <td className="nowrap">{rule.group}</td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`Enable ${rule.name}`}
-                      checked={rule.enabled}
-                      disabled={!canEdit || toggle.isPending}
-                      onChange={() => toggle.mutate(rule)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          </div>
-        </QueryStates>
-        <TableFoot query={query} />
+          {rules.map((rule) => (
+            <tr key={rule.id}>
+              <td>
+                <Link to={`/alerting/rules/${rule.id}`}>{rule.name}</Link>
+              </td>
+              <td>
+                <RuleState rule={rule} />
+              </td>
+              <td>
+                <span className={`badge ${SEVERITY_BADGE[rule.severity]}`}>{rule.severity}</span>
+              </td>
+              <td className="mono" style={{ maxWidth: 440, overflowWrap: "anywhere" }}>
+                {rule.expr}
+              </td>
+              <td>{compactSeconds(rule.for_seconds)}</td>
+              <td data-health={rule.health}>
+                <Time value={rule.last_evaluated_at} />
+                {rule.last_evaluation_ms !== null && rule.last_evaluated_at ? (
+                  <span className="small muted"> · {Math.round(rule.last_evaluation_ms)} ms</span>
+                ) : null}
+                {rule.health === "error" && rule.last_error ? (
+                  <div className="rule-error" role="note" aria-label={`Evaluation error of ${rule.name}`}>
+                    {rule.last_error}
+                  </div>
+                ) : null}
+              </td>
+              <td className="nowrap">{rule.group}</td>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Enable ${rule.name}`}
+                  checked={rule.enabled}
+                  disabled={!canEdit || toggle.isPending}
+                  onChange={() => toggle.mutate(rule)}
+                />
+              </td>
+            </tr>
+          ))}
+        </PagedTable>
       </ResourceSection>
     </>
   );
