@@ -55,7 +55,9 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
 
 def json_dumps(value: Any) -> str:
     """JSON columns' serializer: orjson (a stored batch's 1,000 lines in a tenth of the
-    standard library's time); what orjson refuses (integers past 64 bits) the standard way."""
+    standard library's time); what orjson refuses (integers past 64 bits) the standard way.
+    Compact output; a non-finite float becomes ``null`` (the standard library wrote ``NaN``,
+    which PostgreSQL's JSON refused anyway, so nothing stored relies on it)."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
