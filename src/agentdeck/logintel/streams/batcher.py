@@ -19,6 +19,7 @@ replicas one of them cuts batches.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from bisect import bisect_right
 from collections import Counter
@@ -236,6 +237,7 @@ class Batcher:
                         )
                         alerted = alerted or bool(outcome.alerts)
                         analysed.append(batch.id)
+                        await asyncio.sleep(0)  # let requests in between batches
                 await session.commit()
         except BaseException:
             self._fresh.clear()
