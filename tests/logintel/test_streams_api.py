@@ -11,6 +11,7 @@ import pytest
 from agentdeck.db.base import utcnow
 from agentdeck.identity.roles import Role
 from tests.conftest import Factory
+from tests.identity.helpers import audit_actions
 from tests.logintel.conftest import create_stream, round_trip
 from tests.logs.conftest import AppFactory, Deck, entry, make_deck
 
@@ -29,7 +30,7 @@ def lines(
     ]
 
 
-async def test_create_list_get_and_stop_a_stream(deck: Deck) -> None:
+async def test_create_list_get_and_stop_a_stream(deck: Deck, factory: Factory) -> None:
     created = await create_stream(deck, name="api errors", services=["api"])
     assert created.status_code == 201, created.text
     body = created.json()
@@ -58,6 +59,10 @@ async def test_create_list_get_and_stop_a_stream(deck: Deck) -> None:
         "/api/v1/log-streams", params={"include_stopped": True}, headers=deck.viewer.headers
     )
     assert everything.json()["items"][0]["active"] is False
+    assert await audit_actions(factory.session, body["stream_id"]) == [
+        "log_stream.create",
+        "log_stream.stop",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -114,18 +114,8 @@ def generalise(values: list[str]) -> str:
     if W in values:
         return W
     first = values[0]
-    pre = suf = len(first)
-    for v in values[1:]:
-        k = 0
-        limit = min(pre, len(v))
-        while k < limit and first[k] == v[k]:
-            k += 1
-        pre = k
-        k = 0
-        limit = min(suf, len(v))
-        while k < limit and first[-1 - k] == v[-1 - k]:
-            k += 1
-        suf = k
+    pre = _common_prefix(values)
+    suf = _common_suffix(values)
     # keep a prefix up to a key or bracket end, a suffix of closing punctuation only
     cut = max(first.rfind(c, 0, pre) for c in _KEY_ENDS + _OPENERS)
     head = first[: cut + 1]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import Alert, AlertStatus
 from agentdeck.audit.service import record
-from agentdeck.crud import get_owned
+from agentdeck.crud import get_owned, insert
 from agentdeck.db.base import utcnow
 from agentdeck.errors import conflict, not_found
 from agentdeck.identity.principal import Principal
@@ -52,17 +52,10 @@ async def create_stream(
         created_by=actor.user_id,
         created_at=utcnow(),
     )
-    session.add(stream)
-    await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="log_stream.create",
-        resource_type="log_stream",
-        resource_id=stream.id,
-        after=data.model_dump(mode="json"),
+    after = data.model_dump(mode="json")
+    return await insert(
+        session, actor=actor, row=stream, kind="log_stream", snapshot=lambda _: after
     )
-    return stream
 
 
 async def list_streams(
