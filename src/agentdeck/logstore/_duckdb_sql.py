@@ -131,20 +131,25 @@ def matcher_sql(matcher: Matcher) -> tuple[str, list[object]]:
         if op == "=":
             return "template_id = ?", [number]
         return "template_id IS DISTINCT FROM ?", [number]
-    args: list[object] = []
-    if name in SIMPLE_COLUMNS:
-        column = SIMPLE_COLUMNS[name]
-    elif name == "template":
-        column = "coalesce(CAST(template_id AS VARCHAR), '')"
-    else:
-        column = "coalesce(json_extract_string(labels, ?), '')"
-        args.append(json_pointer(name))
+    column, args = label_column(name)
+    if name not in SIMPLE_COLUMNS:
+        column = f"coalesce({column}, '')"
     if op == "=":
         return f"{column} = ?", [*args, value]
     if op == "!=":
         return f"{column} <> ?", [*args, value]
     negate = "NOT " if op == "!~" else ""
     return f"{negate}regexp_matches({column}, ?)", [*args, logql.anchored_regex(value)]
+
+
+def label_column(name: str) -> tuple[str, list[object]]:
+    """The SQL of the label ``name`` on a line (a column, the template id as text or a JSON
+    label; NULL where the line has none) and its parameters."""
+    if name in SIMPLE_COLUMNS:
+        return SIMPLE_COLUMNS[name], []
+    if name == "template":
+        return "CAST(template_id AS VARCHAR)", []
+    return "json_extract_string(labels, ?)", [json_pointer(name)]
 
 
 def json_pointer(name: str) -> str:

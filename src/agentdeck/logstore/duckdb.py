@@ -45,10 +45,9 @@ from agentdeck.logstore._duckdb_sql import (
     INSERT_SQL,
     SCHEMA,
     SCHEMA_VERSION,
-    SIMPLE_COLUMNS,
     arrow_columns,
     arrow_records,
-    json_pointer,
+    label_column,
     row_count,
     to_record,
     where_sql,
@@ -337,13 +336,8 @@ class DuckDBLogStore(LogStoreBase[duckdb.DuckDBPyConnection, tuple[pa.Table, int
             ).fetchall()
             found = sorted(_common.SEVERITIES[code].value for (code,) in codes)
             return found[:limit]
-        if name in SIMPLE_COLUMNS:
-            value = SIMPLE_COLUMNS[name]
-        elif name == "template":
-            value = "CAST(template_id AS VARCHAR)"
-        else:
-            value = "json_extract_string(labels, ?)"
-            args = [json_pointer(name), *args]
+        value, pointer = label_column(name)
+        args = [*pointer, *args]
         rows = con.execute(
             f"SELECT DISTINCT v FROM (SELECT {value} AS v FROM logs WHERE {scope}) "
             f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}",
