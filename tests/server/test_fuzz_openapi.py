@@ -8,7 +8,9 @@ operation, and an overall deadline. Left out for time: the coverage phase (deter
 boundary and wrong-type values; over 3 minutes alone on a loaded 2-core machine, and once
 tripped CPython 3.11.7's "AST constructor recursion depth mismatch" inside Hypothesis) and the
 stateful phase (chains of calls, which would also send test notifications to the URLs it
-generates). For a deeper run by hand:
+generates). One worker: CPython 3.11.7's AST constructor keeps its recursion depth in state shared
+between threads (cpython gh-106905), so two workers describing Hypothesis lambdas at once can
+fail the run with "AST constructor recursion depth mismatch". For a deeper run by hand:
 `st run URL/openapi.json -H "X-API-Key: ..." -c not_a_server_error,problem_json_errors` with
 `SCHEMATHESIS_HOOKS` pointing at tests/server/schemathesis_hooks.py.
 The background loops are off (nothing fetches the URLs the fuzzer stores) and so are the rate
