@@ -8,12 +8,22 @@ ids, hex request ids, IP addresses, token counts. About 2.5 % of lines contain "
 One line in ten carries a trace and span id. Labels: env, region and host (the host follows
 the agent). Times are spread evenly over the span asked for, in order, with equal timestamps
 now and then (several lines in the same nanosecond happen with batch loggers).
+
+Context fields (``caller=…``, ``pod=…``, ``elapsed=…``) pad a line towards its length. By default
+(``shapes="rotating"``, what every recorded figure used) each line draws its own length and a
+random rotation of the context fields, so nearly every line has a shape of its own (1,827 in
+2,000 lines, against 12–322 in ten real Loghub samples). With ``shapes="call-site"`` each
+template has its own fixed set of them, as a logging call site writes the same fields every
+time, and its own length in 80–300 bytes (770 shapes in 2,000 lines): about as compressible
+(the random ids carry the entropy), but 2–3× costlier for the miner, whose trailing-run fast
+path the rotating lines take (``docs/benchmarks.md``, 2026-12-08).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 
@@ -142,6 +152,20 @@ CONTEXT = (
 )
 
 
+Shapes = Literal["call-site", "rotating"]
+
+
+def _call_site(severity: Severity, which: int) -> tuple[int, int]:
+    """The line length (80-300 bytes) and first context field of one template's call site:
+    fixed per template, spread over the range (a deterministic hash of its place)."""
+    key = SEVERITIES.index(severity) * 31 + which * 7
+    return 80 + (key * 97) % 221, (key * 3) % len(CONTEXT)
+
+
+#: A call site's number of context fields, found on its first line and kept from then on.
+_SITE_FIELDS: dict[tuple[Severity, int], int] = {}
+
+
 class _Draws:
     """Random values for one chunk of lines, drawn as arrays (one numpy call per field)."""
 
@@ -202,9 +226,15 @@ def _values(d: _Draws, i: int, region: str, agent: tuple[str, str, str]) -> dict
 
 
 def _message(
-    d: _Draws, i: int, severity: Severity, region: str, agent: tuple[str, str, str]
+    d: _Draws,
+    i: int,
+    severity: Severity,
+    region: str,
+    agent: tuple[str, str, str],
+    shapes: Shapes = "rotating",
 ) -> str:
-    """A templated line, extended with context fields to its drawn length (80-300 bytes).
+    """A templated line, extended with context fields to its length (80-300 bytes): its call
+    site's (``shapes="call-site"``) or one drawn for the line (``"rotating"``).
 
     The context fields a process repeats (pod, version, node) are fixed per agent, and the
     caller per template, as in real services."""
@@ -213,16 +243,21 @@ def _message(
     which = int(d.template[i]) % len(templates)
     values["caller"] = f"{('handler', 'worker', 'client', 'store')[which % 4]}.go:{37 + which * 53}"
     message = templates[which].format_map(values)
-    target = int(d.target[i])
     parts = [message]
     size = len(message.encode())
-    first = int(d.context[i])
+    if shapes == "call-site":
+        target, first = _call_site(severity, which)
+        fields = _SITE_FIELDS.get((severity, which))
+    else:
+        target, first, fields = int(d.target[i]), int(d.context[i]), None
     for k in range(len(CONTEXT)):
-        if size >= target:
+        if (size >= target) if fields is None else (k >= fields):
             break
         extra = CONTEXT[(first + k) % len(CONTEXT)].format_map(values)
         parts.append(extra)
         size += len(extra) + 1
+    if shapes == "call-site":
+        _SITE_FIELDS.setdefault((severity, which), len(parts) - 1)
     message = " ".join(parts)
     raw = message.encode()
     return raw[:300].decode("utf-8", "ignore") if len(raw) > 300 else message
@@ -242,8 +277,10 @@ def generate(
     end_ns: int,
     seed: int = 7,
     chunk: int = 50_000,
+    shapes: Shapes = "rotating",
 ) -> Iterator[list[LogRecord]]:
-    """``count`` lines evenly over ``[start_ns, end_ns)``, in time order, in chunks."""
+    """``count`` lines evenly over ``[start_ns, end_ns)``, in time order, in chunks (context
+    fields by ``shapes``: see the module docstring)."""
     rng = np.random.default_rng(seed)
     ids = RecordIds()
     step = (end_ns - start_ns) / count
@@ -275,7 +312,7 @@ def generate(
             severity = SEVERITIES[int(severities[i])]
             region = regions[int(services[i]) % 3]
             agent = f"{service}-{int(agents[i])}"
-            message = _message(draws, i, severity, region, agent_context[agent])
+            message = _message(draws, i, severity, region, agent_context[agent], shapes)
             out.append(
                 LogRecord(
                     id=ids.next(ts),
