@@ -90,9 +90,11 @@ class TemplateMiner:
         self.counters = MinerCounters()
         self._clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
         # line with digits made 0 -> id, or the positions of the digits masking keeps
-        self._by_shape: dict[bytes, int | tuple[int, ...]] = {}
-        self._by_kept: dict[tuple[bytes, str], int] = {}  # (shape, kept digits) -> id
-        self._by_mask: dict[str, int] = {}  # masked line -> id
+        # (ordered: the oldest entry goes first, in O(1); a dict's first entry is found by
+        # skipping those deleted before it, which grows with the cache)
+        self._by_shape: OrderedDict[bytes, int | tuple[int, ...]] = OrderedDict()
+        self._by_kept: OrderedDict[tuple[bytes, str], int] = OrderedDict()  # (shape, kept) -> id
+        self._by_mask: OrderedDict[str, int] = OrderedDict()  # masked line -> id
         self._alias: dict[int, int] = {}  # merged id -> the live id it went into
         self._index = TemplateIndex()
         self._tails = Tails(cache_size)  # key sequences of context-field runs, per prefix
@@ -456,9 +458,9 @@ class TemplateMiner:
             self.counters.templates_evicted += 1
 
 
-def _remember(cache: dict[Any, Any], key: object, value: object, limit: int) -> None:
+def _remember(cache: OrderedDict[Any, Any], key: object, value: object, limit: int) -> None:
     if len(cache) >= limit:
-        del cache[next(iter(cache))]  # the oldest entry
+        cache.popitem(last=False)  # the oldest entry
     cache[key] = value
 
 

@@ -19,6 +19,7 @@ template kept, belongs to the same template without being matched again.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from agentdeck.logintel.mining.masking import WILDCARD, mask_cached, mask_shaped
@@ -61,7 +62,7 @@ class Tails:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._prefixes: dict[tuple[str, ...], _Prefix] = {}
+        self._prefixes: OrderedDict[tuple[str, ...], _Prefix] = OrderedDict()  # oldest first
 
     def __len__(self) -> int:
         return len(self._prefixes)
@@ -79,7 +80,7 @@ class Tails:
         entry = self._prefixes.get(prefix)
         if entry is None:
             if len(self._prefixes) >= self.limit:
-                del self._prefixes[next(iter(self._prefixes))]
+                self._prefixes.popitem(last=False)
             self._prefixes[prefix] = _Prefix({keys})
             return None
         if entry.lead is None:
@@ -102,7 +103,7 @@ class RunCache:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._entries: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._entries: OrderedDict[str, tuple[int, tuple[str, ...]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -164,7 +165,7 @@ class RunCache:
         if k < 0 or any(spans[n - 1 - k + i] != (begin + i, begin + i + 1) for i in range(k)):
             return
         if len(self._entries) >= self.limit:
-            del self._entries[next(iter(self._entries))]
+            self._entries.popitem(last=False)
         self._entries[" ".join(raw[:t])] = (c.id, tuple(c.tokens[n - 1 - k : n - 1]))
 
 
