@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from agentdeck.logintel.mining.bounded import remember
 from agentdeck.logintel.mining.index import INDEXED_POSITIONS, TemplateIndex, head, newest
 from agentdeck.logintel.mining.masking import WILDCARD, ZEROS, kept_digits, mask
 from agentdeck.logintel.mining.matching import (
@@ -90,11 +91,13 @@ class TemplateMiner:
         self.counters = MinerCounters()
         self._clusters: OrderedDict[int, Cluster] = OrderedDict()  # least recently seen first
         # line with digits made 0 -> id, or the positions of the digits masking keeps
-        # (ordered: the oldest entry goes first, in O(1); a dict's first entry is found by
-        # skipping those deleted before it, which grows with the cache)
-        self._by_shape: OrderedDict[bytes, int | tuple[int, ...]] = OrderedDict()
-        self._by_kept: OrderedDict[tuple[bytes, str], int] = OrderedDict()  # (shape, kept) -> id
-        self._by_mask: OrderedDict[str, int] = OrderedDict()  # masked line -> id
+        self._by_shape: dict[bytes, int | tuple[int, ...]] = {}
+        self._by_kept: dict[tuple[bytes, str], int] = {}  # (shape, kept digits) -> id
+        self._by_mask: dict[str, int] = {}  # masked line -> id
+        # their keys, oldest first (``bounded.remember``)
+        self._shape_order: deque[bytes] = deque()
+        self._kept_order: deque[tuple[bytes, str]] = deque()
+        self._mask_order: deque[str] = deque()
         self._alias: dict[int, int] = {}  # merged id -> the live id it went into
         self._index = TemplateIndex()
         self._tails = Tails(cache_size)  # key sequences of context-field runs, per prefix
@@ -182,7 +185,7 @@ class TemplateMiner:
             cluster = None if cid is None else self._live(cid)
             if cluster is None or cluster.tokens[-1] != TAIL:
                 cluster = self._place(raw)
-                _remember(self._by_mask, masked, cluster.id, self.cache_size)
+                remember(self._by_mask, self._mask_order, masked, cluster.id, self.cache_size)
         if entry is None or entry is _ONCE:
             if _DIGIT.search(masked) is None:
                 entry = ()
@@ -192,10 +195,11 @@ class TemplateMiner:
                 entry = kept_digits(line, masked)
             if entry is not None:
                 self._shape_misses += 1
-                _remember(self._by_shape, form, entry or cluster.id, self.cache_size)
+                cached = entry or cluster.id
+                remember(self._by_shape, self._shape_order, form, cached, self.cache_size)
         if isinstance(entry, tuple) and entry and entry is not _ONCE:
             key = (form, "".join([line[i] for i in entry]))
-            _remember(self._by_kept, key, cluster.id, self.cache_size)
+            remember(self._by_kept, self._kept_order, key, cluster.id, self.cache_size)
         cluster.count += 1
         self._clusters.move_to_end(cluster.id)
         self._evict()
@@ -456,12 +460,6 @@ class TemplateMiner:
             for alias in victim.aliases:
                 del self._alias[alias]
             self.counters.templates_evicted += 1
-
-
-def _remember(cache: OrderedDict[Any, Any], key: object, value: object, limit: int) -> None:
-    if len(cache) >= limit:
-        cache.popitem(last=False)  # the oldest entry
-    cache[key] = value
 
 
 def _fits(line: str) -> bool:

@@ -19,9 +19,10 @@ template kept, belongs to the same template without being matched again.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import deque
 from dataclasses import dataclass, field
 
+from agentdeck.logintel.mining.bounded import remember
 from agentdeck.logintel.mining.masking import WILDCARD, mask_cached, mask_shaped
 from agentdeck.logintel.mining.matching import Cluster, glob
 from agentdeck.logintel.mining.tokens import TAIL, pure_value, run_start, token_matches
@@ -62,7 +63,8 @@ class Tails:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._prefixes: OrderedDict[tuple[str, ...], _Prefix] = OrderedDict()  # oldest first
+        self._prefixes: dict[tuple[str, ...], _Prefix] = {}
+        self._order: deque[tuple[str, ...]] = deque()  # its keys, oldest first
 
     def __len__(self) -> int:
         return len(self._prefixes)
@@ -79,9 +81,7 @@ class Tails:
         keys = tuple(_key(tok) for tok in tokens[t:])
         entry = self._prefixes.get(prefix)
         if entry is None:
-            if len(self._prefixes) >= self.limit:
-                self._prefixes.popitem(last=False)
-            self._prefixes[prefix] = _Prefix({keys})
+            remember(self._prefixes, self._order, prefix, _Prefix({keys}), self.limit)
             return None
         if entry.lead is None:
             entry.seen.add(keys)
@@ -103,7 +103,8 @@ class RunCache:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._entries: OrderedDict[str, tuple[int, tuple[str, ...]]] = OrderedDict()
+        self._entries: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._order: deque[str] = deque()  # its keys, oldest first
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -164,9 +165,8 @@ class RunCache:
         k = spans[-1][0] - begin  # tokens of the run before the TAIL
         if k < 0 or any(spans[n - 1 - k + i] != (begin + i, begin + i + 1) for i in range(k)):
             return
-        if len(self._entries) >= self.limit:
-            self._entries.popitem(last=False)
-        self._entries[" ".join(raw[:t])] = (c.id, tuple(c.tokens[n - 1 - k : n - 1]))
+        entry = (c.id, tuple(c.tokens[n - 1 - k : n - 1]))
+        remember(self._entries, self._order, " ".join(raw[:t]), entry, self.limit)
 
 
 def _lead_matches(lead: tuple[str, ...], line: str, start: int) -> bool:
