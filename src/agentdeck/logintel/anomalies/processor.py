@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import structlog
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.alerting.models import Alert
@@ -36,6 +38,7 @@ from agentdeck.logintel.streams.models import LogBatch, LogStream
 
 log = structlog.get_logger(__name__)
 
+_ID = itemgetter(0)
 #: Template ids → their text, for a tenant (the miner's view; may be partial).
 TemplateLookup = Callable[[uuid.UUID, Sequence[int]], Mapping[int, str]]
 
@@ -62,7 +65,7 @@ def run_detectors(
 
 @dataclass(slots=True)
 class Outcome:
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: int = 0  # how many were stored
     alerts: list[tuple[Alert, str]] = field(default_factory=list)
 
 
@@ -133,18 +136,27 @@ class BatchProcessor:
             batch.completion_tokens += result.completion_tokens
             llm.extend((draft, result) for draft in result.drafts)
         outcome = Outcome()
-        by_id = {row[0]: row for row in rows}
         found: list[tuple[AnomalyDraft, AnalysisResult | None]] = [(d, None) for d in drafts]
         found.extend(llm)
-        for draft, usage in found:
-            anomaly = self._anomaly(draft, batch, stream, by_id, now=now, result=usage)
-            session.add(anomaly)
-            outcome.anomalies.append(anomaly)
-        wanted = [
-            (anomaly, draft)
-            for anomaly, (draft, _) in zip(outcome.anomalies, found, strict=True)
-            if alerts.wants_alert(anomaly.severity, self.alert_min_severity)
+        # the lines by id, for the evidence (only when something was found)
+        by_id = dict(zip(map(_ID, rows), rows, strict=True)) if found else {}
+        values = [
+            self._values(draft, batch, stream, by_id, now=now, result=usage)
+            for draft, usage in found
         ]
+        # an anomaly raising an alert is an ORM row (the alert names it); the others are
+        # inserted in one statement, without an ORM object each
+        wanted: list[tuple[Anomaly, AnomalyDraft]] = []
+        quiet: list[dict[str, Any]] = []
+        for row, (draft, _) in zip(values, found, strict=True):
+            if alerts.wants_alert(row["severity"], self.alert_min_severity):
+                anomaly = Anomaly(**row)
+                session.add(anomaly)
+                wanted.append((anomaly, draft))
+            else:
+                quiet.append(row)
+        if quiet:
+            await session.execute(insert(Anomaly), quiet)
         if wanted:
             await session.flush()  # the anomalies, before the alerts that name them
         for anomaly, draft in wanted:
@@ -157,19 +169,20 @@ class BatchProcessor:
             )
             anomaly.alert_id = alert.id
             outcome.alerts.append((alert, action))
+        outcome.anomalies = len(values)
         batch.status = "failed" if failed else "completed"
         batch.error = "; ".join(errors)[:2000]
         batch.processed_at = now
-        batch.anomalies = len(outcome.anomalies)
-        stream.anomalies_total += len(outcome.anomalies)
+        batch.anomalies = outcome.anomalies
+        stream.anomalies_total += outcome.anomalies
         if wanted:
             await session.flush()  # the alerts, for the next batch's lookup in this transaction
         if self.metrics is not None:
             self.metrics.processed.inc(len(context.lines))
             self.metrics.batches_done.labels(status=batch.status).inc()
-            for anomaly in outcome.anomalies:
+            for row in values:
                 self.metrics.anomalies.labels(
-                    type=anomaly.anomaly_type, detector=anomaly.detector
+                    type=row["anomaly_type"], detector=row["detector"]
                 ).inc()
             for _, action in outcome.alerts:
                 self.metrics.alerts.labels(action=action).inc()
@@ -177,7 +190,7 @@ class BatchProcessor:
         return outcome
 
     @staticmethod
-    def _anomaly(
+    def _values(
         draft: AnomalyDraft,
         batch: LogBatch,
         stream: LogStream,
@@ -185,34 +198,35 @@ class BatchProcessor:
         *,
         now: datetime,
         result: AnalysisResult | None,
-    ) -> Anomaly:
+    ) -> dict[str, Any]:
+        """The anomaly's row (every column but ``alert_id``)."""
         ids = list(dict.fromkeys(draft.evidence_line_ids))[:MAX_EVIDENCE_LINES]
         lines = [list(by_id[i]) for i in ids if i in by_id]
         confidence = min(1.0, max(0.0, float(draft.confidence)))
-        return Anomaly(
-            id=uuid.uuid4(),
-            tenant_id=batch.tenant_id,
-            stream_id=stream.id,
-            stream_name=stream.name,
-            batch_id=batch.id,
-            anomaly_type=draft.anomaly_type.value,
-            severity=draft.severity.value,
-            service=draft.service[:256],
-            description=draft.description[:2000],
-            confidence=confidence,
-            detector=draft.detector[:64],
-            recommended_actions=[a[:500] for a in draft.recommended_actions[:20]],
-            explanation=draft.explanation,
-            evidence_count=draft.evidence_count or len(draft.evidence_line_ids),
-            evidence_line_ids=ids,
-            evidence_template_ids=list(dict.fromkeys(draft.evidence_template_ids)),
-            evidence_lines=lines,
-            fingerprint=alerts.anomaly_fingerprint(
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": batch.tenant_id,
+            "stream_id": stream.id,
+            "stream_name": stream.name,
+            "batch_id": batch.id,
+            "anomaly_type": draft.anomaly_type.value,
+            "severity": draft.severity.value,
+            "service": draft.service[:256],
+            "description": draft.description[:2000],
+            "confidence": confidence,
+            "detector": draft.detector[:64],
+            "recommended_actions": [a[:500] for a in draft.recommended_actions[:20]],
+            "explanation": draft.explanation,
+            "evidence_count": draft.evidence_count or len(draft.evidence_line_ids),
+            "evidence_line_ids": ids,
+            "evidence_template_ids": list(dict.fromkeys(draft.evidence_template_ids)),
+            "evidence_lines": lines,
+            "fingerprint": alerts.anomaly_fingerprint(
                 draft.service, draft.anomaly_type.value, alerts.template_key(draft)
             ),
-            detected_at=now,
-            window_start=batch.window_start or batch.opened_at,
-            window_end=batch.window_end or batch.created_at,
-            prompt_tokens=result.prompt_tokens if result is not None else 0,
-            completion_tokens=result.completion_tokens if result is not None else 0,
-        )
+            "detected_at": now,
+            "window_start": batch.window_start or batch.opened_at,
+            "window_end": batch.window_end or batch.created_at,
+            "prompt_tokens": result.prompt_tokens if result is not None else 0,
+            "completion_tokens": result.completion_tokens if result is not None else 0,
+        }

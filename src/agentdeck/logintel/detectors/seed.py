@@ -10,7 +10,7 @@ from agentdeck.logintel.analysis import (
     BatchLine,
 )
 from agentdeck.logintel.detectors.common import (
-    is_error,
+    ERROR_SEVERITIES,
     line_ids,
     template_ids,
     top_service,
@@ -29,7 +29,7 @@ class ErrorSpike:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         total = len(batch.lines)
-        errors = [line for line in batch.lines if is_error(line)]
+        errors = [line for line in batch.lines if line.severity in ERROR_SEVERITIES]
         if not total or len(errors) * 10 <= total:
             return []
         high = len(errors) * 10 > 3 * total
@@ -66,7 +66,7 @@ class UnusualPattern:
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         groups: dict[str, list[BatchLine]] = {}
         for line in batch.lines:
-            if is_error(line):
+            if line.severity in ERROR_SEVERITIES:
                 groups.setdefault(line.message, []).append(line)
         drafts = []
         for message, lines in groups.items():

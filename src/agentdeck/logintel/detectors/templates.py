@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -27,7 +29,7 @@ from agentdeck.logintel.analysis import (
     BatchContext,
     BatchLine,
 )
-from agentdeck.logintel.detectors.common import is_error, line_ids, top_service
+from agentdeck.logintel.detectors.common import ERROR_SEVERITIES, is_error, line_ids, top_service
 
 #: Streams a detector remembers (the least recently analysed is forgotten beyond it).
 MAX_STREAMS = 10_000
@@ -35,11 +37,26 @@ MAX_STREAMS = 10_000
 MAX_TEMPLATES = 5_000
 
 
-def _group(lines: Sequence[BatchLine]) -> dict[int, list[BatchLine]]:
+#: The last batch grouped by template (both template detectors group the same batch in
+#: turn): (the batch, its groups). The batch is held, so its id is not reused meanwhile.
+_last_groups: tuple[BatchContext, dict[int, list[BatchLine]]] | None = None
+
+
+def _group(batch: BatchContext) -> dict[int, list[BatchLine]]:
+    """The batch's lines with a template id, by template (in order); read-only for callers."""
+    global _last_groups
+    if _last_groups is not None and _last_groups[0] is batch:
+        return _last_groups[1]
     groups: dict[int, list[BatchLine]] = {}
-    for line in lines:
-        if line.template_id is not None:
-            groups.setdefault(line.template_id, []).append(line)
+    for line in batch.lines:
+        tid = line.template_id
+        if tid is not None:
+            group = groups.get(tid)
+            if group is None:
+                groups[tid] = [line]
+            else:
+                group.append(line)
+    _last_groups = (batch, groups)
     return groups
 
 
@@ -97,7 +114,7 @@ class NewTemplateBurst:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         seen = self._streams.get(batch.stream_id)
-        groups = _group(batch.lines)
+        groups = _group(batch)
         drafts = []
         if seen.batches >= self.warmup_batches:
             for tid, lines in groups.items():
@@ -203,7 +220,7 @@ class TemplateRateSpike:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         history = self._streams.get(batch.stream_id)
-        groups = _group(batch.lines)
+        groups = _group(batch)
         n = len(batch.lines)
         drafts = []
         if len(history.batches) >= self.min_history and history.totals:
@@ -277,6 +294,29 @@ class _Vocabulary:
         self.messages: dict[str, str] = {}
 
 
+#: Every match of the vocabularies starts with one of these (tested): a whole batch's texts are
+#: searched for them at once, and the vocabularies are tried only where they occur.
+_ANCHORS = (
+    "fail",
+    "error",
+    "exception",
+    "traceback",
+    "unhandled",
+    "stack",
+    "abort",
+    "fatal",
+    "panic",
+    "segfault",
+    "segmentation fault",
+    "core dumped",
+    "kernel oops",
+    "out of memory",
+    "oom",
+    "no space left",
+    "too many open files",
+)
+
+
 def classify(text: str) -> str:
     """``crash``, ``exhaustion``, ``error`` or ``""``: the error class ``text`` reads as (the
     worst class any of its words has)."""
@@ -290,6 +330,28 @@ def classify(text: str) -> str:
             best = found
             if best == "crash":
                 break
+    return best
+
+
+def classify_many(texts: Sequence[str]) -> list[str]:
+    """:func:`classify` of each of ``texts``, without a pass of Python per text: their
+    lower-cased texts, joined by newlines (which no vocabulary entry holds, and which bound a
+    word as a text's ends do), are searched for each anchor at C speed, and the vocabularies
+    are matched only where an anchor occurs (every match starts at one)."""
+    lowered = list(map(str.lower, texts))
+    joined = "\n".join(lowered)
+    starts = list(accumulate((len(text) + 1 for text in lowered), initial=0))
+    best = [""] * len(texts)
+    for anchor in _ANCHORS:
+        at = joined.find(anchor)
+        while at >= 0:
+            match = _CLASSES.match(joined, at)
+            if match is not None:
+                index = bisect_right(starts, at) - 1
+                found = match.lastgroup or ""
+                if _RANK[found] > _RANK[best[index]]:
+                    best[index] = found
+            at = joined.find(anchor, at + 1)
     return best
 
 
@@ -335,17 +397,39 @@ class HiddenErrors:
         for line in batch.lines:
             tid = line.template_id
             if tid is not None:
-                balance[tid] = balance.get(tid, 0) + (1 if is_error(line) else -1)
+                balance[tid] = balance.get(tid, 0) + (
+                    1 if line.severity in ERROR_SEVERITIES else -1
+                )
         for tid, lead in balance.items():
             if lead > 0 and not vocab.classes.get(tid):
                 vocab.classes[tid] = "error"
+        # the classes of messages without a template id, unknown to the stream: one pass
+        messages = vocab.messages
+        unknown = list(
+            {
+                line.message: None
+                for line in batch.lines
+                if line.template_id is None
+                and line.severity not in ERROR_SEVERITIES
+                and line.message not in messages
+            }
+        )
+        learned = dict(zip(unknown, classify_many(unknown), strict=True))
+        for message, found in learned.items():
+            if len(messages) >= MAX_TEMPLATES:
+                messages.clear()
+            messages[message] = found
+        classes = vocab.classes
         groups: dict[tuple[str, int | None, str], list[BatchLine]] = {}
         for line in batch.lines:
-            if is_error(line):
+            if line.severity in ERROR_SEVERITIES:
                 continue
-            kind = self._class(vocab, batch, line)
+            tid = line.template_id
+            kind = learned.get(line.message) if tid is None else classes.get(tid)
+            if kind is None:  # a template new to the stream, or a message cached before
+                kind = self._class(vocab, batch, line)
             if kind:
-                key = (line.service, line.template_id, kind)
+                key = (line.service, tid, kind)
                 groups.setdefault(key, []).append(line)
         drafts = []
         for (service, tid, kind), lines in groups.items():

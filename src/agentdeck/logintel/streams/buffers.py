@@ -2,8 +2,9 @@
 
 :meth:`StreamBuffers.listener` runs on the ingest path for every written batch of lines: it
 keeps the lines each active stream of the tenant matches (services, severities) as compact
-rows ``(id, ts_ns, service, severity, message, agent, template_id)``, and nothing else (a
-stream that takes every line of a batch costs no Python work per line). The flush loop
+rows ``(id, ts_ns, service, severity, message, agent, template_id)``, and nothing else; a
+stream that takes every line of a batch keeps the batch's columns (no Python work nor object
+per line on the request), made rows when the batch or flush loop reads them. The flush loop
 (:meth:`StreamBuffers.flush`, on every replica) writes them as one chunk per stream to the
 state database, where the leased batch loop cuts batches from every replica's chunks.
 
@@ -22,10 +23,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
@@ -68,13 +68,41 @@ class StreamFilter:
 _Change = StreamFilter | tuple[uuid.UUID, uuid.UUID]
 
 
-@dataclass(slots=True)
 class Pending:
-    """A stream's lines waiting on this replica, and when the first of them arrived."""
+    """A stream's lines waiting on this replica, and when the first of them arrived.
 
-    received_at: datetime
-    rows: list[Row] = field(default_factory=list)
-    woke: bool = False
+    Lines the listener keeps whole (a stream taking every line of a batch) wait as the
+    ingest batch's columns: they become rows (tuples) when :attr:`rows` is first read, by
+    the batch loop or the flush loop, not on the request that brought them."""
+
+    __slots__ = ("_columns", "_rows", "_waiting", "received_at", "woke")
+
+    def __init__(
+        self, received_at: datetime, rows: list[Row] | None = None, woke: bool = False
+    ) -> None:
+        self.received_at = received_at
+        self.woke = woke
+        self._rows: list[Row] = rows if rows is not None else []
+        self._columns: list[tuple[Sequence[Any], ...]] = []
+        self._waiting = 0  # lines in ``_columns``
+
+    def __len__(self) -> int:
+        return len(self._rows) + self._waiting
+
+    @property
+    def rows(self) -> list[Row]:
+        """The lines as rows ``(id, ts_ns, service, severity, message, agent, template_id)``,
+        in arrival order (a list the caller may extend)."""
+        if self._columns:
+            for columns in self._columns:
+                self._rows.extend(zip(*columns, strict=True))
+            self._columns, self._waiting = [], 0
+        return self._rows
+
+    def add_columns(self, columns: tuple[Sequence[Any], ...]) -> None:
+        """Keep lines given as columns of equal length (made rows when read)."""
+        self._columns.append(columns)
+        self._waiting += len(columns[0])
 
 
 class StreamBuffers:
@@ -154,32 +182,33 @@ class StreamBuffers:
         templates = lines.template_id or (None,) * len(lines.id)
         matched = dropped = 0
         kinds: set[Any] | None = None
+        every = (
+            lines.id,
+            lines.ts_ns,
+            lines.service,
+            lines.severity,
+            lines.message,
+            lines.agent,
+            templates,
+        )
+        size = len(lines.id)
         for stream in filters:
             services, severities = stream.services, stream.severities
             pending = self.pending.get(stream.id)
             if pending is None:
                 pending = self.pending[stream.id] = Pending(received_at=self.clock())
-            rows = pending.rows
-            room = self.max_lines - len(rows)
+            room = self.max_lines - len(pending)
             if kinds is None:
                 kinds = set(lines.severity)
-            columns = zip(
-                lines.id,
-                lines.ts_ns,
-                lines.service,
-                lines.severity,
-                lines.message,
-                lines.agent,
-                templates,
-                strict=True,
-            )
             if not services and kinds <= severities:  # every line: no work per line
-                taken = min(room, len(lines.id))
-                rows.extend(islice(columns, taken) if taken < len(lines.id) else columns)
+                taken = max(0, min(room, size))
+                if taken:
+                    pending.add_columns(every if taken == size else tuple(c[:taken] for c in every))
                 matched += taken
-                dropped += len(lines.id) - taken
+                dropped += size - taken
             else:
-                for row in columns:
+                rows = pending.rows
+                for row in zip(*every, strict=True):
                     if row[3] not in severities or (services and row[2] not in services):
                         continue
                     if room <= 0:
@@ -188,9 +217,9 @@ class StreamBuffers:
                     rows.append(row)
                     room -= 1
                     matched += 1
-            if not rows:
+            if not len(pending):
                 del self.pending[stream.id]
-            elif len(rows) >= stream.batch_size and not pending.woke:
+            elif len(pending) >= stream.batch_size and not pending.woke:
                 pending.woke = True
                 if self.on_full is not None:
                     self.on_full()
@@ -213,7 +242,7 @@ class StreamBuffers:
     def ready(self) -> bool:
         """Whether a stream's buffer on this replica holds a full batch."""
         live = {s.id: s.batch_size for filters in self.by_tenant.values() for s in filters}
-        return any(len(p.rows) >= live.get(sid, 1 << 62) for sid, p in self.pending.items())
+        return any(len(p) >= live.get(sid, 1 << 62) for sid, p in self.pending.items())
 
     def take(self, stream_id: uuid.UUID) -> Pending | None:
         """The stream's lines waiting on this replica, taken out of the buffer (the caller
@@ -223,7 +252,7 @@ class StreamBuffers:
     def give_back(self, stream_id: uuid.UUID, taken: Pending) -> None:
         """Put lines taken (and not cut) back in front of what arrived meanwhile; dropped if
         the stream was stopped meanwhile."""
-        if not taken.rows or not any(
+        if not len(taken) or not any(
             s.id == stream_id for filters in self.by_tenant.values() for s in filters
         ):
             return
