@@ -61,6 +61,24 @@ class BatchContext:
     lines: Sequence[BatchLine]
     #: Template id -> template text, for the templates its lines carry (may be partial).
     templates: Mapping[int, str] = field(default_factory=dict)
+    _by_template: dict[int, list[BatchLine]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def by_template(self) -> Mapping[int, list[BatchLine]]:
+        """The lines with a template id, by template, in order: grouped once per batch for
+        every detector that asks (read-only for callers)."""
+        groups = self._by_template
+        if not groups:
+            for line in self.lines:
+                tid = line.template_id
+                if tid is not None:
+                    group = groups.get(tid)
+                    if group is None:
+                        groups[tid] = [line]
+                    else:
+                        group.append(line)
+        return groups
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,29 +37,6 @@ MAX_STREAMS = 10_000
 MAX_TEMPLATES = 5_000
 
 
-#: The last batch grouped by template (both template detectors group the same batch in
-#: turn): (the batch, its groups). The batch is held, so its id is not reused meanwhile.
-_last_groups: tuple[BatchContext, dict[int, list[BatchLine]]] | None = None
-
-
-def _group(batch: BatchContext) -> dict[int, list[BatchLine]]:
-    """The batch's lines with a template id, by template (in order); read-only for callers."""
-    global _last_groups
-    if _last_groups is not None and _last_groups[0] is batch:
-        return _last_groups[1]
-    groups: dict[int, list[BatchLine]] = {}
-    for line in batch.lines:
-        tid = line.template_id
-        if tid is not None:
-            group = groups.get(tid)
-            if group is None:
-                groups[tid] = [line]
-            else:
-                group.append(line)
-    _last_groups = (batch, groups)
-    return groups
-
-
 def _label(batch: BatchContext, template_id: int, lines: Sequence[BatchLine]) -> str:
     text = batch.templates.get(template_id) or lines[0].message
     return text if len(text) <= 160 else text[:157] + "..."
@@ -114,7 +91,7 @@ class NewTemplateBurst:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         seen = self._streams.get(batch.stream_id)
-        groups = _group(batch)
+        groups = batch.by_template()
         drafts = []
         if seen.batches >= self.warmup_batches:
             for tid, lines in groups.items():
@@ -220,7 +197,7 @@ class TemplateRateSpike:
 
     def detect(self, batch: BatchContext) -> list[AnomalyDraft]:
         history = self._streams.get(batch.stream_id)
-        groups = _group(batch)
+        groups = batch.by_template()
         n = len(batch.lines)
         drafts = []
         if len(history.batches) >= self.min_history and history.totals:
