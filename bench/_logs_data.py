@@ -15,7 +15,7 @@ random rotation of the context fields, so nearly every line has a shape of its o
 2,000 lines, against 12–322 in ten real Loghub samples). With ``shapes="call-site"`` each
 template has its own fixed set of them, as a logging call site writes the same fields every
 time, and its own length in 80–300 bytes (770 shapes in 2,000 lines): about as compressible
-(the random ids carry the entropy), but 2–3× costlier for the miner, whose trailing-run fast
+(the random ids carry the entropy), but about 2× costlier for the miner, whose trailing-run fast
 path the rotating lines take (``docs/benchmarks.md``, 2026-12-08).
 """
 
